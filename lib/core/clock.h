@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef NC_CORE_CLOCK_H
+#define NC_CORE_CLOCK_H
+
+/*
+ * Coarse clock in whole seconds, as memcached's rel_time_t: "relative time" counts seconds
+ * since just before the process started, so item times fit in 32 bits and 0 can mean "never".
+ *
+ * A worker calls nc_clock_update() once per loop iteration; everything else reads
+ * nc_clock_now(), which is one relaxed load. Tests use a fake clock that moves only when
+ * told to (nc_clock_set_unix / nc_clock_advance).
+ *
+ * Threads: one updater per clock (its owner); any thread may read.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+/** Seconds since the clock's epoch. 0 is reserved for "never" in exptime fields. */
+typedef uint32_t nc_reltime_t;
+
+/** Longest exptime taken as relative seconds; larger values are absolute unix times. */
+#define NC_REALTIME_MAXDELTA (60 * 60 * 24 * 30)
+
+/** Distance of the epoch before the start time, so relative time 1 is always in the past. */
+#define NC_CLOCK_EPOCH_MARGIN 2
+
+struct nc_clock {
+	nc_reltime_t now;       /* relative seconds; written by the owner, read relaxed by all */
+	bool fake;              /* moves only through nc_clock_set_unix / nc_clock_advance */
+	time_t epoch_unix;      /* unix time of relative time 0 */
+	struct timespec mono0;  /* CLOCK_MONOTONIC_COARSE at init (real clocks) */
+};
+
+/** Initialise a real clock reading the system time. */
+void nc_clock_init(struct nc_clock *c);
+
+/** Initialise a fake clock whose current unix time is @p unix_now. */
+void nc_clock_init_fake(struct nc_clock *c, time_t unix_now);
+
+/**
+ * Refresh a real clock from CLOCK_MONOTONIC_COARSE (a vDSO read, no syscall); no-op on a fake
+ * clock. Owner only.
+ */
+void nc_clock_update(struct nc_clock *c);
+
+/** Fake clocks only: set the current unix time (may move backwards; tests only). */
+void nc_clock_set_unix(struct nc_clock *c, time_t unix_now);
+
+/** Fake clocks only: move forward by @p seconds. */
+void nc_clock_advance(struct nc_clock *c, uint32_t seconds);
+
+/** Current relative time. Any thread; relaxed load. */
+static inline nc_reltime_t
+nc_clock_now(const struct nc_clock *c)
+{
+	return __atomic_load_n(&c->now, __ATOMIC_RELAXED);
+}
+
+/** Unix time corresponding to relative time @p t. */
+static inline time_t
+nc_clock_to_unix(const struct nc_clock *c, nc_reltime_t t)
+{
+	return c->epoch_unix + (time_t)t;
+}
+
+/**
+ * Convert a memcached exptime to relative time with memcached's rules: 0 never expires (returns
+ * 0); up to NC_REALTIME_MAXDELTA is seconds from now; larger is an absolute unix time (one at
+ * or before the epoch returns 1, which is always in the past); negative is already expired
+ * (returns 1). Values beyond the 32-bit range saturate.
+ */
+nc_reltime_t nc_clock_exptime(const struct nc_clock *c, int64_t exptime);
+
+/** True when an item with relative expiry @p exptime has expired at relative time @p now. */
+static inline bool
+nc_reltime_expired(nc_reltime_t exptime, nc_reltime_t now)
+{
+	return exptime != 0 && exptime <= now;
+}
+
+#endif /* NC_CORE_CLOCK_H */

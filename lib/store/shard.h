@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef NC_STORE_SHARD_H
+#define NC_STORE_SHARD_H
+
+/*
+ * One shard of the cache, owned by one worker lcore: index (rte_hash), slab memory, CLOCK
+ * eviction, TTL wheel and RCU retirement, with memcached's storage commands.
+ *
+ * Contracts, marked on every function:
+ *  - [reader] Any thread registered with liburcu-qsbr and online. Results that point into an
+ *    item (struct store_hit) stay valid only until the caller's next quiescent state
+ *    (rcu_quiescent_state()): copy the value into the response before that. Readers never
+ *    write the shard except relaxed hint stores (item_mark_used).
+ *  - [owner] Only the shard's owning thread, which must itself be a registered, online RCU
+ *    reader. The owner never blocks waiting for a grace period.
+ *  - [setup] Before readers exist or after they are gone.
+ *
+ * Memory: the item arena is exactly the memory limit. When it is full a store evicts (CLOCK,
+ * per size class) or moves a page between classes; the memory freed that way becomes usable
+ * after a grace period, so a store can answer STORE_NO_MEMORY meaning "retry after your next
+ * quiescent state and store_shard_maintain()". A worker loop retries; it is not an error.
+ *
+ * Expiry and flush follow memcached: exptime 0 never; up to 30 days relative; larger an
+ * absolute unix time; negative already expired. Expired and flushed items are misses for
+ * every command before the TTL wheel or the sweep removes them.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rte_hash.h>
+
+#include "core/cas.h"
+#include "core/clock.h"
+#include "core/digest.h"
+#include "store/index.h"
+#include "store/item.h"
+#include "store/retire.h"
+#include "store/slab.h"
+#include "store/status.h"
+#include "store/ttl_wheel.h"
+
+/** How a value is stored: memcached's storage commands. X(name, command) */
+#define STORE_MODE_LIST(X) \
+	X(SET, "set")         \
+	X(ADD, "add")         \
+	X(REPLACE, "replace") \
+	X(APPEND, "append")   \
+	X(PREPEND, "prepend") \
+	X(CAS, "cas")
+
+enum store_mode {
+#define STORE_MODE_ENUM(name, cmd) STORE_MODE_##name,
+	STORE_MODE_LIST(STORE_MODE_ENUM)
+#undef STORE_MODE_ENUM
+	STORE_MODE_COUNT
+};
+
+/** Owner-side counters of a shard, written by the owner, read relaxed by the control core. */
+#define STORE_SHARD_STATS(X)                                                            \
+	X(curr_items, "items linked now")                                                \
+	X(total_items, "items ever linked")                                              \
+	X(bytes, "key+value bytes of linked items")                                      \
+	X(evictions, "live items evicted to make room")                                  \
+	X(evicted_unfetched, "evicted items never returned to a reader")                 \
+	X(reclaimed, "expired or flushed items whose memory was taken back")             \
+	X(expired_unfetched, "reclaimed expired items never returned to a reader")       \
+	X(ttl_expired, "items removed by the TTL wheel")                                 \
+	X(slab_reassigns, "pages moved between size classes")                            \
+	X(alloc_retries, "stores answered STORE_NO_MEMORY while memory was reclaimed")
+
+struct store_shard_stats {
+#define STORE_SHARD_STAT_FIELD(name, desc) uint64_t name;
+	STORE_SHARD_STATS(STORE_SHARD_STAT_FIELD)
+#undef STORE_SHARD_STAT_FIELD
+};
+
+struct store_shard_params {
+	unsigned shard_id;                  /* used in names and logs */
+	int socket_id;                      /* NUMA socket for memory, or SOCKET_ID_ANY */
+	size_t mem_limit;                   /* item memory, bytes (-m share of this shard) */
+	size_t item_size_max;               /* largest item incl. header (-I); 0 = 1 MiB */
+	uint32_t chunk_min;                 /* -n; 0 = 48 */
+	double growth_factor;               /* -f; 0 = 1.25 */
+	uint32_t index_entries;             /* 0 = as many as the smallest chunks that fit */
+	const struct nc_digest_seed *seed;  /* the process's digest seed (store_key_init) */
+	struct nc_clock *clock;             /* coarse clock the owner keeps updated */
+	struct nc_cas_source *cas_source;   /* process-wide CAS source */
+};
+
+/** A found item, as a reader copies it out. Valid until the reader's next quiescent state. */
+struct store_hit {
+	const struct item *it;   /* NULL unless status is STORE_HIT */
+	const char *value;
+	uint32_t nbytes;
+	uint32_t client_flags;
+	uint64_t cas;
+	nc_reltime_t exptime;
+	enum store_status status; /* HIT, MISS, EXPIRED or FLUSHED */
+};
+
+struct store_shard;
+
+/**
+ * [setup] Create a shard: arena, index, wheel. EAL must be initialised.
+ * @return the shard, or NULL with *err set to a negative errno (-EINVAL bad parameters,
+ *         -ENOMEM memory).
+ */
+struct store_shard *store_shard_create(const struct store_shard_params *p, int *err);
+
+/**
+ * [setup] Destroy a shard and set *s to NULL; NULL and *s == NULL are allowed. Waits for
+ * outstanding grace periods (rcu_barrier), so no reader may use the shard any more.
+ */
+void store_shard_destroy(struct store_shard **s);
+
+/** [reader] Current relative time of the shard's clock. */
+nc_reltime_t store_shard_now(const struct store_shard *s);
+
+/** [any] The seed keys for this shard must be digested with. */
+const struct nc_digest_seed *store_shard_seed(const struct store_shard *s);
+
+/* ---- reads ---- */
+
+/**
+ * [reader] Look up one key. Marks a hit as used (CLOCK bit, access time).
+ * @return STORE_HIT (hit filled), STORE_MISS, STORE_EXPIRED or STORE_FLUSHED.
+ */
+enum store_status store_get(const struct store_shard *s, const struct store_key *k,
+			    struct store_hit *hit);
+
+/**
+ * [reader] Look up @p n keys (<= INDEX_BULK_MAX) in one burst: bulk index lookup with
+ * bucket prefetch, then item prefetch, then key checks, so memory misses overlap.
+ * hits[i].status says what happened to keys[i].
+ * @return the number of STORE_HIT results.
+ */
+unsigned store_get_bulk(const struct store_shard *s, const struct store_key *const keys[],
+			unsigned n, struct store_hit hits[]);
+
+/* ---- writes (owner) ---- */
+
+/**
+ * [owner] Allocate an unlinked item for key k with room for @p nbytes of value, which the
+ * caller fills through item_value() (e.g. gathering a value that spans packets) and then
+ * passes to store_item_commit() or store_item_abandon(). At most one item may be allocated
+ * and not yet committed or abandoned per shard.
+ * @return the item, or NULL with *st = STORE_TOO_LARGE, STORE_KEY_TOO_LONG or
+ *         STORE_NO_MEMORY (retry later).
+ */
+struct item *store_item_alloc(struct store_shard *s, const struct store_key *k,
+			      uint32_t client_flags, int64_t exptime, uint32_t nbytes,
+			      enum store_status *st);
+
+/**
+ * [owner] Store an item from store_item_alloc() with the semantics of @p mode, and consume it
+ * whatever the outcome. @p cas_in is compared for STORE_MODE_CAS; *cas_out (may be NULL)
+ * receives the new item's cas when stored. APPEND/PREPEND keep the old item's flags and
+ * exptime, as memcached.
+ * @return STORE_STORED; STORE_NOT_STORED (add on a live key; replace/append/prepend on a
+ *         missing one); STORE_EXISTS / STORE_NOT_FOUND (cas); STORE_TOO_LARGE (append result
+ *         above -I); STORE_NO_MEMORY (append/prepend could not allocate: retry later).
+ */
+enum store_status store_item_commit(struct store_shard *s, struct item *it,
+				    const struct store_key *k, enum store_mode mode,
+				    uint64_t cas_in, uint64_t *cas_out);
+
+/** [owner] Give back an item from store_item_alloc() without storing it. */
+void store_item_abandon(struct store_shard *s, struct item *it);
+
+/**
+ * [owner] store_item_alloc() + copy of value[0..nbytes) + store_item_commit().
+ * @return as store_item_alloc() and store_item_commit().
+ */
+enum store_status store_put(struct store_shard *s, const struct store_key *k,
+			    enum store_mode mode, const void *value, uint32_t nbytes,
+			    uint32_t client_flags, int64_t exptime, uint64_t cas_in,
+			    uint64_t *cas_out);
+
+/**
+ * [owner] Remove a live item. With @p cas_in != 0 remove only if the cas matches (meta md C).
+ * @return STORE_DELETED, STORE_NOT_FOUND, or STORE_EXISTS on a cas mismatch.
+ */
+enum store_status store_delete(struct store_shard *s, const struct store_key *k,
+			       uint64_t cas_in);
+
+/**
+ * [owner] Set a live item's exptime (touch). The cas does not change.
+ * @return STORE_TOUCHED or STORE_NOT_FOUND.
+ */
+enum store_status store_touch(struct store_shard *s, const struct store_key *k,
+			      int64_t exptime);
+
+/**
+ * [owner] Get and touch (gat/gats): set the exptime and return the item like store_get().
+ * @return STORE_HIT (hit filled, valid until the owner's next quiescent state), or a miss
+ *         status as store_get().
+ */
+enum store_status store_gat(struct store_shard *s, const struct store_key *k, int64_t exptime,
+			    struct store_hit *hit);
+
+/**
+ * [owner] incr/decr as memcached: the value must be a decimal number of at most 20 digits
+ * (leading spaces allowed, anything after the digits must start with a space); incr wraps
+ * at 2^64, decr stops at 0. A shorter result is padded with spaces to the old length, a
+ * longer one grows the value. The item gets a new cas; flags and exptime are kept.
+ * @param value_out the new value (may be NULL); @param cas_out the new cas (may be NULL).
+ * @return STORE_OK, STORE_NOT_FOUND, STORE_NON_NUMERIC, or STORE_NO_MEMORY (retry later).
+ */
+enum store_status store_arith(struct store_shard *s, const struct store_key *k, bool incr,
+			      uint64_t delta, uint64_t *value_out, uint64_t *cas_out);
+
+/**
+ * [owner] flush_all: items stored before now + @p delay (seconds; 0 or negative = now; the
+ * same rules as exptime for large values) become invisible once that time arrives. Applies
+ * to this shard: the server calls it on every shard.
+ */
+void store_flush(struct store_shard *s, int64_t delay);
+
+/* ---- upkeep (owner) ---- */
+
+/**
+ * [owner] Per-loop upkeep: return memory whose grace period ended, hand pending retirements
+ * to liburcu, and let the TTL wheel remove up to @p ttl_budget due items. Cheap when there is
+ * nothing to do. Call once per worker loop iteration, next to rcu_quiescent_state().
+ * @return the number of items expired by the wheel.
+ */
+unsigned store_shard_maintain(struct store_shard *s, unsigned ttl_budget);
+
+/**
+ * [owner, not in a worker loop] Wait until every retired item is back in the slab (blocks on
+ * rcu_barrier with the caller offline). For shutdown and tests.
+ */
+void store_shard_quiesce(struct store_shard *s);
+
+/* ---- introspection ([any]: relaxed reads of owner-written counters) ---- */
+
+/** Copy the shard's counters. */
+void store_shard_stats_get(const struct store_shard *s, struct store_shard_stats *out);
+
+/** The shard's slab (classes, pages, per-class counters). Read-only for non-owners. */
+const struct slab *store_shard_slab(const struct store_shard *s);
+
+/** Items retired and not yet returned to the slab. */
+uint64_t store_shard_retired_outstanding(const struct store_shard *s);
+
+#endif /* NC_STORE_SHARD_H */

@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "store/slab.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_malloc.h>
+
+/* Chunk sizes are multiples of this, so headers stay aligned. */
+#define SLAB_CHUNK_ALIGN 8u
+
+static uint32_t
+align_up(size_t v, uint32_t a)
+{
+	return (uint32_t)((v + a - 1) & ~(size_t)(a - 1));
+}
+
+static void
+page_list_push(struct slab *s, uint32_t *head, uint32_t p)
+{
+	struct slab_page *pg = &s->pages[p];
+
+	pg->prev = SLAB_PAGE_NONE;
+	pg->next = *head;
+	if (*head != SLAB_PAGE_NONE)
+		s->pages[*head].prev = p;
+	*head = p;
+}
+
+static void
+page_list_unlink(struct slab *s, uint32_t *head, uint32_t p)
+{
+	struct slab_page *pg = &s->pages[p];
+
+	if (pg->prev != SLAB_PAGE_NONE)
+		s->pages[pg->prev].next = pg->next;
+	else
+		*head = pg->next;
+	if (pg->next != SLAB_PAGE_NONE)
+		s->pages[pg->next].prev = pg->prev;
+	pg->next = pg->prev = SLAB_PAGE_NONE;
+}
+
+static int
+classes_init(struct slab *s, const struct slab_params *p)
+{
+	double size = (double)align_up(sizeof(struct item) + p->chunk_min, SLAB_CHUNK_ALIGN);
+	unsigned n = 0;
+
+	if (p->factor <= 1.0 || size > (double)p->item_size_max)
+		return -EINVAL;
+	/* Grow by the factor while a larger class still fits below the largest item. */
+	while (n < SLAB_CLASS_MAX - 1 && size * p->factor <= (double)p->item_size_max) {
+		s->cls[n++].size = (uint32_t)size;
+		size = align_up((size_t)(size * p->factor), SLAB_CHUNK_ALIGN);
+		if (size <= (double)s->cls[n - 1].size)
+			size = s->cls[n - 1].size + SLAB_CHUNK_ALIGN;
+	}
+	/* The last class holds the largest item exactly. */
+	s->cls[n++].size = (uint32_t)p->item_size_max;
+	s->nclasses = n;
+	for (unsigned i = 0; i < n; i++) {
+		struct slab_class *c = &s->cls[i];
+
+		c->per_page = (uint32_t)(s->page_size / c->size);
+		c->first_page = SLAB_PAGE_NONE;
+		c->hand_page = SLAB_PAGE_NONE;
+	}
+	return 0;
+}
+
+int
+slab_init(struct slab *s, const struct slab_params *p)
+{
+	size_t page_size = SLAB_PAGE_SIZE_DEFAULT;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	if (p->item_size_max > page_size)
+		page_size = rte_align64pow2(p->item_size_max);
+	s->page_size = page_size;
+	s->page_shift = (uint32_t)__builtin_ctzll(page_size);
+	s->item_size_max = p->item_size_max;
+	if (p->mem_limit < page_size || p->item_size_max < sizeof(struct item))
+		return -EINVAL;
+	if (p->mem_limit / page_size >= SLAB_PAGE_NONE)
+		return -EINVAL;
+	rc = classes_init(s, p);
+	if (rc < 0)
+		return rc;
+	s->npages = (uint32_t)(p->mem_limit / page_size);
+	s->free_pages = SLAB_PAGE_NONE;
+	s->pages = rte_zmalloc_socket(p->name, sizeof(*s->pages) * s->npages,
+				      RTE_CACHE_LINE_SIZE, p->socket_id);
+	s->arena = rte_malloc_socket(p->name, (size_t)s->npages * page_size,
+				     RTE_CACHE_LINE_SIZE, p->socket_id);
+	if (s->pages == NULL || s->arena == NULL) {
+		slab_deinit(s);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void
+slab_deinit(struct slab *s)
+{
+	rte_free(s->arena);
+	rte_free(s->pages);
+	s->arena = NULL;
+	s->pages = NULL;
+	s->npages = 0;
+}
+
+int
+slab_class_for(const struct slab *s, size_t total)
+{
+	unsigned lo = 0, hi = s->nclasses;
+
+	if (total > s->item_size_max)
+		return -E2BIG;
+	/* Binary search for the first class whose size is >= total. */
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+
+		if (s->cls[mid].size < total)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->nclasses ? (int)lo : -E2BIG;
+}
+
+static struct item *
+chunk_at(const struct slab *s, uint32_t page, uint32_t idx, uint32_t size)
+{
+	return (struct item *)(s->arena + ((size_t)page << s->page_shift) + (size_t)idx * size);
+}
+
+/* Give page p to class clsid and put all its chunks on the free list, lowest address first. */
+static void
+page_carve(struct slab *s, uint32_t p, unsigned clsid)
+{
+	struct slab_class *c = &s->cls[clsid];
+	struct slab_page *pg = &s->pages[p];
+
+	pg->clsid = (uint8_t)clsid;
+	pg->draining = 0;
+	pg->drained = 0;
+	page_list_push(s, &c->first_page, p);
+	c->npages++;
+	if (c->hand_page == SLAB_PAGE_NONE) {
+		c->hand_page = p;
+		c->hand_chunk = 0;
+	}
+	for (uint32_t i = c->per_page; i-- > 0;) {
+		struct item *it = chunk_at(s, p, i, c->size);
+
+		it->state = ITEM_FREE;
+		it->clsid = (uint8_t)clsid;
+		it->next = c->free;
+		c->free = it;
+	}
+	c->nfree += c->per_page;
+}
+
+struct item *
+slab_alloc(struct slab *s, unsigned clsid)
+{
+	struct slab_class *c = &s->cls[clsid];
+	struct item *it;
+
+	if (c->free == NULL) {
+		if (s->free_pages != SLAB_PAGE_NONE) {
+			uint32_t p = s->free_pages;
+
+			page_list_unlink(s, &s->free_pages, p);
+			s->nfree_pages--;
+			page_carve(s, p, clsid);
+		} else if (s->ncarved < s->npages) {
+			page_carve(s, s->ncarved++, clsid);
+		} else {
+			return NULL;
+		}
+	}
+	it = c->free;
+	c->free = it->next;
+	c->nfree--;
+	it->next = NULL;
+	it->state = ITEM_ALLOCATED;
+	return it;
+}
+
+/* Every chunk of a draining page is back: hand the page to its destination class. */
+static void
+page_drained(struct slab *s, uint32_t p)
+{
+	struct slab_page *pg = &s->pages[p];
+	unsigned dest = pg->dest;
+
+	s->npages_draining--;
+	s->cls[dest].incoming--;
+	s->cls[dest].pages_moved_in++;
+	page_carve(s, p, dest);
+}
+
+void
+slab_free(struct slab *s, struct item *it)
+{
+	uint32_t p = slab_page_of(s, it);
+	struct slab_page *pg = &s->pages[p];
+	struct slab_class *c;
+
+	it->state = ITEM_FREE;
+	if (pg->draining) {
+		if (++pg->drained == s->cls[pg->clsid].per_page)
+			page_drained(s, p);
+		return;
+	}
+	c = &s->cls[it->clsid];
+	it->next = c->free;
+	c->free = it;
+	c->nfree++;
+}
+
+/* Move the CLOCK hand to the next chunk, wrapping to the next page of the class. */
+static void
+hand_step(struct slab *s, struct slab_class *c)
+{
+	if (++c->hand_chunk < c->per_page)
+		return;
+	c->hand_chunk = 0;
+	c->hand_page = s->pages[c->hand_page].next;
+	if (c->hand_page == SLAB_PAGE_NONE)
+		c->hand_page = c->first_page;
+}
+
+struct item *
+slab_clock_victim(struct slab *s, unsigned clsid, unsigned *budget)
+{
+	struct slab_class *c = &s->cls[clsid];
+
+	if (c->hand_page == SLAB_PAGE_NONE)
+		return NULL;
+	while (*budget > 0) {
+		(*budget)--;
+		struct item *it = chunk_at(s, c->hand_page, c->hand_chunk, c->size);
+
+		hand_step(s, c);
+		if (it->state != ITEM_LINKED)
+			continue;
+		if (__atomic_load_n(&it->ref, __ATOMIC_RELAXED)) {
+			__atomic_store_n(&it->ref, 0, __ATOMIC_RELAXED);
+			continue;
+		}
+		return it;
+	}
+	return NULL;
+}
+
+static bool
+page_holds(const struct slab *s, uint32_t p, const struct item *it)
+{
+	return it != NULL && slab_page_of(s, it) == p;
+}
+
+/* Take every free chunk of page p off its class's free list; returns how many. */
+static uint32_t
+freelist_remove_page(struct slab *s, struct slab_class *c, uint32_t p)
+{
+	struct item **link = &c->free;
+	uint32_t n = 0;
+
+	while (*link != NULL) {
+		struct item *it = *link;
+
+		if (slab_page_of(s, it) == p) {
+			*link = it->next;
+			n++;
+		} else {
+			link = &it->next;
+		}
+	}
+	c->nfree -= n;
+	return n;
+}
+
+int
+slab_reassign_start(struct slab *s, unsigned dest, const struct item *pinned,
+		    slab_evict_fn evict, void *arg)
+{
+	unsigned victim = SLAB_CLASS_MAX;
+	struct slab_class *c;
+	struct slab_page *pg;
+	uint32_t p;
+
+	for (unsigned i = 0; i < s->nclasses; i++) {
+		if (i == dest || s->cls[i].npages == 0)
+			continue;
+		if (victim == SLAB_CLASS_MAX || s->cls[i].npages > s->cls[victim].npages)
+			victim = i;
+	}
+	if (victim == SLAB_CLASS_MAX)
+		return -ENOSPC;
+	c = &s->cls[victim];
+	/* Prefer the page after the CLOCK hand: it holds the least recently swept items. */
+	p = c->hand_page;
+	if (page_holds(s, p, pinned))
+		p = s->pages[p].next != SLAB_PAGE_NONE ? s->pages[p].next : c->first_page;
+	if (page_holds(s, p, pinned))
+		return -ENOSPC;
+
+	if (c->hand_page == p) {
+		c->hand_page = s->pages[p].next != SLAB_PAGE_NONE ? s->pages[p].next :
+								       c->first_page;
+		c->hand_chunk = 0;
+	}
+	page_list_unlink(s, &c->first_page, p);
+	if (--c->npages == 0)
+		c->hand_page = SLAB_PAGE_NONE;
+	pg = &s->pages[p];
+	pg->draining = 1;
+	pg->dest = (uint8_t)dest;
+	s->cls[dest].incoming++;
+	pg->drained = freelist_remove_page(s, c, p);
+	s->npages_draining++;
+	for (uint32_t i = 0; i < c->per_page; i++) {
+		struct item *it = chunk_at(s, p, i, c->size);
+
+		if (it->state == ITEM_LINKED)
+			evict(it, arg);
+	}
+	if (pg->drained == c->per_page)
+		page_drained(s, p);
+	return 0;
+}

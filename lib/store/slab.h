@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef NC_STORE_SLAB_H
+#define NC_STORE_SLAB_H
+
+/*
+ * Slab memory for one shard: an arena taken from DPDK memory (hugepages when EAL has them) at
+ * setup, cut into pages, each page given to one size class and cut into equal chunks. The
+ * arena size is the memory limit (-m), so item memory can never exceed it.
+ *
+ * Size classes grow by a factor (-f) from the header plus a minimum chunk (-n) up to the
+ * largest item (-I), as memcached. Pages are 1 MiB, or the largest item rounded up to a power
+ * of two when -I is larger.
+ *
+ * When a class needs memory and no page is free, the caller evicts within the class (CLOCK:
+ * slab_clock_victim) or, when the class has no page to evict from, moves a page from the class
+ * holding most pages (slab_reassign_start). Memory given back by eviction or a page move is
+ * usable only after an RCU grace period; the shard's retirement code returns it through
+ * slab_free().
+ *
+ * Threads: everything here is owner-only (the shard's worker), not thread-safe.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/item.h"
+
+/** Most size classes, as memcached. */
+#define SLAB_CLASS_MAX 63
+/** Default page size. */
+#define SLAB_PAGE_SIZE_DEFAULT (1u << 20)
+/** "No page" in page lists. */
+#define SLAB_PAGE_NONE UINT32_MAX
+
+struct slab_params {
+	const char *name;     /* for the DPDK allocation; need not be unique */
+	int socket_id;        /* NUMA socket for rte_malloc_socket, or SOCKET_ID_ANY */
+	size_t mem_limit;     /* bytes of item memory (-m) */
+	size_t item_size_max; /* largest item including its header (-I) */
+	uint32_t chunk_min;   /* key+value bytes of the smallest class (-n) */
+	double factor;        /* growth factor between classes (-f), > 1 */
+};
+
+struct slab_class {
+	uint32_t size;          /* chunk size in bytes */
+	uint32_t per_page;      /* chunks per page */
+	struct item *free;      /* free chunks, linked through item.next */
+	uint32_t nfree;
+	uint32_t npages;        /* pages owned (not counting draining ones) */
+	uint32_t incoming;      /* pages draining toward this class */
+	uint32_t first_page;    /* head of the class's page list */
+	uint32_t hand_page;     /* CLOCK hand: page ... */
+	uint32_t hand_chunk;    /* ... and chunk within it */
+	uint64_t evicted;           /* live items evicted to make room */
+	uint64_t evicted_unfetched; /* ... that no reader had returned */
+	uint64_t reclaimed;         /* expired or flushed items whose memory was taken back */
+	uint64_t expired_unfetched; /* ... that no reader had returned */
+	uint64_t pages_moved_in;    /* pages received from other classes */
+};
+
+struct slab_page {
+	uint32_t next;   /* class page list, or free-page list */
+	uint32_t prev;
+	uint32_t drained; /* chunks returned while draining */
+	uint8_t clsid;
+	uint8_t draining; /* leaving clsid for dest */
+	uint8_t dest;
+};
+
+struct slab {
+	uint8_t *arena;
+	uint32_t page_shift;
+	size_t page_size;
+	uint32_t npages;        /* arena pages: the memory limit */
+	uint32_t ncarved;       /* pages handed to classes at least once (a prefix of the arena) */
+	uint32_t free_pages;    /* pages back from classes (list through slab_page.next) */
+	uint32_t nfree_pages;
+	uint32_t npages_draining;
+	unsigned nclasses;
+	size_t item_size_max;
+	struct slab_page *pages;
+	struct slab_class cls[SLAB_CLASS_MAX];
+};
+
+/**
+ * Set up the classes and take the arena from DPDK memory. EAL must be initialised.
+ * @return 0; -EINVAL for bad parameters (limit smaller than one page, factor <= 1, largest
+ *         item smaller than the smallest class); -ENOMEM when DPDK memory is short.
+ */
+int slab_init(struct slab *s, const struct slab_params *p);
+
+/** Give the arena back. Safe on a zeroed or already deinitialised slab. */
+void slab_deinit(struct slab *s);
+
+/**
+ * Smallest class whose chunks hold @p total bytes (header included).
+ * @return class id, or -E2BIG when larger than the largest item.
+ */
+int slab_class_for(const struct slab *s, size_t total);
+
+/**
+ * Take a chunk of class @p clsid: from the free list, else a never-used or returned page.
+ * The chunk's state is ITEM_ALLOCATED and its clsid set.
+ * @return the chunk, or NULL when the class has nothing free and no page is left.
+ */
+struct item *slab_alloc(struct slab *s, unsigned clsid);
+
+/**
+ * Return a chunk (allocated but never linked, or retired and past its grace period). If its
+ * page is draining, the chunk counts toward the page move instead of the free list.
+ */
+void slab_free(struct slab *s, struct item *it);
+
+/**
+ * CLOCK sweep over the class's pages: clear the reference bit of recently used linked items
+ * and return the first linked item found unreferenced. Each chunk visited takes one from
+ * *budget; the sweep stops when it reaches 0. The hand stays after the returned item. The
+ * caller must unlink and retire it.
+ * @return an eviction candidate, or NULL.
+ */
+struct item *slab_clock_victim(struct slab *s, unsigned clsid, unsigned *budget);
+
+/** Called by slab_reassign_start() for every linked item on the page being moved. */
+typedef void (*slab_evict_fn)(struct item *it, void *arg);
+
+/**
+ * Start moving a page to class @p dest from the class holding most pages: the page leaves its
+ * class at once, its free chunks are taken off the free list, @p evict is called for its
+ * linked items (the caller unlinks and retires them), and once every chunk has come back
+ * through slab_free() the page joins @p dest. A page holding @p pinned (an allocated item the
+ * caller has not linked yet) is never chosen.
+ * @return 0 when a move started (memory arrives after a grace period); -ENOSPC when no other
+ *         class has a page to give.
+ */
+int slab_reassign_start(struct slab *s, unsigned dest, const struct item *pinned,
+			slab_evict_fn evict, void *arg);
+
+/** Bytes of pages in use by classes (including pages being moved). Never above the limit. */
+static inline size_t
+slab_mem_used(const struct slab *s)
+{
+	return (size_t)(s->ncarved - s->nfree_pages) * s->page_size;
+}
+
+/** Bytes of the arena: the memory limit rounded down to whole pages. */
+static inline size_t
+slab_mem_limit(const struct slab *s)
+{
+	return (size_t)s->npages * s->page_size;
+}
+
+/** Page index of a chunk. */
+static inline uint32_t
+slab_page_of(const struct slab *s, const struct item *it)
+{
+	return (uint32_t)(((const uint8_t *)it - s->arena) >> s->page_shift);
+}
+
+#endif /* NC_STORE_SLAB_H */

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages nicached needs to build and run its tests.
+#
+# Idempotent: packages already installed are left alone, and when every one
+# of them is present the install step is skipped.  `apt-get update` always
+# runs first (a fresh machine has no package lists); set NC_SKIP_APT_UPDATE=1
+# to skip it.
+#
+# Runs as root; as another user it goes through sudo when sudo exists.
+set -euo pipefail
+
+# Everything the build (meson.build) and the test run (scripts/test.sh) use.
+# libdpdk-dev brings DPDK's own -dev dependencies with it.
+PACKAGES=(
+	gcc
+	libc6-dev
+	pkg-config
+	meson
+	ninja-build
+	libdpdk-dev
+	liburcu-dev
+	libcmocka-dev
+	valgrind
+	python3
+)
+
+log() { printf 'setup-deps: %s\n' "$*"; }
+die() { printf 'setup-deps: error: %s\n' "$*" >&2; exit 1; }
+
+# How to run commands as root.
+AS_ROOT=()
+if [[ $(id -u) -ne 0 ]]; then
+	if command -v sudo >/dev/null 2>&1; then
+		AS_ROOT=(sudo)
+		log "not root: using sudo"
+	else
+		die "must run as root (or as a user with sudo); sudo is not installed"
+	fi
+fi
+
+command -v apt-get >/dev/null 2>&1 || die "apt-get not found: this script expects Debian 12"
+command -v dpkg-query >/dev/null 2>&1 || die "dpkg-query not found: this script expects Debian 12"
+
+apt_get() {
+	"${AS_ROOT[@]}" env DEBIAN_FRONTEND=noninteractive \
+		apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 "$@"
+}
+
+is_installed() {
+	local status
+	status=$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) || return 1
+	[[ $status == "install ok installed" ]]
+}
+
+# 1. Refresh the package lists.
+if [[ ${NC_SKIP_APT_UPDATE:-0} == 1 ]]; then
+	log "skipping apt-get update (NC_SKIP_APT_UPDATE=1)"
+else
+	log "apt-get update"
+	apt_get update
+fi
+
+# 2. See what is missing.
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+	if is_installed "$pkg"; then
+		log "  ok       $pkg ($(dpkg-query -W -f='${Version}' "$pkg"))"
+	else
+		log "  missing  $pkg"
+		missing+=("$pkg")
+	fi
+done
+
+# 3. Install only when something is missing.
+if ((${#missing[@]} == 0)); then
+	log "all ${#PACKAGES[@]} packages already installed: nothing to install"
+else
+	log "installing: ${missing[*]}"
+	apt_get install -y --no-install-recommends "${missing[@]}"
+	for pkg in "${missing[@]}"; do
+		is_installed "$pkg" || die "$pkg is still not installed after apt-get install"
+	done
+fi
+
+log "done: ${#PACKAGES[@]} packages checked, ${#missing[@]} newly installed"

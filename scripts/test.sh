@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# nicached: the project's single test command (CI runs it through .ci/run).
+#
+#   a. install the build/test dependencies   (skip with NC_SKIP_DEPS=1)
+#   b. configure and build build/
+#   c. meson test, all suites, in build/
+#   d. ASan+UBSan build in build-asan/ and its unit suite
+#   e. benchmark smoke run (proves nc_bench_store runs; not a timed test)
+#
+# Ends with "N passed, M failed" on its own line, counting the meson test
+# executables of both builds, and exits non-zero on any failure.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+START_SECONDS=$SECONDS
+PASSED=0         # meson test executables that passed, both builds
+FAILED=0         # meson test executables that failed, both builds
+FAILURES=()      # one line per failed step
+CURRENT_STEP="start"
+SUMMARY_DONE=0
+RESULTS=()       # per-build detail lines for the final report
+
+LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/nc-test.XXXXXX")
+
+banner() {
+	CURRENT_STEP=$1
+	printf '\n========== [%s] %s ==========\n' "$(date +%H:%M:%S)" "$1"
+}
+
+note() { printf 'test.sh: %s\n' "$*"; }
+
+step_failed() {
+	FAILURES+=("$1")
+	note "FAILED: $1"
+}
+
+# shellcheck disable=SC2317  # only reached from the EXIT trap
+elapsed() {
+	local s=$((SECONDS - START_SECONDS))
+	printf '%dm%02ds' $((s / 60)) $((s % 60))
+}
+
+# Always close with the time and the summary line, whatever happened.
+# shellcheck disable=SC2317  # invoked by the EXIT trap
+finish() {
+	local rc=$?
+	rm -rf "$LOGDIR"
+	if ((SUMMARY_DONE == 0)); then
+		# Stopped early (a build step failed, or a command under set -e).
+		if ((rc == 0)); then rc=1; fi
+		printf '\n========== summary ==========\n'
+		note "stopped during step: $CURRENT_STEP (exit status $rc)"
+	fi
+	local line
+	for line in "${RESULTS[@]}"; do
+		printf '  %s\n' "$line"
+	done
+	for line in "${FAILURES[@]}"; do
+		printf '  failed: %s\n' "$line"
+	done
+	if ((rc == 0)); then
+		printf 'Result: OK\n'
+	else
+		printf 'Result: FAILED\n'
+	fi
+	printf 'Total time: %s\n' "$(elapsed)"
+	printf '%d passed, %d failed\n' "$PASSED" "$FAILED"
+	exit "$rc"
+}
+trap finish EXIT
+
+# Read the closing summary block of `meson test` output, e.g.
+#   Ok:                 5
+#   Expected Fail:      0
+#   Fail:               0
+#   Unexpected Pass:    0
+#   Skipped:            0
+#   Timeout:            0
+# and print "ok xfail fail xpass skipped timeout found".  A block starts at an
+# "Ok:" line; the last block in the file wins, so stray lines such as "Fail: 0"
+# in a test's printed error log are not mistaken for it.  found=0 when there
+# is no block (no tests defined, or meson stopped before running them).
+parse_meson_summary() {
+	awk '
+	{
+		gsub(/\033\[[0-9;]*[A-Za-z]/, "")
+		sub(/\r$/, "")
+	}
+	/^Ok:[ \t]+[0-9]+[ \t]*$/ {
+		ok = xf = f = xp = sk = to = 0
+		found = 1; inblock = 1
+	}
+	inblock && match($0, /^[A-Za-z ]+:[ \t]+[0-9]+[ \t]*$/) {
+		key = $0; sub(/:.*/, "", key)
+		n = $0; sub(/^[^:]*:[ \t]+/, "", n); n += 0
+		if (key == "Ok") ok = n
+		else if (key == "Expected Fail") xf = n
+		else if (key == "Fail") f = n
+		else if (key == "Unexpected Pass") xp = n
+		else if (key == "Skipped") sk = n
+		else if (key == "Timeout") to = n
+		next
+	}
+	{ inblock = 0 }
+	END { printf "%d %d %d %d %d %d %d\n", ok, xf, f, xp, sk, to, found }
+	' "$1"
+}
+
+# Turn one meson test run (its output file and exit status) into counts.
+# Passed: Ok + Expected Fail (a should_fail test that failed, as meson counts
+# it).  Failed: Fail + Unexpected Pass + Timeout.  Skipped counts as neither.
+count_meson_results() {
+	local label=$1 out=$2 rc=$3
+	local ok xf f xp sk to found pass fail
+	read -r ok xf f xp sk to found < <(parse_meson_summary "$out")
+	pass=$((ok + xf))
+	fail=$((f + xp + to))
+	if ((rc != 0 && fail == 0)); then
+		# meson itself failed (e.g. a rebuild error) without a failing test
+		# in its summary: count it as one failure so the totals agree with
+		# the exit status.
+		note "$label: meson test exited with status $rc and no failing test in its summary"
+		fail=1
+	fi
+	if ((found == 0 && rc == 0)); then
+		note "$label: WARNING: meson test ran no tests"
+	fi
+	PASSED=$((PASSED + pass))
+	FAILED=$((FAILED + fail))
+	RESULTS+=("$label: ok=$ok expected-fail=$xf fail=$f unexpected-pass=$xp skipped=$sk timeout=$to (exit $rc)")
+	if ((rc != 0 || fail != 0)); then
+		step_failed "$label"
+	fi
+}
+
+# Run a `meson test` command, show its output and count its results.
+run_meson_test() {
+	local label=$1; shift
+	local out="$LOGDIR/${label//[^A-Za-z0-9_.-]/_}.txt"
+	local rc=0
+	note "running: $*"
+	"$@" </dev/null 2>&1 | tee "$out" || rc=${PIPESTATUS[0]}
+	count_meson_results "$label" "$out" "$rc"
+}
+
+# meson setup for a fresh directory, --reconfigure for an existing build tree.
+configure() {
+	local dir=$1; shift
+	local cmd=(meson setup)
+	if [[ -f $dir/meson-private/coredata.dat ]]; then
+		cmd+=(--reconfigure)
+	fi
+	cmd+=("$dir" "$@")
+	note "running: ${cmd[*]}"
+	"${cmd[@]}"
+}
+
+# ---------------------------------------------------------------- (a)
+banner "a. dependencies"
+if [[ ${NC_SKIP_DEPS:-0} == 1 ]]; then
+	note "skipping scripts/setup-deps.sh (NC_SKIP_DEPS=1)"
+else
+	bash scripts/setup-deps.sh </dev/null
+fi
+
+# ---------------------------------------------------------------- (b)
+banner "b. configure and build build/"
+configure build -Dtests=true -Dbench=true
+ninja -C build
+
+# ---------------------------------------------------------------- (c)
+banner "c. meson test (all suites) in build/"
+run_meson_test "build" meson test -C build --print-errorlogs --num-processes 2
+
+# ---------------------------------------------------------------- (d)
+banner "d. ASan/UBSan build in build-asan/, unit suite"
+configure build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+	-Dbench=false -Dbuildtype=debug -Dtests=true
+ninja -C build-asan
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# The sanitizers slow the tests down: give them three times the timeout.
+run_meson_test "build-asan" meson test -C build-asan --suite unit \
+	--print-errorlogs --timeout-multiplier 3
+unset ASAN_OPTIONS UBSAN_OPTIONS
+
+# ---------------------------------------------------------------- (e)
+banner "e. benchmark smoke run"
+BENCH=build/tests/bench/nc_bench_store
+if [[ -x $BENCH ]]; then
+	note "running: $BENCH --keys 20000 --runs 1 (smoke run, figures not checked)"
+	bench_rc=0
+	timeout 600 "$BENCH" --keys 20000 --runs 1 </dev/null || bench_rc=$?
+	if ((bench_rc != 0)); then
+		step_failed "bench smoke run ($BENCH exited with status $bench_rc)"
+	fi
+else
+	note "$BENCH not built: skipping the benchmark smoke run"
+fi
+
+# ---------------------------------------------------------------- summary
+banner "summary"
+SUMMARY_DONE=1
+if ((PASSED + FAILED == 0)); then
+	step_failed "no test executable ran in either build"
+fi
+if ((${#FAILURES[@]} > 0)); then
+	exit 1
+fi
+exit 0
