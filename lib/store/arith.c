@@ -28,7 +28,8 @@ store_arith_parse(const char *p, size_t len, uint64_t *out)
 	}
 	if (digits == 0)
 		return false;
-	if (i < len && !is_space(p[i]))
+	/* strtoull stops at the first non-digit; memcached accepts white space or a NUL there. */
+	if (i < len && !is_space(p[i]) && p[i] != '\0')
 		return false;
 	if (neg)
 		v = (uint64_t)0 - v;

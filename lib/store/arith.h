@@ -16,7 +16,7 @@
 /**
  * Read a stored value as memcached's incr/decr does (strtoull rules): optional leading white
  * space, an optional sign, at least one digit, no overflow; the digits must end the value or
- * be followed by white space. A '-' is accepted only when the result does not look negative
+ * be followed by white space or a NUL byte. A '-' is accepted only when the result does not look negative
  * as a signed number ("-0" is 0). Thread-safe.
  * @return true and *out on success; false for a non-numeric value.
  */

@@ -34,6 +34,7 @@ struct store_shard {
 	struct nc_cas_lease cas;
 	struct item *inflight;      /* allocated, not committed */
 	uint32_t flush_wait_calls;  /* maintain calls since pending retirements were seen */
+	unsigned index_full_rotor;  /* class to start evicting from when the index is full */
 	unsigned id;
 	struct retire retire;
 	struct ttl_wheel wheel;
@@ -285,14 +286,14 @@ item_evict(struct item *it, void *arg)
 	item_unlink(s, it);
 }
 
-/* Make room in class clsid: evict a batch by CLOCK, or start a page move. */
-static void
-make_room(struct store_shard *s, unsigned clsid)
+/* Evict up to `want` items of class clsid by CLOCK; returns how many. */
+static unsigned
+evict_class(struct store_shard *s, unsigned clsid, unsigned want)
 {
 	unsigned budget = EVICT_VISITS;
 	unsigned evicted = 0;
 
-	while (evicted < EVICT_BATCH) {
+	while (evicted < want) {
 		struct item *victim = slab_clock_victim(&s->slab, clsid, &budget);
 
 		if (victim == NULL)
@@ -300,6 +301,15 @@ make_room(struct store_shard *s, unsigned clsid)
 		item_evict(victim, s);
 		evicted++;
 	}
+	return evicted;
+}
+
+/* Make room in class clsid: evict a batch by CLOCK, or start a page move. */
+static void
+make_room(struct store_shard *s, unsigned clsid)
+{
+	unsigned evicted = evict_class(s, clsid, EVICT_BATCH);
+
 	if (evicted == 0 && s->slab.cls[clsid].npages == 0 && s->slab.cls[clsid].incoming == 0 &&
 	    slab_reassign_start(&s->slab, clsid, s->inflight, item_evict, s) == 0)
 		STAT_ADD(s, slab_reassigns, 1);
@@ -391,16 +401,25 @@ store_item_abandon(struct store_shard *s, struct item *it)
  * stays with the new item.
  */
 static enum store_status
-item_link(struct store_shard *s, struct item *it, const struct store_key *k, struct item *cur)
+item_link(struct store_shard *s, struct item *it, const struct store_key *k, struct item *cur,
+	  bool counts_as_new)
 {
 	nc_reltime_t now = nc_clock_now(s->clock);
 
 	it->cas = nc_cas_next(&s->cas);
 	it->stime = now;
 	if (index_put(s->index, k, it) < 0) {
-		/* Index full: free key slots by evicting, then let the caller retry. */
+		/* Index full: free key slots by evicting from any class, then retry later. */
+		unsigned evicted = 0;
+
 		store_item_abandon(s, it);
-		make_room(s, it->clsid);
+		for (unsigned i = 0; i < s->slab.nclasses && evicted < EVICT_BATCH; i++) {
+			unsigned c = (s->index_full_rotor + i) % s->slab.nclasses;
+
+			evicted += evict_class(s, c, EVICT_BATCH - evicted);
+		}
+		s->index_full_rotor++;
+		retire_flush(&s->retire);
 		STAT_ADD(s, alloc_retries, 1);
 		return STORE_NO_MEMORY;
 	}
@@ -416,7 +435,8 @@ item_link(struct store_shard *s, struct item *it, const struct store_key *k, str
 		retire_item(&s->retire, cur);
 	}
 	STAT_ADD(s, curr_items, 1);
-	STAT_ADD(s, total_items, 1);
+	if (counts_as_new)
+		STAT_ADD(s, total_items, 1);
 	STAT_ADD(s, bytes, item_total_size(it->nkey, it->nbytes));
 	return STORE_STORED;
 }
@@ -520,10 +540,25 @@ store_item_commit(struct store_shard *s, struct item *it, const struct store_key
 		store_item_abandon(s, it);
 		return st;
 	}
-	st = item_link(s, it, k, cur);
+	st = item_link(s, it, k, cur, true);
 	if (st == STORE_STORED && cas_out != NULL)
 		*cas_out = it->cas;
 	return st;
+}
+
+void
+store_alloc_failed(struct store_shard *s, const struct store_key *k, enum store_mode mode,
+		   enum store_status st)
+{
+	struct item *cur;
+	struct item *live;
+
+	/* memcached: stale data must not outlive a set that could not be stored. */
+	if (mode != STORE_MODE_SET || st != STORE_TOO_LARGE)
+		return;
+	live = lookup_owner(s, k, &cur);
+	if (live != NULL)
+		item_unlink(s, live);
 }
 
 enum store_status
@@ -534,8 +569,10 @@ store_put(struct store_shard *s, const struct store_key *k, enum store_mode mode
 	enum store_status st;
 	struct item *it = store_item_alloc(s, k, client_flags, exptime, nbytes, &st);
 
-	if (it == NULL)
+	if (it == NULL) {
+		store_alloc_failed(s, k, mode, st);
 		return st;
+	}
 	memcpy(item_value(it), value, nbytes);
 	return store_item_commit(s, it, k, mode, cas_in, cas_out);
 }
@@ -607,6 +644,7 @@ store_arith(struct store_shard *s, const struct store_key *k, bool incr, uint64_
 	enum store_status st;
 	uint64_t value;
 	uint32_t ndigits, len;
+	bool in_place;
 
 	if (live == NULL)
 		return STORE_NOT_FOUND;
@@ -614,15 +652,20 @@ store_arith(struct store_shard *s, const struct store_key *k, bool incr, uint64_
 		return STORE_NON_NUMERIC;
 	value = store_arith_apply(value, incr, delta);
 	ndigits = store_arith_format(value, digits);
-	/* memcached rewrites in place, padding with spaces, when the number got no longer. */
-	len = ndigits <= live->nbytes ? live->nbytes : ndigits;
+	/*
+	 * memcached rewrites in place, padding with spaces, when the number got no longer (and
+	 * then it is not a new item for total_items); we link a copy instead, because readers
+	 * may be copying the old value right now.
+	 */
+	in_place = ndigits <= live->nbytes;
+	len = in_place ? live->nbytes : ndigits;
 	it = item_alloc_rel(s, k, live->client_flags, item_exptime(live), len, &st);
 	if (it == NULL)
 		return st;
 	s->inflight = it;
 	memcpy(item_value(it), digits, ndigits);
 	memset(item_value(it) + ndigits, ' ', len - ndigits);
-	st = item_link(s, it, k, index_lookup(s->index, k));
+	st = item_link(s, it, k, index_lookup(s->index, k), !in_place);
 	if (st != STORE_STORED)
 		return st;
 	if (value_out != NULL)

@@ -61,7 +61,7 @@ enum store_mode {
 #define STORE_SHARD_STATS(X)                                                            \
 	X(curr_items, "items linked now")                                                \
 	X(total_items, "items ever linked")                                              \
-	X(bytes, "key+value bytes of linked items")                                      \
+	X(bytes, "bytes of linked items, header included (memcached's bytes)")                                      \
 	X(evictions, "live items evicted to make room")                                  \
 	X(evicted_unfetched, "evicted items never returned to a reader")                 \
 	X(reclaimed, "expired or flushed items whose memory was taken back")             \
@@ -160,17 +160,27 @@ struct item *store_item_alloc(struct store_shard *s, const struct store_key *k,
  * exptime, as memcached.
  * @return STORE_STORED; STORE_NOT_STORED (add on a live key; replace/append/prepend on a
  *         missing one); STORE_EXISTS / STORE_NOT_FOUND (cas); STORE_TOO_LARGE (append result
- *         above -I); STORE_NO_MEMORY (append/prepend could not allocate: retry later).
+ *         above -I: memcached answers NOT_STORED there); STORE_NO_MEMORY (append/prepend
+ *         could not allocate: retry later).
  */
 enum store_status store_item_commit(struct store_shard *s, struct item *it,
 				    const struct store_key *k, enum store_mode mode,
 				    uint64_t cas_in, uint64_t *cas_out);
 
+/**
+ * [owner] What memcached does when a store cannot even allocate: a SET whose item is too
+ * large removes the key's current value, so stale data does not outlive the failed set.
+ * Callers of store_item_alloc() call this with the failure status; store_put() does it itself.
+ */
+void store_alloc_failed(struct store_shard *s, const struct store_key *k, enum store_mode mode,
+			enum store_status st);
+
 /** [owner] Give back an item from store_item_alloc() without storing it. */
 void store_item_abandon(struct store_shard *s, struct item *it);
 
 /**
- * [owner] store_item_alloc() + copy of value[0..nbytes) + store_item_commit().
+ * [owner] store_item_alloc() + copy of value[0..nbytes) + store_item_commit(), with
+ * store_alloc_failed() when the allocation fails.
  * @return as store_item_alloc() and store_item_commit().
  */
 enum store_status store_put(struct store_shard *s, const struct store_key *k,
@@ -201,8 +211,8 @@ enum store_status store_gat(struct store_shard *s, const struct store_key *k, in
 			    struct store_hit *hit);
 
 /**
- * [owner] incr/decr as memcached: the value must be a decimal number of at most 20 digits
- * (leading spaces allowed, anything after the digits must start with a space); incr wraps
+ * [owner] incr/decr as memcached: the value must hold a decimal number that fits 64 bits
+ * (store_arith_parse() has the exact rules); incr wraps
  * at 2^64, decr stops at 0. A shorter result is padded with spaces to the old length, a
  * longer one grows the value. The item gets a new cas; flags and exptime are kept.
  * @param value_out the new value (may be NULL); @param cas_out the new cas (may be NULL).

@@ -149,22 +149,38 @@ test_exact_each_delta(void **state)
 	(void)state;
 	for (s = 0; s < NSTARTS; s++) {
 		for (d = 0; d < NDELTAS; d++) {
-			for (way = 0; way < 3; way++) {
+			for (way = 0; way < 5; way++) {
 				nc_reltime_t start = starts[s];
 				nc_reltime_t e = start + deltas[d];
+				nc_reltime_t t;
 
 				ctx_init(&c, w, start);
 				item_init(&it, 0);
 				ttl_wheel_insert(w, &it.node, e);
 				assert_true(tw_node_linked(&it.node));
 				assert_int_equal(ttl_wheel_count(w), 1);
+				if (way == 3) {
+					/* Straight from the start to the expiry in one call. */
+					assert_int_equal(adv(&c, e, UINT_MAX), 1);
+					assert_int_equal(it.fired_at, e);
+					assert_int_equal(ttl_wheel_count(w), 0);
+					assert_true(w->events <= TW_LEVELS + 1);
+					continue;
+				}
+				if (way == 4) {
+					/* Straight past the expiry by various amounts. */
+					t = e + deltas[(d * 7 + s) % NDELTAS];
+					assert_int_equal(adv(&c, t, UINT_MAX), 1);
+					assert_int_equal(it.fired_at, t);
+					assert_int_equal(ttl_wheel_now(w), t);
+					assert_true(w->events <= TW_LEVELS + 1);
+					continue;
+				}
 				if (way == 1) {
 					/* Stop half way, so the node cascades on the way. */
 					assert_int_equal(adv(&c, start + deltas[d] / 2, UINT_MAX), 0);
 				} else if (way == 2) {
 					/* Walk up in steps of a seventh. */
-					nc_reltime_t t;
-
 					for (t = start; e - t > deltas[d] / 7 + 1; t += deltas[d] / 7 + 1)
 						assert_int_equal(adv(&c, t, UINT_MAX), 0);
 				}
@@ -625,7 +641,6 @@ test_callback_mutations(void **state)
  * Randomised test against a reference model: every scheduling fires exactly once unless
  * removed, never early, and never late when the advance came in under budget.
  */
-enum { RN = 100000, ROUNDS = 50000 };
 
 struct rnode {
 	struct titem t;
@@ -642,6 +657,7 @@ struct hent {
 
 struct model {
 	struct rnode *nodes;
+	uint32_t n;
 	struct hent *heap;
 	size_t heap_len, heap_cap;
 	uint32_t scheduled;
@@ -782,15 +798,15 @@ random_hook(struct fire_ctx *c, struct titem *it)
 	/* Sometimes mutate the wheel from inside the callback. */
 	p = rng_below(256);
 	if (p < 4)
-		model_remove(m, c->w, rng_below(RN));
+		model_remove(m, c->w, rng_below(m->n));
 	else if (p < 8)
-		model_schedule(m, c->w, rng_below(RN), random_expiry(c->high));
+		model_schedule(m, c->w, rng_below(m->n), random_expiry(c->high));
 	else if (p < 10)
 		model_schedule(m, c->w, it->id, random_expiry(c->high));
 }
 
 static void
-test_randomized(void **state)
+run_randomized(uint32_t nnodes, unsigned rounds, unsigned max_ops)
 {
 	struct ttl_wheel *w = wheel_new();
 	struct fire_ctx c;
@@ -801,24 +817,25 @@ test_randomized(void **state)
 	unsigned round, ops, budget, r, exhausted = 0, under = 0;
 	uint32_t id, p;
 
-	(void)state;
-	print_message("ttl_wheel randomized seed 0x%llx\n", (unsigned long long)seed);
+	print_message("ttl_wheel randomized: %u nodes, %u rounds, seed 0x%llx\n", nnodes, rounds,
+		(unsigned long long)seed);
 	rng_state = seed ? seed : 1;
 	memset(&m, 0, sizeof(m));
-	m.nodes = calloc(RN, sizeof(*m.nodes));
+	m.n = nnodes;
+	m.nodes = calloc(nnodes, sizeof(*m.nodes));
 	assert_non_null(m.nodes);
 	cur_model = &m;
 	ctx_init(&c, w, now);
 	c.hook = random_hook;
-	for (id = 0; id < RN; id++) {
+	for (id = 0; id < nnodes; id++) {
 		item_init(&m.nodes[id].t, id);
 		model_schedule(&m, w, id, random_expiry(now));
 	}
 	assert_int_equal(ttl_wheel_count(w), m.scheduled);
 
-	for (round = 0; round < ROUNDS; round++) {
-		for (ops = rng_below(24); ops > 0; ops--) {
-			id = rng_below(RN);
+	for (round = 0; round < rounds; round++) {
+		for (ops = rng_below(max_ops + 1); ops > 0; ops--) {
+			id = rng_below(nnodes);
 			if (m.nodes[id].scheduled && rng_below(2))
 				model_remove(&m, w, id);
 			else
@@ -859,18 +876,34 @@ test_randomized(void **state)
 	assert_int_equal(m.scheduled, 0);
 	assert_int_equal(ttl_wheel_count(w), 0);
 	assert_int_equal(m.schedules, m.fires + m.removes);
-	for (id = 0; id < RN; id++)
+	for (id = 0; id < nnodes; id++)
 		assert_false(tw_node_linked(&m.nodes[id].t.node));
 	print_message("ttl_wheel randomized: time %u s, %llu schedules, %llu fires, %llu removes, "
 		"%u advances under budget, %u exhausted, %llu events\n", end,
 		(unsigned long long)m.schedules, (unsigned long long)m.fires,
 		(unsigned long long)m.removes, under, exhausted, (unsigned long long)w->events);
-	assert_true(under > ROUNDS / 4);
-	assert_true(exhausted > ROUNDS / 10);
+	assert_true(under > rounds / 4);
+	assert_true(exhausted > rounds / 20);
 	cur_model = NULL;
 	free(m.heap);
 	free(m.nodes);
 	free(w);
+}
+
+/* Dense: 100k nodes, so something happens at almost every second. */
+static void
+test_randomized_dense(void **state)
+{
+	(void)state;
+	run_randomized(100000, 50000, 24);
+}
+
+/* Sparse: a few nodes, so most advances jump across long empty stretches. */
+static void
+test_randomized_sparse(void **state)
+{
+	(void)state;
+	run_randomized(40, 200000, 2);
 }
 
 int
@@ -887,7 +920,8 @@ main(void)
 		cmocka_unit_test(test_time_backwards),
 		cmocka_unit_test(test_big_jumps),
 		cmocka_unit_test(test_callback_mutations),
-		cmocka_unit_test(test_randomized),
+		cmocka_unit_test(test_randomized_dense),
+		cmocka_unit_test(test_randomized_sparse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
