@@ -1,26 +1,122 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "store/retire.h"
 
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_common.h>
+#include <rte_malloc.h>
+#include <rte_ring.h>
+#include <urcu-qsbr.h>
 
-void
-retire_init(struct retire *r, retire_free_fn free_fn, void *arg)
+/* Batches the reclaimer's queue holds (from all owners together). */
+#define RECLAIM_QUEUE_SIZE 4096
+/* Batches ended by one grace period at most. */
+#define RECLAIM_BURST 256
+/* Idle poll interval of the reclaimer. */
+#define RECLAIM_IDLE_US 20
+/* Poll interval of retire_wait_all(). */
+#define WAIT_ALL_POLL_US 50
+
+struct retire_reclaimer {
+	struct rte_ring *queue;     /* batches from owners: multi-producer, single consumer */
+	pthread_t thread;
+	uint32_t stop;              /* atomic */
+	uint64_t grace_periods;     /* atomic, written by the reclaimer */
+};
+
+static void *
+reclaimer_main(void *arg)
 {
-	memset(r, 0, sizeof(*r));
-	r->free_fn = free_fn;
-	r->free_arg = arg;
+	struct retire_reclaimer *r = arg;
+	struct retire_batch *b[RECLAIM_BURST];
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+		unsigned n = rte_ring_sc_dequeue_burst(r->queue, (void **)b, RECLAIM_BURST, NULL);
+
+		if (n == 0) {
+			usleep(RECLAIM_IDLE_US);
+			continue;
+		}
+		/* Every reader that could hold these items passes a quiescent state. */
+		synchronize_rcu();
+		for (unsigned i = 0; i < n; i++)
+			__atomic_store_n(&b[i]->done, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&r->grace_periods, r->grace_periods + 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
 }
 
-/* Runs on liburcu's call_rcu thread after the grace period; only publishes "done". */
-static void
-batch_grace_done(struct rcu_head *head)
+struct retire_reclaimer *
+retire_reclaimer_create(int socket_id, int cpu, int *err)
 {
-	struct retire_batch *b = container_of(head, struct retire_batch, rcu);
+	char name[RTE_RING_NAMESIZE];
+	struct retire_reclaimer *r;
+	int rc;
 
-	/* Release: the owner's acquire load of done orders its reuse after the grace period. */
-	__atomic_store_n(&b->done, 1, __ATOMIC_RELEASE);
+	r = rte_zmalloc_socket("nc_reclaimer", sizeof(*r), RTE_CACHE_LINE_SIZE, socket_id);
+	if (r == NULL) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	snprintf(name, sizeof(name), "ncrcl_%" PRIxPTR, (uintptr_t)r);
+	r->queue = rte_ring_create(name, RECLAIM_QUEUE_SIZE, socket_id, RING_F_SC_DEQ);
+	if (r->queue == NULL) {
+		*err = -ENOMEM;
+		rte_free(r);
+		return NULL;
+	}
+	rc = pthread_create(&r->thread, NULL, reclaimer_main, r);
+	if (rc != 0) {
+		*err = -rc;
+		rte_ring_free(r->queue);
+		rte_free(r);
+		return NULL;
+	}
+	pthread_setname_np(r->thread, "nc-reclaim");
+	if (cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		pthread_setaffinity_np(r->thread, sizeof(set), &set);
+	}
+	*err = 0;
+	return r;
+}
+
+void
+retire_reclaimer_destroy(struct retire_reclaimer **rp)
+{
+	struct retire_reclaimer *r = rp ? *rp : NULL;
+
+	if (r == NULL)
+		return;
+	__atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE);
+	pthread_join(r->thread, NULL);
+	rte_ring_free(r->queue);
+	rte_free(r);
+	*rp = NULL;
+}
+
+uint64_t
+retire_reclaimer_grace_periods(const struct retire_reclaimer *r)
+{
+	return __atomic_load_n(&r->grace_periods, __ATOMIC_RELAXED);
+}
+
+void
+retire_init(struct retire *r, struct retire_reclaimer *reclaimer, retire_free_fn free_fn,
+	    void *arg)
+{
+	memset(r, 0, sizeof(*r));
+	r->reclaimer = reclaimer;
+	r->free_fn = free_fn;
+	r->free_arg = arg;
 }
 
 bool
@@ -33,11 +129,13 @@ retire_flush(struct retire *r)
 	b = &r->batch[r->head % RETIRE_BATCHES];
 	b->items = r->pending;
 	b->count = r->npending;
-	b->done = 0;
+	__atomic_store_n(&b->done, 0, __ATOMIC_RELAXED);
+	/* The ring's enqueue is a release: the reclaimer sees the batch filled in. */
+	if (rte_ring_mp_enqueue(r->reclaimer->queue, b) != 0)
+		return false;
 	r->pending = NULL;
 	r->npending = 0;
 	r->head++;
-	call_rcu(&b->rcu, batch_grace_done);
 	return true;
 }
 
@@ -46,7 +144,7 @@ retire_reap(struct retire *r)
 {
 	uint32_t n = 0;
 
-	/* Batches complete in the order they were queued (one call_rcu queue per thread). */
+	/* One reclaimer ends batches in the order they were posted. */
 	while (r->tail != r->head) {
 		struct retire_batch *b = &r->batch[r->tail % RETIRE_BATCHES];
 		struct item *it;
@@ -76,15 +174,8 @@ retire_wait_all(struct retire *r)
 	if (online)
 		rcu_thread_offline();
 	while (retire_outstanding(r) > 0) {
-		if (r->pending != NULL) {
-			/* call_rcu wants an online thread; it does not wait. */
-			if (online)
-				rcu_thread_online();
-			retire_flush(r);
-			if (online)
-				rcu_thread_offline();
-		}
-		rcu_barrier();
+		retire_flush(r);
+		usleep(WAIT_ALL_POLL_US);
 		retire_reap(r);
 	}
 	if (online)

@@ -73,7 +73,7 @@ store_shard_create(const struct store_shard_params *p, int *err)
 	uint32_t entries;
 	int rc;
 
-	if (p->seed == NULL || p->clock == NULL || p->cas_source == NULL) {
+	if (p->seed == NULL || p->clock == NULL || p->cas_source == NULL || p->reclaimer == NULL) {
 		*err = -EINVAL;
 		return NULL;
 	}
@@ -86,7 +86,7 @@ store_shard_create(const struct store_shard_params *p, int *err)
 	s->clock = p->clock;
 	s->seed = p->seed;
 	nc_cas_lease_init(&s->cas, p->cas_source);
-	retire_init(&s->retire, reclaim_item, s);
+	retire_init(&s->retire, p->reclaimer, reclaim_item, s);
 	ttl_wheel_init(&s->wheel, nc_clock_now(p->clock));
 	rc = slab_init(&s->slab, &sp);
 	if (rc < 0) {
@@ -258,7 +258,7 @@ item_reclaim_dead(struct store_shard *s, struct item *it)
 
 	c->reclaimed++;
 	STAT_ADD(s, reclaimed, 1);
-	if (!it->fetched) {
+	if (!__atomic_load_n(&it->fetched, __ATOMIC_RELAXED)) {
 		c->expired_unfetched++;
 		STAT_ADD(s, expired_unfetched, 1);
 	}
@@ -279,7 +279,7 @@ item_evict(struct item *it, void *arg)
 	}
 	c->evicted++;
 	STAT_ADD(s, evictions, 1);
-	if (!it->fetched) {
+	if (!__atomic_load_n(&it->fetched, __ATOMIC_RELAXED)) {
 		c->evicted_unfetched++;
 		STAT_ADD(s, evicted_unfetched, 1);
 	}
@@ -311,7 +311,8 @@ make_room(struct store_shard *s, unsigned clsid)
 	unsigned evicted = evict_class(s, clsid, EVICT_BATCH);
 
 	if (evicted == 0 && s->slab.cls[clsid].npages == 0 && s->slab.cls[clsid].incoming == 0 &&
-	    slab_reassign_start(&s->slab, clsid, s->inflight, item_evict, s) == 0)
+	    slab_reassign_start(&s->slab, clsid, nc_clock_now(s->clock), s->inflight, item_evict,
+				s) == 0)
 		STAT_ADD(s, slab_reassigns, 1);
 	retire_flush(&s->retire);
 }

@@ -87,6 +87,7 @@ struct store_shard_params {
 	const struct nc_digest_seed *seed;  /* the process's digest seed (store_key_init) */
 	struct nc_clock *clock;             /* coarse clock the owner keeps updated */
 	struct nc_cas_source *cas_source;   /* process-wide CAS source */
+	struct retire_reclaimer *reclaimer; /* process-wide grace-period thread */
 };
 
 /** A found item, as a reader copies it out. Valid until the reader's next quiescent state. */
@@ -110,8 +111,8 @@ struct store_shard;
 struct store_shard *store_shard_create(const struct store_shard_params *p, int *err);
 
 /**
- * [setup] Destroy a shard and set *s to NULL; NULL and *s == NULL are allowed. Waits for
- * outstanding grace periods (rcu_barrier), so no reader may use the shard any more.
+ * [setup] Destroy a shard and set *s to NULL; NULL and *s == NULL are allowed. Waits until
+ * every retired item is back (its reclaimer must still run); no reader may use the shard.
  */
 void store_shard_destroy(struct store_shard **s);
 
@@ -239,8 +240,8 @@ void store_flush(struct store_shard *s, int64_t delay);
 unsigned store_shard_maintain(struct store_shard *s, unsigned ttl_budget);
 
 /**
- * [owner, not in a worker loop] Wait until every retired item is back in the slab (blocks on
- * rcu_barrier with the caller offline). For shutdown and tests.
+ * [owner, not in a worker loop] Wait until every retired item is back in the slab (blocks,
+ * with the caller offline meanwhile). For shutdown and tests.
  */
 void store_shard_quiesce(struct store_shard *s);
 

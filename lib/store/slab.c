@@ -285,8 +285,23 @@ freelist_remove_page(struct slab *s, struct slab_class *c, uint32_t p)
 	return n;
 }
 
+/* May class i give a page now? Not its only page if that page just arrived. */
+static bool
+class_can_give(const struct slab *s, unsigned i, nc_reltime_t now)
+{
+	const struct slab_class *c = &s->cls[i];
+	const struct slab_page *only;
+
+	if (c->npages == 0)
+		return false;
+	if (c->npages > 1)
+		return true;
+	only = &s->pages[c->first_page];
+	return only->moved == 0 || now - only->moved >= SLAB_MOVE_COOLDOWN;
+}
+
 int
-slab_reassign_start(struct slab *s, unsigned dest, const struct item *pinned,
+slab_reassign_start(struct slab *s, unsigned dest, nc_reltime_t now, const struct item *pinned,
 		    slab_evict_fn evict, void *arg)
 {
 	unsigned victim = SLAB_CLASS_MAX;
@@ -295,7 +310,7 @@ slab_reassign_start(struct slab *s, unsigned dest, const struct item *pinned,
 	uint32_t p;
 
 	for (unsigned i = 0; i < s->nclasses; i++) {
-		if (i == dest || s->cls[i].npages == 0)
+		if (i == dest || !class_can_give(s, i, now))
 			continue;
 		if (victim == SLAB_CLASS_MAX || s->cls[i].npages > s->cls[victim].npages)
 			victim = i;
@@ -321,6 +336,7 @@ slab_reassign_start(struct slab *s, unsigned dest, const struct item *pinned,
 	pg = &s->pages[p];
 	pg->draining = 1;
 	pg->dest = (uint8_t)dest;
+	pg->moved = now;
 	s->cls[dest].incoming++;
 	pg->drained = freelist_remove_page(s, c, p);
 	s->npages_draining++;

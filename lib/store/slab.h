@@ -26,6 +26,9 @@
 
 #include "store/item.h"
 
+/** Seconds a page that moved to a class with no other page is safe from moving again. */
+#define SLAB_MOVE_COOLDOWN 2
+
 /** Most size classes, as memcached. */
 #define SLAB_CLASS_MAX 63
 /** Default page size. */
@@ -63,6 +66,7 @@ struct slab_page {
 	uint32_t next;   /* class page list, or free-page list */
 	uint32_t prev;
 	uint32_t drained; /* chunks returned while draining */
+	nc_reltime_t moved; /* when it last started moving to its class (0: never moved) */
 	uint8_t clsid;
 	uint8_t draining; /* leaving clsid for dest */
 	uint8_t dest;
@@ -129,12 +133,14 @@ typedef void (*slab_evict_fn)(struct item *it, void *arg);
  * class at once, its free chunks are taken off the free list, @p evict is called for its
  * linked items (the caller unlinks and retires them), and once every chunk has come back
  * through slab_free() the page joins @p dest. A page holding @p pinned (an allocated item the
- * caller has not linked yet) is never chosen.
- * @return 0 when a move started (memory arrives after a grace period); -ENOSPC when no other
- *         class has a page to give.
+ * caller has not linked yet) is never chosen, and neither is the only page of a class that
+ * received it less than SLAB_MOVE_COOLDOWN seconds before @p now (so classes that outnumber
+ * the pages cannot pass pages round without ever using them).
+ * @return 0 when a move started (memory arrives after a grace period); -ENOSPC when no class
+ *         can give a page now.
  */
-int slab_reassign_start(struct slab *s, unsigned dest, const struct item *pinned,
-			slab_evict_fn evict, void *arg);
+int slab_reassign_start(struct slab *s, unsigned dest, nc_reltime_t now,
+			const struct item *pinned, slab_evict_fn evict, void *arg);
 
 /** Bytes of pages in use by classes (including pages being moved). Never above the limit. */
 static inline size_t

@@ -600,6 +600,7 @@ struct bench {
 	struct nc_digest_seed seed;
 	struct store_shard *shard;
 	struct call_rcu_data *crdp;
+	struct retire_reclaimer *reclaimer;
 	char (*keys)[KEY_LEN];       /* loaded keys, index order */
 	char (*miss_keys)[KEY_LEN];  /* keys never stored */
 	uint32_t nmiss;
@@ -1015,6 +1016,7 @@ shard_new(struct bench *b)
 		.seed = &b->seed,
 		.clock = &b->clock,
 		.cas_source = &b->cas,
+		.reclaimer = b->reclaimer,
 	};
 	int err;
 	struct store_shard *s = store_shard_create(&p, &err);
@@ -1173,6 +1175,13 @@ bench_setup(struct bench *b)
 
 	nc_clock_init(&b->clock);
 	nc_cas_source_init(&b->cas);
+	{
+		int err;
+
+		b->reclaimer = retire_reclaimer_create(SOCKET_ID_ANY, b->cfg.rcu_cpu, &err);
+		if (b->reclaimer == NULL)
+			fatal("retire_reclaimer_create: %s", strerror(-err));
+	}
 	/* A fixed seed keeps runs comparable; the digest cost does not depend on it. */
 	b->seed.k0 = UINT64_C(0x0706050403020100) ^ b->cfg.seed;
 	b->seed.k1 = UINT64_C(0x0f0e0d0c0b0a0908);

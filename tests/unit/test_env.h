@@ -28,6 +28,7 @@ struct test_env {
 	struct nc_clock clock;
 	struct nc_cas_source cas;
 	struct nc_digest_seed seed;
+	struct retire_reclaimer *reclaimer;
 };
 
 /*
@@ -51,14 +52,28 @@ test_eal_init(const char *lcores, unsigned mem_mb)
 	rcu_register_thread();
 }
 
-/* Fake clock at TEST_UNIX_START, a CAS source and a fixed seed. */
+/* Fake clock at TEST_UNIX_START, a CAS source, a fixed seed and a started reclaimer. */
 static inline void
 test_env_init(struct test_env *env)
 {
+	int err;
+
+	env->reclaimer = retire_reclaimer_create(SOCKET_ID_ANY, -1, &err);
+	if (env->reclaimer == NULL) {
+		fprintf(stderr, "retire_reclaimer_create: %d\n", err);
+		abort();
+	}
 	nc_clock_init_fake(&env->clock, TEST_UNIX_START);
 	nc_cas_source_init(&env->cas);
 	env->seed.k0 = 0x0706050403020100ULL;
 	env->seed.k1 = 0x0f0e0d0c0b0a0908ULL;
+}
+
+/* Stop what test_env_init started (after every shard is destroyed). */
+static inline void
+test_env_fini(struct test_env *env)
+{
+	retire_reclaimer_destroy(&env->reclaimer);
 }
 
 /* A shard with @p mem_bytes of item memory and default classes; aborts on failure. */
@@ -71,6 +86,7 @@ test_shard_create(struct test_env *env, size_t mem_bytes)
 		.seed = &env->seed,
 		.clock = &env->clock,
 		.cas_source = &env->cas,
+		.reclaimer = env->reclaimer,
 	};
 	int err;
 	struct store_shard *s = store_shard_create(&p, &err);

@@ -234,6 +234,7 @@ teardown(void **state)
 	}
 	while (nowned > 0)
 		free(owned[--nowned]);
+	test_env_fini(&env);
 	return 0;
 }
 

@@ -44,6 +44,10 @@ main(void)
 	};
 
 	test_eal_init("0", 256);
+	int failed;
+
 	test_env_init(&env);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	failed = cmocka_run_group_tests(tests, NULL, NULL);
+	test_env_fini(&env);
+	return failed;
 }
