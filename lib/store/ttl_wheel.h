@@ -56,10 +56,11 @@ struct tw_node {
  * after ttl_wheel_init().
  */
 struct ttl_wheel {
-	nc_reltime_t now;                              /* all work for times <= now is done */
+	nc_reltime_t now;                              /* work for times <= now done; leftovers on due */
 	uint32_t count;                                /* nodes linked anywhere in the wheel */
 	nc_reltime_t overflow_min;                     /* <= every overflow expiry; UINT32_MAX if none */
-	uint64_t events;                               /* time steps processed (statistics, tests) */
+	uint64_t events;                               /* occupied slot starts and overflow scans
+	                                                  reached: work done, not seconds (stats, tests) */
 	uint64_t occupied[TW_LEVELS];                  /* bit s of level l: slot s non-empty */
 	struct tw_node due;                            /* FIFO of nodes whose expiry has passed */
 	struct tw_node overflow;                       /* expiries beyond level 3's horizon */

@@ -280,22 +280,50 @@ model_key(const struct model *m, uint32_t id, char *buf, struct store_key *k)
 }
 
 /* Store a new version of key id with a value of len bytes; test_put must store it. */
+/*
+ * Stores that test_put could not get through (STORE_NO_MEMORY after all its retries) and that
+ * went through only once the fake clock had moved on: see model_put_timed().
+ */
+static unsigned blocked_stores;
+
+/*
+ * Store a new version of key id with a value of len bytes. test_put must store it; with
+ * @p let_time_pass, a store that test_put gives up on is retried with the fake clock one
+ * second further each time (up to 10 s) and counted in blocked_stores, so the caller can
+ * check that none happened while still running its other checks.
+ */
 static void
-model_put(struct store_shard *s, struct model *m, uint32_t id, uint32_t len, int64_t exptime)
+model_put_timed(struct store_shard *s, struct model *m, uint32_t id, uint32_t len,
+		int64_t exptime, bool let_time_pass)
 {
 	char key[16];
 	struct store_key k;
 	uint32_t ver = m->ver[id] + 1;
+	enum store_status st;
 
 	assert_true(id < m->nkeys);
 	model_key(m, id, key, &k);
 	value_fill(wbuf, len, m->tag, id, ver);
-	assert_int_equal(test_put(s, &k, STORE_MODE_SET, wbuf, len, ver, exptime, 0, NULL),
-			 STORE_STORED);
+	st = test_put(s, &k, STORE_MODE_SET, wbuf, len, ver, exptime, 0, NULL);
+	if (st == STORE_NO_MEMORY && let_time_pass) {
+		blocked_stores++;
+		for (int i = 0; i < 10 && st == STORE_NO_MEMORY; i++) {
+			nc_clock_advance(&env.clock, 1);
+			st = test_put(s, &k, STORE_MODE_SET, wbuf, len, ver, exptime, 0, NULL);
+		}
+	}
+	assert_int_equal(st, STORE_STORED);
 	m->ver[id] = ver;
 	m->len[id] = len;
 	m->bytes_put += len;
 	m->puts++;
+}
+
+/* Store a new version of key id with a value of len bytes; test_put must store it. */
+static void
+model_put(struct store_shard *s, struct model *m, uint32_t id, uint32_t len, int64_t exptime)
+{
+	model_put_timed(s, m, id, len, exptime, false);
 }
 
 /* Look key id up; a hit must hold exactly the last stored bytes. Returns the status. */
@@ -466,7 +494,7 @@ static void
 ml_store(struct store_shard *s, struct model *m, uint32_t id, uint32_t len, size_t limit,
 	 uint32_t probe_from, uint32_t probe_n)
 {
-	model_put(s, m, id, len, 0);
+	model_put_timed(s, m, id, len, 0, true);
 	check_limits(s, limit);
 	/* The key just stored must be there, and a random neighbour must be right if present. */
 	assert_int_equal(model_get(s, m, id), STORE_HIT);
@@ -511,6 +539,7 @@ test_memory_limit(void **state)
 
 	(void)state;
 	rng_state = 1;
+	blocked_stores = 0;
 	model_init(&m, 'm', ML_KEYS);
 	assert_int_equal(slab_mem_limit(sl), limit);
 	small0_max = sl->cls[0].size - (uint32_t)item_total_size(KEY_LEN, 0);
@@ -576,7 +605,10 @@ test_memory_limit(void **state)
 	ml_check_all(s, &m);
 	print_classes(s, "mixed again");
 	assert_true(m.bytes_put >= 20 * limit);
-	print_message("  %" PRIu64 " stores, %" PRIu64 " MiB\n", m.puts, m.bytes_put / MIB);
+	print_message("  %" PRIu64 " stores, %" PRIu64 " MiB, %u refused until the clock moved\n",
+		      m.puts, m.bytes_put / MIB, blocked_stores);
+	/* Every store went through within test_put's retries, with no time passing. */
+	assert_int_equal(blocked_stores, 0);
 
 	shard_free(&s);
 	assert_null(s);
@@ -1072,7 +1104,7 @@ test_destroy_with_outstanding(void **state)
 	s = shard_new(8 * MIB, 0);
 	rng_state = 7;
 	for (uint32_t i = 0; i < 300; i++)
-		model_put(s, &m, rng_below(2000), size_mixed(), 0);
+		model_put_timed(s, &m, rng_below(2000), size_mixed(), 0, true);
 	assert_true(stats(s).evictions > 0);
 	shard_free(&s);
 	assert_null(s);
