@@ -252,7 +252,7 @@ xget(const struct store_shard *s, const struct xitem *x)
 	return st;
 }
 
-/* x must be visible now, or (not yet removed) expired, or gone. */
+/* x must be a hit now, holding its last stored value. */
 static void
 expect_hit(const struct store_shard *s, const struct xitem *x)
 {

@@ -524,7 +524,9 @@ ml_check_all(struct store_shard *s, const struct model *m)
  * exactly and matches the counters.
  *
  * Sizes are kept to what runs in seconds: each page move and each exhausted class waits for
- * an RCU grace period before the store can succeed.
+ * an RCU grace period before the store can succeed. The fake clock does not move while
+ * test_put retries; a store that only goes through once time has passed is counted and
+ * fails the test at the end (after every other check has run).
  */
 static void
 test_memory_limit(void **state)
@@ -556,8 +558,9 @@ test_memory_limit(void **state)
 	assert_true(after.slab_reassigns > 0);
 
 	/*
-	 * Phase B1: small items of three classes (1..100 bytes). Few stores: when the small
-	 * classes hold one page each, they take pages from one another (see the report).
+	 * Phase B1: small items of three classes (1..100 bytes), few stores: with every class
+	 * holding one page, classes that need a page can only take one from each other, and
+	 * each move costs a whole page of items and a grace period. Printed, not asserted.
 	 */
 	before = stats(s);
 	for (unsigned i = 0; i < 300; i++)
