@@ -35,6 +35,7 @@ struct store_shard {
 	struct item *inflight;      /* allocated, not committed */
 	uint32_t flush_wait_calls;  /* maintain calls since pending retirements were seen */
 	unsigned index_full_rotor;  /* class to start evicting from when the index is full */
+	uint32_t slots_retired;     /* index key slots waiting for a grace period */
 	unsigned id;
 	struct retire retire;
 	struct ttl_wheel wheel;
@@ -52,8 +53,11 @@ reclaim_item(struct item *it, void *arg)
 {
 	struct store_shard *s = arg;
 
-	if (it->hash_pos >= 0)
+	if (it->hash_pos >= 0) {
 		index_free_pos(s->index, it->hash_pos);
+		s->slots_retired--;
+	}
+	s->slab.cls[it->clsid].nretired--;
 	slab_free(&s->slab, it);
 }
 
@@ -228,6 +232,16 @@ stats_item_gone(struct store_shard *s, const struct item *it)
 	STAT_SUB(s, bytes, item_total_size(it->nkey, it->nbytes));
 }
 
+/* Hand an unlinked item to RCU retirement, counting what it holds back. */
+static void
+item_retire(struct store_shard *s, struct item *it)
+{
+	if (it->hash_pos >= 0)
+		s->slots_retired++;
+	s->slab.cls[it->clsid].nretired++;
+	retire_item(&s->retire, it);
+}
+
 /* Build the index key of an item's own key (for removals that start from the item). */
 static void
 item_store_key(const struct store_shard *s, const struct item *it, struct store_key *k)
@@ -247,7 +261,7 @@ item_unlink(struct store_shard *s, struct item *it)
 	it->hash_pos = pos >= 0 ? pos : -1;
 	ttl_wheel_remove(&s->wheel, &it->tw);
 	stats_item_gone(s, it);
-	retire_item(&s->retire, it);
+	item_retire(s, it);
 }
 
 /* Count the removal of an item that was expired or flushed, then unlink it. */
@@ -286,6 +300,16 @@ item_evict(struct item *it, void *arg)
 	item_unlink(s, it);
 }
 
+/* CLOCK takes dead items first, whatever their reference bit (memcached's tail pull). */
+static bool
+item_dead(const struct item *it, void *arg)
+{
+	const struct store_shard *s = arg;
+	nc_reltime_t now = nc_clock_now(s->clock);
+
+	return nc_reltime_expired(item_exptime(it), now) || item_flushed(s, it, now);
+}
+
 /* Evict up to `want` items of class clsid by CLOCK; returns how many. */
 static unsigned
 evict_class(struct store_shard *s, unsigned clsid, unsigned want)
@@ -294,7 +318,7 @@ evict_class(struct store_shard *s, unsigned clsid, unsigned want)
 	unsigned evicted = 0;
 
 	while (evicted < want) {
-		struct item *victim = slab_clock_victim(&s->slab, clsid, &budget);
+		struct item *victim = slab_clock_victim(&s->slab, clsid, &budget, item_dead, s);
 
 		if (victim == NULL)
 			break;
@@ -304,15 +328,25 @@ evict_class(struct store_shard *s, unsigned clsid, unsigned want)
 	return evicted;
 }
 
-/* Make room in class clsid: evict a batch by CLOCK, or start a page move. */
+/*
+ * Make room in class clsid: evict a batch by CLOCK, or start a page move. Chunks of the class
+ * already waiting for a grace period count toward the batch, so a store that retries while
+ * memory is being reclaimed does not evict again and again.
+ */
 static void
 make_room(struct store_shard *s, unsigned clsid)
 {
-	unsigned evicted = evict_class(s, clsid, EVICT_BATCH);
+	const struct slab_class *c = &s->slab.cls[clsid];
+	unsigned evicted = 0;
+
+	if (c->nretired + c->incoming * c->per_page >= EVICT_BATCH) {
+		retire_flush(&s->retire);
+		return;
+	}
+	evicted = evict_class(s, clsid, EVICT_BATCH - c->nretired);
 
 	if (evicted == 0 && s->slab.cls[clsid].npages == 0 && s->slab.cls[clsid].incoming == 0 &&
-	    slab_reassign_start(&s->slab, clsid, nc_clock_now(s->clock), s->inflight, item_evict,
-				s) == 0)
+	    slab_reassign_start(&s->slab, clsid, s->inflight, item_evict, s) == 0)
 		STAT_ADD(s, slab_reassigns, 1);
 	retire_flush(&s->retire);
 }
@@ -411,7 +445,7 @@ item_link(struct store_shard *s, struct item *it, const struct store_key *k, str
 	it->stime = now;
 	if (index_put(s->index, k, it) < 0) {
 		/* Index full: free key slots by evicting from any class, then retry later. */
-		unsigned evicted = 0;
+		unsigned evicted = s->slots_retired;
 
 		store_item_abandon(s, it);
 		for (unsigned i = 0; i < s->slab.nclasses && evicted < EVICT_BATCH; i++) {
@@ -433,7 +467,7 @@ item_link(struct store_shard *s, struct item *it, const struct store_key *k, str
 		ttl_wheel_remove(&s->wheel, &cur->tw);
 		cur->hash_pos = -1;
 		stats_item_gone(s, cur);
-		retire_item(&s->retire, cur);
+		item_retire(s, cur);
 	}
 	STAT_ADD(s, curr_items, 1);
 	if (counts_as_new)

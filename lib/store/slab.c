@@ -186,6 +186,7 @@ slab_alloc(struct slab *s, unsigned clsid)
 	it = c->free;
 	c->free = it->next;
 	c->nfree--;
+	c->allocs++;
 	it->next = NULL;
 	it->state = ITEM_ALLOCATED;
 	return it;
@@ -236,7 +237,8 @@ hand_step(struct slab *s, struct slab_class *c)
 }
 
 struct item *
-slab_clock_victim(struct slab *s, unsigned clsid, unsigned *budget)
+slab_clock_victim(struct slab *s, unsigned clsid, unsigned *budget, slab_dead_fn dead,
+		  void *arg)
 {
 	struct slab_class *c = &s->cls[clsid];
 
@@ -249,6 +251,8 @@ slab_clock_victim(struct slab *s, unsigned clsid, unsigned *budget)
 		hand_step(s, c);
 		if (it->state != ITEM_LINKED)
 			continue;
+		if (dead(it, arg))
+			return it;
 		if (__atomic_load_n(&it->ref, __ATOMIC_RELAXED)) {
 			__atomic_store_n(&it->ref, 0, __ATOMIC_RELAXED);
 			continue;
@@ -285,9 +289,9 @@ freelist_remove_page(struct slab *s, struct slab_class *c, uint32_t p)
 	return n;
 }
 
-/* May class i give a page now? Not its only page if that page just arrived. */
+/* May class i give a page now? Not its only page if it has not used it since it came. */
 static bool
-class_can_give(const struct slab *s, unsigned i, nc_reltime_t now)
+class_can_give(const struct slab *s, unsigned i)
 {
 	const struct slab_class *c = &s->cls[i];
 	const struct slab_page *only;
@@ -297,11 +301,11 @@ class_can_give(const struct slab *s, unsigned i, nc_reltime_t now)
 	if (c->npages > 1)
 		return true;
 	only = &s->pages[c->first_page];
-	return only->moved == 0 || now - only->moved >= SLAB_MOVE_COOLDOWN;
+	return !only->moved || c->allocs > only->allocs_at_move;
 }
 
 int
-slab_reassign_start(struct slab *s, unsigned dest, nc_reltime_t now, const struct item *pinned,
+slab_reassign_start(struct slab *s, unsigned dest, const struct item *pinned,
 		    slab_evict_fn evict, void *arg)
 {
 	unsigned victim = SLAB_CLASS_MAX;
@@ -310,7 +314,7 @@ slab_reassign_start(struct slab *s, unsigned dest, nc_reltime_t now, const struc
 	uint32_t p;
 
 	for (unsigned i = 0; i < s->nclasses; i++) {
-		if (i == dest || !class_can_give(s, i, now))
+		if (i == dest || !class_can_give(s, i))
 			continue;
 		if (victim == SLAB_CLASS_MAX || s->cls[i].npages > s->cls[victim].npages)
 			victim = i;
@@ -336,7 +340,8 @@ slab_reassign_start(struct slab *s, unsigned dest, nc_reltime_t now, const struc
 	pg = &s->pages[p];
 	pg->draining = 1;
 	pg->dest = (uint8_t)dest;
-	pg->moved = now;
+	pg->moved = 1;
+	pg->allocs_at_move = s->cls[dest].allocs;
 	s->cls[dest].incoming++;
 	pg->drained = freelist_remove_page(s, c, p);
 	s->npages_draining++;

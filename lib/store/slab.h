@@ -26,9 +26,6 @@
 
 #include "store/item.h"
 
-/** Seconds a page that moved to a class with no other page is safe from moving again. */
-#define SLAB_MOVE_COOLDOWN 2
-
 /** Most size classes, as memcached. */
 #define SLAB_CLASS_MAX 63
 /** Default page size. */
@@ -52,6 +49,8 @@ struct slab_class {
 	uint32_t nfree;
 	uint32_t npages;        /* pages owned (not counting draining ones) */
 	uint32_t incoming;      /* pages draining toward this class */
+	uint32_t nretired;      /* chunks retired, waiting for a grace period */
+	uint64_t allocs;        /* chunks handed out, ever */
 	uint32_t first_page;    /* head of the class's page list */
 	uint32_t hand_page;     /* CLOCK hand: page ... */
 	uint32_t hand_chunk;    /* ... and chunk within it */
@@ -66,7 +65,8 @@ struct slab_page {
 	uint32_t next;   /* class page list, or free-page list */
 	uint32_t prev;
 	uint32_t drained; /* chunks returned while draining */
-	nc_reltime_t moved; /* when it last started moving to its class (0: never moved) */
+	uint64_t allocs_at_move; /* its class's allocs when it started moving there */
+	uint8_t moved;           /* it has moved at least once */
 	uint8_t clsid;
 	uint8_t draining; /* leaving clsid for dest */
 	uint8_t dest;
@@ -116,14 +116,18 @@ struct item *slab_alloc(struct slab *s, unsigned clsid);
  */
 void slab_free(struct slab *s, struct item *it);
 
+/** Tells slab_clock_victim() that an item is dead (expired or flushed): taken at once. */
+typedef bool (*slab_dead_fn)(const struct item *it, void *arg);
+
 /**
- * CLOCK sweep over the class's pages: clear the reference bit of recently used linked items
- * and return the first linked item found unreferenced. Each chunk visited takes one from
- * *budget; the sweep stops when it reaches 0. The hand stays after the returned item. The
- * caller must unlink and retire it.
+ * CLOCK sweep over the class's pages: return the first linked item that @p dead says is dead
+ * or that is unreferenced, clearing the reference bit of the live ones it passes. Each chunk
+ * visited takes one from *budget; the sweep stops when it reaches 0. The hand stays after the
+ * returned item. The caller must unlink and retire it.
  * @return an eviction candidate, or NULL.
  */
-struct item *slab_clock_victim(struct slab *s, unsigned clsid, unsigned *budget);
+struct item *slab_clock_victim(struct slab *s, unsigned clsid, unsigned *budget,
+			       slab_dead_fn dead, void *arg);
 
 /** Called by slab_reassign_start() for every linked item on the page being moved. */
 typedef void (*slab_evict_fn)(struct item *it, void *arg);
@@ -134,13 +138,14 @@ typedef void (*slab_evict_fn)(struct item *it, void *arg);
  * linked items (the caller unlinks and retires them), and once every chunk has come back
  * through slab_free() the page joins @p dest. A page holding @p pinned (an allocated item the
  * caller has not linked yet) is never chosen, and neither is the only page of a class that
- * received it less than SLAB_MOVE_COOLDOWN seconds before @p now (so classes that outnumber
- * the pages cannot pass pages round without ever using them).
+ * has not allocated from it since it moved there (so classes that outnumber the pages cannot
+ * pass pages round without ever using them).
  * @return 0 when a move started (memory arrives after a grace period); -ENOSPC when no class
  *         can give a page now.
  */
-int slab_reassign_start(struct slab *s, unsigned dest, nc_reltime_t now,
-			const struct item *pinned, slab_evict_fn evict, void *arg);
+int slab_reassign_start(struct slab *s, unsigned dest, const struct item *pinned,
+			slab_evict_fn evict, void *arg);
+
 
 /** Bytes of pages in use by classes (including pages being moved). Never above the limit. */
 static inline size_t
