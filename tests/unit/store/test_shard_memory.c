@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "test_env.h"
+#include "test_track.h"
 
 #define MIB ((size_t)1 << 20)
 /* Largest value this file stores. */
@@ -78,74 +79,6 @@ size_mixed(void)
 	if (lo + span - 1 > VALUE_MAX)
 		span = VALUE_MAX - lo + 1;
 	return lo + rng_below(span);
-}
-
-/*
- * What a failed test leaves behind (cmocka leaves a failed test with a longjmp), released in
- * the test's teardown so that sanitizer builds report only real leaks.
- */
-#define TRACK_MAX 16
-static void *tracked_mem[TRACK_MAX];
-static struct store_shard *tracked_shard[TRACK_MAX];
-
-static void *
-track_calloc(size_t n, size_t size)
-{
-	void *p = calloc(n, size);
-
-	assert_non_null(p);
-	for (unsigned i = 0; i < TRACK_MAX; i++) {
-		if (tracked_mem[i] == NULL) {
-			tracked_mem[i] = p;
-			return p;
-		}
-	}
-	fail_msg("too many tracked allocations");
-	return NULL;
-}
-
-static void
-track_free(void *p)
-{
-	for (unsigned i = 0; i < TRACK_MAX && p != NULL; i++) {
-		if (tracked_mem[i] == p)
-			tracked_mem[i] = NULL;
-	}
-	free(p);
-}
-
-static void
-track_shard(struct store_shard *s)
-{
-	for (unsigned i = 0; i < TRACK_MAX; i++) {
-		if (tracked_shard[i] == NULL) {
-			tracked_shard[i] = s;
-			return;
-		}
-	}
-	fail_msg("too many tracked shards");
-}
-
-/* Destroy a shard made by shard_new(). */
-static void
-shard_free(struct store_shard **s)
-{
-	for (unsigned i = 0; i < TRACK_MAX; i++) {
-		if (tracked_shard[i] == *s)
-			tracked_shard[i] = NULL;
-	}
-	store_shard_destroy(s);
-	assert_null(*s);
-}
-
-static void
-track_release_all(void)
-{
-	for (unsigned i = 0; i < TRACK_MAX; i++) {
-		store_shard_destroy(&tracked_shard[i]);
-		free(tracked_mem[i]);
-		tracked_mem[i] = NULL;
-	}
 }
 
 static struct store_shard *
