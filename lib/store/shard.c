@@ -140,32 +140,59 @@ store_shard_seed(const struct store_shard *s)
 
 /* ---- item state, shared by readers and the owner ---- */
 
+/* True when a flush_all is in force at time now (so items must be checked against it). */
+static inline bool
+flush_active(const struct store_shard *s, nc_reltime_t now)
+{
+	nc_reltime_t oldest = __atomic_load_n(&s->oldest_live, __ATOMIC_RELAXED);
+
+	return oldest != 0 && oldest <= now;
+}
+
 static bool
 item_flushed(const struct store_shard *s, const struct item *it, nc_reltime_t now)
 {
-	nc_reltime_t oldest = __atomic_load_n(&s->oldest_live, __ATOMIC_RELAXED);
 	uint64_t oldest_cas;
 
-	if (oldest == 0 || oldest > now)
+	if (!flush_active(s, now))
 		return false;
-	if (it->stime <= oldest)
+	if (it->stime <= __atomic_load_n(&s->oldest_live, __ATOMIC_RELAXED))
 		return true;
 	oldest_cas = __atomic_load_n(&s->oldest_cas, __ATOMIC_RELAXED);
 	return oldest_cas != 0 && it->cas < oldest_cas;
 }
 
-/* What an index entry means for key k at time now. */
-static enum store_status
+/*
+ * What an index entry means for key k at time now. @p check_flush false skips the flush test
+ * (the caller found no flush in force).
+ */
+static inline enum store_status
 item_classify(const struct store_shard *s, const struct item *it, const struct store_key *k,
-	      nc_reltime_t now)
+	      nc_reltime_t now, bool check_flush)
 {
 	if (it == NULL || !item_key_equals(it, k->key, k->len))
 		return STORE_MISS;
 	if (nc_reltime_expired(item_exptime(it), now))
 		return STORE_EXPIRED;
-	if (item_flushed(s, it, now))
+	if (check_flush && item_flushed(s, it, now))
 		return STORE_FLUSHED;
 	return STORE_HIT;
+}
+
+/*
+ * Start loading what a reader of item `it` for key k touches: the reader part of the header,
+ * the key and the first bytes of the value (the lines after ITEM_READER_OFFSET).
+ */
+static inline void
+item_prefetch_for_read(const struct item *it, const struct store_key *k)
+{
+	const char *p = (const char *)it + ITEM_READER_OFFSET;
+	const char *end = (const char *)it->data + k->len + RTE_CACHE_LINE_SIZE;
+
+	rte_prefetch0(p);
+	for (p = RTE_PTR_ALIGN_FLOOR(p, RTE_CACHE_LINE_SIZE) + RTE_CACHE_LINE_SIZE; p < end;
+	     p += RTE_CACHE_LINE_SIZE)
+		rte_prefetch0(p);
 }
 
 static void
@@ -193,7 +220,7 @@ store_get(const struct store_shard *s, const struct store_key *k, struct store_h
 	nc_reltime_t now = nc_clock_now(s->clock);
 	struct item *it = index_lookup(s->index, k);
 
-	hit_fill(hit, it, item_classify(s, it, k, now), now);
+	hit_fill(hit, it, item_classify(s, it, k, now, true), now);
 	return hit->status;
 }
 
@@ -203,6 +230,7 @@ store_get_bulk(const struct store_shard *s, const struct store_key *const keys[]
 {
 	void *items[INDEX_BULK_MAX];
 	nc_reltime_t now = nc_clock_now(s->clock);
+	bool check_flush = flush_active(s, now);
 	unsigned found = 0;
 
 	if (n > INDEX_BULK_MAX)
@@ -212,15 +240,33 @@ store_get_bulk(const struct store_shard *s, const struct store_key *const keys[]
 	/* Start every item's memory on its way before touching any, so the misses overlap. */
 	for (unsigned i = 0; i < n; i++) {
 		if (items[i] != NULL)
-			rte_prefetch0(items[i]);
+			item_prefetch_for_read(items[i], keys[i]);
 	}
 	for (unsigned i = 0; i < n; i++) {
 		struct item *it = items[i];
 
-		hit_fill(&hits[i], it, item_classify(s, it, keys[i], now), now);
+		hit_fill(&hits[i], it, item_classify(s, it, keys[i], now, check_flush), now);
 		found += hits[i].status == STORE_HIT;
 	}
 	return found;
+}
+
+void
+store_prefetch_bulk(const struct store_shard *s, const struct store_key *const keys[], unsigned n)
+{
+	void *items[INDEX_BULK_MAX];
+
+	if (n > INDEX_BULK_MAX)
+		n = INDEX_BULK_MAX;
+	if (index_lookup_bulk(s->index, keys, n, items) < 0)
+		return;
+	for (unsigned i = 0; i < n; i++) {
+		if (items[i] != NULL) {
+			/* A write also touches the owner part (wheel links) of the old item. */
+			rte_prefetch0(items[i]);
+			item_prefetch_for_read(items[i], keys[i]);
+		}
+	}
 }
 
 /* ---- linking and unlinking (owner) ---- */
@@ -486,7 +532,7 @@ lookup_owner(struct store_shard *s, const struct store_key *k, struct item **cur
 	nc_reltime_t now = nc_clock_now(s->clock);
 	struct item *it = index_lookup(s->index, k);
 
-	switch (item_classify(s, it, k, now)) {
+	switch (item_classify(s, it, k, now, true)) {
 	case STORE_HIT:
 		*cur = it;
 		return it;
@@ -658,7 +704,7 @@ store_gat(struct store_shard *s, const struct store_key *k, int64_t exptime,
 {
 	nc_reltime_t now = nc_clock_now(s->clock);
 	struct item *it = index_lookup(s->index, k);
-	enum store_status st = item_classify(s, it, k, now);
+	enum store_status st = item_classify(s, it, k, now, true);
 
 	if (st == STORE_EXPIRED || st == STORE_FLUSHED)
 		item_reclaim_dead(s, it);

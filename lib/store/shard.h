@@ -140,6 +140,16 @@ enum store_status store_get(const struct store_shard *s, const struct store_key 
 unsigned store_get_bulk(const struct store_shard *s, const struct store_key *const keys[],
 			unsigned n, struct store_hit hits[]);
 
+/**
+ * [reader or owner] Warm the caches for a burst of keys about to be written (or read one at a
+ * time): one bulk index lookup, which prefetches buckets and key slots across the burst, then
+ * a prefetch of every item found. Changes nothing. A worker calls it on the write keys of an
+ * RX burst before executing the writes, so their index and item misses overlap instead of
+ * stalling each write in turn.
+ */
+void store_prefetch_bulk(const struct store_shard *s, const struct store_key *const keys[],
+			 unsigned n);
+
 /* ---- writes (owner) ---- */
 
 /**

@@ -655,18 +655,16 @@ value_fill(char value[VALUE_LEN], const char *key, uint64_t version)
 	memset(value + KEY_LEN + sizeof(version), 'v', VALUE_LEN - KEY_LEN - sizeof(version));
 }
 
-/* SET one key as a worker: digest, store_put, retry after upkeep when memory is short. */
+/* SET one digested key as a worker: store_put, retry after upkeep when memory is short. */
 static inline void
-bench_set_one(struct bench *b, const char *key)
+bench_set_key(struct bench *b, const struct store_key *k)
 {
-	struct store_key k;
 	char value[VALUE_LEN];
 	enum store_status st;
 
-	store_key_init(&k, &b->seed, key, KEY_LEN);
-	value_fill(value, key, ++b->version);
+	value_fill(value, k->key, ++b->version);
 	for (unsigned tries = 0;; tries++) {
-		st = store_put(b->shard, &k, STORE_MODE_SET, value, VALUE_LEN, 0, 0, 0, NULL);
+		st = store_put(b->shard, k, STORE_MODE_SET, value, VALUE_LEN, 0, 0, 0, NULL);
 		if (st == STORE_STORED)
 			return;
 		if (st != STORE_NO_MEMORY || tries > 100000)
@@ -676,6 +674,16 @@ bench_set_one(struct bench *b, const char *key)
 		if (tries > 64)
 			usleep(10);
 	}
+}
+
+/* SET one key: digest, then bench_set_key. */
+static inline void
+bench_set_one(struct bench *b, const char *key)
+{
+	struct store_key k;
+
+	store_key_init(&k, &b->seed, key, KEY_LEN);
+	bench_set_key(b, &k);
 }
 
 /* Copy a hit's value into the response, as a response writer would. */
@@ -784,51 +792,65 @@ bench_digest_loop(struct bench *b, const struct stream *s, uint64_t ops)
 static __attribute__((noinline)) void
 bench_set_loop(struct bench *b, const struct stream *s, uint64_t ops)
 {
+	struct store_key ks[INDEX_BULK_MAX];
+	const struct store_key *kp[INDEX_BULK_MAX];
 	const unsigned burst = b->cfg.burst;
 	uint64_t pos = 0, done = 0;
 
+	for (unsigned i = 0; i < INDEX_BULK_MAX; i++)
+		kp[i] = &ks[i];
 	while (done < ops) {
 		unsigned n = ops - done < burst ? (unsigned)(ops - done) : burst;
 
+		/* As a worker with an RX burst: digest all, warm the caches, then write. */
 		for (unsigned i = 0; i < n; i++) {
-			bench_set_one(b, s->key[pos]);
+			store_key_init(&ks[i], &b->seed, s->key[pos], KEY_LEN);
 			if (++pos == s->len)
 				pos = 0;
 		}
+		store_prefetch_bulk(b->shard, kp, n);
+		for (unsigned i = 0; i < n; i++)
+			bench_set_key(b, &ks[i]);
 		done += n;
 		worker_upkeep(b);
 	}
 }
 
 /*
- * Mixed GET/SET: per burst, SETs run as they come, GETs are gathered into one
- * store_get_bulk at the end of the burst (what a worker does with an RX burst).
+ * Mixed GET/SET: per burst, the SET keys are warmed with store_prefetch_bulk, the GETs
+ * gathered into one store_get_bulk, then the SETs run (what a worker does with an RX burst;
+ * a GET and a SET of one key in the same burst see the GET first).
  * @return GET hits; *gets receives the GETs issued.
  */
 static __attribute__((noinline)) uint64_t
 bench_mixed_loop(struct bench *b, const struct stream *s, uint64_t ops, uint64_t *gets)
 {
-	struct store_key ks[INDEX_BULK_MAX];
-	const struct store_key *kp[INDEX_BULK_MAX];
+	struct store_key ks[INDEX_BULK_MAX], sets[INDEX_BULK_MAX];
+	const struct store_key *kp[INDEX_BULK_MAX], *sp[INDEX_BULK_MAX];
 	struct store_hit hits[INDEX_BULK_MAX];
 	const unsigned burst = b->cfg.burst;
 	uint64_t pos = 0, done = 0, found = 0, ngets = 0;
 
-	for (unsigned i = 0; i < INDEX_BULK_MAX; i++)
+	for (unsigned i = 0; i < INDEX_BULK_MAX; i++) {
 		kp[i] = &ks[i];
+		sp[i] = &sets[i];
+	}
 	while (done < ops) {
 		unsigned n = ops - done < burst ? (unsigned)(ops - done) : burst;
-		unsigned ng = 0;
+		unsigned ng = 0, ns = 0;
 		size_t off = 0;
 
 		for (unsigned i = 0; i < n; i++) {
 			if (s->is_set[pos])
-				bench_set_one(b, s->key[pos]);
+				store_key_init(&sets[ns++], &b->seed, s->key[pos], KEY_LEN);
 			else
 				store_key_init(&ks[ng++], &b->seed, s->key[pos], KEY_LEN);
 			if (++pos == s->len)
 				pos = 0;
 		}
+		/* Warm the SET keys first, execute them after the GETs' bulk lookup. */
+		if (ns > 0)
+			store_prefetch_bulk(b->shard, sp, ns);
 		if (ng > 0) {
 			found += store_get_bulk(b->shard, kp, ng, hits);
 			for (unsigned i = 0; i < ng; i++) {
@@ -836,6 +858,8 @@ bench_mixed_loop(struct bench *b, const struct stream *s, uint64_t ops, uint64_t
 					off = resp_append(off, &hits[i]);
 			}
 		}
+		for (unsigned i = 0; i < ns; i++)
+			bench_set_key(b, &sets[i]);
 		ngets += ng;
 		b->sink += off;
 		done += n;

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -36,11 +37,43 @@ test_set_get_delete(void **state)
 	assert_null(s);
 }
 
+/* store_prefetch_bulk only warms caches: results and counters are the same after it. */
+static void
+test_prefetch_bulk_changes_nothing(void **state)
+{
+	struct store_shard *s = test_shard_create(&env, 8u << 20);
+	struct store_key ks[INDEX_BULK_MAX];
+	const struct store_key *kp[INDEX_BULK_MAX];
+	char names[INDEX_BULK_MAX][8];
+	struct store_shard_stats before, after;
+	struct store_hit hit;
+
+	(void)state;
+	for (unsigned i = 0; i < INDEX_BULK_MAX; i++) {
+		snprintf(names[i], sizeof(names[i]), "k%u", i);
+		store_key_init(&ks[i], &env.seed, names[i], (uint32_t)strlen(names[i]));
+		kp[i] = &ks[i];
+		if (i % 2 == 0)
+			assert_int_equal(test_put(s, &ks[i], STORE_MODE_SET, "v", 1, 0, 0, 0, NULL),
+					 STORE_STORED);
+	}
+	store_shard_stats_get(s, &before);
+	store_prefetch_bulk(s, kp, INDEX_BULK_MAX);
+	store_prefetch_bulk(s, kp, 0);
+	store_shard_stats_get(s, &after);
+	assert_memory_equal(&before, &after, sizeof(before));
+	for (unsigned i = 0; i < INDEX_BULK_MAX; i++)
+		assert_int_equal(store_get(s, &ks[i], &hit), i % 2 == 0 ? STORE_HIT : STORE_MISS);
+	test_shard_settle(s);
+	store_shard_destroy(&s);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_set_get_delete),
+		cmocka_unit_test(test_prefetch_bulk_changes_nothing),
 	};
 
 	test_eal_init("0", 256);
