@@ -106,7 +106,7 @@ item_key_equals(const struct item *it, const void *key, size_t len)
 		if (x != y)
 			return false;
 	}
-	return memcmp(a, b, len) == 0;
+	return len == 0 || memcmp(a, b, len) == 0;
 }
 
 /** Current exptime. Any thread. */
