@@ -10,7 +10,8 @@
 set -euo pipefail
 
 # Everything the build (meson.build) and the test run (scripts/test.sh) use.
-# libdpdk-dev brings DPDK's own -dev dependencies with it.
+# libdpdk-dev brings DPDK's own -dev dependencies with it; meson brings python3.
+# Profiling (README) also wants valgrind, which the tests do not need.
 PACKAGES=(
 	gcc
 	libc6-dev
@@ -20,8 +21,6 @@ PACKAGES=(
 	libdpdk-dev
 	liburcu-dev
 	libcmocka-dev
-	valgrind
-	python3
 )
 
 log() { printf 'setup-deps: %s\n' "$*"; }
