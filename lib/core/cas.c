@@ -19,8 +19,8 @@ void
 nc_cas_lease_refill(struct nc_cas_lease *lease)
 {
 	/* Relaxed: only uniqueness matters, and the add is atomic. */
-	uint64_t first = __atomic_fetch_add(&lease->src->next_block, NC_CAS_BLOCK,
-					    __ATOMIC_RELAXED);
+	uint64_t first =
+		__atomic_fetch_add(&lease->src->next_block, NC_CAS_BLOCK, __ATOMIC_RELAXED);
 
 	lease->next = first;
 	lease->end = first + NC_CAS_BLOCK;

@@ -27,10 +27,10 @@ typedef uint32_t nc_reltime_t;
 #define NC_CLOCK_EPOCH_MARGIN 2
 
 struct nc_clock {
-	nc_reltime_t now;       /* relative seconds; written by the owner, read relaxed by all */
-	bool fake;              /* moves only through nc_clock_set_unix / nc_clock_advance */
-	time_t epoch_unix;      /* unix time of relative time 0 */
-	struct timespec mono0;  /* CLOCK_MONOTONIC_COARSE at init (real clocks) */
+	nc_reltime_t now;      /* relative seconds; written by the owner, read relaxed by all */
+	bool fake;	       /* moves only through nc_clock_set_unix / nc_clock_advance */
+	time_t epoch_unix;     /* unix time of relative time 0 */
+	struct timespec mono0; /* CLOCK_MONOTONIC_COARSE at init (real clocks) */
 };
 
 /** Initialise a real clock reading the system time. */

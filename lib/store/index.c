@@ -29,8 +29,8 @@ index_create(const char *name, uint32_t entries, int socket_id)
 		.hash_func = digest_sig_hash,
 		.hash_func_init_val = 0,
 		.socket_id = socket_id,
-		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
-			      RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
+		.extra_flag =
+			RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
 	};
 
 	return rte_hash_create(&params);

@@ -25,10 +25,10 @@
 
 /** A key ready for the index: the memcached key, its digest and signature. */
 struct store_key {
-	const char *key;          /* key bytes (not copied) */
-	uint32_t len;             /* key length */
-	uint32_t sig;             /* nc_digest_sig(&digest): rte_hash bucket hash */
-	struct nc_digest digest;  /* the index key */
+	const char *key;	 /* key bytes (not copied) */
+	uint32_t len;		 /* key length */
+	uint32_t sig;		 /* nc_digest_sig(&digest): rte_hash bucket hash */
+	struct nc_digest digest; /* the index key */
 };
 
 /** Fill @p k for key[0..len) under @p seed. The key bytes must outlive @p k. */
@@ -72,8 +72,8 @@ index_lookup(const struct rte_hash *h, const struct store_key *k)
  * the burst. out[i] is the item pointer or NULL. Any registered RCU reader.
  * @return the number of keys found.
  */
-int index_lookup_bulk(const struct rte_hash *h, const struct store_key *const keys[],
-		      unsigned n, void *out[]);
+int index_lookup_bulk(const struct rte_hash *h, const struct store_key *const keys[], unsigned n,
+		      void *out[]);
 
 /**
  * Insert a digest, or replace the data of an existing one (one atomic store: readers see the

@@ -26,10 +26,10 @@
 
 /** Chunk lifecycle; owner-only field. */
 enum item_state {
-	ITEM_FREE = 0,   /* on its class's free list */
-	ITEM_ALLOCATED,  /* handed out by alloc, not linked yet */
-	ITEM_LINKED,     /* in the index: visible to readers */
-	ITEM_RETIRED,    /* unlinked, waiting for an RCU grace period */
+	ITEM_FREE = 0,	/* on its class's free list */
+	ITEM_ALLOCATED, /* handed out by alloc, not linked yet */
+	ITEM_LINKED,	/* in the index: visible to readers */
+	ITEM_RETIRED,	/* unlinked, waiting for an RCU grace period */
 };
 
 /*
@@ -38,22 +38,22 @@ enum item_state {
  */
 struct item {
 	/* Owner only. */
-	struct tw_node tw;     /* TTL wheel links (only while linked with an exptime) */
-	struct item *next;     /* free list / retirement list link */
-	int32_t hash_pos;      /* index key slot to free at reclamation, or -1 */
-	uint8_t clsid;         /* slab class */
-	uint8_t state;         /* enum item_state */
+	struct tw_node tw; /* TTL wheel links (only while linked with an exptime) */
+	struct item *next; /* free list / retirement list link */
+	int32_t hash_pos;  /* index key slot to free at reclamation, or -1 */
+	uint8_t clsid;	   /* slab class */
+	uint8_t state;	   /* enum item_state */
 	/* Read by readers. */
-	uint64_t cas;          /* unique cas value, set when linked */
+	uint64_t cas;	       /* unique cas value, set when linked */
 	nc_reltime_t exptime;  /* 0 = never; relaxed atomic (touch) */
 	nc_reltime_t stime;    /* relative time it was stored (flush_all) */
 	nc_reltime_t atime;    /* last access; relaxed atomic hint set by readers */
 	uint32_t client_flags; /* opaque 32-bit client flags */
 	uint32_t nbytes;       /* value length */
-	uint8_t nkey;          /* key length */
-	uint8_t ref;           /* CLOCK reference bit: readers set 1, the sweep clears */
+	uint8_t nkey;	       /* key length */
+	uint8_t ref;	       /* CLOCK reference bit: readers set 1, the sweep clears */
 	uint8_t fetched;       /* set once by the first reader that returns it */
-	char data[];           /* key, then value */
+	char data[];	       /* key, then value */
 };
 
 /** Offset of the first field a reader reads. */

@@ -23,10 +23,10 @@
 #define WAIT_ALL_POLL_US 50
 
 struct retire_reclaimer {
-	struct rte_ring *queue;     /* batches from owners: multi-producer, single consumer */
+	struct rte_ring *queue; /* batches from owners: multi-producer, single consumer */
 	pthread_t thread;
-	uint32_t stop;              /* atomic */
-	uint64_t grace_periods;     /* atomic, written by the reclaimer */
+	uint32_t stop;		/* atomic */
+	uint64_t grace_periods; /* atomic, written by the reclaimer */
 };
 
 static void *
@@ -110,8 +110,7 @@ retire_reclaimer_grace_periods(const struct retire_reclaimer *r)
 }
 
 void
-retire_init(struct retire *r, struct retire_reclaimer *reclaimer, retire_free_fn free_fn,
-	    void *arg)
+retire_init(struct retire *r, struct retire_reclaimer *reclaimer, retire_free_fn free_fn, void *arg)
 {
 	memset(r, 0, sizeof(*r));
 	r->reclaimer = reclaimer;

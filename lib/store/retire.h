@@ -29,9 +29,9 @@
 #define RETIRE_BATCHES 64
 
 struct retire_batch {
-	struct item *items;  /* linked through item.next */
+	struct item *items; /* linked through item.next */
 	uint32_t count;
-	uint32_t done;       /* set (release) by the reclaimer after a grace period */
+	uint32_t done; /* set (release) by the reclaimer after a grace period */
 };
 
 struct retire_reclaimer;
@@ -57,12 +57,12 @@ uint64_t retire_reclaimer_grace_periods(const struct retire_reclaimer *r);
 typedef void (*retire_free_fn)(struct item *it, void *arg);
 
 struct retire {
-	struct item *pending;      /* retired, not yet posted */
+	struct item *pending; /* retired, not yet posted */
 	uint32_t npending;
-	uint32_t head;             /* next batch slot to fill */
-	uint32_t tail;             /* oldest batch in flight */
-	uint64_t retired;          /* items retired, ever */
-	uint64_t reclaimed;        /* items returned, ever */
+	uint32_t head;	    /* next batch slot to fill */
+	uint32_t tail;	    /* oldest batch in flight */
+	uint64_t retired;   /* items retired, ever */
+	uint64_t reclaimed; /* items returned, ever */
 	struct retire_reclaimer *reclaimer;
 	retire_free_fn free_fn;
 	void *free_arg;

@@ -42,7 +42,7 @@
 #include "store/ttl_wheel.h"
 
 /** How a value is stored: memcached's storage commands. X(name, command) */
-#define STORE_MODE_LIST(X) \
+#define STORE_MODE_LIST(X)    \
 	X(SET, "set")         \
 	X(ADD, "add")         \
 	X(REPLACE, "replace") \
@@ -58,16 +58,16 @@ enum store_mode {
 };
 
 /** Owner-side counters of a shard, written by the owner, read relaxed by the control core. */
-#define STORE_SHARD_STATS(X)                                                            \
-	X(curr_items, "items linked now")                                                \
-	X(total_items, "items ever linked")                                              \
-	X(bytes, "bytes of linked items, header included (memcached's bytes)")                                      \
-	X(evictions, "live items evicted to make room")                                  \
-	X(evicted_unfetched, "evicted items never returned to a reader")                 \
-	X(reclaimed, "expired or flushed items whose memory was taken back")             \
-	X(expired_unfetched, "reclaimed expired items never returned to a reader")       \
-	X(ttl_expired, "items removed by the TTL wheel")                                 \
-	X(slab_reassigns, "pages moved between size classes")                            \
+#define STORE_SHARD_STATS(X)                                                       \
+	X(curr_items, "items linked now")                                          \
+	X(total_items, "items ever linked")                                        \
+	X(bytes, "bytes of linked items, header included (memcached's bytes)")     \
+	X(evictions, "live items evicted to make room")                            \
+	X(evicted_unfetched, "evicted items never returned to a reader")           \
+	X(reclaimed, "expired or flushed items whose memory was taken back")       \
+	X(expired_unfetched, "reclaimed expired items never returned to a reader") \
+	X(ttl_expired, "items removed by the TTL wheel")                           \
+	X(slab_reassigns, "pages moved between size classes")                      \
 	X(alloc_retries, "stores answered STORE_NO_MEMORY while memory was reclaimed")
 
 struct store_shard_stats {
@@ -77,22 +77,22 @@ struct store_shard_stats {
 };
 
 struct store_shard_params {
-	unsigned shard_id;                  /* used in names and logs */
-	int socket_id;                      /* NUMA socket for memory, or SOCKET_ID_ANY */
-	size_t mem_limit;                   /* item memory, bytes (-m share of this shard) */
-	size_t item_size_max;               /* largest item incl. header (-I); 0 = 1 MiB */
-	uint32_t chunk_min;                 /* -n; 0 = 48 */
-	double growth_factor;               /* -f; 0 = 1.25 */
-	uint32_t index_entries;             /* 0 = as many as the smallest chunks that fit */
+	unsigned shard_id;		    /* used in names and logs */
+	int socket_id;			    /* NUMA socket for memory, or SOCKET_ID_ANY */
+	size_t mem_limit;		    /* item memory, bytes (-m share of this shard) */
+	size_t item_size_max;		    /* largest item incl. header (-I); 0 = 1 MiB */
+	uint32_t chunk_min;		    /* -n; 0 = 48 */
+	double growth_factor;		    /* -f; 0 = 1.25 */
+	uint32_t index_entries;		    /* 0 = as many as the smallest chunks that fit */
 	const struct nc_digest_seed *seed;  /* the process's digest seed (store_key_init) */
-	struct nc_clock *clock;             /* coarse clock the owner keeps updated */
+	struct nc_clock *clock;		    /* coarse clock the owner keeps updated */
 	struct nc_cas_source *cas_source;   /* process-wide CAS source */
 	struct retire_reclaimer *reclaimer; /* process-wide grace-period thread */
 };
 
 /** A found item, as a reader copies it out. Valid until the reader's next quiescent state. */
 struct store_hit {
-	const struct item *it;   /* NULL unless status is STORE_HIT */
+	const struct item *it; /* NULL unless status is STORE_HIT */
 	const char *value;
 	uint32_t nbytes;
 	uint32_t client_flags;
@@ -194,24 +194,21 @@ void store_item_abandon(struct store_shard *s, struct item *it);
  * store_alloc_failed() when the allocation fails.
  * @return as store_item_alloc() and store_item_commit().
  */
-enum store_status store_put(struct store_shard *s, const struct store_key *k,
-			    enum store_mode mode, const void *value, uint32_t nbytes,
-			    uint32_t client_flags, int64_t exptime, uint64_t cas_in,
-			    uint64_t *cas_out);
+enum store_status store_put(struct store_shard *s, const struct store_key *k, enum store_mode mode,
+			    const void *value, uint32_t nbytes, uint32_t client_flags,
+			    int64_t exptime, uint64_t cas_in, uint64_t *cas_out);
 
 /**
  * [owner] Remove a live item. With @p cas_in != 0 remove only if the cas matches (meta md C).
  * @return STORE_DELETED, STORE_NOT_FOUND, or STORE_EXISTS on a cas mismatch.
  */
-enum store_status store_delete(struct store_shard *s, const struct store_key *k,
-			       uint64_t cas_in);
+enum store_status store_delete(struct store_shard *s, const struct store_key *k, uint64_t cas_in);
 
 /**
  * [owner] Set a live item's exptime (touch). The cas does not change.
  * @return STORE_TOUCHED or STORE_NOT_FOUND.
  */
-enum store_status store_touch(struct store_shard *s, const struct store_key *k,
-			      int64_t exptime);
+enum store_status store_touch(struct store_shard *s, const struct store_key *k, int64_t exptime);
 
 /**
  * [owner] Get and touch (gat/gats): set the exptime and return the item like store_get().

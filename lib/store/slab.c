@@ -91,10 +91,10 @@ slab_init(struct slab *s, const struct slab_params *p)
 		return rc;
 	s->npages = (uint32_t)(p->mem_limit / page_size);
 	s->free_pages = SLAB_PAGE_NONE;
-	s->pages = rte_zmalloc_socket(p->name, sizeof(*s->pages) * s->npages,
-				      RTE_CACHE_LINE_SIZE, p->socket_id);
-	s->arena = rte_malloc_socket(p->name, (size_t)s->npages * page_size,
-				     RTE_CACHE_LINE_SIZE, p->socket_id);
+	s->pages = rte_zmalloc_socket(p->name, sizeof(*s->pages) * s->npages, RTE_CACHE_LINE_SIZE,
+				      p->socket_id);
+	s->arena = rte_malloc_socket(p->name, (size_t)s->npages * page_size, RTE_CACHE_LINE_SIZE,
+				     p->socket_id);
 	if (s->pages == NULL || s->arena == NULL) {
 		slab_deinit(s);
 		return -ENOMEM;
@@ -237,8 +237,7 @@ hand_step(struct slab *s, struct slab_class *c)
 }
 
 struct item *
-slab_clock_victim(struct slab *s, unsigned clsid, unsigned *budget, slab_dead_fn dead,
-		  void *arg)
+slab_clock_victim(struct slab *s, unsigned clsid, unsigned *budget, slab_dead_fn dead, void *arg)
 {
 	struct slab_class *c = &s->cls[clsid];
 
@@ -305,8 +304,8 @@ class_can_give(const struct slab *s, unsigned i)
 }
 
 int
-slab_reassign_start(struct slab *s, unsigned dest, const struct item *pinned,
-		    slab_evict_fn evict, void *arg)
+slab_reassign_start(struct slab *s, unsigned dest, const struct item *pinned, slab_evict_fn evict,
+		    void *arg)
 {
 	unsigned victim = SLAB_CLASS_MAX;
 	struct slab_class *c;
@@ -330,8 +329,8 @@ slab_reassign_start(struct slab *s, unsigned dest, const struct item *pinned,
 		return -ENOSPC;
 
 	if (c->hand_page == p) {
-		c->hand_page = s->pages[p].next != SLAB_PAGE_NONE ? s->pages[p].next :
-								       c->first_page;
+		c->hand_page =
+			s->pages[p].next != SLAB_PAGE_NONE ? s->pages[p].next : c->first_page;
 		c->hand_chunk = 0;
 	}
 	page_list_unlink(s, &c->first_page, p);

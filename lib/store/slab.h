@@ -35,38 +35,38 @@
 
 struct slab_params {
 	const char *name;     /* for the DPDK allocation; need not be unique */
-	int socket_id;        /* NUMA socket for rte_malloc_socket, or SOCKET_ID_ANY */
+	int socket_id;	      /* NUMA socket for rte_malloc_socket, or SOCKET_ID_ANY */
 	size_t mem_limit;     /* bytes of item memory (-m) */
 	size_t item_size_max; /* largest item including its header (-I) */
 	uint32_t chunk_min;   /* key+value bytes of the smallest class (-n) */
-	double factor;        /* growth factor between classes (-f), > 1 */
+	double factor;	      /* growth factor between classes (-f), > 1 */
 };
 
 struct slab_class {
-	uint32_t size;          /* chunk size in bytes */
-	uint32_t per_page;      /* chunks per page */
-	struct item *free;      /* free chunks, linked through item.next */
+	uint32_t size;	   /* chunk size in bytes */
+	uint32_t per_page; /* chunks per page */
+	struct item *free; /* free chunks, linked through item.next */
 	uint32_t nfree;
-	uint32_t npages;        /* pages owned (not counting draining ones) */
-	uint32_t incoming;      /* pages draining toward this class */
-	uint32_t nretired;      /* chunks retired, waiting for a grace period */
-	uint64_t allocs;        /* chunks handed out, ever */
-	uint32_t first_page;    /* head of the class's page list */
-	uint32_t hand_page;     /* CLOCK hand: page ... */
-	uint32_t hand_chunk;    /* ... and chunk within it */
-	uint64_t evicted;           /* live items evicted to make room */
+	uint32_t npages;	    /* pages owned (not counting draining ones) */
+	uint32_t incoming;	    /* pages draining toward this class */
+	uint32_t nretired;	    /* chunks retired, waiting for a grace period */
+	uint64_t allocs;	    /* chunks handed out, ever */
+	uint32_t first_page;	    /* head of the class's page list */
+	uint32_t hand_page;	    /* CLOCK hand: page ... */
+	uint32_t hand_chunk;	    /* ... and chunk within it */
+	uint64_t evicted;	    /* live items evicted to make room */
 	uint64_t evicted_unfetched; /* ... that no reader had returned */
-	uint64_t reclaimed;         /* expired or flushed items whose memory was taken back */
+	uint64_t reclaimed;	    /* expired or flushed items whose memory was taken back */
 	uint64_t expired_unfetched; /* ... that no reader had returned */
 	uint64_t pages_moved_in;    /* pages received from other classes */
 };
 
 struct slab_page {
-	uint32_t next;   /* class page list, or free-page list */
+	uint32_t next; /* class page list, or free-page list */
 	uint32_t prev;
-	uint32_t drained; /* chunks returned while draining */
+	uint32_t drained;	 /* chunks returned while draining */
 	uint64_t allocs_at_move; /* its class's allocs when it started moving there */
-	uint8_t moved;           /* it has moved at least once */
+	uint8_t moved;		 /* it has moved at least once */
 	uint8_t clsid;
 	uint8_t draining; /* leaving clsid for dest */
 	uint8_t dest;
@@ -76,9 +76,9 @@ struct slab {
 	uint8_t *arena;
 	uint32_t page_shift;
 	size_t page_size;
-	uint32_t npages;        /* arena pages: the memory limit */
-	uint32_t ncarved;       /* pages handed to classes at least once (a prefix of the arena) */
-	uint32_t free_pages;    /* pages back from classes (list through slab_page.next) */
+	uint32_t npages;     /* arena pages: the memory limit */
+	uint32_t ncarved;    /* pages handed to classes at least once (a prefix of the arena) */
+	uint32_t free_pages; /* pages back from classes (list through slab_page.next) */
 	uint32_t nfree_pages;
 	uint32_t npages_draining;
 	unsigned nclasses;
@@ -126,8 +126,8 @@ typedef bool (*slab_dead_fn)(const struct item *it, void *arg);
  * returned item. The caller must unlink and retire it.
  * @return an eviction candidate, or NULL.
  */
-struct item *slab_clock_victim(struct slab *s, unsigned clsid, unsigned *budget,
-			       slab_dead_fn dead, void *arg);
+struct item *slab_clock_victim(struct slab *s, unsigned clsid, unsigned *budget, slab_dead_fn dead,
+			       void *arg);
 
 /** Called by slab_reassign_start() for every linked item on the page being moved. */
 typedef void (*slab_evict_fn)(struct item *it, void *arg);
@@ -145,7 +145,6 @@ typedef void (*slab_evict_fn)(struct item *it, void *arg);
  */
 int slab_reassign_start(struct slab *s, unsigned dest, const struct item *pinned,
 			slab_evict_fn evict, void *arg);
-
 
 /** Bytes of pages in use by classes (including pages being moved). Never above the limit. */
 static inline size_t

@@ -8,22 +8,22 @@
  */
 
 /* X(name, description) */
-#define STORE_STATUS_LIST(X)                                                              \
-	X(HIT, "found a live item")                                                        \
-	X(MISS, "no item for the key (or a digest twin with another key)")                  \
-	X(EXPIRED, "found an item past its exptime: a miss")                                \
-	X(FLUSHED, "found an item invalidated by flush_all: a miss")                        \
-	X(STORED, "the item was stored")                                                    \
-	X(NOT_STORED, "add on a live key, or replace/append/prepend on a missing one")       \
-	X(EXISTS, "cas (or delete with cas) saw a different cas value")                     \
-	X(NOT_FOUND, "the command needs a live item and there is none")                     \
-	X(DELETED, "the item was removed")                                                  \
-	X(TOUCHED, "the item's exptime was updated")                                        \
-	X(OK, "incr/decr applied")                                                         \
-	X(NON_NUMERIC, "incr/decr on a value that is not a decimal number")                 \
-	X(TOO_LARGE, "item larger than the largest size class (-I)")                        \
-	X(KEY_TOO_LONG, "key longer than STORE_KEY_MAX")                                    \
-	X(NO_MEMORY, "no memory right now: reclamation is in progress; retry after the "    \
+#define STORE_STATUS_LIST(X)                                                             \
+	X(HIT, "found a live item")                                                      \
+	X(MISS, "no item for the key (or a digest twin with another key)")               \
+	X(EXPIRED, "found an item past its exptime: a miss")                             \
+	X(FLUSHED, "found an item invalidated by flush_all: a miss")                     \
+	X(STORED, "the item was stored")                                                 \
+	X(NOT_STORED, "add on a live key, or replace/append/prepend on a missing one")   \
+	X(EXISTS, "cas (or delete with cas) saw a different cas value")                  \
+	X(NOT_FOUND, "the command needs a live item and there is none")                  \
+	X(DELETED, "the item was removed")                                               \
+	X(TOUCHED, "the item's exptime was updated")                                     \
+	X(OK, "incr/decr applied")                                                       \
+	X(NON_NUMERIC, "incr/decr on a value that is not a decimal number")              \
+	X(TOO_LARGE, "item larger than the largest size class (-I)")                     \
+	X(KEY_TOO_LONG, "key longer than STORE_KEY_MAX")                                 \
+	X(NO_MEMORY, "no memory right now: reclamation is in progress; retry after the " \
 		     "next quiescent point and store_shard_maintain()")
 
 enum store_status {

@@ -23,10 +23,10 @@
 #define TW_SPAN_BITS (TW_LEVELS * TW_LEVEL_BITS)
 
 /* `where` of nodes on the due and overflow lists, of list heads and of unlinked nodes. */
-#define TW_WHERE_DUE (TW_LEVELS * TW_SLOTS)
+#define TW_WHERE_DUE	  (TW_LEVELS * TW_SLOTS)
 #define TW_WHERE_OVERFLOW (TW_WHERE_DUE + 1)
-#define TW_WHERE_HEAD (TW_WHERE_DUE + 2)
-#define TW_WHERE_NONE UINT32_MAX
+#define TW_WHERE_HEAD	  (TW_WHERE_DUE + 2)
+#define TW_WHERE_NONE	  UINT32_MAX
 
 static inline void
 tw_head_init(struct tw_node *head)
@@ -223,7 +223,8 @@ tw_process(struct ttl_wheel *w)
 	unsigned level, digit;
 
 	w->events++;
-	if (!tw_list_empty(&w->overflow) && (t >> TW_SPAN_BITS) >= (w->overflow_min >> TW_SPAN_BITS))
+	if (!tw_list_empty(&w->overflow) &&
+	    (t >> TW_SPAN_BITS) >= (w->overflow_min >> TW_SPAN_BITS))
 		tw_overflow_scan(w);
 	for (level = TW_LEVELS; level-- > 0;) {
 		digit = (t >> (level * TW_LEVEL_BITS)) & TW_MASK;
@@ -234,7 +235,7 @@ tw_process(struct ttl_wheel *w)
 
 unsigned
 ttl_wheel_advance_slow(struct ttl_wheel *w, nc_reltime_t now, unsigned budget,
-	ttl_wheel_expire_fn fn, void *arg)
+		       ttl_wheel_expire_fn fn, void *arg)
 {
 	struct tw_node *n;
 	nc_reltime_t at;

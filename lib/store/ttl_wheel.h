@@ -56,15 +56,15 @@ struct tw_node {
  * after ttl_wheel_init().
  */
 struct ttl_wheel {
-	nc_reltime_t now;                              /* work for times <= now done; leftovers on due */
-	uint32_t count;                                /* nodes linked anywhere in the wheel */
-	nc_reltime_t overflow_min;                     /* <= every overflow expiry; UINT32_MAX if none */
-	uint64_t events;                               /* occupied slot starts and overflow scans
+	nc_reltime_t now;	      /* work for times <= now done; leftovers on due */
+	uint32_t count;		      /* nodes linked anywhere in the wheel */
+	nc_reltime_t overflow_min;    /* <= every overflow expiry; UINT32_MAX if none */
+	uint64_t events;	      /* occupied slot starts and overflow scans
 	                                                  reached: work done, not seconds (stats, tests) */
-	uint64_t occupied[TW_LEVELS];                  /* bit s of level l: slot s non-empty */
-	struct tw_node due;                            /* FIFO of nodes whose expiry has passed */
-	struct tw_node overflow;                       /* expiries beyond level 3's horizon */
-	struct tw_node slot[TW_LEVELS * TW_SLOTS];     /* level l, slot s at l * TW_SLOTS + s */
+	uint64_t occupied[TW_LEVELS]; /* bit s of level l: slot s non-empty */
+	struct tw_node due;	      /* FIFO of nodes whose expiry has passed */
+	struct tw_node overflow;      /* expiries beyond level 3's horizon */
+	struct tw_node slot[TW_LEVELS * TW_SLOTS]; /* level l, slot s at l * TW_SLOTS + s */
 };
 
 /** Expiry callback for ttl_wheel_advance(); see there for what it may do. */
@@ -124,7 +124,7 @@ void ttl_wheel_reschedule(struct ttl_wheel *w, struct tw_node *n, nc_reltime_t e
  * Out-of-line part of ttl_wheel_advance(); call that instead. Owner thread only.
  */
 unsigned ttl_wheel_advance_slow(struct ttl_wheel *w, nc_reltime_t now, unsigned budget,
-	ttl_wheel_expire_fn fn, void *arg);
+				ttl_wheel_expire_fn fn, void *arg);
 
 /**
  * Advance the wheel's time to @p now and call @p fn for nodes whose expiry is at or before
@@ -149,7 +149,7 @@ unsigned ttl_wheel_advance_slow(struct ttl_wheel *w, nc_reltime_t now, unsigned 
  */
 static inline unsigned
 ttl_wheel_advance(struct ttl_wheel *w, nc_reltime_t now, unsigned budget, ttl_wheel_expire_fn fn,
-	void *arg)
+		  void *arg)
 {
 	if (now <= w->now && w->due.next == &w->due)
 		return 0;

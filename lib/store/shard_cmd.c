@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The storage commands (owner). */
+#include <string.h>
+
+#include "store/arith.h"
+#include "store/shard_private.h"
+
+/* Build the append/prepend result of old and it; consumes it. NULL with *st on failure. */
+static struct item *
+item_concat(struct store_shard *s, const struct item *old, struct item *it,
+	    const struct store_key *k, bool append, enum store_status *st)
+{
+	uint64_t total = (uint64_t)old->nbytes + it->nbytes;
+	struct item *joined = NULL;
+
+	if (total <= UINT32_MAX)
+		joined = shard_item_alloc_rel(s, k, old->client_flags, item_exptime(old),
+					      (uint32_t)total, st);
+	else
+		*st = STORE_TOO_LARGE;
+	if (joined != NULL) {
+		const struct item *first = append ? old : it;
+		const struct item *second = append ? it : old;
+
+		/* old may have been evicted by the allocation: it is retired, still readable. */
+		memcpy(item_value(joined), item_value_const(first), first->nbytes);
+		memcpy(item_value(joined) + first->nbytes, item_value_const(second),
+		       second->nbytes);
+	}
+	store_item_abandon(s, it);
+	return joined;
+}
+
+enum store_status
+store_item_commit(struct store_shard *s, struct item *it, const struct store_key *k,
+		  enum store_mode mode, uint64_t cas_in, uint64_t *cas_out)
+{
+	struct item *cur;
+	struct item *live = shard_lookup_owner(s, k, &cur);
+	enum store_status st = STORE_STORED;
+
+	switch (mode) {
+	case STORE_MODE_SET:
+		break;
+	case STORE_MODE_ADD:
+		if (live != NULL) {
+			/* memcached bumps the existing item on a failed add. */
+			item_mark_used(live, nc_clock_now(s->clock));
+			st = STORE_NOT_STORED;
+		}
+		break;
+	case STORE_MODE_REPLACE:
+		if (live == NULL)
+			st = STORE_NOT_STORED;
+		break;
+	case STORE_MODE_CAS:
+		if (live == NULL)
+			st = STORE_NOT_FOUND;
+		else if (live->cas != cas_in)
+			st = STORE_EXISTS;
+		break;
+	case STORE_MODE_APPEND:
+	case STORE_MODE_PREPEND:
+		if (live == NULL) {
+			st = STORE_NOT_STORED;
+			break;
+		}
+		it = item_concat(s, live, it, k, mode == STORE_MODE_APPEND, &st);
+		if (it == NULL)
+			return st;
+		/* The allocation may have evicted live: link against the index as it is now. */
+		cur = index_lookup(s->index, k);
+		break;
+	default:
+		st = STORE_NOT_STORED;
+		break;
+	}
+	if (st != STORE_STORED) {
+		store_item_abandon(s, it);
+		return st;
+	}
+	st = shard_item_link(s, it, k, cur, true);
+	if (st == STORE_STORED && cas_out != NULL)
+		*cas_out = it->cas;
+	return st;
+}
+
+void
+store_alloc_failed(struct store_shard *s, const struct store_key *k, enum store_mode mode,
+		   enum store_status st)
+{
+	struct item *cur;
+	struct item *live;
+
+	/* memcached: stale data must not outlive a set that could not be stored. */
+	if (mode != STORE_MODE_SET || st != STORE_TOO_LARGE)
+		return;
+	live = shard_lookup_owner(s, k, &cur);
+	if (live != NULL)
+		shard_item_unlink(s, live);
+}
+
+enum store_status
+store_put(struct store_shard *s, const struct store_key *k, enum store_mode mode, const void *value,
+	  uint32_t nbytes, uint32_t client_flags, int64_t exptime, uint64_t cas_in,
+	  uint64_t *cas_out)
+{
+	enum store_status st;
+	struct item *it = store_item_alloc(s, k, client_flags, exptime, nbytes, &st);
+
+	if (it == NULL) {
+		store_alloc_failed(s, k, mode, st);
+		return st;
+	}
+	memcpy(item_value(it), value, nbytes);
+	return store_item_commit(s, it, k, mode, cas_in, cas_out);
+}
+
+enum store_status
+store_delete(struct store_shard *s, const struct store_key *k, uint64_t cas_in)
+{
+	struct item *cur;
+	struct item *live = shard_lookup_owner(s, k, &cur);
+
+	if (live == NULL)
+		return STORE_NOT_FOUND;
+	if (cas_in != 0 && live->cas != cas_in)
+		return STORE_EXISTS;
+	shard_item_unlink(s, live);
+	return STORE_DELETED;
+}
+
+/* Set a live item's exptime and move it in the wheel. */
+static void
+item_set_exptime(struct store_shard *s, struct item *it, int64_t exptime)
+{
+	nc_reltime_t rel = nc_clock_exptime(s->clock, exptime);
+
+	__atomic_store_n(&it->exptime, rel, __ATOMIC_RELAXED);
+	if (rel == 0)
+		ttl_wheel_remove(&s->wheel, &it->tw);
+	else
+		ttl_wheel_reschedule(&s->wheel, &it->tw, rel);
+}
+
+enum store_status
+store_touch(struct store_shard *s, const struct store_key *k, int64_t exptime)
+{
+	struct item *cur;
+	struct item *live = shard_lookup_owner(s, k, &cur);
+
+	if (live == NULL)
+		return STORE_NOT_FOUND;
+	item_set_exptime(s, live, exptime);
+	item_mark_used(live, nc_clock_now(s->clock));
+	return STORE_TOUCHED;
+}
+
+enum store_status
+store_gat(struct store_shard *s, const struct store_key *k, int64_t exptime, struct store_hit *hit)
+{
+	nc_reltime_t now = nc_clock_now(s->clock);
+	struct item *it = index_lookup(s->index, k);
+	enum store_status st = item_classify(s, it, k, now, true);
+
+	if (st == STORE_EXPIRED || st == STORE_FLUSHED)
+		shard_item_reclaim_dead(s, it);
+	else if (st == STORE_HIT)
+		item_set_exptime(s, it, exptime);
+	hit_fill(hit, it, st, now);
+	return st;
+}
+
+enum store_status
+store_arith(struct store_shard *s, const struct store_key *k, bool incr, uint64_t delta,
+	    uint64_t *value_out, uint64_t *cas_out)
+{
+	char digits[STORE_ARITH_DIGITS_MAX];
+	struct item *cur;
+	struct item *live = shard_lookup_owner(s, k, &cur);
+	struct item *it;
+	enum store_status st;
+	uint64_t value;
+	uint32_t ndigits, len;
+	bool in_place;
+
+	if (live == NULL)
+		return STORE_NOT_FOUND;
+	if (!store_arith_parse(item_value_const(live), live->nbytes, &value))
+		return STORE_NON_NUMERIC;
+	value = store_arith_apply(value, incr, delta);
+	ndigits = store_arith_format(value, digits);
+	/*
+	 * memcached rewrites in place, padding with spaces, when the number got no longer (and
+	 * then it is not a new item for total_items); we link a copy instead, because readers
+	 * may be copying the old value right now.
+	 */
+	in_place = ndigits <= live->nbytes;
+	len = in_place ? live->nbytes : ndigits;
+	it = shard_item_alloc_rel(s, k, live->client_flags, item_exptime(live), len, &st);
+	if (it == NULL)
+		return st;
+	s->inflight = it;
+	memcpy(item_value(it), digits, ndigits);
+	memset(item_value(it) + ndigits, ' ', len - ndigits);
+	st = shard_item_link(s, it, k, index_lookup(s->index, k), !in_place);
+	if (st != STORE_STORED)
+		return st;
+	if (value_out != NULL)
+		*value_out = value;
+	if (cas_out != NULL)
+		*cas_out = it->cas;
+	return STORE_OK;
+}
+
+void
+store_flush(struct store_shard *s, int64_t delay)
+{
+	nc_reltime_t now = nc_clock_now(s->clock);
+	nc_reltime_t at = delay > 0 ? nc_clock_exptime(s->clock, delay) : now;
+	nc_reltime_t oldest = at - 1;
+
+	/*
+	 * As memcached: items stored at or before `oldest` are invalid once it is reached; for
+	 * an immediate flush, items stored earlier in this same second are told apart by cas.
+	 */
+	if (oldest <= now)
+		__atomic_store_n(&s->oldest_cas, nc_cas_peek(&s->cas), __ATOMIC_RELAXED);
+	__atomic_store_n(&s->oldest_live, oldest, __ATOMIC_RELAXED);
+}

@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Owner paths that allocate, evict, link and unlink items. */
+#include <string.h>
+
+#include "store/shard_private.h"
+
+static void
+stats_item_gone(struct store_shard *s, const struct item *it)
+{
+	STAT_SUB(s, curr_items, 1);
+	STAT_SUB(s, bytes, item_total_size(it->nkey, it->nbytes));
+}
+
+/* Hand an unlinked item to RCU retirement, counting what it holds back. */
+static void
+item_retire(struct store_shard *s, struct item *it)
+{
+	if (it->hash_pos >= 0)
+		s->slots_retired++;
+	s->slab.cls[it->clsid].nretired++;
+	retire_item(&s->retire, it);
+}
+
+/* Build the index key of an item's own key (for removals that start from the item). */
+static void
+item_store_key(const struct store_shard *s, const struct item *it, struct store_key *k)
+{
+	store_key_init(k, s->seed, item_key(it), it->nkey);
+}
+
+/* Take a linked item out of the index and the wheel and retire it. */
+void
+shard_item_unlink(struct store_shard *s, struct item *it)
+{
+	struct store_key k;
+	int32_t pos;
+
+	item_store_key(s, it, &k);
+	pos = index_del(s->index, &k);
+	it->hash_pos = pos >= 0 ? pos : -1;
+	ttl_wheel_remove(&s->wheel, &it->tw);
+	stats_item_gone(s, it);
+	item_retire(s, it);
+}
+
+/* Count the removal of an item that was expired or flushed, then unlink it. */
+void
+shard_item_reclaim_dead(struct store_shard *s, struct item *it)
+{
+	struct slab_class *c = &s->slab.cls[it->clsid];
+
+	c->reclaimed++;
+	STAT_ADD(s, reclaimed, 1);
+	if (!__atomic_load_n(&it->fetched, __ATOMIC_RELAXED)) {
+		c->expired_unfetched++;
+		STAT_ADD(s, expired_unfetched, 1);
+	}
+	shard_item_unlink(s, it);
+}
+
+/* Evict a live item (CLOCK victim or a page being moved). */
+static void
+item_evict(struct item *it, void *arg)
+{
+	struct store_shard *s = arg;
+	struct slab_class *c = &s->slab.cls[it->clsid];
+	nc_reltime_t now = nc_clock_now(s->clock);
+
+	if (nc_reltime_expired(item_exptime(it), now) || item_flushed(s, it, now)) {
+		shard_item_reclaim_dead(s, it);
+		return;
+	}
+	c->evicted++;
+	STAT_ADD(s, evictions, 1);
+	if (!__atomic_load_n(&it->fetched, __ATOMIC_RELAXED)) {
+		c->evicted_unfetched++;
+		STAT_ADD(s, evicted_unfetched, 1);
+	}
+	shard_item_unlink(s, it);
+}
+
+/* CLOCK takes dead items first, whatever their reference bit (memcached's tail pull). */
+static bool
+item_dead(const struct item *it, void *arg)
+{
+	const struct store_shard *s = arg;
+	nc_reltime_t now = nc_clock_now(s->clock);
+
+	return nc_reltime_expired(item_exptime(it), now) || item_flushed(s, it, now);
+}
+
+/* Evict up to `want` items of class clsid by CLOCK; returns how many. */
+static unsigned
+evict_class(struct store_shard *s, unsigned clsid, unsigned want)
+{
+	unsigned budget = EVICT_VISITS;
+	unsigned evicted = 0;
+
+	while (evicted < want) {
+		struct item *victim = slab_clock_victim(&s->slab, clsid, &budget, item_dead, s);
+
+		if (victim == NULL)
+			break;
+		item_evict(victim, s);
+		evicted++;
+	}
+	return evicted;
+}
+
+/*
+ * Make room in class clsid: evict a batch by CLOCK, or start a page move. Chunks of the class
+ * already waiting for a grace period count toward the batch, so a store that retries while
+ * memory is being reclaimed does not evict again and again.
+ */
+static void
+make_room(struct store_shard *s, unsigned clsid)
+{
+	const struct slab_class *c = &s->slab.cls[clsid];
+	unsigned evicted = 0;
+
+	if (c->nretired + c->incoming * c->per_page >= EVICT_BATCH) {
+		retire_flush(&s->retire);
+		return;
+	}
+	evicted = evict_class(s, clsid, EVICT_BATCH - c->nretired);
+
+	if (evicted == 0 && s->slab.cls[clsid].npages == 0 && s->slab.cls[clsid].incoming == 0 &&
+	    slab_reassign_start(&s->slab, clsid, s->inflight, item_evict, s) == 0)
+		STAT_ADD(s, slab_reassigns, 1);
+	retire_flush(&s->retire);
+}
+
+static struct item *
+chunk_alloc(struct store_shard *s, unsigned clsid)
+{
+	struct item *it = slab_alloc(&s->slab, clsid);
+
+	if (it != NULL)
+		return it;
+	if (retire_reap(&s->retire) > 0) {
+		it = slab_alloc(&s->slab, clsid);
+		if (it != NULL)
+			return it;
+	}
+	make_room(s, clsid);
+	/* A page move whose chunks were all free completes at once. */
+	it = slab_alloc(&s->slab, clsid);
+	if (it == NULL)
+		STAT_ADD(s, alloc_retries, 1);
+	return it;
+}
+
+/* Allocate an item with an exptime already in relative time. */
+struct item *
+shard_item_alloc_rel(struct store_shard *s, const struct store_key *k, uint32_t client_flags,
+		     nc_reltime_t exptime, uint32_t nbytes, enum store_status *st)
+{
+	struct item *it;
+	int clsid;
+
+	if (k->len > STORE_KEY_MAX) {
+		*st = STORE_KEY_TOO_LONG;
+		return NULL;
+	}
+	clsid = slab_class_for(&s->slab, item_total_size(k->len, nbytes));
+	if (clsid < 0) {
+		*st = STORE_TOO_LARGE;
+		return NULL;
+	}
+	it = chunk_alloc(s, (unsigned)clsid);
+	if (it == NULL) {
+		*st = STORE_NO_MEMORY;
+		return NULL;
+	}
+	tw_node_init(&it->tw);
+	it->next = NULL;
+	it->cas = 0;
+	it->exptime = exptime;
+	it->stime = 0;
+	it->atime = nc_clock_now(s->clock);
+	it->client_flags = client_flags;
+	it->nbytes = nbytes;
+	it->hash_pos = -1;
+	it->nkey = (uint8_t)k->len;
+	it->ref = 0;
+	it->fetched = 0;
+	memcpy(it->data, k->key, k->len);
+	*st = STORE_STORED;
+	return it;
+}
+
+struct item *
+store_item_alloc(struct store_shard *s, const struct store_key *k, uint32_t client_flags,
+		 int64_t exptime, uint32_t nbytes, enum store_status *st)
+{
+	struct item *it = shard_item_alloc_rel(s, k, client_flags,
+					       nc_clock_exptime(s->clock, exptime), nbytes, st);
+
+	if (it != NULL)
+		s->inflight = it;
+	return it;
+}
+
+void
+store_item_abandon(struct store_shard *s, struct item *it)
+{
+	if (s->inflight == it)
+		s->inflight = NULL;
+	slab_free(&s->slab, it);
+}
+
+/*
+ * Publish it for k, replacing whatever the index holds for the digest now (`cur`: a live
+ * item, a dead one, a digest twin, or NULL). The replaced item is retired; its key slot
+ * stays with the new item.
+ */
+enum store_status
+shard_item_link(struct store_shard *s, struct item *it, const struct store_key *k, struct item *cur,
+		bool counts_as_new)
+{
+	nc_reltime_t now = nc_clock_now(s->clock);
+
+	it->cas = nc_cas_next(&s->cas);
+	it->stime = now;
+	if (index_put(s->index, k, it) < 0) {
+		/* Index full: free key slots by evicting from any class, then retry later. */
+		unsigned evicted = s->slots_retired;
+
+		store_item_abandon(s, it);
+		for (unsigned i = 0; i < s->slab.nclasses && evicted < EVICT_BATCH; i++) {
+			unsigned c = (s->index_full_rotor + i) % s->slab.nclasses;
+
+			evicted += evict_class(s, c, EVICT_BATCH - evicted);
+		}
+		s->index_full_rotor++;
+		retire_flush(&s->retire);
+		STAT_ADD(s, alloc_retries, 1);
+		return STORE_NO_MEMORY;
+	}
+	if (s->inflight == it)
+		s->inflight = NULL;
+	it->state = ITEM_LINKED;
+	if (it->exptime != 0)
+		ttl_wheel_insert(&s->wheel, &it->tw, it->exptime);
+	if (cur != NULL) {
+		ttl_wheel_remove(&s->wheel, &cur->tw);
+		cur->hash_pos = -1;
+		stats_item_gone(s, cur);
+		item_retire(s, cur);
+	}
+	STAT_ADD(s, curr_items, 1);
+	if (counts_as_new)
+		STAT_ADD(s, total_items, 1);
+	STAT_ADD(s, bytes, item_total_size(it->nkey, it->nbytes));
+	return STORE_STORED;
+}
+
+/*
+ * Owner lookup: the live item for k, or NULL. *cur receives what the index holds for the
+ * digest (for replacement). Expired and flushed items are unlinked on the spot, as memcached.
+ */
+struct item *
+shard_lookup_owner(struct store_shard *s, const struct store_key *k, struct item **cur)
+{
+	nc_reltime_t now = nc_clock_now(s->clock);
+	struct item *it = index_lookup(s->index, k);
+
+	switch (item_classify(s, it, k, now, true)) {
+	case STORE_HIT:
+		*cur = it;
+		return it;
+	case STORE_EXPIRED:
+	case STORE_FLUSHED:
+		shard_item_reclaim_dead(s, it);
+		*cur = NULL;
+		return NULL;
+	default:
+		*cur = it; /* NULL, or a digest twin to be replaced */
+		return NULL;
+	}
+}

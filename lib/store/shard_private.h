@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef NC_STORE_SHARD_PRIVATE_H
+#define NC_STORE_SHARD_PRIVATE_H
+
+/*
+ * Inside of a shard, shared by the files that implement shard.h: shard.c (lifecycle and
+ * upkeep), shard_read.c (reader paths), shard_memory.c (allocation, eviction, linking) and
+ * shard_cmd.c (the storage commands). Not a public header.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_prefetch.h>
+
+#include "store/shard.h"
+
+/* Items evicted at once when a class is full, so one grace period serves many stores. */
+#define EVICT_BATCH 32
+/* Chunks the CLOCK hand may visit per store that needs memory. */
+#define EVICT_VISITS 4096
+/* Retirements handed to liburcu at once from store_shard_maintain(), or ... */
+#define RETIRE_FLUSH_ITEMS 64
+/* ... after this many maintain calls with anything pending. */
+#define RETIRE_FLUSH_CALLS 64
+
+struct store_shard {
+	/* Read by every reader: written rarely. */
+	struct rte_hash *index;
+	struct nc_clock *clock;
+	const struct nc_digest_seed *seed;
+	nc_reltime_t oldest_live; /* flush_all time; 0 = none; relaxed atomic */
+	uint64_t oldest_cas;	  /* items with a smaller cas predate the flush; relaxed */
+
+	/* Owner only. */
+	struct store_shard_stats stats __rte_cache_aligned;
+	struct nc_cas_lease cas;
+	struct item *inflight;	   /* allocated, not committed */
+	uint32_t flush_wait_calls; /* maintain calls since pending retirements were seen */
+	unsigned index_full_rotor; /* class to start evicting from when the index is full */
+	uint32_t slots_retired;	   /* index key slots waiting for a grace period */
+	unsigned id;
+	struct retire retire;
+	struct ttl_wheel wheel;
+	struct slab slab;
+};
+
+/* Counters are written by the owner and read by the control core: relaxed atomics. */
+#define STAT_ADD(s, name, v) \
+	__atomic_store_n(&(s)->stats.name, (s)->stats.name + (v), __ATOMIC_RELAXED)
+#define STAT_SUB(s, name, v) \
+	__atomic_store_n(&(s)->stats.name, (s)->stats.name - (v), __ATOMIC_RELAXED)
+
+/* ---- item state, shared by readers and the owner ---- */
+
+/* True when a flush_all is in force at time now (so items must be checked against it). */
+static inline bool
+flush_active(const struct store_shard *s, nc_reltime_t now)
+{
+	nc_reltime_t oldest = __atomic_load_n(&s->oldest_live, __ATOMIC_RELAXED);
+
+	return oldest != 0 && oldest <= now;
+}
+
+static inline bool
+item_flushed(const struct store_shard *s, const struct item *it, nc_reltime_t now)
+{
+	uint64_t oldest_cas;
+
+	if (!flush_active(s, now))
+		return false;
+	if (it->stime <= __atomic_load_n(&s->oldest_live, __ATOMIC_RELAXED))
+		return true;
+	oldest_cas = __atomic_load_n(&s->oldest_cas, __ATOMIC_RELAXED);
+	return oldest_cas != 0 && it->cas < oldest_cas;
+}
+
+/*
+ * What an index entry means for key k at time now. @p check_flush false skips the flush test
+ * (the caller found no flush in force).
+ */
+static inline enum store_status
+item_classify(const struct store_shard *s, const struct item *it, const struct store_key *k,
+	      nc_reltime_t now, bool check_flush)
+{
+	if (it == NULL || !item_key_equals(it, k->key, k->len))
+		return STORE_MISS;
+	if (nc_reltime_expired(item_exptime(it), now))
+		return STORE_EXPIRED;
+	if (check_flush && item_flushed(s, it, now))
+		return STORE_FLUSHED;
+	return STORE_HIT;
+}
+
+/*
+ * Start loading what a reader of item `it` for key k touches: the reader part of the header,
+ * the key and the first bytes of the value (the lines after ITEM_READER_OFFSET).
+ */
+static inline void
+item_prefetch_for_read(const struct item *it, const struct store_key *k)
+{
+	const char *p = (const char *)it + ITEM_READER_OFFSET;
+	const char *end = (const char *)it->data + k->len + RTE_CACHE_LINE_SIZE;
+
+	rte_prefetch0(p);
+	for (p = RTE_PTR_ALIGN_FLOOR(p, RTE_CACHE_LINE_SIZE) + RTE_CACHE_LINE_SIZE; p < end;
+	     p += RTE_CACHE_LINE_SIZE)
+		rte_prefetch0(p);
+}
+
+static inline void
+hit_fill(struct store_hit *hit, struct item *it, enum store_status st, nc_reltime_t now)
+{
+	hit->status = st;
+	if (st != STORE_HIT) {
+		hit->it = NULL;
+		return;
+	}
+	item_mark_used(it, now);
+	hit->it = it;
+	hit->value = item_value_const(it);
+	hit->nbytes = it->nbytes;
+	hit->client_flags = it->client_flags;
+	hit->cas = it->cas;
+	hit->exptime = item_exptime(it);
+}
+
+/* ---- owner-side helpers (shard_memory.c) ---- */
+
+/** Take a linked item out of the index and the wheel and retire it. */
+void shard_item_unlink(struct store_shard *s, struct item *it);
+
+/** Count the removal of an expired or flushed item, then unlink it. */
+void shard_item_reclaim_dead(struct store_shard *s, struct item *it);
+
+/** Allocate an item whose exptime is already relative time; NULL with *st on failure. */
+struct item *shard_item_alloc_rel(struct store_shard *s, const struct store_key *k,
+				  uint32_t client_flags, nc_reltime_t exptime, uint32_t nbytes,
+				  enum store_status *st);
+
+/**
+ * Publish it for k, replacing `cur` (what the index holds for the digest now). @p counts_as_new
+ * false keeps total_items unchanged (memcached's in-place incr).
+ */
+enum store_status shard_item_link(struct store_shard *s, struct item *it, const struct store_key *k,
+				  struct item *cur, bool counts_as_new);
+
+/** The live item for k or NULL; *cur gets the index entry; dead items are unlinked. */
+struct item *shard_lookup_owner(struct store_shard *s, const struct store_key *k,
+				struct item **cur);
+
+#endif /* NC_STORE_SHARD_PRIVATE_H */

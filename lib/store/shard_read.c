@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Reader paths: any registered RCU reader. */
+#include <string.h>
+
+#include "store/shard_private.h"
+
+enum store_status
+store_get(const struct store_shard *s, const struct store_key *k, struct store_hit *hit)
+{
+	nc_reltime_t now = nc_clock_now(s->clock);
+	struct item *it = index_lookup(s->index, k);
+
+	hit_fill(hit, it, item_classify(s, it, k, now, true), now);
+	return hit->status;
+}
+
+unsigned
+store_get_bulk(const struct store_shard *s, const struct store_key *const keys[], unsigned n,
+	       struct store_hit hits[])
+{
+	void *items[INDEX_BULK_MAX];
+	nc_reltime_t now = nc_clock_now(s->clock);
+	bool check_flush = flush_active(s, now);
+	unsigned found = 0;
+
+	if (n > INDEX_BULK_MAX)
+		n = INDEX_BULK_MAX;
+	if (index_lookup_bulk(s->index, keys, n, items) < 0)
+		memset(items, 0, sizeof(items[0]) * n);
+	/* Start every item's memory on its way before touching any, so the misses overlap. */
+	for (unsigned i = 0; i < n; i++) {
+		if (items[i] != NULL)
+			item_prefetch_for_read(items[i], keys[i]);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct item *it = items[i];
+
+		hit_fill(&hits[i], it, item_classify(s, it, keys[i], now, check_flush), now);
+		found += hits[i].status == STORE_HIT;
+	}
+	return found;
+}
+
+void
+store_prefetch_bulk(const struct store_shard *s, const struct store_key *const keys[], unsigned n)
+{
+	void *items[INDEX_BULK_MAX];
+
+	if (n > INDEX_BULK_MAX)
+		n = INDEX_BULK_MAX;
+	if (index_lookup_bulk(s->index, keys, n, items) < 0)
+		return;
+	for (unsigned i = 0; i < n; i++) {
+		if (items[i] != NULL) {
+			/* A write also touches the owner part (wheel links) of the old item. */
+			rte_prefetch0(items[i]);
+			item_prefetch_for_read(items[i], keys[i]);
+		}
+	}
+}
