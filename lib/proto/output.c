@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "proto/output.h"
+
+#include <errno.h>
+#include <string.h>
+
+void
+proto_out_init(struct proto_out *out, struct iovec *iov, uint32_t max_iov, void *buf,
+	       uint32_t cap, bool copy_values)
+{
+	out->iov = iov;
+	out->max_iov = max_iov;
+	out->buf = buf;
+	out->cap = cap;
+	out->copy_values = copy_values;
+	proto_out_reset(out);
+}
+
+void
+proto_out_reset(struct proto_out *out)
+{
+	out->niov = 0;
+	out->used = 0;
+	out->bytes = 0;
+	out->overflow = false;
+}
+
+static int
+overflow(struct proto_out *out)
+{
+	out->overflow = true;
+	return -ENOBUFS;
+}
+
+int
+proto_out_copy(struct proto_out *out, const void *data, uint32_t len)
+{
+	uint8_t *dst = out->buf + out->used;
+	struct iovec *last = out->niov > 0 ? &out->iov[out->niov - 1] : NULL;
+
+	if (len == 0)
+		return 0;
+	if (out->cap - out->used < len)
+		return overflow(out);
+	if (last == NULL || (uint8_t *)last->iov_base + last->iov_len != dst) {
+		if (out->niov == out->max_iov)
+			return overflow(out);
+		last = &out->iov[out->niov++];
+		last->iov_base = dst;
+		last->iov_len = 0;
+	}
+	memcpy(dst, data, len);
+	last->iov_len += len;
+	out->used += len;
+	out->bytes += len;
+	return 0;
+}
+
+int
+proto_out_ref(struct proto_out *out, const void *data, uint32_t len)
+{
+	if (len == 0)
+		return 0;
+	if (out->niov == out->max_iov)
+		return overflow(out);
+	out->iov[out->niov].iov_base = (void *)(uintptr_t)data;
+	out->iov[out->niov].iov_len = len;
+	out->niov++;
+	out->bytes += len;
+	return 0;
+}
+
+int
+proto_out_value(struct proto_out *out, const void *data, uint32_t len)
+{
+	return out->copy_values ? proto_out_copy(out, data, len) : proto_out_ref(out, data, len);
+}
+
+int
+proto_out_str(struct proto_out *out, const char *s)
+{
+	return proto_out_copy(out, s, (uint32_t)strlen(s));
+}
+
+int
+proto_out_u64(struct proto_out *out, uint64_t v)
+{
+	char tmp[20];
+	unsigned n = 0;
+
+	do {
+		tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return proto_out_copy(out, tmp + sizeof(tmp) - n, n);
+}
+
+int
+proto_out_i64(struct proto_out *out, int64_t v)
+{
+	if (v < 0) {
+		int rc = proto_out_copy(out, "-", 1);
+
+		if (rc < 0)
+			return rc;
+		return proto_out_u64(out, (uint64_t)0 - (uint64_t)v);
+	}
+	return proto_out_u64(out, (uint64_t)v);
+}
+
+uint64_t
+proto_out_flatten(const struct proto_out *out, void *dst, uint64_t cap)
+{
+	uint8_t *d = dst;
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < out->niov && n < cap; i++) {
+		uint64_t len = out->iov[i].iov_len;
+
+		if (len > cap - n)
+			len = cap - n;
+		memcpy(d + n, out->iov[i].iov_base, len);
+		n += len;
+	}
+	return n;
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef NC_PROTO_OUTPUT_H
+#define NC_PROTO_OUTPUT_H
+
+/*
+ * Scatter-gather output the response writers append to and the I/O layer sends without
+ * another copy: an iovec array, plus a byte buffer for what writers format themselves (status
+ * lines, headers). Values are either copied into the buffer or referenced in place:
+ *  - copy_values true: every value is copied (the output outlives the reader's RCU section);
+ *  - copy_values false: values are referenced; the caller must send (or copy) the output
+ *    before its next RCU quiescent state, while the item memory is still valid.
+ *
+ * Threads: one output per connection/burst on one worker.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+struct proto_out {
+	struct iovec *iov;
+	uint32_t niov;
+	uint32_t max_iov;
+	uint8_t *buf;
+	uint32_t used;
+	uint32_t cap;
+	uint64_t bytes;     /* bytes described by the iovecs */
+	bool copy_values;
+	bool overflow;      /* an append did not fit: the output is incomplete */
+};
+
+/** Start an empty output over caller-owned arrays. */
+void proto_out_init(struct proto_out *out, struct iovec *iov, uint32_t max_iov, void *buf,
+		    uint32_t cap, bool copy_values);
+
+/** Forget the contents (after they were sent); keeps the arrays and the copy policy. */
+void proto_out_reset(struct proto_out *out);
+
+/**
+ * Copy bytes into the output buffer (merged with the previous iovec when contiguous).
+ * @return 0; -ENOBUFS when buffer or iovecs are full (out->overflow is set).
+ */
+int proto_out_copy(struct proto_out *out, const void *data, uint32_t len);
+
+/**
+ * Reference bytes the caller keeps valid until the output is sent.
+ * @return 0; -ENOBUFS when the iovecs are full.
+ */
+int proto_out_ref(struct proto_out *out, const void *data, uint32_t len);
+
+/** A value: copied or referenced according to out->copy_values. */
+int proto_out_value(struct proto_out *out, const void *data, uint32_t len);
+
+/** A NUL-terminated string (copied). */
+int proto_out_str(struct proto_out *out, const char *s);
+
+/** An unsigned number in decimal (copied). */
+int proto_out_u64(struct proto_out *out, uint64_t v);
+
+/** A signed number in decimal (copied). */
+int proto_out_i64(struct proto_out *out, int64_t v);
+
+/** Gather the whole output into dst (tests and datagram building); returns bytes written. */
+uint64_t proto_out_flatten(const struct proto_out *out, void *dst, uint64_t cap);
+
+#endif /* NC_PROTO_OUTPUT_H */

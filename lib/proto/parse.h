@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef NC_PROTO_PARSE_H
+#define NC_PROTO_PARSE_H
+
+/*
+ * What every parser returns, the protocol errors they report, and the tokens of a command
+ * line (shared by the text and meta parsers, which read the same lines).
+ *
+ * Parsers are incremental: called with an input that ends mid-request they return
+ * PROTO_PARSE_MORE, keep what they learnt in their state, leave the cursor where they can
+ * resume, and are called again when more bytes have been appended to the same input.
+ */
+
+#include <stdint.h>
+
+enum proto_parse {
+	PROTO_PARSE_OK,    /* *req filled; the cursor is past the request */
+	PROTO_PARSE_MORE,  /* need more bytes; call again after appending */
+	PROTO_PARSE_ERROR, /* *err says which error reply to send; the bad input was consumed as
+			      memcached does; the connection goes on */
+	PROTO_PARSE_CLOSE, /* send the reply for *err (if any) then close the connection */
+};
+
+/* X(name, memcached's text/meta reply) — binary maps them to its status codes. */
+#define PROTO_ERROR_LIST(X)                                                         \
+	X(NONE, "")                                                                 \
+	X(UNKNOWN_COMMAND, "ERROR")                                                 \
+	X(BAD_FORMAT, "CLIENT_ERROR bad command line format")                       \
+	X(BAD_CHUNK, "CLIENT_ERROR bad data chunk")                                 \
+	X(TOO_LARGE, "SERVER_ERROR object too large for cache")                    \
+	X(LINE_TOO_LONG, "CLIENT_ERROR line too long")                              \
+	X(KEY_TOO_LONG, "CLIENT_ERROR bad command line format")                     \
+	X(INVALID_FLAG, "CLIENT_ERROR invalid flag")                                \
+	X(BAD_DELTA, "CLIENT_ERROR invalid numeric delta argument")                 \
+	X(BAD_EXPTIME, "CLIENT_ERROR invalid exptime argument")                     \
+	X(NOREPLY_ONLY, "")                                                         \
+	X(BINARY_INVALID, "")                                                       \
+	X(BINARY_UNKNOWN, "")
+
+enum proto_error {
+#define PROTO_ERROR_ENUM(name, reply) PROTO_ERR_##name,
+	PROTO_ERROR_LIST(PROTO_ERROR_ENUM)
+#undef PROTO_ERROR_ENUM
+	PROTO_ERROR_COUNT
+};
+
+/** memcached's text/meta reply line for an error (without "\r\n"); "" for none. */
+const char *proto_error_reply(enum proto_error err);
+
+/** A token of a command line: a pointer into the line and its length. */
+struct proto_token {
+	const char *p;
+	uint32_t len;
+};
+
+/** Most tokens of one line, as memcached's MAX_TOKENS. */
+#define PROTO_TOKENS_MAX 24
+
+/** Longest command line memcached accepts before it closes (multi-key gets excepted). */
+#define PROTO_LINE_MAX 2048
+
+/** Longest key. */
+#define PROTO_KEY_MAX 250
+
+#endif /* NC_PROTO_PARSE_H */
