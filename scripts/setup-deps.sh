@@ -10,7 +10,8 @@
 set -euo pipefail
 
 # Everything the build (meson.build) and the test run (scripts/test.sh) use.
-# libdpdk-dev brings DPDK's own -dev dependencies with it; meson brings python3.
+# libdpdk-dev brings DPDK's own -dev dependencies with it; meson brings python3;
+# clang and libclang-rt-14-dev build and run the libFuzzer targets.
 # Profiling (README) also wants valgrind, which the tests do not need.
 PACKAGES=(
 	gcc
@@ -21,6 +22,8 @@ PACKAGES=(
 	libdpdk-dev
 	liburcu-dev
 	libcmocka-dev
+	clang
+	libclang-rt-14-dev
 )
 
 log() { printf 'setup-deps: %s\n' "$*"; }

@@ -6,6 +6,7 @@
 #   c. meson test, all suites, in build/
 #   d. ASan+UBSan build in build-asan/ and its unit suite
 #   e. benchmark smoke run (proves nc_bench_store runs; not a timed test)
+#   f. every parser's libFuzzer target for NC_FUZZ_SECONDS (default 60) each
 #
 # Ends with "N passed, M failed" on its own line, counting the meson test
 # executables of both builds, and exits non-zero on any failure.
@@ -198,6 +199,14 @@ if [[ -x $BENCH ]]; then
 	fi
 else
 	note "$BENCH not built: skipping the benchmark smoke run"
+fi
+
+# ---------------------------------------------------------------- (f)
+banner "f. fuzzing (libFuzzer, clang, ASan+UBSan), ${NC_FUZZ_SECONDS:-60}s per parser"
+fuzz_rc=0
+timeout 1200 bash scripts/fuzz.sh "${NC_FUZZ_SECONDS:-60}" </dev/null || fuzz_rc=$?
+if ((fuzz_rc != 0)); then
+	step_failed "fuzzing (scripts/fuzz.sh exited with status $fuzz_rc)"
 fi
 
 # ---------------------------------------------------------------- summary
