@@ -33,9 +33,20 @@ enum proto_parse {
 	X(INVALID_FLAG, "CLIENT_ERROR invalid flag")                                \
 	X(BAD_DELTA, "CLIENT_ERROR invalid numeric delta argument")                 \
 	X(BAD_EXPTIME, "CLIENT_ERROR invalid exptime argument")                     \
+	X(DELETE_USAGE, "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]") \
 	X(NOREPLY_ONLY, "")                                                         \
 	X(BINARY_INVALID, "")                                                       \
-	X(BINARY_UNKNOWN, "")
+	X(BINARY_UNKNOWN, "")                                                       \
+	X(META_DUPLICATE_FLAG, "CLIENT_ERROR duplicate flag")                       \
+	X(META_BAD_TOKEN, "CLIENT_ERROR bad token in command line format")          \
+	X(META_TOO_MANY_FLAGS, "CLIENT_ERROR options flags are too long")           \
+	X(META_BAD_KEY_ENCODING, "CLIENT_ERROR error decoding key")                 \
+	X(META_OPAQUE_TOO_LONG, "CLIENT_ERROR opaque token too long")               \
+	X(META_BAD_MS_MODE, "CLIENT_ERROR invalid mode for ms M token")             \
+	X(META_BAD_MA_MODE, "CLIENT_ERROR invalid mode for ma M token")             \
+	X(META_BAD_INITIAL, "CLIENT_ERROR invalid numeric initial value")           \
+	X(META_BAD_DELTA, "CLIENT_ERROR invalid numeric delta value")               \
+	X(META_INVALID_OR_DUPLICATE_FLAG, "CLIENT_ERROR invalid or duplicate flag")
 
 enum proto_error {
 #define PROTO_ERROR_ENUM(name, reply) PROTO_ERR_##name,

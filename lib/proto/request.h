@@ -71,8 +71,8 @@ enum proto_mode {
 };
 
 /* Request flags (proto_request.flags). */
-#define PROTO_F_NOREPLY     (1u << 0)  /* text noreply, binary quiet opcodes: no reply on success */
-#define PROTO_F_QUIET_MISS  (1u << 1)  /* meta q / binary GETQ: no reply on a miss / NF */
+#define PROTO_F_NOREPLY     (1u << 0)  /* no success reply: noreply, binary quiet ops, ms/md/ma q */
+#define PROTO_F_QUIET_MISS  (1u << 1)  /* mg q / binary GETQ: no reply on a miss */
 #define PROTO_F_RETURN_CAS  (1u << 2)  /* gets, gats */
 #define PROTO_F_RETURN_KEY  (1u << 3)  /* binary GETK/GETKQ */
 #define PROTO_F_MULTI_FIRST (1u << 4)  /* first key of a text multi-get */
@@ -86,6 +86,12 @@ enum proto_mode {
 	((c) >= 'A' && (c) <= 'Z' ? (1ULL << ((c) - 'A')) : \
 	 (c) >= 'a' && (c) <= 'z' ? (1ULL << ((c) - 'a' + 26)) : 0ULL)
 
+/** Most return flags one meta request can ask for (mg: s t c f l h O k; duplicates are errors). */
+#define PROTO_META_RET_MAX 8
+
+/** Longest decoded meta b key: a key token holds at most 250 characters of base64. */
+#define PROTO_META_BINKEY_MAX 186
+
 /** Meta-protocol details of a request (kind == PROTO_META). */
 struct proto_meta {
 	uint64_t flags;          /* PROTO_META_BIT of every flag letter given */
@@ -96,6 +102,8 @@ struct proto_meta {
 	int64_t vivify_ttl;      /* N token */
 	int64_t recache_ttl;     /* R token */
 	uint64_t explicit_cas;   /* E token */
+	char ret[PROTO_META_RET_MAX]; /* return-flag letters in request order, 0-padded */
+	uint8_t key_bin[PROTO_META_BINKEY_MAX]; /* b: the decoded key (.key points here) */
 };
 
 /** Binary-protocol details of a request (kind == PROTO_BINARY). */
@@ -171,6 +179,8 @@ struct proto_result {
 	const char *text;        /* VERSION */
 	const struct proto_stat *stats; /* STATS */
 	uint32_t nstats;
+	uint32_t item_class;     /* meta me: the item's slab class (cls=) */
+	uint32_t item_size;      /* meta me: the item's bytes in memory (size=) */
 };
 
 /** Name of an op, kind, mode or status, e.g. for logs and tests ("?" when out of range). */

@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * memcached text protocol: the response writer (replies as memcached 1.6 words them).
+ * Every reply is appended whole or not at all: the output is marked first and restored when
+ * an append does not fit.
+ */
+#include "proto/text.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* Where the output stood before a reply. */
+struct mark {
+	uint32_t niov;
+	uint32_t used;
+	uint64_t bytes;
+	size_t last_len;
+};
+
+static void
+mark(const struct proto_out *out, struct mark *m)
+{
+	m->niov = out->niov;
+	m->used = out->used;
+	m->bytes = out->bytes;
+	m->last_len = out->niov > 0 ? out->iov[out->niov - 1].iov_len : 0;
+}
+
+static int
+rollback(struct proto_out *out, const struct mark *m)
+{
+	out->niov = m->niov;
+	out->used = m->used;
+	out->bytes = m->bytes;
+	if (m->niov > 0)
+		out->iov[m->niov - 1].iov_len = m->last_len;
+	out->overflow = true;
+	return -ENOBUFS;
+}
+
+/* Decimal digits of @p v at @p d; returns the number written. */
+static unsigned
+put_u64(char *d, uint64_t v)
+{
+	char tmp[20];
+	unsigned n = 0;
+
+	do {
+		tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	memcpy(d, tmp + sizeof(tmp) - n, n);
+	return n;
+}
+
+/* One line: @p s and "\r\n". */
+static int
+put_line(struct proto_out *out, const char *s)
+{
+	char buf[128];
+	size_t n = strlen(s);
+	struct mark m;
+
+	if (n + 2 <= sizeof(buf)) {
+		memcpy(buf, s, n);
+		memcpy(buf + n, "\r\n", 2);
+		return proto_out_copy(out, buf, (uint32_t)n + 2);
+	}
+	mark(out, &m);
+	if (proto_out_copy(out, s, (uint32_t)n) < 0 || proto_out_copy(out, "\r\n", 2) < 0)
+		return rollback(out, &m);
+	return 0;
+}
+
+/* GET/GAT: "VALUE ..." for a hit, "END" after the last key of the line. */
+static int
+write_get(struct proto_out *out, const struct proto_request *req, const struct proto_result *res)
+{
+	/* "VALUE " key " " flags " " bytes " " cas "\r\n" */
+	char hdr[6 + PROTO_KEY_MAX + 1 + 10 + 1 + 10 + 1 + 20 + 2];
+	bool last = (req->flags & PROTO_F_MULTI_LAST) != 0;
+	struct mark m;
+	char *d = hdr;
+
+	if (res->status != PROTO_ST_HIT || req->key_len == 0)
+		return last ? proto_out_copy(out, "END\r\n", 5) : 0;
+	if (req->key_len > PROTO_KEY_MAX)
+		return -EINVAL;
+	memcpy(d, "VALUE ", 6);
+	d += 6;
+	memcpy(d, req->key, req->key_len);
+	d += req->key_len;
+	*d++ = ' ';
+	d += put_u64(d, res->client_flags);
+	*d++ = ' ';
+	d += put_u64(d, res->value_len);
+	if ((req->flags & PROTO_F_RETURN_CAS) != 0) {
+		*d++ = ' ';
+		d += put_u64(d, res->cas);
+	}
+	*d++ = '\r';
+	*d++ = '\n';
+	mark(out, &m);
+	if (proto_out_copy(out, hdr, (uint32_t)(d - hdr)) < 0 ||
+	    proto_out_value(out, res->value, res->value_len) < 0 ||
+	    proto_out_copy(out, last ? "\r\nEND\r\n" : "\r\n", last ? 7 : 2) < 0)
+		return rollback(out, &m);
+	return 0;
+}
+
+/* STATS: "STAT <name> <value>" lines and "END". */
+static int
+write_stats(struct proto_out *out, const struct proto_result *res)
+{
+	struct mark m;
+
+	mark(out, &m);
+	for (uint32_t i = 0; i < res->nstats; i++) {
+		const char *name = res->stats[i].name != NULL ? res->stats[i].name : "";
+		const char *value = res->stats[i].value != NULL ? res->stats[i].value : "";
+
+		if (proto_out_copy(out, "STAT ", 5) < 0 || proto_out_str(out, name) < 0 ||
+		    proto_out_copy(out, " ", 1) < 0 || proto_out_str(out, value) < 0 ||
+		    proto_out_copy(out, "\r\n", 2) < 0)
+			return rollback(out, &m);
+	}
+	if (proto_out_copy(out, "END\r\n", 5) < 0)
+		return rollback(out, &m);
+	return 0;
+}
+
+/* The reply line of a non-get request, or NULL when the status does not belong to the op. */
+static const char *
+status_line(const struct proto_request *req, enum proto_status st)
+{
+	switch (req->op) {
+	case PROTO_OP_STORE:
+		switch (st) {
+		case PROTO_ST_STORED:
+			return "STORED";
+		case PROTO_ST_NOT_STORED:
+			return "NOT_STORED";
+		case PROTO_ST_EXISTS:
+			return "EXISTS";
+		case PROTO_ST_NOT_FOUND:
+			return "NOT_FOUND";
+		case PROTO_ST_TOO_LARGE:
+			return "SERVER_ERROR object too large for cache";
+		case PROTO_ST_NO_MEMORY:
+			return "SERVER_ERROR out of memory storing object";
+		default:
+			return NULL;
+		}
+	case PROTO_OP_DELETE:
+		return st == PROTO_ST_DELETED ? "DELETED" : st == PROTO_ST_NOT_FOUND ? "NOT_FOUND" : NULL;
+	case PROTO_OP_TOUCH:
+		return st == PROTO_ST_TOUCHED ? "TOUCHED" : st == PROTO_ST_NOT_FOUND ? "NOT_FOUND" : NULL;
+	case PROTO_OP_ARITH:
+		switch (st) {
+		case PROTO_ST_NOT_FOUND:
+			return "NOT_FOUND";
+		case PROTO_ST_NON_NUMERIC:
+			return "CLIENT_ERROR cannot increment or decrement non-numeric value";
+		case PROTO_ST_NO_MEMORY:
+			return "SERVER_ERROR out of memory";
+		default:
+			return NULL;
+		}
+	case PROTO_OP_FLUSH:
+	case PROTO_OP_VERBOSITY:
+		return st == PROTO_ST_OK ? "OK" : NULL;
+	default:
+		return NULL;
+	}
+}
+
+int
+text_write(struct proto_out *out, const struct proto_request *req, const struct proto_result *res)
+{
+	bool noreply = (req->flags & PROTO_F_NOREPLY) != 0;
+	const char *line;
+
+	if (req->kind != PROTO_TEXT)
+		return -EINVAL;
+	switch (req->op) {
+	case PROTO_OP_GET:
+	case PROTO_OP_GAT:
+		return write_get(out, req, res);
+	case PROTO_OP_QUIT:
+		return 0;
+	case PROTO_OP_VERSION: {
+		const char *text = res->text != NULL ? res->text : "";
+		struct mark m;
+
+		if (res->status != PROTO_ST_VERSION)
+			return -EINVAL;
+		if (noreply)
+			return 0;
+		mark(out, &m);
+		if (proto_out_copy(out, "VERSION ", 8) < 0 || proto_out_str(out, text) < 0 ||
+		    proto_out_copy(out, "\r\n", 2) < 0)
+			return rollback(out, &m);
+		return 0;
+	}
+	case PROTO_OP_STATS:
+		if (res->status != PROTO_ST_STATS && res->status != PROTO_ST_OK)
+			return -EINVAL;
+		if (noreply)
+			return 0;
+		return res->status == PROTO_ST_STATS ? write_stats(out, res) : put_line(out, "RESET");
+	case PROTO_OP_ARITH:
+		if (res->status == PROTO_ST_NUMBER) {
+			char num[22];
+			unsigned n;
+
+			if (noreply)
+				return 0;
+			n = put_u64(num, res->number);
+			memcpy(num + n, "\r\n", 2);
+			return proto_out_copy(out, num, n + 2);
+		}
+		break;
+	default:
+		break;
+	}
+	line = status_line(req, res->status);
+	if (line == NULL)
+		return -EINVAL;
+	return noreply ? 0 : put_line(out, line);
+}
+
+int
+text_write_error(struct proto_out *out, enum proto_error err)
+{
+	const char *s = proto_error_reply(err);
+
+	return *s == '\0' ? 0 : put_line(out, s);
+}
