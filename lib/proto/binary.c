@@ -37,7 +37,10 @@ struct binary_cmd {
 #define RKEY	PROTO_F_RETURN_KEY
 #define INCR	PROTO_F_INCR
 
-#define CMD(shape, op, mode, flags) {SHAPE_##shape, PROTO_OP_##op, PROTO_MODE_##mode, (flags)}
+#define CMD(shape, op, mode, flags)                                      \
+	{                                                                \
+		SHAPE_##shape, PROTO_OP_##op, PROTO_MODE_##mode, (flags) \
+	}
 
 static const struct binary_cmd cmds[256] = {
 	[BINARY_CMD_GET] = CMD(KEY, GET, SET, RCAS),
@@ -132,7 +135,8 @@ lengths_ok(enum binary_shape shape, const struct binary_header *h)
 	case SHAPE_ARITH:
 		return h->extlen == 20 && h->keylen > 0 && h->bodylen == h->keylen + 20u;
 	case SHAPE_FLUSH:
-		return h->keylen == 0 && h->bodylen == h->extlen && (h->extlen == 0 || h->extlen == 4);
+		return h->keylen == 0 && h->bodylen == h->extlen &&
+		       (h->extlen == 0 || h->extlen == 4);
 	case SHAPE_STAT:
 		return h->extlen == 0;
 	case SHAPE_TOUCH:
@@ -232,16 +236,16 @@ read_header(struct binary_parser *p, struct proto_input *in, struct proto_reques
 	default:
 		break;
 	}
-	p->too_large = has_value(cmd->shape) &&
-		       h->bodylen - h->extlen - h->keylen > p->item_size_max;
+	p->too_large =
+		has_value(cmd->shape) && h->bodylen - h->extlen - h->keylen > p->item_size_max;
 	p->state = BINARY_STATE_BODY;
 	return PROTO_PARSE_OK;
 }
 
 /* Fill *req from the header, the extras in p->ext and the key. */
 static void
-fill_request(const struct binary_parser *p, const struct binary_cmd *cmd,
-	     struct proto_request *req, const char *key)
+fill_request(const struct binary_parser *p, const struct binary_cmd *cmd, struct proto_request *req,
+	     const char *key)
 {
 	const struct binary_header *h = &p->hdr;
 	const uint8_t *ext = p->ext;

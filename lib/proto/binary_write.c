@@ -97,8 +97,8 @@ put_packet(struct proto_out *out, const struct packet *pk)
 	if (rc == 0)
 		rc = proto_out_copy(out, pk->key, pk->keylen);
 	if (rc == 0)
-		rc = pk->body_is_value ? proto_out_value(out, pk->body, pk->bodylen)
-				       : proto_out_copy(out, pk->body, pk->bodylen);
+		rc = pk->body_is_value ? proto_out_value(out, pk->body, pk->bodylen) :
+					 proto_out_copy(out, pk->body, pk->bodylen);
 	return rc;
 }
 
@@ -242,8 +242,7 @@ write_done(struct proto_out *out, const struct proto_request *req, uint64_t cas)
 }
 
 static int
-write_number(struct proto_out *out, const struct proto_request *req,
-	     const struct proto_result *res)
+write_number(struct proto_out *out, const struct proto_request *req, const struct proto_result *res)
 {
 	uint8_t v[8];
 	struct packet pk = {
@@ -263,8 +262,7 @@ write_number(struct proto_out *out, const struct proto_request *req,
 
 /* One packet per stat (key = name, value = value), then an empty one; all or nothing. */
 static int
-write_stats(struct proto_out *out, const struct proto_request *req,
-	    const struct proto_result *res)
+write_stats(struct proto_out *out, const struct proto_request *req, const struct proto_result *res)
 {
 	struct packet pk = {
 		.opcode = req->bin.opcode,
@@ -304,8 +302,7 @@ write_stats(struct proto_out *out, const struct proto_request *req,
 }
 
 int
-binary_write(struct proto_out *out, const struct proto_request *req,
-	     const struct proto_result *res)
+binary_write(struct proto_out *out, const struct proto_request *req, const struct proto_result *res)
 {
 	switch (res->status) {
 	case PROTO_ST_HIT:
@@ -341,7 +338,8 @@ binary_write(struct proto_out *out, const struct proto_request *req,
 	case PROTO_ST_VERSION:
 		if (req->op != PROTO_OP_VERSION)
 			return -EINVAL;
-		return write_status(out, req, BINARY_ST_SUCCESS, res->text != NULL ? res->text : "");
+		return write_status(out, req, BINARY_ST_SUCCESS,
+				    res->text != NULL ? res->text : "");
 	case PROTO_ST_STATS:
 		if (req->op != PROTO_OP_STATS)
 			return -EINVAL;
@@ -362,8 +360,7 @@ binary_write(struct proto_out *out, const struct proto_request *req,
 }
 
 int
-binary_write_error(struct proto_out *out, const struct proto_request *req,
-		   enum proto_error err)
+binary_write_error(struct proto_out *out, const struct proto_request *req, enum proto_error err)
 {
 	switch (err) {
 	case PROTO_ERR_NONE:

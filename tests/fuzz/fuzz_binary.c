@@ -86,8 +86,8 @@ answer(const struct proto_request *req, const struct proto_result *res, enum pro
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
 		uint64_t before = h.out.bytes;
-		int rc = is_error ? binary_write_error(&h.out, req, err)
-				  : binary_write(&h.out, req, res);
+		int rc = is_error ? binary_write_error(&h.out, req, err) :
+				    binary_write(&h.out, req, res);
 
 		if (rc != -ENOBUFS)
 			return;
@@ -109,8 +109,8 @@ static void
 synth_result(const struct proto_request *req, const uint8_t *value, uint32_t value_len,
 	     struct proto_result *res)
 {
-	static const enum proto_status store_st[] = {PROTO_ST_STORED, PROTO_ST_NOT_STORED,
-						     PROTO_ST_EXISTS, PROTO_ST_NOT_FOUND,
+	static const enum proto_status store_st[] = {PROTO_ST_STORED,	 PROTO_ST_NOT_STORED,
+						     PROTO_ST_EXISTS,	 PROTO_ST_NOT_FOUND,
 						     PROTO_ST_TOO_LARGE, PROTO_ST_NO_MEMORY};
 	uint32_t r = rnd();
 
@@ -136,14 +136,14 @@ synth_result(const struct proto_request *req, const uint8_t *value, uint32_t val
 		res->status = store_st[r % 6];
 		break;
 	case PROTO_OP_DELETE:
-		res->status = r % 3 == 0 ? PROTO_ST_DELETED
-			      : r % 3 == 1 ? PROTO_ST_NOT_FOUND
-					   : PROTO_ST_EXISTS;
+		res->status = r % 3 == 0 ? PROTO_ST_DELETED :
+			      r % 3 == 1 ? PROTO_ST_NOT_FOUND :
+					   PROTO_ST_EXISTS;
 		break;
 	case PROTO_OP_ARITH:
-		res->status = r % 3 == 0 ? PROTO_ST_NUMBER
-			      : r % 3 == 1 ? PROTO_ST_NON_NUMERIC
-					   : PROTO_ST_NOT_FOUND;
+		res->status = r % 3 == 0 ? PROTO_ST_NUMBER :
+			      r % 3 == 1 ? PROTO_ST_NON_NUMERIC :
+					   PROTO_ST_NOT_FOUND;
 		break;
 	case PROTO_OP_VERSION:
 		res->status = PROTO_ST_VERSION;
@@ -230,7 +230,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	proto_out_init(&h.out, h.iov, out_iov_choice[(data[0] >> 4) & 7], h.buf,
 		       out_cap_choice[(data[0] >> 4) & 7], (data[0] & 1) != 0);
 	h.rng = ((uint32_t)data[1] << 24 | (uint32_t)data[2] << 16 | (uint32_t)data[3] << 8 |
-		 data[4]) | 1;
+		 data[4]) |
+		1;
 	h.fed = 0;
 	maxseg = (data[0] & 0x80) ? 1 + rnd() % 8 : 1 + rnd() % 512;
 
@@ -266,7 +267,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			consume(rc, err, &req);
 			if (rc == PROTO_PARSE_CLOSE) {
 				/* Once closed, always closed, with nothing more to answer. */
-				if (binary_parse(&h.parser, &h.in, &req, &err) != PROTO_PARSE_CLOSE ||
+				if (binary_parse(&h.parser, &h.in, &req, &err) !=
+					    PROTO_PARSE_CLOSE ||
 				    err != PROTO_ERR_NONE)
 					abort();
 				closed = true;
