@@ -445,27 +445,42 @@ data_block(struct text_parser *p, struct proto_input *in, const struct line *l,
 	return PROTO_PARSE_MORE;
 }
 
-/* Produce the key at p->kpos of a get line read whole. */
+/* Produce the next key of a get line read whole: from ktok[], then by scanning from kpos. */
 static enum proto_parse
 next_key(struct text_parser *p, struct proto_input *in, struct proto_request *req)
 {
 	const char *s = p->kline;
-	uint32_t pos = p->kpos, end = p->kend, e = token_end(s, pos, end);
+	const char *key;
+	uint32_t klen, pos, end = p->kend;
 
 	req_init(req, p->kop, PROTO_TEXT);
 	req->flags = p->kflags | (p->kfirst ? PROTO_F_MULTI_FIRST : 0);
-	req->key = s + pos;
-	req->key_len = e - pos;
 	req->exptime = p->kexptime;
 	p->kfirst = false;
-	while (e < end && s[e] == ' ')
-		e++;
-	if (e == end) {
+	if (p->ki < p->kn) {
+		key = p->ktok[p->ki].p;
+		klen = p->ktok[p->ki].len;
+		p->ki++;
+		req->key = key;
+		req->key_len = klen;
+		if (p->ki < p->kn) {
+			p->state = TEXT_STATE_KEYS;
+			return PROTO_PARSE_OK;
+		}
+		pos = (uint32_t)(key + klen - s);
+	} else {
+		pos = token_end(s, p->kpos, end);
+		req->key = s + p->kpos;
+		req->key_len = pos - p->kpos;
+	}
+	while (pos < end && s[pos] == ' ')
+		pos++;
+	if (pos == end) {
 		req->flags |= PROTO_F_MULTI_LAST;
 		p->state = TEXT_STATE_LINE;
 		consume(p, in, p->ktotal);
 	} else {
-		p->kpos = e;
+		p->kpos = pos;
 		p->state = TEXT_STATE_KEYS;
 	}
 	return PROTO_PARSE_OK;
@@ -522,8 +537,10 @@ parse_get(struct text_parser *p, struct proto_input *in, const struct line *l,
 	}
 	p->kline = l->s;
 	p->kend = l->len;
-	p->kpos = (uint32_t)(t[first].p - l->s);
 	p->ktotal = l->total;
+	p->ki = 0;
+	p->kn = (uint8_t)(l->ntok - first);
+	memcpy(p->ktok, t + first, sizeof(t[0]) * p->kn);
 	return next_key(p, in, req);
 }
 

@@ -125,8 +125,11 @@ struct text_parser {
 	bool kfirst;		 /* the next key is the first of its line */
 	const char *kline;	 /* KEYS: the line's text (input or line[]) */
 	uint32_t kend;		 /* KEYS: length of the line's text */
-	uint32_t kpos;		 /* KEYS: offset of the next key */
+	uint32_t kpos;		 /* KEYS: offset of the next key once ktok[] is used up */
 	uint32_t ktotal;	 /* KEYS: bytes of the line with its "\n" */
+	uint8_t ki;		 /* KEYS: next key in ktok[] */
+	uint8_t kn;		 /* KEYS: keys in ktok[] */
+	struct proto_token ktok[PROTO_TOKENS_MAX - 1]; /* KEYS: the keys the tokenizer found */
 	bool sreading;		 /* STREAM: a token is being read into key[] */
 	bool sheld;		 /* STREAM: key[] holds a whole token not yet produced */
 	uint8_t slast;		 /* STREAM: last byte of the token being read */

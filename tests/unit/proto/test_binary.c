@@ -101,7 +101,7 @@ compose(struct bytes *x, const struct pkt *p)
 	bput8(x, p->opcode);
 	bput16(x, keylen);
 	bput8(x, p->extlen);
-	bput8(x, 0x5a);	  /* data type: ignored */
+	bput8(x, 0x5a);	   /* data type: ignored */
 	bput16(x, 0x1234); /* vbucket: ignored */
 	bput32(x, (uint32_t)p->extlen + keylen + vallen);
 	bput32(x, p->opaque);
@@ -357,12 +357,9 @@ static const struct op_case touch_cases[] = {
 };
 
 static const struct op_case empty_cases[] = {
-	{BINARY_CMD_NOOP, PROTO_OP_NOOP, 0, 0},
-	{BINARY_CMD_VERSION, PROTO_OP_VERSION, 0, 0},
-	{BINARY_CMD_QUIT, PROTO_OP_QUIT, 0, 0},
-	{BINARY_CMD_QUITQ, PROTO_OP_QUIT, 0, NR},
-	{BINARY_CMD_FLUSH, PROTO_OP_FLUSH, 0, 0},
-	{BINARY_CMD_FLUSHQ, PROTO_OP_FLUSH, 0, NR},
+	{BINARY_CMD_NOOP, PROTO_OP_NOOP, 0, 0},	  {BINARY_CMD_VERSION, PROTO_OP_VERSION, 0, 0},
+	{BINARY_CMD_QUIT, PROTO_OP_QUIT, 0, 0},	  {BINARY_CMD_QUITQ, PROTO_OP_QUIT, 0, NR},
+	{BINARY_CMD_FLUSH, PROTO_OP_FLUSH, 0, 0}, {BINARY_CMD_FLUSHQ, PROTO_OP_FLUSH, 0, NR},
 	{BINARY_CMD_STAT, PROTO_OP_STATS, 0, 0},
 };
 
@@ -388,7 +385,9 @@ test_parse_key_only_opcodes(void **state)
 		struct bytes x = {.n = 0};
 		const struct rec *r;
 
-		compose(&x, &(struct pkt){.opcode = c->opcode, .key = "some-key", .opaque = 0xdeadbeef,
+		compose(&x, &(struct pkt){.opcode = c->opcode,
+					  .key = "some-key",
+					  .opaque = 0xdeadbeef,
 					  .cas = 77});
 		r = parse_one(&x, 0, &run_a);
 		assert_common(r, c, 0xdeadbeef);
@@ -410,8 +409,11 @@ test_parse_store_opcodes(void **state)
 		const struct op_case *c = &store_cases[i];
 
 		for (int with_cas = 0; with_cas < 2; with_cas++) {
-			struct pkt p = {.opcode = c->opcode, .key = "k1", .val = "hello world",
-					.opaque = 42, .cas = with_cas ? 0x1122334455667788ULL : 0};
+			struct pkt p = {.opcode = c->opcode,
+					.key = "k1",
+					.val = "hello world",
+					.opaque = 42,
+					.cas = with_cas ? 0x1122334455667788ULL : 0};
 			struct bytes x = {.n = 0};
 			const struct rec *r;
 
@@ -423,7 +425,8 @@ test_parse_store_opcodes(void **state)
 			assert_int_equal(r->req.mode, with_cas ? PROTO_MODE_CAS : c->mode);
 			assert_int_equal(r->req.flags, c->flags);
 			assert_int_equal(r->req.client_flags, 0xfeedf00d);
-			assert_int_equal(r->req.exptime, 0x80000001LL); /* unsigned: never negative */
+			assert_int_equal(r->req.exptime,
+					 0x80000001LL); /* unsigned: never negative */
 			assert_int_equal(r->req.cas, p.cas);
 			assert_int_equal(r->req.key_len, 2);
 			assert_memory_equal(r->key, "k1", 2);
@@ -442,8 +445,11 @@ test_parse_concat_opcodes(void **state)
 		struct bytes x = {.n = 0};
 		const struct rec *r;
 
-		compose(&x, &(struct pkt){.opcode = c->opcode, .key = "akey", .val = " more",
-					  .opaque = 9, .cas = 5});
+		compose(&x, &(struct pkt){.opcode = c->opcode,
+					  .key = "akey",
+					  .val = " more",
+					  .opaque = 9,
+					  .cas = 5});
 		r = parse_one(&x, 0, &run_a);
 		assert_common(r, c, 9);
 		assert_int_equal(r->req.mode, c->mode); /* a cas does not change append/prepend */
@@ -463,7 +469,8 @@ test_parse_arith_opcodes(void **state)
 		const struct op_case *c = &arith_cases[i];
 
 		for (int create = 0; create < 2; create++) {
-			struct pkt p = {.opcode = c->opcode, .key = "counter", .opaque = 3, .cas = 6};
+			struct pkt p = {
+				.opcode = c->opcode, .key = "counter", .opaque = 3, .cas = 6};
 			struct bytes x = {.n = 0};
 			const struct rec *r;
 
@@ -571,8 +578,11 @@ test_parse_key_and_value_lengths(void **state)
 		val[i] = (char)(i * 13);
 	for (uint16_t klen = 1; klen <= PROTO_KEY_MAX; klen += 17) {
 		for (uint32_t vlen = 0; vlen <= sizeof(val); vlen += 149) {
-			struct pkt p = {.opcode = BINARY_CMD_SET, .key = key, .keylen = klen,
-					.val = val, .vallen = vlen};
+			struct pkt p = {.opcode = BINARY_CMD_SET,
+					.key = key,
+					.keylen = klen,
+					.val = val,
+					.vallen = vlen};
 			struct bytes x = {.n = 0};
 			const struct rec *r;
 
@@ -660,14 +670,14 @@ rnd(void)
 }
 
 static const uint8_t served[] = {
-	BINARY_CMD_GET,	      BINARY_CMD_GETQ,	    BINARY_CMD_GETK,	   BINARY_CMD_GETKQ,
-	BINARY_CMD_SET,	      BINARY_CMD_SETQ,	    BINARY_CMD_ADD,	   BINARY_CMD_ADDQ,
-	BINARY_CMD_REPLACE,   BINARY_CMD_REPLACEQ,  BINARY_CMD_APPEND,	   BINARY_CMD_APPENDQ,
-	BINARY_CMD_PREPEND,   BINARY_CMD_PREPENDQ,  BINARY_CMD_DELETE,	   BINARY_CMD_DELETEQ,
+	BINARY_CMD_GET,	      BINARY_CMD_GETQ,	     BINARY_CMD_GETK,	   BINARY_CMD_GETKQ,
+	BINARY_CMD_SET,	      BINARY_CMD_SETQ,	     BINARY_CMD_ADD,	   BINARY_CMD_ADDQ,
+	BINARY_CMD_REPLACE,   BINARY_CMD_REPLACEQ,   BINARY_CMD_APPEND,	   BINARY_CMD_APPENDQ,
+	BINARY_CMD_PREPEND,   BINARY_CMD_PREPENDQ,   BINARY_CMD_DELETE,	   BINARY_CMD_DELETEQ,
 	BINARY_CMD_INCREMENT, BINARY_CMD_INCREMENTQ, BINARY_CMD_DECREMENT, BINARY_CMD_DECREMENTQ,
-	BINARY_CMD_QUIT,      BINARY_CMD_QUITQ,	    BINARY_CMD_FLUSH,	   BINARY_CMD_FLUSHQ,
-	BINARY_CMD_NOOP,      BINARY_CMD_VERSION,   BINARY_CMD_STAT,	   BINARY_CMD_VERBOSITY,
-	BINARY_CMD_TOUCH,     BINARY_CMD_GAT,	    BINARY_CMD_GATQ,	   BINARY_CMD_GATK,
+	BINARY_CMD_QUIT,      BINARY_CMD_QUITQ,	     BINARY_CMD_FLUSH,	   BINARY_CMD_FLUSHQ,
+	BINARY_CMD_NOOP,      BINARY_CMD_VERSION,    BINARY_CMD_STAT,	   BINARY_CMD_VERBOSITY,
+	BINARY_CMD_TOUCH,     BINARY_CMD_GAT,	     BINARY_CMD_GATQ,	   BINARY_CMD_GATK,
 	BINARY_CMD_GATKQ,
 };
 
@@ -805,7 +815,8 @@ test_round_trip_random(void **state)
 		case PROTO_OP_ARITH:
 			assert_int_equal(r->req.delta, rd64(p.ext));
 			assert_int_equal(r->req.initial, rd64(p.ext + 8));
-			assert_int_equal((r->req.flags & INIT) != 0, rd32(p.ext + 16) != 0xffffffffu);
+			assert_int_equal((r->req.flags & INIT) != 0,
+					 rd32(p.ext + 16) != 0xffffffffu);
 			break;
 		case PROTO_OP_GAT:
 		case PROTO_OP_TOUCH:
@@ -902,13 +913,19 @@ build_pipeline(struct bytes *x)
 		compose(x, &p);
 	}
 	/* SASL auth (no SASL here): unknown command, body skipped. */
-	compose(x, &(struct pkt){.opcode = BINARY_CMD_SASL_AUTH, .key = "PLAIN", .val = "\0u\0p",
-				 .vallen = 4, .opaque = 8});
+	compose(x, &(struct pkt){.opcode = BINARY_CMD_SASL_AUTH,
+				 .key = "PLAIN",
+				 .val = "\0u\0p",
+				 .vallen = 4,
+				 .opaque = 8});
 	/* Too large: value of SPLIT_ITEM_MAX + 1 bytes. */
 	{
 		char big[SPLIT_ITEM_MAX + 1];
-		struct pkt p = {.opcode = BINARY_CMD_SETQ, .key = "big", .val = big,
-				.vallen = sizeof(big), .opaque = 9};
+		struct pkt p = {.opcode = BINARY_CMD_SETQ,
+				.key = "big",
+				.val = big,
+				.vallen = sizeof(big),
+				.opaque = 9};
 
 		memset(big, 'B', sizeof(big));
 		ext_store(&p, 0, 0);
@@ -917,8 +934,11 @@ build_pipeline(struct bytes *x)
 	/* Exactly the largest value: accepted. */
 	{
 		char fit[SPLIT_ITEM_MAX];
-		struct pkt p = {.opcode = BINARY_CMD_SET, .key = "fit", .val = fit,
-				.vallen = sizeof(fit), .opaque = 10};
+		struct pkt p = {.opcode = BINARY_CMD_SET,
+				.key = "fit",
+				.val = fit,
+				.vallen = sizeof(fit),
+				.opaque = 10};
 
 		memset(fit, 'F', sizeof(fit));
 		ext_store(&p, 0, 0);
@@ -1140,8 +1160,10 @@ test_lengths_exceed_body_closes_unknown(void **state)
 		uint8_t extlen;
 		uint32_t bodylen;
 	} cases[] = {
-		{BINARY_CMD_GET, 5, 0, 4},     {BINARY_CMD_SET, 3, 8, 10},
-		{BINARY_CMD_NOOP, 0, 1, 0},    {0x42, 1, 0, 0},
+		{BINARY_CMD_GET, 5, 0, 4},
+		{BINARY_CMD_SET, 3, 8, 10},
+		{BINARY_CMD_NOOP, 0, 1, 0},
+		{0x42, 1, 0, 0},
 		{BINARY_CMD_GET, 300, 0, 100}, /* checked before the key length */
 		{BINARY_CMD_INCREMENT, 0xffff, 0xff, 0},
 	};
@@ -1192,33 +1214,33 @@ test_wrong_shape_closes_invalid(void **state)
 		uint8_t extlen;
 		uint32_t bodylen;
 	} cases[] = {
-		{BINARY_CMD_GET, 3, 4, 7},	    /* extras on a get */
-		{BINARY_CMD_GETQ, 0, 0, 0},	    /* no key */
-		{BINARY_CMD_GETK, 3, 0, 5},	    /* a value on a get */
-		{BINARY_CMD_DELETE, 3, 0, 4},	    /* a value on a delete */
-		{BINARY_CMD_DELETE, 3, 4, 7},	    /* memcached 1.6 takes no delete extras */
-		{BINARY_CMD_DELETEQ, 0, 0, 0},	    /* no key */
-		{BINARY_CMD_SET, 3, 4, 9},	    /* extras 4 */
-		{BINARY_CMD_ADD, 0, 8, 10},	    /* no key */
-		{BINARY_CMD_REPLACEQ, 3, 0, 5},	    /* no extras */
-		{BINARY_CMD_APPEND, 3, 8, 12},	    /* extras on append */
-		{BINARY_CMD_PREPENDQ, 0, 0, 4},	    /* no key */
-		{BINARY_CMD_INCREMENT, 3, 8, 11},   /* extras 8 */
-		{BINARY_CMD_DECREMENT, 3, 20, 24},  /* a value */
-		{BINARY_CMD_INCREMENTQ, 0, 20, 20}, /* no key */
-		{BINARY_CMD_QUIT, 0, 0, 1},	    /* a body */
-		{BINARY_CMD_QUITQ, 1, 0, 1},	    /* a key */
-		{BINARY_CMD_FLUSH, 0, 8, 8},	    /* extras 8 */
-		{BINARY_CMD_FLUSH, 0, 4, 6},	    /* a value */
-		{BINARY_CMD_FLUSHQ, 2, 0, 2},	    /* a key */
-		{BINARY_CMD_NOOP, 0, 0, 3},	    /* a body */
-		{BINARY_CMD_VERSION, 1, 0, 1},	    /* a key */
-		{BINARY_CMD_STAT, 0, 4, 4},	    /* extras */
-		{BINARY_CMD_VERBOSITY, 0, 0, 0},    /* no level */
-		{BINARY_CMD_VERBOSITY, 1, 4, 5},    /* a key */
-		{BINARY_CMD_TOUCH, 2, 0, 2},	    /* no exptime */
-		{BINARY_CMD_GAT, 0, 4, 4},	    /* no key */
-		{BINARY_CMD_GATKQ, 2, 8, 10},	    /* extras 8 */
+		{BINARY_CMD_GET, 3, 4, 7},	       /* extras on a get */
+		{BINARY_CMD_GETQ, 0, 0, 0},	       /* no key */
+		{BINARY_CMD_GETK, 3, 0, 5},	       /* a value on a get */
+		{BINARY_CMD_DELETE, 3, 0, 4},	       /* a value on a delete */
+		{BINARY_CMD_DELETE, 3, 4, 7},	       /* memcached 1.6 takes no delete extras */
+		{BINARY_CMD_DELETEQ, 0, 0, 0},	       /* no key */
+		{BINARY_CMD_SET, 3, 4, 9},	       /* extras 4 */
+		{BINARY_CMD_ADD, 0, 8, 10},	       /* no key */
+		{BINARY_CMD_REPLACEQ, 3, 0, 5},	       /* no extras */
+		{BINARY_CMD_APPEND, 3, 8, 12},	       /* extras on append */
+		{BINARY_CMD_PREPENDQ, 0, 0, 4},	       /* no key */
+		{BINARY_CMD_INCREMENT, 3, 8, 11},      /* extras 8 */
+		{BINARY_CMD_DECREMENT, 3, 20, 24},     /* a value */
+		{BINARY_CMD_INCREMENTQ, 0, 20, 20},    /* no key */
+		{BINARY_CMD_QUIT, 0, 0, 1},	       /* a body */
+		{BINARY_CMD_QUITQ, 1, 0, 1},	       /* a key */
+		{BINARY_CMD_FLUSH, 0, 8, 8},	       /* extras 8 */
+		{BINARY_CMD_FLUSH, 0, 4, 6},	       /* a value */
+		{BINARY_CMD_FLUSHQ, 2, 0, 2},	       /* a key */
+		{BINARY_CMD_NOOP, 0, 0, 3},	       /* a body */
+		{BINARY_CMD_VERSION, 1, 0, 1},	       /* a key */
+		{BINARY_CMD_STAT, 0, 4, 4},	       /* extras */
+		{BINARY_CMD_VERBOSITY, 0, 0, 0},       /* no level */
+		{BINARY_CMD_VERBOSITY, 1, 4, 5},       /* a key */
+		{BINARY_CMD_TOUCH, 2, 0, 2},	       /* no exptime */
+		{BINARY_CMD_GAT, 0, 4, 4},	       /* no key */
+		{BINARY_CMD_GATKQ, 2, 8, 10},	       /* extras 8 */
 		{BINARY_CMD_SASL_LIST_MECHS, 0, 0, 2}, /* memcached checks SASL packets too */
 		{BINARY_CMD_SASL_AUTH, 0, 0, 3},
 		{BINARY_CMD_SASL_STEP, 2, 4, 6},
@@ -1255,8 +1277,8 @@ test_unknown_opcode_skips_body(void **state)
 		if (op == BINARY_CMD_SASL_LIST_MECHS) {
 			compose(&x, &(struct pkt){.opcode = (uint8_t)op, .opaque = op});
 		} else {
-			struct pkt p = {.opcode = (uint8_t)op, .key = "mech", .val = "data!",
-					.opaque = op};
+			struct pkt p = {
+				.opcode = (uint8_t)op, .key = "mech", .val = "data!", .opaque = op};
 
 			if (op != BINARY_CMD_SASL_AUTH && op != BINARY_CMD_SASL_STEP)
 				ext_u32(&p, 0x80808080); /* looks like a magic: must be skipped */
@@ -1310,8 +1332,11 @@ test_too_large_value_swallowed(void **state)
 {
 	static char val[1025];
 	struct bytes x = {.n = 0};
-	struct pkt p = {.opcode = BINARY_CMD_SET, .key = "toobig", .val = val,
-			.vallen = sizeof(val), .opaque = 31};
+	struct pkt p = {.opcode = BINARY_CMD_SET,
+			.key = "toobig",
+			.val = val,
+			.vallen = sizeof(val),
+			.opaque = 31};
 	const struct rec *r;
 
 	(void)state;
@@ -1341,8 +1366,8 @@ test_too_large_value_swallowed(void **state)
 	compose(&x, &p);
 	expect_one(&x, 1024, PROTO_PARSE_OK, PROTO_ERR_NONE);
 	x.n = 0;
-	compose(&x, &(struct pkt){.opcode = BINARY_CMD_APPENDQ, .key = "a", .val = val,
-				  .vallen = 1025});
+	compose(&x, &(struct pkt){
+			    .opcode = BINARY_CMD_APPENDQ, .key = "a", .val = val, .vallen = 1025});
 	r = expect_one(&x, 1024, PROTO_PARSE_ERROR, PROTO_ERR_TOO_LARGE);
 	assert_int_equal(r->req.mode, PROTO_MODE_APPEND);
 	assert_int_equal(r->req.flags, NR);
@@ -1386,16 +1411,19 @@ test_continues_after_each_recoverable_error(void **state)
 	(void)state;
 	memset(big, 'x', sizeof(big));
 	for (unsigned round = 0; round < 3; round++) {
-		struct pkt set = {.opcode = BINARY_CMD_SET, .key = "b", .val = big,
-				  .vallen = sizeof(big), .opaque = 100 + round};
+		struct pkt set = {.opcode = BINARY_CMD_SET,
+				  .key = "b",
+				  .val = big,
+				  .vallen = sizeof(big),
+				  .opaque = 100 + round};
 
 		ext_store(&set, 0, 0);
 		compose(&x, &set);
 		compose(&x, &(struct pkt){.opcode = 0xee, .val = "skip me", .opaque = 200 + round});
-		compose(&x, &(struct pkt){.opcode = BINARY_CMD_SASL_LIST_MECHS,
-					  .opaque = 300 + round});
-		compose(&x, &(struct pkt){.opcode = BINARY_CMD_GETK, .key = "g",
-					  .opaque = 400 + round});
+		compose(&x,
+			&(struct pkt){.opcode = BINARY_CMD_SASL_LIST_MECHS, .opaque = 300 + round});
+		compose(&x, &(struct pkt){
+				    .opcode = BINARY_CMD_GETK, .key = "g", .opaque = 400 + round});
 	}
 	run_whole(x.b, x.n, 32, &run_a);
 	assert_int_equal(run_a.n, 12);
@@ -1534,11 +1562,14 @@ want_error(struct bytes *w, uint8_t opcode, uint16_t status, const char *msg, ui
 static void
 test_write_get_hits(void **state)
 {
-	static const uint8_t ops[] = {BINARY_CMD_GET, BINARY_CMD_GETQ, BINARY_CMD_GETK,
-				      BINARY_CMD_GETKQ, BINARY_CMD_GAT, BINARY_CMD_GATQ,
-				      BINARY_CMD_GATK, BINARY_CMD_GATKQ};
-	struct proto_result res = {.status = PROTO_ST_HIT, .value = "the value", .value_len = 9,
-				   .client_flags = 0xcafef00d, .cas = 0x0102030405060708ULL};
+	static const uint8_t ops[] = {BINARY_CMD_GET,	BINARY_CMD_GETQ, BINARY_CMD_GETK,
+				      BINARY_CMD_GETKQ, BINARY_CMD_GAT,	 BINARY_CMD_GATQ,
+				      BINARY_CMD_GATK,	BINARY_CMD_GATKQ};
+	struct proto_result res = {.status = PROTO_ST_HIT,
+				   .value = "the value",
+				   .value_len = 9,
+				   .client_flags = 0xcafef00d,
+				   .cas = 0x0102030405060708ULL};
 
 	(void)state;
 	for (unsigned i = 0; i < sizeof(ops); i++) {
@@ -1547,7 +1578,8 @@ test_write_get_hits(void **state)
 		struct bytes w = {.n = 0};
 
 		out_start(true);
-		assert_int_equal(binary_write(&ob.out, req_op(ops[i], "mykey", 0x11223344), &res), 0);
+		assert_int_equal(binary_write(&ob.out, req_op(ops[i], "mykey", 0x11223344), &res),
+				 0);
 		bheader(&w, BINARY_MAGIC_RES, ops[i], with_key ? 5 : 0, 4, 0,
 			4 + (with_key ? 5 : 0) + 9, 0x11223344, 0x0102030405060708ULL);
 		bput32(&w, 0xcafef00d);
@@ -1561,9 +1593,9 @@ test_write_get_hits(void **state)
 static void
 test_write_get_misses(void **state)
 {
-	static const uint8_t ops[] = {BINARY_CMD_GET, BINARY_CMD_GETQ, BINARY_CMD_GETK,
-				      BINARY_CMD_GETKQ, BINARY_CMD_GAT, BINARY_CMD_GATQ,
-				      BINARY_CMD_GATK, BINARY_CMD_GATKQ};
+	static const uint8_t ops[] = {BINARY_CMD_GET,	BINARY_CMD_GETQ, BINARY_CMD_GETK,
+				      BINARY_CMD_GETKQ, BINARY_CMD_GAT,	 BINARY_CMD_GATQ,
+				      BINARY_CMD_GATK,	BINARY_CMD_GATKQ};
 	struct proto_result res = {.status = PROTO_ST_MISS, .cas = 5};
 
 	(void)state;
@@ -1587,8 +1619,11 @@ test_write_get_misses(void **state)
 static void
 test_write_touch(void **state)
 {
-	struct proto_result hit = {.status = PROTO_ST_TOUCHED, .client_flags = 3, .cas = 44,
-				   .value = "not sent", .value_len = 8};
+	struct proto_result hit = {.status = PROTO_ST_TOUCHED,
+				   .client_flags = 3,
+				   .cas = 44,
+				   .value = "not sent",
+				   .value_len = 8};
 	struct proto_result miss = {.status = PROTO_ST_NOT_FOUND};
 	struct bytes w = {.n = 0};
 
@@ -1610,7 +1645,7 @@ static void
 test_write_store_outcomes(void **state)
 {
 	static const uint8_t ops[] = {
-		BINARY_CMD_SET,	    BINARY_CMD_SETQ,	BINARY_CMD_ADD,	   BINARY_CMD_ADDQ,
+		BINARY_CMD_SET,	    BINARY_CMD_SETQ,	 BINARY_CMD_ADD,    BINARY_CMD_ADDQ,
 		BINARY_CMD_REPLACE, BINARY_CMD_REPLACEQ, BINARY_CMD_APPEND, BINARY_CMD_APPENDQ,
 		BINARY_CMD_PREPEND, BINARY_CMD_PREPENDQ,
 	};
@@ -1620,9 +1655,10 @@ test_write_store_outcomes(void **state)
 		uint8_t op = ops[i];
 		bool quiet = (op >= BINARY_CMD_SETQ && op <= BINARY_CMD_REPLACEQ) ||
 			     op == BINARY_CMD_APPENDQ || op == BINARY_CMD_PREPENDQ;
-		uint16_t not_stored = op == BINARY_CMD_ADD || op == BINARY_CMD_ADDQ	  ? 0x0002
-				      : op == BINARY_CMD_REPLACE || op == BINARY_CMD_REPLACEQ ? 0x0001
-											   : 0x0005;
+		uint16_t not_stored = op == BINARY_CMD_ADD || op == BINARY_CMD_ADDQ ? 0x0002 :
+				      op == BINARY_CMD_REPLACE || op == BINARY_CMD_REPLACEQ ?
+										      0x0001 :
+										      0x0005;
 		struct {
 			enum proto_status st;
 			uint16_t status;
@@ -1696,8 +1732,8 @@ test_write_arith(void **state)
 	(void)state;
 	for (unsigned i = 0; i < sizeof(ops); i++) {
 		bool quiet = ops[i] == BINARY_CMD_INCREMENTQ || ops[i] == BINARY_CMD_DECREMENTQ;
-		struct proto_result num = {.status = PROTO_ST_NUMBER, .number = 8589934804ULL,
-					   .cas = 12};
+		struct proto_result num = {
+			.status = PROTO_ST_NUMBER, .number = 8589934804ULL, .cas = 12};
 		struct proto_result bad = {.status = PROTO_ST_NON_NUMERIC};
 		struct proto_result nf = {.status = PROTO_ST_NOT_FOUND};
 		struct proto_result ex = {.status = PROTO_ST_EXISTS};
@@ -1776,8 +1812,8 @@ test_write_stats(void **state)
 	for (unsigned i = 0; i < 3; i++) {
 		size_t k = strlen(stats[i].name), v = strlen(stats[i].value);
 
-		bheader(&w, BINARY_MAGIC_RES, BINARY_CMD_STAT, (uint16_t)k, 0, 0,
-			(uint32_t)(k + v), 8, 0);
+		bheader(&w, BINARY_MAGIC_RES, BINARY_CMD_STAT, (uint16_t)k, 0, 0, (uint32_t)(k + v),
+			8, 0);
 		bput(&w, stats[i].name, k);
 		bput(&w, stats[i].value, v);
 	}
@@ -1824,7 +1860,10 @@ test_parse_then_write_errors(void **state)
 	(void)state;
 	memset(big, 'q', sizeof(big));
 	{
-		struct pkt p = {.opcode = BINARY_CMD_SETQ, .key = "k", .val = big, .vallen = 20,
+		struct pkt p = {.opcode = BINARY_CMD_SETQ,
+				.key = "k",
+				.val = big,
+				.vallen = 20,
 				.opaque = 0xa1a2a3a4};
 
 		ext_store(&p, 0, 0);
@@ -1836,7 +1875,8 @@ test_parse_then_write_errors(void **state)
 	assert_int_equal(run_a.n, 3);
 	out_start(true);
 	for (unsigned i = 0; i < 3; i++)
-		assert_int_equal(binary_write_error(&ob.out, &run_a.rec[i].req, run_a.rec[i].err), 0);
+		assert_int_equal(binary_write_error(&ob.out, &run_a.rec[i].req, run_a.rec[i].err),
+				 0);
 	want_error(&w, BINARY_CMD_SETQ, 0x0003, "Too large.", 0xa1a2a3a4);
 	want_error(&w, 0x30, 0x0081, "Unknown command", 0xb1b2b3b4);
 	want_error(&w, BINARY_CMD_GET, 0x0004, "Invalid arguments", 0xc1c2c3c4);
@@ -1854,8 +1894,7 @@ test_write_echoes_opaque_bytes(void **state)
 	(void)state;
 	compose(&x, &(struct pkt){.opcode = BINARY_CMD_NOOP, .opaque = 0x00ff10ab});
 	out_start(true);
-	assert_int_equal(binary_write(&ob.out, req_op(BINARY_CMD_NOOP, NULL, 0x00ff10ab), &res),
-			 0);
+	assert_int_equal(binary_write(&ob.out, req_op(BINARY_CMD_NOOP, NULL, 0x00ff10ab), &res), 0);
 	ob.n = proto_out_flatten(&ob.out, ob.flat, sizeof(ob.flat));
 	assert_memory_equal(ob.flat + 12, x.b + 12, 4);
 }
@@ -1878,8 +1917,8 @@ test_write_rejects_wrong_status(void **state)
 		struct proto_result res = {.status = cases[i].st};
 
 		out_start(true);
-		bool keyless = cases[i].opcode == BINARY_CMD_NOOP ||
-			       cases[i].opcode == BINARY_CMD_VERSION;
+		bool keyless =
+			cases[i].opcode == BINARY_CMD_NOOP || cases[i].opcode == BINARY_CMD_VERSION;
 
 		assert_int_equal(binary_write(&ob.out,
 					      req_op(cases[i].opcode, keyless ? NULL : "k", 1),
@@ -1900,8 +1939,7 @@ static void
 test_write_overflow_rolls_back(void **state)
 {
 	static const struct proto_stat stats[] = {{"a", "1"}, {"b", "2"}, {"c", "3"}};
-	struct proto_result hit = {.status = PROTO_ST_HIT, .value = "0123456789",
-				   .value_len = 10};
+	struct proto_result hit = {.status = PROTO_ST_HIT, .value = "0123456789", .value_len = 10};
 	struct proto_result st = {.status = PROTO_ST_STATS, .stats = stats, .nstats = 3};
 	struct proto_result ok = {.status = PROTO_ST_OK};
 	struct iovec iov[4];
