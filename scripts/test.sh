@@ -200,6 +200,15 @@ if [[ -x $BENCH ]]; then
 else
 	note "$BENCH not built: skipping the benchmark smoke run"
 fi
+PBENCH=build/tests/bench/nc_bench_proto
+if [[ -x $PBENCH ]]; then
+	note "running: $PBENCH --runs 1 --requests 200000 (smoke run, figures not checked)"
+	pbench_rc=0
+	timeout 300 "$PBENCH" --runs 1 --requests 200000 </dev/null || pbench_rc=$?
+	if ((pbench_rc != 0)); then
+		step_failed "parse bench smoke run ($PBENCH exited with status $pbench_rc)"
+	fi
+fi
 
 # ---------------------------------------------------------------- (f)
 banner "f. fuzzing (libFuzzer, clang, ASan+UBSan), ${NC_FUZZ_SECONDS:-60}s per parser"

@@ -4,10 +4,10 @@
  *
  * Fast path: the command line, and a storage command's data block, lie in the segment at the
  * cursor. One memchr finds the newline, a word-at-a-time scan splits the line in place, the
- * command is recognised by its length and bytes, and the request points into the segment. Lines that
- * straddle segments are copied into the parser; waiting for a data block, dropping a refused
- * block or the rest of a line, and producing the keys of a get line are states, so a call can
- * stop at any byte and the next one resumes there.
+ * command is recognised by its length and bytes, and the request points into the segment.
+ * Lines that straddle segments are copied into the parser; waiting for a data block, dropping
+ * a refused block or the rest of a line, and producing the keys of a get line are states, so
+ * a call can stop at any byte and the next one resumes there.
  */
 #include "proto/text.h"
 
@@ -56,8 +56,7 @@ static void
 copy_request(struct proto_request *dst, const struct proto_request *src)
 {
 	*dst = *src;
-	if ((src->flags & PROTO_F_KEY_BINARY) != 0 &&
-	    src->key == (const char *)src->meta.key_bin)
+	if ((src->flags & PROTO_F_KEY_BINARY) != 0 && src->key == (const char *)src->meta.key_bin)
 		dst->key = (const char *)dst->meta.key_bin;
 }
 
@@ -109,8 +108,8 @@ find_nl(const struct proto_input *in, uint64_t from, uint64_t limit, uint64_t *s
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define WORD_SCAN 1
-#define ONES 0x0101010101010101ULL
-#define HIGHS 0x8080808080808080ULL
+#define ONES	  0x0101010101010101ULL
+#define HIGHS	  0x8080808080808080ULL
 
 /* High bit set in the lowest byte of @p v that is 0 (bytes above it may be flagged too). */
 static inline uint64_t
@@ -387,7 +386,8 @@ static void
 keep_refused(struct text_parser *p, struct proto_request *req, bool text)
 {
 	if ((req->flags & PROTO_F_KEY_BINARY) == 0 || req->key != (const char *)req->meta.key_bin) {
-		uint32_t n = req->key_len < sizeof(p->key) ? req->key_len : (uint32_t)sizeof(p->key);
+		uint32_t n =
+			req->key_len < sizeof(p->key) ? req->key_len : (uint32_t)sizeof(p->key);
 
 		if (n > 0)
 			memcpy(p->key, req->key, n);
@@ -518,7 +518,8 @@ parse_get(struct text_parser *p, struct proto_input *in, const struct line *l,
 			sp = memchr(l->s + i, ' ', l->len - i);
 			e = sp != NULL ? (uint32_t)(sp - l->s) : l->len;
 			if (e - i > PROTO_KEY_MAX)
-				return line_error(p, in, l, req, err, PROTO_ERR_KEY_TOO_LONG, false);
+				return line_error(p, in, l, req, err, PROTO_ERR_KEY_TOO_LONG,
+						  false);
 			i = e;
 		}
 	}
@@ -562,8 +563,7 @@ parse_store(struct text_parser *p, struct proto_input *in, const struct line *l,
 	if (t[1].len > PROTO_KEY_MAX)
 		return line_error(p, in, l, req, err, PROTO_ERR_KEY_TOO_LONG, noreply);
 	if (!num_u32(&t[2], &flags) || !num_i32(&t[3], &exptime) || !num_i32(&t[4], &vlen) ||
-	    (mode == PROTO_MODE_CAS && !num_u64(&t[5], &cas)) || vlen < 0 ||
-	    vlen > INT32_MAX - 2)
+	    (mode == PROTO_MODE_CAS && !num_u64(&t[5], &cas)) || vlen < 0 || vlen > INT32_MAX - 2)
 		return line_error(p, in, l, req, err, PROTO_ERR_BAD_FORMAT, noreply);
 	req_init(req, PROTO_OP_STORE, PROTO_TEXT);
 	req->mode = mode;

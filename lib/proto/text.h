@@ -113,34 +113,34 @@ enum text_parser_state {
 /** Parser state of one connection. Initialise with text_parser_init(); fields are private. */
 struct text_parser {
 	enum text_parser_state state;
-	uint32_t item_size_max;	 /* longest data block + 2 accepted */
-	uint32_t scanned;	 /* LINE: bytes after the cursor known to hold no "\n" */
-	enum proto_error perr;	 /* SWALLOW/SKIP: error to report when done (NONE: go on) */
-	uint64_t skip;		 /* SWALLOW: bytes still to drop */
+	uint32_t item_size_max; /* longest data block + 2 accepted */
+	uint32_t scanned;	/* LINE: bytes after the cursor known to hold no "\n" */
+	enum proto_error perr;	/* SWALLOW/SKIP: error to report when done (NONE: go on) */
+	uint64_t skip;		/* SWALLOW: bytes still to drop */
 
 	/* KEYS and STREAM: the get being produced. */
-	enum proto_op kop;	 /* GET or GAT */
-	uint32_t kflags;	 /* PROTO_F_RETURN_CAS or 0 */
-	int64_t kexptime;	 /* GAT */
-	bool kfirst;		 /* the next key is the first of its line */
-	const char *kline;	 /* KEYS: the line's text (input or line[]) */
-	uint32_t kend;		 /* KEYS: length of the line's text */
-	uint32_t kpos;		 /* KEYS: offset of the next key once ktok[] is used up */
-	uint32_t ktotal;	 /* KEYS: bytes of the line with its "\n" */
-	uint8_t ki;		 /* KEYS: next key in ktok[] */
-	uint8_t kn;		 /* KEYS: keys in ktok[] */
+	enum proto_op kop; /* GET or GAT */
+	uint32_t kflags;   /* PROTO_F_RETURN_CAS or 0 */
+	int64_t kexptime;  /* GAT */
+	bool kfirst;	   /* the next key is the first of its line */
+	const char *kline; /* KEYS: the line's text (input or line[]) */
+	uint32_t kend;	   /* KEYS: length of the line's text */
+	uint32_t kpos;	   /* KEYS: offset of the next key once ktok[] is used up */
+	uint32_t ktotal;   /* KEYS: bytes of the line with its "\n" */
+	uint8_t ki;	   /* KEYS: next key in ktok[] */
+	uint8_t kn;	   /* KEYS: keys in ktok[] */
 	struct proto_token ktok[PROTO_TOKENS_MAX - 1]; /* KEYS: the keys the tokenizer found */
-	bool sreading;		 /* STREAM: a token is being read into key[] */
-	bool sheld;		 /* STREAM: key[] holds a whole token not yet produced */
-	uint8_t slast;		 /* STREAM: last byte of the token being read */
-	uint32_t slen;		 /* STREAM: length of that token (saturates) */
+	bool sreading; /* STREAM: a token is being read into key[] */
+	bool sheld;    /* STREAM: key[] holds a whole token not yet produced */
+	uint8_t slast; /* STREAM: last byte of the token being read */
+	uint32_t slen; /* STREAM: length of that token (saturates) */
 
 	/* DATA: the request whose block is awaited; SWALLOW: the request to report. */
 	struct proto_request pending;
-	bool ptext;		 /* pending is a text request (noreply hides its errors) */
+	bool ptext; /* pending is a text request (noreply hides its errors) */
 
-	char key[PROTO_KEY_MAX + 1];	/* streamed key (+ a "\r"), or a refused item's key */
-	char line[PROTO_LINE_MAX + 1];	/* a line that straddled segments */
+	char key[PROTO_KEY_MAX + 1];   /* streamed key (+ a "\r"), or a refused item's key */
+	char line[PROTO_LINE_MAX + 1]; /* a line that straddled segments */
 };
 
 /**

@@ -152,9 +152,13 @@ status_line(const struct proto_request *req, enum proto_status st)
 			return NULL;
 		}
 	case PROTO_OP_DELETE:
-		return st == PROTO_ST_DELETED ? "DELETED" : st == PROTO_ST_NOT_FOUND ? "NOT_FOUND" : NULL;
+		return st == PROTO_ST_DELETED	? "DELETED" :
+		       st == PROTO_ST_NOT_FOUND ? "NOT_FOUND" :
+						  NULL;
 	case PROTO_OP_TOUCH:
-		return st == PROTO_ST_TOUCHED ? "TOUCHED" : st == PROTO_ST_NOT_FOUND ? "NOT_FOUND" : NULL;
+		return st == PROTO_ST_TOUCHED	? "TOUCHED" :
+		       st == PROTO_ST_NOT_FOUND ? "NOT_FOUND" :
+						  NULL;
 	case PROTO_OP_ARITH:
 		switch (st) {
 		case PROTO_ST_NOT_FOUND:
@@ -207,7 +211,8 @@ text_write(struct proto_out *out, const struct proto_request *req, const struct 
 			return -EINVAL;
 		if (noreply)
 			return 0;
-		return res->status == PROTO_ST_STATS ? write_stats(out, res) : put_line(out, "RESET");
+		return res->status == PROTO_ST_STATS ? write_stats(out, res) :
+						       put_line(out, "RESET");
 	case PROTO_OP_ARITH:
 		if (res->status == PROTO_ST_NUMBER) {
 			char num[22];
