@@ -8,35 +8,6 @@
 #include <errno.h>
 #include <string.h>
 
-/* Where an output stood, so a reply that does not fit can be taken back whole. */
-struct out_mark {
-	uint32_t niov;
-	uint32_t used;
-	uint64_t bytes;
-	size_t last_len;
-};
-
-static void
-mark(const struct proto_out *out, struct out_mark *m)
-{
-	m->niov = out->niov;
-	m->used = out->used;
-	m->bytes = out->bytes;
-	m->last_len = out->niov > 0 ? out->iov[out->niov - 1].iov_len : 0;
-}
-
-static int
-rollback(struct proto_out *out, const struct out_mark *m)
-{
-	out->niov = m->niov;
-	out->used = m->used;
-	out->bytes = m->bytes;
-	if (m->niov > 0)
-		out->iov[m->niov - 1].iov_len = m->last_len;
-	out->overflow = true;
-	return -ENOBUFS;
-}
-
 static void
 put16(uint8_t *b, uint16_t v)
 {
@@ -106,13 +77,13 @@ put_packet(struct proto_out *out, const struct packet *pk)
 static int
 write_one(struct proto_out *out, const struct packet *pk)
 {
-	struct out_mark m;
+	struct proto_out_mark m;
 
 	if ((uint64_t)pk->extlen + pk->keylen + pk->bodylen > UINT32_MAX)
 		return -EINVAL;
-	mark(out, &m);
+	proto_out_mark(out, &m);
 	if (put_packet(out, pk) != 0)
-		return rollback(out, &m);
+		return proto_out_rewind(out, &m);
 	return 0;
 }
 
@@ -269,7 +240,7 @@ write_stats(struct proto_out *out, const struct proto_request *req, const struct
 		.status = BINARY_ST_SUCCESS,
 		.opaque = req->bin.opaque,
 	};
-	struct out_mark m;
+	struct proto_out_mark m;
 
 	if (res->nstats > 0 && res->stats == NULL)
 		return -EINVAL;
@@ -281,7 +252,7 @@ write_stats(struct proto_out *out, const struct proto_request *req, const struct
 		if (klen == 0 || klen > UINT16_MAX || klen + vlen > UINT32_MAX)
 			return -EINVAL;
 	}
-	mark(out, &m);
+	proto_out_mark(out, &m);
 	for (uint32_t i = 0; i < res->nstats; i++) {
 		const struct proto_stat *st = &res->stats[i];
 
@@ -290,14 +261,14 @@ write_stats(struct proto_out *out, const struct proto_request *req, const struct
 		pk.body = st->value;
 		pk.bodylen = st->value != NULL ? (uint32_t)strlen(st->value) : 0;
 		if (put_packet(out, &pk) != 0)
-			return rollback(out, &m);
+			return proto_out_rewind(out, &m);
 	}
 	pk.key = NULL;
 	pk.keylen = 0;
 	pk.body = NULL;
 	pk.bodylen = 0;
 	if (put_packet(out, &pk) != 0)
-		return rollback(out, &m);
+		return proto_out_rewind(out, &m);
 	return 0;
 }
 

@@ -131,44 +131,17 @@ has(const struct proto_request *req, char c)
 	return (req->meta.flags & PROTO_META_BIT(c)) != 0;
 }
 
-/* Output state to return to when a reply does not fit whole. */
-struct mark {
-	uint32_t niov;
-	uint32_t used;
-	uint64_t bytes;
-	size_t last_len;
-};
-
-static void
-mark_set(const struct proto_out *out, struct mark *m)
-{
-	m->niov = out->niov;
-	m->used = out->used;
-	m->bytes = out->bytes;
-	m->last_len = out->niov > 0 ? out->iov[out->niov - 1].iov_len : 0;
-}
-
-static void
-mark_rewind(struct proto_out *out, const struct mark *m)
-{
-	out->niov = m->niov;
-	out->used = m->used;
-	out->bytes = m->bytes;
-	if (m->niov > 0)
-		out->iov[m->niov - 1].iov_len = m->last_len;
-}
-
 /* Append a formatted line (and an optional value with its "\r\n"), whole or not at all. */
 static int
 emit(struct proto_out *out, const struct line *l, const void *value, uint32_t value_len,
      bool with_value)
 {
-	struct mark m;
+	struct proto_out_mark m;
 	int rc;
 
 	if (l->bad)
 		return -EINVAL;
-	mark_set(out, &m);
+	proto_out_mark(out, &m);
 	rc = proto_out_copy(out, l->b, l->n);
 	if (rc == 0 && with_value) {
 		rc = proto_out_value(out, value, value_len);
@@ -176,8 +149,8 @@ emit(struct proto_out *out, const struct line *l, const void *value, uint32_t va
 			rc = proto_out_copy(out, "\r\n", 2);
 	}
 	if (rc != 0)
-		mark_rewind(out, &m);
-	return rc;
+		return proto_out_rewind(out, &m);
+	return 0;
 }
 
 static int

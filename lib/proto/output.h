@@ -61,6 +61,24 @@ int proto_out_u64(struct proto_out *out, uint64_t v);
 /** A signed number in decimal (copied). */
 int proto_out_i64(struct proto_out *out, int64_t v);
 
+/** Where an output stands, so a reply that does not fit can be taken back whole. */
+struct proto_out_mark {
+	uint32_t niov;
+	uint32_t used;
+	uint64_t bytes;
+	size_t last_len;
+};
+
+/** Record where @p out stands now (before appending one reply). */
+void proto_out_mark(const struct proto_out *out, struct proto_out_mark *m);
+
+/**
+ * Take back everything appended since @p m (a reply that did not fit whole) and mark the
+ * output as overflowed.
+ * @return -ENOBUFS, for the writer to pass on.
+ */
+int proto_out_rewind(struct proto_out *out, const struct proto_out_mark *m);
+
 /** Gather the whole output into dst (tests and datagram building); returns bytes written. */
 uint64_t proto_out_flatten(const struct proto_out *out, void *dst, uint64_t cap);
 

@@ -9,35 +9,6 @@
 #include <errno.h>
 #include <string.h>
 
-/* Where the output stood before a reply. */
-struct mark {
-	uint32_t niov;
-	uint32_t used;
-	uint64_t bytes;
-	size_t last_len;
-};
-
-static void
-mark(const struct proto_out *out, struct mark *m)
-{
-	m->niov = out->niov;
-	m->used = out->used;
-	m->bytes = out->bytes;
-	m->last_len = out->niov > 0 ? out->iov[out->niov - 1].iov_len : 0;
-}
-
-static int
-rollback(struct proto_out *out, const struct mark *m)
-{
-	out->niov = m->niov;
-	out->used = m->used;
-	out->bytes = m->bytes;
-	if (m->niov > 0)
-		out->iov[m->niov - 1].iov_len = m->last_len;
-	out->overflow = true;
-	return -ENOBUFS;
-}
-
 /* Decimal digits of @p v at @p d; returns the number written. */
 static unsigned
 put_u64(char *d, uint64_t v)
@@ -59,16 +30,16 @@ put_line(struct proto_out *out, const char *s)
 {
 	char buf[128];
 	size_t n = strlen(s);
-	struct mark m;
+	struct proto_out_mark m;
 
 	if (n + 2 <= sizeof(buf)) {
 		memcpy(buf, s, n);
 		memcpy(buf + n, "\r\n", 2);
 		return proto_out_copy(out, buf, (uint32_t)n + 2);
 	}
-	mark(out, &m);
+	proto_out_mark(out, &m);
 	if (proto_out_copy(out, s, (uint32_t)n) < 0 || proto_out_copy(out, "\r\n", 2) < 0)
-		return rollback(out, &m);
+		return proto_out_rewind(out, &m);
 	return 0;
 }
 
@@ -79,7 +50,7 @@ write_get(struct proto_out *out, const struct proto_request *req, const struct p
 	/* "VALUE " key " " flags " " bytes " " cas "\r\n" */
 	char hdr[6 + PROTO_KEY_MAX + 1 + 10 + 1 + 10 + 1 + 20 + 2];
 	bool last = (req->flags & PROTO_F_MULTI_LAST) != 0;
-	struct mark m;
+	struct proto_out_mark m;
 	char *d = hdr;
 
 	if (res->status != PROTO_ST_HIT || req->key_len == 0)
@@ -100,11 +71,11 @@ write_get(struct proto_out *out, const struct proto_request *req, const struct p
 	}
 	*d++ = '\r';
 	*d++ = '\n';
-	mark(out, &m);
+	proto_out_mark(out, &m);
 	if (proto_out_copy(out, hdr, (uint32_t)(d - hdr)) < 0 ||
 	    proto_out_value(out, res->value, res->value_len) < 0 ||
 	    proto_out_copy(out, last ? "\r\nEND\r\n" : "\r\n", last ? 7 : 2) < 0)
-		return rollback(out, &m);
+		return proto_out_rewind(out, &m);
 	return 0;
 }
 
@@ -112,9 +83,9 @@ write_get(struct proto_out *out, const struct proto_request *req, const struct p
 static int
 write_stats(struct proto_out *out, const struct proto_result *res)
 {
-	struct mark m;
+	struct proto_out_mark m;
 
-	mark(out, &m);
+	proto_out_mark(out, &m);
 	for (uint32_t i = 0; i < res->nstats; i++) {
 		const char *name = res->stats[i].name != NULL ? res->stats[i].name : "";
 		const char *value = res->stats[i].value != NULL ? res->stats[i].value : "";
@@ -122,10 +93,10 @@ write_stats(struct proto_out *out, const struct proto_result *res)
 		if (proto_out_copy(out, "STAT ", 5) < 0 || proto_out_str(out, name) < 0 ||
 		    proto_out_copy(out, " ", 1) < 0 || proto_out_str(out, value) < 0 ||
 		    proto_out_copy(out, "\r\n", 2) < 0)
-			return rollback(out, &m);
+			return proto_out_rewind(out, &m);
 	}
 	if (proto_out_copy(out, "END\r\n", 5) < 0)
-		return rollback(out, &m);
+		return proto_out_rewind(out, &m);
 	return 0;
 }
 
@@ -194,16 +165,16 @@ text_write(struct proto_out *out, const struct proto_request *req, const struct 
 		return 0;
 	case PROTO_OP_VERSION: {
 		const char *text = res->text != NULL ? res->text : "";
-		struct mark m;
+		struct proto_out_mark m;
 
 		if (res->status != PROTO_ST_VERSION)
 			return -EINVAL;
 		if (noreply)
 			return 0;
-		mark(out, &m);
+		proto_out_mark(out, &m);
 		if (proto_out_copy(out, "VERSION ", 8) < 0 || proto_out_str(out, text) < 0 ||
 		    proto_out_copy(out, "\r\n", 2) < 0)
-			return rollback(out, &m);
+			return proto_out_rewind(out, &m);
 		return 0;
 	}
 	case PROTO_OP_STATS:
