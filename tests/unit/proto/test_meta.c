@@ -737,7 +737,7 @@ test_odd_tokens(void **state)
 /* What a composed line asks for, to compare the parse against. */
 struct spec {
 	char cmd; /* g s d a */
-	uint8_t key[200];
+	uint8_t key[PROTO_KEY_MAX];
 	uint32_t key_len;
 	bool binary;
 	uint32_t datalen;
