@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "proto/parser.h"
+
+#include <errno.h>
+
+#include "proto/meta.h"
+
+/* The binary protocol's request magic. */
+#define BINARY_REQUEST_MAGIC 0x80
+
+void
+proto_parser_init(struct proto_parser *p, uint32_t item_size_max)
+{
+	p->mode = PROTO_PARSER_UNDECIDED;
+	p->item_size_max = item_size_max;
+}
+
+enum proto_parse
+proto_parse(struct proto_parser *p, struct proto_input *in, struct proto_request *req,
+	    enum proto_error *err)
+{
+	if (p->mode == PROTO_PARSER_UNDECIDED) {
+		uint32_t len;
+		const uint8_t *first = proto_input_peek(in, &len);
+
+		if (len == 0)
+			return PROTO_PARSE_MORE;
+		if (first[0] == BINARY_REQUEST_MAGIC) {
+			p->mode = PROTO_PARSER_BINARY;
+			binary_parser_init(&p->p.binary, p->item_size_max);
+		} else {
+			p->mode = PROTO_PARSER_TEXT;
+			text_parser_init(&p->p.text, p->item_size_max);
+		}
+	}
+	if (p->mode == PROTO_PARSER_BINARY)
+		return binary_parse(&p->p.binary, in, req, err);
+	return text_parse(&p->p.text, in, req, err);
+}
+
+int
+proto_write(struct proto_out *out, const struct proto_request *req,
+	    const struct proto_result *res)
+{
+	switch (req->kind) {
+	case PROTO_TEXT:
+		return text_write(out, req, res);
+	case PROTO_META:
+		return meta_write(out, req, res);
+	case PROTO_BINARY:
+		return binary_write(out, req, res);
+	default:
+		return -EINVAL;
+	}
+}
