@@ -9,6 +9,7 @@
  */
 
 #include <stdlib.h>
+#include <time.h>
 
 /*
  * What a failed test leaves behind (cmocka leaves a failed test with a longjmp), released in
@@ -77,5 +78,31 @@ track_release_all(void)
 		tracked_mem[i] = NULL;
 	}
 }
+
+/* Per-test setup/teardown: time the test, and release what it tracked even if it failed. */
+static struct timespec t_start;
+
+static inline int
+timer_start(void **state)
+{
+	(void)state;
+	clock_gettime(CLOCK_MONOTONIC, &t_start);
+	return 0;
+}
+
+static inline int
+timer_stop(void **state)
+{
+	struct timespec t;
+
+	(void)state;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	track_release_all();
+	print_message("  (%.2f s)\n", (double)(t.tv_sec - t_start.tv_sec) +
+					     (double)(t.tv_nsec - t_start.tv_nsec) / 1e9);
+	return 0;
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, timer_start, timer_stop)
 
 #endif /* NC_TEST_TRACK_H */

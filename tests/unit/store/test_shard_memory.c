@@ -1047,31 +1047,6 @@ test_destroy_with_outstanding(void **state)
 	model_free(&m);
 }
 
-static struct timespec t_start;
-
-static int
-timer_start(void **state)
-{
-	(void)state;
-	clock_gettime(CLOCK_MONOTONIC, &t_start);
-	return 0;
-}
-
-static int
-timer_stop(void **state)
-{
-	struct timespec t;
-
-	(void)state;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	track_release_all();
-	print_message("  (%.2f s)\n", (double)(t.tv_sec - t_start.tv_sec) +
-					     (double)(t.tv_nsec - t_start.tv_nsec) / 1e9);
-	return 0;
-}
-
-#define T(f) cmocka_unit_test_setup_teardown(f, timer_start, timer_stop)
-
 int
 main(void)
 {
