@@ -26,6 +26,15 @@ proto_input_add(struct proto_input *in, const void *data, uint32_t len)
 	return 0;
 }
 
+int
+proto_input_extend(struct proto_input *in, uint32_t len)
+{
+	if (in->nsegs == 0 || in->cur >= in->nsegs)
+		return -EINVAL;
+	in->seg[in->nsegs - 1].len += len;
+	return 0;
+}
+
 uint64_t
 proto_input_avail(const struct proto_input *in)
 {

@@ -49,6 +49,14 @@ void proto_input_init(struct proto_input *in);
  */
 int proto_input_add(struct proto_input *in, const void *data, uint32_t len);
 
+/**
+ * Grow the last segment by @p len bytes that follow it in memory (more bytes received into
+ * the same buffer, so a trickling stream does not use up the segments).
+ * @return 0; -EINVAL when there is no segment or the cursor has passed the last one (then add
+ *         a new segment instead).
+ */
+int proto_input_extend(struct proto_input *in, uint32_t len);
+
 /** Bytes after the cursor. */
 uint64_t proto_input_avail(const struct proto_input *in);
 

@@ -53,3 +53,16 @@ proto_write(struct proto_out *out, const struct proto_request *req,
 		return -EINVAL;
 	}
 }
+
+int
+proto_write_error(struct proto_out *out, const struct proto_request *req, enum proto_error err)
+{
+	switch (req->kind) {
+	case PROTO_BINARY:
+		return binary_write_error(out, req, err);
+	case PROTO_META:
+		return meta_write_error(out, err);
+	default:
+		return text_write_error(out, err);
+	}
+}

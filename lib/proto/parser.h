@@ -53,4 +53,13 @@ enum proto_parse proto_parse(struct proto_parser *p, struct proto_input *in,
 int proto_write(struct proto_out *out, const struct proto_request *req,
 		const struct proto_result *res);
 
+/**
+ * Append the reply to a parse error with the writer of the protocol @p req came in (set by
+ * the parser: binary errors echo opcode and opaque; meta lines answer as meta). Errors
+ * without a reply (PROTO_ERR_NONE, NOREPLY_ONLY) append nothing.
+ * @return 0; -ENOBUFS when the reply does not fit (nothing appended).
+ */
+int proto_write_error(struct proto_out *out, const struct proto_request *req,
+		      enum proto_error err);
+
 #endif /* NC_PROTO_PARSER_H */

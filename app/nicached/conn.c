@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Connections on their worker: accept (with the -c limit), receive into chunks chained as a
+ * proto_input, send replies (what the socket does not take waits in a backlog, copied, and
+ * goes out first), close. Parsing and executing are in conn_run.c.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn_private.h"
+#include "log.h"
+#include "worker.h"
+
+static const char too_many_conns[] = "ERROR Too many open connections\r\n";
+
+/** A free connection struct: recycled, or new and recorded in w->conns for stats conns. */
+static struct conn *
+conn_get(struct worker *w)
+{
+	struct conn *c = w->free_conns;
+
+	if (c != NULL) {
+		w->free_conns = c->next_free;
+	} else {
+		if (w->nconns == w->conns_cap) {
+			uint32_t cap = w->conns_cap ? w->conns_cap * 2 : 64;
+			struct conn **a = realloc(w->conns, cap * sizeof(*a));
+
+			if (a == NULL)
+				return NULL;
+			w->conns = a;
+			w->conns_cap = cap;
+		}
+		c = calloc(1, sizeof(*c));
+		if (c == NULL)
+			return NULL;
+		w->conns[w->nconns++] = c;
+	}
+	struct exec_value keep = c->msg.copy;
+
+	memset(c, 0, sizeof(*c));
+	c->msg.copy = keep; /* a value buffer is worth keeping across connections */
+	c->w = w;
+	c->in_use = true;
+	c->state = CONN_ACTIVE;
+	proto_parser_init(&c->parser, w->exec.item_size_max);
+	proto_input_init(&c->in);
+	return c;
+}
+
+static void
+chunk_unref(struct rx_chunk *ch)
+{
+	if (ch != NULL && --ch->refs == 0)
+		free(ch);
+}
+
+/** Release what a connection holds and put it on the free list. */
+static void
+conn_put(struct worker *w, struct conn *c)
+{
+	for (unsigned i = 0; i < c->in.nsegs; i++)
+		chunk_unref(c->seg_chunk[i]);
+	chunk_unref(c->tail);
+	free(c->tx.buf);
+	free(c->bcast);
+	free(c->bcast_text);
+	c->tx.buf = NULL;
+	c->in_use = false;
+	c->next_free = w->free_conns;
+	w->free_conns = c;
+}
+
+void
+conn_accept(struct worker *w, struct stack_conn *sc)
+{
+	struct nc_server *srv = w->srv;
+	uint32_t n = __atomic_add_fetch(&srv->curr_conns, 1, __ATOMIC_RELAXED);
+	struct conn *c = NULL;
+
+	if (n <= srv->set.conn_limit)
+		c = conn_get(w);
+	if (c == NULL) {
+		struct iovec iov = {(void *)too_many_conns, sizeof(too_many_conns) - 1};
+
+		__atomic_sub_fetch(&srv->curr_conns, 1, __ATOMIC_RELAXED);
+		STAT_INC(&w->stats, rejected_connections);
+		(void)stack_sendv(w->stack, sc, &iov, 1);
+		stack_close(w->stack, sc);
+		NC_LOG(w->srv, 1, "worker %u: refused a connection: %u open (-c %u)", w->id, n - 1,
+		       srv->set.conn_limit);
+		return;
+	}
+	c->sc = sc;
+	c->id = stack_conn_id(w->stack, sc);
+	stack_addr_format(stack_conn_peer(w->stack, sc), c->peer_name, sizeof(c->peer_name));
+	c->last_cmd = nc_clock_now(&srv->clock);
+	stack_conn_set_user(w->stack, sc, c);
+	STAT_INC(&w->stats, total_connections);
+	NC_LOG(w->srv, 2, "<%d new client connection from %s", c->id, c->peer_name);
+}
+
+struct conn *
+conn_new_udp(struct worker *w)
+{
+	struct conn *c = conn_get(w);
+
+	if (c != NULL)
+		c->is_udp = true;
+	return c;
+}
+
+void
+conn_free_udp(struct worker *w, struct conn *c)
+{
+	conn_put(w, c);
+}
+
+void
+conn_close(struct worker *w, struct conn *c)
+{
+	if (c->sc != NULL) {
+		NC_LOG(w->srv, 2, "<%d connection closed", c->id);
+		stack_close(w->stack, c->sc);
+		c->sc = NULL;
+		__atomic_sub_fetch(&w->srv->curr_conns, 1, __ATOMIC_RELAXED);
+	}
+	if (c->acks_due > 0) {
+		/* Answers are still out at other workers: free it when the last comes back. */
+		c->state = CONN_CLOSING;
+		return;
+	}
+	conn_put(w, c);
+}
+
+void
+conn_close_all(struct worker *w)
+{
+	for (uint32_t i = 0; i < w->nconns; i++) {
+		struct conn *c = w->conns[i];
+
+		if (c->in_use && !c->is_udp) {
+			c->acks_due = 0;
+			conn_close(w, c);
+		}
+	}
+	for (uint32_t i = 0; i < w->nconns; i++) {
+		exec_value_release(&w->conns[i]->msg.copy);
+		free(w->conns[i]);
+	}
+	free(w->conns);
+	w->conns = NULL;
+	w->nconns = w->conns_cap = 0;
+	w->free_conns = NULL;
+}
+
+/* ---- receiving ---- */
+
+/** The chunk receiving bytes, with room; NULL when memory is short. */
+static struct rx_chunk *
+rx_tail(struct worker *w, struct conn *c)
+{
+	struct rx_chunk *t = c->tail;
+
+	if (t != NULL && t->fill < t->cap)
+		return t;
+	chunk_unref(t);
+	t = malloc(sizeof(*t) + w->rx_chunk_size);
+	c->tail = t;
+	if (t == NULL)
+		return NULL;
+	t->refs = 1;
+	t->fill = 0;
+	t->cap = w->rx_chunk_size;
+	return t;
+}
+
+/** Chain n new bytes at t->data + t->fill into the input. @return 0 or -ENOSPC. */
+static int
+rx_chain(struct conn *c, struct rx_chunk *t, uint32_t n)
+{
+	struct proto_input *in = &c->in;
+	const uint8_t *at = t->data + t->fill;
+
+	if (in->nsegs > 0 && c->seg_chunk[in->nsegs - 1] == t &&
+	    in->seg[in->nsegs - 1].data + in->seg[in->nsegs - 1].len == at &&
+	    proto_input_extend(in, n) == 0)
+		return 0;
+	if (proto_input_add(in, at, n) != 0)
+		return -ENOSPC;
+	c->seg_chunk[in->nsegs - 1] = t;
+	t->refs++;
+	return 0;
+}
+
+/** Drop input segments the parser has passed, releasing their chunks. */
+void
+conn_compact(struct conn *c)
+{
+	unsigned drop = c->in.cur;
+
+	for (unsigned i = 0; i < drop; i++)
+		chunk_unref(c->seg_chunk[i]);
+	proto_input_compact(&c->in);
+	memmove(c->seg_chunk, c->seg_chunk + drop, sizeof(c->seg_chunk[0]) * c->in.nsegs);
+}
+
+/**
+ * Read what the stack has for @p c (a bounded number of reads, so one busy client cannot hold
+ * the worker). @return 0; -EPIPE when the connection must close now.
+ */
+static int
+conn_receive(struct worker *w, struct conn *c)
+{
+	for (int reads = 0; reads < 8; reads++) {
+		struct rx_chunk *t = rx_tail(w, c);
+		ssize_t n;
+
+		if (t == NULL)
+			return -EPIPE;
+		n = stack_recv(w->stack, c->sc, t->data + t->fill, t->cap - t->fill);
+		if (n == -EAGAIN)
+			return 0;
+		if (n == 0) {
+			c->read_closed = true;
+			return 0;
+		}
+		if (n < 0)
+			return -EPIPE;
+		STAT_ADD(&w->stats, bytes_read, (uint64_t)n);
+		if (rx_chain(c, t, (uint32_t)n) != 0)
+			return -EPIPE; /* more segments than one request may span: a broken client */
+		t->fill += (uint32_t)n;
+		if (t->fill < t->cap)
+			return 0; /* the socket had no more */
+	}
+	return 0;
+}
+
+void
+conn_on_readable(struct worker *w, struct conn *c)
+{
+	/*
+	 * While a request is out at another worker its input must not change (the owner reads
+	 * the value from it): the bytes wait in the socket until the answer is back.
+	 */
+	if (c->read_closed || c->state != CONN_ACTIVE)
+		return;
+	if (conn_receive(w, c) != 0) {
+		conn_close(w, c);
+		return;
+	}
+	conn_run(w, c);
+}
+
+/* ---- sending ---- */
+
+/** Append bytes to the backlog. @return 0 or -ENOMEM. */
+static int
+tx_append(struct tx_backlog *tx, const void *data, uint64_t len)
+{
+	if (tx->head > 0 && tx->head == tx->len)
+		tx->head = tx->len = 0;
+	if (tx->cap - tx->len < len) {
+		uint64_t need = tx->len - tx->head + len;
+		uint64_t cap = tx->cap ? tx->cap : 4096;
+		uint8_t *b;
+
+		while (cap < need)
+			cap *= 2;
+		b = malloc(cap);
+		if (b == NULL)
+			return -ENOMEM;
+		memcpy(b, tx->buf + tx->head, tx->len - tx->head);
+		free(tx->buf);
+		tx->buf = b;
+		tx->cap = cap;
+		tx->len -= tx->head;
+		tx->head = 0;
+	}
+	memcpy(tx->buf + tx->len, data, len);
+	tx->len += len;
+	return 0;
+}
+
+/** Copy the iovecs of the output from byte @p skip on into the backlog. */
+static int
+tx_keep(struct tx_backlog *tx, const struct proto_out *out, uint64_t skip)
+{
+	for (uint32_t i = 0; i < out->niov; i++) {
+		uint64_t len = out->iov[i].iov_len;
+
+		if (skip >= len) {
+			skip -= len;
+			continue;
+		}
+		if (tx_append(tx, (uint8_t *)out->iov[i].iov_base + skip, len - skip) != 0)
+			return -ENOMEM;
+		skip = 0;
+	}
+	return 0;
+}
+
+/** Send the backlog; @return 0 (maybe some left); -EPIPE when the connection failed. */
+static int
+tx_drain(struct worker *w, struct conn *c)
+{
+	struct tx_backlog *tx = &c->tx;
+
+	while (tx->head < tx->len) {
+		struct iovec iov = {tx->buf + tx->head, tx->len - tx->head};
+		ssize_t n = stack_sendv(w->stack, c->sc, &iov, 1);
+
+		if (n == -EAGAIN)
+			break;
+		if (n < 0)
+			return -EPIPE;
+		tx->head += (uint64_t)n;
+	}
+	if (tx->head == tx->len)
+		tx->head = tx->len = 0;
+	return 0;
+}
+
+int
+conn_flush(struct worker *w, struct conn *c)
+{
+	struct proto_out *out = &w->out;
+	uint64_t sent = 0;
+	int rc = 0;
+
+	if (out->niov == 0)
+		return 0;
+	STAT_ADD(&w->stats, bytes_written, out->bytes);
+	if (c->is_udp || c->sc == NULL) {
+		if (c->is_udp)
+			rc = tx_keep(&c->tx, out, 0);
+		proto_out_reset(out);
+		return rc;
+	}
+	if (c->tx.head == c->tx.len) {
+		ssize_t n = stack_sendv(w->stack, c->sc, out->iov, out->niov);
+
+		if (n < 0 && n != -EAGAIN)
+			rc = -EPIPE;
+		else if (n > 0)
+			sent = (uint64_t)n;
+	}
+	if (rc == 0 && sent < out->bytes) {
+		rc = tx_keep(&c->tx, out, sent);
+		if (rc == 0)
+			rc = tx_drain(w, c);
+		if (rc == 0 && c->tx.head < c->tx.len)
+			stack_want_writable(w->stack, c->sc, true);
+	}
+	proto_out_reset(out);
+	return rc;
+}
+
+uint64_t
+conn_backlog(const struct conn *c)
+{
+	return c->tx.len - c->tx.head;
+}
+
+void
+conn_on_writable(struct worker *w, struct conn *c)
+{
+	if (tx_drain(w, c) != 0) {
+		conn_close(w, c);
+		return;
+	}
+	if (conn_backlog(c) > 0)
+		return;
+	stack_want_writable(w->stack, c->sc, false);
+	if (c->state == CONN_ACTIVE)
+		conn_run(w, c); /* parsing may have stopped for the backlog */
+}

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef NC_APP_CONN_H
+#define NC_APP_CONN_H
+
+/*
+ * A client connection on its worker: the received bytes (chunks chained into a proto_input),
+ * the protocol parser, the request being executed, and the reply bytes the socket has not
+ * taken yet. A UDP datagram is handled as a short-lived connection of its own (is_udp), so
+ * a request forwarded to another shard's owner resumes the same way for both transports.
+ *
+ * States: ACTIVE (parse and execute), WAITING (a write is at another shard's owner, or a
+ * broadcast is out; the connection resumes, in order, when every answer is back), RETRY
+ * (a write found memory still in a grace period; run again next loop), CLOSING (close once
+ * nothing is out at other workers).
+ *
+ * Threads: a connection belongs to one worker; forwarded requests are read (never written)
+ * by the owner while the connection waits.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "exec.h"
+#include "proto/input.h"
+#include "proto/parser.h"
+#include "stack/stack.h"
+#include "store/index.h"
+
+struct worker;
+struct conn;
+
+/** A receive buffer; several input segments may point into one. */
+struct rx_chunk {
+	uint32_t refs; /* segments pointing into it, plus one while it is the tail */
+	uint32_t fill; /* bytes received into it */
+	uint32_t cap;
+	uint8_t data[];
+};
+
+/** What a worker asks another worker to do. */
+enum fwd_kind {
+	FWD_WRITE, /* execute conn->req on the owner's shard */
+	FWD_FLUSH, /* flush_all on the owner's shard */
+	FWD_CONNS, /* describe the owner's connections (stats conns) */
+};
+
+/** A message on a worker's inbox ring and back on the requester's done ring. */
+struct fwd_msg {
+	enum fwd_kind kind;
+	struct worker *from;
+	struct conn *conn;
+	const struct proto_request *req; /* FWD_WRITE: conn->req */
+	const struct proto_input *in;	 /* FWD_WRITE: conn->in (the value's bytes) */
+	struct store_key key;		 /* FWD_WRITE */
+	int64_t delay;			 /* FWD_FLUSH */
+	struct proto_result res;	 /* filled by the owner */
+	struct exec_value copy;		 /* a returned value, copied by the owner */
+	char *text;			 /* FWD_CONNS: malloc'ed "STAT ..." lines by the owner */
+	uint32_t text_len;
+	uint32_t retries;		 /* owner: attempts that found no memory ready */
+	struct fwd_msg *next;		 /* owner's retry list */
+};
+
+enum conn_state {
+	CONN_ACTIVE,
+	CONN_WAITING,
+	CONN_RETRY,
+	CONN_CLOSING,
+};
+
+/** Bytes of replies the stack has not taken yet (copied; sent in order before new ones). */
+struct tx_backlog {
+	uint8_t *buf;
+	uint64_t head; /* first unsent byte */
+	uint64_t len;  /* end of valid bytes */
+	uint64_t cap;
+};
+
+struct conn {
+	struct worker *w;
+	struct stack_conn *sc;	   /* NULL for UDP */
+	int id;			   /* stack_conn_id (fd) for logs and stats conns */
+	bool is_udp;
+	bool in_use;
+	bool close_after_send;	   /* quit, or a CLOSE parse outcome */
+	bool read_closed;	   /* the peer closed its side */
+	bool on_list;		   /* on the worker's pending list */
+	enum conn_state state;
+	uint32_t acks_due;	   /* WAITING: answers still out (writes: 1, broadcasts: N-1) */
+	uint32_t retries;	   /* RETRY: attempts so far */
+	nc_reltime_t last_cmd;	   /* relative time of the last request (stats conns) */
+	char peer_name[64];	   /* "ip:port" */
+	struct proto_parser parser;
+	struct proto_input in;
+	struct rx_chunk *seg_chunk[PROTO_INPUT_SEGS_MAX]; /* chunk of each input segment */
+	struct rx_chunk *tail;	   /* chunk receiving bytes now */
+	struct proto_request req;  /* the request being executed */
+	struct store_key key;	   /* its key */
+	unsigned key_shard;
+	struct fwd_msg msg;	   /* FWD_WRITE (one at a time) */
+	struct fwd_msg *bcast;	   /* broadcasts: one per other worker */
+	char *bcast_text;	   /* stats conns: the lines gathered so far */
+	uint32_t bcast_text_len;
+	struct tx_backlog tx;
+	struct conn *next_free;
+	struct conn *next_pending;
+	/* UDP only: where the reply goes */
+	struct stack_addr udp_peer;
+	uint16_t udp_via;
+	uint16_t udp_request_id;
+};
+
+#endif /* NC_APP_CONN_H */

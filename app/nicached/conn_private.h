@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef NC_APP_CONN_PRIVATE_H
+#define NC_APP_CONN_PRIVATE_H
+
+/* Between the connection files (conn.c, conn_run.c, udp.c); not for the rest of the app. */
+
+#include "worker.h"
+
+/** Parse and execute buffered requests until the input runs dry or the connection waits. */
+void conn_run(struct worker *w, struct conn *c);
+
+/**
+ * Send what w->out holds for @p c (UDP: keep it for the datagrams); what the stack does not
+ * take is copied to the connection's backlog.
+ * @return 0; -EPIPE when the connection failed (close it); -ENOMEM.
+ */
+int conn_flush(struct worker *w, struct conn *c);
+
+/** Close a stream connection (or a finished UDP context); deferred while answers are out. */
+void conn_close(struct worker *w, struct conn *c);
+
+/** Drop input segments the parser has passed (only when no request points into them). */
+void conn_compact(struct conn *c);
+
+/** Reply bytes waiting in the backlog. */
+uint64_t conn_backlog(const struct conn *c);
+
+/** A connection struct for one UDP datagram, and its release. */
+struct conn *conn_new_udp(struct worker *w);
+void conn_free_udp(struct worker *w, struct conn *c);
+
+/** Send a finished UDP context's reply as numbered datagrams, then free it. */
+void udp_finish(struct worker *w, struct conn *c);
+
+/** Most reply bytes a connection may have waiting before it stops reading requests. */
+#define CONN_BACKLOG_MAX (4u << 20)
+
+/** Attempts at a write that waits for memory before answering "out of memory". */
+#define CONN_RETRY_MAX 100000u
+
+#endif /* NC_APP_CONN_PRIVATE_H */

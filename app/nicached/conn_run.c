@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Parsing and executing a connection's requests, strictly in order. Reads run here on any
+ * shard; a write for another worker's shard, a flush_all and `stats conns` go out over the
+ * rings and the connection waits (parses nothing more) until every answer is back, so its
+ * later requests always see its earlier writes.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn_private.h"
+#include "log.h"
+#include "worker.h"
+
+/** The version string clients see: memcached's protocol level, then ours. */
+#define NC_VERSION_REPLY "1.6.18 nicached-" NC_VERSION
+
+/** Append the reply to c->req; flush and retry once when the output is full. */
+static int
+conn_reply(struct worker *w, struct conn *c, const struct proto_result *res)
+{
+	int rc = proto_write(&w->out, &c->req, res);
+
+	if (rc == -ENOBUFS) {
+		if (conn_flush(w, c) != 0)
+			return -EPIPE;
+		rc = proto_write(&w->out, &c->req, res);
+	}
+	return rc == 0 ? 0 : -EPIPE;
+}
+
+static int
+conn_reply_error(struct worker *w, struct conn *c, enum proto_error err)
+{
+	int rc = proto_write_error(&w->out, &c->req, err);
+
+	if (rc == -ENOBUFS) {
+		if (conn_flush(w, c) != 0)
+			return -EPIPE;
+		rc = proto_write_error(&w->out, &c->req, err);
+	}
+	return rc;
+}
+
+/** Post one message per other worker; the connection waits for all answers. */
+static bool
+conn_broadcast(struct worker *w, struct conn *c, enum fwd_kind kind, int64_t delay)
+{
+	unsigned n = w->srv->nworkers;
+
+	if (c->bcast == NULL) {
+		c->bcast = calloc(n, sizeof(*c->bcast));
+		if (c->bcast == NULL)
+			return false;
+	}
+	c->acks_due = 0;
+	c->state = CONN_WAITING;
+	for (unsigned i = 0; i < n; i++) {
+		struct fwd_msg *m = &c->bcast[i];
+
+		if (i == w->id)
+			continue;
+		memset(m, 0, sizeof(*m));
+		m->kind = kind;
+		m->from = w;
+		m->conn = c;
+		m->delay = delay;
+		/* A full ring is retried at once: broadcasts are rare and rings are sized for them. */
+		while (forward_post(w->srv->workers[i], m) != 0)
+			forward_serve(w);
+		c->acks_due++;
+	}
+	return true;
+}
+
+/** What a request without a key does. @return true to go on; false when the conn waits. */
+static bool
+conn_exec_admin(struct worker *w, struct conn *c, struct proto_result *res)
+{
+	struct proto_request *req = &c->req;
+
+	switch (req->op) {
+	case PROTO_OP_FLUSH:
+		STAT_INC(&w->stats, cmd_flush);
+		store_flush(w->shard, req->exptime);
+		if (w->srv->nworkers > 1) {
+			conn_broadcast(w, c, FWD_FLUSH, req->exptime);
+			return false;
+		}
+		res->status = PROTO_ST_OK;
+		return true;
+	case PROTO_OP_VERSION:
+		res->status = PROTO_ST_VERSION;
+		res->text = NC_VERSION_REPLY;
+		return true;
+	case PROTO_OP_VERBOSITY:
+		__atomic_store_n(&w->srv->verbosity, req->level, __ATOMIC_RELAXED);
+		res->status = PROTO_ST_OK;
+		return true;
+	case PROTO_OP_STATS:
+		if (req->args != NULL && req->args_len == 5 && memcmp(req->args, "conns", 5) == 0 &&
+		    w->srv->nworkers > 1) {
+			free(c->bcast_text);
+			c->bcast_text = stats_conns_text(w, &c->bcast_text_len);
+			conn_broadcast(w, c, FWD_CONNS, 0);
+			return false;
+		}
+		if (stats_report(w, req->args, req->args_len, res) != 0) {
+			conn_reply_error(w, c, PROTO_ERR_UNKNOWN_COMMAND);
+			res->status = PROTO_STATUS_COUNT; /* answered */
+		}
+		return true;
+	case PROTO_OP_QUIT:
+		c->close_after_send = true;
+		res->status = PROTO_ST_OK;
+		return true;
+	default: /* NOOP */
+		res->status = PROTO_ST_OK;
+		return true;
+	}
+}
+
+/**
+ * Execute c->req. @return true when answered (go on parsing); false when the connection
+ * waits (forwarded, broadcast, or retrying for memory).
+ */
+static bool
+conn_execute(struct worker *w, struct conn *c)
+{
+	struct proto_request *req = &c->req;
+	struct nc_server *srv = w->srv;
+	struct proto_result res;
+	unsigned shard;
+
+	memset(&res, 0, sizeof(res));
+	c->last_cmd = nc_clock_now(&srv->clock);
+	if (req->kind == PROTO_META)
+		STAT_INC(&w->stats, cmd_meta);
+	if (req->key == NULL || req->op == PROTO_OP_FLUSH || req->op == PROTO_OP_STATS ||
+	    req->op == PROTO_OP_VERSION || req->op == PROTO_OP_VERBOSITY ||
+	    req->op == PROTO_OP_NOOP || req->op == PROTO_OP_QUIT) {
+		if (!conn_exec_admin(w, c, &res))
+			return false;
+		if (res.status != PROTO_STATUS_COUNT && conn_reply(w, c, &res) != 0)
+			return false;
+		return true;
+	}
+	store_key_init(&c->key, &srv->seed, req->key, req->key_len);
+	shard = nc_digest_shard(&c->key.digest, srv->nworkers);
+	c->key_shard = shard;
+	if (!exec_is_write(req)) {
+		exec_read(&w->exec, srv->workers[shard]->shard, &c->key, req, &res);
+	} else if (shard == w->id) {
+		if (!exec_write(&w->exec, w->shard, &c->key, req, &c->in, &res, NULL)) {
+			if (++c->retries < CONN_RETRY_MAX) {
+				STAT_INC(&w->stats, write_retries);
+				c->state = CONN_RETRY;
+				worker_defer(w, c);
+				return false;
+			}
+			STAT_INC(&w->stats, store_no_memory);
+			res.status = PROTO_ST_NO_MEMORY;
+		}
+	} else {
+		struct fwd_msg *m = &c->msg;
+
+		m->kind = FWD_WRITE;
+		m->from = w;
+		m->conn = c;
+		m->req = req;
+		m->in = &c->in;
+		m->key = c->key;
+		m->retries = 0;
+		if (forward_post(srv->workers[shard], m) != 0) {
+			c->state = CONN_RETRY; /* ring full: post again next loop */
+			worker_defer(w, c);
+			return false;
+		}
+		STAT_INC(&w->stats, forwarded_writes);
+		c->state = CONN_WAITING;
+		c->acks_due = 1;
+		return false;
+	}
+	c->retries = 0;
+	return conn_reply(w, c, &res) == 0;
+}
+
+/** Whether the connection has no more work and should be closed now. */
+static bool
+conn_done(const struct conn *c)
+{
+	if (c->is_udp || c->state != CONN_ACTIVE)
+		return false;
+	if (c->close_after_send && conn_backlog(c) == 0)
+		return true;
+	return c->read_closed && conn_backlog(c) == 0;
+}
+
+void
+conn_run(struct worker *w, struct conn *c)
+{
+	enum proto_error err;
+	enum proto_parse r;
+
+	while (c->state == CONN_ACTIVE && !c->close_after_send) {
+		if (conn_backlog(c) > CONN_BACKLOG_MAX)
+			break; /* the client does not read its replies: wait for WRITABLE */
+		err = PROTO_ERR_NONE;
+		r = proto_parse(&c->parser, &c->in, &c->req, &err);
+		if (r == PROTO_PARSE_MORE) {
+			conn_compact(c);
+			break;
+		}
+		if (r == PROTO_PARSE_ERROR) {
+			if (conn_reply_error(w, c, err) != 0)
+				break;
+			continue;
+		}
+		if (r == PROTO_PARSE_CLOSE) {
+			conn_reply_error(w, c, err);
+			STAT_INC(&w->stats, conn_closed_errors);
+			c->close_after_send = true;
+			break;
+		}
+		NC_LOG(w->srv, 3, "<%d %s %s %.*s", c->id, proto_kind_name(c->req.kind),
+		       proto_op_name(c->req.op), c->req.key ? (int)c->req.key_len : 0,
+		       c->req.key ? c->req.key : "");
+		if (!conn_execute(w, c))
+			break;
+	}
+	if (conn_flush(w, c) != 0) {
+		c->close_after_send = true;
+		c->read_closed = true;
+		if (c->tx.len > c->tx.head)
+			c->tx.head = c->tx.len; /* the peer is gone: drop what it cannot get */
+	}
+	if (c->is_udp) {
+		if (c->state == CONN_ACTIVE)
+			udp_finish(w, c);
+		return;
+	}
+	if (conn_done(c))
+		conn_close(w, c);
+}
+
+void
+conn_resume(struct worker *w, struct conn *c)
+{
+	if (c->state != CONN_RETRY)
+		return;
+	c->state = CONN_ACTIVE;
+	if (conn_execute(w, c))
+		conn_run(w, c);
+	else
+		conn_flush(w, c);
+}
+
+/** The last answer of a broadcast is back: reply for the whole request. */
+static void
+conn_broadcast_done(struct worker *w, struct conn *c)
+{
+	struct proto_result res;
+
+	memset(&res, 0, sizeof(res));
+	if (c->req.op == PROTO_OP_FLUSH) {
+		res.status = PROTO_ST_OK;
+	} else if (stats_report_conns(w, c, &res) != 0) {
+		conn_reply_error(w, c, PROTO_ERR_UNKNOWN_COMMAND);
+		return;
+	}
+	conn_reply(w, c, &res);
+}
+
+void
+conn_answered(struct worker *w, struct fwd_msg *m)
+{
+	struct conn *c = m->conn;
+
+	if (c->state == CONN_CLOSING) {
+		if (--c->acks_due == 0)
+			conn_close(w, c);
+		return;
+	}
+	if (m->kind == FWD_CONNS && m->text != NULL) {
+		char *t = realloc(c->bcast_text, c->bcast_text_len + m->text_len + 1);
+
+		if (t != NULL) {
+			memcpy(t + c->bcast_text_len, m->text, m->text_len);
+			c->bcast_text = t;
+			c->bcast_text_len += m->text_len;
+			t[c->bcast_text_len] = '\0';
+		}
+		free(m->text);
+		m->text = NULL;
+	}
+	if (--c->acks_due > 0)
+		return;
+	c->state = CONN_ACTIVE;
+	if (m->kind == FWD_WRITE) {
+		if (m->res.status == PROTO_ST_NO_MEMORY)
+			STAT_INC(&w->stats, store_no_memory);
+		conn_reply(w, c, &m->res);
+	} else {
+		conn_broadcast_done(w, c);
+	}
+	conn_run(w, c);
+}

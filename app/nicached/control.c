@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "control.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_telemetry.h>
+
+#include "worker.h"
+
+/** Set by the signal handler; read by the control loop. */
+static volatile sig_atomic_t control_signal;
+/** The server telemetry callbacks report on (DPDK gives them no argument). */
+static struct nc_server *telemetry_srv;
+
+static void
+on_signal(int sig)
+{
+	control_signal = sig;
+}
+
+void
+control_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+static int
+telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	const struct nc_server *srv = telemetry_srv;
+	struct worker_stats ws;
+	struct store_shard_stats ss;
+
+	(void)cmd;
+	(void)params;
+	if (srv == NULL)
+		return -EAGAIN;
+	stats_sum_workers(srv, &ws);
+	stats_sum_shards(srv, &ss);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "pid", (uint64_t)srv->pid);
+	rte_tel_data_add_dict_u64(d, "uptime", (uint64_t)(time(NULL) - srv->started));
+	rte_tel_data_add_dict_u64(d, "curr_connections",
+				  __atomic_load_n(&srv->curr_conns, __ATOMIC_RELAXED));
+	rte_tel_data_add_dict_u64(d, "threads", srv->nworkers);
+	rte_tel_data_add_dict_u64(d, "limit_maxbytes",
+				  (uint64_t)srv->set.memory_limit * 1024 * 1024);
+#define ADD(name, desc) rte_tel_data_add_dict_u64(d, #name, ws.name);
+	WORKER_STATS(ADD)
+#undef ADD
+#define ADD(name, desc) rte_tel_data_add_dict_u64(d, #name, ss.name);
+	STORE_SHARD_STATS(ADD)
+#undef ADD
+	return 0;
+}
+
+static int
+telemetry_settings(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct settings_stat st[SETTINGS_STATS_MAX];
+	unsigned n;
+
+	(void)cmd;
+	(void)params;
+	if (telemetry_srv == NULL)
+		return -EAGAIN;
+	n = settings_stats(&telemetry_srv->set, st, SETTINGS_STATS_MAX);
+	rte_tel_data_start_dict(d);
+	for (unsigned i = 0; i < n; i++)
+		rte_tel_data_add_dict_string(d, st[i].name, st[i].value);
+	return 0;
+}
+
+int
+control_telemetry(struct nc_server *srv)
+{
+	int rc;
+
+	telemetry_srv = srv;
+	rc = rte_telemetry_register_cmd("/nicached/stats", telemetry_stats,
+					"nicached's `stats`: counters summed over every worker");
+	if (rc == 0)
+		rc = rte_telemetry_register_cmd("/nicached/settings", telemetry_settings,
+						"nicached's `stats settings`");
+	return rc;
+}
+
+void
+control_banner(const struct nc_server *srv, FILE *f)
+{
+	const struct nc_settings *s = &srv->set;
+
+	fprintf(f,
+		"nicached %s: backend %s, %u worker%s + control lcore, %u MB item memory "
+		"(%u MB per shard), listen %s tcp %s%u udp %s%u, max %u connections, "
+		"EAL memory %s\n",
+		NC_VERSION, s->backend == SETTINGS_BACKEND_DPDK ? "dpdk" : "socket", srv->nworkers,
+		srv->nworkers == 1 ? "" : "s", s->memory_limit, s->memory_limit / srv->nworkers,
+		s->listen, s->port ? "" : "off/", s->port, s->udp_port ? "" : "off/", s->udp_port,
+		s->conn_limit, srv->use_hugepages ? "hugepages" : "4 KiB pages (--no-huge)");
+	fflush(f);
+}
+
+void
+control_main(struct nc_server *srv)
+{
+	const struct timespec tick = {0, 2 * 1000 * 1000};
+
+	while (control_signal == 0) {
+		nc_clock_update(&srv->clock);
+		nanosleep(&tick, NULL);
+	}
+	__atomic_store_n(&srv->stop, true, __ATOMIC_RELEASE);
+}
+
+void
+control_final_stats(const struct nc_server *srv, FILE *f)
+{
+	struct worker_stats ws;
+	struct store_shard_stats ss;
+
+	stats_sum_workers(srv, &ws);
+	stats_sum_shards(srv, &ss);
+	fprintf(f,
+		"nicached: stopped (signal %d) after %lld s: total_connections %llu, cmd_get %llu "
+		"(hits %llu), cmd_set %llu, curr_items %llu, evictions %llu, bytes_read %llu, "
+		"bytes_written %llu\n",
+		(int)control_signal, (long long)(time(NULL) - srv->started),
+		(unsigned long long)ws.total_connections, (unsigned long long)ws.cmd_get,
+		(unsigned long long)ws.get_hits, (unsigned long long)ws.cmd_set,
+		(unsigned long long)ss.curr_items, (unsigned long long)ss.evictions,
+		(unsigned long long)ws.bytes_read, (unsigned long long)ws.bytes_written);
+	fflush(f);
+}

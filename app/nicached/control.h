@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef NC_APP_CONTROL_H
+#define NC_APP_CONTROL_H
+
+/*
+ * The control lcore (EAL's main lcore): keeps the coarse clock, watches for SIGINT/SIGTERM,
+ * serves DPDK telemetry (/nicached/stats, /nicached/settings: the figures of `stats`), and
+ * prints the startup banner and the final stats line. Never on a request's path.
+ */
+
+#include <stdio.h>
+
+#include "server.h"
+
+/** [setup] Catch SIGINT and SIGTERM (they ask control_main to stop); ignore SIGPIPE. */
+void control_signals(void);
+
+/**
+ * [setup] Register the telemetry commands for @p srv (DPDK telemetry callbacks take no
+ * argument, so the server is kept in one file-static pointer until control_unregister()).
+ * @return 0 or negative errno.
+ */
+int control_telemetry(struct nc_server *srv);
+
+/** Print what is starting: backend, workers, memory, addresses and ports. */
+void control_banner(const struct nc_server *srv, FILE *f);
+
+/**
+ * Run the control loop until a signal arrives: update the clock a few hundred times a
+ * second, then set srv->stop for the workers and return.
+ */
+void control_main(struct nc_server *srv);
+
+/** Print one line with the final figures (uptime, connections, gets, sets, items). */
+void control_final_stats(const struct nc_server *srv, FILE *f);
+
+#endif /* NC_APP_CONTROL_H */

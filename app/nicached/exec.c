@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Executing classic (text and binary) requests against a shard; meta ones go to exec_meta.c. */
+#include "exec.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+exec_value_release(struct exec_value *v)
+{
+	free(v->buf);
+	v->buf = NULL;
+	v->cap = 0;
+}
+
+/** Copy res->value into @p copy and point res->value at the copy. @return 0 or -ENOMEM. */
+static int
+keep_value(struct proto_result *res, struct exec_value *copy)
+{
+	if (copy == NULL || res->value_len == 0)
+		return 0;
+	if (copy->cap < res->value_len) {
+		void *p = realloc(copy->buf, res->value_len);
+
+		if (p == NULL)
+			return -1;
+		copy->buf = p;
+		copy->cap = res->value_len;
+	}
+	memcpy(copy->buf, res->value, res->value_len);
+	res->value = copy->buf;
+	return 0;
+}
+
+bool
+exec_is_write(const struct proto_request *req)
+{
+	if (req->kind == PROTO_META)
+		return exec_meta_is_write(req);
+	switch (req->op) {
+	case PROTO_OP_STORE:
+	case PROTO_OP_DELETE:
+	case PROTO_OP_ARITH:
+	case PROTO_OP_TOUCH:
+	case PROTO_OP_GAT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/** Fill a result from a store hit. */
+static void
+fill_hit(struct proto_result *res, const struct store_hit *hit)
+{
+	res->status = PROTO_ST_HIT;
+	res->value = hit->value;
+	res->value_len = hit->nbytes;
+	res->client_flags = hit->client_flags;
+	res->cas = hit->cas;
+}
+
+/** Count a lookup's outcome as memcached's get stats do. */
+static void
+count_get(struct worker_stats *st, enum store_status s)
+{
+	STAT_INC(st, cmd_get);
+	switch (s) {
+	case STORE_HIT:
+		STAT_INC(st, get_hits);
+		break;
+	case STORE_EXPIRED:
+		STAT_INC(st, get_expired);
+		STAT_INC(st, get_misses);
+		break;
+	case STORE_FLUSHED:
+		STAT_INC(st, get_flushed);
+		STAT_INC(st, get_misses);
+		break;
+	default:
+		STAT_INC(st, get_misses);
+		break;
+	}
+}
+
+void
+exec_read(const struct exec_ctx *ctx, const struct store_shard *s, const struct store_key *k,
+	  const struct proto_request *req, struct proto_result *res)
+{
+	struct store_hit hit;
+	enum store_status st;
+
+	if (req->kind == PROTO_META) {
+		exec_meta_read(ctx, s, k, req, res);
+		return;
+	}
+	memset(res, 0, sizeof(*res));
+	st = store_get(s, k, &hit);
+	count_get(ctx->stats, st);
+	if (st == STORE_HIT)
+		fill_hit(res, &hit);
+	else
+		res->status = PROTO_ST_MISS;
+}
+
+static const enum store_mode store_mode_of[PROTO_MODE_COUNT] = {
+	[PROTO_MODE_SET] = STORE_MODE_SET,	   [PROTO_MODE_ADD] = STORE_MODE_ADD,
+	[PROTO_MODE_REPLACE] = STORE_MODE_REPLACE, [PROTO_MODE_APPEND] = STORE_MODE_APPEND,
+	[PROTO_MODE_PREPEND] = STORE_MODE_PREPEND, [PROTO_MODE_CAS] = STORE_MODE_CAS,
+};
+
+/** Count a finished store as memcached does (cmd_set always, cas_* for cas). */
+static void
+count_store(struct worker_stats *st, enum proto_mode mode, enum store_status s)
+{
+	STAT_INC(st, cmd_set);
+	if (s == STORE_TOO_LARGE)
+		STAT_INC(st, store_too_large);
+	if (mode != PROTO_MODE_CAS)
+		return;
+	if (s == STORE_STORED)
+		STAT_INC(st, cas_hits);
+	else if (s == STORE_EXISTS)
+		STAT_INC(st, cas_badval);
+	else if (s == STORE_NOT_FOUND)
+		STAT_INC(st, cas_misses);
+}
+
+static enum proto_status
+store_reply(enum store_status s)
+{
+	switch (s) {
+	case STORE_STORED:
+		return PROTO_ST_STORED;
+	case STORE_EXISTS:
+		return PROTO_ST_EXISTS;
+	case STORE_NOT_FOUND:
+		return PROTO_ST_NOT_FOUND;
+	case STORE_TOO_LARGE:
+		return PROTO_ST_TOO_LARGE;
+	case STORE_NO_MEMORY:
+		return PROTO_ST_NO_MEMORY;
+	default:
+		return PROTO_ST_NOT_STORED;
+	}
+}
+
+/** A storage command: allocate, gather the value straight into the item, commit. */
+static bool
+exec_store(const struct exec_ctx *ctx, struct store_shard *s, const struct store_key *k,
+	   const struct proto_request *req, const struct proto_input *in, struct proto_result *res)
+{
+	enum store_mode mode = store_mode_of[req->mode];
+	enum store_status st;
+	struct item *it;
+
+	it = store_item_alloc(s, k, req->client_flags, req->exptime, req->value.len, &st);
+	if (it == NULL) {
+		if (st == STORE_NO_MEMORY)
+			return false;
+		store_alloc_failed(s, k, mode, st);
+	} else {
+		proto_gather(in, &req->value, item_value(it));
+		st = store_item_commit(s, it, k, mode, req->cas, &res->cas);
+		if (st == STORE_NO_MEMORY)
+			return false;
+		/* memcached answers NOT_STORED to an append/prepend whose result exceeds -I. */
+		if (st == STORE_TOO_LARGE &&
+		    (mode == STORE_MODE_APPEND || mode == STORE_MODE_PREPEND))
+			st = STORE_NOT_STORED;
+	}
+	count_store(ctx->stats, req->mode, st);
+	res->status = store_reply(st);
+	if (st != STORE_STORED)
+		res->cas = 0;
+	return true;
+}
+
+/** Format @p v in decimal into buf; @return its length. */
+static uint32_t
+format_u64(char *buf, size_t cap, uint64_t v)
+{
+	return (uint32_t)snprintf(buf, cap, "%" PRIu64, v);
+}
+
+/** incr/decr; with PROTO_F_HAS_INITIAL (binary) a miss creates the key with .initial. */
+static bool
+exec_arith(const struct exec_ctx *ctx, struct store_shard *s, const struct store_key *k,
+	   const struct proto_request *req, struct proto_result *res)
+{
+	bool incr = (req->flags & PROTO_F_INCR) != 0;
+	uint64_t value = 0, cas = 0;
+	enum store_status st;
+
+	st = store_arith(s, k, incr, req->delta, &value, &cas);
+	if (st == STORE_NO_MEMORY)
+		return false;
+	if (st == STORE_NOT_FOUND && (req->flags & PROTO_F_HAS_INITIAL)) {
+		char num[24];
+		uint32_t n = format_u64(num, sizeof(num), req->initial);
+
+		st = store_put(s, k, STORE_MODE_ADD, num, n, 0, req->exptime, 0, &cas);
+		if (st == STORE_NO_MEMORY)
+			return false;
+		if (st == STORE_STORED) {
+			value = req->initial;
+			st = STORE_OK;
+		}
+	}
+	if (st == STORE_OK) {
+		if (incr)
+			STAT_INC(ctx->stats, incr_hits);
+		else
+			STAT_INC(ctx->stats, decr_hits);
+		res->status = PROTO_ST_NUMBER;
+		res->number = value;
+		res->cas = cas;
+		return true;
+	}
+	if (st == STORE_NOT_FOUND) {
+		if (incr)
+			STAT_INC(ctx->stats, incr_misses);
+		else
+			STAT_INC(ctx->stats, decr_misses);
+		res->status = PROTO_ST_NOT_FOUND;
+	} else if (st == STORE_NON_NUMERIC) {
+		res->status = PROTO_ST_NON_NUMERIC;
+	} else {
+		res->status = store_reply(st);
+	}
+	return true;
+}
+
+static void
+count_touch(struct worker_stats *st, bool hit)
+{
+	STAT_INC(st, cmd_touch);
+	if (hit)
+		STAT_INC(st, touch_hits);
+	else
+		STAT_INC(st, touch_misses);
+}
+
+bool
+exec_write(const struct exec_ctx *ctx, struct store_shard *s, const struct store_key *k,
+	   const struct proto_request *req, const struct proto_input *in,
+	   struct proto_result *res, struct exec_value *copy)
+{
+	struct store_hit hit;
+	enum store_status st;
+
+	if (req->kind == PROTO_META)
+		return exec_meta_write(ctx, s, k, req, in, res, copy);
+	memset(res, 0, sizeof(*res));
+	switch (req->op) {
+	case PROTO_OP_STORE:
+		return exec_store(ctx, s, k, req, in, res);
+	case PROTO_OP_ARITH:
+		return exec_arith(ctx, s, k, req, res);
+	case PROTO_OP_DELETE:
+		st = store_delete(s, k, req->cas);
+		if (st == STORE_DELETED)
+			STAT_INC(ctx->stats, delete_hits);
+		else if (st == STORE_NOT_FOUND)
+			STAT_INC(ctx->stats, delete_misses);
+		res->status = st == STORE_DELETED   ? PROTO_ST_DELETED
+			      : st == STORE_EXISTS ? PROTO_ST_EXISTS
+						   : PROTO_ST_NOT_FOUND;
+		return true;
+	case PROTO_OP_TOUCH:
+		st = store_touch(s, k, req->exptime);
+		count_touch(ctx->stats, st == STORE_TOUCHED);
+		res->status = st == STORE_TOUCHED ? PROTO_ST_TOUCHED : PROTO_ST_NOT_FOUND;
+		return true;
+	case PROTO_OP_GAT:
+		st = store_gat(s, k, req->exptime, &hit);
+		count_touch(ctx->stats, st == STORE_HIT);
+		if (st != STORE_HIT) {
+			res->status = PROTO_ST_MISS;
+			return true;
+		}
+		fill_hit(res, &hit);
+		if (keep_value(res, copy) != 0)
+			res->status = PROTO_ST_NO_MEMORY;
+		return true;
+	default:
+		res->status = PROTO_ST_NOT_FOUND;
+		return true;
+	}
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef NC_APP_EXEC_H
+#define NC_APP_EXEC_H
+
+/*
+ * Executing parsed requests against the store: the bridge between lib/proto (requests,
+ * results) and lib/store (shards). Which requests write decides where they run:
+ *  - reads (get, gets, mg without write flags, me) run on the worker that received them, on
+ *    any shard, directly under RCU: exec_read();
+ *  - writes (storage commands, delete, incr/decr, touch, gat, mg with T or N, ms, md, ma) run
+ *    on the key's owner: locally when the receiving worker owns the shard, otherwise the
+ *    request is forwarded over the owner's ring and exec_write() runs there.
+ *
+ * Result values: a hit's value points into the item and is valid until the executing
+ * thread's next RCU quiescent state. exec_write() run for another worker copies it into
+ * the caller's struct exec_value (which the requester owns), so the result survives the
+ * trip back.
+ *
+ * Counters: every function counts into ctx->stats, the executing worker's own block.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "proto/input.h"
+#include "proto/request.h"
+#include "stats.h"
+#include "store/shard.h"
+
+/** What every execution needs: the executing worker's view. */
+struct exec_ctx {
+	struct worker_stats *stats;	  /* the executing worker's counters */
+	const struct nc_digest_seed *seed; /* the process's key digest seed */
+	uint32_t item_size_max;		  /* -I, bytes */
+};
+
+/** A value copied out of an item, for results that outlive the executing thread's RCU section. */
+struct exec_value {
+	void *buf;     /* malloc'ed, grown on demand; freed by exec_value_release() */
+	uint32_t cap;
+};
+
+/** Free a value buffer (the struct may be reused afterwards). */
+void exec_value_release(struct exec_value *v);
+
+/**
+ * Whether @p req must run on the key's owner (it changes the shard), as listed at the top of
+ * this file. Requests without a key (flush_all, stats, version, verbosity, mn, quit) are not
+ * writes here: the worker handles them itself (flush_all is sent to every shard).
+ */
+bool exec_is_write(const struct proto_request *req);
+
+/**
+ * [reader] Execute a read (exec_is_write() false, with a key) on shard @p s and fill *res.
+ * Values in *res point into the item: write the reply before the next quiescent state.
+ */
+void exec_read(const struct exec_ctx *ctx, const struct store_shard *s, const struct store_key *k,
+	       const struct proto_request *req, struct proto_result *res);
+
+/**
+ * [owner of @p s] Execute a write on its owner and fill *res. A STORE's value is gathered
+ * from @p in (the request's input, which the requester keeps unchanged until the result is
+ * back). With @p copy non-NULL, a value in *res (gat, mg T) is copied into it and
+ * res->value points there; with NULL it points into the item (valid until the owner's next
+ * quiescent state).
+ * @return true when done; false when the store had no memory ready (STORE_NO_MEMORY while
+ *         memory is in a grace period): nothing was changed, run it again after the next
+ *         quiescent state and store_shard_maintain().
+ */
+bool exec_write(const struct exec_ctx *ctx, struct store_shard *s, const struct store_key *k,
+		const struct proto_request *req, const struct proto_input *in,
+		struct proto_result *res, struct exec_value *copy);
+
+/*
+ * Meta commands (exec_meta.c): the same two entry points for kind == PROTO_META, called by
+ * exec_read()/exec_write(); they implement memcached 1.6's mg/ms/md/ma/me semantics, vivify
+ * (N), recache (R), stale items (I) and the win/lost tokens (W, Z) included.
+ */
+void exec_meta_read(const struct exec_ctx *ctx, const struct store_shard *s,
+		    const struct store_key *k, const struct proto_request *req,
+		    struct proto_result *res);
+bool exec_meta_write(const struct exec_ctx *ctx, struct store_shard *s, const struct store_key *k,
+		     const struct proto_request *req, const struct proto_input *in,
+		     struct proto_result *res, struct exec_value *copy);
+/** Whether a meta request writes (ms md ma; mg with T or N; me never). */
+bool exec_meta_is_write(const struct proto_request *req);
+
+#endif /* NC_APP_EXEC_H */

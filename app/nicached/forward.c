@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Writes for another worker's shard travel over rings: the requester posts a message on the
+ * owner's inbox; the owner executes it (exec_write, as for its own connections) and posts it
+ * back on the requester's done ring. A sleeping worker is woken through its stack.
+ *
+ * Ordering: rte_ring enqueue/dequeue are release/acquire, so the owner sees the request and
+ * the input bytes as the requester left them, and the requester sees the owner's result.
+ * Wake-ups: the poster enqueues, then (full fence) reads `sleeping`; the sleeper sets
+ * `sleeping`, (full fence) checks its rings, then sleeps: one of the two always sees the other.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include <rte_atomic.h>
+
+#include "worker.h"
+
+/** Messages taken from a ring per call. */
+#define FWD_BURST 32
+
+static void
+wake_if_sleeping(struct worker *w)
+{
+	rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&w->sleeping, __ATOMIC_RELAXED))
+		stack_wake(w->stack);
+}
+
+int
+forward_post(struct worker *to, struct fwd_msg *m)
+{
+	if (rte_ring_mp_enqueue(to->inbox, m) != 0)
+		return -ENOBUFS;
+	wake_if_sleeping(to);
+	return 0;
+}
+
+/** Post an answer back; the done ring has room for every message its worker can have out. */
+static void
+answer(struct fwd_msg *m)
+{
+	while (rte_ring_mp_enqueue(m->from->done, m) != 0)
+		rte_pause();
+	wake_if_sleeping(m->from);
+}
+
+/** [owner] Run one message. @return false when it must wait for memory (kept for later). */
+static bool
+serve_one(struct worker *w, struct fwd_msg *m)
+{
+	switch (m->kind) {
+	case FWD_WRITE:
+		if (!exec_write(&w->exec, w->shard, &m->key, m->req, m->in, &m->res, &m->copy)) {
+			if (++m->retries < 100000u) {
+				STAT_INC(&w->stats, write_retries);
+				return false;
+			}
+			m->res.status = PROTO_ST_NO_MEMORY;
+		}
+		STAT_INC(&w->stats, executed_for_others);
+		break;
+	case FWD_FLUSH:
+		store_flush(w->shard, m->delay);
+		break;
+	case FWD_CONNS:
+		m->text = stats_conns_text(w, &m->text_len);
+		break;
+	}
+	answer(m);
+	return true;
+}
+
+unsigned
+forward_serve(struct worker *w)
+{
+	struct fwd_msg *burst[FWD_BURST];
+	struct fwd_msg *retry = w->retry_msgs, **tail = &w->retry_msgs;
+	unsigned n, done = 0;
+
+	/* Writes that waited for memory go first: they were received first. */
+	w->retry_msgs = NULL;
+	while (retry != NULL) {
+		struct fwd_msg *m = retry;
+
+		retry = m->next;
+		m->next = NULL;
+		if (serve_one(w, m)) {
+			done++;
+		} else {
+			*tail = m;
+			tail = &m->next;
+		}
+	}
+	if (w->retry_msgs != NULL)
+		return done; /* keep their order: new writes may touch the same keys */
+	n = rte_ring_sc_dequeue_burst(w->inbox, (void **)burst, FWD_BURST, NULL);
+	for (unsigned i = 0; i < n; i++) {
+		if (w->retry_msgs != NULL || !serve_one(w, burst[i])) {
+			*tail = burst[i];
+			tail = &burst[i]->next;
+			burst[i]->next = NULL;
+			continue;
+		}
+		done++;
+	}
+	return done;
+}
+
+unsigned
+forward_collect(struct worker *w)
+{
+	struct fwd_msg *burst[FWD_BURST];
+	unsigned n = rte_ring_sc_dequeue_burst(w->done, (void **)burst, FWD_BURST, NULL);
+
+	for (unsigned i = 0; i < n; i++)
+		conn_answered(w, burst[i]);
+	return n;
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Building and taking down the appliance: shared pieces, then one worker per worker lcore. */
+#include "server.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "worker.h"
+
+int
+server_setup(struct nc_server *srv, char *err, size_t errcap)
+{
+	unsigned lcore, id = 0;
+	int rc = 0;
+
+	srv->pid = getpid();
+	srv->started = time(NULL);
+	srv->verbosity = srv->set.verbose;
+	nc_clock_init(&srv->clock);
+	nc_cas_source_init(&srv->cas);
+	rc = nc_digest_seed_random(&srv->seed);
+	if (rc != 0) {
+		snprintf(err, errcap, "cannot draw the digest seed: %s", strerror(-rc));
+		return rc;
+	}
+	srv->reclaimer = retire_reclaimer_create(SOCKET_ID_ANY, -1, &rc);
+	if (srv->reclaimer == NULL) {
+		snprintf(err, errcap, "cannot start the RCU reclaimer: %s", strerror(-rc));
+		return rc ? rc : -ENOMEM;
+	}
+	srv->nworkers = rte_lcore_count() - 1;
+	if (srv->nworkers == 0) {
+		snprintf(err, errcap, "no worker lcore: EAL gave only the main lcore");
+		return -EINVAL;
+	}
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		srv->workers[id] = worker_create(srv, id, lcore, &rc, err, errcap);
+		if (srv->workers[id] == NULL)
+			return rc ? rc : -ENOMEM;
+		id++;
+	}
+	return 0;
+}
+
+void
+server_teardown(struct nc_server *srv)
+{
+	for (unsigned i = 0; i < RTE_MAX_LCORE; i++)
+		worker_destroy(&srv->workers[i]);
+	retire_reclaimer_destroy(&srv->reclaimer);
+}

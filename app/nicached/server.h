@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef NC_APP_SERVER_H
+#define NC_APP_SERVER_H
+
+/*
+ * The running appliance: settings, the process-wide pieces every shard shares (clock, CAS
+ * source, digest seed, RCU reclaimer) and the workers. Built by server_setup() on the main
+ * (control) lcore after EAL init; workers run worker_main() on their lcores; the control
+ * lcore runs control_main() until a signal asks it to stop.
+ *
+ * Threads: everything here is written during setup and teardown only, except `stop` (set by
+ * the control lcore, read by workers) and `curr_conns` (atomic, changed on accept/close).
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <rte_lcore.h>
+
+#include "core/cas.h"
+#include "core/clock.h"
+#include "core/digest.h"
+#include "settings.h"
+#include "store/retire.h"
+
+struct worker;
+
+struct nc_server {
+	struct nc_settings set;
+	unsigned nworkers;
+	struct worker *workers[RTE_MAX_LCORE];
+	struct nc_clock clock;		    /* updated by the control lcore only */
+	struct nc_cas_source cas;
+	struct nc_digest_seed seed;
+	struct retire_reclaimer *reclaimer;
+	time_t started;			    /* unix time at start (uptime) */
+	pid_t pid;
+	uint32_t curr_conns;		    /* open client connections, all workers (atomic) */
+	uint32_t verbosity;		    /* -v level; `verbosity N` changes it (relaxed) */
+	bool stop;			    /* ask workers to leave their loops (atomic) */
+	bool use_hugepages;
+};
+
+/**
+ * [setup, main lcore, after EAL init] Create shards, stacks and workers for @p srv->set,
+ * one per worker lcore in EAL order.
+ * @return 0; negative errno with a message in @p err naming what failed (e.g. a port in use).
+ */
+int server_setup(struct nc_server *srv, char *err, size_t errcap);
+
+/** [setup] Destroy what server_setup() made (workers must have stopped). */
+void server_teardown(struct nc_server *srv);
+
+/** [any] Whether the server is stopping. */
+static inline bool
+server_stopping(const struct nc_server *srv)
+{
+	return __atomic_load_n(&srv->stop, __ATOMIC_ACQUIRE);
+}
+
+#endif /* NC_APP_SERVER_H */

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef NC_APP_SETTINGS_H
+#define NC_APP_SETTINGS_H
+
+/*
+ * nicached's settings: memcached-compatible command-line flags, the same settings as keys of
+ * section [nicached] in an INI file (--config FILE, read with DPDK rte_cfgfile), the EAL
+ * arguments derived from them, and `stats settings`.
+ *
+ * Every setting is written once, in SETTINGS_TABLE below; the struct, the defaults, the
+ * getopt_long table, the INI keys, the usage text, the ranges and the stats are expanded from
+ * it. To add a setting, add one line there (and a kind if none fits).
+ *
+ * Errors: negative errno (-EINVAL for anything the user wrote wrong, -E2BIG when a derived
+ * argument list does not fit), with a one-line message naming the setting in a caller buffer.
+ *
+ * Threads: none of these functions keeps state between calls, except that settings_parse()
+ * uses getopt_long() (process-global state): call it from one thread at a time.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "stack/stack.h"
+
+/** Longest string setting (-l list, --eal words), NUL included. */
+#define SETTINGS_STR_LEN 512
+/** Longest --config path, NUL included. */
+#define SETTINGS_PATH_LEN 256
+/** Most workers: DPDK's lcore limit less the main lcore. */
+#define SETTINGS_WORKERS_MAX 127
+/** The INI section that holds the settings. */
+#define SETTINGS_INI_SECTION "nicached"
+
+/* The I/O backends: X(enum suffix, name). */
+#define SETTINGS_BACKENDS(X) \
+	X(SOCKET, "socket")  \
+	X(DPDK, "dpdk")
+
+enum settings_backend {
+#define SETTINGS_BACKEND_ENUM(e, name) SETTINGS_BACKEND_##e,
+	SETTINGS_BACKENDS(SETTINGS_BACKEND_ENUM)
+#undef SETTINGS_BACKEND_ENUM
+};
+
+/*
+ * Kinds of setting (the first column of the table). What a kind decides: the C type of the
+ * field, whether the flag takes an argument, how its text is parsed and printed.
+ *   uint     unsigned decimal, range [min, max]
+ *   mb       unsigned megabytes, range [min, max]; `stats` reports bytes
+ *   size     bytes with an optional k/K or m/M suffix (memcached -I), range [min, max]
+ *   real     decimal fraction, range (min, max]: the minimum is excluded
+ *   listen   memcached -l list: numeric addresses, optionally addr:port / [v6]:port
+ *   words    free text split on spaces (--eal)
+ *   backend  one of SETTINGS_BACKENDS
+ *   count    flag without argument counted on the command line (-vv); a number in the file
+ *   config   --config FILE (command line only)
+ *   help, version   actions (command line only, no field)
+ */
+#define SETTINGS_FIELD_uint(f)	  unsigned f;
+#define SETTINGS_FIELD_mb(f)	  unsigned f;
+#define SETTINGS_FIELD_size(f)	  size_t f;
+#define SETTINGS_FIELD_real(f)	  double f;
+#define SETTINGS_FIELD_listen(f)  char f[SETTINGS_STR_LEN];
+#define SETTINGS_FIELD_words(f)	  char f[SETTINGS_STR_LEN];
+#define SETTINGS_FIELD_backend(f) enum settings_backend f;
+#define SETTINGS_FIELD_count(f)	  unsigned f;
+#define SETTINGS_FIELD_config(f)  char f[SETTINGS_PATH_LEN];
+#define SETTINGS_FIELD_help(f)
+#define SETTINGS_FIELD_version(f)
+
+/*
+ * X(kind, field, short flag (0: none), long flag = INI key, default, min, max,
+ *   memcached `stats settings` name (NULL: not reported), argument name, help)
+ */
+#define SETTINGS_TABLE(X)                                                                     \
+	X(uint, port, 'p', "port", 11211, 0, 65535, "tcpport", "num",                         \
+	  "TCP port to listen on, 0 = TCP off")                                               \
+	X(uint, udp_port, 'U', "udp-port", 0, 0, 65535, "udpport", "num",                     \
+	  "UDP port to listen on, 0 = UDP off")                                               \
+	X(listen, listen, 'l', "listen", "0.0.0.0", 0, 0, "inter", "addr",                    \
+	  "comma-separated numeric addresses to listen on, each optionally addr:port or "     \
+	  "[v6]:port (at most 8)")                                                            \
+	X(mb, memory_limit, 'm', "memory-limit", 64, 1, 1048576, "maxbytes", "mb",            \
+	  "item memory in megabytes")                                                         \
+	X(uint, conn_limit, 'c', "conn-limit", 1024, 1, 1048576, "maxconns", "num",           \
+	  "most simultaneous connections")                                                    \
+	X(uint, threads, 't', "threads", 0, 0, SETTINGS_WORKERS_MAX, "num_threads", "num",    \
+	  "worker threads, 0 = all CPUs but one (at least 1)")                                \
+	X(size, max_item_size, 'I', "max-item-size", 1048576, 1024, 1048576, "item_size_max", \
+	  "size", "largest item, k/m suffixes allowed (at most 1m: the slab page size)")      \
+	X(real, growth_factor, 'f', "slab-growth-factor", 1.25, 1.0, 10.0, "growth_factor",   \
+	  "factor", "chunk size growth factor between slab classes (> 1.0)")                  \
+	X(uint, slab_min_size, 'n', "slab-min-size", 48, 16, 65536, "chunk_size", "bytes",    \
+	  "smallest chunk for key + value + flags")                                           \
+	X(uint, listen_backlog, 'b', "listen-backlog", 1024, 1, 65535, "tcp_backlog", "num",  \
+	  "TCP listen backlog")                                                               \
+	X(count, verbose, 'v', "verbose", 0, 0, 3, "verbosity", "n",                          \
+	  "more messages: -v, -vv, -vvv (in the file: verbose = N)")                          \
+	X(uint, udp_payload, 0, "udp-payload", 1400, 512, 65000, "udp_payload", "bytes",      \
+	  "largest UDP response payload per datagram")                                        \
+	X(backend, backend, 0, "backend", SETTINGS_BACKEND_SOCKET, 0, 0, "backend", "name",   \
+	  "I/O backend: socket or dpdk")                                                      \
+	X(words, eal, 0, "eal", "", 0, 0, NULL, "args",                                       \
+	  "extra EAL arguments, split on spaces, after the derived ones (experts)")           \
+	X(config, config, 0, "config", "", 0, 0, NULL, "file",                                \
+	  "read settings from section [" SETTINGS_INI_SECTION "] of an INI file first")       \
+	X(help, help, 'h', "help", 0, 0, 0, NULL, NULL, "print this help and exit")           \
+	X(version, version, 'V', "version", 0, 0, 0, NULL, NULL, "print the version and exit")
+
+/** All settings, one field per table line (help and version have none). */
+struct nc_settings {
+#define SETTINGS_STRUCT_FIELD(kind, field, sc, name, def, min, max, stat, arg, help) \
+	SETTINGS_FIELD_##kind(field)
+	SETTINGS_TABLE(SETTINGS_STRUCT_FIELD)
+#undef SETTINGS_STRUCT_FIELD
+};
+
+/** What the caller should do after settings_parse(). */
+enum settings_action {
+	SETTINGS_RUN,	  /* start the server with the settings */
+	SETTINGS_HELP,	  /* print settings_usage() and exit 0 */
+	SETTINGS_VERSION, /* print "nicached " NC_VERSION and exit 0 */
+};
+
+/** Fill @p s with the defaults of the table. */
+void settings_defaults(struct nc_settings *s);
+
+/**
+ * Set @p s from the command line: defaults, then the --config file if one is named (anywhere
+ * in argv), then every other flag in order, so flags override the file. Checks each value and
+ * the combination (e.g. -n below -I, something to listen on).
+ * @p argv is not modified (no GNU permutation: an operand that is not an option is an error).
+ * @return 0 with *act set (for SETTINGS_HELP / SETTINGS_VERSION nothing else was read);
+ *         -EINVAL with a message in @p err (e.g. "-m/--memory-limit: 'abc' is not a number",
+ *         "my.ini:3: unknown setting 'prot'"); @p s is unchanged on error.
+ * Not thread-safe (getopt_long state); may be called any number of times.
+ */
+int settings_parse(struct nc_settings *s, int argc, char **argv, enum settings_action *act,
+		   char *err, size_t errcap);
+
+/** Print the usage text, generated from the table with defaults, to @p f. */
+void settings_usage(FILE *f, const char *prog);
+
+/**
+ * The number of workers: the -t setting, or when it is 0 all of @p ncpus but one (at least 1,
+ * at most SETTINGS_WORKERS_MAX).
+ */
+unsigned settings_workers(const struct nc_settings *s, unsigned ncpus);
+
+/**
+ * Turn the -l list into listen entries: each address with the tcp port of its entry (addr:port)
+ * or of -p, and the udp port of -U.
+ * @return the number of entries (1..@p max); -EINVAL with a message in @p err when an entry
+ *         is not a numeric address or port, or -E2BIG when there are more than @p max.
+ */
+int settings_listen(const struct nc_settings *s, struct stack_listen *out, unsigned max, char *err,
+		    size_t errcap);
+
+/** Most EAL arguments settings_eal_args() produces (user words included). */
+#define SETTINGS_EAL_ARGV_MAX 64
+/** Bytes of text behind them. */
+#define SETTINGS_EAL_TEXT_LEN 2048
+
+/**
+ * EAL arguments. argv points into text: the struct must not be copied while argv is in use.
+ * argv[argc] is NULL.
+ */
+struct settings_eal {
+	int argc;
+	char *argv[SETTINGS_EAL_ARGV_MAX + 1];
+	char text[SETTINGS_EAL_TEXT_LEN];
+};
+
+/** EAL memory (-m, MB) a server with @p memory_limit_mb of item memory needs. */
+unsigned settings_eal_memory_mb(unsigned memory_limit_mb);
+
+/**
+ * Derive EAL arguments from @p s for a machine with @p ncpus CPUs: program name; --lcores
+ * (lcore 0 control, 1..N workers; pinned i@i when N + 1 <= ncpus, else all floating over every
+ * CPU); -m settings_eal_memory_mb(); --no-huge --no-shconf (or --in-memory with hugepages);
+ * --file-prefix nicached-<port>; --no-pci for the socket backend; --log-level lib.eal:error
+ * below -vv; then the --eal words.
+ * @return 0; -E2BIG with a message in @p err when they do not fit in @p out.
+ */
+int settings_eal_args(const struct nc_settings *s, unsigned ncpus, bool use_hugepages,
+		      struct settings_eal *out, char *err, size_t errcap);
+
+/**
+ * Whether EAL can use hugepages for @p need_mb megabytes: true only when running as root and
+ * /proc/meminfo shows at least that much in free hugepages.
+ */
+bool settings_hugepages_usable(size_t need_mb);
+
+/** Longest `stats settings` value, NUL included. */
+#define SETTINGS_STAT_VALUE_LEN SETTINGS_STR_LEN
+
+/** One `stats settings` line: name and formatted value. */
+struct settings_stat {
+	const char *name;
+	char value[SETTINGS_STAT_VALUE_LEN];
+};
+
+/* Constant lines of `stats settings` (what memcached reports and we always do): X(name, value) */
+#define SETTINGS_STATS_FIXED(X) \
+	X("evictions", "on")    \
+	X("cas_enabled", "yes") \
+	X("binding_protocol", "auto-negotiate")
+
+/** Enough room for every `stats settings` line. */
+#define SETTINGS_STATS_MAX 32
+
+/**
+ * Fill up to @p max lines of `stats settings` (memcached's names and formats where memcached
+ * has the setting).
+ * @return the number of lines written.
+ */
+unsigned settings_stats(const struct nc_settings *s, struct settings_stat *out, unsigned max);
+
+#endif /* NC_APP_SETTINGS_H */

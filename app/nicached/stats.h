@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef NC_APP_STATS_H
+#define NC_APP_STATS_H
+
+/*
+ * Per-worker counters. Each worker increments only its own block (plain stores by the one
+ * writer; readers on other threads use relaxed loads), and the control side sums the blocks
+ * on request: no shared atomic on the data path. One X-macro list gives the struct, the
+ * names printed by `stats` and the telemetry dictionary.
+ *
+ * X(name, memcached stat name or ours, description). Counters a forwarded write causes are
+ * counted by the worker that executes it (the key's owner); the sums are what users see.
+ */
+
+#include <stdint.h>
+
+#include <rte_common.h>
+
+#define WORKER_STATS(X)                                                              \
+	X(cmd_get, "keys requested by get/gets/gat/gats/mg (memcached: one per key)") \
+	X(cmd_set, "storage requests (set add replace append prepend cas ms)")      \
+	X(cmd_flush, "flush_all requests")                                          \
+	X(cmd_touch, "touch, gat, gats requests (and mg/md/ma with T)")             \
+	X(cmd_meta, "meta commands (mg ms md ma mn me)")                            \
+	X(get_hits, "keys found")                                                   \
+	X(get_misses, "keys not found")                                             \
+	X(get_expired, "keys found expired")                                        \
+	X(get_flushed, "keys found invalidated by flush_all")                       \
+	X(delete_misses, "deletes of missing keys")                                 \
+	X(delete_hits, "deletes that removed a key")                                \
+	X(incr_misses, "incr of missing keys")                                      \
+	X(incr_hits, "incr applied")                                                \
+	X(decr_misses, "decr of missing keys")                                      \
+	X(decr_hits, "decr applied")                                                \
+	X(cas_misses, "cas on missing keys")                                        \
+	X(cas_hits, "cas that stored")                                              \
+	X(cas_badval, "cas with a stale cas value")                                 \
+	X(touch_hits, "touch/gat on existing keys")                                 \
+	X(touch_misses, "touch/gat on missing keys")                                \
+	X(store_too_large, "stores refused: value above -I")                        \
+	X(store_no_memory, "stores refused: out of memory")                         \
+	X(bytes_read, "bytes received from clients")                                \
+	X(bytes_written, "bytes sent to clients")                                   \
+	X(total_connections, "connections accepted")                                \
+	X(rejected_connections, "connections refused over -c")                      \
+	X(conn_closed_errors, "connections closed after a protocol error")          \
+	X(udp_requests, "UDP datagrams received")                                   \
+	X(udp_dropped, "UDP datagrams dropped (multi-datagram, short, malformed)")  \
+	X(forwarded_writes, "writes this worker sent to another shard's owner")     \
+	X(executed_for_others, "writes this worker executed for another worker")    \
+	X(write_retries, "writes retried after a quiescent state (memory in grace)")
+
+struct worker_stats {
+#define WORKER_STAT_FIELD(name, desc) uint64_t name;
+	WORKER_STATS(WORKER_STAT_FIELD)
+#undef WORKER_STAT_FIELD
+} __rte_cache_aligned;
+
+/**
+ * Add n to a counter of the calling worker's own block: relaxed load and store (one writer),
+ * so a concurrent reader sees an old or new value, never a torn one; plain adds on x86.
+ */
+#define STAT_ADD(st, name, n)                                                            \
+	__atomic_store_n(&(st)->name, __atomic_load_n(&(st)->name, __ATOMIC_RELAXED) + (n), \
+			 __ATOMIC_RELAXED)
+/** Add one to a counter of the calling worker's own block. */
+#define STAT_INC(st, name) STAT_ADD(st, name, 1)
+
+#endif /* NC_APP_STATS_H */

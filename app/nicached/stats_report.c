@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * `stats [group]`: memcached's names, summed on request from every worker's counters and
+ * every shard's (relaxed reads; nothing on the data path is shared). The reply is a list of
+ * name/value pairs formatted into the asking worker's stats buffers.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "worker.h"
+
+/** Most lines of one stats reply, and the bytes behind them. */
+#define STATS_LINES_MAX 8192
+#define STATS_TEXT_MAX (1u << 20)
+
+/** The version reported by `stats` (as by `version`). */
+#define STATS_VERSION "1.6.18 nicached-" NC_VERSION
+
+struct stats_out {
+	struct worker *w;
+	uint32_t n;
+	uint32_t used;
+};
+
+static int
+stats_begin(struct worker *w, struct stats_out *o)
+{
+	if (w->stat_items == NULL) {
+		w->stat_items = malloc(STATS_LINES_MAX * sizeof(*w->stat_items));
+		w->stat_text = malloc(STATS_TEXT_MAX);
+		if (w->stat_items == NULL || w->stat_text == NULL) {
+			free(w->stat_items);
+			free(w->stat_text);
+			w->stat_items = NULL;
+			w->stat_text = NULL;
+			return -ENOMEM;
+		}
+	}
+	o->w = w;
+	o->n = 0;
+	o->used = 0;
+	return 0;
+}
+
+/** Copy a string into the text buffer; NULL when full. */
+static const char *
+stats_str(struct stats_out *o, const char *s, size_t len)
+{
+	char *p = o->w->stat_text + o->used;
+
+	if (STATS_TEXT_MAX - o->used < len + 1)
+		return NULL;
+	memcpy(p, s, len);
+	p[len] = '\0';
+	o->used += (uint32_t)len + 1;
+	return p;
+}
+
+/** Add one line: name (formatted from name_fmt with one optional number) and a value. */
+static void __attribute__((format(printf, 3, 4)))
+stat_add(struct stats_out *o, const char *name, const char *fmt, ...)
+{
+	char value[256];
+	va_list ap;
+	const char *n, *v;
+	int len;
+
+	if (o->n == STATS_LINES_MAX)
+		return;
+	va_start(ap, fmt);
+	len = vsnprintf(value, sizeof(value), fmt, ap);
+	va_end(ap);
+	if (len < 0)
+		return;
+	n = stats_str(o, name, strlen(name));
+	v = stats_str(o, value, (size_t)len < sizeof(value) ? (size_t)len : sizeof(value) - 1);
+	if (n == NULL || v == NULL)
+		return;
+	o->w->stat_items[o->n].name = n;
+	o->w->stat_items[o->n].value = v;
+	o->n++;
+}
+
+static void
+stats_end(struct stats_out *o, struct proto_result *res)
+{
+	res->status = PROTO_ST_STATS;
+	res->stats = o->w->stat_items;
+	res->nstats = o->n;
+}
+
+void
+stats_sum_workers(const struct nc_server *srv, struct worker_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < srv->nworkers; i++) {
+		const struct worker_stats *s = &srv->workers[i]->stats;
+
+#define STATS_SUM(name, desc) out->name += __atomic_load_n(&s->name, __ATOMIC_RELAXED);
+		WORKER_STATS(STATS_SUM)
+#undef STATS_SUM
+	}
+}
+
+void
+stats_sum_shards(const struct nc_server *srv, struct store_shard_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < srv->nworkers; i++) {
+		struct store_shard_stats s;
+
+		store_shard_stats_get(srv->workers[i]->shard, &s);
+#define STATS_SUM(name, desc) out->name += s.name;
+		STORE_SHARD_STATS(STATS_SUM)
+#undef STATS_SUM
+	}
+}
+
+static double
+tv_seconds(const struct timeval *tv)
+{
+	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
+}
+
+static void
+stats_general(struct worker *w, struct stats_out *o)
+{
+	const struct nc_server *srv = w->srv;
+	struct worker_stats ws;
+	struct store_shard_stats ss;
+	struct rusage ru;
+	time_t now = time(NULL);
+
+	stats_sum_workers(srv, &ws);
+	stats_sum_shards(srv, &ss);
+	getrusage(RUSAGE_SELF, &ru);
+	stat_add(o, "pid", "%d", (int)srv->pid);
+	stat_add(o, "uptime", "%lld", (long long)(now - srv->started));
+	stat_add(o, "time", "%lld", (long long)now);
+	stat_add(o, "version", "%s", STATS_VERSION);
+	stat_add(o, "pointer_size", "%zu", sizeof(void *) * 8);
+	stat_add(o, "rusage_user", "%.6f", tv_seconds(&ru.ru_utime));
+	stat_add(o, "rusage_system", "%.6f", tv_seconds(&ru.ru_stime));
+	stat_add(o, "max_connections", "%u", srv->set.conn_limit);
+	stat_add(o, "curr_connections", "%u",
+		 __atomic_load_n(&srv->curr_conns, __ATOMIC_RELAXED));
+#define STATS_LINE(name, desc) stat_add(o, #name, "%llu", (unsigned long long)ws.name);
+	WORKER_STATS(STATS_LINE)
+#undef STATS_LINE
+	stat_add(o, "limit_maxbytes", "%llu",
+		 (unsigned long long)srv->set.memory_limit * 1024 * 1024);
+	stat_add(o, "accepting_conns", "1");
+	stat_add(o, "threads", "%u", srv->nworkers);
+	stat_add(o, "backend", "%s", srv->set.backend == SETTINGS_BACKEND_DPDK ? "dpdk" : "socket");
+#define STATS_LINE(name, desc) stat_add(o, #name, "%llu", (unsigned long long)ss.name);
+	STORE_SHARD_STATS(STATS_LINE)
+#undef STATS_LINE
+}
+
+static void
+stats_settings(struct worker *w, struct stats_out *o)
+{
+	struct settings_stat st[SETTINGS_STATS_MAX];
+	unsigned n = settings_stats(&w->srv->set, st, SETTINGS_STATS_MAX);
+
+	for (unsigned i = 0; i < n; i++)
+		stat_add(o, st[i].name, "%s", st[i].value);
+}
+
+/** Per-class figures summed over every shard (all shards have the same classes). */
+struct class_sum {
+	uint64_t size, per_page, pages, free, retired, evicted, evicted_unfetched, reclaimed,
+		expired_unfetched, moved_in;
+};
+
+static unsigned
+stats_classes(const struct nc_server *srv, struct class_sum *cs)
+{
+	unsigned ncls = 0;
+
+	memset(cs, 0, sizeof(*cs) * SLAB_CLASS_MAX);
+	for (unsigned i = 0; i < srv->nworkers; i++) {
+		const struct slab *sl = store_shard_slab(srv->workers[i]->shard);
+
+		ncls = sl->nclasses;
+		for (unsigned c = 0; c < sl->nclasses; c++) {
+			const struct slab_class *k = &sl->cls[c];
+
+			cs[c].size = k->size;
+			cs[c].per_page = k->per_page;
+			cs[c].pages += __atomic_load_n(&k->npages, __ATOMIC_RELAXED);
+			cs[c].free += __atomic_load_n(&k->nfree, __ATOMIC_RELAXED);
+			cs[c].retired += __atomic_load_n(&k->nretired, __ATOMIC_RELAXED);
+			cs[c].evicted += __atomic_load_n(&k->evicted, __ATOMIC_RELAXED);
+			cs[c].evicted_unfetched +=
+				__atomic_load_n(&k->evicted_unfetched, __ATOMIC_RELAXED);
+			cs[c].reclaimed += __atomic_load_n(&k->reclaimed, __ATOMIC_RELAXED);
+			cs[c].expired_unfetched +=
+				__atomic_load_n(&k->expired_unfetched, __ATOMIC_RELAXED);
+			cs[c].moved_in += __atomic_load_n(&k->pages_moved_in, __ATOMIC_RELAXED);
+		}
+	}
+	return ncls;
+}
+
+/** Chunks of a class holding items (or being filled): total less free and retired. */
+static uint64_t
+class_used(const struct class_sum *c)
+{
+	uint64_t total = c->pages * c->per_page;
+	uint64_t idle = c->free + c->retired;
+
+	return total > idle ? total - idle : 0;
+}
+
+static void
+stats_slabs(struct worker *w, struct stats_out *o)
+{
+	struct class_sum cs[SLAB_CLASS_MAX];
+	unsigned ncls = stats_classes(w->srv, cs), active = 0;
+	uint64_t pages = 0;
+	char name[64];
+
+	for (unsigned c = 0; c < ncls; c++) {
+		unsigned id = c + 1; /* memcached numbers classes from 1 */
+
+		if (cs[c].pages == 0)
+			continue;
+		active++;
+		pages += cs[c].pages;
+#define SLAB_LINE(field, fmt, v)                                       \
+	snprintf(name, sizeof(name), "%u:" field, id);                 \
+	stat_add(o, name, fmt, v);
+		SLAB_LINE("chunk_size", "%llu", (unsigned long long)cs[c].size)
+		SLAB_LINE("chunks_per_page", "%llu", (unsigned long long)cs[c].per_page)
+		SLAB_LINE("total_pages", "%llu", (unsigned long long)cs[c].pages)
+		SLAB_LINE("total_chunks", "%llu", (unsigned long long)(cs[c].pages * cs[c].per_page))
+		SLAB_LINE("used_chunks", "%llu", (unsigned long long)class_used(&cs[c]))
+		SLAB_LINE("free_chunks", "%llu", (unsigned long long)cs[c].free)
+		SLAB_LINE("free_chunks_end", "%u", 0u)
+		SLAB_LINE("pages_moved_in", "%llu", (unsigned long long)cs[c].moved_in)
+#undef SLAB_LINE
+	}
+	stat_add(o, "active_slabs", "%u", active);
+	stat_add(o, "total_malloced", "%llu", (unsigned long long)pages * 1024 * 1024);
+}
+
+static void
+stats_items(struct worker *w, struct stats_out *o)
+{
+	struct class_sum cs[SLAB_CLASS_MAX];
+	unsigned ncls = stats_classes(w->srv, cs);
+	char name[64];
+
+	for (unsigned c = 0; c < ncls; c++) {
+		unsigned id = c + 1;
+
+		if (cs[c].pages == 0)
+			continue;
+#define ITEM_LINE(field, v)                                              \
+	snprintf(name, sizeof(name), "items:%u:" field, id);             \
+	stat_add(o, name, "%llu", (unsigned long long)(v));
+		ITEM_LINE("number", class_used(&cs[c]))
+		ITEM_LINE("evicted", cs[c].evicted)
+		ITEM_LINE("evicted_unfetched", cs[c].evicted_unfetched)
+		ITEM_LINE("reclaimed", cs[c].reclaimed)
+		ITEM_LINE("expired_unfetched", cs[c].expired_unfetched)
+		ITEM_LINE("outofmemory", 0)
+#undef ITEM_LINE
+	}
+}
+
+char *
+stats_conns_text(struct worker *w, uint32_t *len)
+{
+	nc_reltime_t now = nc_clock_now(&w->srv->clock);
+	size_t cap = 256, used = 0;
+	char *t = malloc(cap);
+
+	for (uint32_t i = 0; t != NULL && i < w->nconns; i++) {
+		const struct conn *c = w->conns[i];
+		int n;
+
+		if (!c->in_use || c->is_udp)
+			continue;
+		while (cap - used < 512) {
+			char *nt = realloc(t, cap * 2);
+
+			if (nt == NULL) {
+				free(t);
+				return NULL;
+			}
+			t = nt;
+			cap *= 2;
+		}
+		n = snprintf(t + used, cap - used,
+			     "%d:addr\ttcp:%s\n%d:state\t%s\n%d:secs_since_last_cmd\t%u\n", c->id,
+			     c->peer_name, c->id,
+			     c->state == CONN_ACTIVE ? "conn_parse_cmd" : "conn_waiting", c->id,
+			     now - c->last_cmd);
+		used += (size_t)n;
+	}
+	if (t != NULL)
+		t[used] = '\0';
+	*len = (uint32_t)used;
+	return t;
+}
+
+/** Turn "name\tvalue\n" lines into stats lines. */
+static void
+stats_from_text(struct stats_out *o, const char *t, uint32_t len)
+{
+	const char *end = t + len;
+
+	while (t < end) {
+		const char *tab = memchr(t, '\t', (size_t)(end - t));
+		const char *nl = tab ? memchr(tab, '\n', (size_t)(end - tab)) : NULL;
+		char name[128];
+
+		if (tab == NULL || nl == NULL || (size_t)(tab - t) >= sizeof(name))
+			return;
+		memcpy(name, t, (size_t)(tab - t));
+		name[tab - t] = '\0';
+		stat_add(o, name, "%.*s", (int)(nl - tab - 1), tab + 1);
+		t = nl + 1;
+	}
+}
+
+int
+stats_report_conns(struct worker *w, struct conn *c, struct proto_result *res)
+{
+	struct stats_out o;
+
+	if (stats_begin(w, &o) != 0)
+		return -ENOMEM;
+	if (c->bcast_text != NULL)
+		stats_from_text(&o, c->bcast_text, c->bcast_text_len);
+	free(c->bcast_text);
+	c->bcast_text = NULL;
+	c->bcast_text_len = 0;
+	stats_end(&o, res);
+	return 0;
+}
+
+static bool
+group_is(const char *g, uint32_t len, const char *name)
+{
+	return len == strlen(name) && memcmp(g, name, len) == 0;
+}
+
+int
+stats_report(struct worker *w, const char *group, uint32_t group_len, struct proto_result *res)
+{
+	struct stats_out o;
+
+	if (stats_begin(w, &o) != 0)
+		return -ENOMEM;
+	if (group == NULL || group_len == 0) {
+		stats_general(w, &o);
+	} else if (group_is(group, group_len, "settings")) {
+		stats_settings(w, &o);
+	} else if (group_is(group, group_len, "slabs")) {
+		stats_slabs(w, &o);
+	} else if (group_is(group, group_len, "items")) {
+		stats_items(w, &o);
+	} else if (group_is(group, group_len, "sizes")) {
+		stat_add(&o, "sizes_status", "disabled");
+	} else if (group_is(group, group_len, "conns")) {
+		uint32_t len = 0;
+		char *t = stats_conns_text(w, &len);
+
+		if (t != NULL)
+			stats_from_text(&o, t, len);
+		free(t);
+	} else {
+		return -ENOENT;
+	}
+	stats_end(&o, res);
+	return 0;
+}

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * memcached over UDP: a request must fit one datagram (frame header sequence 0 of 1; any
+ * other datagram is dropped and counted); its requests run like a connection's, and the
+ * reply goes back as numbered datagrams of at most --udp-payload bytes after the header.
+ * Replies are bounded (UDP_REPLY_DGRAMS_MAX datagrams), so a small request cannot make the
+ * server flood a forged source address.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn_private.h"
+#include "proto/udp.h"
+#include "worker.h"
+
+/** Most datagrams one reply may take; a longer reply is dropped and counted. */
+#define UDP_REPLY_DGRAMS_MAX 256
+/** Datagrams handed to the stack per call. */
+#define UDP_SEND_BATCH 32
+
+void
+conn_udp_datagram(struct worker *w, const struct stack_dgram *d)
+{
+	struct proto_udp_header h;
+	struct rx_chunk *ch;
+	struct conn *c;
+	uint32_t len;
+
+	STAT_INC(&w->stats, udp_requests);
+	STAT_ADD(&w->stats, bytes_read, d->len);
+	if (d->truncated || proto_udp_header_parse(d->data, d->len, &h) != 0 ||
+	    !proto_udp_header_single(&h) || d->len == PROTO_UDP_HEADER_LEN) {
+		STAT_INC(&w->stats, udp_dropped);
+		return;
+	}
+	c = conn_new_udp(w);
+	len = d->len - PROTO_UDP_HEADER_LEN;
+	ch = c != NULL ? malloc(sizeof(*ch) + len) : NULL;
+	if (ch == NULL) {
+		if (c != NULL)
+			conn_free_udp(w, c);
+		STAT_INC(&w->stats, udp_dropped);
+		return;
+	}
+	/* The datagram buffer is reused by the next receive: the request keeps its own copy. */
+	memcpy(ch->data, (const uint8_t *)d->data + PROTO_UDP_HEADER_LEN, len);
+	ch->refs = 1;
+	ch->fill = ch->cap = len;
+	proto_input_add(&c->in, ch->data, len);
+	c->seg_chunk[0] = ch;
+	c->udp_peer = d->peer;
+	c->udp_via = d->via;
+	c->udp_request_id = h.request_id;
+	c->read_closed = true;
+	conn_run(w, c);
+}
+
+void
+udp_finish(struct worker *w, struct conn *c)
+{
+	uint32_t payload = w->srv->set.udp_payload;
+	uint64_t len = conn_backlog(c);
+	uint32_t total = proto_udp_datagrams(len, payload);
+	uint8_t hdr[UDP_SEND_BATCH][PROTO_UDP_HEADER_LEN];
+	struct iovec iov[UDP_SEND_BATCH][2];
+	struct stack_dgram_out out[UDP_SEND_BATCH];
+
+	if (total > UDP_REPLY_DGRAMS_MAX) {
+		STAT_INC(&w->stats, udp_dropped);
+		total = 0;
+	}
+	for (uint32_t seq = 0; seq < total;) {
+		unsigned n = 0;
+
+		for (; n < UDP_SEND_BATCH && seq < total; n++, seq++) {
+			uint64_t off = c->tx.head + (uint64_t)seq * payload;
+			uint64_t part = len - (uint64_t)seq * payload;
+
+			if (part > payload)
+				part = payload;
+			proto_udp_header_write(hdr[n], c->udp_request_id, (uint16_t)seq,
+					       (uint16_t)total);
+			iov[n][0] = (struct iovec){hdr[n], PROTO_UDP_HEADER_LEN};
+			iov[n][1] = (struct iovec){c->tx.buf + off, part};
+			out[n] = (struct stack_dgram_out){iov[n], 2, c->udp_via, &c->udp_peer};
+		}
+		(void)stack_send_dgrams(w->stack, out, n);
+	}
+	conn_free_udp(w, c);
+}

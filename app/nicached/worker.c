@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* A worker: creation, and its loop (poll, execute, serve the rings, quiescent state, upkeep). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_malloc.h>
+#include <urcu-qsbr.h>
+
+#include "conn_private.h"
+#include "log.h"
+#include "worker.h"
+
+/** Stack events handled per poll. */
+#define WORKER_EVENTS 64
+/** Empty loop iterations spent polling without sleeping, before a blocking wait. */
+#define WORKER_SPIN_ITERATIONS 200
+/** Longest blocking wait (ms): bounds the delay of TTL expiry and memory reclamation. */
+#define WORKER_SLEEP_MS 50
+/** Items the TTL wheel may remove per loop iteration. */
+#define WORKER_TTL_BUDGET 64
+
+/** Room for every message a worker can have out: one per connection plus broadcasts. */
+static unsigned
+ring_size(const struct nc_server *srv)
+{
+	return rte_align32pow2(srv->set.conn_limit * srv->nworkers + 1024);
+}
+
+static int
+worker_rings(struct worker *w, char *msg, size_t msgcap)
+{
+	char name[RTE_RING_NAMESIZE];
+	unsigned size = ring_size(w->srv);
+
+	snprintf(name, sizeof(name), "nc_in_%u", w->id);
+	w->inbox = rte_ring_create(name, size, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	snprintf(name, sizeof(name), "nc_done_%u", w->id);
+	w->done = rte_ring_create(name, size, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	if (w->inbox == NULL || w->done == NULL) {
+		snprintf(msg, msgcap, "worker %u: cannot create rings of %u entries", w->id, size);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int
+worker_shard(struct worker *w, char *msg, size_t msgcap)
+{
+	struct nc_server *srv = w->srv;
+	struct store_shard_params p = {
+		.shard_id = w->id,
+		.socket_id = SOCKET_ID_ANY,
+		.mem_limit = (size_t)srv->set.memory_limit * 1024 * 1024 / srv->nworkers,
+		.item_size_max = srv->set.max_item_size,
+		.chunk_min = srv->set.slab_min_size,
+		.growth_factor = srv->set.growth_factor,
+		.seed = &srv->seed,
+		.clock = &srv->clock,
+		.cas_source = &srv->cas,
+		.reclaimer = srv->reclaimer,
+	};
+	int err = 0;
+
+	w->shard = store_shard_create(&p, &err);
+	if (w->shard == NULL) {
+		snprintf(msg, msgcap,
+			 "worker %u: cannot create a shard of %zu bytes (-m %u over %u workers, "
+			 "-I %zu, -n %u, -f %.2f): %s",
+			 w->id, p.mem_limit, srv->set.memory_limit, srv->nworkers,
+			 srv->set.max_item_size, srv->set.slab_min_size, srv->set.growth_factor,
+			 strerror(-err));
+		return err ? err : -ENOMEM;
+	}
+	return 0;
+}
+
+static int
+worker_stack(struct worker *w, char *msg, size_t msgcap)
+{
+	struct stack_params p = {.worker_id = w->id, .backlog = (int)w->srv->set.listen_backlog};
+	char why[256];
+	int n, err = 0;
+
+	n = settings_listen(&w->srv->set, p.listen, STACK_LISTEN_MAX, why, sizeof(why));
+	if (n < 0) {
+		snprintf(msg, msgcap, "%s", why);
+		return n;
+	}
+	p.nlisten = (unsigned)n;
+	w->stack = stack_socket_create(&p, &err);
+	if (w->stack == NULL) {
+		snprintf(msg, msgcap, "cannot listen on %s (tcp port %u, udp port %u): %s",
+			 w->srv->set.listen, w->srv->set.port, w->srv->set.udp_port,
+			 strerror(-err));
+		return err ? err : -EIO;
+	}
+	return 0;
+}
+
+struct worker *
+worker_create(struct nc_server *srv, unsigned id, unsigned lcore, int *err, char *msg,
+	      size_t msgcap)
+{
+	struct worker *w = rte_zmalloc("nc_worker", sizeof(*w), RTE_CACHE_LINE_SIZE);
+
+	if (w == NULL) {
+		*err = -ENOMEM;
+		snprintf(msg, msgcap, "worker %u: out of memory", id);
+		return NULL;
+	}
+	w->id = id;
+	w->lcore = lcore;
+	w->srv = srv;
+	w->exec.stats = &w->stats;
+	w->exec.seed = &srv->seed;
+	w->exec.item_size_max = (uint32_t)srv->set.max_item_size;
+	/* 64 chunks (the input's segment limit) must hold the largest request with room. */
+	w->rx_chunk_size = RTE_MAX(32u * 1024, (uint32_t)(srv->set.max_item_size / 32));
+	w->out_buf = malloc(WORKER_OUT_BUF);
+	bool short_of_memory = w->out_buf == NULL;
+
+	for (unsigned i = 0; i < WORKER_UDP_BATCH; i++) {
+		w->udp_rx[i].data = malloc(WORKER_UDP_MAX);
+		w->udp_rx[i].cap = WORKER_UDP_MAX;
+		short_of_memory |= w->udp_rx[i].data == NULL;
+	}
+	if (short_of_memory) {
+		*err = -ENOMEM;
+		snprintf(msg, msgcap, "worker %u: out of memory", id);
+		worker_destroy(&w);
+		return NULL;
+	}
+	proto_out_init(&w->out, w->out_iov, WORKER_OUT_IOV, w->out_buf, WORKER_OUT_BUF, false);
+	*err = worker_shard(w, msg, msgcap);
+	if (*err == 0)
+		*err = worker_rings(w, msg, msgcap);
+	if (*err == 0)
+		*err = worker_stack(w, msg, msgcap);
+	if (*err != 0)
+		worker_destroy(&w);
+	return w;
+}
+
+void
+worker_destroy(struct worker **wp)
+{
+	struct worker *w = wp ? *wp : NULL;
+
+	if (w == NULL)
+		return;
+	conn_close_all(w);
+	stack_destroy(&w->stack);
+	store_shard_destroy(&w->shard);
+	rte_ring_free(w->inbox);
+	rte_ring_free(w->done);
+	for (unsigned i = 0; i < WORKER_UDP_BATCH; i++)
+		free(w->udp_rx[i].data);
+	free(w->out_buf);
+	free(w->stat_items);
+	free(w->stat_text);
+	rte_free(w);
+	*wp = NULL;
+}
+
+void
+worker_defer(struct worker *w, struct conn *c)
+{
+	if (c->on_list)
+		return;
+	c->on_list = true;
+	c->next_pending = w->pending;
+	w->pending = c;
+}
+
+/** Run the connections deferred by the previous iteration (after its quiescent state). */
+static unsigned
+worker_run_deferred(struct worker *w)
+{
+	struct conn *c = w->pending;
+	unsigned n = 0;
+
+	w->pending = NULL;
+	while (c != NULL) {
+		struct conn *next = c->next_pending;
+
+		c->on_list = false;
+		c->next_pending = NULL;
+		conn_resume(w, c);
+		c = next;
+		n++;
+	}
+	return n;
+}
+
+static void
+worker_udp(struct worker *w)
+{
+	for (int batches = 0; batches < 4; batches++) {
+		int n = stack_recv_dgrams(w->stack, w->udp_rx, WORKER_UDP_BATCH);
+
+		for (int i = 0; i < n; i++)
+			conn_udp_datagram(w, &w->udp_rx[i]);
+		if (n < WORKER_UDP_BATCH)
+			break;
+	}
+}
+
+static unsigned
+worker_events(struct worker *w, int timeout_ms)
+{
+	struct stack_event ev[WORKER_EVENTS];
+	int n = stack_poll(w->stack, ev, WORKER_EVENTS, timeout_ms);
+
+	for (int i = 0; i < n; i++) {
+		struct conn *c = ev[i].user;
+
+		switch (ev[i].kind) {
+		case STACK_EV_ACCEPTED:
+			conn_accept(w, ev[i].conn);
+			break;
+		case STACK_EV_READABLE:
+			if (c != NULL)
+				conn_on_readable(w, c);
+			break;
+		case STACK_EV_WRITABLE:
+			if (c != NULL)
+				conn_on_writable(w, c);
+			break;
+		case STACK_EV_DGRAMS:
+			worker_udp(w);
+			break;
+		case STACK_EV_WAKE:
+			break;
+		}
+	}
+	return n > 0 ? (unsigned)n : 0;
+}
+
+/** Whether anything is queued for this worker (rings, retries, deferred connections). */
+static bool
+worker_has_work(struct worker *w)
+{
+	return w->pending != NULL || w->retry_msgs != NULL || !rte_ring_empty(w->inbox) ||
+	       !rte_ring_empty(w->done);
+}
+
+/** Wait for events in the kernel, offline for RCU so grace periods go on meanwhile. */
+static unsigned
+worker_sleep(struct worker *w)
+{
+	unsigned n = 0;
+
+	__atomic_store_n(&w->sleeping, true, __ATOMIC_RELAXED);
+	rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!worker_has_work(w)) {
+		rcu_thread_offline();
+		n = worker_events(w, WORKER_SLEEP_MS);
+		rcu_thread_online();
+	}
+	__atomic_store_n(&w->sleeping, false, __ATOMIC_RELAXED);
+	return n;
+}
+
+int
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	unsigned idle = 0;
+
+	rcu_register_thread();
+	NC_LOG(w->srv, 1, "worker %u running on lcore %u", w->id, w->lcore);
+	while (!server_stopping(w->srv)) {
+		unsigned work = 0;
+
+		if (idle >= WORKER_SPIN_ITERATIONS && !worker_has_work(w))
+			work += worker_sleep(w);
+		else
+			work += worker_events(w, 0);
+		work += forward_serve(w);
+		work += forward_collect(w);
+		rcu_quiescent_state();
+		store_shard_maintain(w->shard, WORKER_TTL_BUDGET);
+		work += worker_run_deferred(w);
+		idle = work ? 0 : idle + 1;
+	}
+	/* Answer what other workers still wait for, then leave. */
+	while (forward_serve(w) || !rte_ring_empty(w->inbox))
+		rcu_quiescent_state();
+	rcu_unregister_thread();
+	return 0;
+}

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef NC_APP_WORKER_H
+#define NC_APP_WORKER_H
+
+/*
+ * A worker lcore: one shard, one I/O stack, its connections, its counters, and two rings:
+ * `inbox` (writes for its shard posted by other workers, which it executes as the owner) and
+ * `done` (answers to the writes it posted). Its loop (worker_main): poll the stack, parse and
+ * execute requests (reads of any shard directly under RCU; writes locally or forwarded),
+ * serve the inbox, resume connections whose answers came back, retry writes that waited for
+ * memory, then announce an RCU quiescent state and do the shard's upkeep.
+ *
+ * Threads: everything is the worker's own, except the rings (multi-producer) and `sleeping`
+ * (read by posters to decide whether to wake it).
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ring.h>
+
+#include "conn.h"
+#include "exec.h"
+#include "proto/output.h"
+#include "server.h"
+#include "stack/stack.h"
+#include "stats.h"
+#include "store/shard.h"
+
+/** Most iovecs / bytes of formatted replies gathered before a flush to the stack. */
+#define WORKER_OUT_IOV 512
+#define WORKER_OUT_BUF (256 * 1024)
+/** UDP datagrams received per batch, and the largest datagram accepted. */
+#define WORKER_UDP_BATCH 16
+#define WORKER_UDP_MAX 65536
+
+struct worker {
+	unsigned id;
+	unsigned lcore;
+	struct nc_server *srv;
+	struct store_shard *shard;
+	struct stack *stack;
+	struct rte_ring *inbox;
+	struct rte_ring *done;
+	struct exec_ctx exec;
+	struct worker_stats stats;
+	bool sleeping; /* in a blocking poll: posters call stack_wake (atomic) */
+
+	/* connections */
+	struct conn **conns;	  /* every connection ever made here (never freed while running) */
+	uint32_t nconns, conns_cap;
+	struct conn *free_conns;
+	struct conn *pending;	  /* connections to run again this loop (RETRY, resumed) */
+	struct fwd_msg *retry_msgs; /* forwarded writes waiting for memory */
+	uint32_t rx_chunk_size;
+
+	/* the output being gathered for one connection */
+	struct proto_out out;
+	struct iovec out_iov[WORKER_OUT_IOV];
+	uint8_t *out_buf;
+
+	/* stats replies */
+	struct proto_stat *stat_items;
+	char *stat_text;
+	uint32_t stat_max, stat_text_cap;
+
+	/* UDP */
+	struct stack_dgram udp_rx[WORKER_UDP_BATCH];
+};
+
+/**
+ * [setup] Create worker @p id: its shard (memory = -m / workers), stack, rings and buffers.
+ * @return the worker, or NULL with *err set and a message in @p msg.
+ */
+struct worker *worker_create(struct nc_server *srv, unsigned id, unsigned lcore, int *err,
+			     char *msg, size_t msgcap);
+
+/** [setup] Destroy a worker (its loop must have returned); NULL allowed; sets *w to NULL. */
+void worker_destroy(struct worker **w);
+
+/** The worker loop, for rte_eal_remote_launch(); returns when the server stops. */
+int worker_main(void *arg);
+
+/** Run @p c again after this iteration's quiescent state (a retry). */
+void worker_defer(struct worker *w, struct conn *c);
+
+/* ---- conn.c: connections on their worker ---- */
+
+/** Accept a new stream connection reported by the stack (refuses it over -c). */
+void conn_accept(struct worker *w, struct stack_conn *sc);
+
+/** The stack says @p c is readable (or at EOF): read, parse and execute what arrived. */
+void conn_on_readable(struct worker *w, struct conn *c);
+
+/** The stack says @p c can take output again. */
+void conn_on_writable(struct worker *w, struct conn *c);
+
+/** Run a connection again: after its forwarded answers came back, or to retry a write. */
+void conn_resume(struct worker *w, struct conn *c);
+
+/** A forwarded message of @p c came back on the done ring. */
+void conn_answered(struct worker *w, struct fwd_msg *m);
+
+/** Close and release every connection (shutdown). */
+void conn_close_all(struct worker *w);
+
+/** Handle one UDP datagram (a request of one datagram; replies as numbered datagrams). */
+void conn_udp_datagram(struct worker *w, const struct stack_dgram *d);
+
+/* ---- forward.c ---- */
+
+/**
+ * Post @p m to worker @p to's inbox and wake it if it sleeps.
+ * @return 0; -ENOBUFS when the ring is full (try again next loop).
+ */
+int forward_post(struct worker *to, struct fwd_msg *m);
+
+/** [owner] Execute the messages waiting in the inbox (and retries); returns how many. */
+unsigned forward_serve(struct worker *w);
+
+/** Take the answers on the done ring back to their connections; returns how many. */
+unsigned forward_collect(struct worker *w);
+
+/* ---- stats_report.c ---- */
+
+/**
+ * Build the reply to `stats [group]` for the request on @p c into res (name/value pairs in
+ * the worker's stats buffers). Groups: general (none), settings, slabs, items, sizes, conns
+ * (conns needs every worker: see conn.c), reset.
+ * @return 0; -ENOENT for an unknown group (the writer answers as memcached).
+ */
+int stats_report(struct worker *w, const char *group, uint32_t group_len,
+		 struct proto_result *res);
+
+/** Sum every worker's counters into @p out. Any thread. */
+void stats_sum_workers(const struct nc_server *srv, struct worker_stats *out);
+
+/**
+ * Build the reply to `stats conns` for @p c once every worker's lines are gathered in
+ * c->bcast_text (this worker's first).
+ * @return 0; -ENOMEM.
+ */
+int stats_report_conns(struct worker *w, struct conn *c, struct proto_result *res);
+
+/** Sum every shard's counters into @p out. Any thread (relaxed reads). */
+void stats_sum_shards(const struct nc_server *srv, struct store_shard_stats *out);
+
+/** Format this worker's connections as "STAT <id>:<field> <value>\r\n" lines (malloc'ed). */
+char *stats_conns_text(struct worker *w, uint32_t *len);
+
+#endif /* NC_APP_WORKER_H */

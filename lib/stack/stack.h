@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef NC_STACK_STACK_H
+#define NC_STACK_STACK_H
+
+/*
+ * The I/O backends behind one interface. A worker owns one `struct stack` and drives it from
+ * its loop: stack_poll() reports what happened (a stream connection accepted, bytes to read,
+ * room to write, datagrams waiting, a wake-up from another worker); the worker then pulls
+ * stream bytes with stack_recv(), pushes replies with stack_sendv(), and moves datagrams in
+ * batches with stack_recv_dgrams() / stack_send_dgrams().
+ *
+ * Backends: "socket" (kernel sockets and epoll, SO_REUSEPORT listeners per worker; this
+ * header's stack_socket_create) and, later, "dpdk" (NIC queues and the project's own L2-L4).
+ * Both implement struct stack_ops; the worker sees only the functions below.
+ *
+ * Errors: negative errno values everywhere (-EAGAIN: nothing now, try after the next poll).
+ *
+ * Threads: a stack and its connections belong to one worker thread. Only stack_wake() may be
+ * called from another thread.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+/** A peer or local address (IPv4 or IPv6). */
+struct stack_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+/** One address to listen on; port 0 = that transport is off. */
+struct stack_listen {
+	struct stack_addr addr; /* the port inside is ignored: tcp_port/udp_port apply */
+	uint16_t tcp_port;
+	uint16_t udp_port;
+};
+
+/** Most listen addresses one stack serves (memcached's -l list). */
+#define STACK_LISTEN_MAX 8
+
+struct stack_params {
+	unsigned worker_id;			/* for names and logs */
+	struct stack_listen listen[STACK_LISTEN_MAX];
+	unsigned nlisten;
+	int backlog;				/* listen() backlog (memcached -b); <= 0: 1024 */
+	uint32_t udp_rcvbuf;			/* SO_RCVBUF for UDP sockets, bytes; 0 = default */
+};
+
+struct stack;
+
+/** A stream connection, owned by the stack; the worker attaches its own state as `user`. */
+struct stack_conn;
+
+enum stack_event_kind {
+	STACK_EV_ACCEPTED, /* new stream connection .conn (user is NULL until set) */
+	STACK_EV_READABLE, /* .conn has bytes to read, or reached EOF/error (stack_recv tells) */
+	STACK_EV_WRITABLE, /* .conn can take output again (only while stack_want_writable is on) */
+	STACK_EV_DGRAMS,   /* datagrams are waiting: call stack_recv_dgrams until it returns 0 */
+	STACK_EV_WAKE,	   /* another thread called stack_wake() */
+};
+
+struct stack_event {
+	enum stack_event_kind kind;
+	struct stack_conn *conn; /* ACCEPTED, READABLE, WRITABLE; else NULL */
+	void *user;		 /* stack_conn_user(conn) when conn is set */
+};
+
+/** A received datagram: the caller provides data/cap; the stack fills len, peer and via. */
+struct stack_dgram {
+	void *data;
+	uint32_t cap;
+	uint32_t len;		/* bytes received; a datagram longer than cap is truncated */
+	bool truncated;		/* it was longer than cap */
+	uint16_t via;		/* which local UDP socket received it: reply through it */
+	struct stack_addr peer;
+};
+
+/** A datagram to send: gathered from iov, to peer, through local socket via. */
+struct stack_dgram_out {
+	const struct iovec *iov;
+	unsigned niov;
+	uint16_t via;
+	const struct stack_addr *peer;
+};
+
+/** The operations every backend implements (see the wrappers below for their contracts). */
+struct stack_ops {
+	const char *name;
+	void (*destroy)(struct stack *s);
+	int (*poll)(struct stack *s, struct stack_event *ev, unsigned max, int timeout_ms);
+	ssize_t (*recv)(struct stack *s, struct stack_conn *c, void *buf, size_t cap);
+	ssize_t (*sendv)(struct stack *s, struct stack_conn *c, const struct iovec *iov,
+			 unsigned niov);
+	int (*want_writable)(struct stack *s, struct stack_conn *c, bool on);
+	void (*close)(struct stack *s, struct stack_conn *c);
+	int (*recv_dgrams)(struct stack *s, struct stack_dgram *d, unsigned max);
+	int (*send_dgrams)(struct stack *s, const struct stack_dgram_out *d, unsigned n);
+	void (*wake)(struct stack *s);
+	void (*conn_set_user)(struct stack_conn *c, void *user);
+	void *(*conn_user)(const struct stack_conn *c);
+	const struct stack_addr *(*conn_peer)(const struct stack_conn *c);
+	int (*conn_id)(const struct stack_conn *c);
+};
+
+/** Every backend's handle starts with this. */
+struct stack {
+	const struct stack_ops *ops;
+};
+
+/**
+ * [setup] Create the socket backend for one worker: for every listen entry a TCP listener
+ * (SO_REUSEPORT, non-blocking, TCP_NODELAY on accepted connections) if tcp_port != 0 and a
+ * UDP socket (SO_REUSEPORT) if udp_port != 0, an eventfd for stack_wake(), all in one epoll
+ * set. Every worker creates its own; the kernel spreads connections and datagrams over them.
+ * @return the stack, or NULL with *err = negative errno (-EADDRINUSE, -EACCES, -EINVAL, ...).
+ */
+struct stack *stack_socket_create(const struct stack_params *p, int *err);
+
+/** [setup] Close everything (connections included) and set *s to NULL; NULL allowed. */
+static inline void
+stack_destroy(struct stack **s)
+{
+	if (s != NULL && *s != NULL) {
+		(*s)->ops->destroy(*s);
+		*s = NULL;
+	}
+}
+
+/**
+ * Wait up to @p timeout_ms (0: do not wait; -1: forever) for events and report up to @p max
+ * (>= 1). A connection with more bytes than one stack_recv() takes stays readable
+ * (level-triggered), and whatever did not fit in @p max is reported by the next call.
+ * One poll names a connection in at most one event: WRITABLE when it is wanted and there is
+ * room (its input waits for the next poll), else READABLE. Closing a connection while
+ * handling a batch invalidates the later events of that batch naming it, so a worker that
+ * closes connections other than the event's own must skip them.
+ * @return the number of events (0 on timeout); negative errno on failure (-EINTR included;
+ *         -EINVAL when max is 0).
+ */
+static inline int
+stack_poll(struct stack *s, struct stack_event *ev, unsigned max, int timeout_ms)
+{
+	return s->ops->poll(s, ev, max, timeout_ms);
+}
+
+/**
+ * Read up to @p cap bytes from a stream connection.
+ * @return bytes read (> 0); 0 the peer closed its side; -EAGAIN nothing now; other negative
+ *         errno (-ECONNRESET, ...) the connection failed: close it.
+ */
+static inline ssize_t
+stack_recv(struct stack *s, struct stack_conn *c, void *buf, size_t cap)
+{
+	return s->ops->recv(s, c, buf, cap);
+}
+
+/**
+ * Send what the stack takes now of @p iov (niov <= IOV_MAX); never blocks.
+ * @return bytes taken (may be fewer than offered: keep the rest and call
+ *         stack_want_writable()); -EAGAIN none; other negative errno: the connection failed.
+ */
+static inline ssize_t
+stack_sendv(struct stack *s, struct stack_conn *c, const struct iovec *iov, unsigned niov)
+{
+	return s->ops->sendv(s, c, iov, niov);
+}
+
+/** Report (on) or stop reporting (off) STACK_EV_WRITABLE for @p c. @return 0 or -errno. */
+static inline int
+stack_want_writable(struct stack *s, struct stack_conn *c, bool on)
+{
+	return s->ops->want_writable(s, c, on);
+}
+
+/** Close a connection and free it; it is gone at once (no further events, handle invalid). */
+static inline void
+stack_close(struct stack *s, struct stack_conn *c)
+{
+	s->ops->close(s, c);
+}
+
+/**
+ * Receive up to @p max waiting datagrams into the caller's buffers (one system call where the
+ * backend can: recvmmsg).
+ * @return how many (0: none waiting); negative errno on failure.
+ */
+static inline int
+stack_recv_dgrams(struct stack *s, struct stack_dgram *d, unsigned max)
+{
+	return s->ops->recv_dgrams(s, d, max);
+}
+
+/**
+ * Send @p n datagrams (sendmmsg where the backend can). Datagrams the kernel has no room for
+ * are dropped, as UDP may.
+ * @return how many were sent; negative errno when none could be.
+ */
+static inline int
+stack_send_dgrams(struct stack *s, const struct stack_dgram_out *d, unsigned n)
+{
+	return s->ops->send_dgrams(s, d, n);
+}
+
+/**
+ * [any thread] Make the stack's current or next stack_poll() return STACK_EV_WAKE at once
+ * (an eventfd for the socket backend). Cheap enough to call after posting to a worker's ring.
+ */
+static inline void
+stack_wake(struct stack *s)
+{
+	s->ops->wake(s);
+}
+
+/** Attach the worker's state to a connection (reported as stack_event.user). */
+static inline void
+stack_conn_set_user(struct stack *s, struct stack_conn *c, void *user)
+{
+	s->ops->conn_set_user(c, user);
+}
+
+/** The worker's state attached to @p c, or NULL. */
+static inline void *
+stack_conn_user(const struct stack *s, const struct stack_conn *c)
+{
+	return s->ops->conn_user(c);
+}
+
+/** The peer address of @p c. */
+static inline const struct stack_addr *
+stack_conn_peer(const struct stack *s, const struct stack_conn *c)
+{
+	return s->ops->conn_peer(c);
+}
+
+/** A small number naming @p c in logs and `stats conns` (the socket backend: its fd). */
+static inline int
+stack_conn_id(const struct stack *s, const struct stack_conn *c)
+{
+	return s->ops->conn_id(c);
+}
+
+/**
+ * Format @p a as "ip:port" (IPv6 as "[ip]:port") into @p buf.
+ * @return @p buf.
+ */
+char *stack_addr_format(const struct stack_addr *a, char *buf, size_t cap);
+
+/**
+ * Parse a numeric IPv4 or IPv6 address (no name lookup) into @p a with port @p port.
+ * @return 0; -EINVAL when it is not an address.
+ */
+int stack_addr_parse(const char *text, uint16_t port, struct stack_addr *a);
+
+#endif /* NC_STACK_STACK_H */
