@@ -205,6 +205,9 @@ conn_compact(struct conn *c)
 		chunk_unref(c->seg_chunk[i]);
 	proto_input_compact(&c->in);
 	memmove(c->seg_chunk, c->seg_chunk + drop, sizeof(c->seg_chunk[0]) * c->in.nsegs);
+	/* Everything parsed: receive into the tail chunk from its start again. */
+	if (c->in.nsegs == 0 && c->tail != NULL && c->tail->refs == 1)
+		c->tail->fill = 0;
 }
 
 /**
@@ -246,8 +249,8 @@ conn_on_readable(struct worker *w, struct conn *c)
 	 * While a request is out at another worker its input must not change (the owner reads
 	 * the value from it): the bytes wait in the socket until the answer is back.
 	 */
-	if (c->read_closed || c->state != CONN_ACTIVE)
-		return;
+	if (c->read_closed || c->state != CONN_ACTIVE || conn_backlog(c) > CONN_BACKLOG_MAX)
+		return; /* (a client that does not read its replies is not read either) */
 	if (conn_receive(w, c) != 0) {
 		conn_close(w, c);
 		return;
