@@ -5,12 +5,13 @@
 /*
  * A cached item: header, then the key bytes, then the value bytes, in one slab chunk.
  *
- * Ownership: only the owning shard's worker writes an item, except two hint fields that any
- * reader may set with a relaxed store (`ref`, `fetched`, `atime`). Once an item is linked
- * (published in the index) its key, value, flags, cas and stime never change; exptime changes
- * only through touch, with a relaxed atomic store. Replacing a value always links a new item
- * and retires the old one, so a reader that found an item may copy from it until its next RCU
- * quiescent state.
+ * Ownership: only the owning shard's worker writes an item, except the hint fields that any
+ * reader may set with a relaxed store (`ref`, `fetched`, `atime`) and the meta win-token bit
+ * (ITEM_META_WIN_SENT in `meta`), which readers set with an atomic fetch-or. Once an item is
+ * linked (published in the index) its key, value, flags, cas, stime and stale bit never
+ * change; exptime changes only through touch, with a relaxed atomic store. Replacing a value
+ * always links a new item and retires the old one, so a reader that found an item may copy
+ * from it until its next RCU quiescent state.
  */
 
 #include <stdbool.h>
@@ -33,6 +34,15 @@ enum item_state {
 };
 
 /*
+ * Meta-command bits (item.meta). ITEM_META_STALE is set by the owner before the item is
+ * linked and never changes afterwards (invalidating an item links a stale copy).
+ * ITEM_META_WIN_SENT is set once, by whichever reader claims the recache token first
+ * (atomic fetch-or, store_hit_claim_win()), or by the owner before linking a vivified item.
+ */
+#define ITEM_META_STALE	   (1u << 0) /* memcached ITEM_STALE: md I / ms I marked it stale */
+#define ITEM_META_WIN_SENT (1u << 1) /* memcached ITEM_TOKEN_SENT: a W was handed out */
+
+/*
  * Layout: the fields only the owner uses come first, then everything a reader touches, in one
  * run up to the end of the value, so a reader needs the lines from ITEM_READER_OFFSET on.
  */
@@ -53,11 +63,15 @@ struct item {
 	uint8_t nkey;	       /* key length */
 	uint8_t ref;	       /* CLOCK reference bit: readers set 1, the sweep clears */
 	uint8_t fetched;       /* set once by the first reader that returns it */
+	uint8_t meta;	       /* ITEM_META_* bits */
 	char data[];	       /* key, then value */
 };
 
 /** Offset of the first field a reader reads. */
 #define ITEM_READER_OFFSET offsetof(struct item, cas)
+
+/* The header stays 72 bytes: meta fills what was padding after `fetched`. */
+_Static_assert(sizeof(struct item) == 72, "struct item grew");
 
 /** Key bytes (not NUL-terminated). */
 static inline const char *

@@ -99,6 +99,11 @@ struct store_hit {
 	uint64_t cas;
 	nc_reltime_t exptime;
 	enum store_status status; /* HIT, MISS, EXPIRED or FLUSHED */
+	/* For meta commands: the item's state as found, before this access marked it used. */
+	nc_reltime_t atime; /* last access before this one (meta l) */
+	bool fetched;	    /* returned to a reader before (meta h) */
+	bool stale;	    /* marked stale by md I / ms I (meta X) */
+	bool win_sent;	    /* a recache token was handed out already (meta Z) */
 };
 
 struct store_shard;
@@ -235,6 +240,129 @@ enum store_status store_arith(struct store_shard *s, const struct store_key *k, 
  * to this shard: the server calls it on every shard.
  */
 void store_flush(struct store_shard *s, int64_t delay);
+
+/* ---- meta commands (shard_meta.c) ----
+ *
+ * What memcached 1.6's meta commands need beyond the classic ones: stale items (md I, ms I),
+ * the recache token handed to exactly one client (W; Z for the others), explicit cas (E),
+ * removing a value but keeping the item (md x), vivify on a miss (mg N, ma N) and the state
+ * of an item before an access (h, l). Stale and token state live in item.meta
+ * (ITEM_META_*). Changing an item's value, cas or stale bit always links a copy, so readers
+ * keep seeing linked items as immutable.
+ */
+
+/**
+ * [reader] Look up one key like store_get(), and report the item's state as it was before
+ * this access (hit->fetched, hit->atime, hit->stale, hit->win_sent). With @p bump false the
+ * item is not marked used (meta u, me).
+ * @return STORE_HIT (hit filled), STORE_MISS, STORE_EXPIRED or STORE_FLUSHED.
+ */
+enum store_status store_meta_get(const struct store_shard *s, const struct store_key *k,
+				 bool bump, struct store_hit *hit);
+
+/**
+ * [reader] Claim the recache token of a found item (hit->it from a store_*get* call in the
+ * current read section): an atomic fetch-or of ITEM_META_WIN_SENT, so among all readers and
+ * the owner exactly one caller per linked item gets true. The only write a reader does to
+ * an item besides the used hints.
+ * @return true when this caller won (answer W); false when the token was taken already (Z).
+ */
+bool store_hit_claim_win(const struct store_hit *hit);
+
+/** [reader] An exptime as a client sends it (memcached rules) in the shard's relative time. */
+nc_reltime_t store_shard_exptime(const struct store_shard *s, int64_t exptime);
+
+/**
+ * [owner] Get and touch for meta (mg T): like store_gat(), with the before-access state of
+ * store_meta_get() and @p bump false leaving the used marks alone.
+ * @return as store_gat().
+ */
+enum store_status store_meta_gat(struct store_shard *s, const struct store_key *k, int64_t exptime,
+				 bool bump, struct store_hit *hit);
+
+/**
+ * [owner] Vivify (mg N): link an empty item for k (flags 0, @p exptime) whose recache token
+ * is already taken by this caller, and fill *hit with it (as found before any access:
+ * fetched false). @p cas != 0 is the new item's cas (meta E), else a new one. Call after a
+ * miss; a live item for k is replaced.
+ * @return STORE_STORED (hit filled; valid until the owner's next quiescent state), or
+ *         STORE_NO_MEMORY (nothing changed; retry later).
+ */
+enum store_status store_meta_vivify(struct store_shard *s, const struct store_key *k,
+				    int64_t exptime, uint64_t cas, struct store_hit *hit);
+
+/** How store_item_commit_meta() stores (ms flags). */
+struct store_put_opts {
+	uint64_t cas_in;       /* C: compare (CAS mode; APPEND/PREPEND when != 0); 0 = none */
+	uint64_t explicit_cas; /* E: the new item's cas; 0 = a new one */
+	bool stale_if_older;   /* I: in CAS mode, a cas_in older than the item's stores the
+				* value as stale (keeping exptime and the token state) */
+};
+
+/**
+ * [owner] store_item_commit() for ms: the same modes and outcomes, plus @p o (may be NULL
+ * for none): explicit cas, APPEND/PREPEND compared with cas_in (STORE_EXISTS on a
+ * mismatch, as memcached), and CAS mode with stale_if_older: cas_in < the item's cas stores
+ * as stale (STORE_STORED). Consumes @p it whatever the outcome.
+ * @return as store_item_commit().
+ */
+enum store_status store_item_commit_meta(struct store_shard *s, struct item *it,
+					 const struct store_key *k, enum store_mode mode,
+					 const struct store_put_opts *o, uint64_t *cas_out);
+
+/** What store_meta_invalidate() does (md I, md x). */
+struct store_invalidate_opts {
+	uint64_t cas_in;       /* C: only when the item's cas matches; 0 = any */
+	uint64_t explicit_cas; /* E: the new cas; 0 = a new one */
+	bool stale;	       /* I: mark stale and clear the token, so the next reader wins */
+	bool clear_value;      /* x: empty value, client_flags below, exptime below (or 0) */
+	bool set_exptime;      /* T given: the new exptime */
+	int64_t exptime;
+	uint32_t client_flags; /* x: the new flags (md F) */
+};
+
+/**
+ * [owner] md with I and/or x, as memcached: the item stays, with a new cas (or o->
+ * explicit_cas); I marks it stale (and clears its token), x empties its value (flags
+ * o->client_flags, exptime o->exptime with T, else never). A copy is linked in place of
+ * the item.
+ * @return STORE_DELETED (done), STORE_NOT_FOUND, STORE_EXISTS (cas mismatch), or
+ *         STORE_NO_MEMORY (nothing changed; retry later).
+ */
+enum store_status store_meta_invalidate(struct store_shard *s, const struct store_key *k,
+					const struct store_invalidate_opts *o, uint64_t *cas_out);
+
+/** What store_meta_arith() does beyond incr/decr (ma flags). */
+struct store_arith_opts {
+	uint64_t cas_in;       /* C: only when the item's cas matches; 0 = any */
+	uint64_t explicit_cas; /* E: the new item's cas; 0 = a new one */
+	bool vivify;	       /* N: create a missing item holding `initial` */
+	int64_t vivify_exptime;
+	uint64_t initial;      /* J */
+	bool set_exptime;      /* T: the result's exptime (after N) */
+	int64_t exptime;
+};
+
+/** The item after store_meta_arith(). */
+struct store_arith_result {
+	uint64_t value;
+	uint64_t cas;
+	nc_reltime_t exptime; /* relative, 0 = never */
+};
+
+/**
+ * [owner] ma: store_arith() (same number rules) with a cas compare before anything else,
+ * explicit cas, vivify on a miss (the new item holds `initial`, not initial +/- delta, as
+ * memcached) and a new exptime. A stale or token state is not carried over to the result.
+ * @return STORE_OK (applied), STORE_STORED (vivified), STORE_NOT_FOUND, STORE_EXISTS (cas
+ *         mismatch), STORE_NON_NUMERIC, or STORE_NO_MEMORY (nothing changed; retry later).
+ */
+enum store_status store_meta_arith(struct store_shard *s, const struct store_key *k, bool incr,
+				   uint64_t delta, const struct store_arith_opts *o,
+				   struct store_arith_result *out);
+
+/** [any] Slab class and total bytes (header included) of a found item (meta me). */
+void store_hit_item_size(const struct store_hit *hit, uint32_t *clsid, uint32_t *total);
 
 /* ---- upkeep (owner) ---- */
 

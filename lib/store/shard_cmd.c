@@ -6,9 +6,9 @@
 #include "store/shard_private.h"
 
 /* Build the append/prepend result of old and it; consumes it. NULL with *st on failure. */
-static struct item *
-item_concat(struct store_shard *s, const struct item *old, struct item *it,
-	    const struct store_key *k, bool append, enum store_status *st)
+struct item *
+shard_item_concat(struct store_shard *s, const struct item *old, struct item *it,
+		  const struct store_key *k, bool append, enum store_status *st)
 {
 	uint64_t total = (uint64_t)old->nbytes + it->nbytes;
 	struct item *joined = NULL;
@@ -65,7 +65,7 @@ store_item_commit(struct store_shard *s, struct item *it, const struct store_key
 			st = STORE_NOT_STORED;
 			break;
 		}
-		it = item_concat(s, live, it, k, mode == STORE_MODE_APPEND, &st);
+		it = shard_item_concat(s, live, it, k, mode == STORE_MODE_APPEND, &st);
 		if (it == NULL)
 			return st;
 		/* The allocation may have evicted live: link against the index as it is now. */

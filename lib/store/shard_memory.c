@@ -184,6 +184,7 @@ shard_item_alloc_rel(struct store_shard *s, const struct store_key *k, uint32_t 
 	it->nkey = (uint8_t)k->len;
 	it->ref = 0;
 	it->fetched = 0;
+	it->meta = 0;
 	memcpy(it->data, k->key, k->len);
 	*st = STORE_STORED;
 	return it;
@@ -218,9 +219,16 @@ enum store_status
 shard_item_link(struct store_shard *s, struct item *it, const struct store_key *k, struct item *cur,
 		bool counts_as_new)
 {
+	return shard_item_link_cas(s, it, k, cur, counts_as_new, 0);
+}
+
+enum store_status
+shard_item_link_cas(struct store_shard *s, struct item *it, const struct store_key *k,
+		    struct item *cur, bool counts_as_new, uint64_t cas)
+{
 	nc_reltime_t now = nc_clock_now(s->clock);
 
-	it->cas = nc_cas_next(&s->cas);
+	it->cas = cas != 0 ? cas : nc_cas_next(&s->cas);
 	it->stime = now;
 	if (index_put(s->index, k, it) < 0) {
 		/* Index full: free key slots by evicting from any class, then retry later. */

@@ -109,21 +109,44 @@ item_prefetch_for_read(const struct item *it, const struct store_key *k)
 		rte_prefetch0(p);
 }
 
+/* The meta bits a reader reports (X, Z): one relaxed load of the byte. */
 static inline void
-hit_fill(struct store_hit *hit, struct item *it, enum store_status st, nc_reltime_t now)
+hit_fill_meta(struct store_hit *hit, const struct item *it)
+{
+	uint8_t m = __atomic_load_n(&it->meta, __ATOMIC_RELAXED);
+
+	hit->stale = (m & ITEM_META_STALE) != 0;
+	hit->win_sent = (m & ITEM_META_WIN_SENT) != 0;
+}
+
+/* Fill *hit from what the index gave (st from item_classify()), without marking it used. */
+static inline void
+hit_fill_peek(struct store_hit *hit, struct item *it, enum store_status st)
 {
 	hit->status = st;
 	if (st != STORE_HIT) {
 		hit->it = NULL;
 		return;
 	}
-	item_mark_used(it, now);
+	/* What the meta flags h and l report: the state before this access. */
+	hit->fetched = __atomic_load_n(&it->fetched, __ATOMIC_RELAXED) != 0;
+	hit->atime = __atomic_load_n(&it->atime, __ATOMIC_RELAXED);
+	hit_fill_meta(hit, it);
 	hit->it = it;
 	hit->value = item_value_const(it);
 	hit->nbytes = it->nbytes;
 	hit->client_flags = it->client_flags;
 	hit->cas = it->cas;
 	hit->exptime = item_exptime(it);
+}
+
+/* Fill *hit and mark a hit used. */
+static inline void
+hit_fill(struct store_hit *hit, struct item *it, enum store_status st, nc_reltime_t now)
+{
+	hit_fill_peek(hit, it, st);
+	if (st == STORE_HIT)
+		item_mark_used(it, now);
 }
 
 /* ---- owner-side helpers (shard_memory.c) ---- */
@@ -145,6 +168,21 @@ struct item *shard_item_alloc_rel(struct store_shard *s, const struct store_key 
  */
 enum store_status shard_item_link(struct store_shard *s, struct item *it, const struct store_key *k,
 				  struct item *cur, bool counts_as_new);
+
+/**
+ * shard_item_link() with the new item's cas given: @p cas != 0 is used as it is (meta E),
+ * 0 takes the next one from the shard's cas lease.
+ */
+enum store_status shard_item_link_cas(struct store_shard *s, struct item *it,
+				      const struct store_key *k, struct item *cur,
+				      bool counts_as_new, uint64_t cas);
+
+/**
+ * Build the append (@p append) or prepend result of @p old and @p it for key k; consumes it
+ * whatever happens. @return the joined item (allocated, not linked), or NULL with *st set.
+ */
+struct item *shard_item_concat(struct store_shard *s, const struct item *old, struct item *it,
+			       const struct store_key *k, bool append, enum store_status *st);
 
 /** The live item for k or NULL; *cur gets the index entry; dead items are unlinked. */
 struct item *shard_lookup_owner(struct store_shard *s, const struct store_key *k,
