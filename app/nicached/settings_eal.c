@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Settings: the worker count, the EAL arguments derived from the settings, hugepages. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "settings_private.h"
+
+unsigned
+settings_workers(const struct nc_settings *s, unsigned ncpus)
+{
+	unsigned n = s->threads;
+
+	if (n == 0)
+		n = ncpus > 1 ? ncpus - 1 : 1;
+	return n > SETTINGS_WORKERS_MAX ? SETTINGS_WORKERS_MAX : n;
+}
+
+/*
+ * EAL memory for a given item memory: the slab arena takes memory_limit; the index (rte_hash
+ * sized for the smallest chunks), per-worker rings, buffers and DPDK's own structures need
+ * about as much again, plus a fixed 64 MB for EAL itself and small pools.
+ */
+unsigned
+settings_eal_memory_mb(unsigned memory_limit_mb)
+{
+	return memory_limit_mb * 2 + 64;
+}
+
+/* Appends words to a struct settings_eal. */
+struct eal_builder {
+	struct settings_eal *e;
+	size_t used;
+	bool full;
+};
+
+static void
+eal_add(struct eal_builder *b, const char *fmt, ...)
+{
+	struct settings_eal *e = b->e;
+	size_t room = sizeof(e->text) - b->used;
+	va_list ap;
+	int n;
+
+	if (b->full || e->argc >= SETTINGS_EAL_ARGV_MAX) {
+		b->full = true;
+		return;
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(e->text + b->used, room, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= room) {
+		b->full = true;
+		return;
+	}
+	e->argv[e->argc++] = e->text + b->used;
+	e->argv[e->argc] = NULL;
+	b->used += (size_t)n + 1;
+}
+
+/* lcore 0 = control, 1..workers = workers: pinned i@i when they fit, else all floating. */
+static void
+eal_lcores(char *buf, size_t cap, unsigned workers, unsigned ncpus)
+{
+	size_t k = 0;
+
+	if (ncpus == 0)
+		ncpus = 1;
+	if (workers + 1 <= ncpus) {
+		for (unsigned i = 0; i <= workers && k < cap; i++) {
+			int n = snprintf(buf + k, cap - k, "%s%u@%u", i != 0 ? "," : "", i, i);
+
+			if (n < 0)
+				break;
+			k += (size_t)n;
+		}
+	} else if (ncpus == 1) {
+		snprintf(buf, cap, "(0-%u)@0", workers);
+	} else {
+		snprintf(buf, cap, "(0-%u)@(0-%u)", workers, ncpus - 1);
+	}
+}
+
+int
+settings_eal_args(const struct nc_settings *s, unsigned ncpus, bool use_hugepages,
+		  struct settings_eal *out, char *err, size_t errcap)
+{
+	struct eal_builder b = {.e = out};
+	char lcores[SETTINGS_WORKERS_MAX * 10 + 32];
+	const char *w = s->eal, *word;
+	size_t len;
+
+	out->argc = 0;
+	out->argv[0] = NULL;
+	eal_add(&b, "nicached");
+	eal_lcores(lcores, sizeof(lcores), settings_workers(s, ncpus), ncpus);
+	eal_add(&b, "--lcores");
+	eal_add(&b, "%s", lcores);
+	eal_add(&b, "-m");
+	eal_add(&b, "%u", settings_eal_memory_mb(s->memory_limit));
+	if (use_hugepages) {
+		eal_add(&b, "--in-memory");
+	} else {
+		eal_add(&b, "--no-huge");
+		eal_add(&b, "--no-shconf");
+	}
+	eal_add(&b, "--file-prefix");
+	eal_add(&b, "nicached-%u", s->port != 0 ? s->port : s->udp_port);
+	if (s->backend == SETTINGS_BACKEND_SOCKET)
+		eal_add(&b, "--no-pci");
+	if (s->verbose < 2) {
+		eal_add(&b, "--log-level");
+		eal_add(&b, "lib.eal:error");
+	}
+	while ((word = setting_word_next(&w, &len)) != NULL)
+		eal_add(&b, "%.*s", (int)len, word);
+	if (b.full) {
+		setting_err(err, errcap,
+			    "--eal: the EAL arguments do not fit (at most %d words, %zu "
+			    "bytes)",
+			    SETTINGS_EAL_ARGV_MAX, sizeof(out->text));
+		return -E2BIG;
+	}
+	return 0;
+}
+
+bool
+settings_hugepages_usable(size_t need_mb)
+{
+	unsigned long long free_pages = 0, page_kb = 0;
+	bool got_free = false, got_size = false;
+	char line[256];
+	FILE *f;
+
+	if (geteuid() != 0)
+		return false;
+	f = fopen("/proc/meminfo", "r");
+	if (f == NULL)
+		return false;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "HugePages_Free: %llu", &free_pages) == 1)
+			got_free = true;
+		else if (sscanf(line, "Hugepagesize: %llu kB", &page_kb) == 1)
+			got_size = true;
+	}
+	fclose(f);
+	if (!got_free || !got_size)
+		return false;
+	return free_pages > 0 && free_pages * page_kb >= (unsigned long long)need_mb * 1024;
+}

@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Settings: one value's text, from the command line or a file, checked against its kind and
+ * range and stored in its field.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "settings_private.h"
+
+/* The message for a number outside [min, max]; size kinds name the bound it crossed. */
+static int
+range_error(const struct setting_desc *d, const char *lb, const char *text, bool above, char *err,
+	    size_t errcap)
+{
+	char q[64], m[32];
+
+	if (d->kind != KIND_size)
+		setting_err(err, errcap, "%s: '%s' is out of range (%.0f..%.0f)", lb,
+			    setting_quote(text, q, sizeof(q)), d->min, d->max);
+	else if (above)
+		setting_err(err, errcap,
+			    "%s: '%s' is above the maximum %s (items are kept within one 1 MiB "
+			    "slab page)",
+			    lb, setting_quote(text, q, sizeof(q)),
+			    setting_size_text((size_t)d->max, m, sizeof(m)));
+	else
+		setting_err(err, errcap, "%s: '%s' is below the minimum %s", lb,
+			    setting_quote(text, q, sizeof(q)),
+			    setting_size_text((size_t)d->min, m, sizeof(m)));
+	return -EINVAL;
+}
+
+/* A k/K, m/M or g/G suffix as a multiplier, or 0 when @p c is none. */
+static uint64_t
+size_suffix(char c)
+{
+	switch (c) {
+	case 'k':
+	case 'K':
+		return 1024;
+	case 'm':
+	case 'M':
+		return 1024 * 1024;
+	case 'g':
+	case 'G':
+		return 1024 * 1024 * 1024;
+	default:
+		return 0;
+	}
+}
+
+/* An unsigned number in [min, max]; size kinds take one suffix letter. */
+static int
+parse_number(const struct setting_desc *d, const char *lb, const char *text, uint64_t *out,
+	     char *err, size_t errcap)
+{
+	char q[64];
+	const char *end;
+	uint64_t v, mult = 1;
+	int rc;
+
+	if (text[0] == '\0') {
+		setting_err(err, errcap, "%s: missing value", lb);
+		return -EINVAL;
+	}
+	if (text[0] == '-' && isdigit((unsigned char)text[1])) {
+		setting_err(err, errcap, "%s: '%s' is negative", lb,
+			    setting_quote(text, q, sizeof(q)));
+		return -EINVAL;
+	}
+	rc = setting_digits(text, &end, &v);
+	if (rc == -EINVAL) {
+		setting_err(err, errcap, "%s: '%s' is not a number", lb,
+			    setting_quote(text, q, sizeof(q)));
+		return -EINVAL;
+	}
+	if (rc == 0 && d->kind == KIND_size && *end != '\0' && end[1] == '\0' &&
+	    size_suffix(*end) != 0)
+		mult = size_suffix(*end++);
+	if (rc == 0 && *end != '\0') {
+		setting_err(err, errcap, "%s: '%s' is not a number%s", lb,
+			    setting_quote(text, q, sizeof(q)),
+			    d->kind == KIND_size ? " (digits with an optional k or m suffix)" : "");
+		return -EINVAL;
+	}
+	if (rc == -ERANGE || v > UINT64_MAX / mult || (double)(v * mult) > d->max)
+		return range_error(d, lb, text, true, err, errcap);
+	v *= mult;
+	if ((double)v < d->min)
+		return range_error(d, lb, text, false, err, errcap);
+	*out = v;
+	return 0;
+}
+
+/* A decimal fraction in (min, max]. */
+static int
+parse_real(const struct setting_desc *d, const char *lb, const char *text, double *out, char *err,
+	   size_t errcap)
+{
+	char q[64];
+	char *end = NULL;
+	bool ok = false;
+	double v = 0;
+
+	if (text[0] == '\0') {
+		setting_err(err, errcap, "%s: missing value", lb);
+		return -EINVAL;
+	}
+	if (isdigit((unsigned char)text[0]) || text[0] == '.') {
+		errno = 0;
+		v = strtod(text, &end);
+		ok = end != text && *end == '\0' && errno != ERANGE && isfinite(v);
+	}
+	if (!ok) {
+		setting_err(err, errcap, "%s: '%s' is not a number", lb,
+			    setting_quote(text, q, sizeof(q)));
+		return -EINVAL;
+	}
+	if (v <= d->min || v > d->max) {
+		setting_err(err, errcap, "%s: '%s' must be greater than %g and at most %g", lb,
+			    setting_quote(text, q, sizeof(q)), d->min, d->max);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+copy_text(const struct setting_desc *d, const char *lb, const char *text, char *dst, char *err,
+	  size_t errcap)
+{
+	size_t n = strlen(text);
+
+	if (n >= d->cap) {
+		setting_err(err, errcap, "%s: too long (at most %zu characters)", lb, d->cap - 1);
+		return -EINVAL;
+	}
+	memcpy(dst, text, n + 1);
+	return 0;
+}
+
+static unsigned
+count_words(const char *t)
+{
+	unsigned n = 0;
+	size_t len;
+
+	while (setting_word_next(&t, &len) != NULL)
+		n++;
+	return n;
+}
+
+int
+setting_apply(struct nc_settings *s, const struct setting_desc *d, const struct setting_origin *o,
+	      const char *text, char *err, size_t errcap)
+{
+	char lb[SETTINGS_PATH_LEN + 64];
+	char q[64];
+	uint64_t v;
+	int rc;
+
+	setting_label(d, o, lb, sizeof(lb));
+	switch (d->kind) {
+	case KIND_uint:
+	case KIND_mb:
+	case KIND_count:
+		rc = parse_number(d, lb, text, &v, err, errcap);
+		if (rc == 0)
+			*(unsigned *)setting_field(s, d) = (unsigned)v;
+		return rc;
+	case KIND_size:
+		rc = parse_number(d, lb, text, &v, err, errcap);
+		if (rc == 0)
+			*(size_t *)setting_field(s, d) = (size_t)v;
+		return rc;
+	case KIND_real:
+		return parse_real(d, lb, text, (double *)setting_field(s, d), err, errcap);
+	case KIND_listen: {
+		struct stack_listen tmp[STACK_LISTEN_MAX];
+
+		rc = setting_listen_parse(text, 0, 0, tmp, STACK_LISTEN_MAX, lb, err, errcap);
+		if (rc < 0)
+			return -EINVAL;
+		return copy_text(d, lb, text, setting_field(s, d), err, errcap);
+	}
+	case KIND_words:
+		if (count_words(text) > SETTINGS_EAL_ARGV_MAX - SETTING_EAL_DERIVED_MAX) {
+			setting_err(err, errcap, "%s: more than %u words", lb,
+				    SETTINGS_EAL_ARGV_MAX - SETTING_EAL_DERIVED_MAX);
+			return -EINVAL;
+		}
+		return copy_text(d, lb, text, setting_field(s, d), err, errcap);
+	case KIND_config:
+		if (text[0] == '\0') {
+			setting_err(err, errcap, "%s: missing file name", lb);
+			return -EINVAL;
+		}
+		return copy_text(d, lb, text, setting_field(s, d), err, errcap);
+	case KIND_backend:
+		if (setting_backend_find(text, setting_field(s, d)) == 0)
+			return 0;
+		setting_err(err, errcap, "%s: '%s' is not a backend (socket or dpdk)", lb,
+			    setting_quote(text, q, sizeof(q)));
+		return -EINVAL;
+	case KIND_help:
+	case KIND_version:
+		break;
+	}
+	return 0;
+}
