@@ -24,15 +24,21 @@
 #define EXIT_USAGE 64
 #define EXIT_OSERR 71
 
-/** CPUs this process may run on. */
+/** The ids of the CPUs this process may run on (its affinity set); returns how many. */
 static unsigned
-usable_cpus(void)
+usable_cpus(unsigned *cpus)
 {
 	cpu_set_t set;
+	unsigned n = 0;
 
-	if (sched_getaffinity(0, sizeof(set), &set) != 0)
+	if (sched_getaffinity(0, sizeof(set), &set) != 0) {
+		cpus[0] = 0;
 		return 1;
-	return (unsigned)CPU_COUNT(&set);
+	}
+	for (unsigned c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &set))
+			cpus[n++] = c;
+	return n;
 }
 
 /** Parse flags; exits for help, version and errors. */
@@ -66,13 +72,15 @@ static void
 start_eal(struct nc_server *srv, const char *prog)
 {
 	static struct settings_eal eal; /* EAL keeps pointers into argv */
-	unsigned ncpus = usable_cpus();
+	unsigned cpus[CPU_SETSIZE];
+	unsigned ncpus = usable_cpus(cpus);
 	char err[512];
 
 	srv->set.threads = settings_workers(&srv->set, ncpus);
 	srv->use_hugepages =
 		settings_hugepages_usable(settings_eal_memory_mb(srv->set.memory_limit));
-	if (settings_eal_args(&srv->set, ncpus, srv->use_hugepages, &eal, err, sizeof(err)) != 0) {
+	if (settings_eal_args_cpus(&srv->set, cpus, ncpus, srv->use_hugepages, &eal, err,
+				   sizeof(err)) != 0) {
 		fprintf(stderr, "nicached: %s\n", err);
 		exit(EXIT_USAGE);
 	}

@@ -189,6 +189,15 @@ int settings_eal_args(const struct nc_settings *s, unsigned ncpus, bool use_huge
 		      struct settings_eal *out, char *err, size_t errcap);
 
 /**
+ * As settings_eal_args() for a process allowed to run on the @p ncpus CPUs whose ids are
+ * @p cpus (its affinity set, e.g. under taskset): lcores are pinned to, or float over, exactly
+ * those CPUs, so EAL never moves the server onto a CPU it was kept off.
+ */
+int settings_eal_args_cpus(const struct nc_settings *s, const unsigned *cpus, unsigned ncpus,
+			   bool use_hugepages, struct settings_eal *out, char *err,
+			   size_t errcap);
+
+/**
  * Whether EAL can use hugepages for @p need_mb megabytes: true only when running as root and
  * /proc/meminfo shows at least that much in free hugepages.
  */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Settings: the worker count, the EAL arguments derived from the settings, hugepages. */
 #include <errno.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -60,42 +61,76 @@ eal_add(struct eal_builder *b, const char *fmt, ...)
 	b->used += (size_t)n + 1;
 }
 
-/* lcore 0 = control, 1..workers = workers: pinned i@i when they fit, else all floating. */
-static void
-eal_lcores(char *buf, size_t cap, unsigned workers, unsigned ncpus)
+/* "a,b,c" of the CPU ids, for an lcore group's CPU set. */
+static size_t
+eal_cpu_list(char *buf, size_t cap, const unsigned *cpus, unsigned ncpus)
 {
 	size_t k = 0;
 
-	if (ncpus == 0)
-		ncpus = 1;
+	for (unsigned i = 0; i < ncpus && k < cap; i++) {
+		int n = snprintf(buf + k, cap - k, "%s%u", i != 0 ? "," : "", cpus[i]);
+
+		if (n < 0)
+			break;
+		k += (size_t)n;
+	}
+	return k;
+}
+
+/*
+ * lcore 0 = control, 1..workers = workers: pinned to the allowed CPUs in order when they fit
+ * (i@cpus[i]), else all floating over every allowed CPU.
+ */
+static void
+eal_lcores(char *buf, size_t cap, unsigned workers, const unsigned *cpus, unsigned ncpus)
+{
+	size_t k = 0;
+
 	if (workers + 1 <= ncpus) {
 		for (unsigned i = 0; i <= workers && k < cap; i++) {
-			int n = snprintf(buf + k, cap - k, "%s%u@%u", i != 0 ? "," : "", i, i);
+			int n = snprintf(buf + k, cap - k, "%s%u@%u", i != 0 ? "," : "", i, cpus[i]);
 
 			if (n < 0)
 				break;
 			k += (size_t)n;
 		}
-	} else if (ncpus == 1) {
-		snprintf(buf, cap, "(0-%u)@0", workers);
-	} else {
-		snprintf(buf, cap, "(0-%u)@(0-%u)", workers, ncpus - 1);
+		return;
 	}
+	k = (size_t)snprintf(buf, cap, "(0-%u)@(", workers);
+	if (k < cap)
+		k += eal_cpu_list(buf + k, cap - k, cpus, ncpus);
+	if (k < cap)
+		snprintf(buf + k, cap - k, ")");
 }
 
 int
 settings_eal_args(const struct nc_settings *s, unsigned ncpus, bool use_hugepages,
 		  struct settings_eal *out, char *err, size_t errcap)
 {
+	unsigned cpus[CPU_SETSIZE];
+
+	if (ncpus == 0)
+		ncpus = 1;
+	if (ncpus > CPU_SETSIZE)
+		ncpus = CPU_SETSIZE;
+	for (unsigned i = 0; i < ncpus; i++)
+		cpus[i] = i;
+	return settings_eal_args_cpus(s, cpus, ncpus, use_hugepages, out, err, errcap);
+}
+
+int
+settings_eal_args_cpus(const struct nc_settings *s, const unsigned *cpus, unsigned ncpus,
+		       bool use_hugepages, struct settings_eal *out, char *err, size_t errcap)
+{
 	struct eal_builder b = {.e = out};
-	char lcores[SETTINGS_WORKERS_MAX * 10 + 32];
+	char lcores[SETTINGS_WORKERS_MAX * 10 + CPU_SETSIZE * 5 + 32];
 	const char *w = s->eal, *word;
 	size_t len;
 
 	out->argc = 0;
 	out->argv[0] = NULL;
 	eal_add(&b, "nicached");
-	eal_lcores(lcores, sizeof(lcores), settings_workers(s, ncpus), ncpus);
+	eal_lcores(lcores, sizeof(lcores), settings_workers(s, ncpus), cpus, ncpus);
 	eal_add(&b, "--lcores");
 	eal_add(&b, "%s", lcores);
 	eal_add(&b, "-m");

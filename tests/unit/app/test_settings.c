@@ -504,7 +504,7 @@ test_eal_args(void **state)
 			       "-U", "11311", "-m", "1000", "--eal", "  -a 0000:01:00.0\t --x  "),
 			 0);
 	assert_int_equal(settings_eal_args(&s, 4, true, &e, err, ERRCAP), 0);
-	assert_true(has_words(&e, "--lcores", "(0-4)@(0-3)"));
+	assert_true(has_words(&e, "--lcores", "(0-4)@(0,1,2,3)"));
 	assert_true(has_words(&e, "--in-memory", NULL));
 	assert_false(has_words(&e, "--no-huge", NULL));
 	assert_false(has_words(&e, "--no-pci", NULL));
@@ -526,7 +526,14 @@ test_eal_args(void **state)
 	assert_int_equal(settings_eal_args(&s, 4, false, &e, err, ERRCAP), 0);
 	assert_true(has_words(&e, "--lcores", "0@0,1@1,2@2,3@3"));
 	assert_int_equal(settings_eal_args(&s, 1, false, &e, err, ERRCAP), 0);
-	assert_true(has_words(&e, "--lcores", "(0-1)@0"));
+	assert_true(has_words(&e, "--lcores", "(0-1)@(0)"));
+	/* Only the CPUs the process may use (taskset): pinned or floating over exactly those. */
+	assert_int_equal(settings_eal_args_cpus(&s, (unsigned[]){1, 3}, 2, false, &e, err,
+						ERRCAP), 0);
+	assert_true(has_words(&e, "--lcores", "0@1,1@3"));
+	assert_int_equal(settings_eal_args_cpus(&s, (unsigned[]){1}, 1, false, &e, err, ERRCAP),
+			 0);
+	assert_true(has_words(&e, "--lcores", "(0-1)@(1)"));
 	s.threads = 2;
 	assert_int_equal(settings_workers(&s, 64), 2);
 	/* The widest pinned map fits. */
