@@ -12,6 +12,10 @@ set -euo pipefail
 # Everything the build (meson.build) and the test run (scripts/test.sh) use.
 # libdpdk-dev brings DPDK's own -dev dependencies with it; meson brings python3;
 # clang and libclang-rt-14-dev build and run the libFuzzer targets.
+# The integration suite (tests/integration/run.sh) runs real clients against a
+# server: memcached is the reference server, libmemcached-tools brings
+# memccapable and memcaslap, python3-pymemcache and python3-pytest run the
+# Python checks; dpdk-dev brings dpdk-telemetry.py.
 # Profiling (README) also wants valgrind, which the tests do not need.
 PACKAGES=(
 	gcc
@@ -24,6 +28,11 @@ PACKAGES=(
 	libcmocka-dev
 	clang
 	libclang-rt-14-dev
+	memcached
+	libmemcached-tools
+	python3-pymemcache
+	python3-pytest
+	dpdk-dev
 )
 
 log() { printf 'setup-deps: %s\n' "$*"; }

@@ -276,7 +276,8 @@ tx_append(struct tx_backlog *tx, const void *data, uint64_t len)
 		b = malloc(cap);
 		if (b == NULL)
 			return -ENOMEM;
-		memcpy(b, tx->buf + tx->head, tx->len - tx->head);
+		if (tx->len > tx->head)
+			memcpy(b, tx->buf + tx->head, tx->len - tx->head);
 		free(tx->buf);
 		tx->buf = b;
 		tx->cap = cap;
