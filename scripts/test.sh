@@ -225,10 +225,8 @@ fi
 # ---------------------------------------------------------------- (g)
 banner "g. integration (real clients)"
 INTEGRATION_SERVER=${NC_INTEGRATION_SERVER:-build/app/nicached/nicached}
-if [[ -z ${NC_INTEGRATION_SERVER:-} && ! -x $INTEGRATION_SERVER ]]; then
-	# Until nicached is ready (the lead removes this guard then).
-	note "$INTEGRATION_SERVER not built: skipping the integration suite"
-	note "(NC_INTEGRATION_SERVER=/usr/bin/memcached runs it against memcached)"
+if [[ ! -x $INTEGRATION_SERVER ]]; then
+	step_failed "integration: $INTEGRATION_SERVER is missing"
 else
 	int_out="$LOGDIR/integration.txt"
 	int_rc=0

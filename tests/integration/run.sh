@@ -1,0 +1,351 @@
+#!/usr/bin/env bash
+# Real clients against a real running server, one fresh server per check.
+#
+#   tests/integration/run.sh --server PATH [--server-args "..."] [--only NAME[,NAME..]]
+#                            [--keep-logs] [--list]
+#
+# PATH is nicached or any memcached-compatible server taking memcached's flags
+# (-p -U -l -m -c -t -I); /usr/bin/memcached is the reference.  For each check
+# a server is started on 127.0.0.1 at a free random port (TCP port == UDP port)
+# with -t 2, the check runs under `timeout`, then the server is stopped with
+# SIGTERM (SIGKILL after 5 s) and must have exited 0 and left nothing behind.
+#
+# Prints "PASS name" / "FAIL name" per check and ends with "N passed, M failed";
+# exits non-zero on any failure.  A failing check's log and the server's log
+# are shown.  Environment: NC_PYTHON (default /usr/bin/python3: the Debian
+# interpreter that has pymemcache and pytest).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+SERVER=""
+SERVER_ARGS=""
+ONLY=""
+KEEP_LOGS=0
+LIST=0
+
+usage() {
+	sed -n '2,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	exit 2
+}
+
+while (($# > 0)); do
+	case $1 in
+	--server) SERVER=${2:?--server needs a path}; shift 2 ;;
+	--server-args) SERVER_ARGS=${2?--server-args needs a value}; shift 2 ;;
+	--only) ONLY=${2:?--only needs a check name}; shift 2 ;;
+	--keep-logs) KEEP_LOGS=1; shift ;;
+	--list) LIST=1; shift ;;
+	-h | --help) usage ;;
+	*) printf 'run.sh: unknown argument %s\n' "$1" >&2; usage ;;
+	esac
+done
+
+if [[ -x /usr/bin/python3 ]]; then
+	PYTHON=${NC_PYTHON:-/usr/bin/python3}
+else
+	PYTHON=${NC_PYTHON:-python3}
+fi
+export PYTHONDONTWRITEBYTECODE=1
+
+# Check table: name | server options (udp, -m MB, -c conns) | time limit (s).
+# X-macro style: one line per check, run_check expands each.
+CHECKS=(
+	"memccapable      tcp 64 1024 120"
+	"pymemcache       tcp 64 1024 300"
+	"memcaslap-tcp    tcp 64 1024 90"
+	"memcaslap-udp    udp 64 1024 90"
+	"pytest-server    udp 64 1024 300"
+	"pytest-maxconns  tcp 64 32   120"
+	"pytest-eviction  tcp 32 1024 180"
+)
+# Eviction runs with 32 MB (16 one-MiB pages per shard with -t 2): the test's values span
+# about 11 size classes, and a shard with fewer pages than classes in use moves a page (and
+# its items, recent ones included) at nearly every store.
+ITEM_MAX=1048576
+THREADS=2
+
+if ((LIST)); then
+	for c in "${CHECKS[@]}"; do
+		read -r name _ <<<"$c"
+		printf '%s\n' "$name"
+	done
+	exit 0
+fi
+
+[[ -n $SERVER ]] || usage
+if [[ $SERVER != */* ]]; then
+	SERVER=$(command -v "$SERVER" || true)
+fi
+[[ -x $SERVER ]] || { printf 'run.sh: server %s is not an executable\n' "$SERVER" >&2; exit 2; }
+SERVER=$(cd "$(dirname "$SERVER")" && pwd)/$(basename "$SERVER")
+
+# memcached refuses to run as root without -u.
+EXTRA_ARGS=()
+if [[ $(basename "$SERVER") == memcached* ]] && (($(id -u) == 0)); then
+	EXTRA_ARGS=(-u nobody)
+fi
+IS_MEMCACHED=0
+[[ $(basename "$SERVER") == memcached* ]] && IS_MEMCACHED=1
+
+LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/nc-integration.XXXXXX")
+SERVER_PID=""
+
+# shellcheck disable=SC2317  # invoked by the EXIT trap
+cleanup() {
+	if [[ -n $SERVER_PID ]]; then
+		kill -KILL -- "-$SERVER_PID" 2>/dev/null || true
+		wait "$SERVER_PID" 2>/dev/null || true
+	fi
+	if ((KEEP_LOGS)); then
+		printf 'run.sh: logs kept in %s\n' "$LOGDIR"
+	else
+		rm -rf "$LOGDIR"
+	fi
+}
+trap cleanup EXIT
+
+# A random port free for both TCP and UDP on 127.0.0.1 right now.  Below the
+# kernel's ephemeral range, so client sockets do not take it meanwhile.
+pick_port() {
+	"$PYTHON" - <<'EOF'
+import random, socket
+for _ in range(200):
+    port = random.randrange(20000, 32000)
+    try:
+        for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+            s = socket.socket(socket.AF_INET, kind)
+            try:
+                s.bind(("127.0.0.1", port))
+            finally:
+                s.close()
+    except OSError:
+        continue
+    print(port)
+    break
+else:
+    raise SystemExit("no free port found")
+EOF
+}
+
+# True when the server at $1 answers "version".
+# shellcheck disable=SC2016  # $1 expands in the inner shell
+answers_version() {
+	timeout 3 bash -c '
+		exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+		printf "version\r\n" >&3
+		IFS= read -r line <&3 || exit 1
+		[[ $line == VERSION* ]]
+	' _ "$1" 2>/dev/null
+}
+
+listening_on() {
+	command -v ss >/dev/null 2>&1 || return 1
+	[[ -n $(ss -Htlnu "( sport = :$1 )" 2>/dev/null) ]]
+}
+
+# start_server SLOG UDP MEM CONNS: sets PORT and SERVER_PID, or returns 1.
+start_server() {
+	local slog=$1 udp=$2 mem=$3 conns=$4 try i
+	for try in 1 2 3 4 5; do
+		PORT=$(pick_port)
+		local cmd=("$SERVER" -p "$PORT" -l 127.0.0.1 -t "$THREADS" -m "$mem" -c "$conns"
+			-I "$ITEM_MAX")
+		if [[ $udp == udp ]]; then
+			cmd+=(-U "$PORT")
+		fi
+		cmd+=("${EXTRA_ARGS[@]}")
+		# shellcheck disable=SC2206  # word splitting of --server-args is wanted
+		cmd+=($SERVER_ARGS)
+		printf '[run.sh] try %d: %s\n' "$try" "${cmd[*]}" >>"$slog"
+		# A session of its own, so anything it leaves behind can be found.
+		setsid "${cmd[@]}" </dev/null >>"$slog" 2>&1 &
+		SERVER_PID=$!
+		for ((i = 0; i < 150; i++)); do
+			if answers_version "$PORT"; then
+				return 0
+			fi
+			kill -0 "$SERVER_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		# Not ready in 15 s, or it died (port taken meanwhile?): try another port.
+		kill -KILL -- "-$SERVER_PID" 2>/dev/null || true
+		wait "$SERVER_PID" 2>/dev/null || true
+		printf '[run.sh] server did not answer version on port %s\n' "$PORT" >>"$slog"
+		SERVER_PID=""
+	done
+	return 1
+}
+
+# stop_server SLOG: SIGTERM, wait up to 5 s, SIGKILL.  Returns 1 when the
+# server did not exit cleanly or left something behind.
+stop_server() {
+	local slog=$1 i rc=0 ok=0
+	kill -TERM "$SERVER_PID" 2>/dev/null || true
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$SERVER_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$SERVER_PID" 2>/dev/null; then
+		printf '[run.sh] server still running 5 s after SIGTERM: SIGKILL\n' >>"$slog"
+		kill -KILL "$SERVER_PID" 2>/dev/null || true
+		ok=1
+	fi
+	wait "$SERVER_PID" 2>/dev/null || rc=$?
+	if ((rc != 0)) && ! ((IS_MEMCACHED && rc == 143)); then
+		printf '[run.sh] server exit status %d after SIGTERM (want 0)\n' "$rc" >>"$slog"
+		ok=1
+	fi
+	if kill -0 "$SERVER_PID" 2>/dev/null; then
+		printf '[run.sh] server process %d still exists\n' "$SERVER_PID" >>"$slog"
+		ok=1
+	fi
+	local left
+	left=$(pgrep -s "$SERVER_PID" 2>/dev/null || true)
+	if [[ -n $left ]]; then
+		printf '[run.sh] processes left in the server session: %s (killed)\n' \
+			"${left//$'\n'/ }" >>"$slog"
+		kill -KILL -- "-$SERVER_PID" 2>/dev/null || true
+		ok=1
+	fi
+	for ((i = 0; i < 20; i++)); do
+		listening_on "$PORT" || break
+		sleep 0.1
+	done
+	if listening_on "$PORT"; then
+		printf '[run.sh] something still listens on port %s after the server exited\n' \
+			"$PORT" >>"$slog"
+		ok=1
+	fi
+	SERVER_PID=""
+	return "$ok"
+}
+
+# ---------------------------------------------------------------- checks
+# Each check_NAME runs with PORT set and its output going to the check log;
+# it returns non-zero on failure.
+
+PYTEST=("$PYTHON" -m pytest -p no:cacheprovider -q -rs)
+
+check_memccapable() {
+	local out=$1
+	timeout -k 5 "$2" memccapable -h 127.0.0.1 -p "$PORT" -t 10 >"$out" 2>&1 || return 1
+	grep -q 'All tests passed' "$out"
+}
+
+check_pymemcache() {
+	local out=$1 dir
+	dir=$("$PYTHON" -c 'import os, pymemcache.test as t; print(os.path.dirname(t.__file__))')
+	(cd "$LOGDIR" && timeout -k 5 "$2" "${PYTEST[@]}" "$dir/test_integration.py" \
+		-m integration -W ignore::pytest.PytestUnknownMarkWarning --server 127.0.0.1 --port "$PORT" -k 'not tls') >"$out" 2>&1
+}
+
+# memcaslap prints, at the end, lines such as
+#   cmd_get: 371792   cmd_set: 41315   verify_failed: 0   ...
+#   Run time: 20.0s Ops: 413107 TPS: 82609 Net_rate: 92.4M/s
+# (and with -U: packet_disorder, packet_drop, udp_timeout).
+check_memcaslap() {
+	local out=$1 limit=$2 udp=$3
+	local args=(-s "127.0.0.1:$PORT" -t 20s -v 0.1)
+	[[ $udp == udp ]] && args+=(-U)
+	timeout -k 5 "$limit" memcaslap "${args[@]}" >"$out" 2>&1 || return 1
+	awk -v udp="$udp" '
+	function fail(msg) { print "memcaslap check: " msg; bad = 1 }
+	/^[a-z_]+: [0-9]+[ \t]*$/ { v[substr($1, 1, length($1) - 1)] = $2 + 0; seen[$1] = 1 }
+	/^Run time:/ { for (i = 1; i < NF; i++) if ($i == "Ops:") ops = $(i + 1) + 0; runline = 1 }
+	/[Ee]rror|[Ff]ail/ && !/^verify_failed: / { fail("reported: " $0) }
+	END {
+		if (!runline) fail("no \"Run time: ... Ops: N\" line")
+		if (!("verify_failed" in v)) fail("no verify_failed line")
+		else if (v["verify_failed"] != 0) fail("verify_failed = " v["verify_failed"])
+		if (ops <= 0) fail("no operations done (Ops: " ops ")")
+		if (v["cmd_get"] + v["cmd_set"] <= 0) fail("cmd_get + cmd_set = 0")
+		if (udp == "udp" && v["udp_timeout"] * 1000 > ops)
+			fail("udp_timeout " v["udp_timeout"] " is over 0.1% of " ops " ops")
+		if (!bad) printf "memcaslap check: ok (ops %d, verify_failed 0)\n", ops
+		exit bad
+	}' "$out" >>"$out.parsed" || { cat "$out.parsed" >>"$out"; return 1; }
+	cat "$out.parsed" >>"$out"
+}
+
+check_memcaslap-tcp() { check_memcaslap "$1" "$2" tcp; }
+check_memcaslap-udp() { check_memcaslap "$1" "$2" udp; }
+
+check_pytest() {
+	local out=$1 limit=$2 udp=$3 mem=$4 conns=$5 marker=$6
+	local udp_port=0
+	[[ $udp == udp ]] && udp_port=$PORT
+	(cd "$LOGDIR" && timeout -k 5 "$limit" "${PYTEST[@]}" "$HERE/test_server.py" \
+		--rootdir "$HERE" -m "$marker" --server 127.0.0.1 --port "$PORT" \
+		--udp-port "$udp_port" --memory-mb "$mem" --max-conns "$conns" \
+		--item-max "$ITEM_MAX" --threads "$THREADS") >"$1" 2>&1
+}
+
+check_pytest-server() { check_pytest "$@" "not maxconns and not eviction"; }
+check_pytest-maxconns() { check_pytest "$@" "maxconns"; }
+check_pytest-eviction() { check_pytest "$@" "eviction"; }
+
+# ---------------------------------------------------------------- driver
+
+PASSED=0
+FAILED=0
+START=$SECONDS
+TIMES=()
+
+show_log() {
+	printf -- '---- %s (last 150 lines) ----\n' "$2"
+	tail -n 150 "$1" 2>/dev/null || true
+}
+
+run_check() {
+	local name=$1 udp=$2 mem=$3 conns=$4 limit=$5
+	local out="$LOGDIR/$name.log" slog="$LOGDIR/$name.server.log"
+	local ok=1 t0=$SECONDS
+	: >"$out"
+	: >"$slog"
+	if ! start_server "$slog" "$udp" "$mem" "$conns"; then
+		printf 'run.sh: the server never answered version\n' >>"$out"
+		ok=0
+	else
+		if ! "check_$name" "$out" "$limit" "$udp" "$mem" "$conns"; then
+			ok=0
+		fi
+		if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+			printf 'run.sh: the server died during the check\n' >>"$out"
+			ok=0
+		fi
+		if ! stop_server "$slog"; then
+			printf 'run.sh: the server did not stop cleanly (see its log)\n' >>"$out"
+			ok=0
+		fi
+	fi
+	if ((ok)); then
+		PASSED=$((PASSED + 1))
+		printf 'PASS %s\n' "$name"
+	else
+		FAILED=$((FAILED + 1))
+		printf 'FAIL %s\n' "$name"
+		show_log "$out" "$name: check output"
+		show_log "$slog" "$name: server log"
+		printf -- '---- end of %s ----\n' "$name"
+	fi
+	TIMES+=("$name=$((SECONDS - t0))s")
+}
+
+printf 'run.sh: server %s %s\n' "$SERVER" "$SERVER_ARGS"
+ran=0
+for c in "${CHECKS[@]}"; do
+	read -r name udp mem conns limit <<<"$c"
+	if [[ -n $ONLY && ",$ONLY," != *",$name,"* ]]; then
+		continue
+	fi
+	ran=$((ran + 1))
+	run_check "$name" "$udp" "$mem" "$conns" "$limit"
+done
+if ((ran == 0)); then
+	printf 'run.sh: no check named %s (see --list)\n' "$ONLY" >&2
+	FAILED=$((FAILED + 1))
+fi
+printf 'run.sh: times: %s; total %ds\n' "${TIMES[*]}" $((SECONDS - START))
+printf '%d passed, %d failed\n' "$PASSED" "$FAILED"
+((FAILED == 0))
