@@ -58,6 +58,7 @@ CHECKS=(
 	"pytest-server    udp 64 1024 300"
 	"pytest-maxconns  tcp 64 32   120"
 	"pytest-eviction  tcp 32 1024 180"
+	"telemetry        tcp 64 1024 60"
 )
 # Eviction runs with 32 MB (16 one-MiB pages per shard with -t 2): the test's values span
 # about 11 size classes, and a shard with fewer pages than classes in use moves a page (and
@@ -285,6 +286,42 @@ check_pytest-server() { check_pytest "$@" "not maxconns and not eviction"; }
 check_pytest-maxconns() { check_pytest "$@" "maxconns"; }
 check_pytest-eviction() { check_pytest "$@" "eviction"; }
 
+# nicached only: the startup banner, and `stats` through DPDK telemetry
+# (dpdk-telemetry.py, file prefix nicached-PORT) after a few known commands.
+check_telemetry() {
+	local out=$1 limit=$2 slog=${1%.log}.server.log dir sock json
+	grep -q 'backend socket, 2 workers' "$slog" || {
+		echo "no startup banner in the server log" >>"$out"
+		return 1
+	}
+	"$PYTHON" - "$PORT" >>"$out" 2>&1 <<-'PY' || return 1
+	import socket, sys
+	s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+	s.sendall(b"set tk 0 0 1\r\nx\r\nget tk\r\nget nokey\r\n")
+	want = b"STORED\r\nVALUE tk 0 1\r\nx\r\nEND\r\nEND\r\n"
+	got = b""
+	while len(got) < len(want):
+	    got += s.recv(4096)
+	assert got == want, got
+	PY
+	dir=${XDG_RUNTIME_DIR:-/var/run}/dpdk/nicached-$PORT
+	[[ $(id -u) == 0 ]] && dir=/var/run/dpdk/nicached-$PORT
+	sock=$(ls "$dir" 2>/dev/null | grep '^dpdk_telemetry.v2' | sort | tail -n 1)
+	local inst=()
+	if [[ $sock == *:* ]]; then
+		inst=(-i "${sock##*:}")
+	fi
+	json=$(echo /nicached/stats | timeout -k 5 "$limit" dpdk-telemetry.py \
+		-f "nicached-$PORT" "${inst[@]}" 2>>"$out") || return 1
+	echo "$json" >>"$out"
+	"$PYTHON" -c '
+import json, sys
+d = json.loads(sys.argv[1])["/nicached/stats"]
+assert d["cmd_get"] == 2 and d["get_hits"] == 1 and d["get_misses"] == 1, d
+assert d["cmd_set"] == 1 and d["curr_items"] == 1 and d["threads"] == 2, d
+' "$json" >>"$out" 2>&1
+}
+
 # ---------------------------------------------------------------- driver
 
 PASSED=0
@@ -337,6 +374,10 @@ ran=0
 for c in "${CHECKS[@]}"; do
 	read -r name udp mem conns limit <<<"$c"
 	if [[ -n $ONLY && ",$ONLY," != *",$name,"* ]]; then
+		continue
+	fi
+	if [[ $name == telemetry ]] && ((IS_MEMCACHED)); then
+		printf 'run.sh: telemetry is nicached'"'"'s own (DPDK telemetry): not run on memcached\n'
 		continue
 	fi
 	ran=$((ran + 1))
