@@ -14,9 +14,6 @@
 #include "log.h"
 #include "worker.h"
 
-/** The version string clients see: memcached's protocol level, then ours. */
-#define NC_VERSION_REPLY "1.6.18 nicached-" NC_VERSION
-
 /** Append the reply to c->req; flush and retry once when the output is full. */
 static int
 conn_reply(struct worker *w, struct conn *c, const struct proto_result *res)
@@ -134,13 +131,13 @@ conn_execute(struct worker *w, struct conn *c)
 	struct proto_result res;
 	unsigned shard;
 
-	memset(&res, 0, sizeof(res));
 	c->last_cmd = nc_clock_now(&srv->clock);
 	if (req->kind == PROTO_META)
 		STAT_INC(&w->stats, cmd_meta);
 	if (req->key == NULL || req->op == PROTO_OP_FLUSH || req->op == PROTO_OP_STATS ||
 	    req->op == PROTO_OP_VERSION || req->op == PROTO_OP_VERBOSITY ||
 	    req->op == PROTO_OP_NOOP || req->op == PROTO_OP_QUIT) {
+		memset(&res, 0, sizeof(res)); /* (exec_read / exec_write clear it themselves) */
 		if (!conn_exec_admin(w, c, &res))
 			return false;
 		if (res.status != PROTO_STATUS_COUNT && conn_reply(w, c, &res) != 0)

@@ -2,6 +2,7 @@
 /* Executing classic (text and binary) requests against a shard; meta ones go to exec_meta.c. */
 #include "exec.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,9 +16,8 @@ exec_value_release(struct exec_value *v)
 	v->cap = 0;
 }
 
-/** Copy res->value into @p copy and point res->value at the copy. @return 0 or -ENOMEM. */
-static int
-keep_value(struct proto_result *res, struct exec_value *copy)
+int
+exec_value_keep(struct exec_value *copy, struct proto_result *res)
 {
 	if (copy == NULL || res->value_len == 0)
 		return 0;
@@ -25,7 +25,7 @@ keep_value(struct proto_result *res, struct exec_value *copy)
 		void *p = realloc(copy->buf, res->value_len);
 
 		if (p == NULL)
-			return -1;
+			return -ENOMEM;
 		copy->buf = p;
 		copy->cap = res->value_len;
 	}
@@ -282,7 +282,7 @@ exec_write(const struct exec_ctx *ctx, struct store_shard *s, const struct store
 			return true;
 		}
 		fill_hit(res, &hit);
-		if (keep_value(res, copy) != 0)
+		if (exec_value_keep(copy, res) != 0)
 			res->status = PROTO_ST_NO_MEMORY;
 		return true;
 	default:

@@ -40,6 +40,14 @@ struct exec_value {
 	uint32_t cap;
 };
 
+/**
+ * Copy res->value into @p copy (grown as needed) and point res->value at the copy, so the
+ * result outlives the executing thread's RCU section. Nothing to do for a NULL copy or an
+ * empty value.
+ * @return 0; -ENOMEM (res unchanged).
+ */
+int exec_value_keep(struct exec_value *copy, struct proto_result *res);
+
 /** Free a value buffer (the struct may be reused afterwards). */
 void exec_value_release(struct exec_value *v);
 

@@ -172,24 +172,6 @@ exec_meta_is_write(const struct proto_request *req)
 	}
 }
 
-/* Copy an owner's result value into the requester's buffer. @return false without memory. */
-static bool
-copy_value(struct exec_value *copy, struct proto_result *res)
-{
-	if (res->value_len > copy->cap) {
-		void *b = realloc(copy->buf, res->value_len);
-
-		if (b == NULL)
-			return false;
-		copy->buf = b;
-		copy->cap = res->value_len;
-	}
-	if (res->value_len != 0)
-		memcpy(copy->buf, res->value, res->value_len);
-	res->value = copy->buf;
-	return true;
-}
-
 /* mg with T (touch) and/or N (vivify), on the owner. @return false: retry (no memory). */
 static bool
 mg_write(const struct exec_ctx *ctx, struct store_shard *s, const struct store_key *k,
@@ -451,8 +433,7 @@ exec_meta_write(const struct exec_ctx *ctx, struct store_shard *s, const struct 
 		memset(res, 0, sizeof(*res));
 		return false;
 	}
-	if (copy != NULL && res->status == PROTO_ST_HIT && res->value != NULL &&
-	    !copy_value(copy, res)) {
+	if (res->status == PROTO_ST_HIT && exec_value_keep(copy, res) != 0) {
 		/* No memory for the copy: a miss is always a correct cache answer. */
 		res->status = PROTO_ST_MISS;
 		res->value = NULL;

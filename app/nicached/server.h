@@ -26,6 +26,9 @@
 
 struct worker;
 
+/** What `version` and `stats` report: memcached's protocol level, then ours. */
+#define NC_VERSION_REPLY "1.6.18 nicached-" NC_VERSION
+
 struct nc_server {
 	struct nc_settings set;
 	unsigned nworkers;

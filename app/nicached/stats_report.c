@@ -18,9 +18,6 @@
 #define STATS_LINES_MAX 8192
 #define STATS_TEXT_MAX (1u << 20)
 
-/** The version reported by `stats` (as by `version`). */
-#define STATS_VERSION "1.6.18 nicached-" NC_VERSION
-
 struct stats_out {
 	struct worker *w;
 	uint32_t n;
@@ -142,7 +139,7 @@ stats_general(struct worker *w, struct stats_out *o)
 	stat_add(o, "pid", "%d", (int)srv->pid);
 	stat_add(o, "uptime", "%lld", (long long)(now - srv->started));
 	stat_add(o, "time", "%lld", (long long)now);
-	stat_add(o, "version", "%s", STATS_VERSION);
+	stat_add(o, "version", "%s", NC_VERSION_REPLY);
 	stat_add(o, "pointer_size", "%zu", sizeof(void *) * 8);
 	stat_add(o, "rusage_user", "%.6f", tv_seconds(&ru.ru_utime));
 	stat_add(o, "rusage_system", "%.6f", tv_seconds(&ru.ru_stime));
