@@ -16,6 +16,9 @@ set -euo pipefail
 # server: memcached is the reference server, libmemcached-tools brings
 # memccapable and memcaslap, python3-pymemcache and python3-pytest run the
 # Python checks; dpdk-dev brings dpdk-telemetry.py.
+# The DPDK lab (scripts/lab.sh) needs iproute2 (ip netns, veth), ethtool,
+# iputils-ping and procps (sysctl); DPDK's af_xdp and af_packet drivers come
+# with libdpdk-dev.
 # Profiling (README) also wants valgrind, which the tests do not need.
 PACKAGES=(
 	gcc
@@ -33,6 +36,10 @@ PACKAGES=(
 	python3-pymemcache
 	python3-pytest
 	dpdk-dev
+	iproute2
+	ethtool
+	iputils-ping
+	procps
 )
 
 log() { printf 'setup-deps: %s\n' "$*"; }

@@ -10,6 +10,9 @@
 #   g. integration: real clients against build/app/nicached/nicached
 #      (tests/integration/run.sh; NC_INTEGRATION_SERVER=/usr/bin/memcached
 #      runs it against another server, NC_INTEGRATION_ARGS adds server flags)
+#   h. the DPDK backend in a network-namespace lab: Linux peers over a veth
+#      pair driven by net_af_xdp / net_af_packet (tests/integration/lab/run.sh;
+#      root only; NC_SKIP_LAB=1 skips it)
 #
 # Ends with "N passed, M failed" on its own line, counting the meson test
 # executables of both builds and the integration checks, and exits non-zero
@@ -222,37 +225,50 @@ if ((fuzz_rc != 0)); then
 	step_failed "fuzzing (scripts/fuzz.sh exited with status $fuzz_rc)"
 fi
 
+# Run an integration runner (its last "N passed, M failed" line) and count its checks.
+run_checks() {
+	local label=$1 limit=$2
+	shift 2
+	local out="$LOGDIR/$label.txt" rc=0 counts pass=0 fail=0
+	note "running: $*"
+	timeout "$limit" "$@" </dev/null 2>&1 | tee "$out" || rc=${PIPESTATUS[0]}
+	counts=$(sed -n 's/^\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed$/\1 \2/p' \
+		"$out" | tail -n 1)
+	if [[ -n $counts ]]; then
+		read -r pass fail <<<"$counts"
+	fi
+	if ((rc != 0 && fail == 0)); then
+		# Stopped before its summary (timeout, bad arguments): one failure.
+		note "$label: exited with status $rc and no failed check counted"
+		fail=1
+	fi
+	PASSED=$((PASSED + pass))
+	FAILED=$((FAILED + fail))
+	RESULTS+=("$label: passed=$pass failed=$fail (exit $rc)")
+	if ((rc != 0 || fail != 0)); then
+		step_failed "$label"
+	fi
+}
+
 # ---------------------------------------------------------------- (g)
 banner "g. integration (real clients)"
 INTEGRATION_SERVER=${NC_INTEGRATION_SERVER:-build/app/nicached/nicached}
 if [[ ! -x $INTEGRATION_SERVER ]]; then
 	step_failed "integration: $INTEGRATION_SERVER is missing"
 else
-	int_out="$LOGDIR/integration.txt"
-	int_rc=0
-	note "running: tests/integration/run.sh --server $INTEGRATION_SERVER ${NC_INTEGRATION_ARGS:-}"
-	timeout 1200 tests/integration/run.sh --server "$INTEGRATION_SERVER" \
-		--server-args "${NC_INTEGRATION_ARGS:-}" </dev/null 2>&1 |
-		tee "$int_out" || int_rc=${PIPESTATUS[0]}
-	# Its closing line: "N passed, M failed".
-	int_counts=$(sed -n 's/^\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed$/\1 \2/p' \
-		"$int_out" | tail -n 1)
-	int_pass=0
-	int_fail=0
-	if [[ -n $int_counts ]]; then
-		read -r int_pass int_fail <<<"$int_counts"
-	fi
-	if ((int_rc != 0 && int_fail == 0)); then
-		# Stopped before its summary (timeout, bad arguments): one failure.
-		note "integration: run.sh exited with status $int_rc and no failed check counted"
-		int_fail=1
-	fi
-	PASSED=$((PASSED + int_pass))
-	FAILED=$((FAILED + int_fail))
-	RESULTS+=("integration ($INTEGRATION_SERVER): passed=$int_pass failed=$int_fail (exit $int_rc)")
-	if ((int_rc != 0 || int_fail != 0)); then
-		step_failed "integration"
-	fi
+	run_checks "integration ($INTEGRATION_SERVER)" 1200 tests/integration/run.sh \
+		--server "$INTEGRATION_SERVER" --server-args "${NC_INTEGRATION_ARGS:-}"
+fi
+
+# ---------------------------------------------------------------- (h)
+banner "h. the DPDK data path in the netns lab (real Linux peers)"
+if [[ ${NC_SKIP_LAB:-0} == 1 ]]; then
+	note "skipping the lab (NC_SKIP_LAB=1)"
+elif [[ $(id -u) -ne 0 ]]; then
+	step_failed "lab: needs root (network namespaces, veth, AF_XDP)"
+else
+	run_checks "lab (DPDK backend)" 900 tests/integration/lab/run.sh \
+		--server build/app/nicached/nicached
 fi
 
 # ---------------------------------------------------------------- summary

@@ -132,6 +132,7 @@ conn_execute(struct worker *w, struct conn *c)
 	unsigned shard;
 
 	c->last_cmd = nc_clock_now(&srv->clock);
+	STAT_INC(&w->stats, requests);
 	if (req->kind == PROTO_META)
 		STAT_INC(&w->stats, cmd_meta);
 	if (req->key == NULL || req->op == PROTO_OP_FLUSH || req->op == PROTO_OP_STATS ||

@@ -8,6 +8,7 @@
 
 #include <rte_telemetry.h>
 
+#include "nic.h"
 #include "worker.h"
 
 /** Set by the signal handler; read by the control loop. */
@@ -82,6 +83,24 @@ telemetry_settings(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+static void
+telemetry_nic_number(void *arg, const char *name, uint64_t value)
+{
+	rte_tel_data_add_dict_u64(arg, name, value);
+}
+
+static int
+telemetry_nic(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	(void)params;
+	if (telemetry_srv == NULL)
+		return -EAGAIN;
+	rte_tel_data_start_dict(d);
+	nic_stats_visit(telemetry_srv, telemetry_nic_number, NULL, d);
+	return 0;
+}
+
 int
 control_telemetry(struct nc_server *srv)
 {
@@ -93,6 +112,10 @@ control_telemetry(struct nc_server *srv)
 	if (rc == 0)
 		rc = rte_telemetry_register_cmd("/nicached/settings", telemetry_settings,
 						"nicached's `stats settings`");
+	if (rc == 0 && srv->port != NULL)
+		rc = rte_telemetry_register_cmd("/nicached/nic", telemetry_nic,
+						"nicached's `stats nic`: port counters, packet "
+						"path events and drops by reason");
 	return rc;
 }
 
@@ -109,6 +132,14 @@ control_banner(const struct nc_server *srv, FILE *f)
 		srv->nworkers == 1 ? "" : "s", s->memory_limit, s->memory_limit / srv->nworkers,
 		s->listen, s->port ? "" : "off/", s->port, s->udp_port ? "" : "off/", s->udp_port,
 		s->conn_limit, srv->use_hugepages ? "hugepages" : "4 KiB pages (--no-huge)");
+	if (srv->port != NULL) {
+		char text[4096];
+
+		net_port_describe(srv->port, text, sizeof(text));
+		fprintf(f, "%s", text);
+		fprintf(f, "nicached: serving memcached over UDP port %u on the port above%s\n",
+			s->udp_port, s->udp_port ? "" : " (off: -U 0)");
+	}
 	fflush(f);
 }
 

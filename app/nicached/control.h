@@ -4,7 +4,8 @@
 
 /*
  * The control lcore (EAL's main lcore): keeps the coarse clock, watches for SIGINT/SIGTERM,
- * serves DPDK telemetry (/nicached/stats, /nicached/settings: the figures of `stats`), and
+ * serves DPDK telemetry (/nicached/stats, /nicached/settings, /nicached/nic: the figures of
+ * `stats`, `stats settings` and `stats nic`), and
  * prints the startup banner and the final stats line. Never on a request's path.
  */
 

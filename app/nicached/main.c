@@ -17,6 +17,7 @@
 #include <rte_lcore.h>
 
 #include "control.h"
+#include "nic.h"
 #include "server.h"
 #include "settings.h"
 #include "worker.h"
@@ -61,11 +62,6 @@ parse_settings(struct nc_settings *s, int argc, char **argv)
 		printf("nicached %s\n", NC_VERSION);
 		exit(0);
 	}
-	if (s->backend == SETTINGS_BACKEND_DPDK) {
-		fprintf(stderr, "nicached: --backend dpdk: the DPDK data path is not part of this "
-				"build yet; use --backend socket\n");
-		exit(EXIT_USAGE);
-	}
 }
 
 static void
@@ -77,10 +73,12 @@ start_eal(struct nc_server *srv, const char *prog)
 	char err[512];
 
 	srv->set.threads = settings_workers(&srv->set, ncpus);
-	srv->use_hugepages =
-		settings_hugepages_usable(settings_eal_memory_mb(srv->set.memory_limit));
+	srv->use_hugepages = settings_hugepages_usable(
+		settings_eal_memory_total_mb(&srv->set, srv->set.threads));
 	if (settings_eal_args_cpus(&srv->set, cpus, ncpus, srv->use_hugepages, &eal, err,
-				   sizeof(err)) != 0) {
+				   sizeof(err)) != 0 ||
+	    (srv->set.backend == SETTINGS_BACKEND_DPDK &&
+	     nic_prepare(srv, &eal, err, sizeof(err)) != 0)) {
 		fprintf(stderr, "nicached: %s\n", err);
 		exit(EXIT_USAGE);
 	}

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "nic.h"
 #include "worker.h"
 
 int
@@ -35,6 +36,11 @@ server_setup(struct nc_server *srv, char *err, size_t errcap)
 		snprintf(err, errcap, "no worker lcore: EAL gave only the main lcore");
 		return -EINVAL;
 	}
+	if (srv->set.backend == SETTINGS_BACKEND_DPDK) {
+		rc = nic_start(srv, err, errcap);
+		if (rc != 0)
+			return rc;
+	}
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		srv->workers[id] = worker_create(srv, id, lcore, &rc, err, errcap);
 		if (srv->workers[id] == NULL)
@@ -49,5 +55,6 @@ server_teardown(struct nc_server *srv)
 {
 	for (unsigned i = 0; i < RTE_MAX_LCORE; i++)
 		worker_destroy(&srv->workers[i]);
+	nic_stop(srv);
 	retire_reclaimer_destroy(&srv->reclaimer);
 }

@@ -21,6 +21,7 @@
 #include "core/cas.h"
 #include "core/clock.h"
 #include "core/digest.h"
+#include "net/port.h"
 #include "settings.h"
 #include "store/retire.h"
 
@@ -43,6 +44,10 @@ struct nc_server {
 	uint32_t verbosity;		    /* -v level; `verbosity N` changes it (relaxed) */
 	bool stop;			    /* ask workers to leave their loops (atomic) */
 	bool use_hugepages;
+	/* backend dpdk: the site, the NIC profile it names, and the started port */
+	struct net_site site;
+	struct net_profile profile;
+	struct net_port *port;
 };
 
 /**

@@ -22,6 +22,7 @@
 #define OFFSET_backend(f) offsetof(struct nc_settings, f)
 #define OFFSET_count(f)	  offsetof(struct nc_settings, f)
 #define OFFSET_config(f)  offsetof(struct nc_settings, f)
+#define OFFSET_path(f)	  offsetof(struct nc_settings, f)
 #define OFFSET_help(f)	  0
 #define OFFSET_version(f) 0
 
@@ -35,6 +36,7 @@
 #define CAP_backend(f) 0
 #define CAP_count(f)   0
 #define CAP_config(f)  sizeof(((struct nc_settings *)0)->f)
+#define CAP_path(f)    sizeof(((struct nc_settings *)0)->f)
 #define CAP_help(f)    0
 #define CAP_version(f) 0
 
@@ -48,6 +50,7 @@
 #define DEFAULT_backend(s, f, d) (s)->f = (d);
 #define DEFAULT_count(s, f, d)	 (s)->f = (d);
 #define DEFAULT_config(s, f, d)	 snprintf((s)->f, sizeof((s)->f), "%s", (d));
+#define DEFAULT_path(s, f, d)	 snprintf((s)->f, sizeof((s)->f), "%s", (d));
 #define DEFAULT_help(s, f, d)
 #define DEFAULT_version(s, f, d)
 

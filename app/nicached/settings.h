@@ -57,6 +57,7 @@ enum settings_backend {
  *   backend  one of SETTINGS_BACKENDS
  *   count    flag without argument counted on the command line (-vv); a number in the file
  *   config   --config FILE (command line only)
+ *   path     a file or folder name, kept as given
  *   help, version   actions (command line only, no field)
  */
 #define SETTINGS_FIELD_uint(f)	  unsigned f;
@@ -68,6 +69,7 @@ enum settings_backend {
 #define SETTINGS_FIELD_backend(f) enum settings_backend f;
 #define SETTINGS_FIELD_count(f)	  unsigned f;
 #define SETTINGS_FIELD_config(f)  char f[SETTINGS_PATH_LEN];
+#define SETTINGS_FIELD_path(f)	  char f[SETTINGS_PATH_LEN];
 #define SETTINGS_FIELD_help(f)
 #define SETTINGS_FIELD_version(f)
 
@@ -101,8 +103,14 @@ enum settings_backend {
 	  "more messages: -v, -vv, -vvv (in the file: verbose = N)")                          \
 	X(uint, udp_payload, 0, "udp-payload", 1400, 512, 65000, "udp_payload", "bytes",      \
 	  "largest UDP response payload per datagram")                                        \
+	X(size, udp_reply_max, 0, "udp-reply-max", 65536, 1024, 1048576, "udp_reply_max",     \
+	  "bytes", "largest reply sent over UDP (longer ones are dropped and counted)")       \
 	X(backend, backend, 0, "backend", SETTINGS_BACKEND_SOCKET, 0, 0, "backend", "name",   \
 	  "I/O backend: socket or dpdk")                                                      \
+	X(path, site, 0, "site", "", 0, 0, "site", "file",                                    \
+	  "dpdk: site file naming the NIC profile, interface or PCI address and IPv4 address") \
+	X(path, drivers_dir, 0, "drivers-dir", NC_DRIVERS_DIR, 0, 0, "drivers_dir", "dir",    \
+	  "dpdk: folder of the NIC profiles (drivers-config)")                                \
 	X(words, eal, 0, "eal", "", 0, 0, NULL, "args",                                       \
 	  "extra EAL arguments, split on spaces, after the derived ones (experts)")           \
 	X(config, config, 0, "config", "", 0, 0, NULL, "file",                                \
@@ -177,10 +185,26 @@ struct settings_eal {
 /** EAL memory (-m, MB) a server with @p memory_limit_mb of item memory needs. */
 unsigned settings_eal_memory_mb(unsigned memory_limit_mb);
 
+/** EAL memory for the DPDK port's mbuf pool: a fixed part and a part per queue pair. */
+#define SETTINGS_EAL_NIC_MB 32
+#define SETTINGS_EAL_NIC_MB_PER_WORKER 32
+
+/**
+ * EAL memory (-m, MB) for @p s with @p workers workers: settings_eal_memory_mb() plus, for the
+ * dpdk backend, the mbuf pool.
+ */
+unsigned settings_eal_memory_total_mb(const struct nc_settings *s, unsigned workers);
+
+/**
+ * Append one word to @p e (e.g. the DPDK device arguments from the site file).
+ * @return 0; -E2BIG when it does not fit.
+ */
+int settings_eal_append(struct settings_eal *e, const char *word);
+
 /**
  * Derive EAL arguments from @p s for a machine with @p ncpus CPUs: program name; --lcores
  * (lcore 0 control, 1..N workers; pinned i@i when N + 1 <= ncpus, else all floating over every
- * CPU); -m settings_eal_memory_mb(); --no-huge --no-shconf (or --in-memory with hugepages);
+ * CPU); -m settings_eal_memory_total_mb(); --no-huge --no-shconf (or --in-memory with hugepages);
  * --file-prefix nicached-<port>; --no-pci for the socket backend; --log-level lib.eal:error
  * below -vv; then the --eal words.
  * @return 0; -E2BIG with a message in @p err when they do not fit in @p out.

@@ -30,6 +30,31 @@ settings_eal_memory_mb(unsigned memory_limit_mb)
 	return memory_limit_mb * 2 + 64;
 }
 
+unsigned
+settings_eal_memory_total_mb(const struct nc_settings *s, unsigned workers)
+{
+	unsigned mb = settings_eal_memory_mb(s->memory_limit);
+
+	if (s->backend == SETTINGS_BACKEND_DPDK)
+		mb += SETTINGS_EAL_NIC_MB + SETTINGS_EAL_NIC_MB_PER_WORKER * workers;
+	return mb;
+}
+
+int
+settings_eal_append(struct settings_eal *e, const char *word)
+{
+	size_t used = 0, len = strlen(word);
+
+	if (e->argc > 0)
+		used = (size_t)(e->argv[e->argc - 1] - e->text) + strlen(e->argv[e->argc - 1]) + 1;
+	if (e->argc >= SETTINGS_EAL_ARGV_MAX || len + 1 > sizeof(e->text) - used)
+		return -E2BIG;
+	memcpy(e->text + used, word, len + 1);
+	e->argv[e->argc++] = e->text + used;
+	e->argv[e->argc] = NULL;
+	return 0;
+}
+
 /* Appends words to a struct settings_eal. */
 struct eal_builder {
 	struct settings_eal *e;
@@ -134,7 +159,7 @@ settings_eal_args_cpus(const struct nc_settings *s, const unsigned *cpus, unsign
 	eal_add(&b, "--lcores");
 	eal_add(&b, "%s", lcores);
 	eal_add(&b, "-m");
-	eal_add(&b, "%u", settings_eal_memory_mb(s->memory_limit));
+	eal_add(&b, "%u", settings_eal_memory_total_mb(s, settings_workers(s, ncpus)));
 	if (use_hugepages) {
 		eal_add(&b, "--in-memory");
 	} else {

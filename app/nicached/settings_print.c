@@ -34,6 +34,7 @@ setting_format(const struct nc_settings *s, const struct setting_desc *d, bool s
 	case KIND_listen:
 	case KIND_words:
 	case KIND_config:
+	case KIND_path:
 		snprintf(buf, cap, "%s", (const char *)p);
 		break;
 	case KIND_backend:

@@ -25,6 +25,7 @@
 	X(backend)        \
 	X(count)          \
 	X(config)         \
+	X(path)           \
 	X(help)           \
 	X(version)
 

@@ -200,6 +200,8 @@ setting_apply(struct nc_settings *s, const struct setting_desc *d, const struct 
 			return -EINVAL;
 		}
 		return copy_text(d, lb, text, setting_field(s, d), err, errcap);
+	case KIND_path:
+		return copy_text(d, lb, text, setting_field(s, d), err, errcap);
 	case KIND_backend:
 		if (setting_backend_find(text, setting_field(s, d)) == 0)
 			return 0;

@@ -46,6 +46,10 @@
 	X(conn_closed_errors, "connections closed after a protocol error")          \
 	X(udp_requests, "UDP datagrams received")                                   \
 	X(udp_dropped, "UDP datagrams dropped (multi-datagram, short, malformed)")  \
+	X(udp_reply_too_large, "UDP replies not sent: longer than --udp-reply-max") \
+	X(requests, "requests executed (any protocol, any command)")               \
+	X(busy_cycles, "TSC cycles of worker loop iterations that did work")        \
+	X(idle_cycles, "TSC cycles of worker loop iterations that found nothing")   \
 	X(forwarded_writes, "writes this worker sent to another shard's owner")     \
 	X(executed_for_others, "writes this worker executed for another worker")    \
 	X(write_retries, "writes retried after a quiescent state (memory in grace)")

@@ -12,6 +12,9 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include <rte_cycles.h>
+
+#include "nic.h"
 #include "worker.h"
 
 /** Most lines of one stats reply, and the bytes behind them. */
@@ -154,6 +157,13 @@ stats_general(struct worker *w, struct stats_out *o)
 	stat_add(o, "accepting_conns", "1");
 	stat_add(o, "threads", "%u", srv->nworkers);
 	stat_add(o, "backend", "%s", srv->set.backend == SETTINGS_BACKEND_DPDK ? "dpdk" : "socket");
+	stat_add(o, "tsc_hz", "%llu", (unsigned long long)rte_get_tsc_hz());
+	stat_add(o, "cycles_per_request", "%.1f",
+		 ws.requests ? (double)ws.busy_cycles / (double)ws.requests : 0.0);
+	stat_add(o, "busy_percent", "%.1f",
+		 ws.busy_cycles + ws.idle_cycles
+			 ? 100.0 * (double)ws.busy_cycles / (double)(ws.busy_cycles + ws.idle_cycles)
+			 : 0.0);
 #define STATS_LINE(name, desc) stat_add(o, #name, "%llu", (unsigned long long)ss.name);
 	STORE_SHARD_STATS(STATS_LINE)
 #undef STATS_LINE
@@ -344,6 +354,18 @@ stats_report_conns(struct worker *w, struct conn *c, struct proto_result *res)
 	return 0;
 }
 
+static void
+stats_nic_number(void *arg, const char *name, uint64_t value)
+{
+	stat_add(arg, name, "%llu", (unsigned long long)value);
+}
+
+static void
+stats_nic_text(void *arg, const char *name, const char *value)
+{
+	stat_add(arg, name, "%s", value);
+}
+
 static bool
 group_is(const char *g, uint32_t len, const char *name)
 {
@@ -367,6 +389,8 @@ stats_report(struct worker *w, const char *group, uint32_t group_len, struct pro
 		stats_items(w, &o);
 	} else if (group_is(group, group_len, "sizes")) {
 		stat_add(&o, "sizes_status", "disabled");
+	} else if (group_is(group, group_len, "nic") && w->srv->port != NULL) {
+		nic_stats_visit(w->srv, stats_nic_number, stats_nic_text, &o);
 	} else if (group_is(group, group_len, "conns")) {
 		uint32_t len = 0;
 		char *t = stats_conns_text(w, &len);

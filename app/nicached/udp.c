@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "conn_private.h"
+#include "proto/peek.h"
 #include "proto/udp.h"
 #include "worker.h"
 
@@ -17,6 +18,44 @@
 #define UDP_REPLY_DGRAMS_MAX 256
 /** Datagrams handed to the stack per call. */
 #define UDP_SEND_BATCH 32
+/** Keys of one datagram prefetched (the first ones of a multi-key get). */
+#define UDP_PREFETCH_KEYS 4
+/** Bursts smaller than this are not worth a separate prefetch pass. */
+#define UDP_PREFETCH_MIN 4
+
+void
+udp_prefetch(struct worker *w, const struct stack_dgram *d, unsigned n)
+{
+	struct store_key keys[WORKER_UDP_BATCH * UDP_PREFETCH_KEYS];
+	const struct store_key *by_shard[WORKER_UDP_BATCH * UDP_PREFETCH_KEYS];
+	struct proto_key_ref refs[UDP_PREFETCH_KEYS];
+	unsigned nkeys = 0, nworkers = w->srv->nworkers;
+
+	RTE_BUILD_BUG_ON(WORKER_UDP_BATCH * UDP_PREFETCH_KEYS > INDEX_BULK_MAX);
+
+	if (n < UDP_PREFETCH_MIN)
+		return;
+	for (unsigned i = 0; i < n && i < WORKER_UDP_BATCH; i++) {
+		unsigned k;
+
+		if (d[i].len <= PROTO_UDP_HEADER_LEN || d[i].truncated)
+			continue;
+		k = proto_peek_read_keys((const uint8_t *)d[i].data + PROTO_UDP_HEADER_LEN,
+					 d[i].len - PROTO_UDP_HEADER_LEN, refs, UDP_PREFETCH_KEYS);
+		for (unsigned j = 0; j < k; j++)
+			store_key_init(&keys[nkeys++], &w->srv->seed, refs[j].key, refs[j].len);
+	}
+	/* One bulk lookup per shard that owns some of the keys. */
+	for (unsigned s = 0; s < nworkers && nkeys > 0; s++) {
+		unsigned m = 0;
+
+		for (unsigned i = 0; i < nkeys; i++)
+			if (nc_digest_shard(&keys[i].digest, nworkers) == s)
+				by_shard[m++] = &keys[i];
+		if (m > 0)
+			store_prefetch_bulk(w->srv->workers[s]->shard, by_shard, m);
+	}
+}
 
 void
 conn_udp_datagram(struct worker *w, const struct stack_dgram *d)
@@ -65,8 +104,8 @@ udp_finish(struct worker *w, struct conn *c)
 	struct iovec iov[UDP_SEND_BATCH][2];
 	struct stack_dgram_out out[UDP_SEND_BATCH];
 
-	if (total > UDP_REPLY_DGRAMS_MAX) {
-		STAT_INC(&w->stats, udp_dropped);
+	if (total > UDP_REPLY_DGRAMS_MAX || len > w->srv->set.udp_reply_max) {
+		STAT_INC(&w->stats, udp_reply_too_large);
 		total = 0;
 	}
 	for (uint32_t seq = 0; seq < total;) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <rte_malloc.h>
 #include <urcu-qsbr.h>
 
@@ -89,6 +90,16 @@ worker_stack(struct worker *w, char *msg, size_t msgcap)
 		return n;
 	}
 	p.nlisten = (unsigned)n;
+	if (w->srv->set.backend == SETTINGS_BACKEND_DPDK) {
+		w->stack = stack_dpdk_create(&p, net_port_iface(w->srv->port), (uint16_t)w->id,
+					     &err);
+		if (w->stack == NULL) {
+			snprintf(msg, msgcap, "worker %u: cannot set up queue %u of the port: %s",
+				 w->id, w->id, strerror(-err));
+			return err ? err : -EIO;
+		}
+		return 0;
+	}
 	w->stack = stack_socket_create(&p, &err);
 	if (w->stack == NULL) {
 		snprintf(msg, msgcap, "cannot listen on %s (tcp port %u, udp port %u): %s",
@@ -200,6 +211,8 @@ worker_udp(struct worker *w)
 	for (int batches = 0; batches < 4; batches++) {
 		int n = stack_recv_dgrams(w->stack, w->udp_rx, WORKER_UDP_BATCH);
 
+		if (n > 0)
+			udp_prefetch(w, w->udp_rx, (unsigned)n);
 		for (int i = 0; i < n; i++)
 			conn_udp_datagram(w, &w->udp_rx[i]);
 		if (n < WORKER_UDP_BATCH)
@@ -207,12 +220,10 @@ worker_udp(struct worker *w)
 	}
 }
 
+/** Handle @p n events of one poll. @return n (0 when the poll failed or found nothing). */
 static unsigned
-worker_events(struct worker *w, int timeout_ms)
+worker_handle(struct worker *w, const struct stack_event *ev, int n)
 {
-	struct stack_event ev[WORKER_EVENTS];
-	int n = stack_poll(w->stack, ev, WORKER_EVENTS, timeout_ms);
-
 	for (int i = 0; i < n; i++) {
 		struct conn *c = ev[i].user;
 
@@ -238,6 +249,15 @@ worker_events(struct worker *w, int timeout_ms)
 	return n > 0 ? (unsigned)n : 0;
 }
 
+/** Poll the stack without waiting and handle what it reports. */
+static unsigned
+worker_events(struct worker *w)
+{
+	struct stack_event ev[WORKER_EVENTS];
+
+	return worker_handle(w, ev, stack_poll(w->stack, ev, WORKER_EVENTS, 0));
+}
+
 /** Whether anything is queued for this worker (rings, retries, deferred connections). */
 static bool
 worker_has_work(struct worker *w)
@@ -246,21 +266,30 @@ worker_has_work(struct worker *w)
 	       !rte_ring_empty(w->done);
 }
 
-/** Wait for events in the kernel, offline for RCU so grace periods go on meanwhile. */
+/**
+ * Wait for events (in the kernel, or polling with short sleeps for the dpdk backend), offline
+ * for RCU so grace periods go on meanwhile, then handle them. The wait is idle time: *t0
+ * (the start of the iteration) moves to its end.
+ */
 static unsigned
-worker_sleep(struct worker *w)
+worker_sleep(struct worker *w, uint64_t *t0)
 {
-	unsigned n = 0;
+	struct stack_event ev[WORKER_EVENTS];
+	uint64_t now;
+	int n = 0;
 
 	__atomic_store_n(&w->sleeping, true, __ATOMIC_RELAXED);
 	rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (!worker_has_work(w)) {
 		rcu_thread_offline();
-		n = worker_events(w, WORKER_SLEEP_MS);
+		n = stack_poll(w->stack, ev, WORKER_EVENTS, WORKER_SLEEP_MS);
 		rcu_thread_online();
 	}
 	__atomic_store_n(&w->sleeping, false, __ATOMIC_RELAXED);
-	return n;
+	now = rte_rdtsc();
+	STAT_ADD(&w->stats, idle_cycles, now - *t0);
+	*t0 = now;
+	return worker_handle(w, ev, n);
 }
 
 int
@@ -268,22 +297,31 @@ worker_main(void *arg)
 {
 	struct worker *w = arg;
 	unsigned idle = 0;
+	uint64_t t0, t1;
 
 	rcu_register_thread();
 	NC_LOG(w->srv, 1, "worker %u running on lcore %u", w->id, w->lcore);
+	t0 = rte_rdtsc();
 	while (!server_stopping(w->srv)) {
 		unsigned work = 0;
 
 		if (idle >= WORKER_SPIN_ITERATIONS && !worker_has_work(w))
-			work += worker_sleep(w);
+			work += worker_sleep(w, &t0);
 		else
-			work += worker_events(w, 0);
+			work += worker_events(w);
 		work += forward_serve(w);
 		work += forward_collect(w);
 		rcu_quiescent_state();
 		store_shard_maintain(w->shard, WORKER_TTL_BUDGET);
 		work += worker_run_deferred(w);
 		idle = work ? 0 : idle + 1;
+		/* Busy vs idle time, for the cost per request (`stats`: cycles_per_request). */
+		t1 = rte_rdtsc();
+		if (work)
+			STAT_ADD(&w->stats, busy_cycles, t1 - t0);
+		else
+			STAT_ADD(&w->stats, idle_cycles, t1 - t0);
+		t0 = t1;
 	}
 	/* Answer what other workers still wait for, then leave. */
 	while (forward_serve(w) || !rte_ring_empty(w->inbox))

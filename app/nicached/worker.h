@@ -104,6 +104,12 @@ void conn_answered(struct worker *w, struct fwd_msg *m);
 /** Close and release every connection (shutdown). */
 void conn_close_all(struct worker *w);
 
+/**
+ * Before a burst of UDP datagrams runs: find the keys of their reads and prefetch their index
+ * buckets and items, shard by shard in bulk, so the cache misses of the burst overlap.
+ */
+void udp_prefetch(struct worker *w, const struct stack_dgram *d, unsigned n);
+
 /** Handle one UDP datagram (a request of one datagram; replies as numbered datagrams). */
 void conn_udp_datagram(struct worker *w, const struct stack_dgram *d);
 

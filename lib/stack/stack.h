@@ -9,9 +9,10 @@
  * stream bytes with stack_recv(), pushes replies with stack_sendv(), and moves datagrams in
  * batches with stack_recv_dgrams() / stack_send_dgrams().
  *
- * Backends: "socket" (kernel sockets and epoll, SO_REUSEPORT listeners per worker; this
- * header's stack_socket_create) and, later, "dpdk" (NIC queues and the project's own L2-L4).
- * Both implement struct stack_ops; the worker sees only the functions below.
+ * Backends: "socket" (kernel sockets and epoll, SO_REUSEPORT listeners per worker;
+ * stack_socket_create) and "dpdk" (one NIC queue pair and the project's own L2-L4 in lib/net;
+ * stack_dpdk_create; datagrams only until the project's TCP exists). Both implement struct
+ * stack_ops; the worker sees only the functions below.
  *
  * Errors: negative errno values everywhere (-EAGAIN: nothing now, try after the next poll).
  *
@@ -119,6 +120,23 @@ struct stack {
  * @return the stack, or NULL with *err = negative errno (-EADDRINUSE, -EACCES, -EINVAL, ...).
  */
 struct stack *stack_socket_create(const struct stack_params *p, int *err);
+
+struct net_iface;
+struct net_counters;
+
+/**
+ * [setup] Create the DPDK backend for one worker: the packet path (lib/net/queue.h) of queue
+ * pair @p queue of the started port @p ifc, which must outlive the stack. UDP datagrams to
+ * ifc->udp_port come out of stack_recv_dgrams() with their sender as an AF_INET peer (via 0);
+ * replies given to stack_send_dgrams() go out in one TX burst at the next stack_poll(). No
+ * stream connections: the connection operations fail with -ENOTCONN.
+ * @return the stack, or NULL with *err = negative errno (-ENOMEM, -EINVAL).
+ */
+struct stack *stack_dpdk_create(const struct stack_params *p, const struct net_iface *ifc,
+				uint16_t queue, int *err);
+
+/** The packet-path counters of a DPDK stack (any thread); NULL for other backends. */
+const struct net_counters *stack_dpdk_counters(const struct stack *s);
 
 /** [setup] Close everything (connections included) and set *s to NULL; NULL allowed. */
 static inline void

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef NC_NET_IFACE_H
+#define NC_NET_IFACE_H
+
+/*
+ * Our identity on one DPDK port, shared read-only by every queue of the port once set up:
+ * MAC, IPv4 address and subnet, gateway, VLAN, MTU, the ports we serve, and which checksum
+ * offloads the device accepted (the packet path does in software what the NIC does not).
+ * Built by net_port_start() (port.h) or by hand in tests.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_mempool.h>
+
+struct net_neigh;
+
+/** Checksum offloads in use on a port (each true only when the device reported it). */
+struct net_offloads {
+	bool rx_ip_cksum;  /* the NIC checks IPv4 header checksums (mbuf ol_flags say the verdict) */
+	bool rx_l4_cksum;  /* the NIC checks UDP/TCP checksums */
+	bool tx_ip_cksum;  /* the NIC fills IPv4 header checksums */
+	bool tx_udp_cksum; /* the NIC fills UDP checksums */
+	bool tx_tcp_cksum; /* the NIC fills TCP checksums */
+};
+
+struct net_iface {
+	uint16_t port_id;
+	uint16_t nb_queues;	     /* rx/tx queue pairs, one per worker */
+	struct rte_ether_addr mac;
+	rte_be32_t ip;		     /* our address */
+	rte_be32_t netmask;	     /* from the prefix length */
+	rte_be32_t gateway;	     /* 0: none (only on-link peers are reachable) */
+	uint16_t vlan_id;	     /* 802.1Q VLAN id we send and accept; 0: untagged */
+	uint16_t mtu;		     /* IP MTU (1500 on Ethernet) */
+	uint16_t udp_port;	     /* memcached UDP port, host order; 0: UDP off */
+	uint16_t tcp_port;	     /* memcached TCP port, host order; 0: off (SYNs get RST anyway) */
+	struct net_offloads offloads;
+	struct rte_mempool *pool;    /* mbufs for frames we build */
+	struct net_neigh *neigh;     /* the port's neighbour (ARP) table */
+};
+
+/** Whether @p ip (network order) is in our subnet. */
+static inline bool
+net_iface_on_link(const struct net_iface *ifc, rte_be32_t ip)
+{
+	return ((ip ^ ifc->ip) & ifc->netmask) == 0;
+}
+
+/** Largest UDP payload one unfragmented datagram can carry on this interface. */
+static inline uint16_t
+net_iface_udp_payload_max(const struct net_iface *ifc)
+{
+	return (uint16_t)(ifc->mtu - 20 - 8);
+}
+
+#endif /* NC_NET_IFACE_H */

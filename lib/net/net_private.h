@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef NC_NET_PRIVATE_H
+#define NC_NET_PRIVATE_H
+
+/*
+ * Inside the packet path (lib/net only): the queue structure and the functions the layers
+ * call on each other. Every function here runs on the queue's own worker thread.
+ *
+ * Receive side: net_queue_input() counts a frame and hands it to net_eth_input(), which checks
+ * Ethernet/802.1Q, strips the L2 header (rte_pktmbuf_adj) and calls net_arp_input() or
+ * net_ipv4_input(); IPv4 reassembles fragments (frag.c) and calls the ICMP, UDP or TCP input.
+ * From the L3 layer on, packet data starts at the network header. Each input function consumes
+ * the mbuf: it is freed (a drop, counted), turned into a reply (net_tx_reply) or handed up.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_ip_frag.h>
+#include <rte_mbuf.h>
+
+#include "net/neigh.h"
+#include "net/queue.h"
+
+/** Slots of the per-queue memory of ARP requests sent (rate limit per destination). */
+#define NET_ARP_RECENT 16
+/** At most one ARP request per destination in this many milliseconds. */
+#define NET_ARP_GAP_MS 100
+/** TTL of everything we send. */
+#define NET_TTL 64
+
+/** An ARP request sent recently, to one destination. */
+struct net_arp_recent {
+	rte_be32_t ip;
+	uint64_t tsc;
+};
+
+struct net_queue {
+	struct net_counters cnt; /* first: its own cache lines */
+	const struct net_iface *ifc;
+	uint16_t port_id;
+	uint16_t queue_id;
+	uint16_t ip_id;	       /* IPv4 identification of the next datagram we build */
+	uint16_t tx_n;	       /* frames in tx[] */
+	uint16_t l2_len;       /* Ethernet header we send: 14, or 18 with a VLAN tag */
+	bool announced;	       /* queue 0: gratuitous ARP sent */
+	uint64_t hz;	       /* TSC cycles per second */
+	uint64_t now_tsc;      /* time of the burst being processed */
+	uint64_t now_s;	       /* now_tsc in seconds (the neighbour table's clock) */
+	uint64_t tx_first_tsc; /* when the oldest frame in tx[] was added */
+	uint64_t drain_cycles; /* NET_TX_DRAIN_US in cycles */
+	uint64_t arp_gap_cycles;
+	uint64_t gw_next_tsc; /* queue 0: next gateway check */
+	struct rte_ip_frag_tbl *frag;
+	uint64_t frag_cycles;	/* NET_FRAG_TIMEOUT_MS in cycles */
+	uint64_t frag_last_tsc; /* when a fragment was last kept for reassembly */
+	bool frag_pending;	/* fragments may be waiting (until frag_last_tsc + frag_cycles) */
+	struct net_arp_recent arp_recent[NET_ARP_RECENT];
+	struct rte_mbuf *tx[NET_BURST];
+	struct rte_ip_frag_death_row dr;
+};
+
+/** What one input call collects: datagrams for the caller, the frame's source MAC. */
+struct net_rx {
+	struct net_dgram *out;
+	unsigned max;
+	unsigned n;
+	struct rte_ether_addr src_mac; /* source MAC of the frame being processed */
+};
+
+/** ol_flags that say how the mbuf holds its buffer: kept when a frame is reused for TX. */
+#define NET_MBUF_KEEP_FLAGS (RTE_MBUF_F_EXTERNAL | RTE_MBUF_F_INDIRECT)
+
+/** Count drop @p d and free @p m. */
+static inline void
+net_drop(struct net_queue *q, struct rte_mbuf *m, enum net_drop d)
+{
+	NET_COUNT(&q->cnt, drop, d, 1);
+	rte_pktmbuf_free(m);
+}
+
+/** Seconds on the neighbour table's clock at TSC @p tsc. */
+static inline uint64_t
+net_seconds(const struct net_queue *q, uint64_t tsc)
+{
+	return tsc / q->hz;
+}
+
+/**
+ * Cut @p m to its first @p len bytes (which must lie in the first segment): later segments
+ * are freed. For replies built in place over a longer request.
+ */
+static inline void
+net_mbuf_cut(struct rte_mbuf *m, uint16_t len)
+{
+	if (m->next != NULL) {
+		rte_pktmbuf_free(m->next);
+		m->next = NULL;
+		m->nb_segs = 1;
+	}
+	m->data_len = len;
+	m->pkt_len = len;
+}
+
+/** eth.c: classify one received frame (data at the Ethernet header) and pass it on. */
+void net_eth_input(struct net_queue *q, struct rte_mbuf *m, struct net_rx *rx);
+
+/**
+ * eth.c: prepend our Ethernet header (VLAN tag when configured) to @p m, whose data starts at
+ * the L3 header, addressed to @p dst with @p ethertype (host order); sets m->l2_len.
+ * @return 0; -ENOSPC when the headroom is too small.
+ */
+int net_eth_prepend(struct net_queue *q, struct rte_mbuf *m, const struct rte_ether_addr *dst,
+		    uint16_t ethertype);
+
+/** arp.c: an ARP packet (data at the ARP header). */
+void net_arp_input(struct net_queue *q, struct rte_mbuf *m, struct net_rx *rx);
+
+/**
+ * arp.c: send an ARP request for @p ip unless one went out for it in the last NET_ARP_GAP_MS
+ * (@p force skips that check). @return 0 (sent or skipped), -ENOBUFS (no mbuf).
+ */
+int net_arp_solicit(struct net_queue *q, rte_be32_t ip, bool force);
+
+/** arp.c: announce our address (gratuitous ARP request). @return 0 or -ENOBUFS. */
+int net_arp_announce(struct net_queue *q);
+
+/** ipv4.c: an IPv4 packet (data at the IPv4 header). */
+void net_ipv4_input(struct net_queue *q, struct rte_mbuf *m, struct net_rx *rx);
+
+/**
+ * ipv4.c: turn the received header @p ip (IHL 5) into the header of our reply to its sender,
+ * @p total_len bytes long: addresses swapped, TTL NET_TTL, no fragment bits, checksum.
+ */
+void net_ipv4_reply_header(struct rte_ipv4_hdr *ip, uint16_t total_len);
+
+/** frag.c: create the queue's reassembly table. @return 0 or -ENOMEM. */
+int net_frag_setup(struct net_queue *q, int socket);
+
+/** frag.c: free the reassembly table and everything it holds. */
+void net_frag_teardown(struct net_queue *q);
+
+/**
+ * frag.c: add fragment @p m (header @p ip, already validated) to its reassembly.
+ * @return the whole datagram (an mbuf chain, data at the IPv4 header) when this fragment
+ *         completed it; NULL when it is kept or dropped.
+ */
+struct rte_mbuf *net_frag_input(struct net_queue *q, struct rte_mbuf *m, struct rte_ipv4_hdr *ip);
+
+/** frag.c: free fragments on the death row, counting them as frag_dropped. @return freed. */
+unsigned net_frag_reap(struct net_queue *q);
+
+/** frag.c: give up reassemblies older than NET_FRAG_TIMEOUT_MS at @p now. @return freed. */
+unsigned net_frag_expire(struct net_queue *q, uint64_t now_tsc);
+
+/** frag.c: whether reassemblies may be in progress (true until the last one timed out). */
+bool net_frag_busy(const struct net_queue *q);
+
+/** icmp.c: an ICMP message to us (@p ip: its IPv4 header, data at the IPv4 header). */
+void net_icmp_input(struct net_queue *q, struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
+		    struct net_rx *rx);
+
+/** udp.c: a UDP datagram to us. */
+void net_udp_input(struct net_queue *q, struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
+		   struct net_rx *rx);
+
+/** tcp_rst.c: a TCP segment to us. */
+void net_tcp_input(struct net_queue *q, struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
+		   struct net_rx *rx);
+
+/**
+ * udp.c/tcp_rst.c: whether the L4 checksum of @p m (data at the IPv4 header @p ip, L4 at
+ * @p l4_off) is right: the NIC's verdict when it gave one for this frame, else software.
+ */
+bool net_l4_cksum_ok(const struct net_queue *q, const struct rte_mbuf *m,
+		     const struct rte_ipv4_hdr *ip, uint16_t l4_off);
+
+/** tx.c: add a finished frame to the TX batch (the batch is sent when it becomes full). */
+void net_tx_enqueue(struct net_queue *q, struct rte_mbuf *m);
+
+/**
+ * tx.c: send @p m (data at the L3 header) back to @p dst with @p ethertype: Ethernet header
+ * prepended and the frame batched; freed and counted as no_mbuf when headroom is missing.
+ */
+void net_tx_reply(struct net_queue *q, struct rte_mbuf *m, const struct rte_ether_addr *dst,
+		  uint16_t ethertype);
+
+/** tx.c: send the batch. @return frames the NIC took. */
+unsigned net_tx_flush(struct net_queue *q);
+
+#endif /* NC_NET_PRIVATE_H */

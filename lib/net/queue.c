@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * One queue pair's packet path: creation, the receive loop over a burst (prefetching frames
+ * ahead of the one being classified), and the periodic upkeep (TX drain, reassembly timeouts,
+ * our ARP announcement and the gateway's refresh on queue 0).
+ */
+#include <errno.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_malloc.h>
+#include <rte_prefetch.h>
+
+#include "net_private.h"
+
+/** Frames ahead of the current one whose first cache line is prefetched. */
+#define RX_PREFETCH 3
+
+struct net_queue *
+net_queue_create(const struct net_iface *ifc, uint16_t queue_id, int socket, int *err)
+{
+	struct net_queue *q;
+
+	if (ifc == NULL || ifc->pool == NULL || ifc->neigh == NULL || queue_id >= ifc->nb_queues ||
+	    ifc->mtu < 68) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	q = rte_zmalloc_socket("net_queue", sizeof(*q), RTE_CACHE_LINE_SIZE, socket);
+	if (q == NULL) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	q->ifc = ifc;
+	q->port_id = ifc->port_id;
+	q->queue_id = queue_id;
+	q->l2_len = sizeof(struct rte_ether_hdr) +
+		    (ifc->vlan_id != 0 ? sizeof(struct rte_vlan_hdr) : 0);
+	q->hz = rte_get_tsc_hz();
+	q->drain_cycles = q->hz / 1000000 * NET_TX_DRAIN_US;
+	q->arp_gap_cycles = q->hz / 1000 * NET_ARP_GAP_MS;
+	q->ip_id = (uint16_t)(rte_rdtsc() ^ ((uint32_t)queue_id << 12));
+	q->now_tsc = rte_rdtsc();
+	q->now_s = net_seconds(q, q->now_tsc);
+	q->gw_next_tsc = q->now_tsc;
+	if (net_frag_setup(q, socket) != 0) {
+		rte_free(q);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	*err = 0;
+	return q;
+}
+
+void
+net_queue_destroy(struct net_queue **qp)
+{
+	struct net_queue *q;
+
+	if (qp == NULL || *qp == NULL)
+		return;
+	q = *qp;
+	for (uint16_t i = 0; i < q->tx_n; i++)
+		rte_pktmbuf_free(q->tx[i]);
+	q->tx_n = 0;
+	net_frag_teardown(q);
+	rte_free(q);
+	*qp = NULL;
+}
+
+unsigned
+net_queue_input(struct net_queue *q, struct rte_mbuf **pkts, unsigned n, struct net_dgram *out,
+		unsigned max)
+{
+	struct net_rx rx = {.out = out, .max = max, .n = 0};
+	uint64_t bytes = 0;
+	unsigned i;
+
+	q->now_tsc = rte_rdtsc();
+	q->now_s = net_seconds(q, q->now_tsc);
+	for (i = 0; i < n && i < RX_PREFETCH; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (i = 0; i < n; i++) {
+		if (i + RX_PREFETCH < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + RX_PREFETCH], void *));
+		bytes += pkts[i]->pkt_len;
+		net_eth_input(q, pkts[i], &rx);
+		/* Room on the death row for what the next fragment may evict. */
+		if (unlikely(q->dr.cnt > RTE_IP_FRAG_DEATH_ROW_MBUF_LEN -
+						 2 * (RTE_LIBRTE_IP_FRAG_MAX_FRAG + 1)))
+			net_frag_reap(q);
+	}
+	NET_EVENT(&q->cnt, rx_frames, n);
+	NET_EVENT(&q->cnt, rx_bytes, bytes);
+	net_frag_reap(q);
+	return rx.n;
+}
+
+unsigned
+net_queue_rx(struct net_queue *q, struct net_dgram *out, unsigned max)
+{
+	struct rte_mbuf *pkts[NET_BURST];
+	uint64_t t0 = rte_rdtsc();
+	uint16_t n = rte_eth_rx_burst(q->port_id, q->queue_id, pkts, NET_BURST);
+
+	NET_EVENT(&q->cnt, driver_cycles, rte_rdtsc() - t0);
+	if (n == 0)
+		return 0;
+	return net_queue_input(q, pkts, n, out, max);
+}
+
+unsigned
+net_queue_timers(struct net_queue *q, uint64_t now_tsc)
+{
+	const struct net_iface *ifc = q->ifc;
+	unsigned done = 0;
+
+	if (q->tx_n != 0 && (int64_t)(now_tsc - q->tx_first_tsc) >= (int64_t)q->drain_cycles)
+		done += net_tx_flush(q);
+	done += net_frag_expire(q, now_tsc);
+	if (q->queue_id != 0)
+		return done;
+	if (!q->announced) {
+		q->announced = net_arp_announce(q) == 0;
+	}
+	if (ifc->gateway != 0 && (int64_t)(now_tsc - q->gw_next_tsc) >= 0) {
+		struct rte_ether_addr mac;
+		uint64_t age;
+
+		q->gw_next_tsc = now_tsc + q->hz;
+		if (!net_neigh_lookup(ifc->neigh, ifc->gateway, &mac, net_seconds(q, now_tsc),
+				      &age) ||
+		    age >= NET_NEIGH_STALE_S)
+			net_arp_solicit(q, ifc->gateway, true);
+	}
+	return done;
+}
+
+bool
+net_queue_busy(const struct net_queue *q)
+{
+	return q->tx_n != 0 || net_frag_busy(q);
+}
+
+const struct net_counters *
+net_queue_counters(const struct net_queue *q)
+{
+	return &q->cnt;
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The TX batch: up to NET_BURST finished frames, sent with one rte_eth_tx_burst when full, on
+ * net_queue_flush(), or by net_queue_timers() once the oldest waited NET_TX_DRAIN_US. What the
+ * NIC refuses after one retry is freed (tx_full).
+ */
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+
+#include "net_private.h"
+
+unsigned
+net_tx_flush(struct net_queue *q)
+{
+	uint16_t n = q->tx_n, sent, more;
+	uint64_t t0, t1;
+	uint64_t bytes = 0;
+
+	if (n == 0)
+		return 0;
+	/* Lengths first: the driver may free what it sent before we look again. */
+	for (uint16_t i = 0; i < n; i++)
+		bytes += q->tx[i]->pkt_len;
+	t0 = rte_rdtsc();
+	sent = rte_eth_tx_burst(q->port_id, q->queue_id, q->tx, n);
+	if (unlikely(sent < n)) {
+		more = rte_eth_tx_burst(q->port_id, q->queue_id, q->tx + sent, n - sent);
+		sent += more;
+	}
+	t1 = rte_rdtsc();
+	NET_EVENT(&q->cnt, driver_cycles, t1 - t0);
+	if (unlikely(sent < n)) {
+		for (uint16_t i = sent; i < n; i++) {
+			bytes -= q->tx[i]->pkt_len;
+			rte_pktmbuf_free(q->tx[i]);
+		}
+		NET_COUNT(&q->cnt, drop, NET_DROP_tx_full, n - sent);
+	}
+	NET_EVENT(&q->cnt, tx_frames, sent);
+	NET_EVENT(&q->cnt, tx_bytes, bytes);
+	q->tx_n = 0;
+	return sent;
+}
+
+void
+net_tx_enqueue(struct net_queue *q, struct rte_mbuf *m)
+{
+	if (q->tx_n == 0)
+		q->tx_first_tsc = rte_rdtsc();
+	q->tx[q->tx_n++] = m;
+	if (q->tx_n == NET_BURST)
+		net_tx_flush(q);
+}
+
+void
+net_tx_reply(struct net_queue *q, struct rte_mbuf *m, const struct rte_ether_addr *dst,
+	     uint16_t ethertype)
+{
+	m->ol_flags &= NET_MBUF_KEEP_FLAGS;
+	if (unlikely(net_eth_prepend(q, m, dst, ethertype) < 0)) {
+		net_drop(q, m, NET_DROP_no_mbuf);
+		return;
+	}
+	net_tx_enqueue(q, m);
+}
+
+void
+net_queue_flush(struct net_queue *q)
+{
+	net_tx_flush(q);
+}

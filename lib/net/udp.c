@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * UDP: datagrams to our port checked (length against IPv4, checksum: 0 = none, else the NIC's
+ * verdict or software over the whole chain) and handed up as net_dgram; replies built in an
+ * mbuf's headroom with DF set, checksums offloaded where the NIC does them, and batched.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <netinet/in.h>
+#include <rte_udp.h>
+
+#include "net_private.h"
+
+bool
+net_l4_cksum_ok(const struct net_queue *q, const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip,
+		uint16_t l4_off)
+{
+	uint32_t len = m->pkt_len - l4_off;
+	uint16_t raw;
+	uint32_t sum;
+
+	/* A reassembled chain's flags describe its first fragment only. */
+	if (q->ifc->offloads.rx_l4_cksum && m->nb_segs == 1) {
+		uint64_t v = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+
+		/* NONE: the data was checked, only the field is not filled in. */
+		if (v == RTE_MBUF_F_RX_L4_CKSUM_GOOD || v == RTE_MBUF_F_RX_L4_CKSUM_NONE)
+			return true;
+		if (v == RTE_MBUF_F_RX_L4_CKSUM_BAD)
+			return false;
+	}
+	if (rte_raw_cksum_mbuf(m, l4_off, len, &raw) != 0)
+		return false;
+	sum = (uint32_t)raw + rte_ipv4_phdr_cksum(ip, 0);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return sum == 0xffff;
+}
+
+void
+net_udp_input(struct net_queue *q, struct rte_mbuf *m, struct rte_ipv4_hdr *ip, struct net_rx *rx)
+{
+	const struct net_iface *ifc = q->ifc;
+	uint16_t hlen = rte_ipv4_hdr_len(ip);
+	uint16_t len = (uint16_t)(rte_be_to_cpu_16(ip->total_length) - hlen);
+	const struct rte_udp_hdr *uh;
+	struct net_dgram *d;
+
+	if (unlikely(len < sizeof(*uh) || m->data_len < hlen + sizeof(*uh))) {
+		net_drop(q, m, NET_DROP_truncated);
+		return;
+	}
+	uh = rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *, hlen);
+	if (unlikely(rte_be_to_cpu_16(uh->dgram_len) != len)) {
+		net_drop(q, m, NET_DROP_udp_length);
+		return;
+	}
+	if (uh->dgram_cksum != 0 && unlikely(!net_l4_cksum_ok(q, m, ip, hlen))) {
+		net_drop(q, m, NET_DROP_udp_checksum);
+		return;
+	}
+	if (unlikely(ifc->udp_port == 0 || uh->dst_port != rte_cpu_to_be_16(ifc->udp_port) ||
+		     rx->n >= rx->max)) {
+		net_drop(q, m, NET_DROP_udp_port);
+		return;
+	}
+	d = &rx->out[rx->n++];
+	d->m = m;
+	d->off = (uint32_t)hlen + sizeof(*uh);
+	d->len = (uint16_t)(len - sizeof(*uh));
+	d->payload = d->off + d->len <= m->data_len ?
+			     rte_pktmbuf_mtod_offset(m, uint8_t *, d->off) :
+			     NULL;
+	d->src_ip = ip->src_addr;
+	d->dst_ip = ip->dst_addr;
+	d->src_port = uh->src_port;
+	d->dst_port = uh->dst_port;
+	NET_EVENT(&q->cnt, udp_delivered, 1);
+}
+
+uint32_t
+net_dgram_copy(const struct net_dgram *d, void *buf, uint32_t cap)
+{
+	uint32_t n = d->len < cap ? d->len : cap;
+	const void *p;
+
+	if (n == 0)
+		return 0;
+	if (d->payload != NULL) {
+		memcpy(buf, d->payload, n);
+		return n;
+	}
+	p = rte_pktmbuf_read(d->m, d->off, n, buf);
+	if (p != buf && p != NULL)
+		memcpy(buf, p, n);
+	return p != NULL ? n : 0;
+}
+
+/** Payload room of @p m (a fresh mbuf from net_udp_alloc, nothing appended yet). */
+static inline uint16_t
+udp_room(const struct net_queue *q, const struct rte_mbuf *m)
+{
+	uint16_t tail = rte_pktmbuf_tailroom(m);
+	uint16_t max = net_iface_udp_payload_max(q->ifc);
+
+	return tail < max ? tail : max;
+}
+
+struct rte_mbuf *
+net_udp_alloc(struct net_queue *q, uint8_t **payload, uint16_t *room)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(q->ifc->pool);
+
+	if (unlikely(m == NULL)) {
+		NET_DROP(&q->cnt, no_mbuf);
+		return NULL;
+	}
+	if (unlikely(rte_pktmbuf_headroom(m) <
+		     q->l2_len + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr))) {
+		rte_pktmbuf_free(m);
+		NET_DROP(&q->cnt, no_mbuf);
+		return NULL;
+	}
+	*payload = rte_pktmbuf_mtod(m, uint8_t *);
+	*room = udp_room(q, m);
+	return m;
+}
+
+int
+net_udp_send(struct net_queue *q, struct rte_mbuf *m, uint16_t len, rte_be32_t dst_ip,
+	     rte_be16_t dst_port, rte_be16_t src_port)
+{
+	const struct net_iface *ifc = q->ifc;
+	struct rte_ether_addr mac;
+	struct rte_ipv4_hdr *ip;
+	struct rte_udp_hdr *uh;
+	rte_be32_t hop;
+
+	if (unlikely(len > udp_room(q, m))) {
+		rte_pktmbuf_free(m);
+		return -EINVAL;
+	}
+	hop = net_iface_on_link(ifc, dst_ip) ? dst_ip : ifc->gateway;
+	if (unlikely(!net_neigh_lookup(ifc->neigh, hop, &mac, 0, NULL))) {
+		if (hop != 0)
+			net_arp_solicit(q, hop, false);
+		net_drop(q, m, NET_DROP_no_neighbour);
+		return -EHOSTUNREACH;
+	}
+	rte_pktmbuf_append(m, len);
+	uh = (struct rte_udp_hdr *)rte_pktmbuf_prepend(m, sizeof(*uh));
+	ip = (struct rte_ipv4_hdr *)rte_pktmbuf_prepend(m, sizeof(*ip));
+	uh->src_port = src_port;
+	uh->dst_port = dst_port;
+	uh->dgram_len = rte_cpu_to_be_16((uint16_t)(len + sizeof(*uh)));
+	uh->dgram_cksum = 0;
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->type_of_service = 0;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(len + sizeof(*uh) + sizeof(*ip)));
+	ip->packet_id = rte_cpu_to_be_16(q->ip_id++);
+	ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+	ip->time_to_live = NET_TTL;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->hdr_checksum = 0;
+	ip->src_addr = ifc->ip;
+	ip->dst_addr = dst_ip;
+
+	m->ol_flags &= NET_MBUF_KEEP_FLAGS;
+	m->l3_len = sizeof(*ip);
+	if (ifc->offloads.tx_ip_cksum)
+		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+	else
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+	if (ifc->offloads.tx_udp_cksum) {
+		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
+		uh->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
+	} else {
+		/* Sent as 0xffff when it sums to 0 (0 means "no checksum"). */
+		uh->dgram_cksum = rte_ipv4_udptcp_cksum(ip, uh);
+	}
+	if (unlikely(net_eth_prepend(q, m, &mac, RTE_ETHER_TYPE_IPV4) != 0)) {
+		net_drop(q, m, NET_DROP_no_mbuf);
+		return -ENOSPC;
+	}
+	net_tx_enqueue(q, m);
+	return 0;
+}
