@@ -5,6 +5,7 @@
  * goes out first), close. Parsing and executing are in conn_run.c.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,9 +40,14 @@ conn_get(struct worker *w)
 		w->conns[w->nconns++] = c;
 	}
 	struct exec_value keep = c->msg.copy;
+	uint8_t *udp_buf = c->udp_buf;
+	uint32_t udp_buf_cap = c->udp_buf_cap;
 
-	memset(c, 0, sizeof(*c));
+	memset(c, 0, offsetof(struct conn, parser));
+	memset(&c->req, 0, sizeof(c->req)); /* a parse error reply reads its kind */
 	c->msg.copy = keep; /* a value buffer is worth keeping across connections */
+	c->udp_buf = udp_buf;
+	c->udp_buf_cap = udp_buf_cap;
 	c->w = w;
 	c->in_use = true;
 	c->state = CONN_ACTIVE;
@@ -66,6 +72,11 @@ conn_put(struct worker *w, struct conn *c)
 	chunk_unref(c->tail);
 	free(c->tx.buf);
 	free(c->bcast);
+	if (c->udp_buf_cap > CONN_UDP_BUF_KEEP) {
+		free(c->udp_buf);
+		c->udp_buf = NULL;
+		c->udp_buf_cap = 0;
+	}
 	free(c->bcast_text);
 	c->tx.buf = NULL;
 	c->in_use = false;
@@ -148,6 +159,7 @@ conn_close_all(struct worker *w)
 	}
 	for (uint32_t i = 0; i < w->nconns; i++) {
 		exec_value_release(&w->conns[i]->msg.copy);
+		free(w->conns[i]->udp_buf);
 		free(w->conns[i]);
 	}
 	free(w->conns);

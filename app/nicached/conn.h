@@ -91,12 +91,8 @@ struct conn {
 	uint32_t retries;	   /* RETRY: attempts so far */
 	nc_reltime_t last_cmd;	   /* relative time of the last request (stats conns) */
 	char peer_name[64];	   /* "ip:port" */
-	struct proto_parser parser;
-	struct proto_input in;
-	struct rx_chunk *seg_chunk[PROTO_INPUT_SEGS_MAX]; /* chunk of each input segment */
 	struct rx_chunk *tail;	   /* chunk receiving bytes now */
-	struct proto_request req;  /* the request being executed */
-	struct store_key key;	   /* its key */
+	struct store_key key;	   /* the key of req */
 	unsigned key_shard;
 	struct fwd_msg msg;	   /* FWD_WRITE (one at a time) */
 	struct fwd_msg *bcast;	   /* broadcasts: one per other worker */
@@ -109,6 +105,19 @@ struct conn {
 	struct stack_addr udp_peer;
 	uint16_t udp_via;
 	uint16_t udp_request_id;
+
+	/*
+	 * From here on conn_get() clears only req: the other parts set themselves up (the
+	 * parser when it sees the first byte, the input in proto_input_init, seg_chunk[i] with
+	 * segment i), so reusing a connection for every UDP datagram does not pay for clearing
+	 * these 5 KB. udp_buf too is kept: the datagram's request bytes, reused.
+	 */
+	uint8_t *udp_buf;
+	uint32_t udp_buf_cap;
+	struct proto_parser parser;
+	struct proto_input in;
+	struct rx_chunk *seg_chunk[PROTO_INPUT_SEGS_MAX]; /* chunk of each input segment */
+	struct proto_request req;  /* the request being executed */
 };
 
 #endif /* NC_APP_CONN_H */

@@ -32,6 +32,10 @@ void conn_free_udp(struct worker *w, struct conn *c);
 /** Send a finished UDP context's reply as numbered datagrams, then free it. */
 void udp_finish(struct worker *w, struct conn *c);
 
+/** A connection's UDP request buffer: at least this big, and kept on reuse up to KEEP. */
+#define CONN_UDP_BUF_MIN 2048
+#define CONN_UDP_BUF_KEEP 65536
+
 /** Most reply bytes a connection may have waiting before it stops reading requests. */
 #define CONN_BACKLOG_MAX (4u << 20)
 

@@ -160,6 +160,9 @@ stats_general(struct worker *w, struct stats_out *o)
 	stat_add(o, "tsc_hz", "%llu", (unsigned long long)rte_get_tsc_hz());
 	stat_add(o, "cycles_per_request", "%.1f",
 		 ws.requests ? (double)ws.busy_cycles / (double)ws.requests : 0.0);
+	stat_add(o, "app_cycles_per_request", "%.1f",
+		 ws.requests ? (double)(ws.busy_cycles - ws.busy_driver_cycles) / (double)ws.requests
+			     : 0.0);
 	stat_add(o, "busy_percent", "%.1f",
 		 ws.busy_cycles + ws.idle_cycles
 			 ? 100.0 * (double)ws.busy_cycles / (double)(ws.busy_cycles + ws.idle_cycles)

@@ -61,7 +61,6 @@ void
 conn_udp_datagram(struct worker *w, const struct stack_dgram *d)
 {
 	struct proto_udp_header h;
-	struct rx_chunk *ch;
 	struct conn *c;
 	uint32_t len;
 
@@ -74,19 +73,29 @@ conn_udp_datagram(struct worker *w, const struct stack_dgram *d)
 	}
 	c = conn_new_udp(w);
 	len = d->len - PROTO_UDP_HEADER_LEN;
-	ch = c != NULL ? malloc(sizeof(*ch) + len) : NULL;
-	if (ch == NULL) {
+	if (c != NULL && c->udp_buf_cap < len) {
+		uint32_t cap = RTE_MAX(len, (uint32_t)CONN_UDP_BUF_MIN);
+		uint8_t *b = malloc(cap);
+
+		if (b != NULL) {
+			free(c->udp_buf);
+			c->udp_buf = b;
+			c->udp_buf_cap = cap;
+		}
+	}
+	if (c == NULL || c->udp_buf_cap < len) {
 		if (c != NULL)
 			conn_free_udp(w, c);
 		STAT_INC(&w->stats, udp_dropped);
 		return;
 	}
-	/* The datagram buffer is reused by the next receive: the request keeps its own copy. */
-	memcpy(ch->data, (const uint8_t *)d->data + PROTO_UDP_HEADER_LEN, len);
-	ch->refs = 1;
-	ch->fill = ch->cap = len;
-	proto_input_add(&c->in, ch->data, len);
-	c->seg_chunk[0] = ch;
+	/*
+	 * The datagram buffer is reused by the next receive: the request keeps its own copy (in
+	 * the connection's buffer, kept across reuse: no allocation per datagram).
+	 */
+	memcpy(c->udp_buf, (const uint8_t *)d->data + PROTO_UDP_HEADER_LEN, len);
+	proto_input_add(&c->in, c->udp_buf, len);
+	c->seg_chunk[0] = NULL;
 	c->udp_peer = d->peer;
 	c->udp_via = d->via;
 	c->udp_request_id = h.request_id;

@@ -11,6 +11,7 @@
 
 #include "conn_private.h"
 #include "log.h"
+#include "net/counters.h"
 #include "worker.h"
 
 /** Stack events handled per poll. */
@@ -266,13 +267,21 @@ worker_has_work(struct worker *w)
 	       !rte_ring_empty(w->done);
 }
 
+/** The cycles the stack's NIC queue spent in the driver so far (0 without a NIC). */
+static inline uint64_t
+driver_cycles(const struct net_counters *nic)
+{
+	return nic != NULL ? __atomic_load_n(&nic->ev[NET_EV_driver_cycles], __ATOMIC_RELAXED)
+			   : 0;
+}
+
 /**
  * Wait for events (in the kernel, or polling with short sleeps for the dpdk backend), offline
  * for RCU so grace periods go on meanwhile, then handle them. The wait is idle time: *t0
- * (the start of the iteration) moves to its end.
+ * (the start of the iteration) moves to its end, and *d0 (the driver cycles at its start) too.
  */
 static unsigned
-worker_sleep(struct worker *w, uint64_t *t0)
+worker_sleep(struct worker *w, const struct net_counters *nic, uint64_t *t0, uint64_t *d0)
 {
 	struct stack_event ev[WORKER_EVENTS];
 	uint64_t now;
@@ -289,6 +298,7 @@ worker_sleep(struct worker *w, uint64_t *t0)
 	now = rte_rdtsc();
 	STAT_ADD(&w->stats, idle_cycles, now - *t0);
 	*t0 = now;
+	*d0 = driver_cycles(nic);
 	return worker_handle(w, ev, n);
 }
 
@@ -296,8 +306,9 @@ int
 worker_main(void *arg)
 {
 	struct worker *w = arg;
+	const struct net_counters *nic = stack_dpdk_counters(w->stack);
 	unsigned idle = 0;
-	uint64_t t0, t1;
+	uint64_t t0, t1, d0 = 0, d1;
 
 	rcu_register_thread();
 	NC_LOG(w->srv, 1, "worker %u running on lcore %u", w->id, w->lcore);
@@ -305,8 +316,9 @@ worker_main(void *arg)
 	while (!server_stopping(w->srv)) {
 		unsigned work = 0;
 
+		d0 = driver_cycles(nic);
 		if (idle >= WORKER_SPIN_ITERATIONS && !worker_has_work(w))
-			work += worker_sleep(w, &t0);
+			work += worker_sleep(w, nic, &t0, &d0);
 		else
 			work += worker_events(w);
 		work += forward_serve(w);
@@ -317,9 +329,11 @@ worker_main(void *arg)
 		idle = work ? 0 : idle + 1;
 		/* Busy vs idle time, for the cost per request (`stats`: cycles_per_request). */
 		t1 = rte_rdtsc();
-		if (work)
+		d1 = driver_cycles(nic);
+		if (work) {
 			STAT_ADD(&w->stats, busy_cycles, t1 - t0);
-		else
+			STAT_ADD(&w->stats, busy_driver_cycles, d1 - d0);
+		} else
 			STAT_ADD(&w->stats, idle_cycles, t1 - t0);
 		t0 = t1;
 	}

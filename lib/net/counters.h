@@ -51,7 +51,9 @@
 	X(tcp_ignored, "TCP not answered (a RST, or to a port we do not serve)")         \
 	X(arp_bad, "ARP with hardware/protocol types or lengths we do not handle")       \
 	X(arp_ignored, "ARP not about our address (nothing to answer or learn)")         \
-	X(frag_dropped, "IPv4 fragments given up: timeout, table full, too many, bad")   \
+	X(frag_dropped, "IPv4 fragments given up: timeout, duplicate, too many, too long, bad") \
+	X(frag_overlap, "IPv4 fragments of a datagram whose fragments overlap or disagree")  \
+	X(frag_evicted, "IPv4 fragments freed or refused for room: flow table or mbuf cap full") \
 	X(no_neighbour, "frames not sent: next hop MAC unknown (an ARP request went out)") \
 	X(no_mbuf, "frames not built: mbuf pool empty")                                  \
 	X(tx_full, "frames the NIC queue had no room for")

@@ -18,7 +18,6 @@
 
 #include <rte_ether.h>
 #include <rte_ip.h>
-#include <rte_ip_frag.h>
 #include <rte_mbuf.h>
 
 #include "net/neigh.h"
@@ -37,6 +36,8 @@ struct net_arp_recent {
 	uint64_t tsc;
 };
 
+struct net_frag_tbl;
+
 struct net_queue {
 	struct net_counters cnt; /* first: its own cache lines */
 	const struct net_iface *ifc;
@@ -52,14 +53,10 @@ struct net_queue {
 	uint64_t tx_first_tsc; /* when the oldest frame in tx[] was added */
 	uint64_t drain_cycles; /* NET_TX_DRAIN_US in cycles */
 	uint64_t arp_gap_cycles;
-	uint64_t gw_next_tsc; /* queue 0: next gateway check */
-	struct rte_ip_frag_tbl *frag;
-	uint64_t frag_cycles;	/* NET_FRAG_TIMEOUT_MS in cycles */
-	uint64_t frag_last_tsc; /* when a fragment was last kept for reassembly */
-	bool frag_pending;	/* fragments may be waiting (until frag_last_tsc + frag_cycles) */
+	uint64_t gw_next_tsc;	   /* queue 0: next gateway check */
+	struct net_frag_tbl *frag; /* IPv4 reassembly (frag.c) */
 	struct net_arp_recent arp_recent[NET_ARP_RECENT];
 	struct rte_mbuf *tx[NET_BURST];
-	struct rte_ip_frag_death_row dr;
 };
 
 /** What one input call collects: datagrams for the caller, the frame's source MAC. */
@@ -136,26 +133,32 @@ void net_ipv4_input(struct net_queue *q, struct rte_mbuf *m, struct net_rx *rx);
  */
 void net_ipv4_reply_header(struct rte_ipv4_hdr *ip, uint16_t total_len);
 
-/** frag.c: create the queue's reassembly table. @return 0 or -ENOMEM. */
+/**
+ * frag.c: create the queue's reassembly table (q->hz and q->queue_id already set).
+ * @return 0 or -ENOMEM.
+ */
 int net_frag_setup(struct net_queue *q, int socket);
 
-/** frag.c: free the reassembly table and everything it holds. */
+/** frag.c: free the reassembly table and every fragment it holds (not counted). */
 void net_frag_teardown(struct net_queue *q);
 
 /**
- * frag.c: add fragment @p m (header @p ip, already validated) to its reassembly.
- * @return the whole datagram (an mbuf chain, data at the IPv4 header) when this fragment
- *         completed it; NULL when it is kept or dropped.
+ * frag.c: add fragment @p m (header @p ip, already validated; m->l3_len = its header length;
+ * data at the header) to its reassembly. Fragments dropped here are counted (frag_dropped,
+ * frag_overlap, frag_evicted), including the ones of other flows evicted to make room.
+ * @return the whole datagram when this fragment completed it: an mbuf chain, data at the
+ *         first fragment's IPv4 header (total length, fragment field and checksum rewritten);
+ *         NULL when the fragment is kept or dropped.
  */
 struct rte_mbuf *net_frag_input(struct net_queue *q, struct rte_mbuf *m, struct rte_ipv4_hdr *ip);
 
-/** frag.c: free fragments on the death row, counting them as frag_dropped. @return freed. */
-unsigned net_frag_reap(struct net_queue *q);
-
-/** frag.c: give up reassemblies older than NET_FRAG_TIMEOUT_MS at @p now. @return freed. */
+/**
+ * frag.c: give up reassemblies whose first fragment is older than NET_FRAG_TIMEOUT_MS at
+ * @p now_tsc, counting each fragment freed as frag_dropped. @return fragments freed.
+ */
 unsigned net_frag_expire(struct net_queue *q, uint64_t now_tsc);
 
-/** frag.c: whether reassemblies may be in progress (true until the last one timed out). */
+/** frag.c: whether reassemblies are in progress (until the last one completed or expired). */
 bool net_frag_busy(const struct net_queue *q);
 
 /** icmp.c: an ICMP message to us (@p ip: its IPv4 header, data at the IPv4 header). */

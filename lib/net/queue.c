@@ -85,14 +85,9 @@ net_queue_input(struct net_queue *q, struct rte_mbuf **pkts, unsigned n, struct 
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + RX_PREFETCH], void *));
 		bytes += pkts[i]->pkt_len;
 		net_eth_input(q, pkts[i], &rx);
-		/* Room on the death row for what the next fragment may evict. */
-		if (unlikely(q->dr.cnt > RTE_IP_FRAG_DEATH_ROW_MBUF_LEN -
-						 2 * (RTE_LIBRTE_IP_FRAG_MAX_FRAG + 1)))
-			net_frag_reap(q);
 	}
 	NET_EVENT(&q->cnt, rx_frames, n);
 	NET_EVENT(&q->cnt, rx_bytes, bytes);
-	net_frag_reap(q);
 	return rx.n;
 }
 

@@ -8,11 +8,12 @@
  *   net_queue_rx():   rte_eth_rx_burst, then for every frame: Ethernet (802.1Q tag checked or
  *                     stripped), ARP (requests for our address answered, senders learned),
  *                     IPv4 (version, IHL, lengths, checksum, TTL, source sanity; fragments
- *                     reassembled with rte_ip_frag under strict limits), ICMP echo answered,
- *                     TCP answered with RST (no TCP on this path yet), UDP to our port checked
- *                     (length, checksum) and handed up as a net_dgram. Everything else is
- *                     dropped with a reason counter. Replies the path makes itself (ARP, ICMP,
- *                     RST) join the queue's TX batch.
+ *                     reassembled into an mbuf chain within the NET_FRAG_* limits below,
+ *                     datagrams up to 65535 bytes), ICMP echo answered, TCP answered with RST
+ *                     (no TCP on this path yet), UDP to our port checked (length, checksum)
+ *                     and handed up as a net_dgram. Everything else is dropped with a reason
+ *                     counter. Replies the path makes itself (ARP, ICMP, RST) join the
+ *                     queue's TX batch.
  *   net_udp_alloc() / net_udp_send():  build a reply datagram in an mbuf whose headroom takes
  *                     the Ethernet/VLAN/IPv4/UDP headers; checksums filled by the NIC where it
  *                     offers it, else in software; the next hop's MAC from the neighbour table.
@@ -37,8 +38,22 @@
 #define NET_BURST 32
 /** A partial TX batch older than this is sent by net_queue_timers(). */
 #define NET_TX_DRAIN_US 10
-/** IPv4 reassembly limits per queue: flows in flight, and how long a flow may wait. */
-#define NET_FRAG_FLOWS 256
+/*
+ * IPv4 reassembly limits, per queue, fixed at creation:
+ * - NET_FRAG_FLOWS datagrams in flight at once (an entry is ~40 bytes; the mbuf cap, not this,
+ *   bounds memory). When all are taken, a new datagram evicts the oldest (frag_evicted): real
+ *   fragments arrive back to back and finish in microseconds, a flood of incomplete ones ages.
+ * - NET_FRAG_MAX_FRAGS fragments per datagram: 64 rebuild 65535 bytes from fragments of 1024
+ *   payload bytes or more (any MTU >= 1044; 45 at MTU 1500); a datagram needing more is given
+ *   up (frag_dropped).
+ * - NET_FRAG_MBUFS_MAX mbuf segments held by all of a queue's reassemblies: 11 datagrams of
+ *   64 KB at MTU 1500. Kept well under the pool's `extra` (2048 in the smallest profiles) so a
+ *   flood of incomplete datagrams cannot starve RX or replies; reaching it evicts the oldest.
+ * - NET_FRAG_TIMEOUT_MS from a datagram's first fragment; then net_queue_timers() frees it.
+ */
+#define NET_FRAG_FLOWS	    256
+#define NET_FRAG_MAX_FRAGS  64
+#define NET_FRAG_MBUFS_MAX  512
 #define NET_FRAG_TIMEOUT_MS 100
 
 struct net_queue;

@@ -509,7 +509,18 @@ test_eal_args(void **state)
 	assert_false(has_words(&e, "--no-huge", NULL));
 	assert_false(has_words(&e, "--no-pci", NULL));
 	assert_false(has_words(&e, "--log-level", NULL));
-	assert_true(has_words(&e, "-m", "2064"));
+	/* 2 x 1000 + 64 for the store, 32 + 32 per worker for the dpdk backend's mbufs */
+	assert_int_equal(settings_eal_memory_total_mb(&s, 4), 2224);
+	assert_int_equal(PARSE(&s, &act, err, "--backend", "dpdk", "--site", "/etc/nc/site.ini",
+			       "--drivers-dir", "/usr/share/nc", "--udp-reply-max", "128k"),
+			 0);
+	assert_string_equal(s.site, "/etc/nc/site.ini");
+	assert_string_equal(s.drivers_dir, "/usr/share/nc");
+	assert_int_equal(s.udp_reply_max, 128 * 1024);
+	assert_int_equal(PARSE(&s, &act, err, "-vv", "--backend", "dpdk", "-t", "4", "-p", "0",
+			       "-U", "11311", "-m", "1000", "--eal", "  -a 0000:01:00.0\t --x  "),
+			 0);
+	assert_true(has_words(&e, "-m", "2224"));
 	assert_true(has_words(&e, "--file-prefix", "nicached-11311"));
 	/* The raw words come last, split on spaces and tabs. */
 	assert_int_equal(e.argc, 11);
@@ -578,8 +589,10 @@ test_stats(void **state)
 			       "127.0.0.1,::1", "-U", "11211"),
 			 0);
 	n = settings_stats(&s, st, SETTINGS_STATS_MAX);
-	assert_true(n == 16);
+	assert_true(n == 19);
 	assert_string_equal(stat_of(st, n, "maxbytes"), "134217728");
+	assert_string_equal(stat_of(st, n, "udp_reply_max"), "65536");
+	assert_string_equal(stat_of(st, n, "site"), "");
 	assert_string_equal(stat_of(st, n, "maxconns"), "1024");
 	assert_string_equal(stat_of(st, n, "tcpport"), "11211");
 	assert_string_equal(stat_of(st, n, "udpport"), "11211");

@@ -1059,6 +1059,360 @@ test_fragments_expire(void **state)
 	assert_nothing_sent();
 }
 
+/* ---- reassembly of large datagrams ---------------------------------------------------- */
+
+/* The datagram the large-fragment tests cut up: IPv4 header, UDP header, payload i * 7. */
+static uint8_t big[65536 + 2048]; /* room for fragments reaching past 65535 */
+
+/* Most fragments one test builds at once. */
+#define FRAGS_MAX 128
+
+/* Build a UDP datagram of @p plen payload bytes in big. @return its IPv4 payload length. */
+static size_t
+big_datagram(size_t plen)
+{
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)big;
+	struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(ip + 1);
+
+	put_ip(big, IPPROTO_UDP, 8 + plen);
+	uh->src_port = RTE_BE16(PEER_PORT);
+	uh->dst_port = RTE_BE16(UDP_PORT);
+	uh->dgram_len = rte_cpu_to_be_16((uint16_t)(8 + plen));
+	for (size_t i = 0; i < plen; i++)
+		((uint8_t *)(uh + 1))[i] = (uint8_t)(i * 7);
+	uh->dgram_cksum = 0;
+	uh->dgram_cksum = (uint16_t)~l4_sum(ip, uh, 8 + plen);
+	if (uh->dgram_cksum == 0)
+		uh->dgram_cksum = 0xffff;
+	return 8 + plen;
+}
+
+/* A frame carrying bytes [off, off + n) of big's IPv4 payload: a fragment with id @p id. */
+static struct rte_mbuf *
+frag_mbuf(uint16_t id, size_t off, size_t n, bool more)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(T.pool);
+	uint8_t *p;
+	struct rte_ipv4_hdr *ip;
+	size_t o;
+
+	assert_non_null(m);
+	p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(sizeof(struct rte_ether_hdr) + 20 + n));
+	assert_non_null(p);
+	o = put_eth(p, &our_mac, RTE_ETHER_TYPE_IPV4);
+	ip = (struct rte_ipv4_hdr *)(p + o);
+	put_ip(p + o, IPPROTO_UDP, n);
+	ip->packet_id = rte_cpu_to_be_16(id);
+	ip->fragment_offset =
+		rte_cpu_to_be_16((uint16_t)((off / 8) | (more ? RTE_IPV4_HDR_MF_FLAG : 0)));
+	ip_fix_cksum(ip);
+	memcpy(ip + 1, big + 20 + off, n);
+	return m;
+}
+
+/* Cut big's datagram (@p dlen IPv4 payload bytes) into fragments of @p step bytes. */
+static unsigned
+split(struct rte_mbuf **ms, size_t dlen, size_t step, uint16_t id)
+{
+	unsigned n = 0;
+
+	for (size_t off = 0; off < dlen; off += step) {
+		size_t len = dlen - off < step ? dlen - off : step;
+
+		assert_true(n < FRAGS_MAX);
+		ms[n++] = frag_mbuf(id, off, len, off + len < dlen);
+	}
+	return n;
+}
+
+/* Feed ms[order[i]] (or ms[i] when order is NULL) one at a time. @return datagrams delivered. */
+static unsigned
+feed_mbufs(struct rte_mbuf **ms, const unsigned *order, unsigned n)
+{
+	unsigned got = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *m = ms[order != NULL ? order[i] : i];
+
+		got += net_queue_input(T.q, &m, 1, T.out + got, NET_BURST - got);
+	}
+	return got;
+}
+
+/* Check T.out[0] is big's datagram of @p plen payload bytes, rebuilt as a chain; free it. */
+static void
+check_big(size_t plen)
+{
+	static uint8_t buf[65536];
+	struct net_dgram *d = &T.out[0];
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(d->m, const struct rte_ipv4_hdr *);
+	uint16_t raw = 0;
+	uint32_t sum;
+
+	assert_int_equal(d->len, plen);
+	assert_true(d->m->nb_segs > 1);
+	assert_int_equal(d->m->pkt_len, 20 + 8 + plen);
+	assert_int_equal(rte_be_to_cpu_16(ip->total_length), 20 + 8 + plen);
+	assert_int_equal(ip->fragment_offset, 0);
+	assert_ip_ok(ip);
+	assert_int_equal(net_dgram_copy(d, buf, sizeof(buf)), plen);
+	assert_memory_equal(buf, big + 28, plen);
+	/* The UDP checksum over the whole chain. */
+	assert_int_equal(rte_raw_cksum_mbuf(d->m, 20, (uint32_t)(8 + plen), &raw), 0);
+	sum = (uint32_t)raw + rte_ipv4_phdr_cksum(ip, 0);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	assert_int_equal(sum, 0xffff);
+	net_dgram_free(d);
+}
+
+/* order[] = 0..n-1 reversed (@p how 1) or shuffled with a fixed seed (@p how 2). */
+static void
+make_order(unsigned *order, unsigned n, int how)
+{
+	uint32_t r = 12345;
+
+	for (unsigned i = 0; i < n; i++)
+		order[i] = how == 1 ? n - 1 - i : i;
+	if (how != 2)
+		return;
+	for (unsigned i = n - 1; i > 0; i--) {
+		unsigned j, t;
+
+		r = r * 1103515245u + 12345u;
+		j = (r >> 8) % (i + 1);
+		t = order[i];
+		order[i] = order[j];
+		order[j] = t;
+	}
+}
+
+static unsigned
+pool_free(void)
+{
+	return rte_mempool_avail_count(T.pool);
+}
+
+static void
+test_frag_20k_any_order(void **state)
+{
+	struct rte_mbuf *ms[FRAGS_MAX];
+	unsigned order[FRAGS_MAX], n = 0, free0 = pool_free();
+	size_t dlen = big_datagram(20000);
+
+	(void)state;
+	for (int how = 0; how < 3; how++) {
+		n = split(ms, dlen, 1400, (uint16_t)(100 + how));
+		assert_int_equal(n, 15);
+		make_order(order, n, how);
+		assert_int_equal(feed_mbufs(ms, order, n - 1), 0);
+		assert_true(net_queue_busy(T.q));
+		assert_int_equal(feed_mbufs(ms, order + n - 1, 1), 1);
+		check_big(20000);
+		assert_false(net_queue_busy(T.q));
+	}
+	assert_int_equal(event_count(NET_EV_ip_fragments), 3 * n);
+	assert_int_equal(event_count(NET_EV_ip_reassembled), 3);
+	assert_int_equal(event_count(NET_EV_udp_delivered), 3);
+	for (unsigned i = 0; i < NET_DROP_MAX; i++)
+		assert_int_equal(drop_count(i), 0);
+	assert_int_equal(pool_free(), free0);
+}
+
+static void
+test_frag_64k(void **state)
+{
+	struct rte_mbuf *ms[FRAGS_MAX];
+	unsigned order[FRAGS_MAX], n, free0 = pool_free();
+	size_t dlen = big_datagram(65000);
+
+	(void)state;
+	n = split(ms, dlen, 1480, 7);
+	assert_int_equal(n, 44);
+	make_order(order, n, 2);
+	assert_int_equal(feed_mbufs(ms, order, n), 1);
+	check_big(65000);
+	/* The largest there is: 65535 bytes of IPv4, 64 fragments of 1024 (the most we keep). */
+	dlen = big_datagram(65535 - 28);
+	n = split(ms, dlen, 1024, 8);
+	assert_int_equal(n, NET_FRAG_MAX_FRAGS);
+	assert_int_equal(feed_mbufs(ms, NULL, n), 1);
+	check_big(65535 - 28);
+	assert_int_equal(event_count(NET_EV_ip_reassembled), 2);
+	assert_int_equal(drop_count(NET_DROP_frag_dropped), 0);
+	assert_int_equal(pool_free(), free0);
+}
+
+static void
+test_frag_duplicate(void **state)
+{
+	struct rte_mbuf *ms[FRAGS_MAX];
+	unsigned n, free0 = pool_free();
+	size_t dlen = big_datagram(20000);
+
+	(void)state;
+	n = split(ms, dlen, 1400, 11);
+	assert_int_equal(feed_mbufs(ms, NULL, 5), 0);
+	/* Fragment 3 and the last one again: dropped, the datagram still comes out. */
+	struct rte_mbuf *dup[2] = {frag_mbuf(11, 3 * 1400, 1400, true),
+				   frag_mbuf(11, (n - 1) * 1400, dlen - (n - 1) * 1400, false)};
+	assert_int_equal(feed_mbufs(dup, NULL, 1), 0);
+	assert_int_equal(drop_count(NET_DROP_frag_dropped), 1);
+	assert_int_equal(feed_mbufs(ms + n - 1, NULL, 1), 0);
+	assert_int_equal(feed_mbufs(dup + 1, NULL, 1), 0);
+	assert_int_equal(drop_count(NET_DROP_frag_dropped), 2);
+	assert_int_equal(feed_mbufs(ms + 5, NULL, n - 6), 1);
+	check_big(20000);
+	assert_int_equal(drop_count(NET_DROP_frag_overlap), 0);
+	assert_int_equal(pool_free(), free0);
+}
+
+static void
+test_frag_overlap(void **state)
+{
+	struct rte_mbuf *ms[FRAGS_MAX], *bad;
+	unsigned n, free0 = pool_free();
+	uint64_t timeout = rte_get_tsc_hz() * NET_FRAG_TIMEOUT_MS / 1000;
+	size_t dlen = big_datagram(20000);
+
+	(void)state;
+	n = split(ms, dlen, 1400, 21);
+	assert_int_equal(feed_mbufs(ms, NULL, 3), 0);
+	/* Bytes [2000, 3000) overlap fragment 1: the whole datagram is given up. */
+	bad = frag_mbuf(21, 2000, 1000, true);
+	assert_int_equal(feed_mbufs(&bad, NULL, 1), 0);
+	assert_int_equal(drop_count(NET_DROP_frag_overlap), 4);
+	/* Its other fragments are dropped too (RFC 5722), until the flow times out. */
+	assert_int_equal(feed_mbufs(ms + 3, NULL, n - 3), 0);
+	assert_int_equal(drop_count(NET_DROP_frag_overlap), 4 + n - 3);
+	assert_int_equal(event_count(NET_EV_ip_reassembled), 0);
+	assert_true(net_queue_busy(T.q));
+	assert_int_equal(net_queue_timers(T.q, rte_rdtsc() + timeout + 1), 0);
+	assert_false(net_queue_busy(T.q));
+	assert_int_equal(drop_count(NET_DROP_frag_dropped), 0);
+
+	/* Two last fragments that disagree on the end; a last one ending before held data. */
+	n = split(ms, dlen, 1400, 22);
+	assert_int_equal(feed_mbufs(ms + n - 1, NULL, 1), 0);
+	bad = frag_mbuf(22, 1400, 100, false);
+	assert_int_equal(feed_mbufs(&bad, NULL, 1), 0);
+	assert_int_equal(drop_count(NET_DROP_frag_overlap), 4 + 12 + 2);
+	for (unsigned i = 0; i < n - 1; i++)
+		rte_pktmbuf_free(ms[i]);
+	n = split(ms, dlen, 1400, 23);
+	assert_int_equal(feed_mbufs(ms + 5, NULL, 1), 0);
+	bad = frag_mbuf(23, 1400, 100, false);
+	assert_int_equal(feed_mbufs(&bad, NULL, 1), 0);
+	assert_int_equal(drop_count(NET_DROP_frag_overlap), 4 + 12 + 4);
+	for (unsigned i = 0; i < n; i++)
+		if (i != 5)
+			rte_pktmbuf_free(ms[i]);
+	net_queue_timers(T.q, rte_rdtsc() + timeout + 1);
+	assert_false(net_queue_busy(T.q));
+	assert_int_equal(pool_free(), free0);
+	assert_nothing_sent();
+}
+
+static void
+test_frag_missing_expires(void **state)
+{
+	struct rte_mbuf *ms[FRAGS_MAX];
+	unsigned n, free0 = pool_free();
+	uint64_t timeout = rte_get_tsc_hz() * NET_FRAG_TIMEOUT_MS / 1000;
+	size_t dlen = big_datagram(20000);
+
+	(void)state;
+	n = split(ms, dlen, 1400, 31);
+	assert_int_equal(feed_mbufs(ms, NULL, 7), 0);
+	assert_int_equal(feed_mbufs(ms + 8, NULL, n - 8), 0);
+	assert_true(net_queue_busy(T.q));
+	assert_int_equal(pool_free(), free0 - (n - 1) - 1);
+	assert_int_equal(net_queue_timers(T.q, rte_rdtsc()), 0);
+	assert_int_equal(drop_count(NET_DROP_frag_dropped), 0);
+	assert_int_equal(net_queue_timers(T.q, rte_rdtsc() + timeout + 1), n - 1);
+	assert_int_equal(drop_count(NET_DROP_frag_dropped), n - 1);
+	assert_false(net_queue_busy(T.q));
+	rte_pktmbuf_free(ms[7]);
+	assert_int_equal(pool_free(), free0);
+}
+
+static void
+test_frag_table_full(void **state)
+{
+	struct rte_mbuf *ms[NET_FRAG_FLOWS + 1][2];
+	size_t dlen = big_datagram(2000);
+
+	(void)state;
+	/* One fragment of NET_FRAG_FLOWS + 1 datagrams: the last evicts the oldest. */
+	for (unsigned i = 0; i <= NET_FRAG_FLOWS; i++) {
+		assert_int_equal(split(ms[i], dlen, 1024, (uint16_t)(1000 + i)), 2);
+		assert_int_equal(feed_mbufs(ms[i], NULL, 1), 0);
+	}
+	assert_int_equal(drop_count(NET_DROP_frag_evicted), 1);
+	/* Datagram 2 is still there and completes. */
+	assert_int_equal(feed_mbufs(ms[2] + 1, NULL, 1), 1);
+	check_big(2000);
+	/* Datagram 0's second fragment starts over (a free entry now), never completes. */
+	assert_int_equal(feed_mbufs(ms[0] + 1, NULL, 1), 0);
+	assert_int_equal(drop_count(NET_DROP_frag_evicted), 1);
+	/* The newest ones complete. */
+	assert_int_equal(feed_mbufs(ms[NET_FRAG_FLOWS] + 1, NULL, 1), 1);
+	check_big(2000);
+	for (unsigned i = 3; i < NET_FRAG_FLOWS; i++)
+		rte_pktmbuf_free(ms[i][1]);
+	rte_pktmbuf_free(ms[1][1]);
+}
+
+static void
+test_frag_mbuf_cap(void **state)
+{
+	static struct rte_mbuf *ms[64][FRAGS_MAX];
+	unsigned n = 0, flows = NET_FRAG_MBUFS_MAX / 14 + 1, free0 = pool_free();
+	size_t dlen = big_datagram(20000);
+
+	(void)state;
+	/* 14 of 15 fragments of 37 datagrams: 518 mbufs, over the cap by 6. */
+	for (unsigned f = 0; f < flows; f++) {
+		n = split(ms[f], dlen, 1400, (uint16_t)(2000 + f));
+		assert_int_equal(feed_mbufs(ms[f], NULL, n - 1), 0);
+	}
+	/* The oldest datagram made room: its 14 fragments went. */
+	assert_int_equal(drop_count(NET_DROP_frag_evicted), 14);
+	assert_true(free0 - pool_free() <= NET_FRAG_MBUFS_MAX + flows);
+	/* The newest completes; the evicted one does not. */
+	assert_int_equal(feed_mbufs(ms[flows - 1] + n - 1, NULL, 1), 1);
+	check_big(20000);
+	assert_int_equal(feed_mbufs(ms[0] + n - 1, NULL, 1), 0);
+	for (unsigned f = 1; f < flows - 1; f++)
+		rte_pktmbuf_free(ms[f][n - 1]);
+}
+
+static void
+test_frag_bad(void **state)
+{
+	struct rte_mbuf *ms[FRAGS_MAX], *m;
+	size_t dlen = big_datagram(600);
+	unsigned n;
+
+	(void)state;
+	/* Beyond 65535 bytes: offset 65472 + 100 bytes + header. */
+	m = frag_mbuf(41, 65472, 100, false);
+	assert_int_equal(feed_mbufs(&m, NULL, 1), 0);
+	assert_int_equal(drop_count(NET_DROP_frag_dropped), 1);
+	/* A middle fragment whose payload is not a multiple of 8. */
+	m = frag_mbuf(42, 0, 100, true);
+	assert_int_equal(feed_mbufs(&m, NULL, 1), 0);
+	assert_int_equal(drop_count(NET_DROP_frag_dropped), 2);
+	assert_false(net_queue_busy(T.q));
+	/* 76 fragments of 8 bytes: the 65th gives the datagram up, the rest follow. */
+	n = split(ms, dlen, 8, 43);
+	assert_int_equal(n, 76);
+	assert_int_equal(feed_mbufs(ms, NULL, n), 0);
+	assert_int_equal(drop_count(NET_DROP_frag_dropped), 2 + n);
+	assert_int_equal(event_count(NET_EV_ip_reassembled), 0);
+	assert_nothing_sent();
+}
+
 /* Check a UDP frame we sent: to @p mac / @p dst, @p plen payload bytes (i ^ 0x5a). */
 static void
 check_udp_sent(struct rte_mbuf *m, const struct rte_ether_addr *mac, rte_be32_t dst, uint16_t plen)
@@ -1263,6 +1617,14 @@ main(void)
 		T_(test_tcp_rst),
 		T_(test_fragments),
 		T_(test_fragments_expire),
+		T_(test_frag_20k_any_order),
+		T_(test_frag_64k),
+		T_(test_frag_duplicate),
+		T_(test_frag_overlap),
+		T_(test_frag_missing_expires),
+		T_(test_frag_table_full),
+		T_(test_frag_mbuf_cap),
+		T_(test_frag_bad),
 		T_(test_udp_send),
 		T_(test_udp_send_offload),
 		T_(test_tx_batching),

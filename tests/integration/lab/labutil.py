@@ -1,0 +1,41 @@
+"""Small UDP helpers shared by the lab tests (on top of tests/integration/mc.py)."""
+import os
+
+from mc import Udp
+
+
+def reply(u, payload, rid):
+    """Send one request; return its reply reassembled by sequence number, checking
+    that every datagram echoes rid, says the same total and none is missing."""
+    parts = u.request(payload, rid)
+    assert parts, "no reply to request id %d (%r)" % (rid, payload[:40])
+    total = parts[0][1]
+    seqs = {}
+    for seq, tot, data, _n in parts:
+        assert tot == total, "datagrams disagree on the total: %r" % [p[:2] for p in parts]
+        seqs[seq] = data
+    assert sorted(seqs) == list(range(total)), "missing datagrams: got %r of %d" % (
+        sorted(seqs), total)
+    return b"".join(seqs[i] for i in range(total)), parts
+
+
+def stats(lab, arg=b""):
+    """`stats [arg]` over UDP as {name: value string}."""
+    u = Udp(lab.server, lab.udp_port)
+    try:
+        body, _ = reply(u, b"stats" + (b" " + arg if arg else b"") + b"\r\n",
+                        int.from_bytes(os.urandom(2), "big"))
+    finally:
+        u.close()
+    out = {}
+    for line in body.split(b"\r\n"):
+        if line.startswith(b"STAT "):
+            parts = line.decode().split(" ", 2)
+            out[parts[1]] = parts[2] if len(parts) > 2 else ""
+    assert body.endswith(b"END\r\n"), body[-80:]
+    return out
+
+
+def stat_int(st, name):
+    assert name in st, "no %s in stats (have %s)" % (name, ", ".join(sorted(st)))
+    return int(st[name])
