@@ -42,12 +42,14 @@ conn_get(struct worker *w)
 	struct exec_value keep = c->msg.copy;
 	uint8_t *udp_buf = c->udp_buf;
 	uint32_t udp_buf_cap = c->udp_buf_cap;
+	struct tx_backlog tx = c->tx; /* empty; a kept UDP reply buffer, or nothing */
 
 	memset(c, 0, offsetof(struct conn, parser));
 	memset(&c->req, 0, sizeof(c->req)); /* a parse error reply reads its kind */
 	c->msg.copy = keep; /* a value buffer is worth keeping across connections */
 	c->udp_buf = udp_buf;
 	c->udp_buf_cap = udp_buf_cap;
+	c->tx = tx;
 	c->w = w;
 	c->in_use = true;
 	c->state = CONN_ACTIVE;
@@ -70,15 +72,19 @@ conn_put(struct worker *w, struct conn *c)
 	for (unsigned i = 0; i < c->in.nsegs; i++)
 		chunk_unref(c->seg_chunk[i]);
 	chunk_unref(c->tail);
-	free(c->tx.buf);
 	free(c->bcast);
+	if (c->is_udp && c->tx.cap <= CONN_UDP_BUF_KEEP) {
+		c->tx.head = c->tx.len = 0; /* the UDP reply buffer is kept for the next datagram */
+	} else {
+		free(c->tx.buf);
+		c->tx = (struct tx_backlog){0};
+	}
 	if (c->udp_buf_cap > CONN_UDP_BUF_KEEP) {
 		free(c->udp_buf);
 		c->udp_buf = NULL;
 		c->udp_buf_cap = 0;
 	}
 	free(c->bcast_text);
-	c->tx.buf = NULL;
 	c->in_use = false;
 	c->next_free = w->free_conns;
 	w->free_conns = c;
@@ -160,6 +166,7 @@ conn_close_all(struct worker *w)
 	for (uint32_t i = 0; i < w->nconns; i++) {
 		exec_value_release(&w->conns[i]->msg.copy);
 		free(w->conns[i]->udp_buf);
+		free(w->conns[i]->tx.buf);
 		free(w->conns[i]);
 	}
 	free(w->conns);

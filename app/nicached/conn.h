@@ -105,6 +105,11 @@ struct conn {
 	struct stack_addr udp_peer;
 	uint16_t udp_via;
 	uint16_t udp_request_id;
+	struct udp_key_hint_conn {
+		bool set;      /* key below is the digest of the key at udp_buf + off */
+		uint32_t off;
+		struct store_key key;
+	} hint;
 
 	/*
 	 * From here on conn_get() clears only req: the other parts set themselves up (the

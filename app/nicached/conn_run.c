@@ -145,7 +145,11 @@ conn_execute(struct worker *w, struct conn *c)
 			return false;
 		return true;
 	}
-	store_key_init(&c->key, &srv->seed, req->key, req->key_len);
+	if (c->hint.set && req->key == c->hint.key.key && req->key_len == c->hint.key.len)
+		c->key = c->hint.key; /* digested already by the burst's prefetch */
+	else
+		store_key_init(&c->key, &srv->seed, req->key, req->key_len);
+	c->hint.set = false;
 	shard = nc_digest_shard(&c->key.digest, srv->nworkers);
 	c->key_shard = shard;
 	if (!exec_is_write(req)) {

@@ -33,6 +33,8 @@ udp_prefetch(struct worker *w, const struct stack_dgram *d, unsigned n)
 
 	RTE_BUILD_BUG_ON(WORKER_UDP_BATCH * UDP_PREFETCH_KEYS > INDEX_BULK_MAX);
 
+	for (unsigned i = 0; i < n && i < WORKER_UDP_BATCH; i++)
+		w->udp_hint[i].len = 0;
 	if (n < UDP_PREFETCH_MIN)
 		return;
 	for (unsigned i = 0; i < n && i < WORKER_UDP_BATCH; i++) {
@@ -44,6 +46,14 @@ udp_prefetch(struct worker *w, const struct stack_dgram *d, unsigned n)
 					 d[i].len - PROTO_UDP_HEADER_LEN, refs, UDP_PREFETCH_KEYS);
 		for (unsigned j = 0; j < k; j++)
 			store_key_init(&keys[nkeys++], &w->srv->seed, refs[j].key, refs[j].len);
+		/* The first key's digest is handed to the request, so it is computed once. */
+		w->udp_hint[i].len = k > 0 ? refs[0].len : 0;
+		if (k > 0) {
+			w->udp_hint[i].off = (uint32_t)((const uint8_t *)refs[0].key -
+							(const uint8_t *)d[i].data) -
+					     PROTO_UDP_HEADER_LEN;
+			w->udp_hint[i].key = keys[nkeys - k];
+		}
 	}
 	/* One bulk lookup per shard that owns some of the keys. */
 	for (unsigned s = 0; s < nworkers && nkeys > 0; s++) {
@@ -58,7 +68,8 @@ udp_prefetch(struct worker *w, const struct stack_dgram *d, unsigned n)
 }
 
 void
-conn_udp_datagram(struct worker *w, const struct stack_dgram *d)
+conn_udp_datagram(struct worker *w, const struct stack_dgram *d,
+		  const struct udp_key_hint *hint)
 {
 	struct proto_udp_header h;
 	struct conn *c;
@@ -96,6 +107,12 @@ conn_udp_datagram(struct worker *w, const struct stack_dgram *d)
 	memcpy(c->udp_buf, (const uint8_t *)d->data + PROTO_UDP_HEADER_LEN, len);
 	proto_input_add(&c->in, c->udp_buf, len);
 	c->seg_chunk[0] = NULL;
+	if (hint != NULL && hint->len != 0) {
+		c->hint.set = true;
+		c->hint.off = hint->off;
+		c->hint.key = hint->key;
+		c->hint.key.key = (const char *)c->udp_buf + hint->off;
+	}
 	c->udp_peer = d->peer;
 	c->udp_via = d->via;
 	c->udp_request_id = h.request_id;

@@ -215,7 +215,7 @@ worker_udp(struct worker *w)
 		if (n > 0)
 			udp_prefetch(w, w->udp_rx, (unsigned)n);
 		for (int i = 0; i < n; i++)
-			conn_udp_datagram(w, &w->udp_rx[i]);
+			conn_udp_datagram(w, &w->udp_rx[i], &w->udp_hint[i]);
 		if (n < WORKER_UDP_BATCH)
 			break;
 	}

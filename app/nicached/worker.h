@@ -27,6 +27,13 @@
 #include "stats.h"
 #include "store/shard.h"
 
+/** The first read key of a received datagram, digested by udp_prefetch() (len 0: none). */
+struct udp_key_hint {
+	uint32_t off; /* of the key in the datagram's payload (after the frame header) */
+	uint32_t len;
+	struct store_key key;
+};
+
 /** Most iovecs / bytes of formatted replies gathered before a flush to the stack. */
 #define WORKER_OUT_IOV 512
 #define WORKER_OUT_BUF (256 * 1024)
@@ -66,6 +73,7 @@ struct worker {
 
 	/* UDP */
 	struct stack_dgram udp_rx[WORKER_UDP_BATCH];
+	struct udp_key_hint udp_hint[WORKER_UDP_BATCH]; /* udp_prefetch's digests, by datagram */
 };
 
 /**
@@ -110,8 +118,12 @@ void conn_close_all(struct worker *w);
  */
 void udp_prefetch(struct worker *w, const struct stack_dgram *d, unsigned n);
 
-/** Handle one UDP datagram (a request of one datagram; replies as numbered datagrams). */
-void conn_udp_datagram(struct worker *w, const struct stack_dgram *d);
+/**
+ * Handle one UDP datagram (a request of one datagram; replies as numbered datagrams).
+ * @p hint: its first key as udp_prefetch() digested it, or NULL.
+ */
+void conn_udp_datagram(struct worker *w, const struct stack_dgram *d,
+		       const struct udp_key_hint *hint);
 
 /* ---- forward.c ---- */
 
