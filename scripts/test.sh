@@ -229,7 +229,7 @@ fi
 run_checks() {
 	local label=$1 limit=$2
 	shift 2
-	local out="$LOGDIR/$label.txt" rc=0 counts pass=0 fail=0
+	local out="$LOGDIR/checks-${label//[^A-Za-z0-9]/_}.txt" rc=0 counts pass=0 fail=0
 	note "running: $*"
 	timeout "$limit" "$@" </dev/null 2>&1 | tee "$out" || rc=${PIPESTATUS[0]}
 	counts=$(sed -n 's/^\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed$/\1 \2/p' \
