@@ -129,6 +129,13 @@ load() {
 		tail -n 1
 }
 
+# A cell runs in a subshell (process substitution): on failure it stops its own server.
+cell_fail() {
+	cat "$1" >&2
+	kill "$SRV_PID" 2>/dev/null || true
+	wait "$SRV_PID" 2>/dev/null || true
+}
+
 TSC_HZ=
 # One nicached cell: "tps cycles_per_request app_cycles_per_request".
 cell_nicached() {
@@ -136,9 +143,9 @@ cell_nicached() {
 	taskset -c 0,1 "$NICACHED" --backend dpdk --site "$NC_LAB_DIR/site.ini" -U "$PORT" \
 		-p "$PORT" -t 1 -m 256 --eal "--file-prefix ncbench$$" >"$log.server" 2>&1 &
 	SRV_PID=$!
-	wait_ready || { cat "$log.server" >&2; return 1; }
+	wait_ready || { cell_fail "$log.server"; return 1; }
 	udp_stats >"$log.s0"
-	tps=$(load "$log.load") || { cat "$log.load" >&2; return 1; }
+	tps=$(load "$log.load") || { cell_fail "$log.load"; return 1; }
 	udp_stats >"$log.s1"
 	kill "$SRV_PID"
 	wait "$SRV_PID" || true
@@ -161,10 +168,10 @@ cell_memcached() {
 	taskset -c 1 "$MEMCACHED" "${user[@]}" -t 1 -m 256 -p 0 -U "$PORT" -l "$SERVER" \
 		>"$log.server" 2>&1 &
 	SRV_PID=$!
-	wait_ready || { cat "$log.server" >&2; return 1; }
+	wait_ready || { cell_fail "$log.server"; return 1; }
 	udp_stats >"$log.s0"
 	c0=$(awk '{ print $14 + $15 }' "/proc/$SRV_PID/stat")
-	tps=$(load "$log.load") || { cat "$log.load" >&2; return 1; }
+	tps=$(load "$log.load") || { cell_fail "$log.load"; return 1; }
 	c1=$(awk '{ print $14 + $15 }' "/proc/$SRV_PID/stat")
 	udp_stats >"$log.s1"
 	kill "$SRV_PID"
