@@ -40,16 +40,10 @@ conn_get(struct worker *w)
 		w->conns[w->nconns++] = c;
 	}
 	struct exec_value keep = c->msg.copy;
-	uint8_t *udp_buf = c->udp_buf;
-	uint32_t udp_buf_cap = c->udp_buf_cap;
-	struct tx_backlog tx = c->tx; /* empty; a kept UDP reply buffer, or nothing */
 
-	memset(c, 0, offsetof(struct conn, parser));
+	memset(c, 0, offsetof(struct conn, tx));
 	memset(&c->req, 0, sizeof(c->req)); /* a parse error reply reads its kind */
 	c->msg.copy = keep; /* a value buffer is worth keeping across connections */
-	c->udp_buf = udp_buf;
-	c->udp_buf_cap = udp_buf_cap;
-	c->tx = tx;
 	c->w = w;
 	c->in_use = true;
 	c->state = CONN_ACTIVE;

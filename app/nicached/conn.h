@@ -77,6 +77,15 @@ struct tx_backlog {
 	uint64_t cap;
 };
 
+/**
+ * The first read key of a UDP datagram, digested by the burst's prefetch so the request does
+ * not digest it again. key.len 0: none.
+ */
+struct udp_key_hint {
+	uint32_t off;	      /* of the key in the datagram's payload (after the frame header) */
+	struct store_key key; /* key.key points at the key where it lies now */
+};
+
 struct conn {
 	struct worker *w;
 	struct stack_conn *sc;	   /* NULL for UDP */
@@ -98,25 +107,22 @@ struct conn {
 	struct fwd_msg *bcast;	   /* broadcasts: one per other worker */
 	char *bcast_text;	   /* stats conns: the lines gathered so far */
 	uint32_t bcast_text_len;
-	struct tx_backlog tx;
 	struct conn *next_free;
 	struct conn *next_pending;
 	/* UDP only: where the reply goes */
 	struct stack_addr udp_peer;
 	uint16_t udp_via;
 	uint16_t udp_request_id;
-	struct udp_key_hint_conn {
-		bool set;      /* key below is the digest of the key at udp_buf + off */
-		uint32_t off;
-		struct store_key key;
-	} hint;
+	struct udp_key_hint hint; /* the request's first key, digested (key.len 0: none) */
 
 	/*
 	 * From here on conn_get() clears only req: the other parts set themselves up (the
 	 * parser when it sees the first byte, the input in proto_input_init, seg_chunk[i] with
 	 * segment i), so reusing a connection for every UDP datagram does not pay for clearing
-	 * these 5 KB. udp_buf too is kept: the datagram's request bytes, reused.
+	 * these 5 KB. Two buffers outlive a use: tx (conn_put empties it, and frees it unless a
+	 * UDP context keeps it) and udp_buf (a datagram's request bytes).
 	 */
+	struct tx_backlog tx;
 	uint8_t *udp_buf;
 	uint32_t udp_buf_cap;
 	struct proto_parser parser;

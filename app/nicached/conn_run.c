@@ -145,11 +145,11 @@ conn_execute(struct worker *w, struct conn *c)
 			return false;
 		return true;
 	}
-	if (c->hint.set && req->key == c->hint.key.key && req->key_len == c->hint.key.len)
+	if (c->hint.key.len != 0 && req->key == c->hint.key.key && req->key_len == c->hint.key.len)
 		c->key = c->hint.key; /* digested already by the burst's prefetch */
 	else
 		store_key_init(&c->key, &srv->seed, req->key, req->key_len);
-	c->hint.set = false;
+	c->hint.key.len = 0;
 	shard = nc_digest_shard(&c->key.digest, srv->nworkers);
 	c->key_shard = shard;
 	if (!exec_is_write(req)) {

@@ -12,10 +12,8 @@
 
 #include "net/counters.h"
 #include "net/neigh.h"
+#include "proto/udp.h"
 #include "worker.h"
-
-/* A frame header in front of every UDP reply datagram's payload. */
-#define NIC_FRAME_HEADER 8
 
 int
 nic_prepare(struct nc_server *srv, struct settings_eal *eal, char *err, size_t errcap)
@@ -77,12 +75,12 @@ nic_start(struct nc_server *srv, char *err, size_t errcap)
 		snprintf(err, errcap, "port: %s", msg);
 		return rc;
 	}
-	if (s->udp_payload + NIC_FRAME_HEADER > net_iface_udp_payload_max(net_port_iface(srv->port))) {
+	if (s->udp_payload + PROTO_UDP_HEADER_LEN > net_iface_udp_payload_max(net_port_iface(srv->port))) {
 		snprintf(err, errcap,
 			 "--udp-payload %u: with the %u-byte frame header it does not fit the "
 			 "port's MTU %u (at most %u)",
-			 s->udp_payload, NIC_FRAME_HEADER, net_port_iface(srv->port)->mtu,
-			 net_iface_udp_payload_max(net_port_iface(srv->port)) - NIC_FRAME_HEADER);
+			 s->udp_payload, PROTO_UDP_HEADER_LEN, net_port_iface(srv->port)->mtu,
+			 net_iface_udp_payload_max(net_port_iface(srv->port)) - PROTO_UDP_HEADER_LEN);
 		return -EINVAL;
 	}
 	return 0;

@@ -3,7 +3,7 @@
  * memcached over UDP: a request must fit one datagram (frame header sequence 0 of 1; any
  * other datagram is dropped and counted); its requests run like a connection's, and the
  * reply goes back as numbered datagrams of at most --udp-payload bytes after the header.
- * Replies are bounded (UDP_REPLY_DGRAMS_MAX datagrams), so a small request cannot make the
+ * Replies are bounded (--udp-reply-max bytes), so a small request cannot make the
  * server flood a forged source address.
  */
 #include <stdlib.h>
@@ -14,8 +14,6 @@
 #include "proto/udp.h"
 #include "worker.h"
 
-/** Most datagrams one reply may take; a longer reply is dropped and counted. */
-#define UDP_REPLY_DGRAMS_MAX 256
 /** Datagrams handed to the stack per call. */
 #define UDP_SEND_BATCH 32
 /** Keys of one datagram prefetched (the first ones of a multi-key get). */
@@ -34,7 +32,7 @@ udp_prefetch(struct worker *w, const struct stack_dgram *d, unsigned n)
 	RTE_BUILD_BUG_ON(WORKER_UDP_BATCH * UDP_PREFETCH_KEYS > INDEX_BULK_MAX);
 
 	for (unsigned i = 0; i < n && i < WORKER_UDP_BATCH; i++)
-		w->udp_hint[i].len = 0;
+		w->udp_hint[i].key.len = 0;
 	if (n < UDP_PREFETCH_MIN)
 		return;
 	for (unsigned i = 0; i < n && i < WORKER_UDP_BATCH; i++) {
@@ -47,7 +45,6 @@ udp_prefetch(struct worker *w, const struct stack_dgram *d, unsigned n)
 		for (unsigned j = 0; j < k; j++)
 			store_key_init(&keys[nkeys++], &w->srv->seed, refs[j].key, refs[j].len);
 		/* The first key's digest is handed to the request, so it is computed once. */
-		w->udp_hint[i].len = k > 0 ? refs[0].len : 0;
 		if (k > 0) {
 			w->udp_hint[i].off = (uint32_t)((const uint8_t *)refs[0].key -
 							(const uint8_t *)d[i].data) -
@@ -107,10 +104,8 @@ conn_udp_datagram(struct worker *w, const struct stack_dgram *d,
 	memcpy(c->udp_buf, (const uint8_t *)d->data + PROTO_UDP_HEADER_LEN, len);
 	proto_input_add(&c->in, c->udp_buf, len);
 	c->seg_chunk[0] = NULL;
-	if (hint != NULL && hint->len != 0) {
-		c->hint.set = true;
-		c->hint.off = hint->off;
-		c->hint.key = hint->key;
+	if (hint != NULL && hint->key.len != 0) {
+		c->hint = *hint;
 		c->hint.key.key = (const char *)c->udp_buf + hint->off;
 	}
 	c->udp_peer = d->peer;
@@ -130,7 +125,7 @@ udp_finish(struct worker *w, struct conn *c)
 	struct iovec iov[UDP_SEND_BATCH][2];
 	struct stack_dgram_out out[UDP_SEND_BATCH];
 
-	if (total > UDP_REPLY_DGRAMS_MAX || len > w->srv->set.udp_reply_max) {
+	if (len > w->srv->set.udp_reply_max) {
 		STAT_INC(&w->stats, udp_reply_too_large);
 		total = 0;
 	}

@@ -27,13 +27,6 @@
 #include "stats.h"
 #include "store/shard.h"
 
-/** The first read key of a received datagram, digested by udp_prefetch() (len 0: none). */
-struct udp_key_hint {
-	uint32_t off; /* of the key in the datagram's payload (after the frame header) */
-	uint32_t len;
-	struct store_key key;
-};
-
 /** Most iovecs / bytes of formatted replies gathered before a flush to the stack. */
 #define WORKER_OUT_IOV 512
 #define WORKER_OUT_BUF (256 * 1024)

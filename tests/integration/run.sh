@@ -41,12 +41,8 @@ while (($# > 0)); do
 	esac
 done
 
-if [[ -x /usr/bin/python3 ]]; then
-	PYTHON=${NC_PYTHON:-/usr/bin/python3}
-else
-	PYTHON=${NC_PYTHON:-python3}
-fi
-export PYTHONDONTWRITEBYTECODE=1
+# shellcheck source=tests/integration/common.sh
+. "$HERE/common.sh"
 
 # Check table: name | server options (udp, -m MB, -c conns) | time limit (s).
 # X-macro style: one line per check, run_check expands each.
@@ -241,32 +237,12 @@ check_pymemcache() {
 		-m integration -W ignore::pytest.PytestUnknownMarkWarning --server 127.0.0.1 --port "$PORT" -k 'not tls') >"$out" 2>&1
 }
 
-# memcaslap prints, at the end, lines such as
-#   cmd_get: 371792   cmd_set: 41315   verify_failed: 0   ...
-#   Run time: 20.0s Ops: 413107 TPS: 82609 Net_rate: 92.4M/s
-# (and with -U: packet_disorder, packet_drop, udp_timeout).
 check_memcaslap() {
 	local out=$1 limit=$2 udp=$3
 	local args=(-s "127.0.0.1:$PORT" -t 20s -v 0.1)
 	[[ $udp == udp ]] && args+=(-U)
 	timeout -k 5 "$limit" memcaslap "${args[@]}" >"$out" 2>&1 || return 1
-	awk -v udp="$udp" '
-	function fail(msg) { print "memcaslap check: " msg; bad = 1 }
-	/^[a-z_]+: [0-9]+[ \t]*$/ { v[substr($1, 1, length($1) - 1)] = $2 + 0; seen[$1] = 1 }
-	/^Run time:/ { for (i = 1; i < NF; i++) if ($i == "Ops:") ops = $(i + 1) + 0; runline = 1 }
-	/[Ee]rror|[Ff]ail/ && !/^verify_failed: / { fail("reported: " $0) }
-	END {
-		if (!runline) fail("no \"Run time: ... Ops: N\" line")
-		if (!("verify_failed" in v)) fail("no verify_failed line")
-		else if (v["verify_failed"] != 0) fail("verify_failed = " v["verify_failed"])
-		if (ops <= 0) fail("no operations done (Ops: " ops ")")
-		if (v["cmd_get"] + v["cmd_set"] <= 0) fail("cmd_get + cmd_set = 0")
-		if (udp == "udp" && v["udp_timeout"] * 1000 > ops)
-			fail("udp_timeout " v["udp_timeout"] " is over 0.1% of " ops " ops")
-		if (!bad) printf "memcaslap check: ok (ops %d, verify_failed 0)\n", ops
-		exit bad
-	}' "$out" >>"$out.parsed" || { cat "$out.parsed" >>"$out"; return 1; }
-	cat "$out.parsed" >>"$out"
+	memcaslap_verdict "$out" "$udp" 0
 }
 
 check_memcaslap-tcp() { check_memcaslap "$1" "$2" tcp; }
@@ -329,11 +305,6 @@ FAILED=0
 START=$SECONDS
 TIMES=()
 
-show_log() {
-	printf -- '---- %s (last 150 lines) ----\n' "$2"
-	tail -n 150 "$1" 2>/dev/null || true
-}
-
 run_check() {
 	local name=$1 udp=$2 mem=$3 conns=$4 limit=$5
 	local out="$LOGDIR/$name.log" slog="$LOGDIR/$name.server.log"
@@ -356,17 +327,7 @@ run_check() {
 			ok=0
 		fi
 	fi
-	if ((ok)); then
-		PASSED=$((PASSED + 1))
-		printf 'PASS %s\n' "$name"
-	else
-		FAILED=$((FAILED + 1))
-		printf 'FAIL %s\n' "$name"
-		show_log "$out" "$name: check output"
-		show_log "$slog" "$name: server log"
-		printf -- '---- end of %s ----\n' "$name"
-	fi
-	TIMES+=("$name=$((SECONDS - t0))s")
+	report_check "$name" "$ok" "$t0" "$out" "$slog" 150
 }
 
 printf 'run.sh: server %s %s\n' "$SERVER" "$SERVER_ARGS"
@@ -383,10 +344,4 @@ for c in "${CHECKS[@]}"; do
 	ran=$((ran + 1))
 	run_check "$name" "$udp" "$mem" "$conns" "$limit"
 done
-if ((ran == 0)); then
-	printf 'run.sh: no check named %s (see --list)\n' "$ONLY" >&2
-	FAILED=$((FAILED + 1))
-fi
-printf 'run.sh: times: %s; total %ds\n' "${TIMES[*]}" $((SECONDS - START))
-printf '%d passed, %d failed\n' "$PASSED" "$FAILED"
-((FAILED == 0))
+finish_checks "$ran" "$ONLY" "$START"

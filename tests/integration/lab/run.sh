@@ -71,12 +71,8 @@ SITE=$NC_LAB_DIR/site.ini
 SERVER_IP=10.77.0.1
 UDP_PORT=11211
 DRIVERS=${NC_LAB_DRIVERS:-af_xdp af_packet}
-if [[ -x /usr/bin/python3 ]]; then
-	PYTHON=${NC_PYTHON:-/usr/bin/python3}
-else
-	PYTHON=${NC_PYTHON:-python3}
-fi
-export PYTHONDONTWRITEBYTECODE=1
+# shellcheck source=tests/integration/common.sh
+. "$HERE/../common.sh"
 
 LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/nc-lab.XXXXXX")
 SERVER_PID=""
@@ -203,28 +199,11 @@ check_arp-ping() {
 	PY
 }
 
-# memcaslap's closing lines as in tests/integration/run.sh (verify_failed, Run time ... Ops).
 check_memcaslap-udp() {
 	local out=$1 limit=$2
 	timeout -k 5 "$limit" ip netns exec "$NS" memcaslap -s "$SERVER_IP:$UDP_PORT" -U -t 20s \
 		-v 0.1 >"$out" 2>&1 || return 1
-	awk '
-	function fail(msg) { print "memcaslap check: " msg; bad = 1 }
-	/^[a-z_]+: [0-9]+[ \t]*$/ { v[substr($1, 1, length($1) - 1)] = $2 + 0 }
-	/^Run time:/ { for (i = 1; i < NF; i++) if ($i == "Ops:") ops = $(i + 1) + 0; runline = 1 }
-	/[Ee]rror|[Ff]ail/ && !/^verify_failed: / { fail("reported: " $0) }
-	END {
-		if (!runline) fail("no \"Run time: ... Ops: N\" line")
-		if (!("verify_failed" in v)) fail("no verify_failed line")
-		else if (v["verify_failed"] != 0) fail("verify_failed = " v["verify_failed"])
-		if (ops <= 0) fail("no operations done (Ops: " ops ")")
-		if (v["cmd_get"] <= 0 || v["cmd_set"] <= 0) fail("no gets or no sets")
-		if (v["udp_timeout"] * 1000 > ops)
-			fail("udp_timeout " v["udp_timeout"] " is over 0.1% of " ops " ops")
-		if (!bad) printf "memcaslap check: ok (ops %d, get %d, set %d, verify_failed 0)\n", ops, v["cmd_get"], v["cmd_set"]
-		exit bad
-	}' "$out" >"$out.parsed" || { cat "$out.parsed" >>"$out"; return 1; }
-	cat "$out.parsed" >>"$out"
+	memcaslap_verdict "$out" udp 1
 }
 
 run_pytest() {
@@ -246,11 +225,6 @@ FAILED=0
 START=$SECONDS
 TIMES=()
 
-show_log() {
-	printf -- '---- %s (last 120 lines) ----\n' "$2"
-	tail -n 120 "$1" 2>/dev/null || true
-}
-
 run_check() {
 	local name=$1 workers=$2 limit=$3
 	local out="$LOGDIR/$name.log" slog="$LOGDIR/$name.server.log" ok=1 t0=$SECONDS
@@ -271,17 +245,7 @@ run_check() {
 			ok=0
 		}
 	fi
-	if ((ok)); then
-		PASSED=$((PASSED + 1))
-		printf 'PASS %s (%s)\n' "$name" "$DRIVER_USED"
-	else
-		FAILED=$((FAILED + 1))
-		printf 'FAIL %s\n' "$name"
-		show_log "$out" "$name: check output"
-		show_log "$slog" "$name: server log"
-		printf -- '---- end of %s ----\n' "$name"
-	fi
-	TIMES+=("$name=$((SECONDS - t0))s")
+	report_check "$name" "$ok" "$t0" "$out" "$slog" 120 "$DRIVER_USED"
 }
 
 printf 'run.sh: server %s, lab namespace %s\n' "$SERVER" "$NS"
@@ -294,10 +258,4 @@ for c in "${CHECKS[@]}"; do
 	ran=$((ran + 1))
 	run_check "$name" "$workers" "$limit"
 done
-if ((ran == 0)); then
-	printf 'run.sh: no check named %s (see --list)\n' "$ONLY" >&2
-	FAILED=$((FAILED + 1))
-fi
-printf 'run.sh: times: %s; total %ds\n' "${TIMES[*]}" $((SECONDS - START))
-printf '%d passed, %d failed\n' "$PASSED" "$FAILED"
-((FAILED == 0))
+finish_checks "$ran" "$ONLY" "$START"
