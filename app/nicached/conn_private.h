@@ -10,6 +10,12 @@
 void conn_run(struct worker *w, struct conn *c);
 
 /**
+ * Execute c->req, a request made without the parser (an active connection), then go on as
+ * conn_run(); when it has to wait, its output so far is kept as conn_resume() does.
+ */
+void conn_run_request(struct worker *w, struct conn *c);
+
+/**
  * Send what w->out holds for @p c (UDP: keep it for the datagrams); what the stack does not
  * take is copied to the connection's backlog.
  * @return 0; -EPIPE when the connection failed (close it); -ENOMEM.
@@ -29,7 +35,10 @@ uint64_t conn_backlog(const struct conn *c);
 struct conn *conn_new_udp(struct worker *w);
 void conn_free_udp(struct worker *w, struct conn *c);
 
-/** Send a finished UDP context's reply as numbered datagrams, then free it. */
+/**
+ * Send a finished UDP context's reply (its backlog, then the worker's output, not copied) as
+ * numbered datagrams; then reset the output and free the context.
+ */
 void udp_finish(struct worker *w, struct conn *c);
 
 /** A connection's UDP request buffer: at least this big, and kept on reuse up to KEEP. */

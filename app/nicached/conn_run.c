@@ -200,6 +200,15 @@ conn_done(const struct conn *c)
 	return c->read_closed && conn_backlog(c) == 0;
 }
 
+/** Log the request about to run (-vvv). */
+static inline void
+conn_log_request(struct worker *w, const struct conn *c)
+{
+	NC_LOG(w->srv, 3, "<%d %s %s %.*s", c->id, proto_kind_name(c->req.kind),
+	       proto_op_name(c->req.op), c->req.key ? (int)c->req.key_len : 0,
+	       c->req.key ? c->req.key : "");
+}
+
 void
 conn_run(struct worker *w, struct conn *c)
 {
@@ -226,11 +235,13 @@ conn_run(struct worker *w, struct conn *c)
 			c->close_after_send = true;
 			break;
 		}
-		NC_LOG(w->srv, 3, "<%d %s %s %.*s", c->id, proto_kind_name(c->req.kind),
-		       proto_op_name(c->req.op), c->req.key ? (int)c->req.key_len : 0,
-		       c->req.key ? c->req.key : "");
+		conn_log_request(w, c);
 		if (!conn_execute(w, c))
 			break;
+	}
+	if (c->is_udp && c->state == CONN_ACTIVE) {
+		udp_finish(w, c); /* the datagrams are cut from the output itself */
+		return;
 	}
 	if (conn_flush(w, c) != 0) {
 		c->close_after_send = true;
@@ -238,13 +249,27 @@ conn_run(struct worker *w, struct conn *c)
 		if (c->tx.len > c->tx.head)
 			c->tx.head = c->tx.len; /* the peer is gone: drop what it cannot get */
 	}
-	if (c->is_udp) {
-		if (c->state == CONN_ACTIVE)
-			udp_finish(w, c);
+	if (c->is_udp)
 		return;
-	}
 	if (conn_done(c))
 		conn_close(w, c);
+}
+
+/** Execute c->req, then parse on; or keep the output while the connection waits. */
+static void
+execute_and_run(struct worker *w, struct conn *c)
+{
+	if (conn_execute(w, c))
+		conn_run(w, c);
+	else
+		conn_flush(w, c);
+}
+
+void
+conn_run_request(struct worker *w, struct conn *c)
+{
+	conn_log_request(w, c);
+	execute_and_run(w, c);
 }
 
 void
@@ -253,10 +278,7 @@ conn_resume(struct worker *w, struct conn *c)
 	if (c->state != CONN_RETRY)
 		return;
 	c->state = CONN_ACTIVE;
-	if (conn_execute(w, c))
-		conn_run(w, c);
-	else
-		conn_flush(w, c);
+	execute_and_run(w, c);
 }
 
 /** The last answer of a broadcast is back: reply for the whole request. */

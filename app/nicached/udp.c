@@ -11,6 +11,7 @@
 
 #include "conn_private.h"
 #include "proto/peek.h"
+#include "proto/text.h"
 #include "proto/udp.h"
 #include "worker.h"
 
@@ -40,14 +41,13 @@ udp_prefetch(struct worker *w, const struct stack_dgram *d, unsigned n)
 
 		if (d[i].len <= PROTO_UDP_HEADER_LEN || d[i].truncated)
 			continue;
-		k = proto_peek_read_keys((const uint8_t *)d[i].data + PROTO_UDP_HEADER_LEN,
+		k = proto_peek_read_keys(d[i].bytes + PROTO_UDP_HEADER_LEN,
 					 d[i].len - PROTO_UDP_HEADER_LEN, refs, UDP_PREFETCH_KEYS);
 		for (unsigned j = 0; j < k; j++)
 			store_key_init(&keys[nkeys++], &w->srv->seed, refs[j].key, refs[j].len);
 		/* The first key's digest is handed to the request, so it is computed once. */
 		if (k > 0) {
-			w->udp_hint[i].off = (uint32_t)((const uint8_t *)refs[0].key -
-							(const uint8_t *)d[i].data) -
+			w->udp_hint[i].off = (uint32_t)((const uint8_t *)refs[0].key - d[i].bytes) -
 					     PROTO_UDP_HEADER_LEN;
 			w->udp_hint[i].key = keys[nkeys - k];
 		}
@@ -65,8 +65,7 @@ udp_prefetch(struct worker *w, const struct stack_dgram *d, unsigned n)
 }
 
 void
-conn_udp_datagram(struct worker *w, const struct stack_dgram *d,
-		  const struct udp_key_hint *hint)
+conn_udp_datagram(struct worker *w, const struct stack_dgram *d, const struct udp_key_hint *hint)
 {
 	struct proto_udp_header h;
 	struct conn *c;
@@ -74,7 +73,7 @@ conn_udp_datagram(struct worker *w, const struct stack_dgram *d,
 
 	STAT_INC(&w->stats, udp_requests);
 	STAT_ADD(&w->stats, bytes_read, d->len);
-	if (d->truncated || proto_udp_header_parse(d->data, d->len, &h) != 0 ||
+	if (d->truncated || proto_udp_header_parse(d->bytes, d->len, &h) != 0 ||
 	    !proto_udp_header_single(&h) || d->len == PROTO_UDP_HEADER_LEN) {
 		STAT_INC(&w->stats, udp_dropped);
 		return;
@@ -101,9 +100,7 @@ conn_udp_datagram(struct worker *w, const struct stack_dgram *d,
 	 * The datagram buffer is reused by the next receive: the request keeps its own copy (in
 	 * the connection's buffer, kept across reuse: no allocation per datagram).
 	 */
-	memcpy(c->udp_buf, (const uint8_t *)d->data + PROTO_UDP_HEADER_LEN, len);
-	proto_input_add(&c->in, c->udp_buf, len);
-	c->seg_chunk[0] = NULL;
+	memcpy(c->udp_buf, d->bytes + PROTO_UDP_HEADER_LEN, len);
 	if (hint != NULL && hint->key.len != 0) {
 		c->hint = *hint;
 		c->hint.key.key = (const char *)c->udp_buf + hint->off;
@@ -112,39 +109,101 @@ conn_udp_datagram(struct worker *w, const struct stack_dgram *d,
 	c->udp_via = d->via;
 	c->udp_request_id = h.request_id;
 	c->read_closed = true;
+	/* Most datagrams are one plain get: it needs no parser (the input stays empty). */
+	if (text_single_get((const char *)c->udp_buf, len, &c->req)) {
+		conn_run_request(w, c);
+		return;
+	}
+	proto_input_add(&c->in, c->udp_buf, len);
+	c->seg_chunk[0] = NULL;
 	conn_run(w, c);
+}
+
+/**
+ * A reply being cut into datagrams: the bytes an earlier flush kept in the connection's
+ * backlog (a reply larger than the worker's output), then the output's iovecs, read in order
+ * without copying.
+ */
+struct reply_cursor {
+	struct iovec kept;	 /* piece 0: the backlog (may be empty) */
+	const struct iovec *iov; /* pieces 1..niov: the worker's output */
+	uint32_t niov;
+	uint32_t piece; /* the piece being read */
+	size_t off;	/* bytes of it already taken */
+};
+
+static inline const struct iovec *
+cursor_piece(const struct reply_cursor *r)
+{
+	return r->piece == 0 ? &r->kept : &r->iov[r->piece - 1];
+}
+
+/**
+ * Describe the next @p len bytes of the reply as iovecs written from @p to on (each piece
+ * they touch is one iovec: the caller's room is the pieces left plus one).
+ * @return the number of iovecs written.
+ */
+static unsigned
+cursor_take(struct reply_cursor *r, size_t len, struct iovec *to)
+{
+	unsigned n = 0;
+
+	while (len > 0 && r->piece <= r->niov) {
+		const struct iovec *p = cursor_piece(r);
+		size_t take = p->iov_len - r->off;
+
+		if (take > len)
+			take = len;
+		if (take > 0)
+			to[n++] = (struct iovec){(uint8_t *)p->iov_base + r->off, take};
+		len -= take;
+		r->off += take;
+		if (r->off == p->iov_len) {
+			r->piece++;
+			r->off = 0;
+		}
+	}
+	return n;
 }
 
 void
 udp_finish(struct worker *w, struct conn *c)
 {
+	struct proto_out *out = &w->out;
 	uint32_t payload = w->srv->set.udp_payload;
-	uint64_t len = conn_backlog(c);
+	uint64_t len = conn_backlog(c) + out->bytes;
 	uint32_t total = proto_udp_datagrams(len, payload);
+	struct reply_cursor cur = {
+		.kept = {c->tx.buf + c->tx.head, conn_backlog(c)},
+		.iov = out->iov,
+		.niov = out->niov,
+	};
+	/* A batch's datagrams split at most one piece each and add a header each. */
+	struct iovec iov[WORKER_OUT_IOV + 1 + 2 * UDP_SEND_BATCH];
 	uint8_t hdr[UDP_SEND_BATCH][PROTO_UDP_HEADER_LEN];
-	struct iovec iov[UDP_SEND_BATCH][2];
-	struct stack_dgram_out out[UDP_SEND_BATCH];
+	struct stack_dgram_out dg[UDP_SEND_BATCH];
 
+	STAT_ADD(&w->stats, bytes_written, out->bytes);
 	if (len > w->srv->set.udp_reply_max) {
 		STAT_INC(&w->stats, udp_reply_too_large);
 		total = 0;
 	}
 	for (uint32_t seq = 0; seq < total;) {
-		unsigned n = 0;
+		unsigned n = 0, used = 0;
 
 		for (; n < UDP_SEND_BATCH && seq < total; n++, seq++) {
-			uint64_t off = c->tx.head + (uint64_t)seq * payload;
-			uint64_t part = len - (uint64_t)seq * payload;
+			uint64_t left = len - (uint64_t)seq * payload;
+			unsigned first = used;
 
-			if (part > payload)
-				part = payload;
 			proto_udp_header_write(hdr[n], c->udp_request_id, (uint16_t)seq,
 					       (uint16_t)total);
-			iov[n][0] = (struct iovec){hdr[n], PROTO_UDP_HEADER_LEN};
-			iov[n][1] = (struct iovec){c->tx.buf + off, part};
-			out[n] = (struct stack_dgram_out){iov[n], 2, c->udp_via, &c->udp_peer};
+			iov[used++] = (struct iovec){hdr[n], PROTO_UDP_HEADER_LEN};
+			used += cursor_take(&cur, left > payload ? payload : left, &iov[used]);
+			dg[n] = (struct stack_dgram_out){&iov[first], used - first, c->udp_via,
+							 &c->udp_peer};
 		}
-		(void)stack_send_dgrams(w->stack, out, n);
+		(void)stack_send_dgrams(w->stack, dg, n);
 	}
+	proto_out_reset(out);
 	conn_free_udp(w, c);
 }

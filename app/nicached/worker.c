@@ -267,21 +267,35 @@ worker_has_work(struct worker *w)
 	       !rte_ring_empty(w->done);
 }
 
-/** The cycles the stack's NIC queue spent in the driver so far (0 without a NIC). */
+/** Event counter @p e of the stack's NIC queue so far (0 without a NIC). */
 static inline uint64_t
-driver_cycles(const struct net_counters *nic)
+nic_event(const struct net_counters *nic, enum net_event e)
 {
-	return nic != NULL ? __atomic_load_n(&nic->ev[NET_EV_driver_cycles], __ATOMIC_RELAXED)
-			   : 0;
+	return nic != NULL ? __atomic_load_n(&nic->ev[e], __ATOMIC_RELAXED) : 0;
+}
+
+/** Where a loop iteration started: for its busy or idle time and its driver cycles. */
+struct loop_mark {
+	uint64_t tsc;
+	uint64_t driver_cycles; /* NIC queue counters then (0 without a NIC) */
+	uint64_t tx_frames;
+};
+
+static inline void
+loop_mark(struct loop_mark *m, const struct net_counters *nic, uint64_t tsc)
+{
+	m->tsc = tsc;
+	m->driver_cycles = nic_event(nic, NET_EV_driver_cycles);
+	m->tx_frames = nic_event(nic, NET_EV_tx_frames);
 }
 
 /**
  * Wait for events (in the kernel, or polling with short sleeps for the dpdk backend), offline
- * for RCU so grace periods go on meanwhile, then handle them. The wait is idle time: *t0
- * (the start of the iteration) moves to its end, and *d0 (the driver cycles at its start) too.
+ * for RCU so grace periods go on meanwhile, then handle them. The wait is idle time: the
+ * iteration's mark @p m moves to its end.
  */
 static unsigned
-worker_sleep(struct worker *w, const struct net_counters *nic, uint64_t *t0, uint64_t *d0)
+worker_sleep(struct worker *w, const struct net_counters *nic, struct loop_mark *m)
 {
 	struct stack_event ev[WORKER_EVENTS];
 	uint64_t now;
@@ -296,10 +310,25 @@ worker_sleep(struct worker *w, const struct net_counters *nic, uint64_t *t0, uin
 	}
 	__atomic_store_n(&w->sleeping, false, __ATOMIC_RELAXED);
 	now = rte_rdtsc();
-	STAT_ADD(&w->stats, idle_cycles, now - *t0);
-	*t0 = now;
-	*d0 = driver_cycles(nic);
+	STAT_ADD(&w->stats, idle_cycles, now - m->tsc);
+	loop_mark(m, nic, now);
 	return worker_handle(w, ev, n);
+}
+
+/**
+ * Account the iteration that began at @p m and ends at @p now as busy (it did @p work, or the
+ * DPDK stack sent frames, the previous iteration's replies, at the start of its poll) or idle.
+ */
+static inline void
+worker_account(struct worker *w, const struct net_counters *nic, const struct loop_mark *m,
+	       uint64_t now, unsigned work)
+{
+	if (work || nic_event(nic, NET_EV_tx_frames) != m->tx_frames) {
+		STAT_ADD(&w->stats, busy_cycles, now - m->tsc);
+		STAT_ADD(&w->stats, busy_driver_cycles,
+			 nic_event(nic, NET_EV_driver_cycles) - m->driver_cycles);
+	} else
+		STAT_ADD(&w->stats, idle_cycles, now - m->tsc);
 }
 
 int
@@ -307,18 +336,18 @@ worker_main(void *arg)
 {
 	struct worker *w = arg;
 	const struct net_counters *nic = stack_dpdk_counters(w->stack);
+	struct loop_mark mark;
 	unsigned idle = 0;
-	uint64_t t0, t1, d0 = 0, d1;
 
 	rcu_register_thread();
 	NC_LOG(w->srv, 1, "worker %u running on lcore %u", w->id, w->lcore);
-	t0 = rte_rdtsc();
+	loop_mark(&mark, nic, rte_rdtsc());
 	while (!server_stopping(w->srv)) {
 		unsigned work = 0;
+		uint64_t now;
 
-		d0 = driver_cycles(nic);
 		if (idle >= WORKER_SPIN_ITERATIONS && !worker_has_work(w))
-			work += worker_sleep(w, nic, &t0, &d0);
+			work += worker_sleep(w, nic, &mark);
 		else
 			work += worker_events(w);
 		work += forward_serve(w);
@@ -328,14 +357,9 @@ worker_main(void *arg)
 		work += worker_run_deferred(w);
 		idle = work ? 0 : idle + 1;
 		/* Busy vs idle time, for the cost per request (`stats`: cycles_per_request). */
-		t1 = rte_rdtsc();
-		d1 = driver_cycles(nic);
-		if (work) {
-			STAT_ADD(&w->stats, busy_cycles, t1 - t0);
-			STAT_ADD(&w->stats, busy_driver_cycles, d1 - d0);
-		} else
-			STAT_ADD(&w->stats, idle_cycles, t1 - t0);
-		t0 = t1;
+		now = rte_rdtsc();
+		worker_account(w, nic, &mark, now, work);
+		loop_mark(&mark, nic, now);
 	}
 	/* Answer what other workers still wait for, then leave. */
 	while (forward_serve(w) || !rte_ring_empty(w->inbox))

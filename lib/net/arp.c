@@ -27,6 +27,7 @@ arp_learn(struct net_queue *q, rte_be32_t sip, const struct rte_ether_addr *sha)
 {
 	if (net_neigh_learn(q->ifc->neigh, sip, sha, q->now_s))
 		NET_EVENT(&q->cnt, arp_learned, 1);
+	q->peer.ip = 0; /* the table is the truth again */
 }
 
 void

@@ -29,6 +29,7 @@
 #include <rte_jhash.h>
 #include <rte_malloc.h>
 
+#include "net/cksum.h"
 #include "net_private.h"
 
 /** End of a list of flows or pieces. */
@@ -289,7 +290,7 @@ frag_join(struct net_queue *q, struct net_frag_tbl *t, uint16_t fi)
 	ip->total_length = rte_cpu_to_be_16((uint16_t)total);
 	ip->fragment_offset &= RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
 	ip->hdr_checksum = 0;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	ip->hdr_checksum = net_cksum_ipv4(ip);
 	/* The NIC's L4 verdict was about the first fragment only. */
 	head->ol_flags &= ~RTE_MBUF_F_RX_L4_CKSUM_MASK;
 	NET_EVENT(&q->cnt, ip_reassembled, 1);

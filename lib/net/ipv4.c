@@ -7,6 +7,7 @@
  */
 #include <netinet/in.h>
 
+#include "net/cksum.h"
 #include "net_private.h"
 
 #define IP_FRAG_BITS (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)
@@ -40,7 +41,7 @@ ipv4_cksum_ok(const struct net_queue *q, const struct rte_mbuf *m, const struct 
 		if (v == RTE_MBUF_F_RX_IP_CKSUM_BAD)
 			return false;
 	}
-	return rte_raw_cksum(ip, hlen) == 0xffff;
+	return net_cksum(ip, hlen) == 0xffff;
 }
 
 void
@@ -99,9 +100,8 @@ net_ipv4_input(struct net_queue *q, struct rte_mbuf *m, struct net_rx *rx)
 		return;
 	}
 	/* Steady traffic finds its entry fresh and writes nothing shared. */
-	if (net_iface_on_link(ifc, ip->src_addr) && rte_is_unicast_ether_addr(&rx->src_mac) &&
-	    net_neigh_learn(ifc->neigh, ip->src_addr, &rx->src_mac, q->now_s))
-		NET_EVENT(&q->cnt, arp_learned, 1);
+	if (net_iface_on_link(ifc, ip->src_addr) && rte_is_unicast_ether_addr(&rx->src_mac))
+		net_peer_learn(q, ip->src_addr, &rx->src_mac);
 
 	if (unlikely(ip->fragment_offset & RTE_BE16(IP_FRAG_BITS))) {
 		m->l2_len = 0;
@@ -139,5 +139,5 @@ net_ipv4_reply_header(struct rte_ipv4_hdr *ip, uint16_t total_len)
 	ip->src_addr = ip->dst_addr;
 	ip->dst_addr = peer;
 	ip->hdr_checksum = 0;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	ip->hdr_checksum = net_cksum_ipv4(ip);
 }

@@ -38,6 +38,19 @@ struct net_arp_recent {
 
 struct net_frag_tbl;
 
+/**
+ * The last on-link peer a queue learned from or sent to, and the second it was true in: while
+ * one peer talks (a request, then its reply) the shared neighbour table is neither probed nor
+ * written for every frame. Trusted only within that second (neighbour times have 1 s grain),
+ * so a MAC another queue learned is seen within a second; this queue's own ARP learning
+ * empties it.
+ */
+struct net_peer_cache {
+	rte_be32_t ip; /* 0: empty */
+	struct rte_ether_addr mac;
+	uint64_t s; /* net_seconds() when set */
+};
+
 struct net_queue {
 	struct net_counters cnt; /* first: its own cache lines */
 	const struct net_iface *ifc;
@@ -55,6 +68,7 @@ struct net_queue {
 	uint64_t arp_gap_cycles;
 	uint64_t gw_next_tsc;	   /* queue 0: next gateway check */
 	struct net_frag_tbl *frag; /* IPv4 reassembly (frag.c) */
+	struct net_peer_cache peer;
 	struct net_arp_recent arp_recent[NET_ARP_RECENT];
 	struct rte_mbuf *tx[NET_BURST];
 };
@@ -83,6 +97,43 @@ static inline uint64_t
 net_seconds(const struct net_queue *q, uint64_t tsc)
 {
 	return tsc / q->hz;
+}
+
+/** Remember @p ip at @p mac as the queue's peer for this second. */
+static inline void
+net_peer_set(struct net_queue *q, rte_be32_t ip, const struct rte_ether_addr *mac)
+{
+	q->peer.ip = ip;
+	q->peer.mac = *mac;
+	q->peer.s = q->now_s;
+}
+
+/**
+ * Learn on-link sender @p ip at @p mac (a received frame): the table is written when the entry
+ * is new, changed or due for its refresh, counted as arp_learned.
+ */
+static inline void
+net_peer_learn(struct net_queue *q, rte_be32_t ip, const struct rte_ether_addr *mac)
+{
+	if (q->peer.ip == ip && q->peer.s == q->now_s && rte_is_same_ether_addr(&q->peer.mac, mac))
+		return;
+	if (net_neigh_learn(q->ifc->neigh, ip, mac, q->now_s))
+		NET_EVENT(&q->cnt, arp_learned, 1);
+	net_peer_set(q, ip, mac);
+}
+
+/** The MAC of next hop @p hop: the queue's peer, else the neighbour table. @return found. */
+static inline bool
+net_peer_mac(struct net_queue *q, rte_be32_t hop, struct rte_ether_addr *mac)
+{
+	if (q->peer.ip == hop && q->peer.s == q->now_s && hop != 0) {
+		*mac = q->peer.mac;
+		return true;
+	}
+	if (!net_neigh_lookup(q->ifc->neigh, hop, mac, 0, NULL))
+		return false;
+	net_peer_set(q, hop, mac);
+	return true;
 }
 
 /**

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <rte_udp.h>
 
+#include "net/cksum.h"
 #include "net_private.h"
 
 bool
@@ -30,6 +31,10 @@ net_l4_cksum_ok(const struct net_queue *q, const struct rte_mbuf *m, const struc
 		if (v == RTE_MBUF_F_RX_L4_CKSUM_BAD)
 			return false;
 	}
+	if (m->nb_segs == 1 && (uint32_t)l4_off + len <= m->data_len)
+		return net_cksum_fold(net_cksum_add(rte_pktmbuf_mtod_offset(m, const void *, l4_off),
+						    len, net_cksum_phdr(ip, (uint16_t)len))) ==
+		       0xffff;
 	if (rte_raw_cksum_mbuf(m, l4_off, len, &raw) != 0)
 		return false;
 	sum = (uint32_t)raw + rte_ipv4_phdr_cksum(ip, 0);
@@ -142,7 +147,7 @@ net_udp_send(struct net_queue *q, struct rte_mbuf *m, uint16_t len, rte_be32_t d
 		return -EINVAL;
 	}
 	hop = net_iface_on_link(ifc, dst_ip) ? dst_ip : ifc->gateway;
-	if (unlikely(!net_neigh_lookup(ifc->neigh, hop, &mac, 0, NULL))) {
+	if (unlikely(!net_peer_mac(q, hop, &mac))) {
 		if (hop != 0)
 			net_arp_solicit(q, hop, false);
 		net_drop(q, m, NET_DROP_no_neighbour);
@@ -171,13 +176,13 @@ net_udp_send(struct net_queue *q, struct rte_mbuf *m, uint16_t len, rte_be32_t d
 	if (ifc->offloads.tx_ip_cksum)
 		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
 	else
-		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		ip->hdr_checksum = net_cksum_ipv4(ip);
 	if (ifc->offloads.tx_udp_cksum) {
 		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
 		uh->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
 	} else {
 		/* Sent as 0xffff when it sums to 0 (0 means "no checksum"). */
-		uh->dgram_cksum = rte_ipv4_udptcp_cksum(ip, uh);
+		uh->dgram_cksum = net_cksum_l4(ip, uh, (uint16_t)(len + sizeof(*uh)));
 	}
 	if (unlikely(net_eth_prepend(q, m, &mac, RTE_ETHER_TYPE_IPV4) != 0)) {
 		net_drop(q, m, NET_DROP_no_mbuf);

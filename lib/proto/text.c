@@ -1022,10 +1022,34 @@ parse_line(struct text_parser *p, struct proto_input *in, struct proto_request *
 	return dispatch(p, in, &l, req, err);
 }
 
+bool
+text_single_get(const char *s, uint32_t len, struct proto_request *req)
+{
+	uint32_t end, klen;
+
+	if (len < sizeof("get k\n") - 1 || memcmp(s, "get ", 4) != 0 || s[len - 1] != '\n')
+		return false;
+	end = len - 1;
+	if (s[end - 1] == '\r')
+		end--;
+	klen = end - 4;
+	if (klen == 0 || klen > PROTO_KEY_MAX)
+		return false;
+	/* Printable, no space: one token, as the tokenizer would cut it. */
+	for (uint32_t i = 4; i < end; i++)
+		if ((unsigned char)(s[i] - '!') > '~' - '!')
+			return false;
+	req_init(req, PROTO_OP_GET, PROTO_TEXT);
+	req->flags = PROTO_F_MULTI_FIRST | PROTO_F_MULTI_LAST;
+	req->key = s + 4;
+	req->key_len = klen;
+	return true;
+}
+
 void
 text_parser_init(struct text_parser *p, uint32_t item_size_max)
 {
-	memset(p, 0, offsetof(struct text_parser, key));
+	memset(p, 0, offsetof(struct text_parser, ktok));
 	p->state = TEXT_STATE_LINE;
 	p->item_size_max = item_size_max != 0 ? item_size_max : TEXT_ITEM_SIZE_MAX_DEFAULT;
 	p->perr = PROTO_ERR_NONE;

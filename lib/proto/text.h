@@ -129,11 +129,16 @@ struct text_parser {
 	uint32_t ktotal;   /* KEYS: bytes of the line with its "\n" */
 	uint8_t ki;	   /* KEYS: next key in ktok[] */
 	uint8_t kn;	   /* KEYS: keys in ktok[] */
-	struct proto_token ktok[PROTO_TOKENS_MAX - 1]; /* KEYS: the keys the tokenizer found */
 	bool sreading; /* STREAM: a token is being read into key[] */
 	bool sheld;    /* STREAM: key[] holds a whole token not yet produced */
 	uint8_t slast; /* STREAM: last byte of the token being read */
 	uint32_t slen; /* STREAM: length of that token (saturates) */
+
+	/*
+	 * From here on, the buffers are written before they are read: text_parser_init() clears
+	 * only the fields above (a UDP datagram starts a parser each time).
+	 */
+	struct proto_token ktok[PROTO_TOKENS_MAX - 1]; /* KEYS: the keys the tokenizer found */
 
 	/* DATA: the request whose block is awaited; SWALLOW: the request to report. */
 	struct proto_request pending;
@@ -164,6 +169,15 @@ void text_parser_init(struct text_parser *p, uint32_t item_size_max);
  */
 enum proto_parse text_parse(struct text_parser *p, struct proto_input *in,
 			    struct proto_request *req, enum proto_error *err);
+
+/**
+ * A shortcut for an input that is exactly one plain get line (a UDP datagram, typically):
+ * "get ", one key of 1..PROTO_KEY_MAX bytes from '!' to '~', then "\r\n" or "\n", nothing
+ * more. For such an input *req is filled as text_parse() would fill it (the key points into
+ * @p s) and true is returned; for any other input false is returned, *req is untouched, and
+ * the parser is the way. Any thread; no state.
+ */
+bool text_single_get(const char *s, uint32_t len, struct proto_request *req);
 
 /**
  * Whether @p ptr points into the parser's own buffers (a key or args copied out of a line

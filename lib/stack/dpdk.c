@@ -6,7 +6,8 @@
  * port are kept for stack_recv_dgrams(). There are no stream connections yet (TCP is a later
  * issue: lib/net answers SYNs with RST). A blocking poll (the worker is idle) polls the queue
  * with short sleeps in between, so an idle server does not hold a CPU at 100% and a wake-up
- * or a packet is noticed within DPDK_IDLE_SLEEP_US.
+ * or a packet is noticed within DPDK_IDLE_SLEEP_US. A datagram whose payload is contiguous in
+ * its mbuf is lent, not copied: its mbuf is freed at the next recv_dgrams or poll call.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -26,9 +27,11 @@ struct dpdk_stack {
 	struct stack base; /* first: struct stack * converts to this */
 	const struct net_iface *ifc;
 	struct net_queue *q;
-	bool wake; /* set by stack_wake() from any thread (atomic) */
+	bool wake;		/* set by stack_wake() from any thread (atomic) */
 	unsigned rx_next, rx_n; /* datagrams of the last burst not yet taken */
+	unsigned nlent;		/* mbufs of datagrams lent by the last recv_dgrams call */
 	struct net_dgram rx[NET_BURST];
+	struct rte_mbuf *lent[NET_BURST];
 };
 
 static const struct stack_ops dpdk_ops;
@@ -75,11 +78,22 @@ stack_dpdk_counters(const struct stack *s)
 	return net_queue_counters(to_cdpdk(s)->q);
 }
 
+/** Free the mbufs of the datagrams the last recv_dgrams call lent. */
+static inline void
+dpdk_take_back(struct dpdk_stack *ds)
+{
+	if (ds->nlent > 0) {
+		rte_pktmbuf_free_bulk(ds->lent, ds->nlent);
+		ds->nlent = 0;
+	}
+}
+
 static void
 dpdk_destroy(struct stack *s)
 {
 	struct dpdk_stack *ds = to_dpdk(s);
 
+	dpdk_take_back(ds);
 	for (unsigned i = ds->rx_next; i < ds->rx_n; i++)
 		net_dgram_free(&ds->rx[i]);
 	net_queue_destroy(&ds->q);
@@ -90,6 +104,7 @@ dpdk_destroy(struct stack *s)
 static bool
 dpdk_poll_once(struct dpdk_stack *ds)
 {
+	dpdk_take_back(ds);
 	net_queue_flush(ds->q);
 	net_queue_timers(ds->q, rte_rdtsc());
 	if (ds->rx_next >= ds->rx_n) {
@@ -110,8 +125,9 @@ dpdk_poll(struct stack *s, struct stack_event *ev, unsigned max, int timeout_ms)
 	if (max == 0)
 		return -EINVAL;
 	if (timeout_ms != 0)
-		deadline = rte_rdtsc() + (timeout_ms < 0 ? UINT64_MAX / 2
-							  : (uint64_t)timeout_ms * rte_get_tsc_hz() / 1000);
+		deadline = rte_rdtsc() + (timeout_ms < 0 ?
+						  UINT64_MAX / 2 :
+						  (uint64_t)timeout_ms * rte_get_tsc_hz() / 1000);
 	for (;;) {
 		dgrams = dpdk_poll_once(ds);
 		if (__atomic_load_n(&ds->wake, __ATOMIC_RELAXED)) {
@@ -136,19 +152,29 @@ dpdk_recv_dgrams(struct stack *s, struct stack_dgram *d, unsigned max)
 	struct dpdk_stack *ds = to_dpdk(s);
 	unsigned n = 0;
 
+	dpdk_take_back(ds);
 	for (; n < max && ds->rx_next < ds->rx_n; n++) {
 		struct net_dgram *in = &ds->rx[ds->rx_next++];
 		struct sockaddr_in *sin = (struct sockaddr_in *)&d[n].peer.ss;
 
-		d[n].len = net_dgram_copy(in, d[n].data, d[n].cap);
-		d[n].truncated = in->len > d[n].cap;
+		if (in->payload != NULL && in->len <= d[n].cap) {
+			d[n].bytes = in->payload;
+			d[n].len = in->len;
+			d[n].truncated = false;
+			ds->lent[ds->nlent++] = in->m;
+		} else {
+			d[n].bytes = d[n].data;
+			d[n].len = net_dgram_copy(in, d[n].data, d[n].cap);
+			d[n].truncated = in->len > d[n].cap;
+			net_dgram_free(in);
+		}
 		d[n].via = 0;
-		memset(sin, 0, sizeof(*sin));
-		sin->sin_family = AF_INET;
-		sin->sin_addr.s_addr = in->src_ip;
-		sin->sin_port = in->src_port;
+		*sin = (struct sockaddr_in){
+			.sin_family = AF_INET,
+			.sin_port = in->src_port,
+			.sin_addr.s_addr = in->src_ip,
+		};
 		d[n].peer.len = sizeof(*sin);
-		net_dgram_free(in);
 	}
 	return (int)n;
 }

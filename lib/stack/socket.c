@@ -421,6 +421,7 @@ recv_from(struct sock_stack *ss, uint16_t via, struct stack_dgram *d, unsigned m
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : neg_errno();
 	for (int i = 0; i < n; i++) {
+		d[i].bytes = d[i].data;
 		d[i].len = ss->msgs[i].msg_len;
 		d[i].truncated = (ss->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
 		d[i].via = via;

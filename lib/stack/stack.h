@@ -70,10 +70,16 @@ struct stack_event {
 	void *user;		 /* stack_conn_user(conn) when conn is set */
 };
 
-/** A received datagram: the caller provides data/cap; the stack fills len, peer and via. */
+/**
+ * A received datagram: the caller provides data/cap; the stack fills bytes, len, peer and
+ * via. The bytes are in the caller's buffer, or (a backend that can lend its own memory, as
+ * the dpdk one does with its mbufs) in the stack's memory, valid until the next
+ * stack_recv_dgrams() or stack_poll() call: read them through `bytes`.
+ */
 struct stack_dgram {
 	void *data;
 	uint32_t cap;
+	const uint8_t *bytes;	/* the datagram: data, or lent by the stack */
 	uint32_t len;		/* bytes received; a datagram longer than cap is truncated */
 	bool truncated;		/* it was longer than cap */
 	uint16_t via;		/* which local UDP socket received it: reply through it */
@@ -202,8 +208,9 @@ stack_close(struct stack *s, struct stack_conn *c)
 }
 
 /**
- * Receive up to @p max waiting datagrams into the caller's buffers (one system call where the
- * backend can: recvmmsg).
+ * Receive up to @p max waiting datagrams into the caller's buffers, or lent (see struct
+ * stack_dgram; one system call where the backend can: recvmmsg). Datagrams lent by an earlier
+ * call are given back first.
  * @return how many (0: none waiting); negative errno on failure.
  */
 static inline int

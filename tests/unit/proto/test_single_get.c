@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Unit tests for text_single_get(), the parser-free path for a datagram that is one plain
+ * `get <key>` line: the cases it must take and the ones it must leave to the parser, then a
+ * differential test. Over 200,000 inputs made to look like gets (random keys over an
+ * alphabet with spaces, CR, LF, NUL, DEL and high bytes, lengths around the 250-byte limit),
+ * whenever the shortcut takes an input, text_parse() on the same input must produce the same
+ * request (every field req_init() clears, compared byte for byte), consume the whole input,
+ * and then ask for more.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/input.h"
+#include "proto/request.h"
+#include "proto/text.h"
+
+static bool
+takes(const char *s)
+{
+	struct proto_request req;
+
+	return text_single_get(s, (uint32_t)strlen(s), &req);
+}
+
+static void
+test_cases(void **state)
+{
+	char line[300];
+	struct proto_request req;
+
+	(void)state;
+	assert_true(takes("get k\r\n"));
+	assert_true(takes("get k\n"));
+	assert_true(takes("get key:000000000001\r\n"));
+	assert_true(text_single_get("get abc\r\n", 9, &req));
+	assert_int_equal(req.op, PROTO_OP_GET);
+	assert_int_equal(req.kind, PROTO_TEXT);
+	assert_int_equal(req.flags, PROTO_F_MULTI_FIRST | PROTO_F_MULTI_LAST);
+	assert_int_equal(req.key_len, 3);
+	assert_memory_equal(req.key, "abc", 3);
+
+	/* 250 bytes of key is the limit; 251 is the parser's error to give. */
+	memcpy(line, "get ", 4);
+	memset(line + 4, 'x', 250);
+	memcpy(line + 254, "\r\n", 3);
+	assert_true(takes(line));
+	memset(line + 4, 'x', 251);
+	memcpy(line + 255, "\r\n", 3);
+	assert_false(takes(line));
+
+	assert_false(takes("gets k\r\n"));
+	assert_false(takes("GET k\r\n"));
+	assert_false(takes("get k1 k2\r\n"));
+	assert_false(takes("get  k\r\n"));
+	assert_false(takes("get k \r\n"));
+	assert_false(takes("get \r\n"));
+	assert_false(takes("get\r\n"));
+	assert_false(takes("get k"));
+	assert_false(takes("get k\r"));
+	assert_false(takes("get k\r\nget j\r\n"));
+	assert_false(takes("get k\r\r\n"));
+	assert_false(takes("get k\tj\r\n"));
+	assert_false(takes("get k\x7f\r\n"));
+	assert_false(takes("get k\xc3\xa9\r\n"));
+	assert_false(text_single_get("get k\0j\r\n", 10, &req));
+}
+
+/** Parse @p s whole with text_parse(); compare with the shortcut's request. */
+static void
+check_same_as_parser(const char *s, uint32_t len, const struct proto_request *quick)
+{
+	struct text_parser *p = malloc(sizeof(*p));
+	struct proto_request req;
+	struct proto_input in;
+	enum proto_error err;
+
+	assert_non_null(p);
+	text_parser_init(p, 0);
+	proto_input_init(&in);
+	assert_int_equal(proto_input_add(&in, s, len), 0);
+	memset(&req, 0x5a, sizeof(req));
+	assert_int_equal(text_parse(p, &in, &req, &err), PROTO_PARSE_OK);
+	assert_int_equal(err, PROTO_ERR_NONE);
+	assert_memory_equal(&req, quick, offsetof(struct proto_request, meta));
+	assert_int_equal(proto_input_avail(&in), 0);
+	assert_int_equal(text_parse(p, &in, &req, &err), PROTO_PARSE_MORE);
+	free(p);
+}
+
+static void
+test_same_as_parser(void **state)
+{
+	static const char alphabet[] = "ab:09~! \r\n\0\x7f\xff";
+	char buf[320];
+	unsigned seed = 2026, taken = 0;
+
+	(void)state;
+	for (int round = 0; round < 200000; round++) {
+		uint32_t klen = (uint32_t)rand_r(&seed) % 8 == 0 ?
+					240 + (uint32_t)rand_r(&seed) % 16 :
+					1 + (uint32_t)rand_r(&seed) % 24;
+		uint32_t len = 4;
+		struct proto_request quick;
+
+		memcpy(buf, "get ", 4);
+		for (uint32_t i = 0; i < klen; i++) {
+			/* Mostly key bytes, sometimes anything from the alphabet. */
+			bool odd = rand_r(&seed) % 64 == 0;
+
+			buf[len++] = odd ? alphabet[rand_r(&seed) % (sizeof(alphabet) - 1)] :
+					   (char)('a' + rand_r(&seed) % 26);
+		}
+		switch (rand_r(&seed) % 4) {
+		case 0:
+			buf[len++] = '\n';
+			break;
+		case 1:
+			buf[len++] = '\r';
+			break;
+		default:
+			buf[len++] = '\r';
+			buf[len++] = '\n';
+			break;
+		}
+		if (rand_r(&seed) % 32 == 0)
+			buf[len++] = alphabet[rand_r(&seed) % (sizeof(alphabet) - 1)];
+		memset(&quick, 0x5a, sizeof(quick));
+		if (text_single_get(buf, len, &quick)) {
+			taken++;
+			check_same_as_parser(buf, len, &quick);
+		}
+	}
+	/* The generator is tuned so most inputs are plain gets the shortcut must take. */
+	assert_true(taken > 100000);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cases),
+		cmocka_unit_test(test_same_as_parser),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
