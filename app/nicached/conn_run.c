@@ -269,6 +269,14 @@ void
 conn_run_request(struct worker *w, struct conn *c)
 {
 	conn_log_request(w, c);
+	/* A UDP datagram that was only this request: nothing more to parse, answer now. */
+	if (c->is_udp && proto_input_avail(&c->in) == 0) {
+		if (conn_execute(w, c) && c->state == CONN_ACTIVE)
+			udp_finish(w, c);
+		else
+			conn_flush(w, c); /* it waits: its reply so far is kept */
+		return;
+	}
 	execute_and_run(w, c);
 }
 

@@ -188,6 +188,15 @@ udp_finish(struct worker *w, struct conn *c)
 		STAT_INC(&w->stats, udp_reply_too_large);
 		total = 0;
 	}
+	if (total == 1 && conn_backlog(c) == 0 && out->iov == w->out_iov + 1) {
+		/* The usual reply, one datagram: its header goes in the slot before the output. */
+		proto_udp_header_write(hdr[0], c->udp_request_id, 0, 1);
+		w->out_iov[0] = (struct iovec){hdr[0], PROTO_UDP_HEADER_LEN};
+		dg[0] = (struct stack_dgram_out){w->out_iov, 1 + out->niov, c->udp_via,
+						 &c->udp_peer};
+		(void)stack_send_dgrams(w->stack, dg, 1);
+		total = 0;
+	}
 	for (uint32_t seq = 0; seq < total;) {
 		unsigned n = 0, used = 0;
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include <rte_cycles.h>
 #include <rte_malloc.h>
@@ -16,8 +17,15 @@
 
 /** Stack events handled per poll. */
 #define WORKER_EVENTS 64
-/** Empty loop iterations spent polling without sleeping, before a blocking wait. */
-#define WORKER_SPIN_ITERATIONS 200
+/**
+ * How long (µs) a worker keeps polling without sleeping after its last work, before a blocking
+ * wait: long enough that a steady load, even a light one, never waits for a wake-up (the dpdk
+ * backend's sleep adds its DPDK_IDLE_SLEEP_US to a request's latency); short enough that an
+ * idle server does not hold its CPUs.
+ */
+#define WORKER_SPIN_US 500
+/** Timer slack of worker threads (ns): their short sleeps end on time (Linux's default: 50 µs). */
+#define WORKER_TIMER_SLACK_NS 1000
 /** Longest blocking wait (ms): bounds the delay of TTL expiry and memory reclamation. */
 #define WORKER_SLEEP_MS 50
 /** Items the TTL wheel may remove per loop iteration. */
@@ -144,7 +152,7 @@ worker_create(struct nc_server *srv, unsigned id, unsigned lcore, int *err, char
 		worker_destroy(&w);
 		return NULL;
 	}
-	proto_out_init(&w->out, w->out_iov, WORKER_OUT_IOV, w->out_buf, WORKER_OUT_BUF, false);
+	proto_out_init(&w->out, w->out_iov + 1, WORKER_OUT_IOV, w->out_buf, WORKER_OUT_BUF, false);
 	*err = worker_shard(w, msg, msgcap);
 	if (*err == 0)
 		*err = worker_rings(w, msg, msgcap);
@@ -219,6 +227,7 @@ worker_udp(struct worker *w)
 		if (n < WORKER_UDP_BATCH)
 			break;
 	}
+	stack_flush(w->stack); /* the burst's replies go out as one TX burst now */
 }
 
 /** Handle @p n events of one poll. @return n (0 when the poll failed or found nothing). */
@@ -337,16 +346,20 @@ worker_main(void *arg)
 	struct worker *w = arg;
 	const struct net_counters *nic = stack_dpdk_counters(w->stack);
 	struct loop_mark mark;
-	unsigned idle = 0;
+	uint64_t spin_cycles = rte_get_tsc_hz() / 1000000 * WORKER_SPIN_US;
+	uint64_t last_work;
 
 	rcu_register_thread();
 	NC_LOG(w->srv, 1, "worker %u running on lcore %u", w->id, w->lcore);
+	if (prctl(PR_SET_TIMERSLACK, WORKER_TIMER_SLACK_NS, 0, 0, 0) != 0)
+		NC_LOG(w->srv, 1, "worker %u: cannot set its timer slack: %s", w->id, strerror(errno));
 	loop_mark(&mark, nic, rte_rdtsc());
+	last_work = mark.tsc;
 	while (!server_stopping(w->srv)) {
 		unsigned work = 0;
 		uint64_t now;
 
-		if (idle >= WORKER_SPIN_ITERATIONS && !worker_has_work(w))
+		if (mark.tsc - last_work >= spin_cycles && !worker_has_work(w))
 			work += worker_sleep(w, nic, &mark);
 		else
 			work += worker_events(w);
@@ -355,7 +368,8 @@ worker_main(void *arg)
 		rcu_quiescent_state();
 		store_shard_maintain(w->shard, WORKER_TTL_BUDGET);
 		work += worker_run_deferred(w);
-		idle = work ? 0 : idle + 1;
+		if (work)
+			last_work = mark.tsc;
 		/* Busy vs idle time, for the cost per request (`stats`: cycles_per_request). */
 		now = rte_rdtsc();
 		worker_account(w, nic, &mark, now, work);

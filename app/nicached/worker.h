@@ -56,7 +56,8 @@ struct worker {
 
 	/* the output being gathered for one connection */
 	struct proto_out out;
-	struct iovec out_iov[WORKER_OUT_IOV];
+	/* out's iovecs from [1] on; [0] is room for a UDP frame header in front of them */
+	struct iovec out_iov[1 + WORKER_OUT_IOV];
 	uint8_t *out_buf;
 
 	/* stats replies */

@@ -1022,6 +1022,29 @@ parse_line(struct text_parser *p, struct proto_input *in, struct proto_request *
 	return dispatch(p, in, &l, req, err);
 }
 
+/** Whether all @p n bytes at @p s are printable ASCII other than space ('!'..'~'). */
+static inline bool
+key_printable(const char *s, uint32_t n)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = ones << 7;
+	uint32_t i = 0;
+
+	/* 8 bytes a step: a byte below '!', or above '~' (or 0x80 and up), sets a high bit. */
+	for (; i + 8 <= n; i += 8) {
+		uint64_t v, below, above;
+
+		memcpy(&v, s + i, 8);
+		below = (v - ones * '!') & ~v & highs;
+		above = ((v + ones * (127 - '~')) | v) & highs;
+		if ((below | above) != 0)
+			return false;
+	}
+	for (; i < n; i++)
+		if ((unsigned char)(s[i] - '!') > '~' - '!')
+			return false;
+	return true;
+}
+
 bool
 text_single_get(const char *s, uint32_t len, struct proto_request *req)
 {
@@ -1036,9 +1059,8 @@ text_single_get(const char *s, uint32_t len, struct proto_request *req)
 	if (klen == 0 || klen > PROTO_KEY_MAX)
 		return false;
 	/* Printable, no space: one token, as the tokenizer would cut it. */
-	for (uint32_t i = 4; i < end; i++)
-		if ((unsigned char)(s[i] - '!') > '~' - '!')
-			return false;
+	if (!key_printable(s + 4, klen))
+		return false;
 	req_init(req, PROTO_OP_GET, PROTO_TEXT);
 	req->flags = PROTO_F_MULTI_FIRST | PROTO_F_MULTI_LAST;
 	req->key = s + 4;

@@ -13,14 +13,16 @@
 static unsigned
 put_u64(char *d, uint64_t v)
 {
-	char tmp[20];
-	unsigned n = 0;
+	unsigned n = 1;
 
-	do {
-		tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	memcpy(d, tmp + sizeof(tmp) - n, n);
+	if (v < 10) {
+		d[0] = (char)('0' + v); /* flags are mostly 0 */
+		return 1;
+	}
+	for (uint64_t t = v / 10; t != 0; t /= 10)
+		n++;
+	for (unsigned i = n; i-- > 0; v /= 10)
+		d[i] = (char)('0' + v % 10);
 	return n;
 }
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The DPDK backend: one rx/tx queue pair of a port, driven through lib/net's packet path.
- * stack_poll() flushes the previous iteration's replies as one TX burst, then receives one
- * burst: ARP, ICMP and TCP RSTs are answered inside lib/net, and the UDP datagrams for our
+ * Replies are batched and go out as one TX burst at stack_flush() (the worker calls it after
+ * a receive burst's work) or at the next stack_poll(), which then receives one burst: ARP,
+ * ICMP and TCP RSTs are answered inside lib/net, and the UDP datagrams for our
  * port are kept for stack_recv_dgrams(). There are no stream connections yet (TCP is a later
  * issue: lib/net answers SYNs with RST). A blocking poll (the worker is idle) polls the queue
  * with short sleeps in between, so an idle server does not hold a CPU at 100% and a wake-up
@@ -224,6 +225,12 @@ dpdk_send_dgrams(struct stack *s, const struct stack_dgram_out *d, unsigned n)
 }
 
 static void
+dpdk_flush(struct stack *s)
+{
+	net_queue_flush(to_dpdk(s)->q);
+}
+
+static void
 dpdk_wake(struct stack *s)
 {
 	__atomic_store_n(&to_dpdk(s)->wake, true, __ATOMIC_RELAXED);
@@ -295,6 +302,7 @@ static const struct stack_ops dpdk_ops = {
 	.close = dpdk_close,
 	.recv_dgrams = dpdk_recv_dgrams,
 	.send_dgrams = dpdk_send_dgrams,
+	.flush = dpdk_flush,
 	.wake = dpdk_wake,
 	.conn_set_user = dpdk_conn_set_user,
 	.conn_user = dpdk_conn_user,

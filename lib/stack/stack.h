@@ -106,6 +106,7 @@ struct stack_ops {
 	void (*close)(struct stack *s, struct stack_conn *c);
 	int (*recv_dgrams)(struct stack *s, struct stack_dgram *d, unsigned max);
 	int (*send_dgrams)(struct stack *s, const struct stack_dgram_out *d, unsigned n);
+	void (*flush)(struct stack *s); /* NULL: sends are immediate */
 	void (*wake)(struct stack *s);
 	void (*conn_set_user)(struct stack_conn *c, void *user);
 	void *(*conn_user)(const struct stack_conn *c);
@@ -134,7 +135,8 @@ struct net_counters;
  * [setup] Create the DPDK backend for one worker: the packet path (lib/net/queue.h) of queue
  * pair @p queue of the started port @p ifc, which must outlive the stack. UDP datagrams to
  * ifc->udp_port come out of stack_recv_dgrams() with their sender as an AF_INET peer (via 0);
- * replies given to stack_send_dgrams() go out in one TX burst at the next stack_poll(). No
+ * replies given to stack_send_dgrams() go out in one TX burst at stack_flush() or the next
+ * stack_poll(). No
  * stream connections: the connection operations fail with -ENOTCONN.
  * @return the stack, or NULL with *err = negative errno (-ENOMEM, -EINVAL).
  */
@@ -228,6 +230,18 @@ static inline int
 stack_send_dgrams(struct stack *s, const struct stack_dgram_out *d, unsigned n)
 {
 	return s->ops->send_dgrams(s, d, n);
+}
+
+/**
+ * Hand what the backend batched (the dpdk backend's TX burst) to the NIC now, instead of at
+ * the next stack_poll(): for the end of a receive burst's work. Backends that send at once
+ * (socket) do nothing.
+ */
+static inline void
+stack_flush(struct stack *s)
+{
+	if (s->ops->flush != NULL)
+		s->ops->flush(s);
 }
 
 /**

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Unit tests for text_single_get(), the parser-free path for a datagram that is one plain
- * `get <key>` line: the cases it must take and the ones it must leave to the parser, then a
- * differential test. Over 200,000 inputs made to look like gets (random keys over an
+ * `get <key>` line: the cases it must take and the ones it must leave to the parser, every
+ * byte value at every position of a key, then a differential test. Over 200,000 inputs made to look like gets (random keys over an
  * alphabet with spaces, CR, LF, NUL, DEL and high bytes, lengths around the 250-byte limit),
  * whenever the shortcut takes an input, text_parse() on the same input must produce the same
  * request (every field req_init() clears, compared byte for byte), consume the whole input,
@@ -70,6 +70,27 @@ test_cases(void **state)
 	assert_false(takes("get k\x7f\r\n"));
 	assert_false(takes("get k\xc3\xa9\r\n"));
 	assert_false(text_single_get("get k\0j\r\n", 10, &req));
+}
+
+static void
+test_every_byte_everywhere(void **state)
+{
+	/* A 17-byte key (two 8-byte steps and a tail) with byte b at position pos. */
+	char line[4 + 17 + 2];
+	struct proto_request req;
+
+	(void)state;
+	memcpy(line, "get ", 4);
+	memcpy(line + 4 + 17, "\r\n", 2);
+	for (unsigned b = 0; b < 256; b++) {
+		for (unsigned pos = 0; pos < 17; pos++) {
+			bool printable = b >= '!' && b <= '~';
+
+			memset(line + 4, 'k', 17);
+			line[4 + pos] = (char)b;
+			assert_int_equal(text_single_get(line, sizeof(line), &req), printable);
+		}
+	}
 }
 
 /** Parse @p s whole with text_parse(); compare with the shortcut's request. */
@@ -146,6 +167,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cases),
+		cmocka_unit_test(test_every_byte_everywhere),
 		cmocka_unit_test(test_same_as_parser),
 	};
 
