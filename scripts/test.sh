@@ -5,7 +5,8 @@
 #   b. configure and build build/
 #   c. meson test, all suites, in build/
 #   d. ASan+UBSan build in build-asan/ and its unit suite
-#   e. benchmark smoke run (proves nc_bench_store runs; not a timed test)
+#   e. benchmark smoke runs (nc_bench_store, nc_bench_proto, and as root bench-memif.sh:
+#      nicached on the DPDK path against the memif load generator; figures not checked)
 #   f. every parser's libFuzzer target for NC_FUZZ_SECONDS (default 60) each
 #   g. integration: real clients against build/app/nicached/nicached
 #      (tests/integration/run.sh; NC_INTEGRATION_SERVER=/usr/bin/memcached
@@ -206,6 +207,16 @@ if [[ -x $BENCH ]]; then
 	fi
 else
 	note "$BENCH not built: skipping the benchmark smoke run"
+fi
+UDPGEN=build/tests/bench/nc_udpgen
+if [[ -x $UDPGEN && $(id -u) -eq 0 ]]; then
+	# Also proves the DPDK path serves a kernel-free peer: every reply is checked.
+	note "running: scripts/bench-memif.sh --runs 1 --duration 2 (smoke run, figures not checked)"
+	mbench_rc=0
+	timeout 300 bash scripts/bench-memif.sh --runs 1 --duration 2 </dev/null || mbench_rc=$?
+	if ((mbench_rc != 0)); then
+		step_failed "memif bench smoke run (scripts/bench-memif.sh exited with status $mbench_rc)"
+	fi
 fi
 PBENCH=build/tests/bench/nc_bench_proto
 if [[ -x $PBENCH ]]; then

@@ -104,6 +104,16 @@ net_queue_rx(struct net_queue *q, struct net_dgram *out, unsigned max)
 	return net_queue_input(q, pkts, n, out, max);
 }
 
+/** Whether the port's link is up (a frame sent while it is down is lost: tx_full). */
+static bool
+link_up(const struct net_queue *q)
+{
+	struct rte_eth_link link;
+
+	return rte_eth_link_get_nowait(q->port_id, &link) == 0 &&
+	       link.link_status == RTE_ETH_LINK_UP;
+}
+
 unsigned
 net_queue_timers(struct net_queue *q, uint64_t now_tsc)
 {
@@ -115,9 +125,8 @@ net_queue_timers(struct net_queue *q, uint64_t now_tsc)
 	done += net_frag_expire(q, now_tsc);
 	if (q->queue_id != 0)
 		return done;
-	if (!q->announced) {
+	if (!q->announced && link_up(q))
 		q->announced = net_arp_announce(q) == 0;
-	}
 	if (ifc->gateway != 0 && (int64_t)(now_tsc - q->gw_next_tsc) >= 0) {
 		struct rte_ether_addr mac;
 		uint64_t age;

@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * nc_udpgen's frames: Ethernet + IPv4 + UDP + memcached frame header built by hand with both
+ * checksums in software (the server checks them; memif offloads nothing), ARP for our one
+ * address, and the checks on what comes back.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
+
+#include "udpgen.h"
+
+#define HDRS_LEN \
+	(sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr))
+#define MC_HDR_LEN    8
+#define MIN_FRAME     60
+#define SEND_RETRY_US 1000
+
+static void
+put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static uint16_t
+get_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+struct rte_mbuf *
+udpgen_link_begin(struct udpgen_link *l, uint16_t id, char **text)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(l->pool);
+	struct rte_ether_hdr *eh;
+	struct rte_ipv4_hdr *ip;
+	struct rte_udp_hdr *uh;
+	uint8_t *mc;
+
+	if (m == NULL)
+		return NULL;
+	eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	ip = (struct rte_ipv4_hdr *)(eh + 1);
+	uh = (struct rte_udp_hdr *)(ip + 1);
+	mc = (uint8_t *)(uh + 1);
+	eh->dst_addr = l->peer_mac;
+	eh->src_addr = l->mac;
+	eh->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->type_of_service = 0;
+	ip->packet_id = rte_cpu_to_be_16(l->ip_id++);
+	ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->src_addr = l->ip;
+	ip->dst_addr = l->peer_ip;
+	uh->src_port = l->sport;
+	uh->dst_port = l->dport;
+	put_be16(mc, id);
+	put_be16(mc + 2, 0);
+	put_be16(mc + 4, 1);
+	put_be16(mc + 6, 0);
+	*text = (char *)(mc + MC_HDR_LEN);
+	return m;
+}
+
+void
+udpgen_link_finish(struct rte_mbuf *m, uint32_t len)
+{
+	struct rte_ipv4_hdr *ip =
+		rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, sizeof(struct rte_ether_hdr));
+	struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(ip + 1);
+	uint16_t udp_len = (uint16_t)(sizeof(*uh) + MC_HDR_LEN + len);
+
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + udp_len));
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	uh->dgram_len = rte_cpu_to_be_16(udp_len);
+	uh->dgram_cksum = 0;
+	uh->dgram_cksum = rte_ipv4_udptcp_cksum(ip, uh);
+	m->data_len = (uint16_t)(sizeof(struct rte_ether_hdr) + sizeof(*ip) + udp_len);
+	m->pkt_len = m->data_len;
+}
+
+uint16_t
+udpgen_link_send(struct udpgen_link *l, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint64_t deadline = 0;
+	uint16_t sent = 0;
+
+	while (sent < n) {
+		sent += rte_eth_tx_burst(l->port_id, 0, pkts + sent, (uint16_t)(n - sent));
+		if (sent == n)
+			break;
+		if (deadline == 0)
+			deadline = rte_get_tsc_cycles() + l->hz / 1000000 * SEND_RETRY_US;
+		else if (rte_get_tsc_cycles() > deadline)
+			break;
+	}
+	if (sent < n) {
+		rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+		l->tx_dropped += n - sent;
+	}
+	return sent;
+}
+
+/* Sends one ARP frame (@p op) about our address to @p tha / @p tip. */
+static int
+arp_send(struct udpgen_link *l, uint16_t op, const struct rte_ether_addr *dst,
+	 const struct rte_ether_addr *tha, rte_be32_t tip)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(l->pool);
+	struct rte_ether_hdr *eh;
+	struct rte_arp_hdr *ah;
+
+	if (m == NULL)
+		return -ENOMEM;
+	eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	ah = (struct rte_arp_hdr *)(eh + 1);
+	memset(eh, 0, MIN_FRAME);
+	eh->dst_addr = *dst;
+	eh->src_addr = l->mac;
+	eh->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
+	ah->arp_hardware = RTE_BE16(RTE_ARP_HRD_ETHER);
+	ah->arp_protocol = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	ah->arp_hlen = RTE_ETHER_ADDR_LEN;
+	ah->arp_plen = sizeof(rte_be32_t);
+	ah->arp_opcode = rte_cpu_to_be_16(op);
+	ah->arp_data.arp_sha = l->mac;
+	ah->arp_data.arp_sip = l->ip;
+	ah->arp_data.arp_tha = *tha;
+	ah->arp_data.arp_tip = tip;
+	m->data_len = MIN_FRAME;
+	m->pkt_len = MIN_FRAME;
+	return udpgen_link_send(l, &m, 1) == 1 ? 0 : -EAGAIN;
+}
+
+int
+udpgen_link_arp_request(struct udpgen_link *l)
+{
+	static const struct rte_ether_addr bcast = {
+		.addr_bytes = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+	static const struct rte_ether_addr zero;
+
+	return arp_send(l, RTE_ARP_OP_REQUEST, &bcast, &zero, l->peer_ip);
+}
+
+/* ARP: learn the server's MAC from anything it says about itself; answer requests for us. */
+static void
+arp_input(struct udpgen_link *l, struct rte_mbuf *m)
+{
+	const struct rte_arp_hdr *ah = rte_pktmbuf_mtod_offset(m, const struct rte_arp_hdr *,
+							       sizeof(struct rte_ether_hdr));
+	struct rte_ether_addr sha;
+	rte_be32_t sip, tip;
+	uint16_t op;
+
+	if (m->data_len < sizeof(struct rte_ether_hdr) + sizeof(*ah) ||
+	    ah->arp_hardware != RTE_BE16(RTE_ARP_HRD_ETHER) ||
+	    ah->arp_protocol != RTE_BE16(RTE_ETHER_TYPE_IPV4) ||
+	    ah->arp_hlen != RTE_ETHER_ADDR_LEN || ah->arp_plen != sizeof(rte_be32_t)) {
+		l->rx_bad++;
+		return;
+	}
+	op = rte_be_to_cpu_16(ah->arp_opcode);
+	sha = ah->arp_data.arp_sha;
+	sip = ah->arp_data.arp_sip;
+	tip = ah->arp_data.arp_tip;
+	if (sip == l->peer_ip && rte_is_unicast_ether_addr(&sha)) {
+		l->peer_mac = sha;
+		l->peer_known = true;
+	}
+	if (op == RTE_ARP_OP_REQUEST && tip == l->ip && sip != 0 &&
+	    arp_send(l, RTE_ARP_OP_REPLY, &sha, &sha, sip) == 0)
+		l->arp_answered++;
+}
+
+/* Whether the UDP checksum (pseudo-header included) of @p len bytes at @p uh sums right. */
+static bool
+udp_cksum_ok(const struct rte_ipv4_hdr *ip, const struct rte_udp_hdr *uh, uint32_t len)
+{
+	uint32_t sum = (uint32_t)rte_raw_cksum(uh, len) + rte_ipv4_phdr_cksum(ip, 0);
+
+	sum = (sum & 0xffff) + (sum >> 16);
+	return sum == 0xffff;
+}
+
+/* Checks the IPv4 and UDP headers of a frame for us; returns the UDP header or NULL. */
+static const struct rte_udp_hdr *
+udp_check(struct udpgen_link *l, const struct rte_mbuf *m)
+{
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
+								sizeof(struct rte_ether_hdr));
+	const struct rte_udp_hdr *uh = (const struct rte_udp_hdr *)(ip + 1);
+	uint32_t ip_len;
+
+	if (m->nb_segs != 1 || m->data_len < HDRS_LEN || ip->version_ihl != RTE_IPV4_VHL_DEF ||
+	    ip->next_proto_id != IPPROTO_UDP || ip->dst_addr != l->ip ||
+	    ip->src_addr != l->peer_ip || uh->dst_port != l->sport) {
+		l->rx_other++;
+		return NULL;
+	}
+	ip_len = rte_be_to_cpu_16(ip->total_length);
+	if (ip_len + sizeof(struct rte_ether_hdr) > m->data_len ||
+	    rte_be_to_cpu_16(uh->dgram_len) != ip_len - sizeof(*ip) ||
+	    ip_len < sizeof(*ip) + sizeof(*uh) + MC_HDR_LEN ||
+	    rte_raw_cksum(ip, sizeof(*ip)) != 0xffff ||
+	    (uh->dgram_cksum != 0 && !udp_cksum_ok(ip, uh, ip_len - sizeof(*ip)))) {
+		l->rx_bad++;
+		return NULL;
+	}
+	return uh;
+}
+
+enum udpgen_rx
+udpgen_link_classify(struct udpgen_link *l, struct rte_mbuf *m, struct udpgen_dgram *d)
+{
+	const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct rte_udp_hdr *uh;
+	const uint8_t *mc;
+
+	if (m->data_len < sizeof(*eh)) {
+		l->rx_other++;
+	} else if (eh->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP)) {
+		arp_input(l, m);
+	} else if (eh->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4) &&
+		   rte_is_same_ether_addr(&eh->dst_addr, &l->mac) &&
+		   (uh = udp_check(l, m)) != NULL) {
+		mc = (const uint8_t *)(uh + 1);
+		d->id = get_be16(mc);
+		d->seq = get_be16(mc + 2);
+		d->total = get_be16(mc + 4);
+		d->text = (const char *)(mc + MC_HDR_LEN);
+		d->len = (uint32_t)(rte_be_to_cpu_16(uh->dgram_len) - sizeof(*uh) - MC_HDR_LEN);
+		return UDPGEN_RX_UDP;
+	} else {
+		l->rx_other++;
+	}
+	rte_pktmbuf_free(m);
+	return UDPGEN_RX_DONE;
+}
+
+void
+udpgen_link_idle(struct udpgen_link *l, unsigned ms)
+{
+	uint64_t end = rte_get_tsc_cycles() + l->hz / 1000 * ms;
+	struct rte_mbuf *pkts[UDPGEN_BURST];
+	struct udpgen_dgram d;
+
+	do {
+		uint16_t n = rte_eth_rx_burst(l->port_id, 0, pkts, UDPGEN_BURST);
+
+		for (uint16_t i = 0; i < n; i++)
+			if (udpgen_link_classify(l, pkts[i], &d) == UDPGEN_RX_UDP)
+				rte_pktmbuf_free(pkts[i]);
+	} while (rte_get_tsc_cycles() < end);
+}
