@@ -71,6 +71,8 @@ struct net_queue {
 	struct net_peer_cache peer;
 	struct net_arp_recent arp_recent[NET_ARP_RECENT];
 	struct rte_mbuf *tx[NET_BURST];
+	uint16_t nspare;			 /* mbufs in spare[] */
+	struct rte_mbuf *spare[NET_SPARE_MBUFS]; /* recycled, ready for net_udp_alloc() */
 };
 
 /** What one input call collects: datagrams for the caller, the frame's source MAC. */

@@ -53,6 +53,21 @@ net_queue_create(const struct net_iface *ifc, uint16_t queue_id, int socket, int
 }
 
 void
+net_queue_recycle(struct net_queue *q, struct rte_mbuf **m, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *s = m[i];
+
+		/* Only a lone segment of our pool that nobody else holds is reused as it is. */
+		if (q->nspare < NET_SPARE_MBUFS && s->pool == q->ifc->pool && s->nb_segs == 1 &&
+		    (s = rte_pktmbuf_prefree_seg(s)) != NULL)
+			q->spare[q->nspare++] = s;
+		else if (s != NULL)
+			rte_pktmbuf_free(s);
+	}
+}
+
+void
 net_queue_destroy(struct net_queue **qp)
 {
 	struct net_queue *q;
@@ -63,6 +78,9 @@ net_queue_destroy(struct net_queue **qp)
 	for (uint16_t i = 0; i < q->tx_n; i++)
 		rte_pktmbuf_free(q->tx[i]);
 	q->tx_n = 0;
+	if (q->nspare > 0)
+		rte_mempool_put_bulk(q->ifc->pool, (void **)q->spare, q->nspare);
+	q->nspare = 0;
 	net_frag_teardown(q);
 	rte_free(q);
 	*qp = NULL;

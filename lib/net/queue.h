@@ -36,6 +36,8 @@
 
 /** Most frames received per rte_eth_rx_burst, and most frames in one TX batch. */
 #define NET_BURST 32
+/** Received mbufs a queue keeps for its next replies instead of the pool (net_queue_recycle). */
+#define NET_SPARE_MBUFS (2 * NET_BURST)
 /** A partial TX batch older than this is sent by net_queue_timers(). */
 #define NET_TX_DRAIN_US 10
 /*
@@ -112,7 +114,15 @@ net_dgram_free(struct net_dgram *d)
 }
 
 /**
- * Start a UDP datagram: an mbuf from the interface's pool with headroom reserved for the
+ * Give back the mbufs of @p n received datagrams: the queue keeps them (up to
+ * NET_SPARE_MBUFS, the rest are freed) and net_udp_alloc() hands them out again, still warm in
+ * the cache and without a trip through the pool.
+ */
+void net_queue_recycle(struct net_queue *q, struct rte_mbuf **m, unsigned n);
+
+/**
+ * Start a UDP datagram: an mbuf (a recycled one, else from the interface's pool) with headroom
+ * reserved for the
  * headers. The caller writes up to *room payload bytes at *payload (room is the smaller of the
  * mbuf's space and the MTU's UDP payload) and passes the mbuf to net_udp_send().
  * @return the mbuf; NULL when the pool is empty (counted as no_mbuf).

@@ -115,7 +115,14 @@ udp_room(const struct net_queue *q, const struct rte_mbuf *m)
 struct rte_mbuf *
 net_udp_alloc(struct net_queue *q, uint8_t **payload, uint16_t *room)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(q->ifc->pool);
+	struct rte_mbuf *m;
+
+	if (q->nspare > 0) {
+		m = q->spare[--q->nspare];
+		rte_pktmbuf_reset(m);
+	} else {
+		m = rte_pktmbuf_alloc(q->ifc->pool);
+	}
 
 	if (unlikely(m == NULL)) {
 		NET_DROP(&q->cnt, no_mbuf);

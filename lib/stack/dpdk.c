@@ -84,7 +84,7 @@ static inline void
 dpdk_take_back(struct dpdk_stack *ds)
 {
 	if (ds->nlent > 0) {
-		rte_pktmbuf_free_bulk(ds->lent, ds->nlent);
+		net_queue_recycle(ds->q, ds->lent, ds->nlent);
 		ds->nlent = 0;
 	}
 }
