@@ -42,6 +42,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_opts.h"
+
 #define KEY_LEN	      16
 #define LINE_MAX_LEN  1024  /* longest reply line accepted */
 #define RECV_CHUNK    65536 /* receive buffer room beyond one whole reply */
@@ -637,12 +639,9 @@ usage(void)
 static double
 opt_num(const char *name, const char *s, double lo, double hi)
 {
-	char *end;
 	double v;
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || !(v >= lo && v <= hi)) {
+	if (!bench_number(s, lo, hi, &v)) {
 		fprintf(stderr, "nc_mcload: --%s wants a number in [%g, %g]\n", name, lo, hi);
 		usage();
 	}

@@ -53,6 +53,7 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 
+#include "bench_opts.h"
 #include "udpgen.h"
 
 #define POOL_MBUFS     8191
@@ -116,12 +117,9 @@ die(const char *fmt, ...)
 static double
 opt_num(const char *name, const char *s, double lo, double hi)
 {
-	char *end;
 	double v;
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || !(v >= lo && v <= hi)) {
+	if (!bench_number(s, lo, hi, &v)) {
 		fprintf(stderr, "nc_udpgen: --%s wants a number in [%g, %g]\n", name, lo, hi);
 		usage();
 	}

@@ -13,26 +13,14 @@
 #include <rte_ip.h>
 #include <rte_udp.h>
 
+#include "proto/udp.h"
 #include "udpgen.h"
 
 #define HDRS_LEN \
 	(sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr))
-#define MC_HDR_LEN    8
+#define MC_HDR_LEN    PROTO_UDP_HEADER_LEN
 #define MIN_FRAME     60
 #define SEND_RETRY_US 1000
-
-static void
-put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static uint16_t
-get_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
 struct rte_mbuf *
 udpgen_link_begin(struct udpgen_link *l, uint16_t id, char **text)
@@ -62,10 +50,7 @@ udpgen_link_begin(struct udpgen_link *l, uint16_t id, char **text)
 	ip->dst_addr = l->peer_ip;
 	uh->src_port = l->sport;
 	uh->dst_port = l->dport;
-	put_be16(mc, id);
-	put_be16(mc + 2, 0);
-	put_be16(mc + 4, 1);
-	put_be16(mc + 6, 0);
+	proto_udp_header_write(mc, id, 0, 1); /* a request: sequence 0 of 1 */
 	*text = (char *)(mc + MC_HDR_LEN);
 	return m;
 }
@@ -232,12 +217,15 @@ udpgen_link_classify(struct udpgen_link *l, struct rte_mbuf *m, struct udpgen_dg
 	} else if (eh->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4) &&
 		   rte_is_same_ether_addr(&eh->dst_addr, &l->mac) &&
 		   (uh = udp_check(l, m)) != NULL) {
+		struct proto_udp_header h;
+
 		mc = (const uint8_t *)(uh + 1);
-		d->id = get_be16(mc);
-		d->seq = get_be16(mc + 2);
-		d->total = get_be16(mc + 4);
-		d->text = (const char *)(mc + MC_HDR_LEN);
 		d->len = (uint32_t)(rte_be_to_cpu_16(uh->dgram_len) - sizeof(*uh) - MC_HDR_LEN);
+		(void)proto_udp_header_parse(mc, MC_HDR_LEN, &h); /* udp_check saw the length */
+		d->id = h.request_id;
+		d->seq = h.seq;
+		d->total = h.total;
+		d->text = (const char *)(mc + MC_HDR_LEN);
 		return UDPGEN_RX_UDP;
 	} else {
 		l->rx_other++;
