@@ -12,6 +12,8 @@
  * every value span gathered into an exact-size buffer, every outcome answered (text_write /
  * text_write_error, meta_write / meta_write_error for meta lines) with a made-up result. The
  * two runs must produce the same requests, errors and end position (a digest of each).
+ * When text_single_get() (the parser-free path for a one-get datagram) takes the stream, the
+ * parser must produce the same request from it and consume it all.
  *
  * Build (standalone):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I lib tests/fuzz/fuzz_text.c \
@@ -21,6 +23,7 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -386,6 +389,26 @@ cmp_size(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* The shortcut must agree with the parser on every input it takes. */
+static void
+check_single_get(const uint8_t *data, size_t size)
+{
+	static struct text_parser p;
+	struct proto_request quick, req;
+	struct proto_input in;
+	enum proto_error err;
+
+	if (size > UINT32_MAX || !text_single_get((const char *)data, (uint32_t)size, &quick))
+		return;
+	text_parser_init(&p, 0);
+	proto_input_init(&in);
+	if (proto_input_add(&in, data, (uint32_t)size) != 0 ||
+	    text_parse(&p, &in, &req, &err) != PROTO_PARSE_OK ||
+	    memcmp(&req, &quick, offsetof(struct proto_request, meta)) != 0 ||
+	    proto_input_avail(&in) != 0 || text_parse(&p, &in, &req, &err) != PROTO_PARSE_MORE)
+		abort(); /* the shortcut took an input the parser reads otherwise */
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -412,6 +435,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cuts[i] = size > 0 ? cuts[i] % size : 0;
 	qsort(cuts, ncuts, sizeof(cuts[0]), cmp_size);
 
+	check_single_get(data, size);
 	whole = run(data, size, NULL, 0, item_max, copy);
 	split = run(data, size, cuts, ncuts, item_max, copy);
 	if (whole != split)
