@@ -47,7 +47,7 @@
 	X(udp_requests, "UDP datagrams received")                                   \
 	X(udp_dropped, "UDP datagrams dropped (multi-datagram, short, malformed)")  \
 	X(udp_reply_too_large, "UDP replies not sent: longer than --udp-reply-max") \
-	X(requests, "requests executed (any protocol, any command)")               \
+	X(requests, "requests executed (any protocol, any command; each key of a multi-get)") \
 	X(busy_cycles, "TSC cycles of worker loop iterations that did work")        \
 	X(idle_cycles, "TSC cycles of worker loop iterations that found nothing")   \
 	X(busy_driver_cycles, "of busy_cycles, those inside the NIC driver's rx/tx calls") \

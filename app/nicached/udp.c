@@ -105,7 +105,8 @@ conn_udp_datagram(struct worker *w, const struct stack_dgram *d, const struct ud
 		c->hint = *hint;
 		c->hint.key.key = (const char *)c->udp_buf + hint->off;
 	}
-	c->udp_peer = d->peer;
+	memcpy(&c->udp_peer.ss, &d->peer.ss, d->peer.len); /* not the whole sockaddr_storage */
+	c->udp_peer.len = d->peer.len;
 	c->udp_via = d->via;
 	c->udp_request_id = h.request_id;
 	c->read_closed = true;

@@ -86,16 +86,17 @@ net_queue_destroy(struct net_queue **qp)
 	*qp = NULL;
 }
 
-unsigned
-net_queue_input(struct net_queue *q, struct rte_mbuf **pkts, unsigned n, struct net_dgram *out,
-		unsigned max)
+/** Run @p n received frames through the packet path; @p now is the TSC of their arrival. */
+static unsigned
+queue_input(struct net_queue *q, struct rte_mbuf **pkts, unsigned n, struct net_dgram *out,
+	    unsigned max, uint64_t now)
 {
 	struct net_rx rx = {.out = out, .max = max, .n = 0};
 	uint64_t bytes = 0;
 	unsigned i;
 
-	q->now_tsc = rte_rdtsc();
-	q->now_s = net_seconds(q, q->now_tsc);
+	q->now_tsc = now;
+	q->now_s = net_seconds(q, now);
 	for (i = 0; i < n && i < RX_PREFETCH; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 	for (i = 0; i < n; i++) {
@@ -110,16 +111,24 @@ net_queue_input(struct net_queue *q, struct rte_mbuf **pkts, unsigned n, struct 
 }
 
 unsigned
+net_queue_input(struct net_queue *q, struct rte_mbuf **pkts, unsigned n, struct net_dgram *out,
+		unsigned max)
+{
+	return queue_input(q, pkts, n, out, max, rte_rdtsc());
+}
+
+unsigned
 net_queue_rx(struct net_queue *q, struct net_dgram *out, unsigned max)
 {
 	struct rte_mbuf *pkts[NET_BURST];
-	uint64_t t0 = rte_rdtsc();
+	uint64_t t0 = rte_rdtsc(), t1;
 	uint16_t n = rte_eth_rx_burst(q->port_id, q->queue_id, pkts, NET_BURST);
 
-	NET_EVENT(&q->cnt, driver_cycles, rte_rdtsc() - t0);
+	t1 = rte_rdtsc();
+	NET_EVENT(&q->cnt, driver_cycles, t1 - t0);
 	if (n == 0)
 		return 0;
-	return net_queue_input(q, pkts, n, out, max);
+	return queue_input(q, pkts, n, out, max, t1);
 }
 
 /** Whether the port's link is up (a frame sent while it is down is lost: tx_full). */
