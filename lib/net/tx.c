@@ -46,7 +46,7 @@ void
 net_tx_enqueue(struct net_queue *q, struct rte_mbuf *m)
 {
 	if (q->tx_n == 0)
-		q->tx_first_tsc = q->now_tsc; /* the burst being answered: drained no later */
+		q->tx_first_tsc = rte_rdtsc();
 	q->tx[q->tx_n++] = m;
 	if (q->tx_n == NET_BURST)
 		net_tx_flush(q);
