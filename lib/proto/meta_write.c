@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "core/decimal.h"
 #include "proto/base64.h"
 
 /*
@@ -41,14 +42,9 @@ put_str(struct line *l, const char *s)
 static void
 put_u64(struct line *l, uint64_t v)
 {
-	char tmp[20];
-	unsigned n = 0;
+	char tmp[NC_DECIMAL_U64_MAX];
 
-	do {
-		tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	put(l, tmp + sizeof(tmp) - n, n);
+	put(l, tmp, nc_decimal_u64(tmp, v));
 }
 
 static void

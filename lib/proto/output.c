@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "core/decimal.h"
+
 void
 proto_out_init(struct proto_out *out, struct iovec *iov, uint32_t max_iov, void *buf,
 	       uint32_t cap, bool copy_values)
@@ -85,14 +87,9 @@ proto_out_str(struct proto_out *out, const char *s)
 int
 proto_out_u64(struct proto_out *out, uint64_t v)
 {
-	char tmp[20];
-	unsigned n = 0;
+	char tmp[NC_DECIMAL_U64_MAX];
 
-	do {
-		tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	return proto_out_copy(out, tmp + sizeof(tmp) - n, n);
+	return proto_out_copy(out, tmp, nc_decimal_u64(tmp, v));
 }
 
 int

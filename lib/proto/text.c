@@ -576,6 +576,18 @@ parse_store(struct text_parser *p, struct proto_input *in, const struct line *l,
 	return data_block(p, in, l, req, err, (uint32_t)vlen, true);
 }
 
+/* Fill the request of a one-key line (the key is token 1) and consume the line. */
+static void
+keyed_request(struct text_parser *p, struct proto_input *in, const struct line *l,
+	      struct proto_request *req, enum proto_op op, uint32_t flags)
+{
+	req_init(req, op, PROTO_TEXT);
+	req->flags = flags;
+	req->key = l->tok[1].p;
+	req->key_len = l->tok[1].len;
+	consume(p, in, l->total);
+}
+
 /* incr/decr <key> <delta> [noreply] */
 static enum proto_parse
 parse_arith(struct text_parser *p, struct proto_input *in, const struct line *l,
@@ -592,12 +604,9 @@ parse_arith(struct text_parser *p, struct proto_input *in, const struct line *l,
 		return line_error(p, in, l, req, err, PROTO_ERR_KEY_TOO_LONG, noreply);
 	if (!num_u64(&t[2], &delta))
 		return line_error(p, in, l, req, err, PROTO_ERR_BAD_DELTA, noreply);
-	req_init(req, PROTO_OP_ARITH, PROTO_TEXT);
-	req->flags = (noreply ? PROTO_F_NOREPLY : 0) | (incr ? PROTO_F_INCR : 0);
-	req->key = t[1].p;
-	req->key_len = t[1].len;
+	keyed_request(p, in, l, req, PROTO_OP_ARITH,
+		      (noreply ? PROTO_F_NOREPLY : 0) | (incr ? PROTO_F_INCR : 0));
 	req->delta = delta;
-	consume(p, in, l->total);
 	return PROTO_PARSE_OK;
 }
 
@@ -617,12 +626,8 @@ parse_touch(struct text_parser *p, struct proto_input *in, const struct line *l,
 		return line_error(p, in, l, req, err, PROTO_ERR_KEY_TOO_LONG, noreply);
 	if (!num_i32(&t[2], &exptime))
 		return line_error(p, in, l, req, err, PROTO_ERR_BAD_EXPTIME, noreply);
-	req_init(req, PROTO_OP_TOUCH, PROTO_TEXT);
-	req->flags = noreply ? PROTO_F_NOREPLY : 0;
-	req->key = t[1].p;
-	req->key_len = t[1].len;
+	keyed_request(p, in, l, req, PROTO_OP_TOUCH, noreply ? PROTO_F_NOREPLY : 0);
 	req->exptime = exptime;
-	consume(p, in, l->total);
 	return PROTO_PARSE_OK;
 }
 
@@ -647,11 +652,7 @@ parse_delete(struct text_parser *p, struct proto_input *in, const struct line *l
 	}
 	if (t[1].len > PROTO_KEY_MAX)
 		return line_error(p, in, l, req, err, PROTO_ERR_KEY_TOO_LONG, noreply);
-	req_init(req, PROTO_OP_DELETE, PROTO_TEXT);
-	req->flags = noreply ? PROTO_F_NOREPLY : 0;
-	req->key = t[1].p;
-	req->key_len = t[1].len;
-	consume(p, in, l->total);
+	keyed_request(p, in, l, req, PROTO_OP_DELETE, noreply ? PROTO_F_NOREPLY : 0);
 	return PROTO_PARSE_OK;
 }
 

@@ -9,22 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
-/* Decimal digits of @p v at @p d; returns the number written. */
-static unsigned
-put_u64(char *d, uint64_t v)
-{
-	unsigned n = 1;
-
-	if (v < 10) {
-		d[0] = (char)('0' + v); /* flags are mostly 0 */
-		return 1;
-	}
-	for (uint64_t t = v / 10; t != 0; t /= 10)
-		n++;
-	for (unsigned i = n; i-- > 0; v /= 10)
-		d[i] = (char)('0' + v % 10);
-	return n;
-}
+#include "core/decimal.h"
 
 /* One line: @p s and "\r\n". */
 static int
@@ -64,12 +49,12 @@ write_get(struct proto_out *out, const struct proto_request *req, const struct p
 	memcpy(d, req->key, req->key_len);
 	d += req->key_len;
 	*d++ = ' ';
-	d += put_u64(d, res->client_flags);
+	d += nc_decimal_u64(d, res->client_flags);
 	*d++ = ' ';
-	d += put_u64(d, res->value_len);
+	d += nc_decimal_u64(d, res->value_len);
 	if ((req->flags & PROTO_F_RETURN_CAS) != 0) {
 		*d++ = ' ';
-		d += put_u64(d, res->cas);
+		d += nc_decimal_u64(d, res->cas);
 	}
 	*d++ = '\r';
 	*d++ = '\n';
@@ -193,7 +178,7 @@ text_write(struct proto_out *out, const struct proto_request *req, const struct 
 
 			if (noreply)
 				return 0;
-			n = put_u64(num, res->number);
+			n = nc_decimal_u64(num, res->number);
 			memcpy(num + n, "\r\n", 2);
 			return proto_out_copy(out, num, n + 2);
 		}

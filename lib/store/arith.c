@@ -43,14 +43,5 @@ store_arith_parse(const char *p, size_t len, uint64_t *out)
 unsigned
 store_arith_format(uint64_t v, char buf[STORE_ARITH_DIGITS_MAX])
 {
-	char tmp[STORE_ARITH_DIGITS_MAX];
-	unsigned n = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	for (unsigned i = 0; i < n; i++)
-		buf[i] = tmp[n - 1 - i];
-	return n;
+	return nc_decimal_u64(buf, v);
 }

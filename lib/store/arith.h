@@ -10,8 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/decimal.h"
+
 /** Longest decimal form of a uint64_t. */
-#define STORE_ARITH_DIGITS_MAX 20
+#define STORE_ARITH_DIGITS_MAX NC_DECIMAL_U64_MAX
 
 /**
  * Read a stored value as memcached's incr/decr does (strtoull rules): optional leading white
