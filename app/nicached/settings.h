@@ -58,6 +58,7 @@ enum settings_backend {
  *   count    flag without argument counted on the command line (-vv); a number in the file
  *   config   --config FILE (command line only)
  *   path     a file or folder name, kept as given
+ *   fault    a fault-injection specification (net/fault.h: net_fault_parse), kept as given
  *   help, version   actions (command line only, no field)
  */
 #define SETTINGS_FIELD_uint(f)	  unsigned f;
@@ -70,6 +71,7 @@ enum settings_backend {
 #define SETTINGS_FIELD_count(f)	  unsigned f;
 #define SETTINGS_FIELD_config(f)  char f[SETTINGS_PATH_LEN];
 #define SETTINGS_FIELD_path(f)	  char f[SETTINGS_PATH_LEN];
+#define SETTINGS_FIELD_fault(f)	  char f[SETTINGS_PATH_LEN];
 #define SETTINGS_FIELD_help(f)
 #define SETTINGS_FIELD_version(f)
 
@@ -111,6 +113,9 @@ enum settings_backend {
 	  "dpdk: site file naming the NIC profile, interface or PCI address and IPv4 address") \
 	X(path, drivers_dir, 0, "drivers-dir", NC_DRIVERS_DIR, 0, 0, "drivers_dir", "dir",    \
 	  "dpdk: folder of the NIC profiles (drivers-config)")                                \
+	X(fault, fault, 0, "fault", "", 0, 0, "fault", "spec",                                \
+	  "dpdk: seeded fault injection for tests, e.g. seed=1,drop=0.05,reorder=0.05 (off "  \
+	  "when empty)")                                                                      \
 	X(words, eal, 0, "eal", "", 0, 0, NULL, "args",                                       \
 	  "extra EAL arguments, split on spaces, after the derived ones (experts)")           \
 	X(config, config, 0, "config", "", 0, 0, NULL, "file",                                \

@@ -35,6 +35,7 @@ setting_format(const struct nc_settings *s, const struct setting_desc *d, bool s
 	case KIND_words:
 	case KIND_config:
 	case KIND_path:
+	case KIND_fault:
 		snprintf(buf, cap, "%s", (const char *)p);
 		break;
 	case KIND_backend:

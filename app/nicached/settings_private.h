@@ -26,6 +26,7 @@
 	X(count)          \
 	X(config)         \
 	X(path)           \
+	X(fault)          \
 	X(help)           \
 	X(version)
 

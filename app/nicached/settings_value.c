@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/fault.h"
 #include "settings_private.h"
 
 /* The message for a number outside [min, max]; size kinds name the bound it crossed. */
@@ -202,6 +203,18 @@ setting_apply(struct nc_settings *s, const struct setting_desc *d, const struct 
 		return copy_text(d, lb, text, setting_field(s, d), err, errcap);
 	case KIND_path:
 		return copy_text(d, lb, text, setting_field(s, d), err, errcap);
+	case KIND_fault: {
+		struct net_fault f;
+
+		if (net_fault_parse(text, &f) != 0) {
+			setting_err(err, errcap,
+				    "%s: '%s' is not a fault specification (comma-separated "
+				    "seed=N and [rx-|tx-]drop|dup|reorder|corrupt=0..1)",
+				    lb, setting_quote(text, q, sizeof(q)));
+			return -EINVAL;
+		}
+		return copy_text(d, lb, text, setting_field(s, d), err, errcap);
+	}
 	case KIND_backend:
 		if (setting_backend_find(text, setting_field(s, d)) == 0)
 			return 0;

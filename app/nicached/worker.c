@@ -99,6 +99,11 @@ worker_stack(struct worker *w, char *msg, size_t msgcap)
 		return n;
 	}
 	p.nlisten = (unsigned)n;
+	/*
+	 * Every connection may land on one queue: each worker's TCP holds -c of them, plus room
+	 * for the ones it refuses with memcached's error (they are open until that is sent).
+	 */
+	p.tcp.max_conns = w->srv->set.conn_limit + 64;
 	if (w->srv->set.backend == SETTINGS_BACKEND_DPDK) {
 		w->stack = stack_dpdk_create(&p, net_port_iface(w->srv->port), (uint16_t)w->id,
 					     &err);

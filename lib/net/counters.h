@@ -24,10 +24,16 @@
 	X(arp_learned, "neighbour entries learned or refreshed")                         \
 	X(icmp_echo_answered, "ICMP echo requests answered")                             \
 	X(udp_delivered, "UDP datagrams for our port handed to the server")              \
-	X(tcp_rst_sent, "TCP segments answered with RST (no TCP on this path yet)")      \
+	X(tcp_delivered, "TCP segments to our address handed to the TCP layer")          \
+	X(tcp_rst_sent, "TCP segments answered with RST (TCP delivery off: no TCP layer)") \
+	X(tcp_segs_sent, "TCP segments the TCP layer sent (net_tcp_output)")             \
 	X(ip_fragments, "IPv4 fragments received")                                       \
 	X(ip_reassembled, "IPv4 datagrams reassembled from fragments")                   \
-	X(driver_cycles, "TSC cycles spent inside rte_eth_rx_burst and rte_eth_tx_burst")
+	X(driver_cycles, "TSC cycles spent inside rte_eth_rx_burst and rte_eth_tx_burst") \
+	X(fault_dropped, "frames dropped by fault injection (rx and tx)")               \
+	X(fault_duplicated, "frames duplicated by fault injection (rx and tx)")         \
+	X(fault_reordered, "frames held back behind the next one by fault injection")   \
+	X(fault_corrupted, "frames with one bit flipped by fault injection (rx and tx)")
 
 /* X(name, description): every reason a frame is dropped. */
 #define NET_DROPS(X)                                                                      \
@@ -48,7 +54,8 @@
 	X(icmp_type, "ICMP other than echo request")                                     \
 	X(icmp_too_big, "ICMP echo requests whose reply would not fit the MTU unfragmented") \
 	X(tcp_header, "TCP header malformed (data offset, length) or checksum wrong")    \
-	X(tcp_ignored, "TCP not answered (a RST, or to a port we do not serve)")         \
+	X(tcp_ignored, "TCP delivery off: a RST, not answered")                          \
+	X(tcp_rx_full, "TCP segments not handed up: the burst's output array was full")  \
 	X(arp_bad, "ARP with hardware/protocol types or lengths we do not handle")       \
 	X(arp_ignored, "ARP not about our address (nothing to answer or learn)")         \
 	X(frag_dropped, "IPv4 fragments given up: timeout, duplicate, too many, too long, bad") \
@@ -56,6 +63,7 @@
 	X(frag_evicted, "IPv4 fragments freed or refused for room: flow table or mbuf cap full") \
 	X(no_neighbour, "frames not sent: next hop MAC unknown (an ARP request went out)") \
 	X(no_mbuf, "frames not built: mbuf pool empty")                                  \
+	X(tx_chain, "chained frames not sent: no multi-segment TX and too long to copy into one mbuf") \
 	X(tx_full, "frames the NIC queue had no room for")
 
 enum net_event {

@@ -4,8 +4,9 @@
 
 /*
  * Our identity on one DPDK port, shared read-only by every queue of the port once set up:
- * MAC, IPv4 address and subnet, gateway, VLAN, MTU, the ports we serve, and which checksum
- * offloads the device accepted (the packet path does in software what the NIC does not).
+ * MAC, IPv4 address and subnet, gateway, VLAN, MTU, the ports we serve, which checksum
+ * offloads the device accepted (the packet path does in software what the NIC does not),
+ * whether it sends chained mbufs, and the faults to inject on every queue (tests only).
  * Built by net_port_start() (port.h) or by hand in tests.
  */
 
@@ -15,6 +16,8 @@
 #include <rte_byteorder.h>
 #include <rte_ether.h>
 #include <rte_mempool.h>
+
+#include "net/fault.h"
 
 struct net_neigh;
 
@@ -39,8 +42,10 @@ struct net_iface {
 	uint16_t udp_port;	     /* memcached UDP port, host order; 0: UDP off */
 	uint16_t tcp_port;	     /* memcached TCP port, host order; 0: off (SYNs get RST anyway) */
 	struct net_offloads offloads;
+	bool tx_multi_seg;	     /* the NIC sends chained mbufs; else chains are copied */
 	struct rte_mempool *pool;    /* mbufs for frames we build */
 	struct net_neigh *neigh;     /* the port's neighbour (ARP) table */
+	struct net_fault fault;	     /* set on each queue by net_queue_create(); zero: off */
 };
 
 /** Whether @p ip (network order) is in our subnet. */

@@ -11,6 +11,9 @@
  * net_ipv4_input(); IPv4 reassembles fragments (frag.c) and calls the ICMP, UDP or TCP input.
  * From the L3 layer on, packet data starts at the network header. Each input function consumes
  * the mbuf: it is freed (a drop, counted), turned into a reply (net_tx_reply) or handed up.
+ *
+ * Send side: net_udp_send() / net_tcp_output() (and the replies) end in net_tx_enqueue();
+ * net_tx_flush() hands the batch to net_tx_burst(), through fault.c when faults are on.
  */
 
 #include <stdbool.h>
@@ -37,6 +40,7 @@ struct net_arp_recent {
 };
 
 struct net_frag_tbl;
+struct net_fault_run;
 
 /**
  * The last on-link peer a queue learned from or sent to, and the second it was true in: while
@@ -59,7 +63,10 @@ struct net_queue {
 	uint16_t ip_id;	       /* IPv4 identification of the next datagram we build */
 	uint16_t tx_n;	       /* frames in tx[] */
 	uint16_t l2_len;       /* Ethernet header we send: 14, or 18 with a VLAN tag */
+	uint16_t rx_burst;     /* most frames per rte_eth_rx_burst (fewer with faults on) */
+	int socket;	       /* NUMA node of the queue's memory */
 	bool announced;	       /* queue 0: gratuitous ARP sent */
+	bool tcp_deliver;      /* TCP segments handed up (else answered with RST) */
 	uint64_t hz;	       /* TSC cycles per second */
 	uint64_t now_tsc;      /* time of the burst being processed */
 	uint64_t now_s;	       /* now_tsc in seconds (the neighbour table's clock) */
@@ -68,6 +75,7 @@ struct net_queue {
 	uint64_t arp_gap_cycles;
 	uint64_t gw_next_tsc;	   /* queue 0: next gateway check */
 	struct net_frag_tbl *frag; /* IPv4 reassembly (frag.c) */
+	struct net_fault_run *fault; /* fault injection (fault.c); NULL: off */
 	struct net_peer_cache peer;
 	struct net_arp_recent arp_recent[NET_ARP_RECENT];
 	struct rte_mbuf *tx[NET_BURST];
@@ -222,16 +230,38 @@ void net_icmp_input(struct net_queue *q, struct rte_mbuf *m, struct rte_ipv4_hdr
 void net_udp_input(struct net_queue *q, struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
 		   struct net_rx *rx);
 
-/** tcp_rst.c: a TCP segment to us. */
+/** tcp.c: a TCP segment to us: handed up (delivery on) or answered by net_tcp_rst(). */
 void net_tcp_input(struct net_queue *q, struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
 		   struct net_rx *rx);
 
 /**
- * udp.c/tcp_rst.c: whether the L4 checksum of @p m (data at the IPv4 header @p ip, L4 at
+ * tcp_rst.c: answer TCP segment @p m (data at its IPv4 header @p ip, @p hlen bytes; TCP header
+ * checked: at least 20 bytes, data offset within the IPv4 payload) as a closed port would:
+ * a RST built in place and sent back to the frame's source MAC; a segment carrying RST is
+ * dropped (tcp_ignored) and one with a wrong checksum too (tcp_header).
+ */
+void net_tcp_rst(struct net_queue *q, struct rte_mbuf *m, struct rte_ipv4_hdr *ip, uint16_t hlen,
+		 struct net_rx *rx);
+
+/**
+ * udp.c/tcp.c: whether the L4 checksum of @p m (data at the IPv4 header @p ip, L4 at
  * @p l4_off) is right: the NIC's verdict when it gave one for this frame, else software.
  */
 bool net_l4_cksum_ok(const struct net_queue *q, const struct rte_mbuf *m,
 		     const struct rte_ipv4_hdr *ip, uint16_t l4_off);
+
+/**
+ * tx.c: an mbuf for a frame we build, with at least @p headroom bytes of headroom and no data:
+ * a recycled spare, else from the interface's pool. @return it; NULL (counted no_mbuf).
+ */
+struct rte_mbuf *net_tx_alloc(struct net_queue *q, uint16_t headroom);
+
+/**
+ * tx.c: the MAC of the next hop towards @p dst_ip (itself when on-link, else the gateway),
+ * from the queue's peer or the neighbour table. When unknown an ARP request goes out (at most
+ * one per NET_ARP_GAP_MS per hop). @return 0; -EHOSTUNREACH (nothing counted here).
+ */
+int net_tx_next_hop(struct net_queue *q, rte_be32_t dst_ip, struct rte_ether_addr *mac);
 
 /** tx.c: add a finished frame to the TX batch (the batch is sent when it becomes full). */
 void net_tx_enqueue(struct net_queue *q, struct rte_mbuf *m);
@@ -243,7 +273,35 @@ void net_tx_enqueue(struct net_queue *q, struct rte_mbuf *m);
 void net_tx_reply(struct net_queue *q, struct rte_mbuf *m, const struct rte_ether_addr *dst,
 		  uint16_t ethertype);
 
-/** tx.c: send the batch. @return frames the NIC took. */
+/** tx.c: send the batch (through the TX faults when they are on). @return frames the NIC took. */
 unsigned net_tx_flush(struct net_queue *q);
+
+/**
+ * tx.c: hand @p n frames to the NIC (one rte_eth_tx_burst and one retry; what it refuses is
+ * freed as tx_full) and count them. @return frames the NIC took.
+ */
+unsigned net_tx_burst(struct net_queue *q, struct rte_mbuf **pkts, uint16_t n);
+
+/** Most frames the RX faults return for n received: each duplicated, one released. */
+#define NET_FAULT_OUT_MAX(n) (2 * (n) + 1)
+
+/**
+ * fault.c: apply the RX faults to the @p n frames at @p pkts (room for NET_FAULT_OUT_MAX(n)),
+ * received at TSC @p now; a held frame older than NET_FAULT_HOLD_US is released at the end.
+ * @return the frames now at @p pkts.
+ */
+unsigned net_fault_rx(struct net_queue *q, struct rte_mbuf **pkts, unsigned n, uint64_t now);
+
+/** fault.c: apply the TX faults to the @p n frames at @p pkts and send them. @return sent. */
+unsigned net_fault_tx(struct net_queue *q, struct rte_mbuf **pkts, unsigned n);
+
+/** fault.c: send a frame to send held back longer than NET_FAULT_HOLD_US. @return frames sent. */
+unsigned net_fault_timers(struct net_queue *q, uint64_t now);
+
+/** fault.c: whether a frame is held back (either direction). */
+bool net_fault_busy(const struct net_queue *q);
+
+/** fault.c: turn faults off: free the state and the frames it holds (not counted). */
+void net_fault_teardown(struct net_queue *q);
 
 #endif /* NC_NET_PRIVATE_H */

@@ -214,6 +214,22 @@ plan_offloads(const struct net_profile *p, struct net_port *port, struct port_pl
 #undef PLAN_OFFLOAD
 }
 
+/* Chained mbufs (TCP segments whose payload stays in the send buffer) when the device sends them. */
+static void
+plan_tx_chains(struct net_port *port, struct port_plan *pl)
+{
+	const struct rte_eth_dev_info *di = &pl->info;
+
+	port->ifc.tx_multi_seg = (di->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
+	if (port->ifc.tx_multi_seg) {
+		pl->conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+		fact(port, NET_FACT_tx_chains, "on (multi-segment TX)");
+	} else {
+		fact(port, NET_FACT_tx_chains, "copied into one mbuf (not offered by %s)",
+		     di->driver_name);
+	}
+}
+
 /* The MTU to ask for, and whether received frames fit one mbuf (else scatter or fail). */
 static int
 plan_mtu(const struct net_profile *p, const struct net_site *s, struct net_port *port,
@@ -344,7 +360,7 @@ fill_iface(const struct net_site *s, uint16_t udp_port, uint16_t tcp_port, struc
 	   struct port_plan *pl)
 {
 	struct net_iface *ifc = &port->ifc;
-	char mac[RTE_ETHER_ADDR_FMT_SIZE];
+	char mac[RTE_ETHER_ADDR_FMT_SIZE], fault[NET_FACT_LEN - 32];
 	uint32_t ip = rte_be_to_cpu_32(s->ip), gw = rte_be_to_cpu_32(s->gateway);
 
 	ifc->port_id = port->port_id;
@@ -357,6 +373,7 @@ fill_iface(const struct net_site *s, uint16_t udp_port, uint16_t tcp_port, struc
 	ifc->vlan_id = s->vlan_id;
 	ifc->udp_port = udp_port;
 	ifc->tcp_port = tcp_port;
+	ifc->fault = s->fault;
 
 	rte_ether_format_addr(mac, sizeof(mac), &ifc->mac);
 	fact(port, NET_FACT_device, "%s (port %u)", port->name, port->port_id);
@@ -373,6 +390,11 @@ fill_iface(const struct net_site *s, uint16_t udp_port, uint16_t tcp_port, struc
 		fact(port, NET_FACT_vlan, "%u (tagged in software)", s->vlan_id);
 	else
 		fact(port, NET_FACT_vlan, "untagged");
+	if (net_fault_active(&s->fault))
+		fact(port, NET_FACT_fault, "ON, for tests only: %s",
+		     net_fault_format(&s->fault, fault, sizeof(fault)));
+	else
+		fact(port, NET_FACT_fault, "off");
 }
 
 /* Undo whatever start did, in reverse; the port is closed (a vdev also removed). */
@@ -429,6 +451,7 @@ net_port_start(const struct net_profile *p, const struct net_site *s, uint16_t n
 	if (rc == 0) {
 		plan_rss(p, port, &pl);
 		plan_offloads(p, port, &pl);
+		plan_tx_chains(port, &pl);
 		pl.socket = rte_eth_dev_socket_id(port->port_id);
 		if (pl.socket < 0)
 			pl.socket = SOCKET_ID_ANY;

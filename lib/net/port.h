@@ -69,6 +69,7 @@ struct net_site {
 	rte_be32_t gateway; /* [ipv4] gateway (optional) */
 	uint16_t vlan_id;   /* [port] vlan (optional, 0: untagged) */
 	uint16_t mtu;	    /* [port] mtu (optional, 0: the profile's) */
+	struct net_fault fault; /* not in the file: the caller's (tests); zero: no faults */
 };
 
 /**
@@ -113,8 +114,9 @@ struct net_port_stats {
  * rte_eth_dev_info and its capabilities, configure @p nb_queues rx/tx queue pairs with RSS
  * (when the device has it and more than one queue), create the mbuf pool (on the port's NUMA
  * node) sized nb_queues x (rx_desc + tx_desc + 2 x NET_BURST + cache) + mbuf_extra, set MTU,
- * start the port, and fill its net_iface (MAC, address, offloads in use, pool, neighbour
- * table) with @p udp_port / @p tcp_port.
+ * start the port, and fill its net_iface (MAC, address, offloads in use, multi-segment TX
+ * when the device offers it, pool, neighbour table, @p s->fault for every queue) with
+ * @p udp_port / @p tcp_port.
  * @return 0 with *out; negative errno with @p msg (-ENODEV no such device, -EINVAL the profile
  *         asks what the device cannot do and has no fallback, e.g. more queues than it has).
  */

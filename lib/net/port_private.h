@@ -95,7 +95,9 @@ enum net_offload_id {
 	X(rss, "rss")                 \
 	X(rss_key, "rss key")         \
 	X(promiscuous, "promiscuous") \
-	X(pool, "mbuf pool")
+	X(tx_chains, "tx chains")     \
+	X(pool, "mbuf pool")          \
+	X(fault, "fault injection")
 
 #define NET_FACT_ENUM(id, label) NET_FACT_##id,
 enum net_fact_id {

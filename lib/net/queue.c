@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * One queue pair's packet path: creation, the receive loop over a burst (prefetching frames
- * ahead of the one being classified), and the periodic upkeep (TX drain, reassembly timeouts,
- * our ARP announcement and the gateway's refresh on queue 0).
+ * ahead of the one being classified; RX faults first when they are on), and the periodic
+ * upkeep (TX drain, reassembly timeouts, frames held by fault injection, our ARP announcement
+ * and the gateway's refresh on queue 0).
  */
 #include <errno.h>
 
@@ -20,6 +21,7 @@ struct net_queue *
 net_queue_create(const struct net_iface *ifc, uint16_t queue_id, int socket, int *err)
 {
 	struct net_queue *q;
+	int rc;
 
 	if (ifc == NULL || ifc->pool == NULL || ifc->neigh == NULL || queue_id >= ifc->nb_queues ||
 	    ifc->mtu < 68) {
@@ -34,6 +36,8 @@ net_queue_create(const struct net_iface *ifc, uint16_t queue_id, int socket, int
 	q->ifc = ifc;
 	q->port_id = ifc->port_id;
 	q->queue_id = queue_id;
+	q->socket = socket;
+	q->rx_burst = NET_BURST;
 	q->l2_len = sizeof(struct rte_ether_hdr) +
 		    (ifc->vlan_id != 0 ? sizeof(struct rte_vlan_hdr) : 0);
 	q->hz = rte_get_tsc_hz();
@@ -47,6 +51,14 @@ net_queue_create(const struct net_iface *ifc, uint16_t queue_id, int socket, int
 		rte_free(q);
 		*err = -ENOMEM;
 		return NULL;
+	}
+	if (net_fault_active(&ifc->fault)) {
+		rc = net_queue_set_fault(q, &ifc->fault);
+		if (rc != 0) {
+			net_queue_destroy(&q);
+			*err = rc;
+			return NULL;
+		}
 	}
 	*err = 0;
 	return q;
@@ -81,6 +93,7 @@ net_queue_destroy(struct net_queue **qp)
 	if (q->nspare > 0)
 		rte_mempool_put_bulk(q->ifc->pool, (void **)q->spare, q->nspare);
 	q->nspare = 0;
+	net_fault_teardown(q);
 	net_frag_teardown(q);
 	rte_free(q);
 	*qp = NULL;
@@ -120,12 +133,15 @@ net_queue_input(struct net_queue *q, struct rte_mbuf **pkts, unsigned n, struct 
 unsigned
 net_queue_rx(struct net_queue *q, struct net_dgram *out, unsigned max)
 {
+	/* With faults on, rx_burst leaves room for what they add (NET_FAULT_OUT_MAX). */
 	struct rte_mbuf *pkts[NET_BURST];
 	uint64_t t0 = rte_rdtsc(), t1;
-	uint16_t n = rte_eth_rx_burst(q->port_id, q->queue_id, pkts, NET_BURST);
+	unsigned n = rte_eth_rx_burst(q->port_id, q->queue_id, pkts, q->rx_burst);
 
 	t1 = rte_rdtsc();
 	NET_EVENT(&q->cnt, driver_cycles, t1 - t0);
+	if (unlikely(q->fault != NULL))
+		n = net_fault_rx(q, pkts, n, t1);
 	if (n == 0)
 		return 0;
 	return queue_input(q, pkts, n, out, max, t1);
@@ -150,6 +166,8 @@ net_queue_timers(struct net_queue *q, uint64_t now_tsc)
 	if (q->tx_n != 0 && (int64_t)(now_tsc - q->tx_first_tsc) >= (int64_t)q->drain_cycles)
 		done += net_tx_flush(q);
 	done += net_frag_expire(q, now_tsc);
+	if (unlikely(q->fault != NULL))
+		done += net_fault_timers(q, now_tsc);
 	if (q->queue_id != 0)
 		return done;
 	if (!q->announced && link_up(q))
@@ -170,7 +188,7 @@ net_queue_timers(struct net_queue *q, uint64_t now_tsc)
 bool
 net_queue_busy(const struct net_queue *q)
 {
-	return q->tx_n != 0 || net_frag_busy(q);
+	return q->tx_n != 0 || net_frag_busy(q) || (q->fault != NULL && net_fault_busy(q));
 }
 
 const struct net_counters *

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * No TCP on this path yet: every segment to our address that does not carry RST is answered
- * as a closed port would (RFC 9293 section 3.10.7.1), the reply built in place:
+ * TCP delivery off (no TCP layer above the queue): every segment to our address that does not
+ * carry RST is answered as a closed port would (RFC 9293 section 3.10.7.1), the reply built in
+ * place:
  *   ACK set:  <SEQ=SEG.ACK><CTL=RST>
  *   else:     <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>   (SYN and FIN count in SEG.LEN)
- * Segments with RST are dropped (tcp_ignored); a bad data offset or checksum is tcp_header.
+ * Segments with RST are dropped (tcp_ignored); a wrong checksum is tcp_header (tcp.c checked
+ * the data offset).
  */
 #include <string.h>
 
@@ -14,26 +16,17 @@
 #include "net_private.h"
 
 void
-net_tcp_input(struct net_queue *q, struct rte_mbuf *m, struct rte_ipv4_hdr *ip, struct net_rx *rx)
+net_tcp_rst(struct net_queue *q, struct rte_mbuf *m, struct rte_ipv4_hdr *ip, uint16_t hlen,
+	    struct net_rx *rx)
 {
-	uint16_t hlen = rte_ipv4_hdr_len(ip);
 	uint16_t len = (uint16_t)(rte_be_to_cpu_16(ip->total_length) - hlen);
+	struct rte_tcp_hdr *th = rte_pktmbuf_mtod_offset(m, struct rte_tcp_hdr *, hlen);
+	uint16_t doff = (uint16_t)((th->data_off >> 4) * 4);
 	struct rte_ipv4_hdr *nip;
-	struct rte_tcp_hdr *th;
-	uint16_t doff, sport, dport;
+	uint16_t sport, dport;
 	uint32_t seg_len, seq, ack;
 	uint8_t flags;
 
-	if (unlikely(len < sizeof(*th) || m->data_len < hlen + sizeof(*th))) {
-		net_drop(q, m, NET_DROP_truncated);
-		return;
-	}
-	th = rte_pktmbuf_mtod_offset(m, struct rte_tcp_hdr *, hlen);
-	doff = (uint16_t)((th->data_off >> 4) * 4);
-	if (unlikely(doff < sizeof(*th) || doff > len)) {
-		net_drop(q, m, NET_DROP_tcp_header);
-		return;
-	}
 	flags = th->tcp_flags;
 	if (flags & RTE_TCP_RST_FLAG) {
 		net_drop(q, m, NET_DROP_tcp_ignored);

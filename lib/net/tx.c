@@ -1,18 +1,58 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The TX batch: up to NET_BURST finished frames, sent with one rte_eth_tx_burst when full, on
- * net_queue_flush(), or by net_queue_timers() once the oldest waited NET_TX_DRAIN_US. What the
- * NIC refuses after one retry is freed (tx_full).
+ * The send side UDP and TCP share: mbufs for the frames we build (recycled spares first), the
+ * next hop's MAC (on-link or the gateway; an ARP request when unknown), and the TX batch: up
+ * to NET_BURST finished frames, sent with one rte_eth_tx_burst when full, on
+ * net_queue_flush(), or by net_queue_timers() once the oldest waited NET_TX_DRAIN_US (through
+ * the TX faults when they are on). What the NIC refuses after one retry is freed (tx_full).
  */
+#include <errno.h>
+
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 
 #include "net_private.h"
 
-unsigned
-net_tx_flush(struct net_queue *q)
+struct rte_mbuf *
+net_tx_alloc(struct net_queue *q, uint16_t headroom)
 {
-	uint16_t n = q->tx_n, sent, more;
+	struct rte_mbuf *m;
+
+	if (q->nspare > 0) {
+		m = q->spare[--q->nspare];
+		rte_pktmbuf_reset(m);
+	} else {
+		m = rte_pktmbuf_alloc(q->ifc->pool);
+	}
+	if (unlikely(m == NULL)) {
+		NET_DROP(&q->cnt, no_mbuf);
+		return NULL;
+	}
+	if (unlikely(rte_pktmbuf_headroom(m) < headroom)) {
+		rte_pktmbuf_free(m);
+		NET_DROP(&q->cnt, no_mbuf);
+		return NULL;
+	}
+	return m;
+}
+
+int
+net_tx_next_hop(struct net_queue *q, rte_be32_t dst_ip, struct rte_ether_addr *mac)
+{
+	const struct net_iface *ifc = q->ifc;
+	rte_be32_t hop = net_iface_on_link(ifc, dst_ip) ? dst_ip : ifc->gateway;
+
+	if (likely(net_peer_mac(q, hop, mac)))
+		return 0;
+	if (hop != 0)
+		net_arp_solicit(q, hop, false);
+	return -EHOSTUNREACH;
+}
+
+unsigned
+net_tx_burst(struct net_queue *q, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t sent, more;
 	uint64_t t0, t1;
 	uint64_t bytes = 0;
 
@@ -20,26 +60,38 @@ net_tx_flush(struct net_queue *q)
 		return 0;
 	/* Lengths first: the driver may free what it sent before we look again. */
 	for (uint16_t i = 0; i < n; i++)
-		bytes += q->tx[i]->pkt_len;
+		bytes += pkts[i]->pkt_len;
 	t0 = rte_rdtsc();
-	sent = rte_eth_tx_burst(q->port_id, q->queue_id, q->tx, n);
+	sent = rte_eth_tx_burst(q->port_id, q->queue_id, pkts, n);
 	if (unlikely(sent < n)) {
-		more = rte_eth_tx_burst(q->port_id, q->queue_id, q->tx + sent, n - sent);
+		more = rte_eth_tx_burst(q->port_id, q->queue_id, pkts + sent, n - sent);
 		sent += more;
 	}
 	t1 = rte_rdtsc();
 	NET_EVENT(&q->cnt, driver_cycles, t1 - t0);
 	if (unlikely(sent < n)) {
 		for (uint16_t i = sent; i < n; i++) {
-			bytes -= q->tx[i]->pkt_len;
-			rte_pktmbuf_free(q->tx[i]);
+			bytes -= pkts[i]->pkt_len;
+			rte_pktmbuf_free(pkts[i]);
 		}
 		NET_COUNT(&q->cnt, drop, NET_DROP_tx_full, n - sent);
 	}
 	NET_EVENT(&q->cnt, tx_frames, sent);
 	NET_EVENT(&q->cnt, tx_bytes, bytes);
-	q->tx_n = 0;
 	return sent;
+}
+
+unsigned
+net_tx_flush(struct net_queue *q)
+{
+	uint16_t n = q->tx_n;
+
+	if (n == 0)
+		return 0;
+	q->tx_n = 0;
+	if (unlikely(q->fault != NULL))
+		return net_fault_tx(q, q->tx, n);
+	return net_tx_burst(q, q->tx, n);
 }
 
 void

@@ -81,6 +81,7 @@ net_udp_input(struct net_queue *q, struct rte_mbuf *m, struct rte_ipv4_hdr *ip, 
 	d->dst_ip = ip->dst_addr;
 	d->src_port = uh->src_port;
 	d->dst_port = uh->dst_port;
+	d->proto = IPPROTO_UDP;
 	NET_EVENT(&q->cnt, udp_delivered, 1);
 }
 
@@ -115,25 +116,11 @@ udp_room(const struct net_queue *q, const struct rte_mbuf *m)
 struct rte_mbuf *
 net_udp_alloc(struct net_queue *q, uint8_t **payload, uint16_t *room)
 {
-	struct rte_mbuf *m;
+	struct rte_mbuf *m = net_tx_alloc(
+		q, (uint16_t)(q->l2_len + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr)));
 
-	if (q->nspare > 0) {
-		m = q->spare[--q->nspare];
-		rte_pktmbuf_reset(m);
-	} else {
-		m = rte_pktmbuf_alloc(q->ifc->pool);
-	}
-
-	if (unlikely(m == NULL)) {
-		NET_DROP(&q->cnt, no_mbuf);
+	if (unlikely(m == NULL))
 		return NULL;
-	}
-	if (unlikely(rte_pktmbuf_headroom(m) <
-		     q->l2_len + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr))) {
-		rte_pktmbuf_free(m);
-		NET_DROP(&q->cnt, no_mbuf);
-		return NULL;
-	}
 	*payload = rte_pktmbuf_mtod(m, uint8_t *);
 	*room = udp_room(q, m);
 	return m;
@@ -147,16 +134,12 @@ net_udp_send(struct net_queue *q, struct rte_mbuf *m, uint16_t len, rte_be32_t d
 	struct rte_ether_addr mac;
 	struct rte_ipv4_hdr *ip;
 	struct rte_udp_hdr *uh;
-	rte_be32_t hop;
 
 	if (unlikely(len > udp_room(q, m))) {
 		rte_pktmbuf_free(m);
 		return -EINVAL;
 	}
-	hop = net_iface_on_link(ifc, dst_ip) ? dst_ip : ifc->gateway;
-	if (unlikely(!net_peer_mac(q, hop, &mac))) {
-		if (hop != 0)
-			net_arp_solicit(q, hop, false);
+	if (unlikely(net_tx_next_hop(q, dst_ip, &mac) != 0)) {
 		net_drop(q, m, NET_DROP_no_neighbour);
 		return -EHOSTUNREACH;
 	}

@@ -4,8 +4,11 @@
  * Replies are batched and go out as one TX burst at stack_flush() (the worker calls it after
  * a receive burst's work) or at the next stack_poll(), which then receives one burst: ARP,
  * ICMP and TCP RSTs are answered inside lib/net, and the UDP datagrams for our
- * port are kept for stack_recv_dgrams(). There are no stream connections yet (TCP is a later
- * issue: lib/net answers SYNs with RST). A blocking poll (the worker is idle) polls the queue
+ * port are kept for stack_recv_dgrams(). TCP segments go to the queue's own TCP context
+ * (lib/tcp) when the interface has a TCP port: its connections are this backend's stream
+ * connections (a struct stack_conn is a struct tcp_conn), its events become stack events,
+ * and its output (ACKs riding on replies) goes out at stack_flush() or the next stack_poll(),
+ * before the TX burst. A blocking poll (the worker is idle) polls the queue
  * with short sleeps in between, so an idle server does not hold a CPU at 100% and a wake-up
  * or a packet is noticed within DPDK_IDLE_SLEEP_US. A datagram whose payload is contiguous in
  * its mbuf is lent, not copied: its mbuf is freed at the next recv_dgrams or poll call.
@@ -18,8 +21,12 @@
 #include <rte_cycles.h>
 #include <rte_malloc.h>
 
+#include <rte_ethdev.h>
+#include <rte_thash.h>
+
 #include "net/queue.h"
 #include "stack/stack.h"
+#include "tcp/tcp.h"
 
 /** Sleep between polls of an idle queue (µs): the latency after an idle period. */
 #define DPDK_IDLE_SLEEP_US 20
@@ -33,6 +40,14 @@ struct dpdk_stack {
 	unsigned nlent;		/* mbufs of datagrams lent by the last recv_dgrams call */
 	struct net_dgram rx[NET_BURST];
 	struct rte_mbuf *lent[NET_BURST];
+	struct tcp_ctx *tcp;	/* NULL: no TCP port (lib/net answers SYNs with RST) */
+	uint64_t cycles_per_us;
+	uint16_t queue_id;
+	/* The port's RSS, for active opens: which queue a peer's segments reach. */
+	bool rss;
+	uint16_t reta_size;
+	uint8_t rss_key[64];
+	uint16_t reta[512];
 };
 
 static const struct stack_ops dpdk_ops;
@@ -49,13 +64,103 @@ to_cdpdk(const struct stack *s)
 	return (const struct dpdk_stack *)s;
 }
 
+static inline uint64_t
+dpdk_now_us(const struct dpdk_stack *ds, uint64_t tsc)
+{
+	return tsc / ds->cycles_per_us;
+}
+
+/* ---- the TCP context's io: segments through the queue's packet path ---- */
+
+static struct rte_mbuf *
+dpdk_tcp_alloc(void *arg)
+{
+	return net_tcp_alloc(((struct dpdk_stack *)arg)->q);
+}
+
+static int
+dpdk_tcp_output(void *arg, struct rte_mbuf *m, rte_be32_t src_ip, rte_be32_t dst_ip)
+{
+	return net_tcp_output(((struct dpdk_stack *)arg)->q, m, src_ip, dst_ip);
+}
+
+/** Whether the port's RSS sends a peer's segments of this 4-tuple to our queue. */
+static bool
+dpdk_tcp_steers_here(void *arg, rte_be32_t rip, rte_be16_t rport, rte_be16_t lport)
+{
+	struct dpdk_stack *ds = arg;
+	struct rte_ipv4_tuple tuple;
+	uint32_t h;
+
+	if (!ds->rss)
+		return true;
+	tuple.src_addr = rte_be_to_cpu_32(rip);
+	tuple.dst_addr = rte_be_to_cpu_32(ds->ifc->ip);
+	tuple.sport = rte_be_to_cpu_16(rport);
+	tuple.dport = rte_be_to_cpu_16(lport);
+	h = rte_softrss((uint32_t *)&tuple, RTE_THASH_V4_L4_LEN, ds->rss_key);
+	return ds->reta[h % ds->reta_size] == ds->queue_id;
+}
+
+/**
+ * Read the port's RSS key and redirection table when it has several queues and hashes TCP
+ * over IPv4; otherwise any source port is taken (one queue, or the device does not say).
+ */
+static void
+dpdk_rss_setup(struct dpdk_stack *ds)
+{
+	struct rte_eth_rss_conf conf = {.rss_key = ds->rss_key, .rss_key_len = sizeof(ds->rss_key)};
+	struct rte_eth_rss_reta_entry64 reta[512 / RTE_ETH_RETA_GROUP_SIZE];
+	struct rte_eth_dev_info info;
+
+	ds->rss = false;
+	if (ds->ifc->nb_queues < 2 || rte_eth_dev_info_get(ds->ifc->port_id, &info) != 0 ||
+	    info.reta_size == 0 || info.reta_size > 512 || info.hash_key_size > 64)
+		return;
+	if (rte_eth_dev_rss_hash_conf_get(ds->ifc->port_id, &conf) != 0 ||
+	    !(conf.rss_hf & RTE_ETH_RSS_NONFRAG_IPV4_TCP))
+		return;
+	memset(reta, 0, sizeof(reta));
+	for (unsigned i = 0; i < info.reta_size / RTE_ETH_RETA_GROUP_SIZE; i++)
+		reta[i].mask = UINT64_MAX;
+	if (rte_eth_dev_rss_reta_query(ds->ifc->port_id, reta, info.reta_size) != 0)
+		return;
+	for (unsigned i = 0; i < info.reta_size; i++)
+		ds->reta[i] = reta[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE];
+	ds->reta_size = info.reta_size;
+	ds->rss = true;
+}
+
+/** Create the queue's TCP context on the interface's TCP port. @return 0 or -errno. */
+static int
+dpdk_tcp_setup(struct dpdk_stack *ds, const struct stack_params *p)
+{
+	struct tcp_params tp = p->tcp;
+	int err = 0;
+
+	tp.local_ip = ds->ifc->ip;
+	tp.listen_port = ds->ifc->tcp_port;
+	tp.mtu = ds->ifc->mtu;
+	tp.io = (struct tcp_io){
+		.arg = ds,
+		.alloc = dpdk_tcp_alloc,
+		.output = dpdk_tcp_output,
+		.steers_here = dpdk_tcp_steers_here,
+	};
+	dpdk_rss_setup(ds);
+	ds->tcp = tcp_create(&tp, (int)rte_socket_id(), &err);
+	if (ds->tcp == NULL)
+		return err ? err : -ENOMEM;
+	net_queue_set_tcp(ds->q, true);
+	return 0;
+}
+
 struct stack *
 stack_dpdk_create(const struct stack_params *p, const struct net_iface *ifc, uint16_t queue,
 		  int *err)
 {
 	struct dpdk_stack *ds;
 
-	(void)p;
 	ds = rte_zmalloc("nc_stack_dpdk", sizeof(*ds), RTE_CACHE_LINE_SIZE);
 	if (ds == NULL) {
 		*err = -ENOMEM;
@@ -63,10 +168,20 @@ stack_dpdk_create(const struct stack_params *p, const struct net_iface *ifc, uin
 	}
 	ds->base.ops = &dpdk_ops;
 	ds->ifc = ifc;
+	ds->queue_id = queue;
+	ds->cycles_per_us = rte_get_tsc_hz() / 1000000 ? rte_get_tsc_hz() / 1000000 : 1;
 	ds->q = net_queue_create(ifc, queue, (int)rte_socket_id(), err);
 	if (ds->q == NULL) {
 		rte_free(ds);
 		return NULL;
+	}
+	if (ifc->tcp_port != 0) {
+		*err = dpdk_tcp_setup(ds, p);
+		if (*err != 0) {
+			net_queue_destroy(&ds->q);
+			rte_free(ds);
+			return NULL;
+		}
 	}
 	return &ds->base;
 }
@@ -77,6 +192,14 @@ stack_dpdk_counters(const struct stack *s)
 	if (s == NULL || s->ops != &dpdk_ops)
 		return NULL;
 	return net_queue_counters(to_cdpdk(s)->q);
+}
+
+struct tcp_ctx *
+stack_dpdk_tcp(const struct stack *s)
+{
+	if (s == NULL || s->ops != &dpdk_ops)
+		return NULL;
+	return to_cdpdk(s)->tcp;
 }
 
 /** Free the mbufs of the datagrams the last recv_dgrams call lent. */
@@ -97,22 +220,74 @@ dpdk_destroy(struct stack *s)
 	dpdk_take_back(ds);
 	for (unsigned i = ds->rx_next; i < ds->rx_n; i++)
 		net_dgram_free(&ds->rx[i]);
+	tcp_destroy(&ds->tcp);
 	net_queue_destroy(&ds->q);
 	rte_free(ds);
 }
 
-/** Send what the last iteration built, do the queue's upkeep, and receive one burst. */
-static bool
+/** Hand the burst's TCP segments to the TCP context; keep the datagrams in rx[], in order. */
+static void
+dpdk_tcp_segments(struct dpdk_stack *ds, uint64_t now_us)
+{
+	unsigned keep = 0;
+
+	for (unsigned i = 0; i < ds->rx_n; i++) {
+		struct net_dgram *d = &ds->rx[i];
+
+		if (d->proto != IPPROTO_TCP) {
+			ds->rx[keep++] = *d;
+			continue;
+		}
+		rte_pktmbuf_adj(d->m, (uint16_t)d->off);
+		tcp_input(ds->tcp, d->m, d->src_ip, d->dst_ip, now_us);
+	}
+	ds->rx_n = keep;
+}
+
+/** Send what the last iteration built, do the upkeep (TCP timers too), receive one burst. */
+static void
 dpdk_poll_once(struct dpdk_stack *ds)
 {
+	uint64_t now = rte_rdtsc();
+
 	dpdk_take_back(ds);
+	if (ds->tcp != NULL) {
+		tcp_timers(ds->tcp, dpdk_now_us(ds, now));
+		tcp_flush(ds->tcp, dpdk_now_us(ds, now));
+	}
 	net_queue_flush(ds->q);
-	net_queue_timers(ds->q, rte_rdtsc());
+	net_queue_timers(ds->q, now);
 	if (ds->rx_next >= ds->rx_n) {
 		ds->rx_next = 0;
 		ds->rx_n = net_queue_rx(ds->q, ds->rx, NET_BURST);
+		if (ds->tcp != NULL && ds->rx_n > 0)
+			dpdk_tcp_segments(ds, dpdk_now_us(ds, rte_rdtsc()));
 	}
-	return ds->rx_next < ds->rx_n;
+}
+
+/** Turn up to @p max of the TCP context's events into stack events. @return how many. */
+static unsigned
+dpdk_tcp_events(struct dpdk_stack *ds, struct stack_event *ev, unsigned max)
+{
+	static const enum stack_event_kind kind[] = {
+		[TCP_EV_ACCEPTED] = STACK_EV_ACCEPTED,
+		[TCP_EV_CONNECTED] = STACK_EV_WRITABLE,
+		[TCP_EV_READABLE] = STACK_EV_READABLE,
+		[TCP_EV_WRITABLE] = STACK_EV_WRITABLE,
+	};
+	struct tcp_event te[64];
+	unsigned n;
+
+	if (ds->tcp == NULL || max == 0)
+		return 0;
+	n = tcp_events(ds->tcp, te, max < 64 ? max : 64);
+	for (unsigned i = 0; i < n; i++)
+		ev[i] = (struct stack_event){
+			.kind = kind[te[i].kind],
+			.conn = (struct stack_conn *)te[i].conn,
+			.user = te[i].user,
+		};
+	return n;
 }
 
 static int
@@ -121,7 +296,6 @@ dpdk_poll(struct stack *s, struct stack_event *ev, unsigned max, int timeout_ms)
 	struct dpdk_stack *ds = to_dpdk(s);
 	uint64_t deadline = 0;
 	unsigned n = 0;
-	bool dgrams;
 
 	if (max == 0)
 		return -EINVAL;
@@ -130,13 +304,14 @@ dpdk_poll(struct stack *s, struct stack_event *ev, unsigned max, int timeout_ms)
 						  UINT64_MAX / 2 :
 						  (uint64_t)timeout_ms * rte_get_tsc_hz() / 1000);
 	for (;;) {
-		dgrams = dpdk_poll_once(ds);
+		dpdk_poll_once(ds);
 		if (__atomic_load_n(&ds->wake, __ATOMIC_RELAXED)) {
 			__atomic_store_n(&ds->wake, false, __ATOMIC_RELAXED);
 			ev[n++] = (struct stack_event){.kind = STACK_EV_WAKE};
 		}
-		if (dgrams && n < max)
+		if (ds->rx_next < ds->rx_n && n < max)
 			ev[n++] = (struct stack_event){.kind = STACK_EV_DGRAMS};
+		n += dpdk_tcp_events(ds, ev + n, max - n);
 		if (n > 0 || timeout_ms == 0 || rte_rdtsc() >= deadline)
 			return (int)n;
 		if (!net_queue_busy(ds->q)) {
@@ -227,7 +402,11 @@ dpdk_send_dgrams(struct stack *s, const struct stack_dgram_out *d, unsigned n)
 static void
 dpdk_flush(struct stack *s)
 {
-	net_queue_flush(to_dpdk(s)->q);
+	struct dpdk_stack *ds = to_dpdk(s);
+
+	if (ds->tcp != NULL)
+		tcp_flush(ds->tcp, dpdk_now_us(ds, rte_rdtsc()));
+	net_queue_flush(ds->q);
 }
 
 static void
@@ -236,60 +415,87 @@ dpdk_wake(struct stack *s)
 	__atomic_store_n(&to_dpdk(s)->wake, true, __ATOMIC_RELAXED);
 }
 
-/* No stream connections on this backend yet: the connection operations are never reached. */
+/* Stream connections are the TCP context's; without a TCP port none is ever reported. */
+
+static inline struct tcp_conn *
+to_tcp(struct stack_conn *c)
+{
+	return (struct tcp_conn *)c;
+}
+
+static inline const struct tcp_conn *
+to_ctcp(const struct stack_conn *c)
+{
+	return (const struct tcp_conn *)c;
+}
 
 static ssize_t
 dpdk_recv(struct stack *s, struct stack_conn *c, void *buf, size_t cap)
 {
-	(void)s, (void)c, (void)buf, (void)cap;
-	return -ENOTCONN;
+	struct dpdk_stack *ds = to_dpdk(s);
+
+	return ds->tcp != NULL ? tcp_recv(ds->tcp, to_tcp(c), buf, cap) : -ENOTCONN;
 }
 
 static ssize_t
 dpdk_sendv(struct stack *s, struct stack_conn *c, const struct iovec *iov, unsigned niov)
 {
-	(void)s, (void)c, (void)iov, (void)niov;
-	return -ENOTCONN;
+	struct dpdk_stack *ds = to_dpdk(s);
+
+	return ds->tcp != NULL ? tcp_sendv(ds->tcp, to_tcp(c), iov, niov) : -ENOTCONN;
 }
 
 static int
 dpdk_want_writable(struct stack *s, struct stack_conn *c, bool on)
 {
-	(void)s, (void)c, (void)on;
-	return -ENOTCONN;
+	struct dpdk_stack *ds = to_dpdk(s);
+
+	if (ds->tcp == NULL)
+		return -ENOTCONN;
+	tcp_want_writable(ds->tcp, to_tcp(c), on);
+	return 0;
 }
 
 static void
 dpdk_close(struct stack *s, struct stack_conn *c)
 {
-	(void)s, (void)c;
+	struct dpdk_stack *ds = to_dpdk(s);
+
+	if (ds->tcp != NULL)
+		tcp_close(ds->tcp, to_tcp(c));
 }
 
 static void
 dpdk_conn_set_user(struct stack_conn *c, void *user)
 {
-	(void)c, (void)user;
+	tcp_conn_set_user(to_tcp(c), user);
 }
 
 static void *
 dpdk_conn_user(const struct stack_conn *c)
 {
-	(void)c;
-	return NULL;
+	return tcp_conn_user(to_ctcp(c));
 }
 
 static const struct stack_addr *
 dpdk_conn_peer(const struct stack_conn *c)
 {
-	(void)c;
-	return NULL;
+	/* One answer per thread at a time: callers format it at once. */
+	static __thread struct stack_addr peer;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&peer.ss;
+	rte_be32_t ip;
+	rte_be16_t port;
+
+	tcp_conn_peer(to_ctcp(c), &ip, &port);
+	*sin = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = port, .sin_addr.s_addr = ip};
+	peer.len = sizeof(*sin);
+	return &peer;
 }
 
 static int
 dpdk_conn_id(const struct stack_conn *c)
 {
-	(void)c;
-	return -1;
+	return tcp_conn_id(to_ctcp(c));
 }
 
 static const struct stack_ops dpdk_ops = {

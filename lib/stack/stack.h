@@ -11,7 +11,7 @@
  *
  * Backends: "socket" (kernel sockets and epoll, SO_REUSEPORT listeners per worker;
  * stack_socket_create) and "dpdk" (one NIC queue pair and the project's own L2-L4 in lib/net;
- * stack_dpdk_create; datagrams only until the project's TCP exists). Both implement struct
+ * stack_dpdk_create; its stream connections are lib/tcp's). Both implement struct
  * stack_ops; the worker sees only the functions below.
  *
  * Errors: negative errno values everywhere (-EAGAIN: nothing now, try after the next poll).
@@ -26,6 +26,8 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+
+#include "tcp/tcp.h"
 
 /** A peer or local address (IPv4 or IPv6). */
 struct stack_addr {
@@ -49,6 +51,8 @@ struct stack_params {
 	unsigned nlisten;
 	int backlog;				/* listen() backlog (memcached -b); <= 0: 1024 */
 	uint32_t udp_rcvbuf;			/* SO_RCVBUF for UDP sockets, bytes; 0 = default */
+	struct tcp_params tcp;			/* dpdk: limits of the worker's TCP (zeros: defaults;
+						 * addresses, port and io are the backend's) */
 };
 
 struct stack;
@@ -136,8 +140,9 @@ struct net_counters;
  * pair @p queue of the started port @p ifc, which must outlive the stack. UDP datagrams to
  * ifc->udp_port come out of stack_recv_dgrams() with their sender as an AF_INET peer (via 0);
  * replies given to stack_send_dgrams() go out in one TX burst at stack_flush() or the next
- * stack_poll(). No
- * stream connections: the connection operations fail with -ENOTCONN.
+ * stack_poll(). When ifc->tcp_port is set, the queue's own TCP context (lib/tcp, limits from
+ * p->tcp) serves it: connections accepted there are the stack's stream connections; else
+ * the connection operations fail with -ENOTCONN (and lib/net answers SYNs with RST).
  * @return the stack, or NULL with *err = negative errno (-ENOMEM, -EINVAL).
  */
 struct stack *stack_dpdk_create(const struct stack_params *p, const struct net_iface *ifc,
@@ -145,6 +150,12 @@ struct stack *stack_dpdk_create(const struct stack_params *p, const struct net_i
 
 /** The packet-path counters of a DPDK stack (any thread); NULL for other backends. */
 const struct net_counters *stack_dpdk_counters(const struct stack *s);
+
+/**
+ * The TCP context of a DPDK stack (its counters may be read from any thread; everything else
+ * only from the stack's worker); NULL for other backends or without a TCP port.
+ */
+struct tcp_ctx *stack_dpdk_tcp(const struct stack *s);
 
 /** [setup] Close everything (connections included) and set *s to NULL; NULL allowed. */
 static inline void
