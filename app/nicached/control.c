@@ -101,6 +101,18 @@ telemetry_nic(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+static int
+telemetry_tcp(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	(void)params;
+	if (telemetry_srv == NULL)
+		return -EAGAIN;
+	rte_tel_data_start_dict(d);
+	nic_tcp_visit(telemetry_srv, telemetry_nic_number, d);
+	return 0;
+}
+
 int
 control_telemetry(struct nc_server *srv)
 {
@@ -116,6 +128,10 @@ control_telemetry(struct nc_server *srv)
 		rc = rte_telemetry_register_cmd("/nicached/nic", telemetry_nic,
 						"nicached's `stats nic`: port counters, packet "
 						"path events and drops by reason");
+	if (rc == 0 && srv->port != NULL)
+		rc = rte_telemetry_register_cmd("/nicached/tcp", telemetry_tcp,
+						"nicached's `stats tcp`: TCP counters of the "
+						"DPDK path, summed over the workers' queues");
 	return rc;
 }
 
@@ -137,7 +153,10 @@ control_banner(const struct nc_server *srv, FILE *f)
 
 		net_port_describe(srv->port, text, sizeof(text));
 		fprintf(f, "%s", text);
-		fprintf(f, "nicached: serving memcached over UDP port %u on the port above%s\n",
+		fprintf(f,
+			"nicached: serving memcached over TCP port %u%s and UDP port %u%s on the "
+			"port above\n",
+			s->port, s->port ? " (the project's TCP, per worker queue)" : " (off: -p 0)",
 			s->udp_port, s->udp_port ? "" : " (off: -U 0)");
 	}
 	fflush(f);

@@ -11,8 +11,10 @@
 #include <rte_cycles.h>
 
 #include "net/counters.h"
+#include "net/fault.h"
 #include "net/neigh.h"
 #include "proto/udp.h"
+#include "tcp/tcp.h"
 #include "worker.h"
 
 int
@@ -69,6 +71,11 @@ nic_start(struct nc_server *srv, char *err, size_t errcap)
 	char msg[512];
 	int rc;
 
+	/* Checked with the settings already; the port hands the faults to every queue. */
+	if (net_fault_parse(s->fault, &srv->site.fault) != 0) {
+		snprintf(err, errcap, "--fault: '%s' is not a fault specification", s->fault);
+		return -EINVAL;
+	}
 	rc = net_port_start(&srv->profile, &srv->site, (uint16_t)srv->nworkers,
 			    (uint16_t)s->udp_port, (uint16_t)s->port, &srv->port, msg, sizeof(msg));
 	if (rc != 0) {
@@ -162,4 +169,38 @@ nic_stats_visit(const struct nc_server *srv, nic_number_fn num, nic_text_fn text
 		net_neigh_walk(net_port_iface(srv->port)->neigh,
 			       rte_get_tsc_cycles() / rte_get_tsc_hz(), neigh_one, &v);
 	}
+}
+
+void
+nic_tcp_visit(const struct nc_server *srv, nic_number_fn num, void *arg)
+{
+	struct tcp_counters sum;
+	struct tcp_gauges all = {0}, g;
+	char name[64];
+	bool any = false;
+
+	memset(&sum, 0, sizeof(sum));
+	for (unsigned i = 0; i < srv->nworkers; i++) {
+		const struct tcp_ctx *t = stack_dpdk_tcp(srv->workers[i]->stack);
+
+		if (t == NULL)
+			continue;
+		any = true;
+		tcp_counters_add(&sum, tcp_counters(t));
+		tcp_gauges(t, &g);
+		all.conns += g.conns;
+		all.syn_rcvd += g.syn_rcvd;
+		all.time_wait += g.time_wait;
+		all.mbufs += g.mbufs;
+		snprintf(name, sizeof(name), "q%u_tcp_conns", i);
+		num(arg, name, g.conns);
+	}
+	if (!any)
+		return;
+	num(arg, "tcp_conns", all.conns);
+	num(arg, "tcp_syn_rcvd", all.syn_rcvd);
+	num(arg, "tcp_time_wait", all.time_wait);
+	num(arg, "tcp_mbufs", all.mbufs);
+	for (unsigned c = 0; c < TCP_C_MAX; c++)
+		num(arg, tcp_counter_name((enum tcp_counter)c), sum.c[c]);
 }

@@ -29,7 +29,8 @@ int nic_prepare(struct nc_server *srv, struct settings_eal *eal, char *err, size
 
 /**
  * [setup, after EAL] Start the port with srv->nworkers queue pairs (net_port_start), serving
- * -U on the site's address and answering TCP to -p with RST.
+ * -U on the site's address and answering TCP to -p with RST, with the --fault faults (if
+ * any) on every queue.
  * @return 0; negative errno with a message in @p err.
  */
 int nic_start(struct nc_server *srv, char *err, size_t errcap);
@@ -49,5 +50,13 @@ typedef void (*nic_text_fn)(void *arg, const char *name, const char *value);
  */
 void nic_stats_visit(const struct nc_server *srv, nic_number_fn num, nic_text_fn text,
 		     void *arg);
+
+/**
+ * Visit the figures of `stats tcp` (and telemetry /nicached/tcp): every TCP counter summed
+ * over the workers' queues (lib/tcp/counters.h), the gauges (tcp_conns, tcp_syn_rcvd,
+ * tcp_time_wait, tcp_mbufs) summed, and per queue q<i>_tcp_conns. Nothing when the port
+ * serves no TCP. Any thread (relaxed loads).
+ */
+void nic_tcp_visit(const struct nc_server *srv, nic_number_fn num, void *arg);
 
 #endif /* NC_APP_NIC_H */

@@ -394,6 +394,8 @@ stats_report(struct worker *w, const char *group, uint32_t group_len, struct pro
 		stat_add(&o, "sizes_status", "disabled");
 	} else if (group_is(group, group_len, "nic") && w->srv->port != NULL) {
 		nic_stats_visit(w->srv, stats_nic_number, stats_nic_text, &o);
+	} else if (group_is(group, group_len, "tcp") && w->srv->port != NULL) {
+		nic_tcp_visit(w->srv, stats_nic_number, &o);
 	} else if (group_is(group, group_len, "conns")) {
 		uint32_t len = 0;
 		char *t = stats_conns_text(w, &len);

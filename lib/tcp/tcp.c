@@ -655,6 +655,15 @@ tcp_counters(const struct tcp_ctx *t)
 }
 
 void
+tcp_gauges(const struct tcp_ctx *t, struct tcp_gauges *g)
+{
+	g->conns = __atomic_load_n(&t->nconns, __ATOMIC_RELAXED);
+	g->syn_rcvd = __atomic_load_n(&t->nsyn_rcvd, __ATOMIC_RELAXED);
+	g->time_wait = __atomic_load_n(&t->ntw, __ATOMIC_RELAXED);
+	g->mbufs = __atomic_load_n(&t->mbufs, __ATOMIC_RELAXED);
+}
+
+void
 tcp_state_counts(const struct tcp_ctx *t, uint32_t n[TCP_STATE_MAX])
 {
 	memset(n, 0, sizeof(uint32_t) * TCP_STATE_MAX);

@@ -247,6 +247,17 @@ uint32_t tcp_conn_unacked(const struct tcp_conn *c);
 /** The context's counters (any thread, relaxed loads). */
 const struct tcp_counters *tcp_counters(const struct tcp_ctx *t);
 
+/** What a context holds now (gauges, not counters). */
+struct tcp_gauges {
+	uint32_t conns;	    /* connections in any state but TIME_WAIT */
+	uint32_t syn_rcvd;  /* half-open (the SYN queue) */
+	uint32_t time_wait; /* TIME_WAIT */
+	uint32_t mbufs;	    /* mbufs held in send, receive and out-of-order queues */
+};
+
+/** The context's gauges (any thread, relaxed loads: a snapshot, not a consistent one). */
+void tcp_gauges(const struct tcp_ctx *t, struct tcp_gauges *g);
+
 /** Connections in each state now (owner thread): @p n[TCP_STATE_MAX]. */
 void tcp_state_counts(const struct tcp_ctx *t, uint32_t n[TCP_STATE_MAX]);
 
