@@ -6,10 +6,11 @@
 #   1. dependencies (scripts/setup-deps.sh; NC_SKIP_DEPS=1 skips it)
 #   2. build (meson setup build + ninja -C build; an existing build/ is reused)
 #   3. the netns lab (scripts/lab.sh up): namespace nclab, veth nclab0 (DPDK) / nclab1
-#   4. nicached --backend dpdk on nclab0 (10.77.0.1, memcached over UDP 11211)
-#   5. a real client in the namespace: memcached commands over UDP, request and reply
-#   6. memcaslap -U for 10 s from the namespace
-#   7. nicached's `stats` and `stats nic` (NIC counters, packet-path events, drops)
+#   4. nicached --backend dpdk on nclab0 (10.77.0.1, memcached over TCP and UDP 11211)
+#   5. unmodified TCP clients in the namespace, served by nicached's own TCP:
+#      memccp / memccat / memcstat (libmemcached) and a pymemcache snippet
+#   6. memcached commands over UDP, request and reply; memcaslap over TCP and -U, 10 s each
+#   7. nicached's `stats`, `stats tcp` and `stats nic` (TCP counters, NIC counters, drops)
 # On exit (also on error or Ctrl-C) nicached is stopped by pid and the lab torn down.
 # Environment: NC_LAB_NS / NC_LAB_DIR as for scripts/lab.sh.
 set -euo pipefail
@@ -96,7 +97,7 @@ scripts/lab.sh up --driver "$DRIVER"
 scripts/lab.sh status
 
 section "4. nicached on the DPDK path"
-cmd=("$SERVER" --backend dpdk --site "$NC_LAB_DIR/site.ini" -U "$PORT" -t 1 -m 64
+cmd=("$SERVER" --backend dpdk --site "$NC_LAB_DIR/site.ini" -p "$PORT" -U "$PORT" -t 1 -m 64
 	--eal "--file-prefix nicached-demo-$$")
 echo "\$ ${cmd[*]} &"
 "${cmd[@]}" </dev/null >"$LOG" 2>&1 &
@@ -109,22 +110,49 @@ done
 grep -v '^libbpf\|^libxdp' "$LOG"
 grep -q '^nicached: serving' "$LOG" || { echo "demo.sh: nicached did not start in 30 s" >&2; exit 1; }
 
-section "5. a client in namespace $NS"
+section "5. the client host: namespace $NS"
 echo "\$ ip netns exec $NS ping -c 2 $SERVER_IP"
 timeout 10 ip netns exec "$NS" ping -c 2 -W 1 "$SERVER_IP"
 echo "\$ ip netns exec $NS ip neigh   (learned by ARP, nothing static)"
 timeout 5 ip netns exec "$NS" ip neigh
+
+section "6. unmodified TCP clients (libmemcached tools, pymemcache) over nicached's TCP"
+echo "nicached's DPDK path answers TCP itself (lib/tcp): the clients below use Linux's TCP"
+echo "in the namespace as they would against memcached."
+echo 'hello from the namespace' >"$LOG.greeting"
+run_ns() { echo "\$ $*"; timeout 30 ip netns exec "$NS" "$@"; }
+run_ns memccp --servers="$SERVER_IP:$PORT" "$LOG.greeting"
+run_ns memccat --servers="$SERVER_IP:$PORT" "$(basename "$LOG.greeting")"
+run_ns memcstat --servers="$SERVER_IP:$PORT" | grep -E 'pid|uptime|curr_conn|total_conn|cmd_get|cmd_set|get_hits|threads' || true
+rm -f "$LOG.greeting"
+echo "\$ python3 (pymemcache) in $NS:"
+timeout 30 ip netns exec "$NS" /usr/bin/python3 - "$SERVER_IP" "$PORT" <<-'PY'
+	import sys
+	from pymemcache.client.base import Client
+	c = Client((sys.argv[1], int(sys.argv[2])), connect_timeout=5, timeout=5)
+	c.set("pymemcache-key", b"x" * 100000)
+	v = c.get("pymemcache-key")
+	print("set and got back a 100,000-byte value:", v == b"x" * 100000)
+	print("get_many:", c.get_many(["pymemcache-key", "missing"]).keys())
+	print("incr:", c.set("n", b"41"), c.incr("n", 1))
+	c.close()
+	PY
+
 echo
 echo "memcached commands over UDP from 10.77.0.2 to $SERVER_IP:$PORT:"
 udp_cmd 'version\r\n' 'set greeting 0 0 5\r\nhello\r\n' 'get greeting\r\n' \
 	'incr visits 1\r\n' 'set visits 0 0 1\r\n0\r\n' 'incr visits 1\r\n' \
 	'mg greeting v t\r\n' 'delete greeting\r\n' 'get greeting\r\n'
 
-section "6. memcaslap -U, 10 s, from the namespace"
-timeout -k 5 60 ip netns exec "$NS" memcaslap -s "$SERVER_IP:$PORT" -U -t 10s -v 0.1 | tail -n 25
+section "7. memcaslap over TCP, then -U (UDP), 10 s each, from the namespace"
+timeout -k 5 60 ip netns exec "$NS" memcaslap -s "$SERVER_IP:$PORT" -t 10s -v 0.1 | tail -n 12
+timeout -k 5 60 ip netns exec "$NS" memcaslap -s "$SERVER_IP:$PORT" -U -t 10s -v 0.1 | tail -n 12
 
-section "7. stats"
+section "8. stats"
 udp_cmd 'stats\r\n'
 
-section "8. stats nic (NIC counters, packet path, drops)"
+section "9. stats tcp (nicached's TCP: opens, retransmissions, SYN cookies, TIME_WAIT, ...)"
+udp_cmd 'stats tcp\r\n'
+
+section "10. stats nic (NIC counters, packet path, drops)"
 udp_cmd 'stats nic\r\n'
