@@ -104,6 +104,7 @@ worker_stack(struct worker *w, char *msg, size_t msgcap)
 	 * for the ones it refuses with memcached's error (they are open until that is sent).
 	 */
 	p.tcp.max_conns = w->srv->set.conn_limit + 64;
+	p.tcp.syn_backlog = w->srv->set.listen_backlog; /* memcached -b: half-open ones here */
 	if (w->srv->set.backend == SETTINGS_BACKEND_DPDK) {
 		w->stack = stack_dpdk_create(&p, net_port_iface(w->srv->port), (uint16_t)w->id,
 					     &err);

@@ -108,6 +108,11 @@ take_syn_options(struct tcp_ctx *t, struct tcp_conn *c, const struct seg *s)
 static void
 establish(struct tcp_ctx *t, struct tcp_conn *c, const struct seg *s)
 {
+	bool retried = c->backoff > 0;
+
+	if (c->rtt_ts != 0 && !retried)
+		tcp_rtt_sample(t, c, t->now_us - c->rtt_ts);
+	c->rtt_ts = 0;
 	tcp_set_state(t, c, TCP_S_ESTABLISHED);
 	c->snd_una = s->ack;
 	c->snd_end = c->iss + 1;
@@ -117,7 +122,7 @@ establish(struct tcp_ctx *t, struct tcp_conn *c, const struct seg *s)
 	c->snd_wl2 = s->ack;
 	c->backoff = 0;
 	/* RFC 6928 initial window; RFC 6298 5.7: 1 MSS after a retransmitted SYN. */
-	c->cwnd = c->rto_us > TCP_RTO_INITIAL_US ? c->mss :
+	c->cwnd = retried ? c->mss :
 		  (10u * c->mss < 14600u ? 10u * c->mss : (2u * c->mss > 14600u ? 2u * c->mss : 14600u));
 	tcp_timer_set(t, c, TCP_T_RTO, 0);
 	tcp_mark_ready(t, c);
@@ -222,14 +227,11 @@ syn_sent_input(struct tcp_ctx *t, struct tcp_conn *c, struct seg *s)
 	c->rcv_adv = c->rcv_nxt;
 	take_syn_options(t, c, s);
 	if (s->flags & TCP_F_ACK) {
-		if (c->rtt_ts == 0 && c->backoff == 0)
-			tcp_rtt_sample(t, c, t->now_us - c->timer[TCP_T_RTO] + c->rto_us);
 		establish(t, c, s);
 		c->snd_nxt = c->snd_max = s->ack;
 		c->snd_wnd = s->wnd; /* the SYN-ACK's window is not scaled */
 		c->max_snd_wnd = c->snd_wnd;
 		tcp_send_ctl(t, c, TCP_F_ACK, c->snd_nxt);
-		TCP_CNT(t, active_opens, 0);
 		return;
 	}
 	/* Simultaneous open. */
@@ -395,8 +397,6 @@ synchronized_input(struct tcp_ctx *t, struct tcp_conn *c, struct seg *s)
 			reset_for(t, s);
 			goto out;
 		}
-		if (c->backoff == 0)
-			tcp_rtt_sample(t, c, t->now_us - (c->timer[TCP_T_RTO] - c->rto_us));
 		establish(t, c, s);
 		c->snd_nxt = c->snd_max = s->ack;
 	}

@@ -143,6 +143,11 @@ tcp_send_syn(struct tcp_ctx *t, struct tcp_conn *c)
 	}
 	if (c->state != TCP_S_SYN_SENT)
 		flags |= TCP_F_ACK;
+	/* Time the handshake unless this SYN is a retransmission (Karn). */
+	if (c->backoff == 0 && c->rtt_ts == 0) {
+		c->rtt_ts = t->now_us;
+		c->rtt_seq = c->iss + 1;
+	}
 	if (SEQ_LEQ(c->snd_max, c->iss))
 		c->snd_max = c->iss + 1;
 	c->snd_nxt = c->iss + 1;

@@ -434,20 +434,13 @@ tcp_want_writable(struct tcp_ctx *t, struct tcp_conn *c, bool on)
 		tcp_mark_ready(t, c);
 }
 
-/** A send-buffer slot array with room for one more, grown by doubling. */
+/** The send buffer's slot array, made at the first send. @return 0 or -ENOMEM. */
 static int
 sndq_reserve(struct tcp_conn *c)
 {
-	static const uint16_t first = 16;
-	uint16_t cap = c->sndq == NULL ? 0 : (uint16_t)(c->sndq_n < first ? first : 0);
-
-	(void)cap;
-	if (c->sndq == NULL) {
+	if (c->sndq == NULL)
 		c->sndq = calloc(TCP_SNDQ_SLOTS, sizeof(*c->sndq));
-		if (c->sndq == NULL)
-			return -ENOMEM;
-	}
-	return 0;
+	return c->sndq != NULL ? 0 : -ENOMEM;
 }
 
 ssize_t
@@ -545,9 +538,10 @@ tcp_close(struct tcp_ctx *t, struct tcp_conn *c)
 	switch (c->state) {
 	case TCP_S_CLOSED:
 	case TCP_S_SYN_SENT:
-	case TCP_S_TIME_WAIT:
 		tcp_conn_free(t, c);
 		return;
+	case TCP_S_TIME_WAIT:
+		return; /* it ends at its 2 MSL timer, orphaned */
 	default:
 		break;
 	}

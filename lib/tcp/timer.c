@@ -93,6 +93,7 @@ on_rto(struct tcp_ctx *t, struct tcp_conn *c)
 		}
 		TCP_CNT(t, timeouts, 1);
 		TCP_CNT(t, retrans_segs, 1);
+		c->rtt_ts = 0; /* Karn: the handshake's RTT is not sampled from a retransmission */
 		tcp_send_syn(t, c);
 		tcp_rto_arm(t, c, true);
 		return;
