@@ -190,9 +190,10 @@ struct settings_eal {
 /** EAL memory (-m, MB) a server with @p memory_limit_mb of item memory needs. */
 unsigned settings_eal_memory_mb(unsigned memory_limit_mb);
 
-/** EAL memory for the DPDK port's mbuf pool: a fixed part and a part per queue pair. */
+/** EAL memory for the DPDK port's mbuf pool: a fixed part and a part per queue pair (its rings
+ * and batches, and NET_TCP_MBUFS_PER_QUEUE for its TCP). */
 #define SETTINGS_EAL_NIC_MB 32
-#define SETTINGS_EAL_NIC_MB_PER_WORKER 32
+#define SETTINGS_EAL_NIC_MB_PER_WORKER 48
 
 /**
  * EAL memory (-m, MB) for @p s with @p workers workers: settings_eal_memory_mb() plus, for the

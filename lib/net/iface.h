@@ -30,6 +30,13 @@ struct net_offloads {
 	bool tx_tcp_cksum; /* the NIC fills TCP checksums */
 };
 
+/**
+ * Mbufs a port's pool holds for each queue's TCP layer (send, receive and out-of-order
+ * queues; about 9 MB at 2176-byte mbufs) beyond what its rings and batches need: the TCP
+ * context's budget, so connections can never starve the rings of mbufs.
+ */
+#define NET_TCP_MBUFS_PER_QUEUE 4096
+
 struct net_iface {
 	uint16_t port_id;
 	uint16_t nb_queues;	     /* rx/tx queue pairs, one per worker */
@@ -40,7 +47,8 @@ struct net_iface {
 	uint16_t vlan_id;	     /* 802.1Q VLAN id we send and accept; 0: untagged */
 	uint16_t mtu;		     /* IP MTU (1500 on Ethernet) */
 	uint16_t udp_port;	     /* memcached UDP port, host order; 0: UDP off */
-	uint16_t tcp_port;	     /* memcached TCP port, host order; 0: off (SYNs get RST anyway) */
+	uint16_t tcp_port;	     /* memcached TCP port, host order; 0: off (SYNs get RST) */
+	uint32_t tcp_mbufs;	     /* mbufs of the pool set aside for each queue's TCP queues */
 	struct net_offloads offloads;
 	bool tx_multi_seg;	     /* the NIC sends chained mbufs; else chains are copied */
 	struct rte_mempool *pool;    /* mbufs for frames we build */

@@ -28,6 +28,7 @@ struct port_plan {
 	struct rte_eth_conf conf;
 	uint8_t rss_key[NET_RSS_KEY_MAX];
 	uint16_t nb_queues, rxd, txd, mtu;
+	uint32_t tcp_mbufs; /* per queue, for the TCP layer's queues (0: no TCP) */
 	int socket;
 };
 
@@ -214,7 +215,7 @@ plan_offloads(const struct net_profile *p, struct net_port *port, struct port_pl
 #undef PLAN_OFFLOAD
 }
 
-/* Chained mbufs (TCP segments whose payload stays in the send buffer) when the device sends them. */
+/* Chained mbufs (TCP segments whose data stays in the send buffer) when the device sends them. */
 static void
 plan_tx_chains(struct net_port *port, struct port_plan *pl)
 {
@@ -279,7 +280,8 @@ create_pool(const struct net_profile *p, struct net_port *port, struct port_plan
 {
 	char name[RTE_MEMPOOL_NAMESIZE];
 	uint32_t n =
-		(uint32_t)pl->nb_queues * (pl->rxd + pl->txd + 2u * NET_BURST + p->mbuf_cache) +
+		(uint32_t)pl->nb_queues *
+			(pl->rxd + pl->txd + 2u * NET_BURST + p->mbuf_cache + pl->tcp_mbufs) +
 		p->mbuf_extra;
 
 	/* rte_mempool wants cache <= n / 1.5 */
@@ -425,7 +427,8 @@ net_port_start(const struct net_profile *p, const struct net_site *s, uint16_t n
 	       size_t msgcap)
 {
 	struct net_port *port = calloc(1, sizeof(*port));
-	struct port_plan pl = {.nb_queues = nb_queues};
+	struct port_plan pl = {.nb_queues = nb_queues,
+			       .tcp_mbufs = tcp_port != 0 ? NET_TCP_MBUFS_PER_QUEUE : 0};
 	bool configured = false;
 	int rc;
 
@@ -488,6 +491,7 @@ net_port_start(const struct net_profile *p, const struct net_site *s, uint16_t n
 	apply_promiscuous(p, port);
 	wait_link(port);
 	fill_iface(s, udp_port, tcp_port, port, &pl);
+	port->ifc.tcp_mbufs = pl.tcp_mbufs;
 	*out = port;
 	return 0;
 }

@@ -141,6 +141,8 @@ dpdk_tcp_setup(struct dpdk_stack *ds, const struct stack_params *p)
 	tp.local_ip = ds->ifc->ip;
 	tp.listen_port = ds->ifc->tcp_port;
 	tp.mtu = ds->ifc->mtu;
+	if (tp.mbuf_budget == 0 || (ds->ifc->tcp_mbufs != 0 && tp.mbuf_budget > ds->ifc->tcp_mbufs))
+		tp.mbuf_budget = ds->ifc->tcp_mbufs;
 	tp.io = (struct tcp_io){
 		.arg = ds,
 		.alloc = dpdk_tcp_alloc,
