@@ -28,9 +28,8 @@
 int nic_prepare(struct nc_server *srv, struct settings_eal *eal, char *err, size_t errcap);
 
 /**
- * [setup, after EAL] Start the port with srv->nworkers queue pairs (net_port_start), serving
- * -U on the site's address and answering TCP to -p with RST, with the --fault faults (if
- * any) on every queue.
+ * [setup, after EAL] Start the port with srv->nworkers queue pairs (net_port_start) for -U
+ * and -p on the site's address, with the --fault faults (if any) on every queue.
  * @return 0; negative errno with a message in @p err.
  */
 int nic_start(struct nc_server *srv, char *err, size_t errcap);

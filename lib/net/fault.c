@@ -241,7 +241,10 @@ net_fault_format(const struct net_fault *f, char *buf, size_t cap)
 
 /* ---- a queue's faults ---------------------------------------------------------------------- */
 
-enum { FAULT_RX, FAULT_TX };
+enum {
+	FAULT_RX,
+	FAULT_TX
+};
 
 /* One direction: thresholds on 53-bit draws, and the frame held back for reordering. */
 struct fault_dir_run {
@@ -436,7 +439,8 @@ fault_corrupt(struct net_queue *q, struct rte_mbuf *m, bool rx)
 	off = l2 + (uint32_t)(fault_next(q->fault) % (m->pkt_len - l2));
 	for (seg = m; off >= seg->data_len; seg = seg->next)
 		off -= seg->data_len;
-	*rte_pktmbuf_mtod_offset(seg, uint8_t *, off) ^= (uint8_t)(1u << (fault_next(q->fault) & 7));
+	*rte_pktmbuf_mtod_offset(seg, uint8_t *, off) ^=
+		(uint8_t)(1u << (fault_next(q->fault) & 7));
 	NET_EVENT(&q->cnt, fault_corrupted, 1);
 	return m;
 }
@@ -504,7 +508,7 @@ net_fault_rx(struct net_queue *q, struct rte_mbuf **pkts, unsigned n, uint64_t n
 		return 0;
 	memcpy(in, pkts, n * sizeof(in[0]));
 	k = fault_apply(q, d, true, in, n, now, pkts);
-	if (d->held != NULL && now - d->held_tsc >= q->fault->hold_cycles) {
+	if (d->held != NULL && (int64_t)(now - d->held_tsc) >= (int64_t)q->fault->hold_cycles) {
 		pkts[k++] = d->held;
 		d->held = NULL;
 	}

@@ -80,7 +80,7 @@ struct net_queue {
 	struct net_arp_recent arp_recent[NET_ARP_RECENT];
 	struct rte_mbuf *tx[NET_BURST];
 	uint16_t nspare;			 /* mbufs in spare[] */
-	struct rte_mbuf *spare[NET_SPARE_MBUFS]; /* recycled, ready for net_udp_alloc() */
+	struct rte_mbuf *spare[NET_SPARE_MBUFS]; /* recycled, ready for net_tx_alloc() */
 };
 
 /** What one input call collects: datagrams for the caller, the frame's source MAC. */
@@ -244,8 +244,9 @@ void net_tcp_rst(struct net_queue *q, struct rte_mbuf *m, struct rte_ipv4_hdr *i
 		 struct net_rx *rx);
 
 /**
- * udp.c/tcp.c: whether the L4 checksum of @p m (data at the IPv4 header @p ip, L4 at
- * @p l4_off) is right: the NIC's verdict when it gave one for this frame, else software.
+ * udp.c (for tcp.c and tcp_rst.c too): whether the L4 checksum of @p m (data at the IPv4
+ * header @p ip, L4 at @p l4_off) is right: the NIC's verdict when it gave one for this frame,
+ * else software.
  */
 bool net_l4_cksum_ok(const struct net_queue *q, const struct rte_mbuf *m,
 		     const struct rte_ipv4_hdr *ip, uint16_t l4_off);

@@ -154,8 +154,8 @@ net_dgram_free(struct net_dgram *d)
 
 /**
  * Give back the mbufs of @p n received datagrams: the queue keeps them (up to
- * NET_SPARE_MBUFS, the rest are freed) and net_udp_alloc() hands them out again, still warm in
- * the cache and without a trip through the pool.
+ * NET_SPARE_MBUFS, the rest are freed) and net_udp_alloc() / net_tcp_alloc() hand them out
+ * again, still warm in the cache and without a trip through the pool.
  */
 void net_queue_recycle(struct net_queue *q, struct rte_mbuf **m, unsigned n);
 

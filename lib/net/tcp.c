@@ -111,8 +111,7 @@ tcp_linearize(struct net_queue *q, struct rte_mbuf **mp)
  * bytes to the end of the chain, field 0), as rte_ipv4_udptcp_cksum_mbuf() computes it.
  */
 static uint16_t
-tcp_cksum(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip, uint16_t l4_off,
-	  uint16_t l4_len)
+tcp_cksum(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip, uint16_t l4_off, uint16_t l4_len)
 {
 	uint16_t raw;
 	uint32_t sum;

@@ -425,6 +425,34 @@ bad_file(const char *text, const char *needle)
 	unlink(path);
 }
 
+/* --fault: checked with net_fault_parse, kept as given, in the file too. */
+static void
+test_fault(void **state)
+{
+	struct nc_settings s;
+	enum settings_action act;
+	char err[ERRCAP], path[64];
+
+	(void)state;
+	settings_defaults(&s);
+	assert_string_equal(s.fault, "");
+	assert_int_equal(PARSE(&s, &act, err, "--fault", "seed=1,drop=0.05,reorder=0.05"), 0);
+	assert_string_equal(s.fault, "seed=1,drop=0.05,reorder=0.05");
+	assert_int_equal(PARSE(&s, &act, err, "--fault=rx-corrupt=0.001", "--fault", ""), 0);
+	assert_string_equal(s.fault, "");
+	BAD("--fault: 'drop=2' is not a fault specification", "--fault", "drop=2");
+	BAD("--fault: 'seed=x' is not a fault", "--fault", "seed=x");
+	BAD("--fault: 'loss=0.1' is not a fault", "--fault", "loss=0.1");
+	BAD("--fault: 'drop=0.1,' is not a fault", "--fault", "drop=0.1,");
+	BAD("--fault: missing value", "--fault");
+
+	temp_file(path, sizeof(path), "[nicached]\nfault = seed=7,tx-drop=0.5\n");
+	assert_int_equal(PARSE(&s, &act, err, "--config", path), 0);
+	assert_string_equal(s.fault, "seed=7,tx-drop=0.5");
+	unlink(path);
+	bad_file("[nicached]\nfault = drop=-1\n", ":2: fault: 'drop=-1' is not a fault");
+}
+
 static void
 test_config_bad_lines(void **state)
 {
@@ -509,8 +537,8 @@ test_eal_args(void **state)
 	assert_false(has_words(&e, "--no-huge", NULL));
 	assert_false(has_words(&e, "--no-pci", NULL));
 	assert_false(has_words(&e, "--log-level", NULL));
-	/* 2 x 1000 + 64 for the store, 32 + 32 per worker for the dpdk backend's mbufs */
-	assert_int_equal(settings_eal_memory_total_mb(&s, 4), 2224);
+	/* 2 x 1000 + 64 for the store, 32 + 48 per worker for the dpdk backend's mbufs */
+	assert_int_equal(settings_eal_memory_total_mb(&s, 4), 2288);
 	assert_int_equal(PARSE(&s, &act, err, "--backend", "dpdk", "--site", "/etc/nc/site.ini",
 			       "--drivers-dir", "/usr/share/nc", "--udp-reply-max", "128k"),
 			 0);
@@ -520,7 +548,7 @@ test_eal_args(void **state)
 	assert_int_equal(PARSE(&s, &act, err, "-vv", "--backend", "dpdk", "-t", "4", "-p", "0",
 			       "-U", "11311", "-m", "1000", "--eal", "  -a 0000:01:00.0\t --x  "),
 			 0);
-	assert_true(has_words(&e, "-m", "2224"));
+	assert_true(has_words(&e, "-m", "2288"));
 	assert_true(has_words(&e, "--file-prefix", "nicached-11311"));
 	/* The raw words come last, split on spaces and tabs. */
 	assert_int_equal(e.argc, 11);
@@ -589,7 +617,7 @@ test_stats(void **state)
 			       "127.0.0.1,::1", "-U", "11211"),
 			 0);
 	n = settings_stats(&s, st, SETTINGS_STATS_MAX);
-	assert_true(n == 19);
+	assert_true(n == 20);
 	assert_string_equal(stat_of(st, n, "maxbytes"), "134217728");
 	assert_string_equal(stat_of(st, n, "udp_reply_max"), "65536");
 	assert_string_equal(stat_of(st, n, "site"), "");
@@ -608,6 +636,7 @@ test_stats(void **state)
 	assert_string_equal(stat_of(st, n, "tcp_backlog"), "1024");
 	assert_string_equal(stat_of(st, n, "backend"), "socket");
 	assert_string_equal(stat_of(st, n, "udp_payload"), "1400");
+	assert_string_equal(stat_of(st, n, "fault"), "");
 	assert_null(stat_of(st, n, "eal"));
 	/* A short array is filled, not overrun. */
 	assert_int_equal(settings_stats(&s, st, 3), 3);
@@ -635,6 +664,7 @@ test_usage(void **state)
 	assert_non_null(strstr(text, "-v, --verbose "));
 	assert_non_null(strstr(text, "-V, --version"));
 	assert_non_null(strstr(text, "--config=<file>"));
+	assert_non_null(strstr(text, "--fault=<spec>"));
 	free(text);
 }
 
@@ -735,6 +765,7 @@ main(void)
 		cmocka_unit_test(test_config_file),   cmocka_unit_test(test_config_bad_lines),
 		cmocka_unit_test(test_eal_args),      cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_usage),	      cmocka_unit_test(test_fuzz_argv),
+		cmocka_unit_test(test_fault),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,6 +4,9 @@
  * net_queue_input() on a port made of rings (rte_eth_from_rings); what the path sends is
  * dequeued from the port's TX ring and checked field by field.
  */
+/* rte_ipv4_udptcp_cksum_mbuf (the reference for the checksums we build) is experimental. */
+#define ALLOW_EXPERIMENTAL_API
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -634,6 +637,7 @@ test_udp_delivered(void **state)
 	assert_int_equal(d->dst_ip, OUR_IP);
 	assert_int_equal(d->src_port, RTE_BE16(PEER_PORT));
 	assert_int_equal(d->dst_port, RTE_BE16(UDP_PORT));
+	assert_int_equal(d->proto, IPPROTO_UDP);
 	assert_memory_equal(d->payload, T.buf + len - 100, 100);
 	assert_int_equal(net_dgram_copy(d, copy, sizeof(copy)), 100);
 	assert_memory_equal(copy, T.buf + len - 100, 100);
@@ -964,6 +968,7 @@ test_tcp_rst(void **state)
 	assert_int_equal(rte_be_to_cpu_32(th->recv_ack), 16);
 	rte_pktmbuf_free(m);
 	assert_int_equal(event_count(NET_EV_tcp_rst_sent), 3);
+	assert_int_equal(event_count(NET_EV_tcp_delivered), 0);
 
 	len = tcp_frame(T.buf, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 1, 2, 0);
 	expect_drop(len, tcp_ignored);
@@ -982,6 +987,421 @@ test_tcp_rst(void **state)
 	ip_of(T.buf)->total_length = RTE_BE16(20 + 19);
 	ip_fix_cksum(ip_of(T.buf));
 	expect_drop(len - 1, truncated);
+}
+
+/* ---- TCP delivery and output ------------------------------------------------------------ */
+
+static void
+test_tcp_deliver(void **state)
+{
+	struct net_dgram *d = &T.out[0];
+	struct rte_mbuf *m, *tail;
+	uint8_t copy[200];
+	size_t len;
+
+	(void)state;
+	net_queue_set_tcp(T.q, true);
+	/* A SYN: handed up, nothing answered. */
+	len = tcp_frame(T.buf, RTE_TCP_SYN_FLAG, 1000, 0, 0);
+	assert_int_equal(feed(T.buf, len), 1);
+	assert_int_equal(d->proto, IPPROTO_TCP);
+	assert_int_equal(d->off, 20);
+	assert_int_equal(d->len, 20);
+	assert_ptr_equal(d->payload, rte_pktmbuf_mtod_offset(d->m, uint8_t *, 20));
+	/* m's data at the IPv4 header, as for UDP. */
+	assert_int_equal(d->m->pkt_len, 40);
+	assert_memory_equal(rte_pktmbuf_mtod(d->m, uint8_t *), T.buf + 14, 40);
+	assert_int_equal(d->src_ip, PEER_IP);
+	assert_int_equal(d->dst_ip, OUR_IP);
+	assert_int_equal(d->src_port, RTE_BE16(PEER_PORT));
+	assert_int_equal(d->dst_port, RTE_BE16(UDP_PORT));
+	assert_memory_equal(d->payload, T.buf + 34, 20);
+	net_dgram_free(d);
+	assert_nothing_sent();
+
+	/* Data, to any port: header and data handed up, copied whole. */
+	len = tcp_frame(T.buf, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 7, 9, 101);
+	((struct rte_tcp_hdr *)(ip_of(T.buf) + 1))->dst_port = RTE_BE16(5555);
+	((struct rte_tcp_hdr *)(ip_of(T.buf) + 1))->cksum = 0;
+	((struct rte_tcp_hdr *)(ip_of(T.buf) + 1))->cksum =
+		rte_ipv4_udptcp_cksum(ip_of(T.buf), ip_of(T.buf) + 1);
+	assert_int_equal(feed(T.buf, len), 1);
+	assert_int_equal(d->len, 121);
+	assert_int_equal(d->dst_port, RTE_BE16(5555));
+	assert_int_equal(net_dgram_copy(d, copy, sizeof(copy)), 121);
+	assert_memory_equal(copy, T.buf + 34, 121);
+	net_dgram_free(d);
+
+	/* A RST is handed up too: the TCP layer decides. */
+	len = tcp_frame(T.buf, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 1, 2, 0);
+	assert_int_equal(feed(T.buf, len), 1);
+	assert_int_equal(((const struct rte_tcp_hdr *)d->payload)->tcp_flags,
+			 RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG);
+	net_dgram_free(d);
+
+	/* A chain (data in a second segment): no payload pointer, checksum over the chain. */
+	len = tcp_frame(T.buf, RTE_TCP_ACK_FLAG, 5, 6, 99);
+	m = mbuf_of(T.buf, 54);
+	tail = mbuf_of(T.buf + 54, len - 54);
+	assert_int_equal(rte_pktmbuf_chain(m, tail), 0);
+	assert_int_equal(net_queue_input(T.q, &m, 1, T.out, NET_BURST), 1);
+	assert_null(d->payload);
+	assert_int_equal(d->len, 119);
+	assert_int_equal(net_dgram_copy(d, copy, sizeof(copy)), 119);
+	assert_memory_equal(copy, T.buf + 34, 119);
+	net_dgram_free(d);
+
+	assert_int_equal(event_count(NET_EV_tcp_delivered), 4);
+	assert_int_equal(event_count(NET_EV_tcp_rst_sent), 0);
+	for (unsigned i = 0; i < NET_DROP_MAX; i++)
+		assert_int_equal(drop_count(i), 0);
+
+	/* Off again: answered with RST as before. */
+	net_queue_set_tcp(T.q, false);
+	len = tcp_frame(T.buf, RTE_TCP_SYN_FLAG, 1000, 0, 0);
+	assert_int_equal(feed(T.buf, len), 0);
+	m = sent_one();
+	assert_int_equal(((struct rte_tcp_hdr *)((struct rte_ipv4_hdr *)l3_of(m) + 1))->tcp_flags,
+			 RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG);
+	rte_pktmbuf_free(m);
+	assert_int_equal(event_count(NET_EV_tcp_rst_sent), 1);
+	assert_int_equal(event_count(NET_EV_tcp_delivered), 4);
+}
+
+static void
+test_tcp_deliver_drops(void **state)
+{
+	struct rte_mbuf *pkts[3];
+	size_t len;
+
+	(void)state;
+	net_queue_set_tcp(T.q, true);
+	/* Data offset below 20 or past the segment; checksum wrong (RST or not); too short. */
+	len = tcp_frame(T.buf, RTE_TCP_SYN_FLAG, 1, 0, 0);
+	((struct rte_tcp_hdr *)(ip_of(T.buf) + 1))->data_off = 4 << 4;
+	expect_drop(len, tcp_header);
+	len = tcp_frame(T.buf, RTE_TCP_SYN_FLAG, 1, 0, 3);
+	((struct rte_tcp_hdr *)(ip_of(T.buf) + 1))->data_off = 6 << 4;
+	expect_drop(len, tcp_header);
+	len = tcp_frame(T.buf, RTE_TCP_ACK_FLAG, 1, 0, 10);
+	T.buf[len - 1] ^= 0x10;
+	expect_drop(len, tcp_header);
+	len = tcp_frame(T.buf, RTE_TCP_RST_FLAG, 1, 0, 0);
+	T.buf[len - 1] ^= 0x10;
+	expect_drop(len, tcp_header);
+	len = tcp_frame(T.buf, RTE_TCP_SYN_FLAG, 1, 0, 0);
+	ip_of(T.buf)->total_length = RTE_BE16(20 + 19);
+	ip_fix_cksum(ip_of(T.buf));
+	expect_drop(len - 1, truncated);
+
+	/* out[] full: 3 segments, room for 2. */
+	len = tcp_frame(T.buf, RTE_TCP_ACK_FLAG, 1, 0, 5);
+	for (int i = 0; i < 3; i++)
+		pkts[i] = mbuf_of(T.buf, len);
+	assert_int_equal(net_queue_input(T.q, pkts, 3, T.out, 2), 2);
+	net_dgram_free(&T.out[0]);
+	net_dgram_free(&T.out[1]);
+	assert_int_equal(drop_count(NET_DROP_tcp_rx_full), 1);
+	assert_int_equal(event_count(NET_EV_tcp_delivered), 2);
+	assert_int_equal(event_count(NET_EV_tcp_rst_sent), 0);
+	assert_nothing_sent();
+}
+
+/* Fill TCP header @p th (@p doff bytes: options are NOPs), checksum 0, from us to the peer. */
+static void
+tcp_hdr_fill(struct rte_tcp_hdr *th, unsigned doff)
+{
+	memset(th, 0, sizeof(*th));
+	th->src_port = RTE_BE16(UDP_PORT);
+	th->dst_port = RTE_BE16(PEER_PORT);
+	th->sent_seq = RTE_BE32(0x01020304);
+	th->recv_ack = RTE_BE32(0x0a0b0c0d);
+	th->data_off = (uint8_t)((doff / 4) << 4);
+	th->tcp_flags = RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG;
+	th->rx_win = RTE_BE16(29200);
+	memset(th + 1, 1, doff - sizeof(*th));
+}
+
+/* Bytes of the segment last built by tcp_seg(), checksum field 0. */
+static uint8_t seg_bytes[FRAME_MAX * 2];
+
+/* A segment from net_tcp_alloc(): @p doff header bytes and @p dlen data bytes, one mbuf. */
+static struct rte_mbuf *
+tcp_seg(unsigned doff, size_t dlen)
+{
+	struct rte_mbuf *m = net_tcp_alloc(T.q);
+	uint8_t *p;
+
+	assert_non_null(m);
+	assert_true(rte_pktmbuf_headroom(m) >= NET_TCP_HEADROOM);
+	assert_int_equal(m->pkt_len, 0);
+	p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(doff + dlen));
+	if (p == NULL)
+		abort();
+	tcp_hdr_fill((struct rte_tcp_hdr *)p, doff);
+	for (size_t i = 0; i < dlen; i++)
+		p[doff + i] = (uint8_t)(i * 7 + 3);
+	memcpy(seg_bytes, p, doff + dlen);
+	return m;
+}
+
+/* Append @p n data bytes in a new segment to @p head (and to seg_bytes at @p at). */
+static void
+tcp_seg_chain(struct rte_mbuf *head, size_t at, size_t n, uint8_t seed)
+{
+	struct rte_mbuf *s = rte_pktmbuf_alloc(T.pool);
+	uint8_t *p;
+
+	assert_non_null(s);
+	p = (uint8_t *)rte_pktmbuf_append(s, (uint16_t)n);
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(seed + i * 13);
+	memcpy(seg_bytes + at, p, n);
+	assert_int_equal(rte_pktmbuf_chain(head, s), 0);
+}
+
+/*
+ * Check a frame net_tcp_output() sent to @p dst via @p mac: Ethernet, IPv4 (checksum as
+ * rte_ipv4_cksum computes it), TCP checksum as rte_ipv4_udptcp_cksum_mbuf computes it, and the
+ * @p l4_len segment bytes as built (seg_bytes).
+ */
+static void
+check_tcp_sent(struct rte_mbuf *m, const struct rte_ether_addr *mac, rte_be32_t dst,
+	       uint32_t l4_len)
+{
+	static uint8_t got[FRAME_MAX * 2];
+	const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	struct rte_ipv4_hdr *ip = l3_of(m);
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+	const void *p;
+	uint16_t c;
+
+	assert_int_equal(m->pkt_len, 14 + 20 + l4_len);
+	assert_memory_equal(&eh->dst_addr, mac, 6);
+	assert_memory_equal(&eh->src_addr, &our_mac, 6);
+	assert_int_equal(eh->ether_type, RTE_BE16(RTE_ETHER_TYPE_IPV4));
+	assert_ip_ok(ip);
+	c = ip->hdr_checksum;
+	ip->hdr_checksum = 0;
+	assert_int_equal(rte_ipv4_cksum(ip), c);
+	ip->hdr_checksum = c;
+	assert_int_equal(rte_be_to_cpu_16(ip->total_length), 20 + l4_len);
+	assert_int_equal(ip->fragment_offset, RTE_BE16(RTE_IPV4_HDR_DF_FLAG));
+	assert_int_equal(ip->time_to_live, 64);
+	assert_int_equal(ip->next_proto_id, IPPROTO_TCP);
+	assert_int_equal(ip->src_addr, OUR_IP);
+	assert_int_equal(ip->dst_addr, dst);
+	c = th->cksum;
+	th->cksum = 0;
+	assert_int_equal(rte_ipv4_udptcp_cksum_mbuf(m, ip, 14 + 20), c);
+	th->cksum = c;
+	p = rte_pktmbuf_read(m, 14 + 20, l4_len, got);
+	assert_non_null(p);
+	if (p != got)
+		memcpy(got, p, l4_len);
+	got[16] = got[17] = 0;
+	assert_memory_equal(got, seg_bytes, l4_len);
+}
+
+static void
+test_tcp_output(void **state)
+{
+	static const struct {
+		unsigned doff;
+		size_t dlen;
+	} cases[] = {{20, 0}, {20, 1}, {20, 333}, {32, 7}, {60, 1001}, {20, 1460}};
+	struct rte_mbuf *m, *spare;
+	uint16_t id = 0;
+
+	(void)state;
+	net_neigh_learn(T.ifc.neigh, PEER_IP, &peer_mac, now_s());
+	for (size_t i = 0; i < RTE_DIM(cases); i++) {
+		uint16_t id2;
+
+		m = tcp_seg(cases[i].doff, cases[i].dlen);
+		assert_int_equal(net_tcp_output(T.q, m, OUR_IP, PEER_IP), 0);
+		m = sent_one();
+		assert_int_equal(m->nb_segs, 1);
+		check_tcp_sent(m, &peer_mac, PEER_IP, (uint32_t)(cases[i].doff + cases[i].dlen));
+		assert_int_equal(m->ol_flags & (RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK), 0);
+		id2 = rte_be_to_cpu_16(((struct rte_ipv4_hdr *)l3_of(m))->packet_id);
+		if (i > 0)
+			assert_int_equal(id2, (uint16_t)(id + 1));
+		id = id2;
+		rte_pktmbuf_free(m);
+	}
+	assert_int_equal(event_count(NET_EV_tcp_segs_sent), RTE_DIM(cases));
+
+	/* Off-link: through the gateway. */
+	m = tcp_seg(20, 9);
+	assert_int_equal(net_tcp_output(T.q, m, OUR_IP, IP4(192, 0, 2, 7)), 0);
+	m = sent_one();
+	check_tcp_sent(m, &gw_mac, IP4(192, 0, 2, 7), 29);
+	rte_pktmbuf_free(m);
+
+	/* A recycled mbuf is the next segment's. */
+	assert_int_equal(feed(T.buf, udp_frame(T.buf, UDP_PORT, 40)), 1);
+	spare = T.out[0].m;
+	net_queue_recycle(T.q, &spare, 1);
+	m = net_tcp_alloc(T.q);
+	assert_ptr_equal(m, spare);
+	assert_int_equal(m->pkt_len, 0);
+	assert_true(rte_pktmbuf_headroom(m) >= NET_TCP_HEADROOM);
+	rte_pktmbuf_free(m);
+}
+
+/* A 3-segment chain with odd lengths: header + 33 data bytes, then 101, then 77. */
+static struct rte_mbuf *
+tcp_seg3(void)
+{
+	struct rte_mbuf *m = tcp_seg(20, 33);
+
+	tcp_seg_chain(m, 53, 101, 0x11);
+	tcp_seg_chain(m, 154, 77, 0x22);
+	assert_int_equal(m->nb_segs, 3);
+	assert_int_equal(m->pkt_len, 231);
+	return m;
+}
+
+static void
+test_tcp_output_chain(void **state)
+{
+	struct net_iface ifc = T.ifc;
+	struct rte_mbuf *m, *data, *clone;
+	uint8_t keep[300];
+
+	(void)state;
+	/* A NIC that sends chains: the frame stays a chain; software checksum over it. */
+	net_queue_destroy(&T.q);
+	ifc.tx_multi_seg = true;
+	queue_start(&ifc);
+	net_neigh_learn(T.ifc.neigh, PEER_IP, &peer_mac, now_s());
+	m = tcp_seg3();
+	assert_int_equal(net_tcp_output(T.q, m, OUR_IP, PEER_IP), 0);
+	m = sent_one();
+	assert_int_equal(m->nb_segs, 3);
+	check_tcp_sent(m, &peer_mac, PEER_IP, 231);
+	rte_pktmbuf_free(m);
+	/* Odd total length too. */
+	m = tcp_seg(20, 4);
+	tcp_seg_chain(m, 24, 3, 0x33);
+	tcp_seg_chain(m, 27, 250, 0x44);
+	assert_int_equal(net_tcp_output(T.q, m, OUR_IP, PEER_IP), 0);
+	m = sent_one();
+	check_tcp_sent(m, &peer_mac, PEER_IP, 277);
+	rte_pktmbuf_free(m);
+
+	/* One that cannot: made one segment in place, same bytes and checksum. */
+	net_queue_destroy(&T.q);
+	ifc.tx_multi_seg = false;
+	queue_start(&ifc);
+	m = tcp_seg3();
+	assert_int_equal(net_tcp_output(T.q, m, OUR_IP, PEER_IP), 0);
+	m = sent_one();
+	assert_int_equal(m->nb_segs, 1);
+	check_tcp_sent(m, &peer_mac, PEER_IP, 231);
+	rte_pktmbuf_free(m);
+
+	/* No tailroom in the header segment, data held elsewhere (a clone, as a send buffer
+	 * keeps it): copied into a fresh mbuf; the held data is untouched. */
+	m = rte_pktmbuf_alloc(T.pool);
+	assert_non_null(m);
+	m->data_off = (uint16_t)(m->buf_len - 32);
+	if (rte_pktmbuf_append(m, 32) == NULL)
+		abort();
+	tcp_hdr_fill(rte_pktmbuf_mtod(m, struct rte_tcp_hdr *), 32);
+	assert_int_equal(rte_pktmbuf_tailroom(m), 0);
+	memcpy(seg_bytes, rte_pktmbuf_mtod(m, void *), 32);
+	data = rte_pktmbuf_alloc(T.pool);
+	for (unsigned i = 0; i < 299; i++)
+		((uint8_t *)rte_pktmbuf_append(data, 1))[0] = (uint8_t)(i ^ 0xa5);
+	memcpy(keep, rte_pktmbuf_mtod(data, void *), 299);
+	memcpy(seg_bytes + 32, keep, 299);
+	clone = rte_pktmbuf_clone(data, T.pool);
+	assert_non_null(clone);
+	assert_int_equal(rte_pktmbuf_chain(m, clone), 0);
+	assert_int_equal(net_tcp_output(T.q, m, OUR_IP, PEER_IP), 0);
+	m = sent_one();
+	assert_int_equal(m->nb_segs, 1);
+	check_tcp_sent(m, &peer_mac, PEER_IP, 331);
+	rte_pktmbuf_free(m);
+	assert_int_equal(rte_mbuf_refcnt_read(data), 1);
+	assert_memory_equal(rte_pktmbuf_mtod(data, void *), keep, 299);
+	rte_pktmbuf_free(data);
+	assert_int_equal(event_count(NET_EV_tcp_segs_sent), 2);
+}
+
+static void
+test_tcp_output_offload(void **state)
+{
+	struct net_iface ifc = T.ifc;
+	struct rte_ipv4_hdr *ip;
+	struct rte_tcp_hdr *th;
+	struct rte_mbuf *m;
+
+	(void)state;
+	net_queue_destroy(&T.q);
+	ifc.offloads.tx_ip_cksum = true;
+	ifc.offloads.tx_tcp_cksum = true;
+	ifc.tx_multi_seg = true;
+	queue_start(&ifc);
+	net_neigh_learn(T.ifc.neigh, PEER_IP, &peer_mac, now_s());
+	m = tcp_seg3();
+	assert_int_equal(net_tcp_output(T.q, m, OUR_IP, PEER_IP), 0);
+	m = sent_one();
+	assert_true(m->ol_flags & RTE_MBUF_F_TX_IPV4);
+	assert_true(m->ol_flags & RTE_MBUF_F_TX_IP_CKSUM);
+	assert_int_equal(m->ol_flags & RTE_MBUF_F_TX_L4_MASK, RTE_MBUF_F_TX_TCP_CKSUM);
+	assert_int_equal(m->l2_len, 14);
+	assert_int_equal(m->l3_len, 20);
+	assert_int_equal(m->l4_len, 20);
+	ip = l3_of(m);
+	th = (struct rte_tcp_hdr *)(ip + 1);
+	assert_int_equal(ip->hdr_checksum, 0);
+	assert_int_equal(th->cksum, rte_ipv4_phdr_cksum(ip, m->ol_flags));
+	rte_pktmbuf_free(m);
+}
+
+static void
+test_tcp_output_errors(void **state)
+{
+	struct rte_mbuf *m;
+	struct rte_arp_hdr *ah;
+
+	(void)state;
+	/* Unknown on-link neighbour: an ARP request, -EHOSTUNREACH, counted. */
+	m = tcp_seg(20, 10);
+	assert_int_equal(net_tcp_output(T.q, m, OUR_IP, IP4(10, 9, 0, 7)), -EHOSTUNREACH);
+	assert_int_equal(drop_count(NET_DROP_no_neighbour), 1);
+	m = sent_one();
+	ah = l3_of(m);
+	assert_int_equal(ah->arp_opcode, RTE_BE16(RTE_ARP_OP_REQUEST));
+	assert_int_equal(ah->arp_data.arp_tip, IP4(10, 9, 0, 7));
+	rte_pktmbuf_free(m);
+
+	net_neigh_learn(T.ifc.neigh, PEER_IP, &peer_mac, now_s());
+	/* Malformed headers and a segment too long for the MTU: refused, consumed. */
+	m = tcp_seg(20, 10);
+	rte_pktmbuf_mtod(m, struct rte_tcp_hdr *)->data_off = 4 << 4;
+	assert_int_equal(net_tcp_output(T.q, m, OUR_IP, PEER_IP), -EINVAL);
+	m = tcp_seg(20, 10);
+	rte_pktmbuf_mtod(m, struct rte_tcp_hdr *)->data_off = 8 << 4; /* 32 > 30 bytes */
+	assert_int_equal(net_tcp_output(T.q, m, OUR_IP, PEER_IP), -EINVAL);
+	m = tcp_seg(20, 0);
+	rte_pktmbuf_trim(m, 1);
+	assert_int_equal(net_tcp_output(T.q, m, OUR_IP, PEER_IP), -EINVAL);
+	m = tcp_seg(20, 1461);
+	assert_int_equal(net_tcp_output(T.q, m, OUR_IP, PEER_IP), -EMSGSIZE);
+	assert_int_equal(net_tcp_output(T.q, NULL, OUR_IP, PEER_IP), -EINVAL);
+	/* No headroom left for IPv4. */
+	m = rte_pktmbuf_alloc(T.pool);
+	rte_pktmbuf_prepend(m, rte_pktmbuf_headroom(m));
+	rte_pktmbuf_trim(m, (uint16_t)(m->data_len - 20));
+	tcp_hdr_fill(rte_pktmbuf_mtod(m, struct rte_tcp_hdr *), 20);
+	assert_int_equal(net_tcp_output(T.q, m, OUR_IP, PEER_IP), -ENOSPC);
+	assert_int_equal(drop_count(NET_DROP_no_mbuf), 1);
+	assert_nothing_sent();
+	assert_int_equal(event_count(NET_EV_tcp_segs_sent), 0);
 }
 
 /* A UDP datagram of @p plen bytes to us, as 3 fragments (data 800, 800, rest). */
@@ -1659,6 +2079,12 @@ main(void)
 		T_(test_drops_l2),
 		T_(test_vlan_iface),
 		T_(test_tcp_rst),
+		T_(test_tcp_deliver),
+		T_(test_tcp_deliver_drops),
+		T_(test_tcp_output),
+		T_(test_tcp_output_chain),
+		T_(test_tcp_output_offload),
+		T_(test_tcp_output_errors),
 		T_(test_fragments),
 		T_(test_fragments_expire),
 		T_(test_frag_20k_any_order),
