@@ -219,16 +219,16 @@ plan_offloads(const struct net_profile *p, struct net_port *port, struct port_pl
 static void
 plan_tx_chains(struct net_port *port, struct port_plan *pl)
 {
-	const struct rte_eth_dev_info *di = &pl->info;
-
-	port->ifc.tx_multi_seg = (di->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
-	if (port->ifc.tx_multi_seg) {
-		pl->conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-		fact(port, NET_FACT_tx_chains, "on (multi-segment TX)");
-	} else {
-		fact(port, NET_FACT_tx_chains, "copied into one mbuf (not offered by %s)",
-		     di->driver_name);
-	}
+	/*
+	 * Not requested even where offered: every frame the path builds is one mbuf (a TCP
+	 * segment of at most one MSS, a UDP datagram), and multi-segment TX turns off the vector
+	 * TX paths of several PMDs (i40e, ixgbe). A chain handed to net_tcp_output() is copied
+	 * into one mbuf.
+	 */
+	port->ifc.tx_multi_seg = false;
+	fact(port, NET_FACT_tx_chains, "copied into one mbuf (multi-segment TX not requested%s)",
+	     (pl->info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) ? ": keeps vector TX" :
+									   "");
 }
 
 /* The MTU to ask for, and whether received frames fit one mbuf (else scatter or fail). */
