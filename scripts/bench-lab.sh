@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# nicached on the DPDK path vs memcached over UDP, in the netns lab, side by side in one run.
+# nicached on the DPDK path vs memcached over UDP or TCP, in the netns lab, side by side in one run.
 #
 #   scripts/bench-lab.sh [--runs 3] [--duration 10] [--nicached PATH] [--memcached PATH]
-#                        [--driver af_xdp|af_packet] [--concurrency 16]
+#                        [--driver af_xdp|af_packet] [--concurrency 16] [--proto udp|tcp]
 #
 # Root only. Brings the lab up (scripts/lab.sh, 1 queue) and, for each run, serves the same
-# client load from the namespace (memcaslap -U: 1 thread, --concurrency requests in flight,
-# 16-byte keys, 32-byte values, 90% get) over the same veth link to:
-#   nicached   --backend dpdk -t 1 on the lab's DPDK port (10.77.0.1, the root veth end)
-#   memcached  -t 1 -U 11211 bound to 10.77.0.1 on the same veth end, given to the kernel
+# client load from the namespace (memcaslap, -U for udp: 1 thread, --concurrency requests in
+# flight (TCP: that many connections), 16-byte keys, 32-byte values, 90% get) over the same
+# veth link to:
+#   nicached   --backend dpdk -t 1 on the lab's DPDK port (10.77.0.1, the root veth end); TCP
+#              is served by its own TCP (lib/tcp)
+#   memcached  -t 1 -p/-U 11211 bound to 10.77.0.1 on the same veth end, given to the kernel
 #              for the round (address added, then removed)
 # alternating which goes first. The client runs on CPU 0, the servers' worker on CPU 1.
 # Per cell: the client's TPS, and the server CPU cost per request in TSC cycles:
@@ -29,6 +31,7 @@ CONC=16
 NICACHED=$ROOT/build/app/nicached/nicached
 MEMCACHED=/usr/bin/memcached
 DRIVER=af_xdp
+PROTO=udp
 export NC_LAB_NS=${NC_LAB_NS:-nclab}
 export NC_LAB_DIR=${NC_LAB_DIR:-/run/nicached-lab}
 SERVER=10.77.0.1
@@ -47,10 +50,14 @@ while (($#)); do
 	--nicached) NICACHED=$(realpath "$2"); shift 2 ;;
 	--memcached) MEMCACHED=$2; shift 2 ;;
 	--driver) DRIVER=$2; shift 2 ;;
+	--proto) PROTO=$2; shift 2 ;;
 	-h | --help) usage ;;
 	*) echo "bench-lab: unknown argument $1" >&2; usage ;;
 	esac
 done
+[[ $PROTO == udp || $PROTO == tcp ]] || { echo "bench-lab: --proto udp or tcp" >&2; exit 2; }
+UDP_FLAG=()
+[[ $PROTO == udp ]] && UDP_FLAG=(-U)
 [[ $(id -u) -eq 0 ]] || { echo "bench-lab: needs root (namespaces, AF_XDP)" >&2; exit 1; }
 [[ -x $NICACHED ]] || { echo "bench-lab: $NICACHED not built (ninja -C build)" >&2; exit 1; }
 command -v memcaslap >/dev/null || { echo "bench-lab: memcaslap missing" >&2; exit 1; }
@@ -123,7 +130,7 @@ CFG
 # Runs the load; prints the TPS.
 load() {
 	local log=$1
-	in_ns timeout $((DURATION + 30)) taskset -c 0 memcaslap -s "$SERVER:$PORT" -U \
+	in_ns timeout $((DURATION + 30)) taskset -c 0 memcaslap -s "$SERVER:$PORT" "${UDP_FLAG[@]}" \
 		-F "$TMP/memcaslap.cfg" -t "${DURATION}s" -T 1 -c "$CONC" >"$log" 2>&1 || return 1
 	awk '/^Run time:/ { for (i = 1; i < NF; i++) if ($i == "TPS:") print $(i + 1) }' "$log" |
 		tail -n 1
@@ -165,7 +172,7 @@ cell_memcached() {
 	ip link set dev "${NC_LAB_NS}0" arp on
 	ip addr add "$SERVER/24" dev "${NC_LAB_NS}0"
 	[[ $(id -u) -eq 0 ]] && user=(-u nobody)
-	taskset -c 1 "$MEMCACHED" "${user[@]}" -t 1 -m 256 -p 0 -U "$PORT" -l "$SERVER" \
+	taskset -c 1 "$MEMCACHED" "${user[@]}" -t 1 -m 256 -p "$PORT" -U "$PORT" -l "$SERVER" \
 		>"$log.server" 2>&1 &
 	SRV_PID=$!
 	wait_ready || { cell_fail "$log.server"; return 1; }
@@ -187,7 +194,7 @@ cell_memcached() {
 }
 
 bash "$ROOT/scripts/lab.sh" up --queues 1 --driver "$DRIVER" >/dev/null
-echo "bench-lab: driver $DRIVER, $RUNS runs x ${DURATION} s, memcaslap -U -T 1 -c $CONC," \
+echo "bench-lab: driver $DRIVER, $PROTO, $RUNS runs x ${DURATION} s, memcaslap ${UDP_FLAG[*]} -T 1 -c $CONC," \
 	"16 B keys, 32 B values, 90% get"
 printf '%-4s %-10s %12s %14s %18s\n' run server "TPS" "cycles/req" "(app, no driver)"
 declare -a N_TPS N_CYC N_APP M_TPS M_CYC
