@@ -121,6 +121,9 @@ establish(struct tcp_ctx *t, struct tcp_conn *c, const struct seg *s)
 	c->snd_wl1 = s->seq;
 	c->snd_wl2 = s->ack;
 	c->backoff = 0;
+	/* RFC 6298 5.7: after a SYN or SYN-ACK timed out, data starts with an RTO of 3 s. */
+	if (retried && c->rto_us < 3000000u)
+		c->rto_us = t->p.rto_max_ms < 3000 ? t->p.rto_max_ms * 1000u : 3000000u;
 	/* RFC 6928 initial window; RFC 6298 5.7: 1 MSS after a retransmitted SYN. */
 	c->cwnd = retried ? c->mss :
 		  (10u * c->mss < 14600u ? 10u * c->mss : (2u * c->mss > 14600u ? 2u * c->mss : 14600u));
@@ -136,6 +139,12 @@ listen_input(struct tcp_ctx *t, struct seg *s)
 
 	if (s->flags & TCP_F_RST)
 		return;
+	if ((s->flags & (TCP_F_ACK | TCP_F_SYN)) == (TCP_F_ACK | TCP_F_SYN)) {
+		/* A SYN-ACK opens nothing here (RFC 9293 3.10.7.2: an ACK in LISTEN gets an RST). */
+		TCP_CNT(t, bad_segs, 1);
+		reset_for(t, s);
+		return;
+	}
 	if ((s->flags & TCP_F_ACK) && !(s->flags & TCP_F_SYN)) {
 		/* The end of a handshake whose SYN got a cookie? */
 		uint16_t mss = tcp_cookie_check(t, s->src_ip, s->sport, s->dport, s->seq - 1,
@@ -196,7 +205,8 @@ listen_input(struct tcp_ctx *t, struct seg *s)
 	c->rcv_nxt = s->seq + 1;
 	c->rcv_adv = c->rcv_nxt;
 	c->iss = tcp_isn(t, s->src_ip, s->sport, s->dport, t->now_us);
-	c->snd_una = c->iss;
+	/* snd_max = iss until the SYN-ACK is really sent: no ACK is acceptable before. */
+	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
 	c->snd_end = c->iss + 1;
 	take_syn_options(t, c, s);
 	c->snd_wnd = s->wnd; /* a SYN's window is never scaled */
@@ -252,8 +262,8 @@ seq_acceptable(const struct tcp_ctx *t, const struct tcp_conn *c, const struct s
 			return s->seq == c->rcv_nxt;
 		return SEQ_LEQ(c->rcv_nxt, s->seq) && SEQ_LT(s->seq, c->rcv_nxt + wnd);
 	}
-	if (wnd == 0)
-		return false;
+	if (wnd == 0) /* at rcv_nxt its ACK still counts (RFC 9293); the bytes are trimmed later */
+		return s->seq == c->rcv_nxt;
 	return (SEQ_LEQ(c->rcv_nxt, s->seq) && SEQ_LT(s->seq, c->rcv_nxt + wnd)) ||
 	       (SEQ_LEQ(c->rcv_nxt, s->seq + seg_len - 1) &&
 		SEQ_LT(s->seq + seg_len - 1, c->rcv_nxt + wnd));
@@ -355,6 +365,11 @@ synchronized_input(struct tcp_ctx *t, struct tcp_conn *c, struct seg *s)
 {
 	bool kept = false;
 
+	if (c->state == TCP_S_SYN_RECEIVED && s->seq == c->irs &&
+	    (s->flags & (TCP_F_SYN | TCP_F_ACK | TCP_F_RST)) == TCP_F_SYN) {
+		tcp_send_syn(t, c); /* the peer's SYN again: our SYN-ACK was lost, send it again */
+		goto out;
+	}
 	if (!seq_acceptable(t, c, s)) {
 		if (!(s->flags & TCP_F_RST)) {
 			TCP_CNT(t, dup_segs, s->len > 0);
@@ -374,17 +389,14 @@ synchronized_input(struct tcp_ctx *t, struct tcp_conn *c, struct seg *s)
 			goto out;
 		}
 		TCP_CNT(t, resets_in, 1);
-		if (c->state == TCP_S_TIME_WAIT || c->orphan)
+		if (c->orphan) /* a TIME_WAIT the application still holds must stay valid */
 			tcp_conn_free(t, c);
 		else
 			tcp_conn_fail(t, c, -ECONNRESET);
 		goto out;
 	}
 	if (s->flags & TCP_F_SYN) {
-		if (c->state == TCP_S_SYN_RECEIVED && s->seq == c->irs)
-			tcp_send_syn(t, c); /* our SYN-ACK was lost: send it again */
-		else
-			challenge_ack(t, c);
+		challenge_ack(t, c);
 		goto out;
 	}
 	if (!(s->flags & TCP_F_ACK)) {
@@ -445,6 +457,7 @@ synchronized_input(struct tcp_ctx *t, struct tcp_conn *c, struct seg *s)
 	    (c->state == TCP_S_ESTABLISHED || c->state == TCP_S_FIN_WAIT_1 ||
 	     c->state == TCP_S_FIN_WAIT_2)) {
 		bool had_fin = c->rcv_fin;
+		bool had_ooo = c->ooo_n > 0;
 		uint32_t before = c->rcv_nxt;
 
 		if (c->orphan && s->len > 0) {
@@ -458,7 +471,7 @@ synchronized_input(struct tcp_ctx *t, struct tcp_conn *c, struct seg *s)
 			c->ack_delayed = true;
 			if (s->len >= c->mss || s->len >= t->mss_local)
 				c->segs_unacked++;
-			if (c->ooo_n > 0)
+			if (had_ooo)
 				c->ack_now = true; /* a hole was (partly) filled: say so at once */
 		} else {
 			c->ack_now = true; /* out of order or duplicate: a duplicate ACK now */

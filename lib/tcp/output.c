@@ -222,8 +222,10 @@ fin_due(const struct tcp_conn *c)
 static void
 send_fin(struct tcp_ctx *t, struct tcp_conn *c)
 {
-	if (tcp_send_ctl(t, c, TCP_F_FIN | TCP_F_ACK, c->snd_end) != 0)
+	if (tcp_send_ctl(t, c, TCP_F_FIN | TCP_F_ACK, c->snd_end) != 0) {
+		tcp_mark_pending(t, c); /* no timer covers an unsent FIN: try again at the next flush */
 		return;
+	}
 	c->snd_nxt = c->snd_end + 1;
 	if (SEQ_GT(c->snd_nxt, c->snd_max))
 		c->snd_max = c->snd_nxt;
@@ -256,6 +258,8 @@ tcp_output(struct tcp_ctx *t, struct tcp_conn *c)
 				break;
 			if (send_seg(t, c, e, c->sndq_next + 1 == c->sndq_n) != 0)
 				break;
+			if (e->sent > 1)
+				TCP_CNT(t, retrans_segs, 1); /* resent after a timeout (go-back-N) */
 			if (e->sent == 1 && c->rtt_ts == 0) {
 				c->rtt_ts = t->now_us;
 				c->rtt_seq = end;

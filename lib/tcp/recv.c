@@ -44,18 +44,21 @@ rcvq_append(struct tcp_ctx *t, struct tcp_conn *c, struct rte_mbuf *m, uint32_t 
 {
 	c->rcv_nxt += len;
 	c->rcv_bytes += len;
-	TCP_CNT(t, bytes_in, len);
-	if (rcvq_coalesce(c, m, off, len))
+	if (rcvq_coalesce(c, m, off, len)) {
+		TCP_CNT(t, bytes_in, len);
 		return false;
+	}
 	if (c->rcvq == NULL)
 		c->rcvq = calloc(TCP_RCVQ_SLOTS, sizeof(*c->rcvq));
-	if (c->rcvq == NULL || c->rcvq_n >= TCP_RCVQ_SLOTS) {
+	if (c->rcvq == NULL || c->rcvq_n >= TCP_RCVQ_SLOTS ||
+	    t->mbufs + m->nb_segs > t->p.mbuf_budget) {
 		/* Cannot hold it after all: forget the bytes (the peer sends them again). */
 		c->rcv_nxt -= len;
 		c->rcv_bytes -= len;
 		TCP_CNT(t, no_mbuf, 1);
 		return false;
 	}
+	TCP_CNT(t, bytes_in, len);
 	*rcvq_at(c, c->rcvq_n) = (struct tcp_rcv_seg){.m = m, .off = off, .len = len};
 	c->rcvq_n++;
 	t->mbufs += m->nb_segs;
@@ -84,7 +87,7 @@ ooo_drain(struct tcp_ctx *t, struct tcp_conn *c)
 		t->mbufs -= o->m->nb_segs;
 		if (skip < o->len)
 			kept = rcvq_append(t, c, o->m, o->off + skip, o->len - skip);
-		if (o->fin && skip <= o->len)
+		if (o->fin && c->rcv_nxt == o->seq + o->len) /* not if its bytes were not taken */
 			fin_in_order(c);
 		if (!kept)
 			rte_pktmbuf_free(o->m);

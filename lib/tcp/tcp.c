@@ -260,7 +260,9 @@ tcp_enter_time_wait(struct tcp_ctx *t, struct tcp_conn *c)
 {
 	tcp_set_state(t, c, TCP_S_TIME_WAIT);
 	tcp_sndq_clear(t, c);
-	tcp_rcvq_clear(t, c);
+	/* Bytes received before the FIN stay readable while the application holds the handle. */
+	if (c->orphan)
+		tcp_rcvq_clear(t, c);
 	for (int k = 0; k < TCP_T_MAX; k++)
 		tcp_timer_set(t, c, (enum tcp_timer_kind)k, 0);
 	tcp_timer_set(t, c, TCP_T_END, t->now_us + 2ull * t->p.msl_ms * 1000);
@@ -369,6 +371,16 @@ tcp_events(struct tcp_ctx *t, struct tcp_event *ev, unsigned max)
 		}
 		ev[n++] = (struct tcp_event){.kind = kind, .conn = c, .user = c->user};
 		pp = &c->ready_next;
+	}
+	if (*pp != NULL && pp != &t->ready) {
+		/* Stopped at max: the ones named go behind the rest, so none is starved. */
+		struct tcp_conn *rest = *pp, **end;
+
+		*pp = NULL;
+		for (end = &rest; *end != NULL; end = &(*end)->ready_next)
+			;
+		*end = t->ready;
+		t->ready = rest;
 	}
 	return n;
 }
@@ -541,6 +553,7 @@ tcp_close(struct tcp_ctx *t, struct tcp_conn *c)
 		tcp_conn_free(t, c);
 		return;
 	case TCP_S_TIME_WAIT:
+		tcp_rcvq_clear(t, c); /* unread bytes: nobody will read them now */
 		return; /* it ends at its 2 MSL timer, orphaned */
 	default:
 		break;
