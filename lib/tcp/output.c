@@ -175,6 +175,42 @@ sndq_at(struct tcp_conn *c, uint16_t i)
 	return &c->sndq[(c->sndq_head + i) % TCP_SNDQ_SLOTS];
 }
 
+/**
+ * Cut never-sent segment @p i of the send buffer after its first @p keep bytes; the rest
+ * becomes a segment of its own right after it (for a peer window smaller than the segment).
+ * @return 0; -ENOBUFS (no slot, mbuf or budget).
+ */
+static int
+sndq_split(struct tcp_ctx *t, struct tcp_conn *c, uint16_t i, uint32_t keep)
+{
+	struct tcp_snd_seg *e = sndq_at(c, i);
+	uint32_t rest = e->len - keep;
+	struct rte_mbuf *m;
+	void *dst;
+
+	if (c->sndq_n >= TCP_SNDQ_SLOTS || t->mbufs >= t->p.mbuf_budget)
+		return -ENOBUFS;
+	m = alloc_mbuf(t);
+	if (m == NULL)
+		return -ENOBUFS;
+	dst = rte_pktmbuf_append(m, (uint16_t)rest);
+	if (dst == NULL) {
+		rte_pktmbuf_free(m);
+		return -ENOBUFS;
+	}
+	memcpy(dst, rte_pktmbuf_mtod_offset(e->m, uint8_t *, keep), rest);
+	e->m->data_len = (uint16_t)keep;
+	e->m->pkt_len = keep;
+	e->len = (uint16_t)keep;
+	t->mbufs++;
+	for (uint16_t j = c->sndq_n; j > i + 1; j--)
+		*sndq_at(c, j) = *sndq_at(c, (uint16_t)(j - 1));
+	*sndq_at(c, (uint16_t)(i + 1)) =
+		(struct tcp_snd_seg){.m = m, .seq = e->seq + keep, .len = (uint16_t)rest};
+	c->sndq_n++;
+	return 0;
+}
+
 /** Send segment @p e of the send buffer (with ACK, PSH on the last one queued). */
 static int
 send_seg(struct tcp_ctx *t, struct tcp_conn *c, struct tcp_snd_seg *e, bool last)
@@ -254,8 +290,19 @@ tcp_output(struct tcp_ctx *t, struct tcp_conn *c)
 			struct tcp_snd_seg *e = sndq_at(c, c->sndq_next);
 			uint32_t end = e->seq + e->len;
 
-			if (SEQ_GT(end, c->snd_una + wnd))
-				break;
+			if (SEQ_GT(end, c->snd_una + wnd)) {
+				/*
+				 * The window ends inside this segment. With nothing in flight, send
+				 * what fits (RFC 9293 3.8.6.2.1) rather than wait for a window the
+				 * peer may never offer; else wait for ACKs to open it.
+				 */
+				uint32_t fits = c->snd_una + wnd - e->seq;
+
+				if (tcp_flight(c) != 0 || e->sent != 0 || SEQ_LEQ(c->snd_una + wnd, e->seq) ||
+				    fits == 0 || sndq_split(t, c, c->sndq_next, fits) != 0)
+					break;
+				end = e->seq + e->len;
+			}
 			if (send_seg(t, c, e, c->sndq_next + 1 == c->sndq_n) != 0)
 				break;
 			if (e->sent > 1)

@@ -122,7 +122,7 @@ on_persist(struct tcp_ctx *t, struct tcp_conn *c)
 {
 	uint64_t d;
 
-	if (c->sndq_next >= c->sndq_n || c->snd_wnd >= c->mss || tcp_flight(c) != 0) {
+	if (c->sndq_next >= c->sndq_n || c->snd_wnd > 0 || tcp_flight(c) != 0) {
 		tcp_mark_pending(t, c);
 		return;
 	}
