@@ -21,6 +21,7 @@ struct seg {
 	uint8_t flags;
 	uint16_t opt_mss; /* 0: none */
 	int opt_wscale;	  /* -1: none */
+	bool opt_sack_ok; /* SACK permitted */
 };
 
 /** The options of a SYN (MSS, window scale); others are skipped. */
@@ -46,6 +47,8 @@ parse_options(struct seg *s, const uint8_t *o, uint32_t n)
 			break;
 		if (kind == 2 && len == 4)
 			s->opt_mss = (uint16_t)((o[i + 2] << 8) | o[i + 3]);
+		else if (kind == 4 && len == 2)
+			s->opt_sack_ok = true;
 		else if (kind == 3 && len == 3)
 			s->opt_wscale = o[i + 2] > TCP_WSCALE_MAX ? TCP_WSCALE_MAX : o[i + 2];
 		i += len;
@@ -93,6 +96,7 @@ take_syn_options(struct tcp_ctx *t, struct tcp_conn *c, const struct seg *s)
 	if (mss < 64)
 		mss = 64;
 	c->mss = mss;
+	c->sack_ok = s->opt_sack_ok && !c->cookie;
 	if (s->opt_wscale >= 0 && !c->cookie) {
 		c->wscale_ok = true;
 		c->snd_wscale = (uint8_t)s->opt_wscale;
@@ -129,6 +133,9 @@ establish(struct tcp_ctx *t, struct tcp_conn *c, const struct seg *s)
 		  (10u * c->mss < 14600u ? 10u * c->mss : (2u * c->mss > 14600u ? 2u * c->mss : 14600u));
 	tcp_timer_set(t, c, TCP_T_RTO, 0);
 	tcp_mark_ready(t, c);
+	/* Shut down or closed in SYN_RECEIVED (simultaneous open): its FIN can go now. */
+	if (c->shut_wr)
+		tcp_mark_pending(t, c);
 }
 
 /** A segment to the listening port with no connection. */

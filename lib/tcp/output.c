@@ -16,10 +16,6 @@
 #include "tcp_private.h"
 
 /** TCP header with room for the options we send. */
-struct tcp_hdr_opts {
-	struct rte_tcp_hdr th;
-	uint8_t opt[8];
-} __rte_packed;
 
 uint32_t
 tcp_rcv_window(const struct tcp_ctx *t, const struct tcp_conn *c)
@@ -105,25 +101,90 @@ ack_sent(struct tcp_ctx *t, struct tcp_conn *c)
 	tcp_timer_set(t, c, TCP_T_DELACK, 0);
 }
 
+static inline void
+put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/**
+ * The SACK option (RFC 2018) for an ACK of @p c: the out-of-order data held, as at most
+ * TCP_SACK_BLOCKS ranges, the one holding the latest segment first.
+ * @return option bytes written to @p opt (0: none to report).
+ */
+static uint8_t
+sack_option(const struct tcp_conn *c, uint8_t opt[4 + 8 * TCP_SACK_BLOCKS])
+{
+	uint32_t left[TCP_SACK_BLOCKS], right[TCP_SACK_BLOCKS];
+	unsigned n = 0, first = 0;
+
+	if (!c->sack_ok || c->ooo_n == 0)
+		return 0;
+	/* Merge the sorted segments into ranges; keep the latest one's and the lowest others. */
+	for (uint16_t i = 0; i < c->ooo_n;) {
+		uint32_t l = c->ooo[i].seq, r = l + c->ooo[i].len;
+		bool latest = false;
+
+		for (; i < c->ooo_n && SEQ_LEQ(c->ooo[i].seq, r); i++) {
+			if (SEQ_GT(c->ooo[i].seq + c->ooo[i].len, r))
+				r = c->ooo[i].seq + c->ooo[i].len;
+			latest = latest || c->ooo[i].seq == c->ooo_last;
+		}
+		if (r == l)
+			continue; /* a lone FIN */
+		if (n < TCP_SACK_BLOCKS || latest) {
+			unsigned at = n < TCP_SACK_BLOCKS ? n++ : TCP_SACK_BLOCKS - 1;
+
+			left[at] = l;
+			right[at] = r;
+			if (latest)
+				first = at;
+		}
+	}
+	if (n == 0)
+		return 0;
+	opt[0] = 1; /* NOP */
+	opt[1] = 1;
+	opt[2] = 5;
+	opt[3] = (uint8_t)(2 + 8 * n);
+	put_be32(opt + 4, left[first]);
+	put_be32(opt + 8, right[first]);
+	for (unsigned i = 0, k = 1; i < n; i++) {
+		if (i == first)
+			continue;
+		put_be32(opt + 4 + 8 * k, left[i]);
+		put_be32(opt + 8 + 8 * k, right[i]);
+		k++;
+	}
+	return (uint8_t)(4 + 8 * n);
+}
+
 int
 tcp_send_ctl(struct tcp_ctx *t, struct tcp_conn *c, uint8_t flags, uint32_t seq)
 {
 	struct rte_mbuf *m = alloc_mbuf(t);
+	uint8_t opt[4 + 8 * TCP_SACK_BLOCKS];
+	uint8_t optlen = 0;
 	uint16_t win;
 
 	if (m == NULL)
 		return -ENOBUFS;
 	win = (flags & TCP_F_RST) ? 0 : window_field(t, c, false);
+	if ((flags & (TCP_F_ACK | TCP_F_RST)) == TCP_F_ACK)
+		optlen = sack_option(c, opt);
 	if (flags & TCP_F_ACK)
 		ack_sent(t, c);
-	return emit(t, c->lport, c->rport, c->rip, m, seq, c->rcv_nxt, flags, win, NULL, 0);
+	return emit(t, c->lport, c->rport, c->rip, m, seq, c->rcv_nxt, flags, win, opt, optlen);
 }
 
 int
 tcp_send_syn(struct tcp_ctx *t, struct tcp_conn *c)
 {
 	struct rte_mbuf *m = alloc_mbuf(t);
-	uint8_t opt[8];
+	uint8_t opt[12];
 	uint8_t optlen = 4;
 	uint8_t flags = TCP_F_SYN;
 
@@ -140,6 +201,13 @@ tcp_send_syn(struct tcp_ctx *t, struct tcp_conn *c)
 		opt[6] = 3;
 		opt[7] = c->rcv_wscale;
 		optlen = 8;
+	}
+	/* SACK permitted: likewise (our ACKs then report out-of-order data; see README). */
+	if (c->state == TCP_S_SYN_SENT || c->sack_ok) {
+		opt[optlen++] = 1;
+		opt[optlen++] = 1;
+		opt[optlen++] = 4;
+		opt[optlen++] = 2;
 	}
 	if (c->state != TCP_S_SYN_SENT)
 		flags |= TCP_F_ACK;

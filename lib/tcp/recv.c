@@ -127,6 +127,7 @@ ooo_insert(struct tcp_ctx *t, struct tcp_conn *c, struct rte_mbuf *m, uint32_t o
 	memmove(c->ooo + i + 1, c->ooo + i, (c->ooo_n - i) * sizeof(*c->ooo));
 	c->ooo[i] = (struct tcp_ooo_seg){.m = m, .off = off, .seq = seq, .len = len, .fin = fin};
 	c->ooo_n++;
+	c->ooo_last = seq;
 	t->mbufs += m->nb_segs;
 	TCP_CNT(t, ooo_segs, 1);
 	return true;

@@ -63,7 +63,7 @@ tcp_create(const struct tcp_params *p, int socket, int *err)
 	DEF(time_wait_max, 4096);
 	DEF(rcvbuf, 256 * 1024);
 	DEF(sndbuf, 256 * 1024);
-	DEF(ooo_max, 64);
+	DEF(ooo_max, 256);
 	DEF(mbuf_budget, 16384);
 	DEF(rto_min_ms, 200);
 	DEF(rto_max_ms, 60000);
@@ -559,6 +559,14 @@ tcp_close(struct tcp_ctx *t, struct tcp_conn *c)
 		break;
 	}
 	if (c->rcv_bytes > 0 || c->err != 0) {
+		/*
+		 * Unread input: reset, as a socket closed with unread data does. What the
+		 * application wrote before closing goes out first, as it would have from a socket
+		 * (e.g. memcached's "ERROR Too many open connections" to a client that already sent
+		 * its request), as far as the windows allow; the RST follows it.
+		 */
+		if (c->err == 0)
+			tcp_output(t, c);
 		tcp_abort(t, c);
 		return;
 	}

@@ -108,7 +108,7 @@ struct tcp_params {
 	uint32_t time_wait_max;	   /* TIME_WAIT connections; more recycle the oldest [4096] */
 	uint32_t rcvbuf;	   /* receive buffer per connection, bytes (the window) [256 KiB] */
 	uint32_t sndbuf;	   /* send buffer per connection, bytes [256 KiB] */
-	uint32_t ooo_max;	   /* out-of-order segments kept per connection [64] */
+	uint32_t ooo_max;	   /* out-of-order segments kept per connection [256] */
 	uint32_t mbuf_budget;	   /* mbufs all queues of the context may hold [16384] */
 	uint32_t rto_min_ms;	   /* lower bound of the RTO [200] */
 	uint32_t rto_max_ms;	   /* upper bound of the RTO [60000] */

@@ -42,6 +42,8 @@
 #define TCP_WSCALE_MAX 14
 /** Send-buffer entries (segments) per connection: bounds tiny replies sent one by one. */
 #define TCP_SNDQ_SLOTS 512
+/** Most SACK blocks in one of our ACKs (2 NOPs + kind + length + 4 x 8 = 36 option bytes). */
+#define TCP_SACK_BLOCKS 4
 /** Receive-queue entries per connection. */
 #define TCP_RCVQ_SLOTS 512
 /** A received segment this short is copied onto the tail of the receive queue when it fits. */
@@ -131,6 +133,7 @@ struct tcp_conn {
 	uint8_t snd_wscale;   /* peer's shift */
 	uint8_t rcv_wscale;   /* ours */
 	bool wscale_ok;	      /* both sides sent the option */
+	bool sack_ok;	      /* SACK permitted both ways (RFC 2018): our ACKs carry SACK blocks */
 
 	/* send buffer: TCP_SNDQ_SLOTS ring of segments, oldest at sndq_head */
 	struct tcp_snd_seg *sndq;
@@ -148,6 +151,7 @@ struct tcp_conn {
 	uint16_t rcvq_head, rcvq_n;
 	struct tcp_ooo_seg *ooo;
 	uint16_t ooo_n;
+	uint32_t ooo_last; /* sequence of the latest out-of-order segment (first SACK block) */
 	uint32_t segs_unacked; /* full segments received since our last ACK */
 
 	/* RTT and retransmission (RFC 6298) */

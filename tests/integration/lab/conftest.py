@@ -13,6 +13,9 @@ def pytest_addoption(parser):
     g = parser.getgroup("nicached lab")
     g.addoption("--server", default="10.77.0.1", help="the server's address")
     g.addoption("--udp-port", type=int, default=11211, help="the server's UDP port")
+    g.addoption("--tcp-port", type=int, default=0, help="the server's TCP port (its -p)")
+    g.addoption("--max-conns", type=int, default=1024, help="the server's -c")
+    g.addoption("--item-max", type=int, default=1 << 20, help="the server's -I, in bytes")
     g.addoption("--server-mac", default="", help="the MAC nicached printed")
     g.addoption("--iface", default="nclab1", help="the namespace's end of the veth")
     g.addoption("--threads", type=int, default=1, help="the server's -t")
@@ -22,6 +25,9 @@ class Lab:
     def __init__(self, opt):
         self.server = opt.server
         self.udp_port = opt.udp_port
+        self.tcp_port = opt.tcp_port
+        self.max_conns = opt.max_conns
+        self.item_max = opt.item_max
         self.server_mac = opt.server_mac
         self.iface = opt.iface
         self.threads = opt.threads

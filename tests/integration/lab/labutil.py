@@ -39,3 +39,22 @@ def stats(lab, arg=b""):
 def stat_int(st, name):
     assert name in st, "no %s in stats (have %s)" % (name, ", ".join(sorted(st)))
     return int(st[name])
+
+
+def tcp_stats(lab, arg=b""):
+    """`stats [arg]` over a TCP connection of its own as {name: value string};
+    None when the server answers the group with an error line (no such group)."""
+    from mc import TextConn
+
+    with TextConn(lab.server, lab.tcp_port) as c:
+        c.send(b"stats" + (b" " + arg if arg else b"") + b"\r\n")
+        out = {}
+        while True:
+            line = c.readline()
+            if line == b"END":
+                return out
+            if not line.startswith(b"STAT "):
+                assert line.split(b" ")[0] in (b"ERROR", b"CLIENT_ERROR", b"SERVER_ERROR"), line
+                return None
+            parts = line.decode().split(" ", 2)
+            out[parts[1]] = parts[2] if len(parts) > 2 else ""

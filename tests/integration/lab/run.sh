@@ -42,12 +42,22 @@ while (($# > 0)); do
 	esac
 done
 
-# Check table: name | workers (= veth queues) | time limit (s).
+# Check table: name | workers (= veth queues) | time limit (s) | server flags beyond the
+# common ones (-U 11211 -t WORKERS -m 64 -v; later flags override earlier ones). nicached's
+# -p defaults to 11211, so a check without -p has TCP on the DPDK path too; arp-ping turns it
+# off (-p 0) to see a SYN refused with RST, the tcp checks name -p 11211.
 CHECKS=(
-	"arp-ping      1 60"
-	"memcaslap-udp 1 120"
-	"udp-frames    1 240"
-	"two-workers   2 240"
+	"arp-ping        1 60  -p 0"
+	"memcaslap-udp   1 120"
+	"udp-frames      1 240"
+	"two-workers     2 240"
+	"tcp-clients     1 300 -p 11211"
+	"memcaslap-tcp   1 120 -p 11211"
+	"tcp-big         1 240 -p 11211 -c 2048"
+	"tcp-conn-limit  1 120 -p 11211 -c 4"
+	"tcp-eviction    1 180 -p 11211 -m 32"
+	"two-workers-tcp 2 240 -p 11211"
+	"tcp-loss        1 300 -p 11211 -m 256 --fault seed=7,drop=0.05,reorder=0.05,dup=0.01"
 )
 
 if ((LIST)); then
@@ -70,6 +80,7 @@ PEER_IF=${NS}1
 SITE=$NC_LAB_DIR/site.ini
 SERVER_IP=10.77.0.1
 UDP_PORT=11211
+ITEM_MAX=1048576
 DRIVERS=${NC_LAB_DRIVERS:-af_xdp af_packet}
 # shellcheck source=tests/integration/common.sh
 . "$HERE/../common.sh"
@@ -79,6 +90,12 @@ SERVER_PID=""
 SERVER_MAC=""
 DRIVER_USED=""
 RUN_ID=$$
+# The running check's server flags (from its CHECKS line) and what they set.
+SERVER_FLAGS=()
+TCP_PORT=11211
+MAX_CONNS=1024
+MEMORY_MB=64
+CHECK_T0=0
 
 # shellcheck disable=SC2317  # invoked by the EXIT trap
 cleanup() {
@@ -103,7 +120,7 @@ start_one() {
 	local slog=$1 driver=$2 workers=$3 i
 	"$LAB" up --queues "$workers" --driver "$driver" >>"$slog" 2>&1 || return 1
 	local cmd=("$SERVER" --backend dpdk --site "$SITE" -U "$UDP_PORT" -t "$workers" -m 64 -v
-		--eal "--file-prefix nclab-$RUN_ID-$driver")
+		--eal "--file-prefix nclab-$RUN_ID-$driver" "${SERVER_FLAGS[@]}")
 	printf '[run.sh] %s\n' "${cmd[*]}" >>"$slog"
 	setsid "${cmd[@]}" </dev/null >>"$slog" 2>&1 &
 	SERVER_PID=$!
@@ -183,20 +200,34 @@ check_arp-ping() {
 		echo "the neighbour entry is static, not learned" >>"$out"
 		return 1
 	fi
-	# TCP: no TCP service on this path yet, a SYN gets a RST (refused, at once).
-	timeout -k 2 10 ip netns exec "$NS" "$PYTHON" - "$SERVER_IP" "$UDP_PORT" >>"$out" 2>&1 <<-'PY'
-	import socket, sys, time
-	t0 = time.monotonic()
-	try:
-	    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3)
-	except ConnectionRefusedError:
-	    dt = time.monotonic() - t0
-	    print("tcp connect refused after %.3f s" % dt)
-	    sys.exit(0 if dt < 1.0 else 1)
-	except OSError as e:
-	    sys.exit("tcp connect: %r, want connection refused (RST)" % e)
-	sys.exit("tcp connect succeeded, want connection refused")
-	PY
+	if ((TCP_PORT == 0)); then
+		# TCP off (-p 0): a SYN gets a RST from lib/net (refused, at once).
+		timeout -k 2 10 ip netns exec "$NS" "$PYTHON" - "$SERVER_IP" "$UDP_PORT" >>"$out" 2>&1 <<-'PY'
+		import socket, sys, time
+		t0 = time.monotonic()
+		try:
+		    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3)
+		except ConnectionRefusedError:
+		    dt = time.monotonic() - t0
+		    print("tcp connect refused after %.3f s" % dt)
+		    sys.exit(0 if dt < 1.0 else 1)
+		except OSError as e:
+		    sys.exit("tcp connect: %r, want connection refused (RST)" % e)
+		sys.exit("tcp connect succeeded, want connection refused (the server runs with -p 0)")
+		PY
+	else
+		# TCP on: the connect is accepted at once and the server answers.
+		timeout -k 2 10 ip netns exec "$NS" "$PYTHON" - "$SERVER_IP" "$TCP_PORT" >>"$out" 2>&1 <<-'PY'
+		import socket, sys, time
+		t0 = time.monotonic()
+		s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3)
+		s.sendall(b"version\r\n")
+		line = s.recv(100)
+		dt = time.monotonic() - t0
+		print("tcp connect and version in %.3f s: %r" % (dt, line))
+		sys.exit(0 if line.startswith(b"VERSION ") and dt < 1.0 else 1)
+		PY
+	fi
 }
 
 check_memcaslap-udp() {
@@ -206,17 +237,179 @@ check_memcaslap-udp() {
 	memcaslap_verdict "$out" udp 1
 }
 
+# left LIMIT: seconds left of the running check's LIMIT (at least 10).
+left() {
+	local n=$(($1 - (SECONDS - CHECK_T0)))
+	((n >= 10)) || n=10
+	printf '%d\n' "$n"
+}
+
+# step OUT TITLE: a header in the check log before each part of a check.
+step() { printf '\n==== %s\n' "$2" >>"$1"; }
+
 run_pytest() {
 	local out=$1 limit=$2 workers=$3 file=$4
 	shift 4
 	(cd "$LOGDIR" && timeout -k 5 "$limit" ip netns exec "$NS" "$PYTHON" -m pytest \
 		-p no:cacheprovider -q -rs "$@" "$HERE/$file" --rootdir "$HERE" --confcutdir "$HERE" --server "$SERVER_IP" \
-		--udp-port "$UDP_PORT" --server-mac "$SERVER_MAC" --iface "$PEER_IF" \
-		--threads "$workers") >"$out" 2>&1
+		--udp-port "$UDP_PORT" --tcp-port "$TCP_PORT" --max-conns "$MAX_CONNS" \
+		--item-max "$ITEM_MAX" --server-mac "$SERVER_MAC" --iface "$PEER_IF" \
+		--threads "$workers") >>"$out" 2>&1
+}
+
+# server_pytest OUT LIMIT WORKERS MARKER: the socket-level suite of tests/integration
+# (test_server.py, as tests/integration/run.sh runs it) against the server's TCP (and UDP)
+# port on the DPDK path, from the namespace.
+server_pytest() {
+	local out=$1 limit=$2 workers=$3 marker=$4
+	(cd "$LOGDIR" && timeout -k 5 "$limit" ip netns exec "$NS" "$PYTHON" -m pytest \
+		-p no:cacheprovider -q -rs "$HERE/../test_server.py" --rootdir "$HERE/.." \
+		--confcutdir "$HERE/.." -m "$marker" --server "$SERVER_IP" --port "$TCP_PORT" \
+		--udp-port "$UDP_PORT" --memory-mb "$MEMORY_MB" --max-conns "$MAX_CONNS" \
+		--item-max "$ITEM_MAX" --threads "$workers") >>"$out" 2>&1
 }
 
 check_udp-frames() { run_pytest "$1" "$2" "$3" test_udp_frames.py; }
 check_two-workers() { run_pytest "$1" "$2" "$3" test_two_workers.py -s; }
+
+# Real TCP clients from the namespace, as tests/integration/run.sh runs them on loopback:
+# memccapable (every ascii and binary test), pymemcache's own integration tests and
+# test_server.py (all but the -c and -m ones, which have checks of their own).
+check_tcp-clients() {
+	local out=$1 limit=$2 workers=$3 ok=0 dir
+	step "$out" "memccapable -t 10 (every ascii and binary test)"
+	if timeout -k 5 "$(left "$limit")" ip netns exec "$NS" memccapable -h "$SERVER_IP" \
+		-p "$TCP_PORT" -t 10 >>"$out" 2>&1 && tail -n 3 "$out" | grep -q 'All tests passed'; then
+		echo "memccapable: ok" >>"$out"
+	else
+		echo "memccapable: FAILED" >>"$out"
+		ok=1
+	fi
+	step "$out" "pymemcache's integration tests"
+	dir=$("$PYTHON" -c 'import os, pymemcache.test as t; print(os.path.dirname(t.__file__))')
+	if (cd "$LOGDIR" && timeout -k 5 "$(left "$limit")" ip netns exec "$NS" "$PYTHON" -m pytest \
+		-p no:cacheprovider -q -rs "$dir/test_integration.py" -m integration \
+		-W ignore::pytest.PytestUnknownMarkWarning --server "$SERVER_IP" --port "$TCP_PORT" \
+		-k 'not tls') >>"$out" 2>&1; then
+		echo "pymemcache: ok" >>"$out"
+	else
+		echo "pymemcache: FAILED" >>"$out"
+		ok=1
+	fi
+	step "$out" "test_server.py over TCP (and UDP) on the DPDK path"
+	if server_pytest "$out" "$(left "$limit")" "$workers" "not maxconns and not eviction"; then
+		echo "test_server.py: ok" >>"$out"
+	else
+		echo "test_server.py: FAILED" >>"$out"
+		ok=1
+	fi
+	return "$ok"
+}
+
+check_memcaslap-tcp() {
+	local out=$1 limit=$2
+	timeout -k 5 "$limit" ip netns exec "$NS" memcaslap -s "$SERVER_IP:$TCP_PORT" -t 20s \
+		-v 0.1 >>"$out" 2>&1 || return 1
+	memcaslap_verdict "$out" tcp 1
+}
+
+check_tcp-big() { run_pytest "$1" "$2" "$3" test_tcp_big.py -s; }
+
+check_tcp-conn-limit() {
+	local out=$1 limit=$2 workers=$3 ok=0
+	step "$out" "test_tcp_conn_limit.py (-c 4)"
+	run_pytest "$out" "$(left "$limit")" "$workers" test_tcp_conn_limit.py || ok=1
+	step "$out" "test_server.py -m maxconns (-c 4)"
+	server_pytest "$out" "$(left "$limit")" "$workers" maxconns || ok=1
+	return "$ok"
+}
+
+check_tcp-eviction() { server_pytest "$1" "$2" "$3" eviction; }
+
+check_two-workers-tcp() { run_pytest "$1" "$2" "$3" test_tcp_two_workers.py -s; }
+
+# Under the fault hook (see the CHECKS line). The namespace's Linux retransmits sooner
+# (rto_min 20 ms on its route to the lab; its own namespace only), so the run is bounded
+# by the server's recovery more than by Linux's 200 ms minimum RTO.
+check_tcp-loss() {
+	local out=$1 limit=$2 workers=$3 route
+	route=$(in_ns ip -4 route show 10.77.0.0/24 dev "$PEER_IF")
+	echo "route before: $route" >>"$out"
+	# shellcheck disable=SC2086  # the route's words
+	timeout -k 2 10 ip netns exec "$NS" ip route change $route dev "$PEER_IF" rto_min 20ms >>"$out" 2>&1 || return 1
+	echo "route now: $(in_ns ip -4 route show 10.77.0.0/24 dev "$PEER_IF")" >>"$out"
+	NC_LOSS_DEADLINE=$(($(left "$limit") - 40)) run_pytest "$out" "$(left "$limit")" "$workers" \
+		test_tcp_loss.py -s
+}
+
+# server_stats OUT: append to the check log the server's `stats tcp` (nicached's TCP
+# counters), the non-zero drop and fault counters of `stats nic`, and how many frames the
+# driver took from nicached (port_opackets) against how many the veth delivered into the
+# namespace (the root end's TX count, which is the peer's RX; nothing else sends there):
+# a difference is frames lost inside the driver or the kernel. Over UDP, retried (the fault
+# hook may drop a datagram).
+server_stats() {
+	local out=$1 res vtx
+	res=$(timeout -k 2 30 ip netns exec "$NS" "$PYTHON" - "$SERVER_IP" "$UDP_PORT" 2>&1 <<-'PY'
+	import os, socket, struct, sys
+	s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	s.settimeout(1)
+	def stats(group):
+	    for attempt in range(5):
+	        rid = int.from_bytes(os.urandom(2), "big")
+	        s.sendto(struct.pack("!HHHH", rid, 0, 1, 0) + b"stats " + group + b"\r\n",
+	                 (sys.argv[1], int(sys.argv[2])))
+	        parts = {}
+	        try:
+	            while True:
+	                d = s.recv(65536)
+	                r, seq, total, _ = struct.unpack("!HHHH", d[:8])
+	                if r != rid:
+	                    continue
+	                parts[seq] = d[8:]
+	                if len(parts) == total:
+	                    break
+	        except socket.timeout:
+	            continue
+	        body = b"".join(parts[i] for i in sorted(parts)).decode(errors="replace")
+	        return dict(l[5:].split(" ", 1) for l in body.splitlines() if l.startswith("STAT "))
+	    return None
+	tcp = stats(b"tcp")
+	print("---- server's stats tcp after the check:")
+	print(" ".join("%s %s" % kv for kv in tcp.items()) if tcp is not None else "no answer over UDP")
+	nic = stats(b"nic")
+	print("---- server's stats nic after the check (non-zero drops and faults):")
+	if nic is None:
+	    print("no answer over UDP")
+	else:
+	    print(" ".join("%s %s" % (k, v) for k, v in nic.items()
+	                   if k.startswith(("drop_", "fault_", "port_imissed", "port_oerrors",
+	                                    "port_rx_nombuf", "q")) and v != "0"))
+	    print("OPACKETS %s" % nic.get("port_opackets", "?"))
+	PY
+	)
+	vtx=$(ip -s -j link show dev "${NS}0" 2>/dev/null | "$PYTHON" -c \
+		'import json, sys; print(json.load(sys.stdin)[0]["stats64"]["tx"]["packets"])' 2>/dev/null)
+	grep -v '^OPACKETS ' <<<"$res" >>"$out"
+	printf -- '---- frames: the driver took %s from nicached, the veth delivered %s into the namespace (a few more: the stats replies)\n' \
+		"$(awk '$1 == "OPACKETS" { print $2 }' <<<"$res")" "${vtx:-?}" >>"$out"
+}
+
+# set_flags FLAGS...: the running check's server flags, and what the tests need of them.
+set_flags() {
+	SERVER_FLAGS=("$@")
+	TCP_PORT=11211
+	MAX_CONNS=1024
+	MEMORY_MB=64
+	while (($# > 0)); do
+		case $1 in
+		-p) TCP_PORT=$2; shift ;;
+		-c) MAX_CONNS=$2; shift ;;
+		-m) MEMORY_MB=$2; shift ;;
+		esac
+		shift
+	done
+}
 
 # ---------------------------------------------------------------- driver
 
@@ -228,6 +421,9 @@ TIMES=()
 run_check() {
 	local name=$1 workers=$2 limit=$3
 	local out="$LOGDIR/$name.log" slog="$LOGDIR/$name.server.log" ok=1 t0=$SECONDS
+	shift 3
+	set_flags "$@"
+	CHECK_T0=$SECONDS
 	: >"$out"
 	: >"$slog"
 	if ! start_server "$slog" "$workers"; then
@@ -239,6 +435,8 @@ run_check() {
 		if ! kill -0 "$SERVER_PID" 2>/dev/null; then
 			printf 'run.sh: the server died during the check\n' >>"$out"
 			ok=0
+		elif ((TCP_PORT != 0)); then
+			server_stats "$out"
 		fi
 		stop_server "$slog" || {
 			printf 'run.sh: the server did not stop cleanly\n' >>"$out"
@@ -251,11 +449,12 @@ run_check() {
 printf 'run.sh: server %s, lab namespace %s\n' "$SERVER" "$NS"
 ran=0
 for c in "${CHECKS[@]}"; do
-	read -r name workers limit <<<"$c"
+	read -r name workers limit flags <<<"$c"
 	if [[ -n $ONLY && ",$ONLY," != *",$name,"* ]]; then
 		continue
 	fi
 	ran=$((ran + 1))
-	run_check "$name" "$workers" "$limit"
+	# shellcheck disable=SC2086  # the flags' words
+	run_check "$name" "$workers" "$limit" $flags
 done
 finish_checks "$ran" "$ONLY" "$START"
