@@ -167,6 +167,11 @@ stop_server() {
 	done
 	if kill -0 "$SERVER_PID" 2>/dev/null; then
 		printf '[run.sh] server still running 5 s after SIGTERM: SIGKILL\n' >>"$slog"
+		# Where it hangs, for the log (gdb only reads the process's memory).
+		if command -v gdb >/dev/null; then
+			timeout 30 gdb -p "$SERVER_PID" -batch -ex 'thread apply all bt 12' \
+				</dev/null 2>/dev/null | grep -E '^(Thread|#)' >>"$slog" || true
+		fi
 		kill -KILL -- "-$SERVER_PID" 2>/dev/null || true
 		ok=1
 	fi
