@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * nc_udpgen: kernel-free memcached-over-UDP load generator, a DPDK program.
+ * nc_udpgen: kernel-free memcached-over-UDP (or over TCP) load generator, a DPDK program.
  *
  * It drives one DPDK port (the first EAL gives it; meant for net_memif as the client of
  * nicached's memif server, so no kernel is on the path), builds its own Ethernet/IPv4/UDP
@@ -14,11 +14,19 @@
  * hit (a miss then counts as verify_failed). The timed phase lasts --duration seconds (at
  * most 600), then the requests in flight are drained.
  *
- *   nc_udpgen [EAL args] -- [--src-ip A] [--dst-ip A] [--port P] [--keys K] [--key-size B]
- *             [--value-size B] [--get-ratio R] [--window W] [--duration S] [--warm] [--seed X]
+ * --proto tcp: the same requests over TCP, through the project's own TCP (lib/tcp, active
+ * open; tcpgen_load.c): --conns connections to the server's TCP port (the same --port), each
+ * with --window requests pipelined, every reply cut out of the stream and checked byte for
+ * byte in order. A stream cannot give a request up: a reply missing for 2 s (or a reset, an
+ * EOF, an unparsable stream) fails the connection, its requests counted as timeouts.
  *
- * Defaults: 10.88.0.2 -> 10.88.0.1:11211, 10000 keys, 16-byte keys, 32-byte values, get
- * ratio 0.9, window 32 (at most 1024), 10 s, seed 1. EAL args for nicached's memif profile:
+ *   nc_udpgen [EAL args] -- [--proto udp|tcp] [--conns N] [--src-ip A] [--dst-ip A]
+ *             [--port P] [--keys K] [--key-size B] [--value-size B] [--get-ratio R]
+ *             [--window W] [--duration S] [--warm] [--seed X]
+ *
+ * Defaults: UDP, 10.88.0.2 -> 10.88.0.1:11211, 10000 keys, 16-byte keys, 32-byte values, get
+ * ratio 0.9, window 32 (at most 1024; per connection with TCP), 1 connection (at most 256),
+ * 10 s, seed 1. EAL args for nicached's memif profile:
  *   -l 0 --no-huge --no-shconf --file-prefix gen$$ --no-pci
  *   --vdev=net_memif0,role=client,id=0,socket=/run/nicached-IFACE.memif,rsize=10,bsize=2048
  *
@@ -27,17 +35,20 @@
  * Δbusy_cycles / Δrequests, and the same without the cycles inside the NIC driver calls
  * (busy_driver_cycles); one stats request falls in the interval and is not counted. Prints
  * a WARM line (with --warm) and a LOAD line (the counters of each phase, late replies
- * included), a GEN line (frames the generator dropped or ignored), a NIC line (the non-zero
- * drop and error counters of the server's `stats nic`, or none) and last:
+ * included), a GEN line (frames the generator dropped or ignored), with TCP a TCP line (the
+ * client's connections and lib/tcp counters) and an SRVTCP line (what the server's `stats
+ * tcp` counters gained during the timed phase, and requests per segment received), a NIC
+ * line (the non-zero drop and error counters of the server's `stats nic`, or none) and last:
  *
  *   RESULT tps=N requests=N gets=N hits=N misses=N sets=N verify_failed=N timeouts=N
  *          server_cycles_per_request=N server_app_cycles_per_request=N server_busy_percent=P
  *
  * (one line), tps being replies per second of the timed phase.
  *
- * Exit status: 0 on success; 1 when verify_failed or timeouts exceed 0.1% of the requests,
- * the server's stats could not be read, or the port, link, ARP or warm-up failed; 2 on bad
- * usage. It sends as fast as the server answers: point it only at servers you run yourself.
+ * Exit status: 0 on success; 1 when verify_failed or timeouts exceed 0.1% of the requests
+ * (with TCP: any bad reply, timeout or failed connection), the server's stats could not be
+ * read, or the port, link, ARP, connections or warm-up failed; 2 on bad usage. It sends as
+ * fast as the server answers: point it only at servers you run yourself.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -54,6 +65,7 @@
 #include <rte_lcore.h>
 
 #include "bench_opts.h"
+#include "tcp/tcp.h"
 #include "udpgen.h"
 
 #define POOL_MBUFS     8191
@@ -69,6 +81,8 @@
 #define SOURCE_PORT    40001
 #define STATS_ID_START 0xfff0
 #define STATS_ID_NIC   0xfff8 /* after the ids of STATS_ID_START's retries */
+#define STATS_ID_TCP   0xffe8 /* and its retries: below STATS_ID_START's */
+#define TCP_STATS_CAP  (16 * 1024)
 
 /* The server figures read before and after the timed phase. */
 #define SERVER_STATS(X) X(requests) X(busy_cycles) X(busy_driver_cycles) X(tsc_hz)
@@ -83,7 +97,8 @@ struct server_stats {
 static const char *const nic_alarm_words[] = {"drop", "missed", "nombuf", "error", "full"};
 
 enum {
-	OPT_SRC_IP = 256,
+	OPT_PROTO = 256,
+	OPT_SRC_IP,
 	OPT_DST_IP,
 	OPT_WARM,
 #define X_ENUM(f, ...) OPT_##f,
@@ -94,9 +109,10 @@ enum {
 static void
 usage(void)
 {
-	fputs("usage: nc_udpgen [EAL args] -- [--src-ip A] [--dst-ip A] [--port P] [--keys K]\n"
-	      "                 [--key-size B] [--value-size B] [--get-ratio R] [--window W]\n"
-	      "                 [--duration S] [--warm] [--seed X]\n",
+	fputs("usage: nc_udpgen [EAL args] -- [--proto udp|tcp] [--conns N] [--src-ip A]\n"
+	      "                 [--dst-ip A] [--port P] [--keys K] [--key-size B]\n"
+	      "                 [--value-size B] [--get-ratio R] [--window W] [--duration S]\n"
+	      "                 [--warm] [--seed X]\n",
 	      stderr);
 	exit(2);
 }
@@ -142,6 +158,7 @@ static void
 parse_args(struct udpgen_config *cfg, int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{"proto", required_argument, NULL, OPT_PROTO},
 		{"src-ip", required_argument, NULL, OPT_SRC_IP},
 		{"dst-ip", required_argument, NULL, OPT_DST_IP},
 		{"warm", no_argument, NULL, OPT_WARM},
@@ -161,6 +178,13 @@ parse_args(struct udpgen_config *cfg, int argc, char **argv)
 #undef X_DEFAULT
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
+		case OPT_PROTO:
+			if (strcmp(optarg, "udp") != 0 && strcmp(optarg, "tcp") != 0) {
+				fputs("nc_udpgen: --proto wants udp or tcp\n", stderr);
+				usage();
+			}
+			cfg->tcp = strcmp(optarg, "tcp") == 0;
+			break;
 		case OPT_SRC_IP:
 			cfg->src_ip = opt_ip("src-ip", optarg);
 			break;
@@ -182,6 +206,10 @@ parse_args(struct udpgen_config *cfg, int argc, char **argv)
 	}
 	if (optind != argc) {
 		fprintf(stderr, "nc_udpgen: stray argument %s\n", argv[optind]);
+		usage();
+	}
+	if (cfg->conns > 1 && !cfg->tcp) {
+		fputs("nc_udpgen: --conns wants --proto tcp\n", stderr);
 		usage();
 	}
 }
@@ -252,14 +280,34 @@ peer_resolve(struct udpgen_link *l)
 		die("no ARP reply from the server in %u s", ARP_TRIES * ARP_TRY_MS / 1000);
 }
 
-/* Reads the figures of `stats`; returns 0 or a negative errno (said on stderr). */
+/* Reads `stats tcp` into @p tcp (an empty text when it cannot). */
+static void
+server_tcp_read(struct udpgen_link *l, char *tcp)
+{
+	long n = udpgen_stats_fetch(l, "tcp", STATS_ID_TCP, tcp, TCP_STATS_CAP);
+
+	if (n < 0) {
+		fprintf(stderr, "nc_udpgen: stats tcp: %s\n", strerror((int)-n));
+		tcp[0] = '\0';
+	}
+}
+
+/*
+ * Reads the figures of `stats`; returns 0 or a negative errno (said on stderr). With @p tcp,
+ * also the text of `stats tcp` into it: before `stats` when @p before, else after, so that
+ * only one stats request falls between the readings before and after the timed phase.
+ */
 static int
-server_stats_read(struct udpgen_link *l, char *buf, struct server_stats *s)
+server_stats_read(struct udpgen_link *l, char *buf, struct server_stats *s, char *tcp, bool before)
 {
 	long n;
 
 	udpgen_link_idle(l, STRAGGLER_MS);
+	if (tcp != NULL && before)
+		server_tcp_read(l, tcp);
 	n = udpgen_stats_fetch(l, NULL, STATS_ID_START, buf, STATS_CAP);
+	if (tcp != NULL && !before)
+		server_tcp_read(l, tcp);
 	if (n < 0) {
 		fprintf(stderr, "nc_udpgen: stats: %s\n", strerror((int)-n));
 		return (int)n;
@@ -301,6 +349,30 @@ nic_alarms_print(struct udpgen_link *l, char *buf)
 	fputs(shown ? "\n" : " none\n", stdout);
 }
 
+/*
+ * Prints what the server's TCP counters gained between @p t0 and @p t1 (texts of `stats tcp`)
+ * and the requests per segment it received (@p requests of them in between).
+ */
+static void
+server_tcp_print(const char *t0, const char *t1, double requests)
+{
+	uint64_t v0, v1, segs_in = 0;
+
+	fputs("SRVTCP", stdout);
+	for (unsigned i = 0; i < TCP_C_MAX; i++) {
+		const char *name = tcp_counter_name((enum tcp_counter)i);
+
+		if (udpgen_stats_value(t0, name, &v0) != 0 ||
+		    udpgen_stats_value(t1, name, &v1) != 0)
+			continue;
+		if (i == TCP_C_segs_in)
+			segs_in = v1 - v0;
+		if (v1 != v0)
+			printf(" %s=%" PRIu64, name, v1 - v0);
+	}
+	printf(" requests_per_seg_in=%.2f\n", segs_in ? requests / (double)segs_in : 0);
+}
+
 static void
 counters_print(const char *label, const uint64_t *c)
 {
@@ -323,10 +395,10 @@ main(int argc, char **argv)
 	struct server_stats s0, s1;
 	struct udpgen_config cfg;
 	struct udpgen_link l = {0};
-	struct udpgen_load *ld;
+	struct udpgen_loop *lp;
 	double secs, req, busy, app;
 	bool stats_ok, fail;
-	char *buf;
+	char *buf, *tcp0 = NULL, *tcp1 = NULL;
 	int rc;
 
 	rc = rte_eal_init(argc, argv);
@@ -340,29 +412,35 @@ main(int argc, char **argv)
 	l.dport = rte_cpu_to_be_16(cfg.port);
 	l.hz = rte_get_tsc_hz();
 	buf = malloc(STATS_CAP);
-	if (buf == NULL)
+	if (cfg.tcp) {
+		tcp0 = calloc(1, TCP_STATS_CAP);
+		tcp1 = calloc(1, TCP_STATS_CAP);
+	}
+	if (buf == NULL || (cfg.tcp && (tcp0 == NULL || tcp1 == NULL)))
 		die("out of memory");
 	port_start(&l);
 	peer_resolve(&l);
-	ld = udpgen_load_create(&cfg, &l);
-	if (ld == NULL)
+	lp = cfg.tcp ? tcpgen_load_create(&cfg, &l) : udpgen_load_create(&cfg, &l);
+	if (lp == NULL)
 		die("cannot set up the load");
 	if (cfg.warm) {
-		if (udpgen_load_warm(ld, WARM_MAX_S, warm) != 0)
+		rc = udpgen_loop_warm(lp, WARM_MAX_S, warm);
+		if (rc == -EPIPE)
+			die("warm-up: a connection failed");
+		if (rc != 0)
 			die("warm-up: not every key stored in %.0f s", WARM_MAX_S);
 		counters_print("WARM", warm);
 		if (warm[UDPGEN_C_verify_failed] > 0)
 			die("warm-up: %" PRIu64 " sets not answered STORED",
 			    warm[UDPGEN_C_verify_failed]);
 	}
-	stats_ok = server_stats_read(&l, buf, &s0) == 0;
-	secs = udpgen_load_timed(ld, c);
-	stats_ok = server_stats_read(&l, buf, &s1) == 0 && stats_ok;
+	stats_ok = server_stats_read(&l, buf, &s0, tcp0, true) == 0;
+	secs = udpgen_loop_timed(lp, c);
+	stats_ok = server_stats_read(&l, buf, &s1, tcp1, false) == 0 && stats_ok;
 	counters_print("LOAD", c);
 	printf("GEN secs=%.3f arp_answered=%" PRIu64 " rx_bad=%" PRIu64 " rx_other=%" PRIu64
-	       " tx_dropped=%" PRIu64 "\n",
-	       secs, l.arp_answered, l.rx_bad, l.rx_other, l.tx_dropped);
-	nic_alarms_print(&l, buf);
+	       " rx_tcp=%" PRIu64 " tx_dropped=%" PRIu64 "\n",
+	       secs, l.arp_answered, l.rx_bad, l.rx_other, l.rx_tcp, l.tx_dropped);
 	req = busy = app = 0;
 	if (stats_ok && s1.requests > s0.requests + 1) {
 		req = (double)(s1.requests - s0.requests - 1);
@@ -371,6 +449,11 @@ main(int argc, char **argv)
 	} else {
 		stats_ok = false;
 	}
+	if (lp->print != NULL)
+		lp->print(lp);
+	if (cfg.tcp)
+		server_tcp_print(tcp0, tcp1, req);
+	nic_alarms_print(&l, buf);
 	printf("RESULT tps=%.0f requests=%" PRIu64 " gets=%" PRIu64 " hits=%" PRIu64
 	       " misses=%" PRIu64 " sets=%" PRIu64 " verify_failed=%" PRIu64 " timeouts=%" PRIu64
 	       " server_cycles_per_request=%.0f server_app_cycles_per_request=%.0f"
@@ -382,8 +465,14 @@ main(int argc, char **argv)
 	fflush(stdout);
 	fail = !stats_ok || c[UDPGEN_C_verify_failed] * 1000 > c[UDPGEN_C_requests] ||
 	       c[UDPGEN_C_timeouts] * 1000 > c[UDPGEN_C_requests] || c[UDPGEN_C_replies] == 0;
-	udpgen_load_destroy(&ld);
+	/* A stream gives nothing up: one bad reply or lost request fails a TCP run. */
+	if (cfg.tcp)
+		fail = fail || c[UDPGEN_C_verify_failed] > 0 || c[UDPGEN_C_timeouts] > 0 ||
+		       lp->failed > 0;
+	lp->destroy(lp);
 	free(buf);
+	free(tcp0);
+	free(tcp1);
 	rte_eth_dev_stop(l.port_id);
 	rte_eth_dev_close(l.port_id);
 	rte_eal_cleanup();

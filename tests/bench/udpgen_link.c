@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * nc_udpgen's frames: Ethernet + IPv4 + UDP + memcached frame header built by hand with both
- * checksums in software (the server checks them; memif offloads nothing), ARP for our one
- * address, and the checks on what comes back.
+ * checksums in software (the server checks them; memif offloads nothing), the IPv4 and
+ * Ethernet headers of the TCP load's segments likewise, ARP for our one address, and the
+ * checks on what comes back.
  */
 #include <errno.h>
 #include <string.h>
@@ -11,32 +12,23 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
+#include <rte_tcp.h>
 #include <rte_udp.h>
 
+#include "net/cksum.h"
 #include "proto/udp.h"
 #include "udpgen.h"
 
-#define HDRS_LEN \
-	(sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr))
 #define MC_HDR_LEN    PROTO_UDP_HEADER_LEN
 #define MIN_FRAME     60
 #define SEND_RETRY_US 1000
 
-struct rte_mbuf *
-udpgen_link_begin(struct udpgen_link *l, uint16_t id, char **text)
+/* Writes the Ethernet header and the IPv4 header (all but its lengths and checksum) at @p eh. */
+static struct rte_ipv4_hdr *
+headers_write(struct udpgen_link *l, struct rte_ether_hdr *eh, uint8_t proto)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(l->pool);
-	struct rte_ether_hdr *eh;
-	struct rte_ipv4_hdr *ip;
-	struct rte_udp_hdr *uh;
-	uint8_t *mc;
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eh + 1);
 
-	if (m == NULL)
-		return NULL;
-	eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-	ip = (struct rte_ipv4_hdr *)(eh + 1);
-	uh = (struct rte_udp_hdr *)(ip + 1);
-	mc = (uint8_t *)(uh + 1);
 	eh->dst_addr = l->peer_mac;
 	eh->src_addr = l->mac;
 	eh->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
@@ -45,9 +37,25 @@ udpgen_link_begin(struct udpgen_link *l, uint16_t id, char **text)
 	ip->packet_id = rte_cpu_to_be_16(l->ip_id++);
 	ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
 	ip->time_to_live = 64;
-	ip->next_proto_id = IPPROTO_UDP;
+	ip->next_proto_id = proto;
 	ip->src_addr = l->ip;
 	ip->dst_addr = l->peer_ip;
+	return ip;
+}
+
+struct rte_mbuf *
+udpgen_link_begin(struct udpgen_link *l, uint16_t id, char **text)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(l->pool);
+	struct rte_ipv4_hdr *ip;
+	struct rte_udp_hdr *uh;
+	uint8_t *mc;
+
+	if (m == NULL)
+		return NULL;
+	ip = headers_write(l, rte_pktmbuf_mtod(m, struct rte_ether_hdr *), IPPROTO_UDP);
+	uh = (struct rte_udp_hdr *)(ip + 1);
+	mc = (uint8_t *)(uh + 1);
 	uh->src_port = l->sport;
 	uh->dst_port = l->dport;
 	proto_udp_header_write(mc, id, 0, 1); /* a request: sequence 0 of 1 */
@@ -71,6 +79,32 @@ udpgen_link_finish(struct rte_mbuf *m, uint32_t len)
 	uh->dgram_cksum = rte_ipv4_udptcp_cksum(ip, uh);
 	m->data_len = (uint16_t)(sizeof(struct rte_ether_hdr) + sizeof(*ip) + udp_len);
 	m->pkt_len = m->data_len;
+}
+
+int
+udpgen_link_tcp_frame(struct udpgen_link *l, struct rte_mbuf *m)
+{
+	uint32_t l4_len = m->pkt_len;
+	struct rte_ether_hdr *eh;
+	struct rte_ipv4_hdr *ip;
+	struct rte_tcp_hdr *th;
+
+	/* lib/tcp sends one mbuf per segment; a chain would be made one here. */
+	if (m->nb_segs > 1 && rte_pktmbuf_linearize(m) != 0)
+		return -ENOSPC;
+	if (m->data_len < sizeof(*th) || l4_len + sizeof(*ip) > UDPGEN_MTU)
+		return -EINVAL;
+	eh = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, sizeof(*eh) + sizeof(*ip));
+	if (eh == NULL)
+		return -ENOSPC;
+	ip = headers_write(l, eh, IPPROTO_TCP);
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + l4_len));
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = net_cksum_ipv4(ip);
+	th = (struct rte_tcp_hdr *)(ip + 1);
+	th->cksum = 0;
+	th->cksum = net_cksum_l4(ip, th, (uint16_t)l4_len);
+	return 0;
 }
 
 uint16_t
@@ -166,57 +200,105 @@ arp_input(struct udpgen_link *l, struct rte_mbuf *m)
 		l->arp_answered++;
 }
 
-/* Whether the UDP checksum (pseudo-header included) of @p len bytes at @p uh sums right. */
+/* Whether the UDP or TCP checksum (pseudo-header included) of @p len bytes at @p l4 sums right. */
 static bool
-udp_cksum_ok(const struct rte_ipv4_hdr *ip, const struct rte_udp_hdr *uh, uint32_t len)
+l4_cksum_ok(const struct rte_ipv4_hdr *ip, const void *l4, uint32_t len)
 {
-	uint32_t sum = (uint32_t)rte_raw_cksum(uh, len) + rte_ipv4_phdr_cksum(ip, 0);
-
-	sum = (sum & 0xffff) + (sum >> 16);
-	return sum == 0xffff;
+	return net_cksum_fold(net_cksum_add(l4, len, net_cksum_phdr(ip, (uint16_t)len))) == 0xffff;
 }
 
-/* Checks the IPv4 and UDP headers of a frame for us; returns the UDP header or NULL. */
+/*
+ * Checks the IPv4 header of a frame for us: from the server, to us, @p proto, at least
+ * @p l4_min bytes after it, and the header checksum. Returns the IPv4 total length, or 0
+ * (counted in rx_other or rx_bad).
+ */
+static uint32_t
+ipv4_check(struct udpgen_link *l, const struct rte_mbuf *m, uint8_t proto, uint32_t l4_min)
+{
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
+								sizeof(struct rte_ether_hdr));
+	uint32_t ip_len;
+
+	if (m->nb_segs != 1 || m->data_len < sizeof(struct rte_ether_hdr) + sizeof(*ip) + l4_min ||
+	    ip->version_ihl != RTE_IPV4_VHL_DEF || ip->next_proto_id != proto ||
+	    ip->dst_addr != l->ip || ip->src_addr != l->peer_ip) {
+		l->rx_other++;
+		return 0;
+	}
+	ip_len = rte_be_to_cpu_16(ip->total_length);
+	if (ip_len + sizeof(struct rte_ether_hdr) > m->data_len || ip_len < sizeof(*ip) + l4_min ||
+	    net_cksum(ip, sizeof(*ip)) != 0xffff) {
+		l->rx_bad++;
+		return 0;
+	}
+	return ip_len;
+}
+
+/* Checks the UDP header of a frame for us; returns the UDP header or NULL. */
 static const struct rte_udp_hdr *
 udp_check(struct udpgen_link *l, const struct rte_mbuf *m)
 {
 	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
 								sizeof(struct rte_ether_hdr));
 	const struct rte_udp_hdr *uh = (const struct rte_udp_hdr *)(ip + 1);
-	uint32_t ip_len;
+	uint32_t ip_len = ipv4_check(l, m, IPPROTO_UDP, sizeof(*uh) + MC_HDR_LEN);
 
-	if (m->nb_segs != 1 || m->data_len < HDRS_LEN || ip->version_ihl != RTE_IPV4_VHL_DEF ||
-	    ip->next_proto_id != IPPROTO_UDP || ip->dst_addr != l->ip ||
-	    ip->src_addr != l->peer_ip || uh->dst_port != l->sport) {
+	if (ip_len == 0)
+		return NULL;
+	if (uh->dst_port != l->sport) {
 		l->rx_other++;
 		return NULL;
 	}
-	ip_len = rte_be_to_cpu_16(ip->total_length);
-	if (ip_len + sizeof(struct rte_ether_hdr) > m->data_len ||
-	    rte_be_to_cpu_16(uh->dgram_len) != ip_len - sizeof(*ip) ||
-	    ip_len < sizeof(*ip) + sizeof(*uh) + MC_HDR_LEN ||
-	    rte_raw_cksum(ip, sizeof(*ip)) != 0xffff ||
-	    (uh->dgram_cksum != 0 && !udp_cksum_ok(ip, uh, ip_len - sizeof(*ip)))) {
+	if (rte_be_to_cpu_16(uh->dgram_len) != ip_len - sizeof(*ip) ||
+	    (uh->dgram_cksum != 0 && !l4_cksum_ok(ip, uh, ip_len - sizeof(*ip)))) {
 		l->rx_bad++;
 		return NULL;
 	}
 	return uh;
 }
 
+/* Hands a checksum-valid TCP segment to the hook; returns false when @p m is not one. */
+static bool
+tcp_deliver(struct udpgen_link *l, struct rte_mbuf *m)
+{
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
+								sizeof(struct rte_ether_hdr));
+	uint32_t ip_len = ipv4_check(l, m, IPPROTO_TCP, sizeof(struct rte_tcp_hdr));
+	rte_be32_t src = ip->src_addr, dst = ip->dst_addr;
+
+	if (ip_len == 0)
+		return false;
+	if (!l4_cksum_ok(ip, ip + 1, ip_len - sizeof(*ip))) {
+		l->rx_bad++;
+		return false;
+	}
+	/* Ethernet padding off, then the data at the TCP header. */
+	rte_pktmbuf_trim(m, (uint16_t)(m->data_len - sizeof(struct rte_ether_hdr) - ip_len));
+	rte_pktmbuf_adj(m, sizeof(struct rte_ether_hdr) + sizeof(*ip));
+	l->rx_tcp++;
+	l->tcp->input(l->tcp->arg, m, src, dst);
+	return true;
+}
+
 enum udpgen_rx
 udpgen_link_classify(struct udpgen_link *l, struct rte_mbuf *m, struct udpgen_dgram *d)
 {
 	const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eh + 1);
 	const struct rte_udp_hdr *uh;
 	const uint8_t *mc;
 
-	if (m->data_len < sizeof(*eh)) {
+	if (m->data_len < sizeof(*eh) + sizeof(*ip)) {
 		l->rx_other++;
 	} else if (eh->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP)) {
 		arp_input(l, m);
-	} else if (eh->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4) &&
-		   rte_is_same_ether_addr(&eh->dst_addr, &l->mac) &&
-		   (uh = udp_check(l, m)) != NULL) {
+	} else if (eh->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4) ||
+		   !rte_is_same_ether_addr(&eh->dst_addr, &l->mac)) {
+		l->rx_other++;
+	} else if (ip->next_proto_id == IPPROTO_TCP && l->tcp != NULL) {
+		if (tcp_deliver(l, m))
+			return UDPGEN_RX_DONE;
+	} else if ((uh = udp_check(l, m)) != NULL) {
 		struct proto_udp_header h;
 
 		mc = (const uint8_t *)(uh + 1);
@@ -227,8 +309,6 @@ udpgen_link_classify(struct udpgen_link *l, struct rte_mbuf *m, struct udpgen_dg
 		d->total = h.total;
 		d->text = (const char *)(mc + MC_HDR_LEN);
 		return UDPGEN_RX_UDP;
-	} else {
-		l->rx_other++;
 	}
 	rte_pktmbuf_free(m);
 	return UDPGEN_RX_DONE;
@@ -247,5 +327,6 @@ udpgen_link_idle(struct udpgen_link *l, unsigned ms)
 		for (uint16_t i = 0; i < n; i++)
 			if (udpgen_link_classify(l, pkts[i], &d) == UDPGEN_RX_UDP)
 				rte_pktmbuf_free(pkts[i]);
+		udpgen_link_tick(l);
 	} while (rte_get_tsc_cycles() < end);
 }

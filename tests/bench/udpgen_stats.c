@@ -84,6 +84,7 @@ stats_wait(struct udpgen_link *l, uint16_t id, struct reassembly *r)
 				done = stats_part(r, &d);
 			rte_pktmbuf_free(pkts[i]);
 		}
+		udpgen_link_tick(l);
 	}
 	return done;
 }
