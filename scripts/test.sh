@@ -6,7 +6,8 @@
 #   c. meson test, all suites, in build/
 #   d. ASan+UBSan build in build-asan/ and its unit suite
 #   e. benchmark smoke runs (nc_bench_store, nc_bench_proto, and as root bench-memif.sh:
-#      nicached on the DPDK path against the memif load generator; figures not checked)
+#      nicached on the DPDK path against the memif load generator, over UDP and over TCP
+#      (the generator's own lib/tcp client); figures not checked)
 #   f. every parser's libFuzzer target for NC_FUZZ_SECONDS (default 60) each
 #   g. integration: real clients against build/app/nicached/nicached
 #      (tests/integration/run.sh; NC_INTEGRATION_SERVER=/usr/bin/memcached
@@ -216,6 +217,13 @@ if [[ -x $UDPGEN && $(id -u) -eq 0 ]]; then
 	timeout 300 bash scripts/bench-memif.sh --runs 1 --duration 2 </dev/null || mbench_rc=$?
 	if ((mbench_rc != 0)); then
 		step_failed "memif bench smoke run (scripts/bench-memif.sh exited with status $mbench_rc)"
+	fi
+	note "running: scripts/bench-memif.sh --proto tcp --runs 1 --duration 2 (TCP smoke run)"
+	mbench_rc=0
+	timeout 300 bash scripts/bench-memif.sh --proto tcp --runs 1 --duration 2 </dev/null ||
+		mbench_rc=$?
+	if ((mbench_rc != 0)); then
+		step_failed "memif TCP bench smoke run (bench-memif.sh --proto tcp exited with status $mbench_rc)"
 	fi
 fi
 PBENCH=build/tests/bench/nc_bench_proto
