@@ -97,6 +97,14 @@ ooo_drain(struct tcp_ctx *t, struct tcp_conn *c)
 		memmove(c->ooo, c->ooo + i, (c->ooo_n - i) * sizeof(*c->ooo));
 		c->ooo_n = (uint16_t)(c->ooo_n - i);
 	}
+	if (c->rcv_fin) {
+		/* Nothing follows the FIN: what is held past it goes (and is no SACK block). */
+		for (uint16_t k = 0; k < c->ooo_n; k++) {
+			t->mbufs -= c->ooo[k].m->nb_segs;
+			rte_pktmbuf_free(c->ooo[k].m);
+		}
+		c->ooo_n = 0;
+	}
 }
 
 /** Keep an out-of-order segment. @return true if kept. */
