@@ -81,31 +81,33 @@ tcp_rto_arm(struct tcp_ctx *t, struct tcp_conn *c, bool restart)
 		tcp_timer_set(t, c, TCP_T_RTO, t->now_us + d);
 }
 
-/** The retransmission timer fired. */
-static void
+/** The retransmission timer fired. @return true when @p c was freed. */
+static bool
 on_rto(struct tcp_ctx *t, struct tcp_conn *c)
 {
+	bool orphan = c->orphan || (c->passive && !c->reported);
+
 	c->backoff++;
 	if (c->state == TCP_S_SYN_SENT || c->state == TCP_S_SYN_RECEIVED) {
 		if (c->backoff > t->p.syn_retries) {
 			tcp_conn_fail(t, c, -ETIMEDOUT);
-			return;
+			return orphan;
 		}
 		TCP_CNT(t, timeouts, 1);
 		TCP_CNT(t, retrans_segs, 1);
 		c->rtt_ts = 0; /* Karn: the handshake's RTT is not sampled from a retransmission */
 		tcp_send_syn(t, c);
 		tcp_rto_arm(t, c, true);
-		return;
+		return false;
 	}
 	if (c->snd_una == c->snd_max)
-		return; /* nothing outstanding any more */
+		return false; /* nothing outstanding any more */
 	if (c->backoff > t->p.retries) {
 		TCP_CNT(t, aborts_timeout, 1);
 		if (c->state != TCP_S_CLOSED)
 			tcp_send_ctl(t, c, TCP_F_RST | TCP_F_ACK, c->snd_nxt);
 		tcp_conn_fail(t, c, -ETIMEDOUT);
-		return;
+		return orphan;
 	}
 	TCP_CNT(t, timeouts, 1);
 	tcp_cc_timeout(t, c);
@@ -114,17 +116,28 @@ on_rto(struct tcp_ctx *t, struct tcp_conn *c)
 	c->sndq_next = 0;
 	tcp_retransmit_first(t, c);
 	tcp_rto_arm(t, c, true);
+	return false;
 }
 
-/** The persist timer fired: probe the zero window with an old byte's sequence. */
-static void
+/**
+ * The persist timer fired: probe the zero window with an old byte's sequence. A connection
+ * the application has closed is not probed forever: after `retries` probes it is reset, so a
+ * peer that keeps its window shut cannot pin it.
+ * @return true when @p c was freed.
+ */
+static bool
 on_persist(struct tcp_ctx *t, struct tcp_conn *c)
 {
 	uint64_t d;
 
 	if (c->sndq_next >= c->sndq_n || c->snd_wnd > 0 || tcp_flight(c) != 0) {
 		tcp_mark_pending(t, c);
-		return;
+		return false;
+	}
+	if (c->orphan && c->persist_backoff >= t->p.retries) {
+		TCP_CNT(t, aborts_timeout, 1);
+		tcp_abort(t, c);
+		return true;
 	}
 	TCP_CNT(t, zero_window_probes, 1);
 	tcp_send_ctl(t, c, TCP_F_ACK, c->snd_una - 1);
@@ -135,6 +148,7 @@ on_persist(struct tcp_ctx *t, struct tcp_conn *c)
 	if (d > TCP_PERSIST_MAX_US)
 		d = TCP_PERSIST_MAX_US;
 	tcp_timer_set(t, c, TCP_T_PERSIST, t->now_us + d);
+	return false;
 }
 
 /** Fire the due timers of @p c. @return how many fired. */
@@ -164,14 +178,15 @@ conn_fire(struct tcp_ctx *t, struct tcp_conn *c, uint64_t now)
 	}
 	if (c->timer[TCP_T_PERSIST] != 0 && c->timer[TCP_T_PERSIST] <= now) {
 		c->timer[TCP_T_PERSIST] = 0;
-		on_persist(t, c);
 		n++;
+		if (on_persist(t, c))
+			return n; /* freed */
 	}
 	if (c->timer[TCP_T_RTO] != 0 && c->timer[TCP_T_RTO] <= now) {
 		c->timer[TCP_T_RTO] = 0;
 		n++;
-		on_rto(t, c); /* may free c: last */
-		return n;
+		if (on_rto(t, c))
+			return n; /* freed */
 	}
 	timer_refile(t, c);
 	return n;
