@@ -446,13 +446,7 @@ synchronized_input(struct tcp_ctx *t, struct tcp_conn *c, struct seg *s)
 		break;
 	case TCP_S_LAST_ACK:
 		if (fin_acked(c)) {
-			if (c->orphan) {
-				tcp_conn_free(t, c);
-			} else {
-				tcp_set_state(t, c, TCP_S_CLOSED);
-				tcp_timer_remove(t, c);
-				tcp_mark_ready(t, c);
-			}
+			tcp_conn_finish(t, c);
 			goto out;
 		}
 		break;

@@ -282,6 +282,18 @@ tcp_enter_time_wait(struct tcp_ctx *t, struct tcp_conn *c)
 }
 
 void
+tcp_conn_finish(struct tcp_ctx *t, struct tcp_conn *c)
+{
+	if (c->orphan) {
+		tcp_conn_free(t, c);
+		return;
+	}
+	tcp_set_state(t, c, TCP_S_CLOSED);
+	tcp_timer_remove(t, c);
+	tcp_mark_ready(t, c); /* the application reads EOF */
+}
+
+void
 tcp_conn_fail(struct tcp_ctx *t, struct tcp_conn *c, int err)
 {
 	if (c->state == TCP_S_SYN_SENT || c->state == TCP_S_SYN_RECEIVED)

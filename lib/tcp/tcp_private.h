@@ -213,6 +213,8 @@ struct tcp_conn *tcp_conn_new(struct tcp_ctx *t, rte_be32_t rip, rte_be16_t rpor
 			      rte_be16_t lport, enum tcp_state state);
 /** Free @p c and everything it holds, removing it from every list. */
 void tcp_conn_free(struct tcp_ctx *t, struct tcp_conn *c);
+/** @p c's life is over: freed when orphaned, else CLOSED until the application closes it. */
+void tcp_conn_finish(struct tcp_ctx *t, struct tcp_conn *c);
 /** Move @p c to @p state (keeps the SYN_RECEIVED and TIME_WAIT counts and lists right). */
 void tcp_set_state(struct tcp_ctx *t, struct tcp_conn *c, enum tcp_state state);
 /** The connection failed with @p err: the application learns it, or it is freed if orphaned. */

@@ -159,13 +159,7 @@ conn_fire(struct tcp_ctx *t, struct tcp_conn *c, uint64_t now)
 
 	if (c->timer[TCP_T_END] != 0 && c->timer[TCP_T_END] <= now) {
 		c->timer[TCP_T_END] = 0;
-		if (c->orphan) {
-			tcp_conn_free(t, c);
-		} else {
-			tcp_set_state(t, c, TCP_S_CLOSED);
-			tcp_timer_remove(t, c);
-			tcp_mark_ready(t, c);
-		}
+		tcp_conn_finish(t, c);
 		return 1;
 	}
 	if (c->timer[TCP_T_DELACK] != 0 && c->timer[TCP_T_DELACK] <= now) {
