@@ -170,6 +170,7 @@ tcp_conn_new(struct tcp_ctx *t, rte_be32_t rip, rte_be16_t rport, rte_be16_t lpo
 	c->lport = lport;
 	c->hash = tuple_hash(rip, rport, lport);
 	c->id = (int)t->free_ids[--t->nfree];
+	c->serial = ++t->made;
 	t->conns[c->id] = c;
 	b = c->hash & t->hash_mask;
 	c->hnext = t->hash[b];

@@ -100,6 +100,7 @@ struct tcp_conn {
 	rte_be16_t lport;
 	uint32_t hash;
 	int id;			/* slot in t->conns */
+	uint64_t serial;	/* t->made when it was made: tells incarnations of a 4-tuple apart */
 	struct tcp_conn *hnext; /* table chain */
 	enum tcp_state state;
 
@@ -191,6 +192,7 @@ struct tcp_ctx {
 	uint32_t nsyn_rcvd;
 	uint32_t ntw;
 	uint32_t mbufs;		 /* mbufs held in queues (budget) */
+	uint64_t made;		 /* connections made so far (each one's serial) */
 	struct tcp_conn *tw_head, *tw_tail;
 	struct tcp_conn *ready;	  /* connections with something to report */
 	struct tcp_conn *pending; /* connections with output to consider */

@@ -141,8 +141,8 @@ struct tup {
 	uint32_t our_end; /* highest seq + len (+SYN/FIN) we sent */
 	bool acked;
 	uint32_t our_ack; /* last ACK number we sent */
-	bool iss_ok;
-	uint32_t iss; /* of the connection the numbers below are about */
+	bool conn_ok;
+	uint64_t serial; /* of the connection the numbers below are about */
 	bool edge_ok;
 	bool edge_syn;	   /* ... in a SYN-ACK */
 	uint32_t edge;	   /* right edge we advertised */
@@ -443,10 +443,13 @@ check_segment(struct rte_mbuf *m, rte_be32_t src_ip, rte_be32_t dst_ip)
 	peer = peer_of(dst_ip, th->dst_port);
 	CHECK(peer >= 0);
 	u = tup_get((uint8_t)peer, th->src_port, true);
-	if (c != NULL && (!u->iss_ok || u->iss != c->iss)) {
-		/* Another connection on this 4-tuple (its SYN-ACK may not have gone out). */
-		u->iss_ok = true;
-		u->iss = c->iss;
+	if (c != NULL && (!u->conn_ok || u->serial != c->serial)) {
+		/*
+		 * Another connection on this 4-tuple (its SYN-ACK may not have gone out; with the
+		 * clock standing still it may even have the same ISS).
+		 */
+		u->conn_ok = true;
+		u->serial = c->serial;
 		u->acked = false;
 		u->edge_ok = false;
 	}
