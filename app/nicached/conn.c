@@ -59,12 +59,21 @@ chunk_unref(struct rx_chunk *ch)
 		free(ch);
 }
 
+/** Release what holds the bytes of input segment @p i: its chunk, or the stack's lent buffer. */
+static void
+seg_release(struct worker *w, struct conn *c, unsigned i)
+{
+	chunk_unref(c->seg_chunk[i]);
+	if (c->seg_lent[i] != NULL)
+		stack_lent_release(w->stack, c->seg_lent[i]);
+}
+
 /** Release what a connection holds and put it on the free list. */
 static void
 conn_put(struct worker *w, struct conn *c)
 {
 	for (unsigned i = 0; i < c->in.nsegs; i++)
-		chunk_unref(c->seg_chunk[i]);
+		seg_release(w, c, i);
 	chunk_unref(c->tail);
 	free(c->bcast);
 	if (c->is_udp && c->tx.cap <= CONN_UDP_BUF_KEEP) {
@@ -204,8 +213,34 @@ rx_chain(struct conn *c, struct rx_chunk *t, uint32_t n)
 	if (proto_input_add(in, at, n) != 0)
 		return -ENOSPC;
 	c->seg_chunk[in->nsegs - 1] = t;
+	c->seg_lent[in->nsegs - 1] = NULL;
 	t->refs++;
 	return 0;
+}
+
+/**
+ * Borrow what the stack can lend while the input has few segments (see CONN_LEND_SEGS_MAX).
+ * @return as stack_recv_lend(): runs chained (> 0), -EOPNOTSUPP or -ENOBUFS when the caller
+ *         must copy instead, 0 end of stream, -EAGAIN, or the connection's error.
+ */
+static int
+rx_lend(struct worker *w, struct conn *c)
+{
+	struct proto_input *in = &c->in;
+	struct stack_lent l[8];
+	unsigned room = CONN_LEND_SEGS_MAX > in->nsegs ? CONN_LEND_SEGS_MAX - in->nsegs : 0;
+	int n;
+
+	if (room == 0)
+		return -ENOBUFS;
+	n = stack_recv_lend(w->stack, c->sc, l, room < 8 ? room : 8);
+	for (int i = 0; i < n; i++) {
+		(void)proto_input_add(in, l[i].data, l[i].len); /* room was checked */
+		c->seg_chunk[in->nsegs - 1] = NULL;
+		c->seg_lent[in->nsegs - 1] = l[i].ref;
+		STAT_ADD(&w->stats, bytes_read, l[i].len);
+	}
+	return n;
 }
 
 /** Drop input segments the parser has passed, releasing their chunks. */
@@ -215,9 +250,10 @@ conn_compact(struct conn *c)
 	unsigned drop = c->in.cur;
 
 	for (unsigned i = 0; i < drop; i++)
-		chunk_unref(c->seg_chunk[i]);
+		seg_release(c->w, c, i);
 	proto_input_compact(&c->in);
 	memmove(c->seg_chunk, c->seg_chunk + drop, sizeof(c->seg_chunk[0]) * c->in.nsegs);
+	memmove(c->seg_lent, c->seg_lent + drop, sizeof(c->seg_lent[0]) * c->in.nsegs);
 	/* Everything parsed: receive into the tail chunk from its start again. */
 	if (c->in.nsegs == 0 && c->tail != NULL && c->tail->refs == 1)
 		c->tail->fill = 0;
@@ -231,9 +267,20 @@ static int
 conn_receive(struct worker *w, struct conn *c)
 {
 	for (int reads = 0; reads < 8; reads++) {
-		struct rx_chunk *t = rx_tail(w, c);
-		ssize_t n;
+		struct rx_chunk *t;
+		ssize_t n = rx_lend(w, c);
 
+		if (n > 0)
+			continue;
+		if (n == 0) {
+			c->read_closed = true;
+			return 0;
+		}
+		if (n == -EAGAIN)
+			return 0;
+		if (n != -EOPNOTSUPP && n != -ENOBUFS)
+			return -EPIPE;
+		t = rx_tail(w, c);
 		if (t == NULL)
 			return -EPIPE;
 		n = stack_recv(w->stack, c->sc, t->data + t->fill, t->cap - t->fill);

@@ -117,8 +117,8 @@ struct conn {
 
 	/*
 	 * From here on conn_get() clears only req: the other parts set themselves up (the
-	 * parser when it sees the first byte, the input in proto_input_init, seg_chunk[i] with
-	 * segment i), so reusing a connection for every UDP datagram does not pay for clearing
+	 * parser when it sees the first byte, the input in proto_input_init, seg_chunk[i] and
+	 * seg_lent[i] with segment i), so reusing a connection for every UDP datagram does not pay for clearing
 	 * these 5 KB. Two buffers outlive a use: tx (conn_put empties it, and frees it unless a
 	 * UDP context keeps it) and udp_buf (a datagram's request bytes).
 	 */
@@ -127,7 +127,8 @@ struct conn {
 	uint32_t udp_buf_cap;
 	struct proto_parser parser;
 	struct proto_input in;
-	struct rx_chunk *seg_chunk[PROTO_INPUT_SEGS_MAX]; /* chunk of each input segment */
+	struct rx_chunk *seg_chunk[PROTO_INPUT_SEGS_MAX]; /* chunk of each input segment, or */
+	void *seg_lent[PROTO_INPUT_SEGS_MAX];		   /* the stack's (stack_recv_lend) */
 	struct proto_request req;  /* the request being executed */
 };
 

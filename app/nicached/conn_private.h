@@ -48,6 +48,13 @@ void udp_finish(struct worker *w, struct conn *c);
 /** Most reply bytes a connection may have waiting before it stops reading requests. */
 #define CONN_BACKLOG_MAX (4u << 20)
 
+/*
+ * Input segments up to which received bytes are borrowed from the stack (stack_recv_lend)
+ * rather than copied: requests of a few segments are parsed where they arrived, while a long
+ * value arriving in many segments is copied into chunks that hold it in few.
+ */
+#define CONN_LEND_SEGS_MAX 32
+
 /** Attempts at a write that waits for memory before answering "out of memory". */
 #define CONN_RETRY_MAX 100000u
 

@@ -117,6 +117,7 @@ conn_udp_datagram(struct worker *w, const struct stack_dgram *d, const struct ud
 	}
 	proto_input_add(&c->in, c->udp_buf, len);
 	c->seg_chunk[0] = NULL;
+	c->seg_lent[0] = NULL;
 	conn_run(w, c);
 }
 

@@ -52,6 +52,9 @@ struct dpdk_stack {
 
 static const struct stack_ops dpdk_ops;
 
+/** Most segments one dpdk_recv_lend() call lends. */
+#define STACK_DPDK_LEND_MAX 16
+
 static struct dpdk_stack *
 to_dpdk(struct stack *s)
 {
@@ -439,6 +442,29 @@ dpdk_recv(struct stack *s, struct stack_conn *c, void *buf, size_t cap)
 	return ds->tcp != NULL ? tcp_recv(ds->tcp, to_tcp(c), buf, cap) : -ENOTCONN;
 }
 
+static int
+dpdk_recv_lend(struct stack *s, struct stack_conn *c, struct stack_lent *out, unsigned max)
+{
+	struct dpdk_stack *ds = to_dpdk(s);
+	struct tcp_lent l[STACK_DPDK_LEND_MAX];
+	int n;
+
+	if (ds->tcp == NULL)
+		return -ENOTCONN;
+	if (max > STACK_DPDK_LEND_MAX)
+		max = STACK_DPDK_LEND_MAX;
+	n = tcp_recv_lend(ds->tcp, to_tcp(c), l, max);
+	for (int i = 0; i < n; i++)
+		out[i] = (struct stack_lent){.data = l[i].data, .len = l[i].len, .ref = l[i].m};
+	return n;
+}
+
+static void
+dpdk_lent_release(struct stack *s, void *ref)
+{
+	tcp_lent_release(to_dpdk(s)->tcp, ref);
+}
+
 static ssize_t
 dpdk_sendv(struct stack *s, struct stack_conn *c, const struct iovec *iov, unsigned niov)
 {
@@ -505,6 +531,8 @@ static const struct stack_ops dpdk_ops = {
 	.destroy = dpdk_destroy,
 	.poll = dpdk_poll,
 	.recv = dpdk_recv,
+	.recv_lend = dpdk_recv_lend,
+	.lent_release = dpdk_lent_release,
 	.sendv = dpdk_sendv,
 	.want_writable = dpdk_want_writable,
 	.close = dpdk_close,

@@ -6,8 +6,9 @@
  * The I/O backends behind one interface. A worker owns one `struct stack` and drives it from
  * its loop: stack_poll() reports what happened (a stream connection accepted, bytes to read,
  * room to write, datagrams waiting, a wake-up from another worker); the worker then pulls
- * stream bytes with stack_recv(), pushes replies with stack_sendv(), and moves datagrams in
- * batches with stack_recv_dgrams() / stack_send_dgrams().
+ * stream bytes with stack_recv() (or borrows them where the backend can lend its buffers:
+ * stack_recv_lend()), pushes replies with stack_sendv(), and moves datagrams in batches with
+ * stack_recv_dgrams() / stack_send_dgrams().
  *
  * Backends: "socket" (kernel sockets and epoll, SO_REUSEPORT listeners per worker;
  * stack_socket_create) and "dpdk" (one NIC queue pair and the project's own L2-L4 in lib/net;
@@ -20,6 +21,7 @@
  * called from another thread.
  */
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -98,12 +100,23 @@ struct stack_dgram_out {
 	const struct stack_addr *peer;
 };
 
+/** Received stream bytes lent by the stack (see stack_recv_lend()). */
+struct stack_lent {
+	const uint8_t *data;
+	uint32_t len;
+	void *ref; /* give it back with stack_lent_release() */
+};
+
 /** The operations every backend implements (see the wrappers below for their contracts). */
 struct stack_ops {
 	const char *name;
 	void (*destroy)(struct stack *s);
 	int (*poll)(struct stack *s, struct stack_event *ev, unsigned max, int timeout_ms);
 	ssize_t (*recv)(struct stack *s, struct stack_conn *c, void *buf, size_t cap);
+	/* NULL: the backend does not lend (stack_recv_lend() says -EOPNOTSUPP) */
+	int (*recv_lend)(struct stack *s, struct stack_conn *c, struct stack_lent *out,
+			 unsigned max);
+	void (*lent_release)(struct stack *s, void *ref);
 	ssize_t (*sendv)(struct stack *s, struct stack_conn *c, const struct iovec *iov,
 			 unsigned niov);
 	int (*want_writable)(struct stack *s, struct stack_conn *c, bool on);
@@ -193,6 +206,33 @@ static inline ssize_t
 stack_recv(struct stack *s, struct stack_conn *c, void *buf, size_t cap)
 {
 	return s->ops->recv(s, c, buf, cap);
+}
+
+/**
+ * Borrow up to @p max runs of received bytes in the stack's own buffers instead of copying
+ * them (the dpdk backend lends TCP segments in their mbufs). Each stays valid, and counts in
+ * the stack's memory, until stack_lent_release(); release them as soon as they are consumed.
+ * Mixing with stack_recv() is allowed: bytes come out in order whichever call takes them.
+ * @return runs lent (> 0); -EOPNOTSUPP the backend does not lend, or -ENOBUFS not now (read
+ *         with stack_recv()); otherwise as stack_recv() when nothing is waiting (0 end of
+ *         stream, -EAGAIN, or the connection's error).
+ */
+static inline int
+stack_recv_lend(struct stack *s, struct stack_conn *c, struct stack_lent *out, unsigned max)
+{
+	if (s->ops->recv_lend == NULL)
+		return -EOPNOTSUPP;
+	return s->ops->recv_lend(s, c, out, max);
+}
+
+/**
+ * Give back a run lent by stack_recv_lend(); its connection may be closed already, the stack
+ * must still exist.
+ */
+static inline void
+stack_lent_release(struct stack *s, void *ref)
+{
+	s->ops->lent_release(s, ref);
 }
 
 /**

@@ -24,6 +24,7 @@
 	X(segs_in, "segments received")                                                            \
 	X(segs_out, "segments sent (retransmissions included)")                                    \
 	X(bytes_in, "payload bytes accepted in order")                                             \
+	X(lent_segs, "received segments lent to the application without a copy")                 \
 	X(bytes_out, "payload bytes sent for the first time")                                      \
 	X(retrans_segs, "segments retransmitted")                                                  \
 	X(fast_retrans, "fast retransmissions (three duplicate ACKs or a NewReno partial ACK)")    \

@@ -404,6 +404,36 @@ tcp_has_events(const struct tcp_ctx *t)
 	return t->ready != NULL;
 }
 
+/**
+ * After bytes left the receive queue (window @p before they did): a window update goes out at
+ * the next flush once the window grew by 2 MSS or half the buffer (RFC 9293 3.8.6.2.2).
+ */
+static void
+window_reopened(struct tcp_ctx *t, struct tcp_conn *c, uint32_t before)
+{
+	uint32_t after = tcp_rcv_window(t, c);
+
+	if (after - before >= 2u * t->mss_local || after - before >= t->p.rcvbuf / 2 ||
+	    (before < t->mss_local && after >= t->mss_local)) {
+		if (c->state == TCP_S_ESTABLISHED || c->state == TCP_S_FIN_WAIT_1 ||
+		    c->state == TCP_S_FIN_WAIT_2) {
+			c->ack_now = true;
+			tcp_mark_pending(t, c);
+		}
+	}
+}
+
+/** What tcp_recv() and tcp_recv_lend() return when the receive queue is empty. */
+static int
+recv_empty(const struct tcp_conn *c)
+{
+	if (c->err != 0)
+		return c->err;
+	if (c->rcv_fin || c->state == TCP_S_TIME_WAIT || c->state == TCP_S_CLOSED)
+		return 0;
+	return -EAGAIN;
+}
+
 ssize_t
 tcp_recv(struct tcp_ctx *t, struct tcp_conn *c, void *buf, size_t cap)
 {
@@ -431,24 +461,48 @@ tcp_recv(struct tcp_ctx *t, struct tcp_conn *c, void *buf, size_t cap)
 		}
 	}
 	if (n > 0) {
-		uint32_t after = tcp_rcv_window(t, c);
-
-		/* A window update once it grew by 2 MSS or half the buffer (RFC 9293 3.8.6.2.2). */
-		if (after - before >= 2u * t->mss_local || after - before >= t->p.rcvbuf / 2 ||
-		    (before < t->mss_local && after >= t->mss_local)) {
-			if (c->state == TCP_S_ESTABLISHED || c->state == TCP_S_FIN_WAIT_1 ||
-			    c->state == TCP_S_FIN_WAIT_2) {
-				c->ack_now = true;
-				tcp_mark_pending(t, c);
-			}
-		}
+		window_reopened(t, c, before);
 		return (ssize_t)n;
 	}
-	if (c->err != 0)
-		return c->err;
-	if (c->rcv_fin || c->state == TCP_S_TIME_WAIT || c->state == TCP_S_CLOSED)
-		return 0;
-	return -EAGAIN;
+	return recv_empty(c);
+}
+
+int
+tcp_recv_lend(struct tcp_ctx *t, struct tcp_conn *c, struct tcp_lent *out, unsigned max)
+{
+	unsigned n = 0;
+	uint32_t before = tcp_rcv_window(t, c);
+
+	while (n < max && c->rcvq_n > 0) {
+		struct tcp_rcv_seg *s = &c->rcvq[c->rcvq_head];
+
+		/* Lent mbufs stay in the budget: at most half of it, so copying readers go on. */
+		if (s->m->nb_segs != 1 || t->mbufs >= t->p.mbuf_budget / 2)
+			break;
+		out[n].data = rte_pktmbuf_mtod_offset(s->m, const uint8_t *, s->off);
+		out[n].len = s->len;
+		out[n].m = s->m;
+		n++;
+		TCP_CNT(t, lent_segs, 1);
+		c->rcv_bytes -= s->len;
+		s->m = NULL;
+		c->rcvq_head = (uint16_t)((c->rcvq_head + 1) % TCP_RCVQ_SLOTS);
+		c->rcvq_n--;
+	}
+	if (n > 0) {
+		window_reopened(t, c, before);
+		return (int)n;
+	}
+	if (c->rcvq_n > 0)
+		return -ENOBUFS;
+	return recv_empty(c);
+}
+
+void
+tcp_lent_release(struct tcp_ctx *t, struct rte_mbuf *m)
+{
+	t->mbufs -= m->nb_segs;
+	rte_pktmbuf_free(m);
 }
 
 void

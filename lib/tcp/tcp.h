@@ -196,6 +196,31 @@ bool tcp_has_events(const struct tcp_ctx *t);
  */
 ssize_t tcp_recv(struct tcp_ctx *t, struct tcp_conn *c, void *buf, size_t cap);
 
+/** A received segment lent to the application (see tcp_recv_lend()). */
+struct tcp_lent {
+	const uint8_t *data; /* the segment's payload bytes not read yet */
+	uint32_t len;
+	struct rte_mbuf *m;  /* give it back with tcp_lent_release() */
+};
+
+/**
+ * Take up to @p max whole in-order segments out of the receive queue without copying: their
+ * bytes stay in their mbufs, lent to the caller until tcp_lent_release(). The window reopens
+ * as for tcp_recv(). Lent mbufs still count in the context's mbuf budget; segments are lent
+ * only while the context holds fewer than half of it (and only single-segment mbufs), so a
+ * reader that copies always finds mbufs to read into.
+ * @return segments lent (> 0); -ENOBUFS bytes are waiting that cannot be lent now (read them
+ *         with tcp_recv()); otherwise what tcp_recv() returns when nothing is waiting (0,
+ *         -EAGAIN or the connection's error).
+ */
+int tcp_recv_lend(struct tcp_ctx *t, struct tcp_conn *c, struct tcp_lent *out, unsigned max);
+
+/**
+ * Give back an mbuf lent by tcp_recv_lend() to the same context; its connection may have
+ * closed since. Only on the context's worker.
+ */
+void tcp_lent_release(struct tcp_ctx *t, struct rte_mbuf *m);
+
 /**
  * Copy what fits of @p iov into the send buffer (mbufs of up to one MSS each); it is sent at
  * tcp_flush(). @return bytes taken (maybe fewer than offered); -EAGAIN no room; -EPIPE the

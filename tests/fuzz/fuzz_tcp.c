@@ -25,10 +25,10 @@
  *   6    clock     advance the fake clock (1 ms .. 550 s) and run tcp_timers()
  *   7    flush     tcp_flush()
  *   8    events    tcp_events(): accepted connections become application handles
- *   9-11 app       on a handle: tcp_recv, tcp_sendv, tcp_close, tcp_abort, tcp_shutdown,
- *                  tcp_want_writable, accessors, read everything
+ *   9-11 app       on a handle: tcp_recv or tcp_recv_lend, tcp_sendv, tcp_close, tcp_abort,
+ *                  tcp_shutdown, tcp_want_writable, accessors, read everything
  *   12   connect   tcp_connect() to a peer (its handle is known at once)
- *   13   txdrain   free the mbufs the io holds
+ *   13   txdrain   free the mbufs the io holds, give back the lent segments
  *   14   allocfail the next 0-7 io.alloc() calls fail
  *   15   loop      one server loop iteration: events, read what is readable (maybe close),
  *                  flush
@@ -47,7 +47,8 @@
  *     bytes are a function of their sequence number), and an EOF comes exactly at a FIN a
  *     peer sent; after an EOF no more bytes;
  *   - after every operation the context's bookkeeping: mbufs held (budget count) equal to
- *     those in send, receive and out-of-order queues, within the budget, and to the mempool's
+ *     those in send, receive and out-of-order queues and lent, within the budget (lending
+ *     only below half of it), and to the mempool's
  *     in-use count (with what the io holds); connection, SYN_RECEIVED and TIME_WAIT counts;
  *     send and receive queue byte counts and sequence contiguity; timer wheel membership;
  *     ready and pending lists;
@@ -82,6 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define NTUPS	    32
 #define NHANDLES    32
 #define NHELD	    64
+#define NLENT	    48
 #define NFINS	    16
 #define FRAME_MAX   2048
 #define POOL_SIZE   4095
@@ -183,6 +185,8 @@ static struct {
 	bool hold_tx;
 	struct rte_mbuf *held[NHELD];
 	unsigned nheld;
+	struct rte_mbuf *lent[NLENT]; /* segments tcp_recv_lend() lent, not given back yet */
+	unsigned nlent;
 	unsigned alloc_fail;
 	unsigned segs_left; /* segments one input may still inject (bounds a run's time) */
 	bool in_output;	    /* re-entrancy guard (output never calls back) */
@@ -663,6 +667,8 @@ check_ctx(void)
 	CHECK(t->ntw == ntw);
 	CHECK(t->nsyn_rcvd == nsyn);
 	CHECK(t->wheel_n == nwheel);
+	for (unsigned i = 0; i < F.nlent; i++)
+		mbufs += F.lent[i]->nb_segs;
 	CHECK(t->mbufs == mbufs);
 	CHECK(t->mbufs <= t->p.mbuf_budget); /* "mbufs all queues of the context may hold" */
 	/* Lists hold only live connections (walked above for membership; here for length). */
@@ -786,6 +792,52 @@ do_recv(struct handle *h, size_t cap)
 	return r;
 }
 
+/** Give back every segment tcp_recv_lend() lent. */
+static void
+lent_release(void)
+{
+	for (unsigned i = 0; i < F.nlent; i++)
+		tcp_lent_release(F.t, F.lent[i]);
+	F.nlent = 0;
+}
+
+/** tcp_recv_lend on @p h (up to @p max segments) with checks; keeps what it lends. */
+static void
+do_lend(struct handle *h, unsigned max)
+{
+	struct tcp_conn *c = h->c;
+	struct tcp_lent l[16];
+	uint32_t before = F.t->mbufs;
+	int n;
+
+	if (max > NLENT - F.nlent)
+		lent_release();
+	if (max > 16)
+		max = 16;
+	n = tcp_recv_lend(F.t, c, l, max);
+	if (n > 0) {
+		CHECK((unsigned)n <= max);
+		CHECK(before < F.t->p.mbuf_budget / 2);
+		for (int i = 0; i < n; i++) {
+			uint32_t at = c->irs + 1 + (uint32_t)h->read;
+
+			CHECK(!h->eof);
+			CHECK(l[i].len > 0 && l[i].m->nb_segs == 1);
+			CHECK(l[i].data >= rte_pktmbuf_mtod(l[i].m, const uint8_t *) &&
+			      l[i].data + l[i].len <=
+				      rte_pktmbuf_mtod(l[i].m, const uint8_t *) + l[i].m->data_len);
+			CHECK(is_seq(l[i].data, l[i].len, at));
+			h->read += l[i].len;
+			F.lent[F.nlent++] = l[i].m;
+		}
+	} else if (n == -ENOBUFS) {
+		CHECK(c->rcvq_n > 0);
+	} else {
+		/* Nothing waiting: tcp_recv says the same (and checks an EOF's place). */
+		CHECK(do_recv(h, 1) == n);
+	}
+}
+
 static void
 do_sendv(struct handle *h, size_t len, unsigned niov)
 {
@@ -830,7 +882,10 @@ do_app(struct rd *r)
 	op = u8(r);
 	switch (op % 9) {
 	case 0:
-		do_recv(h, (size_t)u8(r) * 16 + 1);
+		if (op / 9 % 2)
+			do_lend(h, (unsigned)u8(r) % 16 + 1);
+		else
+			do_recv(h, (size_t)u8(r) * 16 + 1);
 		break;
 	case 1:
 		do_sendv(h, (size_t)u8(r) * 24 + 1, op / 9 % 3 + 1);
@@ -1287,6 +1342,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	F.next_tag = 0;
 	memset(F.active_lport, 0, sizeof(F.active_lport));
 	F.nheld = 0;
+	F.nlent = 0;
 	F.alloc_fail = 0;
 	F.segs_left = MAX_SEGS;
 	F.now = 5000000000ull;
@@ -1354,6 +1410,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 13:
 			held_release();
+			lent_release();
 			break;
 		case 14:
 			F.alloc_fail = u8(&r) % 8;
@@ -1414,6 +1471,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(c->sndq_next < c->sndq_n && c->snd_wnd < c->mss &&
 			      c->timer[TCP_T_PERSIST] != 0);
 	}
+	lent_release();
 	tcp_destroy(&F.t);
 	CHECK(F.t == NULL);
 	held_release();

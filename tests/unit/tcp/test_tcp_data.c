@@ -4,7 +4,7 @@
  * policy (ACKs riding on replies, delayed ACK, ACK every second full segment), sequence
  * numbers across 2^32 on both sides, the peer's scaled window and our own (shrinking to zero,
  * window updates), the out-of-order queue (reassembly, bound, overlaps, duplicates, FIN),
- * coalescing of small segments, and the send buffer limits.
+ * coalescing of small segments, segments lent without a copy, and the send buffer limits.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -748,6 +748,100 @@ test_small_segments_coalesced(void **state)
 	tt_finish();
 }
 
+/* Segments lent without a copy: whole segments in order, counted in the budget until given back. */
+static void
+test_recv_lend(void **state)
+{
+	struct peer pr = peer_new(PPORT, 18);
+	struct tcp_conn *c;
+	struct tcp_lent l[8];
+	char b[8];
+
+	(void)state;
+	tt_start_default();
+	c = pr_accept_default(&pr);
+	pr_send_pat(&pr, F_ACK, 0, 1000);
+	pr_send_pat(&pr, F_ACK, 1000, 1460);
+	pr_send_pat(&pr, F_ACK | F_PSH, 2460, 1200);
+	/* Part of the first one copied out: the rest of it is lent from where reading stopped. */
+	assert_int_equal(tcp_recv(G.t, c, b, 7), 7);
+	pat_check((const uint8_t *)b, 0, 7);
+	assert_int_equal(tcp_recv_lend(G.t, c, l, 2), 2);
+	assert_int_equal(l[0].len, 993);
+	pat_check(l[0].data, 7, 993);
+	assert_int_equal(l[1].len, 1460);
+	pat_check(l[1].data, 1000, 1460);
+	assert_int_equal(tcp_recv_lend(G.t, c, l + 2, 8), 1);
+	pat_check(l[2].data, 2460, 1200);
+	assert_int_equal(CNT(lent_segs), 3);
+	assert_int_equal(tcp_recv_lend(G.t, c, l + 3, 8), -EAGAIN);
+	assert_false(ev_has(c, TCP_EV_READABLE));
+	/* Lent mbufs are the application's until given back, whatever became of the connection. */
+	assert_int_equal(tt_mbufs_held(), 3);
+	pr_send(&pr, F_ACK | F_FIN, NULL, 0);
+	assert_int_equal(tcp_recv_lend(G.t, c, l + 3, 8), 0);
+	tcp_abort(G.t, c);
+	assert_int_equal(tt_mbufs_held(), 3);
+	for (int i = 0; i < 3; i++)
+		tcp_lent_release(G.t, l[i].m);
+	assert_int_equal(tt_mbufs_held(), 0);
+	tt_finish();
+}
+
+/* What cannot be lent is left for tcp_recv: chained mbufs, and beyond half the mbuf budget. */
+static void
+test_recv_lend_refused(void **state)
+{
+	struct tcp_params p = tt_params();
+	struct peer pr = peer_new(PPORT, 19);
+	struct tcp_conn *c;
+	struct tcp_lent l[256];
+	uint8_t frame[20 + 1000];
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)frame;
+	struct rte_mbuf *m1, *m2;
+	int n;
+
+	(void)state;
+	p.mbuf_budget = 400; /* windows close at 400 - 128, lending stops at 200 */
+	tt_start(&p);
+	c = pr_accept_default(&pr);
+	memset(th, 0, 20);
+	th->src_port = rte_cpu_to_be_16(PPORT);
+	th->dst_port = rte_cpu_to_be_16(LPORT);
+	th->sent_seq = rte_cpu_to_be_32(pr.nxt);
+	th->recv_ack = rte_cpu_to_be_32(pr.una);
+	th->data_off = 5 << 4;
+	th->tcp_flags = F_ACK;
+	th->rx_win = rte_cpu_to_be_16(65535);
+	pat_fill(frame + 20, 0, 1000);
+	m1 = raw_mbuf(frame, 20 + 300);
+	m2 = raw_mbuf(frame + 320, 700);
+	assert_int_equal(rte_pktmbuf_chain(m1, m2), 0);
+	tcp_input(G.t, m1, PEER_IP, OUR_IP, G.now);
+	pr.nxt += 1000;
+	assert_int_equal(tcp_recv_lend(G.t, c, l, 8), -ENOBUFS);
+	app_recv_pat(c, 0, 1000, 1000);
+	assert_int_equal(tt_mbufs_held(), 0);
+
+	/* Lent mbufs stay in the budget: beyond half of it (200), the next ones are copied. */
+	for (uint32_t i = 0; i < 150; i++)
+		pr_send_pat(&pr, F_ACK, 1000 + i * 1000, 1000);
+	n = tcp_recv_lend(G.t, c, l, 256);
+	assert_int_equal(n, 150);
+	for (uint32_t i = 150; i < 240; i++)
+		pr_send_pat(&pr, F_ACK, 1000 + i * 1000, 1000);
+	assert_int_equal(tt_mbufs_held(), 240);
+	assert_int_equal(tcp_recv_lend(G.t, c, l + n, 256 - (unsigned)n), -ENOBUFS);
+	app_recv_pat(c, 151000, 90000, 4096);
+	for (int i = 0; i < n; i++) {
+		pat_check(l[i].data, 1000 + (uint32_t)i * 1000, 1000);
+		tcp_lent_release(G.t, l[i].m);
+	}
+	assert_int_equal(tt_mbufs_held(), 0);
+	tcp_close(G.t, c);
+	tt_finish();
+}
+
 /* The send buffer bound: sendv takes what fits, -EAGAIN when full, room after ACKs. */
 static void
 test_send_buffer_limit(void **state)
@@ -803,6 +897,8 @@ main(void)
 		T_(test_chained_mbuf_input),
 		T_(test_small_segments_coalesced),
 		T_(test_send_buffer_limit),
+		T_(test_recv_lend),
+		T_(test_recv_lend_refused),
 #undef T_
 	};
 
