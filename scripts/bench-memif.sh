@@ -2,6 +2,7 @@
 # nicached's own cost per request on the DPDK path, with no kernel anywhere in the path.
 #
 #   scripts/bench-memif.sh [--runs 3] [--duration 8] [--window 32] [--get-ratio 0.9]
+#                          [--value-size 32]
 #                          [--proto udp|tcp | --compare] [--conns 1]
 #                          [--nicached PATH] [--gen PATH]
 #
@@ -11,7 +12,7 @@
 #   nc_udpgen  (tests/bench) the memif client on CPU 0: memcached text over UDP (--proto udp,
 #              the default) or over TCP through the project's lib/tcp (--proto tcp: --conns
 #              connections sharing the window, each with --window / --conns requests
-#              pipelined), --window requests in flight in all, 16-byte keys, 32-byte values,
+#              pipelined), --window requests in flight in all, 16-byte keys, --value-size byte values,
 #              --get-ratio gets (the rest sets; 1 for a pure GET load), every key set first
 #              (--warm) so every get must hit, every reply checked
 # --compare: each run is a UDP run and a TCP run of the same load, in turn (the order swaps
@@ -35,6 +36,7 @@ RUNS=3
 DURATION=8
 WINDOW=32
 GET_RATIO=0.9
+VALUE_SIZE=32
 PROTOS=udp
 CONNS=1
 NICACHED=$ROOT/build/app/nicached/nicached
@@ -54,6 +56,7 @@ while (($#)); do
 	--duration) DURATION=$2; shift 2 ;;
 	--window) WINDOW=$2; shift 2 ;;
 	--get-ratio) GET_RATIO=$2; shift 2 ;;
+	--value-size) VALUE_SIZE=$2; shift 2 ;;
 	--proto)
 		[[ $2 == udp || $2 == tcp ]] || { echo "bench-memif: --proto udp or tcp" >&2; usage; }
 		PROTOS=$2; shift 2 ;;
@@ -142,7 +145,7 @@ run_once() {
 		--file-prefix ncgen$$ --no-pci \
 		"--vdev=net_memif0,role=client,id=0,socket=$SOCKET,rsize=10,bsize=2048" -- \
 		--src-ip "$CLIENT" --dst-ip "$SERVER" --port "$PORT" --warm \
-		--duration "$DURATION" "${load[@]}" --get-ratio "$GET_RATIO" \
+		--duration "$DURATION" "${load[@]}" --get-ratio "$GET_RATIO" --value-size "$VALUE_SIZE" \
 		>"$log.gen" 2>&1 || rc=$?
 	read -r run1 wait1 < <(worker_sched)
 	stop_server
@@ -167,7 +170,7 @@ tcp_shape="TCP $CONNS x $((WINDOW / CONNS)) pipelined"
 shape=
 [[ $PROTOS == udp ]] || shape=" ($tcp_shape)"
 echo "bench-memif: $RUNS runs x ${DURATION} s, nc_udpgen over net_memif ($PROTOS)," \
-	"$WINDOW in flight$shape, get ratio $GET_RATIO, 16 B keys, 32 B values, warmed"
+	"$WINDOW in flight$shape, get ratio $GET_RATIO, 16 B keys, $VALUE_SIZE B values, warmed"
 ROW='%-4s %-5s %9s %11s %17s %6s %7s %11s %8s %4s %7s  %s\n'
 # shellcheck disable=SC2059  # the format is ROW
 printf "$ROW" run proto TPS cycles/req "(app, no driver)" busy% on-CPU% "adj. cycles" \

@@ -12,6 +12,7 @@
 #   g. integration: real clients against build/app/nicached/nicached
 #      (tests/integration/run.sh; NC_INTEGRATION_SERVER=/usr/bin/memcached
 #      runs it against another server, NC_INTEGRATION_ARGS adds server flags)
+#      and, as root, start-up with hugepages short (tests/integration/startup.sh)
 #   h. the DPDK backend in a network-namespace lab: Linux peers over a veth
 #      pair driven by net_af_xdp / net_af_packet (tests/integration/lab/run.sh;
 #      root only; NC_SKIP_LAB=1 skips it)
@@ -277,6 +278,13 @@ if [[ ! -x $INTEGRATION_SERVER ]]; then
 else
 	run_checks "integration ($INTEGRATION_SERVER)" 1200 tests/integration/run.sh \
 		--server "$INTEGRATION_SERVER" --server-args "${NC_INTEGRATION_ARGS:-}"
+fi
+
+if [[ $(id -u) -eq 0 ]]; then
+	run_checks "start-up (hugepages)" 120 tests/integration/startup.sh \
+		--server build/app/nicached/nicached
+else
+	note "skipping the start-up checks (root only: they change vm.nr_hugepages)"
 fi
 
 # ---------------------------------------------------------------- (h)

@@ -118,8 +118,8 @@ struct conn {
 	/*
 	 * From here on conn_get() clears only req: the other parts set themselves up (the
 	 * parser when it sees the first byte, the input in proto_input_init, seg_chunk[i] and
-	 * seg_lent[i] with segment i), so reusing a connection for every UDP datagram does not pay for clearing
-	 * these 5 KB. Two buffers outlive a use: tx (conn_put empties it, and frees it unless a
+	 * seg_lent[i] with segment i), so reusing a connection for every UDP datagram does not
+	 * pay for clearing these 6 KB. Two buffers outlive a use: tx (conn_put empties it, and frees it unless a
 	 * UDP context keeps it) and udp_buf (a datagram's request bytes).
 	 */
 	struct tx_backlog tx;

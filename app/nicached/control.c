@@ -143,11 +143,12 @@ control_banner(const struct nc_server *srv, FILE *f)
 	fprintf(f,
 		"nicached %s: backend %s, %u worker%s + control lcore, %u MB item memory "
 		"(%u MB per shard), listen %s tcp %s%u udp %s%u, max %u connections, "
-		"EAL memory %s\n",
+		"EAL memory %s%s%s\n",
 		NC_VERSION, s->backend == SETTINGS_BACKEND_DPDK ? "dpdk" : "socket", srv->nworkers,
 		srv->nworkers == 1 ? "" : "s", s->memory_limit, s->memory_limit / srv->nworkers,
 		s->listen, s->port ? "" : "off/", s->port, s->udp_port ? "" : "off/", s->udp_port,
-		s->conn_limit, srv->use_hugepages ? "hugepages" : "4 KiB pages (--no-huge)");
+		s->conn_limit, srv->use_hugepages ? "hugepages" : "4 KiB pages (--no-huge)",
+		srv->memory_note[0] != '\0' ? ": " : "", srv->memory_note);
 	if (srv->port != NULL) {
 		char text[4096];
 

@@ -7,10 +7,14 @@
  * Exit codes: 0 after a signal; 64 (EX_USAGE) for bad flags or config; 71 (EX_OSERR) when
  * EAL or the server cannot start (e.g. a port in use).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -24,6 +28,17 @@
 
 #define EXIT_USAGE 64
 #define EXIT_OSERR 71
+
+/*
+ * Hugepages. Servers starting together each see enough free hugepages, but together they may
+ * be short, and EAL then dies in its memory init. So the decision and EAL's reservation are
+ * made under one lock shared by every nicached on the machine (the next server decides on
+ * what the previous one left); and if EAL still fails with hugepages (another program took
+ * them, a limit), the process starts again on 4 KiB pages (EAL cannot be initialized twice in
+ * one process), the reason passed in HUGEPAGE_RETRY_ENV and shown in the banner.
+ */
+#define HUGEPAGE_LOCK "/run/lock/nicached-hugepages.lock"
+#define HUGEPAGE_RETRY_ENV "NICACHED_HUGEPAGE_START_FAILED"
 
 /** The ids of the CPUs this process may run on (its affinity set); returns how many. */
 static unsigned
@@ -64,17 +79,51 @@ parse_settings(struct nc_settings *s, int argc, char **argv)
 	}
 }
 
+/**
+ * Decide between hugepages and 4 KiB pages for @p need_mb of EAL memory, noting why 4 KiB
+ * pages in srv->memory_note. @return the hugepage lock's fd to hold until EAL has reserved its
+ * memory, or -1.
+ */
+static int
+choose_pages(struct nc_server *srv, unsigned need_mb)
+{
+	const char *failed = getenv(HUGEPAGE_RETRY_ENV);
+	size_t free_mb;
+	int fd;
+
+	srv->use_hugepages = false;
+	if (failed != NULL) {
+		snprintf(srv->memory_note, sizeof(srv->memory_note),
+			 "the start on hugepages failed (%s), started again on 4 KiB pages", failed);
+		unsetenv(HUGEPAGE_RETRY_ENV);
+		return -1;
+	}
+	if (geteuid() != 0)
+		return -1;
+	fd = open(HUGEPAGE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
+		close(fd);
+		fd = -1;
+	}
+	free_mb = settings_hugepages_free_mb();
+	srv->use_hugepages = free_mb > 0 && free_mb >= need_mb;
+	if (!srv->use_hugepages && free_mb > 0)
+		snprintf(srv->memory_note, sizeof(srv->memory_note),
+			 "%u MB of hugepages needed, %zu MB free", need_mb, free_mb);
+	return fd;
+}
+
 static void
-start_eal(struct nc_server *srv, const char *prog)
+start_eal(struct nc_server *srv, char **argv)
 {
 	static struct settings_eal eal; /* EAL keeps pointers into argv */
 	unsigned cpus[CPU_SETSIZE];
 	unsigned ncpus = usable_cpus(cpus);
-	char err[512];
+	char err[512], words[sizeof(eal.text) + SETTINGS_EAL_ARGV_MAX];
+	int lock;
 
 	srv->set.threads = settings_workers(&srv->set, ncpus);
-	srv->use_hugepages = settings_hugepages_usable(
-		settings_eal_memory_total_mb(&srv->set, srv->set.threads));
+	lock = choose_pages(srv, settings_eal_memory_total_mb(&srv->set, srv->set.threads));
 	if (settings_eal_args_cpus(&srv->set, cpus, ncpus, srv->use_hugepages, &eal, err,
 				   sizeof(err)) != 0 ||
 	    (srv->set.backend == SETTINGS_BACKEND_DPDK &&
@@ -82,15 +131,24 @@ start_eal(struct nc_server *srv, const char *prog)
 		fprintf(stderr, "nicached: %s\n", err);
 		exit(EXIT_USAGE);
 	}
-	eal.argv[0] = (char *)prog;
+	eal.argv[0] = argv[0];
+	settings_eal_format(&eal, words, sizeof(words)); /* EAL reorders argv while parsing */
 	if (rte_eal_init(eal.argc, eal.argv) < 0) {
-		fprintf(stderr, "nicached: EAL init failed: %s (EAL arguments:",
-			rte_strerror(rte_errno));
-		for (int i = 1; i < eal.argc; i++)
-			fprintf(stderr, " %s", eal.argv[i]);
-		fprintf(stderr, ")\n");
+		int e = rte_errno;
+
+		fprintf(stderr, "nicached: EAL init failed: %s (EAL arguments: %s)\n",
+			rte_strerror(e), words);
+		if (srv->use_hugepages) {
+			fprintf(stderr, "nicached: starting again on 4 KiB pages\n");
+			setenv(HUGEPAGE_RETRY_ENV, rte_strerror(e), 1);
+			close_range(3, ~0u, 0); /* EAL's hugepage files, if it left any open */
+			execv("/proc/self/exe", argv);
+			fprintf(stderr, "nicached: cannot start again: %s\n", strerror(errno));
+		}
 		exit(EXIT_OSERR);
 	}
+	if (lock >= 0)
+		close(lock); /* EAL has its pages: the next server sees what is left */
 }
 
 int
@@ -101,7 +159,7 @@ main(int argc, char **argv)
 	unsigned lcore, i = 0;
 
 	parse_settings(&srv.set, argc, argv);
-	start_eal(&srv, argv[0]);
+	start_eal(&srv, argv);
 	control_signals();
 	if (server_setup(&srv, err, sizeof(err)) != 0) {
 		fprintf(stderr, "nicached: %s\n", err);

@@ -44,6 +44,7 @@ struct nc_server {
 	uint32_t verbosity;		    /* -v level; `verbosity N` changes it (relaxed) */
 	bool stop;			    /* ask workers to leave their loops (atomic) */
 	bool use_hugepages;
+	char memory_note[160];		    /* why 4 KiB pages ("" with hugepages or when obvious) */
 	/* backend dpdk: the site, the NIC profile it names, and the started port */
 	struct net_site site;
 	struct net_profile profile;

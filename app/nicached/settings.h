@@ -201,6 +201,9 @@ unsigned settings_eal_memory_mb(unsigned memory_limit_mb);
  */
 unsigned settings_eal_memory_total_mb(const struct nc_settings *s, unsigned workers);
 
+/** The words of @p e after the program name, space-separated, into @p buf (cut to fit). */
+void settings_eal_format(const struct settings_eal *e, char *buf, size_t cap);
+
 /**
  * Append one word to @p e (e.g. the DPDK device arguments from the site file).
  * @return 0; -E2BIG when it does not fit.
@@ -228,9 +231,12 @@ int settings_eal_args_cpus(const struct nc_settings *s, const unsigned *cpus, un
 			   size_t errcap);
 
 /**
- * Whether EAL can use hugepages for @p need_mb megabytes: true only when running as root and
- * /proc/meminfo shows at least that much in free hugepages.
+ * Megabytes of free hugepages (of the default size) /proc/meminfo shows; 0 when there are
+ * none, it cannot be read, or the process is not root (EAL needs root for hugepages).
  */
+size_t settings_hugepages_free_mb(void);
+
+/** Whether EAL can use hugepages for @p need_mb megabytes: settings_hugepages_free_mb() >= it. */
 bool settings_hugepages_usable(size_t need_mb);
 
 /** Longest `stats settings` value, NUL included. */

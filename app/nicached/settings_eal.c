@@ -55,6 +55,23 @@ settings_eal_append(struct settings_eal *e, const char *word)
 	return 0;
 }
 
+void
+settings_eal_format(const struct settings_eal *e, char *buf, size_t cap)
+{
+	size_t k = 0;
+
+	if (cap == 0)
+		return;
+	buf[0] = '\0';
+	for (int i = 1; i < e->argc && k < cap; i++) {
+		int n = snprintf(buf + k, cap - k, "%s%s", i > 1 ? " " : "", e->argv[i]);
+
+		if (n < 0)
+			break;
+		k += (size_t)n;
+	}
+}
+
 /* Appends words to a struct settings_eal. */
 struct eal_builder {
 	struct settings_eal *e;
@@ -186,8 +203,8 @@ settings_eal_args_cpus(const struct nc_settings *s, const unsigned *cpus, unsign
 	return 0;
 }
 
-bool
-settings_hugepages_usable(size_t need_mb)
+size_t
+settings_hugepages_free_mb(void)
 {
 	unsigned long long free_pages = 0, page_kb = 0;
 	bool got_free = false, got_size = false;
@@ -195,10 +212,10 @@ settings_hugepages_usable(size_t need_mb)
 	FILE *f;
 
 	if (geteuid() != 0)
-		return false;
+		return 0;
 	f = fopen("/proc/meminfo", "r");
 	if (f == NULL)
-		return false;
+		return 0;
 	while (fgets(line, sizeof(line), f) != NULL) {
 		if (sscanf(line, "HugePages_Free: %llu", &free_pages) == 1)
 			got_free = true;
@@ -207,6 +224,14 @@ settings_hugepages_usable(size_t need_mb)
 	}
 	fclose(f);
 	if (!got_free || !got_size)
-		return false;
-	return free_pages > 0 && free_pages * page_kb >= (unsigned long long)need_mb * 1024;
+		return 0;
+	return (size_t)(free_pages * page_kb / 1024);
+}
+
+bool
+settings_hugepages_usable(size_t need_mb)
+{
+	size_t free_mb = settings_hugepages_free_mb();
+
+	return free_mb > 0 && free_mb >= need_mb;
 }

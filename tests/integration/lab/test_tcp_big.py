@@ -62,6 +62,10 @@ def test_megabyte_values_both_ways(lab):
         # the previous big value is still intact after all that traffic
         got = c.get(k)
         assert got == v, "1 MB value read back wrong later: " + first_difference(got or b"", v)
+    # Requests were parsed in the segments they arrived in (lent, not copied), and the
+    # megabyte values beyond the lending bound were copied: both paths gave exact bytes.
+    st = tcp_group(lab)
+    assert st is not None and int(st["lent_segs"]) > 0, "stats tcp: no segment lent: %r" % st
 
     with mc.BinConn(lab.server, lab.tcp_port, timeout=30) as b:
         r = b.call(mc.OP_GET, key=k2, opaque=5)
