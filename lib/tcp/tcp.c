@@ -476,8 +476,12 @@ tcp_recv_lend(struct tcp_ctx *t, struct tcp_conn *c, struct tcp_lent *out, unsig
 	while (n < max && c->rcvq_n > 0) {
 		struct tcp_rcv_seg *s = &c->rcvq[c->rcvq_head];
 
-		/* Lent mbufs stay in the budget: at most half of it, so copying readers go on. */
-		if (s->m->nb_segs != 1 || t->mbufs >= t->p.mbuf_budget / 2)
+		/*
+		 * Lent mbufs stay in the budget: at most half of it, so copying readers go on. A
+		 * short segment is cheaper to copy than to hold a whole mbuf for.
+		 */
+		if (s->m->nb_segs != 1 || s->len < TCP_LEND_MIN ||
+		    t->mbufs >= t->p.mbuf_budget / 2)
 			break;
 		out[n].data = rte_pktmbuf_mtod_offset(s->m, const uint8_t *, s->off);
 		out[n].len = s->len;

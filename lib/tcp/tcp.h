@@ -196,6 +196,9 @@ bool tcp_has_events(const struct tcp_ctx *t);
  */
 ssize_t tcp_recv(struct tcp_ctx *t, struct tcp_conn *c, void *buf, size_t cap);
 
+/** Shortest received segment tcp_recv_lend() lends (shorter ones are copied). */
+#define TCP_LEND_MIN 256
+
 /** A received segment lent to the application (see tcp_recv_lend()). */
 struct tcp_lent {
 	const uint8_t *data; /* the segment's payload bytes not read yet */
@@ -207,9 +210,11 @@ struct tcp_lent {
  * Take up to @p max whole in-order segments out of the receive queue without copying: their
  * bytes stay in their mbufs, lent to the caller until tcp_lent_release(). The window reopens
  * as for tcp_recv(). Lent mbufs still count in the context's mbuf budget; segments are lent
- * only while the context holds fewer than half of it (and only single-segment mbufs), so a
- * reader that copies always finds mbufs to read into.
- * @return segments lent (> 0); -ENOBUFS bytes are waiting that cannot be lent now (read them
+ * only while the context holds fewer than half of it, so a reader that copies always finds
+ * mbufs to read into; and only single-mbuf segments of at least TCP_LEND_MIN bytes (holding
+ * a 2 KiB mbuf for a few bytes, as a client trickling bytes would make us, costs more than
+ * copying them).
+ * @return segments lent (> 0); -ENOBUFS bytes are waiting that are not lent now (read them
  *         with tcp_recv()); otherwise what tcp_recv() returns when nothing is waiting (0,
  *         -EAGAIN or the connection's error).
  */

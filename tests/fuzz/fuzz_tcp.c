@@ -822,7 +822,7 @@ do_lend(struct handle *h, unsigned max)
 			uint32_t at = c->irs + 1 + (uint32_t)h->read;
 
 			CHECK(!h->eof);
-			CHECK(l[i].len > 0 && l[i].m->nb_segs == 1);
+			CHECK(l[i].len >= TCP_LEND_MIN && l[i].m->nb_segs == 1);
 			CHECK(l[i].data >= rte_pktmbuf_mtod(l[i].m, const uint8_t *) &&
 			      l[i].data + l[i].len <=
 				      rte_pktmbuf_mtod(l[i].m, const uint8_t *) + l[i].m->data_len);

@@ -776,6 +776,10 @@ test_recv_lend(void **state)
 	assert_int_equal(CNT(lent_segs), 3);
 	assert_int_equal(tcp_recv_lend(G.t, c, l + 3, 8), -EAGAIN);
 	assert_false(ev_has(c, TCP_EV_READABLE));
+	/* A short segment is not lent: it is read with a copy. */
+	pr_send_pat(&pr, F_ACK | F_PSH, 3660, TCP_LEND_MIN - 1);
+	assert_int_equal(tcp_recv_lend(G.t, c, l + 3, 8), -ENOBUFS);
+	app_recv_pat(c, 3660, TCP_LEND_MIN - 1, 4096);
 	/* Lent mbufs are the application's until given back, whatever became of the connection. */
 	assert_int_equal(tt_mbufs_held(), 3);
 	pr_send(&pr, F_ACK | F_FIN, NULL, 0);
