@@ -27,7 +27,8 @@
 # cycles/request x on-CPU%, an estimate of the cost without preemption (it assumes
 # preemption hits busy and idle loop iterations alike).
 # Defaults: build/app/nicached/nicached and build/tests/bench/nc_udpgen (meson -Dbench=true).
-# Exit 1 when a run fails (server not up, or the generator's exit status: see nc_udpgen.c;
+# Exit 1 when a run fails (server not up, a server that crashed or hung on SIGTERM, or the
+# generator's exit status: see nc_udpgen.c;
 # over TCP any bad reply, timeout or failed connection fails the run).
 set -euo pipefail
 
@@ -82,12 +83,23 @@ TMP=$(mktemp -d /tmp/nc-bench-memif.XXXXXX)
 IFACE=ncbench$$
 SOCKET=/run/nicached-$IFACE.memif
 SRV_PID=
+SRV_STOP=  # how the last server stopped: "ok", or what went wrong
 stop_server() {
+	local st=0
 	[[ -n $SRV_PID ]] || return 0
 	kill -TERM "$SRV_PID" 2>/dev/null || true
-	for _ in $(seq 50); do kill -0 "$SRV_PID" 2>/dev/null || break; sleep 0.1; done
+	SRV_STOP="did not stop within 5 s of SIGTERM (killed)"
+	for _ in $(seq 50); do
+		if ! kill -0 "$SRV_PID" 2>/dev/null; then
+			SRV_STOP=ok
+			break
+		fi
+		sleep 0.1
+	done
 	kill -KILL "$SRV_PID" 2>/dev/null || true
-	wait "$SRV_PID" 2>/dev/null || true
+	wait "$SRV_PID" 2>/dev/null || st=$?
+	# 0 after SIGTERM; anything else (a signal, 128 + n) is a crash on the way out
+	[[ $SRV_STOP != ok || $st -eq 0 ]] || SRV_STOP="exited with status $st"
 	SRV_PID=
 }
 # shellcheck disable=SC2317  # invoked by the EXIT trap
@@ -149,6 +161,11 @@ run_once() {
 		>"$log.gen" 2>&1 || rc=$?
 	read -r run1 wait1 < <(worker_sched)
 	stop_server
+	if [[ $SRV_STOP != ok ]]; then
+		tail -n 20 "$log.server" >&2
+		echo "bench-memif: run $1 ($2): nicached $SRV_STOP" >&2
+		return 1
+	fi
 	if ((rc != 0)) || ! grep -q '^RESULT ' "$log.gen"; then
 		grep -v '^EAL:' "$log.gen" >&2
 		echo "bench-memif: run $1 ($2): nc_udpgen exit status $rc" >&2
