@@ -15,7 +15,8 @@
 #      and, as root, start-up with hugepages short (tests/integration/startup.sh)
 #   h. the DPDK backend in a network-namespace lab: Linux peers over a veth
 #      pair driven by net_af_xdp / net_af_packet (tests/integration/lab/run.sh;
-#      root only; NC_SKIP_LAB=1 skips it)
+#      root only; NC_SKIP_LAB=1 skips it), and TSO on DPDK's net_tap with a Linux
+#      client (tests/integration/lab/tso.sh)
 #
 # Ends with "N passed, M failed" on its own line, counting the meson test
 # executables of both builds and the integration checks, and exits non-zero
@@ -295,6 +296,8 @@ elif [[ $(id -u) -ne 0 ]]; then
 	step_failed "lab: needs root (network namespaces, veth, AF_XDP)"
 else
 	run_checks "lab (DPDK backend)" 900 tests/integration/lab/run.sh \
+		--server build/app/nicached/nicached
+	run_checks "TSO on net_tap" 300 tests/integration/lab/tso.sh \
 		--server build/app/nicached/nicached
 fi
 

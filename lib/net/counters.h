@@ -26,7 +26,8 @@
 	X(udp_delivered, "UDP datagrams for our port handed to the server")              \
 	X(tcp_delivered, "TCP segments to our address handed to the TCP layer")          \
 	X(tcp_rst_sent, "TCP segments answered with RST (TCP delivery off: no TCP layer)") \
-	X(tcp_segs_sent, "TCP segments the TCP layer sent (net_tcp_output)")             \
+	X(tcp_segs_sent, "TCP segments the TCP layer sent (net_tcp_output; TSO: the NIC's cuts)") \
+	X(tcp_tso_frames, "TCP frames of several segments handed to the NIC to cut (TSO)") \
 	X(ip_fragments, "IPv4 fragments received")                                       \
 	X(ip_reassembled, "IPv4 datagrams reassembled from fragments")                   \
 	X(driver_cycles, "TSC cycles spent inside rte_eth_rx_burst and rte_eth_tx_burst") \
@@ -64,7 +65,8 @@
 	X(no_neighbour, "frames not sent: next hop MAC unknown (an ARP request went out)") \
 	X(no_mbuf, "frames not built: mbuf pool empty")                                  \
 	X(tx_chain, "chained frames not sent: no multi-segment TX and too long to copy into one mbuf") \
-	X(tx_full, "frames the NIC queue had no room for")
+	X(tx_full, "frames the NIC queue had no room for")                              \
+	X(tx_prepare, "frames the driver's tx_prepare refused (offload metadata it cannot send)")
 
 enum net_event {
 #define NET_EVENT_ENUM(name, desc) NET_EV_##name,

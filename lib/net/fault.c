@@ -402,8 +402,10 @@ fault_tx_cksum(struct rte_mbuf *m)
 
 /*
  * Flip one random bit of one random byte after the Ethernet header (and VLAN tag) of IPv4
- * frame @p m; other frames are left alone. A frame with shared buffers is copied first.
- * @return the frame (maybe the copy).
+ * frame @p m; other frames are left alone. A frame with shared buffers is copied first. A TSO
+ * frame to send is dropped instead: the NIC would fill the checksums of the segments it cuts
+ * over the flipped bit, so the peer would take it; it drops a corrupted segment.
+ * @return the frame (maybe the copy); NULL when it was dropped.
  */
 static struct rte_mbuf *
 fault_corrupt(struct net_queue *q, struct rte_mbuf *m, bool rx)
@@ -413,6 +415,11 @@ fault_corrupt(struct net_queue *q, struct rte_mbuf *m, bool rx)
 	uint32_t l2 = sizeof(*eh), off;
 	rte_be16_t type;
 
+	if (!rx && (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG)) {
+		rte_pktmbuf_free(m);
+		NET_EVENT(&q->cnt, fault_corrupted, 1);
+		return NULL;
+	}
 	if (m->data_len < sizeof(*eh) + sizeof(struct rte_vlan_hdr))
 		return m;
 	eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
@@ -483,8 +490,11 @@ fault_apply(struct net_queue *q, struct fault_dir_run *d, bool rx, struct rte_mb
 			NET_EVENT(&q->cnt, fault_dropped, 1);
 			continue;
 		}
-		if (fault_hit(r, d->corrupt))
+		if (fault_hit(r, d->corrupt)) {
 			m = fault_corrupt(q, m, rx);
+			if (m == NULL)
+				continue;
+		}
 		if (fault_hit(r, d->dup)) {
 			c = rte_pktmbuf_copy(m, q->ifc->pool, 0, UINT32_MAX);
 			if (c != NULL)

@@ -13,7 +13,8 @@
  *   corrupt  one random bit of one random byte after the Ethernet header is flipped, so the
  *            IPv4 or L4 checksum catches it (IPv4 frames only: ARP has no checksum; RX
  *            checksum verdicts of the NIC are cleared, TX checksum offloads are done in
- *            software first, shared buffers are copied before the flip).
+ *            software first, shared buffers are copied before the flip). A TSO frame to
+ *            send is dropped instead (the NIC would checksum its segments over the flip).
  *
  * Received frames meet the faults right after rte_eth_rx_burst (before the packet path sees
  * them), frames we send right before rte_eth_tx_burst. Each queue draws from its own PRNG

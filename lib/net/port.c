@@ -30,6 +30,7 @@ struct port_plan {
 	uint8_t rss_key[NET_RSS_KEY_MAX];
 	uint16_t nb_queues, rxd, txd, mtu;
 	uint32_t tcp_mbufs; /* per queue, for the TCP layer's queues (0: no TCP) */
+	uint32_t tso_mbufs; /* per queue, for a TX batch of TSO frames (0: TSO off) */
 	int socket;
 };
 
@@ -216,20 +217,80 @@ plan_offloads(const struct net_profile *p, struct net_port *port, struct port_pl
 #undef PLAN_OFFLOAD
 }
 
+/*
+ * TSO, when plan_offloads() turned it on: the device must take a frame of a header mbuf and
+ * several payload mbufs, and a header and one payload mbuf per segment it cuts; else the
+ * segments are cut in software (the TSO and multi-segment bits are not requested).
+ */
+static void
+plan_tso(struct net_port *port, struct port_plan *pl)
+{
+	const struct rte_eth_desc_lim *lim = &pl->info.tx_desc_lim;
+	struct net_iface *ifc = &port->ifc;
+
+	memset(&ifc->tso, 0, sizeof(ifc->tso));
+	if (!ifc->offloads.tx_tcp_tso)
+		return;
+	if ((lim->nb_seg_max != 0 && lim->nb_seg_max < 3) ||
+	    (lim->nb_mtu_seg_max != 0 && lim->nb_mtu_seg_max < 2)) {
+		ifc->offloads.tx_tcp_tso = false;
+		pl->conf.txmode.offloads &=
+			~(RTE_ETH_TX_OFFLOAD_TCP_TSO | RTE_ETH_TX_OFFLOAD_MULTI_SEGS);
+		snprintf(port->offload[NET_OFFLOAD_tx_tcp_tso], NET_FACT_LEN,
+			 "software (%s takes %u mbufs a frame, %u a segment: too few to chain)",
+			 pl->info.driver_name, lim->nb_seg_max, lim->nb_mtu_seg_max);
+		return;
+	}
+	ifc->tso.max_payload = NET_TSO_PAYLOAD_MAX;
+	ifc->tso.max_segs = lim->nb_seg_max == 0 || lim->nb_seg_max - 1 > NET_TSO_SEGS_MAX ?
+				    NET_TSO_SEGS_MAX :
+				    (uint16_t)(lim->nb_seg_max - 1);
+	pl->tso_mbufs = (uint32_t)NET_BURST * ifc->tso.max_segs;
+}
+
+/*
+ * The largest segment the device cuts a TSO frame into, once the MTU is known, and the
+ * banner line. net_tap (rte_gso in the PMD) refuses a frame whose segment size plus all its
+ * headers, Ethernet included, exceeds the MTU: its segments are an Ethernet header shorter.
+ */
+static void
+finish_tso(struct net_port *port, const struct port_plan *pl)
+{
+	struct net_iface *ifc = &port->ifc;
+	bool tap = strcmp(pl->info.driver_name, "net_tap") == 0;
+	uint16_t l2 = ifc->vlan_id != 0 ? RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN : RTE_ETHER_HDR_LEN;
+
+	if (!ifc->offloads.tx_tcp_tso)
+		return;
+	ifc->tso.max_segsz = (uint16_t)(ifc->mtu - 40 - (tap ? l2 : 0));
+	snprintf(port->offload[NET_OFFLOAD_tx_tcp_tso], NET_FACT_LEN,
+		 "on: frames of up to %u B in %u mbufs, segments of up to %u B%s; multi-segment TX "
+		 "requested",
+		 ifc->tso.max_payload, ifc->tso.max_segs, ifc->tso.max_segsz,
+		 tap ? " (net_tap counts the Ethernet header in the MTU)" : "");
+}
+
 /* Chained mbufs (TCP segments whose data stays in the send buffer) when the device sends them. */
 static void
 plan_tx_chains(struct net_port *port, struct port_plan *pl)
 {
 	/*
-	 * Not requested even where offered: every frame the path builds is one mbuf (a TCP
-	 * segment of at most one MSS, a UDP datagram), and multi-segment TX turns off the vector
-	 * TX paths of several PMDs (i40e, ixgbe). A chain handed to net_tcp_output() is copied
-	 * into one mbuf.
+	 * Requested only for TSO (a TSO frame is a header mbuf chained with the send buffer's
+	 * segments). Otherwise not, even where offered: every frame the path builds is one mbuf
+	 * (a TCP segment of at most one MSS, a UDP datagram), and multi-segment TX turns off the
+	 * vector TX paths of several PMDs (i40e, ixgbe). A chain handed to net_tcp_output() is
+	 * then copied into one mbuf.
 	 */
-	port->ifc.tx_multi_seg = false;
-	fact(port, NET_FACT_tx_chains, "copied into one mbuf (multi-segment TX not requested%s)",
-	     (pl->info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) ? ": keeps vector TX" :
-									   "");
+	port->ifc.tx_multi_seg = port->ifc.offloads.tx_tcp_tso;
+	if (port->ifc.tx_multi_seg)
+		fact(port, NET_FACT_tx_chains,
+		     "sent as chains (multi-segment TX requested for TSO)");
+	else
+		fact(port, NET_FACT_tx_chains,
+		     "copied into one mbuf (multi-segment TX not requested%s)",
+		     (pl->info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) ?
+			     ": keeps vector TX" :
+			     "");
 }
 
 /* The MTU to ask for, and whether received frames fit one mbuf (else scatter or fail). */
@@ -311,10 +372,9 @@ create_pool(const struct net_profile *p, struct net_port *port, struct port_plan
 	    size_t msgcap)
 {
 	char name[RTE_MEMPOOL_NAMESIZE];
-	uint32_t n =
-		(uint32_t)pl->nb_queues *
-			(pl->rxd + pl->txd + 2u * NET_BURST + p->mbuf_cache + pl->tcp_mbufs) +
-		p->mbuf_extra;
+	uint32_t n = (uint32_t)pl->nb_queues * (pl->rxd + pl->txd + 2u * NET_BURST + p->mbuf_cache +
+						pl->tcp_mbufs + pl->tso_mbufs) +
+		     p->mbuf_extra;
 
 	/* rte_mempool wants cache <= n / 1.5 */
 	if (n < (uint32_t)p->mbuf_cache * 3 / 2)
@@ -489,6 +549,7 @@ net_port_start(const struct net_profile *p, const struct net_site *s, uint16_t n
 	if (rc == 0) {
 		plan_rss(p, port, &pl);
 		plan_offloads(p, port, &pl);
+		plan_tso(port, &pl);
 		plan_tx_chains(port, &pl);
 		pl.socket = rte_eth_dev_socket_id(port->port_id);
 		if (pl.socket < 0)
@@ -526,6 +587,7 @@ net_port_start(const struct net_profile *p, const struct net_site *s, uint16_t n
 	apply_promiscuous(p, port);
 	wait_link(port);
 	fill_iface(s, udp_port, tcp_port, port, &pl);
+	finish_tso(port, &pl);
 	port->ifc.tcp_mbufs = pl.tcp_mbufs;
 	*out = port;
 	return 0;

@@ -51,7 +51,7 @@ struct net_profile {
 	uint64_t rss_hf;		      /* [rss] types -> RTE_ETH_RSS_* bits; 0: no RSS */
 	uint8_t rss_key[NET_RSS_KEY_MAX];     /* [rss] key (hex); rss_key_len 0: driver default */
 	uint8_t rss_key_len;
-	struct net_offloads offloads;	      /* [offloads] wanted */
+	struct net_offloads offloads;	      /* [offloads] wanted (tx_tcp_tso default off) */
 	uint16_t mtu;			      /* [port] mtu */
 	bool promiscuous;		      /* [port] promiscuous */
 	uint16_t mbuf_data_room;	      /* [mempool] data room per mbuf (with headroom) */
@@ -113,10 +113,11 @@ struct net_port_stats {
  * Find the device the profile/site name (after rte_eal_init), check the profile against
  * rte_eth_dev_info and its capabilities, configure @p nb_queues rx/tx queue pairs with RSS
  * (when the device has it and more than one queue), create the mbuf pool (on the port's NUMA
- * node) sized nb_queues x (rx_desc + tx_desc + 2 x NET_BURST + cache) + mbuf_extra, set MTU,
- * start the port, and fill its net_iface (MAC, address, offloads in use, multi-segment TX
- * when the device offers it, pool, neighbour table, @p s->fault for every queue) with
- * @p udp_port / @p tcp_port.
+ * node) sized nb_queues x (rx_desc + tx_desc + 2 x NET_BURST + cache + the TCP layer's
+ * budget + NET_BURST x NET_TSO_SEGS_MAX with TSO) + mbuf_extra, set MTU, start the port, and
+ * fill its net_iface (MAC, address, offloads in use and the TSO limits, multi-segment TX when
+ * TSO is on, pool, neighbour table, @p s->fault for every queue) with @p udp_port /
+ * @p tcp_port.
  * @return 0 with *out; negative errno with @p msg (-ENODEV no such device, -EINVAL the profile
  *         asks what the device cannot do and has no fallback, e.g. more queues than it has).
  */

@@ -61,16 +61,23 @@
 	X("vlan", RTE_ETH_RSS_VLAN, false)
 
 /*
- * Checksum offloads: the struct net_offloads field (also the profile's [offloads] key), rx or
- * tx, the RTE_ETH_{RX,TX}_OFFLOAD_* bits that must all be offered, and the banner label.
+ * Offloads: the struct net_offloads field (also the profile's [offloads] key), rx or tx, the
+ * RTE_ETH_{RX,TX}_OFFLOAD_* bits that must all be offered (and are all requested), and the
+ * banner label. TSO needs the TCP and IPv4 checksum offloads (the NIC fills them in every
+ * segment it cuts) and multi-segment TX (a frame is a header mbuf chained with the send
+ * buffer's segments).
  */
+#define NET_TSO_BITS                                                 \
+	(RTE_ETH_TX_OFFLOAD_TCP_TSO | RTE_ETH_TX_OFFLOAD_TCP_CKSUM | \
+	 RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
 #define NET_OFFLOADS(X)                                                                    \
 	X(rx_ip_cksum, false, RTE_ETH_RX_OFFLOAD_IPV4_CKSUM, "rx ipv4 checksum")           \
 	X(rx_l4_cksum, false, RTE_ETH_RX_OFFLOAD_UDP_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM, \
 	  "rx udp/tcp checksum")                                                           \
 	X(tx_ip_cksum, true, RTE_ETH_TX_OFFLOAD_IPV4_CKSUM, "tx ipv4 checksum")            \
 	X(tx_udp_cksum, true, RTE_ETH_TX_OFFLOAD_UDP_CKSUM, "tx udp checksum")             \
-	X(tx_tcp_cksum, true, RTE_ETH_TX_OFFLOAD_TCP_CKSUM, "tx tcp checksum")
+	X(tx_tcp_cksum, true, RTE_ETH_TX_OFFLOAD_TCP_CKSUM, "tx tcp checksum")             \
+	X(tx_tcp_tso, true, NET_TSO_BITS, "tx tcp tso")
 
 #define NET_OFFLOAD_ENUM(field, tx, bits, label) NET_OFFLOAD_##field,
 enum net_offload_id {

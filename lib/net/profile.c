@@ -76,7 +76,14 @@ profile_defaults(struct net_profile *p)
 	p->max_queues = 0;
 	p->rss_hf = RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_UDP | RTE_ETH_RSS_NONFRAG_IPV4_TCP;
 	p->rss_key_len = 0;
-	p->offloads = (struct net_offloads){true, true, true, true, true};
+	/* Every checksum offload the device has; TSO only where a profile asks (it needs
+	 * multi-segment TX, which turns off some PMDs' vector TX paths). */
+	p->offloads = (struct net_offloads){.rx_ip_cksum = true,
+					    .rx_l4_cksum = true,
+					    .tx_ip_cksum = true,
+					    .tx_udp_cksum = true,
+					    .tx_tcp_cksum = true,
+					    .tx_tcp_tso = false};
 	p->mtu = 1500;
 	p->promiscuous = false;
 	p->mbuf_data_room = RTE_MBUF_DEFAULT_BUF_SIZE;

@@ -197,15 +197,28 @@ struct rte_mbuf *net_tcp_alloc(struct net_queue *q);
  * (likewise), resolves the next hop's MAC as net_udp_send() does (on-link or the gateway; an
  * ARP request when unknown), prepends Ethernet and adds the frame to the TX batch (a full
  * batch is sent first). A chain is copied into one mbuf when the NIC cannot send chains.
- * The mbuf is consumed in every case. Counted as tcp_segs_sent.
+ *
+ * A TSO frame (RTE_MBUF_F_TX_TCP_SEG in m->ol_flags, m->tso_segsz the segment size, payload
+ * longer than one segment) goes to the NIC to cut, on a port with offloads.tx_tcp_tso and
+ * within ifc->tso (frame length, mbufs, segment size): l2/l3/l4 lengths, the segmentation and
+ * IPv4 checksum flags and the pseudo-header sum without the length in the TCP checksum field
+ * (rte_ipv4_phdr_cksum); the next IP ids go to its segments. One whose payload fits one
+ * segment is sent as an ordinary segment.
+ *
+ * The mbuf is consumed in every case. Counted as tcp_segs_sent (a TSO frame: the segments the
+ * NIC will cut) and tcp_tso_frames.
  * @return 0; -EINVAL when the TCP header is malformed or not in the first segment;
- *         -EMSGSIZE when the IPv4 packet would exceed the MTU; -EHOSTUNREACH when the next hop
- *         is unknown (counted as no_neighbour); -ENOSPC when the headroom is too small
- *         (no_mbuf) or a chain cannot be made one mbuf for a NIC without chains (tx_chain).
+ *         -EMSGSIZE when the IPv4 packet would exceed the MTU, or a TSO frame what the port's
+ *         TSO takes (or the port has none); -EHOSTUNREACH when the next hop is unknown
+ *         (counted as no_neighbour); -ENOSPC when the headroom is too small (no_mbuf) or a
+ *         chain cannot be made one mbuf for a NIC without chains (tx_chain).
  */
 int net_tcp_output(struct net_queue *q, struct rte_mbuf *m, rte_be32_t src_ip, rte_be32_t dst_ip);
 
-/** Send the TX batch now (one rte_eth_tx_burst; what the NIC refuses is freed as tx_full). */
+/**
+ * Send the TX batch now (one rte_eth_tx_burst, after rte_eth_tx_prepare when TSO is on; what
+ * the NIC refuses is freed as tx_full, what tx_prepare refuses as tx_prepare).
+ */
 void net_queue_flush(struct net_queue *q);
 
 /**

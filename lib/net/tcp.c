@@ -4,7 +4,8 @@
  * offset at least 20 and within the IPv4 payload, checksum: the NIC's verdict or software over
  * the whole chain) and handed up as a net_dgram when delivery is on (else tcp_rst.c answers
  * it); a segment the TCP layer built gets its IPv4 header, checksums (offloaded where the NIC
- * does them) and Ethernet header, and joins the TX batch.
+ * does them) and Ethernet header, and joins the TX batch. A TSO frame (several segments'
+ * payload for the NIC to cut) gets the offload metadata the NIC needs instead.
  */
 #include <errno.h>
 #include <string.h>
@@ -129,6 +130,55 @@ tcp_cksum(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip, uint16_t l4_o
 	return (uint16_t)~sum;
 }
 
+/**
+ * The wire segments of TSO frame @p m (TCP header of @p doff bytes first), or 0 when the
+ * frame is not one the port's TSO takes: TSO off, no segment size, a segment or the frame
+ * larger than the device cuts or IPv4 carries, more mbufs than the device takes.
+ */
+static uint32_t
+tso_segments(const struct net_iface *ifc, const struct rte_mbuf *m, uint16_t doff)
+{
+	uint32_t payload = m->pkt_len - doff;
+
+	/* max_segsz is for segments whose TCP header has no options */
+	if (!ifc->offloads.tx_tcp_tso || m->tso_segsz == 0 ||
+	    (uint32_t)m->tso_segsz + doff - sizeof(struct rte_tcp_hdr) > ifc->tso.max_segsz ||
+	    payload > ifc->tso.max_payload ||
+	    m->pkt_len + sizeof(struct rte_ipv4_hdr) > UINT16_MAX ||
+	    m->nb_segs > (uint32_t)ifc->tso.max_segs + 1)
+		return 0;
+	return (payload + m->tso_segsz - 1) / m->tso_segsz;
+}
+
+/**
+ * The checksums of @p m (IPv4 header @p ip, TCP header @p th, @p l4_len TCP bytes): offload
+ * flags with the pseudo-header sum where the NIC fills them, else computed here. A TSO frame
+ * (@p tso) gets the NIC's segmentation flags: it fills both checksums of every segment it
+ * cuts, from the pseudo-header sum without the length.
+ */
+static void
+tcp_tx_cksums(const struct net_iface *ifc, struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
+	      struct rte_tcp_hdr *th, uint32_t l4_len, bool tso)
+{
+	ip->hdr_checksum = 0;
+	th->cksum = 0;
+	if (tso) {
+		m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+		th->cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
+		return;
+	}
+	if (ifc->offloads.tx_ip_cksum)
+		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+	else
+		ip->hdr_checksum = net_cksum_ipv4(ip);
+	if (ifc->offloads.tx_tcp_cksum) {
+		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
+		th->cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
+	} else {
+		th->cksum = tcp_cksum(m, ip, sizeof(*ip), (uint16_t)l4_len);
+	}
+}
+
 int
 net_tcp_output(struct net_queue *q, struct rte_mbuf *m, rte_be32_t src_ip, rte_be32_t dst_ip)
 {
@@ -136,8 +186,9 @@ net_tcp_output(struct net_queue *q, struct rte_mbuf *m, rte_be32_t src_ip, rte_b
 	struct rte_ether_addr mac;
 	struct rte_ipv4_hdr *ip;
 	struct rte_tcp_hdr *th;
-	uint32_t l4_len;
+	uint32_t l4_len, segs = 1;
 	uint16_t doff;
+	bool tso;
 
 	if (unlikely(m == NULL))
 		return -EINVAL;
@@ -148,7 +199,11 @@ net_tcp_output(struct net_queue *q, struct rte_mbuf *m, rte_be32_t src_ip, rte_b
 		rte_pktmbuf_free(m);
 		return -EINVAL;
 	}
-	if (unlikely(l4_len + sizeof(*ip) > ifc->mtu)) {
+	/* A TSO frame whose payload fits one segment is sent as an ordinary segment. */
+	tso = (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) != 0 && l4_len - doff > m->tso_segsz;
+	if (tso)
+		segs = tso_segments(ifc, m, doff);
+	if (unlikely(segs == 0 || (!tso && l4_len + sizeof(*ip) > ifc->mtu))) {
 		rte_pktmbuf_free(m);
 		return -EMSGSIZE;
 	}
@@ -169,33 +224,25 @@ net_tcp_output(struct net_queue *q, struct rte_mbuf *m, rte_be32_t src_ip, rte_b
 	ip->version_ihl = RTE_IPV4_VHL_DEF;
 	ip->type_of_service = 0;
 	ip->total_length = rte_cpu_to_be_16((uint16_t)(l4_len + sizeof(*ip)));
-	ip->packet_id = rte_cpu_to_be_16(q->ip_id++);
+	ip->packet_id = rte_cpu_to_be_16(q->ip_id);
+	q->ip_id = (uint16_t)(q->ip_id + segs); /* the NIC numbers the segments it cuts */
 	ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
 	ip->time_to_live = NET_TTL;
 	ip->next_proto_id = IPPROTO_TCP;
-	ip->hdr_checksum = 0;
 	ip->src_addr = src_ip;
 	ip->dst_addr = dst_ip;
 
 	m->ol_flags &= NET_MBUF_KEEP_FLAGS;
 	m->l3_len = sizeof(*ip);
 	m->l4_len = doff;
-	if (ifc->offloads.tx_ip_cksum)
-		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
-	else
-		ip->hdr_checksum = net_cksum_ipv4(ip);
-	th->cksum = 0;
-	if (ifc->offloads.tx_tcp_cksum) {
-		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
-		th->cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
-	} else {
-		th->cksum = tcp_cksum(m, ip, sizeof(*ip), (uint16_t)l4_len);
-	}
+	tcp_tx_cksums(ifc, m, ip, th, l4_len, tso);
 	if (unlikely(net_eth_prepend(q, m, &mac, RTE_ETHER_TYPE_IPV4) != 0)) {
 		net_drop(q, m, NET_DROP_no_mbuf);
 		return -ENOSPC;
 	}
-	NET_EVENT(&q->cnt, tcp_segs_sent, 1);
+	NET_EVENT(&q->cnt, tcp_segs_sent, segs);
+	if (tso)
+		NET_EVENT(&q->cnt, tcp_tso_frames, 1);
 	net_tx_enqueue(q, m);
 	return 0;
 }

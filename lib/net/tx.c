@@ -4,9 +4,11 @@
  * next hop's MAC (on-link or the gateway; an ARP request when unknown), and the TX batch: up
  * to NET_BURST finished frames, sent with one rte_eth_tx_burst when full, on
  * net_queue_flush(), or by net_queue_timers() once the oldest waited NET_TX_DRAIN_US (through
- * the TX faults when they are on). What the NIC refuses after one retry is freed (tx_full).
+ * the TX faults when they are on; with TSO on, through the driver's tx_prepare). What the NIC
+ * refuses after one retry is freed (tx_full).
  */
 #include <errno.h>
+#include <string.h>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -49,6 +51,29 @@ net_tx_next_hop(struct net_queue *q, rte_be32_t dst_ip, struct rte_ether_addr *m
 	return -EHOSTUNREACH;
 }
 
+/**
+ * With TSO on, let the driver check and fix up the offload metadata of @p n frames at
+ * @p pkts (rte_eth_tx_prepare); a frame it refuses is freed (tx_prepare) and the ones after
+ * it move up. @return frames left at @p pkts.
+ */
+static uint16_t
+tx_prepare(struct net_queue *q, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t ok = 0;
+
+	if (!q->ifc->offloads.tx_tcp_tso)
+		return n;
+	while (ok < n) {
+		ok += rte_eth_tx_prepare(q->port_id, q->queue_id, pkts + ok, (uint16_t)(n - ok));
+		if (ok == n)
+			break;
+		net_drop(q, pkts[ok], NET_DROP_tx_prepare);
+		memmove(pkts + ok, pkts + ok + 1, (size_t)(n - ok - 1) * sizeof(*pkts));
+		n--;
+	}
+	return n;
+}
+
 unsigned
 net_tx_burst(struct net_queue *q, struct rte_mbuf **pkts, uint16_t n)
 {
@@ -56,6 +81,7 @@ net_tx_burst(struct net_queue *q, struct rte_mbuf **pkts, uint16_t n)
 	uint64_t t0, t1;
 	uint64_t bytes = 0;
 
+	n = tx_prepare(q, pkts, n);
 	if (n == 0)
 		return 0;
 	/* Lengths first: the driver may free what it sent before we look again. */

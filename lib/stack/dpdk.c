@@ -8,8 +8,9 @@
  * (lib/tcp) when the interface has a TCP port: its connections are this backend's stream
  * connections (a struct stack_conn is a struct tcp_conn), its events become stack events,
  * and its output (ACKs riding on replies) goes out at stack_flush() or the next stack_poll(),
- * before the TX burst. A blocking poll (the worker is idle) polls the queue
- * with short sleeps in between, so an idle server does not hold a CPU at 100% and a wake-up
+ * before the TX burst (as TSO frames where the port cuts them: see dpdk_tso_params). A
+ * blocking poll (the worker is idle) polls the queue with short sleeps in between, so an
+ * idle server does not hold a CPU at 100% and a wake-up
  * or a packet is noticed within DPDK_IDLE_SLEEP_US. A datagram whose payload is contiguous in
  * its mbuf is lent, not copied: its mbuf is freed at the next recv_dgrams or poll call.
  */
@@ -134,6 +135,22 @@ dpdk_rss_setup(struct dpdk_stack *ds)
 	ds->rss = true;
 }
 
+/**
+ * TSO for the TCP context when the port has it: frames as long as the NIC cuts, of at most
+ * its mbufs, for connections whose MSS it cuts at (net_tcp_output() checks the same limits).
+ */
+static void
+dpdk_tso_params(const struct net_iface *ifc, struct tcp_params *tp)
+{
+	if (!ifc->offloads.tx_tcp_tso) {
+		tp->tso_max = 0;
+		return;
+	}
+	tp->tso_max = ifc->tso.max_payload;
+	tp->tso_segs = ifc->tso.max_segs;
+	tp->tso_mss_max = ifc->tso.max_segsz;
+}
+
 /** Create the queue's TCP context on the interface's TCP port. @return 0 or -errno. */
 static int
 dpdk_tcp_setup(struct dpdk_stack *ds, const struct stack_params *p)
@@ -146,6 +163,7 @@ dpdk_tcp_setup(struct dpdk_stack *ds, const struct stack_params *p)
 	tp.mtu = ds->ifc->mtu;
 	if (tp.mbuf_budget == 0 || (ds->ifc->tcp_mbufs != 0 && tp.mbuf_budget > ds->ifc->tcp_mbufs))
 		tp.mbuf_budget = ds->ifc->tcp_mbufs;
+	dpdk_tso_params(ds->ifc, &tp);
 	tp.io = (struct tcp_io){
 		.arg = ds,
 		.alloc = dpdk_tcp_alloc,

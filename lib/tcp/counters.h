@@ -22,7 +22,8 @@
 	X(resets_in, "RST segments accepted from peers")                                           \
 	X(resets_out, "RST segments sent")                                                         \
 	X(segs_in, "segments received")                                                            \
-	X(segs_out, "segments sent (retransmissions included)")                                    \
+	X(segs_out, "segments sent (retransmissions included; TSO frames count their segments)")  \
+	X(tso_frames, "frames of several segments sent for the NIC to cut (TSO)")                 \
 	X(bytes_in, "payload bytes accepted in order")                                             \
 	X(lent_segs, "received segments lent to the application without a copy")                 \
 	X(bytes_out, "payload bytes sent for the first time")                                      \

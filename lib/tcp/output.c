@@ -9,6 +9,13 @@
  * acknowledged, so a retransmission finds them by sequence number in the ring. If the NIC
  * still holds the mbuf when it must go out again (rare: a timeout shorter than a TX queue
  * drain), the bytes are copied into a fresh mbuf instead.
+ *
+ * TSO (tcp_params.tso_max): a run of never-sent segments, all of one MSS but the last, within
+ * both windows and the frame limits, goes out as one frame for the NIC to cut: a fresh header
+ * mbuf chained with one indirect mbuf per segment (rte_pktmbuf_attach), since a send-buffer
+ * mbuf must never get a next pointer (the ring frees each on its own). The header and
+ * indirect mbufs belong to the frame, not to the context's mbuf budget. Everything after the
+ * send (timing, snd_nxt/snd_max, the RTO, counters) is done per segment as for single ones.
  */
 #include <errno.h>
 #include <string.h>
@@ -75,7 +82,13 @@ emit(struct tcp_ctx *t, rte_be16_t sport, rte_be16_t dport, rte_be32_t dst, stru
 	th->tcp_urp = 0;
 	if (optlen > 0)
 		memcpy(th + 1, opt, optlen);
-	TCP_CNT(t, segs_out, 1);
+	if (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) {
+		/* A TSO frame: the segments the NIC cuts go on the wire. */
+		TCP_CNT(t, segs_out, (m->pkt_len - hlen + m->tso_segsz - 1) / m->tso_segsz);
+		TCP_CNT(t, tso_frames, 1);
+	} else {
+		TCP_CNT(t, segs_out, 1);
+	}
 	if (flags & TCP_F_RST)
 		TCP_CNT(t, resets_out, 1);
 	return t->p.io.output(t->p.io.arg, m, t->p.local_ip, dst);
@@ -314,6 +327,144 @@ send_seg(struct tcp_ctx *t, struct tcp_conn *c, struct tcp_snd_seg *e, bool last
 		    (uint8_t)(TCP_F_ACK | (last ? TCP_F_PSH : 0)), win, NULL, 0);
 }
 
+/** Whether TSO may carry @p c's new data: on, at least two segments a frame, a fitting MSS. */
+static bool
+tso_usable(const struct tcp_ctx *t, const struct tcp_conn *c)
+{
+	return t->p.tso_max >= 2u * c->mss && t->p.tso_segs != 1 &&
+	       (t->p.tso_mss_max == 0 || c->mss <= t->p.tso_mss_max);
+}
+
+/**
+ * How many segments of the send buffer from sndq_next on go out as one TSO frame within
+ * window @p wnd (from snd_una): never sent, each whole inside the window, all of one MSS but
+ * the last, within tso_max and tso_segs. *@p bytes gets their payload.
+ * @return the count; below 2 the next segment goes alone.
+ */
+static uint16_t
+tso_run(const struct tcp_ctx *t, const struct tcp_conn *c, uint32_t wnd, uint32_t *bytes)
+{
+	uint16_t n = 0, max = t->p.tso_segs != 0 ? t->p.tso_segs : TCP_SNDQ_SLOTS;
+	uint32_t total = 0;
+
+	if (!tso_usable(t, c))
+		return 0;
+	while (n < max && c->sndq_next + n < c->sndq_n) {
+		const struct tcp_snd_seg *e =
+			&c->sndq[(c->sndq_head + c->sndq_next + n) % TCP_SNDQ_SLOTS];
+
+		if (e->sent != 0 || e->len > c->mss || total + e->len > t->p.tso_max ||
+		    SEQ_GT(e->seq + e->len, c->snd_una + wnd))
+			break;
+		total += e->len;
+		n++;
+		if (e->len < c->mss)
+			break; /* only the last may be short */
+	}
+	*bytes = total;
+	return n;
+}
+
+/**
+ * An indirect mbuf on send-buffer segment @p e's payload (the segment's mbuf gains a
+ * reference, its data and links stay as they are). @return NULL when io.alloc has none.
+ */
+static struct rte_mbuf *
+tso_attach(struct tcp_ctx *t, const struct tcp_snd_seg *e)
+{
+	struct rte_mbuf *mi = t->p.io.alloc(t->p.io.arg);
+
+	if (mi == NULL)
+		return NULL;
+	rte_pktmbuf_attach(mi, e->m);
+	mi->data_off = RTE_PKTMBUF_HEADROOM;
+	mi->data_len = e->len;
+	mi->pkt_len = e->len;
+	return mi;
+}
+
+/**
+ * Send the @p n segments (@p bytes of payload) of the send buffer from sndq_next on as one
+ * TSO frame (with ACK; PSH when @p last, the NIC puts it on the last segment it cuts).
+ * @return 0; -ENOBUFS no mbuf for the frame (nothing sent, nothing changed: send them one
+ *         by one); or the io's error (the frame counts as sent, as send_seg's do).
+ */
+static int
+send_tso(struct tcp_ctx *t, struct tcp_conn *c, uint16_t n, uint32_t bytes, bool last)
+{
+	struct rte_mbuf *h = t->p.io.alloc(t->p.io.arg), *tail = h;
+	struct tcp_snd_seg *first = sndq_at(c, c->sndq_next);
+	uint16_t win;
+
+	if (h == NULL)
+		return -ENOBUFS;
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *mi = tso_attach(t, sndq_at(c, (uint16_t)(c->sndq_next + i)));
+
+		if (mi == NULL) {
+			rte_pktmbuf_free(h); /* drops the references taken so far */
+			return -ENOBUFS;
+		}
+		tail->next = mi;
+		tail = mi;
+	}
+	h->nb_segs = (uint16_t)(n + 1);
+	h->pkt_len = bytes;
+	h->ol_flags |= RTE_MBUF_F_TX_TCP_SEG;
+	h->tso_segsz = c->mss;
+	win = window_field(t, c, false);
+	ack_sent(t, c);
+	TCP_CNT(t, bytes_out, bytes);
+	for (uint16_t i = 0; i < n; i++)
+		sndq_at(c, (uint16_t)(c->sndq_next + i))->sent++;
+	return emit(t, c->lport, c->rport, c->rip, h, first->seq, c->rcv_nxt,
+		    (uint8_t)(TCP_F_ACK | (last ? TCP_F_PSH : 0)), win, NULL, 0);
+}
+
+/** Segment @p e, next in the send buffer, went out: RTT timing, snd_nxt/snd_max, the RTO. */
+static void
+seg_sent(struct tcp_ctx *t, struct tcp_conn *c, const struct tcp_snd_seg *e)
+{
+	uint32_t end = e->seq + e->len;
+
+	if (e->sent > 1)
+		TCP_CNT(t, retrans_segs, 1); /* resent after a timeout (go-back-N) */
+	if (e->sent == 1 && c->rtt_ts == 0) {
+		c->rtt_ts = t->now_us;
+		c->rtt_seq = end;
+	}
+	c->sndq_next++;
+	if (SEQ_GT(end, c->snd_nxt))
+		c->snd_nxt = end;
+	if (SEQ_GT(end, c->snd_max))
+		c->snd_max = end;
+	tcp_rto_arm(t, c, false);
+}
+
+/**
+ * Send the next segment(s) of the send buffer within window @p wnd: a TSO frame of a run of
+ * new ones when one forms, else the next alone. @return segments sent (0: stop for now).
+ */
+static unsigned
+send_next(struct tcp_ctx *t, struct tcp_conn *c, uint32_t wnd)
+{
+	uint32_t bytes = 0;
+	uint16_t n = tso_run(t, c, wnd, &bytes);
+	int rc = -ENOBUFS;
+
+	if (n >= 2)
+		rc = send_tso(t, c, n, bytes, c->sndq_next + n == c->sndq_n);
+	if (rc == -ENOBUFS) {
+		n = 1;
+		rc = send_seg(t, c, sndq_at(c, c->sndq_next), c->sndq_next + 1 == c->sndq_n);
+	}
+	if (rc != 0)
+		return 0;
+	for (uint16_t i = 0; i < n; i++)
+		seg_sent(t, c, sndq_at(c, c->sndq_next));
+	return n;
+}
+
 /** Whether the FIN may go out now: asked for, every data byte sent, not counted in snd_nxt. */
 static bool
 fin_due(const struct tcp_conn *c)
@@ -356,9 +507,9 @@ tcp_output(struct tcp_ctx *t, struct tcp_conn *c)
 
 		while (c->sndq_next < c->sndq_n) {
 			struct tcp_snd_seg *e = sndq_at(c, c->sndq_next);
-			uint32_t end = e->seq + e->len;
+			unsigned n;
 
-			if (SEQ_GT(end, c->snd_una + wnd)) {
+			if (SEQ_GT(e->seq + e->len, c->snd_una + wnd)) {
 				/*
 				 * The window ends inside this segment. With nothing in flight, send
 				 * what fits (RFC 9293 3.8.6.2.1) rather than wait for a window the
@@ -369,23 +520,11 @@ tcp_output(struct tcp_ctx *t, struct tcp_conn *c)
 				if (tcp_flight(c) != 0 || e->sent != 0 || SEQ_LEQ(c->snd_una + wnd, e->seq) ||
 				    fits == 0 || sndq_split(t, c, c->sndq_next, fits) != 0)
 					break;
-				end = e->seq + e->len;
 			}
-			if (send_seg(t, c, e, c->sndq_next + 1 == c->sndq_n) != 0)
+			n = send_next(t, c, wnd);
+			if (n == 0)
 				break;
-			if (e->sent > 1)
-				TCP_CNT(t, retrans_segs, 1); /* resent after a timeout (go-back-N) */
-			if (e->sent == 1 && c->rtt_ts == 0) {
-				c->rtt_ts = t->now_us;
-				c->rtt_seq = end;
-			}
-			c->sndq_next++;
-			if (SEQ_GT(end, c->snd_nxt))
-				c->snd_nxt = end;
-			if (SEQ_GT(end, c->snd_max))
-				c->snd_max = end;
-			sent++;
-			tcp_rto_arm(t, c, false);
+			sent += n;
 		}
 		if (c->sndq_next < c->sndq_n) {
 			/* Data waits for a window: probe a zero window when nothing is in flight. */

@@ -18,6 +18,11 @@
  *     TCP_HEADROOM bytes of headroom, output() one whose data starts at a complete TCP header
  *     (checksum field zero): the io adds IPv4, the checksum (offloaded or software), Ethernet,
  *     and sends it. Unit tests capture segments there.
+ *   - TSO (tcp_params.tso_max set: the io's NIC cuts frames into segments): new data may go
+ *     out as one frame of several consecutive send-buffer segments, each of one MSS but the
+ *     last, a header mbuf chained with an indirect mbuf on each segment's own (send-buffer
+ *     mbufs never get a next pointer); RTE_MBUF_F_TX_TCP_SEG in ol_flags and tso_segsz = the
+ *     connection's MSS tell the io. Retransmissions and probes are single segments.
  *   - time is the caller's: every call that may act on time takes `now_us`, microseconds on
  *     any monotonic clock (a fake one in tests).
  *
@@ -87,7 +92,10 @@ struct tcp_io {
 	struct rte_mbuf *(*alloc)(void *arg);
 	/**
 	 * Send @p m (data at its TCP header, checksum field 0, payload after the header, maybe in
-	 * chained segments) to @p dst_ip from @p src_ip. The mbuf is consumed in every case.
+	 * chained segments) to @p dst_ip from @p src_ip. A TSO frame (only with tso_max set) has
+	 * RTE_MBUF_F_TX_TCP_SEG in m->ol_flags and m->tso_segsz = the MSS: the io cuts it into
+	 * segments of that payload (the header's sequence advanced, PSH only on the last).
+	 * The mbuf is consumed in every case.
 	 * @return 0, or negative errno when it was not sent (counted by the io).
 	 */
 	int (*output)(void *arg, struct rte_mbuf *m, rte_be32_t src_ip, rte_be32_t dst_ip);
@@ -117,6 +125,9 @@ struct tcp_params {
 	uint32_t msl_ms;	   /* TIME_WAIT lasts 2 x MSL [30000] */
 	uint32_t delack_ms;	   /* delayed ACK when no reply carries it [40] */
 	uint32_t fin_wait_2_ms;	   /* an orphaned FIN_WAIT_2 lasts this long [60000] */
+	uint32_t tso_max;	   /* TSO: most payload bytes in one frame the io cuts (0: no TSO) */
+	uint16_t tso_segs;	   /* TSO: most segments in one frame (0: only tso_max bounds it) */
+	uint16_t tso_mss_max;	   /* TSO: for connections whose MSS is at most this (0: any) */
 	uint64_t secret[2];	   /* ISN and SYN-cookie key; {0, 0}: drawn at random */
 	struct tcp_io io;
 };
@@ -139,10 +150,11 @@ void tcp_input(struct tcp_ctx *t, struct rte_mbuf *m, rte_be32_t src_ip, rte_be3
 	       uint64_t now_us);
 
 /**
- * Send what is due: new data the windows allow (cut at the MSS), FINs, and ACKs owed that no
- * data carried (at once when two full segments or an out-of-order segment wait, or the window
- * opened; else the delayed-ACK timer). Call once per loop iteration after the application's
- * work, so replies of one iteration share segments and ACKs ride on them.
+ * Send what is due: new data the windows allow (cut at the MSS; with TSO, runs of it as one
+ * frame each), FINs, and ACKs owed that no data carried (at once when two full segments or an
+ * out-of-order segment wait, or the window opened; else the delayed-ACK timer). Call once per
+ * loop iteration after the application's work, so replies of one iteration share segments
+ * and ACKs ride on them.
  */
 void tcp_flush(struct tcp_ctx *t, uint64_t now_us);
 

@@ -10,8 +10,10 @@
  * Input: byte 0 = MTU (bits 0-1: 1500 576 88 9000), receive buffer (bits 2-3: default, 4096,
  * 65535, 1 MiB), mbuf budget (bits 4-5: default, 150, 200, 400), io.steers_here (bit 6), the
  * io holds sent mbufs like a TX queue (bit 7); byte 1 = 2 retries (bit 0), 1 SYN retry (bit 1),
- * MSL 1 s and FIN_WAIT_2 3 s (bit 2), 4 KiB send buffer (bit 3). Then operations, each an
- * opcode byte (mod 16) and its arguments (missing bytes read as 0):
+ * MSL 1 s and FIN_WAIT_2 3 s (bit 2), 4 KiB send buffer (bit 3), TSO (bit 4: tso_max 65495,
+ * as lib/net offers; with bit 5 tight limits: tso_max 5000, 3 segments a frame, only for an
+ * MSS up to 1400, so the default 1460 goes one by one). Then operations, each an opcode byte
+ * (mod 16) and its arguments (missing bytes read as 0):
  *
  *   0-4  segment   from one of 4 peers to the listening port, to the last port an active open
  *                  used towards that peer, or to a closed port; flags; sequence raw or relative
@@ -43,13 +45,19 @@
  *     the peer's and the congestion window, the ACK number
  *     never going back and the advertised right edge never moving back (but for SYN-cookie
  *     connections, which do not know what their stateless SYN-ACK offered);
+ *   - a TSO frame only with TSO on: new data only (no SYN, RST or FIN), tso_segsz the MSS,
+ *     more than one segment and at most tso_max bytes and tso_segs segments, the header alone
+ *     in the first mbuf, then one indirect mbuf per send-buffer segment whose mbuf has no
+ *     next pointer; every wire segment the NIC would cut checked as above;
  *   - every byte the application reads equals what a peer sent at that sequence (payload
  *     bytes are a function of their sequence number), and an EOF comes exactly at a FIN a
  *     peer sent; after an EOF no more bytes;
  *   - after every operation the context's bookkeeping: mbufs held (budget count) equal to
  *     those in send, receive and out-of-order queues and lent, within the budget (lending
- *     only below half of it), and to the mempool's
- *     in-use count (with what the io holds); connection, SYN_RECEIVED and TIME_WAIT counts;
+ *     only below half of it), and to the mempool's in-use count (with what the io holds: its
+ *     frames' own mbufs, and send-buffer mbufs only its indirect mbufs still reference; the
+ *     io's mbufs are not in the budget); no send-buffer mbuf chained; connection,
+ *     SYN_RECEIVED and TIME_WAIT counts;
  *     send and receive queue byte counts and sequence contiguity; timer wheel membership;
  *     ready and pending lists;
  *   - return values of the application calls are among the documented ones, events name
@@ -392,6 +400,32 @@ check_sack(const struct tcp_conn *c, const struct out_opts *oo, uint32_t ack)
 		CHECK(oo->l[0] == l[latest] && oo->r[0] == r[latest]);
 }
 
+/**
+ * A TSO frame @p m (TCP header of @p hlen bytes, @p len payload bytes) of @p c: TSO on, new
+ * data of more than one segment of the MSS, within the limits, built as lib/tcp builds it.
+ */
+static NO_COVERAGE void
+check_tso_frame(const struct rte_mbuf *m, const struct tcp_conn *c, uint32_t hlen, uint32_t len,
+		uint8_t fl)
+{
+	uint32_t segs;
+
+	CHECK(F.prm.tso_max != 0);
+	CHECK(c != NULL && !(fl & (TCP_F_SYN | TCP_F_RST | TCP_F_FIN)) && (fl & TCP_F_ACK));
+	CHECK(m->tso_segsz == c->mss && len > c->mss && len <= F.prm.tso_max);
+	CHECK(F.prm.tso_mss_max == 0 || c->mss <= F.prm.tso_mss_max);
+	segs = (len + c->mss - 1) / c->mss;
+	CHECK(F.prm.tso_segs == 0 || segs <= F.prm.tso_segs);
+	CHECK(m->data_len == hlen && m->nb_segs == segs + 1);
+	for (const struct rte_mbuf *s = m->next; s != NULL; s = s->next) {
+		const struct rte_mbuf *d = rte_mbuf_from_indirect((struct rte_mbuf *)s);
+
+		CHECK(RTE_MBUF_CLONED(s) && s->nb_segs == 1);
+		CHECK(d->next == NULL && d->nb_segs == 1 && rte_mbuf_refcnt_read(d) >= 2);
+		CHECK(s->data_len == (s->next != NULL ? c->mss : len - (segs - 1) * c->mss));
+	}
+}
+
 /** Check one segment the context sends. */
 static NO_COVERAGE void
 check_segment(struct rte_mbuf *m, rte_be32_t src_ip, rte_be32_t dst_ip)
@@ -404,6 +438,7 @@ check_segment(struct rte_mbuf *m, rte_be32_t src_ip, rte_be32_t dst_ip)
 	int peer;
 	struct tup *u;
 	struct out_opts oo;
+	bool tso;
 
 	CHECK(src_ip == LOCAL_IP);
 	for (struct rte_mbuf *s = m; s != NULL; s = s->next)
@@ -418,6 +453,7 @@ check_segment(struct rte_mbuf *m, rte_be32_t src_ip, rte_be32_t dst_ip)
 	CHECK(th->cksum == 0 && th->tcp_urp == 0);
 	fl = th->tcp_flags;
 	len = m->pkt_len - hlen;
+	tso = (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) != 0;
 	seq = rte_be_to_cpu_32(th->sent_seq);
 	ack = rte_be_to_cpu_32(th->recv_ack);
 	CHECK((fl & ~(TCP_F_FIN | TCP_F_SYN | TCP_F_RST | TCP_F_PSH | TCP_F_ACK)) == 0);
@@ -434,12 +470,16 @@ check_segment(struct rte_mbuf *m, rte_be32_t src_ip, rte_be32_t dst_ip)
 		CHECK(!oo.mss && !oo.ws && !oo.sack_ok);
 	CHECK(oo.nsack == 0 || (fl & (TCP_F_ACK | TCP_F_RST)) == TCP_F_ACK);
 	if (F.trace)
-		fprintf(stderr, "  out %u>%u %s%s%s%s%s seq %u ack %u win %u len %u%s%s sack %u\n",
+		fprintf(stderr,
+			"  out %u>%u %s%s%s%s%s seq %u ack %u win %u len %u%s%s sack %u%s\n",
 			rte_be_to_cpu_16(th->src_port), rte_be_to_cpu_16(th->dst_port),
 			fl & TCP_F_SYN ? "S" : "", fl & TCP_F_FIN ? "F" : "",
 			fl & TCP_F_RST ? "R" : "", fl & TCP_F_PSH ? "P" : "",
 			fl & TCP_F_ACK ? "." : "", seq, ack, rte_be_to_cpu_16(th->rx_win), len,
-			oo.ws ? " ws" : "", oo.sack_ok ? " sackok" : "", oo.nsack);
+			oo.ws ? " ws" : "", oo.sack_ok ? " sackok" : "", oo.nsack,
+			tso ? " tso" : "");
+	if (tso)
+		CHECK(F.prm.tso_max != 0);
 	if (fl & TCP_F_RST)
 		return; /* an RST's numbers come from the segment it answers */
 
@@ -482,18 +522,27 @@ check_segment(struct rte_mbuf *m, rte_be32_t src_ip, rte_be32_t dst_ip)
 			CHECK(c->shut_wr);
 			CHECK(seq + len == c->snd_end);
 		}
+		if (tso)
+			check_tso_frame(m, c, hlen, len, fl);
 		if (len > 0) {
-			uint8_t pl[FRAME_MAX];
+			static uint8_t pl[UINT16_MAX];
 			const uint8_t *p;
 
-			CHECK(len <= c->mss && len <= sizeof(pl));
+			CHECK((len <= c->mss || tso) && len <= sizeof(pl));
 			p = rte_pktmbuf_read(m, hlen, len, pl);
 			CHECK(p != NULL);
-			CHECK(is_seq(p, len, seq));
-			if (SEQ_GT(seq + len, c->snd_max)) {
-				/* New data: within the peer's and the congestion window. */
-				CHECK(SEQ_LEQ(seq + len, c->snd_una + c->snd_wnd));
-				CHECK(SEQ_LEQ(seq + len, c->snd_una + c->cwnd));
+			/* Each wire segment (the NIC's cuts of a TSO frame) in turn. */
+			for (uint32_t off = 0; off < len; off += c->mss) {
+				uint32_t n = len - off < c->mss ? len - off : c->mss;
+
+				CHECK(is_seq(p + off, n, seq + off));
+				if (SEQ_GT(seq + off + n, c->snd_max)) {
+					/* New data: within the peer's and the congestion window. */
+					CHECK(SEQ_LEQ(seq + off + n, c->snd_una + c->snd_wnd));
+					CHECK(SEQ_LEQ(seq + off + n, c->snd_una + c->cwnd));
+				} else {
+					CHECK(!tso); /* a TSO frame carries only new data */
+				}
 			}
 		}
 		(void)end;
@@ -568,6 +617,53 @@ on_list(struct tcp_conn *head, struct tcp_conn *c, size_t next_off, unsigned *le
 	return found;
 }
 
+static int
+ptr_cmp(const void *a, const void *b)
+{
+	const void *const *pa = a, *const *pb = b;
+	uintptr_t x = (uintptr_t)*pa, y = (uintptr_t)*pb;
+
+	return x < y ? -1 : x > y;
+}
+
+/**
+ * mbufs in use only because the io holds frames: each frame's own mbufs (its indirect ones
+ * included), and the direct mbufs behind them (a lent send-buffer segment, or the segments
+ * a TSO frame's indirect mbufs reference) that the queues no longer hold. A direct mbuf
+ * referenced r times by held frames has a reference count of r, or r + 1 while a queue
+ * holds it too (counted there).
+ */
+static NO_COVERAGE unsigned
+held_only_mbufs(void)
+{
+	static const struct rte_mbuf *d[NHELD * 520];
+	unsigned n = 0, extra = 0;
+
+	for (unsigned i = 0; i < F.nheld; i++) {
+		for (const struct rte_mbuf *s = F.held[i]; s != NULL; s = s->next) {
+			CHECK(n < RTE_DIM(d));
+			if (RTE_MBUF_CLONED(s)) {
+				extra++; /* the indirect mbuf itself */
+				d[n++] = rte_mbuf_from_indirect((struct rte_mbuf *)s);
+			} else {
+				d[n++] = s;
+			}
+		}
+	}
+	qsort(d, n, sizeof(d[0]), ptr_cmp);
+	for (unsigned i = 0; i < n;) {
+		unsigned r = 1;
+		uint16_t ref = rte_mbuf_refcnt_read(d[i]);
+
+		while (i + r < n && d[i + r] == d[i])
+			r++;
+		CHECK(ref == r || ref == r + 1);
+		extra += ref == r;
+		i += r;
+	}
+	return extra;
+}
+
 static NO_COVERAGE void
 check_ctx(void)
 {
@@ -607,6 +703,7 @@ check_ctx(void)
 			struct tcp_snd_seg *e = &c->sndq[(c->sndq_head + k) % TCP_SNDQ_SLOTS];
 
 			CHECK(e->m != NULL && e->len > 0);
+			CHECK(e->m->next == NULL && e->m->nb_segs == 1); /* never chained (TSO) */
 			if (k + 1 < c->sndq_n)
 				CHECK(e->seq + e->len ==
 				      c->sndq[(c->sndq_head + k + 1) % TCP_SNDQ_SLOTS].seq);
@@ -677,9 +774,7 @@ check_ctx(void)
 	tcp_state_counts(t, counts);
 	CHECK(memcmp(counts, mine, sizeof(counts)) == 0);
 	/* The mempool: queues, plus what the io holds and the queues do not share. */
-	for (unsigned i = 0; i < F.nheld; i++)
-		if (rte_mbuf_refcnt_read(F.held[i]) == 1)
-			extra += F.held[i]->nb_segs;
+	extra = held_only_mbufs();
 	CHECK(rte_mempool_in_use_count(F.pool) == F.base_in_use + mbufs + extra);
 }
 
@@ -1327,6 +1422,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 static const uint16_t mtu_choice[4] = {1500, 576, 88, 9000};
 static const uint32_t rcvbuf_choice[4] = {0, 4096, 65535, 1u << 20};
 static const uint32_t budget_choice[4] = {0, 150, 200, 400};
+static const uint32_t tso_max_choice[2] = {UINT16_MAX - 40, 5000};
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -1363,6 +1459,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.syn_retries = (c1 & 2) ? 1 : 0,
 		.msl_ms = (c1 & 4) ? 1000 : 0,
 		.fin_wait_2_ms = (c1 & 4) ? 3000 : 0,
+		.tso_max = (c1 & 0x10) == 0 ? 0 : tso_max_choice[(c1 >> 5) & 1],
+		.tso_segs = (c1 & 0x30) == 0x30 ? 3 : 0,
+		.tso_mss_max = (c1 & 0x30) == 0x30 ? 1400 : 0,
 		.secret = {0x0123456789abcdefull, 0xfedcba9876543210ull},
 		.io = {.alloc = io_alloc,
 		       .output = io_output,

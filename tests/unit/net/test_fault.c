@@ -813,6 +813,65 @@ test_corrupt(void **state)
 	assert_int_equal(ev(NET_EV_fault_corrupted), 450);
 }
 
+/* A TSO frame to send: a header mbuf and 2 x 1000 payload bytes, cut at 1000 by the NIC. */
+static void
+send_tso_frame(void)
+{
+	struct rte_mbuf *m = net_tcp_alloc(T.q), *d;
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)rte_pktmbuf_append(m, sizeof(*th));
+
+	if (th == NULL)
+		abort();
+	memset(th, 0, sizeof(*th));
+	th->data_off = 5 << 4;
+	th->tcp_flags = RTE_TCP_ACK_FLAG;
+	for (int i = 0; i < 2; i++) {
+		d = rte_pktmbuf_alloc(T.pool);
+		assert_non_null(d);
+		memset(rte_pktmbuf_append(d, 1000), i + 1, 1000);
+		assert_int_equal(rte_pktmbuf_chain(m, d), 0);
+	}
+	m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG;
+	m->tso_segsz = 1000;
+	assert_int_equal(net_tcp_output(T.q, m, OUR_IP, PEER_IP), 0);
+}
+
+/* TSO frames: a corrupted one is dropped (the NIC would checksum over the flip); a copy keeps
+ * the segmentation metadata. */
+static void
+test_tso_frames(void **state)
+{
+	struct net_iface ifc = T.ifc;
+	struct net_fault f = {.tx = {.corrupt = 1}, .seed = 12};
+	struct rte_mbuf *m;
+
+	(void)state;
+	ifc.offloads.tx_tcp_tso = true;
+	ifc.tx_multi_seg = true;
+	ifc.tso = (struct net_tso){.max_payload = 65495, .max_segs = 64, .max_segsz = 1460};
+	queue_restart(&ifc);
+	assert_int_equal(net_queue_set_fault(T.q, &f), 0);
+	for (int i = 0; i < 10; i++)
+		send_tso_frame();
+	net_queue_flush(T.q);
+	assert_int_equal(ring_drain(T.txr), 0);
+	assert_int_equal(ev(NET_EV_fault_corrupted), 10);
+
+	f = (struct net_fault){.tx = {.dup = 1}, .seed = 13};
+	queue_restart(&ifc);
+	assert_int_equal(net_queue_set_fault(T.q, &f), 0);
+	send_tso_frame();
+	net_queue_flush(T.q);
+	assert_int_equal(rte_ring_count(T.txr), 2);
+	while (rte_ring_dequeue(T.txr, (void **)&m) == 0) {
+		assert_true(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG);
+		assert_int_equal(m->tso_segsz, 1000);
+		assert_int_equal(m->pkt_len, 14 + 20 + 20 + 2000);
+		rte_pktmbuf_free(m);
+	}
+	assert_int_equal(ev(NET_EV_fault_duplicated), 1);
+}
+
 /* Faults set on the interface reach every queue net_queue_create() makes. */
 static void
 test_iface_fault(void **state)
@@ -848,6 +907,7 @@ main(void)
 		T_(test_parse),		  T_(test_set_fault), T_(test_zero_passes),
 		T_(test_rx_rates),	  T_(test_tx_rates),  T_(test_no_loss),
 		T_(test_reorder_release), T_(test_corrupt),   T_(test_iface_fault),
+		T_(test_tso_frames),
 #undef T_
 	};
 

@@ -1362,6 +1362,102 @@ test_tcp_output_offload(void **state)
 	rte_pktmbuf_free(m);
 }
 
+/* A TSO frame of 2 x 1460 + 500 payload bytes: a header mbuf, then 3 chained payload mbufs. */
+static struct rte_mbuf *
+tso_frame(uint16_t segsz)
+{
+	struct rte_mbuf *m = tcp_seg(20, 0);
+
+	tcp_seg_chain(m, 20, 1460, 0x10);
+	tcp_seg_chain(m, 20 + 1460, 1460, 0x20);
+	tcp_seg_chain(m, 20 + 2920, 500, 0x30);
+	m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG;
+	m->tso_segsz = segsz;
+	return m;
+}
+
+static void
+test_tcp_output_tso(void **state)
+{
+	struct net_iface ifc = T.ifc;
+	struct rte_ipv4_hdr *ip;
+	struct rte_tcp_hdr *th;
+	struct rte_mbuf *m;
+	uint16_t id;
+
+	(void)state;
+	/* A port without TSO refuses a frame longer than one segment. */
+	net_neigh_learn(T.ifc.neigh, PEER_IP, &peer_mac, now_s());
+	assert_int_equal(net_tcp_output(T.q, tso_frame(1460), OUR_IP, PEER_IP), -EMSGSIZE);
+	assert_nothing_sent();
+
+	net_queue_destroy(&T.q);
+	ifc.offloads.tx_tcp_tso = true;
+	ifc.tx_multi_seg = true;
+	ifc.tso = (struct net_tso){.max_payload = 65495, .max_segs = 64, .max_segsz = 1460};
+	queue_start(&ifc);
+	net_neigh_learn(T.ifc.neigh, PEER_IP, &peer_mac, now_s());
+	m = tso_frame(1460);
+	assert_int_equal(net_tcp_output(T.q, m, OUR_IP, PEER_IP), 0);
+	m = sent_one();
+	assert_int_equal(m->nb_segs, 4);
+	assert_int_equal(m->pkt_len, 14 + 20 + 20 + 3420);
+	assert_int_equal(
+		m->ol_flags & (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM),
+		RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM);
+	assert_int_equal(m->tso_segsz, 1460);
+	assert_int_equal(m->l2_len, 14);
+	assert_int_equal(m->l3_len, 20);
+	assert_int_equal(m->l4_len, 20);
+	ip = l3_of(m);
+	th = (struct rte_tcp_hdr *)(ip + 1);
+	assert_int_equal(rte_be_to_cpu_16(ip->total_length), 20 + 20 + 3420);
+	assert_int_equal(ip->hdr_checksum, 0);
+	/* the pseudo-header sum without the length, as TSO wants it */
+	assert_int_equal(th->cksum, rte_ipv4_phdr_cksum(ip, RTE_MBUF_F_TX_TCP_SEG));
+	id = rte_be_to_cpu_16(ip->packet_id);
+	rte_pktmbuf_free(m);
+	assert_int_equal(event_count(NET_EV_tcp_segs_sent), 3);
+	assert_int_equal(event_count(NET_EV_tcp_tso_frames), 1);
+
+	/* The NIC numbers the 3 segments: the next datagram's id is 3 on. */
+	m = tcp_seg(20, 100);
+	assert_int_equal(net_tcp_output(T.q, m, OUR_IP, PEER_IP), 0);
+	m = sent_one();
+	assert_int_equal(rte_be_to_cpu_16(((struct rte_ipv4_hdr *)l3_of(m))->packet_id),
+			 (uint16_t)(id + 3));
+	rte_pktmbuf_free(m);
+
+	/* A TSO frame whose payload fits one segment: an ordinary segment, checksums in software. */
+	m = tso_frame(4000);
+	assert_int_equal(net_tcp_output(T.q, m, OUR_IP, PEER_IP), -EMSGSIZE); /* over the MTU */
+	m = tcp_seg(20, 0);
+	tcp_seg_chain(m, 20, 700, 0x40);
+	m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG;
+	m->tso_segsz = 1460;
+	assert_int_equal(net_tcp_output(T.q, m, OUR_IP, PEER_IP), 0);
+	m = sent_one();
+	assert_int_equal(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG, 0);
+	check_tcp_sent(m, &peer_mac, PEER_IP, 720);
+	rte_pktmbuf_free(m);
+	assert_int_equal(event_count(NET_EV_tcp_tso_frames), 1);
+
+	/* Beyond what the port's TSO takes: segment size, frame length, mbufs. */
+	assert_int_equal(net_tcp_output(T.q, tso_frame(1461), OUR_IP, PEER_IP), -EMSGSIZE);
+	assert_int_equal(net_tcp_output(T.q, tso_frame(0), OUR_IP, PEER_IP), -EMSGSIZE);
+	net_queue_destroy(&T.q);
+	ifc.tso.max_payload = 3000;
+	queue_start(&ifc);
+	assert_int_equal(net_tcp_output(T.q, tso_frame(1460), OUR_IP, PEER_IP), -EMSGSIZE);
+	net_queue_destroy(&T.q);
+	ifc.tso.max_payload = 65495;
+	ifc.tso.max_segs = 2;
+	queue_start(&ifc);
+	assert_int_equal(net_tcp_output(T.q, tso_frame(1460), OUR_IP, PEER_IP), -EMSGSIZE);
+	assert_nothing_sent();
+	assert_int_equal(event_count(NET_EV_tcp_segs_sent), 0);
+}
+
 static void
 test_tcp_output_errors(void **state)
 {
@@ -2084,6 +2180,7 @@ main(void)
 		T_(test_tcp_output),
 		T_(test_tcp_output_chain),
 		T_(test_tcp_output_offload),
+		T_(test_tcp_output_tso),
 		T_(test_tcp_output_errors),
 		T_(test_fragments),
 		T_(test_fragments_expire),

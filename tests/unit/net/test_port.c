@@ -20,7 +20,7 @@
 #include "net/neigh.h"
 #include "net/port.h"
 
-/* The profile a test starts from: net_null0, one queue, every checksum offload wanted. */
+/* The profile a test starts from: net_null0, one queue, every offload wanted (TSO too). */
 static void
 null_profile(struct net_profile *p)
 {
@@ -32,7 +32,12 @@ null_profile(struct net_profile *p)
 	p->tx_desc = 512;
 	p->queues = NET_QUEUES_PER_WORKER;
 	p->rss_hf = RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_UDP;
-	p->offloads = (struct net_offloads){true, true, true, true, true};
+	p->offloads = (struct net_offloads){.rx_ip_cksum = true,
+					    .rx_l4_cksum = true,
+					    .tx_ip_cksum = true,
+					    .tx_udp_cksum = true,
+					    .tx_tcp_cksum = true,
+					    .tx_tcp_tso = true};
 	p->mtu = 1500;
 	p->mbuf_data_room = RTE_MBUF_DEFAULT_BUF_SIZE;
 	p->mbuf_cache = 32;
@@ -98,6 +103,11 @@ test_start_one_queue(void **state)
 	/* net_null offers no checksum offload: every one falls back to software */
 	assert_false(ifc->offloads.rx_ip_cksum);
 	assert_false(ifc->offloads.tx_udp_cksum);
+	/* nor TSO: segments cut in software, no TSO limits, no chains */
+	assert_false(ifc->offloads.tx_tcp_tso);
+	assert_int_equal(ifc->tso.max_payload, 0);
+	assert_int_equal(ifc->tso.max_segsz, 0);
+	assert_false(ifc->tx_multi_seg);
 
 	net_port_describe(port, text, sizeof(text));
 	printf("%s", text);
@@ -110,6 +120,8 @@ test_start_one_queue(void **state)
 	expect_line(text, "rss ", "off: one queue");
 	expect_line(text, "tx udp checksum", "software (not offered by net_null)");
 	expect_line(text, "rx ipv4 checksum", "software");
+	expect_line(text, "tx tcp tso", "software (not offered by net_null)");
+	expect_line(text, "tx chains", "copied into one mbuf");
 	expect_line(text, "mbuf pool", "nc_mbuf_p");
 	expect_line(text, "link", "");
 

@@ -196,6 +196,7 @@ test_profile_values_and_defaults(void **state)
 	assert_int_equal(p.queues, NET_QUEUES_PER_WORKER);
 	assert_int_equal(p.rss_key_len, 0);
 	assert_true(p.offloads.tx_udp_cksum);
+	assert_false(p.offloads.tx_tcp_tso); /* TSO only where a profile asks */
 	assert_int_equal(p.mtu, 1500);
 
 	assert_int_equal(net_profile_load(write_file("full.ini",
@@ -205,6 +206,7 @@ test_profile_values_and_defaults(void **state)
 						     "[rss]\ntypes = udp, ipv4\n"
 						     "key = 6d:5a:56:da:25:5b:0e:c2\n"
 						     "[offloads]\ntx_tcp_cksum = no\n"
+						     "tx_tcp_tso = yes\n"
 						     "[port]\nmtu = 9000\npromiscuous = yes\n"
 						     "[mempool]\ndata_room = 10240\ncache = 0\n"
 						     "extra = 7\n",
@@ -219,6 +221,7 @@ test_profile_values_and_defaults(void **state)
 	assert_int_equal(p.rss_key[0], 0x6d);
 	assert_int_equal(p.rss_key[7], 0xc2);
 	assert_false(p.offloads.tx_tcp_cksum);
+	assert_true(p.offloads.tx_tcp_tso);
 	assert_true(p.offloads.rx_ip_cksum);
 	assert_int_equal(p.mtu, 9000);
 	assert_true(p.promiscuous);
