@@ -37,7 +37,9 @@ void conn_free_udp(struct worker *w, struct conn *c);
 
 /**
  * Send a finished UDP context's reply (its backlog, then the worker's output, not copied) as
- * numbered datagrams; then reset the output and free the context.
+ * numbered datagrams; then reset the output and free the context. bytes_written counts the
+ * datagrams the stack took, frame headers included (as memcached); a reply over
+ * --udp-reply-max is not sent and counts nothing.
  */
 void udp_finish(struct worker *w, struct conn *c);
 

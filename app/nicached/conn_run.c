@@ -97,6 +97,13 @@ conn_exec_admin(struct worker *w, struct conn *c, struct proto_result *res)
 		res->status = PROTO_ST_OK;
 		return true;
 	case PROTO_OP_STATS:
+		if (req->args != NULL && req->args_len == 5 && memcmp(req->args, "reset", 5) == 0) {
+			stats_reset(w->srv);
+			/* memcached answers RESET; binary: the empty stat that ends a list */
+			res->status = req->kind == PROTO_BINARY ? PROTO_ST_STATS : PROTO_ST_OK;
+			res->nstats = 0;
+			return true;
+		}
 		if (req->args != NULL && req->args_len == 5 && memcmp(req->args, "conns", 5) == 0 &&
 		    w->srv->nworkers > 1) {
 			free(c->bcast_text);
@@ -163,7 +170,7 @@ conn_execute(struct worker *w, struct conn *c)
 				return false;
 			}
 			STAT_INC(&w->stats, store_no_memory);
-			res.status = PROTO_ST_NO_MEMORY;
+			exec_write_give_up(w->shard, &c->key, req, &res);
 		}
 	} else {
 		struct fwd_msg *m = &c->msg;
@@ -222,7 +229,23 @@ conn_run(struct worker *w, struct conn *c)
 		r = proto_parse(&c->parser, &c->in, &c->req, &err);
 		if (r == PROTO_PARSE_MORE) {
 			conn_compact(c);
+			if (!c->is_udp && proto_parser_line_stalled(&c->parser, &c->in)) {
+				/* memcached gives up on a line past 2 KB whose "\n" did not come. */
+				STAT_INC(&w->stats, conn_closed_errors);
+				c->close_after_send = true;
+			}
 			break;
+		}
+		if (r == PROTO_PARSE_ERROR && (c->req.flags & PROTO_F_REFUSED) != 0 &&
+		    c->req.op == PROTO_OP_STORE) {
+			/*
+			 * A store whose value was too large runs on the key's owner all the
+			 * same: memcached unlinks the old value of some (exec_write answers it).
+			 */
+			conn_log_request(w, c);
+			if (!conn_execute(w, c))
+				break;
+			continue;
 		}
 		if (r == PROTO_PARSE_ERROR) {
 			if (conn_reply_error(w, c, err) != 0)

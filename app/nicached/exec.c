@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/parser.h"
+
 void
 exec_value_release(struct exec_value *v)
 {
@@ -116,8 +118,6 @@ static void
 count_store(struct worker_stats *st, enum proto_mode mode, enum store_status s)
 {
 	STAT_INC(st, cmd_set);
-	if (s == STORE_TOO_LARGE)
-		STAT_INC(st, store_too_large);
 	if (mode != PROTO_MODE_CAS)
 		return;
 	if (s == STORE_STORED)
@@ -147,6 +147,24 @@ store_reply(enum store_status s)
 	}
 }
 
+void
+exec_store_failed(struct store_shard *s, const struct store_key *k, const struct proto_request *req)
+{
+	if (proto_store_failure_unlinks(req))
+		(void)store_delete(s, k, 0);
+}
+
+/** A store refused before anything was stored: too large for the item size limit. */
+static void
+answer_too_large(const struct exec_ctx *ctx, struct store_shard *s, const struct store_key *k,
+		 const struct proto_request *req, struct proto_result *res)
+{
+	exec_store_failed(s, k, req);
+	STAT_INC(ctx->stats, store_too_large); /* memcached: not a cmd_set */
+	res->status = PROTO_ST_TOO_LARGE;
+	res->cas = 0;
+}
+
 /** A storage command: allocate, gather the value straight into the item, commit. */
 static bool
 exec_store(const struct exec_ctx *ctx, struct store_shard *s, const struct store_key *k,
@@ -160,7 +178,10 @@ exec_store(const struct exec_ctx *ctx, struct store_shard *s, const struct store
 	if (it == NULL) {
 		if (st == STORE_NO_MEMORY)
 			return false;
-		store_alloc_failed(s, k, mode, st);
+		if (st == STORE_TOO_LARGE) {
+			answer_too_large(ctx, s, k, req, res);
+			return true;
+		}
 	} else {
 		proto_gather(in, &req->value, item_value(it));
 		st = store_item_commit(s, it, k, mode, req->cas, &res->cas);
@@ -243,6 +264,16 @@ count_touch(struct worker_stats *st, bool hit)
 		STAT_INC(st, touch_misses);
 }
 
+void
+exec_write_give_up(struct store_shard *s, const struct store_key *k,
+		   const struct proto_request *req, struct proto_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	if (req->op == PROTO_OP_STORE)
+		exec_store_failed(s, k, req);
+	res->status = PROTO_ST_NO_MEMORY;
+}
+
 bool
 exec_write(const struct exec_ctx *ctx, struct store_shard *s, const struct store_key *k,
 	   const struct proto_request *req, const struct proto_input *in,
@@ -251,6 +282,11 @@ exec_write(const struct exec_ctx *ctx, struct store_shard *s, const struct store
 	struct store_hit hit;
 	enum store_status st;
 
+	if (req->op == PROTO_OP_STORE && (req->flags & PROTO_F_REFUSED) != 0) {
+		memset(res, 0, sizeof(*res));
+		answer_too_large(ctx, s, k, req, res);
+		return true;
+	}
 	if (req->kind == PROTO_META)
 		return exec_meta_write(ctx, s, k, req, in, res, copy);
 	memset(res, 0, sizeof(*res));

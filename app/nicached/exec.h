@@ -68,9 +68,10 @@ void exec_read(const struct exec_ctx *ctx, const struct store_shard *s, const st
 /**
  * [owner of @p s] Execute a write on its owner and fill *res. A STORE's value is gathered
  * from @p in (the request's input, which the requester keeps unchanged until the result is
- * back). With @p copy non-NULL, a value in *res (gat, mg T) is copied into it and
- * res->value points there; with NULL it points into the item (valid until the owner's next
- * quiescent state).
+ * back); a STORE with PROTO_F_REFUSED (the parser dropped its value) only answers
+ * PROTO_ST_TOO_LARGE after exec_store_failed(). With @p copy non-NULL, a value in *res (gat,
+ * mg T) is copied into it and res->value points there; with NULL it points into the item
+ * (valid until the owner's next quiescent state).
  * @return true when done; false when the store had no memory ready (STORE_NO_MEMORY while
  *         memory is in a grace period): nothing was changed, run it again after the next
  *         quiescent state and store_shard_maintain().
@@ -78,6 +79,24 @@ void exec_read(const struct exec_ctx *ctx, const struct store_shard *s, const st
 bool exec_write(const struct exec_ctx *ctx, struct store_shard *s, const struct store_key *k,
 		const struct proto_request *req, const struct proto_input *in,
 		struct proto_result *res, struct exec_value *copy);
+
+/**
+ * [owner of @p s] A write that found no memory ready too many times: fill *res with
+ * PROTO_ST_NO_MEMORY ("SERVER_ERROR out of memory storing object" and the like), and for a
+ * store do what memcached does when an item cannot be allocated (exec_store_failed()).
+ */
+void exec_write_give_up(struct store_shard *s, const struct store_key *k,
+			const struct proto_request *req, struct proto_result *res);
+
+/**
+ * [owner of @p s] A store (op STORE) failed before anything was stored: refused by the parser
+ * (PROTO_F_REFUSED), too large for any slab class, or out of memory for good. Removes the key's
+ * current value where memcached does (proto_store_failure_unlinks(): text set, every ms,
+ * binary SET/SETQ), so no client reads a value older than the one it just failed to write.
+ * exec_write() calls it itself for refused and too large stores.
+ */
+void exec_store_failed(struct store_shard *s, const struct store_key *k,
+		       const struct proto_request *req);
 
 /*
  * Meta commands (exec_meta.c): the same two entry points for kind == PROTO_META, called by

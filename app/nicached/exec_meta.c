@@ -256,8 +256,8 @@ ms_write(const struct exec_ctx *ctx, struct store_shard *s, const struct store_k
 		if (st == STORE_NO_MEMORY)
 			return false;
 		if (st == STORE_TOO_LARGE) {
-			/* memcached: the old value must not outlive a set that failed. */
-			store_alloc_failed(s, k, STORE_MODE_SET, st);
+			/* memcached: the old value must not outlive an ms that failed. */
+			exec_store_failed(s, k, req);
 			STAT_INC(ctx->stats, store_too_large);
 			res->status = PROTO_ST_TOO_LARGE;
 		} else {

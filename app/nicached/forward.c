@@ -56,7 +56,7 @@ serve_one(struct worker *w, struct fwd_msg *m)
 				STAT_INC(&w->stats, write_retries);
 				return false;
 			}
-			m->res.status = PROTO_ST_NO_MEMORY;
+			exec_write_give_up(w->shard, &m->key, m->req, &m->res);
 		}
 		STAT_INC(&w->stats, executed_for_others);
 		break;

@@ -17,18 +17,34 @@
 #include <time.h>
 
 #include <rte_lcore.h>
+#include <rte_spinlock.h>
 
 #include "core/cas.h"
 #include "core/clock.h"
 #include "core/digest.h"
 #include "net/port.h"
 #include "settings.h"
+#include "stats.h"
+#include "store/shard.h"
+#include "store/slab.h"
 #include "store/retire.h"
 
 struct worker;
 
 /** What `version` and `stats` report: memcached's protocol level, then ours. */
 #define NC_VERSION_REPLY "1.6.18 nicached-" NC_VERSION
+
+/**
+ * `stats reset`: the counters' sums at the last reset, subtracted from every report (each
+ * worker stays the only writer of its own counters). Gauges (curr_items, bytes, ...) are not
+ * reset, as in memcached.
+ */
+struct stats_base {
+	rte_spinlock_t lock;
+	struct worker_stats workers;
+	struct store_shard_stats shards;
+	struct stats_class_counters cls[SLAB_CLASS_MAX];
+};
 
 struct nc_server {
 	struct nc_settings set;
@@ -44,6 +60,7 @@ struct nc_server {
 	uint32_t verbosity;		    /* -v level; `verbosity N` changes it (relaxed) */
 	bool stop;			    /* ask workers to leave their loops (atomic) */
 	bool use_hugepages;
+	struct stats_base stats_base;	    /* stats reset */
 	char memory_note[160];		    /* why 4 KiB pages ("" with hugepages or when obvious) */
 	/* backend dpdk: the site, the NIC profile it names, and the started port */
 	struct net_site site;

@@ -71,4 +71,21 @@ struct worker_stats {
 /** Add one to a counter of the calling worker's own block. */
 #define STAT_INC(st, name) STAT_ADD(st, name, 1)
 
+/*
+ * Per size class counters that `stats reset` zeroes (memcached resets its item stats), as in
+ * struct slab_class: X(field).
+ */
+#define STATS_CLASS_COUNTERS(X) \
+	X(evicted)              \
+	X(evicted_unfetched)    \
+	X(reclaimed)            \
+	X(expired_unfetched)    \
+	X(pages_moved_in)
+
+struct stats_class_counters {
+#define STATS_CLASS_FIELD(f) uint64_t f;
+	STATS_CLASS_COUNTERS(STATS_CLASS_FIELD)
+#undef STATS_CLASS_FIELD
+};
+
 #endif /* NC_APP_STATS_H */

@@ -94,8 +94,9 @@ stats_end(struct stats_out *o, struct proto_result *res)
 	res->nstats = o->n;
 }
 
-void
-stats_sum_workers(const struct nc_server *srv, struct worker_stats *out)
+/** Every worker's counters summed, as counted since the start. */
+static void
+sum_workers_raw(const struct nc_server *srv, struct worker_stats *out)
 {
 	memset(out, 0, sizeof(*out));
 	for (unsigned i = 0; i < srv->nworkers; i++) {
@@ -107,8 +108,9 @@ stats_sum_workers(const struct nc_server *srv, struct worker_stats *out)
 	}
 }
 
-void
-stats_sum_shards(const struct nc_server *srv, struct store_shard_stats *out)
+/** Every shard's counters summed, as counted since the start. */
+static void
+sum_shards_raw(const struct nc_server *srv, struct store_shard_stats *out)
 {
 	memset(out, 0, sizeof(*out));
 	for (unsigned i = 0; i < srv->nworkers; i++) {
@@ -119,6 +121,77 @@ stats_sum_shards(const struct nc_server *srv, struct store_shard_stats *out)
 		STORE_SHARD_STATS(STATS_SUM)
 #undef STATS_SUM
 	}
+}
+
+/** Every shard's per-class counters summed, as counted since the start. */
+static void
+sum_classes_raw(const struct nc_server *srv, struct stats_class_counters *out)
+{
+	memset(out, 0, sizeof(*out) * SLAB_CLASS_MAX);
+	for (unsigned i = 0; i < srv->nworkers; i++) {
+		const struct slab *sl = store_shard_slab(srv->workers[i]->shard);
+
+		for (unsigned c = 0; c < sl->nclasses; c++) {
+#define STATS_SUM(f) out[c].f += __atomic_load_n(&sl->cls[c].f, __ATOMIC_RELAXED);
+			STATS_CLASS_COUNTERS(STATS_SUM)
+#undef STATS_SUM
+		}
+	}
+}
+
+/* A counter less its value at the last reset (a counter never goes back; 0 if it seems to). */
+static inline uint64_t
+since(uint64_t now, uint64_t base)
+{
+	return now > base ? now - base : 0;
+}
+
+void
+stats_sum_workers(const struct nc_server *srv, struct worker_stats *out)
+{
+	struct stats_base *b = (struct stats_base *)&srv->stats_base;
+
+	sum_workers_raw(srv, out);
+	rte_spinlock_lock(&b->lock);
+#define STATS_SINCE(name, desc) out->name = since(out->name, b->workers.name);
+	WORKER_STATS(STATS_SINCE)
+#undef STATS_SINCE
+	rte_spinlock_unlock(&b->lock);
+}
+
+void
+stats_sum_shards(const struct nc_server *srv, struct store_shard_stats *out)
+{
+	struct stats_base *b = (struct stats_base *)&srv->stats_base;
+	struct store_shard_stats now;
+
+	sum_shards_raw(srv, &now);
+	rte_spinlock_lock(&b->lock);
+#define STATS_SINCE(name, desc) out->name = since(now.name, b->shards.name);
+	STORE_SHARD_STATS(STATS_SINCE)
+#undef STATS_SINCE
+	rte_spinlock_unlock(&b->lock);
+	/* gauges: what there is now */
+	out->curr_items = now.curr_items;
+	out->bytes = now.bytes;
+}
+
+void
+stats_reset(struct nc_server *srv)
+{
+	struct stats_base *b = &srv->stats_base;
+	struct worker_stats ws;
+	struct store_shard_stats ss;
+	struct stats_class_counters cls[SLAB_CLASS_MAX];
+
+	sum_workers_raw(srv, &ws);
+	sum_shards_raw(srv, &ss);
+	sum_classes_raw(srv, cls);
+	rte_spinlock_lock(&b->lock);
+	b->workers = ws;
+	b->shards = ss;
+	memcpy(b->cls, cls, sizeof(cls));
+	rte_spinlock_unlock(&b->lock);
 }
 
 static double
@@ -191,6 +264,8 @@ struct class_sum {
 static unsigned
 stats_classes(const struct nc_server *srv, struct class_sum *cs)
 {
+	struct stats_base *b = (struct stats_base *)&srv->stats_base;
+	struct stats_class_counters now[SLAB_CLASS_MAX];
 	unsigned ncls = 0;
 
 	memset(cs, 0, sizeof(*cs) * SLAB_CLASS_MAX);
@@ -206,15 +281,20 @@ stats_classes(const struct nc_server *srv, struct class_sum *cs)
 			cs[c].pages += __atomic_load_n(&k->npages, __ATOMIC_RELAXED);
 			cs[c].free += __atomic_load_n(&k->nfree, __ATOMIC_RELAXED);
 			cs[c].retired += __atomic_load_n(&k->nretired, __ATOMIC_RELAXED);
-			cs[c].evicted += __atomic_load_n(&k->evicted, __ATOMIC_RELAXED);
-			cs[c].evicted_unfetched +=
-				__atomic_load_n(&k->evicted_unfetched, __ATOMIC_RELAXED);
-			cs[c].reclaimed += __atomic_load_n(&k->reclaimed, __ATOMIC_RELAXED);
-			cs[c].expired_unfetched +=
-				__atomic_load_n(&k->expired_unfetched, __ATOMIC_RELAXED);
-			cs[c].moved_in += __atomic_load_n(&k->pages_moved_in, __ATOMIC_RELAXED);
 		}
 	}
+	sum_classes_raw(srv, now);
+	rte_spinlock_lock(&b->lock);
+	for (unsigned c = 0; c < ncls; c++) {
+		cs[c].evicted = since(now[c].evicted, b->cls[c].evicted);
+		cs[c].evicted_unfetched =
+			since(now[c].evicted_unfetched, b->cls[c].evicted_unfetched);
+		cs[c].reclaimed = since(now[c].reclaimed, b->cls[c].reclaimed);
+		cs[c].expired_unfetched =
+			since(now[c].expired_unfetched, b->cls[c].expired_unfetched);
+		cs[c].moved_in = since(now[c].pages_moved_in, b->cls[c].pages_moved_in);
+	}
+	rte_spinlock_unlock(&b->lock);
 	return ncls;
 }
 

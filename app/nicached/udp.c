@@ -168,6 +168,25 @@ cursor_take(struct reply_cursor *r, size_t len, struct iovec *to)
 	return n;
 }
 
+/**
+ * Bytes of the first @p sent of the @p n datagrams of a batch whose first one is number
+ * @p seq (headers included, as memcached counts what sendmsg took): all but the reply's last
+ * datagram carry @p payload bytes. The stack reports how many went out, not which: the
+ * socket backend sends in order and stops at the first refusal, so they are the first ones.
+ */
+static uint64_t
+batch_bytes(uint64_t len, uint32_t payload, uint32_t seq, int sent)
+{
+	uint64_t bytes = 0;
+
+	for (int i = 0; i < sent; i++) {
+		uint64_t left = len - (uint64_t)(seq + (uint32_t)i) * payload;
+
+		bytes += PROTO_UDP_HEADER_LEN + (left > payload ? payload : left);
+	}
+	return bytes;
+}
+
 void
 udp_finish(struct worker *w, struct conn *c)
 {
@@ -175,6 +194,8 @@ udp_finish(struct worker *w, struct conn *c)
 	uint32_t payload = w->srv->set.udp_payload;
 	uint64_t len = conn_backlog(c) + out->bytes;
 	uint32_t total = proto_udp_datagrams(len, payload);
+	uint64_t written = 0;
+	int sent;
 	struct reply_cursor cur = {
 		.kept = {c->tx.buf + c->tx.head, conn_backlog(c)},
 		.iov = out->iov,
@@ -185,7 +206,6 @@ udp_finish(struct worker *w, struct conn *c)
 	uint8_t hdr[UDP_SEND_BATCH][PROTO_UDP_HEADER_LEN];
 	struct stack_dgram_out dg[UDP_SEND_BATCH];
 
-	STAT_ADD(&w->stats, bytes_written, out->bytes);
 	if (len > w->srv->set.udp_reply_max) {
 		STAT_INC(&w->stats, udp_reply_too_large);
 		total = 0;
@@ -196,10 +216,12 @@ udp_finish(struct worker *w, struct conn *c)
 		w->out_iov[0] = (struct iovec){hdr[0], PROTO_UDP_HEADER_LEN};
 		dg[0] = (struct stack_dgram_out){w->out_iov, 1 + out->niov, c->udp_via,
 						 &c->udp_peer};
-		(void)stack_send_dgrams(w->stack, dg, 1);
+		if (stack_send_dgrams(w->stack, dg, 1) == 1)
+			written = PROTO_UDP_HEADER_LEN + len;
 		total = 0;
 	}
 	for (uint32_t seq = 0; seq < total;) {
+		uint32_t first_seq = seq;
 		unsigned n = 0, used = 0;
 
 		for (; n < UDP_SEND_BATCH && seq < total; n++, seq++) {
@@ -213,8 +235,15 @@ udp_finish(struct worker *w, struct conn *c)
 			dg[n] = (struct stack_dgram_out){&iov[first], used - first, c->udp_via,
 							 &c->udp_peer};
 		}
-		(void)stack_send_dgrams(w->stack, dg, n);
+		sent = stack_send_dgrams(w->stack, dg, n);
+		if (sent > 0)
+			written += batch_bytes(len, payload, first_seq, sent);
 	}
+	/*
+	 * conn_flush() counted the bytes it kept in the backlog as written; only what went out
+	 * counts (nothing for a reply over --udp-reply-max), with the frame headers, as memcached.
+	 */
+	STAT_ADD(&w->stats, bytes_written, written - conn_backlog(c));
 	proto_out_reset(out);
 	conn_free_udp(w, c);
 }

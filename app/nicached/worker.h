@@ -144,7 +144,7 @@ unsigned forward_collect(struct worker *w);
 int stats_report(struct worker *w, const char *group, uint32_t group_len,
 		 struct proto_result *res);
 
-/** Sum every worker's counters into @p out. Any thread. */
+/** Sum every worker's counters into @p out (since the last `stats reset`). Any thread. */
 void stats_sum_workers(const struct nc_server *srv, struct worker_stats *out);
 
 /**
@@ -154,8 +154,17 @@ void stats_sum_workers(const struct nc_server *srv, struct worker_stats *out);
  */
 int stats_report_conns(struct worker *w, struct conn *c, struct proto_result *res);
 
-/** Sum every shard's counters into @p out. Any thread (relaxed reads). */
+/**
+ * Sum every shard's counters into @p out (counters since the last `stats reset`; gauges such
+ * as curr_items and bytes as they are). Any thread (relaxed reads).
+ */
 void stats_sum_shards(const struct nc_server *srv, struct store_shard_stats *out);
+
+/**
+ * `stats reset`: every counter of `stats`, `stats items` and `stats slabs` counts from 0
+ * again (the sums now become the base later reports subtract). Any thread.
+ */
+void stats_reset(struct nc_server *srv);
 
 /** Format this worker's connections as "STAT <id>:<field> <value>\r\n" lines (malloc'ed). */
 char *stats_conns_text(struct worker *w, uint32_t *len);

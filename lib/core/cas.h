@@ -45,8 +45,8 @@ nc_cas_next(struct nc_cas_lease *lease)
 }
 
 /**
- * The value nc_cas_next() would return next, without taking it (used to mark "items with a
- * smaller cas were stored before this moment" for flush_all). Lease owner only.
+ * The value nc_cas_next() would return next, without taking it ("values below this were handed
+ * out before now"). Lease owner only.
  */
 static inline uint64_t
 nc_cas_peek(struct nc_cas_lease *lease)

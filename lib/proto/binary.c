@@ -341,6 +341,7 @@ read_body(struct binary_parser *p, struct proto_input *in, struct proto_request 
 	start_skip(p, rest);
 	if (p->too_large) {
 		p->too_large = 0;
+		req->flags |= PROTO_F_REFUSED;
 		*err = PROTO_ERR_TOO_LARGE;
 		return PROTO_PARSE_ERROR;
 	}

@@ -21,8 +21,9 @@
  *  - an opcode memcached does not serve (SASL included: this server has no SASL): the body
  *    is skipped and PROTO_PARSE_ERROR asks for "Unknown command" (PROTO_ERR_BINARY_UNKNOWN).
  *  - a value longer than item_size_max: PROTO_PARSE_ERROR asks for "Too large."
- *    (PROTO_ERR_TOO_LARGE) and the value is skipped. The request carries op, mode and key so
- *    the worker can unlink the old item of a SET as memcached does.
+ *    (PROTO_ERR_TOO_LARGE) and the value is skipped. The request carries op, mode, opcode,
+ *    opaque, key and PROTO_F_REFUSED (no value), so the worker can unlink the old item of a
+ *    SET as memcached does (proto_store_failure_unlinks()) and answer it then.
  * Skipping resumes across calls: the parser never asks for a whole oversized body.
  * The checks use the header only, so a closing error is reported as soon as the header is in.
  *

@@ -160,9 +160,9 @@ decode_key(const struct proto_token *key, struct proto_request *req)
 }
 
 /*
- * memcached's _meta_flag_preparse(): the key length, the token count, then every flag from
- * tok[start]. Unknown and repeated letters fail at once; bad values are remembered (the last
- * one decides the error) and the scan goes on.
+ * memcached's _meta_flag_preparse(): every flag from tok[start]. Unknown and repeated letters
+ * fail at once; bad values are remembered (the last one decides the error) and the scan goes
+ * on.
  */
 static int
 scan_flags(const struct proto_token *tok, unsigned ntok, unsigned start, struct proto_request *req,
@@ -175,14 +175,6 @@ scan_flags(const struct proto_token *tok, unsigned ntok, unsigned start, struct 
 	unsigned nret = 0;
 	int32_t i32;
 
-	if (tok[1].len > PROTO_KEY_MAX) {
-		*err = PROTO_ERR_KEY_TOO_LONG;
-		return -1;
-	}
-	if (ntok > META_TOKENS_MAX) {
-		*err = PROTO_ERR_META_TOO_MANY_FLAGS;
-		return -1;
-	}
 	for (unsigned i = start; i < ntok; i++) {
 		const char *v;
 		uint32_t vlen;
@@ -400,6 +392,18 @@ meta_parse_tokens(const struct proto_token *tok, unsigned ntok, struct proto_req
 		return 0;
 	case META_ME:
 		return parse_me(tok, ntok, req, err);
+	default:
+		break;
+	}
+	if (ntok < 2 || tok[1].len == 0)
+		return fail(err, PROTO_ERR_BAD_FORMAT);
+	/* memcached looks at these first: an ms line refused here is all that is read. */
+	if (tok[1].len > PROTO_KEY_MAX)
+		return fail(err, PROTO_ERR_KEY_TOO_LONG);
+	if (ntok >= META_TOKENS_MAX)
+		return fail(err, cmd == META_MG ? PROTO_ERR_META_TOO_MANY_FLAGS :
+						  PROTO_ERR_META_FLAGS_TOO_LONG);
+	switch (cmd) {
 	case META_MS: {
 		int32_t datalen;
 
@@ -423,9 +427,9 @@ meta_parse_tokens(const struct proto_token *tok, unsigned ntok, struct proto_req
 		req->flags |= PROTO_F_INCR;
 		req->delta = 1;
 		break;
+	default:
+		break;
 	}
-	if (ntok < 2 || tok[1].len == 0)
-		return fail(err, PROTO_ERR_BAD_FORMAT);
 	req->key = tok[1].p;
 	req->key_len = tok[1].len;
 

@@ -12,9 +12,14 @@
  * --------
  * Every flag is one token: a letter, and for some letters a value glued to it ("T30").
  * Flags are checked as memcached's _meta_flag_preparse() does, in this order:
- *  - a missing key (or missing/invalid ms datalen): PROTO_ERR_BAD_FORMAT;
+ *  - a missing key: PROTO_ERR_BAD_FORMAT;
  *  - a key token longer than PROTO_KEY_MAX (before any base64 decoding): KEY_TOO_LONG;
- *  - more than 20 tokens on the line, command included: META_TOO_MANY_FLAGS;
+ *  - META_TOKENS_MAX tokens or more on the line, command included: META_TOO_MANY_FLAGS for
+ *    mg ("options flags are too long"), META_FLAGS_TOO_LONG for ms md ma ("options flags too
+ *    long"), as memcached 1.6.18 words them;
+ *  - ms: a missing or invalid datalen: BAD_FORMAT. Up to here an ms line is all that is
+ *    read (memcached reads the data block as the next command line); after it a failure
+ *    leaves the block to be dropped (meta_rejected_data_len());
  *  - then flag by flag: a token starting with a byte >= 127 or with a letter already seen
  *    fails at once with META_DUPLICATE_FLAG, a letter memcached does not know fails at once
  *    with INVALID_FLAG; a bad value (N T R C E without a number, F not a 32-bit number, J, D,
@@ -91,7 +96,10 @@
 #include "proto/parse.h"
 #include "proto/request.h"
 
-/** Most tokens of a meta command line, command included (memcached MFLAG_MAX_OPT_LENGTH). */
+/**
+ * memcached's MFLAG_MAX_OPT_LENGTH: memcached counts a line's tokens plus a terminal one, so a
+ * meta line of this many tokens or more (command included) is refused.
+ */
 #define META_TOKENS_MAX 20
 
 /** Longest O token, its letter included (memcached MFLAG_MAX_OPAQUE_LENGTH). */

@@ -40,6 +40,7 @@ enum proto_parse {
 	X(META_DUPLICATE_FLAG, "CLIENT_ERROR duplicate flag")                       \
 	X(META_BAD_TOKEN, "CLIENT_ERROR bad token in command line format")          \
 	X(META_TOO_MANY_FLAGS, "CLIENT_ERROR options flags are too long")           \
+	X(META_FLAGS_TOO_LONG, "CLIENT_ERROR options flags too long")               \
 	X(META_BAD_KEY_ENCODING, "CLIENT_ERROR error decoding key")                 \
 	X(META_OPAQUE_TOO_LONG, "CLIENT_ERROR opaque token too long")               \
 	X(META_BAD_MS_MODE, "CLIENT_ERROR invalid mode for ms M token")             \
@@ -67,8 +68,17 @@ struct proto_token {
 /** Most tokens of one line, as memcached's MAX_TOKENS. */
 #define PROTO_TOKENS_MAX 24
 
-/** Longest command line memcached accepts before it closes (multi-key gets excepted). */
+/**
+ * Bytes of a command line memcached holds without its "\n" before it closes the connection
+ * (get/gets lines excepted): more than this in, no newline among them, and memcached gives up.
+ */
 #define PROTO_LINE_MAX 2048
+
+/**
+ * memcached's read buffer (READ_BUFFER_SIZE): a line whose "\n" is not among its first this
+ * many bytes can never be read whole (get/gets lines excepted), whatever the timing.
+ */
+#define PROTO_LINE_READ_MAX 16384
 
 /** Longest key. */
 #define PROTO_KEY_MAX 250

@@ -38,6 +38,27 @@ proto_parse(struct proto_parser *p, struct proto_input *in, struct proto_request
 	return text_parse(&p->p.text, in, req, err);
 }
 
+bool
+proto_parser_line_stalled(const struct proto_parser *p, const struct proto_input *in)
+{
+	return p->mode == PROTO_PARSER_TEXT && text_parser_line_stalled(&p->p.text, in);
+}
+
+bool
+proto_store_failure_unlinks(const struct proto_request *req)
+{
+	switch (req->kind) {
+	case PROTO_TEXT:
+		return req->mode == PROTO_MODE_SET;
+	case PROTO_META:
+		return true;
+	case PROTO_BINARY:
+		return req->bin.opcode == BINARY_CMD_SET || req->bin.opcode == BINARY_CMD_SETQ;
+	default:
+		return false;
+	}
+}
+
 int
 proto_write(struct proto_out *out, const struct proto_request *req,
 	    const struct proto_result *res)

@@ -11,6 +11,7 @@
  * Threads: one parser per connection on one worker.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "proto/binary.h"
@@ -44,6 +45,26 @@ void proto_parser_init(struct proto_parser *p, uint32_t item_size_max);
  */
 enum proto_parse proto_parse(struct proto_parser *p, struct proto_input *in,
 			     struct proto_request *req, enum proto_error *err);
+
+/**
+ * Whether memcached would close the connection now: called after proto_parse() returned
+ * PROTO_PARSE_MORE, with the input as the last receive left it. True when a text line is
+ * being waited for of which more than PROTO_LINE_MAX bytes are in without a "\n" and that is
+ * not a get/gets line (memcached gives up on such a line when a read leaves it so; one whose
+ * "\n" came in the same read is served). The parser itself decides on the bytes alone, so it
+ * closes only at PROTO_LINE_READ_MAX bytes: this is the timing-dependent half, for stream
+ * connections.
+ */
+bool proto_parser_line_stalled(const struct proto_parser *p, const struct proto_input *in);
+
+/**
+ * What memcached does to a key whose store failed before anything was stored (value above the
+ * item size limit, refused by the parser or the store, or no memory for the item): true when
+ * it removes the key's current value, so no client reads a value older than the one just
+ * written: a text set (not add/replace/append/prepend/cas), every ms whatever its mode, and a
+ * binary SET or SETQ (with or without a cas). Only for STORE requests.
+ */
+bool proto_store_failure_unlinks(const struct proto_request *req);
 
 /**
  * Append the reply to @p req with the writer of its protocol (text, meta or binary).

@@ -80,6 +80,9 @@ enum proto_mode {
 #define PROTO_F_INCR        (1u << 6)  /* ARITH: incr (else decr) */
 #define PROTO_F_HAS_INITIAL (1u << 7)  /* ARITH: create with .initial on a miss (binary, ma N) */
 #define PROTO_F_KEY_BINARY  (1u << 8)  /* meta b: the key was base64 and is decoded in .key */
+/* A STORE the parser refused (value above -I, dropped): reported with PROTO_PARSE_ERROR and
+ * PROTO_ERR_TOO_LARGE (or NOREPLY_ONLY); no value; see proto_store_failure_unlinks(). */
+#define PROTO_F_REFUSED     (1u << 9)
 
 /** Meta flag letters as bits: A..Z are bits 0..25, a..z bits 26..51. */
 #define PROTO_META_BIT(c) \

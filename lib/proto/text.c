@@ -5,19 +5,21 @@
  * Fast path: the command line, and a storage command's data block, lie in the segment at the
  * cursor. One memchr finds the newline, a word-at-a-time scan splits the line in place, the
  * command is recognised by its length and bytes, and the request points into the segment.
- * Lines that straddle segments are copied into the parser; waiting for a data block, dropping
- * a refused block or the rest of a line, and producing the keys of a get line are states, so
- * a call can stop at any byte and the next one resumes there.
+ * Lines that straddle segments are copied into the parser (longer ones into a buffer of the
+ * call, what the request keeps then moved into the parser); waiting for a data block,
+ * dropping a refused block or the rest of a line, and producing the keys of a get line are
+ * states, so a call can stop at any byte and the next one resumes there.
  */
 #include "proto/text.h"
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "proto/meta.h"
 
-/* The "\n" of a line must be among its first LINE_SCAN bytes. */
-#define LINE_SCAN (PROTO_LINE_MAX + 1)
+/* The "\n" of a line must be among its first LINE_SCAN bytes (memcached's read buffer). */
+#define LINE_SCAN PROTO_LINE_READ_MAX
 
 /* Tokens memcached's tokenizer hands out (its last slot is the terminal token). */
 #define NTOK (PROTO_TOKENS_MAX - 1)
@@ -27,10 +29,11 @@
 
 /* A command line being dispatched. */
 struct line {
-	const char *s;	/* its bytes: in the input segment or in p->line */
+	const char *s;	/* its bytes: in an input segment, p->line, or a buffer of the call */
 	uint32_t raw;	/* bytes before its "\n" */
 	uint32_t len;	/* bytes of its text ("\r" before the "\n" and anything from a NUL cut) */
 	uint32_t total; /* bytes with its "\n" */
+	bool transient; /* s is a buffer of the call (a long line assembled from segments) */
 	unsigned ntok;
 	struct proto_token tok[NTOK];
 };
@@ -364,19 +367,40 @@ in_line(const struct line *l, const void *ptr)
 	return ptr != NULL && a >= s && a <= s + l->raw;
 }
 
-/* Keep a request whose block is awaited: its line moves into the parser, pointers follow. */
+/*
+ * Move what *req points to in line l (its key, a meta opaque, stats args) into p->line, for a
+ * line whose bytes do not stay: one whose data block is awaited (the input may be compacted
+ * meanwhile) or one assembled in a buffer of this call. They fit: a key is at most
+ * PROTO_KEY_MAX bytes (checked before any request is made), an opaque at most 31, and stats
+ * args (a request without a key) at most PROTO_LINE_MAX.
+ */
+static void
+keep_pointers(struct text_parser *p, struct proto_request *req, const struct line *l)
+{
+	char *at = p->line;
+
+	if (l->s == p->line)
+		return;
+	if (in_line(l, req->key)) {
+		memcpy(at, req->key, req->key_len);
+		req->key = at;
+		at += req->key_len;
+	}
+	if (req->kind == PROTO_META && in_line(l, req->meta.opaque)) {
+		memcpy(at, req->meta.opaque, req->meta.opaque_len);
+		req->meta.opaque = at;
+	}
+	if (req->kind == PROTO_TEXT && in_line(l, req->args)) {
+		memcpy(at, req->args, req->args_len);
+		req->args = at;
+	}
+}
+
+/* Keep a request whose block is awaited: what it points to moves into the parser. */
 static void
 keep_for_data(struct text_parser *p, struct proto_request *req, const struct line *l, bool text)
 {
-	if (l->s != p->line) {
-		memcpy(p->line, l->s, l->raw);
-		if (in_line(l, req->key))
-			req->key = p->line + (req->key - l->s);
-		if (in_line(l, req->args))
-			req->args = p->line + (req->args - l->s);
-		if (in_line(l, req->meta.opaque))
-			req->meta.opaque = p->line + (req->meta.opaque - l->s);
-	}
+	keep_pointers(p, req, l);
 	copy_request(&p->pending, req);
 	p->ptext = text;
 }
@@ -399,6 +423,7 @@ keep_refused(struct text_parser *p, struct proto_request *req, bool text)
 	req->args = NULL;
 	req->args_len = 0;
 	req->value.len = 0;
+	req->flags |= PROTO_F_REFUSED;
 	copy_request(&p->pending, req);
 	p->ptext = text;
 }
@@ -443,6 +468,25 @@ data_block(struct text_parser *p, struct proto_input *in, const struct line *l,
 	consume(p, in, l->total);
 	p->state = TEXT_STATE_DATA;
 	return PROTO_PARSE_MORE;
+}
+
+static int stream(struct text_parser *p, struct proto_input *in, struct proto_request *req,
+		  enum proto_error *err);
+
+/* Produce the keys of a get/gat line from the input, as they come (TEXT_STATE_STREAM). */
+static int
+start_stream(struct text_parser *p, struct proto_input *in, struct proto_request *req,
+	     enum proto_error *err, enum proto_op op, uint32_t flags, int32_t exptime)
+{
+	p->state = TEXT_STATE_STREAM;
+	p->kop = op;
+	p->kflags = flags;
+	p->kexptime = exptime;
+	p->kfirst = true;
+	p->sreading = false;
+	p->sheld = false;
+	p->slen = 0;
+	return stream(p, in, req, err);
 }
 
 /* Produce the next key of a get line read whole: from ktok[], then by scanning from kpos. */
@@ -523,10 +567,6 @@ parse_get(struct text_parser *p, struct proto_input *in, const struct line *l,
 			i = e;
 		}
 	}
-	p->kop = op;
-	p->kflags = flags;
-	p->kexptime = exptime;
-	p->kfirst = true;
 	if (first >= l->ntok) {
 		/* "gat <exptime>" without a key: memcached answers "END". */
 		req_init(req, op, PROTO_TEXT);
@@ -536,6 +576,18 @@ parse_get(struct text_parser *p, struct proto_input *in, const struct line *l,
 		consume(p, in, l->total);
 		return PROTO_PARSE_OK;
 	}
+	if (l->transient) {
+		/*
+		 * The line was checked whole, as memcached does; its bytes go away with this
+		 * call, so its keys are taken from the input one at a time (all of it is in).
+		 */
+		consume(p, in, (uint64_t)(t[first].p - l->s));
+		return (enum proto_parse)start_stream(p, in, req, err, op, flags, exptime);
+	}
+	p->kop = op;
+	p->kflags = flags;
+	p->kexptime = exptime;
+	p->kfirst = true;
 	p->kline = l->s;
 	p->kend = l->len;
 	p->ktotal = l->total;
@@ -710,7 +762,7 @@ parse_stats(struct text_parser *p, struct proto_input *in, const struct line *l,
 		while (e > a && l->s[e - 1] == ' ')
 			e--;
 		req->args = l->tok[1].p;
-		req->args_len = e - a;
+		req->args_len = e - a < PROTO_LINE_MAX ? e - a : PROTO_LINE_MAX;
 	}
 	consume(p, in, l->total);
 	return PROTO_PARSE_OK;
@@ -923,9 +975,10 @@ stream(struct text_parser *p, struct proto_input *in, struct proto_request *req,
 		}
 		if (p->sheld) {
 			p->sheld = false;
-			req_init(req, PROTO_OP_GET, PROTO_TEXT);
+			req_init(req, p->kop, PROTO_TEXT);
 			req->flags = p->kflags | (p->kfirst ? PROTO_F_MULTI_FIRST : 0) |
 				     (end || nul ? PROTO_F_MULTI_LAST : 0);
+			req->exptime = p->kexptime;
 			req->key = p->key;
 			req->key_len = p->slen;
 			p->kfirst = false;
@@ -949,37 +1002,80 @@ stream(struct text_parser *p, struct proto_input *in, struct proto_request *req,
 	}
 }
 
+/*
+ * Whether the line at the cursor is one memcached lets grow past its read buffer: "get " or
+ * "gets " after at most TEXT_GET_LEAD_MAX spaces. @return the length of that prefix (*cas
+ * set for gets), or 0.
+ */
+static uint32_t
+long_get_prefix(const struct proto_input *in, bool *cas)
+{
+	char head[TEXT_GET_LEAD_MAX + 6];
+	uint32_t n = proto_input_copy(in, head, sizeof(head)), i = 0;
+
+	while (i < n && head[i] == ' ')
+		i++;
+	if (i > TEXT_GET_LEAD_MAX)
+		return 0;
+	*cas = n - i >= 5 && memcmp(head + i, "gets ", 5) == 0;
+	if (*cas)
+		return i + 5;
+	return n - i >= 4 && memcmp(head + i, "get ", 4) == 0 ? i + 4 : 0;
+}
+
 /* A line without "\n" in its first LINE_SCAN bytes: a streamed get, or close. */
 static int
 long_line(struct text_parser *p, struct proto_input *in, struct proto_request *req,
 	  enum proto_error *err)
 {
-	char head[TEXT_GET_LEAD_MAX + 6];
-	uint32_t n = proto_input_copy(in, head, sizeof(head)), i = 0, prefix;
-	bool cas;
+	bool cas = false;
+	uint32_t prefix = long_get_prefix(in, &cas);
 
-	while (i < n && head[i] == ' ')
-		i++;
-	if (i <= TEXT_GET_LEAD_MAX && n - i >= 4 && memcmp(head + i, "get ", 4) == 0) {
-		cas = false;
-		prefix = i + 4;
-	} else if (i <= TEXT_GET_LEAD_MAX && n - i >= 5 && memcmp(head + i, "gets ", 5) == 0) {
-		cas = true;
-		prefix = i + 5;
-	} else {
+	if (prefix == 0) {
 		req_init(req, PROTO_OP_GET, PROTO_TEXT);
 		return PROTO_PARSE_CLOSE;
 	}
 	consume(p, in, prefix);
-	p->state = TEXT_STATE_STREAM;
-	p->kop = PROTO_OP_GET;
-	p->kflags = cas ? PROTO_F_RETURN_CAS : 0;
-	p->kexptime = 0;
-	p->kfirst = true;
-	p->sreading = false;
-	p->sheld = false;
-	p->slen = 0;
-	return stream(p, in, req, err);
+	return start_stream(p, in, req, err, PROTO_OP_GET, cas ? PROTO_F_RETURN_CAS : 0, 0);
+}
+
+/* Split line l (s and raw set) into tokens and dispatch it. */
+static int
+run_line(struct text_parser *p, struct proto_input *in, struct line *l, struct proto_request *req,
+	 enum proto_error *err)
+{
+	l->total = l->raw + 1;
+	l->len = l->raw;
+	if (l->len > 1 && l->s[l->len - 1] == '\r')
+		l->len--;
+	l->ntok = tokenize(l->s, &l->len, l->tok);
+	return dispatch(p, in, l, req, err);
+}
+
+/*
+ * A line of @p raw bytes (and its "\n") that straddles segments and is longer than p->line:
+ * read it from a copy made for this call; what the request keeps moves into the parser (a get
+ * line's keys are then produced from the input).
+ */
+static int
+run_assembled_line(struct text_parser *p, struct proto_input *in, uint32_t raw,
+		   struct proto_request *req, enum proto_error *err)
+{
+	struct line l = {.raw = raw, .transient = true};
+	char *buf = malloc(raw);
+	int rc;
+
+	if (buf == NULL) {
+		req_init(req, PROTO_OP_GET, PROTO_TEXT);
+		return PROTO_PARSE_CLOSE; /* as memcached when it cannot grow its buffer */
+	}
+	proto_input_copy(in, buf, raw);
+	l.s = buf;
+	rc = run_line(p, in, &l, req, err);
+	if (rc == PROTO_PARSE_OK || rc == PROTO_PARSE_ERROR)
+		keep_pointers(p, req, &l);
+	free(buf);
+	return rc;
 }
 
 /* Read the command line at the cursor and dispatch it. */
@@ -987,7 +1083,7 @@ static int
 parse_line(struct text_parser *p, struct proto_input *in, struct proto_request *req,
 	   enum proto_error *err)
 {
-	struct line l;
+	struct line l = {.transient = false};
 	const uint8_t *s, *nl;
 	uint32_t n;
 
@@ -1011,16 +1107,27 @@ parse_line(struct text_parser *p, struct proto_input *in, struct proto_request *
 			p->scanned = (uint32_t)seen;
 			return PROTO_PARSE_MORE;
 		}
+		if ((uint64_t)d > sizeof(p->line))
+			return run_assembled_line(p, in, (uint32_t)d, req, err);
 		proto_input_copy(in, p->line, (uint32_t)d);
 		l.s = p->line;
 		l.raw = (uint32_t)d;
 	}
-	l.total = l.raw + 1;
-	l.len = l.raw;
-	if (l.len > 1 && l.s[l.len - 1] == '\r')
-		l.len--;
-	l.ntok = tokenize(l.s, &l.len, l.tok);
-	return dispatch(p, in, &l, req, err);
+	return run_line(p, in, &l, req, err);
+}
+
+bool
+text_parser_line_stalled(const struct text_parser *p, const struct proto_input *in)
+{
+	uint64_t avail;
+	bool cas;
+
+	if (p->state != TEXT_STATE_LINE)
+		return false;
+	avail = proto_input_avail(in);
+	if (avail <= PROTO_LINE_MAX || proto_input_find(in, '\n', avail) >= 0)
+		return false;
+	return long_get_prefix(in, &cas) == 0;
 }
 
 /** Whether all @p n bytes at @p s are printable ASCII other than space ('!'..'~'). */

@@ -14,11 +14,18 @@
  * both end a line), and a NUL byte ends the line's text early (memcached reads the line as a C
  * string). Tokens are separated by spaces only (a tab or "\r" inside a token belongs to it); at
  * most PROTO_TOKENS_MAX - 1 tokens are looked at, as memcached's tokenizer does.
- * The "\n" must come within the first PROTO_LINE_MAX + 1 bytes of a line, else the
- * connection is closed (PROTO_PARSE_CLOSE, PROTO_ERR_NONE) -- unless the line starts (after at
- * most 100 spaces) with "get " or "gets ": then its keys are read as they arrive, however long
- * the line ("streamed" get). A line in one input segment is read in place; one that straddles
- * segments is copied into the parser (at most PROTO_LINE_MAX + 1 bytes).
+ * A line is read whole when its "\n" comes within its first PROTO_LINE_READ_MAX bytes
+ * (memcached's read buffer; memcached serves such a line when it arrives in one read), else
+ * the connection is closed (PROTO_PARSE_CLOSE, PROTO_ERR_NONE) -- unless the line starts
+ * (after at most 100 spaces) with "get " or "gets ": then its keys are read as they arrive,
+ * however long the line ("streamed" get). The parser decides on the bytes alone, however they
+ * are cut into segments; memcached also closes as soon as a read leaves more than
+ * PROTO_LINE_MAX bytes of a line without its "\n": text_parser_line_stalled() tells the
+ * caller when that is the case. A line in one input segment is read in place; one that
+ * straddles segments is copied into the parser when it fits p->line (PROTO_LINE_MAX + 1
+ * bytes), else into a buffer of the call: what a request from it points to (key, opaque,
+ * stats args) is then copied into the parser, and a get/gets/gat/gats line is checked whole
+ * and then produced key by key from the input, as a streamed get.
  *
  * Commands and their checks, in memcached's order (the error replies are proto_error_reply()):
  *  - empty line, or a command shorter than 2 bytes: UNKNOWN_COMMAND ("ERROR").
@@ -46,9 +53,10 @@
  *    [noreply]").
  *  - a data block of length + 2 bytes > item_size_max: the block is dropped (across calls
  *    if need be) and then PROTO_PARSE_ERROR with TOO_LARGE ("SERVER_ERROR object too large
- *    for cache"); *req then describes the command (op STORE, mode, key in the parser,
- *    flags) so the worker can unlink the old item of a set as memcached does; the same for
- *    ms (never suppressed).
+ *    for cache"; NOREPLY_ONLY under noreply); *req then describes the command (op STORE,
+ *    mode, key in the parser, flags with PROTO_F_REFUSED, no value) so the worker can unlink
+ *    the old item as memcached does (proto_store_failure_unlinks()) before it answers; the
+ *    same for ms (never suppressed).
  *  - a data block whose length + 2 bytes do not end in "\r\n": all of them are consumed and
  *    BAD_CHUNK ("CLIENT_ERROR bad data chunk") is reported; parsing goes on right after them.
  *  - an unknown command: UNKNOWN_COMMAND; but when it does not start with one of g s a c i d t
@@ -68,7 +76,7 @@
  *  - delete: op DELETE. flush_all: op FLUSH, exptime = delay (raw; <= 0 means now).
  *  - verbosity: op VERBOSITY, level (raw). version: op VERSION. quit: op QUIT.
  *  - stats: op STATS; args/args_len = the rest of the line from the first argument (without
- *    trailing spaces), or NULL.
+ *    trailing spaces, at most PROTO_LINE_MAX bytes: no stats group is longer), or NULL.
  * Numbers are raw client values (a 32-bit field as memcached truncates it): the worker
  * applies memcached's exptime rules.
  *
@@ -169,6 +177,15 @@ void text_parser_init(struct text_parser *p, uint32_t item_size_max);
  */
 enum proto_parse text_parse(struct text_parser *p, struct proto_input *in,
 			    struct proto_request *req, enum proto_error *err);
+
+/**
+ * Whether memcached would close the connection now (see "Lines" above): the parser is at the
+ * start of a line of which more than PROTO_LINE_MAX bytes are in @p in without a "\n", and
+ * the line is not one that may grow (get/gets after at most TEXT_GET_LEAD_MAX spaces). Call
+ * after text_parse() returned PROTO_PARSE_MORE, once what was received has been appended.
+ * Thread: the connection's worker.
+ */
+bool text_parser_line_stalled(const struct text_parser *p, const struct proto_input *in);
 
 /**
  * A shortcut for an input that is exactly one plain get line (a UDP datagram, typically):

@@ -8,10 +8,10 @@
  * Ownership: only the owning shard's worker writes an item, except the hint fields that any
  * reader may set with a relaxed store (`ref`, `fetched`, `atime`) and the meta win-token bit
  * (ITEM_META_WIN_SENT in `meta`), which readers set with an atomic fetch-or. Once an item is
- * linked (published in the index) its key, value, flags, cas, stime and stale bit never
- * change; exptime changes only through touch, with a relaxed atomic store. Replacing a value
- * always links a new item and retires the old one, so a reader that found an item may copy
- * from it until its next RCU quiescent state.
+ * linked (published in the index) its key, value, flags, cas, stime, flush_seq and stale bit
+ * never change; exptime changes only through touch, with a relaxed atomic store. Replacing a
+ * value always links a new item and retires the old one, so a reader that found an item may
+ * copy from it until its next RCU quiescent state.
  */
 
 #include <stdbool.h>
@@ -54,7 +54,8 @@ struct item {
 	uint8_t clsid;	   /* slab class */
 	uint8_t state;	   /* enum item_state */
 	/* Read by readers. */
-	uint64_t cas;	       /* unique cas value, set when linked */
+	uint16_t flush_seq;    /* shard's flush count when linked, low 16 bits (flush_all) */
+	uint64_t cas;	       /* set when linked: unique, or the client's (meta E) */
 	nc_reltime_t exptime;  /* 0 = never; relaxed atomic (touch) */
 	nc_reltime_t stime;    /* relative time it was stored (flush_all) */
 	nc_reltime_t atime;    /* last access; relaxed atomic hint set by readers */
@@ -68,9 +69,9 @@ struct item {
 };
 
 /** Offset of the first field a reader reads. */
-#define ITEM_READER_OFFSET offsetof(struct item, cas)
+#define ITEM_READER_OFFSET offsetof(struct item, flush_seq)
 
-/* The header stays 72 bytes: meta fills what was padding after `fetched`. */
+/* The header stays 72 bytes: meta and flush_seq fill what was padding. */
 _Static_assert(sizeof(struct item) == 72, "struct item grew");
 
 /** Key bytes (not NUL-terminated). */

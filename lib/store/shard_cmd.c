@@ -221,10 +221,14 @@ store_flush(struct store_shard *s, int64_t delay)
 	nc_reltime_t oldest = at - 1;
 
 	/*
-	 * As memcached: items stored at or before `oldest` are invalid once it is reached; for
-	 * an immediate flush, items stored earlier in this same second are told apart by cas.
+	 * As memcached: items stored at or before `oldest` are invalid once it is reached. For a
+	 * flush in force at once, items stored earlier in this same second are told apart from
+	 * later ones by the flush count they were linked under (memcached compares cas values,
+	 * which meta E lets a client choose).
 	 */
-	if (oldest <= now)
-		__atomic_store_n(&s->oldest_cas, nc_cas_peek(&s->cas), __ATOMIC_RELAXED);
+	if (oldest <= now) {
+		__atomic_store_n(&s->flush_seq, s->flush_seq + 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&s->flush_sec, now, __ATOMIC_RELAXED);
+	}
 	__atomic_store_n(&s->oldest_live, oldest, __ATOMIC_RELAXED);
 }

@@ -177,6 +177,7 @@ shard_item_alloc_rel(struct store_shard *s, const struct store_key *k, uint32_t 
 	it->cas = 0;
 	it->exptime = exptime;
 	it->stime = 0;
+	it->flush_seq = 0;
 	it->atime = nc_clock_now(s->clock);
 	it->client_flags = client_flags;
 	it->nbytes = nbytes;
@@ -230,6 +231,7 @@ shard_item_link_cas(struct store_shard *s, struct item *it, const struct store_k
 
 	it->cas = cas != 0 ? cas : nc_cas_next(&s->cas);
 	it->stime = now;
+	it->flush_seq = (uint16_t)s->flush_seq;
 	if (index_put(s->index, k, it) < 0) {
 		/* Index full: free key slots by evicting from any class, then retry later. */
 		unsigned evicted = s->slots_retired;

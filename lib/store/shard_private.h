@@ -31,7 +31,8 @@ struct store_shard {
 	struct nc_clock *clock;
 	const struct nc_digest_seed *seed;
 	nc_reltime_t oldest_live; /* flush_all time; 0 = none; relaxed atomic */
-	uint64_t oldest_cas;	  /* items with a smaller cas predate the flush; relaxed */
+	nc_reltime_t flush_sec;	  /* second of the last flush in force at once; relaxed */
+	uint32_t flush_seq;	  /* flushes in force at once so far; relaxed (owner writes) */
 
 	/* Owner only. */
 	struct store_shard_stats stats __rte_cache_aligned;
@@ -63,17 +64,23 @@ flush_active(const struct store_shard *s, nc_reltime_t now)
 	return oldest != 0 && oldest <= now;
 }
 
+/*
+ * Whether a flush_all in force at time now hides the item: memcached's rule (stored at or
+ * before oldest_live), and for an item stored in the very second a flush took effect at once,
+ * whether it was linked before that flush. memcached tells those apart by cas; a cas can be
+ * the client's own (meta E), so the shard counts its flushes instead and each item keeps the
+ * count it was linked under (flush_seq, low 16 bits: 65,536 flushes within one second on one
+ * shard would make a stamp repeat).
+ */
 static inline bool
 item_flushed(const struct store_shard *s, const struct item *it, nc_reltime_t now)
 {
-	uint64_t oldest_cas;
-
 	if (!flush_active(s, now))
 		return false;
 	if (it->stime <= __atomic_load_n(&s->oldest_live, __ATOMIC_RELAXED))
 		return true;
-	oldest_cas = __atomic_load_n(&s->oldest_cas, __ATOMIC_RELAXED);
-	return oldest_cas != 0 && it->cas < oldest_cas;
+	return it->stime == __atomic_load_n(&s->flush_sec, __ATOMIC_RELAXED) &&
+	       it->flush_seq != (uint16_t)__atomic_load_n(&s->flush_seq, __ATOMIC_RELAXED);
 }
 
 /*

@@ -176,7 +176,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t i = 0;
 	int rc;
 
-	if (len > PROTO_LINE_MAX)
+	if (len >= PROTO_LINE_READ_MAX) /* the longest line the text parser reads whole */
 		return 0;
 	if (len > 0 && data[len - 1] == '\r')
 		len--;

@@ -253,7 +253,7 @@ check_pytest() {
 	local udp_port=0
 	[[ $udp == udp ]] && udp_port=$PORT
 	(cd "$LOGDIR" && timeout -k 5 "$limit" "${PYTEST[@]}" "$HERE/test_server.py" \
-		--rootdir "$HERE" -m "$marker" --server 127.0.0.1 --port "$PORT" \
+		"$HERE/test_regress.py" --rootdir "$HERE" -m "$marker" --server 127.0.0.1 --port "$PORT" \
 		--udp-port "$udp_port" --memory-mb "$mem" --max-conns "$conns" \
 		--item-max "$ITEM_MAX" --threads "$THREADS") >"$1" 2>&1
 }

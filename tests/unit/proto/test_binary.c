@@ -1351,6 +1351,7 @@ test_too_large_value_swallowed(void **state)
 	assert_int_equal(r->err, PROTO_ERR_TOO_LARGE);
 	assert_int_equal(r->req.op, PROTO_OP_STORE);
 	assert_int_equal(r->req.mode, PROTO_MODE_SET);
+	assert_int_equal(r->req.flags, PROTO_F_REFUSED);
 	assert_int_equal(r->req.bin.opaque, 31);
 	assert_int_equal(r->req.key_len, 6);
 	assert_memory_equal(r->key, "toobig", 6);
@@ -1370,7 +1371,7 @@ test_too_large_value_swallowed(void **state)
 			    .opcode = BINARY_CMD_APPENDQ, .key = "a", .val = val, .vallen = 1025});
 	r = expect_one(&x, 1024, PROTO_PARSE_ERROR, PROTO_ERR_TOO_LARGE);
 	assert_int_equal(r->req.mode, PROTO_MODE_APPEND);
-	assert_int_equal(r->req.flags, NR);
+	assert_int_equal(r->req.flags, NR | PROTO_F_REFUSED);
 }
 
 /* TOO_LARGE is reported once extras and key are in, before any of the value arrives. */

@@ -912,13 +912,14 @@ test_too_large(void **state)
 	/* The error request names the command, for the worker to unlink the old item. */
 	assert_int_equal(r.r[0].op, PROTO_OP_STORE);
 	assert_int_equal(r.r[0].mode, PROTO_MODE_SET);
+	assert_int_equal(r.r[0].flags, PROTO_F_REFUSED);
 	assert_int_equal(r.r[0].key_len, 3);
 	assert_memory_equal(r.r[0].key, "big", 3);
 	want_req(&r, 1, PROTO_OP_STORE, 0, "ok");
 	assert_int_equal(r.r[1].value_len, 98);
 	want_err(&r, 2, PROTO_ERR_NOREPLY_ONLY);
 	assert_int_equal(r.r[2].mode, PROTO_MODE_APPEND);
-	assert_int_equal(r.r[2].flags, PROTO_F_NOREPLY);
+	assert_int_equal(r.r[2].flags, PROTO_F_NOREPLY | PROTO_F_REFUSED);
 	want_req(&r, 3, PROTO_OP_GET, ONE, "a");
 	run_free(&r);
 	item_max = 0;
@@ -1174,155 +1175,337 @@ test_token_cap(void **state)
 /* ------------------------------------------------------------------------------------------ */
 /* Line length limits                                                                          */
 
-static void
-test_line_too_long_closes(void **state)
+/*
+ * Fill @p buf with @p head, then @p fill up to @p line bytes, then "\n" (when nl) and @p tail.
+ * @return the length.
+ */
+static size_t
+make_line(char *buf, const char *head, char fill, size_t line, bool nl, const char *tail)
 {
-	static char buf[PROTO_LINE_MAX + 64];
+	size_t n = strlen(head);
+
+	memcpy(buf, head, n);
+	memset(buf + n, fill, line - n);
+	n = line;
+	if (nl)
+		buf[n++] = '\n';
+	memcpy(buf + n, tail, strlen(tail));
+	return n + strlen(tail);
+}
+
+/*
+ * memcached reads a line whole when its "\n" lies within its read buffer (16384 bytes): the
+ * parser decides on the bytes alone, whatever the segments.
+ */
+static void
+test_line_read_limit(void **state)
+{
+	static char buf[PROTO_LINE_READ_MAX + 64];
 	struct run r;
+	size_t n;
 
 	(void)state;
-	/* PROTO_LINE_MAX + 1 bytes without "\n": close. */
-	memset(buf, 'x', sizeof(buf));
-	parse_checked(buf, PROTO_LINE_MAX + 1, &r);
+	/* PROTO_LINE_READ_MAX bytes without "\n": close. */
+	n = make_line(buf, "", 'x', PROTO_LINE_READ_MAX, false, "");
+	parse_checked(buf, n, &r);
 	want_count(&r, 1, true);
 	assert_int_equal(r.r[0].rc, PROTO_PARSE_CLOSE);
 	run_free(&r);
-	/* PROTO_LINE_MAX bytes: still waiting. */
-	parse_checked(buf, PROTO_LINE_MAX, &r);
+	/* One byte less: still waiting (the caller may close: text_parser_line_stalled). */
+	parse_checked(buf, PROTO_LINE_READ_MAX - 1, &r);
 	want_count(&r, 0, false);
 	assert_int_equal(r.consumed, 0);
 	run_free(&r);
-	/* A "\n" at offset PROTO_LINE_MAX still ends a line (an unknown command here). */
-	buf[PROTO_LINE_MAX] = '\n';
-	memcpy(buf + PROTO_LINE_MAX + 1, "get a\r\n", 7);
-	parse_checked(buf, PROTO_LINE_MAX + 8, &r);
+	/* A "\n" at offset PROTO_LINE_READ_MAX - 1 still ends a line (an unknown command). */
+	n = make_line(buf, "", 'x', PROTO_LINE_READ_MAX - 1, true, "get a\r\n");
+	parse_checked(buf, n, &r);
 	want_count(&r, 2, false);
 	want_err(&r, 0, PROTO_ERR_UNKNOWN_COMMAND);
 	want_req(&r, 1, PROTO_OP_GET, ONE, "a");
 	run_free(&r);
 	/* One byte further: close, even though the "\n" is there. */
-	buf[PROTO_LINE_MAX] = 'x';
-	buf[PROTO_LINE_MAX + 1] = '\n';
-	parse_checked(buf, PROTO_LINE_MAX + 2, &r);
+	n = make_line(buf, "", 'x', PROTO_LINE_READ_MAX, true, "get a\r\n");
+	parse_checked(buf, n, &r);
 	want_count(&r, 1, true);
 	run_free(&r);
-	/* A set line is no exception. */
-	memcpy(buf, "set ", 4);
-	parse_checked(buf, PROTO_LINE_MAX + 2, &r);
+	/* A set line of 16383 bytes is stored (memcached: STORED)... */
+	n = make_line(buf, "set k 0 0 1", ' ', PROTO_LINE_READ_MAX - 1, true, "v\r\nget k\r\n");
+	parse_checked(buf, n, &r);
+	want_count(&r, 2, false);
+	want_req(&r, 0, PROTO_OP_STORE, 0, "k");
+	want_value(&r, 0, "v", 1);
+	want_req(&r, 1, PROTO_OP_GET, ONE, "k");
+	run_free(&r);
+	/* ... one byte longer closes. */
+	n = make_line(buf, "set k 0 0 1", ' ', PROTO_LINE_READ_MAX, true, "v\r\n");
+	parse_checked(buf, n, &r);
 	want_count(&r, 1, true);
 	run_free(&r);
 }
 
-/* A get line longer than PROTO_LINE_MAX: keys are produced as they come. */
+/*
+ * Issue 12: lines over PROTO_LINE_MAX whose "\n" came with them are served as memcached 1.6.18
+ * serves them (it closed them before): set with padding, a 3000-digit number, gat/gats with
+ * 400 keys, mg with spaces or too many flags, ms waiting for its block, stats.
+ */
+static void
+test_long_lines_served(void **state)
+{
+	static char buf[8192];
+	char key[16];
+	struct run r;
+	size_t n;
+
+	(void)state;
+	/* "set k 0 0 5" + 3000 spaces: STORED. */
+	n = make_line(buf, "set k 0 0 5", ' ', 3011, false, "\r\nhello\r\n");
+	parse_checked(buf, n, &r);
+	want_count(&r, 1, false);
+	want_req(&r, 0, PROTO_OP_STORE, 0, "k");
+	want_value(&r, 0, "hello", 5);
+	run_free(&r);
+	/* Flags of 3000 zeros: STORED with flags 0. */
+	n = make_line(buf, "set k ", '0', 3006, false, " 7 5 noreply\r\nhello\r\n");
+	parse_checked(buf, n, &r);
+	want_count(&r, 1, false);
+	want_req(&r, 0, PROTO_OP_STORE, PROTO_F_NOREPLY, "k");
+	assert_int_equal(r.r[0].client_flags, 0);
+	assert_int_equal(r.r[0].exptime, 7);
+	run_free(&r);
+	/* gat 9 key000 .. key399 (2.8 KB): 400 GAT requests. */
+	for (int verb = 0; verb < 2; verb++) {
+		n = (size_t)snprintf(buf, sizeof(buf), verb ? "gats 9" : "gat 9");
+		for (int i = 0; i < 400; i++)
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, " key%03d", i);
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "\r\nget z\r\n");
+		parse_checked(buf, n, &r);
+		want_count(&r, 401, false);
+		for (int i = 0; i < 400; i++) {
+			uint32_t f = (verb ? PROTO_F_RETURN_CAS : 0) |
+				     (i == 0 ? PROTO_F_MULTI_FIRST : 0) |
+				     (i == 399 ? PROTO_F_MULTI_LAST : 0);
+
+			snprintf(key, sizeof(key), "key%03d", i);
+			want_req(&r, (unsigned)i, PROTO_OP_GAT, f, key);
+			assert_int_equal(r.r[i].exptime, 9);
+		}
+		want_req(&r, 400, PROTO_OP_GET, ONE, "z");
+		run_free(&r);
+	}
+	/* mg k v + 3000 spaces: a meta get; mg k v v ... (1200 flags): too many flags. */
+	n = make_line(buf, "mg k v", ' ', 3006, false, "\r\nmg k ");
+	for (int i = 0; i < 1200; i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "v ");
+	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "\r\n");
+	parse_checked(buf, n, &r);
+	want_count(&r, 2, false);
+	assert_int_equal(r.r[0].rc, PROTO_PARSE_OK);
+	assert_int_equal(r.r[0].kind, PROTO_META);
+	assert_int_equal(r.r[0].op, PROTO_OP_GET);
+	assert_memory_equal(r.r[0].key, "k", 1);
+	want_err(&r, 1, PROTO_ERR_META_TOO_MANY_FLAGS);
+	run_free(&r);
+	/* ms with a long line: its block comes later in some segmentations. */
+	n = make_line(buf, "ms k 2 T9 F3", ' ', 3000, false, "\r\nhi\r\n");
+	parse_checked(buf, n, &r);
+	want_count(&r, 1, false);
+	assert_int_equal(r.r[0].kind, PROTO_META);
+	assert_int_equal(r.r[0].op, PROTO_OP_STORE);
+	assert_int_equal(r.r[0].client_flags, 3);
+	want_value(&r, 0, "hi", 2);
+	run_free(&r);
+	/* stats: args from the first argument; longer than PROTO_LINE_MAX they are cut. */
+	n = make_line(buf, "stats", ' ', 3000, false, "items  \r\nstats ");
+	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s", "x");
+	memset(buf + n, 'y', 3000);
+	n += 3000;
+	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "\r\n");
+	parse_checked(buf, n, &r);
+	want_count(&r, 2, false);
+	assert_string_equal(r.r[0].args, "items");
+	assert_int_equal(r.r[1].args_len, PROTO_LINE_MAX);
+	assert_int_equal(r.r[1].args[0], 'x');
+	run_free(&r);
+}
+
+/*
+ * A long line assembled from segments: what the request keeps (key, opaque) is moved into the
+ * parser before the segments go, also while an ms waits for its block.
+ */
+static void
+test_long_line_pointers_kept(void **state)
+{
+	struct text_parser *p = &parser;
+	static char line[4096];
+	struct proto_input in;
+	struct proto_request req;
+	enum proto_error err;
+	char *a, *b, *c;
+	size_t n = make_line(line, "ms somekey 5 O12345 k", ' ', 3000, false, "\r\nhe");
+	uint8_t val[8];
+
+	(void)state;
+	text_parser_init(p, 0);
+	proto_input_init(&in);
+	a = malloc(1000);
+	b = malloc(n - 1000);
+	assert_non_null(a);
+	assert_non_null(b);
+	memcpy(a, line, 1000);
+	memcpy(b, line + 1000, n - 1000);
+	proto_input_add(&in, a, 1000);
+	proto_input_add(&in, b, (uint32_t)(n - 1000));
+	assert_int_equal(text_parse(p, &in, &req, &err), PROTO_PARSE_MORE);
+	/* Only "he" is left: rebuild the input from it and destroy the old buffers. */
+	assert_int_equal(proto_input_avail(&in), 2);
+	memset(a, '#', 1000);
+	memset(b, '#', n - 1000);
+	free(a);
+	free(b);
+	c = strdup("hello\r\n");
+	proto_input_init(&in);
+	proto_input_add(&in, c, 7);
+	assert_int_equal(text_parse(p, &in, &req, &err), PROTO_PARSE_OK);
+	assert_int_equal(req.kind, PROTO_META);
+	assert_int_equal(req.key_len, 7);
+	assert_memory_equal(req.key, "somekey", 7);
+	assert_true(text_parser_owns(p, req.key));
+	assert_int_equal(req.meta.opaque_len, 5);
+	assert_memory_equal(req.meta.opaque, "12345", 5);
+	assert_true(text_parser_owns(p, req.meta.opaque));
+	proto_gather(&in, &req.value, val);
+	assert_memory_equal(val, "hello", 5);
+	free(c);
+}
+
+/* A get line of 300 60-byte keys (> PROTO_LINE_READ_MAX): keys are produced as they come. */
 static void
 test_long_get_streamed(void **state)
 {
-	static char buf[8192];
+	static char buf[24000];
 	struct run r;
 	size_t n = 0;
-	char key[32];
+	char key[64];
 
 	(void)state;
 	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "   gets");
-	for (int i = 0; i < 1000; i++)
-		n += (size_t)snprintf(buf + n, sizeof(buf) - n, " k%03d", i);
+	for (int i = 0; i < 300; i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, " k%03d%055d", i, i);
 	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "   \r\nget z\r\n");
-	assert_true(n > PROTO_LINE_MAX + 1);
+	assert_true(n > PROTO_LINE_READ_MAX + 1);
 	parse_checked(buf, n, &r);
-	want_count(&r, 1001, false);
-	for (int i = 0; i < 1000; i++) {
+	want_count(&r, 301, false);
+	for (int i = 0; i < 300; i++) {
 		uint32_t f = PROTO_F_RETURN_CAS | (i == 0 ? PROTO_F_MULTI_FIRST : 0) |
-			     (i == 999 ? PROTO_F_MULTI_LAST : 0);
+			     (i == 299 ? PROTO_F_MULTI_LAST : 0);
 
-		snprintf(key, sizeof(key), "k%03d", i);
+		snprintf(key, sizeof(key), "k%03d%055d", i, i);
 		want_req(&r, (unsigned)i, PROTO_OP_GET, f, key);
 	}
-	want_req(&r, 1000, PROTO_OP_GET, ONE, "z");
+	want_req(&r, 300, PROTO_OP_GET, ONE, "z");
 	assert_int_equal(r.consumed, n);
 	run_free(&r);
 }
 
-/* Streamed keys: "\r" handling, NUL, a 250-byte key, odd spacing; same as a short line. */
+/*
+ * "\r" handling, NUL, a 250-byte key, odd spacing: the same keys whether the line is read
+ * whole (pad 2100: a long line, assembled when it straddles) or streamed (pad 17000).
+ */
 static void
 test_long_get_edges(void **state)
 {
-	static char buf[8192];
+	static char buf[2 * 17000 + 8192];
+	static const size_t pads[] = {2100, 17000};
 	char k250[251];
 	struct run r;
-	size_t n = 0;
 
 	(void)state;
 	memset(k250, 'K', 249);
 	k250[249] = '\r';
 	k250[250] = '\0';
-	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "get ");
-	memset(buf + n, ' ', 2100);
-	n += 2100;
-	/* 249 'K' and "\r\r\n": the key is 249 'K' and one "\r" (250 bytes). */
-	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "a\rb \r %s\r\nget ", k250);
-	memset(buf + n, ' ', 2100);
-	n += 2100;
-	memcpy(buf + n, "c\0ignored d\r\nget ", 17);
-	n += 17;
-	memset(buf + n, 'y', 3000);
-	n += 3000;
-	n += (size_t)snprintf(buf + n, sizeof(buf) - n, " z\r\nget e\r\n");
-	parse_checked(buf, n, &r);
-	want_count(&r, 6, false);
-	want_req(&r, 0, PROTO_OP_GET, PROTO_F_MULTI_FIRST, "a\rb");
-	want_req(&r, 1, PROTO_OP_GET, 0, "\r");
-	want_req(&r, 2, PROTO_OP_GET, PROTO_F_MULTI_LAST, k250);
-	/* A NUL ends the line's text: "c" is the last key. */
-	want_req(&r, 3, PROTO_OP_GET, ONE, "c");
-	/* A 3000-byte first key fails its line; the rest of the line is dropped. */
-	want_err(&r, 4, PROTO_ERR_KEY_TOO_LONG);
-	want_req(&r, 5, PROTO_OP_GET, ONE, "e");
-	run_free(&r);
+	for (size_t i = 0; i < sizeof(pads) / sizeof(pads[0]); i++) {
+		size_t n = 0;
+
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "get ");
+		memset(buf + n, ' ', pads[i]);
+		n += pads[i];
+		/* 249 'K' and "\r\r\n": the key is 249 'K' and one "\r" (250 bytes). */
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "a\rb \r %s\r\nget ", k250);
+		memset(buf + n, ' ', pads[i]);
+		n += pads[i];
+		memcpy(buf + n, "c\0ignored d\r\nget ", 17);
+		n += 17;
+		memset(buf + n, 'y', 3000);
+		n += 3000;
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, " z\r\nget e\r\n");
+		parse_checked(buf, n, &r);
+		want_count(&r, 6, false);
+		want_req(&r, 0, PROTO_OP_GET, PROTO_F_MULTI_FIRST, "a\rb");
+		want_req(&r, 1, PROTO_OP_GET, 0, "\r");
+		want_req(&r, 2, PROTO_OP_GET, PROTO_F_MULTI_LAST, k250);
+		/* A NUL ends the line's text: "c" is the last key. */
+		want_req(&r, 3, PROTO_OP_GET, ONE, "c");
+		/* A 3000-byte first key fails its line; the rest of the line is dropped. */
+		want_err(&r, 4, PROTO_ERR_KEY_TOO_LONG);
+		want_req(&r, 5, PROTO_OP_GET, ONE, "e");
+		run_free(&r);
+	}
 }
 
-/* Streamed get: a too long key after some keys; and a line of only spaces. */
+/*
+ * A too long key after some keys: a line read whole fails whole (memcached checks every key
+ * first); a streamed one (no "\n" in PROTO_LINE_READ_MAX bytes) has produced the keys before
+ * (documented divergence). And lines of only spaces.
+ */
 static void
 test_long_get_errors(void **state)
 {
-	static char buf[8192];
+	static char buf[17000 + 2 * 2500 + 64];
+	static const size_t lens[] = {2500, 17000};
 	struct run r;
-	size_t n = 0;
 
 	(void)state;
-	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "get a b ");
-	memset(buf + n, 'x', 2500);
-	n += 2500;
-	n += (size_t)snprintf(buf + n, sizeof(buf) - n, " c\r\nget ");
-	memset(buf + n, ' ', 2500);
-	n += 2500;
-	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "\r\nget ");
-	memset(buf + n, ' ', 2500);
-	n += 2500;
-	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%c%s", '\0', "zz\r\nget d\r\n");
-	parse_checked(buf, n, &r);
-	want_count(&r, 6, false);
-	/* Keys before the long one were already produced (documented divergence). */
-	want_req(&r, 0, PROTO_OP_GET, PROTO_F_MULTI_FIRST, "a");
-	want_req(&r, 1, PROTO_OP_GET, 0, "b");
-	want_err(&r, 2, PROTO_ERR_KEY_TOO_LONG);
-	want_err(&r, 3, PROTO_ERR_UNKNOWN_COMMAND);
-	want_err(&r, 4, PROTO_ERR_UNKNOWN_COMMAND);
-	want_req(&r, 5, PROTO_OP_GET, ONE, "d");
-	run_free(&r);
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		bool streamed = lens[i] > PROTO_LINE_READ_MAX;
+		unsigned k = 0;
+		size_t n = 0;
+
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "get a b ");
+		memset(buf + n, 'x', lens[i]);
+		n += lens[i];
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, " c\r\nget ");
+		memset(buf + n, ' ', 2500);
+		n += 2500;
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "\r\nget ");
+		memset(buf + n, ' ', 2500);
+		n += 2500;
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%c%s", '\0', "zz\r\nget d\r\n");
+		parse_checked(buf, n, &r);
+		want_count(&r, streamed ? 6 : 4, false);
+		if (streamed) {
+			want_req(&r, k++, PROTO_OP_GET, PROTO_F_MULTI_FIRST, "a");
+			want_req(&r, k++, PROTO_OP_GET, 0, "b");
+		}
+		want_err(&r, k++, PROTO_ERR_KEY_TOO_LONG);
+		want_err(&r, k++, PROTO_ERR_UNKNOWN_COMMAND);
+		want_err(&r, k++, PROTO_ERR_UNKNOWN_COMMAND);
+		want_req(&r, k++, PROTO_OP_GET, ONE, "d");
+		run_free(&r);
+	}
 }
 
-/* Only "get " and "gets " may be long, after at most 100 spaces. */
+/* Only "get " and "gets " may grow past PROTO_LINE_READ_MAX, after at most 100 spaces. */
 static void
 test_long_line_prefixes(void **state)
 {
-	static char buf[4096];
+	static char buf[PROTO_LINE_READ_MAX + 512];
 	struct run r;
 	size_t n;
 
 	(void)state;
 	memset(buf, ' ', sizeof(buf));
 	memcpy(buf + 100, "get a", 5);
-	n = PROTO_LINE_MAX + 200;
+	n = PROTO_LINE_READ_MAX + 200;
 	memcpy(buf + n, "\r\n", 2);
 	parse_checked(buf, n + 2, &r);
 	want_count(&r, 1, false);
@@ -1335,7 +1518,9 @@ test_long_line_prefixes(void **state)
 	want_count(&r, 1, true);
 	run_free(&r);
 
-	static const char *const others[] = {"gat 1 a", "bget a", "mg a", "getx a", "xget a"};
+	/* memcached closes a gat line that outgrows its buffer (only get/gets lines may). */
+	static const char *const others[] = {"gat 1 a", "gats 1 a", "bget a",
+					     "mg a",	"getx a",   "xget a"};
 	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
 		memset(buf, ' ', sizeof(buf));
 		memcpy(buf, others[i], strlen(others[i]));
@@ -1343,6 +1528,68 @@ test_long_line_prefixes(void **state)
 		want_count(&r, 1, true);
 		run_free(&r);
 	}
+}
+
+/* Parse @p s (one segment) until MORE; then whether the caller should close, as memcached. */
+static bool
+stalled_after(const char *s, size_t len)
+{
+	struct proto_input in;
+	struct proto_request req;
+	enum proto_error err;
+	enum proto_parse rc;
+
+	text_parser_init(&parser, 0);
+	proto_input_init(&in);
+	assert_int_equal(proto_input_add(&in, s, (uint32_t)len), 0);
+	do
+		rc = text_parse(&parser, &in, &req, &err);
+	while (rc == PROTO_PARSE_OK || rc == PROTO_PARSE_ERROR);
+	assert_int_equal(rc, PROTO_PARSE_MORE);
+	return text_parser_line_stalled(&parser, &in);
+}
+
+/*
+ * memcached closes once a read leaves more than PROTO_LINE_MAX bytes of a line without its
+ * "\n" (get/gets lines excepted); the parser leaves that decision to its caller.
+ */
+static void
+test_line_stalled(void **state)
+{
+	static char buf[4096];
+	size_t n;
+
+	(void)state;
+	n = make_line(buf, "set k 0 0 1", ' ', PROTO_LINE_MAX, false, "");
+	assert_false(stalled_after(buf, n));
+	n = make_line(buf, "set k 0 0 1", ' ', PROTO_LINE_MAX + 1, false, "");
+	assert_true(stalled_after(buf, n));
+	/* After complete requests: the partial line alone counts. */
+	n = make_line(buf, "version\r\nset k 0 0 1\r\nv\r\nxyz", 'x', PROTO_LINE_MAX + 25, false,
+		      "");
+	assert_false(stalled_after(buf, n));
+	n = make_line(buf, "version\r\nset k 0 0 1\r\nv\r\nxyz", 'x', PROTO_LINE_MAX + 26, false,
+		      "");
+	assert_true(stalled_after(buf, n));
+	/* get and gets lines may grow; gat, mg and garbage may not. */
+	n = make_line(buf, "get a ", 'b', 3000, false, "");
+	assert_false(stalled_after(buf, n));
+	n = make_line(buf, "   gets a ", 'b', 3000, false, "");
+	assert_false(stalled_after(buf, n));
+	memset(buf, ' ', 101);
+	n = make_line(buf + 101, "get a ", 'b', 3000, false, "") + 101;
+	assert_true(stalled_after(buf, n));
+	n = make_line(buf, "gat 0 a ", 'b', 3000, false, "");
+	assert_true(stalled_after(buf, n));
+	n = make_line(buf, "mg a ", 'v', 3000, false, "");
+	assert_true(stalled_after(buf, n));
+	n = make_line(buf, "", 'x', 3000, false, "");
+	assert_true(stalled_after(buf, n));
+	/* A data block being waited for, or dropped, is not a line. */
+	n = make_line(buf, "set k 0 0 5000\r\n", 'v', 3000, false, "");
+	assert_false(stalled_after(buf, n));
+	n = make_line(buf, "set k 0 0 3000000\r\n", 'v', 3000, false, "");
+	assert_false(stalled_after(buf, n));
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1398,8 +1645,39 @@ test_meta_too_large(void **state)
 	assert_int_equal(r.r[1].op, PROTO_OP_NOOP);
 	assert_int_equal(r.r[2].op, PROTO_OP_STORE);
 	want_value(&r, 2, "12345678", 8);
+	assert_int_equal(r.r[0].flags, PROTO_F_NOREPLY | PROTO_F_REFUSED);
 	run_free(&r);
 	item_max = 0;
+}
+
+/*
+ * An ms refused for its key length or its token count is all memcached 1.6.18 reads: its data
+ * line is taken as the next command ("ERROR"). Refused for a flag, its block is dropped.
+ */
+static void
+test_meta_refused_before_block(void **state)
+{
+	static char buf[1024];
+	struct run r;
+	size_t n = 0;
+
+	(void)state;
+	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "ms k 2");
+	for (int i = 0; i < 17; i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, " T1");
+	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "\r\nhi\r\nms ");
+	memset(buf + n, 'k', 251);
+	n += 251;
+	n += (size_t)snprintf(buf + n, sizeof(buf) - n, " 2\r\nhi\r\nms k 2 T1 T1\r\nhi\r\nmn\r\n");
+	parse_checked(buf, n, &r);
+	want_count(&r, 6, false);
+	want_err(&r, 0, PROTO_ERR_META_FLAGS_TOO_LONG);
+	want_err(&r, 1, PROTO_ERR_UNKNOWN_COMMAND);
+	want_err(&r, 2, PROTO_ERR_KEY_TOO_LONG);
+	want_err(&r, 3, PROTO_ERR_UNKNOWN_COMMAND);
+	want_err(&r, 4, PROTO_ERR_META_DUPLICATE_FLAG);
+	assert_int_equal(r.r[5].op, PROTO_OP_NOOP);
+	run_free(&r);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1907,13 +2185,17 @@ main(void)
 		cmocka_unit_test(test_http_closes),
 		cmocka_unit_test(test_lf_lines),
 		cmocka_unit_test(test_token_cap),
-		cmocka_unit_test(test_line_too_long_closes),
+		cmocka_unit_test(test_line_read_limit),
+		cmocka_unit_test(test_long_lines_served),
+		cmocka_unit_test(test_long_line_pointers_kept),
+		cmocka_unit_test(test_line_stalled),
 		cmocka_unit_test(test_long_get_streamed),
 		cmocka_unit_test(test_long_get_edges),
 		cmocka_unit_test(test_long_get_errors),
 		cmocka_unit_test(test_long_line_prefixes),
 		cmocka_unit_test(test_meta_lines),
 		cmocka_unit_test(test_meta_too_large),
+		cmocka_unit_test(test_meta_refused_before_block),
 		cmocka_unit_test(test_mixed_pipeline),
 		cmocka_unit_test(test_data_wait_keeps_line),
 		cmocka_unit_test(test_keys_in_place),

@@ -297,6 +297,67 @@ test_arith(void **state)
 		      STORE_NON_NUMERIC);
 }
 
+/*
+ * Issue 12: a flush_all must not be decided by cas values, which meta E lets a client
+ * choose. Items stored with a small explicit cas right after a flush stay readable; an item
+ * stored with a huge one just before it is flushed; a second flush in the same second hides
+ * what was stored between the two.
+ */
+static void
+test_explicit_cas_after_flush(void **state)
+{
+	struct store_shard *s = *state;
+	struct store_put_opts big = {.explicit_cas = UINT64_MAX - 1};
+	struct store_put_opts one = {.explicit_cas = 1};
+	struct store_arith_opts ma = {.explicit_cas = 3};
+	struct store_invalidate_opts md = {.stale = true, .explicit_cas = 5};
+	struct store_arith_result r;
+	struct store_key k;
+	struct store_hit h;
+	uint64_t cas;
+
+	set(s, "old", "v", 0);
+	set(s, "n", "5", 0);
+	assert_status(put_meta(s, "huge", STORE_MODE_SET, "v", &big, &cas), STORE_STORED);
+	store_flush(s, 0);
+	assert_status(get(s, "old", false).status, STORE_FLUSHED);
+	assert_status(get(s, "huge", false).status, STORE_FLUSHED);
+
+	/* ms k E1 after the flush, in the same second. */
+	assert_status(put_meta(s, "e1", STORE_MODE_SET, "hi", &one, &cas), STORE_STORED);
+	h = get(s, "e1", false);
+	assert_status(h.status, STORE_HIT);
+	assert_int_equal(h.cas, 1);
+	/* ma E3 on an item stored after the flush. */
+	set(s, "n", "5", 0);
+	k = key_s("n");
+	assert_status(store_meta_arith(s, &k, true, 1, &ma, &r), STORE_OK);
+	h = get(s, "n", false);
+	assert_status(h.status, STORE_HIT);
+	assert_int_equal(h.cas, 3);
+	assert_memory_equal(h.value, "6", 1);
+	/* md I E5 and mg N E7: the copies they link are visible too. */
+	k = key_s("e1");
+	assert_status(store_meta_invalidate(s, &k, &md, NULL), STORE_DELETED);
+	assert_status(get(s, "e1", false).status, STORE_HIT);
+	k = key_s("viv");
+	assert_status(store_meta_vivify(s, &k, 0, 7, &h), STORE_STORED);
+	assert_status(get(s, "viv", false).status, STORE_HIT);
+
+	/* A second flush in the same second hides what the first one let through. */
+	store_flush(s, 0);
+	assert_status(get(s, "e1", false).status, STORE_FLUSHED);
+	assert_status(get(s, "n", false).status, STORE_FLUSHED);
+	assert_status(get(s, "viv", false).status, STORE_FLUSHED);
+	assert_status(put_meta(s, "e1", STORE_MODE_SET, "again", &one, &cas), STORE_STORED);
+	assert_status(get(s, "e1", false).status, STORE_HIT);
+	nc_clock_advance(&env.clock, 1);
+	assert_status(get(s, "e1", false).status, STORE_HIT);
+	assert_status(get(s, "huge", false).status, STORE_FLUSHED);
+	assert_status(put_meta(s, "huge", STORE_MODE_SET, "v", &big, &cas), STORE_STORED);
+	assert_status(get(s, "huge", false).status, STORE_HIT);
+}
+
 int
 main(void)
 {
@@ -308,6 +369,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_commit_stale_and_explicit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vivify_and_gat, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arith, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_explicit_cas_after_flush, setup, teardown),
 	};
 	int rc;
 
