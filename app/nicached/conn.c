@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "conn_private.h"
+#include "detail.h"
 #include "log.h"
 #include "worker.h"
 
@@ -88,6 +89,9 @@ conn_put(struct worker *w, struct conn *c)
 		c->udp_buf_cap = 0;
 	}
 	free(c->bcast_text);
+	free(c->dump);
+	c->dump = NULL;
+	detail_destroy(&c->detail_sum);
 	c->in_use = false;
 	c->next_free = w->free_conns;
 	w->free_conns = c;
@@ -147,8 +151,11 @@ conn_close(struct worker *w, struct conn *c)
 		c->sc = NULL;
 		__atomic_sub_fetch(&w->srv->curr_conns, 1, __ATOMIC_RELAXED);
 	}
-	if (c->acks_due > 0) {
-		/* Answers are still out at other workers: free it when the last comes back. */
+	if (c->acks_due > 0 || c->on_list) {
+		/*
+		 * Answers are still out at other workers: free it when the last comes back; or it
+		 * is on the deferred list: free it when that list runs (conn_resume).
+		 */
 		c->state = CONN_CLOSING;
 		return;
 	}
@@ -168,6 +175,10 @@ conn_close_all(struct worker *w)
 	}
 	for (uint32_t i = 0; i < w->nconns; i++) {
 		exec_value_release(&w->conns[i]->msg.copy);
+		if (w->conns[i]->in_use) {
+			free(w->conns[i]->dump);
+			detail_destroy(&w->conns[i]->detail_sum);
+		}
 		free(w->conns[i]->udp_buf);
 		free(w->conns[i]->tx.buf);
 		free(w->conns[i]);
@@ -441,4 +452,6 @@ conn_on_writable(struct worker *w, struct conn *c)
 	stack_want_writable(w->stack, c->sc, false);
 	if (c->state == CONN_ACTIVE)
 		conn_run(w, c); /* parsing may have stopped for the backlog */
+	else if (c->state == CONN_DUMP)
+		conn_dump_resume(w, c); /* a dump may have waited for the client to read */
 }

@@ -11,7 +11,9 @@
  * States: ACTIVE (parse and execute), WAITING (a write is at another shard's owner, or a
  * broadcast is out; the connection resumes, in order, when every answer is back), RETRY
  * (a write found memory still in a grace period; run again next loop), CLOSING (close once
- * nothing is out at other workers).
+ * nothing is out at other workers), DUMP (a key dump streams: one slice at a time runs on the
+ * owner of the shard it walks, here on the deferred list or at another worker (acks_due 1);
+ * each slice is sent before the next one is asked for; see conn_dump.c).
  *
  * Threads: a connection belongs to one worker; forwarded requests are read (never written)
  * by the owner while the connection waits.
@@ -43,7 +45,12 @@ enum fwd_kind {
 	FWD_WRITE, /* execute conn->req on the owner's shard */
 	FWD_FLUSH, /* flush_all on the owner's shard */
 	FWD_CONNS, /* describe the owner's connections (stats conns) */
+	FWD_DUMP,  /* run the next slice of a key dump over the owner's shard */
+	FWD_DETAIL, /* copy the owner's per-prefix counters (stats detail dump) */
 };
+
+struct dump;
+struct detail_table;
 
 /** A message on a worker's inbox ring and back on the requester's done ring. */
 struct fwd_msg {
@@ -56,7 +63,9 @@ struct fwd_msg {
 	int64_t delay;			 /* FWD_FLUSH */
 	struct proto_result res;	 /* filled by the owner */
 	struct exec_value copy;		 /* a returned value, copied by the owner */
-	char *text;			 /* FWD_CONNS: malloc'ed "STAT ..." lines by the owner */
+	struct dump *dump;		 /* FWD_DUMP: conn->dump */
+	char *text;			 /* FWD_CONNS: malloc'ed "STAT ..." lines by the owner;
+					    FWD_DETAIL: a malloc'ed copy of its detail entries */
 	uint32_t text_len;
 	uint32_t retries;		 /* owner: attempts that found no memory ready */
 	struct fwd_msg *next;		 /* owner's retry list */
@@ -67,6 +76,7 @@ enum conn_state {
 	CONN_WAITING,
 	CONN_RETRY,
 	CONN_CLOSING,
+	CONN_DUMP,
 };
 
 /** Bytes of replies the stack has not taken yet (copied; sent in order before new ones). */
@@ -107,6 +117,8 @@ struct conn {
 	struct fwd_msg *bcast;	   /* broadcasts: one per other worker */
 	char *bcast_text;	   /* stats conns: the lines gathered so far */
 	uint32_t bcast_text_len;
+	struct detail_table *detail_sum; /* stats detail dump: the tables merged so far */
+	struct dump *dump;	   /* DUMP: the dump and its cursor (malloc'ed) */
 	struct conn *next_free;
 	struct conn *next_pending;
 	/* UDP only: where the reply goes */

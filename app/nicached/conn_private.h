@@ -22,6 +22,18 @@ void conn_run_request(struct worker *w, struct conn *c);
  */
 int conn_flush(struct worker *w, struct conn *c);
 
+/**
+ * Append raw reply bytes (any length: flushed as the output fills).
+ * @return 0; -EPIPE when the connection failed.
+ */
+int conn_reply_raw(struct worker *w, struct conn *c, const void *data, uint32_t len);
+
+/** Append "<line>\r\n". @return as conn_reply_raw(). */
+int conn_reply_line(struct worker *w, struct conn *c, const char *line);
+
+/** Post one message of @p kind per other worker; the connection waits for all answers. */
+bool conn_broadcast(struct worker *w, struct conn *c, enum fwd_kind kind, int64_t delay);
+
 /** Close a stream connection (or a finished UDP context); deferred while answers are out. */
 void conn_close(struct worker *w, struct conn *c);
 

@@ -41,8 +41,7 @@ conn_reply_error(struct worker *w, struct conn *c, enum proto_error err)
 	return rc;
 }
 
-/** Post one message per other worker; the connection waits for all answers. */
-static bool
+bool
 conn_broadcast(struct worker *w, struct conn *c, enum fwd_kind kind, int64_t delay)
 {
 	unsigned n = w->srv->nworkers;
@@ -72,6 +71,16 @@ conn_broadcast(struct worker *w, struct conn *c, enum fwd_kind kind, int64_t del
 	return true;
 }
 
+/** Whether the stats group of @p req begins with the word @p word. */
+static bool
+args_word_is(const struct proto_request *req, const char *word)
+{
+	size_t n = strlen(word);
+
+	return req->args != NULL && req->args_len >= n && memcmp(req->args, word, n) == 0 &&
+	       (req->args_len == n || req->args[n] == ' ');
+}
+
 /** What a request without a key does. @return true to go on; false when the conn waits. */
 static bool
 conn_exec_admin(struct worker *w, struct conn *c, struct proto_result *res)
@@ -96,7 +105,20 @@ conn_exec_admin(struct worker *w, struct conn *c, struct proto_result *res)
 		__atomic_store_n(&w->srv->verbosity, req->level, __ATOMIC_RELAXED);
 		res->status = PROTO_ST_OK;
 		return true;
+	case PROTO_OP_LRU_CRAWLER:
+		res->status = PROTO_STATUS_COUNT; /* answered */
+		return conn_lru_crawler(w, c);
 	case PROTO_OP_STATS:
+		if (args_word_is(req, "cachedump")) {
+			res->status = PROTO_STATUS_COUNT;
+			return conn_stats_cachedump(w, c);
+		}
+		if (args_word_is(req, "detail") ||
+		    (req->kind == PROTO_BINARY && req->args != NULL && req->args_len >= 6 &&
+		     memcmp(req->args, "detail", 6) == 0)) { /* memcached: strncmp(.., 6) */
+			res->status = PROTO_STATUS_COUNT;
+			return conn_stats_detail(w, c);
+		}
 		if (req->args != NULL && req->args_len == 5 && memcmp(req->args, "reset", 5) == 0) {
 			stats_reset(w->srv);
 			/* memcached answers RESET; binary: the empty stat that ends a list */
@@ -144,7 +166,8 @@ conn_execute(struct worker *w, struct conn *c)
 		STAT_INC(&w->stats, cmd_meta);
 	if (req->key == NULL || req->op == PROTO_OP_FLUSH || req->op == PROTO_OP_STATS ||
 	    req->op == PROTO_OP_VERSION || req->op == PROTO_OP_VERBOSITY ||
-	    req->op == PROTO_OP_NOOP || req->op == PROTO_OP_QUIT) {
+	    req->op == PROTO_OP_NOOP || req->op == PROTO_OP_QUIT ||
+	    req->op == PROTO_OP_LRU_CRAWLER) {
 		memset(&res, 0, sizeof(res)); /* (exec_read / exec_write clear it themselves) */
 		if (!conn_exec_admin(w, c, &res))
 			return false;
@@ -193,6 +216,7 @@ conn_execute(struct worker *w, struct conn *c)
 		return false;
 	}
 	c->retries = 0;
+	conn_detail_note(w, req, &res);
 	return conn_reply(w, c, &res) == 0;
 }
 
@@ -306,6 +330,15 @@ conn_run_request(struct worker *w, struct conn *c)
 void
 conn_resume(struct worker *w, struct conn *c)
 {
+	if (c->state == CONN_CLOSING) {
+		if (c->acks_due == 0)
+			conn_close(w, c); /* closed while on the deferred list */
+		return;
+	}
+	if (c->state == CONN_DUMP) {
+		conn_dump_resume(w, c);
+		return;
+	}
 	if (c->state != CONN_RETRY)
 		return;
 	c->state = CONN_ACTIVE;
@@ -321,6 +354,9 @@ conn_broadcast_done(struct worker *w, struct conn *c)
 	memset(&res, 0, sizeof(res));
 	if (c->req.op == PROTO_OP_FLUSH) {
 		res.status = PROTO_ST_OK;
+	} else if (c->req.op == PROTO_OP_STATS && args_word_is(&c->req, "detail")) {
+		conn_detail_reply(w, c);
+		return;
 	} else if (stats_report_conns(w, c, &res) != 0) {
 		conn_reply_error(w, c, PROTO_ERR_UNKNOWN_COMMAND);
 		return;
@@ -334,6 +370,10 @@ conn_answered(struct worker *w, struct fwd_msg *m)
 	struct conn *c = m->conn;
 
 	if (c->state == CONN_CLOSING) {
+		if (m->kind == FWD_DETAIL || m->kind == FWD_CONNS) {
+			free(m->text);
+			m->text = NULL;
+		}
 		if (--c->acks_due == 0)
 			conn_close(w, c);
 		return;
@@ -350,12 +390,20 @@ conn_answered(struct worker *w, struct fwd_msg *m)
 		free(m->text);
 		m->text = NULL;
 	}
+	if (m->kind == FWD_DETAIL)
+		detail_gathered(c, m);
+	if (m->kind == FWD_DUMP) {
+		c->acks_due--;
+		conn_dump_answered(w, c);
+		return;
+	}
 	if (--c->acks_due > 0)
 		return;
 	c->state = CONN_ACTIVE;
 	if (m->kind == FWD_WRITE) {
 		if (m->res.status == PROTO_ST_NO_MEMORY)
 			STAT_INC(&w->stats, store_no_memory);
+		conn_detail_note(w, &c->req, &m->res);
 		conn_reply(w, c, &m->res);
 	} else {
 		conn_broadcast_done(w, c);

@@ -66,6 +66,12 @@ serve_one(struct worker *w, struct fwd_msg *m)
 	case FWD_CONNS:
 		m->text = stats_conns_text(w, &m->text_len);
 		break;
+	case FWD_DUMP:
+		dump_serve(w, m);
+		break;
+	case FWD_DETAIL:
+		detail_serve(w, m);
+		break;
 	}
 	answer(m);
 	return true;

@@ -59,6 +59,9 @@ struct nc_server {
 	uint32_t curr_conns;		    /* open client connections, all workers (atomic) */
 	uint32_t verbosity;		    /* -v level; `verbosity N` changes it (relaxed) */
 	bool stop;			    /* ask workers to leave their loops (atomic) */
+	bool detail_on;			    /* stats detail on|off (relaxed) */
+	bool lru_crawler_off;		    /* lru_crawler disable|enable (relaxed) */
+	uint32_t detail_gen;		    /* stats reset count: per-prefix tables older are empty */
 	bool use_hugepages;
 	struct stats_base stats_base;	    /* stats reset */
 	char memory_note[160];		    /* why 4 KiB pages ("" with hugepages or when obvious) */

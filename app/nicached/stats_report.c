@@ -192,6 +192,8 @@ stats_reset(struct nc_server *srv)
 	b->shards = ss;
 	memcpy(b->cls, cls, sizeof(cls));
 	rte_spinlock_unlock(&b->lock);
+	/* memcached empties its per-prefix counters too: each worker empties its own table. */
+	__atomic_add_fetch(&srv->detail_gen, 1, __ATOMIC_RELAXED);
 }
 
 static double

@@ -11,6 +11,7 @@
 #include <urcu-qsbr.h>
 
 #include "conn_private.h"
+#include "detail.h"
 #include "log.h"
 #include "net/counters.h"
 #include "worker.h"
@@ -186,6 +187,7 @@ worker_destroy(struct worker **wp)
 	free(w->out_buf);
 	free(w->stat_items);
 	free(w->stat_text);
+	detail_destroy(&w->detail);
 	rte_free(w);
 	*wp = NULL;
 }

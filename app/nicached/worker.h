@@ -60,6 +60,11 @@ struct worker {
 	struct iovec out_iov[1 + WORKER_OUT_IOV];
 	uint8_t *out_buf;
 
+	/* stats detail: this worker's per-prefix counters (made on first use), and the
+	 * srv->detail_gen they count since */
+	struct detail_table *detail;
+	uint32_t detail_gen;
+
 	/* stats replies */
 	struct proto_stat *stat_items;
 	char *stat_text;
@@ -132,6 +137,43 @@ unsigned forward_serve(struct worker *w);
 
 /** Take the answers on the done ring back to their connections; returns how many. */
 unsigned forward_collect(struct worker *w);
+
+/* ---- conn_dump.c: key dumps and per-prefix counters on a connection ---- */
+
+/**
+ * Answer `stats cachedump ...` (@p args after "stats ") or `lru_crawler ...` for c->req.
+ * @return true when answered; false when the connection now streams a dump (CONN_DUMP).
+ */
+bool conn_stats_cachedump(struct worker *w, struct conn *c);
+bool conn_lru_crawler(struct worker *w, struct conn *c);
+
+/** Go on with c's dump: its next slice is due here, or c is writable. */
+void conn_dump_resume(struct worker *w, struct conn *c);
+
+/** A slice of c's dump came back from the shard's owner (FWD_DUMP): send it, go on. */
+void conn_dump_answered(struct worker *w, struct conn *c);
+
+/** [owner] FWD_DUMP: run the message's slice over this worker's shard. */
+void dump_serve(struct worker *w, struct fwd_msg *m);
+
+/**
+ * Answer `stats detail ...` for c->req. @return true when answered; false when the
+ * connection waits for every worker's counters (a broadcast of FWD_DETAIL).
+ */
+bool conn_stats_detail(struct worker *w, struct conn *c);
+
+/** [this worker] FWD_DETAIL: a malloc'ed copy of this worker's entries into m->text. */
+void detail_serve(struct worker *w, struct fwd_msg *m);
+
+/** Merge an FWD_DETAIL answer into c->detail_sum; frees the copy. */
+void detail_gathered(struct conn *c, struct fwd_msg *m);
+
+/** The last FWD_DETAIL answer is back: reply with the merged counters. */
+void conn_detail_reply(struct worker *w, struct conn *c);
+
+/** Count c->req (answered with @p res) in this worker's per-prefix table when detail is on. */
+void conn_detail_note(struct worker *w, const struct proto_request *req,
+		      const struct proto_result *res);
 
 /* ---- stats_report.c ---- */
 

@@ -45,7 +45,8 @@ enum proto_kind {
 	X(STATS, "stats [group]")                                           \
 	X(NOOP, "mn / binary noop: answer, ending a quiet pipeline")        \
 	X(QUIT, "quit: close after earlier replies")                        \
-	X(DEBUG, "me <key>: item details")
+	X(DEBUG, "me <key>: item details")                                  \
+	X(LRU_CRAWLER, "lru_crawler <subcommand> [args] (.args): answered by the worker")
 
 enum proto_op {
 #define PROTO_OP_ENUM(name, desc) PROTO_OP_##name,
@@ -129,7 +130,8 @@ struct proto_request {
 	uint64_t initial;        /* ARITH with PROTO_F_HAS_INITIAL */
 	struct proto_span value; /* STORE: the data block, excluding any terminator */
 	uint32_t level;          /* VERBOSITY */
-	const char *args;        /* STATS: the group ("items", "slabs", ...) or NULL */
+	const char *args;        /* STATS: the group ("items", "slabs", ...) or NULL;
+				    LRU_CRAWLER: what follows the command, or NULL */
 	uint32_t args_len;
 	struct proto_meta meta;
 	struct proto_binary bin;

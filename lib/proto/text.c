@@ -750,12 +750,12 @@ parse_verbosity(struct text_parser *p, struct proto_input *in, const struct line
 	return PROTO_PARSE_OK;
 }
 
-/* stats [args...] */
+/* stats [args...], lru_crawler [args...]: the rest of the line, for the worker. */
 static enum proto_parse
-parse_stats(struct text_parser *p, struct proto_input *in, const struct line *l,
-	    struct proto_request *req)
+parse_with_args(struct text_parser *p, struct proto_input *in, const struct line *l,
+		struct proto_request *req, enum proto_op op)
 {
-	req_init(req, PROTO_OP_STATS, PROTO_TEXT);
+	req_init(req, op, PROTO_TEXT);
 	if (l->ntok > 1) {
 		uint32_t a = (uint32_t)(l->tok[1].p - l->s), e = l->len;
 
@@ -841,7 +841,7 @@ dispatch(struct text_parser *p, struct proto_input *in, const struct line *l,
 		if (TOK_IS(cmd, "set"))
 			return parse_store(p, in, l, req, err, PROTO_MODE_SET);
 		if (TOK_IS(cmd, "stats"))
-			return parse_stats(p, in, l, req);
+			return parse_with_args(p, in, l, req, PROTO_OP_STATS);
 		break; /* shutdown, slabs: not served */
 	case 'a':
 		if (TOK_IS(cmd, "add"))
@@ -885,7 +885,9 @@ dispatch(struct text_parser *p, struct proto_input *in, const struct line *l,
 			return parse_bare(p, in, l, req, PROTO_OP_QUIT);
 		if (TOK_IS(cmd, "verbosity"))
 			return parse_verbosity(p, in, l, req, err);
-		if (TOK_IS(cmd, "lru_crawler") || TOK_IS(cmd, "watch") || TOK_IS(cmd, "lru") ||
+		if (TOK_IS(cmd, "lru_crawler"))
+			return parse_with_args(p, in, l, req, PROTO_OP_LRU_CRAWLER);
+		if (TOK_IS(cmd, "watch") || TOK_IS(cmd, "lru") ||
 		    TOK_IS(cmd, "extstore") || TOK_IS(cmd, "refresh_certs") ||
 		    TOK_IS(cmd, "misbehave"))
 			break; /* known to memcached, not served */

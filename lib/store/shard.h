@@ -364,6 +364,50 @@ enum store_status store_meta_arith(struct store_shard *s, const struct store_key
 /** [any] Slab class and total bytes (header included) of a found item (meta me). */
 void store_hit_item_size(const struct store_hit *hit, uint32_t *clsid, uint32_t *total);
 
+/* ---- walking every item (owner): stats cachedump, lru_crawler metadump ---- */
+
+/**
+ * Where a walk over a shard's items stands: zero it to start. The walk goes through the slab
+ * arena in address order (page, then chunk). A linked item never moves, so an item linked for
+ * the whole walk is visited exactly once however many calls the walk takes and whatever is
+ * stored or removed between them; items linked or unlinked meanwhile may or may not be seen.
+ */
+struct store_walk {
+	uint32_t page;	/* arena page */
+	uint32_t chunk; /* chunk within the page */
+	bool done;	/* every page was visited */
+};
+
+/** One live item as a walk shows it (valid during the callback only). */
+struct store_walk_item {
+	const char *key;
+	uint32_t nkey;
+	uint32_t nbytes;      /* value length */
+	uint32_t client_flags;
+	uint32_t clsid;	      /* slab class, from 0 */
+	uint32_t total;	      /* bytes of the item, header included (as meta me size=) */
+	uint64_t cas;
+	int64_t exptime_unix; /* unix time it expires; 0 = never */
+	int64_t atime_unix;   /* unix time of its last access (or of its store) */
+	bool fetched;	      /* returned to a reader at least once */
+};
+
+/**
+ * Called for each live item. @return true to go on; false to stop before this item (the
+ * cursor stays on it, so the next call shows it again first).
+ */
+typedef bool (*store_walk_fn)(const struct store_walk_item *item, void *arg);
+
+/**
+ * [owner] Go on with walk @p w: visit at most @p budget chunks (free ones and pages of classes
+ * left out count too, so one call's cost is bounded whatever the shard holds) and call @p fn
+ * for each live item (linked, neither expired nor flushed) whose class is in @p classes (bit
+ * c for class c; UINT64_MAX for all). Sets w->done after the last page.
+ * @return the number of items @p fn accepted.
+ */
+unsigned store_walk(struct store_shard *s, struct store_walk *w, uint64_t classes,
+		    unsigned budget, store_walk_fn fn, void *arg);
+
 /* ---- upkeep (owner) ---- */
 
 /**

@@ -1095,6 +1095,14 @@ test_stats(void **state)
 	want_req(&r, 2, PROTO_OP_STATS, 0, NULL);
 	assert_string_equal(r.r[2].args, "cachedump 1  2");
 	run_free(&r);
+	/* lru_crawler: the rest of the line for the worker (issue 12: metadump) */
+	PARSE(&r, "lru_crawler metadump all \r\nlru_crawler\r\n");
+	want_count(&r, 2, false);
+	want_req(&r, 0, PROTO_OP_LRU_CRAWLER, 0, NULL);
+	assert_string_equal(r.r[0].args, "metadump all");
+	want_req(&r, 1, PROTO_OP_LRU_CRAWLER, 0, NULL);
+	assert_null(r.r[1].args);
+	run_free(&r);
 }
 
 static void
@@ -1104,7 +1112,7 @@ test_unknown_commands(void **state)
 
 	(void)state;
 	PARSE(&r, "foo\r\nx\r\n\r\n\n   \r\nGETS a\r\ngetx a\r\nsetx\r\nshutdown\r\n"
-		  "slabs reassign 1 2\r\nwatch\r\nlru_crawler enable\r\nmx a\r\nverbose 1\r\n");
+		  "slabs reassign 1 2\r\nwatch\r\nlru mode flat\r\nmx a\r\nverbose 1\r\n");
 	want_count(&r, 14, false);
 	for (unsigned i = 0; i < 14; i++)
 		want_err(&r, i, PROTO_ERR_UNKNOWN_COMMAND);
