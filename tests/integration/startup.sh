@@ -31,13 +31,19 @@ PIDS=()
 PASSED=0
 FAILED=0
 
-cleanup() {
+# stop_all: stop the servers this script started (by pid) and wait for them.
+stop_all() {
 	for p in "${PIDS[@]}"; do
 		kill "$p" 2>/dev/null
 	done
 	for p in "${PIDS[@]}"; do
 		wait "$p" 2>/dev/null
 	done
+	PIDS=()
+}
+
+cleanup() {
+	stop_all
 	echo "$ORIG_PAGES" >/proc/sys/vm/nr_hugepages
 	rm -rf "$LOGDIR"
 }
@@ -99,15 +105,6 @@ report() {
 	fi
 }
 
-stop_all() {
-	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	for p in "${PIDS[@]}"; do
-		wait "$p" 2>/dev/null
-	done
-	PIDS=()
-}
 
 # Free hugepages for one server (96 pages of 2 MB) and not for two.
 set_free_pages() {
