@@ -203,4 +203,16 @@ nic_tcp_visit(const struct nc_server *srv, nic_number_fn num, void *arg)
 	num(arg, "tcp_mbufs", all.mbufs);
 	for (unsigned c = 0; c < TCP_C_MAX; c++)
 		num(arg, tcp_counter_name((enum tcp_counter)c), sum.c[c]);
+	if (srv->nworkers < 2)
+		return; /* one queue: its counters are the sums above */
+	for (unsigned i = 0; i < srv->nworkers; i++) {
+		const struct tcp_ctx *t = stack_dpdk_tcp(srv->workers[i]->stack);
+		const struct tcp_counters *q = t != NULL ? tcp_counters(t) : NULL;
+
+		for (unsigned c = 0; q != NULL && c < TCP_C_MAX; c++) {
+			snprintf(name, sizeof(name), "q%u_%s", i,
+				 tcp_counter_name((enum tcp_counter)c));
+			num(arg, name, q->c[c]);
+		}
+	}
 }

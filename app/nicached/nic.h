@@ -53,8 +53,9 @@ void nic_stats_visit(const struct nc_server *srv, nic_number_fn num, nic_text_fn
 /**
  * Visit the figures of `stats tcp` (and telemetry /nicached/tcp): every TCP counter summed
  * over the workers' queues (lib/tcp/counters.h), the gauges (tcp_conns, tcp_syn_rcvd,
- * tcp_time_wait, tcp_mbufs) summed, and per queue q<i>_tcp_conns. Nothing when the port
- * serves no TCP. Any thread (relaxed loads).
+ * tcp_time_wait, tcp_mbufs) summed, per queue q<i>_tcp_conns, and with more than one queue
+ * every counter per queue (q<i>_<counter>). Nothing when the port serves no TCP. Any thread
+ * (relaxed loads).
  */
 void nic_tcp_visit(const struct nc_server *srv, nic_number_fn num, void *arg);
 

@@ -57,6 +57,11 @@ def test_connections_on_both_workers_and_cross_shard_values(lab):
         assert -1 not in q, "stats tcp has no q0_tcp_conns/q1_tcp_conns: %r" % sorted(st)
         assert sum(q) >= N_CONNS, "stats tcp: %r connections for %d open" % (q, N_CONNS)
         assert q[0] > 0 and q[1] > 0, "every connection landed on one worker: %r" % q
+        # each queue's own counters too, and they add up to the sums
+        for name in ("passive_opens", "segs_in"):
+            per = [int(st.get("q%d_%s" % (i, name), -1)) for i in (0, 1)]
+            assert per[0] > 0 and per[1] > 0, "stats tcp q0/q1_%s: %r" % (name, per)
+            assert sum(per) == int(st[name]), "q0_%s + q1_%s != %s" % (name, name, name)
 
 
 def pipeline(lab, seed, errors, counts):
