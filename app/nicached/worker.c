@@ -143,7 +143,7 @@ worker_create(struct nc_server *srv, unsigned id, unsigned lcore, int *err, char
 	w->exec.stats = &w->stats;
 	w->exec.seed = &srv->seed;
 	w->exec.item_size_max = (uint32_t)srv->set.max_item_size;
-	/* 64 chunks (the input's segment limit) must hold the largest request with room. */
+	/* The largest request fits in 33 chunks, behind CONN_LEND_SEGS_MAX lent segments. */
 	w->rx_chunk_size = RTE_MAX(32u * 1024, (uint32_t)(srv->set.max_item_size / 32));
 	w->out_buf = malloc(WORKER_OUT_BUF);
 	bool short_of_memory = w->out_buf == NULL;
