@@ -68,6 +68,7 @@ enum store_mode {
 	X(expired_unfetched, "reclaimed expired items never returned to a reader") \
 	X(ttl_expired, "items removed by the TTL wheel")                           \
 	X(slab_reassigns, "pages moved between size classes")                      \
+	X(slab_reassign_rescues, "recent items moved off a page being moved, not evicted") \
 	X(alloc_retries, "stores answered STORE_NO_MEMORY while memory was reclaimed")
 
 struct store_shard_stats {

@@ -58,11 +58,10 @@ shard_item_reclaim_dead(struct store_shard *s, struct item *it)
 	shard_item_unlink(s, it);
 }
 
-/* Evict a live item (CLOCK victim or a page being moved). */
+/* Evict a live item (a CLOCK victim, or one on a page being moved that could not move). */
 static void
-item_evict(struct item *it, void *arg)
+item_evict(struct store_shard *s, struct item *it)
 {
-	struct store_shard *s = arg;
 	struct slab_class *c = &s->slab.cls[it->clsid];
 	nc_reltime_t now = nc_clock_now(s->clock);
 
@@ -79,53 +78,176 @@ item_evict(struct item *it, void *arg)
 	shard_item_unlink(s, it);
 }
 
-/* CLOCK takes dead items first, whatever their reference bit (memcached's tail pull). */
+/* Used in the last second (SPARE_SECONDS): an item eviction passes over while older ones exist. */
 static bool
-item_dead(const struct item *it, void *arg)
+item_recent(const struct item *it, nc_reltime_t now)
+{
+	return now - __atomic_load_n(&it->atime, __ATOMIC_RELAXED) <= SPARE_SECONDS;
+}
+
+/*
+ * Copy a linked item into another chunk of its class and publish the copy in its place (same
+ * key slot, cas, times and flags; readers of the old copy keep it until their quiescent
+ * state). The chunk must not be on the page being moved (its free chunks are off the list).
+ * @return true when it moved; false when the class had no free chunk.
+ */
+static bool
+item_relocate(struct store_shard *s, struct item *it)
+{
+	size_t len = item_total_size(it->nkey, it->nbytes);
+	struct item *copy = slab_alloc(&s->slab, it->clsid);
+	struct store_key k;
+
+	if (copy == NULL)
+		return false;
+	memcpy((uint8_t *)copy + ITEM_READER_OFFSET, (const uint8_t *)it + ITEM_READER_OFFSET,
+	       len - ITEM_READER_OFFSET);
+	tw_node_init(&copy->tw);
+	copy->next = NULL;
+	copy->hash_pos = -1;
+	item_store_key(s, it, &k);
+	/* The key is in the index: this replaces the item pointer and takes no new slot. */
+	if (index_put(s->index, &k, copy) < 0) {
+		slab_free(&s->slab, copy);
+		return false;
+	}
+	copy->state = ITEM_LINKED;
+	ttl_wheel_remove(&s->wheel, &it->tw);
+	if (item_exptime(copy) != 0)
+		ttl_wheel_insert(&s->wheel, &copy->tw, item_exptime(copy));
+	it->hash_pos = -1;
+	item_retire(s, it);
+	STAT_ADD(s, slab_reassign_rescues, 1);
+	return true;
+}
+
+/* An item on a page being moved: dead ones go, recent or referenced ones move if they can. */
+static void
+item_leave_page(struct item *it, void *arg)
+{
+	struct store_shard *s = arg;
+	nc_reltime_t now = nc_clock_now(s->clock);
+
+	if (nc_reltime_expired(item_exptime(it), now) || item_flushed(s, it, now)) {
+		shard_item_reclaim_dead(s, it);
+		return;
+	}
+	if ((item_recent(it, now) || __atomic_load_n(&it->ref, __ATOMIC_RELAXED)) &&
+	    item_relocate(s, it))
+		return;
+	item_evict(s, it);
+}
+
+/* CLOCK takes dead items first, whatever their reference bit (memcached's tail pull). */
+static enum slab_verdict
+item_judge(const struct item *it, void *arg)
 {
 	const struct store_shard *s = arg;
 	nc_reltime_t now = nc_clock_now(s->clock);
 
-	return nc_reltime_expired(item_exptime(it), now) || item_flushed(s, it, now);
+	if (nc_reltime_expired(item_exptime(it), now) || item_flushed(s, it, now))
+		return SLAB_DEAD;
+	return SLAB_LIVE;
+}
+
+/* As item_judge, but items used in the last second are spared. */
+static enum slab_verdict
+item_judge_spare_recent(const struct item *it, void *arg)
+{
+	const struct store_shard *s = arg;
+	enum slab_verdict v = item_judge(it, arg);
+
+	return v == SLAB_LIVE && item_recent(it, nc_clock_now(s->clock)) ? SLAB_SPARE : v;
 }
 
 /* Evict up to `want` items of class clsid by CLOCK; returns how many. */
 static unsigned
-evict_class(struct store_shard *s, unsigned clsid, unsigned want)
+evict_class(struct store_shard *s, unsigned clsid, unsigned want, slab_judge_fn judge)
 {
 	unsigned budget = EVICT_VISITS;
 	unsigned evicted = 0;
 
 	while (evicted < want) {
-		struct item *victim = slab_clock_victim(&s->slab, clsid, &budget, item_dead, s);
+		struct item *victim = slab_clock_victim(&s->slab, clsid, &budget, judge, s);
 
 		if (victim == NULL)
 			break;
-		item_evict(victim, s);
+		item_evict(s, victim);
 		evicted++;
 	}
 	return evicted;
 }
 
 /*
- * Make room in class clsid: evict a batch by CLOCK, or start a page move. Chunks of the class
- * already waiting for a grace period count toward the batch, so a store that retries while
- * memory is being reclaimed does not evict again and again.
+ * The class other than clsid whose next CLOCK victim was used longest ago, if that is more than
+ * SPARE_SECONDS ago and the class may give a page; else SLAB_CLASS_ANY.
+ */
+static unsigned
+class_with_oldest_tail(const struct store_shard *s, unsigned clsid)
+{
+	nc_reltime_t now = nc_clock_now(s->clock);
+	nc_reltime_t oldest = now - SPARE_SECONDS;
+	unsigned best = SLAB_CLASS_ANY;
+
+	for (unsigned c = 0; c < s->slab.nclasses; c++) {
+		const struct item *tail;
+		nc_reltime_t atime;
+
+		if (c == clsid || !slab_class_can_give(&s->slab, c))
+			continue;
+		tail = slab_class_tail(&s->slab, c);
+		if (tail == NULL)
+			continue;
+		atime = __atomic_load_n(&tail->atime, __ATOMIC_RELAXED);
+		if (atime < oldest) {
+			oldest = atime;
+			best = c;
+		}
+	}
+	return best;
+}
+
+/*
+ * Make room in class clsid: evict a batch by CLOCK, sparing items used in the last second. When
+ * the class holds nothing older (its hand reaches a recent item, or the sweep found only recent
+ * or referenced ones), take a page from the class whose oldest items are older than that; only
+ * when no class has such items evict recent ones. A class without pages takes one from the
+ * class holding most. Chunks of the class already waiting for a grace period count toward the
+ * batch, so a store that retries while memory is being reclaimed does not evict again and again.
  */
 static void
 make_room(struct store_shard *s, unsigned clsid)
 {
 	const struct slab_class *c = &s->slab.cls[clsid];
-	unsigned evicted = 0;
+	nc_reltime_t now = nc_clock_now(s->clock);
+	unsigned want, evicted = 0;
 
 	if (c->nretired + c->incoming * c->per_page >= EVICT_BATCH) {
 		retire_flush(&s->retire);
 		return;
 	}
-	evicted = evict_class(s, clsid, EVICT_BATCH - c->nretired);
+	want = EVICT_BATCH - c->nretired;
+	if (c->npages > 0) {
+		const struct item *tail = slab_class_tail(&s->slab, clsid);
 
-	if (evicted == 0 && s->slab.cls[clsid].npages == 0 && s->slab.cls[clsid].incoming == 0 &&
-	    slab_reassign_start(&s->slab, clsid, s->inflight, item_evict, s) == 0)
+		/* A recent tail means the whole class is recent: sweeping it would only spare. */
+		if (tail != NULL && !item_recent(tail, now))
+			evicted = evict_class(s, clsid, want, item_judge_spare_recent);
+	}
+	if (evicted == 0 && c->npages > 0 && c->incoming == 0) {
+		unsigned src = class_with_oldest_tail(s, clsid);
+
+		if (src != SLAB_CLASS_ANY &&
+		    slab_reassign_start(&s->slab, clsid, src, s->inflight, item_leave_page, s) == 0) {
+			STAT_ADD(s, slab_reassigns, 1);
+			retire_flush(&s->retire);
+			return;
+		}
+		evicted = evict_class(s, clsid, want, item_judge);
+	}
+	if (evicted == 0 && c->npages == 0 && c->incoming == 0 &&
+	    slab_reassign_start(&s->slab, clsid, SLAB_CLASS_ANY, s->inflight, item_leave_page,
+				s) == 0)
 		STAT_ADD(s, slab_reassigns, 1);
 	retire_flush(&s->retire);
 }
@@ -240,7 +362,7 @@ shard_item_link_cas(struct store_shard *s, struct item *it, const struct store_k
 		for (unsigned i = 0; i < s->slab.nclasses && evicted < EVICT_BATCH; i++) {
 			unsigned c = (s->index_full_rotor + i) % s->slab.nclasses;
 
-			evicted += evict_class(s, c, EVICT_BATCH - evicted);
+			evicted += evict_class(s, c, EVICT_BATCH - evicted, item_judge);
 		}
 		s->index_full_rotor++;
 		retire_flush(&s->retire);

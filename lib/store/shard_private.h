@@ -18,6 +18,8 @@
 
 /* Items evicted at once when a class is full, so one grace period serves many stores. */
 #define EVICT_BATCH 32
+/* Items used within this many seconds are not evicted while a class holds older ones. */
+#define SPARE_SECONDS 1
 /* Chunks the CLOCK hand may visit per store that needs memory. */
 #define EVICT_VISITS 4096
 /* Retirements handed to liburcu at once from store_shard_maintain(), or ... */

@@ -237,7 +237,7 @@ hand_step(struct slab *s, struct slab_class *c)
 }
 
 struct item *
-slab_clock_victim(struct slab *s, unsigned clsid, unsigned *budget, slab_dead_fn dead, void *arg)
+slab_clock_victim(struct slab *s, unsigned clsid, unsigned *budget, slab_judge_fn judge, void *arg)
 {
 	struct slab_class *c = &s->cls[clsid];
 
@@ -250,13 +250,44 @@ slab_clock_victim(struct slab *s, unsigned clsid, unsigned *budget, slab_dead_fn
 		hand_step(s, c);
 		if (it->state != ITEM_LINKED)
 			continue;
-		if (dead(it, arg))
+		switch (judge(it, arg)) {
+		case SLAB_DEAD:
 			return it;
+		case SLAB_SPARE:
+			continue;
+		case SLAB_LIVE:
+			break;
+		}
 		if (__atomic_load_n(&it->ref, __ATOMIC_RELAXED)) {
 			__atomic_store_n(&it->ref, 0, __ATOMIC_RELAXED);
 			continue;
 		}
 		return it;
+	}
+	return NULL;
+}
+
+/* Chunks slab_class_tail() looks at past the hand. */
+#define TAIL_LOOK 64u
+
+const struct item *
+slab_class_tail(const struct slab *s, unsigned clsid)
+{
+	const struct slab_class *c = &s->cls[clsid];
+	uint32_t page = c->hand_page, idx = c->hand_chunk;
+
+	if (page == SLAB_PAGE_NONE)
+		return NULL;
+	for (unsigned n = 0; n < TAIL_LOOK; n++) {
+		const struct item *it = chunk_at(s, page, idx, c->size);
+
+		if (it->state == ITEM_LINKED)
+			return it;
+		if (++idx == c->per_page) {
+			idx = 0;
+			page = s->pages[page].next != SLAB_PAGE_NONE ? s->pages[page].next
+								     : c->first_page;
+		}
 	}
 	return NULL;
 }
@@ -288,9 +319,9 @@ freelist_remove_page(struct slab *s, struct slab_class *c, uint32_t p)
 	return n;
 }
 
-/* May class i give a page now? Not its only page if it has not used it since it came. */
-static bool
-class_can_give(const struct slab *s, unsigned i)
+/* Not its only page if it has not used it since it came. */
+bool
+slab_class_can_give(const struct slab *s, unsigned i)
 {
 	const struct slab_class *c = &s->cls[i];
 	const struct slab_page *only;
@@ -304,16 +335,21 @@ class_can_give(const struct slab *s, unsigned i)
 }
 
 int
-slab_reassign_start(struct slab *s, unsigned dest, const struct item *pinned, slab_evict_fn evict,
-		    void *arg)
+slab_reassign_start(struct slab *s, unsigned dest, unsigned src, const struct item *pinned,
+		    slab_evict_fn evict, void *arg)
 {
 	unsigned victim = SLAB_CLASS_MAX;
 	struct slab_class *c;
 	struct slab_page *pg;
 	uint32_t p;
 
-	for (unsigned i = 0; i < s->nclasses; i++) {
-		if (i == dest || !class_can_give(s, i))
+	if (src != SLAB_CLASS_ANY) {
+		if (src == dest || src >= s->nclasses || !slab_class_can_give(s, src))
+			return -ENOSPC;
+		victim = src;
+	}
+	for (unsigned i = 0; src == SLAB_CLASS_ANY && i < s->nclasses; i++) {
+		if (i == dest || !slab_class_can_give(s, i))
 			continue;
 		if (victim == SLAB_CLASS_MAX || s->cls[i].npages > s->cls[victim].npages)
 			victim = i;

@@ -12,10 +12,11 @@
  * of two when -I is larger.
  *
  * When a class needs memory and no page is free, the caller evicts within the class (CLOCK:
- * slab_clock_victim) or, when the class has no page to evict from, moves a page from the class
- * holding most pages (slab_reassign_start). Memory given back by eviction or a page move is
- * usable only after an RCU grace period; the shard's retirement code returns it through
- * slab_free().
+ * slab_clock_victim), or moves a page from another class (slab_reassign_start): from the class
+ * whose least recently used items are oldest when the class would otherwise evict items used
+ * in the last second, or from the class holding most pages when the class has no page to evict
+ * from. Memory given back by eviction or a page move is usable only after an RCU grace period;
+ * the shard's retirement code returns it through slab_free().
  *
  * Threads: everything here is owner-only (the shard's worker), not thread-safe.
  */
@@ -116,35 +117,57 @@ struct item *slab_alloc(struct slab *s, unsigned clsid);
  */
 void slab_free(struct slab *s, struct item *it);
 
-/** Tells slab_clock_victim() that an item is dead (expired or flushed): taken at once. */
-typedef bool (*slab_dead_fn)(const struct item *it, void *arg);
+/** What slab_clock_victim() may do with a linked item. */
+enum slab_verdict {
+	SLAB_DEAD,  /* expired or flushed: taken at once, whatever its reference bit */
+	SLAB_SPARE, /* used very recently: passed over, its reference bit kept */
+	SLAB_LIVE,  /* live: second chance if referenced, else taken */
+};
+
+/** Judges a linked item for slab_clock_victim(). */
+typedef enum slab_verdict (*slab_judge_fn)(const struct item *it, void *arg);
 
 /**
- * CLOCK sweep over the class's pages: return the first linked item that @p dead says is dead
- * or that is unreferenced, clearing the reference bit of the live ones it passes. Each chunk
- * visited takes one from *budget; the sweep stops when it reaches 0. The hand stays after the
- * returned item. The caller must unlink and retire it.
+ * CLOCK sweep over the class's pages: return the first linked item that @p judge calls dead,
+ * or that it calls live and that is unreferenced, clearing the reference bit of the live ones
+ * it passes (spared ones keep theirs). Each chunk visited takes one from *budget; the sweep
+ * stops when it reaches 0. The hand stays after the returned item. The caller must unlink and
+ * retire it.
  * @return an eviction candidate, or NULL.
  */
-struct item *slab_clock_victim(struct slab *s, unsigned clsid, unsigned *budget, slab_dead_fn dead,
+struct item *slab_clock_victim(struct slab *s, unsigned clsid, unsigned *budget, slab_judge_fn judge,
 			       void *arg);
+
+/**
+ * The item the class's CLOCK hand reaches next: the first linked chunk within 64 chunks of the
+ * hand, which (stores taking the chunks the hand freed) is about the class's oldest item.
+ * @return that item, or NULL when the class has no page or none near the hand is linked.
+ */
+const struct item *slab_class_tail(const struct slab *s, unsigned clsid);
 
 /** Called by slab_reassign_start() for every linked item on the page being moved. */
 typedef void (*slab_evict_fn)(struct item *it, void *arg);
 
+/** "Any class" for slab_reassign_start(): the one holding most pages that may give one. */
+#define SLAB_CLASS_ANY UINT32_MAX
+
 /**
- * Start moving a page to class @p dest from the class holding most pages: the page leaves its
- * class at once, its free chunks are taken off the free list, @p evict is called for its
- * linked items (the caller unlinks and retires them), and once every chunk has come back
- * through slab_free() the page joins @p dest. A page holding @p pinned (an allocated item the
- * caller has not linked yet) is never chosen, and neither is the only page of a class that
- * has not allocated from it since it moved there (so classes that outnumber the pages cannot
- * pass pages round without ever using them).
- * @return 0 when a move started (memory arrives after a grace period); -ENOSPC when no class
- *         can give a page now.
+ * Start moving a page to class @p dest from class @p src, or with SLAB_CLASS_ANY from the
+ * class holding most pages: the page after the source's CLOCK hand (its oldest items) leaves
+ * its class at once, its free chunks are taken off the free list, @p evict is called for its
+ * linked items (the caller relocates them to free chunks of the class or unlinks and retires
+ * them), and once every chunk has come back through slab_free() the page joins @p dest. A page
+ * holding @p pinned (an allocated item the caller has not linked yet) is never chosen, and
+ * neither is the only page of a class that has not allocated from it since it moved there (so
+ * classes that outnumber the pages cannot pass pages round without ever using them).
+ * @return 0 when a move started (memory arrives after a grace period); -ENOSPC when the class
+ *         (or, with SLAB_CLASS_ANY, every class) cannot give a page now.
  */
-int slab_reassign_start(struct slab *s, unsigned dest, const struct item *pinned,
+int slab_reassign_start(struct slab *s, unsigned dest, unsigned src, const struct item *pinned,
 			slab_evict_fn evict, void *arg);
+
+/** May class @p clsid give a page now (see slab_reassign_start())? */
+bool slab_class_can_give(const struct slab *s, unsigned clsid);
 
 /** Bytes of pages in use by classes (including pages being moved). Never above the limit. */
 static inline size_t

@@ -780,6 +780,92 @@ worker_store(struct store_shard *s, struct model *m, uint32_t id, uint32_t len)
 }
 
 /*
+ * "No eviction of an item used in the last second while older ones exist": memory is full of
+ * small items stored 5 s ago; then larger items arrive (2.5x memory of them) with the clock
+ * standing still, and the last 16 of them are read after every store. Every one of those must
+ * hit for as long as the small class still holds pages: the larger class takes pages from the
+ * small class (whose items are older) instead of evicting its own recent items.
+ */
+static void
+test_recent_items_spared_while_older_exist(void **state)
+{
+	const size_t limit = 8 * MIB;
+	const uint32_t small = 100, large = 50000, nlarge = 400;
+	struct store_shard *s = shard_new(limit, 0);
+	const struct slab *sl = store_shard_slab(s);
+	unsigned c1 = class_of(s, small);
+	uint32_t n1, checked = 0;
+	struct model old, recent;
+
+	(void)state;
+	model_init(&old, 'o', 100000);
+	model_init(&recent, 'n', nlarge);
+	n1 = fill_until_evicting(s, &old, 0, small, limit);
+	nc_clock_advance(&env.clock, 5);
+	for (uint32_t i = 0; i < nlarge; i++) {
+		model_put_timed(s, &recent, i, large, 0, false);
+		check_limits(s, limit);
+		if (sl->cls[c1].npages == 0)
+			continue;
+		for (uint32_t j = i >= 15 ? i - 15 : 0; j <= i; j++, checked++)
+			assert_int_equal(model_get(s, &recent, j), STORE_HIT);
+	}
+	/* The small class gave every page, one at a time, and the checks ran until then. */
+	assert_int_equal(sl->cls[c1].npages, 0);
+	assert_true(stats(s).slab_reassigns >= sl->npages - 1);
+	assert_true(checked > 100);
+	print_message("  %u old small items, %u recent reads checked, %" PRIu64 " page moves\n",
+		      n1, checked, stats(s).slab_reassigns);
+	settle(s);
+	assert_int_equal(model_scan(s, &recent, 0, nlarge, NULL), stats(s).curr_items);
+
+	shard_free(&s);
+	model_free(&old);
+	model_free(&recent);
+}
+
+/*
+ * A page taken from a class for another carries items read in the last second: when the class
+ * has free chunks elsewhere, those items move there (same value, same cas) instead of being
+ * evicted.
+ */
+static void
+test_page_move_rescues_recent(void **state)
+{
+	const size_t limit = 8 * MIB;
+	const uint32_t small = 100, large = 50000;
+	struct store_shard *s = shard_new(limit, 0);
+	const struct slab *sl = store_shard_slab(s);
+	unsigned c1 = class_of(s, small);
+	uint32_t n1, per_page = sl->cls[c1].per_page;
+	struct model old, big;
+
+	(void)state;
+	model_init(&old, 'o', 100000);
+	model_init(&big, 'b', 64);
+	/* All but one page of small items, the last half page of them free. */
+	n1 = (uint32_t)(sl->npages - 1) * per_page - per_page / 2;
+	for (uint32_t i = 0; i < n1; i++)
+		model_put(s, &old, i, small, 0);
+	nc_clock_advance(&env.clock, 5);
+	/* Items 100-109 sit on the page the small class's hand reaches first: read them now. */
+	for (uint32_t i = 100; i < 110; i++)
+		assert_int_equal(model_get(s, &old, i), STORE_HIT);
+	/* Large items fill the last page, then take a page from the small class (older). */
+	for (uint32_t i = 0; i < 2 * sl->cls[class_of(s, large)].per_page; i++)
+		model_put_timed(s, &big, i, large, 0, false);
+	assert_true(stats(s).slab_reassigns > 0);
+	settle(s);
+	for (uint32_t i = 100; i < 110; i++)
+		assert_int_equal(model_get(s, &old, i), STORE_HIT);
+	assert_true(stats(s).slab_reassign_rescues >= 10);
+
+	shard_free(&s);
+	model_free(&old);
+	model_free(&big);
+}
+
+/*
  * A worker retries a store that got STORE_NO_MEMORY on every loop iteration, possibly
  * thousands of times before the grace period of the first eviction batch ends (here another
  * worker holds the grace period for 20 ms). The memory that batch frees is on its way; the
@@ -1057,6 +1143,8 @@ main(void)
 		T(test_reassign_large_to_small),
 		T(test_clock_keeps_hot_set),
 		T(test_clock_without_reads_evicts_first),
+		T(test_recent_items_spared_while_older_exist),
+		T(test_page_move_rescues_recent),
 		T(test_retry_loop_evicts_little),
 		T(test_retry_loop_index_full_evicts_little),
 		T(test_expired_reclaimed_unfetched),
