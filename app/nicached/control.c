@@ -170,6 +170,9 @@ control_main(struct nc_server *srv)
 
 	while (control_signal == 0) {
 		nc_clock_update(&srv->clock);
+		/* Larger index tables are made here, off the workers' path, and old ones freed. */
+		for (unsigned i = 0; i < srv->nworkers; i++)
+			store_shard_index_service(srv->workers[i]->shard);
 		nanosleep(&tick, NULL);
 	}
 	__atomic_store_n(&srv->stop, true, __ATOMIC_RELEASE);

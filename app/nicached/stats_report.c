@@ -174,6 +174,8 @@ stats_sum_shards(const struct nc_server *srv, struct store_shard_stats *out)
 	/* gauges: what there is now */
 	out->curr_items = now.curr_items;
 	out->bytes = now.bytes;
+	out->hash_bytes = now.hash_bytes;
+	out->hash_is_expanding = now.hash_is_expanding;
 }
 
 void

@@ -14,7 +14,7 @@ reclaim_item(struct item *it, void *arg)
 	struct store_shard *s = arg;
 
 	if (it->hash_pos >= 0) {
-		index_free_pos(s->index, it->hash_pos);
+		index_free_pos(&s->index, it->hash_pos);
 		s->slots_retired--;
 	}
 	s->slab.cls[it->clsid].nretired--;
@@ -58,12 +58,17 @@ store_shard_create(const struct store_shard_params *p, int *err)
 		rte_free(s);
 		return NULL;
 	}
-	/* Default: one key slot per smallest chunk, so the index never fills before memory. */
-	entries = p->index_entries ? p->index_entries : s->slab.npages * s->slab.cls[0].per_page;
-	snprintf(name, sizeof(name), "ncidx_%" PRIxPTR, (uintptr_t)s);
-	s->index = index_create(name, entries, p->socket_id);
-	if (s->index == NULL) {
-		*err = -ENOMEM;
+	/*
+	 * The index grows with the items up to one key slot per smallest chunk, so it never fills
+	 * before memory; a given size is fixed.
+	 */
+	entries = p->index_entries ? p->index_entries
+				   : store_shard_index_max_entries(slab_mem_limit(&s->slab),
+								    sp.chunk_min);
+	snprintf(name, sizeof(name), "ncix%" PRIxPTR, (uintptr_t)s);
+	rc = index_init(&s->index, name, entries, p->index_entries != 0, p->socket_id);
+	if (rc < 0) {
+		*err = rc;
 		slab_deinit(&s->slab);
 		rte_free(s);
 		return NULL;
@@ -80,7 +85,7 @@ store_shard_destroy(struct store_shard **sp)
 	if (s == NULL)
 		return;
 	retire_wait_all(&s->retire);
-	index_destroy(&s->index);
+	index_fini(&s->index);
 	slab_deinit(&s->slab);
 	rte_free(s);
 	*sp = NULL;
@@ -117,6 +122,7 @@ store_shard_maintain(struct store_shard *s, unsigned ttl_budget)
 
 	if (retire_in_flight(&s->retire) > 0)
 		retire_reap(&s->retire);
+	index_maintain(&s->index, INDEX_MOVES_PER_CALL);
 	expired = ttl_wheel_advance(&s->wheel, nc_clock_now(s->clock), ttl_budget, ttl_expire, s);
 	if (s->retire.npending > 0) {
 		if (s->retire.npending >= RETIRE_FLUSH_ITEMS ||
@@ -126,6 +132,21 @@ store_shard_maintain(struct store_shard *s, unsigned ttl_budget)
 		}
 	}
 	return expired;
+}
+
+uint32_t
+store_shard_index_max_entries(size_t mem_limit, uint32_t chunk_min)
+{
+	size_t chunk = RTE_ALIGN(sizeof(struct item) + (chunk_min ? chunk_min : 48), 8);
+	size_t n = mem_limit / SLAB_PAGE_SIZE_DEFAULT * (SLAB_PAGE_SIZE_DEFAULT / chunk);
+
+	return n > INDEX_ENTRIES_MAX ? INDEX_ENTRIES_MAX : (uint32_t)(n < 8 ? 8 : n);
+}
+
+int
+store_shard_index_service(struct store_shard *s)
+{
+	return index_service(&s->index);
 }
 
 void
@@ -141,6 +162,9 @@ store_shard_stats_get(const struct store_shard *s, struct store_shard_stats *out
 	out->name = __atomic_load_n(&s->stats.name, __ATOMIC_RELAXED);
 	STORE_SHARD_STATS(STORE_SHARD_STAT_COPY)
 #undef STORE_SHARD_STAT_COPY
+	/* Gauges of the index, read where they live. */
+	out->hash_bytes = index_bytes(&s->index);
+	out->hash_is_expanding = __atomic_load_n(&s->index.old, __ATOMIC_ACQUIRE) != NULL;
 }
 
 const struct slab *

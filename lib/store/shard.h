@@ -69,7 +69,9 @@ enum store_mode {
 	X(ttl_expired, "items removed by the TTL wheel")                           \
 	X(slab_reassigns, "pages moved between size classes")                      \
 	X(slab_reassign_rescues, "recent items moved off a page being moved, not evicted") \
-	X(alloc_retries, "stores answered STORE_NO_MEMORY while memory was reclaimed")
+	X(alloc_retries, "stores answered STORE_NO_MEMORY while memory was reclaimed") \
+	X(hash_bytes, "DPDK memory of the index tables (memcached's hash_bytes)")    \
+	X(hash_is_expanding, "shards whose index is moving keys to a larger table")
 
 struct store_shard_stats {
 #define STORE_SHARD_STAT_FIELD(name, desc) uint64_t name;
@@ -84,7 +86,7 @@ struct store_shard_params {
 	size_t item_size_max;		    /* largest item incl. header (-I); 0 = 1 MiB */
 	uint32_t chunk_min;		    /* -n; 0 = 48 */
 	double growth_factor;		    /* -f; 0 = 1.25 */
-	uint32_t index_entries;		    /* 0 = as many as the smallest chunks that fit */
+	uint32_t index_entries;		    /* fixed key slots; 0 = grow to one per smallest chunk */
 	const struct nc_digest_seed *seed;  /* the process's digest seed (store_key_init) */
 	struct nc_clock *clock;		    /* coarse clock the owner keeps updated */
 	struct nc_cas_source *cas_source;   /* process-wide CAS source */
@@ -413,11 +415,28 @@ unsigned store_walk(struct store_shard *s, struct store_walk *w, uint64_t classe
 
 /**
  * [owner] Per-loop upkeep: return memory whose grace period ended, hand pending retirements
- * to liburcu, and let the TTL wheel remove up to @p ttl_budget due items. Cheap when there is
- * nothing to do. Call once per worker loop iteration, next to rcu_quiescent_state().
+ * to liburcu, move some keys to a larger index while the index grows, and let the TTL wheel
+ * remove up to @p ttl_budget due items. Cheap when there is nothing to do. Call once per worker loop iteration, next to rcu_quiescent_state().
  * @return the number of items expired by the wheel.
  */
 unsigned store_shard_maintain(struct store_shard *s, unsigned ttl_budget);
+
+/**
+ * [control thread, not an RCU reader] Index upkeep off the data path: make the larger index
+ * table the owner asked for, free emptied ones after a grace period (blocks for one). Call
+ * every few milliseconds; a shard nobody services still grows (its owner makes the table when
+ * the index is full) but keeps its emptied tables until it is destroyed.
+ * @return 1 when it did something, 0 when there was nothing to do, -ENOMEM when a table could
+ *         not be made (the index stays as it is and evicts when full).
+ */
+int store_shard_index_service(struct store_shard *s);
+
+/**
+ * Key slots the index of a shard with @p mem_limit bytes of item memory and smallest chunk
+ * payload @p chunk_min (-n) grows to: one per smallest chunk. With index_table_bytes() this
+ * sizes the DPDK memory a server needs.
+ */
+uint32_t store_shard_index_max_entries(size_t mem_limit, uint32_t chunk_min);
 
 /**
  * [owner, not in a worker loop] Wait until every retired item is back in the slab (blocks,

@@ -69,7 +69,7 @@ store_item_commit(struct store_shard *s, struct item *it, const struct store_key
 		if (it == NULL)
 			return st;
 		/* The allocation may have evicted live: link against the index as it is now. */
-		cur = index_lookup(s->index, k);
+		cur = index_lookup(&s->index, k);
 		break;
 	default:
 		st = STORE_NOT_STORED;
@@ -160,7 +160,7 @@ enum store_status
 store_gat(struct store_shard *s, const struct store_key *k, int64_t exptime, struct store_hit *hit)
 {
 	nc_reltime_t now = nc_clock_now(s->clock);
-	struct item *it = index_lookup(s->index, k);
+	struct item *it = index_lookup(&s->index, k);
 	enum store_status st = item_classify(s, it, k, now, true);
 
 	if (st == STORE_EXPIRED || st == STORE_FLUSHED)
@@ -203,7 +203,7 @@ store_arith(struct store_shard *s, const struct store_key *k, bool incr, uint64_
 	s->inflight = it;
 	memcpy(item_value(it), digits, ndigits);
 	memset(item_value(it) + ndigits, ' ', len - ndigits);
-	st = shard_item_link(s, it, k, index_lookup(s->index, k), !in_place);
+	st = shard_item_link(s, it, k, index_lookup(&s->index, k), !in_place);
 	if (st != STORE_STORED)
 		return st;
 	if (value_out != NULL)

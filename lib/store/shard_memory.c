@@ -36,7 +36,7 @@ shard_item_unlink(struct store_shard *s, struct item *it)
 	int32_t pos;
 
 	item_store_key(s, it, &k);
-	pos = index_del(s->index, &k);
+	pos = index_del(&s->index, &k);
 	it->hash_pos = pos >= 0 ? pos : -1;
 	ttl_wheel_remove(&s->wheel, &it->tw);
 	stats_item_gone(s, it);
@@ -107,7 +107,7 @@ item_relocate(struct store_shard *s, struct item *it)
 	copy->hash_pos = -1;
 	item_store_key(s, it, &k);
 	/* The key is in the index: this replaces the item pointer and takes no new slot. */
-	if (index_put(s->index, &k, copy) < 0) {
+	if (index_put(&s->index, &k, copy) < 0) {
 		slab_free(&s->slab, copy);
 		return false;
 	}
@@ -354,7 +354,7 @@ shard_item_link_cas(struct store_shard *s, struct item *it, const struct store_k
 	it->cas = cas != 0 ? cas : nc_cas_next(&s->cas);
 	it->stime = now;
 	it->flush_seq = (uint16_t)s->flush_seq;
-	if (index_put(s->index, k, it) < 0) {
+	if (index_put(&s->index, k, it) < 0) {
 		/* Index full: free key slots by evicting from any class, then retry later. */
 		unsigned evicted = s->slots_retired;
 
@@ -395,7 +395,7 @@ struct item *
 shard_lookup_owner(struct store_shard *s, const struct store_key *k, struct item **cur)
 {
 	nc_reltime_t now = nc_clock_now(s->clock);
-	struct item *it = index_lookup(s->index, k);
+	struct item *it = index_lookup(&s->index, k);
 
 	switch (item_classify(s, it, k, now, true)) {
 	case STORE_HIT:

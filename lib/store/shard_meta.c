@@ -33,7 +33,7 @@ store_meta_get(const struct store_shard *s, const struct store_key *k, bool bump
 	       struct store_hit *hit)
 {
 	nc_reltime_t now = nc_clock_now(s->clock);
-	struct item *it = index_lookup(s->index, k);
+	struct item *it = index_lookup(&s->index, k);
 	enum store_status st = item_classify(s, it, k, now, true);
 
 	if (bump)
@@ -60,7 +60,7 @@ store_meta_gat(struct store_shard *s, const struct store_key *k, int64_t exptime
 	       struct store_hit *hit)
 {
 	nc_reltime_t now = nc_clock_now(s->clock);
-	struct item *it = index_lookup(s->index, k);
+	struct item *it = index_lookup(&s->index, k);
 	enum store_status st = item_classify(s, it, k, now, true);
 
 	if (st == STORE_EXPIRED || st == STORE_FLUSHED)
@@ -164,7 +164,7 @@ store_item_commit_meta(struct store_shard *s, struct item *it, const struct stor
 		if (it == NULL)
 			return st;
 		/* The allocation may have evicted live: link against the index as it is now. */
-		cur = index_lookup(s->index, k);
+		cur = index_lookup(&s->index, k);
 		break;
 	default:
 		st = STORE_NOT_STORED;
@@ -213,7 +213,7 @@ store_meta_invalidate(struct store_shard *s, const struct store_key *k,
 	}
 	/* I clears the token, so the next reader of the stale item wins the recache. */
 	it->meta = o->stale ? ITEM_META_STALE : 0;
-	st = shard_item_link_cas(s, it, k, index_lookup(s->index, k), o->clear_value,
+	st = shard_item_link_cas(s, it, k, index_lookup(&s->index, k), o->clear_value,
 				 o->explicit_cas);
 	if (st != STORE_STORED)
 		return st;
@@ -268,7 +268,7 @@ store_meta_arith(struct store_shard *s, const struct store_key *k, bool incr, ui
 	s->inflight = it;
 	memcpy(item_value(it), digits, ndigits);
 	memset(item_value(it) + ndigits, ' ', len - ndigits);
-	st = shard_item_link_cas(s, it, k, index_lookup(s->index, k), !in_place, o->explicit_cas);
+	st = shard_item_link_cas(s, it, k, index_lookup(&s->index, k), !in_place, o->explicit_cas);
 	if (st != STORE_STORED)
 		return st;
 	out->value = value;

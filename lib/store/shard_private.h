@@ -22,6 +22,8 @@
 #define SPARE_SECONDS 1
 /* Chunks the CLOCK hand may visit per store that needs memory. */
 #define EVICT_VISITS 4096
+/* Index keys moved to a larger table per store_shard_maintain() call while the index grows. */
+#define INDEX_MOVES_PER_CALL 128
 /* Retirements handed to liburcu at once from store_shard_maintain(), or ... */
 #define RETIRE_FLUSH_ITEMS 64
 /* ... after this many maintain calls with anything pending. */
@@ -29,7 +31,7 @@
 
 struct store_shard {
 	/* Read by every reader: written rarely. */
-	struct rte_hash *index;
+	struct store_index index;
 	struct nc_clock *clock;
 	const struct nc_digest_seed *seed;
 	nc_reltime_t oldest_live; /* flush_all time; 0 = none; relaxed atomic */

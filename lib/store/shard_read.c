@@ -8,7 +8,7 @@ enum store_status
 store_get(const struct store_shard *s, const struct store_key *k, struct store_hit *hit)
 {
 	nc_reltime_t now = nc_clock_now(s->clock);
-	struct item *it = index_lookup(s->index, k);
+	struct item *it = index_lookup(&s->index, k);
 
 	hit_fill(hit, it, item_classify(s, it, k, now, true), now);
 	return hit->status;
@@ -25,7 +25,7 @@ store_get_bulk(const struct store_shard *s, const struct store_key *const keys[]
 
 	if (n > INDEX_BULK_MAX)
 		n = INDEX_BULK_MAX;
-	if (index_lookup_bulk(s->index, keys, n, items) < 0)
+	if (index_lookup_bulk(&s->index, keys, n, items) < 0)
 		memset(items, 0, sizeof(items[0]) * n);
 	/* Start every item's memory on its way before touching any, so the misses overlap. */
 	for (unsigned i = 0; i < n; i++) {
@@ -48,7 +48,7 @@ store_prefetch_bulk(const struct store_shard *s, const struct store_key *const k
 
 	if (n > INDEX_BULK_MAX)
 		n = INDEX_BULK_MAX;
-	if (index_lookup_bulk(s->index, keys, n, items) < 0)
+	if (index_lookup_bulk(&s->index, keys, n, items) < 0)
 		return;
 	for (unsigned i = 0; i < n; i++) {
 		if (items[i] != NULL) {
