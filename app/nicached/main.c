@@ -123,7 +123,7 @@ start_eal(struct nc_server *srv, char **argv)
 	int lock;
 
 	srv->set.threads = settings_workers(&srv->set, ncpus);
-	lock = choose_pages(srv, settings_eal_memory_total_mb(&srv->set, srv->set.threads));
+	lock = choose_pages(srv, settings_eal_memory_total_mb(&srv->set, srv->set.threads, true));
 	if (settings_eal_args_cpus(&srv->set, cpus, ncpus, srv->use_hugepages, &eal, err,
 				   sizeof(err)) != 0 ||
 	    (srv->set.backend == SETTINGS_BACKEND_DPDK &&

@@ -187,8 +187,15 @@ struct settings_eal {
 	char text[SETTINGS_EAL_TEXT_LEN];
 };
 
-/** EAL memory (-m, MB) a server with @p memory_limit_mb of item memory needs. */
-unsigned settings_eal_memory_mb(unsigned memory_limit_mb);
+/**
+ * EAL memory (MB) for the index tables of @p workers shards: with @p hugepages the first table
+ * of each (larger ones are allocated as the index grows), else room for the largest table
+ * each index may grow to and the smaller ones it freed on the way.
+ */
+unsigned settings_eal_index_mb(const struct nc_settings *s, unsigned workers, bool hugepages);
+
+/** EAL memory for EAL itself, the shards' structures, rings and per-worker buffers. */
+#define SETTINGS_EAL_FIXED_MB 24
 
 /** EAL memory for the DPDK port's mbuf pool: a fixed part and a part per queue pair (its rings
  * and batches, and NET_TCP_MBUFS_PER_QUEUE for its TCP). */
@@ -196,10 +203,11 @@ unsigned settings_eal_memory_mb(unsigned memory_limit_mb);
 #define SETTINGS_EAL_NIC_MB_PER_WORKER 48
 
 /**
- * EAL memory (-m, MB) for @p s with @p workers workers: settings_eal_memory_mb() plus, for the
- * dpdk backend, the mbuf pool.
+ * EAL memory (-m, MB) for @p s with @p workers workers: the item memory (-m), the index
+ * (settings_eal_index_mb()), SETTINGS_EAL_FIXED_MB and, for the dpdk backend, the mbuf pool.
  */
-unsigned settings_eal_memory_total_mb(const struct nc_settings *s, unsigned workers);
+unsigned settings_eal_memory_total_mb(const struct nc_settings *s, unsigned workers,
+				      bool hugepages);
 
 /** The words of @p e after the program name, space-separated, into @p buf (cut to fit). */
 void settings_eal_format(const struct settings_eal *e, char *buf, size_t cap);

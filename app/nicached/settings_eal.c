@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "settings_private.h"
+#include "store/index.h"
+#include "store/shard.h"
 
 unsigned
 settings_workers(const struct nc_settings *s, unsigned ncpus)
@@ -19,21 +21,34 @@ settings_workers(const struct nc_settings *s, unsigned ncpus)
 	return n > SETTINGS_WORKERS_MAX ? SETTINGS_WORKERS_MAX : n;
 }
 
-/*
- * EAL memory for a given item memory: the slab arena takes memory_limit; the index (rte_hash
- * sized for the smallest chunks), per-worker rings, buffers and DPDK's own structures need
- * about as much again, plus a fixed 64 MB for EAL itself and small pools.
- */
-unsigned
-settings_eal_memory_mb(unsigned memory_limit_mb)
+/* Whole MB holding @p bytes. */
+static unsigned
+mb_ceil(size_t bytes)
 {
-	return memory_limit_mb * 2 + 64;
+	return (unsigned)((bytes + (1u << 20) - 1) >> 20);
 }
 
 unsigned
-settings_eal_memory_total_mb(const struct nc_settings *s, unsigned workers)
+settings_eal_index_mb(const struct nc_settings *s, unsigned workers, bool hugepages)
 {
-	unsigned mb = settings_eal_memory_mb(s->memory_limit);
+	size_t shard = (size_t)s->memory_limit * 1024 * 1024 / (workers ? workers : 1);
+	uint32_t max = store_shard_index_max_entries(shard, s->slab_min_size);
+	size_t first = index_table_bytes(max < INDEX_ENTRIES_MIN ? max : INDEX_ENTRIES_MIN);
+
+	/*
+	 * On hugepages EAL preallocates only the first table of each shard's index; larger ones
+	 * take hugepages when the index grows (and give back the ones they replace). On 4 KiB
+	 * pages EAL has one fixed region, which must hold the largest table and the smaller ones
+	 * freed before it (less than the largest again): address space, touched only as used.
+	 */
+	return (unsigned)workers * mb_ceil(hugepages ? first : 2 * index_table_bytes(max));
+}
+
+unsigned
+settings_eal_memory_total_mb(const struct nc_settings *s, unsigned workers, bool hugepages)
+{
+	unsigned mb = s->memory_limit + settings_eal_index_mb(s, workers, hugepages) +
+		      SETTINGS_EAL_FIXED_MB;
 
 	if (s->backend == SETTINGS_BACKEND_DPDK)
 		mb += SETTINGS_EAL_NIC_MB + SETTINGS_EAL_NIC_MB_PER_WORKER * workers;
@@ -176,7 +191,7 @@ settings_eal_args_cpus(const struct nc_settings *s, const unsigned *cpus, unsign
 	eal_add(&b, "--lcores");
 	eal_add(&b, "%s", lcores);
 	eal_add(&b, "-m");
-	eal_add(&b, "%u", settings_eal_memory_total_mb(s, settings_workers(s, ncpus)));
+	eal_add(&b, "%u", settings_eal_memory_total_mb(s, settings_workers(s, ncpus), use_hugepages));
 	if (use_hugepages) {
 		eal_add(&b, "--in-memory");
 	} else {
