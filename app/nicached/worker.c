@@ -276,12 +276,15 @@ worker_events(struct worker *w)
 	return worker_handle(w, ev, stack_poll(w->stack, ev, WORKER_EVENTS, 0));
 }
 
-/** Whether anything is queued for this worker (rings, retries, deferred connections). */
+/**
+ * Whether anything is queued for this worker (rings, retries, deferred connections), or its
+ * shard has upkeep to finish (index keys moving to a larger table).
+ */
 static bool
 worker_has_work(struct worker *w)
 {
 	return w->pending != NULL || w->retry_msgs != NULL || !rte_ring_empty(w->inbox) ||
-	       !rte_ring_empty(w->done);
+	       !rte_ring_empty(w->done) || store_shard_upkeep_pending(w->shard);
 }
 
 /** Event counter @p e of the stack's NIC queue so far (0 without a NIC). */

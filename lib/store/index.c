@@ -15,6 +15,12 @@
 #define POS_TAG(gen)  ((int32_t)(((gen) & 3u) << POS_TAG_SHIFT))
 
 /*
+ * Keys moved by every index_put() while keys move: the old table held at most 3/4 of its
+ * slots, half of the new table's, so it empties before a quarter of the new table is added.
+ */
+#define INDEX_MOVES_PER_PUT 4
+
+/*
  * rte_hash calls this only for operations without a precomputed signature; we always pass
  * one, but keep the two consistent: the key is a digest, and its signature is part of it.
  */
@@ -369,6 +375,13 @@ index_lookup_bulk(const struct store_index *ix, const struct store_key *const ke
 	}
 }
 
+bool
+index_upkeep_pending(const struct store_index *ix)
+{
+	return ix->old != NULL ||
+	       (__atomic_load_n(&ix->want, __ATOMIC_ACQUIRE) & WANT_DONE) != 0;
+}
+
 int
 index_put(struct store_index *ix, const struct store_key *k, void *item)
 {
@@ -378,10 +391,13 @@ index_put(struct store_index *ix, const struct store_key *k, void *item)
 		rc = rte_hash_add_key_with_hash_data(ix->cur, &k->digest, k->sig, item);
 	if (rc < 0)
 		return rc;
-	if (ix->old != NULL)
+	if (ix->old != NULL) {
 		rte_hash_del_key_with_hash(ix->old, &k->digest, k->sig);
-	else
+		/* Every put while keys move moves more: the old table empties first. */
+		index_maintain(ix, INDEX_MOVES_PER_PUT);
+	} else {
 		grow_ask(ix);
+	}
 	return 0;
 }
 

@@ -112,6 +112,9 @@ void index_fini(struct store_index *ix);
  */
 unsigned index_maintain(struct store_index *ix, unsigned budget);
 
+/** [owner] Whether index_maintain() has work: keys to move, or a table to switch to. */
+bool index_upkeep_pending(const struct store_index *ix);
+
 /**
  * [control thread, not an RCU reader] Make the table the owner asked for; free an emptied one
  * after a grace period (blocks for it). Does nothing when nothing is asked.

@@ -143,6 +143,12 @@ store_shard_index_max_entries(size_t mem_limit, uint32_t chunk_min)
 	return n > INDEX_ENTRIES_MAX ? INDEX_ENTRIES_MAX : (uint32_t)(n < 8 ? 8 : n);
 }
 
+bool
+store_shard_upkeep_pending(const struct store_shard *s)
+{
+	return index_upkeep_pending(&s->index);
+}
+
 int
 store_shard_index_service(struct store_shard *s)
 {

@@ -422,6 +422,12 @@ unsigned store_walk(struct store_shard *s, struct store_walk *w, uint64_t classe
 unsigned store_shard_maintain(struct store_shard *s, unsigned ttl_budget);
 
 /**
+ * [owner] Whether store_shard_maintain() has work beyond what arrives (index keys still moving
+ * to a larger table, or a larger table ready to switch to): a worker should not sleep then.
+ */
+bool store_shard_upkeep_pending(const struct store_shard *s);
+
+/**
  * [control thread, not an RCU reader] Index upkeep off the data path: make the larger index
  * table the owner asked for, free emptied ones after a grace period (blocks for one). Call
  * every few milliseconds; a shard nobody services still grows (its owner makes the table when
