@@ -113,6 +113,16 @@ tables_set(struct store_index *ix, struct rte_hash *cur, struct rte_hash *old)
 	__atomic_store_n(&ix->seq, ix->seq + 1, __ATOMIC_RELEASE);
 }
 
+/*
+ * Owner: may a new table become current? Not while key slots tagged like it (returned by
+ * index_del() three tables ago) still wait to be freed: they would be freed in it.
+ */
+static bool
+switch_allowed(const struct store_index *ix)
+{
+	return ix->old == NULL && ix->pos_pending[(ix->gen + 1) & 3] == 0;
+}
+
 /* Owner: the keys of cur start moving to @p bigger of @p entries slots. */
 static void
 grow_switch(struct store_index *ix, struct rte_hash *bigger, uint32_t entries)
@@ -161,7 +171,7 @@ grow_take(struct store_index *ix)
 	uint32_t want = __atomic_load_n(&ix->want, __ATOMIC_ACQUIRE);
 	struct rte_hash *ready;
 
-	if (!(want & WANT_DONE) || ix->old != NULL)
+	if (!(want & WANT_DONE) || !switch_allowed(ix))
 		return false;
 	ready = __atomic_load_n(&ix->ready, __ATOMIC_ACQUIRE);
 	if (ready == NULL)
@@ -179,7 +189,7 @@ grow_now(struct store_index *ix)
 	uint32_t want, size;
 	struct rte_hash *h;
 
-	if (ix->old != NULL || ix->grow_failed || ix->entries >= ix->max_entries)
+	if (!switch_allowed(ix) || ix->grow_failed || ix->entries >= ix->max_entries)
 		return false;
 	for (;;) {
 		if (grow_take(ix))
@@ -410,13 +420,17 @@ index_del(struct store_index *ix, const struct store_key *k)
 		rte_hash_del_key_with_hash(ix->old, &k->digest, k->sig);
 	if (pos < 0)
 		return pos;
+	ix->pos_pending[ix->gen & 3]++;
 	return pos | POS_TAG(ix->gen);
 }
 
 void
 index_free_pos(struct store_index *ix, int32_t pos)
 {
-	if ((pos & ~(int32_t)POS_MASK) != POS_TAG(ix->gen))
+	unsigned tag = (unsigned)pos >> POS_TAG_SHIFT;
+
+	ix->pos_pending[tag]--;
+	if (tag != (ix->gen & 3))
 		return; /* a slot of a table that is gone or going: freed with it */
 	rte_hash_free_key_with_position(ix->cur, pos & (int32_t)POS_MASK);
 }

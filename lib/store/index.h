@@ -77,6 +77,7 @@ struct store_index {
 	uint32_t max_entries; /* the most it may grow to */
 	uint32_t cursor;      /* rte_hash_iterate() position in old */
 	uint32_t pass_found;  /* keys met in old since the cursor last started over */
+	uint32_t pos_pending[4]; /* slots from index_del() not yet given to index_free_pos(), by tag */
 	uint64_t moved;	      /* keys moved to a larger table, ever */
 	uint32_t grows;	      /* tables switched to, ever */
 	bool grow_failed;     /* a larger table could not be made: stay at this size */
@@ -193,7 +194,11 @@ int index_put(struct store_index *ix, const struct store_key *k, void *item);
  */
 int32_t index_del(struct store_index *ix, const struct store_key *k);
 
-/** Free a key slot returned by index_del() once no reader can hold it. Owner only. */
+/**
+ * Free a key slot returned by index_del() once no reader can hold it. Every position
+ * index_del() returned must come back here: the index does not switch to a new table while
+ * positions tagged like it (two bits of the table's number) are still out. Owner only.
+ */
 void index_free_pos(struct store_index *ix, int32_t pos);
 
 #endif /* NC_STORE_INDEX_H */
