@@ -31,9 +31,48 @@ exec_value_keep(struct exec_value *copy, struct proto_result *res)
 		copy->buf = p;
 		copy->cap = res->value_len;
 	}
-	memcpy(copy->buf, res->value, res->value_len);
+	{
+		struct proto_out o;
+		struct iovec iov[1];
+
+		/* Flatten the value (in pieces when chained) into the copy. */
+		proto_out_init(&o, iov, 1, copy->buf, res->value_len, true);
+		if (proto_out_result_value(&o, res) < 0)
+			return -ENOMEM;
+	}
 	res->value = copy->buf;
+	res->value_seg_len = 0;
+	res->value_more = NULL;
 	return 0;
+}
+
+/* proto_value_next_fn over the chunks of a chained item (store_hit.seg_next). */
+static const void *
+value_next_chunk(const void *cursor, const void **data, uint32_t *len)
+{
+	return store_hit_next_seg(cursor, data, len);
+}
+
+void
+exec_result_value(struct proto_result *res, const struct store_hit *hit)
+{
+	res->value = hit->value;
+	res->value_len = hit->nbytes;
+	res->value_seg_len = hit->seg_next != NULL ? hit->seg_len : 0;
+	res->value_more = hit->seg_next;
+	res->value_next = value_next_chunk;
+}
+
+void
+exec_gather_value(struct item *it, const struct proto_input *in, const struct proto_span *value)
+{
+	struct proto_span rest = *value;
+	struct item_seg sg;
+
+	item_seg_first(it, &sg);
+	do
+		proto_gather_advance(in, &rest, sg.data, sg.len);
+	while (rest.len > 0 && item_seg_next(&sg));
 }
 
 bool
@@ -58,8 +97,7 @@ static void
 fill_hit(struct proto_result *res, const struct store_hit *hit)
 {
 	res->status = PROTO_ST_HIT;
-	res->value = hit->value;
-	res->value_len = hit->nbytes;
+	exec_result_value(res, hit);
 	res->client_flags = hit->client_flags;
 	res->cas = hit->cas;
 }
@@ -183,7 +221,7 @@ exec_store(const struct exec_ctx *ctx, struct store_shard *s, const struct store
 			return true;
 		}
 	} else {
-		proto_gather(in, &req->value, item_value(it));
+		exec_gather_value(it, in, &req->value);
 		st = store_item_commit(s, it, k, mode, req->cas, &res->cas);
 		if (st == STORE_NO_MEMORY)
 			return false;

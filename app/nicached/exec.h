@@ -112,4 +112,10 @@ bool exec_meta_write(const struct exec_ctx *ctx, struct store_shard *s, const st
 /** Whether a meta request writes (ms md ma; mg with T or N; me never). */
 bool exec_meta_is_write(const struct proto_request *req);
 
+/** Point @p res at a hit's value, whole or in pieces (a chained item's chunks). */
+void exec_result_value(struct proto_result *res, const struct store_hit *hit);
+
+/** Copy a STORE's value (@p value in @p in) into @p it, over its pieces when chained. */
+void exec_gather_value(struct item *it, const struct proto_input *in, const struct proto_span *value);
+
 #endif /* NC_APP_EXEC_H */

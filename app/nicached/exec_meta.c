@@ -61,8 +61,7 @@ static void
 mg_fill(struct proto_result *res, const struct store_hit *hit, nc_reltime_t now)
 {
 	res->status = PROTO_ST_HIT;
-	res->value = hit->value;
-	res->value_len = hit->nbytes;
+	exec_result_value(res, hit);
 	res->client_flags = hit->client_flags;
 	res->cas = hit->cas;
 	res->ttl_left = ttl_left(hit->exptime, now);
@@ -265,7 +264,7 @@ ms_write(const struct exec_ctx *ctx, struct store_shard *s, const struct store_k
 		}
 		return true;
 	}
-	proto_gather(in, &req->value, item_value(it));
+	exec_gather_value(it, in, &req->value);
 	st = store_item_commit_meta(s, it, k, mode, &o, &cas);
 	if (st == STORE_NO_MEMORY)
 		return false;

@@ -44,6 +44,7 @@ struct packet {
 	const void *body; /* after extras and key */
 	uint32_t bodylen;
 	bool body_is_value;
+	const struct proto_result *value; /* body_is_value: the value, maybe in pieces */
 };
 
 /* Append @p pk; the caller rolls back on failure. */
@@ -68,7 +69,7 @@ put_packet(struct proto_out *out, const struct packet *pk)
 	if (rc == 0)
 		rc = proto_out_copy(out, pk->key, pk->keylen);
 	if (rc == 0)
-		rc = pk->body_is_value ? proto_out_value(out, pk->body, pk->bodylen) :
+		rc = pk->body_is_value ? proto_out_result_value(out, pk->value) :
 					 proto_out_copy(out, pk->body, pk->bodylen);
 	return rc;
 }
@@ -171,6 +172,7 @@ write_hit(struct proto_out *out, const struct proto_request *req, const struct p
 		pk.body = res->value;
 		pk.bodylen = res->value_len;
 		pk.body_is_value = true;
+		pk.value = res;
 	}
 	return write_one(out, &pk);
 }

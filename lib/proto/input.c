@@ -105,6 +105,33 @@ proto_gather(const struct proto_input *in, const struct proto_span *span, void *
 	}
 }
 
+void
+proto_gather_advance(const struct proto_input *in, struct proto_span *span, void *dst,
+		     uint32_t len)
+{
+	struct proto_span part = *span;
+	uint32_t skip;
+
+	if (len > span->len)
+		len = span->len;
+	part.len = len;
+	proto_gather(in, &part, dst);
+	/* Move past len bytes: across segments as proto_gather went. */
+	skip = len;
+	while (skip > 0 && span->seg < in->nsegs) {
+		uint32_t n = in->seg[span->seg].len - span->off;
+
+		if (n > skip) {
+			span->off += skip;
+			break;
+		}
+		skip -= n;
+		span->seg++;
+		span->off = 0;
+	}
+	span->len -= len;
+}
+
 uint32_t
 proto_input_copy(const struct proto_input *in, void *dst, uint32_t max)
 {

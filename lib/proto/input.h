@@ -78,6 +78,13 @@ int proto_input_span(const struct proto_input *in, uint32_t len, struct proto_sp
 void proto_gather(const struct proto_input *in, const struct proto_span *span, void *dst);
 
 /**
+ * Copy the first @p len bytes of @p span (at most span->len) to @p dst and move the span past
+ * them, so a value can be gathered into several pieces.
+ */
+void proto_gather_advance(const struct proto_input *in, struct proto_span *span, void *dst,
+			  uint32_t len);
+
+/**
  * Copy up to @p max bytes at the cursor to @p dst without moving it.
  * @return the bytes copied.
  */

@@ -129,8 +129,7 @@ has(const struct proto_request *req, char c)
 
 /* Append a formatted line (and an optional value with its "\r\n"), whole or not at all. */
 static int
-emit(struct proto_out *out, const struct line *l, const void *value, uint32_t value_len,
-     bool with_value)
+emit(struct proto_out *out, const struct line *l, const struct proto_result *value)
 {
 	struct proto_out_mark m;
 	int rc;
@@ -139,8 +138,8 @@ emit(struct proto_out *out, const struct line *l, const void *value, uint32_t va
 		return -EINVAL;
 	proto_out_mark(out, &m);
 	rc = proto_out_copy(out, l->b, l->n);
-	if (rc == 0 && with_value) {
-		rc = proto_out_value(out, value, value_len);
+	if (rc == 0 && value != NULL) {
+		rc = proto_out_result_value(out, value);
 		if (rc == 0)
 			rc = proto_out_copy(out, "\r\n", 2);
 	}
@@ -153,7 +152,7 @@ static int
 emit_line(struct proto_out *out, struct line *l)
 {
 	put(l, "\r\n", 2);
-	return emit(out, l, NULL, 0, false);
+	return emit(out, l, NULL);
 }
 
 /* A fixed reply ("MN", "EN", an error line). */
@@ -230,7 +229,7 @@ write_mg(struct proto_out *out, const struct proto_request *req, const struct pr
 	if (res->win)
 		put(&l, " W", 2);
 	put(&l, "\r\n", 2);
-	return emit(out, &l, res->value, res->value_len, value);
+	return emit(out, &l, value ? res : NULL);
 }
 
 static int

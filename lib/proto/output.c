@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "proto/output.h"
+#include "proto/request.h"
 
 #include <errno.h>
 #include <string.h>
@@ -76,6 +77,27 @@ int
 proto_out_value(struct proto_out *out, const void *data, uint32_t len)
 {
 	return out->copy_values ? proto_out_copy(out, data, len) : proto_out_ref(out, data, len);
+}
+
+int
+proto_out_result_value(struct proto_out *out, const struct proto_result *res)
+{
+	uint32_t first = res->value_seg_len != 0 ? res->value_seg_len : res->value_len;
+	uint32_t left = res->value_len - first;
+	const void *cursor = res->value_more;
+	int rc = proto_out_value(out, res->value, first);
+
+	while (rc == 0 && left > 0 && cursor != NULL) {
+		const void *data;
+		uint32_t n;
+
+		cursor = res->value_next(cursor, &data, &n);
+		if (n > left)
+			n = left;
+		rc = proto_out_value(out, data, n);
+		left -= n;
+	}
+	return rc;
 }
 
 int

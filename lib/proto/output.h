@@ -52,6 +52,15 @@ int proto_out_ref(struct proto_out *out, const void *data, uint32_t len);
 /** A value: copied or referenced according to out->copy_values. */
 int proto_out_value(struct proto_out *out, const void *data, uint32_t len);
 
+struct proto_result;
+
+/**
+ * A result's value, whole or in pieces (value, value_seg_len, value_more, value_next): each
+ * piece copied or referenced according to out->copy_values.
+ * @return 0; -ENOBUFS when buffer or iovecs are full.
+ */
+int proto_out_result_value(struct proto_out *out, const struct proto_result *res);
+
 /** A NUL-terminated string (copied). */
 int proto_out_str(struct proto_out *out, const char *s);
 

@@ -168,10 +168,19 @@ struct proto_stat {
 	const char *value;
 };
 
+/**
+ * The piece of a value after @p cursor: its bytes in *data and *len.
+ * @return the cursor of the piece after it, or NULL after the last.
+ */
+typedef const void *(*proto_value_next_fn)(const void *cursor, const void **data, uint32_t *len);
+
 struct proto_result {
 	enum proto_status status;
 	const void *value;       /* HIT: value bytes (copied into the output by the writer) */
-	uint32_t value_len;
+	uint32_t value_len;      /* ... the whole value's length */
+	uint32_t value_seg_len;  /* bytes at value when the value is in pieces; 0 = all of it */
+	const void *value_more;  /* cursor of the next piece, for value_next; NULL = none */
+	proto_value_next_fn value_next;
 	uint32_t client_flags;
 	uint64_t cas;
 	uint64_t number;         /* NUMBER */

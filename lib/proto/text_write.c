@@ -60,7 +60,7 @@ write_get(struct proto_out *out, const struct proto_request *req, const struct p
 	*d++ = '\n';
 	proto_out_mark(out, &m);
 	if (proto_out_copy(out, hdr, (uint32_t)(d - hdr)) < 0 ||
-	    proto_out_value(out, res->value, res->value_len) < 0 ||
+	    proto_out_result_value(out, res) < 0 ||
 	    proto_out_copy(out, last ? "\r\nEND\r\n" : "\r\n", last ? 7 : 2) < 0)
 		return proto_out_rewind(out, &m);
 	return 0;

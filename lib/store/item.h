@@ -31,6 +31,7 @@ enum item_state {
 	ITEM_ALLOCATED, /* handed out by alloc, not linked yet */
 	ITEM_LINKED,	/* in the index: visible to readers */
 	ITEM_RETIRED,	/* unlinked, waiting for an RCU grace period */
+	ITEM_CHUNK,	/* a later chunk of a chained item's value: lives and dies with its head */
 };
 
 /*
@@ -41,6 +42,7 @@ enum item_state {
  */
 #define ITEM_META_STALE	   (1u << 0) /* memcached ITEM_STALE: md I / ms I marked it stale */
 #define ITEM_META_WIN_SENT (1u << 1) /* memcached ITEM_TOKEN_SENT: a W was handed out */
+#define ITEM_META_CHAINED  (1u << 2) /* the value continues in ITEM_CHUNK chunks (set once) */
 
 /*
  * Layout: the fields only the owner uses come first, then everything a reader touches, in one
@@ -48,8 +50,11 @@ enum item_state {
  */
 struct item {
 	/* Owner only. */
-	struct tw_node tw; /* TTL wheel links (only while linked with an exptime) */
-	struct item *next; /* free list / retirement list link */
+	union {
+		struct tw_node tw;  /* TTL wheel links (only while linked with an exptime) */
+		struct item *head;  /* ITEM_CHUNK: the item it belongs to */
+	};
+	struct item *next; /* free list / retirement list link; ITEM_CHUNK: the next chunk */
 	int32_t hash_pos;  /* index key slot to free at reclamation, or -1 */
 	uint8_t clsid;	   /* slab class */
 	uint8_t state;	   /* enum item_state */
@@ -66,6 +71,20 @@ struct item {
 	uint8_t fetched;       /* set once by the first reader that returns it */
 	uint8_t meta;	       /* ITEM_META_* bits */
 	char data[];	       /* key, then value */
+};
+
+/*
+ * Chained items (values larger than the largest slab class, which is half a page): the head is
+ * an item of the largest class holding the header, the key, a struct item_chain and the first
+ * part of the value; the rest follows in ITEM_CHUNK chunks (full ones of the largest class, the
+ * last of the class that fits it), linked through `next`, each with its byte count in `nbytes`
+ * and its head in `head`. Once the head is linked, none of this changes until it is reclaimed,
+ * so readers follow the chain (item_seg_*) under the same RCU rule as any item.
+ */
+struct item_chain {
+	struct item *first; /* first ITEM_CHUNK */
+	uint32_t first_len; /* value bytes in the head */
+	uint32_t pad;
 };
 
 /** Offset of the first field a reader reads. */
@@ -122,6 +141,135 @@ item_key_equals(const struct item *it, const void *key, size_t len)
 			return false;
 	}
 	return len == 0 || memcmp(a, b, len) == 0;
+}
+
+/** Whether the value continues in chunks (any thread). */
+static inline bool
+item_is_chained(const struct item *it)
+{
+	return (__atomic_load_n(&it->meta, __ATOMIC_RELAXED) & ITEM_META_CHAINED) != 0;
+}
+
+/** One contiguous piece of a value, and where the next one is. */
+struct item_seg {
+	char *data;
+	uint32_t len;
+	struct item *next; /* next chunk, or NULL */
+};
+
+/** The first piece of @p it's value (all of it unless chained). Any thread. */
+static inline void
+item_seg_first(const struct item *it, struct item_seg *sg)
+{
+	struct item_chain ch;
+
+	if (!item_is_chained(it)) {
+		sg->data = (char *)(uintptr_t)(it->data + it->nkey);
+		sg->len = it->nbytes;
+		sg->next = NULL;
+		return;
+	}
+	memcpy(&ch, it->data + it->nkey, sizeof(ch));
+	sg->data = (char *)(uintptr_t)(it->data + it->nkey + sizeof(ch));
+	sg->len = ch.first_len;
+	sg->next = ch.first;
+}
+
+/** Step to the next piece. @return false after the last. Any thread. */
+static inline bool
+item_seg_next(struct item_seg *sg)
+{
+	struct item *c = sg->next;
+
+	if (c == NULL)
+		return false;
+	sg->data = c->data;
+	sg->len = c->nbytes;
+	sg->next = c->next;
+	return true;
+}
+
+/** Copy @p len bytes of @p it's value from offset @p off to @p dst. Any thread. */
+static inline void
+item_value_read(const struct item *it, uint32_t off, void *dst, uint32_t len)
+{
+	struct item_seg sg;
+	char *d = dst;
+
+	item_seg_first(it, &sg);
+	do {
+		uint32_t n;
+
+		if (off >= sg.len) {
+			off -= sg.len;
+			continue;
+		}
+		n = sg.len - off < len ? sg.len - off : len;
+		memcpy(d, sg.data + off, n);
+		d += n;
+		len -= n;
+		off = 0;
+	} while (len > 0 && item_seg_next(&sg));
+}
+
+/** Writes a value into an item's pieces from the start (owner, before the item is linked). */
+struct item_writer {
+	struct item_seg sg;
+	uint32_t used; /* bytes written into sg */
+};
+
+/** Start writing @p it's value at offset 0. */
+static inline void
+item_writer_init(struct item_writer *w, struct item *it)
+{
+	item_seg_first(it, &w->sg);
+	w->used = 0;
+}
+
+/** The room left in the current piece, moving to the next piece when it is full (0: end). */
+static inline uint32_t
+item_writer_room(struct item_writer *w, char **at)
+{
+	while (w->used == w->sg.len) {
+		if (!item_seg_next(&w->sg))
+			return 0;
+		w->used = 0;
+	}
+	*at = w->sg.data + w->used;
+	return w->sg.len - w->used;
+}
+
+/** Append @p len bytes (no more than the value's length in all). */
+static inline void
+item_writer_put(struct item_writer *w, const void *src, uint32_t len)
+{
+	const char *s = src;
+
+	while (len > 0) {
+		char *at;
+		uint32_t n = item_writer_room(w, &at);
+
+		if (n == 0)
+			return;
+		if (n > len)
+			n = len;
+		memcpy(at, s, n);
+		w->used += n;
+		s += n;
+		len -= n;
+	}
+}
+
+/** Append all of @p src's value. */
+static inline void
+item_writer_put_value(struct item_writer *w, const struct item *src)
+{
+	struct item_seg sg;
+
+	item_seg_first(src, &sg);
+	do
+		item_writer_put(w, sg.data, sg.len);
+	while (item_seg_next(&sg));
 }
 
 /** Current exptime. Any thread. */

@@ -18,6 +18,7 @@ reclaim_item(struct item *it, void *arg)
 		s->slots_retired--;
 	}
 	s->slab.cls[it->clsid].nretired--;
+	shard_item_free_chunks(s, it);
 	slab_free(&s->slab, it);
 }
 

@@ -96,8 +96,10 @@ struct store_shard_params {
 /** A found item, as a reader copies it out. Valid until the reader's next quiescent state. */
 struct store_hit {
 	const struct item *it; /* NULL unless status is STORE_HIT */
-	const char *value;
-	uint32_t nbytes;
+	const char *value;     /* the value's first piece (all of it unless chained) */
+	uint32_t nbytes;       /* the whole value's length */
+	uint32_t seg_len;      /* bytes at value; the rest follows through seg_next */
+	const struct item *seg_next; /* next chunk of a chained value (store_hit_next_seg()) */
 	uint32_t client_flags;
 	uint64_t cas;
 	nc_reltime_t exptime;
@@ -412,6 +414,13 @@ unsigned store_walk(struct store_shard *s, struct store_walk *w, uint64_t classe
 		    unsigned budget, store_walk_fn fn, void *arg);
 
 /* ---- upkeep (owner) ---- */
+
+/**
+ * [reader] The piece of a chained value after @p chunk (store_hit.seg_next, then what this
+ * returns): its bytes in *data and *len. Valid under the same RCU rule as the hit.
+ * @return the chunk after it, or NULL after the last.
+ */
+const struct item *store_hit_next_seg(const struct item *chunk, const void **data, uint32_t *len);
 
 /**
  * [owner] Per-loop upkeep: return memory whose grace period ended, hand pending retirements

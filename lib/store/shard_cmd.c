@@ -22,10 +22,12 @@ shard_item_concat(struct store_shard *s, const struct item *old, struct item *it
 		const struct item *first = append ? old : it;
 		const struct item *second = append ? it : old;
 
+		struct item_writer w;
+
 		/* old may have been evicted by the allocation: it is retired, still readable. */
-		memcpy(item_value(joined), item_value_const(first), first->nbytes);
-		memcpy(item_value(joined) + first->nbytes, item_value_const(second),
-		       second->nbytes);
+		item_writer_init(&w, joined);
+		item_writer_put_value(&w, first);
+		item_writer_put_value(&w, second);
 	}
 	store_item_abandon(s, it);
 	return joined;
@@ -112,7 +114,12 @@ store_put(struct store_shard *s, const struct store_key *k, enum store_mode mode
 		store_alloc_failed(s, k, mode, st);
 		return st;
 	}
-	memcpy(item_value(it), value, nbytes);
+	{
+		struct item_writer w;
+
+		item_writer_init(&w, it);
+		item_writer_put(&w, value, nbytes);
+	}
 	return store_item_commit(s, it, k, mode, cas_in, cas_out);
 }
 
@@ -186,7 +193,8 @@ store_arith(struct store_shard *s, const struct store_key *k, bool incr, uint64_
 
 	if (live == NULL)
 		return STORE_NOT_FOUND;
-	if (!store_arith_parse(item_value_const(live), live->nbytes, &value))
+	if (item_is_chained(live) ||
+	    !store_arith_parse(item_value_const(live), live->nbytes, &value))
 		return STORE_NON_NUMERIC;
 	value = store_arith_apply(value, incr, delta);
 	ndigits = store_arith_format(value, digits);

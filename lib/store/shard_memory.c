@@ -95,9 +95,10 @@ static bool
 item_relocate(struct store_shard *s, struct item *it)
 {
 	size_t len = item_total_size(it->nkey, it->nbytes);
-	struct item *copy = slab_alloc(&s->slab, it->clsid);
+	struct item *copy = (it->meta & ITEM_META_CHAINED) ? NULL : slab_alloc(&s->slab, it->clsid);
 	struct store_key k;
 
+	/* A chained item's chunks would stay where they are: it is not moved. */
 	if (copy == NULL)
 		return false;
 	memcpy((uint8_t *)copy + ITEM_READER_OFFSET, (const uint8_t *)it + ITEM_READER_OFFSET,
@@ -207,8 +208,61 @@ class_with_oldest_tail(const struct store_shard *s, unsigned clsid)
 	return best;
 }
 
+/* Whether the only page of class c holds no item used in the last second (few chunks only). */
+static bool
+only_page_idle(const struct store_shard *s, unsigned c, nc_reltime_t now)
+{
+	const struct slab *sl = &s->slab;
+	const struct slab_class *k = &sl->cls[c];
+	const uint8_t *page = sl->arena + ((size_t)k->first_page << sl->page_shift);
+
+	if (k->per_page > SPARE_SCAN_MAX)
+		return false;
+	for (uint32_t i = 0; i < k->per_page; i++) {
+		const struct item *it = (const struct item *)(const void *)(page + (size_t)i * k->size);
+
+		if (it->state == ITEM_CHUNK)
+			it = it->head;
+		if ((it->state == ITEM_LINKED || it->state == ITEM_ALLOCATED) && item_recent(it, now))
+			return false;
+	}
+	return true;
+}
+
 /*
- * Make room in class clsid: evict a batch by CLOCK, sparing items used in the last second. When
+ * A class other than clsid with chunks to spare, the one with most free bytes; else
+ * SLAB_CLASS_ANY. Its emptiest page costs less to move than evicting items in use, and loses
+ * no recent item: with two pages or more the class has a page's worth of free chunks, so the
+ * items on its emptiest page fit elsewhere in it (recent ones move there); its only page goes
+ * when three quarters of it are free and nothing on it was used in the last second.
+ */
+static unsigned
+class_with_spare(const struct store_shard *s, unsigned clsid)
+{
+	const struct slab *sl = &s->slab;
+	nc_reltime_t now = nc_clock_now(s->clock);
+	size_t best_free = 0;
+	unsigned best = SLAB_CLASS_ANY;
+
+	for (unsigned c = 0; c < sl->nclasses; c++) {
+		const struct slab_class *k = &sl->cls[c];
+		size_t free_bytes = (size_t)k->nfree * k->size;
+
+		if (c == clsid || k->npages == 0 || free_bytes <= best_free ||
+		    !slab_class_can_give(sl, c))
+			continue;
+		if (k->npages >= 2 ? k->nfree < k->per_page
+				   : (k->nfree < k->per_page / 4 * 3 + 1 || !only_page_idle(s, c, now)))
+			continue;
+		best_free = free_bytes;
+		best = c;
+	}
+	return best;
+}
+
+/*
+ * Make room in class clsid: first take the emptiest page of a class with free chunks to spare
+ * (class_with_spare()); else evict a batch by CLOCK, sparing items used in the last second. When
  * the class holds nothing older (its hand reaches a recent item, or the sweep found only recent
  * or referenced ones), take a page from the class whose oldest items are older than that; only
  * when no class has such items evict recent ones. A class without pages takes one from the
@@ -226,7 +280,21 @@ make_room(struct store_shard *s, unsigned clsid)
 		retire_flush(&s->retire);
 		return;
 	}
+	/* A batch, but never more than a sixteenth of the class (large classes hold few). */
 	want = EVICT_BATCH - c->nretired;
+	if (want > c->npages * c->per_page / 16)
+		want = c->npages * c->per_page / 16 > 0 ? c->npages * c->per_page / 16 : 1;
+	if (c->incoming == 0) {
+		unsigned spare = class_with_spare(s, clsid);
+
+		if (spare != SLAB_CLASS_ANY &&
+		    slab_reassign_emptiest(&s->slab, clsid, spare, s->inflight, item_leave_page,
+					   s) == 0) {
+			STAT_ADD(s, slab_reassigns, 1);
+			retire_flush(&s->retire);
+			return;
+		}
+	}
 	if (c->npages > 0) {
 		const struct item *tail = slab_class_tail(&s->slab, clsid);
 
@@ -272,12 +340,82 @@ chunk_alloc(struct store_shard *s, unsigned clsid)
 	return it;
 }
 
+void
+shard_item_free_chunks(struct store_shard *s, struct item *it)
+{
+	struct item_chain ch;
+	struct item *c;
+
+	if (!(it->meta & ITEM_META_CHAINED))
+		return;
+	memcpy(&ch, it->data + it->nkey, sizeof(ch));
+	for (c = ch.first; c != NULL;) {
+		struct item *next = c->next;
+
+		slab_free(&s->slab, c);
+		c = next;
+	}
+}
+
+/*
+ * The chunks after the head of a chained item of @p nbytes: full chunks of the largest class,
+ * then the rest in the class that fits it. The head is pinned (s->inflight) meanwhile, so no
+ * page move waits on it. @return false (all given back) when memory is short.
+ */
+static bool
+chain_alloc(struct store_shard *s, struct item *head, uint32_t nbytes)
+{
+	const uint32_t chunk_data = (uint32_t)s->slab.chunk_max - (uint32_t)sizeof(struct item);
+	struct item_chain ch = {.first = NULL};
+	struct item **link = &ch.first;
+	uint32_t rest;
+
+	ch.first_len = (uint32_t)(s->slab.chunk_max - sizeof(struct item) - head->nkey - sizeof(ch));
+	rest = nbytes - ch.first_len;
+	while (rest > 0) {
+		uint32_t n = rest < chunk_data ? rest : chunk_data;
+		int clsid = slab_class_for(&s->slab, sizeof(struct item) + n);
+		struct item *c;
+
+		/*
+		 * The last piece may go to a larger class's free chunk (up to twice its size)
+		 * rather than carve a page for one chunk in a class that holds no others.
+		 */
+		for (int k = clsid; k >= 0 && (unsigned)k < s->slab.nclasses &&
+				    s->slab.cls[k].size <= 2 * (sizeof(struct item) + n);
+		     k++) {
+			if (s->slab.cls[k].nfree > 0) {
+				clsid = k;
+				break;
+			}
+		}
+		c = clsid >= 0 ? chunk_alloc(s, (unsigned)clsid) : NULL;
+
+		if (c == NULL) {
+			*link = NULL;
+			memcpy(head->data + head->nkey, &ch, sizeof(ch));
+			shard_item_free_chunks(s, head);
+			return false;
+		}
+		c->state = ITEM_CHUNK;
+		c->head = head;
+		c->nbytes = n;
+		c->next = NULL;
+		*link = c;
+		link = &c->next;
+		rest -= n;
+	}
+	memcpy(head->data + head->nkey, &ch, sizeof(ch));
+	return true;
+}
+
 /* Allocate an item with an exptime already in relative time. */
 struct item *
 shard_item_alloc_rel(struct store_shard *s, const struct store_key *k, uint32_t client_flags,
 		     nc_reltime_t exptime, uint32_t nbytes, enum store_status *st)
 {
-	struct item *it;
+	struct item *it, *pinned = s->inflight;
+	bool chained;
 	int clsid;
 
 	if (k->len > STORE_KEY_MAX) {
@@ -285,6 +423,9 @@ shard_item_alloc_rel(struct store_shard *s, const struct store_key *k, uint32_t 
 		return NULL;
 	}
 	clsid = slab_class_for(&s->slab, item_total_size(k->len, nbytes));
+	chained = clsid == SLAB_CHAINED;
+	if (chained)
+		clsid = (int)s->slab.nclasses - 1;
 	if (clsid < 0) {
 		*st = STORE_TOO_LARGE;
 		return NULL;
@@ -307,8 +448,21 @@ shard_item_alloc_rel(struct store_shard *s, const struct store_key *k, uint32_t 
 	it->nkey = (uint8_t)k->len;
 	it->ref = 0;
 	it->fetched = 0;
-	it->meta = 0;
+	it->meta = chained ? ITEM_META_CHAINED : 0;
 	memcpy(it->data, k->key, k->len);
+	if (chained) {
+		bool ok;
+
+		s->inflight = it;
+		ok = chain_alloc(s, it, nbytes);
+		s->inflight = pinned;
+		if (!ok) {
+			it->meta = 0;
+			slab_free(&s->slab, it);
+			*st = STORE_NO_MEMORY;
+			return NULL;
+		}
+	}
 	*st = STORE_STORED;
 	return it;
 }
@@ -330,6 +484,7 @@ store_item_abandon(struct store_shard *s, struct item *it)
 {
 	if (s->inflight == it)
 		s->inflight = NULL;
+	shard_item_free_chunks(s, it);
 	slab_free(&s->slab, it);
 }
 

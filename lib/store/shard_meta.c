@@ -87,7 +87,7 @@ store_meta_vivify(struct store_shard *s, const struct store_key *k, int64_t expt
 	if (it == NULL)
 		return st;
 	/* The token goes with the item: whoever vivifies is the one to fill it. */
-	it->meta = ITEM_META_WIN_SENT;
+	it->meta |= ITEM_META_WIN_SENT;
 	/* After the allocation, which may have evicted what the index held. */
 	shard_lookup_owner(s, k, &cur);
 	st = shard_item_link_cas(s, it, k, cur, true, cas);
@@ -118,7 +118,7 @@ commit_cas(struct item *it, const struct item *live, const struct store_put_opts
 	 */
 	live_meta = __atomic_load_n(&live->meta, __ATOMIC_RELAXED);
 	it->exptime = item_exptime(live);
-	it->meta = ITEM_META_STALE | (live_meta & ITEM_META_WIN_SENT);
+	it->meta |= ITEM_META_STALE | (live_meta & ITEM_META_WIN_SENT);
 	return STORE_STORED;
 }
 
@@ -205,14 +205,19 @@ store_meta_invalidate(struct store_shard *s, const struct store_key *k,
 	if (it == NULL)
 		return st;
 	/* live may have been evicted by the allocation: it is retired, still readable. */
-	memcpy(item_value(it), item_value_const(live), nbytes);
+	if (nbytes > 0) {
+		struct item_writer w;
+
+		item_writer_init(&w, it);
+		item_writer_put_value(&w, live);
+	}
 	if (!o->clear_value) {
 		/* memcached marks the same item: its access history stays. */
 		it->fetched = __atomic_load_n(&live->fetched, __ATOMIC_RELAXED);
 		it->atime = __atomic_load_n(&live->atime, __ATOMIC_RELAXED);
 	}
 	/* I clears the token, so the next reader of the stale item wins the recache. */
-	it->meta = o->stale ? ITEM_META_STALE : 0;
+	it->meta = (it->meta & ITEM_META_CHAINED) | (o->stale ? ITEM_META_STALE : 0);
 	st = shard_item_link_cas(s, it, k, index_lookup(&s->index, k), o->clear_value,
 				 o->explicit_cas);
 	if (st != STORE_STORED)
@@ -247,7 +252,8 @@ store_meta_arith(struct store_shard *s, const struct store_key *k, bool incr, ui
 		/* memcached compares the cas before looking at the value. */
 		if (o->cas_in != 0 && o->cas_in != live->cas)
 			return STORE_EXISTS;
-		if (!store_arith_parse(item_value_const(live), live->nbytes, &value))
+		if (item_is_chained(live) ||
+		    !store_arith_parse(item_value_const(live), live->nbytes, &value))
 			return STORE_NON_NUMERIC;
 		value = store_arith_apply(value, incr, delta);
 		flags = live->client_flags;

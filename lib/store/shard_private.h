@@ -20,6 +20,8 @@
 #define EVICT_BATCH 32
 /* Items used within this many seconds are not evicted while a class holds older ones. */
 #define SPARE_SECONDS 1
+/* A class's only page is checked for recent items before it moves only up to this many chunks. */
+#define SPARE_SCAN_MAX 64
 /* Chunks the CLOCK hand may visit per store that needs memory. */
 #define EVICT_VISITS 4096
 /* Index keys moved to a larger table per store_shard_maintain() call while the index grows. */
@@ -144,7 +146,14 @@ hit_fill_peek(struct store_hit *hit, struct item *it, enum store_status st)
 	hit->atime = __atomic_load_n(&it->atime, __ATOMIC_RELAXED);
 	hit_fill_meta(hit, it);
 	hit->it = it;
-	hit->value = item_value_const(it);
+	{
+		struct item_seg sg;
+
+		item_seg_first(it, &sg);
+		hit->value = sg.data;
+		hit->seg_len = sg.len;
+		hit->seg_next = sg.next;
+	}
 	hit->nbytes = it->nbytes;
 	hit->client_flags = it->client_flags;
 	hit->cas = it->cas;
@@ -198,5 +207,8 @@ struct item *shard_item_concat(struct store_shard *s, const struct item *old, st
 /** The live item for k or NULL; *cur gets the index entry; dead items are unlinked. */
 struct item *shard_lookup_owner(struct store_shard *s, const struct store_key *k,
 				struct item **cur);
+
+/* Give back the chunks after the head of a chained item (nothing for others). Owner. */
+void shard_item_free_chunks(struct store_shard *s, struct item *it);
 
 #endif /* NC_STORE_SHARD_PRIVATE_H */

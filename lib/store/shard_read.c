@@ -58,3 +58,11 @@ store_prefetch_bulk(const struct store_shard *s, const struct store_key *const k
 		}
 	}
 }
+
+const struct item *
+store_hit_next_seg(const struct item *chunk, const void **data, uint32_t *len)
+{
+	*data = chunk->data;
+	*len = chunk->nbytes;
+	return chunk->next;
+}

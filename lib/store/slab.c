@@ -28,6 +28,22 @@ page_list_push(struct slab *s, uint32_t *head, uint32_t p)
 	*head = p;
 }
 
+/* Put page p before page at in a list whose head is *head. */
+static void
+page_list_insert_before(struct slab *s, uint32_t *head, uint32_t at, uint32_t p)
+{
+	struct slab_page *pg = &s->pages[p];
+	uint32_t before = s->pages[at].prev;
+
+	pg->next = at;
+	pg->prev = before;
+	if (before != SLAB_PAGE_NONE)
+		s->pages[before].next = p;
+	else
+		*head = p;
+	s->pages[at].prev = p;
+}
+
 static void
 page_list_unlink(struct slab *s, uint32_t *head, uint32_t p)
 {
@@ -50,15 +66,20 @@ classes_init(struct slab *s, const struct slab_params *p)
 
 	if (p->factor <= 1.0 || size > (double)p->item_size_max)
 		return -EINVAL;
-	/* Grow by the factor while a larger class still fits below the largest item. */
-	while (n < SLAB_CLASS_MAX - 1 && size * p->factor <= (double)p->item_size_max) {
+	s->chunk_max = p->item_size_max > s->page_size / 2 ? s->page_size / 2 : p->item_size_max;
+	/*
+	 * Grow by the factor while a larger class still fits below the largest chunk: the largest
+	 * item, or half a page when items may be larger (they are chained, as memcached's
+	 * slab_chunk_max, so a 600 KB item does not take a whole 1 MB page).
+	 */
+	while (n < SLAB_CLASS_MAX - 1 && size * p->factor <= (double)s->chunk_max) {
 		s->cls[n++].size = (uint32_t)size;
 		size = align_up((size_t)(size * p->factor), SLAB_CHUNK_ALIGN);
 		if (size <= (double)s->cls[n - 1].size)
 			size = s->cls[n - 1].size + SLAB_CHUNK_ALIGN;
 	}
-	/* The last class holds the largest item exactly. */
-	s->cls[n++].size = (uint32_t)p->item_size_max;
+	/* The last class holds the largest chunk exactly. */
+	s->cls[n++].size = (uint32_t)s->chunk_max;
 	s->nclasses = n;
 	for (unsigned i = 0; i < n; i++) {
 		struct slab_class *c = &s->cls[i];
@@ -119,6 +140,8 @@ slab_class_for(const struct slab *s, size_t total)
 
 	if (total > s->item_size_max)
 		return -E2BIG;
+	if (total > s->chunk_max)
+		return SLAB_CHAINED;
 	/* Binary search for the first class whose size is >= total. */
 	while (lo < hi) {
 		unsigned mid = (lo + hi) / 2;
@@ -147,7 +170,15 @@ page_carve(struct slab *s, uint32_t p, unsigned clsid)
 	pg->clsid = (uint8_t)clsid;
 	pg->draining = 0;
 	pg->drained = 0;
-	page_list_push(s, &c->first_page, p);
+	pg->used = 0;
+	/*
+	 * Just behind the CLOCK hand, so its items are the last the hand reaches (at the head
+	 * of the list the hand would wrap onto the newest page right after the oldest).
+	 */
+	if (c->hand_page != SLAB_PAGE_NONE)
+		page_list_insert_before(s, &c->first_page, c->hand_page, p);
+	else
+		page_list_push(s, &c->first_page, p);
 	c->npages++;
 	if (c->hand_page == SLAB_PAGE_NONE) {
 		c->hand_page = p;
@@ -187,6 +218,7 @@ slab_alloc(struct slab *s, unsigned clsid)
 	c->free = it->next;
 	c->nfree--;
 	c->allocs++;
+	s->pages[slab_page_of(s, it)].used++;
 	it->next = NULL;
 	it->state = ITEM_ALLOCATED;
 	return it;
@@ -222,6 +254,7 @@ slab_free(struct slab *s, struct item *it)
 	it->next = c->free;
 	c->free = it;
 	c->nfree++;
+	pg->used--;
 }
 
 /* Move the CLOCK hand to the next chunk, wrapping to the next page of the class. */
@@ -248,6 +281,9 @@ slab_clock_victim(struct slab *s, unsigned clsid, unsigned *budget, slab_judge_f
 		struct item *it = chunk_at(s, c->hand_page, c->hand_chunk, c->size);
 
 		hand_step(s, c);
+		/* A chunk of a chained item stands for its head: evicting that frees the chunk. */
+		if (it->state == ITEM_CHUNK)
+			it = it->head;
 		if (it->state != ITEM_LINKED)
 			continue;
 		switch (judge(it, arg)) {
@@ -281,6 +317,8 @@ slab_class_tail(const struct slab *s, unsigned clsid)
 	for (unsigned n = 0; n < TAIL_LOOK; n++) {
 		const struct item *it = chunk_at(s, page, idx, c->size);
 
+		if (it->state == ITEM_CHUNK)
+			it = it->head;
 		if (it->state == ITEM_LINKED)
 			return it;
 		if (++idx == c->per_page) {
@@ -334,13 +372,15 @@ slab_class_can_give(const struct slab *s, unsigned i)
 	return !only->moved || c->allocs > only->allocs_at_move;
 }
 
+static void page_move(struct slab *s, unsigned victim, uint32_t p, unsigned dest,
+		      slab_evict_fn evict, void *arg);
+
 int
 slab_reassign_start(struct slab *s, unsigned dest, unsigned src, const struct item *pinned,
 		    slab_evict_fn evict, void *arg)
 {
 	unsigned victim = SLAB_CLASS_MAX;
 	struct slab_class *c;
-	struct slab_page *pg;
 	uint32_t p;
 
 	if (src != SLAB_CLASS_ANY) {
@@ -363,6 +403,39 @@ slab_reassign_start(struct slab *s, unsigned dest, unsigned src, const struct it
 		p = s->pages[p].next != SLAB_PAGE_NONE ? s->pages[p].next : c->first_page;
 	if (page_holds(s, p, pinned))
 		return -ENOSPC;
+	page_move(s, victim, p, dest, evict, arg);
+	return 0;
+}
+
+int
+slab_reassign_emptiest(struct slab *s, unsigned dest, unsigned src, const struct item *pinned,
+		       slab_evict_fn evict, void *arg)
+{
+	uint32_t best = SLAB_PAGE_NONE;
+
+	if (src == dest || src >= s->nclasses || !slab_class_can_give(s, src))
+		return -ENOSPC;
+	for (uint32_t p = s->cls[src].first_page; p != SLAB_PAGE_NONE; p = s->pages[p].next) {
+		if (page_holds(s, p, pinned))
+			continue;
+		if (best == SLAB_PAGE_NONE || s->pages[p].used < s->pages[best].used)
+			best = p;
+		if (s->pages[p].used == 0)
+			break;
+	}
+	if (best == SLAB_PAGE_NONE)
+		return -ENOSPC;
+	page_move(s, src, best, dest, evict, arg);
+	return 0;
+}
+
+/* Move page p from class victim to dest: see slab_reassign_start(). */
+static void
+page_move(struct slab *s, unsigned victim, uint32_t p, unsigned dest, slab_evict_fn evict,
+	  void *arg)
+{
+	struct slab_class *c = &s->cls[victim];
+	struct slab_page *pg;
 
 	if (c->hand_page == p) {
 		c->hand_page =
@@ -383,10 +456,12 @@ slab_reassign_start(struct slab *s, unsigned dest, unsigned src, const struct it
 	for (uint32_t i = 0; i < c->per_page; i++) {
 		struct item *it = chunk_at(s, p, i, c->size);
 
+		/* A chunk of a chained item comes back when its head is reclaimed. */
+		if (it->state == ITEM_CHUNK)
+			it = it->head;
 		if (it->state == ITEM_LINKED)
 			evict(it, arg);
 	}
 	if (pg->drained == c->per_page)
 		page_drained(s, p);
-	return 0;
 }

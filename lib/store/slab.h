@@ -8,14 +8,16 @@
  * arena size is the memory limit (-m), so item memory can never exceed it.
  *
  * Size classes grow by a factor (-f) from the header plus a minimum chunk (-n) up to the
- * largest item (-I), as memcached. Pages are 1 MiB, or the largest item rounded up to a power
- * of two when -I is larger.
+ * largest chunk: the largest item (-I), or half a page when -I is larger (items above that are
+ * chained over several chunks, as memcached's slab_chunk_max; see item.h). Pages are 1 MiB, or
+ * the largest item rounded up to a power of two when -I is larger.
  *
  * When a class needs memory and no page is free, the caller evicts within the class (CLOCK:
  * slab_clock_victim), or moves a page from another class (slab_reassign_start): from the class
  * whose least recently used items are oldest when the class would otherwise evict items used
  * in the last second, or from the class holding most pages when the class has no page to evict
- * from. Memory given back by eviction or a page move is usable only after an RCU grace period;
+ * from, or from a class with at least half a page of free chunks to spare (its emptiest page).
+ * Memory given back by eviction or a page move is usable only after an RCU grace period;
  * the shard's retirement code returns it through slab_free().
  *
  * Threads: everything here is owner-only (the shard's worker), not thread-safe.
@@ -31,6 +33,8 @@
 #define SLAB_CLASS_MAX 63
 /** Default page size. */
 #define SLAB_PAGE_SIZE_DEFAULT (1u << 20)
+/** slab_class_for(): the item is larger than the largest chunk and must be chained. */
+#define SLAB_CHAINED (-1000)
 /** "No page" in page lists. */
 #define SLAB_PAGE_NONE UINT32_MAX
 
@@ -65,6 +69,7 @@ struct slab_class {
 struct slab_page {
 	uint32_t next; /* class page list, or free-page list */
 	uint32_t prev;
+	uint32_t used;		 /* chunks handed out and not back (while in a class) */
 	uint32_t drained;	 /* chunks returned while draining */
 	uint64_t allocs_at_move; /* its class's allocs when it started moving there */
 	uint8_t moved;		 /* it has moved at least once */
@@ -84,6 +89,7 @@ struct slab {
 	uint32_t npages_draining;
 	unsigned nclasses;
 	size_t item_size_max;
+	size_t chunk_max; /* the largest class's chunk size */
 	struct slab_page *pages;
 	struct slab_class cls[SLAB_CLASS_MAX];
 };
@@ -100,7 +106,8 @@ void slab_deinit(struct slab *s);
 
 /**
  * Smallest class whose chunks hold @p total bytes (header included).
- * @return class id, or -E2BIG when larger than the largest item.
+ * @return class id; SLAB_CHAINED when larger than the largest chunk but not than the largest
+ *         item; -E2BIG when larger than the largest item.
  */
 int slab_class_for(const struct slab *s, size_t total);
 
@@ -165,6 +172,14 @@ typedef void (*slab_evict_fn)(struct item *it, void *arg);
  */
 int slab_reassign_start(struct slab *s, unsigned dest, unsigned src, const struct item *pinned,
 			slab_evict_fn evict, void *arg);
+
+/**
+ * Like slab_reassign_start() from class @p src, but the page moved is the one of @p src with
+ * the fewest chunks in use (a class with free chunks to spare gives the page that costs least).
+ * @return 0 when a move started; -ENOSPC when @p src cannot give a page now.
+ */
+int slab_reassign_emptiest(struct slab *s, unsigned dest, unsigned src, const struct item *pinned,
+			   slab_evict_fn evict, void *arg);
 
 /** May class @p clsid give a page now (see slab_reassign_start())? */
 bool slab_class_can_give(const struct slab *s, unsigned clsid);

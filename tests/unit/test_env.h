@@ -138,4 +138,24 @@ test_put(struct store_shard *s, const struct store_key *k, enum store_mode mode,
 	return st;
 }
 
+/** A hit's whole value in one buffer (flattening a chained item's pieces); reused per call. */
+static inline const char *
+test_hit_flat(const struct store_hit *h)
+{
+	static char flat[2u << 20];
+	const struct item *c = h->seg_next;
+	uint32_t off = h->seg_next != NULL ? h->seg_len : h->nbytes;
+
+	memcpy(flat, h->value, off);
+	while (c != NULL && off < h->nbytes) {
+		const void *d;
+		uint32_t n;
+
+		c = store_hit_next_seg(c, &d, &n);
+		memcpy(flat + off, d, n);
+		off += n;
+	}
+	return flat;
+}
+
 #endif /* NC_TEST_ENV_H */

@@ -161,7 +161,7 @@ stats(const struct store_shard *s)
 		struct store_hit h_;                                   \
 		assert_status(get((s), (key), &h_), STORE_HIT);        \
 		assert_int_equal(h_.nbytes, (len));                    \
-		assert_memory_equal(h_.value, (val), (len));           \
+		assert_memory_equal(test_hit_flat(&h_), (val), (len));  \
 	} while (0)
 
 #define assert_value(s, key, val) assert_value_n((s), (key), (val), strlen(val))
@@ -449,7 +449,7 @@ test_largest_item_fits_one_byte_more_too_large(void **state)
 	assert_status(put_n(s, "big", STORE_MODE_SET, big, max, 0, 0, 0, NULL), STORE_STORED);
 	assert_status(get(s, "big", &hit), STORE_HIT);
 	assert_int_equal(hit.nbytes, max);
-	assert_memory_equal(hit.value, big, max);
+	assert_memory_equal(test_hit_flat(&hit), big, max);
 	/* One byte more does not fit, for every mode. */
 	assert_status(put_n(s, "big2", STORE_MODE_SET, big, max + 1, 0, 0, 0, NULL),
 		      STORE_TOO_LARGE);
@@ -724,7 +724,7 @@ test_append_beyond_item_max_too_large_old_intact(void **state)
 		      STORE_TOO_LARGE);
 	assert_status(get(s, "big", &hit), STORE_HIT);
 	assert_int_equal(hit.nbytes, max - 10);
-	assert_memory_equal(hit.value, big, max - 10);
+	assert_memory_equal(test_hit_flat(&hit), big, max - 10);
 	assert_int_equal(hit.client_flags, 4);
 	assert_true(hit.cas == cas);
 	/* Exactly filling -I is fine. */
@@ -732,8 +732,8 @@ test_append_beyond_item_max_too_large_old_intact(void **state)
 		      STORE_STORED);
 	assert_status(get(s, "big", &hit), STORE_HIT);
 	assert_int_equal(hit.nbytes, max);
-	assert_memory_equal(hit.value, big, max - 10);
-	assert_memory_equal(hit.value + max - 10, "0123456789", 10);
+	assert_memory_equal(test_hit_flat(&hit), big, max - 10);
+	assert_memory_equal(test_hit_flat(&hit) + max - 10, "0123456789", 10);
 }
 
 static void
@@ -1633,7 +1633,16 @@ test_alloc_abandon_leaves_no_trace(void **state)
 		struct item *it = store_item_alloc(s, &k, 1, 0, (uint32_t)half, &st);
 
 		assert_non_null(it);
-		memset(item_value(it), 'a', half);
+		/* Half of -I is larger than the largest chunk: the value is chained. */
+		assert_true(item_is_chained(it));
+		{
+			struct item_writer w;
+			static char a[ITEM_MAX / 2];
+
+			memset(a, 'a', sizeof(a));
+			item_writer_init(&w, it);
+			item_writer_put(&w, a, (uint32_t)half);
+		}
 		store_item_abandon(s, it);
 	}
 	assert_status(store_get(s, &k, &hit), STORE_MISS);
