@@ -180,21 +180,23 @@ evict_class(struct store_shard *s, unsigned clsid, unsigned want, slab_judge_fn 
 }
 
 /*
- * The class other than clsid whose next CLOCK victim was used longest ago, if that is more than
- * SPARE_SECONDS ago and the class may give a page; else SLAB_CLASS_ANY.
+ * The class other than clsid, holding two pages or more, whose next CLOCK victim was used
+ * longest ago, if that is more than SPARE_SECONDS ago and the class may give a page; else
+ * SLAB_CLASS_ANY.
  */
 static unsigned
 class_with_oldest_tail(const struct store_shard *s, unsigned clsid)
 {
 	nc_reltime_t now = nc_clock_now(s->clock);
-	nc_reltime_t oldest = now - SPARE_SECONDS;
+	nc_reltime_t oldest = now - MOVE_MIN_AGE;
 	unsigned best = SLAB_CLASS_ANY;
 
 	for (unsigned c = 0; c < s->slab.nclasses; c++) {
 		const struct item *tail;
 		nc_reltime_t atime;
 
-		if (c == clsid || !slab_class_can_give(&s->slab, c))
+		/* Not a class's last page: a rarely written class keeps old items and its page. */
+		if (c == clsid || s->slab.cls[c].npages < 2 || !slab_class_can_give(&s->slab, c))
 			continue;
 		tail = slab_class_tail(&s->slab, c);
 		if (tail == NULL)
@@ -216,6 +218,8 @@ only_page_idle(const struct store_shard *s, unsigned c, nc_reltime_t now)
 	const struct slab_class *k = &sl->cls[c];
 	const uint8_t *page = sl->arena + ((size_t)k->first_page << sl->page_shift);
 
+	if (sl->pages[k->first_page].used == 0)
+		return true;
 	if (k->per_page > SPARE_SCAN_MAX)
 		return false;
 	for (uint32_t i = 0; i < k->per_page; i++) {
@@ -280,16 +284,19 @@ make_room(struct store_shard *s, unsigned clsid)
 		retire_flush(&s->retire);
 		return;
 	}
-	/* A batch, but never more than a sixteenth of the class (large classes hold few). */
+	/*
+	 * A batch, but never more than 1/64 of the class: large classes hold few chunks, and
+	 * evicting a chained item frees several.
+	 */
 	want = EVICT_BATCH - c->nretired;
-	if (want > c->npages * c->per_page / 16)
-		want = c->npages * c->per_page / 16 > 0 ? c->npages * c->per_page / 16 : 1;
+	if (want > c->npages * c->per_page / 64)
+		want = c->npages * c->per_page / 64 > 0 ? c->npages * c->per_page / 64 : 1;
 	if (c->incoming == 0) {
 		unsigned spare = class_with_spare(s, clsid);
 
 		if (spare != SLAB_CLASS_ANY &&
-		    slab_reassign_emptiest(&s->slab, clsid, spare, s->inflight, item_leave_page,
-					   s) == 0) {
+		    slab_reassign_emptiest(&s->slab, clsid, spare, s->inflight,
+					   item_judge_spare_recent, item_leave_page, s) == 0) {
 			STAT_ADD(s, slab_reassigns, 1);
 			retire_flush(&s->retire);
 			return;
@@ -306,7 +313,8 @@ make_room(struct store_shard *s, unsigned clsid)
 		unsigned src = class_with_oldest_tail(s, clsid);
 
 		if (src != SLAB_CLASS_ANY &&
-		    slab_reassign_start(&s->slab, clsid, src, s->inflight, item_leave_page, s) == 0) {
+		    slab_reassign_start(&s->slab, clsid, src, s->inflight, item_judge_spare_recent,
+					item_leave_page, s) == 0) {
 			STAT_ADD(s, slab_reassigns, 1);
 			retire_flush(&s->retire);
 			return;
@@ -314,8 +322,8 @@ make_room(struct store_shard *s, unsigned clsid)
 		evicted = evict_class(s, clsid, want, item_judge);
 	}
 	if (evicted == 0 && c->npages == 0 && c->incoming == 0 &&
-	    slab_reassign_start(&s->slab, clsid, SLAB_CLASS_ANY, s->inflight, item_leave_page,
-				s) == 0)
+	    slab_reassign_start(&s->slab, clsid, SLAB_CLASS_ANY, s->inflight,
+				item_judge_spare_recent, item_leave_page, s) == 0)
 		STAT_ADD(s, slab_reassigns, 1);
 	retire_flush(&s->retire);
 }

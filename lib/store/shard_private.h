@@ -20,6 +20,13 @@
 #define EVICT_BATCH 32
 /* Items used within this many seconds are not evicted while a class holds older ones. */
 #define SPARE_SECONDS 1
+/*
+ * A class whose items are all recent takes a page from another only when that one's oldest
+ * items were used more than this many seconds ago (memcached's automover compares ages too):
+ * with a cache that turns over every second or two, moving on smaller differences moved pages
+ * back and forth, each move evicting a page of items.
+ */
+#define MOVE_MIN_AGE 3
 /* A class's only page is checked for recent items before it moves only up to this many chunks. */
 #define SPARE_SCAN_MAX 64
 /* Chunks the CLOCK hand may visit per store that needs memory. */

@@ -303,6 +303,9 @@ slab_clock_victim(struct slab *s, unsigned clsid, unsigned *budget, slab_judge_f
 	return NULL;
 }
 
+/* Pages page_to_move() looks at for one without recent items. */
+#define MOVE_LOOK 8u
+
 /* Chunks slab_class_tail() looks at past the hand. */
 #define TAIL_LOOK 64u
 
@@ -375,9 +378,83 @@ slab_class_can_give(const struct slab *s, unsigned i)
 static void page_move(struct slab *s, unsigned victim, uint32_t p, unsigned dest,
 		      slab_evict_fn evict, void *arg);
 
+/* Next page of class c's list after p, wrapping. */
+static uint32_t
+page_after(const struct slab *s, const struct slab_class *c, uint32_t p)
+{
+	return s->pages[p].next != SLAB_PAGE_NONE ? s->pages[p].next : c->first_page;
+}
+
+/* Items on page p of class c that @p judge spares (used very recently), up to @p enough. */
+static uint32_t
+page_spared(const struct slab *s, const struct slab_class *c, uint32_t p, slab_judge_fn judge,
+	    void *arg, uint32_t enough)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < c->per_page && n < enough; i++) {
+		const struct item *it = chunk_at(s, p, i, c->size);
+
+		if (it->state == ITEM_CHUNK)
+			it = it->head;
+		if (it->state == ITEM_LINKED && judge(it, arg) == SLAB_SPARE)
+			n++;
+	}
+	return n;
+}
+
+/* Whether page p of class c holds a chunk of a chained item @p judge spares (it cannot move). */
+static bool
+page_spared_fixed(const struct slab *s, const struct slab_class *c, uint32_t p,
+		  slab_judge_fn judge, void *arg)
+{
+	for (uint32_t i = 0; i < c->per_page; i++) {
+		const struct item *it = chunk_at(s, p, i, c->size);
+
+		if (it->state == ITEM_CHUNK)
+			it = it->head;
+		if (it->state == ITEM_LINKED && (it->meta & ITEM_META_CHAINED) &&
+		    judge(it, arg) == SLAB_SPARE)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The page of class c to move: from the CLOCK hand on (the page after it when the hand is
+ * part-way through a page, whose swept chunks new items may already use), the first of up to
+ * MOVE_LOOK pages holding no item @p judge spares, else the one holding fewest; never the page
+ * holding @p pinned. @return the page, or SLAB_PAGE_NONE.
+ */
+static uint32_t
+page_to_move(const struct slab *s, const struct slab_class *c, const struct item *pinned,
+	     slab_judge_fn judge, void *arg)
+{
+	uint32_t p = c->hand_page, best = SLAB_PAGE_NONE, best_n = UINT32_MAX;
+
+	if (p == SLAB_PAGE_NONE)
+		return SLAB_PAGE_NONE;
+	if (c->hand_chunk > 0 && c->npages > 1)
+		p = page_after(s, c, p);
+	for (unsigned look = 0; look < MOVE_LOOK && look < c->npages; look++, p = page_after(s, c, p)) {
+		uint32_t n;
+
+		if (page_holds(s, p, pinned))
+			continue;
+		n = judge != NULL ? page_spared(s, c, p, judge, arg, best_n) : 0;
+		if (n < best_n) {
+			best = p;
+			best_n = n;
+		}
+		if (n == 0)
+			break;
+	}
+	return best;
+}
+
 int
 slab_reassign_start(struct slab *s, unsigned dest, unsigned src, const struct item *pinned,
-		    slab_evict_fn evict, void *arg)
+		    slab_judge_fn judge, slab_evict_fn evict, void *arg)
 {
 	unsigned victim = SLAB_CLASS_MAX;
 	struct slab_class *c;
@@ -397,11 +474,8 @@ slab_reassign_start(struct slab *s, unsigned dest, unsigned src, const struct it
 	if (victim == SLAB_CLASS_MAX)
 		return -ENOSPC;
 	c = &s->cls[victim];
-	/* Prefer the page after the CLOCK hand: it holds the least recently swept items. */
-	p = c->hand_page;
-	if (page_holds(s, p, pinned))
-		p = s->pages[p].next != SLAB_PAGE_NONE ? s->pages[p].next : c->first_page;
-	if (page_holds(s, p, pinned))
+	p = page_to_move(s, c, pinned, judge, arg);
+	if (p == SLAB_PAGE_NONE)
 		return -ENOSPC;
 	page_move(s, victim, p, dest, evict, arg);
 	return 0;
@@ -409,7 +483,7 @@ slab_reassign_start(struct slab *s, unsigned dest, unsigned src, const struct it
 
 int
 slab_reassign_emptiest(struct slab *s, unsigned dest, unsigned src, const struct item *pinned,
-		       slab_evict_fn evict, void *arg)
+		       slab_judge_fn judge, slab_evict_fn evict, void *arg)
 {
 	uint32_t best = SLAB_PAGE_NONE;
 
@@ -417,6 +491,10 @@ slab_reassign_emptiest(struct slab *s, unsigned dest, unsigned src, const struct
 		return -ENOSPC;
 	for (uint32_t p = s->cls[src].first_page; p != SLAB_PAGE_NONE; p = s->pages[p].next) {
 		if (page_holds(s, p, pinned))
+			continue;
+		/* A page with an item to spare that cannot move (chained) is not taken. */
+		if (judge != NULL && s->pages[p].used > 0 &&
+		    page_spared_fixed(s, &s->cls[src], p, judge, arg))
 			continue;
 		if (best == SLAB_PAGE_NONE || s->pages[p].used < s->pages[best].used)
 			best = p;

@@ -160,8 +160,8 @@ typedef void (*slab_evict_fn)(struct item *it, void *arg);
 
 /**
  * Start moving a page to class @p dest from class @p src, or with SLAB_CLASS_ANY from the
- * class holding most pages: the page after the source's CLOCK hand (its oldest items) leaves
- * its class at once, its free chunks are taken off the free list, @p evict is called for its
+ * class holding most pages: a page from the source's CLOCK hand on (its oldest items), the
+ * first of a few holding no item @p judge (if not NULL) spares, leaves its class at once, its free chunks are taken off the free list, @p evict is called for its
  * linked items (the caller relocates them to free chunks of the class or unlinks and retires
  * them), and once every chunk has come back through slab_free() the page joins @p dest. A page
  * holding @p pinned (an allocated item the caller has not linked yet) is never chosen, and
@@ -171,15 +171,17 @@ typedef void (*slab_evict_fn)(struct item *it, void *arg);
  *         (or, with SLAB_CLASS_ANY, every class) cannot give a page now.
  */
 int slab_reassign_start(struct slab *s, unsigned dest, unsigned src, const struct item *pinned,
-			slab_evict_fn evict, void *arg);
+			slab_judge_fn judge, slab_evict_fn evict, void *arg);
 
 /**
  * Like slab_reassign_start() from class @p src, but the page moved is the one of @p src with
- * the fewest chunks in use (a class with free chunks to spare gives the page that costs least).
+ * the fewest chunks in use (a class with free chunks to spare gives the page that costs least),
+ * skipping pages with a chained item @p judge spares (chained items are not moved, see the
+ * evict callback).
  * @return 0 when a move started; -ENOSPC when @p src cannot give a page now.
  */
 int slab_reassign_emptiest(struct slab *s, unsigned dest, unsigned src, const struct item *pinned,
-			   slab_evict_fn evict, void *arg);
+			   slab_judge_fn judge, slab_evict_fn evict, void *arg);
 
 /** May class @p clsid give a page now (see slab_reassign_start())? */
 bool slab_class_can_give(const struct slab *s, unsigned clsid);
