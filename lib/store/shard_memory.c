@@ -181,7 +181,7 @@ evict_class(struct store_shard *s, unsigned clsid, unsigned want, slab_judge_fn 
 
 /*
  * The class other than clsid, holding two pages or more, whose next CLOCK victim was used
- * longest ago, if that is more than SPARE_SECONDS ago and the class may give a page; else
+ * longest ago, if that is more than MOVE_MIN_AGE seconds ago and the class may give a page; else
  * SLAB_CLASS_ANY.
  */
 static unsigned
