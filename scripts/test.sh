@@ -12,7 +12,8 @@
 #   g. integration: real clients against build/app/nicached/nicached
 #      (tests/integration/run.sh; NC_INTEGRATION_SERVER=/usr/bin/memcached
 #      runs it against another server, NC_INTEGRATION_ARGS adds server flags)
-#      and, as root, start-up with hugepages short (tests/integration/startup.sh)
+#      and, as root, start-up with hugepages short (tests/integration/startup.sh);
+#      memory held next to memcached (tests/integration/memory.sh)
 #   h. the DPDK backend in a network-namespace lab: Linux peers over a veth
 #      pair driven by net_af_xdp / net_af_packet (tests/integration/lab/run.sh;
 #      root only; NC_SKIP_LAB=1 skips it), and TSO on DPDK's net_tap with a Linux
@@ -280,6 +281,9 @@ else
 	run_checks "integration ($INTEGRATION_SERVER)" 1200 tests/integration/run.sh \
 		--server "$INTEGRATION_SERVER" --server-args "${NC_INTEGRATION_ARGS:-}"
 fi
+
+run_checks "memory next to memcached" 300 tests/integration/memory.sh \
+	--server build/app/nicached/nicached
 
 if [[ $(id -u) -eq 0 ]]; then
 	run_checks "start-up (hugepages)" 120 tests/integration/startup.sh \
