@@ -357,7 +357,9 @@ worker_main(void *arg)
 	struct worker *w = arg;
 	const struct net_counters *nic = stack_dpdk_counters(w->stack);
 	struct loop_mark mark;
-	uint64_t spin_cycles = rte_get_tsc_hz() / 1000000 * WORKER_SPIN_US;
+	/* The socket backend sleeps in epoll, which wakes on arrival: no spinning there. */
+	uint64_t spin_us = w->srv->set.backend == SETTINGS_BACKEND_SOCKET ? 0 : WORKER_SPIN_US;
+	uint64_t spin_cycles = rte_get_tsc_hz() / 1000000 * spin_us;
 	uint64_t last_work;
 
 	rcu_register_thread();

@@ -328,13 +328,45 @@ make_room(struct store_shard *s, unsigned clsid)
 	retire_flush(&s->retire);
 }
 
+/*
+ * Evict ahead: when memory is full and class clsid is down to a few free chunks (counting
+ * those waiting for a grace period or a page on its way), evict the next batch now, so its
+ * memory has come back by the time a store needs it. Without this a store found the class
+ * empty, evicted, and was retried on every worker loop until the reclaimer's grace period
+ * ended (seconds when that thread waited for a CPU; sets then answered SERVER_ERROR).
+ */
+static void
+evict_ahead(struct store_shard *s, unsigned clsid)
+{
+	const struct slab *sl = &s->slab;
+	const struct slab_class *c = &sl->cls[clsid];
+	uint32_t ahead = c->npages * c->per_page / 16;
+	const struct item *tail;
+
+	if (ahead > EVICT_AHEAD)
+		ahead = EVICT_AHEAD;
+	if (ahead == 0 || sl->free_pages != SLAB_PAGE_NONE || sl->ncarved < sl->npages)
+		return;
+	if (c->nfree + c->nretired + c->incoming * c->per_page >= ahead)
+		return;
+	/* Not items used in the last second: make_room() decides about those when it must. */
+	tail = slab_class_tail(sl, clsid);
+	if (tail == NULL || item_recent(tail, nc_clock_now(s->clock)))
+		return;
+	if (evict_class(s, clsid, 2 * ahead < EVICT_BATCH ? 2 * ahead : EVICT_BATCH,
+			item_judge_spare_recent) > 0)
+		retire_flush(&s->retire);
+}
+
 static struct item *
 chunk_alloc(struct store_shard *s, unsigned clsid)
 {
 	struct item *it = slab_alloc(&s->slab, clsid);
 
-	if (it != NULL)
+	if (it != NULL) {
+		evict_ahead(s, clsid);
 		return it;
+	}
 	if (retire_reap(&s->retire) > 0) {
 		it = slab_alloc(&s->slab, clsid);
 		if (it != NULL)

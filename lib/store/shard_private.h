@@ -29,6 +29,8 @@
 #define MOVE_MIN_AGE 3
 /* A class's only page is checked for recent items before it moves only up to this many chunks. */
 #define SPARE_SCAN_MAX 64
+/* A full class keeps up to this many chunks free or on their way back (evict_ahead()). */
+#define EVICT_AHEAD 16
 /* Chunks the CLOCK hand may visit per store that needs memory. */
 #define EVICT_VISITS 4096
 /* Index keys moved to a larger table per store_shard_maintain() call while the index grows. */
