@@ -283,7 +283,7 @@ else
 		--server "$INTEGRATION_SERVER" --server-args "${NC_INTEGRATION_ARGS:-}"
 fi
 
-run_checks "memory next to memcached" 300 tests/integration/memory.sh \
+run_checks "memory next to memcached" 400 tests/integration/memory.sh \
 	--server build/app/nicached/nicached
 
 # Two minutes of steady load: RSS must stop growing (<= 64 KB/min after 45 s) and no request

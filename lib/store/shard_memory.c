@@ -345,6 +345,9 @@ evict_ahead(struct store_shard *s, unsigned clsid)
 
 	if (ahead > EVICT_AHEAD)
 		ahead = EVICT_AHEAD;
+	/* Small chunks only: kept free, large ones would cost a page's worth of items. */
+	if (ahead > EVICT_AHEAD_BYTES / c->size)
+		ahead = (uint32_t)(EVICT_AHEAD_BYTES / c->size);
 	if (ahead == 0 || sl->free_pages != SLAB_PAGE_NONE || sl->ncarved < sl->npages)
 		return;
 	if (c->nfree + c->nretired + c->incoming * c->per_page >= ahead)

@@ -31,6 +31,8 @@
 #define SPARE_SCAN_MAX 64
 /* A full class keeps up to this many chunks free or on their way back (evict_ahead()). */
 #define EVICT_AHEAD 16
+/* ... and no more than this many bytes of them (so only classes of chunks up to 64 KB). */
+#define EVICT_AHEAD_BYTES (128u << 10)
 /* Chunks the CLOCK hand may visit per store that needs memory. */
 #define EVICT_VISITS 4096
 /* Index keys moved to a larger table per store_shard_maintain() call while the index grows. */

@@ -3,11 +3,12 @@
 #
 #   tests/integration/memory.sh --server PATH [--memcached PATH]
 #
-# One run of the mixed (100 B-10 KB) and large (100 KB-1 MB) mixes at -m 64, both servers side
-# by side; passes when nicached holds at least 0.95x memcached's `bytes` after writing 3x -m in
-# each (before chained values and page moves, large held 0.58x). The full comparison (four
-# mixes, the first eviction, recent misses, the appender, footprint) is the benchmark itself:
-# scripts/bench-memory.sh --runs 3. About 20 s. Prints "N passed, M failed" for scripts/test.sh.
+# Three runs of the mixed (100 B-10 KB) and large (100 KB-1 MB) mixes at -m 64, both servers
+# side by side; passes when nicached holds at least 0.9x memcached's `bytes` (medians) after
+# writing 3x -m in each (before chained values and page moves, large held 0.27-0.58x). The full
+# comparison (four mixes, the first eviction, recent misses, the appender, footprint) is the
+# benchmark itself: scripts/bench-memory.sh --runs 3. About 80 s. Prints "N passed, M failed"
+# for scripts/test.sh.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -23,8 +24,8 @@ done
 [[ -n $SERVER ]] || { echo "usage: $0 --server PATH [--memcached PATH]" >&2; exit 2; }
 
 rc=0
-"$ROOT/scripts/bench-memory.sh" --nicached "$SERVER" --memcached "$MEMCACHED" --runs 1 \
-	--mixes "mixed large" --max-seconds 300 --check --check-end-only --check-floor 0.95 || rc=$?
+"$ROOT/scripts/bench-memory.sh" --nicached "$SERVER" --memcached "$MEMCACHED" --runs 3 \
+	--mixes "mixed large" --max-seconds 300 --check --check-end-only --check-floor 0.9 || rc=$?
 if ((rc == 0)); then
 	echo "PASS memory-vs-memcached"
 	echo "1 passed, 0 failed"
