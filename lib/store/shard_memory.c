@@ -216,14 +216,13 @@ only_page_idle(const struct store_shard *s, unsigned c, nc_reltime_t now)
 {
 	const struct slab *sl = &s->slab;
 	const struct slab_class *k = &sl->cls[c];
-	const uint8_t *page = sl->arena + ((size_t)k->first_page << sl->page_shift);
 
 	if (sl->pages[k->first_page].used == 0)
 		return true;
 	if (k->per_page > SPARE_SCAN_MAX)
 		return false;
 	for (uint32_t i = 0; i < k->per_page; i++) {
-		const struct item *it = (const struct item *)(const void *)(page + (size_t)i * k->size);
+		const struct item *it = slab_chunk(sl, k->first_page, i, k->size);
 
 		if (it->state == ITEM_CHUNK)
 			it = it->head;
@@ -340,15 +339,19 @@ evict_ahead(struct store_shard *s, unsigned clsid)
 {
 	const struct slab *sl = &s->slab;
 	const struct slab_class *c = &sl->cls[clsid];
-	uint32_t ahead = c->npages * c->per_page / 16;
 	const struct item *tail;
+	uint32_t ahead;
 
+	/* Every allocation comes here: the cheap test first (memory not full yet). */
+	if (sl->free_pages != SLAB_PAGE_NONE || sl->ncarved < sl->npages)
+		return;
+	ahead = c->npages * c->per_page / 16;
 	if (ahead > EVICT_AHEAD)
 		ahead = EVICT_AHEAD;
 	/* Small chunks only: kept free, large ones would cost a page's worth of items. */
 	if (ahead > EVICT_AHEAD_BYTES / c->size)
 		ahead = (uint32_t)(EVICT_AHEAD_BYTES / c->size);
-	if (ahead == 0 || sl->free_pages != SLAB_PAGE_NONE || sl->ncarved < sl->npages)
+	if (ahead == 0)
 		return;
 	if (c->nfree + c->nretired + c->incoming * c->per_page >= ahead)
 		return;

@@ -154,12 +154,6 @@ slab_class_for(const struct slab *s, size_t total)
 	return lo < s->nclasses ? (int)lo : -E2BIG;
 }
 
-static struct item *
-chunk_at(const struct slab *s, uint32_t page, uint32_t idx, uint32_t size)
-{
-	return (struct item *)(s->arena + ((size_t)page << s->page_shift) + (size_t)idx * size);
-}
-
 /* Give page p to class clsid and put all its chunks on the free list, lowest address first. */
 static void
 page_carve(struct slab *s, uint32_t p, unsigned clsid)
@@ -185,7 +179,7 @@ page_carve(struct slab *s, uint32_t p, unsigned clsid)
 		c->hand_chunk = 0;
 	}
 	for (uint32_t i = c->per_page; i-- > 0;) {
-		struct item *it = chunk_at(s, p, i, c->size);
+		struct item *it = slab_chunk(s, p, i, c->size);
 
 		it->state = ITEM_FREE;
 		it->clsid = (uint8_t)clsid;
@@ -278,7 +272,7 @@ slab_clock_victim(struct slab *s, unsigned clsid, unsigned *budget, slab_judge_f
 		return NULL;
 	while (*budget > 0) {
 		(*budget)--;
-		struct item *it = chunk_at(s, c->hand_page, c->hand_chunk, c->size);
+		struct item *it = slab_chunk(s, c->hand_page, c->hand_chunk, c->size);
 
 		hand_step(s, c);
 		/* A chunk of a chained item stands for its head: evicting that frees the chunk. */
@@ -318,7 +312,7 @@ slab_class_tail(const struct slab *s, unsigned clsid)
 	if (page == SLAB_PAGE_NONE)
 		return NULL;
 	for (unsigned n = 0; n < TAIL_LOOK; n++) {
-		const struct item *it = chunk_at(s, page, idx, c->size);
+		const struct item *it = slab_chunk(s, page, idx, c->size);
 
 		if (it->state == ITEM_CHUNK)
 			it = it->head;
@@ -393,7 +387,7 @@ page_spared(const struct slab *s, const struct slab_class *c, uint32_t p, slab_j
 	uint32_t n = 0;
 
 	for (uint32_t i = 0; i < c->per_page && n < enough; i++) {
-		const struct item *it = chunk_at(s, p, i, c->size);
+		const struct item *it = slab_chunk(s, p, i, c->size);
 
 		if (it->state == ITEM_CHUNK)
 			it = it->head;
@@ -409,7 +403,7 @@ page_spared_fixed(const struct slab *s, const struct slab_class *c, uint32_t p,
 		  slab_judge_fn judge, void *arg)
 {
 	for (uint32_t i = 0; i < c->per_page; i++) {
-		const struct item *it = chunk_at(s, p, i, c->size);
+		const struct item *it = slab_chunk(s, p, i, c->size);
 
 		if (it->state == ITEM_CHUNK)
 			it = it->head;
@@ -532,7 +526,7 @@ page_move(struct slab *s, unsigned victim, uint32_t p, unsigned dest, slab_evict
 	pg->drained = freelist_remove_page(s, c, p);
 	s->npages_draining++;
 	for (uint32_t i = 0; i < c->per_page; i++) {
-		struct item *it = chunk_at(s, p, i, c->size);
+		struct item *it = slab_chunk(s, p, i, c->size);
 
 		/* A chunk of a chained item comes back when its head is reclaimed. */
 		if (it->state == ITEM_CHUNK)

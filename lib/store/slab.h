@@ -200,6 +200,14 @@ slab_mem_limit(const struct slab *s)
 	return (size_t)s->npages * s->page_size;
 }
 
+/** Chunk @p idx of page @p page for chunks of @p size bytes. */
+static inline struct item *
+slab_chunk(const struct slab *s, uint32_t page, uint32_t idx, uint32_t size)
+{
+	return (struct item *)(void *)(s->arena + ((size_t)page << s->page_shift) +
+				       (size_t)idx * size);
+}
+
 /** Page index of a chunk. */
 static inline uint32_t
 slab_page_of(const struct slab *s, const struct item *it)

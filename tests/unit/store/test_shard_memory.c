@@ -337,8 +337,7 @@ check_slab(const struct store_shard *s, bool settled)
 		/* Chunks of chained values are used chunks that are not items. */
 		for (uint32_t p = c->first_page; p != SLAB_PAGE_NONE; p = sl->pages[p].next)
 			for (uint32_t j = 0; j < c->per_page; j++) {
-				const struct item *it = (const struct item *)(const void *)(
-					sl->arena + ((size_t)p << sl->page_shift) + (size_t)j * c->size);
+				const struct item *it = slab_chunk(sl, p, j, c->size);
 
 				if (it->state == ITEM_CHUNK) {
 					assert_int_equal(it->head->meta & ITEM_META_CHAINED,
