@@ -189,8 +189,8 @@ struct settings_eal {
 
 /**
  * EAL memory (MB) for the index tables of @p workers shards: with @p hugepages the first table
- * of each (larger ones are allocated as the index grows), else room for the largest table
- * each index may grow to and the smaller ones it freed on the way.
+ * of each (larger ones are allocated as the index grows); without, 0 (tables are mapped
+ * outside EAL, see lib/store/index_table.h).
  */
 unsigned settings_eal_index_mb(const struct nc_settings *s, unsigned workers, bool hugepages);
 

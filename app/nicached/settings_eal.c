@@ -38,10 +38,9 @@ settings_eal_index_mb(const struct nc_settings *s, unsigned workers, bool hugepa
 	/*
 	 * On hugepages EAL preallocates only the first table of each shard's index; larger ones
 	 * take hugepages when the index grows (and give back the ones they replace). On 4 KiB
-	 * pages EAL has one fixed region, which must hold the largest table and the smaller ones
-	 * freed before it (less than the largest again): address space, touched only as used.
+	 * pages the tables are mapped outside EAL (index_table.h) and take none of its memory.
 	 */
-	return (unsigned)workers * mb_ceil(hugepages ? first : 2 * index_table_bytes(max));
+	return hugepages ? (unsigned)workers * mb_ceil(first) : 0;
 }
 
 unsigned

@@ -7,7 +7,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-_Static_assert(sizeof(struct nc_digest) == 16, "nc_digest is the 16-byte rte_hash key");
+_Static_assert(sizeof(struct nc_digest) == 16, "nc_digest is 16 bytes");
 _Static_assert(sizeof(struct nc_digest_seed) == 16, "nc_digest_seed is a 128-bit key");
 
 #if defined(__has_attribute)

@@ -3,7 +3,7 @@
 #define NC_CORE_DIGEST_H
 
 /*
- * Keyed 128-bit digest of a memcached key: the fixed 16-byte key of the rte_hash index.
+ * Keyed 128-bit digest of a memcached key: picks the key's shard, its index buckets and tag.
  *
  * The digest is SipHash-1-3 with 128-bit output (Aumasson & Bernstein), keyed with a secret
  * seed drawn at process start, so clients cannot choose keys that collide in the index or pile
@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/** 16-byte digest: the rte_hash key. lo/hi are the two output words. */
+/** 16-byte digest. lo/hi are the two output words. */
 struct nc_digest {
 	uint64_t lo; /* first SipHash-128 output word (output bytes 0..7, little-endian) */
 	uint64_t hi; /* second SipHash-128 output word (output bytes 8..15, little-endian) */
@@ -50,17 +50,25 @@ void nc_digest_siphash24(const struct nc_digest_seed *seed, const void *key, siz
 			 struct nc_digest *out);
 
 /**
- * 32-bit signature for rte_hash (its bucket-selection hash), taken from the digest.
+ * The index's bucket hash (low 32 bits of hi); the index's tag is the top 16 bits of hi.
  * Pure and reentrant.
  */
 static inline uint32_t
-nc_digest_sig(const struct nc_digest *d)
+nc_digest_bucket_hash(const struct nc_digest *d)
 {
-	return (uint32_t)d->hi ^ (uint32_t)(d->hi >> 32);
+	return (uint32_t)d->hi;
+}
+
+/** The index's 16-bit tag of a digest (top bits of hi). Pure and reentrant. */
+static inline uint32_t
+nc_digest_tag(const struct nc_digest *d)
+{
+	return (uint32_t)(d->hi >> 48);
 }
 
 /**
- * Which of n shards (n > 0) owns a digest; uses bits independent of nc_digest_sig.
+ * Which of n shards (n > 0) owns a digest; uses bits independent of the index's (lo's top
+ * half).
  * Returns a value in [0, n). Pure and reentrant.
  */
 static inline unsigned

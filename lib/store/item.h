@@ -55,7 +55,6 @@ struct item {
 		struct item *head;  /* ITEM_CHUNK: the item it belongs to */
 	};
 	struct item *next; /* free list / retirement list link; ITEM_CHUNK: the next chunk */
-	int32_t hash_pos;  /* index key slot to free at reclamation, or -1 */
 	uint8_t clsid;	   /* slab class */
 	uint8_t state;	   /* enum item_state */
 	/* Read by readers. */

@@ -13,10 +13,6 @@ reclaim_item(struct item *it, void *arg)
 {
 	struct store_shard *s = arg;
 
-	if (it->hash_pos >= 0) {
-		index_free_pos(&s->index, it->hash_pos);
-		s->slots_retired--;
-	}
 	s->slab.cls[it->clsid].nretired--;
 	shard_item_free_chunks(s, it);
 	slab_free(&s->slab, it);
@@ -33,7 +29,6 @@ store_shard_create(const struct store_shard_params *p, int *err)
 		.chunk_min = p->chunk_min ? p->chunk_min : 48,
 		.factor = p->growth_factor != 0.0 ? p->growth_factor : 1.25,
 	};
-	char name[RTE_HASH_NAMESIZE];
 	struct store_shard *s;
 	uint32_t entries;
 	int rc;
@@ -66,8 +61,7 @@ store_shard_create(const struct store_shard_params *p, int *err)
 	entries = p->index_entries ? p->index_entries
 				   : store_shard_index_max_entries(slab_mem_limit(&s->slab),
 								    sp.chunk_min);
-	snprintf(name, sizeof(name), "ncix%" PRIxPTR, (uintptr_t)s);
-	rc = index_init(&s->index, name, entries, p->index_entries != 0, p->socket_id);
+	rc = index_init(&s->index, p->seed, entries, p->index_entries != 0, p->socket_id);
 	if (rc < 0) {
 		*err = rc;
 		slab_deinit(&s->slab);

@@ -3,7 +3,7 @@
 #define NC_STORE_SHARD_H
 
 /*
- * One shard of the cache, owned by one worker lcore: index (rte_hash), slab memory, CLOCK
+ * One shard of the cache, owned by one worker lcore: index (index.h), slab memory, CLOCK
  * eviction, TTL wheel and RCU retirement, with memcached's storage commands.
  *
  * Contracts, marked on every function:
@@ -29,7 +29,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <rte_hash.h>
 
 #include "core/cas.h"
 #include "core/clock.h"

@@ -15,8 +15,6 @@ stats_item_gone(struct store_shard *s, const struct item *it)
 static void
 item_retire(struct store_shard *s, struct item *it)
 {
-	if (it->hash_pos >= 0)
-		s->slots_retired++;
 	s->slab.cls[it->clsid].nretired++;
 	retire_item(&s->retire, it);
 }
@@ -33,11 +31,9 @@ void
 shard_item_unlink(struct store_shard *s, struct item *it)
 {
 	struct store_key k;
-	int32_t pos;
 
 	item_store_key(s, it, &k);
-	pos = index_del(&s->index, &k);
-	it->hash_pos = pos >= 0 ? pos : -1;
+	index_del(&s->index, &k);
 	ttl_wheel_remove(&s->wheel, &it->tw);
 	stats_item_gone(s, it);
 	item_retire(s, it);
@@ -105,7 +101,6 @@ item_relocate(struct store_shard *s, struct item *it)
 	       len - ITEM_READER_OFFSET);
 	tw_node_init(&copy->tw);
 	copy->next = NULL;
-	copy->hash_pos = -1;
 	item_store_key(s, it, &k);
 	/* The key is in the index: this replaces the item pointer and takes no new slot. */
 	if (index_put(&s->index, &k, copy) < 0) {
@@ -116,7 +111,6 @@ item_relocate(struct store_shard *s, struct item *it)
 	ttl_wheel_remove(&s->wheel, &it->tw);
 	if (item_exptime(copy) != 0)
 		ttl_wheel_insert(&s->wheel, &copy->tw, item_exptime(copy));
-	it->hash_pos = -1;
 	item_retire(s, it);
 	STAT_ADD(s, slab_reassign_rescues, 1);
 	return true;
@@ -490,7 +484,6 @@ shard_item_alloc_rel(struct store_shard *s, const struct store_key *k, uint32_t 
 	it->atime = nc_clock_now(s->clock);
 	it->client_flags = client_flags;
 	it->nbytes = nbytes;
-	it->hash_pos = -1;
 	it->nkey = (uint8_t)k->len;
 	it->ref = 0;
 	it->fetched = 0;
@@ -557,7 +550,7 @@ shard_item_link_cas(struct store_shard *s, struct item *it, const struct store_k
 	it->flush_seq = (uint16_t)s->flush_seq;
 	if (index_put(&s->index, k, it) < 0) {
 		/* Index full: free key slots by evicting from any class, then retry later. */
-		unsigned evicted = s->slots_retired;
+		unsigned evicted = 0;
 
 		store_item_abandon(s, it);
 		for (unsigned i = 0; i < s->slab.nclasses && evicted < EVICT_BATCH; i++) {
@@ -577,7 +570,6 @@ shard_item_link_cas(struct store_shard *s, struct item *it, const struct store_k
 		ttl_wheel_insert(&s->wheel, &it->tw, it->exptime);
 	if (cur != NULL) {
 		ttl_wheel_remove(&s->wheel, &cur->tw);
-		cur->hash_pos = -1;
 		stats_item_gone(s, cur);
 		item_retire(s, cur);
 	}

@@ -57,7 +57,6 @@ struct store_shard {
 	struct item *inflight;	   /* allocated, not committed */
 	uint32_t flush_wait_calls; /* maintain calls since pending retirements were seen */
 	unsigned index_full_rotor; /* class to start evicting from when the index is full */
-	uint32_t slots_retired;	   /* index key slots waiting for a grace period */
 	unsigned id;
 	struct retire retire;
 	struct ttl_wheel wheel;

@@ -18,7 +18,7 @@ unsigned
 store_get_bulk(const struct store_shard *s, const struct store_key *const keys[], unsigned n,
 	       struct store_hit hits[])
 {
-	void *items[INDEX_BULK_MAX];
+	struct item *items[INDEX_BULK_MAX];
 	nc_reltime_t now = nc_clock_now(s->clock);
 	bool check_flush = flush_active(s, now);
 	unsigned found = 0;
@@ -44,7 +44,7 @@ store_get_bulk(const struct store_shard *s, const struct store_key *const keys[]
 void
 store_prefetch_bulk(const struct store_shard *s, const struct store_key *const keys[], unsigned n)
 {
-	void *items[INDEX_BULK_MAX];
+	struct item *items[INDEX_BULK_MAX];
 
 	if (n > INDEX_BULK_MAX)
 		n = INDEX_BULK_MAX;

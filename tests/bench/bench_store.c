@@ -72,6 +72,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
+#include <rte_memory.h>
 #include <rte_version.h>
 #include <urcu-qsbr.h>
 
@@ -503,19 +504,17 @@ parse_args(int argc, char **argv, struct bench_cfg *cfg)
 
 /* ------------------------------------------------------------------ environment */
 
-/* Bytes of DPDK memory the shard's index takes (rte_hash with LF + ext buckets), roughly. */
+/* Bytes the shard's largest index table takes (DPDK memory on hugepages), with margin. */
 static uint64_t
 index_bytes_estimate(uint64_t mem_bytes)
 {
 	uint64_t chunk0 = (sizeof(struct item) + 48 + 7) & ~UINT64_C(7);
 	uint64_t pages = mem_bytes / SLAB_PAGE_SIZE_DEFAULT;
 	uint64_t entries = pages * (SLAB_PAGE_SIZE_DEFAULT / chunk0);
-	uint64_t p2 = 8;
 
-	while (p2 < entries)
-		p2 <<= 1;
-	/* key store (32 B/slot) + buckets + ext buckets + rings, with margin. */
-	return 32 * (entries + 1) + 32 * p2 + (8u << 20);
+	if (entries > INDEX_ENTRIES_MAX)
+		entries = INDEX_ENTRIES_MAX;
+	return 2 * index_table_bytes((uint32_t)entries) + (8u << 20);
 }
 
 static void
@@ -782,7 +781,7 @@ bench_digest_loop(struct bench *b, const struct stream *s, uint64_t ops)
 				pos = 0;
 		}
 		for (unsigned i = 0; i < n; i++)
-			acc += ks[i].sig;
+			acc += ks[i].digest.hi;
 		done += n;
 	}
 	return acc;

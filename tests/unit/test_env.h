@@ -14,6 +14,7 @@
 
 #include <rte_eal.h>
 #include <rte_lcore.h>
+#include <rte_memory.h>
 #include <urcu-qsbr.h>
 
 #include "core/cas.h"

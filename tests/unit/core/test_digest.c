@@ -415,18 +415,19 @@ test_shard_distribution(void **state)
 }
 
 /*
- * Within one shard, the rte_hash signature must still spread keys: the shard bits and the
- * signature bits are independent, so each (shard, sig mod 4) pair gets about 1/16 of keys.
+ * Within one shard, the index's bucket hash and tag must still spread keys: the shard bits and
+ * the index's bits are independent, so each (shard, bucket hash mod 4) pair gets about 1/16 of
+ * keys, and so does each (shard, tag mod 4) pair.
  */
 static void
-test_sig_independent_of_shard(void **state)
+test_index_bits_independent_of_shard(void **state)
 {
 	enum {
 		NKEYS = 100000,
 		NSHARD = 4,
 		NSIG = 4
 	};
-	unsigned count[NSHARD][NSIG] = {{0}};
+	unsigned count[NSHARD][NSIG] = {{0}}, tags[NSHARD][NSIG] = {{0}};
 	struct nc_digest_seed seed = {UINT64_C(0xa4093822299f31d0), UINT64_C(0x082efa98ec4e6c89)};
 	double mean = (double)NKEYS / (NSHARD * NSIG);
 
@@ -438,17 +439,19 @@ test_sig_independent_of_shard(void **state)
 
 		fill_key(key, sizeof(key), i, &len);
 		nc_digest_compute(&seed, key, len, &d);
-		count[nc_digest_shard(&d, NSHARD)][nc_digest_sig(&d) % NSIG]++;
+		count[nc_digest_shard(&d, NSHARD)][nc_digest_bucket_hash(&d) % NSIG]++;
+		tags[nc_digest_shard(&d, NSHARD)][nc_digest_tag(&d) % NSIG]++;
 	}
 	for (int s = 0; s < NSHARD; s++)
 		for (int g = 0; g < NSIG; g++)
-			if (count[s][g] < mean * 0.9 || count[s][g] > mean * 1.1)
-				fail_msg("shard %d sig %d: %u keys (mean %.0f)", s, g, count[s][g],
-					 mean);
+			if (count[s][g] < mean * 0.9 || count[s][g] > mean * 1.1 ||
+			    tags[s][g] < mean * 0.9 || tags[s][g] > mean * 1.1)
+				fail_msg("shard %d hash/tag %d: %u/%u keys (mean %.0f)", s, g,
+					 count[s][g], tags[s][g], mean);
 }
 
 static void
-test_sig_and_shard_formulas(void **state)
+test_index_and_shard_formulas(void **state)
 {
 	struct nc_digest d = {
 		.lo = UINT64_C(0x80000000ffffffff),
@@ -456,7 +459,8 @@ test_sig_and_shard_formulas(void **state)
 	};
 
 	(void)state;
-	assert_int_equal(nc_digest_sig(&d), 0x12345678u ^ 0xf0f0f0f0u);
+	assert_int_equal(nc_digest_bucket_hash(&d), 0xf0f0f0f0u);
+	assert_int_equal(nc_digest_tag(&d), 0x1234u);
 	/* Top half of lo is 0x80000000: exactly the middle. */
 	assert_int_equal(nc_digest_shard(&d, 2), 1);
 	assert_int_equal(nc_digest_shard(&d, 4), 2);
@@ -478,8 +482,8 @@ main(void)
 		cmocka_unit_test(test_seeds_differ),
 		cmocka_unit_test(test_seed_random),
 		cmocka_unit_test(test_shard_distribution),
-		cmocka_unit_test(test_sig_independent_of_shard),
-		cmocka_unit_test(test_sig_and_shard_formulas),
+		cmocka_unit_test(test_index_bits_independent_of_shard),
+		cmocka_unit_test(test_index_and_shard_formulas),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The growing index (lib/store/index.c): it starts small, asks for a larger table at three
- * quarters full, moves its keys over a few at a time, and a reader never misses a key that is
- * in the index while tables switch and keys move, with the larger tables made by a service
- * thread (as the control core does) or, when nobody makes them, by the owner when full.
+ * The index (lib/store/index.c, index_table.c): a table takes exactly the keys it is made for,
+ * moving entries between their two buckets; two keys are two entries even with one digest;
+ * the index starts small, asks for a larger table at 7/8 full, moves its keys over a few at a
+ * time, and a reader never misses a key that is in the index while entries move between
+ * buckets, tables switch and keys move to a larger table, with the larger tables made by a
+ * service thread (as the control core does) or, when nobody makes them, by the owner when full.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +21,7 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_random.h>
 
 #include "test_env.h"
 
@@ -27,10 +30,17 @@
 /* Keys inserted first and never removed: the readers must always find them. */
 #define NSTABLE 4096u
 
+/* An item as the index sees it: the header and the key. */
+struct key_item {
+	struct item it;
+	char key[16];
+};
+
 static struct test_env env;
 static struct store_key *keys;
-static char (*names)[16];
+static struct key_item *items;
 static struct store_index g_ix;
+static struct itab *g_tab;
 static uint32_t g_stop;
 static uint64_t g_misses;
 static uint64_t g_lookups;
@@ -39,52 +49,98 @@ static void
 keys_make(void)
 {
 	keys = calloc(NKEYS, sizeof(*keys));
-	names = calloc(NKEYS, sizeof(*names));
+	items = calloc(NKEYS, sizeof(*items));
 	assert_non_null(keys);
-	assert_non_null(names);
+	assert_non_null(items);
 	for (uint32_t i = 0; i < NKEYS; i++) {
-		int n = snprintf(names[i], sizeof(names[i]), "key:%u", i);
+		int n = snprintf(items[i].key, sizeof(items[i].key), "key:%u", i);
 
-		store_key_init(&keys[i], &env.seed, names[i], (uint32_t)n);
+		items[i].it.nkey = (uint8_t)n;
+		store_key_init(&keys[i], &env.seed, items[i].key, (uint32_t)n);
 	}
 }
 
-/* The data stored for key i: a recognisable non-NULL pointer. */
-static void *
+/* The item stored for key i. */
+static struct item *
 data_of(uint32_t i)
 {
-	return (void *)(uintptr_t)(0x1000u + (uintptr_t)i * 8u);
+	return &items[i].it;
 }
 
-static size_t
-heap_used(void)
-{
-	struct rte_malloc_socket_stats st;
-
-	rte_malloc_get_socket_stats(0, &st);
-	return st.heap_allocsz_bytes;
-}
-
-/* index_table_bytes() is what rte_hash_create() takes, within a few percent. */
+/* A table takes 8 bytes per slot, 8 slots per 7 keys: about 9.1 bytes per key. */
 static void
-test_table_bytes_estimate(void **state)
+test_table_bytes(void **state)
 {
 	const uint32_t sizes[] = {1000, 65536, 100000, 1u << 20};
 
 	(void)state;
 	for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		struct store_index ix;
-		size_t before = heap_used(), took;
-		double ratio;
 
-		assert_int_equal(index_init(&ix, "ixb", sizes[i], true, SOCKET_ID_ANY), 0);
-		took = heap_used() - before;
-		ratio = (double)index_table_bytes(sizes[i]) / (double)took;
-		print_message("  %u slots: %zu bytes, estimated %zu (%.3f)\n", sizes[i], took,
-			      index_table_bytes(sizes[i]), ratio);
-		assert_true(ratio > 0.97 && ratio < 1.1);
+		assert_int_equal(index_init(&ix, &env.seed, sizes[i], true, SOCKET_ID_ANY), 0);
+		assert_int_equal(index_bytes(&ix), index_table_bytes(sizes[i]));
+		print_message("  %u keys: %zu bytes (%.2f per key)\n", sizes[i], index_bytes(&ix),
+			      (double)index_bytes(&ix) / sizes[i]);
+		assert_true(index_bytes(&ix) <= (size_t)sizes[i] * 8 * 8 / 7 + 128);
 		index_fini(&ix);
 	}
+}
+
+/*
+ * A table made for N keys takes exactly N (moving entries between buckets as it fills), finds
+ * each, refuses one more, and frees a slot on delete at once.
+ */
+static void
+test_table_takes_its_capacity(void **state)
+{
+	const uint32_t sizes[] = {8, 1000, 100000};
+
+	(void)state;
+	for (unsigned z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
+		uint32_t n = sizes[z];
+		struct itab *t = itab_create(n, SOCKET_ID_ANY);
+
+		assert_non_null(t);
+		for (uint32_t i = 0; i < n; i++)
+			assert_int_equal(itab_put(t, &keys[i], data_of(i), true), 0);
+		assert_int_equal(itab_count(t), n);
+		assert_int_equal(itab_put(t, &keys[n], data_of(n), true), -ENOSPC);
+		/* Replacing needs no room. */
+		assert_int_equal(itab_put(t, &keys[0], data_of(0), true), 1);
+		for (uint32_t i = 0; i < n; i++)
+			assert_ptr_equal(itab_lookup(t, &keys[i]), data_of(i));
+		assert_null(itab_lookup(t, &keys[n]));
+		print_message("  %u keys in %u buckets: %u moves between buckets\n", n, t->nbuckets,
+			      t->moves);
+		assert_int_equal(itab_del(t, &keys[1]), 0);
+		assert_int_equal(itab_del(t, &keys[1]), -ENOENT);
+		assert_null(itab_lookup(t, &keys[1]));
+		assert_int_equal(itab_put(t, &keys[n], data_of(n), true), 0);
+		assert_ptr_equal(itab_lookup(t, &keys[n]), data_of(n));
+		itab_free(t);
+	}
+}
+
+/* Two keys with one digest (a forged collision) are two entries: the key is the identity. */
+static void
+test_same_digest_two_keys(void **state)
+{
+	struct itab *t = itab_create(100, SOCKET_ID_ANY);
+	struct store_key a = keys[0], b = keys[1];
+
+	(void)state;
+	assert_non_null(t);
+	b.digest = a.digest;
+	assert_int_equal(itab_put(t, &a, data_of(0), true), 0);
+	assert_null(itab_lookup(t, &b));
+	assert_int_equal(itab_put(t, &b, data_of(1), true), 0);
+	assert_ptr_equal(itab_lookup(t, &a), data_of(0));
+	assert_ptr_equal(itab_lookup(t, &b), data_of(1));
+	assert_int_equal(itab_count(t), 2);
+	assert_int_equal(itab_del(t, &a), 0);
+	assert_null(itab_lookup(t, &a));
+	assert_ptr_equal(itab_lookup(t, &b), data_of(1));
+	itab_free(t);
 }
 
 /* Owner alone, nobody servicing: the owner makes each larger table when the table is full. */
@@ -95,7 +151,7 @@ test_grows_without_service(void **state)
 	uint32_t grows = 0;
 
 	(void)state;
-	assert_int_equal(index_init(&ix, "ixo", 1u << 20, false, SOCKET_ID_ANY), 0);
+	assert_int_equal(index_init(&ix, &env.seed, 1u << 20, false, SOCKET_ID_ANY), 0);
 	assert_int_equal(ix.entries, INDEX_ENTRIES_MIN);
 	for (uint32_t i = 0; i < NKEYS; i++) {
 		assert_int_equal(index_put(&ix, &keys[i], data_of(i)), 0);
@@ -113,15 +169,11 @@ test_grows_without_service(void **state)
 	assert_null(ix.old);
 	assert_int_equal(index_count(&ix), NKEYS);
 	assert_true(ix.grows >= 3);
-	assert_int_equal(ix.entries, 1u << 20);
+	assert_true(ix.entries >= NKEYS && ix.entries <= 1u << 20);
 	for (uint32_t i = 0; i < NKEYS; i++)
 		assert_ptr_equal(index_lookup(&ix, &keys[i]), data_of(i));
-	/* Deletes free slots of the current table; a full table at the maximum says so. */
 	for (uint32_t i = 0; i < NKEYS; i += 2) {
-		int32_t pos = index_del(&ix, &keys[i]);
-
-		assert_true(pos >= 0);
-		index_free_pos(&ix, pos);
+		assert_int_equal(index_del(&ix, &keys[i]), 0);
 		assert_null(index_lookup(&ix, &keys[i]));
 	}
 	assert_int_equal(index_count(&ix), NKEYS / 2);
@@ -132,7 +184,7 @@ static int
 reader_main(void *arg)
 {
 	const struct store_key *bk[INDEX_BULK_MAX];
-	void *out[INDEX_BULK_MAX];
+	struct item *out[INDEX_BULK_MAX];
 	uint64_t rng = (uintptr_t)arg, misses = 0, lookups = 0;
 
 	(void)arg;
@@ -181,13 +233,10 @@ static void
 test_readers_never_miss_while_growing(void **state)
 {
 	unsigned lcores[4], nl = 0, lcore, service = RTE_MAX_LCORE;
-	int32_t *deleted = calloc(NKEYS / 5 + 1, sizeof(*deleted));
-	uint32_t ndeleted = 0;
 	uint64_t serviced = 0;
 
 	(void)state;
-	assert_non_null(deleted);
-	assert_int_equal(index_init(&g_ix, "ixc", 1u << 20, false, SOCKET_ID_ANY), 0);
+	assert_int_equal(index_init(&g_ix, &env.seed, 1u << 20, false, SOCKET_ID_ANY), 0);
 	for (uint32_t i = 0; i < NSTABLE; i++)
 		assert_int_equal(index_put(&g_ix, &keys[i], data_of(i)), 0);
 	g_stop = 0;
@@ -210,28 +259,12 @@ test_readers_never_miss_while_growing(void **state)
 		if (i % 7 == 0)
 			assert_int_equal(index_put(&g_ix, &keys[i % NSTABLE], data_of(i % NSTABLE)), 0);
 		if (i % 5 == 0) {
-			/*
-			 * A freed slot can recycle an extendable bucket a reader is walking, so
-			 * slots are freed only after a grace period, as the shard frees them.
-			 */
-			int32_t pos = index_del(&g_ix, &keys[i - 1]);
-
-			if (pos >= 0)
-				deleted[ndeleted++] = pos;
+			assert_int_equal(index_del(&g_ix, &keys[i - 1]), 0);
 			assert_int_equal(index_put(&g_ix, &keys[i - 1], data_of(i - 1)), 0);
 		}
 		if (i % 32 == 0) {
 			index_maintain(&g_ix, 128);
 			rcu_quiescent_state();
-		}
-		if (i % 20000 == 0) {
-			/* A grace period, then the deleted slots go back (as the shard does). */
-			rcu_thread_offline();
-			synchronize_rcu();
-			rcu_thread_online();
-			for (uint32_t j = 0; j < ndeleted; j++)
-				index_free_pos(&g_ix, deleted[j]);
-			ndeleted = 0;
 		}
 	}
 	while (g_ix.old != NULL || __atomic_load_n(&g_ix.want, __ATOMIC_ACQUIRE) != 0) {
@@ -244,9 +277,6 @@ test_readers_never_miss_while_growing(void **state)
 		assert_int_equal(rte_eal_wait_lcore(lcores[i]), 0);
 	assert_int_equal(rte_eal_wait_lcore(service), 0);
 	rcu_thread_online();
-	for (uint32_t i = 0; i < ndeleted; i++)
-		index_free_pos(&g_ix, deleted[i]);
-	free(deleted);
 	print_message("  %u growths, %" PRIu64 " keys moved, %" PRIu64 " lookups, %" PRIu64
 		      " misses, %" PRIu64 " service actions\n",
 		      g_ix.grows, g_ix.moved, g_lookups, g_misses, serviced);
@@ -259,12 +289,96 @@ test_readers_never_miss_while_growing(void **state)
 	index_fini(&g_ix);
 }
 
+static int
+table_reader_main(void *arg)
+{
+	uint64_t rng = (uintptr_t)arg, misses = 0, lookups = 0;
+
+	rcu_register_thread();
+	while (!__atomic_load_n(&g_stop, __ATOMIC_ACQUIRE)) {
+		for (unsigned i = 0; i < 64; i++) {
+			uint32_t k;
+
+			rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+			k = (uint32_t)((rng >> 33) % NSTABLE);
+			misses += itab_lookup(g_tab, &keys[k]) != data_of(k);
+		}
+		lookups += 64;
+		rcu_quiescent_state();
+	}
+	rcu_unregister_thread();
+	__atomic_fetch_add(&g_misses, misses, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&g_lookups, lookups, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/*
+ * A table kept full (7 of 8 slots) while the owner deletes and adds keys, so entries keep
+ * moving between their buckets: readers looking up keys that never leave must never miss.
+ */
+static void
+test_readers_never_miss_while_entries_move(void **state)
+{
+	const uint32_t cap = 50000, rounds = 400000;
+	unsigned lcores[4], nl = 0, lcore;
+	uint32_t next;
+
+	(void)state;
+	g_tab = itab_create(cap, SOCKET_ID_ANY);
+	assert_non_null(g_tab);
+	for (next = 0; next < cap; next++)
+		assert_int_equal(itab_put(g_tab, &keys[next], data_of(next), true), 0);
+	g_stop = 0;
+	g_misses = 0;
+	g_lookups = 0;
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		if (nl < 4) {
+			lcores[nl] = lcore;
+			assert_int_equal(rte_eal_remote_launch(table_reader_main,
+							       (void *)(uintptr_t)(nl + 7), lcore),
+					 0);
+			nl++;
+		}
+	}
+	assert_true(nl > 0);
+	for (uint32_t r = 0; r < rounds; r++) {
+		/* Out goes a random unstable key, in comes a new one (wrapping over the pool). */
+		uint32_t victim;
+
+		do {
+			victim = NSTABLE + (uint32_t)(rte_rand() % (NKEYS - NSTABLE));
+		} while (itab_del(g_tab, &keys[victim]) != 0);
+		do {
+			next = next + 1 >= NKEYS ? NSTABLE : next + 1;
+		} while (itab_lookup(g_tab, &keys[next]) != NULL);
+		assert_int_equal(itab_put(g_tab, &keys[next], data_of(next), true), 0);
+		if (r % 64 == 0)
+			rcu_quiescent_state();
+	}
+	__atomic_store_n(&g_stop, 1, __ATOMIC_RELEASE);
+	rcu_thread_offline();
+	for (unsigned i = 0; i < nl; i++)
+		assert_int_equal(rte_eal_wait_lcore(lcores[i]), 0);
+	rcu_thread_online();
+	print_message("  %u adds at 7/8 full: %u moves between buckets, %" PRIu64
+		      " lookups, %" PRIu64 " misses\n",
+		      rounds, g_tab->moves, g_lookups, g_misses);
+	assert_int_equal(g_misses, 0);
+	assert_true(g_tab->moves > rounds / 10);
+	assert_int_equal(itab_count(g_tab), cap);
+	itab_free(g_tab);
+	g_tab = NULL;
+}
+
 int
 main(void)
 {
 	int failed;
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_table_bytes_estimate),
+		cmocka_unit_test(test_table_bytes),
+		cmocka_unit_test(test_table_takes_its_capacity),
+		cmocka_unit_test(test_same_digest_two_keys),
+		cmocka_unit_test(test_readers_never_miss_while_entries_move),
 		cmocka_unit_test(test_grows_without_service),
 		cmocka_unit_test(test_readers_never_miss_while_growing),
 	};
@@ -274,7 +388,7 @@ main(void)
 	keys_make();
 	failed = cmocka_run_group_tests(tests, NULL, NULL);
 	free(keys);
-	free(names);
+	free(items);
 	test_env_fini(&env);
 	return failed;
 }
