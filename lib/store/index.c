@@ -184,8 +184,11 @@ index_maintain(struct store_index *ix, unsigned budget)
 			break;
 		}
 		store_key_init(&k, ix->seed, item_key(it), it->nkey);
-		/* In the new table first, then out of the old: a reader finds it in one. */
-		if (itab_put(ix->cur, &k, it, false) < 0)
+		/*
+		 * In the new table first, then out of the old: a reader finds it in one. A key is
+		 * never in both (index_put() takes it out of the old one), so no need to look.
+		 */
+		if (itab_add_new(ix->cur, &k, it) < 0)
 			break;
 		itab_clear(ix->old, ix->cursor);
 		moved++;
@@ -273,8 +276,17 @@ index_lookup_bulk(const struct store_index *ix, const struct store_key *const ke
 
 		for (unsigned i = 0; i < n; i++)
 			out[i] = NULL;
-		if (old != NULL)
-			hits = itab_lookup_bulk(old, keys, n, out);
+		if (old == NULL) {
+			/* Not growing: one table, straight into out. */
+			hits = itab_lookup_bulk(cur, keys, n, out);
+			found = (unsigned)__builtin_popcountll(hits);
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			if (found == n ||
+			    (!(seq & 1) && __atomic_load_n(&ix->seq, __ATOMIC_RELAXED) == seq))
+				return (int)found;
+			continue;
+		}
+		hits = itab_lookup_bulk(old, keys, n, out);
 		for (unsigned i = 0; i < n; i++) {
 			if (hits & (UINT64_C(1) << i))
 				continue;

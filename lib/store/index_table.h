@@ -182,6 +182,13 @@ void itab_free(struct itab *t);
  */
 int itab_put(struct itab *t, const struct store_key *k, struct item *it, bool replace);
 
+/**
+ * [owner] Add an entry for @p k, which the caller knows is not in @p t (keys moving from an
+ * older table): as itab_put() without looking for k first.
+ * @return 0; -ENOSPC; -EINVAL.
+ */
+int itab_add_new(struct itab *t, const struct store_key *k, struct item *it);
+
 /** [owner] Remove @p k's entry. @return 0; -ENOENT when absent. */
 int itab_del(struct itab *t, const struct store_key *k);
 
