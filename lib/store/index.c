@@ -8,7 +8,7 @@
 
 /*
  * Keys moved by every index_put() while keys move: the old table held at most 2/3 of the new
- * table's keys, so it empties before a twelfth of the new table is added.
+ * table's keys, so it empties before a sixth of the new table is added.
  */
 #define INDEX_MOVES_PER_PUT 4
 
@@ -116,7 +116,7 @@ grow_take(struct store_index *ix)
 		return false;
 	ready = __atomic_load_n(&ix->ready, __ATOMIC_ACQUIRE);
 	if (ready == NULL)
-		return false; /* stored right after WANT_DONE: next time */
+		return false; /* stored before WANT_DONE: cannot happen, but never take NULL */
 	__atomic_store_n(&ix->ready, NULL, __ATOMIC_RELAXED);
 	__atomic_store_n(&ix->want, 0, __ATOMIC_RELEASE);
 	grow_switch(ix, ready, want & WANT_SLOTS);
@@ -178,9 +178,14 @@ index_maintain(struct store_index *ix, unsigned budget)
 		struct store_key k;
 
 		if (it == NULL) {
-			/* Nothing is added to the old table, so one pass empties it. */
-			drained_put(ix, ix->old);
+			/*
+			 * Nothing is added to the old table, so one pass empties it. Unpublish it
+			 * before the control thread may start the grace period that frees it.
+			 */
+			struct itab *emptied = ix->old;
+
 			tables_set(ix, ix->cur, NULL);
+			drained_put(ix, emptied);
 			break;
 		}
 		store_key_init(&k, ix->seed, item_key(it), it->nkey);
@@ -229,11 +234,14 @@ index_service(struct store_index *ix)
 			/* Leave the request claimed: the owner makes it itself when full. */
 			return -ENOMEM;
 		}
-		if (__atomic_compare_exchange_n(&ix->want, &claimed, want | WANT_DONE, false,
-						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-			__atomic_store_n(&ix->ready, h, __ATOMIC_RELEASE);
-		else
-			itab_free(h); /* the owner took the request back */
+		/* The table first, then DONE: an owner that sees DONE finds it at once. */
+		__atomic_store_n(&ix->ready, h, __ATOMIC_RELEASE);
+		if (!__atomic_compare_exchange_n(&ix->want, &claimed, want | WANT_DONE, false,
+						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			/* The owner took the request back (it never saw DONE, so never took h). */
+			__atomic_store_n(&ix->ready, NULL, __ATOMIC_RELEASE);
+			itab_free(h);
+		}
 		did = 1;
 	}
 	return did;

@@ -49,6 +49,12 @@ store_shard_create(const struct store_shard_params *p, int *err)
 	retire_init(&s->retire, p->reclaimer, reclaim_item, s);
 	ttl_wheel_init(&s->wheel, nc_clock_now(p->clock));
 	rc = slab_init(&s->slab, &sp);
+	if (rc == 0 && (uintptr_t)s->slab.arena + (size_t)s->slab.npages * s->slab.page_size >
+			       ITAB_PTR_MASK) {
+		/* The index keeps 48 bits of an item's address. */
+		slab_deinit(&s->slab);
+		rc = -ERANGE;
+	}
 	if (rc < 0) {
 		*err = rc;
 		rte_free(s);

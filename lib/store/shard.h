@@ -115,7 +115,7 @@ struct store_shard;
 /**
  * [setup] Create a shard: arena, index, wheel. EAL must be initialised.
  * @return the shard, or NULL with *err set to a negative errno (-EINVAL bad parameters,
- *         -ENOMEM memory).
+ *         -ENOMEM memory, -ERANGE an arena above the 48-bit addresses the index keeps).
  */
 struct store_shard *store_shard_create(const struct store_shard_params *p, int *err);
 

@@ -528,8 +528,8 @@ store_item_abandon(struct store_shard *s, struct item *it)
 }
 
 /*
- * Publish it for k, replacing whatever the index holds for the digest now (`cur`: a live
- * item, a dead one, a digest twin, or NULL). The replaced item is retired; its key slot
+ * Publish it for k, replacing whatever the index holds for the key now (`cur`: a live
+ * item, a dead one, or NULL). The replaced item is retired; its key slot
  * stays with the new item.
  */
 enum store_status
@@ -600,7 +600,7 @@ shard_lookup_owner(struct store_shard *s, const struct store_key *k, struct item
 		*cur = NULL;
 		return NULL;
 	default:
-		*cur = it; /* NULL, or a digest twin to be replaced */
+		*cur = it; /* NULL, or the key's dead item to be replaced */
 		return NULL;
 	}
 }

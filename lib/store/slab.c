@@ -98,8 +98,7 @@ slab_init(struct slab *s, const struct slab_params *p)
 	int rc;
 
 	memset(s, 0, sizeof(*s));
-	if (p->item_size_max > page_size)
-		page_size = rte_align64pow2(p->item_size_max);
+	/* Items larger than half a page are chained over chunks, whatever -I allows. */
 	s->page_size = page_size;
 	s->page_shift = (uint32_t)__builtin_ctzll(page_size);
 	s->item_size_max = p->item_size_max;

@@ -10,7 +10,7 @@
 /* X(name, description) */
 #define STORE_STATUS_LIST(X)                                                             \
 	X(HIT, "found a live item")                                                      \
-	X(MISS, "no item for the key (or a digest twin with another key)")               \
+	X(MISS, "no item for the key")                                                   \
 	X(EXPIRED, "found an item past its exptime: a miss")                             \
 	X(FLUSHED, "found an item invalidated by flush_all: a miss")                     \
 	X(STORED, "the item was stored")                                                 \

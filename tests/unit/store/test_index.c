@@ -39,6 +39,7 @@ struct key_item {
 static struct test_env env;
 static struct store_key *keys;
 static struct key_item *items;
+static struct key_item *twins; /* a second item with each key: replacements alternate */
 static struct store_index g_ix;
 static struct itab *g_tab;
 static uint32_t g_stop;
@@ -50,13 +51,17 @@ keys_make(void)
 {
 	keys = calloc(NKEYS, sizeof(*keys));
 	items = calloc(NKEYS, sizeof(*items));
+	twins = calloc(NSTABLE, sizeof(*twins));
 	assert_non_null(keys);
 	assert_non_null(items);
+	assert_non_null(twins);
 	for (uint32_t i = 0; i < NKEYS; i++) {
 		int n = snprintf(items[i].key, sizeof(items[i].key), "key:%u", i);
 
 		items[i].it.nkey = (uint8_t)n;
 		store_key_init(&keys[i], &env.seed, items[i].key, (uint32_t)n);
+		if (i < NSTABLE)
+			twins[i] = items[i];
 	}
 }
 
@@ -65,6 +70,20 @@ static struct item *
 data_of(uint32_t i)
 {
 	return &items[i].it;
+}
+
+/* The other item with stable key i's key. */
+static struct item *
+twin_of(uint32_t i)
+{
+	return &twins[i].it;
+}
+
+/* Whether a reader got an item of stable key i (either of its two). */
+static bool
+is_stable_item(const struct item *it, uint32_t i)
+{
+	return it == data_of(i) || it == twin_of(i);
 }
 
 /* A table takes 8 bytes per slot, 8 slots per 7 keys: about 9.1 bytes per key. */
@@ -117,6 +136,120 @@ test_table_takes_its_capacity(void **state)
 		assert_null(itab_lookup(t, &keys[1]));
 		assert_int_equal(itab_put(t, &keys[n], data_of(n), true), 0);
 		assert_ptr_equal(itab_lookup(t, &keys[n]), data_of(n));
+		itab_free(t);
+	}
+}
+
+/* A digest whose first bucket in @p t is @p b, with tag @p tag. */
+static struct nc_digest
+digest_for(const struct itab *t, uint32_t b, uint32_t tag)
+{
+	uint64_t lo32 = (((uint64_t)b << 32) + t->nbuckets - 1) / t->nbuckets;
+	struct nc_digest d = {.lo = 0, .hi = (uint64_t)tag << 48 | lo32};
+
+	assert_int_equal(itab_b1(t, &d), b);
+	return d;
+}
+
+/*
+ * Sixteen keys with one digest fill both their buckets: the first bucket holds eight with the
+ * same tag, so a lookup's first tag match is mostly another key's; the sixteenth lands in the
+ * second bucket; a seventeenth finds no room (every entry's other bucket is full) although
+ * the table is nearly empty. Single and bulk lookups find each key's own item.
+ */
+static void
+test_forged_digests_fill_both_buckets(void **state)
+{
+	struct itab *t = itab_create(1000, SOCKET_ID_ANY);
+	const struct store_key *bk[17];
+	struct store_key k[17];
+	struct item *out[17];
+	struct nc_digest d;
+	uint64_t hits;
+
+	(void)state;
+	assert_non_null(t);
+	d = digest_for(t, 5, 0x1234);
+	assert_int_not_equal(itab_alt(t, 5, 0x1234), 5);
+	for (unsigned i = 0; i < 17; i++) {
+		k[i] = keys[i];
+		k[i].digest = d;
+		bk[i] = &k[i];
+		out[i] = NULL;
+	}
+	for (unsigned i = 0; i < 16; i++)
+		assert_int_equal(itab_put(t, &k[i], data_of(i), true), 0);
+	assert_int_equal(itab_put(t, &k[16], data_of(16), true), -ENOSPC);
+	assert_int_equal(itab_count(t), 16);
+	for (unsigned i = 0; i < 16; i++)
+		assert_ptr_equal(itab_lookup(t, &k[i]), data_of(i));
+	assert_null(itab_lookup(t, &k[16]));
+	hits = itab_lookup_bulk(t, bk, 17, out);
+	assert_true(hits == (UINT64_C(1) << 16) - 1);
+	for (unsigned i = 0; i < 16; i++)
+		assert_ptr_equal(out[i], data_of(i));
+	assert_null(out[16]);
+	/* One leaves the first bucket: the seventeenth fits there. */
+	assert_int_equal(itab_del(t, &k[3]), 0);
+	assert_int_equal(itab_put(t, &k[16], data_of(16), true), 0);
+	assert_ptr_equal(itab_lookup(t, &k[16]), data_of(16));
+	assert_null(itab_lookup(t, &k[3]));
+	itab_free(t);
+}
+
+/* A key whose two buckets are one: eight fit, the ninth does not, all are found. */
+static void
+test_forged_digests_one_bucket(void **state)
+{
+	struct itab *t = itab_create(1000, SOCKET_ID_ANY);
+	const struct store_key *bk[9];
+	struct store_key k[9];
+	struct item *out[9] = {NULL};
+	uint32_t b = UINT32_MAX, tag = 0;
+
+	(void)state;
+	assert_non_null(t);
+	for (tag = 0; tag < 65536 && b == UINT32_MAX; tag++)
+		for (uint32_t x = 0; x < t->nbuckets; x++)
+			if (itab_alt(t, x, tag) == x) {
+				b = x;
+				break;
+			}
+	assert_int_not_equal(b, UINT32_MAX);
+	tag--;
+	for (unsigned i = 0; i < 9; i++) {
+		k[i] = keys[i];
+		k[i].digest = digest_for(t, b, tag);
+		bk[i] = &k[i];
+	}
+	for (unsigned i = 0; i < 8; i++)
+		assert_int_equal(itab_put(t, &k[i], data_of(i), true), 0);
+	assert_int_equal(itab_put(t, &k[8], data_of(8), true), -ENOSPC);
+	assert_true(itab_lookup_bulk(t, bk, 9, out) == 0xff);
+	for (unsigned i = 0; i < 8; i++) {
+		assert_ptr_equal(itab_lookup(t, &k[i]), data_of(i));
+		assert_ptr_equal(out[i], data_of(i));
+	}
+	itab_free(t);
+}
+
+/* alt() is its own inverse and stays in range, for table sizes of every shape. */
+static void
+test_alt_symmetric(void **state)
+{
+	(void)state;
+	for (uint32_t cap = 8; cap < 3000; cap += 7) {
+		struct itab *t = itab_create(cap, SOCKET_ID_ANY);
+
+		assert_non_null(t);
+		for (uint32_t tag = 0; tag < 65536; tag += 251) {
+			for (uint32_t b = 0; b < t->nbuckets; b++) {
+				uint32_t a = itab_alt(t, b, tag);
+
+				assert_true(a < t->nbuckets);
+				assert_int_equal(itab_alt(t, a, tag), b);
+			}
+		}
 		itab_free(t);
 	}
 }
@@ -185,21 +318,24 @@ reader_main(void *arg)
 {
 	const struct store_key *bk[INDEX_BULK_MAX];
 	struct item *out[INDEX_BULK_MAX];
+	uint32_t id[INDEX_BULK_MAX];
 	uint64_t rng = (uintptr_t)arg, misses = 0, lookups = 0;
 
-	(void)arg;
 	rcu_register_thread();
 	while (!__atomic_load_n(&g_stop, __ATOMIC_ACQUIRE)) {
 		for (unsigned i = 0; i < INDEX_BULK_MAX; i++) {
 			rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-			bk[i] = &keys[(rng >> 33) % NSTABLE];
+			id[i] = (uint32_t)((rng >> 33) % NSTABLE);
+			bk[i] = &keys[id[i]];
 		}
 		if (rng & (1ull << 20)) {
 			for (unsigned i = 0; i < INDEX_BULK_MAX; i++)
-				misses += index_lookup(&g_ix, bk[i]) == NULL;
+				misses += !is_stable_item(index_lookup(&g_ix, bk[i]), id[i]);
 		} else {
-			misses += INDEX_BULK_MAX -
-				  (uint64_t)index_lookup_bulk(&g_ix, bk, INDEX_BULK_MAX, out);
+			if (index_lookup_bulk(&g_ix, bk, INDEX_BULK_MAX, out) < 0)
+				misses += INDEX_BULK_MAX;
+			for (unsigned i = 0; i < INDEX_BULK_MAX; i++)
+				misses += !is_stable_item(out[i], id[i]);
 		}
 		lookups += INDEX_BULK_MAX;
 		rcu_quiescent_state();
@@ -255,9 +391,15 @@ test_readers_never_miss_while_growing(void **state)
 	assert_true(nl > 0);
 	for (uint32_t i = NSTABLE; i < NKEYS; i++) {
 		assert_int_equal(index_put(&g_ix, &keys[i], data_of(i)), 0);
-		/* Churn: replace a stable key's data, delete and re-add an unstable one. */
-		if (i % 7 == 0)
-			assert_int_equal(index_put(&g_ix, &keys[i % NSTABLE], data_of(i % NSTABLE)), 0);
+		/* Churn: replace a stable key's item, delete and re-add an unstable one. */
+		if (i % 7 == 0) {
+			uint32_t k = i % NSTABLE;
+			struct item *next = index_lookup(&g_ix, &keys[k]) == data_of(k) ? twin_of(k)
+											 : data_of(k);
+
+			assert_int_equal(index_put(&g_ix, &keys[k], next), 0);
+			assert_ptr_equal(index_lookup(&g_ix, &keys[k]), next);
+		}
 		if (i % 5 == 0) {
 			assert_int_equal(index_del(&g_ix, &keys[i - 1]), 0);
 			assert_int_equal(index_put(&g_ix, &keys[i - 1], data_of(i - 1)), 0);
@@ -284,24 +426,39 @@ test_readers_never_miss_while_growing(void **state)
 	assert_true(g_ix.grows >= 3);
 	assert_true(serviced > 0); /* the service made tables or freed emptied ones */
 	assert_int_equal(index_count(&g_ix), NKEYS);
-	for (uint32_t i = 0; i < NKEYS; i++)
-		assert_ptr_equal(index_lookup(&g_ix, &keys[i]), data_of(i));
+	for (uint32_t i = 0; i < NKEYS; i++) {
+		if (i < NSTABLE)
+			assert_true(is_stable_item(index_lookup(&g_ix, &keys[i]), i));
+		else
+			assert_ptr_equal(index_lookup(&g_ix, &keys[i]), data_of(i));
+	}
 	index_fini(&g_ix);
 }
 
 static int
 table_reader_main(void *arg)
 {
+	const struct store_key *bk[64];
+	struct item *out[64];
+	uint32_t id[64];
 	uint64_t rng = (uintptr_t)arg, misses = 0, lookups = 0;
 
 	rcu_register_thread();
 	while (!__atomic_load_n(&g_stop, __ATOMIC_ACQUIRE)) {
 		for (unsigned i = 0; i < 64; i++) {
-			uint32_t k;
-
 			rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-			k = (uint32_t)((rng >> 33) % NSTABLE);
-			misses += itab_lookup(g_tab, &keys[k]) != data_of(k);
+			id[i] = (uint32_t)((rng >> 33) % NSTABLE);
+			bk[i] = &keys[id[i]];
+			out[i] = NULL;
+		}
+		if (rng & (1ull << 21)) {
+			for (unsigned i = 0; i < 64; i++)
+				misses += !is_stable_item(itab_lookup(g_tab, bk[i]), id[i]);
+		} else {
+			uint64_t hits = itab_lookup_bulk(g_tab, bk, 64, out);
+
+			for (unsigned i = 0; i < 64; i++)
+				misses += !(hits >> i & 1) || !is_stable_item(out[i], id[i]);
 		}
 		lookups += 64;
 		rcu_quiescent_state();
@@ -352,6 +509,16 @@ test_readers_never_miss_while_entries_move(void **state)
 			next = next + 1 >= NKEYS ? NSTABLE : next + 1;
 		} while (itab_lookup(g_tab, &keys[next]) != NULL);
 		assert_int_equal(itab_put(g_tab, &keys[next], data_of(next), true), 0);
+		/* And a stable key's item replaced by its twin (or back). */
+		if (r % 3 == 0) {
+			uint32_t k = (uint32_t)(rte_rand() % NSTABLE);
+			struct item *cur = itab_lookup(g_tab, &keys[k]);
+
+			assert_true(is_stable_item(cur, k));
+			assert_int_equal(itab_put(g_tab, &keys[k],
+						  cur == data_of(k) ? twin_of(k) : data_of(k), true),
+					 1);
+		}
 		if (r % 64 == 0)
 			rcu_quiescent_state();
 	}
@@ -378,6 +545,9 @@ main(void)
 		cmocka_unit_test(test_table_bytes),
 		cmocka_unit_test(test_table_takes_its_capacity),
 		cmocka_unit_test(test_same_digest_two_keys),
+		cmocka_unit_test(test_forged_digests_fill_both_buckets),
+		cmocka_unit_test(test_forged_digests_one_bucket),
+		cmocka_unit_test(test_alt_symmetric),
 		cmocka_unit_test(test_readers_never_miss_while_entries_move),
 		cmocka_unit_test(test_grows_without_service),
 		cmocka_unit_test(test_readers_never_miss_while_growing),
@@ -389,6 +559,7 @@ main(void)
 	failed = cmocka_run_group_tests(tests, NULL, NULL);
 	free(keys);
 	free(items);
+	free(twins);
 	test_env_fini(&env);
 	return failed;
 }
