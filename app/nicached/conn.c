@@ -5,6 +5,7 @@
  * goes out first), close. Parsing and executing are in conn_run.c.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,22 +192,32 @@ conn_close_all(struct worker *w)
 
 /* ---- receiving ---- */
 
-/** The chunk receiving bytes, with room; NULL when memory is short. */
+/**
+ * The chunk receiving bytes, with room; NULL when memory is short. A new chunk is 32 KB, or
+ * twice the bytes the input already holds (a large value arriving) up to w->rx_chunk_max.
+ */
 static struct rx_chunk *
 rx_tail(struct worker *w, struct conn *c)
 {
 	struct rx_chunk *t = c->tail;
+	uint64_t held = 0;
+	uint32_t cap;
 
 	if (t != NULL && t->fill < t->cap)
 		return t;
 	chunk_unref(t);
-	t = malloc(sizeof(*t) + w->rx_chunk_size);
+	for (unsigned i = 0; i < c->in.nsegs; i++)
+		held += c->in.seg[i].len;
+	cap = held * 2 > w->rx_chunk_max ? w->rx_chunk_max : (uint32_t)(held * 2);
+	if (cap < w->rx_chunk_size)
+		cap = w->rx_chunk_size;
+	t = malloc(sizeof(*t) + cap);
 	c->tail = t;
 	if (t == NULL)
 		return NULL;
 	t->refs = 1;
 	t->fill = 0;
-	t->cap = w->rx_chunk_size;
+	t->cap = cap;
 	return t;
 }
 
@@ -265,9 +276,18 @@ conn_compact(struct conn *c)
 	proto_input_compact(&c->in);
 	memmove(c->seg_chunk, c->seg_chunk + drop, sizeof(c->seg_chunk[0]) * c->in.nsegs);
 	memmove(c->seg_lent, c->seg_lent + drop, sizeof(c->seg_lent[0]) * c->in.nsegs);
-	/* Everything parsed: receive into the tail chunk from its start again. */
-	if (c->in.nsegs == 0 && c->tail != NULL && c->tail->refs == 1)
-		c->tail->fill = 0;
+	/*
+	 * Everything parsed: receive into the tail chunk from its start again, unless it grew
+	 * for a large value (then the next request starts with a small one).
+	 */
+	if (c->in.nsegs == 0 && c->tail != NULL && c->tail->refs == 1) {
+		if (c->tail->cap > c->w->rx_chunk_size) {
+			chunk_unref(c->tail);
+			c->tail = NULL;
+		} else {
+			c->tail->fill = 0;
+		}
+	}
 }
 
 /**
@@ -394,8 +414,15 @@ tx_drain(struct worker *w, struct conn *c)
 			return -EPIPE;
 		tx->head += (uint64_t)n;
 	}
-	if (tx->head == tx->len)
+	if (tx->head == tx->len) {
 		tx->head = tx->len = 0;
+		/* A backlog grown for a large value is not kept for the connection's life. */
+		if (tx->cap > CONN_TX_KEEP_MAX) {
+			free(tx->buf);
+			tx->buf = NULL;
+			tx->cap = 0;
+		}
+	}
 	return 0;
 }
 
@@ -416,12 +443,23 @@ conn_flush(struct worker *w, struct conn *c)
 		return rc;
 	}
 	if (c->tx.head == c->tx.len) {
-		ssize_t n = stack_sendv(w->stack, c->sc, out->iov, out->niov);
+		/* At most IOV_MAX iovecs a call (a large value has more chunks). */
+		for (uint32_t at = 0; at < out->niov;) {
+			uint32_t k = out->niov - at > IOV_MAX ? IOV_MAX : out->niov - at;
+			uint64_t want = 0;
+			ssize_t n;
 
-		if (n < 0 && n != -EAGAIN)
-			rc = -EPIPE;
-		else if (n > 0)
-			sent = (uint64_t)n;
+			for (uint32_t i = at; i < at + k; i++)
+				want += out->iov[i].iov_len;
+			n = stack_sendv(w->stack, c->sc, out->iov + at, k);
+			if (n < 0 && n != -EAGAIN)
+				rc = -EPIPE;
+			else if (n > 0)
+				sent += (uint64_t)n;
+			if (n != (ssize_t)want)
+				break;
+			at += k;
+		}
 	}
 	if (rc == 0 && sent < out->bytes) {
 		rc = tx_keep(&c->tx, out, sent);

@@ -66,13 +66,17 @@ void udp_finish(struct worker *w, struct conn *c);
  * Input segments up to which received bytes are borrowed from the stack (stack_recv_lend)
  * rather than copied: requests of a few segments are parsed where they arrived, while a long
  * value arriving in many segments is copied into chunks that hold it in few. The rest of
- * PROTO_INPUT_SEGS_MAX must hold the largest item in chunks (worker.c sizes a chunk at
- * 1/32 of -I: 33 segments with a straddling line) after the lent ones: at 32 lent, a 1 MB
- * value arriving behind them ran out of segments and the connection was reset.
+ * PROTO_INPUT_SEGS_MAX must hold the largest item in chunks after the lent ones (rx_tail()
+ * starts a chunk at 32 KB and sizes the next at twice what the input holds, up to 1/32 of -I:
+ * 33 full ones with a straddling line, plus at most 6 growing ones before them): at 32 lent,
+ * a 1 MB value arriving behind them ran out of segments and the connection was reset.
  */
 #define CONN_LEND_SEGS_MAX 16
-_Static_assert(CONN_LEND_SEGS_MAX + 32 + 2 <= PROTO_INPUT_SEGS_MAX,
+_Static_assert(CONN_LEND_SEGS_MAX + 32 + 2 + 6 <= PROTO_INPUT_SEGS_MAX,
 	       "lent segments leave no room for the largest item in chunks");
+
+/** Largest send backlog a connection keeps allocated once it is drained. */
+#define CONN_TX_KEEP_MAX (1u << 20)
 
 /** Attempts at a write that waits for memory before answering "out of memory". */
 #define CONN_RETRY_MAX 100000u

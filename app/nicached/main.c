@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,6 +124,15 @@ start_eal(struct nc_server *srv, char **argv)
 	int lock;
 
 	srv->set.threads = settings_workers(&srv->set, ncpus);
+	/* Each worker's shard holds its items: an item may take at most half of one. */
+	if (srv->set.max_item_size >
+	    (size_t)srv->set.memory_limit * 1024 * 1024 / srv->set.threads / 2) {
+		fprintf(stderr,
+			"nicached: -I/--max-item-size %zu is more than half of a worker's share of "
+			"-m (%u MB over %u workers): raise -m or lower -t\n",
+			srv->set.max_item_size, srv->set.memory_limit, srv->set.threads);
+		exit(EXIT_USAGE);
+	}
 	lock = choose_pages(srv, settings_eal_memory_total_mb(&srv->set, srv->set.threads, true));
 	if (settings_eal_args_cpus(&srv->set, cpus, ncpus, srv->use_hugepages, &eal, err,
 				   sizeof(err)) != 0 ||
@@ -159,6 +169,12 @@ main(int argc, char **argv)
 	unsigned lcore, i = 0;
 
 	parse_settings(&srv.set, argc, argv);
+	/*
+	 * Buffers of a megabyte or more (large values arriving or waiting to be sent) are mapped
+	 * and unmapped each time: glibc would otherwise raise its threshold after the first
+	 * and keep them in its heap, and RSS would stay at the largest value's size.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
 	start_eal(&srv, argv);
 	control_signals();
 	if (server_setup(&srv, err, sizeof(err)) != 0) {

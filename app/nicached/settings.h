@@ -93,8 +93,9 @@ enum settings_backend {
 	  "most simultaneous connections")                                                    \
 	X(uint, threads, 't', "threads", 0, 0, SETTINGS_WORKERS_MAX, "num_threads", "num",    \
 	  "worker threads, 0 = all CPUs but one (at least 1)")                                \
-	X(size, max_item_size, 'I', "max-item-size", 1048576, 1024, 1048576, "item_size_max", \
-	  "size", "largest item, k/m suffixes allowed (at most 1m: the slab page size)")      \
+	X(size, max_item_size, 'I', "max-item-size", 1048576, 1024, 1073741824,               \
+	  "item_size_max", "size",                                                            \
+	  "largest item, k/m suffixes allowed (at most 1024m and half of -m)")               \
 	X(real, growth_factor, 'f', "slab-growth-factor", 1.25, 1.0, 10.0, "growth_factor",   \
 	  "factor", "chunk size growth factor between slab classes (> 1.0)")                  \
 	X(uint, slab_min_size, 'n', "slab-min-size", 48, 16, 65536, "chunk_size", "bytes",    \

@@ -161,6 +161,16 @@ check_combination(const struct nc_settings *t, char *err, size_t errcap)
 			t->max_item_size);
 		return -EINVAL;
 	}
+	/* As memcached: an item may take at most half of the memory. */
+	if (t->max_item_size > (size_t)t->memory_limit * 1024 * 1024 / 2) {
+		setting_err(
+			err, errcap, "%s: %zu is more than half of %s (%u MB)",
+			setting_label(&setting_table[SETTING_max_item_size], NULL, lb, sizeof(lb)),
+			t->max_item_size,
+			setting_label(&setting_table[SETTING_memory_limit], NULL, lb2, sizeof(lb2)),
+			t->memory_limit);
+		return -EINVAL;
+	}
 	n = settings_listen(t, l, STACK_LISTEN_MAX, err, errcap);
 	if (n < 0)
 		return -EINVAL;

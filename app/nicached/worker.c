@@ -143,10 +143,19 @@ worker_create(struct nc_server *srv, unsigned id, unsigned lcore, int *err, char
 	w->exec.stats = &w->stats;
 	w->exec.seed = &srv->seed;
 	w->exec.item_size_max = (uint32_t)srv->set.max_item_size;
-	/* The largest request fits in 33 chunks, behind CONN_LEND_SEGS_MAX lent segments. */
-	w->rx_chunk_size = RTE_MAX(32u * 1024, (uint32_t)(srv->set.max_item_size / 32));
+	/*
+	 * Receive chunks start at 32 KB and double while a request spans them, up to -I / 32:
+	 * the largest request fits in 33 chunks, behind CONN_LEND_SEGS_MAX lent segments.
+	 */
+	w->rx_chunk_size = 32u * 1024;
+	w->rx_chunk_max = RTE_MAX(32u * 1024, (uint32_t)(srv->set.max_item_size / 32));
+	/* A value of -I is chunks of half a page: one iovec each, plus the reply around it. */
+	w->out_iovs = RTE_MAX((uint32_t)WORKER_OUT_IOV,
+			      (uint32_t)(srv->set.max_item_size / (SLAB_PAGE_SIZE_DEFAULT / 2)) +
+				      (uint32_t)WORKER_OUT_IOV / 8);
+	w->out_iov = calloc(1 + w->out_iovs, sizeof(*w->out_iov));
 	w->out_buf = malloc(WORKER_OUT_BUF);
-	bool short_of_memory = w->out_buf == NULL;
+	bool short_of_memory = w->out_buf == NULL || w->out_iov == NULL;
 
 	for (unsigned i = 0; i < WORKER_UDP_BATCH; i++) {
 		w->udp_rx[i].data = malloc(WORKER_UDP_MAX);
@@ -159,7 +168,7 @@ worker_create(struct nc_server *srv, unsigned id, unsigned lcore, int *err, char
 		worker_destroy(&w);
 		return NULL;
 	}
-	proto_out_init(&w->out, w->out_iov + 1, WORKER_OUT_IOV, w->out_buf, WORKER_OUT_BUF, false);
+	proto_out_init(&w->out, w->out_iov + 1, w->out_iovs, w->out_buf, WORKER_OUT_BUF, false);
 	*err = worker_shard(w, msg, msgcap);
 	if (*err == 0)
 		*err = worker_rings(w, msg, msgcap);
@@ -185,6 +194,7 @@ worker_destroy(struct worker **wp)
 	for (unsigned i = 0; i < WORKER_UDP_BATCH; i++)
 		free(w->udp_rx[i].data);
 	free(w->out_buf);
+	free(w->out_iov);
 	free(w->stat_items);
 	free(w->stat_text);
 	detail_destroy(&w->detail);

@@ -27,7 +27,11 @@
 #include "stats.h"
 #include "store/shard.h"
 
-/** Most iovecs / bytes of formatted replies gathered before a flush to the stack. */
+/**
+ * Iovecs / bytes of formatted replies gathered before a flush to the stack: at least
+ * WORKER_OUT_IOV iovecs, more when -I allows values of more chunks than that
+ * (worker_out_iovs()), since a value's chunks go out in one reply.
+ */
 #define WORKER_OUT_IOV 512
 #define WORKER_OUT_BUF (256 * 1024)
 /** UDP datagrams received per batch, and the largest datagram accepted. */
@@ -52,12 +56,14 @@ struct worker {
 	struct conn *free_conns;
 	struct conn *pending;	  /* connections to run again this loop (RETRY, resumed) */
 	struct fwd_msg *retry_msgs; /* forwarded writes waiting for memory */
-	uint32_t rx_chunk_size;
+	uint32_t rx_chunk_size; /* a connection's first receive chunk */
+	uint32_t rx_chunk_max;	/* its later chunks double up to this, so -I fits the segments */
 
 	/* the output being gathered for one connection */
 	struct proto_out out;
 	/* out's iovecs from [1] on; [0] is room for a UDP frame header in front of them */
-	struct iovec out_iov[1 + WORKER_OUT_IOV];
+	struct iovec *out_iov;
+	uint32_t out_iovs; /* iovecs of out (out_iov has one more) */
 	uint8_t *out_buf;
 
 	/* stats detail: this worker's per-prefix counters (made on first use), and the

@@ -18,6 +18,7 @@ def pytest_configure(config):
     for name, text in (
         ("maxconns", "needs a server started with a small -c (run.sh check pytest-maxconns)"),
         ("eviction", "needs a server started with a small -m (run.sh check pytest-eviction)"),
+        ("large", "needs a server started with -I 128m (run.sh check pytest-large)"),
     ):
         config.addinivalue_line("markers", "%s: %s" % (name, text))
 

@@ -80,8 +80,16 @@ class Conn:
         self.buf += d
 
     def read_exact(self, n):
-        while len(self.buf) < n:
-            self._fill()
+        if len(self.buf) < n:
+            # Pieces joined once: appending to bytes would copy a large value over and over.
+            parts, have = [self.buf], len(self.buf)
+            while have < n:
+                d = self.sock.recv(max(1 << 16, min(n - have, 1 << 22)))
+                if not d:
+                    raise Closed("connection closed by the server")
+                parts.append(d)
+                have += len(d)
+            self.buf = b"".join(parts)
         out, self.buf = self.buf[:n], self.buf[n:]
         return out
 

@@ -44,7 +44,8 @@ done
 # shellcheck source=tests/integration/common.sh
 . "$HERE/common.sh"
 
-# Check table: name | server options (udp, -m MB, -c conns) | time limit (s).
+# Check table: name | server options (udp, -m MB, -c conns) | time limit (s) | -I in bytes
+# (default 1 MiB).
 # X-macro style: one line per check, run_check expands each.
 CHECKS=(
 	"memccapable      tcp 64 1024 120"
@@ -54,12 +55,13 @@ CHECKS=(
 	"pytest-server    udp 64 1024 300"
 	"pytest-maxconns  tcp 64 32   120"
 	"pytest-eviction  tcp 32 1024 180"
+	"pytest-large     tcp 512 64 240 134217728"
 	"telemetry        tcp 64 1024 60"
 )
 # Eviction runs with 32 MB (16 one-MiB pages per shard with -t 2): the test's values span
 # about 11 size classes, and a shard with fewer pages than classes in use moves a page (and
 # its items, recent ones included) at nearly every store.
-ITEM_MAX=1048576
+ITEM_MAX_DEFAULT=1048576
 THREADS=2
 
 if ((LIST)); then
@@ -253,14 +255,15 @@ check_pytest() {
 	local udp_port=0
 	[[ $udp == udp ]] && udp_port=$PORT
 	(cd "$LOGDIR" && timeout -k 5 "$limit" "${PYTEST[@]}" "$HERE/test_server.py" \
-		"$HERE/test_regress.py" --rootdir "$HERE" -m "$marker" --server 127.0.0.1 --port "$PORT" \
+		"$HERE/test_regress.py" "$HERE/test_large_items.py" --rootdir "$HERE" -m "$marker" --server 127.0.0.1 --port "$PORT" \
 		--udp-port "$udp_port" --memory-mb "$mem" --max-conns "$conns" \
 		--item-max "$ITEM_MAX" --threads "$THREADS") >"$1" 2>&1
 }
 
-check_pytest-server() { check_pytest "$@" "not maxconns and not eviction"; }
+check_pytest-server() { check_pytest "$@" "not maxconns and not eviction and not large"; }
 check_pytest-maxconns() { check_pytest "$@" "maxconns"; }
 check_pytest-eviction() { check_pytest "$@" "eviction"; }
+check_pytest-large() { check_pytest "$@" "large"; }
 
 # nicached only: the startup banner, and `stats` through DPDK telemetry
 # (dpdk-telemetry.py, file prefix nicached-PORT) after a few known commands.
@@ -333,7 +336,8 @@ run_check() {
 printf 'run.sh: server %s %s\n' "$SERVER" "$SERVER_ARGS"
 ran=0
 for c in "${CHECKS[@]}"; do
-	read -r name udp mem conns limit <<<"$c"
+	read -r name udp mem conns limit item <<<"$c"
+	ITEM_MAX=${item:-$ITEM_MAX_DEFAULT}
 	if [[ -n $ONLY && ",$ONLY," != *",$name,"* ]]; then
 		continue
 	fi

@@ -197,9 +197,19 @@ test_sizes(void **state)
 	assert_int_equal(PARSE(&s, &act, err, "-I", "1048576"), 0);
 	assert_int_equal(PARSE(&s, &act, err, "-I", "100000"), 0);
 	assert_int_equal(s.max_item_size, 100000);
-	BAD("-I/--max-item-size: '2m' is above the maximum 1m", "-I", "2m");
-	BAD("slab page", "-I", "1048577");
-	BAD("-I/--max-item-size: '1g' is above", "-I", "1g");
+	/* Up to 1024m (values over half a page are chained), and half of -m, as memcached. */
+	assert_int_equal(PARSE(&s, &act, err, "-I", "2m"), 0);
+	assert_int_equal(s.max_item_size, 2 * 1048576);
+	assert_int_equal(PARSE(&s, &act, err, "-I", "1048577"), 0);
+	assert_int_equal(PARSE(&s, &act, err, "-I", "1g", "-m", "2048"), 0);
+	assert_int_equal(s.max_item_size, 1073741824);
+	assert_int_equal(PARSE(&s, &act, err, "-I", "32m"), 0);
+	BAD("-I/--max-item-size: 33554433 is more than half of -m/--memory-limit (64 MB)", "-I",
+	    "33554433");
+	BAD("-I/--max-item-size: 536870912 is more than half of -m/--memory-limit (1000 MB)",
+	    "-I", "512m", "-m", "1000");
+	BAD("-I/--max-item-size: '1025m' is above the maximum", "-I", "1025m", "-m", "4096");
+	BAD("-I/--max-item-size: '2g' is above", "-I", "2g");
 	BAD("-I/--max-item-size: '1023' is below the minimum 1k", "-I", "1023");
 	BAD("-I/--max-item-size: '0k' is below", "-I", "0k");
 	BAD("-I/--max-item-size: '1kb' is not a number", "-I", "1kb");
@@ -460,7 +470,7 @@ test_config_bad_lines(void **state)
 	bad_file("[nicached]\nport = 1\nprot = 2\n", ":3: unknown setting 'prot'");
 	bad_file("[nicached]\nport = abc\n", ":2: port: 'abc' is not a number");
 	bad_file("[nicached]\n\n\nmemory-limit = -1\n", ":4: memory-limit: '-1' is negative");
-	bad_file("[nicached]\nmax-item-size = 4m\n", ":2: max-item-size: '4m' is above");
+	bad_file("[nicached]\nmax-item-size = 2g\n", ":2: max-item-size: '2g' is above");
 	bad_file("[nicached]\nport =\n", ":2: port: missing value");
 	bad_file("[nicached]\nlisten = example.com\n", ":2: listen: 'example.com' is not a");
 	bad_file("[other]\nport = 1\n", ":1: unknown section '[other]'");
