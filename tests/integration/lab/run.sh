@@ -56,6 +56,7 @@ CHECKS=(
 	"tcp-big         1 240 -p 11211 -c 2048"
 	"tcp-conn-limit  1 120 -p 11211 -c 4"
 	"tcp-eviction    1 180 -p 11211 -m 32"
+	"tcp-large       1 240 -p 11211 -m 256 -I 64m"
 	"two-workers-tcp 2 240 -p 11211"
 	"tcp-loss        1 300 -p 11211 -m 256 --fault seed=7,drop=0.05,reorder=0.05,dup=0.01"
 )
@@ -262,13 +263,13 @@ run_pytest() {
 		--threads "$workers") >>"$out" 2>&1
 }
 
-# server_pytest OUT LIMIT WORKERS MARKER: the socket-level suite of tests/integration
-# (test_server.py, as tests/integration/run.sh runs it) against the server's TCP (and UDP)
-# port on the DPDK path, from the namespace.
+# server_pytest OUT LIMIT WORKERS MARKER [FILE]: the socket-level suite of tests/integration
+# (test_server.py, or FILE there, as tests/integration/run.sh runs it) against the server's
+# TCP (and UDP) port on the DPDK path, from the namespace.
 server_pytest() {
-	local out=$1 limit=$2 workers=$3 marker=$4
+	local out=$1 limit=$2 workers=$3 marker=$4 file=${5:-test_server.py}
 	(cd "$LOGDIR" && timeout -k 5 "$limit" ip netns exec "$NS" "$PYTHON" -m pytest \
-		-p no:cacheprovider -q -rs "$HERE/../test_server.py" --rootdir "$HERE/.." \
+		-p no:cacheprovider -q -rs "$HERE/../$file" --rootdir "$HERE/.." \
 		--confcutdir "$HERE/.." -m "$marker" --server "$SERVER_IP" --port "$TCP_PORT" \
 		--udp-port "$UDP_PORT" --memory-mb "$MEMORY_MB" --max-conns "$MAX_CONNS" \
 		--item-max "$ITEM_MAX" --threads "$workers") >>"$out" 2>&1
@@ -330,6 +331,7 @@ check_tcp-conn-limit() {
 }
 
 check_tcp-eviction() { server_pytest "$1" "$2" "$3" eviction; }
+check_tcp-large() { server_pytest "$1" "$2" "$3" large test_large_items.py; }
 
 check_two-workers-tcp() { run_pytest "$1" "$2" "$3" test_tcp_two_workers.py -s; }
 
@@ -406,11 +408,13 @@ set_flags() {
 	TCP_PORT=11211
 	MAX_CONNS=1024
 	MEMORY_MB=64
+	ITEM_MAX=1048576
 	while (($# > 0)); do
 		case $1 in
 		-p) TCP_PORT=$2; shift ;;
 		-c) MAX_CONNS=$2; shift ;;
 		-m) MEMORY_MB=$2; shift ;;
+		-I) ITEM_MAX=$(($(tr -d 'mM' <<<"$2") * 1048576)); shift ;; # -I in megabytes
 		esac
 		shift
 	done
