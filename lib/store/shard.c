@@ -13,7 +13,7 @@ reclaim_item(struct item *it, void *arg)
 {
 	struct store_shard *s = arg;
 
-	s->slab.cls[it->clsid].nretired--;
+	shard_item_count_retired(s, it, -1);
 	shard_item_free_chunks(s, it);
 	slab_free(&s->slab, it);
 }

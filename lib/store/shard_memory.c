@@ -11,11 +11,29 @@ stats_item_gone(struct store_shard *s, const struct item *it)
 	STAT_SUB(s, bytes, item_total_size(it->nkey, it->nbytes));
 }
 
+/*
+ * Count the chunks an item holds (its own and, when chained, every later chunk) in or out of
+ * their classes' nretired: make_room() weighs what a grace period will give back in chunks, and
+ * a chained item gives back several, some in other classes.
+ */
+void
+shard_item_count_retired(struct store_shard *s, const struct item *it, int sign)
+{
+	struct item_chain ch;
+
+	s->slab.cls[it->clsid].nretired += (uint32_t)sign;
+	if (!(it->meta & ITEM_META_CHAINED))
+		return;
+	memcpy(&ch, it->data + it->nkey, sizeof(ch));
+	for (const struct item *c = ch.first; c != NULL; c = c->next)
+		s->slab.cls[c->clsid].nretired += (uint32_t)sign;
+}
+
 /* Hand an unlinked item to RCU retirement, counting what it holds back. */
 static void
 item_retire(struct store_shard *s, struct item *it)
 {
-	s->slab.cls[it->clsid].nretired++;
+	shard_item_count_retired(s, it, 1);
 	retire_item(&s->retire, it);
 }
 
@@ -271,19 +289,22 @@ make_room(struct store_shard *s, unsigned clsid)
 {
 	const struct slab_class *c = &s->slab.cls[clsid];
 	nc_reltime_t now = nc_clock_now(s->clock);
-	unsigned want, evicted = 0;
+	unsigned want = EVICT_BATCH, evicted = 0;
 
-	if (c->nretired + c->incoming * c->per_page >= EVICT_BATCH) {
+	/*
+	 * A batch, but never more than 1/64 of the class: large classes hold few chunks, and
+	 * evicting a chained item frees several. Chunks already on their way back (retired, or a
+	 * page moving in) count toward it: a store retried until a grace period ends must not
+	 * evict again on every retry (the large classes' batch is one item, and each retry took
+	 * another: a third of memory went at the first eviction).
+	 */
+	if (want > c->npages * c->per_page / 64)
+		want = c->npages * c->per_page / 64 > 0 ? c->npages * c->per_page / 64 : 1;
+	if (c->nretired + c->incoming * c->per_page >= want) {
 		retire_flush(&s->retire);
 		return;
 	}
-	/*
-	 * A batch, but never more than 1/64 of the class: large classes hold few chunks, and
-	 * evicting a chained item frees several.
-	 */
-	want = EVICT_BATCH - c->nretired;
-	if (want > c->npages * c->per_page / 64)
-		want = c->npages * c->per_page / 64 > 0 ? c->npages * c->per_page / 64 : 1;
+	want -= c->nretired;
 	if (c->incoming == 0) {
 		unsigned spare = class_with_spare(s, clsid);
 

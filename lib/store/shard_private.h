@@ -221,4 +221,7 @@ struct item *shard_lookup_owner(struct store_shard *s, const struct store_key *k
 /* Give back the chunks after the head of a chained item (nothing for others). Owner. */
 void shard_item_free_chunks(struct store_shard *s, struct item *it);
 
+/* Add @p sign (1 or -1) to nretired of the class of every chunk the item holds. Owner. */
+void shard_item_count_retired(struct store_shard *s, const struct item *it, int sign);
+
 #endif /* NC_STORE_SHARD_PRIVATE_H */
