@@ -976,6 +976,42 @@ test_retry_loop_evicts_little(void **state)
 	model_free(&fresh);
 }
 
+/*
+ * The same with chained values, whose class's batch is a single item (1/64 of a few dozen
+ * chunks): a store of a chained value retried until the grace period ends must not evict
+ * another item at every retry. Before retired chunks counted toward the capped batch, each
+ * retry evicted one more, and a third of memory went at the first eviction.
+ */
+static void
+test_retry_loop_chained_evicts_little(void **state)
+{
+	const uint32_t len = 700 * 1024; /* a 512 KB head chunk and a ~190 KB last piece */
+	struct store_shard *s = shard_new(16 * MIB, 0);
+	struct model m;
+	unsigned tries = 0;
+	uint32_t id = 0;
+
+	(void)state;
+	model_init(&m, 'c', 64);
+	/* Every store with another thread holding the grace period for 20 ms. */
+	while (stats(s).evictions == 0 && id < 60) {
+		struct slow_reader reader;
+
+		slow_reader_start(&reader, 20);
+		tries = worker_store(s, &m, id++, len);
+		assert_int_equal(pthread_join(reader.thread, NULL), 0);
+	}
+	print_message("  the store that met full memory: %u retries, %" PRIu64
+		      " evictions, %" PRIu64 " items left of %u stored\n",
+		      tries, stats(s).evictions, stats(s).curr_items, id);
+	assert_true(stats(s).evictions > 0);
+	/* It needs one head chunk and one last piece: an item or two. */
+	assert_true(stats(s).evictions <= 3);
+	settle(s);
+	shard_free(&s);
+	model_free(&m);
+}
+
 /* The same when the index is full: one store must not empty the index. */
 static void
 test_retry_loop_index_full_evicts_little(void **state)
@@ -1217,6 +1253,7 @@ main(void)
 		T(test_large_values_chained),
 		T(test_page_move_rescues_recent),
 		T(test_retry_loop_evicts_little),
+		T(test_retry_loop_chained_evicts_little),
 		T(test_retry_loop_index_full_evicts_little),
 		T(test_expired_reclaimed_unfetched),
 		T(test_expired_reclaimed_fetched),
