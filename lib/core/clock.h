@@ -20,6 +20,13 @@
 /** Seconds since the clock's epoch. 0 is reserved for "never" in exptime fields. */
 typedef uint32_t nc_reltime_t;
 
+/**
+ * The clock's finer reading: ticks of 1/16 s since the epoch, for how recently an item was
+ * used (eviction passes over items used in the last second, which whole seconds cannot
+ * tell). A fake clock's ticks are its seconds x 16.
+ */
+#define NC_CLOCK_TICKS_PER_SEC 16
+
 /** Longest exptime taken as relative seconds; larger values are absolute unix times. */
 #define NC_REALTIME_MAXDELTA (60 * 60 * 24 * 30)
 
@@ -28,6 +35,7 @@ typedef uint32_t nc_reltime_t;
 
 struct nc_clock {
 	nc_reltime_t now;      /* relative seconds; written by the owner, read relaxed by all */
+	uint32_t ticks;	       /* relative 1/16 s (NC_CLOCK_TICKS_PER_SEC); the same */
 	bool fake;	       /* moves only through nc_clock_set_unix / nc_clock_advance */
 	time_t epoch_unix;     /* unix time of relative time 0 */
 	struct timespec mono0; /* CLOCK_MONOTONIC_COARSE at init (real clocks) */
@@ -51,11 +59,21 @@ void nc_clock_set_unix(struct nc_clock *c, time_t unix_now);
 /** Fake clocks only: move forward by @p seconds. */
 void nc_clock_advance(struct nc_clock *c, uint32_t seconds);
 
+/** Fake clocks only: move forward by @p ticks (NC_CLOCK_TICKS_PER_SEC); seconds follow. */
+void nc_clock_advance_ticks(struct nc_clock *c, uint32_t ticks);
+
 /** Current relative time. Any thread; relaxed load. */
 static inline nc_reltime_t
 nc_clock_now(const struct nc_clock *c)
 {
 	return __atomic_load_n(&c->now, __ATOMIC_RELAXED);
+}
+
+/** Current relative time in ticks (NC_CLOCK_TICKS_PER_SEC). Any thread; relaxed load. */
+static inline uint32_t
+nc_clock_ticks(const struct nc_clock *c)
+{
+	return __atomic_load_n(&c->ticks, __ATOMIC_RELAXED);
 }
 
 /** Unix time corresponding to relative time @p t. */

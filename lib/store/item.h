@@ -6,8 +6,8 @@
  * A cached item: header, then the key bytes, then the value bytes, in one slab chunk.
  *
  * Ownership: only the owning shard's worker writes an item, except the hint fields that any
- * reader may set with a relaxed store (`ref`, `fetched`, `atime`) and the meta win-token bit
- * (ITEM_META_WIN_SENT in `meta`), which readers set with an atomic fetch-or. Once an item is
+ * reader may set with a relaxed store (`ref`, `fetched`, `atime`, `touch`) and the meta
+ * win-token bit (ITEM_META_WIN_SENT in `meta`), which readers set with an atomic fetch-or. Once an item is
  * linked (published in the index) its key, value, flags, cas, stime, flush_seq and stale bit
  * never change; exptime changes only through touch, with a relaxed atomic store. Replacing a
  * value always links a new item and retires the old one, so a reader that found an item may
@@ -59,6 +59,7 @@ struct item {
 	uint8_t state;	   /* enum item_state */
 	/* Read by readers. */
 	uint16_t flush_seq;    /* shard's flush count when linked, low 16 bits (flush_all) */
+	uint32_t touch;	       /* last access in clock ticks (1/16 s); relaxed hint, as atime */
 	uint64_t cas;	       /* set when linked: unique, or the client's (meta E) */
 	nc_reltime_t exptime;  /* 0 = never; relaxed atomic (touch) */
 	nc_reltime_t stime;    /* relative time it was stored (flush_all) */
@@ -279,17 +280,23 @@ item_exptime(const struct item *it)
 }
 
 /**
- * Record an access from any thread: set the CLOCK bit, the fetched bit and the access time,
- * each with a relaxed store and only when it changes, so hot items do not keep dirtying the
- * cache line. Races with the owner's sweep are benign (a lost hint costs one second chance).
+ * Record an access from any thread: set the CLOCK bit, the fetched bit and the access time
+ * (seconds and ticks of @p clock), each with a relaxed store and only when it changes, so hot
+ * items dirty the cache line at most 16 times a second. Races with the owner's sweep are
+ * benign (a lost hint costs one second chance).
  */
 static inline void
-item_mark_used(struct item *it, nc_reltime_t now)
+item_mark_used(struct item *it, const struct nc_clock *clock)
 {
+	nc_reltime_t now = nc_clock_now(clock);
+	uint32_t ticks = nc_clock_ticks(clock);
+
 	if (!__atomic_load_n(&it->ref, __ATOMIC_RELAXED))
 		__atomic_store_n(&it->ref, 1, __ATOMIC_RELAXED);
 	if (!__atomic_load_n(&it->fetched, __ATOMIC_RELAXED))
 		__atomic_store_n(&it->fetched, 1, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&it->touch, __ATOMIC_RELAXED) != ticks)
+		__atomic_store_n(&it->touch, ticks, __ATOMIC_RELAXED);
 	if (__atomic_load_n(&it->atime, __ATOMIC_RELAXED) != now)
 		__atomic_store_n(&it->atime, now, __ATOMIC_RELAXED);
 }

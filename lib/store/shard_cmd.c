@@ -47,7 +47,7 @@ store_item_commit(struct store_shard *s, struct item *it, const struct store_key
 	case STORE_MODE_ADD:
 		if (live != NULL) {
 			/* memcached bumps the existing item on a failed add. */
-			item_mark_used(live, nc_clock_now(s->clock));
+			item_mark_used(live, s->clock);
 			st = STORE_NOT_STORED;
 		}
 		break;
@@ -159,7 +159,7 @@ store_touch(struct store_shard *s, const struct store_key *k, int64_t exptime)
 	if (live == NULL)
 		return STORE_NOT_FOUND;
 	item_set_exptime(s, live, exptime);
-	item_mark_used(live, nc_clock_now(s->clock));
+	item_mark_used(live, s->clock);
 	return STORE_TOUCHED;
 }
 
@@ -174,7 +174,7 @@ store_gat(struct store_shard *s, const struct store_key *k, int64_t exptime, str
 		shard_item_reclaim_dead(s, it);
 	else if (st == STORE_HIT)
 		item_set_exptime(s, it, exptime);
-	hit_fill(hit, it, st, now);
+	hit_fill(hit, it, st, s->clock);
 	return st;
 }
 

@@ -92,11 +92,15 @@ item_evict(struct store_shard *s, struct item *it)
 	shard_item_unlink(s, it);
 }
 
-/* Used in the last second (SPARE_SECONDS): an item eviction passes over while older ones exist. */
+/*
+ * Used in the last second (SPARE_TICKS, to 1/16 s): an item eviction passes over while older
+ * ones exist. The clock's ticks tell (its whole seconds would spare items up to 2 s old).
+ */
 static bool
-item_recent(const struct item *it, nc_reltime_t now)
+item_recent(const struct store_shard *s, const struct item *it)
 {
-	return now - __atomic_load_n(&it->atime, __ATOMIC_RELAXED) <= SPARE_SECONDS;
+	return nc_clock_ticks(s->clock) - __atomic_load_n(&it->touch, __ATOMIC_RELAXED) <
+	       SPARE_TICKS;
 }
 
 /*
@@ -145,7 +149,7 @@ item_leave_page(struct item *it, void *arg)
 		shard_item_reclaim_dead(s, it);
 		return;
 	}
-	if ((item_recent(it, now) || __atomic_load_n(&it->ref, __ATOMIC_RELAXED)) &&
+	if ((item_recent(s, it) || __atomic_load_n(&it->ref, __ATOMIC_RELAXED)) &&
 	    item_relocate(s, it))
 		return;
 	item_evict(s, it);
@@ -170,23 +174,33 @@ item_judge_spare_recent(const struct item *it, void *arg)
 	const struct store_shard *s = arg;
 	enum slab_verdict v = item_judge(it, arg);
 
-	return v == SLAB_LIVE && item_recent(it, nc_clock_now(s->clock)) ? SLAB_SPARE : v;
+	return v == SLAB_LIVE && item_recent(s, it) ? SLAB_SPARE : v;
 }
 
-/* Evict up to `want` items of class clsid by CLOCK; returns how many. */
+/*
+ * Evict up to `want` items of class clsid by CLOCK, visiting at most `visits` chunks; returns
+ * how many. A sweep that evicted nothing puts the hand back where it was, so one that only
+ * passed over recent items does not move the CLOCK order on.
+ */
 static unsigned
-evict_class(struct store_shard *s, unsigned clsid, unsigned want, slab_judge_fn judge)
+evict_class(struct store_shard *s, unsigned clsid, unsigned want, slab_judge_fn judge,
+	    unsigned visits)
 {
-	unsigned budget = EVICT_VISITS;
+	struct slab_class *c = &s->slab.cls[clsid];
+	uint32_t page = c->hand_page, chunk = c->hand_chunk;
 	unsigned evicted = 0;
 
 	while (evicted < want) {
-		struct item *victim = slab_clock_victim(&s->slab, clsid, &budget, judge, s);
+		struct item *victim = slab_clock_victim(&s->slab, clsid, &visits, judge, s);
 
 		if (victim == NULL)
 			break;
 		item_evict(s, victim);
 		evicted++;
+	}
+	if (evicted == 0 && judge == item_judge_spare_recent) {
+		c->hand_page = page;
+		c->hand_chunk = chunk;
 	}
 	return evicted;
 }
@@ -224,7 +238,7 @@ class_with_oldest_tail(const struct store_shard *s, unsigned clsid)
 
 /* Whether the only page of class c holds no item used in the last second (few chunks only). */
 static bool
-only_page_idle(const struct store_shard *s, unsigned c, nc_reltime_t now)
+only_page_idle(const struct store_shard *s, unsigned c)
 {
 	const struct slab *sl = &s->slab;
 	const struct slab_class *k = &sl->cls[c];
@@ -238,7 +252,7 @@ only_page_idle(const struct store_shard *s, unsigned c, nc_reltime_t now)
 
 		if (it->state == ITEM_CHUNK)
 			it = it->head;
-		if ((it->state == ITEM_LINKED || it->state == ITEM_ALLOCATED) && item_recent(it, now))
+		if ((it->state == ITEM_LINKED || it->state == ITEM_ALLOCATED) && item_recent(s, it))
 			return false;
 	}
 	return true;
@@ -255,7 +269,6 @@ static unsigned
 class_with_spare(const struct store_shard *s, unsigned clsid)
 {
 	const struct slab *sl = &s->slab;
-	nc_reltime_t now = nc_clock_now(s->clock);
 	size_t best_free = 0;
 	unsigned best = SLAB_CLASS_ANY;
 
@@ -267,7 +280,7 @@ class_with_spare(const struct store_shard *s, unsigned clsid)
 		    !slab_class_can_give(sl, c))
 			continue;
 		if (k->npages >= 2 ? k->nfree < k->per_page
-				   : (k->nfree < k->per_page / 4 * 3 + 1 || !only_page_idle(s, c, now)))
+				   : (k->nfree < k->per_page / 4 * 3 + 1 || !only_page_idle(s, c)))
 			continue;
 		best_free = free_bytes;
 		best = c;
@@ -288,7 +301,6 @@ static void
 make_room(struct store_shard *s, unsigned clsid)
 {
 	const struct slab_class *c = &s->slab.cls[clsid];
-	nc_reltime_t now = nc_clock_now(s->clock);
 	unsigned want = EVICT_BATCH, evicted = 0;
 
 	/*
@@ -316,12 +328,17 @@ make_room(struct store_shard *s, unsigned clsid)
 			return;
 		}
 	}
+	/*
+	 * Sweep, passing over recent items. A recent item at the hand does not mean the whole
+	 * class is recent (newer items fill chunks freed between older ones), but it may be:
+	 * then the sweep looks at few chunks before the fallback below.
+	 */
 	if (c->npages > 0) {
 		const struct item *tail = slab_class_tail(&s->slab, clsid);
 
-		/* A recent tail means the whole class is recent: sweeping it would only spare. */
-		if (tail != NULL && !item_recent(tail, now))
-			evicted = evict_class(s, clsid, want, item_judge_spare_recent);
+		evicted = evict_class(s, clsid, want, item_judge_spare_recent,
+				      tail != NULL && item_recent(s, tail) ? EVICT_VISITS_RECENT
+									 : EVICT_VISITS);
 	}
 	if (evicted == 0 && c->npages > 0 && c->incoming == 0) {
 		unsigned src = class_with_oldest_tail(s, clsid);
@@ -333,7 +350,7 @@ make_room(struct store_shard *s, unsigned clsid)
 			retire_flush(&s->retire);
 			return;
 		}
-		evicted = evict_class(s, clsid, want, item_judge);
+		evicted = evict_class(s, clsid, want, item_judge, EVICT_VISITS);
 	}
 	if (evicted == 0 && c->npages == 0 && c->incoming == 0 &&
 	    slab_reassign_start(&s->slab, clsid, SLAB_CLASS_ANY, s->inflight,
@@ -372,10 +389,10 @@ evict_ahead(struct store_shard *s, unsigned clsid)
 		return;
 	/* Not items used in the last second: make_room() decides about those when it must. */
 	tail = slab_class_tail(sl, clsid);
-	if (tail == NULL || item_recent(tail, nc_clock_now(s->clock)))
+	if (tail == NULL || item_recent(s, tail))
 		return;
 	if (evict_class(s, clsid, 2 * ahead < EVICT_BATCH ? 2 * ahead : EVICT_BATCH,
-			item_judge_spare_recent) > 0)
+			item_judge_spare_recent, EVICT_VISITS) > 0)
 		retire_flush(&s->retire);
 }
 
@@ -503,6 +520,7 @@ shard_item_alloc_rel(struct store_shard *s, const struct store_key *k, uint32_t 
 	it->stime = 0;
 	it->flush_seq = 0;
 	it->atime = nc_clock_now(s->clock);
+	it->touch = nc_clock_ticks(s->clock);
 	it->client_flags = client_flags;
 	it->nbytes = nbytes;
 	it->nkey = (uint8_t)k->len;
@@ -577,7 +595,7 @@ shard_item_link_cas(struct store_shard *s, struct item *it, const struct store_k
 		for (unsigned i = 0; i < s->slab.nclasses && evicted < EVICT_BATCH; i++) {
 			unsigned c = (s->index_full_rotor + i) % s->slab.nclasses;
 
-			evicted += evict_class(s, c, EVICT_BATCH - evicted, item_judge);
+			evicted += evict_class(s, c, EVICT_BATCH - evicted, item_judge, EVICT_VISITS);
 		}
 		s->index_full_rotor++;
 		retire_flush(&s->retire);

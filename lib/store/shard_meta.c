@@ -37,7 +37,7 @@ store_meta_get(const struct store_shard *s, const struct store_key *k, bool bump
 	enum store_status st = item_classify(s, it, k, now, true);
 
 	if (bump)
-		hit_fill(hit, it, st, now);
+		hit_fill(hit, it, st, s->clock);
 	else
 		hit_fill_peek(hit, it, st);
 	return st;
@@ -68,7 +68,7 @@ store_meta_gat(struct store_shard *s, const struct store_key *k, int64_t exptime
 	else if (st == STORE_HIT)
 		set_exptime_rel(s, it, nc_clock_exptime(s->clock, exptime));
 	if (bump)
-		hit_fill(hit, it, st, now);
+		hit_fill(hit, it, st, s->clock);
 	else
 		hit_fill_peek(hit, it, st);
 	return st;
@@ -78,7 +78,6 @@ enum store_status
 store_meta_vivify(struct store_shard *s, const struct store_key *k, int64_t exptime, uint64_t cas,
 		  struct store_hit *hit)
 {
-	nc_reltime_t now = nc_clock_now(s->clock);
 	enum store_status st;
 	struct item *cur;
 	struct item *it =
@@ -95,7 +94,7 @@ store_meta_vivify(struct store_shard *s, const struct store_key *k, int64_t expt
 		return st;
 	hit_fill_peek(hit, it, STORE_HIT);
 	/* memcached bumps the new item after answering: a later h sees it fetched. */
-	item_mark_used(it, now);
+	item_mark_used(it, s->clock);
 	return STORE_STORED;
 }
 
@@ -139,7 +138,7 @@ store_item_commit_meta(struct store_shard *s, struct item *it, const struct stor
 		break;
 	case STORE_MODE_ADD:
 		if (live != NULL) {
-			item_mark_used(live, nc_clock_now(s->clock));
+			item_mark_used(live, s->clock);
 			st = STORE_NOT_STORED;
 		}
 		break;
@@ -215,6 +214,7 @@ store_meta_invalidate(struct store_shard *s, const struct store_key *k,
 		/* memcached marks the same item: its access history stays. */
 		it->fetched = __atomic_load_n(&live->fetched, __ATOMIC_RELAXED);
 		it->atime = __atomic_load_n(&live->atime, __ATOMIC_RELAXED);
+		it->touch = __atomic_load_n(&live->touch, __ATOMIC_RELAXED);
 	}
 	/* I clears the token, so the next reader of the stale item wins the recache. */
 	it->meta = (it->meta & ITEM_META_CHAINED) | (o->stale ? ITEM_META_STALE : 0);

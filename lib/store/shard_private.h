@@ -18,8 +18,9 @@
 
 /* Items evicted at once when a class is full, so one grace period serves many stores. */
 #define EVICT_BATCH 32
-/* Items used within this many seconds are not evicted while a class holds older ones. */
-#define SPARE_SECONDS 1
+/* Items used within this many clock ticks (a second) are not evicted while a class holds older
+ * ones. */
+#define SPARE_TICKS NC_CLOCK_TICKS_PER_SEC
 /*
  * A class whose items are all recent takes a page from another only when that one's oldest
  * items were used more than this many seconds ago (memcached's automover compares ages too):
@@ -35,6 +36,8 @@
 #define EVICT_AHEAD_BYTES (128u << 10)
 /* Chunks the CLOCK hand may visit per store that needs memory. */
 #define EVICT_VISITS 4096
+/* ... when the item at the hand is recent (the whole class may be: a short look first). */
+#define EVICT_VISITS_RECENT 256
 /* Index keys moved to a larger table per store_shard_maintain() call while the index grows. */
 #define INDEX_MOVES_PER_CALL 128
 /* Retirements handed to liburcu at once from store_shard_maintain(), or ... */
@@ -172,11 +175,11 @@ hit_fill_peek(struct store_hit *hit, struct item *it, enum store_status st)
 
 /* Fill *hit and mark a hit used. */
 static inline void
-hit_fill(struct store_hit *hit, struct item *it, enum store_status st, nc_reltime_t now)
+hit_fill(struct store_hit *hit, struct item *it, enum store_status st, const struct nc_clock *clock)
 {
 	hit_fill_peek(hit, it, st);
 	if (st == STORE_HIT)
-		item_mark_used(it, now);
+		item_mark_used(it, clock);
 }
 
 /* ---- owner-side helpers (shard_memory.c) ---- */

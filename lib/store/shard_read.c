@@ -10,7 +10,7 @@ store_get(const struct store_shard *s, const struct store_key *k, struct store_h
 	nc_reltime_t now = nc_clock_now(s->clock);
 	struct item *it = index_lookup(&s->index, k);
 
-	hit_fill(hit, it, item_classify(s, it, k, now, true), now);
+	hit_fill(hit, it, item_classify(s, it, k, now, true), s->clock);
 	return hit->status;
 }
 
@@ -35,7 +35,7 @@ store_get_bulk(const struct store_shard *s, const struct store_key *const keys[]
 	for (unsigned i = 0; i < n; i++) {
 		struct item *it = items[i];
 
-		hit_fill(&hits[i], it, item_classify(s, it, keys[i], now, check_flush), now);
+		hit_fill(&hits[i], it, item_classify(s, it, keys[i], now, check_flush), s->clock);
 		found += hits[i].status == STORE_HIT;
 	}
 	return found;

@@ -843,6 +843,57 @@ test_recent_items_spared_while_older_exist(void **state)
 }
 
 /*
+ * Recency to a sixteenth of a second: a full class holds items stored 1.4 s ago and, in chunks
+ * between them, items stored 0.5 s ago and never read. Stores that evict take the older ones
+ * only. With whole seconds all of them were "used in the last second" (one second), and
+ * eviction fell back to the CLOCK order, which met the newer ones as often as the older.
+ */
+static void
+test_recency_to_a_sixteenth(void **state)
+{
+	struct store_shard *s = shard_new(CLOCK_MEM, 0);
+	unsigned c = class_of(s, CLOCK_VALUE);
+	uint32_t cap = (uint32_t)class_capacity(s, c);
+	struct model old, fresh, more;
+	uint32_t spared = 0;
+
+	(void)state;
+	model_init(&old, 'o', cap);
+	model_init(&fresh, 'f', cap);
+	model_init(&more, 'm', cap);
+	nc_clock_advance_ticks(&env.clock, NC_CLOCK_TICKS_PER_SEC - 1 -
+						   nc_clock_ticks(&env.clock) % NC_CLOCK_TICKS_PER_SEC);
+	nc_clock_advance_ticks(&env.clock, 1); /* at the start of a second */
+	for (uint32_t i = 0; i < cap; i++)
+		model_put(s, &old, i, CLOCK_VALUE, 0);
+	for (uint32_t i = 0; i < cap; i += 2) {
+		char key[16];
+		struct store_key k;
+
+		model_key(&old, i, key, &k);
+		assert_int_equal(store_delete(s, &k, 0), STORE_DELETED);
+	}
+	settle(s);
+	nc_clock_advance_ticks(&env.clock, 14); /* 0.875 s later: the same second */
+	for (uint32_t i = 0; i < cap / 2; i++)
+		model_put(s, &fresh, i, CLOCK_VALUE, 0);
+	nc_clock_advance_ticks(&env.clock, 8); /* the next second: old 1.4 s, fresh 0.5 s */
+	for (uint32_t i = 0; i < cap / 4; i++)
+		model_put(s, &more, i, CLOCK_VALUE, 0);
+	assert_true(stats(s).evictions >= cap / 8);
+	for (uint32_t i = 0; i < cap / 2; i++)
+		spared += model_get(s, &fresh, i) == STORE_HIT;
+	print_message("  %u of %u items stored 0.5 s ago kept, %" PRIu64 " evictions\n", spared,
+		      cap / 2, stats(s).evictions);
+	assert_int_equal(spared, cap / 2);
+	settle(s);
+	shard_free(&s);
+	model_free(&old);
+	model_free(&fresh);
+	model_free(&more);
+}
+
+/*
  * A page taken from a class for another, when every page the class could give carries items
  * read in the last second: the page moved is one with fewest, and those items move to free
  * chunks of the class elsewhere (same value, same cas) instead of being evicted.
@@ -1254,6 +1305,7 @@ main(void)
 		T(test_page_move_rescues_recent),
 		T(test_retry_loop_evicts_little),
 		T(test_retry_loop_chained_evicts_little),
+		T(test_recency_to_a_sixteenth),
 		T(test_retry_loop_index_full_evicts_little),
 		T(test_expired_reclaimed_unfetched),
 		T(test_expired_reclaimed_fetched),
