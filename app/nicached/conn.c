@@ -163,6 +163,25 @@ conn_close(struct worker *w, struct conn *c)
 	conn_put(w, c);
 }
 
+unsigned
+conn_kick_idle(struct worker *w, nc_reltime_t now, unsigned timeout)
+{
+	unsigned kicked = 0;
+
+	for (uint32_t i = 0; i < w->nconns; i++) {
+		struct conn *c = w->conns[i];
+
+		if (!c->in_use || c->is_udp || c->sc == NULL || c->state != CONN_ACTIVE ||
+		    c->on_list || conn_backlog(c) > 0 || now - c->last_cmd <= timeout)
+			continue;
+		NC_LOG(w->srv, 2, "<%d idle for %u s: closed", c->id, now - c->last_cmd);
+		STAT_INC(&w->stats, idle_kicks);
+		conn_close(w, c);
+		kicked++;
+	}
+	return kicked;
+}
+
 void
 conn_close_all(struct worker *w)
 {

@@ -24,6 +24,7 @@
 #define OFFSET_config(f)  offsetof(struct nc_settings, f)
 #define OFFSET_path(f)	  offsetof(struct nc_settings, f)
 #define OFFSET_fault(f)	  offsetof(struct nc_settings, f)
+#define OFFSET_subopts(f) offsetof(struct nc_settings, f)
 #define OFFSET_help(f)	  0
 #define OFFSET_version(f) 0
 
@@ -39,6 +40,7 @@
 #define CAP_config(f)  sizeof(((struct nc_settings *)0)->f)
 #define CAP_path(f)    sizeof(((struct nc_settings *)0)->f)
 #define CAP_fault(f)   sizeof(((struct nc_settings *)0)->f)
+#define CAP_subopts(f) sizeof(((struct nc_settings *)0)->f)
 #define CAP_help(f)    0
 #define CAP_version(f) 0
 
@@ -54,6 +56,7 @@
 #define DEFAULT_config(s, f, d)	 snprintf((s)->f, sizeof((s)->f), "%s", (d));
 #define DEFAULT_path(s, f, d)	 snprintf((s)->f, sizeof((s)->f), "%s", (d));
 #define DEFAULT_fault(s, f, d)	 snprintf((s)->f, sizeof((s)->f), "%s", (d));
+#define DEFAULT_subopts(s, f, d) snprintf((s)->f, sizeof((s)->f), "%s", (d));
 #define DEFAULT_help(s, f, d)
 #define DEFAULT_version(s, f, d)
 

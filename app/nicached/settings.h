@@ -59,6 +59,9 @@ enum settings_backend {
  *   config   --config FILE (command line only)
  *   path     a file or folder name, kept as given
  *   fault    a fault-injection specification (net/fault.h: net_fault_parse), kept as given
+ *   subopts  memcached -o list, name[=value],...: each of memcached's suboptions that nicached
+ *            has sets its setting (setting_subopts in settings_value.c); the others are
+ *            accepted without effect; kept as given
  *   help, version   actions (command line only, no field)
  */
 #define SETTINGS_FIELD_uint(f)	  unsigned f;
@@ -72,6 +75,7 @@ enum settings_backend {
 #define SETTINGS_FIELD_config(f)  char f[SETTINGS_PATH_LEN];
 #define SETTINGS_FIELD_path(f)	  char f[SETTINGS_PATH_LEN];
 #define SETTINGS_FIELD_fault(f)	  char f[SETTINGS_PATH_LEN];
+#define SETTINGS_FIELD_subopts(f) char f[SETTINGS_STR_LEN];
 #define SETTINGS_FIELD_help(f)
 #define SETTINGS_FIELD_version(f)
 
@@ -100,6 +104,13 @@ enum settings_backend {
 	  "factor", "chunk size growth factor between slab classes (> 1.0)")                  \
 	X(uint, slab_min_size, 'n', "slab-min-size", 48, 16, 65536, "chunk_size", "bytes",    \
 	  "smallest chunk for key + value + flags")                                           \
+	X(uint, idle_timeout, 0, "idle-timeout", 0, 0, 2592000, "idle_timeout", "seconds",    \
+	  "close a connection that sent no request for this long, 0 = never (memcached -o "  \
+	  "idle_timeout)")                                                                    \
+	X(subopts, extended, 'o', "extended", "", 0, 0, NULL, "list",                         \
+	  "memcached's comma-separated suboptions: idle_timeout=N sets --idle-timeout; the "  \
+	  "others memcached has (hashpower, slab_reassign, modern, ...) are accepted and do " \
+	  "nothing here")                                                                     \
 	X(uint, listen_backlog, 'b', "listen-backlog", 1024, 1, 65535, "tcp_backlog", "num",  \
 	  "TCP listen backlog")                                                               \
 	X(count, verbose, 'v', "verbose", 0, 0, 3, "verbosity", "n",                          \

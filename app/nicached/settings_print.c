@@ -36,6 +36,7 @@ setting_format(const struct nc_settings *s, const struct setting_desc *d, bool s
 	case KIND_config:
 	case KIND_path:
 	case KIND_fault:
+	case KIND_subopts:
 		snprintf(buf, cap, "%s", (const char *)p);
 		break;
 	case KIND_backend:

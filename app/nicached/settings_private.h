@@ -27,6 +27,7 @@
 	X(config)         \
 	X(path)           \
 	X(fault)          \
+	X(subopts)        \
 	X(help)           \
 	X(version)
 
@@ -124,6 +125,13 @@ const char *setting_backend_name(enum settings_backend b);
 
 /** Backend called @p name into *b. @return 0, or -EINVAL when there is none. */
 int setting_backend_find(const char *name, enum settings_backend *b);
+
+/**
+ * Apply memcached -o suboptions @p text (name[=value],...) to @p s (settings_value.c).
+ * @return 0; -EINVAL with a message starting with @p label (unknown suboption, bad value).
+ */
+int setting_subopts(struct nc_settings *s, const char *label, const char *text, char *err,
+		    size_t errcap);
 
 /**
  * Parse @p text as the value of @p d into @p s (settings_value.c).

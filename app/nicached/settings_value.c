@@ -155,6 +155,92 @@ count_words(const char *t)
 	return n;
 }
 
+/*
+ * memcached's -o suboptions. Those nicached has set the setting named here (with the value
+ * after '='); the rest tune what nicached does its own way (its LRU, hash table, slab mover,
+ * logging, privileges) and are accepted without effect, so memcached command lines start.
+ */
+#define SUBOPTS_SET(X) X("idle_timeout", SETTING_idle_timeout)
+static const char *const subopts_without_effect[] = {
+	"maxconns_fast",       "no_maxconns_fast",    "hashpower",	     "hash_algorithm",
+	"no_hashexpand",       "tail_repair_time",    "lru_crawler",	     "no_lru_crawler",
+	"lru_crawler_sleep",   "lru_crawler_tocrawl", "lru_maintainer",	     "no_lru_maintainer",
+	"hot_lru_pct",	       "warm_lru_pct",	      "hot_max_factor",	     "warm_max_factor",
+	"temporary_ttl",       "lru_segmented",	      "slab_reassign",	     "no_slab_reassign",
+	"slab_automove",       "slab_automove_ratio", "slab_automove_window", "slab_chunk_max",
+	"watcher_logbuf_size", "worker_logbuf_size",  "read_buf_mem_limit",  "resp_obj_mem_limit",
+	"track_sizes",	       "no_inline_ascii_resp", "modern",	     "no_modern",
+	"no_chunked_items",    "drop_privileges",     "no_drop_privileges",  "large_memory_pages",
+};
+
+/* Whether memcached has suboption @p name and it has no effect here (extstore, TLS, proxy too). */
+static bool
+subopt_without_effect(const char *name)
+{
+	for (size_t i = 0; i < sizeof(subopts_without_effect) / sizeof(subopts_without_effect[0]);
+	     i++)
+		if (strcmp(name, subopts_without_effect[i]) == 0)
+			return true;
+	return strncmp(name, "ext_", 4) == 0 || strncmp(name, "ssl_", 4) == 0 ||
+	       strncmp(name, "proxy_", 6) == 0;
+}
+
+int
+setting_subopts(struct nc_settings *s, const char *label, const char *text, char *err,
+		size_t errcap)
+{
+	static const struct {
+		const char *name;
+		enum setting_id id;
+	} set[] = {
+#define SUBOPT_ENTRY(n, i) {(n), (i)},
+		SUBOPTS_SET(SUBOPT_ENTRY)
+#undef SUBOPT_ENTRY
+	};
+	char item[SETTINGS_STR_LEN], q[64];
+	const char *p = text;
+
+	while (*p != '\0') {
+		size_t n = strcspn(p, ",");
+		char *eq;
+		bool known = false;
+
+		if (n >= sizeof(item)) {
+			setting_err(err, errcap, "%s: suboption too long", label);
+			return -EINVAL;
+		}
+		memcpy(item, p, n);
+		item[n] = '\0';
+		p += n + (p[n] == ',');
+		if (n == 0)
+			continue;
+		eq = strchr(item, '=');
+		if (eq != NULL)
+			*eq++ = '\0';
+		for (size_t i = 0; i < sizeof(set) / sizeof(set[0]) && !known; i++) {
+			int rc;
+
+			if (strcmp(item, set[i].name) != 0)
+				continue;
+			known = true;
+			if (eq == NULL) {
+				setting_err(err, errcap, "%s: %s needs a value (%s=N)", label, item,
+					    item);
+				return -EINVAL;
+			}
+			rc = setting_apply(s, &setting_table[set[i].id], NULL, eq, err, errcap);
+			if (rc != 0)
+				return rc;
+		}
+		if (!known && !subopt_without_effect(item)) {
+			setting_err(err, errcap, "%s: unknown suboption '%s'", label,
+				    setting_quote(item, q, sizeof(q)));
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int
 setting_apply(struct nc_settings *s, const struct setting_desc *d, const struct setting_origin *o,
 	      const char *text, char *err, size_t errcap)
@@ -215,6 +301,11 @@ setting_apply(struct nc_settings *s, const struct setting_desc *d, const struct 
 		}
 		return copy_text(d, lb, text, setting_field(s, d), err, errcap);
 	}
+	case KIND_subopts:
+		rc = setting_subopts(s, lb, text, err, errcap);
+		if (rc != 0)
+			return rc;
+		return copy_text(d, lb, text, setting_field(s, d), err, errcap);
 	case KIND_backend:
 		if (setting_backend_find(text, setting_field(s, d)) == 0)
 			return 0;

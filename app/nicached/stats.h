@@ -44,6 +44,7 @@
 	X(total_connections, "connections accepted")                                \
 	X(rejected_connections, "connections refused over -c")                      \
 	X(conn_closed_errors, "connections closed after a protocol error")          \
+	X(idle_kicks, "connections closed after --idle-timeout without a request")  \
 	X(udp_requests, "UDP datagrams received")                                   \
 	X(udp_dropped, "UDP datagrams dropped (multi-datagram, short, malformed)")  \
 	X(udp_reply_too_large, "UDP replies not sent: longer than --udp-reply-max") \

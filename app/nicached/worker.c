@@ -212,6 +212,18 @@ worker_defer(struct worker *w, struct conn *c)
 	w->pending = c;
 }
 
+/** Once a second with --idle-timeout: close the connections idle longer. @return closed. */
+static unsigned
+worker_idle_check(struct worker *w)
+{
+	nc_reltime_t now = nc_clock_now(&w->srv->clock);
+
+	if (w->srv->set.idle_timeout == 0 || now == w->idle_checked)
+		return 0;
+	w->idle_checked = now;
+	return conn_kick_idle(w, now, w->srv->set.idle_timeout);
+}
+
 /** Run the connections deferred by the previous iteration (after its quiescent state). */
 static unsigned
 worker_run_deferred(struct worker *w)
@@ -391,6 +403,7 @@ worker_main(void *arg)
 		rcu_quiescent_state();
 		store_shard_maintain(w->shard, WORKER_TTL_BUDGET);
 		work += worker_run_deferred(w);
+		work += worker_idle_check(w);
 		if (work)
 			last_work = mark.tsc;
 		/* Busy vs idle time, for the cost per request (`stats`: cycles_per_request). */

@@ -57,6 +57,7 @@ struct worker {
 	struct conn *pending;	  /* connections to run again this loop (RETRY, resumed) */
 	struct fwd_msg *retry_msgs; /* forwarded writes waiting for memory */
 	uint32_t rx_chunk_size; /* a connection's first receive chunk */
+	nc_reltime_t idle_checked; /* second of the last --idle-timeout check */
 	uint32_t rx_chunk_max;	/* its later chunks double up to this, so -I fits the segments */
 
 	/* the output being gathered for one connection */
@@ -116,6 +117,14 @@ void conn_answered(struct worker *w, struct fwd_msg *m);
 
 /** Close and release every connection (shutdown). */
 void conn_close_all(struct worker *w);
+
+/**
+ * Close the connections waiting for a request that sent none for more than @p timeout seconds
+ * before @p now (--idle-timeout, as memcached's idle_kicks): not one with replies still to send
+ * or with a request in progress (waiting for another worker, or a dump). Worker only.
+ * @return the connections closed.
+ */
+unsigned conn_kick_idle(struct worker *w, nc_reltime_t now, unsigned timeout);
 
 /**
  * Before a burst of UDP datagrams runs: find the keys of their reads and prefetch their index

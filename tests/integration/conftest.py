@@ -19,6 +19,7 @@ def pytest_configure(config):
         ("maxconns", "needs a server started with a small -c (run.sh check pytest-maxconns)"),
         ("eviction", "needs a server started with a small -m (run.sh check pytest-eviction)"),
         ("large", "needs a server started with -I 128m (run.sh check pytest-large)"),
+        ("idle", "needs a server started with -o idle_timeout=2 (run.sh check pytest-idle)"),
     ):
         config.addinivalue_line("markers", "%s: %s" % (name, text))
 

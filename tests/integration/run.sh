@@ -45,7 +45,7 @@ done
 . "$HERE/common.sh"
 
 # Check table: name | server options (udp, -m MB, -c conns) | time limit (s) | -I in bytes
-# (default 1 MiB).
+# (default 1 MiB; - for the default) | one more server flag (memcached's spelling too).
 # X-macro style: one line per check, run_check expands each.
 CHECKS=(
 	"memccapable      tcp 64 1024 120"
@@ -56,6 +56,7 @@ CHECKS=(
 	"pytest-maxconns  tcp 64 32   120"
 	"pytest-eviction  tcp 32 1024 180"
 	"pytest-large     tcp 512 64 240 134217728"
+	"pytest-idle      tcp 64 1024 60 - -oidle_timeout=2"
 	"telemetry        tcp 64 1024 60"
 )
 # Eviction runs with 32 MB (16 one-MiB pages per shard with -t 2): the test's values span
@@ -154,6 +155,7 @@ start_server() {
 			cmd+=(-U "$PORT")
 		fi
 		cmd+=("${EXTRA_ARGS[@]}")
+		[[ -n ${CHECK_ARG:-} ]] && cmd+=("$CHECK_ARG")
 		# shellcheck disable=SC2206  # word splitting of --server-args is wanted
 		cmd+=($SERVER_ARGS)
 		printf '[run.sh] try %d: %s\n' "$try" "${cmd[*]}" >>"$slog"
@@ -255,15 +257,16 @@ check_pytest() {
 	local udp_port=0
 	[[ $udp == udp ]] && udp_port=$PORT
 	(cd "$LOGDIR" && timeout -k 5 "$limit" "${PYTEST[@]}" "$HERE/test_server.py" \
-		"$HERE/test_regress.py" "$HERE/test_large_items.py" --rootdir "$HERE" -m "$marker" --server 127.0.0.1 --port "$PORT" \
+		"$HERE/test_regress.py" "$HERE/test_large_items.py" "$HERE/test_idle.py" --rootdir "$HERE" -m "$marker" --server 127.0.0.1 --port "$PORT" \
 		--udp-port "$udp_port" --memory-mb "$mem" --max-conns "$conns" \
 		--item-max "$ITEM_MAX" --threads "$THREADS") >"$1" 2>&1
 }
 
-check_pytest-server() { check_pytest "$@" "not maxconns and not eviction and not large"; }
+check_pytest-server() { check_pytest "$@" "not maxconns and not eviction and not large and not idle"; }
 check_pytest-maxconns() { check_pytest "$@" "maxconns"; }
 check_pytest-eviction() { check_pytest "$@" "eviction"; }
 check_pytest-large() { check_pytest "$@" "large"; }
+check_pytest-idle() { check_pytest "$@" "idle"; }
 
 # nicached only: the startup banner, and `stats` through DPDK telemetry
 # (dpdk-telemetry.py, file prefix nicached-PORT) after a few known commands.
@@ -336,8 +339,9 @@ run_check() {
 printf 'run.sh: server %s %s\n' "$SERVER" "$SERVER_ARGS"
 ran=0
 for c in "${CHECKS[@]}"; do
-	read -r name udp mem conns limit item <<<"$c"
-	ITEM_MAX=${item:-$ITEM_MAX_DEFAULT}
+	read -r name udp mem conns limit item CHECK_ARG <<<"$c"
+	[[ ${item:--} == - ]] && item=$ITEM_MAX_DEFAULT
+	ITEM_MAX=$item
 	if [[ -n $ONLY && ",$ONLY," != *",$name,"* ]]; then
 		continue
 	fi

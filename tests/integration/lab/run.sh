@@ -57,6 +57,7 @@ CHECKS=(
 	"tcp-conn-limit  1 120 -p 11211 -c 4"
 	"tcp-eviction    1 180 -p 11211 -m 32"
 	"tcp-large       1 240 -p 11211 -m 256 -I 64m"
+	"tcp-idle        1 60  -p 11211 -o idle_timeout=2"
 	"two-workers-tcp 2 240 -p 11211"
 	"tcp-loss        1 300 -p 11211 -m 256 --fault seed=7,drop=0.05,reorder=0.05,dup=0.01"
 )
@@ -332,6 +333,7 @@ check_tcp-conn-limit() {
 
 check_tcp-eviction() { server_pytest "$1" "$2" "$3" eviction; }
 check_tcp-large() { server_pytest "$1" "$2" "$3" large test_large_items.py; }
+check_tcp-idle() { server_pytest "$1" "$2" "$3" idle test_idle.py; }
 
 check_two-workers-tcp() { run_pytest "$1" "$2" "$3" test_tcp_two_workers.py -s; }
 

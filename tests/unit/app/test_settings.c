@@ -181,6 +181,35 @@ test_verbose_count(void **state)
 	BAD("-v/--verbose", "-vvvv");
 }
 
+/* memcached -o: idle_timeout sets --idle-timeout; memcached's other suboptions are accepted. */
+static void
+test_suboptions(void **state)
+{
+	struct nc_settings s;
+	enum settings_action act;
+	char err[ERRCAP];
+
+	(void)state;
+	assert_int_equal(PARSE(&s, &act, err, "-o", "idle_timeout=5"), 0);
+	assert_int_equal(s.idle_timeout, 5);
+	assert_string_equal(s.extended, "idle_timeout=5");
+	assert_int_equal(PARSE(&s, &act, err, "--idle-timeout", "7"), 0);
+	assert_int_equal(s.idle_timeout, 7);
+	/* The last one given wins, either spelling. */
+	assert_int_equal(PARSE(&s, &act, err, "--idle-timeout", "7", "-oidle_timeout=3"), 0);
+	assert_int_equal(s.idle_timeout, 3);
+	assert_int_equal(PARSE(&s, &act, err, "-o", "modern,slab_reassign,slab_automove=1,"
+					  "hashpower=20,idle_timeout=9,lru_crawler,ext_path=/x:1g"),
+			 0);
+	assert_int_equal(s.idle_timeout, 9);
+	assert_int_equal(PARSE(&s, &act, err, "-o", ""), 0);
+	assert_int_equal(s.idle_timeout, 0);
+	BAD("-o/--extended: unknown suboption 'nonsense'", "-o", "modern,nonsense=1");
+	BAD("-o/--extended: idle_timeout needs a value (idle_timeout=N)", "-o", "idle_timeout");
+	BAD("--idle-timeout: 'soon' is not a number", "-o", "idle_timeout=soon");
+	BAD("--idle-timeout: '2592001' is out of range (0..2592000)", "-o", "idle_timeout=2592001");
+}
+
 static void
 test_sizes(void **state)
 {
@@ -633,8 +662,9 @@ test_stats(void **state)
 			       "127.0.0.1,::1", "-U", "11211"),
 			 0);
 	n = settings_stats(&s, st, SETTINGS_STATS_MAX);
-	assert_true(n == 20);
+	assert_true(n == 21);
 	assert_string_equal(stat_of(st, n, "maxbytes"), "134217728");
+	assert_string_equal(stat_of(st, n, "idle_timeout"), "0");
 	assert_string_equal(stat_of(st, n, "udp_reply_max"), "65536");
 	assert_string_equal(stat_of(st, n, "site"), "");
 	assert_string_equal(stat_of(st, n, "maxconns"), "1024");
@@ -777,6 +807,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),      cmocka_unit_test(test_every_flag),
 		cmocka_unit_test(test_verbose_count), cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_suboptions),
 		cmocka_unit_test(test_bad_values),    cmocka_unit_test(test_listen),
 		cmocka_unit_test(test_config_file),   cmocka_unit_test(test_config_bad_lines),
 		cmocka_unit_test(test_eal_args),      cmocka_unit_test(test_stats),
