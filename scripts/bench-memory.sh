@@ -40,6 +40,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=tests/integration/common.sh
+. "$ROOT/tests/integration/common.sh"
 RUNS=3
 MEM=64
 MIXES="tiny mixed large shift"
@@ -58,17 +60,6 @@ MAX_TOTAL=900
 usage() {
 	sed -n '2,36p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 	exit 2
-}
-
-# Resolves a path given on the command line (relative to the caller) or a default (to ROOT).
-resolve() {
-	if [[ -e $1 ]]; then
-		realpath "$1"
-	elif [[ -e $ROOT/$1 ]]; then
-		realpath "$ROOT/$1"
-	else
-		printf '%s\n' "$1"
-	fi
 }
 
 while (($#)); do
@@ -116,8 +107,8 @@ for x in $MIXES; do
 		{ echo "--mixes: tiny, mixed, large, shift" >&2; usage; }
 done
 [[ -n ${MIXES// /} ]] || { echo "--mixes: at least one" >&2; usage; }
-NICACHED=$(resolve "$NICACHED")
-MEMCACHED=$(resolve "$MEMCACHED")
+NICACHED=$(resolve_path "$NICACHED" "$ROOT")
+MEMCACHED=$(resolve_path "$MEMCACHED" "$ROOT")
 for f in "$NICACHED" "$MEMCACHED"; do
 	[[ -x $f ]] || { echo "bench-memory: $f: not an executable (build first)" >&2; exit 2; }
 done
@@ -131,18 +122,12 @@ FAILED=0
 
 # Stops one server: SIGTERM, up to 10 s, then SIGKILL. Prints its exit status.
 stop_server() {
-	local name=$1 pid=${PID[$1]:-} i rc=0
+	local name=$1 pid=${PID[$1]:-} rc=0
 	[[ -n $pid ]] || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
+	stop_pid "$pid" 10 || rc=$?
+	if ((STOP_KILLED)); then
 		echo "bench-memory: $name (pid $pid) ignored SIGTERM for 10 s: SIGKILL" >&2
-		kill -KILL "$pid" 2>/dev/null || true
 	fi
-	wait "$pid" 2>/dev/null || rc=$?
 	unset "PID[$name]"
 	return "$rc"
 }
@@ -158,25 +143,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-	python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
-# Prints the server's "version" reply line; fails if it does not answer within a second.
-ask_version() {
-	local fd line=""
-	exec {fd}<>"/dev/tcp/127.0.0.1/$1" || return 1
-	printf 'version\r\n' >&"$fd"
-	IFS=$'\r' read -r -t 1 line <&"$fd" || true
-	exec {fd}>&-
-	[[ $line == VERSION* ]] && printf '%s\n' "$line"
-}
-
 start_server() { # start_server NAME PORT
-	local name=$1 port=$2 i cmd
+	local name=$1 port=$2 cmd version rc=0
 	if [[ $name == memcached ]]; then
 		cmd=("$MEMCACHED" -p "$port" -U 0 -l 127.0.0.1 -t 1 -m "$MEM" "${EXTRA_MC_ARR[@]}")
 		((EUID == 0)) && cmd+=(-u nobody)
@@ -186,23 +154,18 @@ start_server() { # start_server NAME PORT
 	"${cmd[@]}" >"$TMP/$name.log" 2>&1 &
 	PID[$name]=$!
 	PORT[$name]=$port
-	for ((i = 0; i < 150; i++)); do
-		if ! kill -0 "${PID[$name]}" 2>/dev/null; then
-			echo "bench-memory: $name exited at start: ${cmd[*]}" >&2
-			tail -n 20 "$TMP/$name.log" >&2
-			unset "PID[$name]"
-			exit 1
-		fi
-		if ask_version "$port" >/dev/null 2>&1; then
-			[[ -n ${SHOWN[$name]:-} ]] ||
-				printf 'server:  %-9s %s (%s)\n' "$name" "${cmd[*]}" "$(ask_version "$port")"
-			SHOWN[$name]=1
-			return 0
-		fi
-		sleep 0.1
-	done
-	echo "bench-memory: $name did not answer on port $port within 15 s" >&2
-	exit 1
+	version=$(wait_for_version "${PID[$name]}" "$port" 150 1) || rc=$?
+	if ((rc == 1)); then
+		echo "bench-memory: $name exited at start: ${cmd[*]}" >&2
+		tail -n 20 "$TMP/$name.log" >&2
+		unset "PID[$name]"
+		exit 1
+	elif ((rc != 0)); then
+		echo "bench-memory: $name did not answer on port $port within 15 s" >&2
+		exit 1
+	fi
+	[[ -n ${SHOWN[$name]:-} ]] || printf 'server:  %-9s %s (%s)\n' "$name" "${cmd[*]}" "$version"
+	SHOWN[$name]=1
 }
 
 declare -A SHOWN=()
@@ -225,9 +188,9 @@ for ((r = 1; r <= RUNS; r++)); do
 			FAILED=1
 			break 2
 		fi
-		P1=$(free_port)
-		P2=$(free_port)
-		while [[ $P2 == "$P1" ]]; do P2=$(free_port); done
+		P1=$(pick_port tcp)
+		P2=$(pick_port tcp)
+		while [[ $P2 == "$P1" ]]; do P2=$(pick_port tcp); done
 		start_server memcached "$P1"
 		start_server nicached "$P2"
 		specs=()

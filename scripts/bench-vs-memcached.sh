@@ -30,6 +30,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=tests/integration/common.sh
+. "$ROOT/tests/integration/common.sh"
 RUNS=5
 DURATION=10
 NICACHED=build/app/nicached/nicached
@@ -43,17 +45,6 @@ CLIENT_CPU=0
 usage() {
 	sed -n '2,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 	exit 2
-}
-
-# Resolves a path given on the command line (relative to the caller) or a default (to ROOT).
-resolve() {
-	if [[ -e $1 ]]; then
-		realpath "$1"
-	elif [[ -e $ROOT/$1 ]]; then
-		realpath "$ROOT/$1"
-	else
-		printf '%s\n' "$1"
-	fi
 }
 
 while (($#)); do
@@ -81,9 +72,9 @@ for c in $CLIENTS; do
 	[[ $c == memcaslap || $c == mcload || $c == mcload-bin ]] ||
 		{ echo "--clients: memcaslap, mcload, mcload-bin" >&2; usage; }
 done
-NICACHED=$(resolve "$NICACHED")
-MEMCACHED=$(resolve "$MEMCACHED")
-MCLOAD=$(resolve "$MCLOAD")
+NICACHED=$(resolve_path "$NICACHED" "$ROOT")
+MEMCACHED=$(resolve_path "$MEMCACHED" "$ROOT")
+MCLOAD=$(resolve_path "$MCLOAD" "$ROOT")
 for f in "$NICACHED" "$MEMCACHED" "$MCLOAD"; do
 	[[ -x $f ]] || { echo "bench-vs-memcached: $f: not an executable (build first)" >&2; exit 2; }
 done
@@ -115,13 +106,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-	python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
 pin() { # pin CPU CMD...: runs CMD on CPU when pinning is on
 	local cpu=$1
 	shift
@@ -131,18 +115,8 @@ pin() { # pin CPU CMD...: runs CMD on CPU when pinning is on
 	exec "$@"
 }
 
-# Prints the server's "version" reply line; fails if it does not answer within a second.
-ask_version() {
-	local fd line=""
-	exec {fd}<>"/dev/tcp/127.0.0.1/$1" || return 1
-	printf 'version\r\n' >&"$fd"
-	IFS=$'\r' read -r -t 1 line <&"$fd" || true
-	exec {fd}>&-
-	[[ $line == VERSION* ]] && printf '%s\n' "$line"
-}
-
 start_server() { # start_server NAME BINARY PORT EXTRA-FLAGS...
-	local name=$1 bin=$2 port=$3 i
+	local name=$1 bin=$2 port=$3 rc=0
 	shift 3
 	local cmd=("$bin" -t 1 -m 1024 -p "$port" "$@" -l 127.0.0.1)
 	if ((EUID == 0)) && [[ $(basename "$bin") == memcached* ]]; then
@@ -152,19 +126,15 @@ start_server() { # start_server NAME BINARY PORT EXTRA-FLAGS...
 	PID[$name]=$!
 	PORT[$name]=$port
 	BIN[$name]=$bin
-	for ((i = 0; i < 100; i++)); do
-		if ! kill -0 "${PID[$name]}" 2>/dev/null; then
-			echo "bench-vs-memcached: $name exited at start:" >&2
-			tail -n 20 "$TMP/$name.log" >&2
-			exit 1
-		fi
-		if VERSION[$name]=$(ask_version "$port" 2>/dev/null); then
-			return 0
-		fi
-		sleep 0.1
-	done
-	echo "bench-vs-memcached: $name did not answer on port $port within 10 s" >&2
-	exit 1
+	VERSION[$name]=$(wait_for_version "${PID[$name]}" "$port" 100 1) || rc=$?
+	if ((rc == 1)); then
+		echo "bench-vs-memcached: $name exited at start:" >&2
+		tail -n 20 "$TMP/$name.log" >&2
+		exit 1
+	elif ((rc != 0)); then
+		echo "bench-vs-memcached: $name did not answer on port $port within 10 s" >&2
+		exit 1
+	fi
 }
 
 busy_ticks() { # CPU ticks the whole machine spent busy (steal included) so far
@@ -236,9 +206,9 @@ cmd
 1 0.9
 EOF
 
-P1=$(free_port)
-P2=$(free_port)
-while [[ $P2 == "$P1" ]]; do P2=$(free_port); done
+P1=$(pick_port tcp)
+P2=$(pick_port tcp)
+while [[ $P2 == "$P1" ]]; do P2=$(pick_port tcp); done
 START=$SECONDS
 start_server memcached "$MEMCACHED" "$P1" -U 0
 start_server nicached "$NICACHED" "$P2"

@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # Pieces both integration runners use (tests/integration/run.sh on loopback and
-# tests/integration/lab/run.sh in the netns lab). Sourced, not run.
+# tests/integration/lab/run.sh in the netns lab), and the loopback server helpers that
+# tests/integration/soak.sh and scripts/bench-*.sh share with them. Sourced, not run.
 #
-# The caller sets PASSED=0 FAILED=0 TIMES=() before running checks.
+# The caller sets PASSED=0 FAILED=0 TIMES=() before running checks (report_check).
 
 # PYTHON: the Debian interpreter that has pymemcache and pytest (NC_PYTHON overrides).
 if [[ -x /usr/bin/python3 ]]; then
@@ -48,6 +49,16 @@ memcaslap_verdict() {
 	cat "$out.parsed" >>"$out"
 }
 
+# keep_or_remove_logs KEEP DIR WHO: for an EXIT trap: with KEEP=1 prints "WHO: logs kept in
+# DIR", else removes DIR. Returns 0.
+keep_or_remove_logs() {
+	if (($1)); then
+		printf '%s: logs kept in %s\n' "$3" "$2"
+	else
+		rm -rf "$2"
+	fi
+}
+
 # report_check NAME OK T0 OUT SLOG LINES [NOTE]: count the check, print PASS/FAIL
 # (NOTE in parentheses after PASS), and on failure the ends of both logs.
 report_check() {
@@ -65,6 +76,17 @@ report_check() {
 	TIMES+=("$name=$((SECONDS - t0))s")
 }
 
+# report_single NAME RC: the closing lines of a script that is one check (for scripts/test.sh's
+# count): "PASS NAME" and "1 passed, 0 failed" when RC is 0, else "FAIL NAME (exit RC)" and
+# "0 passed, 1 failed". Returns 0; the caller exits with RC.
+report_single() {
+	if (($2 == 0)); then
+		printf 'PASS %s\n1 passed, 0 failed\n' "$1"
+	else
+		printf 'FAIL %s (exit %d)\n0 passed, 1 failed\n' "$1" "$2"
+	fi
+}
+
 # finish_checks RAN ONLY START: the closing lines ("N passed, M failed"); non-zero on failure.
 finish_checks() {
 	if (($1 == 0)); then
@@ -74,4 +96,116 @@ finish_checks() {
 	printf 'run.sh: times: %s; total %ds\n' "${TIMES[*]}" $((SECONDS - $3))
 	printf '%d passed, %d failed\n' "$PASSED" "$FAILED"
 	((FAILED == 0))
+}
+
+# ---------------------------------------------------------------- servers on loopback
+
+# server_path PATH: prints the absolute path of the server executable PATH (a name without
+# "/" is looked up in $PATH; symlinks are kept as named). Returns 1 when that is not an
+# executable; it prints the path it tried then (empty for a name not in $PATH), for the
+# caller's message.
+server_path() {
+	local path=$1
+	if [[ $path != */* ]]; then
+		path=$(command -v "$path" || true)
+	fi
+	if [[ ! -x $path ]]; then
+		printf '%s\n' "$path"
+		return 1
+	fi
+	printf '%s/%s\n' "$(cd "$(dirname "$path")" && pwd)" "$(basename "$path")"
+}
+
+# resolve_path PATH BASE: prints PATH with symlinks resolved (realpath) when it exists as
+# given (relative to the current folder), else BASE/PATH when that exists (a default
+# relative to the repository), else PATH unchanged (the caller's -x test then fails).
+# Returns 0.
+resolve_path() {
+	if [[ -e $1 ]]; then
+		realpath "$1"
+	elif [[ -e $2/$1 ]]; then
+		realpath "$2/$1"
+	else
+		printf '%s\n' "$1"
+	fi
+}
+
+# pick_port [KIND...]: prints a random port on 127.0.0.1 that is free right now for every
+# KIND (tcp, udp; default both, for a server taking -U PORT too). From 20000..31999, below
+# the kernel's ephemeral range, so client sockets do not take it meanwhile. Non-zero (and
+# "no free port found" on stderr) when 200 tries find none.
+pick_port() {
+	"$PYTHON" - "$@" <<'EOF'
+import random, socket, sys
+kinds = {"tcp": socket.SOCK_STREAM, "udp": socket.SOCK_DGRAM}
+wanted = [kinds[k] for k in sys.argv[1:]] or list(kinds.values())
+for _ in range(200):
+    port = random.randrange(20000, 32000)
+    try:
+        for kind in wanted:
+            s = socket.socket(socket.AF_INET, kind)
+            try:
+                s.bind(("127.0.0.1", port))
+            finally:
+                s.close()
+    except OSError:
+        continue
+    print(port)
+    break
+else:
+    raise SystemExit("no free port found")
+EOF
+}
+
+# ask_version PORT [LIMIT]: sends "version" to 127.0.0.1:PORT over TCP and prints the
+# reply line (without its CR) when it is "VERSION ..."; connecting, sending and reading
+# may take LIMIT seconds in all (default 3). Returns 0 when the server answered VERSION,
+# 1 otherwise (refused, silent, closed, another reply).
+# shellcheck disable=SC2016  # $1 expands in the inner shell
+ask_version() {
+	local line
+	line=$(timeout "${2:-3}" bash -c '
+		exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+		printf "version\r\n" >&3
+		IFS= read -r line <&3
+		printf "%s" "$line"
+	' _ "$1" 2>/dev/null) || return 1
+	line=${line%$'\r'}
+	[[ $line == VERSION* ]] || return 1
+	printf '%s\n' "$line"
+}
+
+# wait_for_version PID PORT TRIES [LIMIT]: waits for the server PID (started in the
+# background) to answer on 127.0.0.1:PORT: up to TRIES times, 0.1 s apart, checks that PID
+# still runs and asks ask_version PORT LIMIT. Prints the VERSION line once it answers.
+# Returns 0 when it answered, 1 when PID exited first, 2 when it never answered.
+wait_for_version() {
+	local pid=$1 port=$2 tries=$3 limit=${4:-3} i
+	for ((i = 0; i < tries; i++)); do
+		kill -0 "$pid" 2>/dev/null || return 1
+		ask_version "$port" "$limit" && return 0
+		sleep 0.1
+	done
+	return 2
+}
+
+# stop_pid PID SECONDS: stops the background process PID (a child of this shell): SIGTERM,
+# up to SECONDS (whole) for it to exit, then SIGKILL if it still runs; reaps it. Sets
+# STOP_KILLED to 1 when SIGKILL was needed, else 0. Returns PID's exit status as `wait`
+# reports it (0 for a clean exit, 143 when SIGTERM killed it, 137 after SIGKILL).
+# shellcheck disable=SC2034  # STOP_KILLED is the caller's
+stop_pid() {
+	local pid=$1 seconds=$2 i rc=0
+	STOP_KILLED=0
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < seconds * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid" 2>/dev/null || true
+		STOP_KILLED=1
+	fi
+	wait "$pid" 2>/dev/null || rc=$?
+	return "$rc"
 }

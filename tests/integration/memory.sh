@@ -12,6 +12,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tests/integration/common.sh
+. "$ROOT/tests/integration/common.sh"
 SERVER=""
 MEMCACHED=/usr/bin/memcached
 while (($# > 0)); do
@@ -26,11 +28,5 @@ done
 rc=0
 "$ROOT/scripts/bench-memory.sh" --nicached "$SERVER" --memcached "$MEMCACHED" --runs 3 \
 	--mixes "mixed large" --max-seconds 300 --check --check-end-only --check-floor 0.9 || rc=$?
-if ((rc == 0)); then
-	echo "PASS memory-vs-memcached"
-	echo "1 passed, 0 failed"
-else
-	echo "FAIL memory-vs-memcached (exit $rc)"
-	echo "0 passed, 1 failed"
-fi
+report_single memory-vs-memcached "$rc"
 exit "$rc"

@@ -74,11 +74,8 @@ if ((LIST)); then
 fi
 
 [[ -n $SERVER ]] || usage
-if [[ $SERVER != */* ]]; then
-	SERVER=$(command -v "$SERVER" || true)
-fi
-[[ -x $SERVER ]] || { printf 'run.sh: server %s is not an executable\n' "$SERVER" >&2; exit 2; }
-SERVER=$(cd "$(dirname "$SERVER")" && pwd)/$(basename "$SERVER")
+SERVER=$(server_path "$SERVER") ||
+	{ printf 'run.sh: server %s is not an executable\n' "$SERVER" >&2; exit 2; }
 
 # memcached refuses to run as root without -u.
 EXTRA_ARGS=()
@@ -97,47 +94,9 @@ cleanup() {
 		kill -KILL -- "-$SERVER_PID" 2>/dev/null || true
 		wait "$SERVER_PID" 2>/dev/null || true
 	fi
-	if ((KEEP_LOGS)); then
-		printf 'run.sh: logs kept in %s\n' "$LOGDIR"
-	else
-		rm -rf "$LOGDIR"
-	fi
+	keep_or_remove_logs "$KEEP_LOGS" "$LOGDIR" run.sh
 }
 trap cleanup EXIT
-
-# A random port free for both TCP and UDP on 127.0.0.1 right now.  Below the
-# kernel's ephemeral range, so client sockets do not take it meanwhile.
-pick_port() {
-	"$PYTHON" - <<'EOF'
-import random, socket
-for _ in range(200):
-    port = random.randrange(20000, 32000)
-    try:
-        for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
-            s = socket.socket(socket.AF_INET, kind)
-            try:
-                s.bind(("127.0.0.1", port))
-            finally:
-                s.close()
-    except OSError:
-        continue
-    print(port)
-    break
-else:
-    raise SystemExit("no free port found")
-EOF
-}
-
-# True when the server at $1 answers "version".
-# shellcheck disable=SC2016  # $1 expands in the inner shell
-answers_version() {
-	timeout 3 bash -c '
-		exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
-		printf "version\r\n" >&3
-		IFS= read -r line <&3 || exit 1
-		[[ $line == VERSION* ]]
-	' _ "$1" 2>/dev/null
-}
 
 listening_on() {
 	command -v ss >/dev/null 2>&1 || return 1
@@ -146,9 +105,9 @@ listening_on() {
 
 # start_server SLOG UDP MEM CONNS: sets PORT and SERVER_PID, or returns 1.
 start_server() {
-	local slog=$1 udp=$2 mem=$3 conns=$4 try i
+	local slog=$1 udp=$2 mem=$3 conns=$4 try
 	for try in 1 2 3 4 5; do
-		PORT=$(pick_port)
+		PORT=$(pick_port tcp udp)
 		local cmd=("$SERVER" -p "$PORT" -l 127.0.0.1 -t "$THREADS" -m "$mem" -c "$conns"
 			-I "$ITEM_MAX")
 		if [[ $udp == udp ]]; then
@@ -162,13 +121,9 @@ start_server() {
 		# A session of its own, so anything it leaves behind can be found.
 		setsid "${cmd[@]}" </dev/null >>"$slog" 2>&1 &
 		SERVER_PID=$!
-		for ((i = 0; i < 150; i++)); do
-			if answers_version "$PORT"; then
-				return 0
-			fi
-			kill -0 "$SERVER_PID" 2>/dev/null || break
-			sleep 0.1
-		done
+		if wait_for_version "$SERVER_PID" "$PORT" 150 >/dev/null; then
+			return 0
+		fi
 		# Not ready in 15 s, or it died (port taken meanwhile?): try another port.
 		kill -KILL -- "-$SERVER_PID" 2>/dev/null || true
 		wait "$SERVER_PID" 2>/dev/null || true
@@ -182,17 +137,11 @@ start_server() {
 # server did not exit cleanly or left something behind.
 stop_server() {
 	local slog=$1 i rc=0 ok=0
-	kill -TERM "$SERVER_PID" 2>/dev/null || true
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$SERVER_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$SERVER_PID" 2>/dev/null; then
+	stop_pid "$SERVER_PID" 5 || rc=$?
+	if ((STOP_KILLED)); then
 		printf '[run.sh] server still running 5 s after SIGTERM: SIGKILL\n' >>"$slog"
-		kill -KILL "$SERVER_PID" 2>/dev/null || true
 		ok=1
 	fi
-	wait "$SERVER_PID" 2>/dev/null || rc=$?
 	if ((rc != 0)) && ! ((IS_MEMCACHED && rc == 143)); then
 		printf '[run.sh] server exit status %d after SIGTERM (want 0)\n' "$rc" >>"$slog"
 		ok=1

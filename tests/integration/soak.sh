@@ -44,15 +44,12 @@ while (($# > 0)); do
 	esac
 done
 
-[[ -n $SERVER ]] || usage
-if [[ $SERVER != */* ]]; then
-	SERVER=$(command -v "$SERVER" || true)
-fi
-[[ -x $SERVER ]] || { printf 'soak.sh: server %s is not an executable\n' "$SERVER" >&2; exit 2; }
+# shellcheck source=tests/integration/common.sh
+. "$HERE/common.sh"
 
-PYTHON=${NC_PYTHON:-python3}
-[[ -x /usr/bin/python3 && -z ${NC_PYTHON:-} ]] && PYTHON=/usr/bin/python3
-export PYTHONDONTWRITEBYTECODE=1
+[[ -n $SERVER ]] || usage
+SERVER=$(server_path "$SERVER") ||
+	{ printf 'soak.sh: server %s is not an executable\n' "$SERVER" >&2; exit 2; }
 
 IS_MEMCACHED=0
 if [[ $(basename "$SERVER") == memcached* ]] ||
@@ -74,48 +71,14 @@ cleanup() {
 		kill -KILL "$SERVER_PID" 2>/dev/null || true
 		wait "$SERVER_PID" 2>/dev/null || true
 	fi
-	if ((KEEP_LOGS)); then
-		printf 'soak.sh: logs kept in %s\n' "$LOGDIR"
-	else
-		rm -rf "$LOGDIR"
-	fi
+	keep_or_remove_logs "$KEEP_LOGS" "$LOGDIR" soak.sh
 }
 trap cleanup EXIT
 
-# A random port free for TCP on 127.0.0.1 right now, below the ephemeral range.
-pick_port() {
-	"$PYTHON" - <<'EOF'
-import random, socket
-for _ in range(200):
-    port = random.randrange(20000, 32000)
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind(("127.0.0.1", port))
-    except OSError:
-        continue
-    finally:
-        s.close()
-    print(port)
-    break
-else:
-    raise SystemExit("no free port found")
-EOF
-}
-
-# shellcheck disable=SC2016  # $1 expands in the inner shell
-answers_version() {
-	timeout 3 bash -c '
-		exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
-		printf "version\r\n" >&3
-		IFS= read -r line <&3 || exit 1
-		[[ $line == VERSION* ]]
-	' _ "$1" 2>/dev/null
-}
-
 start_server() {
-	local try i
+	local try
 	for try in 1 2 3; do
-		PORT=$(pick_port)
+		PORT=$(pick_port tcp)
 		local cmd=("$SERVER" -p "$PORT" -U 0 -l 127.0.0.1 -t "$THREADS" -m "$MEMORY")
 		cmd+=("${EXTRA_ARGS[@]}")
 		# shellcheck disable=SC2206  # word splitting of --server-args is wanted
@@ -123,11 +86,7 @@ start_server() {
 		printf '[soak.sh] try %d: %s\n' "$try" "${cmd[*]}" >>"$SLOG"
 		"${cmd[@]}" </dev/null >>"$SLOG" 2>&1 &
 		SERVER_PID=$!
-		for ((i = 0; i < 150; i++)); do
-			answers_version "$PORT" && return 0
-			kill -0 "$SERVER_PID" 2>/dev/null || break
-			sleep 0.1
-		done
+		wait_for_version "$SERVER_PID" "$PORT" 150 >/dev/null && return 0
 		kill -KILL "$SERVER_PID" 2>/dev/null || true
 		wait "$SERVER_PID" 2>/dev/null || true
 		SERVER_PID=""
@@ -153,19 +112,13 @@ if ! kill -0 "$SERVER_PID" 2>/dev/null; then
 	printf 'soak.sh: FAIL: the server died during the soak\n'
 	ok=0
 fi
-kill -TERM "$SERVER_PID" 2>/dev/null || true
-for ((i = 0; i < 100; i++)); do
-	kill -0 "$SERVER_PID" 2>/dev/null || break
-	sleep 0.1
-done
-if kill -0 "$SERVER_PID" 2>/dev/null; then
+src=0
+stop_pid "$SERVER_PID" 10 || src=$?
+SERVER_PID=""
+if ((STOP_KILLED)); then
 	printf 'soak.sh: FAIL: the server still runs 10 s after SIGTERM (killed)\n'
-	kill -KILL "$SERVER_PID" 2>/dev/null || true
 	ok=0
 fi
-src=0
-wait "$SERVER_PID" 2>/dev/null || src=$?
-SERVER_PID=""
 # memcached may end with the SIGTERM status (143); nicached exits 0.
 if ((src != 0)) && ! ((IS_MEMCACHED && src == 143)); then
 	printf 'soak.sh: FAIL: server exit status %d after SIGTERM (want 0)\n' "$src"
@@ -175,10 +128,5 @@ if ((!ok)); then
 	tail -n 30 "$SLOG"
 	((rc != 0)) || rc=1
 fi
-# For scripts/test.sh's count of checks.
-if ((rc == 0)); then
-	printf 'PASS soak\n1 passed, 0 failed\n'
-else
-	printf 'FAIL soak (exit %d)\n0 passed, 1 failed\n' "$rc"
-fi
+report_single soak "$rc"
 exit "$rc"
