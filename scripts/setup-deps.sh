@@ -18,7 +18,8 @@ set -euo pipefail
 # Python checks; dpdk-dev brings dpdk-telemetry.py.
 # The DPDK lab (scripts/lab.sh) needs iproute2 (ip netns, veth), ethtool,
 # iputils-ping and procps (sysctl); DPDK's af_xdp and af_packet drivers come
-# with libdpdk-dev.
+# with libdpdk-dev. tcpdump records the lab's traffic (NC_LAB_CAPTURE) for the
+# TCP fuzzer's seeds.
 # Profiling (README) also wants valgrind, which the tests do not need.
 PACKAGES=(
 	gcc
@@ -40,6 +41,7 @@ PACKAGES=(
 	ethtool
 	iputils-ping
 	procps
+	tcpdump
 )
 
 log() { printf 'setup-deps: %s\n' "$*"; }

@@ -14,7 +14,9 @@
 # Environment: NC_LAB_NS (namespace, default nclab; the veth is ${NS}0/${NS}1),
 # NC_LAB_DIR (site file folder, default /run/nicached-lab), NC_PYTHON
 # (default /usr/bin/python3), NC_LAB_DRIVERS (drivers to try, default
-# "af_xdp af_packet").  Root only.
+# "af_xdp af_packet"), NC_LAB_CAPTURE (a folder: each check's TCP traffic is
+# written to FOLDER/<check>.pcap by tcpdump on the namespace's end of the veth;
+# scripts/tcp-capture-seeds.py turns captures into fuzz_tcp seeds).  Root only.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -115,6 +117,31 @@ cleanup() {
 trap cleanup EXIT
 
 in_ns() { ip netns exec "$NS" "$@"; }
+
+# capture_start NAME / capture_stop: with NC_LAB_CAPTURE, tcpdump the check's TCP traffic
+# (the namespace's end of the veth) to $NC_LAB_CAPTURE/NAME.pcap.
+CAPTURE_PID=""
+capture_start() {
+	local i
+	[[ -n ${NC_LAB_CAPTURE:-} ]] || return 0
+	mkdir -p "$NC_LAB_CAPTURE"
+	# Not through in_ns (a function: a subshell in the background): $! must be tcpdump.
+	ip netns exec "$NS" tcpdump -i "$PEER_IF" -s 0 -U -w "$NC_LAB_CAPTURE/$1.pcap" tcp \
+		2>/dev/null &
+	CAPTURE_PID=$!
+	# tcpdump writes the file's header once it listens: wait for that (5 s at most).
+	for ((i = 0; i < 50; i++)); do
+		[[ -s $NC_LAB_CAPTURE/$1.pcap ]] && break
+		sleep 0.1
+	done
+	sleep 0.5
+}
+capture_stop() {
+	[[ -n $CAPTURE_PID ]] || return 0
+	kill -INT "$CAPTURE_PID" 2>/dev/null || true
+	wait "$CAPTURE_PID" 2>/dev/null || true
+	CAPTURE_PID=""
+}
 
 # start_one SLOG DRIVER WORKERS: lab up for DRIVER, server started; 0 once it
 # serves, 1 when it died or never said so within 30 s.
@@ -442,7 +469,9 @@ run_check() {
 		ok=0
 	else
 		printf 'driver %s\n' "$DRIVER_USED" >>"$out"
+		capture_start "$name"
 		"check_$name" "$out" "$limit" "$workers" || ok=0
+		capture_stop
 		if ! kill -0 "$SERVER_PID" 2>/dev/null; then
 			printf 'run.sh: the server died during the check\n' >>"$out"
 			ok=0
