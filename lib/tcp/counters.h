@@ -33,6 +33,7 @@
 	X(aborts_timeout, "connections aborted after the retry limit")                             \
 	X(ooo_segs, "out-of-order segments kept for reassembly")                                   \
 	X(ooo_dropped, "out-of-order segments dropped (queue or mbuf budget full)")                \
+	X(overlap_trims, "segments cut where they overlap bytes held out of order (first wins)")    \
 	X(dup_acks, "duplicate ACKs received")                                                     \
 	X(dup_segs, "segments (or parts) received again: already acknowledged")                    \
 	X(zero_window_probes, "zero-window probes sent (persist timer)")                           \

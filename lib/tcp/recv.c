@@ -107,7 +107,31 @@ ooo_drain(struct tcp_ctx *t, struct tcp_conn *c)
 	}
 }
 
-/** Keep an out-of-order segment. @return true if kept. */
+/*
+ * Overlaps: the bytes received first win. A segment keeps only its bytes before the first byte
+ * already held out of order (RFC 9293 leaves the choice open; the rest of it comes again from
+ * the peer, whose data is then acknowledged only up to what was kept), so held segments never
+ * overlap and a byte never comes from two segments.
+ */
+
+/** Cut [*seq, *seq + *len) (and its FIN) at the first held byte at or after *seq. */
+static void
+ooo_cut_before_held(struct tcp_ctx *t, const struct tcp_conn *c, uint32_t seq, uint32_t *len,
+		    bool *fin)
+{
+	for (uint16_t i = 0; i < c->ooo_n; i++) {
+		const struct tcp_ooo_seg *o = &c->ooo[i];
+
+		if (SEQ_GEQ(o->seq, seq) && SEQ_LT(o->seq, seq + *len + (*fin ? 1 : 0))) {
+			*len = o->seq - seq;
+			*fin = false;
+			TCP_CNT(t, overlap_trims, 1);
+			return;
+		}
+	}
+}
+
+/** Keep an out-of-order segment (its bytes not held yet, up to the next held ones). */
 static bool
 ooo_insert(struct tcp_ctx *t, struct tcp_conn *c, struct rte_mbuf *m, uint32_t off, uint32_t seq,
 	   uint32_t len, bool fin)
@@ -121,17 +145,30 @@ ooo_insert(struct tcp_ctx *t, struct tcp_conn *c, struct rte_mbuf *m, uint32_t o
 		TCP_CNT(t, ooo_dropped, 1);
 		return false;
 	}
+	/* A held segment with the front of this one: take only what follows it. */
 	for (i = 0; i < c->ooo_n; i++) {
-		struct tcp_ooo_seg *o = &c->ooo[i];
+		const struct tcp_ooo_seg *o = &c->ooo[i];
 
-		/* Already held whole: a duplicate. */
-		if (SEQ_LEQ(o->seq, seq) && SEQ_GEQ(o->seq + o->len, seq + len) && (o->fin || !fin)) {
-			TCP_CNT(t, dup_segs, 1);
-			return false;
+		if (SEQ_LEQ(o->seq, seq) && SEQ_GT(o->seq + o->len, seq)) {
+			uint32_t skip = o->seq + o->len - seq;
+
+			if (skip >= len && !(fin && !o->fin && skip == len)) {
+				TCP_CNT(t, dup_segs, 1); /* held whole already */
+				return false;
+			}
+			TCP_CNT(t, overlap_trims, 1);
+			off += skip;
+			seq += skip;
+			len -= skip;
 		}
-		if (SEQ_GT(o->seq, seq))
-			break;
 	}
+	ooo_cut_before_held(t, c, seq, &len, &fin);
+	if (len == 0 && !fin) {
+		TCP_CNT(t, dup_segs, 1);
+		return false;
+	}
+	for (i = 0; i < c->ooo_n && SEQ_LT(c->ooo[i].seq, seq); i++)
+		;
 	memmove(c->ooo + i + 1, c->ooo + i, (c->ooo_n - i) * sizeof(*c->ooo));
 	c->ooo[i] = (struct tcp_ooo_seg){.m = m, .off = off, .seq = seq, .len = len, .fin = fin};
 	c->ooo_n++;
@@ -179,6 +216,8 @@ tcp_rcv_data(struct tcp_ctx *t, struct tcp_conn *c, struct rte_mbuf *m, uint32_t
 			return false;
 	}
 	if (seq == c->rcv_nxt) {
+		/* Bytes held out of order were here first: stop before them. */
+		ooo_cut_before_held(t, c, seq, &len, &fin);
 		if (len > 0)
 			kept = rcvq_append(t, c, m, off, len);
 		if (fin && c->rcv_nxt == seq + len)

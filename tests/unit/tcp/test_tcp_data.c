@@ -619,6 +619,60 @@ test_ooo_overlap_and_duplicates(void **state)
 	tt_finish();
 }
 
+/*
+ * Overlapping retransmissions that carry different bytes (RFC 9293 leaves the choice open):
+ * the bytes received first win, whether held out of order or already in order. A later segment
+ * keeps only its bytes before the first byte held (the rest comes again), so no byte ever comes
+ * from two segments, and every cut is counted.
+ */
+static void
+test_overlap_different_bytes_first_wins(void **state)
+{
+	struct peer pr = peer_new(PPORT, 14);
+	struct tcp_conn *c;
+	struct tseg s;
+	uint64_t trims;
+	uint32_t base;
+
+	(void)state;
+	tt_start_default();
+	c = pr_accept_default(&pr);
+	base = pr.nxt;
+	trims = CNT(overlap_trims);
+	/* Held out of order, then one over its second half and beyond, with other bytes. */
+	pr_send_pat_at(&pr, base + 1000, F_ACK, 1000, 1000);
+	pr_send_pat_at(&pr, base + 1500, F_ACK, 51500, 1000);
+	/* One held, then a larger one around it, with other bytes: cut where the held one starts. */
+	pr_send_pat_at(&pr, base + 3000, F_ACK, 73000, 500);
+	pr_send_pat_at(&pr, base + 2500, F_ACK, 2500, 1500);
+	pr_send_pat_at(&pr, base, F_ACK, 0, 1000);
+	tt_flush();
+	cap_clear();
+	app_recv_pat(c, 0, 2000, 4096);	    /* the first, and the first held */
+	app_recv_pat(c, 52000, 500, 4096);  /* what only the overlapping one had */
+	app_recv_pat(c, 2500, 500, 4096);   /* the larger one, up to the held one */
+	app_recv_pat(c, 73000, 500, 4096);  /* the held one, received first */
+	assert_int_equal(tcp_recv(G.t, c, &s, 1), -EAGAIN);
+	pr_send_pat_at(&pr, base + 3500, F_ACK, 3500, 500); /* the peer sends the rest again */
+	app_recv_pat(c, 3500, 500, 4096);
+	/* In order, over bytes held out of order: cut where they start. */
+	pr_send_pat_at(&pr, base + 5000, F_ACK, 95000, 500);
+	pr_send_pat_at(&pr, base + 4000, F_ACK, 4000, 1800);
+	app_recv_pat(c, 4000, 1000, 4096);
+	app_recv_pat(c, 95000, 500, 4096);
+	/* Already in order: a retransmission over the end and past it, other bytes. */
+	pr_send_pat_at(&pr, base + 5000, F_ACK, 99000, 1000);
+	tt_flush();
+	cap_clear();
+	app_recv_pat(c, 99500, 500, 4096);
+	assert_int_equal(tcp_recv(G.t, c, &s, 1), -EAGAIN);
+	assert_int_equal(CNT(bytes_in), 6000);
+	assert_int_equal(CNT(overlap_trims) - trims, 3);
+	assert_int_equal(tt_mbufs_held(), 0);
+	tcp_close(G.t, c);
+	tt_finish();
+}
+
 /* A FIN out of order waits for the bytes before it. */
 static void
 test_ooo_fin(void **state)
@@ -896,6 +950,7 @@ main(void)
 		T_(test_ooo_partial_fill),
 		T_(test_ooo_max),
 		T_(test_ooo_overlap_and_duplicates),
+		T_(test_overlap_different_bytes_first_wins),
 		T_(test_ooo_fin),
 		T_(test_rcvq_full_fin_waits),
 		T_(test_chained_mbuf_input),
