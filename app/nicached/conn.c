@@ -93,6 +93,9 @@ conn_put(struct worker *w, struct conn *c)
 	free(c->dump);
 	c->dump = NULL;
 	detail_destroy(&c->detail_sum);
+	/* A value copied for a forwarded write's reply is kept for the next user, unless large. */
+	if (c->msg.copy.cap > CONN_TX_KEEP_MAX)
+		exec_value_release(&c->msg.copy);
 	c->in_use = false;
 	c->next_free = w->free_conns;
 	w->free_conns = c;
@@ -171,8 +174,10 @@ conn_kick_idle(struct worker *w, nc_reltime_t now, unsigned timeout)
 	for (uint32_t i = 0; i < w->nconns; i++) {
 		struct conn *c = w->conns[i];
 
+		/* As memcached: not while a value arrives (a stalled request line is kicked). */
 		if (!c->in_use || c->is_udp || c->sc == NULL || c->state != CONN_ACTIVE ||
-		    c->on_list || conn_backlog(c) > 0 || now - c->last_cmd <= timeout)
+		    c->on_list || conn_backlog(c) > 0 || now - c->last_cmd <= timeout ||
+		    proto_parser_in_value(&c->parser))
 			continue;
 		NC_LOG(w->srv, 2, "<%d idle for %u s: closed", c->id, now - c->last_cmd);
 		STAT_INC(&w->stats, idle_kicks);
@@ -381,8 +386,11 @@ tx_append(struct tx_backlog *tx, const void *data, uint64_t len)
 		uint64_t cap = tx->cap ? tx->cap : 4096;
 		uint8_t *b;
 
-		while (cap < need)
+		while (cap < need && cap < CONN_TX_KEEP_MAX)
 			cap *= 2;
+		/* Past a megabyte (a large value): what is needed, in whole megabytes, not twice. */
+		if (cap < need)
+			cap = (need + CONN_TX_KEEP_MAX - 1) / CONN_TX_KEEP_MAX * CONN_TX_KEEP_MAX;
 		b = malloc(cap);
 		if (b == NULL)
 			return -ENOMEM;
@@ -454,6 +462,19 @@ conn_flush(struct worker *w, struct conn *c)
 
 	if (out->niov == 0)
 		return 0;
+	if (c->is_udp && (c->udp_too_large ||
+			  conn_backlog(c) + out->bytes > w->srv->set.udp_reply_max)) {
+		/*
+		 * Past what one UDP reply may carry: udp_finish() drops it all, so drop what came
+		 * now and before instead of copying (a large value would be copied for nothing).
+		 */
+		c->udp_too_large = true;
+		/* conn_flush() counted what it kept as written; none of it will be. */
+		STAT_ADD(&w->stats, bytes_written, (uint64_t)0 - conn_backlog(c));
+		c->tx.head = c->tx.len = 0;
+		proto_out_reset(out);
+		return 0;
+	}
 	STAT_ADD(&w->stats, bytes_written, out->bytes);
 	if (c->is_udp || c->sc == NULL) {
 		if (c->is_udp)

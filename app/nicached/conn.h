@@ -104,6 +104,7 @@ struct conn {
 	bool in_use;
 	bool close_after_send;	   /* quit, or a CLOSE parse outcome */
 	bool read_closed;	   /* the peer closed its side */
+	bool udp_too_large;	   /* UDP: the reply passed --udp-reply-max; what came is dropped */
 	bool on_list;		   /* on the worker's pending list */
 	enum conn_state state;
 	uint32_t acks_due;	   /* WAITING: answers still out (writes: 1, broadcasts: N-1) */

@@ -124,9 +124,12 @@ start_eal(struct nc_server *srv, char **argv)
 	int lock;
 
 	srv->set.threads = settings_workers(&srv->set, ncpus);
-	/* Each worker's shard holds its items: an item may take at most half of one. */
-	if (srv->set.max_item_size >
-	    (size_t)srv->set.memory_limit * 1024 * 1024 / srv->set.threads / 2) {
+	/*
+	 * Each worker's shard holds its items: an item above the default 1 MB may take at most half
+	 * of one (the default stays allowed, as before, on machines with many workers).
+	 */
+	if (srv->set.max_item_size > 1048576 &&
+	    srv->set.max_item_size > (size_t)srv->set.memory_limit * 1024 * 1024 / srv->set.threads / 2) {
 		fprintf(stderr,
 			"nicached: -I/--max-item-size %zu is more than half of a worker's share of "
 			"-m (%u MB over %u workers): raise -m or lower -t\n",

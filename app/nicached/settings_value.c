@@ -171,6 +171,8 @@ static const char *const subopts_without_effect[] = {
 	"watcher_logbuf_size", "worker_logbuf_size",  "read_buf_mem_limit",  "resp_obj_mem_limit",
 	"track_sizes",	       "no_inline_ascii_resp", "modern",	     "no_modern",
 	"no_chunked_items",    "drop_privileges",     "no_drop_privileges",  "large_memory_pages",
+	"slab_sizes",	       "no_slab_automove",    "inline_ascii_resp",   "slab_automove_freeratio",
+	"expirezero_does_not_evict",
 };
 
 /* Whether memcached has suboption @p name and it has no effect here (extstore, TLS, proxy too). */

@@ -206,7 +206,7 @@ udp_finish(struct worker *w, struct conn *c)
 	uint8_t hdr[UDP_SEND_BATCH][PROTO_UDP_HEADER_LEN];
 	struct stack_dgram_out dg[UDP_SEND_BATCH];
 
-	if (len > w->srv->set.udp_reply_max || out->niov > WORKER_OUT_IOV) {
+	if (c->udp_too_large || len > w->srv->set.udp_reply_max || out->niov > WORKER_OUT_IOV) {
 		STAT_INC(&w->stats, udp_reply_too_large);
 		total = 0;
 	}

@@ -29,8 +29,8 @@
 
 /**
  * Iovecs / bytes of formatted replies gathered before a flush to the stack: at least
- * WORKER_OUT_IOV iovecs, more when -I allows values of more chunks than that
- * (worker_out_iovs()), since a value's chunks go out in one reply.
+ * WORKER_OUT_IOV iovecs, more when -I allows values of more chunks than that (worker.c sizes
+ * struct worker's out_iovs), since a value's chunks go out in one reply.
  */
 #define WORKER_OUT_IOV 512
 #define WORKER_OUT_BUF (256 * 1024)
@@ -120,8 +120,9 @@ void conn_close_all(struct worker *w);
 
 /**
  * Close the connections waiting for a request that sent none for more than @p timeout seconds
- * before @p now (--idle-timeout, as memcached's idle_kicks): not one with replies still to send
- * or with a request in progress (waiting for another worker, or a dump). Worker only.
+ * before @p now (--idle-timeout, as memcached's idle_kicks): not one with replies still to send,
+ * with a request in progress (waiting for another worker, or a dump) or receiving a value (a
+ * request line that stalls is kicked). Worker only.
  * @return the connections closed.
  */
 unsigned conn_kick_idle(struct worker *w, nc_reltime_t now, unsigned timeout);

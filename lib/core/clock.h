@@ -6,8 +6,9 @@
  * Coarse clock in whole seconds, as memcached's rel_time_t: "relative time" counts seconds
  * since just before the process started, so item times fit in 32 bits and 0 can mean "never".
  *
- * A worker calls nc_clock_update() once per loop iteration; everything else reads
- * nc_clock_now(), which is one relaxed load. Tests use a fake clock that moves only when
+ * One thread keeps a clock current with nc_clock_update() (in nicached the control lcore, every
+ * few milliseconds, which the 1/16 s ticks rely on); everything else reads nc_clock_now() and
+ * nc_clock_ticks(), each one relaxed load. Tests use a fake clock that moves only when
  * told to (nc_clock_set_unix / nc_clock_advance).
  *
  * Threads: one updater per clock (its owner); any thread may read.

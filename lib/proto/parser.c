@@ -45,6 +45,19 @@ proto_parser_line_stalled(const struct proto_parser *p, const struct proto_input
 }
 
 bool
+proto_parser_in_value(const struct proto_parser *p)
+{
+	switch (p->mode) {
+	case PROTO_PARSER_TEXT:
+		return p->p.text.state == TEXT_STATE_DATA || p->p.text.state == TEXT_STATE_SWALLOW;
+	case PROTO_PARSER_BINARY:
+		return p->p.binary.state == BINARY_STATE_BODY || p->p.binary.state == BINARY_STATE_SKIP;
+	default:
+		return false;
+	}
+}
+
+bool
 proto_store_failure_unlinks(const struct proto_request *req)
 {
 	switch (req->kind) {

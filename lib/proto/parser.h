@@ -58,6 +58,14 @@ enum proto_parse proto_parse(struct proto_parser *p, struct proto_input *in,
 bool proto_parser_line_stalled(const struct proto_parser *p, const struct proto_input *in);
 
 /**
+ * Whether the parser is in the middle of a request's value or body (a text data block, or one
+ * being dropped; a binary body): memcached does not count such a connection idle (its
+ * idle_timeout passes over connections reading a value), whereas one waiting for the rest of a
+ * command line is.
+ */
+bool proto_parser_in_value(const struct proto_parser *p);
+
+/**
  * What memcached does to a key whose store failed before anything was stored (value above the
  * item size limit, refused by the parser or the store, or no memory for the item): true when
  * it removes the key's current value, so no client reads a value older than the one just

@@ -99,8 +99,9 @@ item_evict(struct store_shard *s, struct item *it)
 static bool
 item_recent(const struct store_shard *s, const struct item *it)
 {
-	return nc_clock_ticks(s->clock) - __atomic_load_n(&it->touch, __ATOMIC_RELAXED) <
-	       SPARE_TICKS;
+	/* Signed: a reader may have stored a tick the owner's clock has not shown yet. */
+	return (int32_t)(nc_clock_ticks(s->clock) - __atomic_load_n(&it->touch, __ATOMIC_RELAXED)) <
+	       (int32_t)SPARE_TICKS;
 }
 
 /*
@@ -179,8 +180,8 @@ item_judge_spare_recent(const struct item *it, void *arg)
 
 /*
  * Evict up to `want` items of class clsid by CLOCK, visiting at most `visits` chunks; returns
- * how many. A sweep that evicted nothing puts the hand back where it was, so one that only
- * passed over recent items does not move the CLOCK order on.
+ * how many. A sweep sparing recent items (item_judge_spare_recent) that evicted nothing puts
+ * the hand back where it was, so passing over recent items does not move the CLOCK order on.
  */
 static unsigned
 evict_class(struct store_shard *s, unsigned clsid, unsigned want, slab_judge_fn judge,

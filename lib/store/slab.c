@@ -326,10 +326,29 @@ slab_class_tail(const struct slab *s, unsigned clsid)
 	return NULL;
 }
 
+/*
+ * Whether page p holds @p it, or (while a chained item is being allocated) one of its chunks:
+ * those cannot leave the page before the item is linked, so the page could not drain.
+ */
 static bool
 page_holds(const struct slab *s, uint32_t p, const struct item *it)
 {
-	return it != NULL && slab_page_of(s, it) == p;
+	const struct slab_class *c;
+
+	if (it == NULL)
+		return false;
+	if (slab_page_of(s, it) == p)
+		return true;
+	if (!(it->meta & ITEM_META_CHAINED) || s->pages[p].used == 0)
+		return false;
+	c = &s->cls[s->pages[p].clsid];
+	for (uint32_t i = 0; i < c->per_page; i++) {
+		const struct item *ch = slab_chunk(s, p, i, c->size);
+
+		if (ch->state == ITEM_CHUNK && ch->head == it)
+			return true;
+	}
+	return false;
 }
 
 /* Take every free chunk of page p off its class's free list; returns how many. */

@@ -58,3 +58,15 @@ def test_not_kicked_before_timeout(server):
     c.settimeout(2)
     assert c.recv(100).startswith(b"VERSION ")
     c.close()
+
+
+def test_value_in_progress_not_kicked(server):
+    """A connection in the middle of a value is not idle (memcached passes over connections
+    reading a value): the rest may come after the timeout and is stored."""
+    c = socket.create_connection((server.host, server.port))
+    c.sendall(b"set idle-slow-value 0 0 20\r\n0123456789")
+    assert not closed_within(c, 2 * TIMEOUT_S + 1.5), "kicked while a value was arriving"
+    c.sendall(b"abcdefghij\r\n")
+    c.settimeout(2)
+    assert c.recv(100) == b"STORED\r\n"
+    c.close()

@@ -118,6 +118,7 @@ def test_pipelined_and_concurrent_readers(server):
         th.start()
     for th in threads:
         th.join(120)
+        assert not th.is_alive(), "a reader still runs after 120 s"
     assert not errors, errors
 
 
