@@ -186,6 +186,7 @@ static struct {
 	uint64_t now;
 	struct tup tups[NTUPS];
 	unsigned tup_rr;
+	bool tup_forgot; /* a 4-tuple's record was overwritten (see tup_get) */
 	struct handle h[NHANDLES];
 	unsigned nh;
 	uintptr_t next_tag;
@@ -250,10 +251,16 @@ tup_get(uint8_t peer, rte_be16_t lport, bool create)
 	if (!create)
 		return NULL;
 	u = &F.tups[F.tup_rr++ % NTUPS];
+	/*
+	 * Once a slot was reused, a 4-tuple made again may have a past (FINs sent on it) that was
+	 * forgotten: where its EOF may come is then not checked.
+	 */
+	F.tup_forgot |= u->used;
 	*u = (struct tup){.used = true,
 			  .peer = peer,
 			  .lport = lport,
-			  .peer_nxt = 0x10000000u * (peer + 1) + 1000u};
+			  .peer_nxt = 0x10000000u * (peer + 1) + 1000u,
+			  .fins_over = F.tup_forgot};
 	return u;
 }
 
@@ -1434,6 +1441,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memset(&F.tups, 0, sizeof(F.tups));
 	F.tup_rr = 0;
+	F.tup_forgot = false;
 	F.nh = 0;
 	F.next_tag = 0;
 	memset(F.active_lport, 0, sizeof(F.active_lport));

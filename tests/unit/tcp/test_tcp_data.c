@@ -703,6 +703,35 @@ test_ooo_fin(void **state)
 }
 
 /*
+ * A FIN held out of order, then a segment in order that runs past it (the peer contradicts
+ * itself): the first received wins, so the stream ends at the FIN (the fuzzer's seed
+ * eof_at_held_fin_after_tuple_reuse; the segment used to replace the held FIN and its bytes).
+ */
+static void
+test_held_fin_wins_over_later_bytes(void **state)
+{
+	struct peer pr = peer_new(PPORT, 15);
+	struct tcp_conn *c;
+	struct tseg s;
+	uint32_t base;
+
+	(void)state;
+	tt_start_default();
+	c = pr_accept_default(&pr);
+	base = pr.nxt;
+	pr_send_pat_at(&pr, base + 100, F_ACK | F_FIN, 100, 10);
+	pr_send_pat_at(&pr, base, F_ACK, 0, 1000);
+	assert_int_equal(tcp_conn_state(c), TCP_S_CLOSE_WAIT);
+	tt_flush();
+	expect_seg(&s);
+	assert_int_equal(s.ack, base + 111);
+	app_recv_pat(c, 0, 110, 1000);
+	assert_int_equal(tcp_recv(G.t, c, &s, 1), 0);
+	tcp_close(G.t, c);
+	tt_finish();
+}
+
+/*
  * The receive queue's slots run out (TCP_RCVQ_SLOTS segments, none small enough to be copied
  * onto the tail): bytes that do not fit are forgotten, to be sent again, and a FIN after them
  * must wait for them too.
@@ -951,6 +980,7 @@ main(void)
 		T_(test_ooo_max),
 		T_(test_ooo_overlap_and_duplicates),
 		T_(test_overlap_different_bytes_first_wins),
+		T_(test_held_fin_wins_over_later_bytes),
 		T_(test_ooo_fin),
 		T_(test_rcvq_full_fin_waits),
 		T_(test_chained_mbuf_input),
