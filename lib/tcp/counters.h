@@ -48,6 +48,12 @@
 	X(time_wait_reused, "TIME_WAIT connections replaced by a new SYN (RFC 6191 style)")        \
 	X(time_wait_recycled, "TIME_WAIT connections ended early to stay under the bound")         \
 	X(bad_segs, "segments dropped: unacceptable sequence, bad ACK, or no connection")          \
+	X(bad_hdr, "of bad_segs: too short, a data offset outside the segment, not to our address") \
+	X(bad_syn, "of bad_segs: a SYN-ACK or SYN+FIN to a listener, no SYN where one must be")     \
+	X(bad_ack, "of bad_segs: an ACK for data not sent, or older than the window allows")        \
+	X(bad_seq, "of bad_segs: an RST outside the receive window (RFC 5961)")                   \
+	X(no_ack, "of bad_segs: no ACK flag on a synchronized connection")                         \
+	X(no_conn, "of bad_segs: no connection for it (answered with an RST where due)")          \
 	X(no_mbuf, "segments not sent or kept: no mbuf, or the context's mbuf budget")
 
 enum tcp_counter {

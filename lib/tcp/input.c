@@ -149,6 +149,7 @@ listen_input(struct tcp_ctx *t, struct seg *s)
 	if ((s->flags & (TCP_F_ACK | TCP_F_SYN)) == (TCP_F_ACK | TCP_F_SYN)) {
 		/* A SYN-ACK opens nothing here (RFC 9293 3.10.7.2: an ACK in LISTEN gets an RST). */
 		TCP_CNT(t, bad_segs, 1);
+		TCP_CNT(t, bad_syn, 1);
 		reset_for(t, s);
 		return;
 	}
@@ -185,6 +186,7 @@ listen_input(struct tcp_ctx *t, struct seg *s)
 	}
 	if (!(s->flags & TCP_F_SYN) || (s->flags & TCP_F_FIN)) {
 		TCP_CNT(t, bad_segs, 1);
+		TCP_CNT(t, bad_syn, 1);
 		return;
 	}
 	if (t->nsyn_rcvd >= t->p.syn_backlog || t->nconns >= t->p.max_conns) {
@@ -227,6 +229,7 @@ syn_sent_input(struct tcp_ctx *t, struct tcp_conn *c, struct seg *s)
 {
 	if ((s->flags & TCP_F_ACK) && (SEQ_LEQ(s->ack, c->iss) || SEQ_GT(s->ack, c->snd_max))) {
 		TCP_CNT(t, bad_segs, 1);
+		TCP_CNT(t, bad_ack, 1);
 		reset_for(t, s);
 		return;
 	}
@@ -291,6 +294,7 @@ ack_input(struct tcp_ctx *t, struct tcp_conn *c, const struct seg *s)
 
 	if (SEQ_GT(s->ack, c->snd_max) || SEQ_LT(s->ack, c->snd_una - c->max_snd_wnd)) {
 		TCP_CNT(t, bad_segs, 1);
+		TCP_CNT(t, bad_ack, 1);
 		challenge_ack(t, c);
 		return false;
 	}
@@ -387,6 +391,7 @@ synchronized_input(struct tcp_ctx *t, struct tcp_conn *c, struct seg *s)
 				tcp_send_ctl(t, c, TCP_F_ACK, c->snd_nxt);
 		} else {
 			TCP_CNT(t, bad_segs, 1);
+			TCP_CNT(t, bad_seq, 1);
 		}
 		goto out;
 	}
@@ -408,11 +413,13 @@ synchronized_input(struct tcp_ctx *t, struct tcp_conn *c, struct seg *s)
 	}
 	if (!(s->flags & TCP_F_ACK)) {
 		TCP_CNT(t, bad_segs, 1);
+		TCP_CNT(t, no_ack, 1);
 		goto out;
 	}
 	if (c->state == TCP_S_SYN_RECEIVED) {
 		if (!SEQ_GT(s->ack, c->snd_una) || SEQ_GT(s->ack, c->snd_max)) {
 			TCP_CNT(t, bad_segs, 1);
+			TCP_CNT(t, bad_ack, 1);
 			reset_for(t, s);
 			goto out;
 		}
@@ -500,6 +507,7 @@ tcp_input(struct tcp_ctx *t, struct rte_mbuf *m, rte_be32_t src_ip, rte_be32_t d
 	TCP_CNT(t, segs_in, 1);
 	if (unlikely(m->data_len < sizeof(*th) || dst_ip != t->p.local_ip)) {
 		TCP_CNT(t, bad_segs, 1);
+		TCP_CNT(t, bad_hdr, 1);
 		rte_pktmbuf_free(m);
 		return;
 	}
@@ -518,6 +526,7 @@ tcp_input(struct tcp_ctx *t, struct rte_mbuf *m, rte_be32_t src_ip, rte_be32_t d
 	};
 	if (unlikely(s.hlen < sizeof(*th) || s.hlen > m->pkt_len || s.hlen > m->data_len)) {
 		TCP_CNT(t, bad_segs, 1);
+		TCP_CNT(t, bad_hdr, 1);
 		rte_pktmbuf_free(m);
 		return;
 	}
@@ -550,6 +559,7 @@ tcp_input(struct tcp_ctx *t, struct rte_mbuf *m, rte_be32_t src_ip, rte_be32_t d
 			}
 		} else {
 			TCP_CNT(t, bad_segs, 1);
+			TCP_CNT(t, no_conn, 1);
 			reset_for(t, &s);
 		}
 		rte_pktmbuf_free(m);

@@ -550,6 +550,39 @@ test_closed_port_resets(void **state)
 	tt_finish();
 }
 
+/* Bad segments are counted by kind, each kind also in bad_segs. */
+static void
+test_bad_segments_by_kind(void **state)
+{
+	struct peer pr = peer_new(PPORT, 21);
+	struct tcp_conn *c;
+	uint64_t bad;
+
+	(void)state;
+	tt_start_default();
+	/* To the listener: a SYN with a FIN, and a SYN-ACK. */
+	inject(PPORT + 1, LPORT, 1000, 0, F_SYN | F_FIN, 1000, NULL, 0, NULL, 0);
+	inject(PPORT + 2, LPORT, 1000, 5, F_SYN | F_ACK, 1000, NULL, 0, NULL, 0);
+	assert_int_equal(CNT(bad_syn), 2);
+	assert_int_equal(tt_conns(), 0);
+	cap_clear();
+	c = pr_accept_default(&pr);
+	bad = CNT(bad_segs);
+	/* On the connection: an ACK for data never sent; no ACK flag; an RST outside the window. */
+	pr_send_at(&pr, pr.nxt, F_ACK, NULL, 0);
+	inject(PPORT, LPORT, pr.nxt, pr.una + 100000, F_ACK, 1000, NULL, 0, NULL, 0);
+	inject(PPORT, LPORT, pr.nxt, 0, F_PSH, 1000, NULL, 0, "x", 1);
+	inject(PPORT, LPORT, pr.nxt + 10000000, 0, F_RST, 1000, NULL, 0, NULL, 0);
+	assert_int_equal(CNT(bad_ack), 1);
+	assert_int_equal(CNT(no_ack), 1);
+	assert_int_equal(CNT(bad_seq), 1);
+	assert_int_equal(CNT(bad_segs), bad + 3);
+	assert_int_equal(tcp_conn_state(c), TCP_S_ESTABLISHED);
+	cap_clear();
+	tcp_close(G.t, c);
+	tt_finish();
+}
+
 /* Malformed segments are dropped (and freed) before anything looks at them. */
 static void
 test_malformed_segments(void **state)
@@ -576,6 +609,7 @@ test_malformed_segments(void **state)
 	th->data_off = 5 << 4;
 	tcp_input(G.t, raw_mbuf(raw, 20), PEER_IP, IP4(10, 7, 0, 99), G.now);
 	assert_int_equal(CNT(bad_segs), bad + 4);
+	assert_int_equal(CNT(bad_hdr), 4);
 	expect_none();
 	assert_int_equal(tt_conns(), 0);
 	assert_int_equal(tt_mbufs_held(), 0);
@@ -1029,6 +1063,7 @@ main(void)
 		T_(test_conn_table_full),
 		T_(test_closed_port_resets),
 		T_(test_malformed_segments),
+		T_(test_bad_segments_by_kind),
 		T_(test_time_wait_reuse),
 		T_(test_rst_in_time_wait_with_handle),
 		T_(test_time_wait_max),
