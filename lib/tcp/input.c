@@ -334,8 +334,14 @@ ack_input(struct tcp_ctx *t, struct tcp_conn *c, const struct seg *s)
 		if (wnd > c->max_snd_wnd)
 			c->max_snd_wnd = wnd;
 		if (wnd > 0 && c->timer[TCP_T_PERSIST] != 0) {
+			/*
+			 * Output decides again (send what fits, or wait with the timer armed again):
+			 * a window that did not grow marks nothing pending above, and data waiting
+			 * with no timer would wait for ever (found by fuzz_tcp).
+			 */
 			tcp_timer_set(t, c, TCP_T_PERSIST, 0);
 			c->persist_backoff = 0;
+			tcp_mark_pending(t, c);
 		}
 	}
 	return true;

@@ -498,6 +498,42 @@ test_window_below_one_segment(void **state)
 	tt_finish();
 }
 
+/*
+ * The persist timer waits on data a window smaller than one segment holds back (the send of
+ * what fits failed: no mbuf); then an ACK repeats the same window. That ACK stops the timer:
+ * output must decide again and the data must still go, where it used to wait for ever with no
+ * timer (fuzz_tcp's seed persist_cleared_by_same_window).
+ */
+static void
+test_same_window_ack_keeps_data_moving(void **state)
+{
+	struct peer pr = peer_new(PPORT, 16);
+	struct tcp_conn *c;
+	struct tseg s;
+
+	(void)state;
+	tt_start_default();
+	pr.win = 500;
+	c = pr_accept(&pr, 1460, -1);
+	assert_int_equal(app_send_pat(c, 0, 700), 700);
+	G.alloc_fail = true;
+	tt_flush();
+	expect_none();
+	G.alloc_fail = false;
+	pr_ack(&pr); /* the same window, 500 */
+	for (int i = 0; i < 100 && pr.rcvd < 700; i++) {
+		tt_advance_ms(100);
+		while (cap_pop(&s)) {
+			if (s.len > 0 && s.seq == pr.una)
+				pr_take(&pr, &s);
+		}
+		pr_ack(&pr);
+	}
+	assert_int_equal(pr.rcvd, 700);
+	tcp_abort(G.t, c);
+	tt_finish();
+}
+
 /* A retransmission while the NIC still holds the first copy goes out as a copy, same bytes. */
 static void
 test_retransmit_while_nic_holds(void **state)
@@ -871,6 +907,7 @@ main(void)
 		T_(test_initial_window_after_lost_synack),
 		T_(test_zero_window_persist),
 		T_(test_window_below_one_segment),
+		T_(test_same_window_ack_keeps_data_moving),
 		T_(test_retransmit_while_nic_holds),
 		T_(test_no_mbuf),
 		T_(test_fin_without_mbuf_retried),
