@@ -680,6 +680,25 @@ pr_take_all(struct peer *pr)
 	return n;
 }
 
+/*
+ * The peer waits for @p n bytes: every 100 ms (at most 100 times) it takes the in-order data
+ * segments captured and ACKs. The caller checks pr->rcvd.
+ */
+static inline void
+pr_receive_acking(struct peer *pr, uint64_t n)
+{
+	struct tseg s;
+
+	for (int i = 0; i < 100 && pr->rcvd < n; i++) {
+		tt_advance_ms(100);
+		while (cap_pop(&s)) {
+			if (s.len > 0 && s.seq == pr->una)
+				pr_take(pr, &s);
+		}
+		pr_ack(pr);
+	}
+}
+
 /* Like pr_take_all, for segments of several connections: each goes to its peer by port. */
 static inline unsigned
 peers_take_all(struct peer *const *prs, unsigned n)

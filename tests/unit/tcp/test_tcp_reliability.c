@@ -476,7 +476,6 @@ test_window_below_one_segment(void **state)
 {
 	struct peer pr = peer_new(PPORT, 11);
 	struct tcp_conn *c;
-	struct tseg s;
 
 	(void)state;
 	/* A window smaller than the next segment: what fits goes out, the rest after ACKs. */
@@ -485,14 +484,7 @@ test_window_below_one_segment(void **state)
 	c = pr_accept(&pr, 1460, -1);
 	assert_int_equal(app_send_pat(c, 0, OUR_MSS), OUR_MSS);
 	tt_flush();
-	for (int i = 0; i < 100 && pr.rcvd < OUR_MSS; i++) {
-		tt_advance_ms(100);
-		while (cap_pop(&s)) {
-			if (s.len > 0 && s.seq == pr.una)
-				pr_take(&pr, &s);
-		}
-		pr_ack(&pr);
-	}
+	pr_receive_acking(&pr, OUR_MSS);
 	assert_int_equal(pr.rcvd, OUR_MSS);
 	tcp_abort(G.t, c);
 	tt_finish();
@@ -509,7 +501,6 @@ test_same_window_ack_keeps_data_moving(void **state)
 {
 	struct peer pr = peer_new(PPORT, 16);
 	struct tcp_conn *c;
-	struct tseg s;
 
 	(void)state;
 	tt_start_default();
@@ -521,14 +512,7 @@ test_same_window_ack_keeps_data_moving(void **state)
 	expect_none();
 	G.alloc_fail = false;
 	pr_ack(&pr); /* the same window, 500 */
-	for (int i = 0; i < 100 && pr.rcvd < 700; i++) {
-		tt_advance_ms(100);
-		while (cap_pop(&s)) {
-			if (s.len > 0 && s.seq == pr.una)
-				pr_take(&pr, &s);
-		}
-		pr_ack(&pr);
-	}
+	pr_receive_acking(&pr, 700);
 	assert_int_equal(pr.rcvd, 700);
 	tcp_abort(G.t, c);
 	tt_finish();
