@@ -54,10 +54,15 @@ conn_get(struct worker *w)
 	return c;
 }
 
+/** Drop a reference to @p ch; the last one gives it to the worker's spares (or frees it). */
 static void
-chunk_unref(struct rx_chunk *ch)
+chunk_unref(struct worker *w, struct rx_chunk *ch)
 {
-	if (ch != NULL && --ch->refs == 0)
+	if (ch == NULL || --ch->refs > 0)
+		return;
+	if (ch->cap == w->rx_chunk_size && w->nspare_chunks < WORKER_SPARE_CHUNKS)
+		w->spare_chunks[w->nspare_chunks++] = ch;
+	else
 		free(ch);
 }
 
@@ -65,7 +70,7 @@ chunk_unref(struct rx_chunk *ch)
 static void
 seg_release(struct worker *w, struct conn *c, unsigned i)
 {
-	chunk_unref(c->seg_chunk[i]);
+	chunk_unref(w, c->seg_chunk[i]);
 	if (c->seg_lent[i] != NULL)
 		stack_lent_release(w->stack, c->seg_lent[i]);
 }
@@ -76,7 +81,7 @@ conn_put(struct worker *w, struct conn *c)
 {
 	for (unsigned i = 0; i < c->in.nsegs; i++)
 		seg_release(w, c, i);
-	chunk_unref(c->tail);
+	chunk_unref(w, c->tail);
 	free(c->bcast);
 	if (c->is_udp && c->tx.cap <= CONN_UDP_BUF_KEEP) {
 		c->tx.head = c->tx.len = 0; /* the UDP reply buffer is kept for the next datagram */
@@ -229,13 +234,16 @@ rx_tail(struct worker *w, struct conn *c)
 
 	if (t != NULL && t->fill < t->cap)
 		return t;
-	chunk_unref(t);
+	chunk_unref(w, t);
 	for (unsigned i = 0; i < c->in.nsegs; i++)
 		held += c->in.seg[i].len;
 	cap = held * 2 > w->rx_chunk_max ? w->rx_chunk_max : (uint32_t)(held * 2);
 	if (cap < w->rx_chunk_size)
 		cap = w->rx_chunk_size;
-	t = malloc(sizeof(*t) + cap);
+	if (cap == w->rx_chunk_size && w->nspare_chunks > 0)
+		t = w->spare_chunks[--w->nspare_chunks];
+	else
+		t = malloc(sizeof(*t) + cap);
 	c->tail = t;
 	if (t == NULL)
 		return NULL;
@@ -301,16 +309,13 @@ conn_compact(struct conn *c)
 	memmove(c->seg_chunk, c->seg_chunk + drop, sizeof(c->seg_chunk[0]) * c->in.nsegs);
 	memmove(c->seg_lent, c->seg_lent + drop, sizeof(c->seg_lent[0]) * c->in.nsegs);
 	/*
-	 * Everything parsed: receive into the tail chunk from its start again, unless it grew
-	 * for a large value (then the next request starts with a small one).
+	 * Everything parsed: the tail chunk goes back to the worker (a connection that goes
+	 * quiet holds none; the next read takes a warm spare), or is freed if it grew for a
+	 * large value (the next request starts with a small one).
 	 */
-	if (c->in.nsegs == 0 && c->tail != NULL && c->tail->refs == 1) {
-		if (c->tail->cap > c->w->rx_chunk_size) {
-			chunk_unref(c->tail);
-			c->tail = NULL;
-		} else {
-			c->tail->fill = 0;
-		}
+	if (c->in.nsegs == 0 && c->tail != NULL) {
+		chunk_unref(c->w, c->tail);
+		c->tail = NULL;
 	}
 }
 

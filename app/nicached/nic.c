@@ -192,6 +192,7 @@ nic_tcp_visit(const struct nc_server *srv, nic_number_fn num, void *arg)
 		all.syn_rcvd += g.syn_rcvd;
 		all.time_wait += g.time_wait;
 		all.mbufs += g.mbufs;
+		all.queues += g.queues;
 		snprintf(name, sizeof(name), "q%u_tcp_conns", i);
 		num(arg, name, g.conns);
 	}
@@ -201,6 +202,7 @@ nic_tcp_visit(const struct nc_server *srv, nic_number_fn num, void *arg)
 	num(arg, "tcp_syn_rcvd", all.syn_rcvd);
 	num(arg, "tcp_time_wait", all.time_wait);
 	num(arg, "tcp_mbufs", all.mbufs);
+	num(arg, "tcp_queues", all.queues);
 	for (unsigned c = 0; c < TCP_C_MAX; c++)
 		num(arg, tcp_counter_name((enum tcp_counter)c), sum.c[c]);
 	if (srv->nworkers < 2)

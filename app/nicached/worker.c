@@ -187,6 +187,8 @@ worker_destroy(struct worker **wp)
 	if (w == NULL)
 		return;
 	conn_close_all(w);
+	while (w->nspare_chunks > 0)
+		free(w->spare_chunks[--w->nspare_chunks]);
 	stack_destroy(&w->stack);
 	store_shard_destroy(&w->shard);
 	rte_ring_free(w->inbox);

@@ -36,6 +36,8 @@
 #define WORKER_OUT_BUF (256 * 1024)
 /** UDP datagrams received per batch, and the largest datagram accepted. */
 #define WORKER_UDP_BATCH 16
+/** Spare receive chunks a worker keeps (32 KB each). */
+#define WORKER_SPARE_CHUNKS 16
 #define WORKER_UDP_MAX 65536
 
 struct worker {
@@ -57,6 +59,12 @@ struct worker {
 	struct conn *pending;	  /* connections to run again this loop (RETRY, resumed) */
 	struct fwd_msg *retry_msgs; /* forwarded writes waiting for memory */
 	uint32_t rx_chunk_size; /* a connection's first receive chunk */
+	/*
+	 * Receive chunks of rx_chunk_size no connection holds (all their bytes parsed), for the
+	 * next read: an idle connection keeps none, a busy one reuses a warm one.
+	 */
+	struct rx_chunk *spare_chunks[WORKER_SPARE_CHUNKS];
+	uint32_t nspare_chunks;
 	nc_reltime_t idle_checked; /* second of the last --idle-timeout check */
 	uint32_t rx_chunk_max;	/* its later chunks double up to this, so -I fits the segments */
 

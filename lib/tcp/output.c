@@ -602,6 +602,7 @@ tcp_sndq_ack(struct tcp_ctx *t, struct tcp_conn *c, uint32_t ack)
 		if (c->sndq_next > 0)
 			c->sndq_next--;
 	}
+	tcp_sndq_put(t, c);
 	/* Part of the first segment: keep it whole (a retransmission resends it all). */
 	return acked;
 }
@@ -618,6 +619,7 @@ tcp_sndq_clear(struct tcp_ctx *t, struct tcp_conn *c)
 		c->sndq_head = (uint16_t)((c->sndq_head + 1) % TCP_SNDQ_SLOTS);
 		c->sndq_n--;
 	}
+	tcp_sndq_put(t, c);
 	c->sndq_next = 0;
 	c->snd_bytes = 0;
 }

@@ -48,10 +48,8 @@ rcvq_append(struct tcp_ctx *t, struct tcp_conn *c, struct rte_mbuf *m, uint32_t 
 		TCP_CNT(t, bytes_in, len);
 		return false;
 	}
-	if (c->rcvq == NULL)
-		c->rcvq = calloc(TCP_RCVQ_SLOTS, sizeof(*c->rcvq));
-	if (c->rcvq == NULL || c->rcvq_n >= TCP_RCVQ_SLOTS ||
-	    t->mbufs + m->nb_segs > t->p.mbuf_budget) {
+	if (c->rcvq_n >= TCP_RCVQ_SLOTS || t->mbufs + m->nb_segs > t->p.mbuf_budget ||
+	    tcp_rcvq_get(t, c) != 0) {
 		/* Cannot hold it after all: forget the bytes (the peer sends them again). */
 		c->rcv_nxt -= len;
 		c->rcv_bytes -= len;
@@ -240,6 +238,7 @@ tcp_rcvq_clear(struct tcp_ctx *t, struct tcp_conn *c)
 		c->rcvq_head = (uint16_t)((c->rcvq_head + 1) % TCP_RCVQ_SLOTS);
 		c->rcvq_n--;
 	}
+	tcp_rcvq_put(t, c);
 	c->rcv_bytes = 0;
 	for (uint16_t i = 0; i < c->ooo_n; i++) {
 		t->mbufs -= c->ooo[i].m->nb_segs;

@@ -118,6 +118,10 @@ tcp_destroy(struct tcp_ctx **tp)
 		for (uint32_t i = 0; i < t->nslots; i++)
 			if (t->conns[i] != NULL)
 				tcp_conn_free(t, t->conns[i]);
+	while (t->nspare_rcvq > 0)
+		free(t->spare_rcvq[--t->nspare_rcvq]);
+	while (t->nspare_sndq > 0)
+		free(t->spare_sndq[--t->nspare_sndq]);
 	free(t->hash);
 	free(t->conns);
 	free(t->free_ids);
@@ -209,10 +213,8 @@ tcp_conn_free(struct tcp_ctx *t, struct tcp_conn *c)
 		list_unlink(&t->ready, c, offsetof(struct tcp_conn, ready_next));
 	if (c->on_pending)
 		list_unlink(&t->pending, c, offsetof(struct tcp_conn, pending_next));
-	tcp_sndq_clear(t, c);
+	tcp_sndq_clear(t, c); /* both give their slot arrays back */
 	tcp_rcvq_clear(t, c);
-	free(c->sndq);
-	free(c->rcvq);
 	free(c->ooo);
 	t->conns[c->id] = NULL;
 	t->free_ids[t->nfree++] = (uint32_t)c->id;
@@ -460,6 +462,7 @@ tcp_recv(struct tcp_ctx *t, struct tcp_conn *c, void *buf, size_t cap)
 			c->rcvq_n--;
 		}
 	}
+	tcp_rcvq_put(t, c);
 	if (n > 0) {
 		window_reopened(t, c, before);
 		return (ssize_t)n;
@@ -493,6 +496,7 @@ tcp_recv_lend(struct tcp_ctx *t, struct tcp_conn *c, struct tcp_lent *out, unsig
 		c->rcvq_head = (uint16_t)((c->rcvq_head + 1) % TCP_RCVQ_SLOTS);
 		c->rcvq_n--;
 	}
+	tcp_rcvq_put(t, c);
 	if (n > 0) {
 		window_reopened(t, c, before);
 		return (int)n;
@@ -517,13 +521,60 @@ tcp_want_writable(struct tcp_ctx *t, struct tcp_conn *c, bool on)
 		tcp_mark_ready(t, c);
 }
 
-/** The send buffer's slot array, made at the first send. @return 0 or -ENOMEM. */
-static int
-sndq_reserve(struct tcp_conn *c)
+/* ---- queue slot arrays: held only while something is queued ---- */
+
+int
+tcp_rcvq_get(struct tcp_ctx *t, struct tcp_conn *c)
 {
+	if (c->rcvq != NULL)
+		return 0;
+	c->rcvq = t->nspare_rcvq > 0 ? t->spare_rcvq[--t->nspare_rcvq]
+				     : malloc(TCP_RCVQ_SLOTS * sizeof(*c->rcvq));
+	if (c->rcvq == NULL)
+		return -ENOMEM;
+	c->rcvq_head = 0;
+	t->nqueues++;
+	return 0;
+}
+
+void
+tcp_rcvq_put(struct tcp_ctx *t, struct tcp_conn *c)
+{
+	if (c->rcvq == NULL || c->rcvq_n > 0)
+		return;
+	if (t->nspare_rcvq < TCP_SPARE_QUEUES)
+		t->spare_rcvq[t->nspare_rcvq++] = c->rcvq;
+	else
+		free(c->rcvq);
+	c->rcvq = NULL;
+	t->nqueues--;
+}
+
+int
+tcp_sndq_get(struct tcp_ctx *t, struct tcp_conn *c)
+{
+	if (c->sndq != NULL)
+		return 0;
+	c->sndq = t->nspare_sndq > 0 ? t->spare_sndq[--t->nspare_sndq]
+				     : malloc(TCP_SNDQ_SLOTS * sizeof(*c->sndq));
 	if (c->sndq == NULL)
-		c->sndq = calloc(TCP_SNDQ_SLOTS, sizeof(*c->sndq));
-	return c->sndq != NULL ? 0 : -ENOMEM;
+		return -ENOMEM;
+	c->sndq_head = 0;
+	t->nqueues++;
+	return 0;
+}
+
+void
+tcp_sndq_put(struct tcp_ctx *t, struct tcp_conn *c)
+{
+	if (c->sndq == NULL || c->sndq_n > 0)
+		return;
+	if (t->nspare_sndq < TCP_SPARE_QUEUES)
+		t->spare_sndq[t->nspare_sndq++] = c->sndq;
+	else
+		free(c->sndq);
+	c->sndq = NULL;
+	t->nqueues--;
 }
 
 ssize_t
@@ -536,7 +587,7 @@ tcp_sendv(struct tcp_ctx *t, struct tcp_conn *c, const struct iovec *iov, unsign
 		return -EPIPE;
 	if (!conn_synchronized(c))
 		return -EAGAIN;
-	if (sndq_reserve(c) != 0)
+	if (tcp_sndq_get(t, c) != 0)
 		return -EAGAIN;
 	for (unsigned i = 0; i < niov; i++) {
 		const uint8_t *src = iov[i].iov_base;
@@ -590,8 +641,10 @@ tcp_sendv(struct tcp_ctx *t, struct tcp_conn *c, const struct iovec *iov, unsign
 		}
 	}
 out:
-	if (taken == 0)
+	if (taken == 0) {
+		tcp_sndq_put(t, c);
 		return -EAGAIN;
+	}
 	tcp_mark_pending(t, c);
 	return (ssize_t)taken;
 }
@@ -747,6 +800,7 @@ tcp_gauges(const struct tcp_ctx *t, struct tcp_gauges *g)
 	g->syn_rcvd = __atomic_load_n(&t->nsyn_rcvd, __ATOMIC_RELAXED);
 	g->time_wait = __atomic_load_n(&t->ntw, __ATOMIC_RELAXED);
 	g->mbufs = __atomic_load_n(&t->mbufs, __ATOMIC_RELAXED);
+	g->queues = __atomic_load_n(&t->nqueues, __ATOMIC_RELAXED);
 }
 
 void

@@ -295,6 +295,7 @@ struct tcp_gauges {
 	uint32_t syn_rcvd;  /* half-open (the SYN queue) */
 	uint32_t time_wait; /* TIME_WAIT */
 	uint32_t mbufs;	    /* mbufs held in send, receive and out-of-order queues */
+	uint32_t queues;    /* send and receive queue slot arrays connections hold (8 KB each) */
 };
 
 /** The context's gauges (any thread, relaxed loads: a snapshot, not a consistent one). */

@@ -46,6 +46,8 @@
 #define TCP_SACK_BLOCKS 4
 /** Receive-queue entries per connection. */
 #define TCP_RCVQ_SLOTS 512
+/* Emptied queue slot arrays a context keeps for reuse, of each kind (64 x 8 KB each). */
+#define TCP_SPARE_QUEUES 64
 /** A received segment this short is copied onto the tail of the receive queue when it fits. */
 #define TCP_RCV_COALESCE 512
 /** Timer wheel: slots of 1 ms; a deadline further out waits for its round. */
@@ -205,9 +207,26 @@ struct tcp_ctx {
 	/* RFC 5961 challenge ACK rate limit */
 	uint64_t challenge_s;
 	uint32_t challenge_n;
+	/*
+	 * Slot arrays of queues that emptied, for the next connection that needs one: an idle
+	 * connection holds no queue (16 KB less each), a busy one takes and gives back a
+	 * cached array instead of calloc/free per request.
+	 */
+	struct tcp_rcv_seg *spare_rcvq[TCP_SPARE_QUEUES];
+	struct tcp_snd_seg *spare_sndq[TCP_SPARE_QUEUES];
+	uint16_t nspare_rcvq, nspare_sndq;
+	uint32_t nqueues; /* slot arrays connections hold (the gauge) */
 };
 
 /* ---- tcp.c ---- */
+/** Give @p c a receive queue slot array (a spare one, else new). @return 0 or -ENOMEM. */
+int tcp_rcvq_get(struct tcp_ctx *t, struct tcp_conn *c);
+/** @p c's receive queue is empty: its slot array goes back to the spares (or is freed). */
+void tcp_rcvq_put(struct tcp_ctx *t, struct tcp_conn *c);
+/** Give @p c a send queue slot array (a spare one, else new). @return 0 or -ENOMEM. */
+int tcp_sndq_get(struct tcp_ctx *t, struct tcp_conn *c);
+/** @p c's send queue is empty: its slot array goes back to the spares (or is freed). */
+void tcp_sndq_put(struct tcp_ctx *t, struct tcp_conn *c);
 struct tcp_conn *tcp_lookup(struct tcp_ctx *t, rte_be32_t rip, rte_be16_t rport,
 			    rte_be16_t lport);
 /** A new connection in @p state, filed in the table. @return NULL when the table is full. */

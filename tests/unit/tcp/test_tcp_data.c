@@ -958,6 +958,63 @@ test_send_buffer_limit(void **state)
 	tt_finish();
 }
 
+static uint32_t
+queues_held(void)
+{
+	struct tcp_gauges g;
+
+	tcp_gauges(G.t, &g);
+	return g.queues;
+}
+
+/*
+ * A connection holds send and receive queue arrays only while something is queued: an idle
+ * one costs none, and the arrays go to the next connection that needs one.
+ */
+static void
+test_idle_conn_holds_no_queues(void **state)
+{
+	struct peer pa = peer_new(PPORT, 3), pb = peer_new(PPORT + 1, 4);
+	struct tcp_conn *a, *b;
+	struct tseg s;
+
+	(void)state;
+	tt_start_default();
+	a = pr_accept_default(&pa);
+	b = pr_accept_default(&pb);
+	assert_int_equal(queues_held(), 0);
+	pr_send_pat(&pa, F_ACK, 0, 1000);
+	pr_send_pat(&pa, F_ACK, 1000, 1000);
+	pr_send_pat(&pa, F_ACK | F_PSH, 2000, 1000);
+	assert_int_equal(queues_held(), 1); /* a's receive queue */
+	app_recv_pat(a, 0, 1500, 1500);
+	assert_int_equal(queues_held(), 1); /* not drained yet */
+	app_recv_pat(a, 1500, 1500, 1500);
+	assert_int_equal(queues_held(), 0);
+	assert_int_equal(app_send_pat(a, 0, 2000), 2000);
+	assert_int_equal(queues_held(), 1); /* a's send queue, until acknowledged */
+	tt_flush();
+	while (cap_pop(&s))
+		pr_take(&pa, &s);
+	assert_int_equal(queues_held(), 1);
+	pr_ack(&pa);
+	assert_int_equal(queues_held(), 0);
+	/* b reuses the spare arrays, both ways, and gives them back the same way. */
+	pr_send_pat(&pb, F_ACK | F_PSH, 0, 100);
+	assert_int_equal(app_send_pat(b, 0, 100), 100);
+	assert_int_equal(queues_held(), 2);
+	app_recv_pat(b, 0, 100, 100);
+	tt_flush();
+	while (cap_pop(&s))
+		pr_take(&pb, &s);
+	pr_ack(&pb);
+	assert_int_equal(queues_held(), 0);
+	assert_int_equal(tt_mbufs_held(), 0);
+	tcp_close(G.t, a);
+	tcp_close(G.t, b);
+	tt_finish();
+}
+
 int
 main(void)
 {
@@ -988,6 +1045,7 @@ main(void)
 		T_(test_send_buffer_limit),
 		T_(test_recv_lend),
 		T_(test_recv_lend_refused),
+		T_(test_idle_conn_holds_no_queues),
 #undef T_
 	};
 
