@@ -523,58 +523,66 @@ tcp_want_writable(struct tcp_ctx *t, struct tcp_conn *c, bool on)
 
 /* ---- queue slot arrays: held only while something is queued ---- */
 
+/** A slot array of @p size bytes: a spare one, else new. @return NULL when memory is short. */
+static void *
+spare_take(struct tcp_ctx *t, void **spare, uint16_t *nspare, size_t size)
+{
+	void *q = *nspare > 0 ? spare[--*nspare] : malloc(size);
+
+	if (q != NULL)
+		t->nqueues++;
+	return q;
+}
+
+/** Slot array @p q is empty: kept as a spare, or freed when there are enough. */
+static void
+spare_give(struct tcp_ctx *t, void **spare, uint16_t *nspare, void *q)
+{
+	if (*nspare < TCP_SPARE_QUEUES)
+		spare[(*nspare)++] = q;
+	else
+		free(q);
+	t->nqueues--;
+}
+
 int
 tcp_rcvq_get(struct tcp_ctx *t, struct tcp_conn *c)
 {
-	if (c->rcvq != NULL)
-		return 0;
-	c->rcvq = t->nspare_rcvq > 0 ? t->spare_rcvq[--t->nspare_rcvq]
-				     : malloc(TCP_RCVQ_SLOTS * sizeof(*c->rcvq));
-	if (c->rcvq == NULL)
-		return -ENOMEM;
-	c->rcvq_head = 0;
-	t->nqueues++;
-	return 0;
+	if (c->rcvq == NULL) {
+		c->rcvq = spare_take(t, t->spare_rcvq, &t->nspare_rcvq,
+				     TCP_RCVQ_SLOTS * sizeof(*c->rcvq));
+		c->rcvq_head = 0;
+	}
+	return c->rcvq != NULL ? 0 : -ENOMEM;
 }
 
 void
 tcp_rcvq_put(struct tcp_ctx *t, struct tcp_conn *c)
 {
-	if (c->rcvq == NULL || c->rcvq_n > 0)
-		return;
-	if (t->nspare_rcvq < TCP_SPARE_QUEUES)
-		t->spare_rcvq[t->nspare_rcvq++] = c->rcvq;
-	else
-		free(c->rcvq);
-	c->rcvq = NULL;
-	t->nqueues--;
+	if (c->rcvq != NULL && c->rcvq_n == 0) {
+		spare_give(t, t->spare_rcvq, &t->nspare_rcvq, c->rcvq);
+		c->rcvq = NULL;
+	}
 }
 
 int
 tcp_sndq_get(struct tcp_ctx *t, struct tcp_conn *c)
 {
-	if (c->sndq != NULL)
-		return 0;
-	c->sndq = t->nspare_sndq > 0 ? t->spare_sndq[--t->nspare_sndq]
-				     : malloc(TCP_SNDQ_SLOTS * sizeof(*c->sndq));
-	if (c->sndq == NULL)
-		return -ENOMEM;
-	c->sndq_head = 0;
-	t->nqueues++;
-	return 0;
+	if (c->sndq == NULL) {
+		c->sndq = spare_take(t, t->spare_sndq, &t->nspare_sndq,
+				     TCP_SNDQ_SLOTS * sizeof(*c->sndq));
+		c->sndq_head = 0;
+	}
+	return c->sndq != NULL ? 0 : -ENOMEM;
 }
 
 void
 tcp_sndq_put(struct tcp_ctx *t, struct tcp_conn *c)
 {
-	if (c->sndq == NULL || c->sndq_n > 0)
-		return;
-	if (t->nspare_sndq < TCP_SPARE_QUEUES)
-		t->spare_sndq[t->nspare_sndq++] = c->sndq;
-	else
-		free(c->sndq);
-	c->sndq = NULL;
-	t->nqueues--;
+	if (c->sndq != NULL && c->sndq_n == 0) {
+		spare_give(t, t->spare_sndq, &t->nspare_sndq, c->sndq);
+		c->sndq = NULL;
+	}
 }
 
 ssize_t

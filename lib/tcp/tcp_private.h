@@ -212,8 +212,8 @@ struct tcp_ctx {
 	 * connection holds no queue (16 KB less each), a busy one takes and gives back a
 	 * cached array instead of calloc/free per request.
 	 */
-	struct tcp_rcv_seg *spare_rcvq[TCP_SPARE_QUEUES];
-	struct tcp_snd_seg *spare_sndq[TCP_SPARE_QUEUES];
+	void *spare_rcvq[TCP_SPARE_QUEUES];
+	void *spare_sndq[TCP_SPARE_QUEUES];
 	uint16_t nspare_rcvq, nspare_sndq;
 	uint32_t nqueues; /* slot arrays connections hold (the gauge) */
 };

@@ -20,7 +20,8 @@ import time
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+# attacks/, the lab's helpers (tcputil) and tests/integration's (mc).
+sys.path[:0] = [HERE, os.path.dirname(HERE), os.path.dirname(os.path.dirname(HERE))]
 
 from probe import Probe  # noqa: E402
 from scenario import SCENARIOS, Ctx, Failed  # noqa: E402

@@ -4,7 +4,7 @@ A scenario is a function fn(ctx) registered with @scenario(...). It runs while t
 client (probe.py) keeps measuring; it says what it sent (ctx.sent), the figures it
 measured (ctx.figure), and what must hold (ctx.check). main.py wraps every run with the
 quiet baseline, the counter deltas and the memory before and after."""
-import time
+from tcputil import wait_for
 
 SCENARIOS = {}
 
@@ -75,9 +75,4 @@ class Ctx:
 
     def wait_for(self, cond, timeout, step=0.05):
         """Poll cond() until truthy or timeout; its last value."""
-        end = time.monotonic() + timeout
-        while True:
-            v = cond()
-            if v or time.monotonic() >= end:
-                return v
-            time.sleep(step)
+        return wait_for(cond, timeout, step)
