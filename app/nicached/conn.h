@@ -106,6 +106,8 @@ struct conn {
 	bool read_closed;	   /* the peer closed its side */
 	bool udp_too_large;	   /* UDP: the reply passed --udp-reply-max; what came is dropped */
 	bool on_list;		   /* on the worker's pending list */
+	bool parse_held;	   /* conn_run stopped for the backlog with requests left: */
+				   /* nothing more is read until they run */
 	enum conn_state state;
 	uint32_t acks_due;	   /* WAITING: answers still out (writes: 1, broadcasts: N-1) */
 	uint32_t retries;	   /* RETRY: attempts so far */

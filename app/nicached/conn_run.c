@@ -247,11 +247,15 @@ conn_run(struct worker *w, struct conn *c)
 	enum proto_parse r;
 
 	while (c->state == CONN_ACTIVE && !c->close_after_send) {
-		if (conn_backlog(c) > CONN_BACKLOG_MAX)
-			break; /* the client does not read its replies: wait for WRITABLE */
+		if (conn_backlog(c) > CONN_BACKLOG_MAX) {
+			/* The client does not read its replies: wait for WRITABLE. */
+			c->parse_held = true;
+			break;
+		}
 		err = PROTO_ERR_NONE;
 		r = proto_parse(&c->parser, &c->in, &c->req, &err);
 		if (r == PROTO_PARSE_MORE) {
+			c->parse_held = false;
 			conn_compact(c);
 			if (!c->is_udp && proto_parser_line_stalled(&c->parser, &c->in)) {
 				/* memcached gives up on a line past 2 KB whose "\n" did not come. */
@@ -300,6 +304,8 @@ conn_run(struct worker *w, struct conn *c)
 		return;
 	if (conn_done(c))
 		conn_close(w, c);
+	else if (c->parse_held && conn_backlog(c) <= CONN_BACKLOG_MAX)
+		worker_defer(w, c); /* the flush drained the backlog: no WRITABLE will come */
 }
 
 /** Execute c->req, then parse on; or keep the output while the connection waits. */
@@ -337,6 +343,10 @@ conn_resume(struct worker *w, struct conn *c)
 	}
 	if (c->state == CONN_DUMP) {
 		conn_dump_resume(w, c);
+		return;
+	}
+	if (c->state == CONN_ACTIVE && c->parse_held) {
+		conn_run(w, c); /* requests left when the backlog stopped it */
 		return;
 	}
 	if (c->state != CONN_RETRY)

@@ -117,7 +117,10 @@ void conn_on_readable(struct worker *w, struct conn *c);
 /** The stack says @p c can take output again. */
 void conn_on_writable(struct worker *w, struct conn *c);
 
-/** Run a connection again: after its forwarded answers came back, or to retry a write. */
+/**
+ * Run a connection again: after its forwarded answers came back, to retry a write, or to run
+ * requests its backlog held back once the backlog drained.
+ */
 void conn_resume(struct worker *w, struct conn *c);
 
 /** A forwarded message of @p c came back on the done ring. */
