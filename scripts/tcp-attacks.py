@@ -52,9 +52,9 @@ def in_ns(*cmd):
 class Server:
     """One server process of a scenario's run (its own process group)."""
 
-    def __init__(self, kind, path, flags, logdir):
+    def __init__(self, kind, path, flags, log):
         self.kind, self.path, self.flags = kind, path, flags
-        self.log = os.path.join(logdir, "%s.log" % kind)
+        self.log = log
         self.proc = None
         self.mac = ""
         self.driver = ""
@@ -65,7 +65,9 @@ class Server:
         return self._start_memcached()
 
     def _spawn(self, cmd):
-        with open(self.log, "a") as f:
+        # Written anew for each start: the MAC read back below must be this lab's (lab.sh
+        # up makes a new veth with a new MAC).
+        with open(self.log, "w") as f:
             f.write("[tcp-attacks] %s\n" % " ".join(cmd))
             f.flush()
             self.proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT,
@@ -135,7 +137,8 @@ def lab_sysctls():
 
 def run_one(sc, kind, path, args, logdir):
     flags = sc[kind]
-    srv = Server(kind, path, flags, logdir)
+    srv = Server(kind, path, flags,
+                 os.path.join(logdir, "%s-%s.server.log" % (sc["name"], kind)))
     try:
         srv.start(args.drivers.split(","))
         lab_sysctls()

@@ -8,6 +8,7 @@ import threading
 import time
 
 from scenario import Failed, scenario
+from tcputil import linux_view
 
 MB = 1 << 20
 
@@ -58,11 +59,32 @@ def gauge(ctx, name):
     return int(ctx.target.stats()["curr_connections"]) if name == "tcp_conns" else None
 
 
+def steady_conns(ctx, timeout=5.0):
+    """The server's connection count once it holds still, the probe paused (its fresh
+    connections come and go; one the scenario just closed leaves the count when the server
+    has read the FIN, a little later)."""
+    ctx.probe.pause()
+    try:
+        last, same, end = gauge(ctx, "tcp_conns"), 0, time.monotonic() + timeout
+        while same < 4 and time.monotonic() < end:
+            time.sleep(0.05)
+            now = gauge(ctx, "tcp_conns")
+            same = same + 1 if now == last else 0
+            last = now
+        return last
+    finally:
+        ctx.probe.resume()
+
+
 def settled_conns(ctx, want, timeout=10.0):
-    """The server's connection count once it is want (or the timeout passed): closes
-    finish a little after the client's."""
-    return ctx.wait_for(lambda: gauge(ctx, "tcp_conns") == want, timeout, 0.2) and want \
-        or gauge(ctx, "tcp_conns")
+    """The server's connection count once it is want (or the timeout passed), the probe
+    paused: closes finish a little after the client's."""
+    ctx.probe.pause()
+    try:
+        ctx.wait_for(lambda: gauge(ctx, "tcp_conns") == want, timeout, 0.2)
+        return gauge(ctx, "tcp_conns")
+    finally:
+        ctx.probe.resume()
 
 
 def pattern(n, seed):
@@ -81,7 +103,7 @@ def storm(ctx):
     threads, per = 4, total // 4
     errors, done = [], [0] * threads
     store(ctx, b"storm:k", b"v" * 32)
-    conns0 = gauge(ctx, "tcp_conns")
+    conns0 = steady_conns(ctx)
 
     def worker(i):
         for _ in range(per):
@@ -117,13 +139,17 @@ def storm(ctx):
 
 # ---------------------------------------------------------------- idle crowd
 def cpu_ms_per_s(ctx, seconds):
-    """The server's CPU time per second over `seconds` with no requests at all (the
-    probe paused): what its loop and timers cost at rest."""
+    """The server's CPU time per second with no requests at all (the probe paused): what
+    its loop and timers cost at rest. The median of three samples of seconds/3 each (a
+    busy neighbour on the other core moves single samples)."""
     ctx.probe.pause()
     try:
-        c0, t0 = ctx.target.cpu_seconds(), time.monotonic()
-        time.sleep(seconds)
-        return round(1000 * (ctx.target.cpu_seconds() - c0) / (time.monotonic() - t0), 1)
+        samples = []
+        for _ in range(3):
+            c0, t0 = ctx.target.cpu_seconds(), time.monotonic()
+            time.sleep(seconds / 3)
+            samples.append(1000 * (ctx.target.cpu_seconds() - c0) / (time.monotonic() - t0))
+        return round(sorted(samples)[1], 1)
     finally:
         ctx.probe.resume()
 
@@ -133,10 +159,10 @@ def cpu_ms_per_s(ctx, seconds):
           kernel=("Tcp.CurrEstab", "Tcp.PassiveOpens"))
 def idle_conns(ctx):
     n = ctx.n(10000, 2000)
-    measure = ctx.n(5.0, 3.0)
+    measure = ctx.n(6.0, 3.0)
     idle0 = cpu_ms_per_s(ctx, measure)
     mem0 = ctx.target.memory()
-    conns0 = gauge(ctx, "tcp_conns")
+    conns0 = steady_conns(ctx)
     socks = []
     try:
         for i in range(n):
@@ -159,9 +185,10 @@ def idle_conns(ctx):
         grown = sum(mem1.values()) - sum(mem0.values())
         ctx.figure("memory per connection (B)", round(1024 * grown / n))
         # The idle cost must not grow with idle connections: they have no timer and
-        # nothing visits them (a once-a-second idle-timeout walk is off here). 2 ms/s
-        # of slack covers the probe's own requests and scheduling noise.
-        ctx.check("idle CPU independent of idle connections", idle1 <= idle0 * 1.5 + 2,
+        # nothing visits them (a once-a-second idle-timeout walk is off here). The slack
+        # covers scheduling noise: nicached's idle loop wakes every few microseconds, and
+        # how long its sleeps last depends on the other core.
+        ctx.check("idle CPU independent of idle connections", idle1 <= idle0 * 1.5 + 10,
                   "%.1f ms/s with 0, %.1f ms/s with %d" % (idle0, idle1, n))
         # A few random ones still answer.
         for s in socks[:: max(1, n // 10)]:
@@ -225,11 +252,16 @@ def slowloris(ctx):
           kernel=("TcpExt.TCPWinProbe", "TcpExt.TCPFromZeroWindowAdv",
                   "TcpExt.TCPToZeroWindowAdv"))
 def no_read(ctx):
-    n = ctx.n(100000, 20000)
+    # Enough that most requests are still to send when the client starts reading: a server
+    # that kept reading while its replies backed up closed the connection then (its input
+    # outgrew what one request may span), at 300,000 as at 1,000,000.
+    n = ctx.n(1000000, 300000)
     hold = ctx.n(10.0, 5.0)
     value = pattern(1000, 1)
     store(ctx, b"noread:k", value)
     mem0 = ctx.target.memory()
+    read0 = int(ctx.target.stats()["bytes_read"])
+    probes0 = int(ctx.target.stats(b"tcp")["zero_window_probes"]) if ctx.nicached else 0
     s = conn(ctx, rcvbuf=4096)
     req = b"get noread:k\r\n" * n
     sent = [0]
@@ -250,26 +282,29 @@ def no_read(ctx):
     w.join()
     m = ctx.target.memory()
     grown_kb = sum(m.values()) - sum(mem0.values())
-    ctx.sent("%d pipelined gets of a 1,000-byte value (%d bytes of them taken by the "
-             "server), receive buffer 4 KB, not read for %.0f s" % (n, sent[0], hold))
-    ctx.figure("request bytes the server took", sent[0])
+    ctx.sent("%d pipelined gets of a 1,000-byte value, receive buffer 4 KB, not read for "
+             "%.0f s, then read while the rest of the gets go out" % (n, hold))
+    ctx.figure("request bytes Linux's send buffer took while stalled", sent[0])
+    ctx.figure("request bytes the server read while stalled",
+               int(ctx.target.stats()["bytes_read"]) - read0)
     ctx.figure("server memory growth while stalled (KB)", grown_kb)
     if ctx.nicached:
-        probes = int(ctx.target.stats(b"tcp")["zero_window_probes"])
-        ctx.figure("zero-window probes so far", probes)
+        st = ctx.target.stats(b"tcp")
+        ctx.figure("send buffer mbufs while stalled (tcp_mbufs)", int(st["tcp_mbufs"]))
+        ctx.check("the persist timer probes the zero window",
+                  int(st["zero_window_probes"]) > probes0,
+                  "%s probes" % (int(st["zero_window_probes"]) - probes0))
     # The replies owed are bounded by what the server took in; it must stop taking
     # requests once its replies back up rather than buffer 100 MB.
     ctx.check("server memory bounded while stalled", grown_kb < 64 * 1024,
               "%d KB grown" % grown_kb)
-    # Then read everything: every reply to what was sent must arrive, intact.
+    # Then read everything while the rest of the requests go out: every reply must arrive.
     s.setblocking(True)
     s.settimeout(20)
-    taken = sent[0] // len(b"get noread:k\r\n")
-    if sent[0] < len(req):
-        s.sendall(req[sent[0]:])
-        taken = n
+    rest = threading.Thread(target=s.sendall, args=(req[sent[0]:],))
+    rest.start()
     one = b"VALUE noread:k 0 1000\r\n" + value + b"\r\nEND\r\n"
-    want, got = len(one) * taken, 0
+    want, got = len(one) * n, 0
     t0 = time.monotonic()
     try:
         while got < want:
@@ -278,7 +313,10 @@ def no_read(ctx):
                 break
             got += len(d)
     except OSError as e:
-        ctx.check("drained", False, repr(e))
+        ctx.check("drained", False, "%r; Linux's view: %s; server's: %s" % (
+            e, linux_view(s), {k: v for k, v in ctx.target.stats(b"tcp").items()
+                               if not k.startswith("q")} if ctx.nicached else "-"))
+    rest.join()
     s.close()
     ctx.figure("reply bytes drained", got)
     ctx.figure("drain s", round(time.monotonic() - t0, 1))
@@ -300,7 +338,7 @@ def rst_mid_value(ctx):
     old, big = pattern(MB, 2), pattern(MB, 3)
     store(ctx, b"rst:up", old)
     store(ctx, b"rst:down", big)
-    conns0 = gauge(ctx, "tcp_conns")
+    conns0 = steady_conns(ctx)
     mbufs0 = gauge(ctx, "tcp_mbufs") if ctx.nicached else None
     for i in range(rounds):
         # Upload: half of a 1 MB set, then RST.
