@@ -367,12 +367,10 @@ conn_on_readable(struct worker *w, struct conn *c)
 {
 	/*
 	 * While a request is out at another worker its input must not change (the owner reads
-	 * the value from it): the bytes wait in the socket until the answer is back.
-	 */
-	/*
-	 * A client that does not read its replies is not read either: not past the backlog
-	 * bound, nor while requests it sent wait for their turn (reading on would pile its
-	 * input up until it spans more segments than a request may).
+	 * the value from it): the bytes wait in the socket until the answer is back. A client
+	 * that does not read its replies is not read either: not past the backlog bound, nor
+	 * while requests it sent wait for their turn (reading on would pile its input up until
+	 * it spans more segments than a request may).
 	 */
 	if (c->read_closed || c->state != CONN_ACTIVE || conn_backlog(c) > CONN_BACKLOG_MAX ||
 	    c->parse_held)

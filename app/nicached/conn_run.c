@@ -246,6 +246,7 @@ conn_run(struct worker *w, struct conn *c)
 	enum proto_error err;
 	enum proto_parse r;
 
+	c->parse_held = false; /* set again below only when the backlog stops the parser */
 	while (c->state == CONN_ACTIVE && !c->close_after_send) {
 		if (conn_backlog(c) > CONN_BACKLOG_MAX) {
 			/* The client does not read its replies: wait for WRITABLE. */
@@ -255,7 +256,6 @@ conn_run(struct worker *w, struct conn *c)
 		err = PROTO_ERR_NONE;
 		r = proto_parse(&c->parser, &c->in, &c->req, &err);
 		if (r == PROTO_PARSE_MORE) {
-			c->parse_held = false;
 			conn_compact(c);
 			if (!c->is_udp && proto_parser_line_stalled(&c->parser, &c->in)) {
 				/* memcached gives up on a line past 2 KB whose "\n" did not come. */
@@ -304,7 +304,8 @@ conn_run(struct worker *w, struct conn *c)
 		return;
 	if (conn_done(c))
 		conn_close(w, c);
-	else if (c->parse_held && conn_backlog(c) <= CONN_BACKLOG_MAX)
+	else if (c->parse_held && c->state == CONN_ACTIVE && !c->close_after_send &&
+		 conn_backlog(c) <= CONN_BACKLOG_MAX)
 		worker_defer(w, c); /* the flush drained the backlog: no WRITABLE will come */
 }
 
