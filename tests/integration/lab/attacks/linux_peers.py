@@ -155,7 +155,8 @@ def cpu_ms_per_s(ctx, seconds):
 
 
 @scenario("idle-conns", "10,000 idle connections", nicached=("-c", "12000"),
-          memcached=("-c", "12000"), counters=("passive_opens", "tcp_conns", "tcp_mbufs"),
+          memcached=("-c", "12000"), counters=("passive_opens", "tcp_conns", "tcp_mbufs",
+                                               "tcp_queues"),
           kernel=("Tcp.CurrEstab", "Tcp.PassiveOpens"))
 def idle_conns(ctx):
     n = ctx.n(10000, 2000)
@@ -178,6 +179,9 @@ def idle_conns(ctx):
                 raise Failed("no VERSION on an idle connection")
         time.sleep(1)
         mem1 = ctx.target.memory()
+        if ctx.nicached:
+            ctx.figure("queue arrays held by the idle connections (tcp_queues)",
+                       gauge(ctx, "tcp_queues"))
         idle1 = cpu_ms_per_s(ctx, measure)
         ctx.sent("%d connections opened, one request each, then idle" % n)
         ctx.figure("server CPU ms/s, 0 idle conns", idle0)
@@ -223,6 +227,7 @@ def slowloris(ctx):
             time.sleep(0.1)
         ctx.sent("%d connections, one byte per 100 ms each for %.0f s (%d bytes of a "
                  "%d-byte get line)" % (n, seconds, pos, len(line)))
+        ctx.figure("peak server memory while trickling (MB)", round(mem_max / 1024, 1))
         # Now finish every line: each must be answered in full.
         for s in socks:
             s.sendall(line[pos:])

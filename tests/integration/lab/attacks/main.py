@@ -34,7 +34,8 @@ except ImportError as e:  # not written yet
     if e.name != "raw_peers":
         raise
 
-GAUGES = ("tcp_conns", "tcp_syn_rcvd", "tcp_time_wait", "tcp_mbufs", "curr_connections")
+GAUGES = ("tcp_conns", "tcp_syn_rcvd", "tcp_time_wait", "tcp_mbufs", "tcp_queues",
+          "curr_connections")
 BASELINE_S = 3.0
 SETTLE_S = 1.0
 
@@ -79,11 +80,11 @@ def run(args):
         ctx.check("scenario ran", False, "%s: %s" % (type(e).__name__, e))
     t1 = probe.mark()
     time.sleep(SETTLE_S)
+    probe.stop()  # joined: an operation that started in the scenario is recorded now
     alive = target.alive()
     ctx.check("server still running", alive)
     after, mem1 = (target.counters(), target.memory()) if alive else ({}, {})
     during, base = probe.window(t0, t1), probe.window(t_base, t0)
-    probe.stop()
     ctx.check("normal client: no errors during the scenario", during["errors"] == 0,
               during["first_error"] or "")
     names = sc.counters if args.kind == "nicached" else sc.kernel

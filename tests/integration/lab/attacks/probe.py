@@ -8,6 +8,7 @@ Every PERIOD seconds it does one operation, in turn:
     (the time includes the handshake, so a flood that slows opens shows here).
 An operation that fails (timeout, reset, refused, a wrong reply) is an error; the kept
 connection is then reopened."""
+import math
 import os
 import socket
 import threading
@@ -113,10 +114,10 @@ class Probe(threading.Thread):
         lat = sorted(s[1] for s in got if s[1] is not None)
         errs = [s[2] for s in got if s[2] is not None]
 
-        def pct(p):
+        def pct(p):  # nearest rank
             if not lat:
                 return None
-            return round(1000 * lat[min(len(lat) - 1, int(p * len(lat)))], 2)
+            return round(1000 * lat[max(0, math.ceil(p * len(lat)) - 1)], 2)
 
         return {"ops": len(got), "errors": len(errs), "p50_ms": pct(0.50),
                 "p99_ms": pct(0.99), "max_ms": round(1000 * lat[-1], 2) if lat else None,

@@ -3,8 +3,10 @@ connection of our own, so connection counts stay exact), its memory and CPU time
 /proc/PID (the pid namespace is shared with the root one), and, for a server on the
 root namespace's Linux stack (memcached), that stack's TCP counters."""
 import os
+import re
 import socket
 import struct
+import subprocess
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -88,23 +90,36 @@ class Target:
 
     def memory(self):
         """{"rss_kb", "hugetlb_kb"} of the server process (hugepages are not in VmRSS),
-        and for a server on Linux's TCP "kernel_kb": the memory its namespace's TCP
-        sockets hold in the kernel (/proc/PID/net/sockstat), which nicached's RSS
-        includes for its own TCP. The sum is the memory the server costs."""
+        and for a server on Linux's TCP "kernel_kb": the buffer memory its own TCP sockets
+        hold in the kernel (ss's skmem: receive, queued send, forward alloc, options), which
+        nicached's RSS includes for its own TCP. Not counted there: the kernel's per-socket
+        structures (struct tcp_sock, file, epoll entry). The sum is what the server costs."""
         out = {"rss_kb": 0, "hugetlb_kb": 0}
-        if self.kind != "nicached":
-            with open("/proc/%d/net/sockstat" % self.pid) as f:
-                for line in f:
-                    if line.startswith("TCP:"):
-                        w = line.split()
-                        out["kernel_kb"] = int(w[w.index("mem") + 1]) * 4
         with open("/proc/%d/status" % self.pid) as f:
             for line in f:
                 if line.startswith("VmRSS:"):
                     out["rss_kb"] = int(line.split()[1])
                 elif line.startswith("HugetlbPages:"):
                     out["hugetlb_kb"] = int(line.split()[1])
+        if self.kind != "nicached":
+            out["kernel_kb"] = self._socket_buffers() // 1024
         return out
+
+    def _socket_buffers(self):
+        """Bytes of socket buffer memory held by this process's TCP sockets (ss -tmp run in
+        its network namespace)."""
+        r = subprocess.run(["nsenter", "-t", str(self.pid), "-n", "ss", "-Htmpn"],
+                           capture_output=True, text=True, timeout=60, check=True)
+        total, mine, owner = 0, "pid=%d," % self.pid, False
+        for line in r.stdout.splitlines():
+            if not line[:1].isspace():  # a socket's line; its skmem follows on the next
+                owner = mine in line
+                continue
+            m = re.search(r"skmem:\(([^)]*)\)", line) if owner else None
+            if m:
+                f = dict(re.match(r"([a-z]+)(\d+)", x).groups() for x in m.group(1).split(","))
+                total += sum(int(f.get(k, 0)) for k in ("r", "w", "f", "o"))
+        return total
 
     def cpu_seconds(self):
         """User + system CPU time the server has used, in seconds."""
