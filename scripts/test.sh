@@ -18,7 +18,8 @@
 #   h. the DPDK backend in a network-namespace lab: Linux peers over a veth
 #      pair driven by net_af_xdp / net_af_packet (tests/integration/lab/run.sh;
 #      root only; NC_SKIP_LAB=1 skips it), and TSO on DPDK's net_tap with a Linux
-#      client (tests/integration/lab/tso.sh)
+#      client (tests/integration/lab/tso.sh); its tcp-soak check (loss and reordering)
+#      loads for NC_TCP_SOAK_SECONDS (default 150 s), NC_LONG=1 the long mode (1800 s)
 #
 # Ends with "N passed, M failed" on its own line, counting the meson test
 # executables of both builds and the integration checks, and exits non-zero
@@ -305,10 +306,19 @@ if [[ ${NC_SKIP_LAB:-0} == 1 ]]; then
 elif [[ $(id -u) -ne 0 ]]; then
 	step_failed "lab: needs root (network namespaces, veth, AF_XDP)"
 else
-	run_checks "lab (DPDK backend)" 900 tests/integration/lab/run.sh \
+	# The lab's checks take about 10 minutes, its tcp-soak 150 s of them (NC_LONG=1: 1800 s).
+	lab_limit=1500
+	if [[ ${NC_LONG:-0} == 1 || -n ${NC_TCP_SOAK_SECONDS:-} ]]; then
+		lab_limit=$((1350 + ${NC_TCP_SOAK_SECONDS:-1800}))
+	fi
+	run_checks "lab (DPDK backend)" "$lab_limit" tests/integration/lab/run.sh \
 		--server build/app/nicached/nicached
 	run_checks "TSO on net_tap" 300 tests/integration/lab/tso.sh \
 		--server build/app/nicached/nicached
+	# The attack scenarios, short, nicached only (the full run with memcached beside it:
+	# scripts/tcp-attacks.py without --quick).
+	run_checks "TCP under attack" 900 scripts/tcp-attacks.py --quick \
+		--nicached build/app/nicached/nicached
 fi
 
 # ---------------------------------------------------------------- summary

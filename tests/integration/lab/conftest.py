@@ -19,6 +19,8 @@ def pytest_addoption(parser):
     g.addoption("--server-mac", default="", help="the MAC nicached printed")
     g.addoption("--iface", default="nclab1", help="the namespace's end of the veth")
     g.addoption("--threads", type=int, default=1, help="the server's -t")
+    g.addoption("--server-pid", type=int, default=0,
+                help="the server's pid (its /proc/PID; the lab shares the pid namespace)")
 
 
 class Lab:
@@ -31,6 +33,7 @@ class Lab:
         self.server_mac = opt.server_mac
         self.iface = opt.iface
         self.threads = opt.threads
+        self.server_pid = opt.server_pid
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,9 @@
 # (default /usr/bin/python3), NC_LAB_DRIVERS (drivers to try, default
 # "af_xdp af_packet"), NC_LAB_CAPTURE (a folder: each check's TCP traffic is
 # written to FOLDER/<check>.pcap by tcpdump on the namespace's end of the veth;
-# scripts/tcp-capture-seeds.py turns captures into fuzz_tcp seeds).  Root only.
+# scripts/tcp-capture-seeds.py turns captures into fuzz_tcp seeds),
+# NC_TCP_SOAK_SECONDS (tcp-soak's load time, default 150 s; its time limit follows),
+# NC_LONG=1 (the long mode: tcp-soak runs 1800 s unless NC_TCP_SOAK_SECONDS says).  Root only.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -29,7 +31,7 @@ KEEP_LOGS=0
 LIST=0
 
 usage() {
-	sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	sed -n '2,21s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
 	exit 2
 }
 
@@ -62,6 +64,7 @@ CHECKS=(
 	"tcp-idle        1 60  -p 11211 -o idle_timeout=2"
 	"two-workers-tcp 2 240 -p 11211"
 	"tcp-loss        1 300 -p 11211 -m 256 --fault seed=7,drop=0.05,reorder=0.05,dup=0.01"
+	"tcp-soak        1 240 -p 11211 -m 256 --fault seed=11,drop=0.02,reorder=0.02"
 )
 
 if ((LIST)); then
@@ -288,7 +291,7 @@ run_pytest() {
 		-p no:cacheprovider -q -rs "$@" "$HERE/$file" --rootdir "$HERE" --confcutdir "$HERE" --server "$SERVER_IP" \
 		--udp-port "$UDP_PORT" --tcp-port "$TCP_PORT" --max-conns "$MAX_CONNS" \
 		--item-max "$ITEM_MAX" --server-mac "$SERVER_MAC" --iface "$PEER_IF" \
-		--threads "$workers") >>"$out" 2>&1
+		--threads "$workers" --server-pid "$SERVER_PID") >>"$out" 2>&1
 }
 
 # server_pytest OUT LIMIT WORKERS MARKER [FILE]: the socket-level suite of tests/integration
@@ -376,6 +379,21 @@ check_tcp-loss() {
 	echo "route now: $(in_ns ip -4 route show 10.77.0.0/24 dev "$PEER_IF")" >>"$out"
 	NC_LOSS_DEADLINE=$(($(left "$limit") - 40)) run_pytest "$out" "$(left "$limit")" "$workers" \
 		test_tcp_loss.py -s
+}
+
+# The loss and reordering soak (test_tcp_soak.py): NC_TCP_SOAK_SECONDS of mixed TCP and UDP
+# load (default 150 s, 1800 s with NC_LONG=1) under the fault hook, rto_min 20 ms as for
+# tcp-loss. Its time limit is the CHECKS one (the default run) or the load time + 90 s.
+check_tcp-soak() {
+	local out=$1 limit=$2 workers=$3 route secs=150
+	if [[ ${NC_LONG:-0} == 1 ]]; then secs=1800; fi
+	secs=${NC_TCP_SOAK_SECONDS:-$secs}
+	((limit >= secs + 90)) || limit=$((secs + 90))
+	route=$(in_ns ip -4 route show 10.77.0.0/24 dev "$PEER_IF")
+	# shellcheck disable=SC2086  # the route's words
+	timeout -k 2 10 ip netns exec "$NS" ip route change $route dev "$PEER_IF" rto_min 20ms >>"$out" 2>&1 || return 1
+	echo "route now: $(in_ns ip -4 route show 10.77.0.0/24 dev "$PEER_IF"); load ${secs} s, limit ${limit} s" >>"$out"
+	NC_TCP_SOAK_SECONDS=$secs run_pytest "$out" "$limit" "$workers" test_tcp_soak.py -s --tb=short
 }
 
 # server_stats OUT: append to the check log the server's `stats tcp` (nicached's TCP
