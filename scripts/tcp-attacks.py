@@ -262,9 +262,11 @@ def main():
             json.dump(results, f, indent=1)
     if args.markdown:
         with open(args.markdown, "w") as f:
+            how = "".join((" --quick" if args.quick else "",
+                           " --servers " + args.servers if args.servers else "",
+                           " --only " + args.only if args.only else ""))
             f.write("Measured %s with `scripts/tcp-attacks.py%s` (drivers: %s).\n\n" % (
-                time.strftime("%Y-%m-%d"), "".join(" " + a for a in sys.argv[1:]
-                                                   if not a.startswith("/")),
+                time.strftime("%Y-%m-%d"), how,
                 ", ".join(sorted({r.get("driver", "?") for r in results}))))
             f.write("\n".join(tables))
     if ok:
