@@ -40,6 +40,7 @@ net_icmp_input(struct net_queue *q, struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
 		net_drop(q, m, NET_DROP_icmp_checksum);
 		return;
 	}
+	net_learn_sender(q, ip, rx);
 	ih = rte_pktmbuf_mtod_offset(m, struct rte_icmp_hdr *, hlen);
 	if (ih->icmp_type != RTE_IP_ICMP_ECHO_REQUEST) {
 		net_drop(q, m, NET_DROP_icmp_type);

@@ -99,10 +99,6 @@ net_ipv4_input(struct net_queue *q, struct rte_mbuf *m, struct net_rx *rx)
 		net_drop(q, m, NET_DROP_ip_header);
 		return;
 	}
-	/* Steady traffic finds its entry fresh and writes nothing shared. */
-	if (net_iface_on_link(ifc, ip->src_addr) && rte_is_unicast_ether_addr(&rx->src_mac))
-		net_peer_learn(q, ip->src_addr, &rx->src_mac);
-
 	if (unlikely(ip->fragment_offset & RTE_BE16(IP_FRAG_BITS))) {
 		m->l2_len = 0;
 		m->l3_len = hlen;

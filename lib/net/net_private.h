@@ -132,6 +132,19 @@ net_peer_learn(struct net_queue *q, rte_be32_t ip, const struct rte_ether_addr *
 	net_peer_set(q, ip, mac);
 }
 
+/**
+ * A valid frame from on-link host @p ip's unicast source MAC: learn it (net_peer_learn). Called
+ * only once the frame passed every check up to its L4 checksum, so a frame that is dropped
+ * changes no neighbour.
+ */
+static inline void
+net_learn_sender(struct net_queue *q, const struct rte_ipv4_hdr *ip, const struct net_rx *rx)
+{
+	/* Steady traffic finds its entry fresh and writes nothing shared. */
+	if (net_iface_on_link(q->ifc, ip->src_addr) && rte_is_unicast_ether_addr(&rx->src_mac))
+		net_peer_learn(q, ip->src_addr, &rx->src_mac);
+}
+
 /** The MAC of next hop @p hop: the queue's peer, else the neighbour table. @return found. */
 static inline bool
 net_peer_mac(struct net_queue *q, rte_be32_t hop, struct rte_ether_addr *mac)

@@ -49,6 +49,7 @@ net_tcp_input(struct net_queue *q, struct rte_mbuf *m, struct rte_ipv4_hdr *ip, 
 		net_drop(q, m, NET_DROP_tcp_header);
 		return;
 	}
+	net_learn_sender(q, ip, rx);
 	if (unlikely(rx->n >= rx->max)) {
 		net_drop(q, m, NET_DROP_tcp_rx_full);
 		return;

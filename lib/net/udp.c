@@ -65,6 +65,7 @@ net_udp_input(struct net_queue *q, struct rte_mbuf *m, struct rte_ipv4_hdr *ip, 
 		net_drop(q, m, NET_DROP_udp_checksum);
 		return;
 	}
+	net_learn_sender(q, ip, rx);
 	if (unlikely(ifc->udp_port == 0 || uh->dst_port != rte_cpu_to_be_16(ifc->udp_port) ||
 		     rx->n >= rx->max)) {
 		net_drop(q, m, NET_DROP_udp_port);

@@ -726,6 +726,35 @@ test_udp_burst_over_max(void **state)
 	assert_int_equal(event_count(NET_EV_rx_bytes), 4 * len);
 }
 
+/*
+ * A neighbour is learned only from a frame that passed every check: a UDP or TCP frame with
+ * a bad checksum (or an ICMP one) from a new MAC leaves the entry as it was.
+ */
+static void
+test_dropped_frame_teaches_nothing(void **state)
+{
+	static const struct rte_ether_addr forged = {{0x02, 0, 0, 0, 0, 0x99}};
+	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)T.buf;
+	struct rte_ether_addr mac;
+	size_t len;
+
+	(void)state;
+	net_neigh_learn(T.ifc.neigh, PEER_IP, &peer_mac, now_s());
+	len = udp_frame(T.buf, UDP_PORT, 20);
+	eh->src_addr = forged;
+	T.buf[len - 1] ^= 0x55;
+	expect_drop(len, udp_checksum);
+	assert_true(net_neigh_lookup(T.ifc.neigh, PEER_IP, &mac, now_s(), NULL));
+	assert_memory_equal(&mac, &peer_mac, 6);
+
+	/* The same frame, checksum right: now the peer's new MAC is learned. */
+	T.buf[len - 1] ^= 0x55;
+	assert_int_equal(feed(T.buf, len), 1);
+	net_dgram_free(&T.out[0]);
+	assert_true(net_neigh_lookup(T.ifc.neigh, PEER_IP, &mac, now_s(), NULL));
+	assert_memory_equal(&mac, &forged, 6);
+}
+
 static void
 test_drops_udp(void **state)
 {
@@ -2168,6 +2197,7 @@ main(void)
 		T_(test_arp_bad),
 		T_(test_icmp_echo),
 		T_(test_udp_delivered),
+		T_(test_dropped_frame_teaches_nothing),
 		T_(test_recycle),
 		T_(test_udp_burst_over_max),
 		T_(test_drops_udp),
