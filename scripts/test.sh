@@ -306,7 +306,7 @@ if [[ ${NC_SKIP_LAB:-0} == 1 ]]; then
 elif [[ $(id -u) -ne 0 ]]; then
 	step_failed "lab: needs root (network namespaces, veth, AF_XDP)"
 else
-	# The lab's checks take about 10 minutes, its tcp-soak 150 s of them (NC_LONG=1: 1800 s).
+	# The lab's checks take about 6 minutes, its tcp-soak 150 s of them (NC_LONG=1: 1800 s).
 	lab_limit=1500
 	if [[ ${NC_LONG:-0} == 1 || -n ${NC_TCP_SOAK_SECONDS:-} ]]; then
 		lab_limit=$((1350 + ${NC_TCP_SOAK_SECONDS:-1800}))
