@@ -59,16 +59,17 @@ def gauge(ctx, name):
     return int(ctx.target.stats()["curr_connections"]) if name == "tcp_conns" else None
 
 
-def steady_conns(ctx, timeout=5.0):
-    """The server's connection count once it holds still, the probe paused (its fresh
-    connections come and go; one the scenario just closed leaves the count when the server
-    has read the FIN, a little later)."""
+def steady_gauge(ctx, name="tcp_conns", timeout=5.0):
+    """A `stats tcp` gauge once it holds still, the probe paused: its fresh connections come
+    and go, its kept connection's last reply holds an mbuf until the client's delayed ACK,
+    and a connection the scenario just closed leaves the count a little later, when the
+    server has read the FIN."""
     ctx.probe.pause()
     try:
-        last, same, end = gauge(ctx, "tcp_conns"), 0, time.monotonic() + timeout
+        last, same, end = gauge(ctx, name), 0, time.monotonic() + timeout
         while same < 4 and time.monotonic() < end:
             time.sleep(0.05)
-            now = gauge(ctx, "tcp_conns")
+            now = gauge(ctx, name)
             same = same + 1 if now == last else 0
             last = now
         return last
@@ -76,13 +77,13 @@ def steady_conns(ctx, timeout=5.0):
         ctx.probe.resume()
 
 
-def settled_conns(ctx, want, timeout=10.0):
-    """The server's connection count once it is want (or the timeout passed), the probe
-    paused: closes finish a little after the client's."""
+def settled_gauge(ctx, name, want, timeout=10.0):
+    """A `stats tcp` gauge once it is at most want (or the timeout passed), the probe
+    paused: closes finish, and last segments are ACKed, a little after the client's."""
     ctx.probe.pause()
     try:
-        ctx.wait_for(lambda: gauge(ctx, "tcp_conns") == want, timeout, 0.2)
-        return gauge(ctx, "tcp_conns")
+        ctx.wait_for(lambda: gauge(ctx, name) <= want, timeout, 0.2)
+        return gauge(ctx, name)
     finally:
         ctx.probe.resume()
 
@@ -103,7 +104,7 @@ def storm(ctx):
     threads, per = 4, total // 4
     errors, done = [], [0] * threads
     store(ctx, b"storm:k", b"v" * 32)
-    conns0 = steady_conns(ctx)
+    conns0 = steady_gauge(ctx)
 
     def worker(i):
         for _ in range(per):
@@ -131,7 +132,7 @@ def storm(ctx):
     ctx.figure("cycle errors", len(errors))
     ctx.check("every cycle served", not errors and sum(done) == threads * per,
               errors[:3])
-    after = settled_conns(ctx, conns0)
+    after = settled_gauge(ctx, "tcp_conns", conns0)
     ctx.figure("server connections after", after)
     ctx.check("connections back to where they were", after == conns0,
               "%d before, %d after" % (conns0, after))
@@ -163,7 +164,7 @@ def idle_conns(ctx):
     measure = ctx.n(6.0, 3.0)
     idle0 = cpu_ms_per_s(ctx, measure)
     mem0 = ctx.target.memory()
-    conns0 = steady_conns(ctx)
+    conns0 = steady_gauge(ctx)
     socks = []
     try:
         for i in range(n):
@@ -201,7 +202,7 @@ def idle_conns(ctx):
     finally:
         for s in socks:
             s.close()
-    after = settled_conns(ctx, conns0, 15)
+    after = settled_gauge(ctx, "tcp_conns", conns0, 15)
     ctx.figure("server connections after close", after)
     ctx.check("connections back to where they were", after == conns0,
               "%d before, %d after" % (conns0, after))
@@ -343,8 +344,8 @@ def rst_mid_value(ctx):
     old, big = pattern(MB, 2), pattern(MB, 3)
     store(ctx, b"rst:up", old)
     store(ctx, b"rst:down", big)
-    conns0 = steady_conns(ctx)
-    mbufs0 = gauge(ctx, "tcp_mbufs") if ctx.nicached else None
+    conns0 = steady_gauge(ctx)
+    mbufs0 = steady_gauge(ctx, "tcp_mbufs") if ctx.nicached else None
     for i in range(rounds):
         # Upload: half of a 1 MB set, then RST.
         s = conn(ctx)
@@ -365,12 +366,12 @@ def rst_mid_value(ctx):
              "100 KB)" % rounds)
     ctx.check("the cut set left the old value", fetch(ctx, b"rst:up") == old)
     ctx.check("the value read is intact", fetch(ctx, b"rst:down") == big)
-    after = settled_conns(ctx, conns0)
+    after = settled_gauge(ctx, "tcp_conns", conns0)
     ctx.check("connections freed", after == conns0, "%d before, %d after" % (conns0, after))
     if ctx.nicached:
-        mbufs = ctx.wait_for(lambda: gauge(ctx, "tcp_mbufs") <= mbufs0, 5, 0.2)
-        ctx.check("buffers freed", mbufs, "tcp_mbufs %d before, %d after" % (
-            mbufs0, gauge(ctx, "tcp_mbufs")))
+        mbufs = settled_gauge(ctx, "tcp_mbufs", mbufs0, 5)
+        ctx.check("buffers freed", mbufs <= mbufs0, "tcp_mbufs %d before, %d after" % (
+            mbufs0, mbufs))
 
 
 # ---------------------------------------------------------------- FIN with data queued

@@ -47,6 +47,18 @@ def tcp_stats(ctx):
     return ints(ctx.target.stats(b"tcp")) if ctx.nicached else {}
 
 
+def quiet_tcp_stats(ctx, settle=0.5):
+    """`stats tcp` with the probe paused for settle seconds: its kept connection's last
+    reply is ACKed by then (Linux delays an ACK at most 200 ms), so tcp_mbufs and
+    tcp_conns count nothing of the probe's."""
+    ctx.probe.pause()
+    try:
+        time.sleep(settle)
+        return tcp_stats(ctx)
+    finally:
+        ctx.probe.resume()
+
+
 def counters(ctx):
     """What a segment may move: nicached's `stats tcp` and `stats nic`; for memcached the
     Linux counters of its namespace."""
@@ -326,8 +338,7 @@ def vanish(ctx):
         s.sendall(b"set %s 0 0 %d\r\n%s\r\n" % (key, size, value))
         if s.recv(100) != b"STORED\r\n":
             raise Failed("could not store the 1 MB value")
-    time.sleep(0.5)
-    s0 = tcp_stats(ctx)
+    s0 = quiet_tcp_stats(ctx)
     p = peer(ctx, VANISH_PEER)
     try:
         p.ack_until = ack_bytes
@@ -368,8 +379,12 @@ def vanish(ctx):
                 s = tcp_stats(ctx)
                 return s["tcp_conns"] <= s0["tcp_conns"] and s["tcp_mbufs"] <= s0["tcp_mbufs"]
 
-            back = ctx.wait_for(freed, 10, 0.2)
-            s1 = tcp_stats(ctx)
+            ctx.probe.pause()
+            try:
+                back = ctx.wait_for(freed, 10, 0.2)
+                s1 = tcp_stats(ctx)
+            finally:
+                ctx.probe.resume()
             ctx.figure("aborts_timeout", s1["aborts_timeout"] - s0["aborts_timeout"])
             ctx.figure("tcp_conns / tcp_mbufs before -> after", "%d/%d -> %d/%d" % (
                 s0["tcp_conns"], s0["tcp_mbufs"], s1["tcp_conns"], s1["tcp_mbufs"]))
