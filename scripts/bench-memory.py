@@ -517,6 +517,9 @@ def measure_one(name, port, pid, args, mix):
                     "evictions": ev,
                     "written": written,
                     "batch": nbatch,
+                    "stats_slabs": conn.stats("slabs"),
+                    "stats_items": conn.stats("items"),
+                    "stats": st,
                 }
             for s, wt in sample:
                 touched[s] = (wt, t)

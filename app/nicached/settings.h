@@ -206,6 +206,12 @@ struct settings_eal {
  */
 unsigned settings_eal_index_mb(const struct nc_settings *s, unsigned workers, bool hugepages);
 
+/**
+ * EAL memory (MB) for the pages @p workers shards may hold beyond -m: memcached's first page
+ * of each size class, split between the shards (store_shard_first_page_bytes()).
+ */
+unsigned settings_eal_first_pages_mb(const struct nc_settings *s, unsigned workers);
+
 /** EAL memory for EAL itself, the shards' structures, rings and per-worker buffers. */
 #define SETTINGS_EAL_FIXED_MB 24
 
@@ -215,8 +221,9 @@ unsigned settings_eal_index_mb(const struct nc_settings *s, unsigned workers, bo
 #define SETTINGS_EAL_NIC_MB_PER_WORKER 48
 
 /**
- * EAL memory (-m, MB) for @p s with @p workers workers: the item memory (-m), the index
- * (settings_eal_index_mb()), SETTINGS_EAL_FIXED_MB and, for the dpdk backend, the mbuf pool.
+ * EAL memory (-m, MB) for @p s with @p workers workers: the item memory (-m) and the first
+ * pages beyond it (settings_eal_first_pages_mb()), the index (settings_eal_index_mb()),
+ * SETTINGS_EAL_FIXED_MB and, for the dpdk backend, the mbuf pool.
  */
 unsigned settings_eal_memory_total_mb(const struct nc_settings *s, unsigned workers,
 				      bool hugepages);

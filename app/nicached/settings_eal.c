@@ -44,10 +44,23 @@ settings_eal_index_mb(const struct nc_settings *s, unsigned workers, bool hugepa
 }
 
 unsigned
+settings_eal_first_pages_mb(const struct nc_settings *s, unsigned workers)
+{
+	struct store_shard_params p = {
+		.item_size_max = s->max_item_size,
+		.chunk_min = s->slab_min_size,
+		.growth_factor = s->growth_factor,
+		.first_page_shares = workers ? workers : 1,
+	};
+
+	return (workers ? workers : 1) * mb_ceil(store_shard_first_page_bytes(&p));
+}
+
+unsigned
 settings_eal_memory_total_mb(const struct nc_settings *s, unsigned workers, bool hugepages)
 {
-	unsigned mb = s->memory_limit + settings_eal_index_mb(s, workers, hugepages) +
-		      SETTINGS_EAL_FIXED_MB;
+	unsigned mb = s->memory_limit + settings_eal_first_pages_mb(s, workers) +
+		      settings_eal_index_mb(s, workers, hugepages) + SETTINGS_EAL_FIXED_MB;
 
 	if (s->backend == SETTINGS_BACKEND_DPDK)
 		mb += SETTINGS_EAL_NIC_MB + SETTINGS_EAL_NIC_MB_PER_WORKER * workers;

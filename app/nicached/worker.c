@@ -67,6 +67,7 @@ worker_shard(struct worker *w, char *msg, size_t msgcap)
 		.item_size_max = srv->set.max_item_size,
 		.chunk_min = srv->set.slab_min_size,
 		.growth_factor = srv->set.growth_factor,
+		.first_page_shares = srv->nworkers,
 		.seed = &srv->seed,
 		.clock = &srv->clock,
 		.cas_source = &srv->cas,

@@ -18,17 +18,35 @@ reclaim_item(struct item *it, void *arg)
 	slab_free(&s->slab, it);
 }
 
-struct store_shard *
-store_shard_create(const struct store_shard_params *p, int *err)
+/* The slab parameters of a shard made with @p p, defaults filled in. */
+static struct slab_params
+shard_slab_params(const struct store_shard_params *p)
 {
-	struct slab_params sp = {
+	return (struct slab_params){
 		.name = "nc_slab",
 		.socket_id = p->socket_id,
 		.mem_limit = p->mem_limit,
 		.item_size_max = p->item_size_max ? p->item_size_max : SLAB_PAGE_SIZE_DEFAULT,
 		.chunk_min = p->chunk_min ? p->chunk_min : 48,
 		.factor = p->growth_factor != 0.0 ? p->growth_factor : 1.25,
+		.first_page_shares = p->first_page_shares,
 	};
+}
+
+size_t
+store_shard_first_page_bytes(const struct store_shard_params *p)
+{
+	struct slab_params sp = shard_slab_params(p);
+	int n = slab_class_count(&sp);
+
+	return n < 0 ? 0 : (size_t)slab_first_pages((unsigned)n, sp.first_page_shares) *
+				   SLAB_PAGE_SIZE_DEFAULT;
+}
+
+struct store_shard *
+store_shard_create(const struct store_shard_params *p, int *err)
+{
+	struct slab_params sp = shard_slab_params(p);
 	struct store_shard *s;
 	uint32_t entries;
 	int rc;
@@ -49,7 +67,7 @@ store_shard_create(const struct store_shard_params *p, int *err)
 	retire_init(&s->retire, p->reclaimer, reclaim_item, s);
 	ttl_wheel_init(&s->wheel, nc_clock_now(p->clock));
 	rc = slab_init(&s->slab, &sp);
-	if (rc == 0 && (uintptr_t)s->slab.arena + (size_t)s->slab.npages * s->slab.page_size >
+	if (rc == 0 && (uintptr_t)s->slab.arena + slab_arena_bytes(&s->slab) >
 			       ITAB_PTR_MASK) {
 		/* The index keeps 48 bits of an item's address. */
 		slab_deinit(&s->slab);
@@ -65,7 +83,7 @@ store_shard_create(const struct store_shard_params *p, int *err)
 	 * before memory; a given size is fixed.
 	 */
 	entries = p->index_entries ? p->index_entries
-				   : store_shard_index_max_entries(slab_mem_limit(&s->slab),
+				   : store_shard_index_max_entries(slab_arena_bytes(&s->slab),
 								    sp.chunk_min);
 	rc = index_init(&s->index, p->seed, entries, p->index_entries != 0, p->socket_id);
 	if (rc < 0) {

@@ -86,6 +86,7 @@ struct store_shard_params {
 	uint32_t chunk_min;		    /* -n; 0 = 48 */
 	double growth_factor;		    /* -f; 0 = 1.25 */
 	uint32_t index_entries;		    /* fixed key slots; 0 = grow to one per smallest chunk */
+	unsigned first_page_shares;	    /* slab_params: shards sharing memcached's first pages */
 	const struct nc_digest_seed *seed;  /* the process's digest seed (store_key_init) */
 	struct nc_clock *clock;		    /* coarse clock the owner keeps updated */
 	struct nc_cas_source *cas_source;   /* process-wide CAS source */
@@ -124,6 +125,13 @@ struct store_shard *store_shard_create(const struct store_shard_params *p, int *
  * every retired item is back (its reclaimer must still run); no reader may use the shard.
  */
 void store_shard_destroy(struct store_shard **s);
+
+/**
+ * [any] Bytes a shard made with @p p may hold beyond its mem_limit: its part of memcached's
+ * one page per class (p->first_page_shares). For sizing memory before the shard exists.
+ * @return the bytes; 0 when there is no allowance or the parameters are refused.
+ */
+size_t store_shard_first_page_bytes(const struct store_shard_params *p);
 
 /** [reader] Current relative time of the shard's clock. */
 nc_reltime_t store_shard_now(const struct store_shard *s);

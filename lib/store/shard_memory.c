@@ -156,6 +156,25 @@ item_leave_page(struct item *it, void *arg)
 	item_evict(s, it);
 }
 
+/*
+ * An item on a page leaving a class with chunks to spare (class_with_spare()): every live item
+ * moves if it can, recent or not, since the class has room for it; dead ones go, and so does
+ * one that cannot move (a chained item's chunk).
+ */
+static void
+item_leave_spare_page(struct item *it, void *arg)
+{
+	struct store_shard *s = arg;
+	nc_reltime_t now = nc_clock_now(s->clock);
+
+	if (nc_reltime_expired(item_exptime(it), now) || item_flushed(s, it, now)) {
+		shard_item_reclaim_dead(s, it);
+		return;
+	}
+	if (!item_relocate(s, it))
+		item_evict(s, it);
+}
+
 /* CLOCK takes dead items first, whatever their reference bit (memcached's tail pull). */
 static enum slab_verdict
 item_judge(const struct item *it, void *arg)
@@ -176,6 +195,16 @@ item_judge_spare_recent(const struct item *it, void *arg)
 	enum slab_verdict v = item_judge(it, arg);
 
 	return v == SLAB_LIVE && item_recent(s, it) ? SLAB_SPARE : v;
+}
+
+/* For a class with chunks to spare: every live chained item is spared (it cannot move, and
+ * evicting it for a page the class does not need loses a large value). */
+static enum slab_verdict
+item_judge_spare_chained(const struct item *it, void *arg)
+{
+	enum slab_verdict v = item_judge(it, arg);
+
+	return v == SLAB_LIVE && (it->meta & ITEM_META_CHAINED) ? SLAB_SPARE : v;
 }
 
 /*
@@ -267,7 +296,7 @@ only_page_idle(const struct store_shard *s, unsigned c)
  * when three quarters of it are free and nothing on it was used in the last second.
  */
 static unsigned
-class_with_spare(const struct store_shard *s, unsigned clsid)
+class_with_spare(const struct store_shard *s, unsigned clsid, bool empty_page)
 {
 	const struct slab *sl = &s->slab;
 	size_t best_free = 0;
@@ -278,7 +307,7 @@ class_with_spare(const struct store_shard *s, unsigned clsid)
 		size_t free_bytes = (size_t)k->nfree * k->size;
 
 		if (c == clsid || k->npages == 0 || free_bytes <= best_free ||
-		    !slab_class_can_give(sl, c))
+		    (empty_page && k->nempty == 0) || !slab_class_can_give(sl, c))
 			continue;
 		if (k->npages >= 2 ? k->nfree < k->per_page
 				   : (k->nfree < k->per_page / 4 * 3 + 1 || !only_page_idle(s, c)))
@@ -287,6 +316,29 @@ class_with_spare(const struct store_shard *s, unsigned clsid)
 		best = c;
 	}
 	return best;
+}
+
+/*
+ * Start moving the emptiest page of a class with chunks to spare (class_with_spare()) to class
+ * clsid, unless a page is already on its way there; with @p empty_page only a page with no
+ * chunk in use (nothing moves or goes). Returns whether a move started (it completes at once
+ * when the page's chunks were all free).
+ */
+static bool
+take_spare_page(struct store_shard *s, unsigned clsid, bool empty_page)
+{
+	unsigned spare;
+
+	if (s->slab.cls[clsid].incoming != 0)
+		return false;
+	spare = class_with_spare(s, clsid, empty_page);
+	if (spare == SLAB_CLASS_ANY ||
+	    slab_reassign_emptiest(&s->slab, clsid, spare, s->inflight, item_judge_spare_chained,
+				   item_leave_spare_page, s) != 0)
+		return false;
+	STAT_ADD(s, slab_reassigns, 1);
+	retire_flush(&s->retire);
+	return true;
 }
 
 /*
@@ -318,17 +370,8 @@ make_room(struct store_shard *s, unsigned clsid)
 		return;
 	}
 	want -= c->nretired;
-	if (c->incoming == 0) {
-		unsigned spare = class_with_spare(s, clsid);
-
-		if (spare != SLAB_CLASS_ANY &&
-		    slab_reassign_emptiest(&s->slab, clsid, spare, s->inflight,
-					   item_judge_spare_recent, item_leave_page, s) == 0) {
-			STAT_ADD(s, slab_reassigns, 1);
-			retire_flush(&s->retire);
-			return;
-		}
-	}
+	if (take_spare_page(s, clsid, false))
+		return;
 	/*
 	 * Sweep, passing over recent items. A recent item at the hand does not mean the whole
 	 * class is recent (newer items fill chunks freed between older ones), but it may be:
@@ -387,6 +430,14 @@ evict_ahead(struct store_shard *s, unsigned clsid)
 	if (ahead == 0)
 		return;
 	if (c->nfree + c->nretired + c->incoming * c->per_page >= ahead)
+		return;
+	/*
+	 * Memory is full, but another class may hold a page with no chunk in use (a large class
+	 * whose values were replaced by larger ones): make_room() takes it when this class runs
+	 * out, so evicting here would lose items for nothing. (Moving it now is no better: its
+	 * class may need it back first, and then evicts.)
+	 */
+	if (class_with_spare(s, clsid, true) != SLAB_CLASS_ANY)
 		return;
 	/* Not items used in the last second: make_room() decides about those when it must. */
 	tail = slab_class_tail(sl, clsid);

@@ -2,6 +2,7 @@
 #include "store/slab.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_common.h>
@@ -92,6 +93,23 @@ classes_init(struct slab *s, const struct slab_params *p)
 }
 
 int
+slab_class_count(const struct slab_params *p)
+{
+	struct slab *s = calloc(1, sizeof(*s));
+	int rc;
+
+	if (s == NULL)
+		return -ENOMEM;
+	s->page_size = SLAB_PAGE_SIZE_DEFAULT;
+	s->item_size_max = p->item_size_max;
+	rc = classes_init(s, p);
+	if (rc == 0)
+		rc = (int)s->nclasses;
+	free(s);
+	return rc;
+}
+
+int
 slab_init(struct slab *s, const struct slab_params *p)
 {
 	size_t page_size = SLAB_PAGE_SIZE_DEFAULT;
@@ -110,11 +128,12 @@ slab_init(struct slab *s, const struct slab_params *p)
 	if (rc < 0)
 		return rc;
 	s->npages = (uint32_t)(p->mem_limit / page_size);
+	s->npages_arena = s->npages + slab_first_pages(s->nclasses, p->first_page_shares);
 	s->free_pages = SLAB_PAGE_NONE;
-	s->pages = rte_zmalloc_socket(p->name, sizeof(*s->pages) * s->npages, RTE_CACHE_LINE_SIZE,
-				      p->socket_id);
-	s->arena = rte_malloc_socket(p->name, (size_t)s->npages * page_size, RTE_CACHE_LINE_SIZE,
-				     p->socket_id);
+	s->pages = rte_zmalloc_socket(p->name, sizeof(*s->pages) * s->npages_arena,
+				      RTE_CACHE_LINE_SIZE, p->socket_id);
+	s->arena = rte_malloc_socket(p->name, (size_t)s->npages_arena * page_size,
+				     RTE_CACHE_LINE_SIZE, p->socket_id);
 	if (s->pages == NULL || s->arena == NULL) {
 		slab_deinit(s);
 		return -ENOMEM;
@@ -130,6 +149,7 @@ slab_deinit(struct slab *s)
 	s->arena = NULL;
 	s->pages = NULL;
 	s->npages = 0;
+	s->npages_arena = 0;
 }
 
 int
@@ -173,6 +193,7 @@ page_carve(struct slab *s, uint32_t p, unsigned clsid)
 	else
 		page_list_push(s, &c->first_page, p);
 	c->npages++;
+	c->nempty++;
 	if (c->hand_page == SLAB_PAGE_NONE) {
 		c->hand_page = p;
 		c->hand_chunk = 0;
@@ -188,6 +209,21 @@ page_carve(struct slab *s, uint32_t p, unsigned clsid)
 	c->nfree += c->per_page;
 }
 
+/*
+ * Whether class c may take a new page past the limit (slab_params.first_page_shares): it holds
+ * none, it never took one past the limit, and the allowance is not spent. memcached never
+ * moves a class's last page; ours may move, and is then not replaced past the limit, so page
+ * moves cannot grow memory.
+ */
+static bool
+first_page_allowed(struct slab *s, struct slab_class *c)
+{
+	if (c->npages != 0 || c->incoming != 0 || c->past_limit || s->ncarved >= s->npages_arena)
+		return false;
+	c->past_limit = true;
+	return true;
+}
+
 struct item *
 slab_alloc(struct slab *s, unsigned clsid)
 {
@@ -201,7 +237,7 @@ slab_alloc(struct slab *s, unsigned clsid)
 			page_list_unlink(s, &s->free_pages, p);
 			s->nfree_pages--;
 			page_carve(s, p, clsid);
-		} else if (s->ncarved < s->npages) {
+		} else if (s->ncarved < s->npages || first_page_allowed(s, c)) {
 			page_carve(s, s->ncarved++, clsid);
 		} else {
 			return NULL;
@@ -211,7 +247,8 @@ slab_alloc(struct slab *s, unsigned clsid)
 	c->free = it->next;
 	c->nfree--;
 	c->allocs++;
-	s->pages[slab_page_of(s, it)].used++;
+	if (s->pages[slab_page_of(s, it)].used++ == 0)
+		c->nempty--;
 	it->next = NULL;
 	it->state = ITEM_ALLOCATED;
 	return it;
@@ -247,7 +284,8 @@ slab_free(struct slab *s, struct item *it)
 	it->next = c->free;
 	c->free = it;
 	c->nfree++;
-	pg->used--;
+	if (--pg->used == 0)
+		c->nempty++;
 }
 
 /* Move the CLOCK hand to the next chunk, wrapping to the next page of the class. */
@@ -533,6 +571,8 @@ page_move(struct slab *s, unsigned victim, uint32_t p, unsigned dest, slab_evict
 		c->hand_chunk = 0;
 	}
 	page_list_unlink(s, &c->first_page, p);
+	if (s->pages[p].used == 0)
+		c->nempty--;
 	if (--c->npages == 0)
 		c->hand_page = SLAB_PAGE_NONE;
 	pg = &s->pages[p];

@@ -45,6 +45,13 @@ struct slab_params {
 	size_t item_size_max; /* largest item including its header (-I) */
 	uint32_t chunk_min;   /* key+value bytes of the smallest class (-n) */
 	double factor;	      /* growth factor between classes (-f), > 1 */
+	/*
+	 * memcached lets a class that holds no page take one beyond -m, so -m counts every page
+	 * but each class's first. With first_page_shares = n > 0 this slab keeps 1/n of that
+	 * allowance (one page for every n classes, rounded up; n = the shards sharing -m);
+	 * 0 keeps -m a hard limit.
+	 */
+	unsigned first_page_shares;
 };
 
 struct slab_class {
@@ -54,6 +61,8 @@ struct slab_class {
 	uint32_t nfree;
 	uint32_t npages;	    /* pages owned (not counting draining ones) */
 	uint32_t incoming;	    /* pages draining toward this class */
+	bool past_limit;	    /* took its first page past the limit (slab_params) */
+	uint32_t nempty;	    /* owned pages with no chunk in use */
 	uint32_t nretired;	    /* chunks retired, waiting for a grace period */
 	uint64_t allocs;	    /* chunks handed out, ever */
 	uint32_t first_page;	    /* head of the class's page list */
@@ -82,7 +91,8 @@ struct slab {
 	uint8_t *arena;
 	uint32_t page_shift;
 	size_t page_size;
-	uint32_t npages;     /* arena pages: the memory limit */
+	uint32_t npages;     /* pages the memory limit holds */
+	uint32_t npages_arena; /* npages + the first-page allowance (slab_params) */
 	uint32_t ncarved;    /* pages handed to classes at least once (a prefix of the arena) */
 	uint32_t free_pages; /* pages back from classes (list through slab_page.next) */
 	uint32_t nfree_pages;
@@ -100,6 +110,23 @@ struct slab {
  *         item smaller than the smallest class); -ENOMEM when DPDK memory is short.
  */
 int slab_init(struct slab *s, const struct slab_params *p);
+
+/**
+ * [any] Pages of the first-page allowance (slab_params.first_page_shares) for @p nclasses
+ * classes shared by @p shares shards: one per class, split between the shards, rounded up.
+ */
+static inline uint32_t
+slab_first_pages(unsigned nclasses, unsigned shares)
+{
+	return shares ? (nclasses + shares - 1) / shares : 0;
+}
+
+/**
+ * [any] The classes a slab with parameters @p p has (its mem_limit is not looked at); for
+ * sizing memory before any slab exists.
+ * @return the count; -EINVAL for parameters slab_init() refuses; -ENOMEM.
+ */
+int slab_class_count(const struct slab_params *p);
 
 /** Give the arena back. Safe on a zeroed or already deinitialised slab. */
 void slab_deinit(struct slab *s);
@@ -193,11 +220,19 @@ slab_mem_used(const struct slab *s)
 	return (size_t)(s->ncarved - s->nfree_pages) * s->page_size;
 }
 
-/** Bytes of the arena: the memory limit rounded down to whole pages. */
+/** The memory limit rounded down to whole pages, in bytes (the arena is this plus the
+ *  first-page allowance, slab_arena_bytes()). */
 static inline size_t
 slab_mem_limit(const struct slab *s)
 {
 	return (size_t)s->npages * s->page_size;
+}
+
+/** Bytes of the arena: the memory limit's pages and the first-page allowance. */
+static inline size_t
+slab_arena_bytes(const struct slab *s)
+{
+	return (size_t)s->npages_arena * s->page_size;
 }
 
 /** Chunk @p idx of page @p page for chunks of @p size bytes. */

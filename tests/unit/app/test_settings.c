@@ -558,9 +558,14 @@ test_eal_args(void **state)
 	assert_string_equal(e.argv[0], "nicached");
 	assert_null(e.argv[e.argc]);
 	assert_true(has_words(&e, "--lcores", "0@0,1@1,2@2,3@3"));
-	/* 4 KiB pages: -m and 24 MB; the index tables are mapped outside EAL. */
+	/*
+	 * 4 KiB pages: -m, memcached's first page of each of the 38 default classes split over
+	 * 3 shards (13 pages each), and 24 MB; the index tables are mapped outside EAL.
+	 */
 	assert_int_equal(settings_eal_index_mb(&s, 3, false), 0);
-	snprintf(num, sizeof(num), "%u", 64 + 24);
+	assert_int_equal(settings_eal_first_pages_mb(&s, 3), 3 * 13);
+	assert_int_equal(settings_eal_first_pages_mb(&s, 1), 38);
+	snprintf(num, sizeof(num), "%u", 64 + 3 * 13 + 24);
 	assert_true(has_words(&e, "-m", num));
 	assert_true(has_words(&e, "--no-huge", "--no-shconf"));
 	assert_false(has_words(&e, "--in-memory", NULL));
@@ -579,11 +584,13 @@ test_eal_args(void **state)
 	assert_false(has_words(&e, "--no-pci", NULL));
 	assert_false(has_words(&e, "--log-level", NULL));
 	/*
-	 * Hugepages: -m 1000, the first index table of each shard (65536 keys, 0.6 MB: 1 MB),
-	 * 24 MB, and 32 + 48 per worker for the dpdk backend's mbufs.
+	 * Hugepages: -m 1000, the first pages (38 classes over 4 shards: 10 each), the first
+	 * index table of each shard (65536 keys, 0.6 MB: 1 MB), 24 MB, and 32 + 48 per worker
+	 * for the dpdk backend's mbufs.
 	 */
-	assert_int_equal(settings_eal_memory_total_mb(&s, 4, true), 1000 + 4 * 1 + 24 + 32 + 48 * 4);
-	assert_true(has_words(&e, "-m", "1252"));
+	assert_int_equal(settings_eal_memory_total_mb(&s, 4, true),
+			 1000 + 4 * 10 + 4 * 1 + 24 + 32 + 48 * 4);
+	assert_true(has_words(&e, "-m", "1292"));
 	assert_int_equal(PARSE(&s, &act, err, "--backend", "dpdk", "--site", "/etc/nc/site.ini",
 			       "--drivers-dir", "/usr/share/nc", "--udp-reply-max", "128k"),
 			 0);
@@ -593,7 +600,7 @@ test_eal_args(void **state)
 	assert_int_equal(PARSE(&s, &act, err, "-vv", "--backend", "dpdk", "-t", "4", "-p", "0",
 			       "-U", "11311", "-m", "1000", "--eal", "  -a 0000:01:00.0\t --x  "),
 			 0);
-	assert_true(has_words(&e, "-m", "1252"));
+	assert_true(has_words(&e, "-m", "1292"));
 	assert_true(has_words(&e, "--file-prefix", "nicached-11311"));
 	/* The raw words come last, split on spaces and tabs. */
 	assert_int_equal(e.argc, 11);

@@ -82,13 +82,14 @@ size_mixed(void)
 }
 
 static struct store_shard *
-shard_new(size_t mem, uint32_t index_entries)
+shard_new_shared(size_t mem, uint32_t index_entries, unsigned first_page_shares)
 {
 	struct store_shard_params p = {
 		.shard_id = 0,
 		.socket_id = SOCKET_ID_ANY,
 		.mem_limit = mem,
 		.index_entries = index_entries,
+		.first_page_shares = first_page_shares,
 		.seed = &env.seed,
 		.clock = &env.clock,
 		.cas_source = &env.cas,
@@ -101,6 +102,13 @@ shard_new(size_t mem, uint32_t index_entries)
 	assert_int_equal(err, 0);
 	track_shard(s);
 	return s;
+}
+
+/* A shard with a hard limit (no first pages past it). */
+static struct store_shard *
+shard_new(size_t mem, uint32_t index_entries)
+{
+	return shard_new_shared(mem, index_entries, 0);
 }
 
 struct vhdr {
@@ -328,12 +336,18 @@ check_slab(const struct store_shard *s, bool settled)
 	const struct slab *sl = store_shard_slab(s);
 	struct store_shard_stats st = stats(s);
 	uint64_t pages = 0, ev = 0, evu = 0, rec = 0, expu = 0, moved = 0, incoming = 0;
+	uint64_t past_limit = 0;
 	uint64_t used_chunks = 0, chain_chunks = 0;
 
 	for (unsigned i = 0; i < sl->nclasses; i++) {
 		const struct slab_class *c = &sl->cls[i];
 		uint64_t nfree = 0;
+		uint32_t nempty = 0;
 
+		/* Pages with no chunk in use are counted as the class says. */
+		for (uint32_t p = c->first_page; p != SLAB_PAGE_NONE; p = sl->pages[p].next)
+			nempty += sl->pages[p].used == 0;
+		assert_int_equal(nempty, c->nempty);
 		/* Chunks of chained values are used chunks that are not items. */
 		for (uint32_t p = c->first_page; p != SLAB_PAGE_NONE; p = sl->pages[p].next)
 			for (uint32_t j = 0; j < c->per_page; j++) {
@@ -366,8 +380,11 @@ check_slab(const struct store_shard *s, bool settled)
 		expu += c->expired_unfetched;
 		moved += c->pages_moved_in;
 		incoming += c->incoming;
+		past_limit += c->past_limit;
 	}
-	assert_true(sl->ncarved <= sl->npages);
+	/* Past the limit only the first pages of classes that took one there. */
+	assert_true(sl->ncarved <= sl->npages + past_limit);
+	assert_true(sl->ncarved <= sl->npages_arena);
 	assert_int_equal(pages + sl->npages_draining + sl->nfree_pages, sl->ncarved);
 	assert_int_equal(incoming, sl->npages_draining);
 	assert_int_equal(ev, st.evictions);
@@ -618,6 +635,108 @@ reassign_one_way(uint32_t first_len, uint32_t second_len, uint32_t nkeys)
 	assert_int_equal(model_scan(s, &m, 0, next + 40, NULL), stats(s).curr_items);
 	print_classes(s, "reassigned");
 
+	shard_free(&s);
+	model_free(&m);
+}
+
+/*
+ * memcached's allowance: a class that holds no page takes its first page past -m (once), so a
+ * size first written when memory is full does not have to take a page from another class.
+ */
+static void
+test_first_page_past_limit(void **state)
+{
+	const size_t limit = 8 * MIB;
+	struct store_shard *s = shard_new_shared(limit, 0, 1);
+	const struct slab *sl = store_shard_slab(s);
+	unsigned c1 = class_of(s, 50), c2 = class_of(s, 150000), c3 = class_of(s, 5000);
+	struct model m;
+	uint32_t next;
+
+	(void)state;
+	model_init(&m, 'f', 80000);
+	assert_int_equal(slab_arena_bytes(sl), limit + sl->nclasses * sl->page_size);
+	next = fill_until_evicting(s, &m, 0, 50, limit);
+	settle(s);
+	assert_int_equal(sl->cls[c1].npages, sl->npages);
+
+	/* A new size: its first page comes past the limit, no page moves, nothing evicted. */
+	{
+		uint64_t ev = stats(s).evictions;
+
+		model_put(s, &m, next, 150000, 0);
+		assert_int_equal(model_get(s, &m, next++), STORE_HIT);
+		assert_int_equal(stats(s).evictions, ev);
+		assert_int_equal(stats(s).slab_reassigns, 0);
+		assert_int_equal(sl->cls[c2].npages, 1);
+		assert_true(sl->cls[c2].past_limit);
+		assert_int_equal(slab_mem_used(sl), limit + sl->page_size);
+	}
+	/* Its second page is within the limit: taken from the first class, memory stays. */
+	for (uint32_t i = 0; i < 20; i++) {
+		model_put(s, &m, next, 150000, 0);
+		assert_int_equal(model_get(s, &m, next++), STORE_HIT);
+		assert_true(slab_mem_used(sl) <= limit + sl->page_size);
+	}
+	assert_true(stats(s).slab_reassigns > 0);
+	settle(s);
+	/* A third size gets its own first page past the limit, and that is all. */
+	model_put(s, &m, next, 5000, 0);
+	assert_int_equal(model_get(s, &m, next++), STORE_HIT);
+	assert_int_equal(sl->cls[c3].npages, 1);
+	assert_int_equal(slab_mem_used(sl), limit + 2 * sl->page_size);
+	for (uint32_t i = 0; i < 2000; i++)
+		model_put(s, &m, next++, i % 2 ? 5000 : 150000, 0);
+	settle(s);
+	assert_true(slab_mem_used(sl) <= limit + 2 * sl->page_size);
+	assert_int_equal(model_scan(s, &m, 0, next, NULL), stats(s).curr_items);
+	print_classes(s, "first pages");
+	shard_free(&s);
+	model_free(&m);
+}
+
+/*
+ * Memory full, and a class holds pages with nothing in use (its values were deleted or
+ * replaced by larger ones): a class running low on chunks takes those pages before anything
+ * is evicted (evicting ahead used to take items while free pages sat in another class).
+ */
+static void
+test_empty_pages_taken_before_evicting(void **state)
+{
+	const size_t limit = 8 * MIB;
+	struct store_shard *s = shard_new(limit, 0);
+	const struct slab *sl = store_shard_slab(s);
+	unsigned c1 = class_of(s, 200), c2 = class_of(s, 150000);
+	struct model m;
+	uint32_t id = 0, large = 0;
+
+	(void)state;
+	model_init(&m, 'e', 80000);
+	/* Half of memory in large values, then all of them deleted. */
+	while (slab_mem_used(sl) < limit / 2)
+		model_put(s, &m, large++, 150000, 0);
+	for (uint32_t i = 0; i < large; i++) {
+		char key[16];
+		struct store_key k;
+
+		model_key(&m, i, key, &k);
+		assert_int_equal(store_delete(s, &k, 0), STORE_DELETED);
+		m.ver[i] = 0;
+	}
+	settle(s);
+	assert_true(sl->cls[c2].nempty >= 2);
+	/* Small values until the first eviction: by then the large class gave its empty pages. */
+	id = large;
+	while (stats(s).evictions == 0) {
+		/* Time passes: items a second old may be evicted ahead. */
+		if (id % 1000 == 0)
+			nc_clock_advance(&env.clock, 1);
+		model_put(s, &m, id++, 200, 0);
+		check_limits(s, limit);
+	}
+	assert_true(sl->cls[c2].npages <= 1);
+	assert_true(sl->cls[c1].npages >= sl->npages - 1);
+	print_classes(s, "empty taken");
 	shard_free(&s);
 	model_free(&m);
 }
@@ -1296,6 +1415,8 @@ main(void)
 	int failed;
 	const struct CMUnitTest tests[] = {
 		T(test_memory_limit),
+		T(test_first_page_past_limit),
+		T(test_empty_pages_taken_before_evicting),
 		T(test_reassign_small_to_large),
 		T(test_reassign_large_to_small),
 		T(test_clock_keeps_hot_set),
