@@ -20,6 +20,9 @@ set -euo pipefail
 # iputils-ping and procps (sysctl); DPDK's af_xdp and af_packet drivers come
 # with libdpdk-dev. tcpdump records the lab's traffic (NC_LAB_CAPTURE) for the
 # TCP fuzzer's seeds.
+# lib/cluster hashes ketama points with libmd's MD5 (libmd-dev); its unit suite
+# checks placements against libmemcached itself through python3-pylibmc
+# (libmemcached11).
 # Profiling (README) also wants valgrind, which the tests do not need.
 PACKAGES=(
 	gcc
@@ -30,12 +33,15 @@ PACKAGES=(
 	libdpdk-dev
 	liburcu-dev
 	libcmocka-dev
+	libmd-dev
 	clang
 	libclang-rt-14-dev
 	memcached
 	libmemcached-tools
 	python3-pymemcache
 	python3-pytest
+	python3-pylibmc
+	libmemcached11
 	dpdk-dev
 	iproute2
 	ethtool
