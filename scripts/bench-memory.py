@@ -592,6 +592,7 @@ def measure_one(name, port, pid, args, mix):
             rec["append_failures"] = None
         rec["footprint"] = footprint_kb(pid) if pid else None
         rec["stats_slabs"] = conn.stats("slabs")
+        rec["stats_end"] = conn.stats()
         rec["stats_items"] = conn.stats("items")
         rec["scan"] = scan(conn, work.seq)
         rec["ok"] = True

@@ -36,8 +36,8 @@
 #define EVICT_AHEAD_BYTES (128u << 10)
 /* Chunks the CLOCK hand may visit per store that needs memory. */
 #define EVICT_VISITS 4096
-/* ... when the item at the hand is recent (the whole class may be: a short look first). */
-#define EVICT_VISITS_RECENT 256
+/* ... when the item at the hand is recent (the whole class may be; see make_room()). */
+#define EVICT_VISITS_RECENT 4096
 /* Index keys moved to a larger table per store_shard_maintain() call while the index grows. */
 #define INDEX_MOVES_PER_CALL 128
 /* Retirements handed to liburcu at once from store_shard_maintain(), or ... */

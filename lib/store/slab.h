@@ -63,6 +63,8 @@ struct slab_class {
 	uint32_t incoming;	    /* pages draining toward this class */
 	bool past_limit;	    /* took its first page past the limit (slab_params) */
 	uint32_t nempty;	    /* owned pages with no chunk in use */
+	bool all_recent_valid;	    /* a long sweep found only recent items ... */
+	uint32_t all_recent_tick;   /* ... at this clock tick (the store's, not the slab's) */
 	uint32_t nretired;	    /* chunks retired, waiting for a grace period */
 	uint64_t allocs;	    /* chunks handed out, ever */
 	uint32_t first_page;	    /* head of the class's page list */
