@@ -14,7 +14,8 @@
 #      runs it against another server, NC_INTEGRATION_ARGS adds server flags)
 #      and, as root, start-up with hugepages short (tests/integration/startup.sh);
 #      memory held next to memcached (tests/integration/memory.sh); a two-minute
-#      soak checking RSS growth and the slowest request (tests/integration/soak.sh)
+#      soak checking RSS growth and the slowest request (tests/integration/soak.sh);
+#      three nodes as one static cluster with a ketama client (tests/integration/cluster.py)
 #   h. the DPDK backend in a network-namespace lab: Linux peers over a veth
 #      pair driven by net_af_xdp / net_af_packet (tests/integration/lab/run.sh;
 #      root only; NC_SKIP_LAB=1 skips it), and TSO on DPDK's net_tap with a Linux
@@ -291,6 +292,10 @@ run_checks "memory next to memcached" 400 tests/integration/memory.sh \
 # may take 100 ms (the soak saw 106 ms; the machine's own stalls reach tens of ms).
 run_checks "soak" 400 tests/integration/soak.sh --server build/app/nicached/nicached -- \
 	--duration 120 --settle 45 --max-latency-ms 100
+
+# Three nodes as one static cluster: auto-discovery, stats cluster, a ketama client, bad lists.
+run_checks "cluster (static, socket backend)" 180 /usr/bin/python3 tests/integration/cluster.py \
+	--server build/app/nicached/nicached --ring-dump build/tests/ring_dump
 
 if [[ $(id -u) -eq 0 ]]; then
 	run_checks "start-up (hugepages)" 120 tests/integration/startup.sh \

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "conn_private.h"
 #include "log.h"
 #include "worker.h"
@@ -108,6 +109,16 @@ conn_exec_admin(struct worker *w, struct conn *c, struct proto_result *res)
 	case PROTO_OP_LRU_CRAWLER:
 		res->status = PROTO_STATUS_COUNT; /* answered */
 		return conn_lru_crawler(w, c);
+	case PROTO_OP_CONFIG: {
+		/* Auto-discovery: `config get cluster` in a cluster; ERROR otherwise, as memcached. */
+		const struct cluster_view *v = cluster_view_get(w->srv);
+
+		res->status = PROTO_STATUS_COUNT; /* answered */
+		if (v != NULL && req->args != NULL && req->args_len == 11 &&
+		    memcmp(req->args, "get cluster", 11) == 0)
+			return conn_reply_raw(w, c, v->config, v->config_len) == 0;
+		return conn_reply_line(w, c, "ERROR") == 0;
+	}
 	case PROTO_OP_STATS:
 		if (args_word_is(req, "cachedump")) {
 			res->status = PROTO_STATUS_COUNT;
@@ -167,7 +178,7 @@ conn_execute(struct worker *w, struct conn *c)
 	if (req->key == NULL || req->op == PROTO_OP_FLUSH || req->op == PROTO_OP_STATS ||
 	    req->op == PROTO_OP_VERSION || req->op == PROTO_OP_VERBOSITY ||
 	    req->op == PROTO_OP_NOOP || req->op == PROTO_OP_QUIT ||
-	    req->op == PROTO_OP_LRU_CRAWLER) {
+	    req->op == PROTO_OP_LRU_CRAWLER || req->op == PROTO_OP_CONFIG) {
 		memset(&res, 0, sizeof(res)); /* (exec_read / exec_write clear it themselves) */
 		if (!conn_exec_admin(w, c, &res))
 			return false;

@@ -8,6 +8,7 @@
 
 #include <rte_telemetry.h>
 
+#include "cluster.h"
 #include "nic.h"
 #include "worker.h"
 
@@ -159,6 +160,15 @@ control_banner(const struct nc_server *srv, FILE *f)
 			"port above\n",
 			s->port, s->port ? " (the project's TCP, per worker queue)" : " (off: -p 0)",
 			s->udp_port, s->udp_port ? "" : " (off: -U 0)");
+	}
+	if (cluster_view_get(srv) != NULL) {
+		const struct cluster_view *v = cluster_view_get(srv);
+
+		fprintf(f,
+			"nicached: cluster of %u members (static --peers), this node %s; ketama "
+			"placement as libmemcached's; `config get cluster` answers auto-discovery; "
+			"requests are served where they land (no proxying or replication yet)\n",
+			v->nmembers, nc_ring_member_name(v->ring, v->self));
 	}
 	fflush(f);
 }

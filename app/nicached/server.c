@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "nic.h"
 #include "worker.h"
 
@@ -31,6 +32,9 @@ server_setup(struct nc_server *srv, char *err, size_t errcap)
 		snprintf(err, errcap, "cannot start the RCU reclaimer: %s", strerror(-rc));
 		return rc ? rc : -ENOMEM;
 	}
+	rc = cluster_setup(srv, err, errcap);
+	if (rc != 0)
+		return rc;
 	srv->nworkers = rte_lcore_count() - 1;
 	if (srv->nworkers == 0) {
 		snprintf(err, errcap, "no worker lcore: EAL gave only the main lcore");
@@ -57,4 +61,5 @@ server_teardown(struct nc_server *srv)
 		worker_destroy(&srv->workers[i]);
 	nic_stop(srv);
 	retire_reclaimer_destroy(&srv->reclaimer);
+	cluster_teardown(srv);
 }

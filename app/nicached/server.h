@@ -30,6 +30,7 @@
 #include "store/retire.h"
 
 struct worker;
+struct cluster_view;
 
 /** What `version` and `stats` report: memcached's protocol level, then ours. */
 #define NC_VERSION_REPLY "1.6.18 nicached-" NC_VERSION
@@ -64,6 +65,7 @@ struct nc_server {
 	uint32_t detail_gen;		    /* stats reset count: per-prefix tables older are empty */
 	bool use_hugepages;
 	struct stats_base stats_base;	    /* stats reset */
+	struct cluster_view *cluster;	    /* cluster.h; NULL when not in a cluster */
 	char memory_note[160];		    /* why 4 KiB pages ("" with hugepages or when obvious) */
 	/* backend dpdk: the site, the NIC profile it names, and the started port */
 	struct net_site site;

@@ -25,6 +25,8 @@
 #define OFFSET_path(f)	  offsetof(struct nc_settings, f)
 #define OFFSET_fault(f)	  offsetof(struct nc_settings, f)
 #define OFFSET_subopts(f) offsetof(struct nc_settings, f)
+#define OFFSET_members(f) offsetof(struct nc_settings, f)
+#define OFFSET_member(f) offsetof(struct nc_settings, f)
 #define OFFSET_help(f)	  0
 #define OFFSET_version(f) 0
 
@@ -41,6 +43,8 @@
 #define CAP_path(f)    sizeof(((struct nc_settings *)0)->f)
 #define CAP_fault(f)   sizeof(((struct nc_settings *)0)->f)
 #define CAP_subopts(f) sizeof(((struct nc_settings *)0)->f)
+#define CAP_members(f) sizeof(((struct nc_settings *)0)->f)
+#define CAP_member(f) sizeof(((struct nc_settings *)0)->f)
 #define CAP_help(f)    0
 #define CAP_version(f) 0
 
@@ -57,6 +61,8 @@
 #define DEFAULT_path(s, f, d)	 snprintf((s)->f, sizeof((s)->f), "%s", (d));
 #define DEFAULT_fault(s, f, d)	 snprintf((s)->f, sizeof((s)->f), "%s", (d));
 #define DEFAULT_subopts(s, f, d) snprintf((s)->f, sizeof((s)->f), "%s", (d));
+#define DEFAULT_members(s, f, d) snprintf((s)->f, sizeof((s)->f), "%s", (d));
+#define DEFAULT_member(s, f, d) snprintf((s)->f, sizeof((s)->f), "%s", (d));
 #define DEFAULT_help(s, f, d)
 #define DEFAULT_version(s, f, d)
 

@@ -62,6 +62,9 @@ enum settings_backend {
  *   subopts  memcached -o list, name[=value],...: each of memcached's suboptions that nicached
  *            has sets its setting (setting_subopts in settings_value.c); the others are
  *            accepted without effect; kept as given
+ *   members  cluster members, comma-separated host:port names as clients write them
+ *            (app/nicached/cluster.h), checked by building their ring; kept as given
+ *   member   one such name
  *   help, version   actions (command line only, no field)
  */
 #define SETTINGS_FIELD_uint(f)	  unsigned f;
@@ -76,6 +79,8 @@ enum settings_backend {
 #define SETTINGS_FIELD_path(f)	  char f[SETTINGS_PATH_LEN];
 #define SETTINGS_FIELD_fault(f)	  char f[SETTINGS_PATH_LEN];
 #define SETTINGS_FIELD_subopts(f) char f[SETTINGS_STR_LEN];
+#define SETTINGS_FIELD_members(f) char f[SETTINGS_STR_LEN];
+#define SETTINGS_FIELD_member(f)  char f[SETTINGS_PATH_LEN];
 #define SETTINGS_FIELD_help(f)
 #define SETTINGS_FIELD_version(f)
 
@@ -130,6 +135,11 @@ enum settings_backend {
 	  "when empty)")                                                                      \
 	X(words, eal, 0, "eal", "", 0, 0, NULL, "args",                                       \
 	  "extra EAL arguments, split on spaces, after the derived ones (experts)")           \
+	X(members, peers, 0, "peers", "", 0, 0, "peers", "list",                              \
+	  "cluster: every member, comma-separated host:port as the clients name them (with " \
+	  "--advertise; ketama placement as libmemcached's)")                                 \
+	X(member, advertise, 0, "advertise", "", 0, 0, "advertise", "host:port",              \
+	  "cluster: this node's name among --peers")                                          \
 	X(config, config, 0, "config", "", 0, 0, NULL, "file",                                \
 	  "read settings from section [" SETTINGS_INI_SECTION "] of an INI file first")       \
 	X(help, help, 'h', "help", 0, 0, 0, NULL, NULL, "print this help and exit")           \

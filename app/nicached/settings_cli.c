@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "settings_private.h"
 
 /* getopt_long value of a setting: its short flag, or 256 + its id. */
@@ -181,7 +182,7 @@ check_combination(const struct nc_settings *t, char *err, size_t errcap)
 			    "-p/--port and -U/--udp-port are both 0: nothing to listen on");
 		return -EINVAL;
 	}
-	return 0;
+	return cluster_settings_check(t, err, errcap);
 }
 
 int

@@ -37,6 +37,8 @@ setting_format(const struct nc_settings *s, const struct setting_desc *d, bool s
 	case KIND_path:
 	case KIND_fault:
 	case KIND_subopts:
+	case KIND_members:
+	case KIND_member:
 		snprintf(buf, cap, "%s", (const char *)p);
 		break;
 	case KIND_backend:

@@ -28,6 +28,8 @@
 	X(path)           \
 	X(fault)          \
 	X(subopts)        \
+	X(members)        \
+	X(member)         \
 	X(help)           \
 	X(version)
 

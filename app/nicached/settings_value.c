@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "net/fault.h"
 #include "settings_private.h"
 
@@ -308,6 +309,23 @@ setting_apply(struct nc_settings *s, const struct setting_desc *d, const struct 
 		if (rc != 0)
 			return rc;
 		return copy_text(d, lb, text, setting_field(s, d), err, errcap);
+	case KIND_members:
+	case KIND_member: {
+		struct nc_ring *ring = NULL;
+		char why[200];
+
+		/* Empty: not in a cluster. A member: a one-name list. */
+		if (text[0] != '\0' &&
+		    (cluster_members_parse(text, &ring, why, sizeof(why)) < 0 ||
+		     (d->kind == KIND_member && nc_ring_member_count(ring) != 1))) {
+			setting_err(err, errcap, "%s: %s", lb,
+				    ring != NULL ? "one member name (host:port), not a list" : why);
+			nc_ring_destroy(&ring);
+			return -EINVAL;
+		}
+		nc_ring_destroy(&ring);
+		return copy_text(d, lb, text, setting_field(s, d), err, errcap);
+	}
 	case KIND_backend:
 		if (setting_backend_find(text, setting_field(s, d)) == 0)
 			return 0;

@@ -14,6 +14,7 @@
 
 #include <rte_cycles.h>
 
+#include "cluster.h"
 #include "nic.h"
 #include "worker.h"
 
@@ -480,6 +481,8 @@ stats_report(struct worker *w, const char *group, uint32_t group_len, struct pro
 		nic_stats_visit(w->srv, stats_nic_number, stats_nic_text, &o);
 	} else if (group_is(group, group_len, "tcp") && w->srv->port != NULL) {
 		nic_tcp_visit(w->srv, stats_nic_number, &o);
+	} else if (group_is(group, group_len, "cluster")) {
+		cluster_stats_visit(w->srv, stats_nic_number, stats_nic_text, &o);
 	} else if (group_is(group, group_len, "conns")) {
 		uint32_t len = 0;
 		char *t = stats_conns_text(w, &len);

@@ -469,6 +469,23 @@ nc_ring_member_name(const struct nc_ring *ring, uint32_t i)
 	return i < ring->n_members ? ring->members[i].name : NULL;
 }
 
+int
+nc_ring_member_addr(const struct nc_ring *ring, uint32_t i, char *host, size_t cap,
+		    uint16_t *port)
+{
+	const struct ring_addr *a;
+
+	if (i >= ring->n_members)
+		return -EINVAL;
+	a = &ring->members[i].addr;
+	if (a->host_len + 1 > cap)
+		return -ENOSPC;
+	memcpy(host, a->host, a->host_len);
+	host[a->host_len] = '\0';
+	*port = (uint16_t)a->port;
+	return 0;
+}
+
 uint32_t
 nc_ring_member_weight(const struct nc_ring *ring, uint32_t i)
 {

@@ -187,6 +187,14 @@ uint32_t nc_ring_point_count(const struct nc_ring *ring);
 /** [reader] Member @p i's name as given to nc_ring_build(); NULL if i is out of range. */
 const char *nc_ring_member_name(const struct nc_ring *ring, uint32_t i);
 
+/**
+ * [reader] Member @p i's host (IPv6 brackets removed, NUL-terminated, into @p host of @p cap
+ * bytes) and port (11211 when its name has none).
+ * @return 0; -EINVAL if i is out of range; -ENOSPC if the host does not fit.
+ */
+int nc_ring_member_addr(const struct nc_ring *ring, uint32_t i, char *host, size_t cap,
+			uint16_t *port);
+
 /** [reader] Member @p i's weight; 0 if i is out of range. */
 uint32_t nc_ring_member_weight(const struct nc_ring *ring, uint32_t i);
 

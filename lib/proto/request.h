@@ -46,7 +46,8 @@ enum proto_kind {
 	X(NOOP, "mn / binary noop: answer, ending a quiet pipeline")        \
 	X(QUIT, "quit: close after earlier replies")                        \
 	X(DEBUG, "me <key>: item details")                                  \
-	X(LRU_CRAWLER, "lru_crawler <subcommand> [args] (.args): answered by the worker")
+	X(LRU_CRAWLER, "lru_crawler <subcommand> [args] (.args): answered by the worker") \
+	X(CONFIG, "config <subcommand> [key] (.args): auto-discovery, answered by the worker")
 
 enum proto_op {
 #define PROTO_OP_ENUM(name, desc) PROTO_OP_##name,

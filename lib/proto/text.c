@@ -852,6 +852,8 @@ dispatch(struct text_parser *p, struct proto_input *in, const struct line *l,
 	case 'c':
 		if (TOK_IS(cmd, "cas"))
 			return parse_store(p, in, l, req, err, PROTO_MODE_CAS);
+		if (TOK_IS(cmd, "config"))
+			return parse_with_args(p, in, l, req, PROTO_OP_CONFIG);
 		break; /* cache_memlimit: not served */
 	case 'i':
 		if (TOK_IS(cmd, "incr"))

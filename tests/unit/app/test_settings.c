@@ -465,6 +465,35 @@ bad_file(const char *text, const char *needle)
 }
 
 /* --fault: checked with net_fault_parse, kept as given, in the file too. */
+/* --peers and --advertise: a member list as clients write it, this node among them. */
+static void
+test_cluster(void **state)
+{
+	struct nc_settings s;
+	enum settings_action act;
+	char err[ERRCAP];
+
+	(void)state;
+	assert_int_equal(PARSE(&s, &act, err, "--peers", "10.0.0.1:11211, 10.0.0.2,cache3:22122",
+			       "--advertise", "10.0.0.2:11211"),
+			 0);
+	assert_string_equal(s.peers, "10.0.0.1:11211, 10.0.0.2,cache3:22122");
+	assert_string_equal(s.advertise, "10.0.0.2:11211");
+	assert_int_equal(PARSE(&s, &act, err, "--peers", "[::1]:7000,[::1]:7001", "--advertise",
+			       "[::1]:7001"),
+			 0);
+	BAD("--peers and --advertise go together", "--peers", "a:1,b:2");
+	BAD("--peers and --advertise go together", "--advertise", "a:1");
+	BAD("--advertise: 'c:3' is not one of --peers", "--peers", "a:1,b:2", "--advertise",
+	    "c:3");
+	/* A list naming this node twice ("a" is a:11211). */
+	BAD("--peers: 'a:11211' names a member twice", "--peers", "a,b:2,a:11211", "--advertise",
+	    "b:2");
+	BAD("--peers: 'a:99999' is not a member name", "--peers", "a:99999");
+	BAD("--peers: no member named", "--peers", " , ");
+	BAD("--advertise: one member name (host:port), not a list", "--advertise", "a:1,b:2");
+}
+
 static void
 test_fault(void **state)
 {
@@ -669,7 +698,9 @@ test_stats(void **state)
 			       "127.0.0.1,::1", "-U", "11211"),
 			 0);
 	n = settings_stats(&s, st, SETTINGS_STATS_MAX);
-	assert_true(n == 21);
+	assert_true(n == 23);
+	assert_string_equal(stat_of(st, n, "peers"), "");
+	assert_string_equal(stat_of(st, n, "advertise"), "");
 	assert_string_equal(stat_of(st, n, "maxbytes"), "134217728");
 	assert_string_equal(stat_of(st, n, "idle_timeout"), "0");
 	assert_string_equal(stat_of(st, n, "udp_reply_max"), "65536");
@@ -819,7 +850,7 @@ main(void)
 		cmocka_unit_test(test_config_file),   cmocka_unit_test(test_config_bad_lines),
 		cmocka_unit_test(test_eal_args),      cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_usage),	      cmocka_unit_test(test_fuzz_argv),
-		cmocka_unit_test(test_fault),
+		cmocka_unit_test(test_fault),	      cmocka_unit_test(test_cluster),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

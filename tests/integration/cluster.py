@@ -1,0 +1,275 @@
+#!/usr/bin/env python3
+"""Three nicached nodes on loopback as one static cluster (socket backend).
+
+    tests/integration/cluster.py --server build/app/nicached/nicached [--ring-dump PATH]
+
+Each node is started with --peers naming all three (127.0.0.1:P1,P2,P3) and --advertise its
+own name. Checks:
+  discovery     `config get cluster` on every node: ElastiCache's format (CONFIG cluster 0 <n>,
+                n bytes of a version line and host|ip|port members in --peers order, END),
+                the same answer from every node.
+  stats         `stats cluster`: membership static, three members with their ketama points,
+                this node's name and state self.
+  ketama        pylibmc with ketama_weighted (libmemcached's ketama) over the three writes
+                10,000 keys and reads every one back; every node holds a share, and for every
+                key the node holding it is the one the servers' ring (ring_dump, the same
+                lib/cluster code) names as primary.
+  bad-input     a member list naming a node twice, --advertise not among --peers, --peers
+                without --advertise: the server refuses to start (exit 64) with a message
+                naming the problem; a node outside a cluster answers ERROR to
+                `config get cluster`, as memcached.
+Prints "PASS name" / "FAIL name: why" per check and "N passed, M failed" last; exits 1 on a
+failure. Only the servers this script started are stopped, by pid.
+"""
+import argparse
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HOST = "127.0.0.1"
+NKEYS = 10000
+
+
+def free_ports(n):
+    """n distinct free TCP ports on the loopback."""
+    socks, ports = [], []
+    try:
+        while len(ports) < n:
+            s = socket.socket()
+            s.bind((HOST, 0))
+            socks.append(s)
+            ports.append(s.getsockname()[1])
+    finally:
+        for s in socks:
+            s.close()
+    return ports
+
+
+def request(port, line, end, timeout=5.0):
+    """Send one text command; read until the reply ends with `end`."""
+    with socket.create_connection((HOST, port), timeout=timeout) as s:
+        s.sendall(line)
+        got = b""
+        deadline = time.monotonic() + timeout
+        while not got.endswith(end):
+            if time.monotonic() > deadline:
+                raise AssertionError("no full reply to %r: %r" % (line, got))
+            d = s.recv(65536)
+            if not d:
+                break
+            got += d
+        return got
+
+
+def stats(port, group=b""):
+    out = {}
+    for ln in request(port, b"stats %s\r\n" % group if group else b"stats\r\n",
+                      b"END\r\n").split(b"\r\n"):
+        parts = ln.split(b" ", 2)
+        if len(parts) == 3 and parts[0] == b"STAT":
+            out[parts[1].decode()] = parts[2].decode()
+    return out
+
+
+class Node:
+    def __init__(self, server, port, peers, advertise, logdir, extra=()):
+        self.port = port
+        self.log = open(os.path.join(logdir, "node-%d.log" % port), "w+")
+        args = [server, "-p", str(port), "-U", "0", "-l", HOST, "-t", "1", "-m", "32"]
+        if peers is not None:
+            args += ["--peers", peers]
+        if advertise is not None:
+            args += ["--advertise", advertise]
+        args += list(extra)
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait_up(self, timeout=20.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("node %d exited with %d: %s" % (
+                    self.port, self.proc.returncode, self.output()[-400:]))
+            try:
+                if request(self.port, b"version\r\n", b"\r\n", 1.0).startswith(b"VERSION"):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError("node %d did not answer within %.0f s" % (self.port, timeout))
+
+    def output(self):
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def parse_config(reply):
+    """(version, [(host, ip, port)]) from a `config get cluster` reply; checks its framing."""
+    head, sep, rest = reply.partition(b"\r\n")
+    assert sep, reply
+    words = head.split()
+    assert words[:3] == [b"CONFIG", b"cluster", b"0"] and len(words) == 4, head
+    n = int(words[3])
+    data, tail = rest[:n], rest[n:]
+    assert tail == b"\r\nEND\r\n", "after %d bytes: %r" % (n, tail)
+    lines = data.split(b"\n")
+    assert len(lines) == 3 and lines[2] == b"", data
+    members = []
+    for m in lines[1].split(b" "):
+        host, ip, port = m.decode().split("|")
+        members.append((host, ip, int(port)))
+    return int(lines[0]), members
+
+
+def check_discovery(ctx):
+    replies = [request(p, b"config get cluster\r\n", b"END\r\n") for p in ctx.ports]
+    version, members = parse_config(replies[0])
+    assert version == 1, version
+    want = [(HOST, HOST, p) for p in ctx.ports]
+    assert members == want, "%r, want %r" % (members, want)
+    for p, r in zip(ctx.ports, replies):
+        assert r == replies[0], "node %d answers %r, node %d %r" % (p, r, ctx.ports[0],
+                                                                    replies[0])
+
+
+def check_stats(ctx):
+    for i, p in enumerate(ctx.ports):
+        st = stats(p, b"cluster")
+        assert st.get("cluster_membership") == "static", st
+        assert st.get("cluster_members") == "3", st
+        assert st.get("cluster_self") == "%s:%d" % (HOST, p), st
+        assert st.get("cluster_version") == "1", st
+        for j, q in enumerate(ctx.ports):
+            assert st.get("member_%d_name" % j) == "%s:%d" % (HOST, q), st
+            assert st.get("member_%d_state" % j) == ("self" if i == j else "static"), st
+            assert st.get("member_%d_points" % j) == "160", st
+        assert st.get("cluster_ring_points") == "480", st
+
+
+def check_ketama(ctx):
+    import pylibmc
+    names = ["%s:%d" % (HOST, p) for p in ctx.ports]
+    mc = pylibmc.Client(names, behaviors={"ketama_weighted": True})
+    keys = ["ck:%d:%d" % (i, random.randrange(1 << 30)) for i in range(NKEYS)]
+    for k in keys:
+        assert mc.set(k, k.encode()), "set %s refused" % k
+    for k in keys:
+        assert mc.get(k) == k.encode(), "get %s" % k
+    items = [int(stats(p)["curr_items"]) for p in ctx.ports]
+    assert sum(items) == NKEYS and min(items) > NKEYS // 10, items
+    if ctx.ring_dump is None:
+        return
+    out = subprocess.run([ctx.ring_dump] + names, input="\n".join(keys) + "\n",
+                         capture_output=True, text=True, check=True).stdout.split("\n")
+    primary = [int(ln.split()[1]) for ln in out if ln.strip()]
+    assert len(primary) == NKEYS, len(primary)
+    # Every key is on the node the servers' ring names, and on no other.
+    by_node = {}
+    for k, m in zip(keys, primary):
+        by_node.setdefault(m, []).append(k)
+    for m, ks in by_node.items():
+        for j, p in enumerate(ctx.ports):
+            sample = ks[:300]
+            got = request(p, b"get " + " ".join(sample).encode() + b"\r\n", b"END\r\n", 10)
+            hits = got.count(b"VALUE ")
+            want = len(sample) if j == m else 0
+            assert hits == want, "node %d holds %d of %d keys the ring puts on node %d" % (
+                j, hits, len(sample), m)
+
+
+def check_bad_input(ctx):
+    p = free_ports(3)
+    cases = [
+        ("%s:%d,%s:%d,%s:%d" % (HOST, p[0], HOST, p[1], HOST, p[0]), "%s:%d" % (HOST, p[0]),
+         "names a member twice"),
+        ("%s:%d,%s:%d" % (HOST, p[0], HOST, p[1]), "%s:%d" % (HOST, p[2]),
+         "is not one of --peers"),
+        ("%s:%d,%s:%d" % (HOST, p[0], HOST, p[1]), None, "go together"),
+        ("%s:%d,%s:99999" % (HOST, p[0], HOST), "%s:%d" % (HOST, p[0]), "is not a member name"),
+    ]
+    for peers, adv, needle in cases:
+        n = Node(ctx.server, p[0], peers, adv, ctx.logdir)
+        try:
+            rc = n.proc.wait(20)
+            out = n.output()
+        finally:
+            n.stop()
+        assert rc == 64, "--peers %s --advertise %s: exit %s, want 64" % (peers, adv, rc)
+        assert needle in out, "no %r in %r" % (needle, out[-300:])
+    n = Node(ctx.server, p[1], None, None, ctx.logdir)
+    try:
+        n.wait_up()
+        got = request(p[1], b"config get cluster\r\n", b"\r\n")
+        assert got == b"ERROR\r\n", got
+        assert stats(p[1], b"cluster").get("cluster_membership") == "none"
+    finally:
+        n.stop()
+
+
+CHECKS = [("discovery", check_discovery), ("stats", check_stats), ("ketama", check_ketama),
+          ("bad-input", check_bad_input)]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--server", required=True)
+    ap.add_argument("--ring-dump", help="tests/unit/cluster's ring_dump (placement check)")
+    ap.add_argument("--keep-logs", action="store_true")
+    ctx = ap.parse_args()
+    if ctx.ring_dump is None:
+        guess = os.path.join(os.path.dirname(os.path.abspath(ctx.server)), "..", "..",
+                             "tests", "ring_dump")
+        ctx.ring_dump = guess if os.access(guess, os.X_OK) else None
+    ctx.logdir = tempfile.mkdtemp(prefix="nc-cluster.")
+    ctx.ports = free_ports(3)
+    peers = ",".join("%s:%d" % (HOST, p) for p in ctx.ports)
+    nodes = []
+    passed = failed = 0
+    try:
+        for p in ctx.ports:
+            nodes.append(Node(ctx.server, p, peers, "%s:%d" % (HOST, p), ctx.logdir))
+        for n in nodes:
+            n.wait_up()
+        for name, fn in CHECKS:
+            try:
+                fn(ctx)
+                print("PASS %s" % name, flush=True)
+                passed += 1
+            except Exception as e:  # noqa: BLE001 -- any failure is reported, then the next
+                print("FAIL %s: %s" % (name, e), flush=True)
+                failed += 1
+        for n in nodes:
+            if n.proc.poll() is not None:
+                print("FAIL node %d exited (%d)" % (n.port, n.proc.returncode), flush=True)
+                failed += 1
+    except Exception as e:  # noqa: BLE001
+        print("FAIL setup: %s" % e, flush=True)
+        failed += 1
+    finally:
+        for n in nodes:
+            n.stop()
+        if failed == 0 and not ctx.keep_logs:
+            shutil.rmtree(ctx.logdir, ignore_errors=True)
+        else:
+            print("cluster.py: logs kept in %s" % ctx.logdir)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
