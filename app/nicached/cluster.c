@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <urcu-qsbr.h>
+
 #include "server.h"
 #include "settings.h"
 
@@ -190,33 +192,30 @@ view_free(struct cluster_view *v)
 	free(v);
 }
 
-int
-cluster_setup(struct nc_server *srv, char *err, size_t errcap)
+/*
+ * A view of @p ring (taken over, freed on failure too) with this node named @p self (its index
+ * must exist: the caller checked) at @p version. At setup or on the control core: resolves
+ * host names (may wait for DNS).
+ */
+static int
+view_build(struct nc_ring *ring, const char *self, uint64_t version, struct cluster_view **out)
 {
-	struct cluster_view *v;
-	char why[200];
+	struct cluster_view *v = calloc(1, sizeof(*v));
 	int rc;
 
-	if (srv->set.peers[0] == '\0')
-		return 0;
-	v = calloc(1, sizeof(*v));
-	if (v == NULL)
+	if (v == NULL) {
+		nc_ring_destroy(&ring);
 		return -ENOMEM;
-	rc = cluster_members_parse(srv->set.peers, &v->ring, why, sizeof(why));
-	if (rc < 0) {
-		snprintf(err, errcap, "--peers: %s", why);
-		view_free(v);
-		return rc;
 	}
-	rc = nc_ring_member_find(v->ring, srv->set.advertise);
+	v->ring = ring;
+	rc = nc_ring_member_find(ring, self);
 	if (rc < 0) {
-		snprintf(err, errcap, "--advertise: '%s' is not one of --peers", srv->set.advertise);
 		view_free(v);
-		return -EINVAL;
+		return -ENOENT;
 	}
 	v->self = (uint32_t)rc;
-	v->version = 1;
-	v->nmembers = nc_ring_member_count(v->ring);
+	v->version = version;
+	v->nmembers = nc_ring_member_count(ring);
 	v->members = calloc(v->nmembers, sizeof(*v->members));
 	if (v->members == NULL) {
 		view_free(v);
@@ -225,7 +224,7 @@ cluster_setup(struct nc_server *srv, char *err, size_t errcap)
 	for (uint32_t i = 0; i < v->nmembers; i++) {
 		struct cluster_member *m = &v->members[i];
 
-		nc_ring_member_addr(v->ring, i, m->host, sizeof(m->host), &m->port);
+		nc_ring_member_addr(ring, i, m->host, sizeof(m->host), &m->port);
 		member_ip(m->host, m->ip, sizeof(m->ip));
 	}
 	rc = view_config_text(v);
@@ -233,7 +232,50 @@ cluster_setup(struct nc_server *srv, char *err, size_t errcap)
 		view_free(v);
 		return rc;
 	}
-	__atomic_store_n(&srv->cluster, v, __ATOMIC_RELEASE);
+	*out = v;
+	return 0;
+}
+
+/*
+ * [setup or control core] Make @p v the view readers get; the one it replaces is freed after
+ * an RCU grace period (readers are the workers, between their quiescent states).
+ */
+static void
+view_publish(struct nc_server *srv, struct cluster_view *v)
+{
+	struct cluster_view *old = __atomic_exchange_n(&srv->cluster, v, __ATOMIC_ACQ_REL);
+
+	if (old != NULL) {
+		synchronize_rcu();
+		view_free(old);
+	}
+}
+
+int
+cluster_setup(struct nc_server *srv, char *err, size_t errcap)
+{
+	struct cluster_view *v = NULL;
+	struct nc_ring *ring = NULL;
+	char why[200];
+	int rc;
+
+	if (srv->set.peers[0] == '\0')
+		return 0;
+	rc = cluster_members_parse(srv->set.peers, &ring, why, sizeof(why));
+	if (rc < 0) {
+		snprintf(err, errcap, "--peers: %s", why);
+		return rc;
+	}
+	rc = view_build(ring, srv->set.advertise, 1, &v);
+	if (rc == -ENOENT) {
+		snprintf(err, errcap, "--advertise: '%s' is not one of --peers", srv->set.advertise);
+		return -EINVAL;
+	}
+	if (rc < 0) {
+		snprintf(err, errcap, "cluster view: %s", strerror(-rc));
+		return rc;
+	}
+	view_publish(srv, v);
 	return 0;
 }
 
