@@ -23,6 +23,10 @@ set -euo pipefail
 # lib/cluster hashes ketama points with libmd's MD5 (libmd-dev); its unit suite
 # checks placements against libmemcached itself through python3-pylibmc
 # (libmemcached11).
+# lib/cluster keeps membership in etcd through its v3 JSON gateway over HTTP
+# (libcurl4-openssl-dev, libjansson-dev); the cluster suite runs clients against
+# a real etcd (etcd-server; the test skips without it), and etcd-client brings
+# etcdctl to look at the member keys by hand.
 # Profiling (README) also wants valgrind, which the tests do not need.
 PACKAGES=(
 	gcc
@@ -42,6 +46,10 @@ PACKAGES=(
 	python3-pytest
 	python3-pylibmc
 	libmemcached11
+	libcurl4-openssl-dev
+	libjansson-dev
+	etcd-server
+	etcd-client
 	dpdk-dev
 	iproute2
 	ethtool

@@ -12,8 +12,27 @@
 
 #include <urcu-qsbr.h>
 
+#include "cluster/etcd.h"
 #include "server.h"
 #include "settings.h"
+
+/* How many counters the etcd client keeps (NC_ETCD_STATS). */
+#define CTL_COUNT_ONE(name, desc) +1
+enum { CTL_NSTATS = 0 NC_ETCD_STATS(CTL_COUNT_ONE) };
+#undef CTL_COUNT_ONE
+
+/* Membership in etcd: the control core's only, but for the copies `stats cluster` reads. */
+struct cluster_ctl {
+	struct nc_etcd *etcd;
+	uint64_t members_version; /* of the list the current view was built from */
+	uint64_t view_version;	  /* the last view's (`config get cluster`) */
+	enum nc_etcd_state logged_state;
+	char logged_error[256];
+	/* Written by the control core (relaxed), read by workers for `stats cluster`. */
+	uint32_t stat_state;
+	uint64_t stat_state_since_ms;
+	uint64_t stat[CTL_NSTATS];
+};
 
 /* Most members --peers may name (its text is at most SETTINGS_STR_LEN bytes anyway). */
 #define CLUSTER_LIST_MAX 256
@@ -102,6 +121,12 @@ cluster_settings_check(const struct nc_settings *s, char *err, size_t errcap)
 	char why[200];
 	int rc;
 
+	if (s->etcd[0] != '\0' && s->advertise[0] == '\0') {
+		snprintf(err, errcap, "--etcd needs --advertise: this node's name in the cluster");
+		return -EINVAL;
+	}
+	if (s->etcd[0] != '\0' && s->peers[0] == '\0')
+		return 0;
 	if (s->peers[0] == '\0' && s->advertise[0] == '\0')
 		return 0;
 	if (s->peers[0] == '\0' || s->advertise[0] == '\0') {
@@ -193,12 +218,13 @@ view_free(struct cluster_view *v)
 }
 
 /*
- * A view of @p ring (taken over, freed on failure too) with this node named @p self (its index
- * must exist: the caller checked) at @p version. At setup or on the control core: resolves
+ * A view of @p ring (taken over, freed on failure too) with this node named @p self (with
+ * @p need_self, -ENOENT when the ring does not name it) at @p version. At setup or on the control core: resolves
  * host names (may wait for DNS).
  */
 static int
-view_build(struct nc_ring *ring, const char *self, uint64_t version, struct cluster_view **out)
+view_build(struct nc_ring *ring, const char *self, bool need_self, uint64_t version,
+	   struct cluster_view **out)
 {
 	struct cluster_view *v = calloc(1, sizeof(*v));
 	int rc;
@@ -209,11 +235,11 @@ view_build(struct nc_ring *ring, const char *self, uint64_t version, struct clus
 	}
 	v->ring = ring;
 	rc = nc_ring_member_find(ring, self);
-	if (rc < 0) {
+	if (rc < 0 && need_self) {
 		view_free(v);
 		return -ENOENT;
 	}
-	v->self = (uint32_t)rc;
+	v->self = rc < 0 ? CLUSTER_NOT_MEMBER : (uint32_t)rc;
 	v->version = version;
 	v->nmembers = nc_ring_member_count(ring);
 	v->members = calloc(v->nmembers, sizeof(*v->members));
@@ -251,6 +277,164 @@ view_publish(struct nc_server *srv, struct cluster_view *v)
 	}
 }
 
+/* Copy what `stats cluster` shows of the etcd client for the workers. */
+static void
+ctl_publish_stats(struct cluster_ctl *ctl)
+{
+	struct nc_etcd_stats st;
+	const uint64_t *from = (const uint64_t *)&st;
+	uint64_t since = 0;
+
+	nc_etcd_stats(ctl->etcd, &st);
+	for (unsigned i = 0; i < CTL_NSTATS; i++)
+		__atomic_store_n(&ctl->stat[i], from[i], __ATOMIC_RELAXED);
+	__atomic_store_n(&ctl->stat_state, (uint32_t)nc_etcd_state(ctl->etcd, &since),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&ctl->stat_state_since_ms, since, __ATOMIC_RELAXED);
+}
+
+/*
+ * [control] Build and publish a view of etcd's member list when it changed since the last
+ * one. A list that names no member, or one the ring refuses, keeps the last view (logged).
+ */
+static int
+ctl_rebuild(struct nc_server *srv, struct cluster_ctl *ctl)
+{
+	uint64_t version = 0;
+	uint32_t n = 0, bad = 0;
+	const struct nc_ring_member *m = nc_etcd_members(ctl->etcd, &n, &version);
+	struct cluster_view *v = NULL;
+	struct nc_ring *ring = NULL;
+	int rc;
+
+	if (srv->cluster != NULL && version == ctl->members_version)
+		return 0;
+	ctl->members_version = version;
+	if (n == 0) {
+		fprintf(stderr, "nicached: cluster: etcd lists no member; keeping the last view\n");
+		return 0;
+	}
+	rc = nc_ring_build(m, n, NULL, &ring, &bad);
+	if (rc == 0)
+		rc = view_build(ring, srv->set.advertise, false, ++ctl->view_version, &v);
+	if (rc < 0) {
+		fprintf(stderr, "nicached: cluster: cannot use etcd's list of %u members (%s%s%s); "
+				"keeping the last view\n",
+			n, strerror(-rc), rc == -EINVAL || rc == -EEXIST ? " at " : "",
+			rc == -EINVAL || rc == -EEXIST ? m[bad].name : "");
+		return 0;
+	}
+	view_publish(srv, v);
+	fprintf(stderr, "nicached: cluster: %u members from etcd (view %llu)%s\n", n,
+		(unsigned long long)v->version,
+		v->self == CLUSTER_NOT_MEMBER ? "; this node is not among them" : "");
+	return 1;
+}
+
+/* --etcd: the client, and the first view (etcd's list, or --peers until etcd answers). */
+static int
+etcd_setup(struct nc_server *srv, char *err, size_t errcap)
+{
+	struct nc_ring_member *fallback = NULL;
+	struct cluster_ctl *ctl = calloc(1, sizeof(*ctl));
+	char *text = NULL, why[256];
+	uint32_t nfb = 0;
+	int rc = -ENOMEM;
+
+	if (ctl == NULL)
+		goto fail;
+	srv->cluster_ctl = ctl;
+	if (srv->set.peers[0] != '\0') {
+		fallback = calloc(CLUSTER_LIST_MAX, sizeof(*fallback));
+		text = strdup(srv->set.peers);
+		if (fallback == NULL || text == NULL)
+			goto fail;
+		rc = split_members(text, fallback, &nfb, why, sizeof(why));
+		if (rc < 0) {
+			snprintf(err, errcap, "--peers: %s", why);
+			goto fail;
+		}
+	}
+	{
+		struct nc_etcd_params p = {
+			.endpoints = srv->set.etcd,
+			.cluster = srv->set.cluster_name,
+			.name = srv->set.advertise,
+			.ttl_s = srv->set.etcd_ttl,
+			/* A request may take a third of the TTL, at most the default 2 s. */
+			.timeout_ms = srv->set.etcd_ttl * 1000 / 3 < NC_ETCD_TIMEOUT_DEFAULT_MS
+					      ? srv->set.etcd_ttl * 1000 / 3
+					      : NC_ETCD_TIMEOUT_DEFAULT_MS,
+			.start = nfb > 0 ? NC_ETCD_START_FALLBACK : NC_ETCD_START_REQUIRE,
+			.fallback = fallback,
+			.n_fallback = nfb,
+		};
+
+		rc = nc_etcd_create(&p, &ctl->etcd, why, sizeof(why));
+	}
+	if (rc < 0) {
+		snprintf(err, errcap, "--etcd %s: %s%s", srv->set.etcd, why,
+			 nfb == 0 ? " (give --peers too to start with that list while etcd is "
+				    "unreachable)"
+				  : "");
+		goto fail;
+	}
+	ctl->logged_state = nc_etcd_state(ctl->etcd, NULL);
+	ctl_publish_stats(ctl);
+	ctl_rebuild(srv, ctl);
+	rc = srv->cluster != NULL ? 0 : -EINVAL;
+	if (rc < 0)
+		snprintf(err, errcap, "--etcd %s: no usable member list", srv->set.etcd);
+fail:
+	if (rc == -ENOMEM)
+		snprintf(err, errcap, "cluster: out of memory");
+	free(text);
+	free(fallback);
+	return rc;
+}
+
+int
+cluster_service(struct nc_server *srv)
+{
+	struct cluster_ctl *ctl = srv->cluster_ctl;
+	enum nc_etcd_state state;
+	const char *e;
+
+	if (ctl == NULL || ctl->etcd == NULL)
+		return 0;
+	nc_etcd_step(ctl->etcd, nc_etcd_now_ms());
+	ctl_publish_stats(ctl);
+	state = nc_etcd_state(ctl->etcd, NULL);
+	e = nc_etcd_last_error(ctl->etcd);
+	if (state != ctl->logged_state ||
+	    (state == NC_ETCD_UNREACHABLE && strcmp(e, ctl->logged_error) != 0)) {
+		fprintf(stderr, "nicached: cluster: etcd %s%s%s\n", nc_etcd_state_name(state),
+			state == NC_ETCD_UNREACHABLE && e[0] != '\0' ? ": " : "",
+			state == NC_ETCD_UNREACHABLE ? e : "");
+		ctl->logged_state = state;
+		snprintf(ctl->logged_error, sizeof(ctl->logged_error), "%s", e);
+	}
+	return ctl_rebuild(srv, ctl);
+}
+
+void
+cluster_leave(struct nc_server *srv, uint32_t max_ms)
+{
+	struct cluster_ctl *ctl = srv->cluster_ctl;
+	uint64_t end;
+
+	if (ctl == NULL || ctl->etcd == NULL)
+		return;
+	nc_etcd_leave(ctl->etcd);
+	end = nc_etcd_now_ms() + max_ms;
+	while (nc_etcd_state(ctl->etcd, NULL) != NC_ETCD_LEFT && nc_etcd_now_ms() < end) {
+		nc_etcd_step(ctl->etcd, nc_etcd_now_ms());
+		nc_etcd_wait(ctl->etcd, 20);
+	}
+	fprintf(stderr, "nicached: cluster: %s etcd\n",
+		nc_etcd_state(ctl->etcd, NULL) == NC_ETCD_LEFT ? "left" : "could not leave");
+}
+
 int
 cluster_setup(struct nc_server *srv, char *err, size_t errcap)
 {
@@ -259,6 +443,8 @@ cluster_setup(struct nc_server *srv, char *err, size_t errcap)
 	char why[200];
 	int rc;
 
+	if (srv->set.etcd[0] != '\0')
+		return etcd_setup(srv, err, errcap);
 	if (srv->set.peers[0] == '\0')
 		return 0;
 	rc = cluster_members_parse(srv->set.peers, &ring, why, sizeof(why));
@@ -266,7 +452,7 @@ cluster_setup(struct nc_server *srv, char *err, size_t errcap)
 		snprintf(err, errcap, "--peers: %s", why);
 		return rc;
 	}
-	rc = view_build(ring, srv->set.advertise, 1, &v);
+	rc = view_build(ring, srv->set.advertise, true, 1, &v);
 	if (rc == -ENOENT) {
 		snprintf(err, errcap, "--advertise: '%s' is not one of --peers", srv->set.advertise);
 		return -EINVAL;
@@ -282,8 +468,15 @@ cluster_setup(struct nc_server *srv, char *err, size_t errcap)
 void
 cluster_teardown(struct nc_server *srv)
 {
+	struct cluster_ctl *ctl = srv->cluster_ctl;
+
 	view_free(srv->cluster);
 	srv->cluster = NULL;
+	if (ctl != NULL) {
+		nc_etcd_destroy(&ctl->etcd);
+		free(ctl);
+		srv->cluster_ctl = NULL;
+	}
 }
 
 const struct cluster_view *
@@ -300,12 +493,16 @@ cluster_stats_visit(const struct nc_server *srv,
 	const struct cluster_view *v = cluster_view_get(srv);
 	char name[64];
 
+	const struct cluster_ctl *ctl = srv->cluster_ctl;
+
 	if (v == NULL) {
 		text(arg, "cluster_membership", "none");
 		return;
 	}
-	text(arg, "cluster_membership", "static");
-	text(arg, "cluster_self", nc_ring_member_name(v->ring, v->self));
+	text(arg, "cluster_membership", ctl != NULL ? "etcd" : "static");
+	text(arg, "cluster_self", v->self == CLUSTER_NOT_MEMBER
+					  ? "absent"
+					  : nc_ring_member_name(v->ring, v->self));
 	number(arg, "cluster_members", v->nmembers);
 	number(arg, "cluster_version", v->version);
 	number(arg, "cluster_ring_points", nc_ring_point_count(v->ring));
@@ -315,6 +512,21 @@ cluster_stats_visit(const struct nc_server *srv,
 		snprintf(name, sizeof(name), "member_%u_points", i);
 		number(arg, name, nc_ring_member_points(v->ring, i));
 		snprintf(name, sizeof(name), "member_%u_state", i);
-		text(arg, name, i == v->self ? "self" : "static");
+		text(arg, name, i == v->self ? "self" : ctl != NULL ? "etcd" : "static");
+	}
+	if (ctl != NULL) {
+		static const char *const names[] = {
+#define CTL_STAT_NAME(n, desc) "etcd_" #n,
+			NC_ETCD_STATS(CTL_STAT_NAME)
+#undef CTL_STAT_NAME
+		};
+		uint64_t since = __atomic_load_n(&ctl->stat_state_since_ms, __ATOMIC_RELAXED);
+		uint64_t now = nc_etcd_now_ms();
+
+		text(arg, "etcd_state",
+		     nc_etcd_state_name(__atomic_load_n(&ctl->stat_state, __ATOMIC_RELAXED)));
+		number(arg, "etcd_state_seconds", since != 0 && now > since ? (now - since) / 1000 : 0);
+		for (unsigned i = 0; i < CTL_NSTATS; i++)
+			number(arg, names[i], __atomic_load_n(&ctl->stat[i], __ATOMIC_RELAXED));
 	}
 }

@@ -3,14 +3,19 @@
 #define NC_APP_CLUSTER_H
 
 /*
- * The cluster as this node sees it: its members (--peers, this node named by --advertise),
- * the ketama ring over them (lib/cluster/ring.h, placed exactly as libmemcached's weighted
- * ketama places keys) and the auto-discovery answer (`config get cluster`, in ElastiCache's
- * format). Static membership builds one view at start; a view is immutable, so any thread may
- * read the one it got from cluster_view_get().
+ * The cluster as this node sees it: its members, the ketama ring over them
+ * (lib/cluster/ring.h, placed exactly as libmemcached's weighted ketama places keys) and the
+ * auto-discovery answer (`config get cluster`, in ElastiCache's format).
+ *
+ * Membership is static (--peers, this node named by --advertise: one view built at start) or
+ * kept in etcd (--etcd: lib/cluster/etcd.h, stepped by the control core, which builds a new
+ * view off the data path whenever the member list changes and publishes it with RCU; with
+ * --peers too, that list serves until etcd answers, else the start waits for etcd and fails
+ * with a clear error when no endpoint answers). A view is immutable: a worker reads the one
+ * cluster_view_get() gave it until its next quiescent state.
  *
  * Not done yet (issue 14): a request for a key whose primary is another member is served
- * here all the same (no proxying), nothing is replicated, and membership is static.
+ * here all the same (no proxying), nothing is replicated, no state transfer on joins.
  */
 
 #include <stddef.h>
@@ -29,11 +34,15 @@ struct cluster_member {
 	uint16_t port;
 };
 
+/** cluster_view.self when the member list does not name this node. */
+#define CLUSTER_NOT_MEMBER UINT32_MAX
+
 /** One membership: the ring, its members and the answer to `config get cluster`. */
 struct cluster_view {
 	struct nc_ring *ring;
 	uint64_t version;		 /* `config get cluster`'s version: one more per change */
-	uint32_t self;			 /* this node's index in the ring */
+	uint32_t self;			 /* this node's index in the ring; CLUSTER_NOT_MEMBER when
+					    the list does not name it (etcd: lease lost) */
 	uint32_t nmembers;
 	struct cluster_member *members;	 /* [nmembers], in ring (--peers) order */
 	char *config;			 /* the whole `config get cluster` reply */
@@ -62,8 +71,22 @@ int cluster_settings_check(const struct nc_settings *s, char *err, size_t errcap
  */
 int cluster_setup(struct nc_server *srv, char *err, size_t errcap);
 
-/** [setup, after workers stopped] Free the view. */
+/** [setup, after workers stopped] Free the view and the etcd client. */
 void cluster_teardown(struct nc_server *srv);
+
+/**
+ * [control] With --etcd: step the etcd client (never blocks), and when its member list
+ * changed build and publish a new view (waits for an RCU grace period to free the old one).
+ * Logs state changes and failures. Nothing to do otherwise.
+ * @return 1 when a new view was published, else 0.
+ */
+int cluster_service(struct nc_server *srv);
+
+/**
+ * [control, at stop, workers may still run] With --etcd: leave cleanly (delete this node's
+ * key and revoke its lease), waiting at most @p max_ms. Nothing to do otherwise.
+ */
+void cluster_leave(struct nc_server *srv, uint32_t max_ms);
 
 /** [any] The current view, or NULL when this node is not in a cluster. */
 const struct cluster_view *cluster_view_get(const struct nc_server *srv);

@@ -165,10 +165,12 @@ control_banner(const struct nc_server *srv, FILE *f)
 		const struct cluster_view *v = cluster_view_get(srv);
 
 		fprintf(f,
-			"nicached: cluster of %u members (static --peers), this node %s; ketama "
+			"nicached: cluster of %u members (%s), this node %s; ketama "
 			"placement as libmemcached's; `config get cluster` answers auto-discovery; "
 			"requests are served where they land (no proxying or replication yet)\n",
-			v->nmembers, nc_ring_member_name(v->ring, v->self));
+			v->nmembers, srv->cluster_ctl != NULL ? "etcd" : "static --peers",
+			v->self == CLUSTER_NOT_MEMBER ? "(not listed yet)"
+						      : nc_ring_member_name(v->ring, v->self));
 	}
 	fflush(f);
 }
@@ -183,6 +185,8 @@ control_main(struct nc_server *srv)
 		/* Larger index tables are made here, off the workers' path, and old ones freed. */
 		for (unsigned i = 0; i < srv->nworkers; i++)
 			store_shard_index_service(srv->workers[i]->shard);
+		/* Membership in etcd: stepped here, never on a request's path. */
+		cluster_service(srv);
 		nanosleep(&tick, NULL);
 	}
 	__atomic_store_n(&srv->stop, true, __ATOMIC_RELEASE);

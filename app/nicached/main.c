@@ -21,6 +21,7 @@
 #include <rte_errno.h>
 #include <rte_lcore.h>
 
+#include "cluster.h"
 #include "control.h"
 #include "nic.h"
 #include "server.h"
@@ -193,6 +194,7 @@ main(int argc, char **argv)
 		rte_eal_remote_launch(worker_main, srv.workers[i++], lcore);
 	}
 	control_main(&srv);
+	cluster_leave(&srv, 2000);
 	rte_eal_mp_wait_lcore();
 	control_final_stats(&srv, stdout);
 	server_teardown(&srv);

@@ -31,6 +31,7 @@
 
 struct worker;
 struct cluster_view;
+struct cluster_ctl;
 
 /** What `version` and `stats` report: memcached's protocol level, then ours. */
 #define NC_VERSION_REPLY "1.6.18 nicached-" NC_VERSION
@@ -66,6 +67,7 @@ struct nc_server {
 	bool use_hugepages;
 	struct stats_base stats_base;	    /* stats reset */
 	struct cluster_view *cluster;	    /* cluster.h; NULL when not in a cluster */
+	struct cluster_ctl *cluster_ctl;    /* cluster.c: membership in etcd, or NULL */
 	char memory_note[160];		    /* why 4 KiB pages ("" with hugepages or when obvious) */
 	/* backend dpdk: the site, the NIC profile it names, and the started port */
 	struct net_site site;

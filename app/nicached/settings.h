@@ -139,7 +139,14 @@ enum settings_backend {
 	  "cluster: every member, comma-separated host:port as the clients name them (with " \
 	  "--advertise; ketama placement as libmemcached's)")                                 \
 	X(member, advertise, 0, "advertise", "", 0, 0, "advertise", "host:port",              \
-	  "cluster: this node's name among --peers")                                          \
+	  "cluster: this node's name among --peers (or in etcd)")                             \
+	X(path, etcd, 0, "etcd", "", 0, 0, "etcd", "urls",                                    \
+	  "cluster: membership in etcd, endpoints comma-separated (http://host:port); with "  \
+	  "--peers, that list serves until etcd answers, else the start needs etcd")          \
+	X(path, cluster_name, 0, "cluster-name", "nicached", 0, 0, "cluster_name", "name",    \
+	  "cluster: the name members register under in etcd (/nicached/<name>/members/)")     \
+	X(uint, etcd_ttl, 0, "etcd-ttl", 10, 2, 3600, "etcd_ttl", "seconds",                  \
+	  "cluster: lease TTL in etcd; a node that dies leaves the member list within it")    \
 	X(config, config, 0, "config", "", 0, 0, NULL, "file",                                \
 	  "read settings from section [" SETTINGS_INI_SECTION "] of an INI file first")       \
 	X(help, help, 'h', "help", 0, 0, 0, NULL, NULL, "print this help and exit")           \

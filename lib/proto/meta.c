@@ -5,7 +5,7 @@
 #include <limits.h>
 #include <string.h>
 
-#include "proto/base64.h"
+#include "core/base64.h"
 
 enum meta_cmd {
 	META_NONE,
@@ -149,7 +149,7 @@ static bool
 decode_key(const struct proto_token *key, struct proto_request *req)
 {
 	int64_t n =
-		proto_base64_decode(key->p, key->len, req->meta.key_bin, sizeof(req->meta.key_bin));
+		nc_base64_decode(key->p, key->len, req->meta.key_bin, sizeof(req->meta.key_bin));
 
 	if (n <= 0)
 		return false;

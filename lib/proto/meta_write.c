@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "core/decimal.h"
-#include "proto/base64.h"
+#include "core/base64.h"
 
 /*
  * Longest status line: "VA" and a 32-bit size, s t c f l h O k with their values (k in base64
@@ -80,7 +80,7 @@ static void
 put_key_text(struct line *l, const struct proto_request *req)
 {
 	if (req->flags & PROTO_F_KEY_BINARY) {
-		int64_t n = proto_base64_encode(req->key, req->key_len, l->b + l->n,
+		int64_t n = nc_base64_encode(req->key, req->key_len, l->b + l->n,
 						sizeof(l->b) - l->n);
 
 		if (n < 0)

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto/base64.h"
+#include "core/base64.h"
 #include "proto/meta.h"
 
 #define CHECK(c)                 \
@@ -110,7 +110,7 @@ static const char ret_letters[] = "stcflhOk";
 static void
 check_request(const struct proto_request *req, const struct proto_token *tok)
 {
-	char enc[PROTO_BASE64_ENCODED_LEN(PROTO_META_BINKEY_MAX)];
+	char enc[NC_BASE64_ENCODED_LEN(PROTO_META_BINKEY_MAX)];
 	unsigned seen = 0;
 
 	CHECK(req->kind == PROTO_META);
@@ -122,7 +122,7 @@ check_request(const struct proto_request *req, const struct proto_token *tok)
 
 		CHECK(req->key == (const char *)req->meta.key_bin);
 		CHECK(req->key_len <= PROTO_META_BINKEY_MAX);
-		n = proto_base64_encode(req->key, req->key_len, enc, sizeof(enc));
+		n = nc_base64_encode(req->key, req->key_len, enc, sizeof(enc));
 		CHECK(n == tok[1].len && memcmp(enc, tok[1].p, (size_t)n) == 0);
 	} else {
 		CHECK(req->key == tok[1].p && req->key_len == tok[1].len);
@@ -149,10 +149,10 @@ fuzz_base64(const uint8_t *data, size_t n)
 
 	if (n > 4096)
 		n = 4096;
-	d = proto_base64_decode((const char *)data, n, dec, sizeof(dec));
-	CHECK(d == -EINVAL || (d > 0 && (size_t)d <= PROTO_BASE64_DECODED_MAX(n)));
+	d = nc_base64_decode((const char *)data, n, dec, sizeof(dec));
+	CHECK(d == -EINVAL || (d > 0 && (size_t)d <= NC_BASE64_DECODED_MAX(n)));
 	if (d > 0) {
-		e = proto_base64_encode(dec, (size_t)d, enc, sizeof(enc));
+		e = nc_base64_encode(dec, (size_t)d, enc, sizeof(enc));
 		CHECK(e == (int64_t)n && memcmp(enc, data, n) == 0);
 	}
 }

@@ -20,7 +20,7 @@
  * Build (standalone):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I lib tests/fuzz/fuzz_text.c \
  *     lib/proto/text.c lib/proto/text_write.c lib/proto/meta.c lib/proto/meta_write.c \
- *     lib/proto/base64.c lib/proto/input.c lib/proto/output.c lib/proto/request.c \
+ *     lib/core/base64.c lib/proto/input.c lib/proto/output.c lib/proto/request.c \
  *     -o /tmp/fuzz_text
  */
 #include <errno.h>

@@ -18,6 +18,19 @@ own name. Checks:
                 without --advertise: the server refuses to start (exit 64) with a message
                 naming the problem; a node outside a cluster answers ERROR to
                 `config get cluster`, as memcached.
+Then, when etcd is installed (Debian's etcd-server), membership kept in a real etcd started on
+loopback ports with a scratch data directory (--etcd-ttl 2):
+  etcd-join     three nodes register; every node lists all three; pylibmc ketama writes and
+                reads 3,000 keys through them.
+  etcd-crash    one node killed with SIGKILL: the others drop it within the TTL (+3 s), with a
+                new `config get cluster` version.
+  etcd-away     etcd stopped: the nodes keep serving with the last list (etcd_state
+                unreachable); etcd restarted on the same data: they register again, and the
+                killed node, started again, is listed by all within seconds.
+  etcd-leave    a node stopped with SIGTERM deletes its key: the others drop it at once (well
+                within the TTL).
+  etcd-start    etcd unreachable at start: without --peers the start fails with a message
+                naming --etcd; with --peers the node serves with that list meanwhile.
 Prints "PASS name" / "FAIL name: why" per check and "N passed, M failed" last; exits 1 on a
 failure. Only the servers this script started are stopped, by pid.
 """
@@ -103,6 +116,8 @@ class Node:
         raise AssertionError("node %d did not answer within %.0f s" % (self.port, timeout))
 
     def output(self):
+        if self.log.closed:
+            return self.final_output
         self.log.flush()
         self.log.seek(0)
         return self.log.read()
@@ -115,7 +130,9 @@ class Node:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.log.close()
+        if not self.log.closed:
+            self.final_output = self.output()
+            self.log.close()
 
 
 def parse_config(reply):
@@ -224,6 +241,176 @@ def check_bad_input(ctx):
 CHECKS = [("discovery", check_discovery), ("stats", check_stats), ("ketama", check_ketama),
           ("bad-input", check_bad_input)]
 
+ETCD_TTL = 2
+
+
+class Etcd:
+    """A real etcd on loopback ports with a scratch data directory (stopped by pid)."""
+
+    def __init__(self, logdir):
+        self.client, self.peer = free_ports(2)
+        self.data = tempfile.mkdtemp(prefix="nc-etcd.")
+        self.logdir = logdir
+        self.proc = None
+        self.url = "http://%s:%d" % (HOST, self.client)
+
+    def start(self):
+        log = open(os.path.join(self.logdir, "etcd.log"), "a")
+        peer = "http://%s:%d" % (HOST, self.peer)
+        self.proc = subprocess.Popen(
+            ["etcd", "--name", "nc", "--data-dir", self.data, "--listen-client-urls", self.url,
+             "--advertise-client-urls", self.url, "--listen-peer-urls", peer,
+             "--initial-advertise-peer-urls", peer, "--initial-cluster", "nc=" + peer],
+            stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection((HOST, self.client), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError("etcd did not start")
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def remove(self):
+        self.stop()
+        shutil.rmtree(self.data, ignore_errors=True)
+
+
+def members_of(port):
+    """(version, ["host:port", ...]) of a node's `config get cluster`."""
+    version, members = parse_config(request(port, b"config get cluster\r\n", b"END\r\n"))
+    return version, ["%s:%d" % (h, p) for h, ip, p in members]
+
+
+def wait_members(ports, want, timeout, what):
+    """Until every node in ports lists exactly `want`; returns their versions."""
+    deadline = time.monotonic() + timeout
+    got = {}
+    while time.monotonic() < deadline:
+        got = {p: members_of(p) for p in ports}
+        if all(sorted(m) == sorted(want) for v, m in got.values()):
+            return {p: v for p, (v, m) in got.items()}
+        time.sleep(0.1)
+    raise AssertionError("%s: after %.0f s the nodes list %r, want %r" % (
+        what, timeout, {p: m for p, (v, m) in got.items()}, sorted(want)))
+
+
+def etcd_node(ctx, port, extra=()):
+    return Node(ctx.server, port, None, "%s:%d" % (HOST, port), ctx.logdir,
+                ["--etcd", ctx.etcd.url, "--cluster-name", ctx.cluster_name,
+                 "--etcd-ttl", str(ETCD_TTL)] + list(extra))
+
+
+def check_etcd_join(ctx):
+    for p in ctx.eports:
+        ctx.enodes[p] = etcd_node(ctx, p)
+    for p in ctx.eports:
+        ctx.enodes[p].wait_up()
+    names = ["%s:%d" % (HOST, p) for p in ctx.eports]
+    wait_members(ctx.eports, names, 10, "join")
+    for p in ctx.eports:
+        st = stats(p, b"cluster")
+        assert st.get("cluster_membership") == "etcd" and st.get("etcd_state") == "registered", st
+    import pylibmc
+    mc = pylibmc.Client(names, behaviors={"ketama_weighted": True})
+    keys = ["ek:%d" % i for i in range(3000)]
+    for k in keys:
+        assert mc.set(k, k.encode()), k
+    for k in keys:
+        assert mc.get(k) == k.encode(), k
+
+
+def check_etcd_crash(ctx):
+    dead = ctx.eports[2]
+    before = {p: members_of(p)[0] for p in ctx.eports[:2]}
+    ctx.enodes[dead].proc.kill()
+    ctx.enodes[dead].proc.wait()
+    t0 = time.monotonic()
+    after = wait_members(ctx.eports[:2], ["%s:%d" % (HOST, p) for p in ctx.eports[:2]],
+                         ETCD_TTL + 3, "crash")
+    print("  a killed node left the lists after %.1f s (TTL %d s)" % (
+        time.monotonic() - t0, ETCD_TTL), flush=True)
+    for p in after:
+        assert after[p] > before[p], "node %d: version %d -> %d" % (p, before[p], after[p])
+
+
+def check_etcd_away(ctx):
+    live = ctx.eports[:2]
+    names = ["%s:%d" % (HOST, p) for p in live]
+    ctx.etcd.stop()
+    time.sleep(ETCD_TTL + 1)
+    for p in live:
+        st = stats(p, b"cluster")
+        assert st.get("etcd_state") == "unreachable", st
+        assert sorted(members_of(p)[1]) == sorted(names), members_of(p)
+        got = request(p, b"set away 0 0 2\r\nok\r\nget away\r\n", b"END\r\n")
+        assert got == b"STORED\r\nVALUE away 0 2\r\nok\r\nEND\r\n", got
+    ctx.etcd.start()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if all(stats(p, b"cluster").get("etcd_state") == "registered" for p in live):
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError("not registered again: %r" % [
+            stats(p, b"cluster").get("etcd_state") for p in live])
+    wait_members(live, names, 5, "after etcd came back")
+    back = ctx.eports[2]
+    ctx.enodes[back].stop()
+    ctx.enodes[back] = etcd_node(ctx, back)
+    ctx.enodes[back].wait_up()
+    wait_members(ctx.eports, ["%s:%d" % (HOST, p) for p in ctx.eports], 5, "return")
+
+
+def check_etcd_leave(ctx):
+    gone = ctx.eports[1]
+    t0 = time.monotonic()
+    ctx.enodes[gone].stop()
+    rest = [ctx.eports[0], ctx.eports[2]]
+    wait_members(rest, ["%s:%d" % (HOST, p) for p in rest], 1.5, "clean leave")
+    print("  a node stopped with SIGTERM left the lists %.1f s after the signal" % (
+        time.monotonic() - t0), flush=True)
+    assert "left etcd" in ctx.enodes[gone].output(), ctx.enodes[gone].output()[-300:]
+
+
+def check_etcd_start(ctx):
+    nobody = "http://%s:%d" % (HOST, free_ports(1)[0])
+    p = free_ports(2)
+    n = Node(ctx.server, p[0], None, "%s:%d" % (HOST, p[0]), ctx.logdir,
+             ["--etcd", nobody, "--etcd-ttl", str(ETCD_TTL)])
+    try:
+        rc = n.proc.wait(30)
+        out = n.output()
+    finally:
+        n.stop()
+    assert rc != 0 and "--etcd" in out, "exit %s: %r" % (rc, out[-300:])
+    peers = "%s:%d,%s:%d" % (HOST, p[0], HOST, p[1])
+    n = Node(ctx.server, p[0], peers, "%s:%d" % (HOST, p[0]), ctx.logdir,
+             ["--etcd", nobody, "--etcd-ttl", str(ETCD_TTL)])
+    try:
+        n.wait_up()
+        assert sorted(members_of(p[0])[1]) == sorted(peers.split(",")), members_of(p[0])
+        st = stats(p[0], b"cluster")
+        assert st.get("etcd_state") in ("connecting", "unreachable"), st
+    finally:
+        n.stop()
+
+
+ETCD_CHECKS = [("etcd-join", check_etcd_join), ("etcd-crash", check_etcd_crash),
+               ("etcd-away", check_etcd_away), ("etcd-leave", check_etcd_leave),
+               ("etcd-start", check_etcd_start)]
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -257,6 +444,35 @@ def main():
             if n.proc.poll() is not None:
                 print("FAIL node %d exited (%d)" % (n.port, n.proc.returncode), flush=True)
                 failed += 1
+        for n in nodes:
+            n.stop()
+        if shutil.which("etcd") is None:
+            print("SKIP etcd checks: no etcd (Debian's etcd-server)", flush=True)
+        else:
+            ctx.etcd = Etcd(ctx.logdir)
+            ctx.cluster_name = "t%d" % random.randrange(1 << 30)
+            ctx.eports = free_ports(3)
+            ctx.enodes = {}
+            try:
+                ctx.etcd.start()
+                ok = True
+                for name, fn in ETCD_CHECKS:
+                    if not ok and name != "etcd-start":
+                        print("FAIL %s: an earlier etcd check failed" % name, flush=True)
+                        failed += 1
+                        continue
+                    try:
+                        fn(ctx)
+                        print("PASS %s" % name, flush=True)
+                        passed += 1
+                    except Exception as e:  # noqa: BLE001
+                        print("FAIL %s: %s" % (name, e), flush=True)
+                        failed += 1
+                        ok = False
+            finally:
+                for n in ctx.enodes.values():
+                    n.stop()
+                ctx.etcd.remove()
     except Exception as e:  # noqa: BLE001
         print("FAIL setup: %s" % e, flush=True)
         failed += 1

@@ -492,6 +492,17 @@ test_cluster(void **state)
 	BAD("--peers: 'a:99999' is not a member name", "--peers", "a:99999");
 	BAD("--peers: no member named", "--peers", " , ");
 	BAD("--advertise: one member name (host:port), not a list", "--advertise", "a:1,b:2");
+	/* etcd: --advertise needed; --peers optional (the list until etcd answers). */
+	assert_int_equal(PARSE(&s, &act, err, "--etcd", "http://127.0.0.1:2379", "--advertise",
+			       "10.0.0.1:11211", "--cluster-name", "c1", "--etcd-ttl", "3"),
+			 0);
+	assert_string_equal(s.etcd, "http://127.0.0.1:2379");
+	assert_string_equal(s.cluster_name, "c1");
+	assert_int_equal(s.etcd_ttl, 3);
+	BAD("--etcd needs --advertise", "--etcd", "http://127.0.0.1:2379");
+	BAD("--advertise: 'c:3' is not one of --peers", "--etcd", "http://127.0.0.1:2379",
+	    "--peers", "a:1,b:2", "--advertise", "c:3");
+	BAD("--etcd-ttl: '1' is out of range (2..3600)", "--etcd-ttl", "1");
 }
 
 static void
@@ -698,7 +709,10 @@ test_stats(void **state)
 			       "127.0.0.1,::1", "-U", "11211"),
 			 0);
 	n = settings_stats(&s, st, SETTINGS_STATS_MAX);
-	assert_true(n == 23);
+	assert_true(n == 26);
+	assert_string_equal(stat_of(st, n, "etcd"), "");
+	assert_string_equal(stat_of(st, n, "cluster_name"), "nicached");
+	assert_string_equal(stat_of(st, n, "etcd_ttl"), "10");
 	assert_string_equal(stat_of(st, n, "peers"), "");
 	assert_string_equal(stat_of(st, n, "advertise"), "");
 	assert_string_equal(stat_of(st, n, "maxbytes"), "134217728");

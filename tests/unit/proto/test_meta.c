@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Unit tests for proto/meta.h and proto/base64.h: meta command lines parsed into requests,
+ * Unit tests for proto/meta.h and core/base64.h: meta command lines parsed into requests,
  * compose -> tokenize -> parse round trips, memcached's replies byte for byte (quiet mode and
  * mn pipelines included), and every error memcached answers for a bad line.
  */
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto/base64.h"
+#include "core/base64.h"
 #include "proto/meta.h"
 
 /* ---- helpers ---------------------------------------------------------------------------- */
@@ -206,17 +206,17 @@ test_base64_vectors(void **state)
 	(void)state;
 	for (unsigned i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		size_t pn = strlen(v[i].plain), en = strlen(v[i].enc);
-		int64_t n = proto_base64_encode(v[i].plain, pn, e, sizeof(e));
+		int64_t n = nc_base64_encode(v[i].plain, pn, e, sizeof(e));
 
 		assert_int_equal(n, en);
 		assert_memory_equal(e, v[i].enc, en);
-		n = proto_base64_decode(v[i].enc, en, d, sizeof(d));
+		n = nc_base64_decode(v[i].enc, en, d, sizeof(d));
 		assert_int_equal(n, pn);
 		assert_memory_equal(d, v[i].plain, pn);
 	}
-	assert_int_equal(proto_base64_encode("", 0, e, 0), 0);
-	assert_int_equal(PROTO_BASE64_ENCODED_LEN(186), 248);
-	assert_int_equal(PROTO_BASE64_DECODED_MAX(250), PROTO_META_BINKEY_MAX);
+	assert_int_equal(nc_base64_encode("", 0, e, 0), 0);
+	assert_int_equal(NC_BASE64_ENCODED_LEN(186), 248);
+	assert_int_equal(NC_BASE64_DECODED_MAX(250), PROTO_META_BINKEY_MAX);
 }
 
 static void
@@ -232,9 +232,9 @@ test_base64_round_trip(void **state)
 
 		for (unsigned i = 0; i < len; i++)
 			src[i] = (uint8_t)rand();
-		n = proto_base64_encode(src, len, enc, sizeof(enc));
-		assert_int_equal(n, PROTO_BASE64_ENCODED_LEN(len));
-		m = proto_base64_decode(enc, (size_t)n, back, sizeof(back));
+		n = nc_base64_encode(src, len, enc, sizeof(enc));
+		assert_int_equal(n, NC_BASE64_ENCODED_LEN(len));
+		m = nc_base64_decode(enc, (size_t)n, back, sizeof(back));
 		assert_int_equal(m, len);
 		assert_memory_equal(back, src, len);
 	}
@@ -263,12 +263,12 @@ test_base64_strict(void **state)
 
 	(void)state;
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (proto_base64_decode(bad[i], strlen(bad[i]), d, sizeof(d)) != -EINVAL)
+		if (nc_base64_decode(bad[i], strlen(bad[i]), d, sizeof(d)) != -EINVAL)
 			fail_msg("\"%s\" accepted", bad[i]);
 	}
-	assert_int_equal(proto_base64_decode("Zm9vYmFy", 8, d, 5), -ENOSPC);
-	assert_int_equal(proto_base64_decode("Zm9vYmE=", 8, d, 5), 5);
-	assert_int_equal(proto_base64_encode("foo", 3, e, 3), -ENOSPC);
+	assert_int_equal(nc_base64_decode("Zm9vYmFy", 8, d, 5), -ENOSPC);
+	assert_int_equal(nc_base64_decode("Zm9vYmE=", 8, d, 5), 5);
+	assert_int_equal(nc_base64_encode("foo", 3, e, 3), -ENOSPC);
 }
 
 /* ---- mg --------------------------------------------------------------------------------- */
@@ -395,7 +395,7 @@ test_mg_binary_key(void **state)
 	/* The longest b key: 248 characters, 186 bytes. */
 	for (unsigned i = 0; i < sizeof(raw); i++)
 		raw[i] = (uint8_t)(i * 7);
-	assert_int_equal(proto_base64_encode(raw, sizeof(raw), enc, sizeof(enc)), 248);
+	assert_int_equal(nc_base64_encode(raw, sizeof(raw), enc, sizeof(enc)), 248);
 	enc[248] = '\0';
 	snprintf(line, sizeof(line), "mg %s b", enc);
 	req = parse_ok(line);
@@ -843,7 +843,7 @@ spec_line(const struct spec *s, char *line, size_t cap)
 #define ADD(...) (n += (size_t)snprintf(line + n, cap - n, __VA_ARGS__))
 	ADD("m%c ", s->cmd);
 	if (s->binary) {
-		int64_t e = proto_base64_encode(s->key, s->key_len, line + n, cap - n);
+		int64_t e = nc_base64_encode(s->key, s->key_len, line + n, cap - n);
 
 		assert_true(e > 0);
 		n += (size_t)e;

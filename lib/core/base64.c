@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-#include "proto/base64.h"
+#include "core/base64.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -25,10 +25,10 @@ dec_value(unsigned char c)
 }
 
 int64_t
-proto_base64_encode(const void *src, size_t n, char *dst, size_t cap)
+nc_base64_encode(const void *src, size_t n, char *dst, size_t cap)
 {
 	const uint8_t *s = src;
-	size_t need = PROTO_BASE64_ENCODED_LEN(n);
+	size_t need = NC_BASE64_ENCODED_LEN(n);
 	size_t i, o = 0;
 
 	if (need > cap)
@@ -60,7 +60,7 @@ proto_base64_encode(const void *src, size_t n, char *dst, size_t cap)
 }
 
 int64_t
-proto_base64_decode(const char *src, size_t n, void *dst, size_t cap)
+nc_base64_decode(const char *src, size_t n, void *dst, size_t cap)
 {
 	const unsigned char *s = (const unsigned char *)src;
 	uint8_t *d = dst;
