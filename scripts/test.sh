@@ -295,7 +295,7 @@ run_checks "soak" 400 tests/integration/soak.sh --server build/app/nicached/nica
 
 # Three nodes as one static cluster: auto-discovery, stats cluster, a ketama client, bad lists.
 run_checks "cluster (static, socket backend)" 180 /usr/bin/python3 tests/integration/cluster.py \
-	--server build/app/nicached/nicached --ring-dump build/tests/ring_dump
+	--server build/app/nicached/nicached --ring-dump build/tests/unit/cluster/ring_dump
 
 if [[ $(id -u) -eq 0 ]]; then
 	run_checks "start-up (hugepages)" 120 tests/integration/startup.sh \

@@ -190,6 +190,7 @@ def check_ketama(ctx):
     items = [int(stats(p)["curr_items"]) for p in ctx.ports]
     assert sum(items) == NKEYS and min(items) > NKEYS // 10, items
     if ctx.ring_dump is None:
+        print("  (no ring_dump: placement against the servers' ring not checked)", flush=True)
         return
     out = subprocess.run([ctx.ring_dump] + names, input="\n".join(keys) + "\n",
                          capture_output=True, text=True, check=True).stdout.split("\n")
@@ -420,7 +421,7 @@ def main():
     ctx = ap.parse_args()
     if ctx.ring_dump is None:
         guess = os.path.join(os.path.dirname(os.path.abspath(ctx.server)), "..", "..",
-                             "tests", "ring_dump")
+                             "tests", "unit", "cluster", "ring_dump")
         ctx.ring_dump = guess if os.access(guess, os.X_OK) else None
     ctx.logdir = tempfile.mkdtemp(prefix="nc-cluster.")
     ctx.ports = free_ports(3)
