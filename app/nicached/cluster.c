@@ -168,13 +168,17 @@ resolve(const char *host, int family, int flags, char *ip, size_t cap)
 	return ok;
 }
 
-/* The numeric address of host: itself when numeric, else its first IPv4, else IPv6, address
- * ("" when it does not resolve). At start only: this may wait for DNS. */
+/*
+ * The numeric address of host: itself when numeric, else (with @p lookup) its first IPv4,
+ * else IPv6, address; "" when it has none. Only at start may it look names up: that may wait
+ * for DNS, which the control core's loop must not.
+ */
 static void
-member_ip(const char *host, char *ip, size_t cap)
+member_ip(const char *host, bool lookup, char *ip, size_t cap)
 {
 	if (!resolve(host, AF_UNSPEC, AI_NUMERICHOST, ip, cap) &&
-	    !resolve(host, AF_INET, 0, ip, cap) && !resolve(host, AF_INET6, 0, ip, cap))
+	    (!lookup || (!resolve(host, AF_INET, 0, ip, cap) &&
+			 !resolve(host, AF_INET6, 0, ip, cap))))
 		ip[0] = '\0';
 }
 
@@ -219,8 +223,9 @@ view_free(struct cluster_view *v)
 
 /*
  * A view of @p ring (taken over, freed on failure too) with this node named @p self (with
- * @p need_self, -ENOENT when the ring does not name it) at @p version. At setup or on the control core: resolves
- * host names (may wait for DNS).
+ * @p need_self, -ENOENT when the ring does not name it) at @p version. At setup (need_self:
+ * static membership) host names are looked up for auto-discovery's ip field; on the control
+ * core (etcd) they are not, and a member named by host name has an empty ip there.
  */
 static int
 view_build(struct nc_ring *ring, const char *self, bool need_self, uint64_t version,
@@ -251,7 +256,7 @@ view_build(struct nc_ring *ring, const char *self, bool need_self, uint64_t vers
 		struct cluster_member *m = &v->members[i];
 
 		nc_ring_member_addr(ring, i, m->host, sizeof(m->host), &m->port);
-		member_ip(m->host, m->ip, sizeof(m->ip));
+		member_ip(m->host, need_self, m->ip, sizeof(m->ip));
 	}
 	rc = view_config_text(v);
 	if (rc < 0) {
