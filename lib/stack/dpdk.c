@@ -502,6 +502,29 @@ dpdk_want_writable(struct stack *s, struct stack_conn *c, bool on)
 	return 0;
 }
 
+static int
+dpdk_connect(struct stack *s, const struct stack_addr *to, void *user, struct stack_conn **out)
+{
+	struct dpdk_stack *ds = to_dpdk(s);
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&to->ss;
+	struct tcp_conn *tc;
+	int rc;
+
+	if (ds->tcp == NULL)
+		return -ENOTCONN;
+	if (to->ss.ss_family != AF_INET || to->len < sizeof(*sin))
+		return -EAFNOSUPPORT;
+	/* lib/tcp's active open: TCP_EV_CONNECTED becomes STACK_EV_WRITABLE. */
+	rc = tcp_connect(ds->tcp, sin->sin_addr.s_addr, sin->sin_port,
+			 dpdk_now_us(ds, rte_rdtsc()), &tc);
+	if (rc < 0)
+		return rc;
+	tcp_conn_set_user(tc, user);
+	tcp_want_writable(ds->tcp, tc, true);
+	*out = (struct stack_conn *)tc;
+	return 0;
+}
+
 static void
 dpdk_close(struct stack *s, struct stack_conn *c)
 {
@@ -553,6 +576,7 @@ static const struct stack_ops dpdk_ops = {
 	.lent_release = dpdk_lent_release,
 	.sendv = dpdk_sendv,
 	.want_writable = dpdk_want_writable,
+	.connect = dpdk_connect,
 	.close = dpdk_close,
 	.recv_dgrams = dpdk_recv_dgrams,
 	.send_dgrams = dpdk_send_dgrams,

@@ -219,6 +219,56 @@ close_fd(int fd)
 		close(fd);
 }
 
+/* Link a new connection into the stack's list (for destroy). */
+static void
+conn_link(struct sock_stack *ss, struct stack_conn *c)
+{
+	c->next = ss->conns;
+	if (c->next != NULL)
+		c->next->prev = c;
+	ss->conns = c;
+}
+
+static int
+sock_connect(struct stack *s, const struct stack_addr *to, void *user, struct stack_conn **out)
+{
+	struct sock_stack *ss = to_sock(s);
+	int fam = to->ss.ss_family, err;
+	struct stack_conn *c;
+
+	if ((fam != AF_INET && fam != AF_INET6) || to->len == 0 || to->len > sizeof(to->ss))
+		return -EAFNOSUPPORT;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return -ENOMEM;
+	c->ent.kind = SK_CONN;
+	c->ent.fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->ent.fd < 0) {
+		err = neg_errno();
+		free(c);
+		return err;
+	}
+	set_int_opt(c->ent.fd, IPPROTO_TCP, TCP_NODELAY, 1);
+	err = connect(c->ent.fd, (const struct sockaddr *)&to->ss, to->len) == 0 ||
+			      errno == EINPROGRESS
+		      ? 0
+		      : neg_errno();
+	/* Writable once open; an open that fails shows as EPOLLERR, reported READABLE. */
+	if (err == 0)
+		err = ep_add(ss, &c->ent, EPOLLIN | EPOLLOUT);
+	if (err != 0) {
+		close(c->ent.fd);
+		free(c);
+		return err;
+	}
+	c->peer = *to;
+	c->user = user;
+	c->want_write = true;
+	conn_link(ss, c);
+	*out = c;
+	return 0;
+}
+
 static void
 sock_close(struct stack *s, struct stack_conn *c)
 {
@@ -277,10 +327,7 @@ accept_one(struct sock_stack *ss, struct sk_ent *l, struct stack_conn **out)
 		free(c);
 		return err;
 	}
-	c->next = ss->conns;
-	if (c->next != NULL)
-		c->next->prev = c;
-	ss->conns = c;
+	conn_link(ss, c);
 	*out = c;
 	return 0;
 }
@@ -559,6 +606,7 @@ static const struct stack_ops sock_ops = {
 	.recv = sock_recv,
 	.sendv = sock_sendv,
 	.want_writable = sock_want_writable,
+	.connect = sock_connect,
 	.close = sock_close,
 	.recv_dgrams = sock_recv_dgrams,
 	.send_dgrams = sock_send_dgrams,

@@ -120,6 +120,8 @@ struct stack_ops {
 	ssize_t (*sendv)(struct stack *s, struct stack_conn *c, const struct iovec *iov,
 			 unsigned niov);
 	int (*want_writable)(struct stack *s, struct stack_conn *c, bool on);
+	int (*connect)(struct stack *s, const struct stack_addr *to, void *user,
+		       struct stack_conn **out);
 	void (*close)(struct stack *s, struct stack_conn *c);
 	int (*recv_dgrams)(struct stack *s, struct stack_dgram *d, unsigned max);
 	int (*send_dgrams)(struct stack *s, const struct stack_dgram_out *d, unsigned n);
@@ -251,6 +253,23 @@ static inline int
 stack_want_writable(struct stack *s, struct stack_conn *c, bool on)
 {
 	return s->ops->want_writable(s, c, on);
+}
+
+/**
+ * Open a stream connection to @p to (an active open), with @p user attached. It is open when it
+ * reports STACK_EV_WRITABLE (want_writable starts on; turn it off when nothing waits to be
+ * sent); when the open fails it reports STACK_EV_READABLE and stack_recv() returns the error
+ * (-ECONNREFUSED, -ETIMEDOUT, ...): close it then. Bytes sent before it is open wait in the
+ * backend (dpdk) or are refused with -EAGAIN (socket).
+ * @return 0 with *out set; -EAFNOSUPPORT for an address family the backend cannot reach (the
+ *         dpdk backend: IPv4 only); -ENOTCONN when the backend has no stream connections
+ *         (dpdk without a TCP port); -EADDRNOTAVAIL, -ENOBUFS, -ENOMEM, or the socket
+ *         error. Nothing is reported for a connection whose open was refused at once.
+ */
+static inline int
+stack_connect(struct stack *s, const struct stack_addr *to, void *user, struct stack_conn **out)
+{
+	return s->ops->connect(s, to, user, out);
 }
 
 /** Close a connection and free it; it is gone at once (no further events, handle invalid). */

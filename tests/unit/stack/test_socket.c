@@ -783,6 +783,64 @@ test_create_port_taken(void **state)
 	assert_int_equal(count_fds(), fds);
 }
 
+/*
+ * An active open from one stack to another's listener: WRITABLE once open, bytes both ways
+ * (the user given to stack_connect() comes back with every event); then an open to a port
+ * nobody listens on: READABLE, and stack_recv() says -ECONNREFUSED.
+ */
+static void
+test_tcp_connect(void **state)
+{
+	unsigned fds = count_fds();
+	uint16_t port, dead;
+	struct stack *srv = open_stack("127.0.0.1", true, false, &port);
+	struct stack *cli = open_stack("127.0.0.1", false, true, &dead);
+	struct stack_conn *c = NULL;
+	struct stack_event ev, acc;
+	struct stack_addr to;
+	char buf[64];
+	int marker;
+
+	(void)state;
+	assert_int_equal(stack_addr_parse("127.0.0.1", port, &to), 0);
+	assert_int_equal(stack_connect(cli, &to, &marker, &c), 0);
+	assert_non_null(c);
+	ev = wait_event(cli, STACK_EV_WRITABLE);
+	assert_ptr_equal(ev.conn, c);
+	assert_ptr_equal(ev.user, &marker);
+	assert_same_addr(stack_conn_peer(cli, c), &to);
+	assert_int_equal(stack_want_writable(cli, c, false), 0);
+	acc = wait_event(srv, STACK_EV_ACCEPTED);
+
+	struct iovec out = {"ping", 4};
+	assert_int_equal(stack_sendv(cli, c, &out, 1), 4);
+	ev = wait_event(srv, STACK_EV_READABLE);
+	assert_int_equal(stack_recv(srv, ev.conn, buf, sizeof(buf)), 4);
+	assert_memory_equal(buf, "ping", 4);
+	out = (struct iovec){"pong", 4};
+	assert_int_equal(stack_sendv(srv, acc.conn, &out, 1), 4);
+	ev = wait_event(cli, STACK_EV_READABLE);
+	assert_ptr_equal(ev.user, &marker);
+	assert_int_equal(stack_recv(cli, c, buf, sizeof(buf)), 4);
+	assert_memory_equal(buf, "pong", 4);
+	stack_close(cli, c);
+	stack_close(srv, acc.conn);
+
+	/* Refused: the UDP-only stack's port has no TCP listener. */
+	assert_int_equal(stack_addr_parse("127.0.0.1", dead, &to), 0);
+	assert_int_equal(stack_connect(cli, &to, &marker, &c), 0);
+	ev = wait_event(cli, STACK_EV_READABLE);
+	assert_ptr_equal(ev.conn, c);
+	assert_int_equal(stack_recv(cli, c, buf, sizeof(buf)), -ECONNREFUSED);
+	stack_close(cli, c);
+
+	/* An address family no socket can reach. */
+	to.ss.ss_family = AF_UNIX;
+	assert_int_equal(stack_connect(cli, &to, NULL, &c), -EAFNOSUPPORT);
+	teardown(NULL);
+	assert_int_equal(count_fds(), fds);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -795,6 +853,7 @@ main(void)
 		T(test_udp_truncated),		 T(test_wake_from_thread),
 		T(test_ipv6_loopback),		 T(test_dual_wildcard),
 		T(test_addr_round_trip),	 T(test_create_port_taken),
+		T(test_tcp_connect),
 	};
 
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
