@@ -139,40 +139,38 @@ item_relocate(struct store_shard *s, struct item *it)
 	return true;
 }
 
-/* An item on a page being moved: dead ones go, recent or referenced ones move if they can. */
+/*
+ * An item on a page being moved: dead ones go; live ones move if they can when @p any_live
+ * (the class has chunks to spare) or when recent or referenced; the others are evicted (a
+ * chained item's chunk never moves).
+ */
 static void
-item_leave_page(struct item *it, void *arg)
+item_leave(struct store_shard *s, struct item *it, bool any_live)
 {
-	struct store_shard *s = arg;
 	nc_reltime_t now = nc_clock_now(s->clock);
 
 	if (nc_reltime_expired(item_exptime(it), now) || item_flushed(s, it, now)) {
 		shard_item_reclaim_dead(s, it);
 		return;
 	}
-	if ((item_recent(s, it) || __atomic_load_n(&it->ref, __ATOMIC_RELAXED)) &&
+	if ((any_live || item_recent(s, it) || __atomic_load_n(&it->ref, __ATOMIC_RELAXED)) &&
 	    item_relocate(s, it))
 		return;
 	item_evict(s, it);
 }
 
-/*
- * An item on a page leaving a class with chunks to spare (class_with_spare()): every live item
- * moves if it can, recent or not, since the class has room for it; dead ones go, and so does
- * one that cannot move (a chained item's chunk).
- */
+/* slab_evict_fn for a page taken from a class whose items are older than another's. */
+static void
+item_leave_page(struct item *it, void *arg)
+{
+	item_leave(arg, it, false);
+}
+
+/* slab_evict_fn for a page leaving a class with chunks to spare (class_with_spare()). */
 static void
 item_leave_spare_page(struct item *it, void *arg)
 {
-	struct store_shard *s = arg;
-	nc_reltime_t now = nc_clock_now(s->clock);
-
-	if (nc_reltime_expired(item_exptime(it), now) || item_flushed(s, it, now)) {
-		shard_item_reclaim_dead(s, it);
-		return;
-	}
-	if (!item_relocate(s, it))
-		item_evict(s, it);
+	item_leave(arg, it, true);
 }
 
 /* CLOCK takes dead items first, whatever their reference bit (memcached's tail pull). */
