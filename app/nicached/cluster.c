@@ -222,13 +222,13 @@ view_free(struct cluster_view *v)
 }
 
 /*
- * A view of @p ring (taken over, freed on failure too) with this node named @p self (with
- * @p need_self, -ENOENT when the ring does not name it) at @p version. At setup (need_self:
- * static membership) host names are looked up for auto-discovery's ip field; on the control
- * core (etcd) they are not, and a member named by host name has an empty ip there.
+ * A view of @p ring (taken over, freed on failure too) with this node named @p self at
+ * @p version. With @p static_members (at setup) the ring must name this node (-ENOENT if not)
+ * and host names are looked up for auto-discovery's ip field; from etcd (on the control core)
+ * the node may be missing, and a member named by host name gets an empty ip (no DNS wait).
  */
 static int
-view_build(struct nc_ring *ring, const char *self, bool need_self, uint64_t version,
+view_build(struct nc_ring *ring, const char *self, bool static_members, uint64_t version,
 	   struct cluster_view **out)
 {
 	struct cluster_view *v = calloc(1, sizeof(*v));
@@ -240,7 +240,7 @@ view_build(struct nc_ring *ring, const char *self, bool need_self, uint64_t vers
 	}
 	v->ring = ring;
 	rc = nc_ring_member_find(ring, self);
-	if (rc < 0 && need_self) {
+	if (rc < 0 && static_members) {
 		view_free(v);
 		return -ENOENT;
 	}
@@ -256,7 +256,7 @@ view_build(struct nc_ring *ring, const char *self, bool need_self, uint64_t vers
 		struct cluster_member *m = &v->members[i];
 
 		nc_ring_member_addr(ring, i, m->host, sizeof(m->host), &m->port);
-		member_ip(m->host, need_self, m->ip, sizeof(m->ip));
+		member_ip(m->host, static_members, m->ip, sizeof(m->ip));
 	}
 	rc = view_config_text(v);
 	if (rc < 0) {

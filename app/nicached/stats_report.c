@@ -443,13 +443,13 @@ stats_report_conns(struct worker *w, struct conn *c, struct proto_result *res)
 }
 
 static void
-stats_nic_number(void *arg, const char *name, uint64_t value)
+stats_visit_number(void *arg, const char *name, uint64_t value)
 {
 	stat_add(arg, name, "%llu", (unsigned long long)value);
 }
 
 static void
-stats_nic_text(void *arg, const char *name, const char *value)
+stats_visit_text(void *arg, const char *name, const char *value)
 {
 	stat_add(arg, name, "%s", value);
 }
@@ -478,11 +478,11 @@ stats_report(struct worker *w, const char *group, uint32_t group_len, struct pro
 	} else if (group_is(group, group_len, "sizes")) {
 		stat_add(&o, "sizes_status", "disabled");
 	} else if (group_is(group, group_len, "nic") && w->srv->port != NULL) {
-		nic_stats_visit(w->srv, stats_nic_number, stats_nic_text, &o);
+		nic_stats_visit(w->srv, stats_visit_number, stats_visit_text, &o);
 	} else if (group_is(group, group_len, "tcp") && w->srv->port != NULL) {
-		nic_tcp_visit(w->srv, stats_nic_number, &o);
+		nic_tcp_visit(w->srv, stats_visit_number, &o);
 	} else if (group_is(group, group_len, "cluster")) {
-		cluster_stats_visit(w->srv, stats_nic_number, stats_nic_text, &o);
+		cluster_stats_visit(w->srv, stats_visit_number, stats_visit_text, &o);
 	} else if (group_is(group, group_len, "conns")) {
 		uint32_t len = 0;
 		char *t = stats_conns_text(w, &len);

@@ -210,13 +210,14 @@ page_carve(struct slab *s, uint32_t p, unsigned clsid)
 }
 
 /*
- * Whether class c may take a new page past the limit (slab_params.first_page_shares): it holds
- * none, it never took one past the limit, and the allowance is not spent. memcached never
+ * Take class c's first page past the limit if it may (slab_params.first_page_shares): it
+ * holds none, it never took one past the limit, and the allowance is not spent. Marks the
+ * class (past_limit) when it does. memcached never
  * moves a class's last page; ours may move, and is then not replaced past the limit, so page
  * moves cannot grow memory.
  */
 static bool
-first_page_allowed(struct slab *s, struct slab_class *c)
+first_page_take_past_limit(struct slab *s, struct slab_class *c)
 {
 	if (c->npages != 0 || c->incoming != 0 || c->past_limit || s->ncarved >= s->npages_arena)
 		return false;
@@ -237,7 +238,7 @@ slab_alloc(struct slab *s, unsigned clsid)
 			page_list_unlink(s, &s->free_pages, p);
 			s->nfree_pages--;
 			page_carve(s, p, clsid);
-		} else if (s->ncarved < s->npages || first_page_allowed(s, c)) {
+		} else if (s->ncarved < s->npages || first_page_take_past_limit(s, c)) {
 			page_carve(s, s->ncarved++, clsid);
 		} else {
 			return NULL;

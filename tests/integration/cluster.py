@@ -35,6 +35,7 @@ Prints "PASS name" / "FAIL name: why" per check and "N passed, M failed" last; e
 failure. Only the servers this script started are stopped, by pid.
 """
 import argparse
+import json
 import os
 import random
 import shutil
@@ -44,6 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 HOST = "127.0.0.1"
 NKEYS = 10000
@@ -264,14 +266,18 @@ class Etcd:
              "--initial-advertise-peer-urls", peer, "--initial-cluster", "nc=" + peer],
             stdout=log, stderr=subprocess.STDOUT)
         log.close()
+        # Serving, not only listening: right after start etcd accepts connections but answers
+        # nothing until it has elected itself leader (a node started then timed out).
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
-                socket.create_connection((HOST, self.client), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError("etcd did not start")
+                with urllib.request.urlopen(self.url + "/health", timeout=1) as r:
+                    if json.loads(r.read()).get("health") == "true":
+                        return
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.1)
+        raise AssertionError("etcd did not start serving")
 
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:
