@@ -77,6 +77,16 @@ nc_clock_ticks(const struct nc_clock *c)
 	return __atomic_load_n(&c->ticks, __ATOMIC_RELAXED);
 }
 
+/**
+ * The relative second of a tick count: nc_clock_now() is always nc_clock_tick_second() of
+ * nc_clock_ticks(), so one read of the ticks gives both, consistent with each other.
+ */
+static inline nc_reltime_t
+nc_clock_tick_second(uint32_t ticks)
+{
+	return ticks / NC_CLOCK_TICKS_PER_SEC;
+}
+
 /** Unix time corresponding to relative time @p t. */
 static inline time_t
 nc_clock_to_unix(const struct nc_clock *c, nc_reltime_t t)

@@ -6,12 +6,15 @@
  * A cached item: header, then the key bytes, then the value bytes, in one slab chunk.
  *
  * Ownership: only the owning shard's worker writes an item, except the hint fields that any
- * reader may set with a relaxed store (`ref`, `fetched`, `atime`, `touch`) and the meta
- * win-token bit (ITEM_META_WIN_SENT in `meta`), which readers set with an atomic fetch-or. Once an item is
- * linked (published in the index) its key, value, flags, cas, stime, flush_seq and stale bit
- * never change; exptime changes only through touch, with a relaxed atomic store. Replacing a
- * value always links a new item and retires the old one, so a reader that found an item may
- * copy from it until its next RCU quiescent state.
+ * reader may set with a relaxed store (`ref`, `fetched`, `touch`) and the meta win-token bit
+ * (ITEM_META_WIN_SENT in `meta`), which readers set with an atomic fetch-or. Once an item is
+ * linked (published in the index) its key, value, flags, cas, flush_seq and stale bit never
+ * change; exptime changes only through touch, with a relaxed atomic store. Replacing a value
+ * always links a new item and retires the old one, so a reader that found an item may copy from
+ * it until its next RCU quiescent state.
+ *
+ * The header is 56 bytes, as memcached's with CAS (48 + 8): what an item costs beyond its key
+ * and value decides how many small items a megabyte holds.
  */
 
 #include <stdbool.h>
@@ -47,23 +50,35 @@ enum item_state {
 /*
  * Layout: the fields only the owner uses come first, then everything a reader touches, in one
  * run up to the end of the value, so a reader needs the lines from ITEM_READER_OFFSET on.
+ *
+ * The owner's links share their bytes: an item is in the TTL wheel only while linked, and on a
+ * free or retirement list only after it left the wheel (ttl_wheel_remove() before retirement),
+ * so `next` overlays the wheel's links. A later chunk of a chained value is never in the wheel.
+ *
+ * `touch` is the only time an item keeps: set when the item is linked (its store time) and by
+ * every reader that returns it, in 1/16 s ticks. Its second (item_atime()) is memcached's
+ * it->time: the last access, and what flush_all compares (memcached's rule: an item last used at
+ * or before the flush time is gone). A reader sets it from the same clock reading it checked the
+ * flush against, so no access can carry an item past a flush it did not see. Ticks are 32 bits:
+ * 8.5 years of uptime.
  */
 struct item {
 	/* Owner only. */
 	union {
-		struct tw_node tw;  /* TTL wheel links (only while linked with an exptime) */
-		struct item *head;  /* ITEM_CHUNK: the item it belongs to */
+		struct tw_node tw; /* LINKED with an exptime: TTL wheel links */
+		struct {
+			/* free list / retirement list link; ITEM_CHUNK: the next chunk */
+			struct item *next;
+			struct item *head; /* ITEM_CHUNK: the item it belongs to */
+		};
 	};
-	struct item *next; /* free list / retirement list link; ITEM_CHUNK: the next chunk */
-	uint8_t clsid;	   /* slab class */
-	uint8_t state;	   /* enum item_state */
+	uint8_t clsid; /* slab class */
+	uint8_t state; /* enum item_state */
 	/* Read by readers. */
 	uint16_t flush_seq;    /* shard's flush count when linked, low 16 bits (flush_all) */
-	uint32_t touch;	       /* last access in clock ticks (1/16 s); relaxed hint, as atime */
+	uint32_t touch;	       /* store or last access in clock ticks (1/16 s); relaxed */
 	uint64_t cas;	       /* set when linked: unique, or the client's (meta E) */
 	nc_reltime_t exptime;  /* 0 = never; relaxed atomic (touch) */
-	nc_reltime_t stime;    /* relative time it was stored (flush_all) */
-	nc_reltime_t atime;    /* last access; relaxed atomic hint set by readers */
 	uint32_t client_flags; /* opaque 32-bit client flags */
 	uint32_t nbytes;       /* value length */
 	uint8_t nkey;	       /* key length */
@@ -90,8 +105,11 @@ struct item_chain {
 /** Offset of the first field a reader reads. */
 #define ITEM_READER_OFFSET offsetof(struct item, flush_seq)
 
-/* The header stays 72 bytes: meta and flush_seq fill what was padding. */
-_Static_assert(sizeof(struct item) == 72, "struct item grew");
+_Static_assert(sizeof(struct item) == 56, "struct item grew");
+_Static_assert(offsetof(struct item, next) == offsetof(struct item, tw.next) &&
+		       offsetof(struct item, head) + sizeof(struct item *) <=
+			       offsetof(struct item, tw.where),
+	       "the list links must not overlay tw.where (tw_node_linked() reads it)");
 
 /** Key bytes (not NUL-terminated). */
 static inline const char *
@@ -279,26 +297,29 @@ item_exptime(const struct item *it)
 	return __atomic_load_n(&it->exptime, __ATOMIC_RELAXED);
 }
 
+/** Second of the item's store or last access (memcached's it->time). Any thread. */
+static inline nc_reltime_t
+item_atime(const struct item *it)
+{
+	return __atomic_load_n(&it->touch, __ATOMIC_RELAXED) / NC_CLOCK_TICKS_PER_SEC;
+}
+
 /**
  * Record an access from any thread: set the CLOCK bit, the fetched bit and the access time
- * (seconds and ticks of @p clock), each with a relaxed store and only when it changes, so hot
- * items dirty the cache line at most 16 times a second. Races with the owner's sweep are
- * benign (a lost hint costs one second chance).
+ * @p ticks (nc_clock_ticks(), read before the caller checked the item against flush_all: see
+ * struct item), each with a relaxed store and only when it changes, so hot items dirty the
+ * cache line at most 16 times a second. Races with the owner's sweep are benign (a lost hint
+ * costs one second chance).
  */
 static inline void
-item_mark_used(struct item *it, const struct nc_clock *clock)
+item_mark_used(struct item *it, uint32_t ticks)
 {
-	nc_reltime_t now = nc_clock_now(clock);
-	uint32_t ticks = nc_clock_ticks(clock);
-
 	if (!__atomic_load_n(&it->ref, __ATOMIC_RELAXED))
 		__atomic_store_n(&it->ref, 1, __ATOMIC_RELAXED);
 	if (!__atomic_load_n(&it->fetched, __ATOMIC_RELAXED))
 		__atomic_store_n(&it->fetched, 1, __ATOMIC_RELAXED);
 	if (__atomic_load_n(&it->touch, __ATOMIC_RELAXED) != ticks)
 		__atomic_store_n(&it->touch, ticks, __ATOMIC_RELAXED);
-	if (__atomic_load_n(&it->atime, __ATOMIC_RELAXED) != now)
-		__atomic_store_n(&it->atime, now, __ATOMIC_RELAXED);
 }
 
 #endif /* NC_STORE_ITEM_H */

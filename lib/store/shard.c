@@ -156,7 +156,7 @@ store_shard_maintain(struct store_shard *s, unsigned ttl_budget)
 uint32_t
 store_shard_index_max_entries(size_t mem_limit, uint32_t chunk_min)
 {
-	size_t chunk = RTE_ALIGN(sizeof(struct item) + (chunk_min ? chunk_min : 48), 8);
+	size_t chunk = slab_first_chunk_size(chunk_min);
 	size_t n = mem_limit / SLAB_PAGE_SIZE_DEFAULT * (SLAB_PAGE_SIZE_DEFAULT / chunk);
 
 	return n > INDEX_ENTRIES_MAX ? INDEX_ENTRIES_MAX : (uint32_t)(n < 8 ? 8 : n);

@@ -47,7 +47,7 @@ store_item_commit(struct store_shard *s, struct item *it, const struct store_key
 	case STORE_MODE_ADD:
 		if (live != NULL) {
 			/* memcached bumps the existing item on a failed add. */
-			item_mark_used(live, s->clock);
+			item_mark_used(live, nc_clock_ticks(s->clock));
 			st = STORE_NOT_STORED;
 		}
 		break;
@@ -159,14 +159,15 @@ store_touch(struct store_shard *s, const struct store_key *k, int64_t exptime)
 	if (live == NULL)
 		return STORE_NOT_FOUND;
 	item_set_exptime(s, live, exptime);
-	item_mark_used(live, s->clock);
+	item_mark_used(live, nc_clock_ticks(s->clock));
 	return STORE_TOUCHED;
 }
 
 enum store_status
 store_gat(struct store_shard *s, const struct store_key *k, int64_t exptime, struct store_hit *hit)
 {
-	nc_reltime_t now = nc_clock_now(s->clock);
+	uint32_t ticks = nc_clock_ticks(s->clock);
+	nc_reltime_t now = nc_clock_tick_second(ticks);
 	struct item *it = index_lookup(&s->index, k);
 	enum store_status st = item_classify(s, it, k, now, true);
 
@@ -174,7 +175,7 @@ store_gat(struct store_shard *s, const struct store_key *k, int64_t exptime, str
 		shard_item_reclaim_dead(s, it);
 	else if (st == STORE_HIT)
 		item_set_exptime(s, it, exptime);
-	hit_fill(hit, it, st, s->clock);
+	hit_fill(hit, it, st, ticks);
 	return st;
 }
 

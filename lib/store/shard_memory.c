@@ -123,7 +123,6 @@ item_relocate(struct store_shard *s, struct item *it)
 	memcpy((uint8_t *)copy + ITEM_READER_OFFSET, (const uint8_t *)it + ITEM_READER_OFFSET,
 	       len - ITEM_READER_OFFSET);
 	tw_node_init(&copy->tw);
-	copy->next = NULL;
 	item_store_key(s, it, &k);
 	/* The key is in the index: this replaces the item pointer and takes no new slot. */
 	if (index_put(&s->index, &k, copy) < 0) {
@@ -195,6 +194,41 @@ item_judge_spare_recent(const struct item *it, void *arg)
 	return v == SLAB_LIVE && item_recent(s, it) ? SLAB_SPARE : v;
 }
 
+/* As item_judge_spare_recent, noting the oldest touch of the recent items in recent_oldest. */
+static enum slab_verdict
+item_judge_spare_recent_note(const struct item *it, void *arg)
+{
+	struct store_shard *s = arg;
+	enum slab_verdict v = item_judge_spare_recent(it, arg);
+
+	if (v == SLAB_SPARE) {
+		struct slab_class *c = &s->slab.cls[it->clsid];
+		uint32_t touch = __atomic_load_n(&it->touch, __ATOMIC_RELAXED);
+
+		if ((int32_t)(touch - c->recent_oldest) < 0)
+			c->recent_oldest = touch;
+	}
+	return v;
+}
+
+/*
+ * For a class whose items are all recent: items used at or before the class's recent_oldest
+ * tick are judged as item_judge does (CLOCK's second chance among them), the others spared, so
+ * the class loses its least recently used items as memcached's LRU tail would.
+ */
+static enum slab_verdict
+item_judge_oldest_recent(const struct item *it, void *arg)
+{
+	const struct store_shard *s = arg;
+	enum slab_verdict v = item_judge(it, arg);
+
+	if (v == SLAB_LIVE &&
+	    (int32_t)(__atomic_load_n(&it->touch, __ATOMIC_RELAXED) -
+		      s->slab.cls[it->clsid].recent_oldest) > 0)
+		return SLAB_SPARE;
+	return v;
+}
+
 /* For a class with chunks to spare: every live chained item is spared (it cannot move, and
  * evicting it for a page the class does not need loses a large value). */
 static enum slab_verdict
@@ -226,7 +260,7 @@ evict_class(struct store_shard *s, unsigned clsid, unsigned want, slab_judge_fn 
 		item_evict(s, victim);
 		evicted++;
 	}
-	if (evicted == 0 && judge == item_judge_spare_recent) {
+	if (evicted == 0 && judge != item_judge) {
 		c->hand_page = page;
 		c->hand_chunk = chunk;
 	}
@@ -247,7 +281,6 @@ class_with_oldest_tail(const struct store_shard *s, unsigned clsid)
 
 	for (unsigned c = 0; c < s->slab.nclasses; c++) {
 		const struct item *tail;
-		nc_reltime_t atime;
 
 		/* Not a class's last page: a rarely written class keeps old items and its page. */
 		if (c == clsid || s->slab.cls[c].npages < 2 || !slab_class_can_give(&s->slab, c))
@@ -255,9 +288,8 @@ class_with_oldest_tail(const struct store_shard *s, unsigned clsid)
 		tail = slab_class_tail(&s->slab, c);
 		if (tail == NULL)
 			continue;
-		atime = __atomic_load_n(&tail->atime, __ATOMIC_RELAXED);
-		if (atime < oldest) {
-			oldest = atime;
+		if (item_atime(tail) < oldest) {
+			oldest = item_atime(tail);
 			best = c;
 		}
 	}
@@ -359,9 +391,30 @@ evict_older_anywhere(struct store_shard *s, unsigned clsid)
 
 	if (c->all_recent_valid && c->all_recent_tick == tick)
 		return 0;
-	evicted = evict_class(s, clsid, EVICT_BATCH, item_judge_spare_recent, chunks);
+	c->recent_oldest = tick;
+	evicted = evict_class(s, clsid, EVICT_BATCH, item_judge_spare_recent_note, chunks);
 	c->all_recent_valid = evicted == 0;
 	c->all_recent_tick = tick;
+	return evicted;
+}
+
+/*
+ * When every item of the class was used in the last second: evict its least recently used,
+ * the tick evict_older_anywhere() found oldest, then the next ones (CLOCK order alone took items
+ * a tenth of a second old while some nearly a second old stayed).
+ */
+static unsigned
+evict_oldest_recent(struct store_shard *s, unsigned clsid, unsigned want)
+{
+	struct slab_class *c = &s->slab.cls[clsid];
+	uint32_t chunks = c->npages * c->per_page;
+	unsigned evicted = 0;
+
+	for (unsigned pass = 0; evicted == 0 && pass <= SPARE_TICKS; pass++) {
+		evicted = evict_class(s, clsid, want, item_judge_oldest_recent, chunks);
+		if (evicted == 0)
+			c->recent_oldest++;
+	}
 	return evicted;
 }
 
@@ -381,14 +434,17 @@ make_room(struct store_shard *s, unsigned clsid)
 	unsigned want = EVICT_BATCH, evicted = 0;
 
 	/*
-	 * A batch, but never more than 1/64 of the class: large classes hold few chunks, and
-	 * evicting a chained item frees several. Chunks already on their way back (retired, or a
+	 * A batch, but never more than 1/64 of the class nor 2 x EVICT_AHEAD_BYTES: large classes
+	 * hold few chunks, evicting a chained item frees several, and what the batch frees beyond
+	 * this store's chunk sits unused until the class's next stores. Chunks already on their way back (retired, or a
 	 * page moving in) count toward it: a store retried until a grace period ends must not
 	 * evict again on every retry (the large classes' batch is one item, and each retry took
 	 * another: a third of memory went at the first eviction).
 	 */
 	if (want > c->npages * c->per_page / 64)
 		want = c->npages * c->per_page / 64 > 0 ? c->npages * c->per_page / 64 : 1;
+	if (want > 2 * EVICT_AHEAD_BYTES / c->size)
+		want = 2 * EVICT_AHEAD_BYTES / c->size > 0 ? 2 * EVICT_AHEAD_BYTES / c->size : 1;
 	if (c->nretired + c->incoming * c->per_page >= want) {
 		retire_flush(&s->retire);
 		return;
@@ -419,6 +475,8 @@ make_room(struct store_shard *s, unsigned clsid)
 			return;
 		}
 		evicted = evict_older_anywhere(s, clsid);
+		if (evicted == 0)
+			evicted = evict_oldest_recent(s, clsid, want);
 		if (evicted == 0)
 			evicted = evict_class(s, clsid, want, item_judge, EVICT_VISITS);
 	}
@@ -592,12 +650,9 @@ shard_item_alloc_rel(struct store_shard *s, const struct store_key *k, uint32_t 
 		return NULL;
 	}
 	tw_node_init(&it->tw);
-	it->next = NULL;
 	it->cas = 0;
 	it->exptime = exptime;
-	it->stime = 0;
 	it->flush_seq = 0;
-	it->atime = nc_clock_now(s->clock);
 	it->touch = nc_clock_ticks(s->clock);
 	it->client_flags = client_flags;
 	it->nbytes = nbytes;
@@ -660,10 +715,9 @@ enum store_status
 shard_item_link_cas(struct store_shard *s, struct item *it, const struct store_key *k,
 		    struct item *cur, bool counts_as_new, uint64_t cas)
 {
-	nc_reltime_t now = nc_clock_now(s->clock);
-
 	it->cas = cas != 0 ? cas : nc_cas_next(&s->cas);
-	it->stime = now;
+	/* The store time, which flush_all judges by (struct item). */
+	it->touch = nc_clock_ticks(s->clock);
 	it->flush_seq = (uint16_t)s->flush_seq;
 	if (index_put(&s->index, k, it) < 0) {
 		/* Index full: free key slots by evicting from any class, then retry later. */

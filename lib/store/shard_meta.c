@@ -32,12 +32,13 @@ enum store_status
 store_meta_get(const struct store_shard *s, const struct store_key *k, bool bump,
 	       struct store_hit *hit)
 {
-	nc_reltime_t now = nc_clock_now(s->clock);
+	uint32_t ticks = nc_clock_ticks(s->clock);
+	nc_reltime_t now = nc_clock_tick_second(ticks);
 	struct item *it = index_lookup(&s->index, k);
 	enum store_status st = item_classify(s, it, k, now, true);
 
 	if (bump)
-		hit_fill(hit, it, st, s->clock);
+		hit_fill(hit, it, st, ticks);
 	else
 		hit_fill_peek(hit, it, st);
 	return st;
@@ -59,7 +60,8 @@ enum store_status
 store_meta_gat(struct store_shard *s, const struct store_key *k, int64_t exptime, bool bump,
 	       struct store_hit *hit)
 {
-	nc_reltime_t now = nc_clock_now(s->clock);
+	uint32_t ticks = nc_clock_ticks(s->clock);
+	nc_reltime_t now = nc_clock_tick_second(ticks);
 	struct item *it = index_lookup(&s->index, k);
 	enum store_status st = item_classify(s, it, k, now, true);
 
@@ -68,7 +70,7 @@ store_meta_gat(struct store_shard *s, const struct store_key *k, int64_t exptime
 	else if (st == STORE_HIT)
 		set_exptime_rel(s, it, nc_clock_exptime(s->clock, exptime));
 	if (bump)
-		hit_fill(hit, it, st, s->clock);
+		hit_fill(hit, it, st, ticks);
 	else
 		hit_fill_peek(hit, it, st);
 	return st;
@@ -94,7 +96,7 @@ store_meta_vivify(struct store_shard *s, const struct store_key *k, int64_t expt
 		return st;
 	hit_fill_peek(hit, it, STORE_HIT);
 	/* memcached bumps the new item after answering: a later h sees it fetched. */
-	item_mark_used(it, s->clock);
+	item_mark_used(it, nc_clock_ticks(s->clock));
 	return STORE_STORED;
 }
 
@@ -138,7 +140,7 @@ store_item_commit_meta(struct store_shard *s, struct item *it, const struct stor
 		break;
 	case STORE_MODE_ADD:
 		if (live != NULL) {
-			item_mark_used(live, s->clock);
+			item_mark_used(live, nc_clock_ticks(s->clock));
 			st = STORE_NOT_STORED;
 		}
 		break;
@@ -188,7 +190,7 @@ store_meta_invalidate(struct store_shard *s, const struct store_key *k,
 	struct item *it;
 	enum store_status st;
 	nc_reltime_t exptime;
-	uint32_t nbytes, flags;
+	uint32_t nbytes, flags, touch;
 
 	if (live == NULL)
 		return STORE_NOT_FOUND;
@@ -210,18 +212,22 @@ store_meta_invalidate(struct store_shard *s, const struct store_key *k,
 		item_writer_init(&w, it);
 		item_writer_put_value(&w, live);
 	}
-	if (!o->clear_value) {
-		/* memcached marks the same item: its access history stays. */
+	/* memcached marks the same item: its access history stays. */
+	if (!o->clear_value)
 		it->fetched = __atomic_load_n(&live->fetched, __ATOMIC_RELAXED);
-		it->atime = __atomic_load_n(&live->atime, __ATOMIC_RELAXED);
-		it->touch = __atomic_load_n(&live->touch, __ATOMIC_RELAXED);
-	}
+	touch = __atomic_load_n(&live->touch, __ATOMIC_RELAXED);
 	/* I clears the token, so the next reader of the stale item wins the recache. */
 	it->meta = (it->meta & ITEM_META_CHAINED) | (o->stale ? ITEM_META_STALE : 0);
 	st = shard_item_link_cas(s, it, k, index_lookup(&s->index, k), o->clear_value,
 				 o->explicit_cas);
 	if (st != STORE_STORED)
 		return st;
+	/*
+	 * Linking stamped the store time; put live's last access back. live passed every flush
+	 * so far, so the copy does too, and nothing flushes between here and the link (owner).
+	 */
+	if (!o->clear_value)
+		__atomic_store_n(&it->touch, touch, __ATOMIC_RELAXED);
 	if (cas_out != NULL)
 		*cas_out = it->cas;
 	return STORE_DELETED;

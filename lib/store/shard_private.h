@@ -32,8 +32,12 @@
 #define SPARE_SCAN_MAX 64
 /* A full class keeps up to this many chunks free or on their way back (evict_ahead()). */
 #define EVICT_AHEAD 16
-/* ... and no more than this many bytes of them (so only classes of chunks up to 64 KB). */
-#define EVICT_AHEAD_BYTES (128u << 10)
+/*
+ * ... and no more than this many bytes of them (so only classes of chunks up to 16 KB): free
+ * chunks are memory no item uses, 1.5 MB of 64 with 128 KB a class in the mixed sizes of
+ * scripts/bench-memory.sh. A batch evicted at once holds at most twice this.
+ */
+#define EVICT_AHEAD_BYTES (2u << 10)
 /* Chunks the CLOCK hand may visit per store that needs memory. */
 #define EVICT_VISITS 4096
 /* ... when the item at the hand is recent (the whole class may be; see make_room()). */
@@ -96,9 +100,11 @@ item_flushed(const struct store_shard *s, const struct item *it, nc_reltime_t no
 {
 	if (!flush_active(s, now))
 		return false;
-	if (it->stime <= __atomic_load_n(&s->oldest_live, __ATOMIC_RELAXED))
+	nc_reltime_t t = item_atime(it);
+
+	if (t <= __atomic_load_n(&s->oldest_live, __ATOMIC_RELAXED))
 		return true;
-	return it->stime == __atomic_load_n(&s->flush_sec, __ATOMIC_RELAXED) &&
+	return t == __atomic_load_n(&s->flush_sec, __ATOMIC_RELAXED) &&
 	       it->flush_seq != (uint16_t)__atomic_load_n(&s->flush_seq, __ATOMIC_RELAXED);
 }
 
@@ -156,7 +162,7 @@ hit_fill_peek(struct store_hit *hit, struct item *it, enum store_status st)
 	}
 	/* What the meta flags h and l report: the state before this access. */
 	hit->fetched = __atomic_load_n(&it->fetched, __ATOMIC_RELAXED) != 0;
-	hit->atime = __atomic_load_n(&it->atime, __ATOMIC_RELAXED);
+	hit->atime = item_atime(it);
 	hit_fill_meta(hit, it);
 	hit->it = it;
 	{
@@ -173,13 +179,13 @@ hit_fill_peek(struct store_hit *hit, struct item *it, enum store_status st)
 	hit->exptime = item_exptime(it);
 }
 
-/* Fill *hit and mark a hit used. */
+/* Fill *hit and mark a hit used at @p ticks, the clock reading st was decided at. */
 static inline void
-hit_fill(struct store_hit *hit, struct item *it, enum store_status st, const struct nc_clock *clock)
+hit_fill(struct store_hit *hit, struct item *it, enum store_status st, uint32_t ticks)
 {
 	hit_fill_peek(hit, it, st);
 	if (st == STORE_HIT)
-		item_mark_used(it, clock);
+		item_mark_used(it, ticks);
 }
 
 /* ---- owner-side helpers (shard_memory.c) ---- */

@@ -7,10 +7,11 @@
 enum store_status
 store_get(const struct store_shard *s, const struct store_key *k, struct store_hit *hit)
 {
-	nc_reltime_t now = nc_clock_now(s->clock);
+	uint32_t ticks = nc_clock_ticks(s->clock);
+	nc_reltime_t now = nc_clock_tick_second(ticks);
 	struct item *it = index_lookup(&s->index, k);
 
-	hit_fill(hit, it, item_classify(s, it, k, now, true), s->clock);
+	hit_fill(hit, it, item_classify(s, it, k, now, true), ticks);
 	return hit->status;
 }
 
@@ -19,7 +20,8 @@ store_get_bulk(const struct store_shard *s, const struct store_key *const keys[]
 	       struct store_hit hits[])
 {
 	struct item *items[INDEX_BULK_MAX];
-	nc_reltime_t now = nc_clock_now(s->clock);
+	uint32_t ticks = nc_clock_ticks(s->clock);
+	nc_reltime_t now = nc_clock_tick_second(ticks);
 	bool check_flush = flush_active(s, now);
 	unsigned found = 0;
 
@@ -35,7 +37,7 @@ store_get_bulk(const struct store_shard *s, const struct store_key *const keys[]
 	for (unsigned i = 0; i < n; i++) {
 		struct item *it = items[i];
 
-		hit_fill(&hits[i], it, item_classify(s, it, keys[i], now, check_flush), s->clock);
+		hit_fill(&hits[i], it, item_classify(s, it, keys[i], now, check_flush), ticks);
 		found += hits[i].status == STORE_HIT;
 	}
 	return found;

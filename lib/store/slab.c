@@ -59,10 +59,25 @@ page_list_unlink(struct slab *s, uint32_t *head, uint32_t p)
 	pg->next = pg->prev = SLAB_PAGE_NONE;
 }
 
+/* memcached's item header without CAS: its first chunk is this plus -n. */
+#define MEMCACHED_ITEM_HEADER 48
+/* memcached's -n default. */
+#define MEMCACHED_CHUNK_MIN 48
+
+size_t
+slab_first_chunk_size(uint32_t chunk_min)
+{
+	size_t size = MEMCACHED_ITEM_HEADER + (chunk_min != 0 ? chunk_min : MEMCACHED_CHUNK_MIN);
+
+	if (size < sizeof(struct item) + 1)
+		size = sizeof(struct item) + 1;
+	return align_up(size, SLAB_CHUNK_ALIGN);
+}
+
 static int
 classes_init(struct slab *s, const struct slab_params *p)
 {
-	double size = (double)align_up(sizeof(struct item) + p->chunk_min, SLAB_CHUNK_ALIGN);
+	double size = (double)slab_first_chunk_size(p->chunk_min);
 	unsigned n = 0;
 
 	if (p->factor <= 1.0 || size > (double)p->item_size_max)

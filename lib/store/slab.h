@@ -43,7 +43,7 @@ struct slab_params {
 	int socket_id;	      /* NUMA socket for rte_malloc_socket, or SOCKET_ID_ANY */
 	size_t mem_limit;     /* bytes of item memory (-m) */
 	size_t item_size_max; /* largest item including its header (-I) */
-	uint32_t chunk_min;   /* key+value bytes of the smallest class (-n) */
+	uint32_t chunk_min;   /* -n: the smallest chunk is slab_first_chunk_size() of it */
 	double factor;	      /* growth factor between classes (-f), > 1 */
 	/*
 	 * memcached lets a class that holds no page take one beyond -m, so -m counts every page
@@ -65,6 +65,7 @@ struct slab_class {
 	uint32_t nempty;	    /* owned pages with no chunk in use */
 	bool all_recent_valid;	    /* a long sweep found only recent items ... */
 	uint32_t all_recent_tick;   /* ... at this clock tick (the store's, not the slab's) */
+	uint32_t recent_oldest;	    /* ... the oldest touch it saw: recent evictions take those */
 	uint32_t nretired;	    /* chunks retired, waiting for a grace period */
 	uint64_t allocs;	    /* chunks handed out, ever */
 	uint32_t first_page;	    /* head of the class's page list */
@@ -129,6 +130,14 @@ slab_first_pages(unsigned nclasses, unsigned shares)
  * @return the count; -EINVAL for parameters slab_init() refuses; -ENOMEM.
  */
 int slab_class_count(const struct slab_params *p);
+
+/**
+ * Size of the smallest chunk for -n @p chunk_min (0 = memcached's default 48): memcached's,
+ * its 48-byte item header plus -n, 8-aligned, so -n and -f give memcached's classes (96, 120,
+ * 152, ... by default). memcached's CAS takes 8 of those -n bytes where ours is in our 56-byte
+ * header, so the chunks hold the same items. Never below a header and one key byte.
+ */
+size_t slab_first_chunk_size(uint32_t chunk_min);
 
 /** Give the arena back. Safe on a zeroed or already deinitialised slab. */
 void slab_deinit(struct slab *s);

@@ -22,11 +22,10 @@
 /* Expiry bits covered by the levels; higher bits differing from now's mean overflow. */
 #define TW_SPAN_BITS (TW_LEVELS * TW_LEVEL_BITS)
 
-/* `where` of nodes on the due and overflow lists, of list heads and of unlinked nodes. */
+/* `where` of nodes on the due and overflow lists and of list heads (TW_WHERE_NONE: unlinked). */
 #define TW_WHERE_DUE	  (TW_LEVELS * TW_SLOTS)
 #define TW_WHERE_OVERFLOW (TW_WHERE_DUE + 1)
 #define TW_WHERE_HEAD	  (TW_WHERE_DUE + 2)
-#define TW_WHERE_NONE	  UINT32_MAX
 
 static inline void
 tw_head_init(struct tw_node *head)

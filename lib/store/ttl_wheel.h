@@ -41,8 +41,13 @@
  * tw_node_init() before first use. @c expire is the scheduled expiry (read-only for users
  * while linked). @c next, @c prev and @c where are private to the wheel: @c where records which
  * list the node is on (a slot, the due list or the overflow list) so that removal is O(1) and
- * keeps the occupancy bitmaps exact.
+ * keeps the occupancy bitmaps exact, and TW_WHERE_NONE when it is on none. While a node is not
+ * linked, its owner may use @c next and @c prev for anything (a cache item keeps its free-list
+ * links there): only @c where tells whether the node is linked.
  */
+/** `where` of a node that is not linked in any wheel. */
+#define TW_WHERE_NONE UINT32_MAX
+
 struct tw_node {
 	struct tw_node *next;
 	struct tw_node *prev;
@@ -80,7 +85,7 @@ tw_node_init(struct tw_node *n)
 	n->next = NULL;
 	n->prev = NULL;
 	n->expire = 0;
-	n->where = UINT32_MAX;
+	n->where = TW_WHERE_NONE;
 }
 
 /**
@@ -91,7 +96,7 @@ tw_node_init(struct tw_node *n)
 static inline bool
 tw_node_linked(const struct tw_node *n)
 {
-	return n->next != NULL;
+	return n->where != TW_WHERE_NONE;
 }
 
 /**

@@ -52,9 +52,9 @@ trap cleanup EXIT
 meminfo() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
 
 # start PORT LOG [ulimit-v-kb]: a socket-backend server with -m 64: on hugepages, NEED_MB of EAL
-# memory (64 MB of items, 38 first pages past -m as memcached allows, the first index table in
+# memory (64 MB of items, 39 first pages past -m as memcached allows, the first index table in
 # 1 MB, 24 MB fixed: settings_eal_memory_total_mb).
-NEED_MB=127
+NEED_MB=128
 start() {
 	local port=$1 log=$2 vlimit=${3:-unlimited}
 	(ulimit -v "$vlimit" && exec "$SERVER" -m 64 -t 1 -p "$port" -U 0 -l 127.0.0.1) >"$log" 2>&1 &

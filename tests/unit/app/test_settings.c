@@ -599,12 +599,12 @@ test_eal_args(void **state)
 	assert_null(e.argv[e.argc]);
 	assert_true(has_words(&e, "--lcores", "0@0,1@1,2@2,3@3"));
 	/*
-	 * 4 KiB pages: -m, memcached's first page of each of the 38 default classes split over
+	 * 4 KiB pages: -m, memcached's first page of each of the 39 default classes split over
 	 * 3 shards (13 pages each), and 24 MB; the index tables are mapped outside EAL.
 	 */
 	assert_int_equal(settings_eal_index_mb(&s, 3, false), 0);
 	assert_int_equal(settings_eal_first_pages_mb(&s, 3), 3 * 13);
-	assert_int_equal(settings_eal_first_pages_mb(&s, 1), 38);
+	assert_int_equal(settings_eal_first_pages_mb(&s, 1), 39);
 	snprintf(num, sizeof(num), "%u", 64 + 3 * 13 + 24);
 	assert_true(has_words(&e, "-m", num));
 	assert_true(has_words(&e, "--no-huge", "--no-shconf"));

@@ -1030,6 +1030,68 @@ test_recent_run_longer_than_a_sweep(void **state)
 	model_free(&fresh);
 }
 
+/*
+ * A class whose items were all used in the last second loses its least recently used first,
+ * not the ones at the CLOCK hand: fill the class (tick t), write a run of newer items into the
+ * chunks ahead of the hand (t + 4 ticks), then need memory at t + 8 ticks, all within the second.
+ */
+static void
+test_all_recent_class_loses_its_oldest(void **state)
+{
+	const size_t limit = 8 * MIB;
+	const uint32_t run = 4096;
+	struct store_shard *s = shard_new(limit, 0);
+	const struct slab *sl = store_shard_slab(s);
+	unsigned c1 = class_of(s, 100);
+	const struct slab_class *c = &sl->cls[c1];
+	uint32_t next, page, chunk, gone = 0, lost;
+	struct model m, fresh;
+
+	(void)state;
+	model_init(&m, 'h', 100000);
+	model_init(&fresh, 'f', run);
+	next = fill_until_evicting(s, &m, 0, 100, limit);
+	settle(s);
+	nc_clock_advance_ticks(&env.clock, 4);
+	page = c->hand_page;
+	chunk = c->hand_chunk;
+	while (gone < run) {
+		const struct item *it = slab_chunk(sl, page, chunk, c->size);
+
+		if (it->state == ITEM_LINKED) {
+			char key[16];
+			struct store_key k;
+			uint32_t id;
+
+			assert_int_equal(sscanf((const char *)it->data + 1, "%9" SCNu32, &id), 1);
+			model_key(&m, id, key, &k);
+			assert_int_equal(store_delete(s, &k, 0), STORE_DELETED);
+			m.ver[id] = 0;
+			gone++;
+		}
+		if (++chunk == c->per_page) {
+			chunk = 0;
+			page = sl->pages[page].next != SLAB_PAGE_NONE ? sl->pages[page].next
+								 : c->first_page;
+		}
+	}
+	settle(s);
+	for (uint32_t i = 0; i < run; i++)
+		model_put(s, &fresh, i, 100, 0);
+	nc_clock_advance_ticks(&env.clock, 4);
+	for (uint32_t i = 0; i < 2000; i++)
+		model_put(s, &m, next++, 100, 0);
+	lost = run - (uint32_t)model_scan(s, &fresh, 0, run, NULL);
+	print_message("  %u newer items at the hand, %u of them lost, %" PRIu64 " evictions\n", run,
+		      lost, stats(s).evictions);
+	assert_true(stats(s).evictions >= 1900);
+	assert_int_equal(lost, 0);
+	settle(s);
+	shard_free(&s);
+	model_free(&m);
+	model_free(&fresh);
+}
+
 static void
 test_recency_to_a_sixteenth(void **state)
 {
@@ -1491,6 +1553,7 @@ main(void)
 		T(test_retry_loop_chained_evicts_little),
 		T(test_recency_to_a_sixteenth),
 		T(test_recent_run_longer_than_a_sweep),
+		T(test_all_recent_class_loses_its_oldest),
 		T(test_retry_loop_index_full_evicts_little),
 		T(test_expired_reclaimed_unfetched),
 		T(test_expired_reclaimed_fetched),
