@@ -490,6 +490,34 @@ cluster_view_get(const struct nc_server *srv)
 	return __atomic_load_n(&srv->cluster, __ATOMIC_ACQUIRE);
 }
 
+/* The routing table of view @p v (NULL: no cluster) for @p srv's shards. */
+static struct nc_route_table
+route_table(const struct nc_server *srv, const struct cluster_view *v)
+{
+	return (struct nc_route_table){
+		.ring = v != NULL ? v->ring : NULL,
+		.self = v != NULL ? v->self : NC_ROUTE_NO_MEMBER,
+		.copies = 1,
+		.nshards = srv->nworkers,
+	};
+}
+
+void
+cluster_route(const struct nc_server *srv, const struct store_key *k, struct nc_route *out)
+{
+	struct nc_route_table t = route_table(srv, cluster_view_get(srv));
+
+	nc_route(&t, &k->digest, k->key, k->len, out);
+}
+
+unsigned
+cluster_key_shard(const struct nc_server *srv, const struct store_key *k)
+{
+	struct nc_route_table t = route_table(srv, NULL);
+
+	return nc_route_shard(&t, &k->digest);
+}
+
 void
 cluster_stats_visit(const struct nc_server *srv,
 		    void (*number)(void *arg, const char *name, uint64_t value),

@@ -14,16 +14,22 @@
  * with a clear error when no endpoint answers). A view is immutable: a worker reads the one
  * cluster_view_get() gave it until its next quiescent state.
  *
- * Not done yet (issue 14): a request for a key whose primary is another member is served
- * here all the same (no proxying), nothing is replicated, no state transfer on joins.
+ * Every request's key is routed by cluster_route() (lib/cluster/route.h): this node's shard,
+ * and with a cluster the members holding the key and this node's role for it.
+ *
+ * Not done yet (issue 14): a request for a key whose copies are on other members is served
+ * here all the same (counted: `cluster_remote_keys`; no proxying), nothing is replicated
+ * (one copy per key), no state transfer on joins.
  */
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "cluster/ring.h"
+#include "cluster/route.h"
 
 struct nc_server;
+struct store_key;
 struct nc_settings;
 
 /** A member as auto-discovery reports it. */
@@ -35,7 +41,7 @@ struct cluster_member {
 };
 
 /** cluster_view.self when the member list does not name this node. */
-#define CLUSTER_NOT_MEMBER UINT32_MAX
+#define CLUSTER_NOT_MEMBER NC_ROUTE_NO_MEMBER
 
 /** One membership: the ring, its members and the answer to `config get cluster`. */
 struct cluster_view {
@@ -90,6 +96,16 @@ void cluster_leave(struct nc_server *srv, uint32_t max_ms);
 
 /** [any] The current view, or NULL when this node is not in a cluster. */
 const struct cluster_view *cluster_view_get(const struct nc_server *srv);
+
+/**
+ * [worker, in its RCU read section] Route key @p k (its keyed digest computed) under the
+ * current view into @p out: the shard always; in a cluster also the key's ring point, the
+ * members holding it (one copy: its primary) and this node's role (nc_route()).
+ */
+void cluster_route(const struct nc_server *srv, const struct store_key *k, struct nc_route *out);
+
+/** [any] This node's shard for key @p k: cluster_route()'s shard, without the ring. */
+unsigned cluster_key_shard(const struct nc_server *srv, const struct store_key *k);
 
 /**
  * [any] Report `stats cluster`: @p number for counters and sizes, @p text for names and

@@ -169,6 +169,7 @@ conn_execute(struct worker *w, struct conn *c)
 	struct proto_request *req = &c->req;
 	struct nc_server *srv = w->srv;
 	struct proto_result res;
+	struct nc_route route;
 	unsigned shard;
 
 	c->last_cmd = nc_clock_now(&srv->clock);
@@ -191,7 +192,10 @@ conn_execute(struct worker *w, struct conn *c)
 	else
 		store_key_init(&c->key, &srv->seed, req->key, req->key_len);
 	c->hint.key.len = 0;
-	shard = nc_digest_shard(&c->key.digest, srv->nworkers);
+	cluster_route(srv, &c->key, &route);
+	if (route.role == NC_ROUTE_REMOTE)
+		STAT_INC(&w->stats, cluster_remote_keys);
+	shard = route.shard;
 	c->key_shard = shard;
 	if (!exec_is_write(req)) {
 		exec_read(&w->exec, srv->workers[shard]->shard, &c->key, req, &res);

@@ -53,6 +53,7 @@
 	X(idle_cycles, "TSC cycles of worker loop iterations that found nothing")   \
 	X(busy_driver_cycles, "of busy_cycles, those inside the NIC driver's rx/tx calls") \
 	X(forwarded_writes, "writes this worker sent to another shard's owner")     \
+	X(cluster_remote_keys, "requests for keys whose copies are on other members") \
 	X(executed_for_others, "writes this worker executed for another worker")    \
 	X(write_retries, "writes retried after a quiescent state (memory in grace)")
 

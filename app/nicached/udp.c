@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "conn_private.h"
 #include "proto/peek.h"
 #include "proto/text.h"
@@ -57,7 +58,7 @@ udp_prefetch(struct worker *w, const struct stack_dgram *d, unsigned n)
 		unsigned m = 0;
 
 		for (unsigned i = 0; i < nkeys; i++)
-			if (nc_digest_shard(&keys[i].digest, nworkers) == s)
+			if (cluster_key_shard(w->srv, &keys[i]) == s)
 				by_shard[m++] = &keys[i];
 		if (m > 0)
 			store_prefetch_bulk(w->srv->workers[s]->shard, by_shard, m);

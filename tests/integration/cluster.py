@@ -13,7 +13,9 @@ own name. Checks:
   ketama        pylibmc with ketama_weighted (libmemcached's ketama) over the three writes
                 10,000 keys and reads every one back; every node holds a share, and for every
                 key the node holding it is the one the servers' ring (ring_dump, the same
-                lib/cluster code) names as primary.
+                lib/cluster code) names as primary; no node counts a remote key
+                (cluster_remote_keys) for the client's requests, and each counts exactly
+                the keys of the others it is then asked for.
   bad-input     a member list naming a node twice, --advertise not among --peers, --peers
                 without --advertise: the server refuses to start (exit 64) with a message
                 naming the problem; a node outside a cluster answers ERROR to
@@ -202,6 +204,9 @@ def check_ketama(ctx):
     by_node = {}
     for k, m in zip(keys, primary):
         by_node.setdefault(m, []).append(k)
+    # The client sent every key to its primary: no node counted a key held elsewhere.
+    remote0 = [int(stats(p).get("cluster_remote_keys", -1)) for p in ctx.ports]
+    assert remote0 == [0, 0, 0], "cluster_remote_keys after ketama traffic: %r" % remote0
     for m, ks in by_node.items():
         for j, p in enumerate(ctx.ports):
             sample = ks[:300]
@@ -210,6 +215,11 @@ def check_ketama(ctx):
             want = len(sample) if j == m else 0
             assert hits == want, "node %d holds %d of %d keys the ring puts on node %d" % (
                 j, hits, len(sample), m)
+    # Each node routed the keys of the other two as theirs (cluster_route, one per key).
+    for j, p in enumerate(ctx.ports):
+        want = sum(min(len(ks), 300) for m, ks in by_node.items() if m != j)
+        got = int(stats(p)["cluster_remote_keys"])
+        assert got == want, "node %d counted %d remote keys, want %d" % (j, got, want)
 
 
 def check_bad_input(ctx):
