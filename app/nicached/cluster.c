@@ -15,6 +15,7 @@
 #include "cluster/etcd.h"
 #include "server.h"
 #include "settings.h"
+#include "worker.h"
 
 /* How many counters the etcd client keeps (NC_ETCD_STATS). */
 #define CTL_COUNT_ONE(name, desc) +1
@@ -121,6 +122,10 @@ cluster_settings_check(const struct nc_settings *s, char *err, size_t errcap)
 	char why[200];
 	int rc;
 
+	if (s->replicas > 1 && s->peers[0] == '\0' && s->etcd[0] == '\0') {
+		snprintf(err, errcap, "--replicas needs a cluster (--peers or --etcd)");
+		return -EINVAL;
+	}
 	if (s->etcd[0] != '\0' && s->advertise[0] == '\0') {
 		snprintf(err, errcap, "--etcd needs --advertise: this node's name in the cluster");
 		return -EINVAL;
@@ -497,7 +502,7 @@ route_table(const struct nc_server *srv, const struct cluster_view *v)
 	return (struct nc_route_table){
 		.ring = v != NULL ? v->ring : NULL,
 		.self = v != NULL ? v->self : NC_ROUTE_NO_MEMBER,
-		.copies = 1,
+		.copies = srv->set.replicas,
 		.nshards = srv->nworkers,
 	};
 }
@@ -537,6 +542,14 @@ cluster_stats_visit(const struct nc_server *srv,
 					  ? "absent"
 					  : nc_ring_member_name(v->ring, v->self));
 	number(arg, "cluster_members", v->nmembers);
+	number(arg, "cluster_replicas", srv->set.replicas);
+	{
+		uint64_t queued = 0;
+
+		for (unsigned i = 0; i < srv->nworkers; i++)
+			queued += __atomic_load_n(&srv->workers[i]->repl_queued, __ATOMIC_RELAXED);
+		number(arg, "repl_queue_bytes", queued);
+	}
 	number(arg, "cluster_version", v->version);
 	number(arg, "cluster_ring_points", nc_ring_point_count(v->ring));
 	for (uint32_t i = 0; i < v->nmembers; i++) {

@@ -13,6 +13,7 @@
 #include "cluster.h"
 #include "conn_private.h"
 #include "log.h"
+#include "peer.h"
 #include "worker.h"
 
 /** Append the reply to c->req; flush and retry once when the output is full. */
@@ -210,6 +211,7 @@ conn_execute(struct worker *w, struct conn *c)
 			STAT_INC(&w->stats, store_no_memory);
 			exec_write_give_up(w->shard, &c->key, req, &res);
 		}
+		peer_replicate(w, &c->key, req);
 	} else {
 		struct fwd_msg *m = &c->msg;
 

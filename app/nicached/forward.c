@@ -14,6 +14,7 @@
 
 #include <rte_atomic.h>
 
+#include "peer.h"
 #include "worker.h"
 
 /** Messages taken from a ring per call. */
@@ -58,6 +59,7 @@ serve_one(struct worker *w, struct fwd_msg *m)
 			}
 			exec_write_give_up(w->shard, &m->key, m->req, &m->res);
 		}
+		peer_replicate(w, &m->key, m->req);
 		STAT_INC(&w->stats, executed_for_others);
 		break;
 	case FWD_FLUSH:

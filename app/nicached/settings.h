@@ -147,6 +147,13 @@ enum settings_backend {
 	  "cluster: the name members register under in etcd (/nicached/<name>/members/)")     \
 	X(uint, etcd_ttl, 0, "etcd-ttl", 10, 2, 3600, "etcd_ttl", "seconds",                  \
 	  "cluster: lease TTL in etcd; a node that dies leaves the member list within it")    \
+	X(uint, replicas, 0, "replicas", 1, 1, 8, "replicas", "R",                            \
+	  "cluster: copies of each key, its primary's and the next R-1 members' clockwise "  \
+	  "(written asynchronously)")                                                         \
+	X(size, replication_queue, 0, "replication-queue", 8388608, 65536, 1073741824,        \
+	  "replication_queue", "bytes",                                                       \
+	  "cluster: most bytes waiting for one replica per worker; beyond, writes for it "   \
+	  "are dropped and counted")                                                          \
 	X(config, config, 0, "config", "", 0, 0, NULL, "file",                                \
 	  "read settings from section [" SETTINGS_INI_SECTION "] of an INI file first")       \
 	X(help, help, 'h', "help", 0, 0, 0, NULL, NULL, "print this help and exit")           \

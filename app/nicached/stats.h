@@ -54,6 +54,11 @@
 	X(busy_driver_cycles, "of busy_cycles, those inside the NIC driver's rx/tx calls") \
 	X(forwarded_writes, "writes this worker sent to another shard's owner")     \
 	X(cluster_remote_keys, "requests for keys whose copies are on other members") \
+	X(repl_writes, "commands queued for replicas (one per replica per write)")  \
+	X(repl_bytes, "bytes sent to replicas")                                     \
+	X(repl_dropped, "commands for replicas lost (queue full, link down or broken)") \
+	X(repl_link_failures, "replication links that failed to open or broke")     \
+	X(repl_errors, "failure replies from replicas")                             \
 	X(executed_for_others, "writes this worker executed for another worker")    \
 	X(write_retries, "writes retried after a quiescent state (memory in grace)")
 

@@ -14,6 +14,7 @@
 #include "detail.h"
 #include "log.h"
 #include "net/counters.h"
+#include "peer.h"
 #include "worker.h"
 
 /** Stack events handled per poll. */
@@ -188,6 +189,7 @@ worker_destroy(struct worker **wp)
 	if (w == NULL)
 		return;
 	conn_close_all(w);
+	peer_set_destroy(w);
 	while (w->nspare_chunks > 0)
 		free(w->spare_chunks[--w->nspare_chunks]);
 	stack_destroy(&w->stack);
@@ -275,12 +277,15 @@ worker_handle(struct worker *w, const struct stack_event *ev, int n)
 			conn_accept(w, ev[i].conn);
 			break;
 		case STACK_EV_READABLE:
-			if (c != NULL)
-				conn_on_readable(w, c);
-			break;
 		case STACK_EV_WRITABLE:
-			if (c != NULL)
-				conn_on_writable(w, c);
+			if (peer_event(w, &ev[i]))
+				break;
+			if (ev[i].kind == STACK_EV_WRITABLE) {
+				if (c != NULL)
+					conn_on_writable(w, c);
+			} else if (c != NULL) {
+				conn_on_readable(w, c);
+			}
 			break;
 		case STACK_EV_DGRAMS:
 			worker_udp(w);
@@ -407,6 +412,7 @@ worker_main(void *arg)
 		store_shard_maintain(w->shard, WORKER_TTL_BUDGET);
 		work += worker_run_deferred(w);
 		work += worker_idle_check(w);
+		work += peer_service(w);
 		if (work)
 			last_work = mark.tsc;
 		/* Busy vs idle time, for the cost per request (`stats`: cycles_per_request). */

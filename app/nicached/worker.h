@@ -85,6 +85,10 @@ struct worker {
 	char *stat_text;
 	uint32_t stat_max, stat_text_cap;
 
+	/* replication links (peer.c; NULL until the first write to replicate) */
+	struct peer_set *peers;
+	uint64_t repl_queued; /* bytes queued on them: relaxed, read by the control core */
+
 	/* UDP */
 	struct stack_dgram udp_rx[WORKER_UDP_BATCH];
 	struct udp_key_hint udp_hint[WORKER_UDP_BATCH]; /* udp_prefetch's digests, by datagram */

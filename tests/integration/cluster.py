@@ -16,6 +16,13 @@ own name. Checks:
                 lib/cluster code) names as primary; no node counts a remote key
                 (cluster_remote_keys) for the client's requests, and each counts exactly
                 the keys of the others it is then asked for.
+  replicas      three more nodes with --replicas 2 (two workers each): pylibmc ketama writes
+                10,000 keys (half with a TTL), deletes, appends to, increments and touches
+                some; the
+                key's primary and its replica (ring_dump -r 2) answer the same value, flags
+                and CAS, deleted keys neither; node 0 killed with SIGKILL, a client without
+                it reads every key from the copies; later writes for the dead member count
+                link failures.
   bad-input     a member list naming a node twice, --advertise not among --peers, --peers
                 without --advertise: the server refuses to start (exit 64) with a message
                 naming the problem; a node outside a cluster answers ERROR to
@@ -251,8 +258,88 @@ def check_bad_input(ctx):
         n.stop()
 
 
+def gets_one(port, key):
+    """(value, flags, cas) of `gets key` on one node, or None on a miss."""
+    got = request(port, b"gets " + key.encode() + b"\r\n", b"END\r\n")
+    if got == b"END\r\n":
+        return None
+    head, _, rest = got.partition(b"\r\n")
+    w = head.split()
+    assert w[0] == b"VALUE" and len(w) == 5, got
+    return rest[:int(w[3])], int(w[2]), int(w[4])
+
+
+def check_replicas(ctx):
+    """Three nodes with --replicas 2 (two workers each, so writes also cross shards)."""
+    import pylibmc
+    ports = free_ports(3)
+    names = ["%s:%d" % (HOST, p) for p in ports]
+    nodes = [Node(ctx.server, p, ",".join(names), n, ctx.logdir,
+                  ("--replicas", "2", "-t", "2")) for p, n in zip(ports, names)]
+    try:
+        for n in nodes:
+            n.wait_up()
+        mc = pylibmc.Client(names, behaviors={"ketama_weighted": True})
+        keys = ["rk:%d:%d" % (i, random.randrange(1 << 30)) for i in range(NKEYS)]
+        for i, k in enumerate(keys):
+            assert mc.set(k, k.encode(), time=0 if i % 2 else 600, min_compress_len=0), k
+        # The other writes leave their state on the replica too.
+        gone = keys[:200]
+        for k in gone:
+            assert mc.delete(k), k
+        for k in keys[200:400]:
+            assert mc.append(k, b"+tail"), k
+        for k in keys[400:500]:
+            mc.set(k, b"7")
+            assert mc.incr(k, 5) == 12, k
+        for i, k in enumerate(keys[500:600]):
+            assert mc.touch(k, 1000 + 2 * i), k
+        if ctx.ring_dump is None:
+            raise AssertionError("needs ring_dump (the replica of each key)")
+        out = subprocess.run([ctx.ring_dump, "-r", "2"] + names, input="\n".join(keys) + "\n",
+                             capture_output=True, text=True, check=True).stdout.split("\n")
+        sets = [[int(x) for x in ln.split()[1:]] for ln in out if ln.strip()]
+        time.sleep(0.5)
+        # Primary and replica answer the same value, flags and CAS; deleted keys neither.
+        for i in list(range(0, 600)) + random.sample(range(600, NKEYS), 400):
+            k, (prim, repl) = keys[i], sets[i]
+            a, b = gets_one(ports[prim], k), gets_one(ports[repl], k)
+            if i < 200:
+                assert a is None and b is None, "deleted %s: %r / %r" % (k, a, b)
+            else:
+                assert a is not None and a == b, "%s: primary %r, replica %r" % (k, a, b)
+            if 500 <= i < 600:  # touched: the replica has the new expiry too
+                ttl = request(ports[repl], b"mg %s t\r\n" % k.encode(), b"\r\n")
+                want = 1000 + 2 * (i - 500)
+                assert ttl.startswith(b"HD t") and want - 5 <= int(ttl.split()[1][1:]) <= want, (
+                    "%s on its replica: %r, want t%d" % (k, ttl, want))
+        st = [stats(p) for p in ports]
+        shipped = sum(int(x["repl_writes"]) for x in st)
+        assert shipped >= NKEYS + 500, "repl_writes %d" % shipped
+        assert all(x["repl_dropped"] == "0" and x["repl_errors"] == "0" for x in st), st
+        assert stats(ports[0], b"cluster")["cluster_replicas"] == "2"
+        # A member killed: a ketama client that ejects it reads every key from the copy.
+        nodes[0].proc.kill()
+        nodes[0].proc.wait()
+        mc2 = pylibmc.Client(names[1:], behaviors={"ketama_weighted": True})
+        miss = [k for k in keys[200:] if mc2.get(k) is None]
+        assert not miss, "%d of %d keys lost with node 0, e.g. %s" % (
+            len(miss), NKEYS - 200, miss[:3])
+        # Writes whose replica is the dead member are dropped and counted, not queued forever.
+        for i in range(2000):
+            mc2.set("after:%d" % i, b"x")
+        time.sleep(0.5)
+        st = [stats(p) for p in ports[1:]]
+        assert sum(int(x["repl_link_failures"]) for x in st) > 0, st
+        print("  %d writes shipped; node 0 killed: all %d live keys read from the copies" % (
+            shipped, NKEYS - 200), flush=True)
+    finally:
+        for n in nodes:
+            n.stop()
+
+
 CHECKS = [("discovery", check_discovery), ("stats", check_stats), ("ketama", check_ketama),
-          ("bad-input", check_bad_input)]
+          ("bad-input", check_bad_input), ("replicas", check_replicas)]
 
 ETCD_TTL = 2
 

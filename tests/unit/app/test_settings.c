@@ -503,6 +503,15 @@ test_cluster(void **state)
 	BAD("--advertise: 'c:3' is not one of --peers", "--etcd", "http://127.0.0.1:2379",
 	    "--peers", "a:1,b:2", "--advertise", "c:3");
 	BAD("--etcd-ttl: '1' is out of range (2..3600)", "--etcd-ttl", "1");
+	/* Replicas: a cluster's, 1..8. */
+	assert_int_equal(PARSE(&s, &act, err, "--peers", "a:1,b:2", "--advertise", "b:2",
+			       "--replicas", "2", "--replication-queue", "1m"),
+			 0);
+	assert_int_equal(s.replicas, 2);
+	assert_int_equal(s.replication_queue, 1048576);
+	BAD("--replicas needs a cluster (--peers or --etcd)", "--replicas", "2");
+	BAD("--replicas: '9' is out of range (1..8)", "--peers", "a:1,b:2", "--advertise", "b:2",
+	    "--replicas", "9");
 }
 
 static void
@@ -709,7 +718,9 @@ test_stats(void **state)
 			       "127.0.0.1,::1", "-U", "11211"),
 			 0);
 	n = settings_stats(&s, st, SETTINGS_STATS_MAX);
-	assert_true(n == 26);
+	assert_true(n == 28);
+	assert_string_equal(stat_of(st, n, "replicas"), "1");
+	assert_string_equal(stat_of(st, n, "replication_queue"), "8388608");
 	assert_string_equal(stat_of(st, n, "etcd"), "");
 	assert_string_equal(stat_of(st, n, "cluster_name"), "nicached");
 	assert_string_equal(stat_of(st, n, "etcd_ttl"), "10");

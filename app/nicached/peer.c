@@ -1,0 +1,461 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Replication links of a worker: see peer.h. */
+#include "peer.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster.h"
+#include "core/base64.h"
+#include "log.h"
+#include "worker.h"
+
+/* Reconnect backoff, in clock ticks (1/16 s): 2 ticks, doubling up to 32. */
+#define PEER_BACKOFF_MIN_TICKS 2
+#define PEER_BACKOFF_MAX_TICKS 32
+/* Longest command line shipped (a base64 key of 250 bytes and the flags fit). */
+#define PEER_LINE_MAX 512
+/* Bytes of replies read at once (they are only counted). */
+#define PEER_RX_CHUNK 4096
+/* Most iovecs handed to the stack at once. */
+#define PEER_SEND_IOVS 1
+
+enum peer_state {
+	PEER_DOWN,	 /* no connection; the next attempt at retry_tick */
+	PEER_CONNECTING, /* opened, waiting for STACK_EV_WRITABLE */
+	PEER_UP,
+};
+
+/* One member's link. */
+struct peer_link {
+	char name[NC_RING_NAME_MAX + 1]; /* the member's ring name: links follow it across views */
+	uint32_t member;		 /* its index in the current view */
+	enum peer_state state;
+	struct stack_conn *conn;
+	uint32_t retry_tick;	/* PEER_DOWN: when to try again */
+	uint32_t backoff;	/* ticks to wait after the next failure */
+	uint8_t *out;		/* queued commands: out[sent..len) not taken by the stack yet */
+	size_t len, sent, cap;
+	bool writable_wanted;
+	uint32_t rx_partial;	/* bytes of an unfinished reply line seen ... */
+	char rx_head[2];	/* ... its first two */
+};
+
+struct peer_set {
+	uint64_t version; /* the view the links were built for */
+	uint32_t n;
+	struct peer_link *link; /* [n], by member index; this node's own entry unused */
+};
+
+/* ---- queue ---- */
+
+/* The worker's queued-bytes gauge (stats cluster: repl_queue_bytes); the control core reads it. */
+static void
+queued_add(struct worker *w, int64_t delta)
+{
+	__atomic_store_n(&w->repl_queued, w->repl_queued + (uint64_t)delta, __ATOMIC_RELAXED);
+}
+
+static void
+link_drop_queue(struct worker *w, struct peer_link *l)
+{
+	size_t left = l->len - l->sent;
+
+	queued_add(w, -(int64_t)left);
+	l->len = l->sent = 0;
+}
+
+static void
+link_close(struct worker *w, struct peer_link *l, bool failed)
+{
+	if (l->conn != NULL)
+		stack_close(w->stack, l->conn);
+	l->conn = NULL;
+	l->writable_wanted = false;
+	l->rx_partial = 0;
+	if (failed) {
+		STAT_INC(&w->stats, repl_link_failures);
+		l->retry_tick = nc_clock_ticks(&w->srv->clock) + l->backoff;
+		l->backoff = l->backoff * 2 > PEER_BACKOFF_MAX_TICKS ? PEER_BACKOFF_MAX_TICKS
+								     : l->backoff * 2;
+	}
+	l->state = PEER_DOWN;
+	/* What was queued for it is lost: the writes it held are not on the member. */
+	if (l->len != l->sent)
+		STAT_INC(&w->stats, repl_dropped);
+	link_drop_queue(w, l);
+}
+
+/* Room for @p need more bytes within --replication-queue; false when it would overflow. */
+static bool
+link_reserve(struct worker *w, struct peer_link *l, size_t need)
+{
+	size_t max = w->srv->set.replication_queue;
+	size_t cap;
+	uint8_t *p;
+
+	if (l->sent > 0 && l->sent == l->len)
+		l->sent = l->len = 0;
+	if (l->len - l->sent + need > max)
+		return false;
+	if (l->len + need <= l->cap)
+		return true;
+	if (l->sent > 0) {
+		memmove(l->out, l->out + l->sent, l->len - l->sent);
+		l->len -= l->sent;
+		l->sent = 0;
+		if (l->len + need <= l->cap)
+			return true;
+	}
+	cap = l->cap ? l->cap : 16384;
+	while (cap < l->len + need)
+		cap *= 2;
+	p = realloc(l->out, cap);
+	if (p == NULL)
+		return false;
+	l->out = p;
+	l->cap = cap;
+	return true;
+}
+
+/* Send what the stack takes; on a failure close the link. */
+static void
+link_flush(struct worker *w, struct peer_link *l)
+{
+	while (l->state == PEER_UP && l->sent < l->len) {
+		struct iovec iov = {l->out + l->sent, l->len - l->sent};
+		ssize_t n = stack_sendv(w->stack, l->conn, &iov, PEER_SEND_IOVS);
+
+		if (n == -EAGAIN || n == 0)
+			break;
+		if (n < 0) {
+			NC_LOG(w->srv, 1, "worker %u: replication link to %s failed: %s", w->id,
+			       l->name, strerror((int)-n));
+			link_close(w, l, true);
+			return;
+		}
+		l->sent += (size_t)n;
+		queued_add(w, -(int64_t)n);
+		STAT_ADD(&w->stats, repl_bytes, (uint64_t)n);
+	}
+	if (l->state != PEER_UP)
+		return;
+	if (l->sent == l->len)
+		l->sent = l->len = 0;
+	if ((l->len != 0) != l->writable_wanted) {
+		l->writable_wanted = l->len != 0;
+		stack_want_writable(w->stack, l->conn, l->writable_wanted);
+	}
+}
+
+/* Open the link to member @p l->member of view @p v. */
+static void
+link_open(struct worker *w, struct peer_link *l, const struct cluster_view *v)
+{
+	const struct cluster_member *m = &v->members[l->member];
+	struct stack_addr to;
+	int rc;
+
+	rc = stack_addr_parse(m->ip[0] != '\0' ? m->ip : m->host, m->port, &to);
+	if (rc == 0)
+		rc = stack_connect(w->stack, &to, l, &l->conn);
+	if (rc != 0) {
+		NC_LOG(w->srv, 1, "worker %u: cannot open a replication link to %s: %s", w->id,
+		       l->name, strerror(-rc));
+		l->conn = NULL;
+		link_close(w, l, true);
+		return;
+	}
+	l->state = PEER_CONNECTING;
+	l->writable_wanted = true; /* an active open starts with it on */
+}
+
+/* ---- membership ---- */
+
+static struct peer_set *
+set_get(struct worker *w)
+{
+	if (w->peers == NULL)
+		w->peers = calloc(1, sizeof(*w->peers));
+	return w->peers;
+}
+
+/* Rebuild the links for view @p v, keeping (and re-indexing) those whose member stays. */
+static void
+set_follow(struct worker *w, struct peer_set *ps, const struct cluster_view *v)
+{
+	struct peer_link *link = calloc(v->nmembers, sizeof(*link));
+
+	if (link == NULL)
+		return; /* try again next loop */
+	for (uint32_t i = 0; i < v->nmembers; i++) {
+		const char *name = nc_ring_member_name(v->ring, i);
+
+		for (uint32_t j = 0; j < ps->n; j++) {
+			if (ps->link[j].name[0] != '\0' && strcmp(ps->link[j].name, name) == 0) {
+				link[i] = ps->link[j];
+				ps->link[j].name[0] = '\0';
+				ps->link[j].conn = NULL;
+				ps->link[j].out = NULL;
+				break;
+			}
+		}
+		if (link[i].name[0] == '\0') {
+			snprintf(link[i].name, sizeof(link[i].name), "%s", name);
+			link[i].state = PEER_DOWN;
+			link[i].backoff = PEER_BACKOFF_MIN_TICKS;
+		}
+		link[i].member = i;
+		if (link[i].conn != NULL)
+			stack_conn_set_user(w->stack, link[i].conn, &link[i]);
+	}
+	/* Members that left: their links go. */
+	for (uint32_t j = 0; j < ps->n; j++) {
+		if (ps->link[j].name[0] != '\0')
+			link_close(w, &ps->link[j], false);
+		free(ps->link[j].out);
+	}
+	free(ps->link);
+	ps->link = link;
+	ps->n = v->nmembers;
+	ps->version = v->version;
+}
+
+/* ---- shipping ---- */
+
+/* Write key @p k as a meta key token (base64 with " b" appended when it needs it). */
+static int
+key_token(const struct store_key *k, char *buf, size_t cap, bool *b64)
+{
+	*b64 = false;
+	for (uint32_t i = 0; i < k->len; i++) {
+		unsigned char ch = (unsigned char)k->key[i];
+
+		if (ch <= ' ' || ch >= 0x7f) {
+			*b64 = true;
+			break;
+		}
+	}
+	if (!*b64) {
+		if (k->len >= cap)
+			return -1;
+		memcpy(buf, k->key, k->len);
+		return (int)k->len;
+	}
+	int64_t n = nc_base64_encode(k->key, k->len, buf, cap);
+
+	return n < 0 || n > 250 ? -1 : (int)n;
+}
+
+/* Append the command line @p line (and the value of @p hit, if given) to link @p l. */
+static void
+link_ship(struct worker *w, struct peer_link *l, const char *line, size_t n,
+	  const struct store_hit *hit)
+{
+	size_t need = n + (hit != NULL ? (size_t)hit->nbytes + 2 : 0);
+
+	if (l->state == PEER_DOWN && l->retry_tick == 0)
+		l->retry_tick = 1; /* first use: open at the next service */
+	if (!link_reserve(w, l, need)) {
+		STAT_INC(&w->stats, repl_dropped);
+		return;
+	}
+	memcpy(l->out + l->len, line, n);
+	l->len += n;
+	if (hit != NULL) {
+		const struct item *seg = hit->seg_next;
+		const void *data = hit->value;
+		uint32_t len = hit->seg_len;
+
+		for (;;) {
+			memcpy(l->out + l->len, data, len);
+			l->len += len;
+			if (seg == NULL)
+				break;
+			seg = store_hit_next_seg(seg, &data, &len);
+		}
+		memcpy(l->out + l->len, "\r\n", 2);
+		l->len += 2;
+	}
+	queued_add(w, (int64_t)need);
+	STAT_INC(&w->stats, repl_writes);
+	if (l->state == PEER_UP)
+		link_flush(w, l);
+}
+
+/* Whether request @p req only changed the key's expiry (touch, gat, gats). */
+static bool
+is_touch(const struct proto_request *req)
+{
+	return req->kind != PROTO_META && (req->op == PROTO_OP_TOUCH || req->op == PROTO_OP_GAT);
+}
+
+void
+peer_replicate(struct worker *w, const struct store_key *k, const struct proto_request *req)
+{
+	struct nc_server *srv = w->srv;
+	const struct cluster_view *v;
+	struct peer_set *ps;
+	struct store_hit hit;
+	struct nc_route r;
+	char line[PEER_LINE_MAX], tok[PEER_LINE_MAX / 2];
+	nc_reltime_t now;
+	int64_t ttl = 0;
+	bool b64, found;
+	int n, kn;
+
+	if (srv->set.replicas < 2 || (v = cluster_view_get(srv)) == NULL)
+		return;
+	cluster_route(srv, k, &r);
+	if (r.role != NC_ROUTE_PRIMARY || r.ncopies < 2)
+		return;
+	ps = set_get(w);
+	if (ps == NULL)
+		return;
+	if (ps->version != v->version || ps->n != v->nmembers)
+		set_follow(w, ps, v);
+	if (ps->n != v->nmembers)
+		return;
+	kn = key_token(k, tok, sizeof(tok), &b64);
+	if (kn < 0) {
+		STAT_INC(&w->stats, repl_dropped);
+		return;
+	}
+	found = store_meta_get(w->shard, k, false, &hit) == STORE_HIT;
+	now = nc_clock_now(&srv->clock);
+	if (found && hit.exptime != 0) {
+		ttl = (int64_t)hit.exptime - (int64_t)now;
+		if (ttl <= 0)
+			found = false; /* expired meanwhile: gone */
+	}
+	if (!found)
+		n = snprintf(line, sizeof(line), "md %.*s%s q\r\n", kn, tok, b64 ? " b" : "");
+	else if (is_touch(req))
+		n = snprintf(line, sizeof(line), "mg %.*s%s T%" PRId64 " q\r\n", kn, tok,
+			     b64 ? " b" : "", ttl);
+	else
+		n = snprintf(line, sizeof(line), "ms %.*s %u%s F%u T%" PRId64 " E%" PRIu64 " q\r\n",
+			     kn, tok, hit.nbytes, b64 ? " b" : "", hit.client_flags, ttl, hit.cas);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return;
+	for (uint32_t i = 1; i < r.ncopies; i++)
+		link_ship(w, &ps->link[r.copy[i]], line, (size_t)n,
+			  found && !is_touch(req) ? &hit : NULL);
+}
+
+/* ---- events and service ---- */
+
+static struct peer_link *
+link_of(struct worker *w, const void *user)
+{
+	struct peer_set *ps = w->peers;
+
+	if (ps == NULL || ps->n == 0 || (const struct peer_link *)user < ps->link ||
+	    (const struct peer_link *)user >= ps->link + ps->n)
+		return NULL;
+	return (struct peer_link *)user;
+}
+
+/*
+ * Read and count the replies. With q, ms and md answer only failures; mg answers HD on a hit
+ * (q silences only its miss), which is no failure.
+ */
+static void
+link_read(struct worker *w, struct peer_link *l)
+{
+	char buf[PEER_RX_CHUNK];
+	ssize_t n;
+
+	while ((n = stack_recv(w->stack, l->conn, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] == '\n') {
+				if (!(l->rx_partial == 3 && l->rx_head[0] == 'H' && l->rx_head[1] == 'D'))
+					STAT_INC(&w->stats, repl_errors);
+				l->rx_partial = 0;
+				continue;
+			}
+			if (l->rx_partial < sizeof(l->rx_head))
+				l->rx_head[l->rx_partial] = buf[i];
+			l->rx_partial++;
+		}
+	}
+	if (n == -EAGAIN)
+		return;
+	NC_LOG(w->srv, 1, "worker %u: replication link to %s %s", w->id, l->name,
+	       n == 0 ? "closed by the member" : strerror((int)-n));
+	link_close(w, l, true);
+}
+
+bool
+peer_event(struct worker *w, const struct stack_event *ev)
+{
+	struct peer_link *l = link_of(w, ev->user);
+
+	if (l == NULL)
+		return false;
+	switch (ev->kind) {
+	case STACK_EV_WRITABLE:
+		if (l->state == PEER_CONNECTING) {
+			l->state = PEER_UP;
+			l->backoff = PEER_BACKOFF_MIN_TICKS;
+			NC_LOG(w->srv, 2, "worker %u: replication link to %s up", w->id, l->name);
+		}
+		link_flush(w, l);
+		break;
+	case STACK_EV_READABLE:
+		link_read(w, l);
+		break;
+	default:
+		break;
+	}
+	return true;
+}
+
+unsigned
+peer_service(struct worker *w)
+{
+	struct peer_set *ps = w->peers;
+	const struct cluster_view *v;
+	uint32_t tick;
+	unsigned work = 0;
+
+	if (ps == NULL)
+		return 0;
+	v = cluster_view_get(w->srv);
+	if (v == NULL)
+		return 0;
+	if (ps->version != v->version || ps->n != v->nmembers) {
+		set_follow(w, ps, v);
+		work = 1;
+	}
+	tick = nc_clock_ticks(&w->srv->clock);
+	for (uint32_t i = 0; i < ps->n; i++) {
+		struct peer_link *l = &ps->link[i];
+
+		if (i == v->self || l->state != PEER_DOWN || l->retry_tick == 0 ||
+		    (int32_t)(tick - l->retry_tick) < 0)
+			continue;
+		link_open(w, l, v);
+		work = 1;
+	}
+	return work;
+}
+
+void
+peer_set_destroy(struct worker *w)
+{
+	struct peer_set *ps = w->peers;
+
+	if (ps == NULL)
+		return;
+	for (uint32_t i = 0; i < ps->n; i++) {
+		link_close(w, &ps->link[i], false);
+		free(ps->link[i].out);
+	}
+	free(ps->link);
+	free(ps);
+	w->peers = NULL;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef NC_APP_PEER_H
+#define NC_APP_PEER_H
+
+/*
+ * Replication links: each worker keeps one TCP connection (the stack's active open, so the
+ * same code runs on both backends) to every other member of the cluster, made when first
+ * needed, and ships to a key's replicas the state its write left, as a meta command:
+ *   ms <key> <len> F<flags> T<ttl> E<cas> q   + the value    the item as it is now
+ *   mg <key> T<ttl> q                                        touch and gat: the new expiry
+ *   md <key> q                                               the key is gone
+ * (key in base64 with `b` when it has bytes a text key cannot). The replica executes them as
+ * any client's commands; E makes it keep the primary's CAS, so both return the same one. `q`
+ * keeps the successes silent: whatever comes back is a failure, counted (repl_errors).
+ *
+ * Asynchronous (--replicas R > 1): the write is answered after the local store; the command
+ * waits in the link's queue (at most --replication-queue bytes). A full queue, or a link that
+ * is down or breaks, loses the commands for that member: counted (repl_dropped, and
+ * repl_link_failures for breaks), and the link reconnects with a backoff (1/8 s doubling to
+ * 2 s). The lost writes are not resent (no resync of the ranges yet).
+ *
+ * Threads: everything here runs on the worker that owns the links, in its RCU read section.
+ */
+
+#include <stdbool.h>
+
+#include "stack/stack.h"
+
+struct worker;
+struct store_key;
+struct proto_request;
+struct peer_set;
+
+/**
+ * [worker] Ship the state of key @p k that request @p req just left in this worker's shard to
+ * the key's replicas, when this node is a cluster member, --replicas is above 1 and this node
+ * is the key's primary. Call after the write was executed (whatever its outcome).
+ */
+void peer_replicate(struct worker *w, const struct store_key *k, const struct proto_request *req);
+
+/**
+ * [worker] Per loop: follow membership changes (links to members that left are closed), open
+ * links that are due and send what waits. @return 1 when it did something, else 0.
+ */
+unsigned peer_service(struct worker *w);
+
+/**
+ * [worker] Handle a stack event if it names one of this worker's links.
+ * @return true when it did (the event is consumed), false for a client connection's event.
+ */
+bool peer_event(struct worker *w, const struct stack_event *ev);
+
+/** [worker, at stop] Close every link and free the set; NULL allowed. */
+void peer_set_destroy(struct worker *w);
+
+#endif /* NC_APP_PEER_H */
