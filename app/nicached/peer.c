@@ -22,6 +22,8 @@
 #define PEER_RX_CHUNK 4096
 /* Most iovecs handed to the stack at once. */
 #define PEER_SEND_IOVS 1
+/* Chunks a resync walk visits per worker loop (store_walk's budget). */
+#define PEER_RESYNC_CHUNKS 1024
 
 enum peer_state {
 	PEER_DOWN,	 /* no connection; the next attempt at retry_tick */
@@ -42,6 +44,9 @@ struct peer_link {
 	bool writable_wanted;
 	uint32_t rx_partial;	/* bytes of an unfinished reply line seen ... */
 	char rx_head[2];	/* ... its first two */
+	bool stale;		/* commands for it were lost: resync once it is up */
+	bool resyncing;		/* walking the shard, shipping what the member should hold */
+	struct store_walk walk; /* ... where the walk stands */
 };
 
 struct peer_set {
@@ -83,9 +88,15 @@ link_close(struct worker *w, struct peer_link *l, bool failed)
 								     : l->backoff * 2;
 	}
 	l->state = PEER_DOWN;
-	/* What was queued for it is lost: the writes it held are not on the member. */
+	/*
+	 * What was queued for it is lost, and what was sent may not have been applied: the member
+	 * is resynced when the link is up again (a broken link, not one closed on purpose).
+	 */
 	if (l->len != l->sent)
 		STAT_INC(&w->stats, repl_dropped);
+	if (failed)
+		l->stale = true;
+	l->resyncing = false;
 	link_drop_queue(w, l);
 }
 
@@ -261,6 +272,7 @@ link_ship(struct worker *w, struct peer_link *l, const char *line, size_t n,
 		l->retry_tick = 1; /* first use: open at the next service */
 	if (!link_reserve(w, l, need)) {
 		STAT_INC(&w->stats, repl_dropped);
+		l->stale = true;
 		return;
 	}
 	memcpy(l->out + l->len, line, n);
@@ -293,57 +305,134 @@ is_touch(const struct proto_request *req)
 	return req->kind != PROTO_META && (req->op == PROTO_OP_TOUCH || req->op == PROTO_OP_GAT);
 }
 
+/*
+ * Ship the state key @p k has in this worker's shard now to the links of members
+ * @p members[0..n): the item (or only its expiry with @p touch_only), or its absence.
+ */
+static void
+ship_state(struct worker *w, struct peer_set *ps, const struct store_key *k, bool touch_only,
+	   const uint32_t *members, uint32_t n)
+{
+	struct store_hit hit;
+	char line[PEER_LINE_MAX], tok[PEER_LINE_MAX / 2];
+	int64_t ttl = 0;
+	bool b64, found;
+	int len, kn;
+
+	kn = key_token(k, tok, sizeof(tok), &b64);
+	if (kn < 0) {
+		STAT_ADD(&w->stats, repl_dropped, n);
+		return;
+	}
+	found = store_meta_get(w->shard, k, false, &hit) == STORE_HIT;
+	if (found && hit.exptime != 0) {
+		ttl = (int64_t)hit.exptime - (int64_t)nc_clock_now(&w->srv->clock);
+		if (ttl <= 0)
+			found = false; /* expired meanwhile: gone */
+	}
+	if (!found)
+		len = snprintf(line, sizeof(line), "md %.*s%s q\r\n", kn, tok, b64 ? " b" : "");
+	else if (touch_only)
+		len = snprintf(line, sizeof(line), "mg %.*s%s T%" PRId64 " q\r\n", kn, tok,
+			       b64 ? " b" : "", ttl);
+	else
+		len = snprintf(line, sizeof(line),
+			       "ms %.*s %u%s F%u T%" PRId64 " E%" PRIu64 " q\r\n", kn, tok,
+			       hit.nbytes, b64 ? " b" : "", hit.client_flags, ttl, hit.cas);
+	if (len < 0 || (size_t)len >= sizeof(line))
+		return;
+	for (uint32_t i = 0; i < n; i++)
+		link_ship(w, &ps->link[members[i]], line, (size_t)len,
+			  found && !touch_only ? &hit : NULL);
+}
+
+/* The links of the current view (rebuilt if membership changed); NULL if none can be had. */
+static struct peer_set *
+set_current(struct worker *w, const struct cluster_view *v)
+{
+	struct peer_set *ps = set_get(w);
+
+	if (ps == NULL)
+		return NULL;
+	if (ps->version != v->version || ps->n != v->nmembers)
+		set_follow(w, ps, v);
+	return ps->n == v->nmembers ? ps : NULL;
+}
+
 void
 peer_replicate(struct worker *w, const struct store_key *k, const struct proto_request *req)
 {
 	struct nc_server *srv = w->srv;
 	const struct cluster_view *v;
 	struct peer_set *ps;
-	struct store_hit hit;
 	struct nc_route r;
-	char line[PEER_LINE_MAX], tok[PEER_LINE_MAX / 2];
-	nc_reltime_t now;
-	int64_t ttl = 0;
-	bool b64, found;
-	int n, kn;
 
 	if (srv->set.replicas < 2 || (v = cluster_view_get(srv)) == NULL)
 		return;
 	cluster_route(srv, k, &r);
-	if (r.role != NC_ROUTE_PRIMARY || r.ncopies < 2)
+	if (r.role != NC_ROUTE_PRIMARY || r.ncopies < 2 || (ps = set_current(w, v)) == NULL)
 		return;
-	ps = set_get(w);
-	if (ps == NULL)
-		return;
-	if (ps->version != v->version || ps->n != v->nmembers)
-		set_follow(w, ps, v);
-	if (ps->n != v->nmembers)
-		return;
-	kn = key_token(k, tok, sizeof(tok), &b64);
-	if (kn < 0) {
-		STAT_INC(&w->stats, repl_dropped);
-		return;
+	ship_state(w, ps, k, is_touch(req), &r.copy[1], r.ncopies - 1);
+}
+
+/* ---- resync ---- */
+
+struct resync_ctx {
+	struct worker *w;
+	struct peer_set *ps;
+	struct peer_link *l;
+};
+
+/* store_walk callback: ship an item this node is primary for and the member holds a copy of. */
+static bool
+resync_item(const struct store_walk_item *item, void *arg)
+{
+	struct resync_ctx *x = arg;
+	struct store_key k;
+	struct nc_route r;
+
+	/* Leave room for the writes going on meanwhile: resume at this item later. */
+	if (x->l->len - x->l->sent > x->w->srv->set.replication_queue / 2)
+		return false;
+	store_key_init(&k, &x->w->srv->seed, item->key, item->nkey);
+	cluster_route(x->w->srv, &k, &r);
+	if (r.role != NC_ROUTE_PRIMARY)
+		return true;
+	for (uint32_t i = 1; i < r.ncopies; i++) {
+		if (r.copy[i] == x->l->member) {
+			ship_state(x->w, x->ps, &k, false, &x->l->member, 1);
+			STAT_INC(&x->w->stats, repl_resync_writes);
+			break;
+		}
 	}
-	found = store_meta_get(w->shard, k, false, &hit) == STORE_HIT;
-	now = nc_clock_now(&srv->clock);
-	if (found && hit.exptime != 0) {
-		ttl = (int64_t)hit.exptime - (int64_t)now;
-		if (ttl <= 0)
-			found = false; /* expired meanwhile: gone */
+	return true;
+}
+
+/*
+ * A link that lost commands and is up again: walk the shard (PEER_RESYNC_CHUNKS a loop) and
+ * ship every item the member should hold a copy of. @return 1 when it did something.
+ */
+static unsigned
+link_resync(struct worker *w, struct peer_set *ps, struct peer_link *l)
+{
+	struct resync_ctx x = {w, ps, l};
+
+	if (l->state != PEER_UP)
+		return 0;
+	if (l->stale && !l->resyncing) {
+		l->stale = false;
+		l->resyncing = true;
+		memset(&l->walk, 0, sizeof(l->walk));
+		STAT_INC(&w->stats, repl_resyncs);
+		NC_LOG(w->srv, 1, "worker %u: resyncing %s (replication commands were lost)", w->id,
+		       l->name);
 	}
-	if (!found)
-		n = snprintf(line, sizeof(line), "md %.*s%s q\r\n", kn, tok, b64 ? " b" : "");
-	else if (is_touch(req))
-		n = snprintf(line, sizeof(line), "mg %.*s%s T%" PRId64 " q\r\n", kn, tok,
-			     b64 ? " b" : "", ttl);
-	else
-		n = snprintf(line, sizeof(line), "ms %.*s %u%s F%u T%" PRId64 " E%" PRIu64 " q\r\n",
-			     kn, tok, hit.nbytes, b64 ? " b" : "", hit.client_flags, ttl, hit.cas);
-	if (n < 0 || (size_t)n >= sizeof(line))
-		return;
-	for (uint32_t i = 1; i < r.ncopies; i++)
-		link_ship(w, &ps->link[r.copy[i]], line, (size_t)n,
-			  found && !is_touch(req) ? &hit : NULL);
+	if (!l->resyncing)
+		return 0;
+	store_walk(w->shard, &l->walk, UINT64_MAX, PEER_RESYNC_CHUNKS, resync_item, &x);
+	if (l->walk.done)
+		l->resyncing = false;
+	return 1;
 }
 
 /* ---- events and service ---- */
@@ -435,11 +524,14 @@ peer_service(struct worker *w)
 	for (uint32_t i = 0; i < ps->n; i++) {
 		struct peer_link *l = &ps->link[i];
 
-		if (i == v->self || l->state != PEER_DOWN || l->retry_tick == 0 ||
-		    (int32_t)(tick - l->retry_tick) < 0)
+		if (i == v->self)
 			continue;
-		link_open(w, l, v);
-		work = 1;
+		if (l->state == PEER_DOWN && l->retry_tick != 0 &&
+		    (int32_t)(tick - l->retry_tick) >= 0) {
+			link_open(w, l, v);
+			work = 1;
+		}
+		work |= link_resync(w, ps, l);
 	}
 	return work;
 }

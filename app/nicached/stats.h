@@ -59,6 +59,8 @@
 	X(repl_dropped, "commands for replicas lost (queue full, link down or broken)") \
 	X(repl_link_failures, "replication links that failed to open or broke")     \
 	X(repl_errors, "failure replies from replicas")                             \
+	X(repl_resyncs, "resyncs of a member after lost commands (a walk of the shard)") \
+	X(repl_resync_writes, "items shipped by resyncs")                           \
 	X(executed_for_others, "writes this worker executed for another worker")    \
 	X(write_retries, "writes retried after a quiescent state (memory in grace)")
 

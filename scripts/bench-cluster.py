@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""Replication cost and failover time of a three-node cluster (socket backend, loopback).
+
+    scripts/bench-cluster.py [--server build/app/nicached/nicached] [--runs 3] [--sets 50000]
+                             [--value 100] [--json FILE]
+
+For each run, and in each run for R = 1 and R = 2 (async) side by side, it starts three nodes
+(-t 1 -m 64, static --peers, --replicas R) on free loopback ports and writes --sets new keys of
+--value bytes through pylibmc with ketama_weighted (set_multi batches of 100, so each node gets
+its primaries' writes pipelined). Replication cost: the busy TSC cycles of the three nodes'
+workers (`stats`: busy_cycles, loop iterations that did work, system calls included) over the
+client's SETs: what one client SET costs the cluster, the replica's apply included. Then the
+failover time (R = 2 only): node 0 is killed with SIGKILL while a client with libmemcached's
+auto-eject (remove_failed 1, connect_timeout 100 ms) reads keys whose primary was node 0, and
+the time from the kill to the first read answered from the copy is reported, with how many
+reads failed meanwhile. Prints one line per measurement, then the medians over the runs:
+
+    R=1 cycles/SET  R=2 cycles/SET  ratio  failover ms  failed reads
+
+Bounded: every node start waits 20 s at most, every run writes --sets keys and reads at most
+for 10 s after the kill; only the processes it started are stopped, by pid.
+"""
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HOST = "127.0.0.1"
+
+
+def free_ports(n):
+    socks, ports = [], []
+    try:
+        while len(ports) < n:
+            s = socket.socket()
+            s.bind((HOST, 0))
+            socks.append(s)
+            ports.append(s.getsockname()[1])
+    finally:
+        for s in socks:
+            s.close()
+    return ports
+
+
+def stats(port):
+    with socket.create_connection((HOST, port), timeout=5) as s:
+        s.sendall(b"stats\r\n")
+        got = b""
+        while not got.endswith(b"END\r\n"):
+            d = s.recv(65536)
+            if not d:
+                break
+            got += d
+    out = {}
+    for ln in got.decode().splitlines():
+        w = ln.split(" ", 2)
+        if len(w) == 3 and w[0] == "STAT":
+            out[w[1]] = w[2]
+    return out
+
+
+def start_nodes(server, replicas, logdir):
+    ports = free_ports(3)
+    names = ["%s:%d" % (HOST, p) for p in ports]
+    procs = []
+    for p, n in zip(ports, names):
+        log = open(os.path.join(logdir, "node-%d.log" % p), "w")
+        procs.append(subprocess.Popen(
+            [server, "-p", str(p), "-U", "0", "-l", HOST, "-t", "1", "-m", "64", "--peers",
+             ",".join(names), "--advertise", n, "--replicas", str(replicas)],
+            stdout=log, stderr=subprocess.STDOUT))
+    deadline = time.monotonic() + 20
+    for p, proc in zip(ports, procs):
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit("bench-cluster: node %d exited at start" % p)
+            try:
+                stats(p)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("bench-cluster: node %d did not answer" % p)
+                time.sleep(0.1)
+    return ports, names, procs
+
+
+def stop(procs):
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def cost(server, replicas, nsets, value, logdir, run):
+    import pylibmc
+    ports, names, procs = start_nodes(server, replicas, logdir)
+    try:
+        mc = pylibmc.Client(names, behaviors={"ketama_weighted": True})
+        warm = {"w%d:%d" % (run, i): b"w" * value for i in range(2000)}
+        mc.set_multi(warm)
+        time.sleep(0.3)
+        before = [stats(p) for p in ports]
+        payload = b"v" * value
+        for base in range(0, nsets, 100):
+            mc.set_multi({"k%d:%d" % (run, i): payload for i in range(base, min(nsets, base + 100))})
+        time.sleep(0.5)  # the replicas' apply finishes
+        after = [stats(p) for p in ports]
+        busy = sum(int(a["busy_cycles"]) - int(b["busy_cycles"]) for a, b in zip(after, before))
+        shipped = sum(int(a["repl_writes"]) - int(b["repl_writes"]) for a, b in zip(after, before))
+        dropped = sum(int(a["repl_dropped"]) for a in after)
+        return busy / nsets, shipped, dropped, ports, names, procs
+    except BaseException:
+        stop(procs)
+        raise
+
+
+def failover(ports, names, procs, run):
+    """Kill node 0; time until an auto-ejecting client reads node 0's keys from the copies."""
+    import pylibmc
+    mc = pylibmc.Client(names, behaviors={"ketama_weighted": True})
+    # Keys whose primary is node 0, found by asking: set through the client, then see which
+    # node holds it (stats curr_items would not say which keys).
+    keys = []
+    for i in range(20000):
+        k = "f%d:%d" % (run, i)
+        mc.set(k, b"x")
+        with socket.create_connection((HOST, ports[0]), timeout=5) as s:
+            s.sendall(b"mg %s\r\n" % k.encode())
+            if s.recv(64).startswith(b"HD"):
+                keys.append(k)
+        if len(keys) >= 200:
+            break
+    time.sleep(0.3)
+    client = pylibmc.Client(names, behaviors={
+        "ketama_weighted": True, "remove_failed": 1, "retry_timeout": 30,
+        "connect_timeout": 100, "receive_timeout": 100000, "send_timeout": 100000})
+    assert client.get(keys[0]) == b"x"
+    procs[0].kill()
+    t0 = time.monotonic()
+    failed = 0
+    served_ms = None
+    i = 0
+    while time.monotonic() - t0 < 10:
+        k = keys[i % len(keys)]
+        i += 1
+        try:
+            if client.get(k) == b"x":
+                served_ms = (time.monotonic() - t0) * 1000
+                break
+            failed += 1
+        except pylibmc.Error:
+            failed += 1
+    procs[0].wait()
+    return served_ms, failed
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--server", default="build/app/nicached/nicached")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--sets", type=int, default=50000)
+    ap.add_argument("--value", type=int, default=100)
+    ap.add_argument("--json")
+    a = ap.parse_args()
+    logdir = tempfile.mkdtemp(prefix="nc-bench-cluster.")
+    rows = []
+    for run in range(1, a.runs + 1):
+        row = {"run": run}
+        for r in ((1, 2) if run % 2 else (2, 1)):
+            c, shipped, dropped, ports, names, procs = cost(a.server, r, a.sets, a.value,
+                                                            logdir, run)
+            try:
+                row["cycles_r%d" % r] = c
+                row["shipped_r%d" % r] = shipped
+                row["dropped_r%d" % r] = dropped
+                print("run %d R=%d: %.0f cycles per client SET (3 nodes), %d commands shipped, "
+                      "%d dropped" % (run, r, c, shipped, dropped), flush=True)
+                if r == 2:
+                    ms, failed = failover(ports, names, procs, run)
+                    row["failover_ms"] = ms
+                    row["failed_reads"] = failed
+                    print("run %d failover: node 0 killed, first read from the copy after %s "
+                          "ms, %d reads failed before" % (
+                              run, "%.0f" % ms if ms is not None else "never", failed),
+                          flush=True)
+            finally:
+                stop(procs)
+        rows.append(row)
+    med = lambda k: statistics.median(r[k] for r in rows if r.get(k) is not None)  # noqa: E731
+    r1, r2 = med("cycles_r1"), med("cycles_r2")
+    print("\n| R=1 cycles/SET | R=2 async cycles/SET | ratio | failover ms | failed reads |")
+    print("| ---: | ---: | ---: | ---: | ---: |")
+    print("| %.0f | %.0f | %.2fx | %.0f | %.0f |" % (r1, r2, r2 / r1, med("failover_ms"),
+                                                 med("failed_reads")))
+    print("(medians of %d runs, %d SETs of %d-byte values each; cycles: the three nodes' busy "
+          "worker cycles, system calls included)" % (a.runs, a.sets, a.value))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(rows, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
