@@ -268,8 +268,6 @@ link_ship(struct worker *w, struct peer_link *l, const char *line, size_t n,
 {
 	size_t need = n + (hit != NULL ? (size_t)hit->nbytes + 2 : 0);
 
-	if (l->state == PEER_DOWN && l->retry_tick == 0)
-		l->retry_tick = 1; /* first use: open at the next service */
 	if (!link_reserve(w, l, need)) {
 		STAT_INC(&w->stats, repl_dropped);
 		l->stale = true;
@@ -305,12 +303,20 @@ is_touch(const struct proto_request *req)
 	return req->kind != PROTO_META && (req->op == PROTO_OP_TOUCH || req->op == PROTO_OP_GAT);
 }
 
+/* How ship_state() ships a key. */
+enum ship_mode {
+	SHIP_SET,   /* the item as it is (ms), or its absence (md): the primary's word */
+	SHIP_TOUCH, /* only its expiry (mg T), or its absence */
+	SHIP_ADD,   /* the item only where the member has none (ms ME): a copy warming a primary
+		       must not overwrite what clients wrote there since */
+};
+
 /*
  * Ship the state key @p k has in this worker's shard now to the links of members
- * @p members[0..n): the item (or only its expiry with @p touch_only), or its absence.
+ * @p members[0..n), as @p mode says.
  */
 static void
-ship_state(struct worker *w, struct peer_set *ps, const struct store_key *k, bool touch_only,
+ship_state(struct worker *w, struct peer_set *ps, const struct store_key *k, enum ship_mode mode,
 	   const uint32_t *members, uint32_t n)
 {
 	struct store_hit hit;
@@ -330,20 +336,23 @@ ship_state(struct worker *w, struct peer_set *ps, const struct store_key *k, boo
 		if (ttl <= 0)
 			found = false; /* expired meanwhile: gone */
 	}
+	if (!found && mode == SHIP_ADD)
+		return;
 	if (!found)
 		len = snprintf(line, sizeof(line), "md %.*s%s q\r\n", kn, tok, b64 ? " b" : "");
-	else if (touch_only)
+	else if (mode == SHIP_TOUCH)
 		len = snprintf(line, sizeof(line), "mg %.*s%s T%" PRId64 " q\r\n", kn, tok,
 			       b64 ? " b" : "", ttl);
 	else
 		len = snprintf(line, sizeof(line),
-			       "ms %.*s %u%s F%u T%" PRId64 " E%" PRIu64 " q\r\n", kn, tok,
-			       hit.nbytes, b64 ? " b" : "", hit.client_flags, ttl, hit.cas);
+			       "ms %.*s %u%s F%u T%" PRId64 " E%" PRIu64 "%s q\r\n", kn, tok,
+			       hit.nbytes, b64 ? " b" : "", hit.client_flags, ttl, hit.cas,
+			       mode == SHIP_ADD ? " ME" : "");
 	if (len < 0 || (size_t)len >= sizeof(line))
 		return;
 	for (uint32_t i = 0; i < n; i++)
 		link_ship(w, &ps->link[members[i]], line, (size_t)len,
-			  found && !touch_only ? &hit : NULL);
+			  found && mode != SHIP_TOUCH ? &hit : NULL);
 }
 
 /* The links of the current view (rebuilt if membership changed); NULL if none can be had. */
@@ -372,7 +381,7 @@ peer_replicate(struct worker *w, const struct store_key *k, const struct proto_r
 	cluster_route(srv, k, &r);
 	if (r.role != NC_ROUTE_PRIMARY || r.ncopies < 2 || (ps = set_current(w, v)) == NULL)
 		return;
-	ship_state(w, ps, k, is_touch(req), &r.copy[1], r.ncopies - 1);
+	ship_state(w, ps, k, is_touch(req) ? SHIP_TOUCH : SHIP_SET, &r.copy[1], r.ncopies - 1);
 }
 
 /* ---- resync ---- */
@@ -383,27 +392,37 @@ struct resync_ctx {
 	struct peer_link *l;
 };
 
-/* store_walk callback: ship an item this node is primary for and the member holds a copy of. */
+/*
+ * store_walk callback: ship an item the member should hold a copy of, when this node is the
+ * first of the key's other copies (the primary for the member's replicas, the first replica for
+ * the member's own keys), so one holder ships each key.
+ */
 static bool
 resync_item(const struct store_walk_item *item, void *arg)
 {
 	struct resync_ctx *x = arg;
+	uint32_t member = x->l->member, self = cluster_view_get(x->w->srv)->self;
 	struct store_key k;
 	struct nc_route r;
+	bool held = false;
+	uint32_t first = NC_ROUTE_NO_MEMBER;
 
 	/* Leave room for the writes going on meanwhile: resume at this item later. */
 	if (x->l->len - x->l->sent > x->w->srv->set.replication_queue / 2)
 		return false;
 	store_key_init(&k, &x->w->srv->seed, item->key, item->nkey);
 	cluster_route(x->w->srv, &k, &r);
-	if (r.role != NC_ROUTE_PRIMARY)
-		return true;
-	for (uint32_t i = 1; i < r.ncopies; i++) {
-		if (r.copy[i] == x->l->member) {
-			ship_state(x->w, x->ps, &k, false, &x->l->member, 1);
-			STAT_INC(&x->w->stats, repl_resync_writes);
-			break;
-		}
+	for (uint32_t i = 0; i < r.ncopies; i++) {
+		if (r.copy[i] == member)
+			held = true;
+		else if (first == NC_ROUTE_NO_MEMBER)
+			first = r.copy[i];
+	}
+	if (held && first == self) {
+		/* The primary's copy is the word; a replica's only fills what the member lacks. */
+		ship_state(x->w, x->ps, &k, r.role == NC_ROUTE_PRIMARY ? SHIP_SET : SHIP_ADD, &member,
+			   1);
+		STAT_INC(&x->w->stats, repl_resync_writes);
 	}
 	return true;
 }
@@ -424,8 +443,7 @@ link_resync(struct worker *w, struct peer_set *ps, struct peer_link *l)
 		l->resyncing = true;
 		memset(&l->walk, 0, sizeof(l->walk));
 		STAT_INC(&w->stats, repl_resyncs);
-		NC_LOG(w->srv, 1, "worker %u: resyncing %s (replication commands were lost)", w->id,
-		       l->name);
+		NC_LOG(w->srv, 2, "worker %u: resyncing %s", w->id, l->name);
 	}
 	if (!l->resyncing)
 		return 0;
@@ -449,9 +467,17 @@ link_of(struct worker *w, const void *user)
 }
 
 /*
- * Read and count the replies. With q, ms and md answer only failures; mg answers HD on a hit
- * (q silences only its miss), which is no failure.
+ * Whether the reply line just read is no failure: HD (mg answers it on a hit: q silences only
+ * its miss) or NS (a resync's add found the member holding the key already).
  */
+static bool
+reply_is_fine(const struct peer_link *l)
+{
+	return l->rx_partial == 3 && ((l->rx_head[0] == 'H' && l->rx_head[1] == 'D') ||
+				      (l->rx_head[0] == 'N' && l->rx_head[1] == 'S'));
+}
+
+/* Read and count the replies. With q, ms and md answer only failures. */
 static void
 link_read(struct worker *w, struct peer_link *l)
 {
@@ -461,7 +487,7 @@ link_read(struct worker *w, struct peer_link *l)
 	while ((n = stack_recv(w->stack, l->conn, buf, sizeof(buf))) > 0) {
 		for (ssize_t i = 0; i < n; i++) {
 			if (buf[i] == '\n') {
-				if (!(l->rx_partial == 3 && l->rx_head[0] == 'H' && l->rx_head[1] == 'D'))
+				if (!reply_is_fine(l))
 					STAT_INC(&w->stats, repl_errors);
 				l->rx_partial = 0;
 				continue;
@@ -488,8 +514,13 @@ peer_event(struct worker *w, const struct stack_event *ev)
 	switch (ev->kind) {
 	case STACK_EV_WRITABLE:
 		if (l->state == PEER_CONNECTING) {
+			/*
+			 * Up: the member may be new, or back empty after a restart, or have missed
+			 * commands while the link was down: give it what it should hold.
+			 */
 			l->state = PEER_UP;
 			l->backoff = PEER_BACKOFF_MIN_TICKS;
+			l->stale = true;
 			NC_LOG(w->srv, 2, "worker %u: replication link to %s up", w->id, l->name);
 		}
 		link_flush(w, l);
@@ -506,28 +537,26 @@ peer_event(struct worker *w, const struct stack_event *ev)
 unsigned
 peer_service(struct worker *w)
 {
-	struct peer_set *ps = w->peers;
 	const struct cluster_view *v;
+	struct peer_set *ps;
 	uint32_t tick;
 	unsigned work = 0;
 
-	if (ps == NULL)
+	if (w->srv->set.replicas < 2 || (v = cluster_view_get(w->srv)) == NULL)
 		return 0;
-	v = cluster_view_get(w->srv);
-	if (v == NULL)
-		return 0;
-	if (ps->version != v->version || ps->n != v->nmembers) {
-		set_follow(w, ps, v);
+	if (w->peers == NULL || w->peers->version != v->version || w->peers->n != v->nmembers)
 		work = 1;
-	}
+	ps = set_current(w, v);
+	if (ps == NULL)
+		return work;
 	tick = nc_clock_ticks(&w->srv->clock);
 	for (uint32_t i = 0; i < ps->n; i++) {
 		struct peer_link *l = &ps->link[i];
 
 		if (i == v->self)
 			continue;
-		if (l->state == PEER_DOWN && l->retry_tick != 0 &&
-		    (int32_t)(tick - l->retry_tick) >= 0) {
+		if (l->state == PEER_DOWN && (l->retry_tick == 0 ||
+					       (int32_t)(tick - l->retry_tick) >= 0)) {
 			link_open(w, l, v);
 			work = 1;
 		}

@@ -3,21 +3,27 @@
 #define NC_APP_PEER_H
 
 /*
- * Replication links: each worker keeps one TCP connection (the stack's active open, so the
- * same code runs on both backends) to every other member of the cluster, made when first
- * needed, and ships to a key's replicas the state its write left, as a meta command:
+ * Replication links: with --replicas R > 1 each worker keeps one TCP connection (the stack's
+ * active open, so the same code runs on both backends) to every other member of the cluster,
+ * and ships to a key's replicas the state its write left, as meta commands:
  *   ms <key> <len> F<flags> T<ttl> E<cas> q   + the value    the item as it is now
  *   mg <key> T<ttl> q                                        touch and gat: the new expiry
  *   md <key> q                                               the key is gone
  * (key in base64 with `b` when it has bytes a text key cannot). The replica executes them as
  * any client's commands; E makes it keep the primary's CAS, so both return the same one. `q`
- * keeps the successes silent: whatever comes back is a failure, counted (repl_errors).
+ * keeps the successes silent: whatever else comes back is a failure, counted (repl_errors).
  *
- * Asynchronous (--replicas R > 1): the write is answered after the local store; the command
- * waits in the link's queue (at most --replication-queue bytes). A full queue, or a link that
- * is down or breaks, loses the commands for that member: counted (repl_dropped, and
- * repl_link_failures for breaks), and the link reconnects with a backoff (1/8 s doubling to
- * 2 s). The lost writes are not resent (no resync of the ranges yet).
+ * Asynchronous: the write is answered after the local store; the command waits in the link's
+ * queue (at most --replication-queue bytes). A full queue, or a link that is down or breaks,
+ * loses the commands for that member: counted (repl_dropped, and repl_link_failures for
+ * breaks), and the link reopens with a backoff (1/8 s doubling to 2 s).
+ *
+ * Resync: whenever a link comes up (the member is new, back after a restart, or missed
+ * commands) and whenever its queue overflowed, the worker walks its shard in slices
+ * (PEER_RESYNC_CHUNKS a loop, pausing while the link's queue is over half full) and ships
+ * every key the member should hold a copy of, when this node is the first of the key's other
+ * holders: the primary ships its word (ms), a replica warming a returned primary only what the
+ * member lacks (ms ME: add), so it never overwrites what clients wrote there since.
  *
  * Threads: everything here runs on the worker that owns the links, in its RCU read section.
  */
