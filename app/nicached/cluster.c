@@ -508,11 +508,18 @@ route_table(const struct nc_server *srv, const struct cluster_view *v)
 }
 
 void
-cluster_route(const struct nc_server *srv, const struct store_key *k, struct nc_route *out)
+cluster_route_view(const struct nc_server *srv, const struct cluster_view *v,
+		   const struct store_key *k, struct nc_route *out)
 {
-	struct nc_route_table t = route_table(srv, cluster_view_get(srv));
+	struct nc_route_table t = route_table(srv, v);
 
 	nc_route(&t, &k->digest, k->key, k->len, out);
+}
+
+void
+cluster_route(const struct nc_server *srv, const struct store_key *k, struct nc_route *out)
+{
+	cluster_route_view(srv, cluster_view_get(srv), k, out);
 }
 
 unsigned

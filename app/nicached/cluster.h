@@ -104,6 +104,10 @@ const struct cluster_view *cluster_view_get(const struct nc_server *srv);
  */
 void cluster_route(const struct nc_server *srv, const struct store_key *k, struct nc_route *out);
 
+/** [worker] cluster_route() under view @p v (NULL: no cluster), one the caller already holds. */
+void cluster_route_view(const struct nc_server *srv, const struct cluster_view *v,
+			const struct store_key *k, struct nc_route *out);
+
 /** [any] This node's shard for key @p k: cluster_route()'s shard, without the ring. */
 unsigned cluster_key_shard(const struct nc_server *srv, const struct store_key *k);
 

@@ -194,7 +194,10 @@ set_get(struct worker *w)
 	return w->peers;
 }
 
-/* Rebuild the links for view @p v, keeping (and re-indexing) those whose member stays. */
+/*
+ * Rebuild the links for view @p v, keeping (and re-indexing) those whose member stays. Only
+ * from peer_service(), between event batches: events already polled name the links by address.
+ */
 static void
 set_follow(struct worker *w, struct peer_set *ps, const struct cluster_view *v)
 {
@@ -220,6 +223,9 @@ set_follow(struct worker *w, struct peer_set *ps, const struct cluster_view *v)
 			link[i].backoff = PEER_BACKOFF_MIN_TICKS;
 		}
 		link[i].member = i;
+		/* The ring changed: what each member should hold changed too. */
+		link[i].stale = true;
+		link[i].resyncing = false;
 		if (link[i].conn != NULL)
 			stack_conn_set_user(w->stack, link[i].conn, &link[i]);
 	}
@@ -335,6 +341,8 @@ ship_state(struct worker *w, struct peer_set *ps, const struct store_key *k, enu
 		ttl = (int64_t)hit.exptime - (int64_t)nc_clock_now(&w->srv->clock);
 		if (ttl <= 0)
 			found = false; /* expired meanwhile: gone */
+		else if (ttl > NC_REALTIME_MAXDELTA) /* memcached reads it as a unix time then */
+			ttl = (int64_t)nc_clock_to_unix(&w->srv->clock, hit.exptime);
 	}
 	if (!found && mode == SHIP_ADD)
 		return;
@@ -355,17 +363,11 @@ ship_state(struct worker *w, struct peer_set *ps, const struct store_key *k, enu
 			  found && mode != SHIP_TOUCH ? &hit : NULL);
 }
 
-/* The links of the current view (rebuilt if membership changed); NULL if none can be had. */
-static struct peer_set *
-set_current(struct worker *w, const struct cluster_view *v)
+/* Whether @p ps was built for view @p v. */
+static bool
+set_follows(const struct peer_set *ps, const struct cluster_view *v)
 {
-	struct peer_set *ps = set_get(w);
-
-	if (ps == NULL)
-		return NULL;
-	if (ps->version != v->version || ps->n != v->nmembers)
-		set_follow(w, ps, v);
-	return ps->n == v->nmembers ? ps : NULL;
+	return ps != NULL && ps->version == v->version && ps->n == v->nmembers;
 }
 
 void
@@ -378,9 +380,18 @@ peer_replicate(struct worker *w, const struct store_key *k, const struct proto_r
 
 	if (srv->set.replicas < 2 || (v = cluster_view_get(srv)) == NULL)
 		return;
-	cluster_route(srv, k, &r);
-	if (r.role != NC_ROUTE_PRIMARY || r.ncopies < 2 || (ps = set_current(w, v)) == NULL)
+	cluster_route_view(srv, v, k, &r);
+	if (r.role != NC_ROUTE_PRIMARY || r.ncopies < 2)
 		return;
+	ps = w->peers;
+	if (!set_follows(ps, v)) {
+		/*
+		 * The links follow the new view at the next peer_service(); the resync that follows
+		 * ships this key's state then.
+		 */
+		STAT_INC(&w->stats, repl_dropped);
+		return;
+	}
 	ship_state(w, ps, k, is_touch(req) ? SHIP_TOUCH : SHIP_SET, &r.copy[1], r.ncopies - 1);
 }
 
@@ -388,6 +399,7 @@ peer_replicate(struct worker *w, const struct store_key *k, const struct proto_r
 
 struct resync_ctx {
 	struct worker *w;
+	const struct cluster_view *v; /* the view the links follow */
 	struct peer_set *ps;
 	struct peer_link *l;
 };
@@ -401,7 +413,7 @@ static bool
 resync_item(const struct store_walk_item *item, void *arg)
 {
 	struct resync_ctx *x = arg;
-	uint32_t member = x->l->member, self = cluster_view_get(x->w->srv)->self;
+	uint32_t member = x->l->member, self = x->v->self;
 	struct store_key k;
 	struct nc_route r;
 	bool held = false;
@@ -411,7 +423,7 @@ resync_item(const struct store_walk_item *item, void *arg)
 	if (x->l->len - x->l->sent > x->w->srv->set.replication_queue / 2)
 		return false;
 	store_key_init(&k, &x->w->srv->seed, item->key, item->nkey);
-	cluster_route(x->w->srv, &k, &r);
+	cluster_route_view(x->w->srv, x->v, &k, &r);
 	for (uint32_t i = 0; i < r.ncopies; i++) {
 		if (r.copy[i] == member)
 			held = true;
@@ -432,9 +444,10 @@ resync_item(const struct store_walk_item *item, void *arg)
  * ship every item the member should hold a copy of. @return 1 when it did something.
  */
 static unsigned
-link_resync(struct worker *w, struct peer_set *ps, struct peer_link *l)
+link_resync(struct worker *w, const struct cluster_view *v, struct peer_set *ps,
+	    struct peer_link *l)
 {
-	struct resync_ctx x = {w, ps, l};
+	struct resync_ctx x = {w, v, ps, l};
 
 	if (l->state != PEER_UP)
 		return 0;
@@ -468,13 +481,15 @@ link_of(struct worker *w, const void *user)
 
 /*
  * Whether the reply line just read is no failure: HD (mg answers it on a hit: q silences only
- * its miss) or NS (a resync's add found the member holding the key already).
+ * its miss), NS (a resync's add found the member holding the key already) or NF (md of a key
+ * the replica did not hold either).
  */
 static bool
 reply_is_fine(const struct peer_link *l)
 {
 	return l->rx_partial == 3 && ((l->rx_head[0] == 'H' && l->rx_head[1] == 'D') ||
-				      (l->rx_head[0] == 'N' && l->rx_head[1] == 'S'));
+				      (l->rx_head[0] == 'N' && l->rx_head[1] == 'S') ||
+				      (l->rx_head[0] == 'N' && l->rx_head[1] == 'F'));
 }
 
 /* Read and count the replies. With q, ms and md answer only failures. */
@@ -511,6 +526,9 @@ peer_event(struct worker *w, const struct stack_event *ev)
 
 	if (l == NULL)
 		return false;
+	/* Closed earlier in this batch (its events after that name a connection gone). */
+	if (l->conn == NULL || ev->conn != l->conn)
+		return true;
 	switch (ev->kind) {
 	case STACK_EV_WRITABLE:
 		if (l->state == PEER_CONNECTING) {
@@ -544,11 +562,15 @@ peer_service(struct worker *w)
 
 	if (w->srv->set.replicas < 2 || (v = cluster_view_get(w->srv)) == NULL)
 		return 0;
-	if (w->peers == NULL || w->peers->version != v->version || w->peers->n != v->nmembers)
-		work = 1;
-	ps = set_current(w, v);
+	ps = set_get(w);
 	if (ps == NULL)
-		return work;
+		return 0;
+	if (!set_follows(ps, v)) {
+		set_follow(w, ps, v);
+		if (!set_follows(ps, v))
+			return 0; /* no memory: again next loop */
+		work = 1;
+	}
 	tick = nc_clock_ticks(&w->srv->clock);
 	for (uint32_t i = 0; i < ps->n; i++) {
 		struct peer_link *l = &ps->link[i];
@@ -560,7 +582,7 @@ peer_service(struct worker *w)
 			link_open(w, l, v);
 			work = 1;
 		}
-		work |= link_resync(w, ps, l);
+		work |= link_resync(w, v, ps, l);
 	}
 	return work;
 }

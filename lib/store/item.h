@@ -307,8 +307,8 @@ item_atime(const struct item *it)
 /**
  * Record an access from any thread: set the CLOCK bit, the fetched bit and the access time
  * @p ticks (nc_clock_ticks(), read before the caller checked the item against flush_all: see
- * struct item), each with a relaxed store and only when it changes, so hot items dirty the
- * cache line at most 16 times a second. Races with the owner's sweep are benign (a lost hint
+ * struct item; never moved back), each with a relaxed store and only when it changes, so hot
+ * items dirty the cache line at most 16 times a second. Races with the owner's sweep are benign (a lost hint
  * costs one second chance).
  */
 static inline void
@@ -318,7 +318,12 @@ item_mark_used(struct item *it, uint32_t ticks)
 		__atomic_store_n(&it->ref, 1, __ATOMIC_RELAXED);
 	if (!__atomic_load_n(&it->fetched, __ATOMIC_RELAXED))
 		__atomic_store_n(&it->fetched, 1, __ATOMIC_RELAXED);
-	if (__atomic_load_n(&it->touch, __ATOMIC_RELAXED) != ticks)
+	/*
+	 * Only forward: a reader whose clock reading is older than the item's store time (it
+	 * read the clock, then the owner flushed and linked this item) must not date the item
+	 * back before that flush.
+	 */
+	if ((int32_t)(ticks - __atomic_load_n(&it->touch, __ATOMIC_RELAXED)) > 0)
 		__atomic_store_n(&it->touch, ticks, __ATOMIC_RELAXED);
 }
 

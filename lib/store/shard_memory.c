@@ -202,7 +202,7 @@ item_judge_spare_recent_note(const struct item *it, void *arg)
 	enum slab_verdict v = item_judge_spare_recent(it, arg);
 
 	if (v == SLAB_SPARE) {
-		struct slab_class *c = &s->slab.cls[it->clsid];
+		struct slab_class *c = &s->slab.cls[s->sweep_class];
 		uint32_t touch = __atomic_load_n(&it->touch, __ATOMIC_RELAXED);
 
 		if ((int32_t)(touch - c->recent_oldest) < 0)
@@ -224,7 +224,7 @@ item_judge_oldest_recent(const struct item *it, void *arg)
 
 	if (v == SLAB_LIVE &&
 	    (int32_t)(__atomic_load_n(&it->touch, __ATOMIC_RELAXED) -
-		      s->slab.cls[it->clsid].recent_oldest) > 0)
+		      s->slab.cls[s->sweep_class].recent_oldest) > 0)
 		return SLAB_SPARE;
 	return v;
 }
@@ -392,6 +392,7 @@ evict_older_anywhere(struct store_shard *s, unsigned clsid)
 	if (c->all_recent_valid && c->all_recent_tick == tick)
 		return 0;
 	c->recent_oldest = tick;
+	s->sweep_class = clsid;
 	evicted = evict_class(s, clsid, EVICT_BATCH, item_judge_spare_recent_note, chunks);
 	c->all_recent_valid = evicted == 0;
 	c->all_recent_tick = tick;
@@ -410,6 +411,7 @@ evict_oldest_recent(struct store_shard *s, unsigned clsid, unsigned want)
 	uint32_t chunks = c->npages * c->per_page;
 	unsigned evicted = 0;
 
+	s->sweep_class = clsid;
 	for (unsigned pass = 0; evicted == 0 && pass <= SPARE_TICKS; pass++) {
 		evicted = evict_class(s, clsid, want, item_judge_oldest_recent, chunks);
 		if (evicted == 0)
@@ -508,9 +510,13 @@ evict_ahead(struct store_shard *s, unsigned clsid)
 	ahead = c->npages * c->per_page / 16;
 	if (ahead > EVICT_AHEAD)
 		ahead = EVICT_AHEAD;
-	/* Small chunks only: kept free, large ones would cost a page's worth of items. */
+	/*
+	 * Few bytes of them: free chunks hold no item. Still one chunk up to 64 KB, or every
+	 * store in those classes waits for a grace period (retried each loop).
+	 */
 	if (ahead > EVICT_AHEAD_BYTES / c->size)
-		ahead = (uint32_t)(EVICT_AHEAD_BYTES / c->size);
+		ahead = c->size <= EVICT_AHEAD_CHUNK_MAX ? RTE_MAX(EVICT_AHEAD_BYTES / c->size, 1u)
+							 : 0;
 	if (ahead == 0)
 		return;
 	if (c->nfree + c->nretired + c->incoming * c->per_page >= ahead)

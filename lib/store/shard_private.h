@@ -33,11 +33,13 @@
 /* A full class keeps up to this many chunks free or on their way back (evict_ahead()). */
 #define EVICT_AHEAD 16
 /*
- * ... and no more than this many bytes of them (so only classes of chunks up to 16 KB): free
- * chunks are memory no item uses, 1.5 MB of 64 with 128 KB a class in the mixed sizes of
- * scripts/bench-memory.sh. A batch evicted at once holds at most twice this.
+ * ... and no more than this many bytes of them: free chunks are memory no item uses (1.5 MB of
+ * 64 with 128 KB a class in the mixed sizes of scripts/bench-memory.sh). A batch evicted at
+ * once holds at most twice this, or one item.
  */
 #define EVICT_AHEAD_BYTES (2u << 10)
+/* ... but one for classes of chunks up to this size, however large. */
+#define EVICT_AHEAD_CHUNK_MAX (64u << 10)
 /* Chunks the CLOCK hand may visit per store that needs memory. */
 #define EVICT_VISITS 4096
 /* ... when the item at the hand is recent (the whole class may be; see make_room()). */
@@ -64,6 +66,8 @@ struct store_shard {
 	struct item *inflight;	   /* allocated, not committed */
 	uint32_t flush_wait_calls; /* maintain calls since pending retirements were seen */
 	unsigned index_full_rotor; /* class to start evicting from when the index is full */
+	unsigned sweep_class;	   /* the class a recent_oldest judge sweeps (a chained item's
+				      chunk shows its head, of another class) */
 	unsigned id;
 	struct retire retire;
 	struct ttl_wheel wheel;
