@@ -14,6 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "store/item.h"
 #include "test_env.h"
 
 /* Item memory of the shard each test gets: room for several 1 MiB items. */
@@ -1241,6 +1242,31 @@ test_flush_then_set_same_second_visible(void **state)
 	assert_value(s, "after", "2");
 }
 
+/*
+ * A reader that read the clock before a flush_all, then found an item the owner linked after
+ * it, must not date the item back before the flush (the item's touch is what flush_all judges).
+ */
+static void
+test_reader_older_clock_keeps_item_after_flush(void **state)
+{
+	struct store_shard *s = *state;
+	uint32_t reader_ticks;
+	struct store_hit hit;
+	struct store_key k;
+
+	advance(5);
+	reader_ticks = nc_clock_ticks(&env.clock); /* a reader's reading in second F-1 */
+	advance(1);
+	store_flush(s, 0);
+	assert_status(set(s, "new", "1"), STORE_STORED);
+	store_key_init(&k, &env.seed, "new", 3);
+	assert_status(store_meta_get(s, &k, false, &hit), STORE_HIT);
+	item_mark_used((struct item *)hit.it, reader_ticks);
+	assert_value(s, "new", "1");
+	advance(1);
+	assert_value(s, "new", "1");
+}
+
 static void
 test_flush_with_delay(void **state)
 {
@@ -1732,6 +1758,7 @@ main(void)
 		/* flush_all */
 		T(test_flush_immediate_hides_everything),
 		T(test_flush_then_set_same_second_visible),
+		T(test_reader_older_clock_keeps_item_after_flush),
 		T(test_flush_with_delay),
 		T(test_add_after_flush_stored),
 		T(test_flushed_is_miss_for_every_command),
