@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -19,7 +21,8 @@
 #define RECLAIM_BURST 256
 /*
  * Idle poll interval of the reclaimer: 20 us while batches keep coming, doubling on each empty
- * poll up to 1 ms, so an idle server does not spend a tenth of a core polling.
+ * poll up to 1 ms, so an idle server does not spend a tenth of a core polling. A batch posted
+ * while it sleeps wakes it at once (a store may be waiting for those chunks).
  */
 #define RECLAIM_IDLE_US 20u
 #define RECLAIM_IDLE_MAX_US 1000u
@@ -31,7 +34,34 @@ struct retire_reclaimer {
 	pthread_t thread;
 	uint32_t stop;		/* atomic */
 	uint64_t grace_periods; /* atomic, written by the reclaimer */
+	uint32_t sleeping;	/* atomic: the reclaimer is (about to be) waiting on wake */
+	sem_t wake;		/* posted by retire_flush() when it found the reclaimer sleeping */
 };
+
+/*
+ * Wait up to @p us for a batch. Announces the sleep before the last look at the queue, and
+ * retire_flush() looks at the announcement after its enqueue (both with full fences), so a
+ * batch posted meanwhile either is seen here or posts the semaphore.
+ */
+static void
+reclaimer_sleep(struct retire_reclaimer *r, unsigned us)
+{
+	struct timespec ts;
+
+	__atomic_store_n(&r->sleeping, 1, __ATOMIC_SEQ_CST);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (rte_ring_empty(r->queue) && !__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += (long)us * 1000;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		while (sem_timedwait(&r->wake, &ts) != 0 && errno == EINTR)
+			;
+	}
+	__atomic_store_n(&r->sleeping, 0, __ATOMIC_RELAXED);
+}
 
 static void *
 reclaimer_main(void *arg)
@@ -44,7 +74,7 @@ reclaimer_main(void *arg)
 		unsigned n = rte_ring_sc_dequeue_burst(r->queue, (void **)b, RECLAIM_BURST, NULL);
 
 		if (n == 0) {
-			usleep(idle_us);
+			reclaimer_sleep(r, idle_us);
 			idle_us = RTE_MIN(idle_us * 2, RECLAIM_IDLE_MAX_US);
 			continue;
 		}
@@ -77,9 +107,16 @@ retire_reclaimer_create(int socket_id, int cpu, int *err)
 		rte_free(r);
 		return NULL;
 	}
+	if (sem_init(&r->wake, 0, 0) != 0) {
+		*err = -errno;
+		rte_ring_free(r->queue);
+		rte_free(r);
+		return NULL;
+	}
 	rc = pthread_create(&r->thread, NULL, reclaimer_main, r);
 	if (rc != 0) {
 		*err = -rc;
+		sem_destroy(&r->wake);
 		rte_ring_free(r->queue);
 		rte_free(r);
 		return NULL;
@@ -104,7 +141,9 @@ retire_reclaimer_destroy(struct retire_reclaimer **rp)
 	if (r == NULL)
 		return;
 	__atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE);
+	sem_post(&r->wake);
 	pthread_join(r->thread, NULL);
+	sem_destroy(&r->wake);
 	rte_ring_free(r->queue);
 	rte_free(r);
 	*rp = NULL;
@@ -139,6 +178,9 @@ retire_flush(struct retire *r)
 	/* The ring's enqueue is a release: the reclaimer sees the batch filled in. */
 	if (rte_ring_mp_enqueue(r->reclaimer->queue, b) != 0)
 		return false;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&r->reclaimer->sleeping, __ATOMIC_SEQ_CST))
+		sem_post(&r->reclaimer->wake);
 	r->pending = NULL;
 	r->npending = 0;
 	r->head++;
