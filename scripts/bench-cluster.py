@@ -2,7 +2,7 @@
 """Replication cost and failover time of a three-node cluster (socket backend, loopback).
 
     scripts/bench-cluster.py [--server build/app/nicached/nicached] [--runs 3] [--sets 50000]
-                             [--value 100] [--json FILE]
+                             [--value 100] [--warmup-mb 0] [--json FILE]
 
 For each run, and in each run for R = 1 and R = 2 (async) side by side, it starts three nodes
 (-t 1 -m 64, static --peers, --replicas R) on free loopback ports and writes --sets new keys of
@@ -16,6 +16,13 @@ the time from the kill to the first read answered from the copy is reported, wit
 reads failed meanwhile. Prints one line per measurement, then the medians over the runs:
 
     R=1 cycles/SET  R=2 cycles/SET  ratio  failover ms  failed reads
+
+With --warmup-mb M (once, after the runs): three nodes with --replicas 2 and -m sized for
+it; M MB of 10 KB values written through the ketama client; node 0 killed, restarted empty on
+the same port, and the time until it holds 99% of the item bytes it held before (`stats`
+bytes, polled every 0.2 s, at most 600 s) is its warm-up time: the resync the other members
+send it as their links to it come up (its own keys from their replicas, its replicas' keys
+from their primaries).
 
 Bounded: every node start waits 20 s at most, every run writes --sets keys and reads at most
 for 10 s after the kill; only the processes it started are stopped, by pid.
@@ -65,18 +72,22 @@ def stats(port):
     return out
 
 
-def start_nodes(server, replicas, logdir):
-    ports = free_ports(3)
+def start_nodes(server, replicas, logdir, mem=64, ports=None, only=None):
+    ports = ports or free_ports(3)
     names = ["%s:%d" % (HOST, p) for p in ports]
     procs = []
-    for p, n in zip(ports, names):
-        log = open(os.path.join(logdir, "node-%d.log" % p), "w")
+    for i, (p, n) in enumerate(zip(ports, names)):
+        if only is not None and i != only:
+            continue
+        log = open(os.path.join(logdir, "node-%d.log" % p), "a")
         procs.append(subprocess.Popen(
-            [server, "-p", str(p), "-U", "0", "-l", HOST, "-t", "1", "-m", "64", "--peers",
+            [server, "-p", str(p), "-U", "0", "-l", HOST, "-t", "1", "-m", str(mem), "--peers",
              ",".join(names), "--advertise", n, "--replicas", str(replicas)],
             stdout=log, stderr=subprocess.STDOUT))
+    if only is not None:
+        ports = [ports[only]]
     deadline = time.monotonic() + 20
-    for p, proc in zip(ports, procs):
+    for p, proc in zip(ports, procs):  # (only: the one node started)
         while True:
             if proc.poll() is not None:
                 raise SystemExit("bench-cluster: node %d exited at start" % p)
@@ -165,12 +176,50 @@ def failover(ports, names, procs, run):
     return served_ms, failed
 
 
+def warmup(server, mb, logdir):
+    """Seconds until a node restarted empty holds 99% of its item bytes again."""
+    import pylibmc
+    mem = max(64, int(mb * 0.8) + 64)  # each node holds about 2/3 of the data with R = 2
+    ports, names, procs = start_nodes(server, 2, logdir, mem=mem)
+    try:
+        mc = pylibmc.Client(names, behaviors={"ketama_weighted": True})
+        value = b"w" * 10240
+        n = mb * 1024 * 1024 // len(value)
+        t0 = time.monotonic()
+        for base in range(0, n, 100):
+            mc.set_multi({"warm:%d" % i: value for i in range(base, min(n, base + 100))})
+        wrote = time.monotonic() - t0
+        time.sleep(1.0)
+        before = int(stats(ports[0])["bytes"])
+        evictions = sum(int(stats(p)["evictions"]) for p in ports)
+        procs[0].kill()
+        procs[0].wait()
+        _, _, again = start_nodes(server, 2, logdir, mem=mem, ports=ports, only=0)
+        procs[0] = again[0]
+        t0 = time.monotonic()
+        got = 0
+        while time.monotonic() - t0 < 600:
+            got = int(stats(ports[0])["bytes"])
+            if got >= before * 0.99:
+                break
+            time.sleep(0.2)
+        took = time.monotonic() - t0
+        print("warm-up: %d MB written in %.1f s (%d evictions); node 0 held %.0f MB, restarted "
+              "empty: %.0f MB back in %.1f s (%.0f MB/s)" % (
+                  mb, wrote, evictions, before / 1e6, got / 1e6, took, got / 1e6 / took),
+              flush=True)
+        return {"mb": mb, "node_mb": before / 1e6, "back_mb": got / 1e6, "seconds": took}
+    finally:
+        stop(procs)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--server", default="build/app/nicached/nicached")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--sets", type=int, default=50000)
     ap.add_argument("--value", type=int, default=100)
+    ap.add_argument("--warmup-mb", type=int, default=0)
     ap.add_argument("--json")
     a = ap.parse_args()
     logdir = tempfile.mkdtemp(prefix="nc-bench-cluster.")
@@ -205,9 +254,10 @@ def main():
                                                  med("failed_reads")))
     print("(medians of %d runs, %d SETs of %d-byte values each; cycles: the three nodes' busy "
           "worker cycles, system calls included)" % (a.runs, a.sets, a.value))
+    warm = warmup(a.server, a.warmup_mb, logdir) if a.warmup_mb > 0 else None
     if a.json:
         with open(a.json, "w") as f:
-            json.dump(rows, f, indent=1)
+            json.dump({"runs": rows, "warmup": warm}, f, indent=1)
     return 0
 
 
