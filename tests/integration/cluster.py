@@ -24,6 +24,9 @@ own name. Checks:
                 it reads every key from the copies; later writes for the dead member count
                 link failures; node 0 restarted empty is resynced by the others: it holds its
                 keys and the copies it is the replica of again, with the same CAS.
+  bad-peer      a node with --replicas 2 whose other member is a fake that answers garbage
+                to the replication link and then drops it with data unread: the node keeps
+                serving every write, counts failure replies and link failures, reconnects.
   bad-input     a member list naming a node twice, --advertise not among --peers, --peers
                 without --advertise: the server refuses to start (exit 64) with a message
                 naming the problem; a node outside a cluster answers ERROR to
@@ -361,8 +364,75 @@ def check_replicas(ctx):
             n.stop()
 
 
+def check_bad_peer(ctx):
+    """A member that answers garbage to replication, then drops its links mid-stream."""
+    import threading
+    port, fake = free_ports(2)
+    names = ["%s:%d" % (HOST, port), "%s:%d" % (HOST, fake)]
+    lsock = socket.socket()
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lsock.bind((HOST, fake))
+    lsock.listen(16)
+    lsock.settimeout(0.2)
+    stop = threading.Event()
+    seen = {"conns": 0, "bytes": 0}
+
+    def fake_member():
+        while not stop.is_set():
+            try:
+                c, _ = lsock.accept()
+            except OSError:
+                continue
+            seen["conns"] += 1
+            c.settimeout(0.5)
+            try:
+                got = c.recv(65536)
+                seen["bytes"] += len(got)
+                c.sendall(b"\x00\xff\xfe garbage\r\nSERVER_ERROR nope\r\nVALUE x\r\n")
+                got = c.recv(65536)  # then gone mid-stream, with data unread
+                seen["bytes"] += len(got)
+            except OSError:
+                pass
+            c.close()
+
+    t = threading.Thread(target=fake_member, daemon=True)
+    t.start()
+    node = Node(ctx.server, port, ",".join(names), names[0], ctx.logdir, ("--replicas", "2"))
+    try:
+        node.wait_up()
+        deadline = time.monotonic() + 10
+        n = 0
+        while time.monotonic() < deadline:
+            for i in range(200):
+                k = b"bp:%d" % n
+                n += 1
+                assert request(port, b"set %s 0 0 5\r\nvalue\r\n" % k, b"\r\n") == \
+                    b"STORED\r\n", k
+            st = stats(port)
+            if int(st["repl_link_failures"]) >= 3 and int(st["repl_errors"]) >= 1:
+                break
+            time.sleep(0.2)
+        st = stats(port)
+        assert int(st["repl_link_failures"]) >= 3, st
+        assert int(st["repl_errors"]) >= 1, st
+        assert seen["bytes"] > 0, seen
+        # Still serving, every key it took.
+        got = request(port, b"get bp:0 bp:%d\r\n" % (n - 1), b"END\r\n")
+        assert got.count(b"VALUE ") == 2, got
+        assert node.proc.poll() is None
+        print("  %d writes; the fake member took %d links, %d bytes; link failures %s, "
+              "failure replies %s" % (n, seen["conns"], seen["bytes"],
+                                      st["repl_link_failures"], st["repl_errors"]), flush=True)
+    finally:
+        node.stop()
+        stop.set()
+        t.join(5)
+        lsock.close()
+
+
 CHECKS = [("discovery", check_discovery), ("stats", check_stats), ("ketama", check_ketama),
-          ("bad-input", check_bad_input), ("replicas", check_replicas)]
+          ("bad-input", check_bad_input), ("replicas", check_replicas),
+          ("bad-peer", check_bad_peer)]
 
 ETCD_TTL = 2
 
