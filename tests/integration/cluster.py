@@ -62,6 +62,8 @@ import urllib.request
 
 HOST = "127.0.0.1"
 NKEYS = 10000
+# Nodes stopped with SIGTERM that did not exit with status 0 (a sanitizer's report, a crash).
+UNCLEAN = []
 
 
 def free_ports(n):
@@ -141,10 +143,13 @@ class Node:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(10)
+                self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+            if self.proc.returncode != 0:
+                UNCLEAN.append("node %d exited with %d after SIGTERM: %s" % (
+                    self.port, self.proc.returncode, self.output()[-600:]))
         if not self.log.closed:
             self.final_output = self.output()
             self.log.close()
@@ -676,6 +681,9 @@ def main():
     finally:
         for n in nodes:
             n.stop()
+        for u in UNCLEAN:
+            print("FAIL clean exit: %s" % u, flush=True)
+            failed += 1
         if failed == 0 and not ctx.keep_logs:
             shutil.rmtree(ctx.logdir, ignore_errors=True)
         else:
