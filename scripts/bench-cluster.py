@@ -38,38 +38,9 @@ import sys
 import tempfile
 import time
 
-HOST = "127.0.0.1"
-
-
-def free_ports(n):
-    socks, ports = [], []
-    try:
-        while len(ports) < n:
-            s = socket.socket()
-            s.bind((HOST, 0))
-            socks.append(s)
-            ports.append(s.getsockname()[1])
-    finally:
-        for s in socks:
-            s.close()
-    return ports
-
-
-def stats(port):
-    with socket.create_connection((HOST, port), timeout=5) as s:
-        s.sendall(b"stats\r\n")
-        got = b""
-        while not got.endswith(b"END\r\n"):
-            d = s.recv(65536)
-            if not d:
-                break
-            got += d
-    out = {}
-    for ln in got.decode().splitlines():
-        w = ln.split(" ", 2)
-        if len(w) == 3 and w[0] == "STAT":
-            out[w[1]] = w[2]
-    return out
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                "integration"))
+from cluster import HOST, free_ports, stats  # noqa: E402  (the cluster test's helpers)
 
 
 def start_nodes(server, replicas, logdir, mem=64, ports=None, only=None):

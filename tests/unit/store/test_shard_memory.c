@@ -972,27 +972,17 @@ test_recent_items_spared_while_older_exist(void **state)
  * them) lie right ahead of the hand, more of them than one sweep visits (EVICT_VISITS): older
  * items further on are evicted, not the recent ones.
  */
+/*
+ * Delete the first @p run items (of model @p m) in class @p clsid's chunks from its CLOCK hand
+ * on, so that the next stores take those chunks: items newer than the rest, at the hand.
+ */
 static void
-test_recent_run_longer_than_a_sweep(void **state)
+delete_ahead_of_hand(struct store_shard *s, unsigned clsid, struct model *m, uint32_t run)
 {
-	const size_t limit = 8 * MIB;
-	const uint32_t run = 3 * 4096; /* three times EVICT_VISITS */
-	struct store_shard *s = shard_new(limit, 0);
 	const struct slab *sl = store_shard_slab(s);
-	unsigned c1 = class_of(s, 100);
-	const struct slab_class *c = &sl->cls[c1];
-	uint32_t next, page, chunk, gone = 0, lost = 0;
-	struct model m, fresh;
+	const struct slab_class *c = &sl->cls[clsid];
+	uint32_t page = c->hand_page, chunk = c->hand_chunk, gone = 0;
 
-	(void)state;
-	model_init(&m, 'h', 100000);
-	model_init(&fresh, 'f', run + 2000);
-	next = fill_until_evicting(s, &m, 0, 100, limit);
-	settle(s);
-	nc_clock_advance(&env.clock, 5);
-	/* Delete the items of the chunks ahead of the hand; new items take those chunks. */
-	page = c->hand_page;
-	chunk = c->hand_chunk;
 	while (gone < run) {
 		const struct item *it = slab_chunk(sl, page, chunk, c->size);
 
@@ -1002,9 +992,9 @@ test_recent_run_longer_than_a_sweep(void **state)
 			uint32_t id;
 
 			assert_int_equal(sscanf((const char *)it->data + 1, "%9" SCNu32, &id), 1);
-			model_key(&m, id, key, &k);
+			model_key(m, id, key, &k);
 			assert_int_equal(store_delete(s, &k, 0), STORE_DELETED);
-			m.ver[id] = 0;
+			m->ver[id] = 0;
 			gone++;
 		}
 		if (++chunk == c->per_page) {
@@ -1013,6 +1003,26 @@ test_recent_run_longer_than_a_sweep(void **state)
 								 : c->first_page;
 		}
 	}
+}
+
+static void
+test_recent_run_longer_than_a_sweep(void **state)
+{
+	const size_t limit = 8 * MIB;
+	const uint32_t run = 3 * 4096; /* three times EVICT_VISITS */
+	struct store_shard *s = shard_new(limit, 0);
+	unsigned c1 = class_of(s, 100);
+	uint32_t next, lost = 0;
+	struct model m, fresh;
+
+	(void)state;
+	model_init(&m, 'h', 100000);
+	model_init(&fresh, 'f', run + 2000);
+	next = fill_until_evicting(s, &m, 0, 100, limit);
+	settle(s);
+	nc_clock_advance(&env.clock, 5);
+	/* Delete the items of the chunks ahead of the hand; new items take those chunks. */
+	delete_ahead_of_hand(s, c1, &m, run);
 	settle(s);
 	for (uint32_t i = 0; i < run; i++)
 		model_put(s, &fresh, i, 100, 0);
@@ -1041,10 +1051,8 @@ test_all_recent_class_loses_its_oldest(void **state)
 	const size_t limit = 8 * MIB;
 	const uint32_t run = 4096;
 	struct store_shard *s = shard_new(limit, 0);
-	const struct slab *sl = store_shard_slab(s);
 	unsigned c1 = class_of(s, 100);
-	const struct slab_class *c = &sl->cls[c1];
-	uint32_t next, page, chunk, gone = 0, lost;
+	uint32_t next, lost;
 	struct model m, fresh;
 
 	(void)state;
@@ -1053,28 +1061,7 @@ test_all_recent_class_loses_its_oldest(void **state)
 	next = fill_until_evicting(s, &m, 0, 100, limit);
 	settle(s);
 	nc_clock_advance_ticks(&env.clock, 4);
-	page = c->hand_page;
-	chunk = c->hand_chunk;
-	while (gone < run) {
-		const struct item *it = slab_chunk(sl, page, chunk, c->size);
-
-		if (it->state == ITEM_LINKED) {
-			char key[16];
-			struct store_key k;
-			uint32_t id;
-
-			assert_int_equal(sscanf((const char *)it->data + 1, "%9" SCNu32, &id), 1);
-			model_key(&m, id, key, &k);
-			assert_int_equal(store_delete(s, &k, 0), STORE_DELETED);
-			m.ver[id] = 0;
-			gone++;
-		}
-		if (++chunk == c->per_page) {
-			chunk = 0;
-			page = sl->pages[page].next != SLAB_PAGE_NONE ? sl->pages[page].next
-								 : c->first_page;
-		}
-	}
+	delete_ahead_of_hand(s, c1, &m, run);
 	settle(s);
 	for (uint32_t i = 0; i < run; i++)
 		model_put(s, &fresh, i, 100, 0);
