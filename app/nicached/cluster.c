@@ -530,6 +530,17 @@ cluster_key_shard(const struct nc_server *srv, const struct store_key *k)
 	return nc_route_shard(&t, &k->digest);
 }
 
+/* Bytes waiting on every worker's replication links (relaxed gauges). */
+static uint64_t
+repl_queued(const struct nc_server *srv)
+{
+	uint64_t queued = 0;
+
+	for (unsigned i = 0; i < srv->nworkers; i++)
+		queued += __atomic_load_n(&srv->workers[i]->repl_queued, __ATOMIC_RELAXED);
+	return queued;
+}
+
 void
 cluster_stats_visit(const struct nc_server *srv,
 		    void (*number)(void *arg, const char *name, uint64_t value),
@@ -550,13 +561,7 @@ cluster_stats_visit(const struct nc_server *srv,
 					  : nc_ring_member_name(v->ring, v->self));
 	number(arg, "cluster_members", v->nmembers);
 	number(arg, "cluster_replicas", srv->set.replicas);
-	{
-		uint64_t queued = 0;
-
-		for (unsigned i = 0; i < srv->nworkers; i++)
-			queued += __atomic_load_n(&srv->workers[i]->repl_queued, __ATOMIC_RELAXED);
-		number(arg, "repl_queue_bytes", queued);
-	}
+	number(arg, "repl_queue_bytes", repl_queued(srv));
 	number(arg, "cluster_version", v->version);
 	number(arg, "cluster_ring_points", nc_ring_point_count(v->ring));
 	for (uint32_t i = 0; i < v->nmembers; i++) {
