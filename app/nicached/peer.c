@@ -16,6 +16,11 @@
 /* Reconnect backoff, in clock ticks (1/16 s): 2 ticks, doubling up to 32. */
 #define PEER_BACKOFF_MIN_TICKS 2
 #define PEER_BACKOFF_MAX_TICKS 32
+/*
+ * An idle link sends a meta no-op (mn) after this many ticks (1 s) without sending: the
+ * member's --idle-timeout would otherwise close it, and every reopening resyncs the member.
+ */
+#define PEER_KEEPALIVE_TICKS 16
 /* Longest command line shipped (a base64 key of 250 bytes and the flags fit). */
 #define PEER_LINE_MAX 512
 /* Bytes of replies read at once (they are only counted). */
@@ -44,6 +49,7 @@ struct peer_link {
 	bool writable_wanted;
 	uint32_t rx_partial;	/* bytes of an unfinished reply line seen ... */
 	char rx_head[2];	/* ... its first two */
+	uint32_t sent_tick;	/* when bytes last left (keepalive) */
 	bool stale;		/* commands for it were lost: resync once it is up */
 	bool resyncing;		/* walking the shard, shipping what the member should hold */
 	struct store_walk walk; /* ... where the walk stands */
@@ -149,6 +155,7 @@ link_flush(struct worker *w, struct peer_link *l)
 			return;
 		}
 		l->sent += (size_t)n;
+		l->sent_tick = nc_clock_ticks(&w->srv->clock);
 		queued_add(w, -(int64_t)n);
 		STAT_ADD(&w->stats, repl_bytes, (uint64_t)n);
 	}
@@ -267,10 +274,13 @@ key_token(const struct store_key *k, char *buf, size_t cap, bool *b64)
 	return n < 0 || n > 250 ? -1 : (int)n;
 }
 
-/* Append the command line @p line (and the value of @p hit, if given) to link @p l. */
+/*
+ * Append the command line @p line (and the value of @p hit, if given) to link @p l; counted
+ * as a replication write when @p write (not the keepalive).
+ */
 static void
 link_ship(struct worker *w, struct peer_link *l, const char *line, size_t n,
-	  const struct store_hit *hit)
+	  const struct store_hit *hit, bool write)
 {
 	size_t need = n + (hit != NULL ? (size_t)hit->nbytes + 2 : 0);
 
@@ -297,7 +307,8 @@ link_ship(struct worker *w, struct peer_link *l, const char *line, size_t n,
 		l->len += 2;
 	}
 	queued_add(w, (int64_t)need);
-	STAT_INC(&w->stats, repl_writes);
+	if (write)
+		STAT_INC(&w->stats, repl_writes);
 	if (l->state == PEER_UP)
 		link_flush(w, l);
 }
@@ -360,7 +371,7 @@ ship_state(struct worker *w, struct peer_set *ps, const struct store_key *k, enu
 		return;
 	for (uint32_t i = 0; i < n; i++)
 		link_ship(w, &ps->link[members[i]], line, (size_t)len,
-			  found && mode != SHIP_TOUCH ? &hit : NULL);
+			  found && mode != SHIP_TOUCH ? &hit : NULL, true);
 }
 
 /* Whether @p ps was built for view @p v. */
@@ -481,15 +492,20 @@ link_of(struct worker *w, const void *user)
 
 /*
  * Whether the reply line just read is no failure: HD (mg answers it on a hit: q silences only
- * its miss), NS (a resync's add found the member holding the key already) or NF (md of a key
- * the replica did not hold either).
+ * its miss), NS (a resync's add found the member holding the key already), NF (md of a key
+ * the replica did not hold either) or MN (the keepalive's no-op).
  */
 static bool
 reply_is_fine(const struct peer_link *l)
 {
-	return l->rx_partial == 3 && ((l->rx_head[0] == 'H' && l->rx_head[1] == 'D') ||
-				      (l->rx_head[0] == 'N' && l->rx_head[1] == 'S') ||
-				      (l->rx_head[0] == 'N' && l->rx_head[1] == 'F'));
+	static const char fine[][2] = {{'H', 'D'}, {'N', 'S'}, {'N', 'F'}, {'M', 'N'}};
+
+	if (l->rx_partial != 3)
+		return false;
+	for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++)
+		if (l->rx_head[0] == fine[i][0] && l->rx_head[1] == fine[i][1])
+			return true;
+	return false;
 }
 
 /* Read and count the replies. With q, ms and md answer only failures. */
@@ -583,6 +599,10 @@ peer_service(struct worker *w)
 			work = 1;
 		}
 		work |= link_resync(w, v, ps, l);
+		if (l->state == PEER_UP && l->len == l->sent &&
+		    (int32_t)(tick - l->sent_tick) >= PEER_KEEPALIVE_TICKS) {
+			link_ship(w, l, "mn\r\n", 4, NULL, false);
+		}
 	}
 	return work;
 }
