@@ -167,10 +167,13 @@ control_banner(const struct nc_server *srv, FILE *f)
 		fprintf(f,
 			"nicached: cluster of %u members (%s), this node %s; ketama "
 			"placement as libmemcached's; `config get cluster` answers auto-discovery; "
-			"requests are served where they land (no proxying or replication yet)\n",
+			"%u %s of each key (%s); requests are served where they land (no "
+			"proxying yet)\n",
 			v->nmembers, srv->cluster_ctl != NULL ? "etcd" : "static --peers",
 			v->self == CLUSTER_NOT_MEMBER ? "(not listed yet)"
-						      : nc_ring_member_name(v->ring, v->self));
+						      : nc_ring_member_name(v->ring, v->self),
+			s->replicas, s->replicas == 1 ? "copy" : "copies",
+			s->replicas == 1 ? "no replication" : "replicated asynchronously");
 	}
 	fflush(f);
 }

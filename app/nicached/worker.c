@@ -396,6 +396,8 @@ worker_main(void *arg)
 	NC_LOG(w->srv, 1, "worker %u running on lcore %u", w->id, w->lcore);
 	if (prctl(PR_SET_TIMERSLACK, WORKER_TIMER_SLACK_NS, 0, 0, 0) != 0)
 		NC_LOG(w->srv, 1, "worker %u: cannot set its timer slack: %s", w->id, strerror(errno));
+	/* Replication links before the first write (another worker may have forwarded one). */
+	peer_service(w);
 	loop_mark(&mark, nic, rte_rdtsc());
 	last_work = mark.tsc;
 	while (!server_stopping(w->srv)) {
