@@ -27,6 +27,12 @@
 #define PEER_RX_CHUNK 4096
 /* Most iovecs handed to the stack at once. */
 #define PEER_SEND_IOVS 1
+/*
+ * The meta opaque (O) every shipped command carries: a member executing one does not ship it
+ * on (only a client's write is replicated), so two members that disagree on the ring for a
+ * moment cannot send a key back and forth.
+ */
+#define PEER_OPAQUE "ncrepl"
 /* Chunks a resync walk visits per worker loop (store_walk's budget). */
 #define PEER_RESYNC_CHUNKS 1024
 
@@ -48,7 +54,7 @@ struct peer_link {
 	size_t len, sent, cap;
 	bool writable_wanted;
 	uint32_t rx_partial;	/* bytes of an unfinished reply line seen ... */
-	char rx_head[2];	/* ... its first two */
+	char rx_head[3];	/* ... its first three */
 	uint32_t sent_tick;	/* when bytes last left (keepalive) */
 	bool stale;		/* commands for it were lost: resync once it is up */
 	bool resyncing;		/* walking the shard, shipping what the member should hold */
@@ -358,13 +364,15 @@ ship_state(struct worker *w, struct peer_set *ps, const struct store_key *k, enu
 	if (!found && mode == SHIP_ADD)
 		return;
 	if (!found)
-		len = snprintf(line, sizeof(line), "md %.*s%s q\r\n", kn, tok, b64 ? " b" : "");
+		len = snprintf(line, sizeof(line), "md %.*s%s O" PEER_OPAQUE " q\r\n", kn, tok,
+			       b64 ? " b" : "");
 	else if (mode == SHIP_TOUCH)
-		len = snprintf(line, sizeof(line), "mg %.*s%s T%" PRId64 " q\r\n", kn, tok,
-			       b64 ? " b" : "", ttl);
+		len = snprintf(line, sizeof(line), "mg %.*s%s T%" PRId64 " O" PEER_OPAQUE " q\r\n",
+			       kn, tok, b64 ? " b" : "", ttl);
 	else
 		len = snprintf(line, sizeof(line),
-			       "ms %.*s %u%s F%u T%" PRId64 " E%" PRIu64 "%s q\r\n", kn, tok,
+			       "ms %.*s %u%s F%u T%" PRId64 " E%" PRIu64 "%s O" PEER_OPAQUE " q\r\n",
+			       kn, tok,
 			       hit.nbytes, b64 ? " b" : "", hit.client_flags, ttl, hit.cas,
 			       mode == SHIP_ADD ? " ME" : "");
 	if (len < 0 || (size_t)len >= sizeof(line))
@@ -391,6 +399,9 @@ peer_replicate(struct worker *w, const struct store_key *k, const struct proto_r
 
 	if (srv->set.replicas < 2 || (v = cluster_view_get(srv)) == NULL)
 		return;
+	if (req->kind == PROTO_META && req->meta.opaque_len == sizeof(PEER_OPAQUE) - 1 &&
+	    memcmp(req->meta.opaque, PEER_OPAQUE, sizeof(PEER_OPAQUE) - 1) == 0)
+		return; /* a member's shipped command */
 	cluster_route_view(srv, v, k, &r);
 	if (r.role != NC_ROUTE_PRIMARY || r.ncopies < 2)
 		return;
@@ -500,7 +511,8 @@ reply_is_fine(const struct peer_link *l)
 {
 	static const char fine[][2] = {{'H', 'D'}, {'N', 'S'}, {'N', 'F'}, {'M', 'N'}};
 
-	if (l->rx_partial != 3)
+	/* The code, then the end of the line or its flags (the echoed O token). */
+	if (l->rx_partial < 3 || (l->rx_head[2] != '\r' && l->rx_head[2] != ' '))
 		return false;
 	for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++)
 		if (l->rx_head[0] == fine[i][0] && l->rx_head[1] == fine[i][1])

@@ -9,9 +9,10 @@
  *   ms <key> <len> F<flags> T<ttl> E<cas> q   + the value    the item as it is now
  *   mg <key> T<ttl> q                                        touch and gat: the new expiry
  *   md <key> q                                               the key is gone
- * (key in base64 with `b` when it has bytes a text key cannot). The replica executes them as
- * any client's commands; E makes it keep the primary's CAS, so both return the same one. `q`
- * keeps the successes silent: whatever else comes back is a failure, counted (repl_errors).
+ * (key in base64 with `b` when it has bytes a text key cannot), each with the opaque
+ * `Oncrepl`. The replica executes them as any client's commands, but does not ship them on;
+ * E makes it keep the primary's CAS, so both return the same one. `q` keeps the successes
+ * silent: whatever else comes back is a failure, counted (repl_errors).
  *
  * Asynchronous: the write is answered after the local store; the command waits in the link's
  * queue (at most --replication-queue bytes). A full queue, or a link that is down or breaks,

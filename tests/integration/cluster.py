@@ -27,6 +27,9 @@ own name. Checks:
   bad-peer      a node with --replicas 2 whose other member is a fake that answers garbage
                 to the replication link and then drops it with data unread: the node keeps
                 serving every write, counts failure replies and link failures, reconnects.
+  disagree      two nodes with --replicas 2 whose member lists differ (one names a third):
+                each client write is shipped once at most, and nothing after (a shipped
+                command is not shipped on, or keys both think they own would bounce).
   bad-input     a member list naming a node twice, --advertise not among --peers, --peers
                 without --advertise: the server refuses to start (exit 64) with a message
                 naming the problem; a node outside a cluster answers ERROR to
@@ -435,9 +438,34 @@ def check_bad_peer(ctx):
         lsock.close()
 
 
+def check_disagree(ctx):
+    """Two members whose rings differ (one lists a third member): no key goes back and forth."""
+    a, b, x = free_ports(3)
+    na, nb, nx = ("%s:%d" % (HOST, p) for p in (a, b, x))
+    nodes = [Node(ctx.server, a, ",".join([na, nb, nx]), na, ctx.logdir, ("--replicas", "2")),
+             Node(ctx.server, b, ",".join([na, nb]), nb, ctx.logdir, ("--replicas", "2"))]
+    try:
+        for n in nodes:
+            n.wait_up()
+        for i in range(500):
+            for p in (a, b):
+                assert request(p, b"set dk:%d 0 0 2\r\nhi\r\n" % i, b"\r\n") == b"STORED\r\n"
+        time.sleep(1.0)
+        first = [int(stats(p)["repl_writes"]) for p in (a, b)]
+        time.sleep(1.5)
+        then = [int(stats(p)["repl_writes"]) for p in (a, b)]
+        # Each client write is shipped once at most by the node it reached; shipped commands
+        # are not shipped on (else the keys both think they are primary for would bounce).
+        assert then == first and sum(then) <= 1000, "repl_writes %r, then %r" % (first, then)
+        print("  1,000 client writes, %d shipped, none since" % sum(then), flush=True)
+    finally:
+        for n in nodes:
+            n.stop()
+
+
 CHECKS = [("discovery", check_discovery), ("stats", check_stats), ("ketama", check_ketama),
           ("bad-input", check_bad_input), ("replicas", check_replicas),
-          ("bad-peer", check_bad_peer)]
+          ("bad-peer", check_bad_peer), ("disagree", check_disagree)]
 
 ETCD_TTL = 2
 
