@@ -277,15 +277,12 @@ worker_handle(struct worker *w, const struct stack_event *ev, int n)
 			conn_accept(w, ev[i].conn);
 			break;
 		case STACK_EV_READABLE:
-		case STACK_EV_WRITABLE:
-			if (peer_event(w, &ev[i]))
-				break;
-			if (ev[i].kind == STACK_EV_WRITABLE) {
-				if (c != NULL)
-					conn_on_writable(w, c);
-			} else if (c != NULL) {
+			if (!peer_event(w, &ev[i]) && c != NULL)
 				conn_on_readable(w, c);
-			}
+			break;
+		case STACK_EV_WRITABLE:
+			if (!peer_event(w, &ev[i]) && c != NULL)
+				conn_on_writable(w, c);
 			break;
 		case STACK_EV_DGRAMS:
 			worker_udp(w);
