@@ -201,7 +201,11 @@ conn_execute(struct worker *w, struct conn *c)
 	if (!exec_is_write(req)) {
 		exec_read(&w->exec, srv->workers[shard]->shard, &c->key, req, &res);
 	} else if (shard == w->id) {
-		if (!exec_write(&w->exec, w->shard, &c->key, req, &c->in, &res, NULL)) {
+		/* Quorum: the reply may wait for the replicas, so its value must outlive the loop. */
+		bool may_wait = peer_quorum(w);
+
+		if (!exec_write(&w->exec, w->shard, &c->key, req, &c->in, &res,
+				may_wait ? &c->msg.copy : NULL)) {
 			if (++c->retries < CONN_RETRY_MAX) {
 				STAT_INC(&w->stats, write_retries);
 				c->state = CONN_RETRY;
@@ -211,7 +215,24 @@ conn_execute(struct worker *w, struct conn *c)
 			STAT_INC(&w->stats, store_no_memory);
 			exec_write_give_up(w->shard, &c->key, req, &res);
 		}
-		peer_replicate(w, &c->key, req);
+		if (may_wait) {
+			struct fwd_msg *m = &c->msg;
+
+			m->kind = FWD_WRITE;
+			m->from = w;
+			m->conn = c;
+			m->req = req;
+			m->res = res;
+			if (peer_replicate(w, &c->key, req, m)) {
+				c->retries = 0;
+				c->state = CONN_WAITING;
+				c->acks_due = 1;
+				return false;
+			}
+			res = m->res;
+		} else {
+			peer_replicate(w, &c->key, req, NULL);
+		}
 	} else {
 		struct fwd_msg *m = &c->msg;
 

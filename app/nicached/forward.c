@@ -37,9 +37,8 @@ forward_post(struct worker *to, struct fwd_msg *m)
 	return 0;
 }
 
-/** Post an answer back; the done ring has room for every message its worker can have out. */
-static void
-answer(struct fwd_msg *m)
+void
+forward_answer(struct fwd_msg *m)
 {
 	while (rte_ring_mp_enqueue(m->from->done, m) != 0)
 		rte_pause();
@@ -59,8 +58,9 @@ serve_one(struct worker *w, struct fwd_msg *m)
 			}
 			exec_write_give_up(w->shard, &m->key, m->req, &m->res);
 		}
-		peer_replicate(w, &m->key, m->req);
 		STAT_INC(&w->stats, executed_for_others);
+		if (peer_replicate(w, &m->key, m->req, m))
+			return true; /* answered when its replicas acknowledged */
 		break;
 	case FWD_FLUSH:
 		store_flush(w->shard, m->delay);
@@ -75,7 +75,7 @@ serve_one(struct worker *w, struct fwd_msg *m)
 		detail_serve(w, m);
 		break;
 	}
-	answer(m);
+	forward_answer(m);
 	return true;
 }
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Replication links of a worker: see peer.h. */
-#include "peer.h"
+#include "peer_private.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -12,60 +12,6 @@
 #include "core/base64.h"
 #include "log.h"
 #include "worker.h"
-
-/* Reconnect backoff, in clock ticks (1/16 s): 2 ticks, doubling up to 32. */
-#define PEER_BACKOFF_MIN_TICKS 2
-#define PEER_BACKOFF_MAX_TICKS 32
-/*
- * An idle link sends a meta no-op (mn) after this many ticks (1 s) without sending: the
- * member's --idle-timeout would otherwise close it, and every reopening resyncs the member.
- */
-#define PEER_KEEPALIVE_TICKS 16
-/* Longest command line shipped (a base64 key of 250 bytes and the flags fit). */
-#define PEER_LINE_MAX 512
-/* Bytes of replies read at once (they are only counted). */
-#define PEER_RX_CHUNK 4096
-/* Most iovecs handed to the stack at once. */
-#define PEER_SEND_IOVS 1
-/*
- * The meta opaque (O) every shipped command carries: a member executing one does not ship it
- * on (only a client's write is replicated), so two members that disagree on the ring for a
- * moment cannot send a key back and forth.
- */
-#define PEER_OPAQUE "ncrepl"
-/* Chunks a resync walk visits per worker loop (store_walk's budget). */
-#define PEER_RESYNC_CHUNKS 1024
-
-enum peer_state {
-	PEER_DOWN,	 /* no connection; the next attempt at retry_tick */
-	PEER_CONNECTING, /* opened, waiting for STACK_EV_WRITABLE */
-	PEER_UP,
-};
-
-/* One member's link. */
-struct peer_link {
-	char name[NC_RING_NAME_MAX + 1]; /* the member's ring name: links follow it across views */
-	uint32_t member;		 /* its index in the current view */
-	enum peer_state state;
-	struct stack_conn *conn;
-	uint32_t retry_tick;	/* PEER_DOWN: when to try again */
-	uint32_t backoff;	/* ticks to wait after the next failure */
-	uint8_t *out;		/* queued commands: out[sent..len) not taken by the stack yet */
-	size_t len, sent, cap;
-	bool writable_wanted;
-	uint32_t rx_partial;	/* bytes of an unfinished reply line seen ... */
-	char rx_head[3];	/* ... its first three */
-	uint32_t sent_tick;	/* when bytes last left (keepalive) */
-	bool stale;		/* commands for it were lost: resync once it is up */
-	bool resyncing;		/* walking the shard, shipping what the member should hold */
-	struct store_walk walk; /* ... where the walk stands */
-};
-
-struct peer_set {
-	uint64_t version; /* the view the links were built for */
-	uint32_t n;
-	struct peer_link *link; /* [n], by member index; this node's own entry unused */
-};
 
 /* ---- queue ---- */
 
@@ -110,6 +56,17 @@ link_close(struct worker *w, struct peer_link *l, bool failed)
 		l->stale = true;
 	l->resyncing = false;
 	link_drop_queue(w, l);
+	/* Quorum: the replies still due will not come; fail their waits (which may ship undos). */
+	if (l->expect.len > 0 && w->peers != NULL) {
+		struct peer_fifo due = l->expect;
+		struct peer_ref ref;
+
+		memset(&l->expect, 0, sizeof(l->expect));
+		while (fifo_pop(&due, &ref))
+			if (ref.slot != PEER_WAIT_NONE)
+				quorum_reply(w, w->peers, ref, false);
+		fifo_free(&due);
+	}
 }
 
 /* Room for @p need more bytes within --replication-queue; false when it would overflow. */
@@ -218,6 +175,8 @@ set_follow(struct worker *w, struct peer_set *ps, const struct cluster_view *v)
 
 	if (link == NULL)
 		return; /* try again next loop */
+	/* Waits name members by their index in the old view: they fail (and undo) now. */
+	quorum_fail_all(w, ps);
 	for (uint32_t i = 0; i < v->nmembers; i++) {
 		const char *name = nc_ring_member_name(v->ring, i);
 
@@ -227,6 +186,7 @@ set_follow(struct worker *w, struct peer_set *ps, const struct cluster_view *v)
 				ps->link[j].name[0] = '\0';
 				ps->link[j].conn = NULL;
 				ps->link[j].out = NULL;
+				memset(&ps->link[j].expect, 0, sizeof(ps->link[j].expect));
 				break;
 			}
 		}
@@ -247,6 +207,7 @@ set_follow(struct worker *w, struct peer_set *ps, const struct cluster_view *v)
 		if (ps->link[j].name[0] != '\0')
 			link_close(w, &ps->link[j], false);
 		free(ps->link[j].out);
+		fifo_free(&ps->link[j].expect);
 	}
 	free(ps->link);
 	ps->link = link;
@@ -282,18 +243,32 @@ key_token(const struct store_key *k, char *buf, size_t cap, bool *b64)
 
 /*
  * Append the command line @p line (and the value of @p hit, if given) to link @p l; counted
- * as a replication write when @p write (not the keepalive).
+ * as a replication write when @p write (not the keepalive). In quorum mode its reply is due:
+ * it acknowledges wait @p wait when the link is up (a link that is not cannot answer in time:
+ * the wait does not count the member as asked), else nothing.
  */
 static void
 link_ship(struct worker *w, struct peer_link *l, const char *line, size_t n,
-	  const struct store_hit *hit, bool write)
+	  const struct store_hit *hit, bool write, uint32_t wait)
 {
 	size_t need = n + (hit != NULL ? (size_t)hit->nbytes + 2 : 0);
+	struct peer_ref due = {PEER_WAIT_NONE, 0};
 
 	if (!link_reserve(w, l, need)) {
 		STAT_INC(&w->stats, repl_dropped);
 		l->stale = true;
 		return;
+	}
+	if (peer_quorum_mode(w)) {
+		if (wait != PEER_WAIT_NONE && l->state == PEER_UP)
+			due = (struct peer_ref){wait, w->peers->wait[wait].gen};
+		if (fifo_push(&l->expect, due) != 0) {
+			/* Its reply could not be matched: the link starts over. */
+			link_close(w, l, true);
+			return;
+		}
+		if (due.slot != PEER_WAIT_NONE)
+			quorum_asked(w->peers, wait);
 	}
 	memcpy(l->out + l->len, line, n);
 	l->len += n;
@@ -326,34 +301,24 @@ is_touch(const struct proto_request *req)
 	return req->kind != PROTO_META && (req->op == PROTO_OP_TOUCH || req->op == PROTO_OP_GAT);
 }
 
-/* How ship_state() ships a key. */
-enum ship_mode {
-	SHIP_SET,   /* the item as it is (ms), or its absence (md): the primary's word */
-	SHIP_TOUCH, /* only its expiry (mg T), or its absence */
-	SHIP_ADD,   /* the item only where the member has none (ms ME): a copy warming a primary
-		       must not overwrite what clients wrote there since */
-};
-
-/*
- * Ship the state key @p k has in this worker's shard now to the links of members
- * @p members[0..n), as @p mode says.
- */
-static void
+uint64_t
 ship_state(struct worker *w, struct peer_set *ps, const struct store_key *k, enum ship_mode mode,
-	   const uint32_t *members, uint32_t n)
+	   const uint32_t *members, uint32_t n, uint64_t undo_cas, uint32_t wait)
 {
+	/* Quorum: every command answers (its reply acknowledges); async: only failures do. */
+	const char *q = peer_quorum_mode(w) ? "" : " q";
 	struct store_hit hit;
 	char line[PEER_LINE_MAX], tok[PEER_LINE_MAX / 2];
 	int64_t ttl = 0;
 	bool b64, found;
 	int len, kn;
 
+	found = store_meta_get(w->shard, k, false, &hit) == STORE_HIT;
 	kn = key_token(k, tok, sizeof(tok), &b64);
 	if (kn < 0) {
 		STAT_ADD(&w->stats, repl_dropped, n);
-		return;
+		return found ? hit.cas : 0;
 	}
-	found = store_meta_get(w->shard, k, false, &hit) == STORE_HIT;
 	if (found && hit.exptime != 0) {
 		ttl = (int64_t)hit.exptime - (int64_t)nc_clock_now(&w->srv->clock);
 		if (ttl <= 0)
@@ -362,24 +327,34 @@ ship_state(struct worker *w, struct peer_set *ps, const struct store_key *k, enu
 			ttl = (int64_t)nc_clock_to_unix(&w->srv->clock, hit.exptime);
 	}
 	if (!found && mode == SHIP_ADD)
-		return;
-	if (!found)
-		len = snprintf(line, sizeof(line), "md %.*s%s O" PEER_OPAQUE " q\r\n", kn, tok,
-			       b64 ? " b" : "");
-	else if (mode == SHIP_TOUCH)
-		len = snprintf(line, sizeof(line), "mg %.*s%s T%" PRId64 " O" PEER_OPAQUE " q\r\n",
-			       kn, tok, b64 ? " b" : "", ttl);
-	else
+		return 0;
+	if (mode == SHIP_UNDO) {
+		found = false;
+		if (undo_cas != 0)
+			len = snprintf(line, sizeof(line),
+				       "md %.*s%s C%" PRIu64 " O" PEER_OPAQUE "%s\r\n", kn, tok,
+				       b64 ? " b" : "", undo_cas, q);
+		else
+			len = snprintf(line, sizeof(line), "md %.*s%s O" PEER_OPAQUE "%s\r\n", kn,
+				       tok, b64 ? " b" : "", q);
+	} else if (!found) {
+		len = snprintf(line, sizeof(line), "md %.*s%s O" PEER_OPAQUE "%s\r\n", kn, tok,
+			       b64 ? " b" : "", q);
+	} else if (mode == SHIP_TOUCH) {
+		len = snprintf(line, sizeof(line), "mg %.*s%s T%" PRId64 " O" PEER_OPAQUE "%s\r\n",
+			       kn, tok, b64 ? " b" : "", ttl, q);
+	} else {
 		len = snprintf(line, sizeof(line),
-			       "ms %.*s %u%s F%u T%" PRId64 " E%" PRIu64 "%s O" PEER_OPAQUE " q\r\n",
-			       kn, tok,
-			       hit.nbytes, b64 ? " b" : "", hit.client_flags, ttl, hit.cas,
-			       mode == SHIP_ADD ? " ME" : "");
+			       "ms %.*s %u%s F%u T%" PRId64 " E%" PRIu64 "%s O" PEER_OPAQUE "%s\r\n",
+			       kn, tok, hit.nbytes, b64 ? " b" : "", hit.client_flags, ttl, hit.cas,
+			       mode == SHIP_ADD ? " ME" : "", q);
+	}
 	if (len < 0 || (size_t)len >= sizeof(line))
-		return;
+		return found ? hit.cas : 0;
 	for (uint32_t i = 0; i < n; i++)
 		link_ship(w, &ps->link[members[i]], line, (size_t)len,
-			  found && mode != SHIP_TOUCH ? &hit : NULL, true);
+			  found && mode != SHIP_TOUCH ? &hit : NULL, true, wait);
+	return found ? hit.cas : 0;
 }
 
 /* Whether @p ps was built for view @p v. */
@@ -389,32 +364,69 @@ set_follows(const struct peer_set *ps, const struct cluster_view *v)
 	return ps != NULL && ps->version == v->version && ps->n == v->nmembers;
 }
 
-void
-peer_replicate(struct worker *w, const struct store_key *k, const struct proto_request *req)
+/* Whether result @p res says the write changed the key (a failed one ships, never waits). */
+static bool
+write_changed(const struct proto_result *res)
+{
+	switch (res->status) {
+	case PROTO_ST_STORED:
+	case PROTO_ST_DELETED:
+	case PROTO_ST_TOUCHED:
+	case PROTO_ST_NUMBER:
+	case PROTO_ST_HIT: /* gat, mg T */
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool
+peer_quorum(const struct worker *w)
+{
+	return peer_quorum_mode(w) && cluster_view_get(w->srv) != NULL;
+}
+
+bool
+peer_replicate(struct worker *w, const struct store_key *k, const struct proto_request *req,
+	       struct fwd_msg *m)
 {
 	struct nc_server *srv = w->srv;
 	const struct cluster_view *v;
 	struct peer_set *ps;
 	struct nc_route r;
+	uint32_t wait = PEER_WAIT_NONE;
+	uint64_t cas;
 
 	if (srv->set.replicas < 2 || (v = cluster_view_get(srv)) == NULL)
-		return;
+		return false;
 	if (req->kind == PROTO_META && req->meta.opaque_len == sizeof(PEER_OPAQUE) - 1 &&
 	    memcmp(req->meta.opaque, PEER_OPAQUE, sizeof(PEER_OPAQUE) - 1) == 0)
-		return; /* a member's shipped command */
+		return false; /* a member's shipped command */
 	cluster_route_view(srv, v, k, &r);
 	if (r.role != NC_ROUTE_PRIMARY || r.ncopies < 2)
-		return;
+		return false;
 	ps = w->peers;
+	if (m != NULL && peer_quorum_mode(w) && write_changed(&m->res)) {
+		if (set_follows(ps, v))
+			wait = quorum_begin(w, ps, k, m, r.copy, r.ncopies);
+		if (wait == PEER_WAIT_NONE) {
+			/* No links for this view yet, or no memory: nothing shipped, undone here. */
+			quorum_refuse(w, k, m);
+			return false;
+		}
+	}
 	if (!set_follows(ps, v)) {
 		/*
 		 * The links follow the new view at the next peer_service(); the resync that follows
 		 * ships this key's state then.
 		 */
 		STAT_INC(&w->stats, repl_dropped);
-		return;
+		return false;
 	}
-	ship_state(w, ps, k, is_touch(req) ? SHIP_TOUCH : SHIP_SET, &r.copy[1], r.ncopies - 1);
+	/* Quorum: a touch ships the whole item, so every reply is HD (mg would answer EN). */
+	cas = ship_state(w, ps, k, is_touch(req) && !peer_quorum_mode(w) ? SHIP_TOUCH : SHIP_SET,
+			 &r.copy[1], r.ncopies - 1, 0, wait);
+	return wait != PEER_WAIT_NONE && quorum_shipped(w, ps, wait, cas);
 }
 
 /* ---- resync ---- */
@@ -455,7 +467,7 @@ resync_item(const struct store_walk_item *item, void *arg)
 	if (held && first == self) {
 		/* The primary's copy is the word; a replica's only fills what the member lacks. */
 		ship_state(x->w, x->ps, &k, r.role == NC_ROUTE_PRIMARY ? SHIP_SET : SHIP_ADD, &member,
-			   1);
+			   1, 0, PEER_WAIT_NONE);
 		STAT_INC(&x->w->stats, repl_resync_writes);
 	}
 	return true;
@@ -502,14 +514,15 @@ link_of(struct worker *w, const void *user)
 }
 
 /*
- * Whether the reply line just read is no failure: HD (mg answers it on a hit: q silences only
- * its miss), NS (a resync's add found the member holding the key already), NF (md of a key
- * the replica did not hold either) or MN (the keepalive's no-op).
+ * Whether the reply line just read is no failure: HD (a command applied; mg answers it on a
+ * hit, q silences only its miss), NS (a resync's add found the member holding the key
+ * already), NF (md of a key the replica did not hold either), EX (an undo's md C found a later
+ * write there) or MN (the keepalive's no-op).
  */
 static bool
 reply_is_fine(const struct peer_link *l)
 {
-	static const char fine[][2] = {{'H', 'D'}, {'N', 'S'}, {'N', 'F'}, {'M', 'N'}};
+	static const char fine[][2] = {{'H', 'D'}, {'N', 'S'}, {'N', 'F'}, {'E', 'X'}, {'M', 'N'}};
 
 	/* The code, then the end of the line or its flags (the echoed O token). */
 	if (l->rx_partial < 3 || (l->rx_head[2] != '\r' && l->rx_head[2] != ' '))
@@ -520,19 +533,44 @@ reply_is_fine(const struct peer_link *l)
 	return false;
 }
 
-/* Read and count the replies. With q, ms and md answer only failures. */
+/*
+ * A whole reply line was read: count a failure; in quorum mode it answers the oldest command
+ * still due, and acknowledges (or fails) that command's wait.
+ */
+static void
+link_reply(struct worker *w, struct peer_link *l)
+{
+	bool fine = reply_is_fine(l);
+	struct peer_ref ref;
+
+	l->rx_partial = 0;
+	if (!fine)
+		STAT_INC(&w->stats, repl_errors);
+	if (!peer_quorum_mode(w))
+		return;
+	if (!fifo_pop(&l->expect, &ref)) {
+		STAT_INC(&w->stats, repl_errors); /* a reply to no command */
+		return;
+	}
+	if (ref.slot != PEER_WAIT_NONE)
+		quorum_reply(w, w->peers, ref, fine);
+}
+
+/* Read the replies. Async: with q, ms and md answer only failures, which are counted. */
 static void
 link_read(struct worker *w, struct peer_link *l)
 {
+	struct stack_conn *conn = l->conn;
 	char buf[PEER_RX_CHUNK];
 	ssize_t n;
 
 	while ((n = stack_recv(w->stack, l->conn, buf, sizeof(buf))) > 0) {
 		for (ssize_t i = 0; i < n; i++) {
 			if (buf[i] == '\n') {
-				if (!reply_is_fine(l))
-					STAT_INC(&w->stats, repl_errors);
-				l->rx_partial = 0;
+				link_reply(w, l);
+				/* A wait it ended may have shipped an undo that broke this link. */
+				if (l->conn != conn)
+					return;
 				continue;
 			}
 			if (l->rx_partial < sizeof(l->rx_head))
@@ -599,6 +637,7 @@ peer_service(struct worker *w)
 			return 0; /* no memory: again next loop */
 		work = 1;
 	}
+	work |= quorum_expire(w, ps);
 	tick = nc_clock_ticks(&w->srv->clock);
 	for (uint32_t i = 0; i < ps->n; i++) {
 		struct peer_link *l = &ps->link[i];
@@ -611,9 +650,10 @@ peer_service(struct worker *w)
 			work = 1;
 		}
 		work |= link_resync(w, v, ps, l);
-		if (l->state == PEER_UP && l->len == l->sent &&
-		    (int32_t)(tick - l->sent_tick) >= PEER_KEEPALIVE_TICKS) {
-			link_ship(w, l, "mn\r\n", 4, NULL, false);
+		if (l->state != PEER_UP)
+			continue;
+		if (l->len == l->sent && (int32_t)(tick - l->sent_tick) >= PEER_KEEPALIVE_TICKS) {
+			link_ship(w, l, "mn\r\n", 4, NULL, false, PEER_WAIT_NONE);
 		}
 	}
 	return work;
@@ -626,9 +666,11 @@ peer_set_destroy(struct worker *w)
 
 	if (ps == NULL)
 		return;
+	quorum_free(ps); /* first: at stop no wait is answered (nor undone) */
 	for (uint32_t i = 0; i < ps->n; i++) {
 		link_close(w, &ps->link[i], false);
 		free(ps->link[i].out);
+		fifo_free(&ps->link[i].expect);
 	}
 	free(ps->link);
 	free(ps);

@@ -14,10 +14,14 @@
  * E makes it keep the primary's CAS, so both return the same one. `q` keeps the successes
  * silent: whatever else comes back is a failure, counted (repl_errors).
  *
- * Asynchronous: the write is answered after the local store; the command waits in the link's
- * queue (at most --replication-queue bytes). A full queue, or a link that is down or breaks,
- * loses the commands for that member: counted (repl_dropped, and repl_link_failures for
- * breaks), and the link reopens with a backoff (1/8 s doubling to 2 s).
+ * Asynchronous (--replication async): the write is answered after the local store; the
+ * command waits in the link's queue (at most --replication-queue bytes). A full queue, or a
+ * link that is down or breaks, loses the commands for that member: counted (repl_dropped, and
+ * repl_link_failures for breaks), and the link reopens with a backoff (1/8 s doubling to 2 s).
+ *
+ * Quorum (--replication quorum): the commands go without q, and the write is answered once
+ * a majority of the key's copies hold it; a write whose quorum fails is undone on every copy
+ * and answered with an error (peer_quorum.c says how).
  *
  * Resync: whenever a link comes up (the member is new, back after a restart, or missed
  * commands) and whenever its queue overflowed, the worker walks its shard in slices
@@ -38,12 +42,29 @@ struct store_key;
 struct proto_request;
 struct peer_set;
 
+struct fwd_msg;
+
 /**
  * [worker] Ship the state of key @p k that request @p req just left in this worker's shard to
  * the key's replicas, when this node is a cluster member, --replicas is above 1 and this node
  * is the key's primary. Call after the write was executed (whatever its outcome).
+ * @p m: the request's message with its result in m->res (NULL: the caller does not wait; pass
+ * one whenever peer_quorum() is true). In quorum mode a write that changed the key waits for
+ * its replicas: then m goes back on m->from's done ring when the wait ends, with m->res
+ * changed to the failure if the quorum failed; m->res may also be changed at once (a quorum
+ * that cannot be asked for).
+ * @return true when the request waits (answer it when m comes back), false to answer it now
+ *         with m->res (or the caller's result when @p m is NULL).
  */
-void peer_replicate(struct worker *w, const struct store_key *k, const struct proto_request *req);
+bool peer_replicate(struct worker *w, const struct store_key *k, const struct proto_request *req,
+		    struct fwd_msg *m);
+
+/**
+ * [worker] Whether writes may wait for their replicas (--replication quorum, R > 1, a cluster):
+ * then results must outlive the RCU section (exec_write's copy) and peer_replicate() gets a
+ * message.
+ */
+bool peer_quorum(const struct worker *w);
 
 /**
  * [worker] Per loop: follow membership changes (links to members that left are closed), open

@@ -20,6 +20,7 @@
 #define OFFSET_listen(f)  offsetof(struct nc_settings, f)
 #define OFFSET_words(f)	  offsetof(struct nc_settings, f)
 #define OFFSET_backend(f) offsetof(struct nc_settings, f)
+#define OFFSET_replication(f) offsetof(struct nc_settings, f)
 #define OFFSET_count(f)	  offsetof(struct nc_settings, f)
 #define OFFSET_config(f)  offsetof(struct nc_settings, f)
 #define OFFSET_path(f)	  offsetof(struct nc_settings, f)
@@ -38,6 +39,7 @@
 #define CAP_listen(f)  sizeof(((struct nc_settings *)0)->f)
 #define CAP_words(f)   sizeof(((struct nc_settings *)0)->f)
 #define CAP_backend(f) 0
+#define CAP_replication(f) 0
 #define CAP_count(f)   0
 #define CAP_config(f)  sizeof(((struct nc_settings *)0)->f)
 #define CAP_path(f)    sizeof(((struct nc_settings *)0)->f)
@@ -56,6 +58,7 @@
 #define DEFAULT_listen(s, f, d)	 snprintf((s)->f, sizeof((s)->f), "%s", (d));
 #define DEFAULT_words(s, f, d)	 snprintf((s)->f, sizeof((s)->f), "%s", (d));
 #define DEFAULT_backend(s, f, d) (s)->f = (d);
+#define DEFAULT_replication(s, f, d) (s)->f = (d);
 #define DEFAULT_count(s, f, d)	 (s)->f = (d);
 #define DEFAULT_config(s, f, d)	 snprintf((s)->f, sizeof((s)->f), "%s", (d));
 #define DEFAULT_path(s, f, d)	 snprintf((s)->f, sizeof((s)->f), "%s", (d));
@@ -86,8 +89,29 @@ static const char *const backend_names[] = {
 #define BACKEND_NAME(e, name) [SETTINGS_BACKEND_##e] = (name),
 	SETTINGS_BACKENDS(BACKEND_NAME)
 #undef BACKEND_NAME
+	NULL,
 };
-#define BACKEND_COUNT (sizeof(backend_names) / sizeof(backend_names[0]))
+
+static const char *const replication_names[] = {
+#define REPLICATION_NAME(e, name) [SETTINGS_REPLICATION_##e] = (name),
+	SETTINGS_REPLICATIONS(REPLICATION_NAME)
+#undef REPLICATION_NAME
+	NULL,
+};
+
+/* The names of a choice kind's values, NULL-terminated; NULL for the other kinds. */
+static const char *const *
+choice_names(enum setting_kind kind)
+{
+	switch (kind) {
+	case KIND_backend:
+		return backend_names;
+	case KIND_replication:
+		return replication_names;
+	default:
+		return NULL;
+	}
+}
 
 void
 settings_defaults(struct nc_settings *s)
@@ -183,17 +207,41 @@ setting_word_next(const char **p, size_t *len)
 }
 
 const char *
-setting_backend_name(enum settings_backend b)
+setting_choice_name(enum setting_kind kind, unsigned value)
 {
-	return (unsigned)b < BACKEND_COUNT ? backend_names[b] : "?";
+	const char *const *names = choice_names(kind);
+
+	for (unsigned i = 0; names != NULL && names[i] != NULL; i++)
+		if (i == value)
+			return names[i];
+	return "?";
+}
+
+void
+setting_choice_list(enum setting_kind kind, char *buf, size_t cap)
+{
+	const char *const *names = choice_names(kind);
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; names != NULL && names[i] != NULL && used < cap; i++) {
+		int n = snprintf(buf + used, cap - used, "%s%s",
+				 i == 0 ? "" : names[i + 1] == NULL ? " or " : ", ", names[i]);
+
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
 }
 
 int
-setting_backend_find(const char *name, enum settings_backend *b)
+setting_choice_find(enum setting_kind kind, const char *name, unsigned *value)
 {
-	for (size_t i = 0; i < BACKEND_COUNT; i++) {
-		if (strcmp(name, backend_names[i]) == 0) {
-			*b = (enum settings_backend)i;
+	const char *const *names = choice_names(kind);
+
+	for (unsigned i = 0; names != NULL && names[i] != NULL; i++) {
+		if (strcmp(name, names[i]) == 0) {
+			*value = i;
 			return 0;
 		}
 	}

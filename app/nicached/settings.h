@@ -45,6 +45,17 @@ enum settings_backend {
 #undef SETTINGS_BACKEND_ENUM
 };
 
+/* When a write to a replicated key is answered: X(enum suffix, name). */
+#define SETTINGS_REPLICATIONS(X) \
+	X(ASYNC, "async")        \
+	X(QUORUM, "quorum")
+
+enum settings_replication {
+#define SETTINGS_REPLICATION_ENUM(e, name) SETTINGS_REPLICATION_##e,
+	SETTINGS_REPLICATIONS(SETTINGS_REPLICATION_ENUM)
+#undef SETTINGS_REPLICATION_ENUM
+};
+
 /*
  * Kinds of setting (the first column of the table). What a kind decides: the C type of the
  * field, whether the flag takes an argument, how its text is parsed and printed.
@@ -55,6 +66,7 @@ enum settings_backend {
  *   listen   memcached -l list: numeric addresses, optionally addr:port / [v6]:port
  *   words    free text split on spaces (--eal)
  *   backend  one of SETTINGS_BACKENDS
+ *   replication  one of SETTINGS_REPLICATIONS
  *   count    flag without argument counted on the command line (-vv); a number in the file
  *   config   --config FILE (command line only)
  *   path     a file or folder name, kept as given
@@ -74,6 +86,7 @@ enum settings_backend {
 #define SETTINGS_FIELD_listen(f)  char f[SETTINGS_STR_LEN];
 #define SETTINGS_FIELD_words(f)	  char f[SETTINGS_STR_LEN];
 #define SETTINGS_FIELD_backend(f) enum settings_backend f;
+#define SETTINGS_FIELD_replication(f) enum settings_replication f;
 #define SETTINGS_FIELD_count(f)	  unsigned f;
 #define SETTINGS_FIELD_config(f)  char f[SETTINGS_PATH_LEN];
 #define SETTINGS_FIELD_path(f)	  char f[SETTINGS_PATH_LEN];
@@ -149,7 +162,14 @@ enum settings_backend {
 	  "cluster: lease TTL in etcd; a node that dies leaves the member list within it")    \
 	X(uint, replicas, 0, "replicas", 1, 1, 8, "replicas", "R",                            \
 	  "cluster: copies of each key, its primary's and the next R-1 members' clockwise "  \
-	  "(written asynchronously)")                                                         \
+	  "(see --replication)")                                                              \
+	X(replication, replication, 0, "replication", SETTINGS_REPLICATION_ASYNC, 0, 0,      \
+	  "replication", "mode",                                                              \
+	  "cluster: async answers a write once stored here; quorum once a majority of the "  \
+	  "key's R copies stored it (else SERVER_ERROR, and no copy keeps it)")              \
+	X(uint, replication_timeout, 0, "replication-timeout", 500, 10, 60000,               \
+	  "replication_timeout", "ms",                                                        \
+	  "cluster: --replication quorum: longest wait for the replicas' acknowledgements")  \
 	X(size, replication_queue, 0, "replication-queue", 8388608, 65536, 1073741824,        \
 	  "replication_queue", "bytes",                                                       \
 	  "cluster: most bytes waiting for one replica per worker; beyond, writes for it "   \

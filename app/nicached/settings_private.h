@@ -23,6 +23,7 @@
 	X(listen)         \
 	X(words)          \
 	X(backend)        \
+	X(replication)    \
 	X(count)          \
 	X(config)         \
 	X(path)           \
@@ -122,11 +123,20 @@ const char *setting_size_text(size_t v, char *buf, size_t cap);
  */
 const char *setting_word_next(const char **p, size_t *len);
 
-/** The name of backend @p b ("?" when out of range). */
-const char *setting_backend_name(enum settings_backend b);
+/**
+ * The name of value @p value of a choice kind (backend, replication); "?" when out of range or
+ * for another kind.
+ */
+const char *setting_choice_name(enum setting_kind kind, unsigned value);
 
-/** Backend called @p name into *b. @return 0, or -EINVAL when there is none. */
-int setting_backend_find(const char *name, enum settings_backend *b);
+/**
+ * The value of choice kind @p kind called @p name into *value.
+ * @return 0, or -EINVAL when there is none.
+ */
+int setting_choice_find(enum setting_kind kind, const char *name, unsigned *value);
+
+/** The names choice kind @p kind takes, for messages ("socket or dpdk"), into @p buf. */
+void setting_choice_list(enum setting_kind kind, char *buf, size_t cap);
 
 /**
  * Apply memcached -o suboptions @p text (name[=value],...) to @p s (settings_value.c).

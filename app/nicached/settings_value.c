@@ -249,7 +249,7 @@ setting_apply(struct nc_settings *s, const struct setting_desc *d, const struct 
 	      const char *text, char *err, size_t errcap)
 {
 	char lb[SETTINGS_PATH_LEN + 64];
-	char q[64];
+	char q[64], choices[64];
 	uint64_t v;
 	int rc;
 
@@ -327,10 +327,12 @@ setting_apply(struct nc_settings *s, const struct setting_desc *d, const struct 
 		return copy_text(d, lb, text, setting_field(s, d), err, errcap);
 	}
 	case KIND_backend:
-		if (setting_backend_find(text, setting_field(s, d)) == 0)
+	case KIND_replication:
+		if (setting_choice_find(d->kind, text, setting_field(s, d)) == 0)
 			return 0;
-		setting_err(err, errcap, "%s: '%s' is not a backend (socket or dpdk)", lb,
-			    setting_quote(text, q, sizeof(q)));
+		setting_choice_list(d->kind, choices, sizeof(choices));
+		setting_err(err, errcap, "%s: '%s' is not %s", lb,
+			    setting_quote(text, q, sizeof(q)), choices);
 		return -EINVAL;
 	case KIND_help:
 	case KIND_version:

@@ -61,6 +61,10 @@
 	X(repl_errors, "failure replies from replicas")                             \
 	X(repl_resyncs, "resyncs of a member after lost commands (a walk of the shard)") \
 	X(repl_resync_writes, "items shipped by resyncs")                           \
+	X(repl_quorum_writes, "writes that waited for their replicas (--replication quorum)") \
+	X(repl_quorum_failures, "of those, answered with an error and undone (quorum not reached)") \
+	X(repl_quorum_timeouts, "of those failures, the ones past --replication-timeout") \
+	X(repl_quorum_wait_us, "microseconds quorum writes waited for their acknowledgements") \
 	X(executed_for_others, "writes this worker executed for another worker")    \
 	X(write_retries, "writes retried after a quiescent state (memory in grace)")
 

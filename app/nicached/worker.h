@@ -163,6 +163,12 @@ void conn_udp_datagram(struct worker *w, const struct stack_dgram *d,
  */
 int forward_post(struct worker *to, struct fwd_msg *m);
 
+/**
+ * Post @p m back on its requester's done ring (m->from's, which may be the caller's own) and
+ * wake the requester if it sleeps; the ring has room for every message a worker can have out.
+ */
+void forward_answer(struct fwd_msg *m);
+
 /** [owner] Execute the messages waiting in the inbox (and retries); returns how many. */
 unsigned forward_serve(struct worker *w);
 

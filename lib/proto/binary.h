@@ -106,7 +106,8 @@ enum binary_opcode {
 	X(DELTA_BADVAL, 0x0006, "Non-numeric server-side value for incr or decr") \
 	X(AUTH_ERROR, 0x0020, "Auth failure.")                                    \
 	X(UNKNOWN_COMMAND, 0x0081, "Unknown command")                             \
-	X(ENOMEM, 0x0082, "Out of memory")
+	X(ENOMEM, 0x0082, "Out of memory")                                        \
+	X(ETMPFAIL, 0x0086, "Temporary failure")
 
 enum binary_status {
 #define BINARY_STATUS_ENUM(name, code, msg) BINARY_ST_##name = code,

@@ -327,6 +327,10 @@ binary_write(struct proto_out *out, const struct proto_request *req, const struc
 		return write_error(out, req, BINARY_ST_E2BIG);
 	case PROTO_ST_NO_MEMORY:
 		return write_status(out, req, BINARY_ST_ENOMEM, no_memory_message(req->op));
+	case PROTO_ST_NOT_REPLICATED:
+		if (is_read(req->op))
+			return -EINVAL;
+		return write_error(out, req, BINARY_ST_ETMPFAIL);
 	default:
 		return -EINVAL;
 	}

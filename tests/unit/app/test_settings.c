@@ -280,7 +280,8 @@ test_bad_values(void **state)
 	BAD("-f/--slab-growth-factor: '-2' is not a number", "-f", "-2");
 	BAD("-f/--slab-growth-factor: '1e999' is not a number", "-f", "1e999");
 	BAD("-f/--slab-growth-factor: '11' must be greater than 1 and at most 10", "-f", "11");
-	BAD("--backend: 'xdp' is not a backend", "--backend", "xdp");
+	BAD("--backend: 'xdp' is not socket or dpdk", "--backend", "xdp");
+	BAD("--replication: 'sync' is not async or quorum", "--replication", "sync");
 	BAD("-n/--slab-min-size: '8' is out of range", "-n", "8");
 	/* Flags themselves. */
 	BAD("unknown option '-z'", "-z");
@@ -560,7 +561,7 @@ test_config_bad_lines(void **state)
 	bad_file("[nicached]\nconfig = /etc/x\n", ":2: 'config' is a command-line flag only");
 	bad_file("[nicached]\nhelp = 1\n", ":2: 'help' is a command-line flag only");
 	bad_file("[nicached]\nverbose = 4\n", ":2: verbose: '4' is out of range (0..3)");
-	bad_file("[nicached]\nbackend = xdp\n", ":2: backend: 'xdp' is not a backend");
+	bad_file("[nicached]\nbackend = xdp\n", ":2: backend: 'xdp' is not socket or dpdk");
 	bad_file("[nicached]\nslab-growth-factor = 1\n", ":2: slab-growth-factor: '1' must be");
 	{
 		char text[600];
@@ -718,8 +719,10 @@ test_stats(void **state)
 			       "127.0.0.1,::1", "-U", "11211"),
 			 0);
 	n = settings_stats(&s, st, SETTINGS_STATS_MAX);
-	assert_true(n == 28);
+	assert_true(n == 30);
 	assert_string_equal(stat_of(st, n, "replicas"), "1");
+	assert_string_equal(stat_of(st, n, "replication"), "async");
+	assert_string_equal(stat_of(st, n, "replication_timeout"), "500");
 	assert_string_equal(stat_of(st, n, "replication_queue"), "8388608");
 	assert_string_equal(stat_of(st, n, "etcd"), "");
 	assert_string_equal(stat_of(st, n, "cluster_name"), "nicached");
