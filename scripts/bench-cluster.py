@@ -4,18 +4,19 @@
     scripts/bench-cluster.py [--server build/app/nicached/nicached] [--runs 3] [--sets 50000]
                              [--value 100] [--warmup-mb 0] [--json FILE]
 
-For each run, and in each run for R = 1 and R = 2 (async) side by side, it starts three nodes
-(-t 1 -m 64, static --peers, --replicas R) on free loopback ports and writes --sets new keys of
+For each run, and in each run for R = 1, R = 2 async and R = 2 quorum side by side (in an
+order that rotates from run to run), it starts three nodes (-t 1 -m 64, static --peers,
+--replicas R, --replication async or quorum) on free loopback ports and writes --sets new keys of
 --value bytes through pylibmc with ketama_weighted (set_multi batches of 100, so each node gets
 its primaries' writes pipelined). Replication cost: the busy TSC cycles of the three nodes'
 workers (`stats`: busy_cycles, loop iterations that did work, system calls included) over the
 client's SETs: what one client SET costs the cluster, the replica's apply included. Then the
-failover time (R = 2 only): node 0 is killed with SIGKILL while a client with libmemcached's
+failover time (R = 2 async only): node 0 is killed with SIGKILL while a client with libmemcached's
 auto-eject (remove_failed 1, connect_timeout 100 ms) reads keys whose primary was node 0, and
 the time from the kill to the first read answered from the copy is reported, with how many
 reads failed meanwhile. Prints one line per measurement, then the medians over the runs:
 
-    R=1 cycles/SET  R=2 cycles/SET  ratio  failover ms  failed reads
+    R=1 cycles/SET  R=2 async  ratio  R=2 quorum  ratio  failover ms  failed reads
 
 With --warmup-mb M (once, after the runs): three nodes with --replicas 2 and -m sized for
 it; M MB of 10 KB values written through the ketama client; node 0 killed, restarted empty on
@@ -43,7 +44,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from cluster import HOST, free_ports, stats  # noqa: E402  (the cluster test's helpers)
 
 
-def start_nodes(server, replicas, logdir, mem=64, ports=None, only=None):
+def start_nodes(server, replicas, logdir, mem=64, ports=None, only=None, mode="async"):
     ports = ports or free_ports(3)
     names = ["%s:%d" % (HOST, p) for p in ports]
     procs = []
@@ -53,7 +54,8 @@ def start_nodes(server, replicas, logdir, mem=64, ports=None, only=None):
         log = open(os.path.join(logdir, "node-%d.log" % p), "a")
         procs.append(subprocess.Popen(
             [server, "-p", str(p), "-U", "0", "-l", HOST, "-t", "1", "-m", str(mem), "--peers",
-             ",".join(names), "--advertise", n, "--replicas", str(replicas)],
+             ",".join(names), "--advertise", n, "--replicas", str(replicas),
+             "--replication", mode],
             stdout=log, stderr=subprocess.STDOUT))
     if only is not None:
         ports = [ports[only]]
@@ -69,6 +71,15 @@ def start_nodes(server, replicas, logdir, mem=64, ports=None, only=None):
                 if time.monotonic() > deadline:
                     raise SystemExit("bench-cluster: node %d did not answer" % p)
                 time.sleep(0.1)
+    if replicas > 1:  # quorum writes fail until the replication links are up
+        for p in ports:
+            while True:
+                c = stats(p, b"cluster")
+                if c.get("repl_links_up") == c.get("repl_links"):
+                    break
+                if time.monotonic() > deadline:
+                    raise SystemExit("bench-cluster: node %d: links not up: %r" % (p, c))
+                time.sleep(0.05)
     return ports, names, procs
 
 
@@ -84,9 +95,9 @@ def stop(procs):
             p.wait()
 
 
-def cost(server, replicas, nsets, value, logdir, run):
+def cost(server, replicas, mode, nsets, value, logdir, run):
     import pylibmc
-    ports, names, procs = start_nodes(server, replicas, logdir)
+    ports, names, procs = start_nodes(server, replicas, logdir, mode=mode)
     try:
         mc = pylibmc.Client(names, behaviors={"ketama_weighted": True})
         warm = {"w%d:%d" % (run, i): b"w" * value for i in range(2000)}
@@ -197,16 +208,18 @@ def main():
     rows = []
     for run in range(1, a.runs + 1):
         row = {"run": run}
-        for r in ((1, 2) if run % 2 else (2, 1)):
-            c, shipped, dropped, ports, names, procs = cost(a.server, r, a.sets, a.value,
+        setups = [(1, "async", "r1"), (2, "async", "r2"), (2, "quorum", "r2q")]
+        setups = setups[run % 3:] + setups[:run % 3]
+        for r, mode, tag in setups:
+            c, shipped, dropped, ports, names, procs = cost(a.server, r, mode, a.sets, a.value,
                                                             logdir, run)
             try:
-                row["cycles_r%d" % r] = c
-                row["shipped_r%d" % r] = shipped
-                row["dropped_r%d" % r] = dropped
-                print("run %d R=%d: %.0f cycles per client SET (3 nodes), %d commands shipped, "
-                      "%d dropped" % (run, r, c, shipped, dropped), flush=True)
-                if r == 2:
+                row["cycles_" + tag] = c
+                row["shipped_" + tag] = shipped
+                row["dropped_" + tag] = dropped
+                print("run %d R=%d %s: %.0f cycles per client SET (3 nodes), %d commands "
+                      "shipped, %d dropped" % (run, r, mode, c, shipped, dropped), flush=True)
+                if tag == "r2":
                     ms, failed = failover(ports, names, procs, run)
                     row["failover_ms"] = ms
                     row["failed_reads"] = failed
@@ -218,11 +231,12 @@ def main():
                 stop(procs)
         rows.append(row)
     med = lambda k: statistics.median(r[k] for r in rows if r.get(k) is not None)  # noqa: E731
-    r1, r2 = med("cycles_r1"), med("cycles_r2")
-    print("\n| R=1 cycles/SET | R=2 async cycles/SET | ratio | failover ms | failed reads |")
-    print("| ---: | ---: | ---: | ---: | ---: |")
-    print("| %.0f | %.0f | %.2fx | %.0f | %.0f |" % (r1, r2, r2 / r1, med("failover_ms"),
-                                                 med("failed_reads")))
+    r1, r2, r2q = med("cycles_r1"), med("cycles_r2"), med("cycles_r2q")
+    print("\n| R=1 cycles/SET | R=2 async | ratio | R=2 quorum | ratio | failover ms "
+          "| failed reads |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| %.0f | %.0f | %.2fx | %.0f | %.2fx | %.0f | %.0f |" % (
+        r1, r2, r2 / r1, r2q, r2q / r1, med("failover_ms"), med("failed_reads")))
     print("(medians of %d runs, %d SETs of %d-byte values each; cycles: the three nodes' busy "
           "worker cycles, system calls included)" % (a.runs, a.sets, a.value))
     warm = warmup(a.server, a.warmup_mb, logdir) if a.warmup_mb > 0 else None

@@ -295,15 +295,17 @@ run_checks "soak" 400 tests/integration/soak.sh --server build/app/nicached/nica
 	--duration 120 --settle 45 --max-latency-ms 100
 
 # Three nodes as one cluster, static then in a real etcd: auto-discovery, stats cluster, a
-# ketama client, bad lists, replication (a node killed, restarted, resynced), a bad peer, a
-# node killed in etcd, etcd stopped and restarted, a clean leave.
-run_checks "cluster (static and etcd, socket backend)" 180 /usr/bin/python3 tests/integration/cluster.py \
+# ketama client, bad lists, replication (a node killed, restarted, resynced), a bad peer,
+# quorum writes (100,000 keys, a node killed; a silent replica), a node killed in etcd, etcd
+# stopped and restarted, a clean leave.
+run_checks "cluster (static and etcd, socket backend)" 240 /usr/bin/python3 tests/integration/cluster.py \
 	--server build/app/nicached/nicached --ring-dump build/tests/unit/cluster/ring_dump
 # The same with the ASan/UBSan build (replication links, resync, bad peers): a node stopped
 # with SIGTERM must exit with status 0, so a sanitizer's report fails the check.
 run_checks "cluster under ASan/UBSan" 300 env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 /usr/bin/python3 tests/integration/cluster.py \
-	--server build-asan/app/nicached/nicached --ring-dump build-asan/tests/unit/cluster/ring_dump
+	--server build-asan/app/nicached/nicached --ring-dump build-asan/tests/unit/cluster/ring_dump \
+	--quorum-keys 20000
 
 if [[ $(id -u) -eq 0 ]]; then
 	run_checks "start-up (hugepages)" 120 tests/integration/startup.sh \

@@ -541,6 +541,17 @@ repl_queued(const struct nc_server *srv)
 	return queued;
 }
 
+/* Replication links up on every worker (relaxed gauges). */
+static uint64_t
+repl_links_up(const struct nc_server *srv)
+{
+	uint64_t up = 0;
+
+	for (unsigned i = 0; i < srv->nworkers; i++)
+		up += __atomic_load_n(&srv->workers[i]->repl_links_up, __ATOMIC_RELAXED);
+	return up;
+}
+
 void
 cluster_stats_visit(const struct nc_server *srv,
 		    void (*number)(void *arg, const char *name, uint64_t value),
@@ -561,7 +572,14 @@ cluster_stats_visit(const struct nc_server *srv,
 					  : nc_ring_member_name(v->ring, v->self));
 	number(arg, "cluster_members", v->nmembers);
 	number(arg, "cluster_replicas", srv->set.replicas);
+	text(arg, "cluster_replication",
+	     srv->set.replicas < 2 ? "none" :
+	     srv->set.replication == SETTINGS_REPLICATION_QUORUM ? "quorum" : "async");
 	number(arg, "repl_queue_bytes", repl_queued(srv));
+	/* Every worker links to every other member: all up is workers x (members - 1). */
+	number(arg, "repl_links", srv->set.replicas < 2 || v->self == CLUSTER_NOT_MEMBER ?
+				  0 : (uint64_t)srv->nworkers * (v->nmembers - 1));
+	number(arg, "repl_links_up", repl_links_up(srv));
 	number(arg, "cluster_version", v->version);
 	number(arg, "cluster_ring_points", nc_ring_point_count(v->ring));
 	for (uint32_t i = 0; i < v->nmembers; i++) {

@@ -22,6 +22,13 @@ queued_add(struct worker *w, int64_t delta)
 	__atomic_store_n(&w->repl_queued, w->repl_queued + (uint64_t)delta, __ATOMIC_RELAXED);
 }
 
+/* The worker's links-up gauge (stats cluster: repl_links_up). */
+static void
+links_up_add(struct worker *w, int delta)
+{
+	__atomic_store_n(&w->repl_links_up, w->repl_links_up + (uint32_t)delta, __ATOMIC_RELAXED);
+}
+
 static void
 link_drop_queue(struct worker *w, struct peer_link *l)
 {
@@ -45,6 +52,8 @@ link_close(struct worker *w, struct peer_link *l, bool failed)
 		l->backoff = l->backoff * 2 > PEER_BACKOFF_MAX_TICKS ? PEER_BACKOFF_MAX_TICKS
 								     : l->backoff * 2;
 	}
+	if (l->state == PEER_UP)
+		links_up_add(w, -1);
 	l->state = PEER_DOWN;
 	/*
 	 * What was queued for it is lost, and what was sent may not have been applied: the member
@@ -603,6 +612,7 @@ peer_event(struct worker *w, const struct stack_event *ev)
 			 * commands while the link was down: give it what it should hold.
 			 */
 			l->state = PEER_UP;
+			links_up_add(w, 1);
 			l->backoff = PEER_BACKOFF_MIN_TICKS;
 			l->stale = true;
 			NC_LOG(w->srv, 2, "worker %u: replication link to %s up", w->id, l->name);

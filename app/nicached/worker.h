@@ -88,6 +88,7 @@ struct worker {
 	/* replication links (peer.c; NULL until the first write to replicate) */
 	struct peer_set *peers;
 	uint64_t repl_queued; /* bytes queued on them: relaxed, read by the control core */
+	uint32_t repl_links_up; /* of them, those up: the same */
 
 	/* UDP */
 	struct stack_dgram udp_rx[WORKER_UDP_BATCH];

@@ -30,6 +30,14 @@ own name. Checks:
   disagree      two nodes with --replicas 2 whose member lists differ (one names a third):
                 each client write is shipped once at most, and nothing after (a shipped
                 command is not shipped on, or keys both think they own would bounce).
+  quorum        three nodes with --replicas 2 --replication quorum: pylibmc ketama writes
+                100,000 keys (--quorum-keys), every one acknowledged, primary and replica
+                equal; node 0 killed with SIGKILL: a client without it reads every one; writes
+                whose replica was node 0 answer "SERVER_ERROR replication quorum not reached"
+                (text and meta) and leave the key readable on no live copy, the others are
+                stored; the failures are counted.
+  quorum-timeout  a replica that takes the link and never answers: each write fails after
+                --replication-timeout (300 ms), is not readable afterwards, and is counted.
   bad-input     a member list naming a node twice, --advertise not among --peers, --peers
                 without --advertise: the server refuses to start (exit 64) with a message
                 naming the problem; a node outside a cluster answers ERROR to
@@ -47,6 +55,11 @@ loopback ports with a scratch data directory (--etcd-ttl 2):
                 within the TTL).
   etcd-start    etcd unreachable at start: without --peers the start fails with a message
                 naming --etcd; with --peers the node serves with that list meanwhile.
+  etcd-replicas three more nodes in etcd with --replicas 2 --replication quorum: a ketama
+                client with auto-eject writes 20,000 keys; node 0 killed: the same client reads
+                every one, the others drop it with a new version; etcd stopped and restarted:
+                writes and reads go on; node 0 back empty: the client's hit ratio returns to
+                1.0 (the time is printed).
 Prints "PASS name" / "FAIL name: why" per check and "N passed, M failed" last; exits 1 on a
 failure. Only the servers this script started are stopped, by pid.
 """
@@ -65,6 +78,8 @@ import urllib.request
 
 HOST = "127.0.0.1"
 NKEYS = 10000
+EKEYS = 20000  # the etcd replication check
+QKEYS = 100000  # the quorum check: the issue's 100,000 keys
 # Nodes stopped with SIGTERM that did not exit with status 0 (a sanitizer's report, a crash).
 UNCLEAN = []
 
@@ -463,9 +478,155 @@ def check_disagree(ctx):
             n.stop()
 
 
+def wait_links(ports, timeout=20.0):
+    """Until every node's replication links are all up (quorum writes fail before)."""
+    deadline = time.monotonic() + timeout
+    for p in ports:
+        while True:
+            c = stats(p, b"cluster")
+            if c.get("repl_links_up") == c.get("repl_links") != "0":
+                break
+            assert time.monotonic() < deadline, "node %d: links not up: %r" % (p, c)
+            time.sleep(0.05)
+
+
+def ring_copies(ctx, names, keys, copies=2):
+    """For each key, the indexes of its members (primary first), as the servers' ring says."""
+    if ctx.ring_dump is None:
+        raise AssertionError("needs ring_dump (the replica of each key)")
+    out = subprocess.run([ctx.ring_dump, "-r", str(copies)] + names,
+                         input="\n".join(keys) + "\n", capture_output=True, text=True,
+                         check=True).stdout.split("\n")
+    return [[int(x) for x in ln.split()[1:]] for ln in out if ln.strip()]
+
+
+def check_quorum(ctx):
+    """--replication quorum: acknowledged writes survive a SIGKILL; failed ones leave no copy."""
+    import pylibmc
+    ports = free_ports(3)
+    names = ["%s:%d" % (HOST, p) for p in ports]
+    extra = ("--replicas", "2", "--replication", "quorum", "-t", "2")
+    nodes = [Node(ctx.server, p, ",".join(names), n, ctx.logdir, extra)
+             for p, n in zip(ports, names)]
+    try:
+        for n in nodes:
+            n.wait_up()
+        wait_links(ports)
+        mc = pylibmc.Client(names, behaviors={"ketama_weighted": True})
+        nkeys = ctx.quorum_keys
+        keys = ["qk:%d:%d" % (i, random.randrange(1 << 30)) for i in range(nkeys)]
+        t0 = time.monotonic()
+        for b in range(0, nkeys, 100):
+            failed = mc.set_multi({k: k.encode() for k in keys[b:b + 100]})
+            assert not failed, "quorum writes refused with every member up: %r" % failed[:3]
+        took = time.monotonic() - t0
+        sets = ring_copies(ctx, names, keys)
+        for i in random.sample(range(nkeys), 300):
+            prim, repl = sets[i]
+            a, b = gets_one(ports[prim], keys[i]), gets_one(ports[repl], keys[i])
+            assert a is not None and a == b, "%s: primary %r, replica %r" % (keys[i], a, b)
+        st = [stats(p) for p in ports]
+        waited = sum(int(x["repl_quorum_writes"]) for x in st)
+        assert waited == nkeys, "repl_quorum_writes %d, want %d" % (waited, nkeys)
+        assert all(x["repl_quorum_failures"] == "0" for x in st), st
+        wait_us = sum(int(x["repl_quorum_wait_us"]) for x in st)
+        # SIGKILL: every acknowledged key is read through a client that ejected the member.
+        nodes[0].proc.kill()
+        nodes[0].proc.wait()
+        mc2 = pylibmc.Client(names[1:], behaviors={"ketama_weighted": True})
+        got = {}
+        for b in range(0, nkeys, 100):
+            got.update(mc2.get_multi(keys[b:b + 100]))
+        lost = [k for k in keys if got.get(k) != k.encode()]
+        assert not lost, "%d of %d acknowledged keys lost with node 0, e.g. %s" % (
+            len(lost), nkeys, lost[:3])
+        # Writes whose replica is the dead member cannot reach their quorum: an error, and
+        # no copy keeps the new value (the primary undid its own); the others succeed.
+        half = [i for i in range(nkeys) if sets[i][0] != 0][:400]
+        refused = 0
+        for i in half:
+            k = keys[i].encode()
+            reply = request(ports[sets[i][0]], b"set %s 0 0 3\r\nnew\r\n" % k, b"\r\n")
+            if sets[i][1] == 0:
+                assert reply == b"SERVER_ERROR replication quorum not reached\r\n", reply
+                refused += 1
+                for p in ports[1:]:
+                    assert gets_one(p, keys[i]) is None, "%s readable on %d after a failed " \
+                        "quorum write" % (keys[i], p)
+            else:
+                assert reply == b"STORED\r\n", (keys[i], reply)
+        assert refused > 0
+        st = [stats(p) for p in ports[1:]]
+        assert sum(int(x["repl_quorum_failures"]) for x in st) == refused, st
+        # The meta and binary protocols answer the failure too.
+        i = next(i for i in half if sets[i][1] == 0)
+        k = keys[i].encode()
+        reply = request(ports[sets[i][0]], b"ms %s 1\r\nx\r\n" % k, b"\r\n")
+        assert reply == b"SERVER_ERROR replication quorum not reached\r\n", reply
+        print("  %d keys written in quorum in %.1f s (acknowledged in %.0f us on average); "
+              "node 0 killed: every one read from the copies; %d writes whose replica was "
+              "node 0 refused, none readable" % (nkeys, took, wait_us / max(waited, 1),
+                                                 refused), flush=True)
+    finally:
+        for n in nodes:
+            n.stop()
+
+
+def check_quorum_timeout(ctx):
+    """A replica that takes commands and never answers: the write fails at the deadline."""
+    import threading
+    port, fake = free_ports(2)
+    names = ["%s:%d" % (HOST, port), "%s:%d" % (HOST, fake)]
+    lsock = socket.socket()
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lsock.bind((HOST, fake))
+    lsock.listen(16)
+    lsock.settimeout(0.2)
+    stop = threading.Event()
+    conns = []
+
+    def silent_member():
+        while not stop.is_set():
+            try:
+                c, _ = lsock.accept()
+                conns.append(c)  # read nothing, answer nothing
+            except OSError:
+                continue
+
+    t = threading.Thread(target=silent_member, daemon=True)
+    t.start()
+    node = Node(ctx.server, port, ",".join(names), names[0], ctx.logdir,
+                ("--replicas", "2", "--replication", "quorum", "--replication-timeout", "300"))
+    try:
+        node.wait_up()
+        wait_links([port])
+        keys = ["qt:%d" % i for i in range(200)]
+        mine = [k for k, c in zip(keys, ring_copies(ctx, names, keys)) if c[0] == 0][:5]
+        for k in mine:
+            t0 = time.monotonic()
+            reply = request(port, b"set %s 0 0 1\r\nx\r\n" % k.encode(), b"\r\n")
+            took = time.monotonic() - t0
+            assert reply == b"SERVER_ERROR replication quorum not reached\r\n", reply
+            assert 0.25 <= took <= 2.0, "answered after %.2f s, want about 0.3 s" % took
+            assert gets_one(port, k) is None, "%s readable after a failed write" % k
+        st = stats(port)
+        assert int(st["repl_quorum_timeouts"]) == len(mine), st
+        assert node.proc.poll() is None
+        print("  %d writes to a silent replica refused after --replication-timeout 300 ms"
+              % len(mine), flush=True)
+    finally:
+        node.stop()
+        stop.set()
+        t.join(5)
+        for c in conns:
+            c.close()
+        lsock.close()
+
+
 CHECKS = [("discovery", check_discovery), ("stats", check_stats), ("ketama", check_ketama),
           ("bad-input", check_bad_input), ("replicas", check_replicas),
-          ("bad-peer", check_bad_peer), ("disagree", check_disagree)]
+          ("bad-peer", check_bad_peer), ("disagree", check_disagree),
+          ("quorum", check_quorum), ("quorum-timeout", check_quorum_timeout)]
 
 ETCD_TTL = 2
 
@@ -637,9 +798,86 @@ def check_etcd_start(ctx):
         n.stop()
 
 
+def check_etcd_replicas(ctx):
+    """Membership in etcd, R=2 in quorum: a node killed, etcd away, the node back empty."""
+    import pylibmc
+    ports = free_ports(3)
+    names = ["%s:%d" % (HOST, p) for p in ports]
+    extra = ["--replicas", "2", "--replication", "quorum", "-t", "2"]
+    saved, ctx.cluster_name = ctx.cluster_name, ctx.cluster_name + "r"
+    nodes = {p: etcd_node(ctx, p, extra) for p in ports}
+    try:
+        for n in nodes.values():
+            n.wait_up()
+        v0 = wait_members(ports, names, 10, "join")
+        wait_links(ports)
+        client = lambda: pylibmc.Client(names, behaviors={  # noqa: E731
+            "ketama_weighted": True, "remove_failed": 1, "retry_timeout": 1,
+            "connect_timeout": 100, "receive_timeout": 200000, "send_timeout": 200000})
+        mc = client()
+        keys = ["er:%d:%d" % (i, random.randrange(1 << 30)) for i in range(EKEYS)]
+        for b in range(0, EKEYS, 100):
+            failed = mc.set_multi({k: k.encode() for k in keys[b:b + 100]})
+            assert not failed, "quorum writes refused: %r" % failed[:3]
+
+        def read_all(m):
+            got = {}
+            for b in range(0, EKEYS, 100):
+                try:
+                    got.update(m.get_multi(keys[b:b + 100]))
+                except pylibmc.Error:
+                    pass  # a batch that met the dead member before the client ejected it
+            return sum(1 for k in keys if got.get(k) == k.encode())
+
+        # Killed: the same client (auto-eject) reads every acknowledged key from the copies;
+        # the lease expires and every node drops it, with a new configuration version.
+        nodes[ports[0]].proc.kill()
+        nodes[ports[0]].proc.wait()
+        t0 = time.monotonic()
+        hits = 0
+        while time.monotonic() - t0 < 10:
+            hits = read_all(mc)
+            if hits == EKEYS:
+                break
+        assert hits == EKEYS, "%d of %d acknowledged keys readable after the kill" % (
+            hits, EKEYS)
+        v1 = wait_members(ports[1:], names[1:], ETCD_TTL + 3, "crash")
+        assert all(v1[p] > v0[p] for p in v1), (v0, v1)
+        # etcd stopped and started again mid-run: clients see no change.
+        ctx.etcd.stop()
+        live = pylibmc.Client(names[1:], behaviors={"ketama_weighted": True})
+        for i in range(500):
+            assert live.set("away:%d" % i, b"a"), i
+        assert read_all(live) == EKEYS
+        ctx.etcd.start()
+        # Back empty: registered again, warmed up by the others; the client's hits return.
+        nodes[ports[0]].stop()
+        nodes[ports[0]] = etcd_node(ctx, ports[0], extra)
+        nodes[ports[0]].wait_up()
+        t0 = time.monotonic()
+        wait_members(ports, names, 15, "return")
+        mc = client()
+        ratio = []
+        while time.monotonic() - t0 < 30:
+            ratio.append(read_all(mc) / EKEYS)
+            if ratio[-1] == 1.0:
+                break
+            time.sleep(0.2)
+        assert ratio and ratio[-1] == 1.0, "hit ratio after the return: %r" % ratio
+        print("  %d keys in quorum; node 0 killed: all read from the copies, dropped from the "
+              "lists; etcd away: no change; node 0 back empty: hit ratio %.2f at first, 1.00 "
+              "after %.1f s" % (EKEYS, ratio[0], time.monotonic() - t0), flush=True)
+    finally:
+        for n in nodes.values():
+            n.stop()
+        ctx.cluster_name = saved
+        if ctx.etcd.proc is None:
+            ctx.etcd.start()
+
+
 ETCD_CHECKS = [("etcd-join", check_etcd_join), ("etcd-crash", check_etcd_crash),
                ("etcd-away", check_etcd_away), ("etcd-leave", check_etcd_leave),
-               ("etcd-start", check_etcd_start)]
+               ("etcd-start", check_etcd_start), ("etcd-replicas", check_etcd_replicas)]
 
 
 def main():
@@ -647,7 +885,16 @@ def main():
     ap.add_argument("--server", required=True)
     ap.add_argument("--ring-dump", help="tests/unit/cluster's ring_dump (placement check)")
     ap.add_argument("--keep-logs", action="store_true")
+    ap.add_argument("--only", help="run only the checks named, comma-separated")
+    ap.add_argument("--quorum-keys", type=int, default=QKEYS,
+                    help="keys the quorum check writes (default %(default)s)")
     ctx = ap.parse_args()
+    if ctx.quorum_keys < 1000:
+        ap.error("--quorum-keys: at least 1000")
+    if ctx.only:
+        want = set(ctx.only.split(","))
+        CHECKS[:] = [c for c in CHECKS if c[0] in want]
+        ETCD_CHECKS[:] = [c for c in ETCD_CHECKS if c[0] in want]
     if ctx.ring_dump is None:
         guess = os.path.join(os.path.dirname(os.path.abspath(ctx.server)), "..", "..",
                              "tests", "unit", "cluster", "ring_dump")
