@@ -576,9 +576,13 @@ cluster_stats_visit(const struct nc_server *srv,
 	     srv->set.replicas < 2 ? "none" :
 	     srv->set.replication == SETTINGS_REPLICATION_QUORUM ? "quorum" : "async");
 	number(arg, "repl_queue_bytes", repl_queued(srv));
-	/* Every worker links to every other member: all up is workers x (members - 1). */
-	number(arg, "repl_links", srv->set.replicas < 2 || v->self == CLUSTER_NOT_MEMBER ?
-				  0 : (uint64_t)srv->nworkers * (v->nmembers - 1));
+	/*
+	 * Every worker links to every other member (replication and proxied requests): all up is
+	 * workers x (members - 1).
+	 */
+	number(arg, "repl_links", v->self == CLUSTER_NOT_MEMBER ?
+				  (uint64_t)srv->nworkers * v->nmembers :
+				  (uint64_t)srv->nworkers * (v->nmembers - 1));
 	number(arg, "repl_links_up", repl_links_up(srv));
 	number(arg, "cluster_version", v->version);
 	number(arg, "cluster_ring_points", nc_ring_point_count(v->ring));

@@ -17,9 +17,10 @@
  * Every request's key is routed by cluster_route() (lib/cluster/route.h): this node's shard,
  * and with a cluster the members holding the key and this node's role for it.
  *
- * Not done yet (issue 14): a request for a key whose copies are on other members is served
- * here all the same (counted: `cluster_remote_keys`; no proxying), nothing is replicated
- * (one copy per key), no state transfer on joins.
+ * Replication and proxying to a key's primary live in peer.h (the worker's links to the
+ * members). Not done yet (issue 14): a node that joins, or returns empty, is the primary of
+ * its keys at once (the others' resync fills it within seconds; reads miss meanwhile); meta
+ * commands for other members' keys are served where they land.
  */
 
 #include <stddef.h>

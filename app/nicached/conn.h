@@ -47,6 +47,7 @@ enum fwd_kind {
 	FWD_CONNS, /* describe the owner's connections (stats conns) */
 	FWD_DUMP,  /* run the next slice of a key dump over the owner's shard */
 	FWD_DETAIL, /* copy the owner's per-prefix counters (stats detail dump) */
+	FWD_PROXY, /* (not on a ring) a request proxied to the key's primary came back */
 };
 
 struct dump;

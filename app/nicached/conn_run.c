@@ -194,8 +194,23 @@ conn_execute(struct worker *w, struct conn *c)
 		store_key_init(&c->key, &srv->seed, req->key, req->key_len);
 	c->hint.key.len = 0;
 	cluster_route(srv, &c->key, &route);
-	if (route.role == NC_ROUTE_REMOTE)
+	if ((route.role == NC_ROUTE_REMOTE ||
+	     (route.role == NC_ROUTE_REPLICA && exec_is_write(req))) && !peer_from_member(req)) {
+		/* Not this node's key (or not its word): its primary answers, if it is up. */
+		struct fwd_msg *m = &c->msg;
+
+		m->kind = FWD_PROXY;
+		m->from = w;
+		m->conn = c;
+		m->req = req;
+		if (peer_proxy(w, &c->key, m, &c->in)) {
+			c->retries = 0;
+			c->state = CONN_WAITING;
+			c->acks_due = 1;
+			return false;
+		}
 		STAT_INC(&w->stats, cluster_remote_keys);
+	}
 	shard = route.shard;
 	c->key_shard = shard;
 	if (!exec_is_write(req)) {
@@ -449,7 +464,7 @@ conn_answered(struct worker *w, struct fwd_msg *m)
 	if (--c->acks_due > 0)
 		return;
 	c->state = CONN_ACTIVE;
-	if (m->kind == FWD_WRITE) {
+	if (m->kind == FWD_WRITE || m->kind == FWD_PROXY) {
 		if (m->res.status == PROTO_ST_NO_MEMORY)
 			STAT_INC(&w->stats, store_no_memory);
 		conn_detail_note(w, &c->req, &m->res);

@@ -167,13 +167,16 @@ control_banner(const struct nc_server *srv, FILE *f)
 		fprintf(f,
 			"nicached: cluster of %u members (%s), this node %s; ketama "
 			"placement as libmemcached's; `config get cluster` answers auto-discovery; "
-			"%u %s of each key (%s); requests are served where they land (no "
-			"proxying yet)\n",
+			"%u %s of each key (%s); text and binary requests for other members' "
+			"keys are proxied to the key's primary\n",
 			v->nmembers, srv->cluster_ctl != NULL ? "etcd" : "static --peers",
 			v->self == CLUSTER_NOT_MEMBER ? "(not listed yet)"
 						      : nc_ring_member_name(v->ring, v->self),
 			s->replicas, s->replicas == 1 ? "copy" : "copies",
-			s->replicas == 1 ? "no replication" : "replicated asynchronously");
+			s->replicas == 1 ? "no replication" :
+			s->replication == SETTINGS_REPLICATION_QUORUM ?
+					   "writes answered once a majority of copies hold them" :
+					   "replicated asynchronously");
 	}
 	fflush(f);
 }

@@ -74,6 +74,8 @@ serve_one(struct worker *w, struct fwd_msg *m)
 	case FWD_DETAIL:
 		detail_serve(w, m);
 		break;
+	case FWD_PROXY: /* never posted to another worker */
+		break;
 	}
 	forward_answer(m);
 	return true;

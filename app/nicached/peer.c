@@ -45,7 +45,8 @@ link_close(struct worker *w, struct peer_link *l, bool failed)
 		stack_close(w->stack, l->conn);
 	l->conn = NULL;
 	l->writable_wanted = false;
-	l->rx_partial = 0;
+	l->rx_len = 0;
+	l->rx_data = 0;
 	if (failed) {
 		STAT_INC(&w->stats, repl_link_failures);
 		l->retry_tick = nc_clock_ticks(&w->srv->clock) + l->backoff;
@@ -73,7 +74,7 @@ link_close(struct worker *w, struct peer_link *l, bool failed)
 		memset(&l->expect, 0, sizeof(l->expect));
 		while (fifo_pop(&due, &ref))
 			if (ref.slot != PEER_WAIT_NONE)
-				quorum_reply(w, w->peers, ref, false);
+				peer_reply_lost(w, w->peers, ref);
 		fifo_free(&due);
 	}
 }
@@ -226,8 +227,7 @@ set_follow(struct worker *w, struct peer_set *ps, const struct cluster_view *v)
 
 /* ---- shipping ---- */
 
-/* Write key @p k as a meta key token (base64 with " b" appended when it needs it). */
-static int
+int
 key_token(const struct store_key *k, char *buf, size_t cap, bool *b64)
 {
 	*b64 = false;
@@ -250,35 +250,33 @@ key_token(const struct store_key *k, char *buf, size_t cap, bool *b64)
 	return n < 0 || n > 250 ? -1 : (int)n;
 }
 
-/*
- * Append the command line @p line (and the value of @p hit, if given) to link @p l; counted
- * as a replication write when @p write (not the keepalive). In quorum mode its reply is due:
- * it acknowledges wait @p wait when the link is up (a link that is not cannot answer in time:
- * the wait does not count the member as asked), else nothing.
- */
-static void
+int
 link_ship(struct worker *w, struct peer_link *l, const char *line, size_t n,
-	  const struct store_hit *hit, bool write, uint32_t wait)
+	  const struct store_hit *hit, const struct proto_input *in,
+	  const struct proto_span *value, bool write, uint32_t wait)
 {
-	size_t need = n + (hit != NULL ? (size_t)hit->nbytes + 2 : 0);
+	struct peer_set *ps = w->peers;
+	size_t vlen = hit != NULL ? (size_t)hit->nbytes + 2 : value != NULL ? value->len + 2 : 0;
+	size_t need = n + vlen;
 	struct peer_ref due = {PEER_WAIT_NONE, 0};
 
 	if (!link_reserve(w, l, need)) {
 		STAT_INC(&w->stats, repl_dropped);
 		l->stale = true;
-		return;
+		return -ENOBUFS;
 	}
-	if (peer_quorum_mode(w)) {
-		if (wait != PEER_WAIT_NONE && l->state == PEER_UP)
-			due = (struct peer_ref){wait, w->peers->wait[wait].gen};
-		if (fifo_push(&l->expect, due) != 0) {
-			/* Its reply could not be matched: the link starts over. */
-			link_close(w, l, true);
-			return;
-		}
-		if (due.slot != PEER_WAIT_NONE)
-			quorum_asked(w->peers, wait);
+	/*
+	 * Every command answers one reply (no q): its entry says what the reply answers. A link
+	 * not up cannot answer in time: the wait does not count on it.
+	 */
+	if (wait != PEER_WAIT_NONE && l->state == PEER_UP)
+		due = (struct peer_ref){wait, ps->wait[wait].gen};
+	if (fifo_push(&l->expect, due) != 0) {
+		link_close(w, l, true); /* a reply it could not match: the link starts over */
+		return -EPIPE;
 	}
+	if (due.slot != PEER_WAIT_NONE && ps->wait[wait].kind == WAIT_QUORUM)
+		quorum_asked(ps, wait);
 	memcpy(l->out + l->len, line, n);
 	l->len += n;
 	if (hit != NULL) {
@@ -293,6 +291,11 @@ link_ship(struct worker *w, struct peer_link *l, const char *line, size_t n,
 				break;
 			seg = store_hit_next_seg(seg, &data, &len);
 		}
+	} else if (value != NULL) {
+		proto_gather(in, value, l->out + l->len);
+		l->len += value->len;
+	}
+	if (vlen != 0) {
 		memcpy(l->out + l->len, "\r\n", 2);
 		l->len += 2;
 	}
@@ -301,6 +304,7 @@ link_ship(struct worker *w, struct peer_link *l, const char *line, size_t n,
 		STAT_INC(&w->stats, repl_writes);
 	if (l->state == PEER_UP)
 		link_flush(w, l);
+	return l->conn != NULL || l->state == PEER_DOWN ? 0 : -EPIPE;
 }
 
 /* Whether request @p req only changed the key's expiry (touch, gat, gats). */
@@ -314,8 +318,7 @@ uint64_t
 ship_state(struct worker *w, struct peer_set *ps, const struct store_key *k, enum ship_mode mode,
 	   const uint32_t *members, uint32_t n, uint64_t undo_cas, uint32_t wait)
 {
-	/* Quorum: every command answers (its reply acknowledges); async: only failures do. */
-	const char *q = peer_quorum_mode(w) ? "" : " q";
+	const char *q = ""; /* (no q: every command answers, its reply matched in order) */
 	struct store_hit hit;
 	char line[PEER_LINE_MAX], tok[PEER_LINE_MAX / 2];
 	int64_t ttl = 0;
@@ -362,7 +365,7 @@ ship_state(struct worker *w, struct peer_set *ps, const struct store_key *k, enu
 		return found ? hit.cas : 0;
 	for (uint32_t i = 0; i < n; i++)
 		link_ship(w, &ps->link[members[i]], line, (size_t)len,
-			  found && mode != SHIP_TOUCH ? &hit : NULL, true, wait);
+			  found && mode != SHIP_TOUCH ? &hit : NULL, NULL, NULL, true, wait);
 	return found ? hit.cas : 0;
 }
 
@@ -371,6 +374,12 @@ static bool
 set_follows(const struct peer_set *ps, const struct cluster_view *v)
 {
 	return ps != NULL && ps->version == v->version && ps->n == v->nmembers;
+}
+
+struct peer_set *
+peer_links(struct worker *w, const struct cluster_view *v)
+{
+	return v != NULL && set_follows(w->peers, v) ? w->peers : NULL;
 }
 
 /* Whether result @p res says the write changed the key (a failed one ships, never waits). */
@@ -410,7 +419,7 @@ peer_replicate(struct worker *w, const struct store_key *k, const struct proto_r
 		return false;
 	if (req->kind == PROTO_META && req->meta.opaque_len == sizeof(PEER_OPAQUE) - 1 &&
 	    memcmp(req->meta.opaque, PEER_OPAQUE, sizeof(PEER_OPAQUE) - 1) == 0)
-		return false; /* a member's shipped command */
+		return false; /* a member's shipped command (a proxied one is replicated) */
 	cluster_route_view(srv, v, k, &r);
 	if (r.role != NC_ROUTE_PRIMARY || r.ncopies < 2)
 		return false;
@@ -494,6 +503,8 @@ link_resync(struct worker *w, const struct cluster_view *v, struct peer_set *ps,
 
 	if (l->state != PEER_UP)
 		return 0;
+	if (w->srv->set.replicas < 2)
+		l->stale = false; /* one copy per key: nothing to give a member */
 	if (l->stale && !l->resyncing) {
 		l->stale = false;
 		l->resyncing = true;
@@ -523,49 +534,76 @@ link_of(struct worker *w, const void *user)
 }
 
 /*
- * Whether the reply line just read is no failure: HD (a command applied; mg answers it on a
- * hit, q silences only its miss), NS (a resync's add found the member holding the key
- * already), NF (md of a key the replica did not hold either), EX (an undo's md C found a later
- * write there) or MN (the keepalive's no-op).
+ * Whether reply line @p line[0..len) is no failure for a replicated command: HD (applied; mg
+ * answers it on a hit), EN (mg T of a key the replica lacks), NS (a resync's add found the
+ * member holding the key already), NF (md of a key the replica did not hold either), EX (an
+ * undo's md C found a later write there) or MN (the keepalive's no-op).
  */
 static bool
-reply_is_fine(const struct peer_link *l)
+reply_is_fine(const char *line, uint32_t len)
 {
-	static const char fine[][2] = {{'H', 'D'}, {'N', 'S'}, {'N', 'F'}, {'E', 'X'}, {'M', 'N'}};
+	static const char fine[][2] = {{'H', 'D'}, {'E', 'N'}, {'N', 'S'},
+				       {'N', 'F'}, {'E', 'X'}, {'M', 'N'}};
 
 	/* The code, then the end of the line or its flags (the echoed O token). */
-	if (l->rx_partial < 3 || (l->rx_head[2] != '\r' && l->rx_head[2] != ' '))
+	if (len < 2 || (len > 2 && line[2] != ' '))
 		return false;
 	for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++)
-		if (l->rx_head[0] == fine[i][0] && l->rx_head[1] == fine[i][1])
+		if (line[0] == fine[i][0] && line[1] == fine[i][1])
 			return true;
 	return false;
 }
 
-/*
- * A whole reply line was read: count a failure; in quorum mode it answers the oldest command
- * still due, and acknowledges (or fails) that command's wait.
- */
-static void
-link_reply(struct worker *w, struct peer_link *l)
+/* The value length of a "VA <n> ..." reply line; -1 for another line (or a bad length). */
+static int64_t
+va_length(const char *line, uint32_t len)
 {
-	bool fine = reply_is_fine(l);
-	struct peer_ref ref;
+	uint64_t n = 0;
+	uint32_t i = 3;
 
-	l->rx_partial = 0;
-	if (!fine)
-		STAT_INC(&w->stats, repl_errors);
-	if (!peer_quorum_mode(w))
-		return;
-	if (!fifo_pop(&l->expect, &ref)) {
-		STAT_INC(&w->stats, repl_errors); /* a reply to no command */
-		return;
+	if (len < 4 || memcmp(line, "VA ", 3) != 0 || line[3] < '0' || line[3] > '9')
+		return -1;
+	for (; i < len && line[i] >= '0' && line[i] <= '9'; i++) {
+		n = n * 10 + (uint64_t)(line[i] - '0');
+		if (n > PEER_VALUE_MAX)
+			return -1;
 	}
-	if (ref.slot != PEER_WAIT_NONE)
-		quorum_reply(w, w->peers, ref, fine);
+	return i == len || line[i] == ' ' ? (int64_t)n : -1;
 }
 
-/* Read the replies. Async: with q, ms and md answer only failures, which are counted. */
+/*
+ * A whole reply line was read: it answers the oldest command still due. A VA line's value
+ * follows (l->rx_data bytes, its CRLF included).
+ */
+static void
+link_line(struct worker *w, struct peer_link *l)
+{
+	bool whole = l->rx_len <= PEER_REPLY_LINE_MAX;
+	uint32_t len = whole ? l->rx_len : PEER_REPLY_LINE_MAX;
+	struct peer_ref ref = {PEER_WAIT_NONE, 0};
+	int64_t va;
+	bool fine;
+
+	if (whole && len > 0 && l->rx_line[len - 1] == '\r')
+		len--;
+	va = whole ? va_length(l->rx_line, len) : -1;
+	fine = whole && reply_is_fine(l->rx_line, len);
+	l->rx_len = 0;
+	l->rx_data = va >= 0 ? (uint32_t)va + 2 : 0;
+	if (!fifo_pop(&l->expect, &ref))
+		STAT_INC(&w->stats, repl_errors); /* a reply to no command */
+	l->rx_ref = ref;
+	if (ref.slot == PEER_WAIT_NONE) {
+		if (!fine && va < 0)
+			STAT_INC(&w->stats, repl_errors);
+		return;
+	}
+	peer_reply_line(w, w->peers, ref, l->rx_line, len, va >= 0 ? (uint32_t)va : 0, fine);
+	if (l->rx_data == 0)
+		peer_reply_done(w, w->peers, ref);
+}
+
+/* Read the replies: lines, and the values of VA lines. */
 static void
 link_read(struct worker *w, struct peer_link *l)
 {
@@ -574,17 +612,36 @@ link_read(struct worker *w, struct peer_link *l)
 	ssize_t n;
 
 	while ((n = stack_recv(w->stack, l->conn, buf, sizeof(buf))) > 0) {
-		for (ssize_t i = 0; i < n; i++) {
+		for (ssize_t i = 0; i < n;) {
+			if (l->rx_data > 0) {
+				uint32_t take = (uint64_t)(n - i) < l->rx_data ? (uint32_t)(n - i)
+									       : l->rx_data;
+				struct peer_ref ref = l->rx_ref;
+
+				l->rx_data -= take;
+				if (ref.slot != PEER_WAIT_NONE) {
+					peer_reply_value(w, w->peers, ref, buf + i, take);
+					if (l->rx_data == 0)
+						peer_reply_done(w, w->peers, ref);
+				}
+				i += take;
+				if (l->conn != conn)
+					return;
+				continue;
+			}
 			if (buf[i] == '\n') {
-				link_reply(w, l);
+				i++;
+				link_line(w, l);
 				/* A wait it ended may have shipped an undo that broke this link. */
 				if (l->conn != conn)
 					return;
 				continue;
 			}
-			if (l->rx_partial < sizeof(l->rx_head))
-				l->rx_head[l->rx_partial] = buf[i];
-			l->rx_partial++;
+			if (l->rx_len < PEER_REPLY_LINE_MAX)
+				l->rx_line[l->rx_len] = buf[i];
+			if (l->rx_len <= PEER_REPLY_LINE_MAX)
+				l->rx_len++;
+			i++;
 		}
 	}
 	if (n == -EAGAIN)
@@ -636,7 +693,7 @@ peer_service(struct worker *w)
 	uint32_t tick;
 	unsigned work = 0;
 
-	if (w->srv->set.replicas < 2 || (v = cluster_view_get(w->srv)) == NULL)
+	if ((v = cluster_view_get(w->srv)) == NULL || v->nmembers < 2)
 		return 0;
 	ps = set_get(w);
 	if (ps == NULL)
@@ -663,7 +720,7 @@ peer_service(struct worker *w)
 		if (l->state != PEER_UP)
 			continue;
 		if (l->len == l->sent && (int32_t)(tick - l->sent_tick) >= PEER_KEEPALIVE_TICKS) {
-			link_ship(w, l, "mn\r\n", 4, NULL, false, PEER_WAIT_NONE);
+			link_ship(w, l, "mn\r\n", 4, NULL, NULL, NULL, false, PEER_WAIT_NONE);
 		}
 	}
 	return work;

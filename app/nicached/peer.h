@@ -40,6 +40,7 @@
 struct worker;
 struct store_key;
 struct proto_request;
+struct proto_input;
 struct peer_set;
 
 struct fwd_msg;
@@ -58,6 +59,22 @@ struct fwd_msg;
  */
 bool peer_replicate(struct worker *w, const struct store_key *k, const struct proto_request *req,
 		    struct fwd_msg *m);
+
+/**
+ * [worker] Proxy request m->req (key @p k; a store's value in @p in) to the key's primary,
+ * when it should be (see peer_proxy.c: a read of a key this node holds no copy of, a write of
+ * one it is not the primary of) and the first live holder is another member.
+ * @return true when it was sent: m comes back on m->from's done ring with m->res (a value in
+ * m->copy) once the primary answered or the request failed; false to serve it here.
+ */
+bool peer_proxy(struct worker *w, const struct store_key *k, struct fwd_msg *m,
+		const struct proto_input *in);
+
+/**
+ * [any] Whether @p req is a command another member sent (a replicated write, a proxied
+ * request: opaque ncrepl or ncprx): served here as it is, never replicated nor proxied on.
+ */
+bool peer_from_member(const struct proto_request *req);
 
 /**
  * [worker] Whether writes may wait for their replicas (--replication quorum, R > 1, a cluster):

@@ -27,6 +27,8 @@
 #define PEER_LINE_MAX 512
 /* Bytes of replies read at once. */
 #define PEER_RX_CHUNK 4096
+/* Longest reply line kept (longer ones are failures; their end is still found). */
+#define PEER_REPLY_LINE_MAX 256
 /* Most iovecs handed to the stack at once. */
 #define PEER_SEND_IOVS 1
 /*
@@ -35,10 +37,17 @@
  * moment cannot send a key back and forth.
  */
 #define PEER_OPAQUE "ncrepl"
+/*
+ * The opaque of a request proxied to the key's primary: the member serves it where it lands,
+ * never proxies it on (two members that disagree on the ring would pass it back and forth).
+ */
+#define PEER_PROXY_OPAQUE "ncprx"
 /* Chunks a resync walk visits per worker loop (store_walk's budget). */
 #define PEER_RESYNC_CHUNKS 1024
 /* A command no write waits for (peer_ref.slot). */
 #define PEER_WAIT_NONE UINT32_MAX
+/* Longest value a reply may announce (-I's limit). */
+#define PEER_VALUE_MAX (1u << 30)
 /* Longest key a wait keeps (memcached's limit; binary keys are cut to it by the parsers). */
 #define PEER_KEY_MAX 250
 
@@ -71,20 +80,29 @@ struct peer_link {
 	uint8_t *out;		/* queued commands: out[sent..len) not taken by the stack yet */
 	size_t len, sent, cap;
 	bool writable_wanted;
-	uint32_t rx_partial;	/* bytes of an unfinished reply line seen ... */
-	char rx_head[3];	/* ... its first three */
+	char rx_line[PEER_REPLY_LINE_MAX]; /* the reply line being read ... */
+	uint32_t rx_len;	/* ... its bytes so far (counted past the buffer) */
+	uint32_t rx_data;	/* bytes of a VA reply's value (and its CRLF) still to come */
+	struct peer_ref rx_ref;	/* ... for the wait (a proxied read) they belong to */
 	uint32_t sent_tick;	/* when bytes last left (keepalive) */
 	bool stale;		/* commands for it were lost: resync once it is up */
 	bool resyncing;		/* walking the shard, shipping what the member should hold */
 	struct store_walk walk; /* ... where the walk stands */
-	struct peer_fifo expect; /* quorum: one entry per command whose reply is due, in order:
-				    the wait it acknowledges, or PEER_WAIT_NONE */
+	struct peer_fifo expect; /* one entry per command whose reply is due, in order: the wait
+				    it answers, or PEER_WAIT_NONE */
 };
 
-/* A write that waits for its replicas' acknowledgements (--replication quorum). */
+/* What a wait is for. */
+enum peer_wait_kind {
+	WAIT_QUORUM, /* a write waiting for its replicas' acknowledgements (peer_quorum.c) */
+	WAIT_PROXY,  /* a request sent to the key's primary, waiting for its answer (peer_proxy.c) */
+};
+
+/* A request waiting for members' replies. */
 struct peer_wait {
 	uint32_t gen;		/* bumped when the wait ends: replies after that are ignored */
 	bool used;
+	enum peer_wait_kind kind;
 	bool shipping;		/* its commands are being queued: no verdict before they all are */
 	uint8_t need;		/* acknowledgements that make the quorum */
 	uint8_t asked;		/* replicas asked */
@@ -98,6 +116,10 @@ struct peer_wait {
 	uint16_t nkey;
 	char key[PEER_KEY_MAX];
 	uint32_t next_free;
+	/* WAIT_PROXY: the primary's reply line, and how much of its value came */
+	char reply[PEER_REPLY_LINE_MAX];
+	uint32_t reply_len;
+	uint32_t value_len, value_got;
 };
 
 struct peer_set {
@@ -138,6 +160,25 @@ peer_quorum_mode(const struct worker *w)
 	return w->srv->set.replication == SETTINGS_REPLICATION_QUORUM && w->srv->set.replicas > 1;
 }
 
+/**
+ * Write the meta key token of @p k into @p buf (base64, *b64 set, when it has bytes a text key
+ * cannot). @return its length; -1 when it does not fit a meta key (250 characters).
+ */
+int key_token(const struct store_key *k, char *buf, size_t cap, bool *b64);
+
+/**
+ * Queue command @p line (@p n bytes; and the value of @p hit, if given, or @p value[0..vlen)
+ * when @p value is given) on link @p l; its reply answers wait @p wait (PEER_WAIT_NONE: none).
+ * Counted as a replication write when @p write. @return 0; -ENOBUFS when the queue is full
+ * (nothing queued; the member is marked stale), -EPIPE when the link broke.
+ */
+int link_ship(struct worker *w, struct peer_link *l, const char *line, size_t n,
+	      const struct store_hit *hit, const struct proto_input *in,
+	      const struct proto_span *value, bool write, uint32_t wait);
+
+/** The worker's links when they follow view @p v (NULL: no view), else NULL. */
+struct peer_set *peer_links(struct worker *w, const struct cluster_view *v);
+
 /* ---- peer_quorum.c ---- */
 
 /**
@@ -162,6 +203,24 @@ bool quorum_shipped(struct worker *w, struct peer_set *ps, uint32_t slot, uint64
  */
 void quorum_refuse(struct worker *w, const struct store_key *k, struct fwd_msg *m);
 
+/**
+ * [per reply] A member answered wait @p ref's command with line @p line[0..len) (CRLF cut),
+ * which announces @p value_len bytes of value (VA) to follow, fed to peer_reply_value().
+ * @p fine: the line is no failure reply for a replicated command.
+ */
+void peer_reply_line(struct worker *w, struct peer_set *ps, struct peer_ref ref,
+		     const char *line, uint32_t len, uint32_t value_len, bool fine);
+
+/** [per reply] Bytes @p data[0..n) of the value announced for wait @p ref. */
+void peer_reply_value(struct worker *w, struct peer_set *ps, struct peer_ref ref,
+		      const char *data, uint32_t n);
+
+/** [per reply] Wait @p ref's reply is complete (its value included). */
+void peer_reply_done(struct worker *w, struct peer_set *ps, struct peer_ref ref);
+
+/** The reply for wait @p ref will not come (its link closed). */
+void peer_reply_lost(struct worker *w, struct peer_set *ps, struct peer_ref ref);
+
 /** Link @p l is to carry a command for wait @p slot: count the replica as asked. */
 void quorum_asked(struct peer_set *ps, uint32_t slot);
 
@@ -181,9 +240,29 @@ bool fifo_pop(struct peer_fifo *f, struct peer_ref *r);
 void fifo_free(struct peer_fifo *f);
 
 /**
+ * Take a free wait slot of kind @p kind with its deadline set (--replication-timeout) and its
+ * reference at the tail of the age FIFO. @return the slot; PEER_WAIT_NONE when out of memory.
+ */
+uint32_t wait_take(struct worker *w, struct peer_set *ps, enum peer_wait_kind kind);
+
+/** Free wait slot @p slot (its replies still due are ignored). */
+void wait_free(struct peer_set *ps, uint32_t slot);
+
+/** The wait @p ref names, or NULL when it ended since. */
+struct peer_wait *wait_of(struct peer_set *ps, struct peer_ref ref);
+
+/**
  * Fail every wait (the ring changed: the links and the keys' members are about to change).
  */
 void quorum_fail_all(struct worker *w, struct peer_set *ps);
+
+/* ---- peer_proxy.c ---- */
+
+/** [reply] A proxied request's answer (line, value) is complete: answer the client. */
+void proxy_done(struct worker *w, struct peer_set *ps, uint32_t slot);
+
+/** A proxied request got no answer (the link broke, the deadline): answer the failure. */
+void proxy_fail(struct worker *w, struct peer_set *ps, uint32_t slot);
 
 /** Free the waits (at stop: their requests' connections are gone). */
 void quorum_free(struct peer_set *ps);

@@ -80,8 +80,7 @@ fifo_free(struct peer_fifo *f)
 	memset(f, 0, sizeof(*f));
 }
 
-/* The wait @p ref names, or NULL when it ended since. */
-static struct peer_wait *
+struct peer_wait *
 wait_of(struct peer_set *ps, struct peer_ref ref)
 {
 	struct peer_wait *wt;
@@ -114,15 +113,13 @@ waits_grow(struct peer_set *ps)
 }
 
 uint32_t
-quorum_begin(struct worker *w, struct peer_set *ps, const struct store_key *k,
-	     struct fwd_msg *m, const uint32_t *copy, uint32_t ncopies)
+wait_take(struct worker *w, struct peer_set *ps, enum peer_wait_kind kind)
 {
 	uint32_t ticks = (w->srv->set.replication_timeout * NC_CLOCK_TICKS_PER_SEC + 999) / 1000;
 	struct peer_wait *wt;
 	uint32_t slot;
 
-	if (k->len > PEER_KEY_MAX || ncopies < 2 || ncopies > NC_RING_REPLICAS_MAX ||
-	    !waits_grow(ps))
+	if (!waits_grow(ps))
 		return PEER_WAIT_NONE;
 	slot = ps->free_wait;
 	wt = &ps->wait[slot];
@@ -130,13 +127,41 @@ quorum_begin(struct worker *w, struct peer_set *ps, const struct store_key *k,
 		return PEER_WAIT_NONE;
 	ps->free_wait = wt->next_free;
 	wt->used = true;
+	wt->kind = kind;
+	wt->deadline = nc_clock_ticks(&w->srv->clock) + (ticks != 0 ? ticks : 1);
+	wt->start_ns = now_ns();
+	return slot;
+}
+
+void
+wait_free(struct peer_set *ps, uint32_t slot)
+{
+	struct peer_wait *wt = &ps->wait[slot];
+
+	wt->used = false;
+	wt->gen++;
+	wt->next_free = ps->free_wait;
+	ps->free_wait = slot;
+}
+
+uint32_t
+quorum_begin(struct worker *w, struct peer_set *ps, const struct store_key *k,
+	     struct fwd_msg *m, const uint32_t *copy, uint32_t ncopies)
+{
+	struct peer_wait *wt;
+	uint32_t slot;
+
+	if (k->len > PEER_KEY_MAX || ncopies < 2 || ncopies > NC_RING_REPLICAS_MAX)
+		return PEER_WAIT_NONE;
+	slot = wait_take(w, ps, WAIT_QUORUM);
+	if (slot == PEER_WAIT_NONE)
+		return PEER_WAIT_NONE;
+	wt = &ps->wait[slot];
 	wt->shipping = true;
 	wt->need = (uint8_t)(ncopies / 2);
 	wt->asked = wt->acked = wt->failed = 0;
 	wt->ncopies = (uint8_t)ncopies;
 	memcpy(wt->copy, copy, ncopies * sizeof(copy[0]));
-	wt->deadline = nc_clock_ticks(&w->srv->clock) + (ticks != 0 ? ticks : 1);
-	wt->start_ns = now_ns();
 	wt->msg = m;
 	wt->cas = 0;
 	wt->nkey = (uint16_t)k->len;
@@ -183,10 +208,7 @@ wait_end(struct worker *w, struct peer_set *ps, uint32_t slot, bool ok)
 	memcpy(key, wt->key, nkey);
 	if (ok)
 		STAT_ADD(&w->stats, repl_quorum_wait_us, (now_ns() - wt->start_ns) / 1000);
-	wt->used = false;
-	wt->gen++;
-	wt->next_free = ps->free_wait;
-	ps->free_wait = slot;
+	wait_free(ps, slot);
 	if (!ok) {
 		STAT_INC(&w->stats, repl_quorum_failures);
 		store_key_init(&k, &w->srv->seed, key, nkey);
@@ -261,9 +283,13 @@ quorum_expire(struct worker *w, struct peer_set *ps)
 		fifo_pop(&ps->by_age, &ref);
 		if (wt == NULL)
 			continue;
+		work = 1;
+		if (wt->kind == WAIT_PROXY) {
+			proxy_fail(w, ps, ref.slot);
+			continue;
+		}
 		STAT_INC(&w->stats, repl_quorum_timeouts);
 		wait_end(w, ps, ref.slot, false);
-		work = 1;
 	}
 	return work;
 }
@@ -274,7 +300,11 @@ quorum_fail_all(struct worker *w, struct peer_set *ps)
 	struct peer_ref ref;
 
 	while (fifo_pop(&ps->by_age, &ref)) {
-		if (wait_of(ps, ref) != NULL)
+		struct peer_wait *wt = wait_of(ps, ref);
+
+		if (wt != NULL && wt->kind == WAIT_PROXY)
+			proxy_fail(w, ps, ref.slot);
+		else if (wt != NULL)
 			wait_end(w, ps, ref.slot, false);
 	}
 }

@@ -53,7 +53,9 @@
 	X(idle_cycles, "TSC cycles of worker loop iterations that found nothing")   \
 	X(busy_driver_cycles, "of busy_cycles, those inside the NIC driver's rx/tx calls") \
 	X(forwarded_writes, "writes this worker sent to another shard's owner")     \
-	X(cluster_remote_keys, "requests for keys whose copies are on other members") \
+	X(cluster_remote_keys, "requests served here though this node is not the key's primary (reads: holds no copy)") \
+	X(cluster_proxied, "requests proxied to the key's primary (or the first live copy)") \
+	X(cluster_proxy_failures, "of those, answered as failed: no answer in time, a broken link, garbage") \
 	X(repl_writes, "commands queued for replicas (one per replica per write)")  \
 	X(repl_bytes, "bytes sent to replicas")                                     \
 	X(repl_dropped, "commands for replicas lost (queue full, link down or broken)") \

@@ -328,6 +328,7 @@ binary_write(struct proto_out *out, const struct proto_request *req, const struc
 	case PROTO_ST_NO_MEMORY:
 		return write_status(out, req, BINARY_ST_ENOMEM, no_memory_message(req->op));
 	case PROTO_ST_NOT_REPLICATED:
+	case PROTO_ST_NO_PRIMARY:
 		if (is_read(req->op))
 			return -EINVAL;
 		return write_error(out, req, BINARY_ST_ETMPFAIL);

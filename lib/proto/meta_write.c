@@ -411,11 +411,14 @@ meta_write(struct proto_out *out, const struct proto_request *req, const struct 
 {
 	if (req->kind != PROTO_META)
 		return -EINVAL;
-	if (res->status == PROTO_ST_NOT_REPLICATED)
-		return req->op == PROTO_OP_STORE || req->op == PROTO_OP_DELETE ||
-			       req->op == PROTO_OP_ARITH ?
-			       emit_str(out, "SERVER_ERROR replication quorum not reached") :
-			       -EINVAL;
+	if (res->status == PROTO_ST_NOT_REPLICATED || res->status == PROTO_ST_NO_PRIMARY) {
+		if (req->op != PROTO_OP_STORE && req->op != PROTO_OP_DELETE &&
+		    req->op != PROTO_OP_ARITH)
+			return -EINVAL;
+		return emit_str(out, res->status == PROTO_ST_NOT_REPLICATED
+					     ? "SERVER_ERROR replication quorum not reached"
+					     : "SERVER_ERROR no answer from the key's primary");
+	}
 	switch (req->op) {
 	case PROTO_OP_GET:
 	case PROTO_OP_GAT:

@@ -153,6 +153,7 @@ struct proto_request {
 	X(TOO_LARGE, "object too large for cache")                                  \
 	X(NO_MEMORY, "out of memory storing object")                                \
 	X(NOT_REPLICATED, "a write the replication quorum did not acknowledge")      \
+	X(NO_PRIMARY, "a write proxied to the key's primary got no answer")        \
 	X(OK, "FLUSH / VERBOSITY / QUIT / NOOP done")                               \
 	X(VERSION, "VERSION: .text holds the version string")                       \
 	X(STATS, "STATS: .stats holds name/value pairs")

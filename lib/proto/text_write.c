@@ -87,18 +87,20 @@ write_stats(struct proto_out *out, const struct proto_result *res)
 	return 0;
 }
 
-/* The reply to a write the replication quorum did not acknowledge (any write op). */
+/* The replies to a write the cluster could not apply (any write op). */
 #define NOT_REPLICATED_LINE "SERVER_ERROR replication quorum not reached"
+#define NO_PRIMARY_LINE "SERVER_ERROR no answer from the key's primary"
 
 /* The reply line of a non-get request, or NULL when the status does not belong to the op. */
 static const char *
 status_line(const struct proto_request *req, enum proto_status st)
 {
-	if (st == PROTO_ST_NOT_REPLICATED)
-		return req->op == PROTO_OP_STORE || req->op == PROTO_OP_DELETE ||
-				       req->op == PROTO_OP_TOUCH || req->op == PROTO_OP_ARITH ?
-			       NOT_REPLICATED_LINE :
-			       NULL;
+	if (st == PROTO_ST_NOT_REPLICATED || st == PROTO_ST_NO_PRIMARY) {
+		if (req->op != PROTO_OP_STORE && req->op != PROTO_OP_DELETE &&
+		    req->op != PROTO_OP_TOUCH && req->op != PROTO_OP_ARITH)
+			return NULL;
+		return st == PROTO_ST_NOT_REPLICATED ? NOT_REPLICATED_LINE : NO_PRIMARY_LINE;
+	}
 	switch (req->op) {
 	case PROTO_OP_STORE:
 		switch (st) {

@@ -244,16 +244,75 @@ def check_ketama(ctx):
     for m, ks in by_node.items():
         for j, p in enumerate(ctx.ports):
             sample = ks[:300]
-            got = request(p, b"get " + " ".join(sample).encode() + b"\r\n", b"END\r\n", 10)
-            hits = got.count(b"VALUE ")
+            # (meta commands are served where they land, never proxied)
+            got = request(p, b"".join(b"mg %s v\r\n" % k.encode() for k in sample) +
+                          b"mn\r\n", b"MN\r\n", 10)
+            hits = got.count(b"VA ")
             want = len(sample) if j == m else 0
             assert hits == want, "node %d holds %d of %d keys the ring puts on node %d" % (
                 j, hits, len(sample), m)
-    # Each node routed the keys of the other two as theirs (cluster_route, one per key).
+    # Asked for the others' keys, each node proxies them to their primary, one per key.
+    for m, ks in by_node.items():
+        for j, p in enumerate(ctx.ports):
+            sample = ks[:300]
+            got = request(p, b"get " + " ".join(sample).encode() + b"\r\n", b"END\r\n", 10)
+            assert got.count(b"VALUE ") == len(sample), "node %d: %d of %d keys of node %d" % (
+                j, got.count(b"VALUE "), len(sample), m)
     for j, p in enumerate(ctx.ports):
         want = sum(min(len(ks), 300) for m, ks in by_node.items() if m != j)
-        got = int(stats(p)["cluster_remote_keys"])
-        assert got == want, "node %d counted %d remote keys, want %d" % (j, got, want)
+        st = stats(p)
+        got = int(st["cluster_proxied"])
+        assert got == want, "node %d proxied %d requests, want %d" % (j, got, want)
+        # (the mg checks above: served here, counted as keys of another member)
+        assert int(st["cluster_remote_keys"]) == want, st
+        assert st["cluster_proxy_failures"] == "0", st
+
+
+def check_proxy(ctx):
+    """Clients that hash differently (modula): every request reaches the key's primary."""
+    import pylibmc
+    names = ["%s:%d" % (HOST, p) for p in ctx.ports]
+    before = sum(int(stats(p)["cluster_proxied"]) for p in ctx.ports)
+    keys = []
+    for binary in (False, True):
+        mc = pylibmc.Client(names, binary=binary,  # libmemcached's default: modula
+                            behaviors={"cas": True})
+        ks = ["px%d:%d:%d" % (binary, i, random.randrange(1 << 30)) for i in range(2000)]
+        keys += ks[500:]
+        for k in ks:
+            assert mc.set(k, k.encode() * 2, time=0 if len(k) % 2 else 900), k
+        for k in ks:
+            assert mc.get(k) == k.encode() * 2, k
+        for k in ks[:200]:
+            assert mc.delete(k), k
+            assert mc.get(k) is None, k
+        for k in ks[200:300]:
+            assert mc.set(k, b"10") and mc.incr(k, 5) == 15 and mc.decr(k, 3) == 12, k
+        for k in ks[300:400]:
+            assert mc.add(k, b"x") is False, k
+            assert mc.append(k, b"+a") and mc.prepend(k, b"b+"), k
+            assert mc.get(k) == b"b+" + k.encode() * 2 + b"+a", k
+        for k in ks[400:500]:
+            assert mc.replace(k, b"r"), k
+            assert mc.touch(k, 600), k
+            assert mc.get(k) == b"r", k
+        got = mc.gets(ks[450])  # cas through the proxy
+        assert got[0] == b"r" and mc.cas(ks[450], b"c", got[1]) and not mc.cas(
+            ks[450], b"d", got[1]), got
+    # Placed as a ketama client places them: a ketama client finds every one.
+    kc = pylibmc.Client(names, behaviors={"ketama_weighted": True})
+    got = {}
+    for b in range(0, len(keys), 100):
+        got.update(kc.get_multi(keys[b:b + 100]))
+    lost = [k for k in keys if got.get(k) != k.encode() * 2]
+    assert not lost, "%d of %d keys not where ketama looks, e.g. %s" % (
+        len(lost), len(keys), lost[:3])
+    st = [stats(p) for p in ctx.ports]
+    proxied = sum(int(x["cluster_proxied"]) for x in st) - before
+    assert proxied > 4000, proxied
+    assert all(x["cluster_proxy_failures"] == "0" for x in st), st
+    print("  text and binary clients with modula hashing: %d requests proxied, every key "
+          "where ketama looks" % proxied, flush=True)
 
 
 def check_bad_input(ctx):
@@ -609,11 +668,22 @@ def check_quorum_timeout(ctx):
             assert reply == b"SERVER_ERROR replication quorum not reached\r\n", reply
             assert 0.25 <= took <= 2.0, "answered after %.2f s, want about 0.3 s" % took
             assert gets_one(port, k) is None, "%s readable after a failed write" % k
+        # Keys whose primary is the silent member: a write is proxied to it, and fails at the
+        # deadline; a read is served from this node's copy (a replica of every key here).
+        theirs = [k for k, c in zip(keys, ring_copies(ctx, names, keys)) if c[0] == 1][:3]
+        for k in theirs:
+            t0 = time.monotonic()
+            reply = request(port, b"set %s 0 0 1\r\nx\r\n" % k.encode(), b"\r\n")
+            assert reply == b"SERVER_ERROR no answer from the key's primary\r\n", reply
+            assert 0.25 <= time.monotonic() - t0 <= 2.0, time.monotonic() - t0
+            assert request(port, b"get %s\r\n" % k.encode(), b"END\r\n") == b"END\r\n"
         st = stats(port)
+        assert int(st["cluster_proxy_failures"]) == len(theirs), st
         assert int(st["repl_quorum_timeouts"]) == len(mine), st
         assert node.proc.poll() is None
-        print("  %d writes to a silent replica refused after --replication-timeout 300 ms"
-              % len(mine), flush=True)
+        print("  %d writes to a silent replica refused after --replication-timeout 300 ms; "
+              "%d writes proxied to it as the primary failed then" % (len(mine), len(theirs)),
+              flush=True)
     finally:
         node.stop()
         stop.set()
@@ -624,7 +694,7 @@ def check_quorum_timeout(ctx):
 
 
 CHECKS = [("discovery", check_discovery), ("stats", check_stats), ("ketama", check_ketama),
-          ("bad-input", check_bad_input), ("replicas", check_replicas),
+          ("proxy", check_proxy), ("bad-input", check_bad_input), ("replicas", check_replicas),
           ("bad-peer", check_bad_peer), ("disagree", check_disagree),
           ("quorum", check_quorum), ("quorum-timeout", check_quorum_timeout)]
 
