@@ -38,8 +38,17 @@ forward_post(struct worker *to, struct fwd_msg *m)
 }
 
 void
-forward_answer(struct fwd_msg *m)
+forward_answer(struct worker *w, struct fwd_msg *m)
 {
+	if (m->from == w) {
+		/* Its own: a list, not its ring (a full ring only it empties would never drain). */
+		m->next = NULL;
+		if (w->own_done == NULL)
+			w->own_done_tail = &w->own_done;
+		*w->own_done_tail = m;
+		w->own_done_tail = &m->next;
+		return;
+	}
 	while (rte_ring_mp_enqueue(m->from->done, m) != 0)
 		rte_pause();
 	wake_if_sleeping(m->from);
@@ -77,7 +86,7 @@ serve_one(struct worker *w, struct fwd_msg *m)
 	case FWD_PROXY: /* never posted to another worker */
 		break;
 	}
-	forward_answer(m);
+	forward_answer(w, m);
 	return true;
 }
 
@@ -122,8 +131,19 @@ forward_collect(struct worker *w)
 {
 	struct fwd_msg *burst[FWD_BURST];
 	unsigned n = rte_ring_sc_dequeue_burst(w->done, (void **)burst, FWD_BURST, NULL);
+	struct fwd_msg *own = w->own_done;
 
 	for (unsigned i = 0; i < n; i++)
 		conn_answered(w, burst[i]);
+	/* Its own answers, those there now (answering may add more: the next loop's). */
+	w->own_done = NULL;
+	while (own != NULL) {
+		struct fwd_msg *m = own;
+
+		own = m->next;
+		m->next = NULL;
+		conn_answered(w, m);
+		n++;
+	}
 	return n;
 }

@@ -74,7 +74,7 @@ link_close(struct worker *w, struct peer_link *l, bool failed)
 		memset(&l->expect, 0, sizeof(l->expect));
 		while (fifo_pop(&due, &ref))
 			if (ref.slot != PEER_WAIT_NONE)
-				peer_reply_lost(w, w->peers, ref);
+				peer_reply_lost(w, w->peers, l, ref, failed);
 		fifo_free(&due);
 	}
 }
@@ -197,6 +197,7 @@ set_follow(struct worker *w, struct peer_set *ps, const struct cluster_view *v)
 				ps->link[j].conn = NULL;
 				ps->link[j].out = NULL;
 				memset(&ps->link[j].expect, 0, sizeof(ps->link[j].expect));
+				ps->link[j].undo = NULL;
 				break;
 			}
 		}
@@ -214,10 +215,13 @@ set_follow(struct worker *w, struct peer_set *ps, const struct cluster_view *v)
 	}
 	/* Members that left: their links go. */
 	for (uint32_t j = 0; j < ps->n; j++) {
-		if (ps->link[j].name[0] != '\0')
+		if (ps->link[j].name[0] != '\0') {
 			link_close(w, &ps->link[j], false);
+			undo_drop(ps, &ps->link[j]);
+		}
 		free(ps->link[j].out);
 		fifo_free(&ps->link[j].expect);
+		free(ps->link[j].undo);
 	}
 	free(ps->link);
 	ps->link = link;
@@ -260,23 +264,28 @@ link_ship(struct worker *w, struct peer_link *l, const char *line, size_t n,
 	size_t need = n + vlen;
 	struct peer_ref due = {PEER_WAIT_NONE, 0};
 
-	if (!link_reserve(w, l, need)) {
+	/*
+	 * Only a link that is up takes commands: one that is down is resynced once up, which
+	 * makes what it missed moot (an undo waits for it: it deletes what resync would not).
+	 */
+	if (l->state != PEER_UP || !link_reserve(w, l, need)) {
+		if (wait != PEER_WAIT_NONE && ps->wait[wait].kind == WAIT_UNDO) {
+			undo_pend(w, ps, l, wait);
+			return -ENOBUFS;
+		}
 		STAT_INC(&w->stats, repl_dropped);
 		l->stale = true;
 		return -ENOBUFS;
 	}
-	/*
-	 * Every command answers one reply (no q): its entry says what the reply answers. A link
-	 * not up cannot answer in time: the wait does not count on it.
-	 */
-	if (wait != PEER_WAIT_NONE && l->state == PEER_UP)
+	/* Every command answers one reply (no q): its entry says what the reply answers. */
+	if (wait != PEER_WAIT_NONE)
 		due = (struct peer_ref){wait, ps->wait[wait].gen};
 	if (fifo_push(&l->expect, due) != 0) {
 		link_close(w, l, true); /* a reply it could not match: the link starts over */
 		return -EPIPE;
 	}
 	if (due.slot != PEER_WAIT_NONE && ps->wait[wait].kind == WAIT_QUORUM)
-		quorum_asked(ps, wait);
+		quorum_asked(ps, wait, l);
 	memcpy(l->out + l->len, line, n);
 	l->len += n;
 	if (hit != NULL) {
@@ -302,9 +311,8 @@ link_ship(struct worker *w, struct peer_link *l, const char *line, size_t n,
 	queued_add(w, (int64_t)need);
 	if (write)
 		STAT_INC(&w->stats, repl_writes);
-	if (l->state == PEER_UP)
-		link_flush(w, l);
-	return l->conn != NULL || l->state == PEER_DOWN ? 0 : -EPIPE;
+	link_flush(w, l);
+	return l->state == PEER_UP ? 0 : -EPIPE;
 }
 
 /* Whether request @p req only changed the key's expiry (touch, gat, gats). */
@@ -382,17 +390,25 @@ peer_links(struct worker *w, const struct cluster_view *v)
 	return v != NULL && set_follows(w->peers, v) ? w->peers : NULL;
 }
 
-/* Whether result @p res says the write changed the key (a failed one ships, never waits). */
+/*
+ * Whether write @p req changed the key, as its result @p res says (one that did not ships,
+ * never waits): a store, delete, touch or incr that succeeded, a hit of a touch and get (gat,
+ * mg T), a miss that mg N vivified (it won the new item). A plain hit of mg N changed nothing.
+ */
 static bool
-write_changed(const struct proto_result *res)
+write_changed(const struct proto_request *req, const struct proto_result *res)
 {
 	switch (res->status) {
 	case PROTO_ST_STORED:
 	case PROTO_ST_DELETED:
 	case PROTO_ST_TOUCHED:
 	case PROTO_ST_NUMBER:
-	case PROTO_ST_HIT: /* gat, mg T */
 		return true;
+	case PROTO_ST_HIT:
+		return req->op == PROTO_OP_GAT ||
+		       (req->kind == PROTO_META && (req->meta.flags & PROTO_META_BIT('T')) != 0);
+	case PROTO_ST_MISS:
+		return res->win;
 	default:
 		return false;
 	}
@@ -424,7 +440,7 @@ peer_replicate(struct worker *w, const struct store_key *k, const struct proto_r
 	if (r.role != NC_ROUTE_PRIMARY || r.ncopies < 2)
 		return false;
 	ps = w->peers;
-	if (m != NULL && peer_quorum_mode(w) && write_changed(&m->res)) {
+	if (m != NULL && peer_quorum_mode(w) && write_changed(req, &m->res)) {
 		if (set_follows(ps, v))
 			wait = quorum_begin(w, ps, k, m, r.copy, r.ncopies);
 		if (wait == PEER_WAIT_NONE) {
@@ -670,6 +686,7 @@ peer_event(struct worker *w, const struct stack_event *ev)
 			 */
 			l->state = PEER_UP;
 			links_up_add(w, 1);
+			undo_resume(w, w->peers, l);
 			l->backoff = PEER_BACKOFF_MIN_TICKS;
 			l->stale = true;
 			NC_LOG(w->srv, 2, "worker %u: replication link to %s up", w->id, l->name);
@@ -738,6 +755,7 @@ peer_set_destroy(struct worker *w)
 		link_close(w, &ps->link[i], false);
 		free(ps->link[i].out);
 		fifo_free(&ps->link[i].expect);
+		free(ps->link[i].undo);
 	}
 	free(ps->link);
 	free(ps);

@@ -46,6 +46,8 @@
 #define PEER_RESYNC_CHUNKS 1024
 /* A command no write waits for (peer_ref.slot). */
 #define PEER_WAIT_NONE UINT32_MAX
+/* Most undos waiting for one link to come up; beyond, the oldest are lost (counted). */
+#define PEER_UNDO_MAX 16384
 /* Longest value a reply may announce (-I's limit). */
 #define PEER_VALUE_MAX (1u << 30)
 /* Longest key a wait keeps (memcached's limit; binary keys are cut to it by the parsers). */
@@ -90,12 +92,16 @@ struct peer_link {
 	struct store_walk walk; /* ... where the walk stands */
 	struct peer_fifo expect; /* one entry per command whose reply is due, in order: the wait
 				    it answers, or PEER_WAIT_NONE */
+	uint32_t *undo;		/* WAIT_UNDO slots to ship once the link is up */
+	uint32_t nundo, undo_cap;
 };
 
 /* What a wait is for. */
 enum peer_wait_kind {
 	WAIT_QUORUM, /* a write waiting for its replicas' acknowledgements (peer_quorum.c) */
 	WAIT_PROXY,  /* a request sent to the key's primary, waiting for its answer (peer_proxy.c) */
+	WAIT_UNDO,   /* the undo of a failed quorum write on one replica, until it answered; no
+			deadline: a link that breaks ships it again once up (peer_quorum.c) */
 };
 
 /* A request waiting for members' replies. */
@@ -106,6 +112,7 @@ struct peer_wait {
 	bool shipping;		/* its commands are being queued: no verdict before they all are */
 	uint8_t need;		/* acknowledgements that make the quorum */
 	uint8_t asked;		/* replicas asked */
+	uint8_t asked_mask;	/* ... by their position in copy[] */
 	uint8_t acked, failed;
 	uint8_t ncopies;
 	uint32_t copy[NC_RING_REPLICAS_MAX]; /* the key's members, primary (this node) first */
@@ -218,11 +225,34 @@ void peer_reply_value(struct worker *w, struct peer_set *ps, struct peer_ref ref
 /** [per reply] Wait @p ref's reply is complete (its value included). */
 void peer_reply_done(struct worker *w, struct peer_set *ps, struct peer_ref ref);
 
-/** The reply for wait @p ref will not come (its link closed). */
-void peer_reply_lost(struct worker *w, struct peer_set *ps, struct peer_ref ref);
+/**
+ * The reply for wait @p ref will not come: link @p l closed, broken (@p failed) or on
+ * purpose.
+ */
+void peer_reply_lost(struct worker *w, struct peer_set *ps, struct peer_link *l,
+		     struct peer_ref ref, bool failed);
 
-/** Link @p l is to carry a command for wait @p slot: count the replica as asked. */
-void quorum_asked(struct peer_set *ps, uint32_t slot);
+/** Link @p l is to carry a command for wait @p slot: count its member as asked. */
+void quorum_asked(struct peer_set *ps, uint32_t slot, const struct peer_link *l);
+
+/**
+ * A write failed its quorum after it was sent to link @p l's member: undo it there (key
+ * @p key[0..nkey), the item's CAS @p cas or 0) until the member answers, whatever breaks.
+ */
+void undo_begin(struct worker *w, struct peer_set *ps, struct peer_link *l, const char *key,
+		uint16_t nkey, uint64_t cas);
+
+/**
+ * Undo wait @p slot could not be shipped on link @p l (not up, queue full, the link broke
+ * before the answer): keep it to ship when the link is up again.
+ */
+void undo_pend(struct worker *w, struct peer_set *ps, struct peer_link *l, uint32_t slot);
+
+/** [link up] Ship the undos pending on link @p l. */
+void undo_resume(struct worker *w, struct peer_set *ps, struct peer_link *l);
+
+/** Forget the undos pending on link @p l (its member left the ring; at stop). */
+void undo_drop(struct peer_set *ps, struct peer_link *l);
 
 /** A replica acknowledged (@p ok) or failed the command of wait @p ref. */
 void quorum_reply(struct worker *w, struct peer_set *ps, struct peer_ref ref, bool ok);
@@ -244,6 +274,9 @@ void fifo_free(struct peer_fifo *f);
  * reference at the tail of the age FIFO. @return the slot; PEER_WAIT_NONE when out of memory.
  */
 uint32_t wait_take(struct worker *w, struct peer_set *ps, enum peer_wait_kind kind);
+
+/** Whether @p wt, a quorum wait, is acknowledged by reply line @p line[0..len). */
+bool quorum_acknowledges(const char *line, uint32_t len);
 
 /** Free wait slot @p slot (its replies still due are ignored). */
 void wait_free(struct peer_set *ps, uint32_t slot);

@@ -180,10 +180,13 @@ peer_reply_line(struct worker *w, struct peer_set *ps, struct peer_ref ref, cons
 
 	if (wt == NULL)
 		return; /* ended already (its deadline, a view change) */
-	if (wt->kind == WAIT_QUORUM) {
+	if (wt->kind == WAIT_QUORUM || wt->kind == WAIT_UNDO) {
 		if (!fine)
 			STAT_INC(&w->stats, repl_errors);
-		quorum_reply(w, ps, ref, fine);
+		if (wt->kind == WAIT_UNDO)
+			wait_free(ps, ref.slot); /* answered: applied, or nothing to undo */
+		else
+			quorum_reply(w, ps, ref, quorum_acknowledges(line, len));
 		return;
 	}
 	memcpy(wt->reply, line, len);
@@ -229,16 +232,27 @@ peer_reply_done(struct worker *w, struct peer_set *ps, struct peer_ref ref)
 }
 
 void
-peer_reply_lost(struct worker *w, struct peer_set *ps, struct peer_ref ref)
+peer_reply_lost(struct worker *w, struct peer_set *ps, struct peer_link *l,
+		struct peer_ref ref, bool failed)
 {
 	struct peer_wait *wt = wait_of(ps, ref);
 
 	if (wt == NULL)
 		return;
-	if (wt->kind == WAIT_PROXY)
+	switch (wt->kind) {
+	case WAIT_PROXY:
 		proxy_fail(w, ps, ref.slot);
-	else
+		break;
+	case WAIT_QUORUM:
 		quorum_reply(w, ps, ref, false);
+		break;
+	case WAIT_UNDO:
+		if (failed)
+			undo_pend(w, ps, l, ref.slot); /* again once the link is up */
+		else
+			wait_free(ps, ref.slot); /* the member left, or the node stops */
+		break;
+	}
 }
 
 /* Whether @p line[0..len) starts with @p s. */
@@ -368,7 +382,7 @@ proxy_done(struct worker *w, struct peer_set *ps, uint32_t slot)
 	}
 	wait_free(ps, slot);
 	m->res = res;
-	forward_answer(m);
+	forward_answer(w, m);
 }
 
 void
@@ -379,5 +393,5 @@ proxy_fail(struct worker *w, struct peer_set *ps, uint32_t slot)
 	STAT_INC(&w->stats, cluster_proxy_failures);
 	wait_free(ps, slot);
 	result_failed(m->req, &m->res);
-	forward_answer(m);
+	forward_answer(w, m);
 }

@@ -123,12 +123,14 @@ wait_take(struct worker *w, struct peer_set *ps, enum peer_wait_kind kind)
 		return PEER_WAIT_NONE;
 	slot = ps->free_wait;
 	wt = &ps->wait[slot];
-	if (fifo_push(&ps->by_age, (struct peer_ref){slot, wt->gen}) != 0)
+	/* (an undo has no deadline: it is not on the age FIFO) */
+	if (kind != WAIT_UNDO && fifo_push(&ps->by_age, (struct peer_ref){slot, wt->gen}) != 0)
 		return PEER_WAIT_NONE;
 	ps->free_wait = wt->next_free;
 	wt->used = true;
 	wt->kind = kind;
-	wt->deadline = nc_clock_ticks(&w->srv->clock) + (ticks != 0 ? ticks : 1);
+	/* One tick more: the current one may be about to end. */
+	wt->deadline = nc_clock_ticks(&w->srv->clock) + ticks + 1;
 	wt->start_ns = now_ns();
 	return slot;
 }
@@ -160,6 +162,7 @@ quorum_begin(struct worker *w, struct peer_set *ps, const struct store_key *k,
 	wt->shipping = true;
 	wt->need = (uint8_t)(ncopies / 2);
 	wt->asked = wt->acked = wt->failed = 0;
+	wt->asked_mask = 0;
 	wt->ncopies = (uint8_t)ncopies;
 	memcpy(wt->copy, copy, ncopies * sizeof(copy[0]));
 	wt->msg = m;
@@ -203,6 +206,8 @@ wait_end(struct worker *w, struct peer_set *ps, uint32_t slot, bool ok)
 	uint64_t cas = wt->cas;
 	struct store_key k;
 
+	uint8_t asked = wt->asked_mask;
+
 	/* Free the slot first: the undo below may end other waits (a link that breaks). */
 	memcpy(copy, wt->copy, sizeof(copy));
 	memcpy(key, wt->key, nkey);
@@ -214,10 +219,14 @@ wait_end(struct worker *w, struct peer_set *ps, uint32_t slot, bool ok)
 		store_key_init(&k, &w->srv->seed, key, nkey);
 		if (cas != 0)
 			store_delete(w->shard, &k, cas); /* only the write's own item */
-		ship_state(w, ps, &k, SHIP_UNDO, &copy[1], ncopies - 1, cas, PEER_WAIT_NONE);
+		/* Every replica that was sent the write may hold it (an ack, or one still on
+		 * its way): each gets an undo that lasts until it answers. */
+		for (uint32_t i = 1; i < ncopies; i++)
+			if (asked & (1u << i))
+				undo_begin(w, ps, &ps->link[copy[i]], key, nkey, cas);
 		answer_failed(m);
 	}
-	forward_answer(m);
+	forward_answer(w, m);
 }
 
 /* Whether wait @p wt can no longer reach its quorum. */
@@ -228,9 +237,101 @@ wait_lost(const struct peer_wait *wt)
 }
 
 void
-quorum_asked(struct peer_set *ps, uint32_t slot)
+quorum_asked(struct peer_set *ps, uint32_t slot, const struct peer_link *l)
 {
-	ps->wait[slot].asked++;
+	struct peer_wait *wt = &ps->wait[slot];
+
+	wt->asked++;
+	for (uint32_t i = 1; i < wt->ncopies; i++)
+		if (wt->copy[i] == l->member)
+			wt->asked_mask |= (uint8_t)(1u << i);
+}
+
+bool
+quorum_acknowledges(const char *line, uint32_t len)
+{
+	/* ms answers HD; md HD, or NF when the replica did not hold the key either. */
+	return len >= 2 && (len == 2 || line[2] == ' ') &&
+	       ((line[0] == 'H' && line[1] == 'D') || (line[0] == 'N' && line[1] == 'F'));
+}
+
+/* ---- undos ---- */
+
+/* Ship undo @p slot on link @p l (up): md C<cas>, or the primary's state when the write left
+ * no item (a failed delete: ms or md of what is here now, never a blind delete that could
+ * remove a later write). */
+static void
+undo_ship(struct worker *w, struct peer_set *ps, struct peer_link *l, uint32_t slot)
+{
+	struct peer_wait *wt = &ps->wait[slot];
+	uint32_t member = l->member;
+	struct store_key k;
+
+	store_key_init(&k, &w->srv->seed, wt->key, wt->nkey);
+	STAT_INC(&w->stats, repl_undos);
+	if (wt->cas != 0)
+		ship_state(w, ps, &k, SHIP_UNDO, &member, 1, wt->cas, slot);
+	else
+		ship_state(w, ps, &k, SHIP_SET, &member, 1, 0, slot);
+}
+
+void
+undo_begin(struct worker *w, struct peer_set *ps, struct peer_link *l, const char *key,
+	   uint16_t nkey, uint64_t cas)
+{
+	uint32_t slot = wait_take(w, ps, WAIT_UNDO);
+	struct peer_wait *wt;
+
+	if (slot == PEER_WAIT_NONE) {
+		STAT_INC(&w->stats, repl_undos_lost);
+		return;
+	}
+	wt = &ps->wait[slot];
+	wt->nkey = nkey;
+	memcpy(wt->key, key, nkey);
+	wt->cas = cas;
+	undo_ship(w, ps, l, slot);
+}
+
+void
+undo_pend(struct worker *w, struct peer_set *ps, struct peer_link *l, uint32_t slot)
+{
+	if (l->nundo == l->undo_cap) {
+		uint32_t cap = l->undo_cap != 0 ? l->undo_cap * 2 : 64;
+		uint32_t *u = cap <= PEER_UNDO_MAX ? realloc(l->undo, cap * sizeof(*u)) : NULL;
+
+		if (u == NULL) {
+			STAT_INC(&w->stats, repl_undos_lost);
+			wait_free(ps, slot);
+			return;
+		}
+		l->undo = u;
+		l->undo_cap = cap;
+	}
+	l->undo[l->nundo++] = slot;
+}
+
+void
+undo_resume(struct worker *w, struct peer_set *ps, struct peer_link *l)
+{
+	uint32_t *u = l->undo, n = l->nundo;
+
+	/* Taken first: one that cannot be queued now is pended again (on a fresh list). */
+	l->undo = NULL;
+	l->nundo = l->undo_cap = 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (ps->wait[u[i]].used && ps->wait[u[i]].kind == WAIT_UNDO)
+			undo_ship(w, ps, l, u[i]);
+	free(u);
+}
+
+void
+undo_drop(struct peer_set *ps, struct peer_link *l)
+{
+	for (uint32_t i = 0; i < l->nundo; i++)
+		if (ps->wait[l->undo[i]].used && ps->wait[l->undo[i]].kind == WAIT_UNDO)
+			wait_free(ps, l->undo[i]);
+	l->nundo = 0;
 }
 
 bool

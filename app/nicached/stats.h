@@ -64,9 +64,11 @@
 	X(repl_resyncs, "resyncs of a member after lost commands (a walk of the shard)") \
 	X(repl_resync_writes, "items shipped by resyncs")                           \
 	X(repl_quorum_writes, "writes that waited for their replicas (--replication quorum)") \
-	X(repl_quorum_failures, "of those, answered with an error and undone (quorum not reached)") \
+	X(repl_quorum_failures, "writes answered with an error and undone: quorum not reached, or not asked (no links yet)") \
 	X(repl_quorum_timeouts, "of those failures, the ones past --replication-timeout") \
 	X(repl_quorum_wait_us, "microseconds quorum writes waited for their acknowledgements") \
+	X(repl_undos, "undos of failed quorum writes shipped to replicas (again after a break)") \
+	X(repl_undos_lost, "undos given up: more than 16384 waiting for one member, no memory") \
 	X(executed_for_others, "writes this worker executed for another worker")    \
 	X(write_retries, "writes retried after a quiescent state (memory in grace)")
 

@@ -311,7 +311,8 @@ static bool
 worker_has_work(struct worker *w)
 {
 	return w->pending != NULL || w->retry_msgs != NULL || !rte_ring_empty(w->inbox) ||
-	       !rte_ring_empty(w->done) || store_shard_upkeep_pending(w->shard);
+	       !rte_ring_empty(w->done) || w->own_done != NULL ||
+	       store_shard_upkeep_pending(w->shard);
 }
 
 /** Event counter @p e of the stack's NIC queue so far (0 without a NIC). */

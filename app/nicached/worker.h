@@ -88,6 +88,8 @@ struct worker {
 	/* replication links (peer.c; NULL until the first write to replicate) */
 	struct peer_set *peers;
 	uint64_t repl_queued; /* bytes queued on them: relaxed, read by the control core */
+	/* answers to this worker's own connections (proxied, quorum waits), oldest first */
+	struct fwd_msg *own_done, **own_done_tail;
 	uint32_t repl_links_up; /* of them, those up: the same */
 
 	/* UDP */
@@ -165,10 +167,11 @@ void conn_udp_datagram(struct worker *w, const struct stack_dgram *d,
 int forward_post(struct worker *to, struct fwd_msg *m);
 
 /**
- * Post @p m back on its requester's done ring (m->from's, which may be the caller's own) and
- * wake the requester if it sleeps; the ring has room for every message a worker can have out.
+ * [worker @p w] Post @p m back on its requester's done ring and wake the requester if it
+ * sleeps (the ring has room for every message a worker can have out); when the requester is
+ * @p w itself, on its own list instead (forward_collect() takes both).
  */
-void forward_answer(struct fwd_msg *m);
+void forward_answer(struct worker *w, struct fwd_msg *m);
 
 /** [owner] Execute the messages waiting in the inbox (and retries); returns how many. */
 unsigned forward_serve(struct worker *w);

@@ -1670,6 +1670,8 @@ test_write_store_outcomes(void **state)
 			{PROTO_ST_NOT_FOUND, 0x0001, "Not found"},
 			{PROTO_ST_TOO_LARGE, 0x0003, "Too large."},
 			{PROTO_ST_NO_MEMORY, 0x0082, "Out of memory allocating item"},
+			{PROTO_ST_NOT_REPLICATED, 0x0086, "Temporary failure"},
+			{PROTO_ST_NO_PRIMARY, 0x0086, "Temporary failure"},
 		};
 		struct proto_result ok = {.status = PROTO_ST_STORED, .cas = 0xabc};
 		struct bytes w = {.n = 0};

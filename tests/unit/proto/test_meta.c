@@ -1163,6 +1163,10 @@ test_write_ms(void **state)
 	expect_reply("ms foo 2 q", &r, "SERVER_ERROR object too large for cache\r\n");
 	r = result(PROTO_ST_NO_MEMORY);
 	expect_reply("ms foo 2 q", &r, "SERVER_ERROR out of memory storing object\r\n");
+	r = result(PROTO_ST_NOT_REPLICATED);
+	expect_reply("ms foo 2 q", &r, "SERVER_ERROR replication quorum not reached\r\n");
+	r = result(PROTO_ST_NO_PRIMARY);
+	expect_reply("ms foo 2", &r, "SERVER_ERROR no answer from the key's primary\r\n");
 }
 
 static void
