@@ -37,7 +37,11 @@ own name. Checks:
                 (text and meta) and leave the key readable on no live copy, the others are
                 stored; the failures are counted.
   quorum-timeout  a replica that takes the link and never answers: each write fails after
-                --replication-timeout (300 ms), is not readable afterwards, and is counted.
+                --replication-timeout (300 ms), is not readable afterwards, and is counted;
+                a write proxied to it as the key's primary fails then too.
+  quorum-undo   a replica stopped (SIGSTOP) past the deadline: the write is refused, gone
+                from the primary, and once the replica resumes it applies the write and then
+                its undo, so no copy keeps it; an mg N hit does not wait.
   bad-input     a member list naming a node twice, --advertise not among --peers, --peers
                 without --advertise: the server refuses to start (exit 64) with a message
                 naming the problem; a node outside a cluster answers ERROR to
@@ -693,10 +697,57 @@ def check_quorum_timeout(ctx):
         lsock.close()
 
 
+def check_quorum_undo(ctx):
+    """A replica that stalls (SIGSTOP) past the deadline: the failed write is undone there."""
+    pa, pb = free_ports(2)
+    names = ["%s:%d" % (HOST, pa), "%s:%d" % (HOST, pb)]
+    extra = ("--replicas", "2", "--replication", "quorum", "--replication-timeout", "300")
+    nodes = [Node(ctx.server, p, ",".join(names), n, ctx.logdir, extra)
+             for p, n in zip((pa, pb), names)]
+    stopped = False
+    try:
+        for n in nodes:
+            n.wait_up()
+        wait_links([pa, pb])
+        keys = ["qu:%d" % i for i in range(100)]
+        mine = [k.encode() for k, c in zip(keys, ring_copies(ctx, names, keys)) if c[0] == 0]
+        k, k2 = mine[0], mine[1]
+        for key in (k, k2):
+            assert request(pa, b"set %s 0 0 2\r\nv1\r\n" % key, b"\r\n") == b"STORED\r\n"
+        assert gets_one(pb, k.decode())[0] == b"v1"
+        nodes[1].proc.send_signal(signal.SIGSTOP)
+        stopped = True
+        # A read that vivifies nothing (mg N of a key that is there) does not wait.
+        t0 = time.monotonic()
+        got = request(pa, b"mg %s N30 v\r\n" % k2, b"\r\n")
+        assert got.startswith(b"VA 2") and time.monotonic() - t0 < 0.2, got
+        reply = request(pa, b"set %s 0 0 2\r\nv2\r\n" % k, b"\r\n")
+        assert reply == b"SERVER_ERROR replication quorum not reached\r\n", reply
+        assert gets_one(pa, k.decode()) is None
+        nodes[1].proc.send_signal(signal.SIGCONT)
+        stopped = False
+        # The replica now reads the write, then its undo (md C<cas>), in that order.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and gets_one(pb, k.decode()) is not None:
+            time.sleep(0.05)
+        assert gets_one(pb, k.decode()) is None, "the failed write is still on the replica"
+        assert gets_one(pb, k2.decode())[0] == b"v1"
+        st = stats(pa)
+        assert int(st["repl_undos"]) >= 1 and st["repl_undos_lost"] == "0", st
+        print("  a write whose replica stalled past the deadline: refused, undone on both "
+              "copies once the replica resumed", flush=True)
+    finally:
+        if stopped:
+            nodes[1].proc.send_signal(signal.SIGCONT)
+        for n in nodes:
+            n.stop()
+
+
 CHECKS = [("discovery", check_discovery), ("stats", check_stats), ("ketama", check_ketama),
           ("proxy", check_proxy), ("bad-input", check_bad_input), ("replicas", check_replicas),
           ("bad-peer", check_bad_peer), ("disagree", check_disagree),
-          ("quorum", check_quorum), ("quorum-timeout", check_quorum_timeout)]
+          ("quorum", check_quorum), ("quorum-timeout", check_quorum_timeout),
+          ("quorum-undo", check_quorum_undo)]
 
 ETCD_TTL = 2
 
