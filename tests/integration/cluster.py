@@ -369,6 +369,7 @@ def check_replicas(ctx):
     try:
         for n in nodes:
             n.wait_up()
+        wait_links(ports)  # (a member's link not up yet drops its commands: resynced once up)
         mc = pylibmc.Client(names, behaviors={"ketama_weighted": True})
         keys = ["rk:%d:%d" % (i, random.randrange(1 << 30)) for i in range(NKEYS)]
         for i, k in enumerate(keys):
