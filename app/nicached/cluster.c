@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The cluster view: members from --peers, the ring over them, `config get cluster`. */
 #include "cluster.h"
+#include "cluster_warm.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -584,6 +585,8 @@ cluster_stats_visit(const struct nc_server *srv,
 				  (uint64_t)srv->nworkers * v->nmembers :
 				  (uint64_t)srv->nworkers * (v->nmembers - 1));
 	number(arg, "repl_links_up", repl_links_up(srv));
+	text(arg, "cluster_warming", cluster_warming(srv) ? "yes" : "no");
+	number(arg, "cluster_warmup_ms", cluster_warm_ms(srv));
 	number(arg, "cluster_version", v->version);
 	number(arg, "cluster_ring_points", nc_ring_point_count(v->ring));
 	for (uint32_t i = 0; i < v->nmembers; i++) {

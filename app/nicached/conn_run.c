@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cluster.h"
+#include "cluster_warm.h"
 #include "conn_private.h"
 #include "log.h"
 #include "peer.h"
@@ -155,6 +156,8 @@ conn_exec_admin(struct worker *w, struct conn *c, struct proto_result *res)
 		res->status = PROTO_ST_OK;
 		return true;
 	default: /* NOOP */
+		if (req->kind == PROTO_META && req->args != NULL)
+			cluster_warm_note(w->srv, req->args, req->args_len); /* a member's marker */
 		res->status = PROTO_ST_OK;
 		return true;
 	}
@@ -203,7 +206,7 @@ conn_execute(struct worker *w, struct conn *c)
 		m->from = w;
 		m->conn = c;
 		m->req = req;
-		if (peer_proxy(w, &c->key, m, &c->in)) {
+		if (peer_proxy(w, &c->key, m, &c->in, false)) {
 			c->retries = 0;
 			c->state = CONN_WAITING;
 			c->acks_due = 1;
@@ -215,6 +218,23 @@ conn_execute(struct worker *w, struct conn *c)
 	c->key_shard = shard;
 	if (!exec_is_write(req)) {
 		exec_read(&w->exec, srv->workers[shard]->shard, &c->key, req, &res);
+		if (res.status == PROTO_ST_MISS && req->op == PROTO_OP_GET &&
+		    req->kind != PROTO_META && route.role != NC_ROUTE_ALONE &&
+		    cluster_warming(srv)) {
+			/* Warming up: another copy may have what the resync did not send yet. */
+			struct fwd_msg *m = &c->msg;
+
+			m->kind = FWD_PROXY;
+			m->from = w;
+			m->conn = c;
+			m->req = req;
+			if (peer_proxy(w, &c->key, m, &c->in, true)) {
+				c->retries = 0;
+				c->state = CONN_WAITING;
+				c->acks_due = 1;
+				return false;
+			}
+		}
 	} else if (shard == w->id) {
 		/* Quorum: the reply may wait for the replicas, so its value must outlive the loop. */
 		bool may_wait = peer_quorum(w);

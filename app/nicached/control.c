@@ -9,6 +9,7 @@
 #include <rte_telemetry.h>
 
 #include "cluster.h"
+#include "cluster_warm.h"
 #include "nic.h"
 #include "worker.h"
 
@@ -193,6 +194,7 @@ control_main(struct nc_server *srv)
 			store_shard_index_service(srv->workers[i]->shard);
 		/* Membership in etcd: stepped here, never on a request's path. */
 		cluster_service(srv);
+		cluster_warm_service(srv);
 		nanosleep(&tick, NULL);
 	}
 	__atomic_store_n(&srv->stop, true, __ATOMIC_RELEASE);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cluster.h"
+#include "cluster_warm.h"
 #include "core/base64.h"
 #include "log.h"
 #include "worker.h"
@@ -531,8 +532,16 @@ link_resync(struct worker *w, const struct cluster_view *v, struct peer_set *ps,
 	if (!l->resyncing)
 		return 0;
 	store_walk(w->shard, &l->walk, UINT64_MAX, PEER_RESYNC_CHUNKS, resync_item, &x);
-	if (l->walk.done)
+	if (l->walk.done) {
+		/* The member warming up counts these: all of ours came (cluster_warm.h). */
+		char line[64];
+		int n = snprintf(line, sizeof(line), "mn " CLUSTER_WARM_MARKER "%08x.%u.%u\r\n",
+				 cluster_warm_member_id(nc_ring_member_name(v->ring, v->self)),
+				 w->id, w->srv->nworkers);
+
 		l->resyncing = false;
+		link_ship(w, l, line, (size_t)n, NULL, NULL, NULL, false, PEER_WAIT_NONE);
+	}
 	return 1;
 }
 

@@ -63,12 +63,14 @@ bool peer_replicate(struct worker *w, const struct store_key *k, const struct pr
 /**
  * [worker] Proxy request m->req (key @p k; a store's value in @p in) to the key's primary,
  * when it should be (see peer_proxy.c: a read of a key this node holds no copy of, a write of
- * one it is not the primary of) and the first live holder is another member.
+ * one it is not the primary of) and the first live holder is another member. With
+ * @p read_through, a get that missed here while this node warms up (cluster_warm.h): to the
+ * first other holder whose link is up.
  * @return true when it was sent: m comes back on m->from's done ring with m->res (a value in
  * m->copy) once the primary answered or the request failed; false to serve it here.
  */
 bool peer_proxy(struct worker *w, const struct store_key *k, struct fwd_msg *m,
-		const struct proto_input *in);
+		const struct proto_input *in, bool read_through);
 
 /**
  * [any] Whether @p req is a command another member sent (a replicated write, a proxied

@@ -124,7 +124,7 @@ proxy_line(const struct proto_request *req, const char *tok, int kn, bool b64, c
 
 bool
 peer_proxy(struct worker *w, const struct store_key *k, struct fwd_msg *m,
-	   const struct proto_input *in)
+	   const struct proto_input *in, bool read_through)
 {
 	const struct proto_request *req = m->req;
 	const struct cluster_view *v = cluster_view_get(w->srv);
@@ -141,8 +141,11 @@ peer_proxy(struct worker *w, const struct store_key *k, struct fwd_msg *m,
 		return false;
 	cluster_route_view(w->srv, v, k, &r);
 	for (uint32_t i = 0; i < r.ncopies && l == NULL; i++) {
-		if (r.copy[i] == v->self)
+		if (r.copy[i] == v->self) {
+			if (read_through)
+				continue; /* (it missed here) */
 			return false; /* the first live holder is this node: served here */
+		}
 		if (ps->link[r.copy[i]].state == PEER_UP)
 			l = &ps->link[r.copy[i]];
 	}
@@ -165,7 +168,10 @@ peer_proxy(struct worker *w, const struct store_key *k, struct fwd_msg *m,
 		return false;
 	}
 	/* From here the wait is answered exactly once: a reply, a broken link or its deadline. */
-	STAT_INC(&w->stats, cluster_proxied);
+	if (read_through)
+		STAT_INC(&w->stats, cluster_read_through);
+	else
+		STAT_INC(&w->stats, cluster_proxied);
 	return true;
 }
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cluster.h"
+#include "cluster_warm.h"
 #include "nic.h"
 #include "worker.h"
 
@@ -33,8 +34,13 @@ server_setup(struct nc_server *srv, char *err, size_t errcap)
 		return rc ? rc : -ENOMEM;
 	}
 	rc = cluster_setup(srv, err, errcap);
-	if (rc != 0)
+	if (rc == 0)
+		rc = cluster_warm_setup(srv);
+	if (rc != 0) {
+		if (err[0] == '\0')
+			snprintf(err, errcap, "cluster warm-up: %s", strerror(-rc));
 		return rc;
+	}
 	srv->nworkers = rte_lcore_count() - 1;
 	if (srv->nworkers == 0) {
 		snprintf(err, errcap, "no worker lcore: EAL gave only the main lcore");
@@ -62,4 +68,5 @@ server_teardown(struct nc_server *srv)
 	nic_stop(srv);
 	retire_reclaimer_destroy(&srv->reclaimer);
 	cluster_teardown(srv);
+	cluster_warm_teardown(srv);
 }

@@ -167,6 +167,9 @@ enum settings_replication {
 	  "replication", "mode",                                                              \
 	  "cluster: async answers a write once stored here; quorum once a majority of the "  \
 	  "key's R copies stored it (else SERVER_ERROR, and no copy keeps it)")              \
+	X(uint, warmup_max, 0, "warmup-max", 60, 0, 3600, "warmup_max", "seconds",            \
+	  "cluster, R > 1: after a start, read gets that miss through to another copy until "\
+	  "every member sent what this node should hold, at most this long (0 = never)")     \
 	X(uint, replication_timeout, 0, "replication-timeout", 500, 10, 60000,               \
 	  "replication_timeout", "ms",                                                        \
 	  "cluster: --replication quorum: longest wait for the replicas' acknowledgements")  \

@@ -55,6 +55,7 @@
 	X(forwarded_writes, "writes this worker sent to another shard's owner")     \
 	X(cluster_remote_keys, "requests served here though this node is not the key's primary (reads: holds no copy)") \
 	X(cluster_proxied, "requests proxied to the key's primary (or the first live copy)") \
+	X(cluster_read_through, "gets that missed while warming up, read through to another copy") \
 	X(cluster_proxy_failures, "of those, answered as failed: no answer in time, a broken link, garbage") \
 	X(repl_writes, "commands queued for replicas (one per replica per write)")  \
 	X(repl_bytes, "bytes sent to replicas")                                     \

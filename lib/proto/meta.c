@@ -389,6 +389,10 @@ meta_parse_tokens(const struct proto_token *tok, unsigned ntok, struct proto_req
 		return fail(err, PROTO_ERR_UNKNOWN_COMMAND);
 	case META_MN:
 		req->op = PROTO_OP_NOOP;
+		if (ntok > 1) { /* memcached ignores it; cluster members send markers there */
+			req->args = tok[1].p;
+			req->args_len = tok[1].len;
+		}
 		return 0;
 	case META_ME:
 		return parse_me(tok, ntok, req, err);

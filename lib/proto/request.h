@@ -132,7 +132,8 @@ struct proto_request {
 	struct proto_span value; /* STORE: the data block, excluding any terminator */
 	uint32_t level;          /* VERBOSITY */
 	const char *args;        /* STATS: the group ("items", "slabs", ...) or NULL;
-				    LRU_CRAWLER: what follows the command, or NULL */
+				    LRU_CRAWLER: what follows the command, or NULL;
+				    NOOP (mn): its first argument, or NULL */
 	uint32_t args_len;
 	struct proto_meta meta;
 	struct proto_binary bin;
