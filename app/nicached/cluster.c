@@ -34,6 +34,7 @@ struct cluster_ctl {
 	uint32_t stat_state;
 	uint64_t stat_state_since_ms;
 	uint64_t stat[CTL_NSTATS];
+	bool leaving;		  /* handing over: views leave this node out */
 };
 
 /* Most members --peers may name (its text is at most SETTINGS_STR_LEN bytes anyway). */
@@ -305,8 +306,34 @@ ctl_publish_stats(struct cluster_ctl *ctl)
 }
 
 /*
+ * [control] @p ring without member @p self (taken over; freed on failure too): the ring the
+ * others will use once this node has left. @return 0 with *out set; negative errno.
+ */
+static int
+ring_without(struct nc_ring *ring, uint32_t self, struct nc_ring **out)
+{
+	uint32_t n = nc_ring_member_count(ring), k = 0, bad = 0;
+	struct nc_ring_member *m = calloc(n, sizeof(*m));
+	int rc = -ENOMEM;
+
+	if (m != NULL) {
+		for (uint32_t i = 0; i < n; i++) {
+			if (i == self)
+				continue;
+			m[k].name = nc_ring_member_name(ring, i);
+			m[k].weight = nc_ring_member_weight(ring, i);
+			k++;
+		}
+		rc = k == 0 ? -ENOENT : nc_ring_build(m, k, NULL, out, &bad);
+	}
+	free(m);
+	nc_ring_destroy(&ring);
+	return rc;
+}
+
+/*
  * [control] Build and publish a view of etcd's member list when it changed since the last
- * one. A list that names no member, or one the ring refuses, keeps the last view (logged).
+ * one (handing over: without this node). A list that names no member, or one the ring refuses, keeps the last view (logged).
  */
 static int
 ctl_rebuild(struct nc_server *srv, struct cluster_ctl *ctl)
@@ -326,6 +353,9 @@ ctl_rebuild(struct nc_server *srv, struct cluster_ctl *ctl)
 		return 0;
 	}
 	rc = nc_ring_build(m, n, NULL, &ring, &bad);
+	if (rc == 0 && ctl->leaving && nc_ring_member_find(ring, srv->set.advertise) >= 0)
+		rc = ring_without(ring, (uint32_t)nc_ring_member_find(ring, srv->set.advertise),
+				  &ring);
 	if (rc == 0)
 		rc = view_build(ring, srv->set.advertise, false, ++ctl->view_version, &v);
 	if (rc < 0) {
@@ -426,6 +456,60 @@ cluster_service(struct nc_server *srv)
 		snprintf(ctl->logged_error, sizeof(ctl->logged_error), "%s", e);
 	}
 	return ctl_rebuild(srv, ctl);
+}
+
+bool
+cluster_handover_begin(struct nc_server *srv)
+{
+	struct cluster_ctl *ctl = srv->cluster_ctl;
+	const struct cluster_view *cur = srv->cluster;
+	struct cluster_view *v = NULL;
+	struct nc_ring *ring = NULL;
+	uint32_t bad = 0;
+	int rc;
+
+	if (ctl == NULL || ctl->etcd == NULL || cur == NULL || cur->self == CLUSTER_NOT_MEMBER ||
+	    cur->nmembers < 2 || srv->set.handover_max == 0)
+		return false;
+	/* The same members as now (names, weights), this node left out. */
+	{
+		uint32_t n = cur->nmembers;
+		struct nc_ring_member *m = calloc(n, sizeof(*m));
+
+		if (m == NULL)
+			return false;
+		for (uint32_t i = 0; i < n; i++) {
+			m[i].name = nc_ring_member_name(cur->ring, i);
+			m[i].weight = nc_ring_member_weight(cur->ring, i);
+		}
+		rc = nc_ring_build(m, n, NULL, &ring, &bad);
+		free(m);
+	}
+	if (rc == 0)
+		rc = ring_without(ring, cur->self, &ring);
+	if (rc == 0)
+		rc = view_build(ring, srv->set.advertise, false, ++ctl->view_version, &v);
+	if (rc < 0) {
+		fprintf(stderr, "nicached: cluster: cannot hand over: %s\n", strerror(-rc));
+		return false;
+	}
+	for (unsigned i = 0; i < srv->nworkers; i++)
+		__atomic_store_n(&srv->workers[i]->handover_done, false, __ATOMIC_RELAXED);
+	ctl->leaving = true;
+	view_publish(srv, v);
+	fprintf(stderr, "nicached: cluster: handing this node's keys over to the other %u members "
+			"(view %llu)\n",
+		v->nmembers, (unsigned long long)v->version);
+	return true;
+}
+
+bool
+cluster_handover_done(const struct nc_server *srv)
+{
+	for (unsigned i = 0; i < srv->nworkers; i++)
+		if (!__atomic_load_n(&srv->workers[i]->handover_done, __ATOMIC_RELAXED))
+			return false;
+	return true;
 }
 
 void

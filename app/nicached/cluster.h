@@ -90,6 +90,18 @@ void cluster_teardown(struct nc_server *srv);
 int cluster_service(struct nc_server *srv);
 
 /**
+ * [control, at stop, workers running] With --etcd, a member and others in the ring: publish
+ * a view without this node (etcd still lists it), so the workers hand its keys over: their
+ * links resync every other member with what it holds in that ring (adds: never over what
+ * clients wrote there since), and requests here are proxied to the keys' new primaries.
+ * @return true when the hand-over started (wait for cluster_handover_done()).
+ */
+bool cluster_handover_begin(struct nc_server *srv);
+
+/** [control] Whether every worker has handed its shard over (its links resynced, drained). */
+bool cluster_handover_done(const struct nc_server *srv);
+
+/**
  * [control, at stop, workers may still run] With --etcd: leave cleanly (delete this node's
  * key and revoke its lease), waiting at most @p max_ms. Nothing to do otherwise.
  */

@@ -187,7 +187,30 @@ control_main(struct nc_server *srv)
 {
 	const struct timespec tick = {0, 2 * 1000 * 1000};
 
-	while (control_signal == 0) {
+	struct timespec t0, t1;
+	bool handing_over = false;
+
+	for (;;) {
+		if (control_signal != 0 && !handing_over) {
+			/* Stopping: a member of an etcd cluster hands its keys over first. */
+			handing_over = cluster_handover_begin(srv);
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			if (!handing_over)
+				break;
+		}
+		if (handing_over) {
+			long long ms;
+
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			ms = (t1.tv_sec - t0.tv_sec) * 1000LL + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+			if (cluster_handover_done(srv) || ms >= (long long)srv->set.handover_max * 1000) {
+				fprintf(stderr, "nicached: cluster: %s after %lld ms\n",
+					cluster_handover_done(srv) ? "keys handed over"
+								   : "hand-over cut short",
+					ms);
+				break;
+			}
+		}
 		nc_clock_update(&srv->clock);
 		/* Larger index tables are made here, off the workers' path, and old ones freed. */
 		for (unsigned i = 0; i < srv->nworkers; i++)

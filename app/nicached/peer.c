@@ -499,7 +499,11 @@ resync_item(const struct store_walk_item *item, void *arg)
 		else if (first == NC_ROUTE_NO_MEMBER)
 			first = r.copy[i];
 	}
-	if (held && first == self) {
+	if (held && self == CLUSTER_NOT_MEMBER) {
+		/* Leaving (handing over): every holder gets it; an add, never over a newer write. */
+		ship_state(x->w, x->ps, &k, SHIP_ADD, &member, 1, 0, PEER_WAIT_NONE);
+		STAT_INC(&x->w->stats, repl_resync_writes);
+	} else if (held && first == self) {
 		/* The primary's copy is the word; a replica's only fills what the member lacks. */
 		ship_state(x->w, x->ps, &k, r.role == NC_ROUTE_PRIMARY ? SHIP_SET : SHIP_ADD, &member,
 			   1, 0, PEER_WAIT_NONE);
@@ -520,7 +524,7 @@ link_resync(struct worker *w, const struct cluster_view *v, struct peer_set *ps,
 
 	if (l->state != PEER_UP)
 		return 0;
-	if (w->srv->set.replicas < 2)
+	if (w->srv->set.replicas < 2 && v->self != CLUSTER_NOT_MEMBER)
 		l->stale = false; /* one copy per key: nothing to give a member */
 	if (l->stale && !l->resyncing) {
 		l->stale = false;
@@ -533,14 +537,17 @@ link_resync(struct worker *w, const struct cluster_view *v, struct peer_set *ps,
 		return 0;
 	store_walk(w->shard, &l->walk, UINT64_MAX, PEER_RESYNC_CHUNKS, resync_item, &x);
 	if (l->walk.done) {
-		/* The member warming up counts these: all of ours came (cluster_warm.h). */
-		char line[64];
-		int n = snprintf(line, sizeof(line), "mn " CLUSTER_WARM_MARKER "%08x.%u.%u\r\n",
-				 cluster_warm_member_id(nc_ring_member_name(v->ring, v->self)),
-				 w->id, w->srv->nworkers);
-
 		l->resyncing = false;
-		link_ship(w, l, line, (size_t)n, NULL, NULL, NULL, false, PEER_WAIT_NONE);
+		if (v->self != CLUSTER_NOT_MEMBER && w->srv->set.replicas > 1) {
+			/* The member warming up counts these: all of ours came (cluster_warm.h). */
+			char line[64];
+			int n = snprintf(line, sizeof(line),
+					 "mn " CLUSTER_WARM_MARKER "%08x.%u.%u\r\n",
+					 cluster_warm_member_id(nc_ring_member_name(v->ring, v->self)),
+					 w->id, w->srv->nworkers);
+
+			link_ship(w, l, line, (size_t)n, NULL, NULL, NULL, false, PEER_WAIT_NONE);
+		}
 	}
 	return 1;
 }
@@ -711,6 +718,27 @@ peer_event(struct worker *w, const struct stack_event *ev)
 	return true;
 }
 
+/*
+ * Handing over (this node left out of the view): done once every link that is up has
+ * resynced its member and the member answered everything sent (a member that is down gets
+ * nothing; one reconnecting is waited for).
+ */
+static void
+handover_check(struct worker *w, const struct peer_set *ps, const struct cluster_view *v)
+{
+	bool done = true;
+
+	for (uint32_t i = 0; i < ps->n && done; i++) {
+		const struct peer_link *l = &ps->link[i];
+
+		if (i == v->self || l->state == PEER_DOWN)
+			continue;
+		done = l->state == PEER_UP && !l->stale && !l->resyncing && l->len == l->sent &&
+		       l->expect.len == 0;
+	}
+	__atomic_store_n(&w->handover_done, done, __ATOMIC_RELAXED);
+}
+
 unsigned
 peer_service(struct worker *w)
 {
@@ -719,7 +747,9 @@ peer_service(struct worker *w)
 	uint32_t tick;
 	unsigned work = 0;
 
-	if ((v = cluster_view_get(w->srv)) == NULL || v->nmembers < 2)
+	/* (a node handing over is not in its view: one other member is enough) */
+	if ((v = cluster_view_get(w->srv)) == NULL ||
+	    (v->nmembers < 2 && v->self != CLUSTER_NOT_MEMBER))
 		return 0;
 	ps = set_get(w);
 	if (ps == NULL)
@@ -749,6 +779,8 @@ peer_service(struct worker *w)
 			link_ship(w, l, "mn\r\n", 4, NULL, NULL, NULL, false, PEER_WAIT_NONE);
 		}
 	}
+	if (v->self == CLUSTER_NOT_MEMBER && w->srv->cluster_ctl != NULL)
+		handover_check(w, ps, v);
 	return work;
 }
 

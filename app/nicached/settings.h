@@ -167,6 +167,9 @@ enum settings_replication {
 	  "replication", "mode",                                                              \
 	  "cluster: async answers a write once stored here; quorum once a majority of the "  \
 	  "key's R copies stored it (else SERVER_ERROR, and no copy keeps it)")              \
+	X(uint, handover_max, 0, "handover-max", 30, 0, 3600, "handover_max", "seconds",      \
+	  "cluster, etcd: at a stop, hand this node's keys to the other members first, for "\
+	  "at most this long (0 = leave at once)")                                            \
 	X(uint, warmup_max, 0, "warmup-max", 60, 0, 3600, "warmup_max", "seconds",            \
 	  "cluster, R > 1: after a start, read gets that miss through to another copy until "\
 	  "every member sent what this node should hold, at most this long (0 = never)")     \

@@ -91,6 +91,7 @@ struct worker {
 	/* answers to this worker's own connections (proxied, quorum waits), oldest first */
 	struct fwd_msg *own_done, **own_done_tail;
 	uint32_t repl_links_up; /* of them, those up: the same */
+	bool handover_done;	/* leaving: every up link resynced and drained (relaxed) */
 
 	/* UDP */
 	struct stack_dgram udp_rx[WORKER_UDP_BATCH];

@@ -64,6 +64,9 @@ loopback ports with a scratch data directory (--etcd-ttl 2):
                 every one, the others drop it with a new version; etcd stopped and restarted:
                 writes and reads go on; node 0 back empty: the client's hit ratio returns to
                 1.0 (the time is printed).
+  etcd-handover three nodes in etcd with one copy per key: a ketama client writes 10,000
+                keys; one node stopped with SIGTERM hands its keys to the others before it
+                leaves etcd: a client over the other two reads every key.
 Prints "PASS name" / "FAIL name: why" per check and "N passed, M failed" last; exits 1 on a
 failure. Only the servers this script started are stopped, by pid.
 """
@@ -83,6 +86,7 @@ import urllib.request
 HOST = "127.0.0.1"
 NKEYS = 10000
 EKEYS = 20000  # the etcd replication check
+HKEYS = 10000  # the etcd hand-over check
 QKEYS = 100000  # the quorum check: the issue's 100,000 keys
 # Nodes stopped with SIGTERM that did not exit with status 0 (a sanitizer's report, a crash).
 UNCLEAN = []
@@ -1029,9 +1033,49 @@ def check_etcd_replicas(ctx):
             ctx.etcd.start()
 
 
+def check_etcd_handover(ctx):
+    """One copy per key (R=1): a node stopped with SIGTERM hands its keys over first."""
+    import pylibmc
+    ports = free_ports(3)
+    names = ["%s:%d" % (HOST, p) for p in ports]
+    saved, ctx.cluster_name = ctx.cluster_name, ctx.cluster_name + "h"
+    nodes = {p: etcd_node(ctx, p, ["-t", "2"]) for p in ports}
+    try:
+        for n in nodes.values():
+            n.wait_up()
+        wait_members(ports, names, 10, "join")
+        wait_links(ports)
+        mc = pylibmc.Client(names, behaviors={"ketama_weighted": True})
+        keys = ["eh:%d:%d" % (i, random.randrange(1 << 30)) for i in range(HKEYS)]
+        for b in range(0, HKEYS, 100):
+            assert not mc.set_multi({k: k.encode() for k in keys[b:b + 100]})
+        held = int(stats(ports[2])["curr_items"])
+        assert held > HKEYS // 10, held
+        t0 = time.monotonic()
+        nodes[ports[2]].stop()
+        took = time.monotonic() - t0
+        out = nodes[ports[2]].output()
+        assert "keys handed over" in out and "left etcd" in out, out[-500:]
+        wait_members(ports[:2], names[:2], 3, "leave")
+        rest = pylibmc.Client(names[:2], behaviors={"ketama_weighted": True})
+        got = {}
+        for b in range(0, HKEYS, 100):
+            got.update(rest.get_multi(keys[b:b + 100]))
+        lost = [k for k in keys if got.get(k) != k.encode()]
+        assert not lost, "%d of %d keys lost with the node that left, e.g. %s" % (
+            len(lost), HKEYS, lost[:3])
+        print("  a node holding %d of %d keys stopped with SIGTERM: handed them over and left "
+              "in %.1f s; the other two answer every key" % (held, HKEYS, took), flush=True)
+    finally:
+        for n in nodes.values():
+            n.stop()
+        ctx.cluster_name = saved
+
+
 ETCD_CHECKS = [("etcd-join", check_etcd_join), ("etcd-crash", check_etcd_crash),
                ("etcd-away", check_etcd_away), ("etcd-leave", check_etcd_leave),
-               ("etcd-start", check_etcd_start), ("etcd-replicas", check_etcd_replicas)]
+               ("etcd-start", check_etcd_start), ("etcd-replicas", check_etcd_replicas),
+               ("etcd-handover", check_etcd_handover)]
 
 
 def main():
