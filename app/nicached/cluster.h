@@ -17,10 +17,8 @@
  * Every request's key is routed by cluster_route() (lib/cluster/route.h): this node's shard,
  * and with a cluster the members holding the key and this node's role for it.
  *
- * Replication and proxying to a key's primary live in peer.h (the worker's links to the
- * members). Not done yet (issue 14): a node that joins, or returns empty, is the primary of
- * its keys at once (the others' resync fills it within seconds; reads miss meanwhile); meta
- * commands for other members' keys are served where they land.
+ * Replication, proxying to a key's primary and the hand-over at a clean stop live in peer.h
+ * (the worker's links to the members); a returning node's warm-up in cluster_warm.h.
  */
 
 #include <stddef.h>

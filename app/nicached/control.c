@@ -168,8 +168,8 @@ control_banner(const struct nc_server *srv, FILE *f)
 		fprintf(f,
 			"nicached: cluster of %u members (%s), this node %s; ketama "
 			"placement as libmemcached's; `config get cluster` answers auto-discovery; "
-			"%u %s of each key (%s); text and binary requests for other members' "
-			"keys are proxied to the key's primary\n",
+			"%u %s of each key (%s); requests for other members' keys are proxied "
+			"to the key's primary\n",
 			v->nmembers, srv->cluster_ctl != NULL ? "etcd" : "static --peers",
 			v->self == CLUSTER_NOT_MEMBER ? "(not listed yet)"
 						      : nc_ring_member_name(v->ring, v->self),

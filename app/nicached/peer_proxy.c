@@ -8,9 +8,11 @@
  *   - a write (set, add, replace, append, prepend, cas, delete, incr, decr, touch, gat) of a
  *     key this node holds no copy of or a replica of, so the primary applies (and replicates)
  *     every write.
- * The request goes as the meta command with the same meaning (mg, ms, md, ma), with the opaque
- * `Oncprx` so the member serves it where it lands; the reply (matched in order on the link)
- * becomes the request's result, and the client's own protocol writes it.
+ * The request goes as the meta command with the same meaning (mg, ms, md, ma; a meta request
+ * as itself, its own flags and tokens again), with the opaque `Oncprx` so the member serves it
+ * where it lands; the reply (matched in order on the link) becomes the request's result, its
+ * return flags included, and the client's own protocol writes it (the client's O, k, b and q
+ * applied here).
  *
  * Where the request goes: the first of the key's members (primary first) whose link is up.
  * When that is this node, or no link is up, the request is served here as before (counted in
@@ -20,9 +22,8 @@
  * write "SERVER_ERROR no answer from the key's primary" (the write may or may not have been
  * applied there).
  *
- * Not proxied: meta commands (served here; their flags do not all map to one command on
- * another member yet), stores the parser refused as too large, and commands members send each
- * other (opaque ncrepl or ncprx).
+ * Not proxied: me (the item's details here), stores the parser refused as too large, and
+ * commands members send each other (opaque ncrepl or ncprx).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -68,6 +69,102 @@ store_mode_letter(enum proto_mode mode)
 }
 
 /*
+ * A meta request's own flags again, for the member: every letter it gave with its token,
+ * except O (the proxy's own opaque goes instead; the writer echoes the client's), q (the
+ * member must answer; the writer applies q here), b and k (the key goes as this node encodes
+ * it; the writer returns it as the client asked). @return the bytes written; -1 when full.
+ */
+static int
+meta_flags(const struct proto_request *req, char *buf, size_t cap)
+{
+	const struct proto_meta *m = &req->meta;
+	size_t used = 0;
+
+	buf[0] = '\0'; /* (no flag at all: the empty string) */
+	for (int i = 0; i < 52; i++) {
+		char c = (char)(i < 26 ? 'A' + i : 'a' + i - 26);
+		int n;
+
+		if ((m->flags & PROTO_META_BIT(c)) == 0 || c == 'O' || c == 'q' || c == 'b' ||
+		    c == 'k')
+			continue;
+		switch (c) {
+		case 'N':
+			n = snprintf(buf + used, cap - used, " N%" PRId64, m->vivify_ttl);
+			break;
+		case 'T':
+			n = snprintf(buf + used, cap - used, " T%" PRId64, m->new_ttl);
+			break;
+		case 'R':
+			n = snprintf(buf + used, cap - used, " R%" PRId64, m->recache_ttl);
+			break;
+		case 'F':
+			n = snprintf(buf + used, cap - used, " F%u", req->client_flags);
+			break;
+		case 'C':
+			n = snprintf(buf + used, cap - used, " C%" PRIu64, req->cas);
+			break;
+		case 'E':
+			n = snprintf(buf + used, cap - used, " E%" PRIu64, m->explicit_cas);
+			break;
+		case 'J':
+			n = snprintf(buf + used, cap - used, " J%" PRIu64, req->initial);
+			break;
+		case 'D':
+			n = snprintf(buf + used, cap - used, " D%" PRIu64, req->delta);
+			break;
+		case 'M':
+			if (m->mode == 0)
+				continue;
+			n = snprintf(buf + used, cap - used, " M%c", m->mode);
+			break;
+		default:
+			n = snprintf(buf + used, cap - used, " %c", c);
+			break;
+		}
+		if (n < 0 || (size_t)n >= cap - used)
+			return -1;
+		used += (size_t)n;
+	}
+	return (int)used;
+}
+
+/* A meta request's command again (mg, ms, md, ma), the key token @p tok (@p b64: b). */
+static int
+meta_line(const struct proto_request *req, const char *tok, int kn, bool b64, char *line,
+	  size_t cap)
+{
+	char flags[PEER_LINE_MAX / 2];
+	const char *cmd;
+	char len[16] = "";
+	int n;
+
+	switch (req->op) {
+	case PROTO_OP_GET:
+	case PROTO_OP_GAT:
+		cmd = "mg";
+		break;
+	case PROTO_OP_STORE:
+		cmd = "ms";
+		snprintf(len, sizeof(len), " %u", req->value.len);
+		break;
+	case PROTO_OP_DELETE:
+		cmd = "md";
+		break;
+	case PROTO_OP_ARITH:
+		cmd = "ma";
+		break;
+	default:
+		return -1; /* me: served here */
+	}
+	if (meta_flags(req, flags, sizeof(flags)) < 0)
+		return -1;
+	n = snprintf(line, cap, "%s %.*s%s%s%s O" PEER_PROXY_OPAQUE "\r\n", cmd, kn, tok, len,
+		     b64 ? " b" : "", flags);
+	return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
+/*
  * The meta command asking the same as @p req for key token @p tok (@p kn bytes, @p b64: " b").
  * @return its length; -1 when it does not fit or @p req is not proxied.
  */
@@ -79,6 +176,8 @@ proxy_line(const struct proto_request *req, const char *tok, int kn, bool b64, c
 	const char *o = " O" PEER_PROXY_OPAQUE "\r\n";
 	int n;
 
+	if (req->kind == PROTO_META)
+		return meta_line(req, tok, kn, b64, line, cap);
 	switch (req->op) {
 	case PROTO_OP_GET:
 		n = snprintf(line, cap, "mg %.*s%s v f c%s", kn, tok, b, o);
@@ -137,7 +236,7 @@ peer_proxy(struct worker *w, const struct store_key *k, struct fwd_msg *m,
 	int kn, n;
 	bool b64;
 
-	if (ps == NULL || req->kind == PROTO_META || (req->flags & PROTO_F_REFUSED) != 0)
+	if (ps == NULL || (req->flags & PROTO_F_REFUSED) != 0)
 		return false;
 	cluster_route_view(w->srv, v, k, &r);
 	for (uint32_t i = 0; i < r.ncopies && l == NULL; i++) {
@@ -270,20 +369,54 @@ starts(const char *line, uint32_t len, const char *s)
 	return len >= n && memcmp(line, s, n) == 0;
 }
 
-/* The number after flag letter @p f among the reply's flags (after its code); 0 if absent. */
-static uint64_t
-reply_flag(const char *line, uint32_t len, char f)
+/*
+ * Whether flag letter @p f is among the reply's flags (after its code), with the number after
+ * it (negative allowed: t-1) in *v (0 when it has none).
+ */
+static bool
+reply_has(const char *line, uint32_t len, char f, int64_t *v)
 {
 	for (uint32_t i = 2; i + 1 < len; i++) {
 		if (line[i] == ' ' && line[i + 1] == f) {
-			uint64_t v = 0;
+			bool neg = i + 2 < len && line[i + 2] == '-';
+			uint64_t n = 0;
 
-			for (i += 2; i < len && line[i] >= '0' && line[i] <= '9'; i++)
-				v = v * 10 + (uint64_t)(line[i] - '0');
-			return v;
+			for (i += neg ? 3 : 2; i < len && line[i] >= '0' && line[i] <= '9'; i++)
+				n = n * 10 + (uint64_t)(line[i] - '0');
+			*v = neg ? -(int64_t)n : (int64_t)n;
+			return true;
 		}
 	}
-	return 0;
+	*v = 0;
+	return false;
+}
+
+/* The number after flag letter @p f among the reply's flags; 0 if absent. */
+static uint64_t
+reply_flag(const char *line, uint32_t len, char f)
+{
+	int64_t v;
+
+	reply_has(line, len, f, &v);
+	return (uint64_t)v;
+}
+
+/* The meta return flags of the reply (mg's t, l, h, s, W, X, Z) into @p res. */
+static void
+meta_result_flags(const char *line, uint32_t len, struct proto_result *res)
+{
+	int64_t v;
+
+	if (reply_has(line, len, 't', &v))
+		res->ttl_left = v;
+	if (reply_has(line, len, 'l', &v))
+		res->last_access = v;
+	res->hit_before = reply_has(line, len, 'h', &v) && v == 1;
+	if (res->value == NULL && reply_has(line, len, 's', &v))
+		res->value_len = (uint32_t)v; /* mg s without v: the size alone */
+	res->win = reply_has(line, len, 'W', &v);
+	res->stale = reply_has(line, len, 'X', &v);
+	res->won_already = reply_has(line, len, 'Z', &v);
 }
 
 /* The result of a failed request: a read misses, a write did not reach the primary. */
@@ -330,9 +463,21 @@ proxy_result(const struct peer_wait *wt, const struct fwd_msg *m, struct proto_r
 		return false;
 	res->cas = reply_flag(line, len, 'c');
 	res->client_flags = (uint32_t)reply_flag(line, len, 'f');
+	if (req->kind == PROTO_META)
+		meta_result_flags(line, len, res);
 	switch (req->op) {
 	case PROTO_OP_GET:
 	case PROTO_OP_GAT:
+		if (req->kind == PROTO_META && (hd || en || va)) {
+			/* mg: a hit without v answers HD; a miss EN (with W when it vivified). */
+			res->status = en ? PROTO_ST_MISS : PROTO_ST_HIT;
+			if (va) {
+				res->value = m->copy.buf;
+				res->value_len = wt->value_len;
+			}
+			meta_result_flags(line, len, res);
+			return true;
+		}
 		if (!va)
 			return en ? (res->status = PROTO_ST_MISS, true) : false;
 		res->status = PROTO_ST_HIT;
@@ -352,6 +497,10 @@ proxy_result(const struct peer_wait *wt, const struct fwd_msg *m, struct proto_r
 		return res->status == PROTO_ST_DELETED || res->status == PROTO_ST_NOT_FOUND ||
 		       res->status == PROTO_ST_EXISTS || res->status == PROTO_ST_NOT_REPLICATED;
 	case PROTO_OP_ARITH:
+		if (hd && req->kind == PROTO_META) { /* ma without v */
+			res->status = PROTO_ST_NUMBER;
+			return true;
+		}
 		if (va) {
 			const char *d = m->copy.buf;
 

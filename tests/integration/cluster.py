@@ -252,10 +252,10 @@ def check_ketama(ctx):
     for m, ks in by_node.items():
         for j, p in enumerate(ctx.ports):
             sample = ks[:300]
-            # (meta commands are served where they land, never proxied)
-            got = request(p, b"".join(b"mg %s v\r\n" % k.encode() for k in sample) +
+            # (me, the item's details, is served where it lands, never proxied)
+            got = request(p, b"".join(b"me %s\r\n" % k.encode() for k in sample) +
                           b"mn\r\n", b"MN\r\n", 10)
-            hits = got.count(b"VA ")
+            hits = got.count(b"ME ")
             want = len(sample) if j == m else 0
             assert hits == want, "node %d holds %d of %d keys the ring puts on node %d" % (
                 j, hits, len(sample), m)
@@ -271,7 +271,7 @@ def check_ketama(ctx):
         st = stats(p)
         got = int(st["cluster_proxied"])
         assert got == want, "node %d proxied %d requests, want %d" % (j, got, want)
-        # (the mg checks above: served here, counted as keys of another member)
+        # (the me checks above: served here, counted as keys of another member)
         assert int(st["cluster_remote_keys"]) == want, st
         assert st["cluster_proxy_failures"] == "0", st
 
@@ -307,6 +307,22 @@ def check_proxy(ctx):
         got = mc.gets(ks[450])  # cas through the proxy
         assert got[0] == b"r" and mc.cas(ks[450], b"c", got[1]) and not mc.cas(
             ks[450], b"d", got[1]), got
+    # Meta commands sent to every node answer as the key's primary would, flags included.
+    cand = ["mp:%d:%d" % (i, random.randrange(1 << 30)) for i in range(30)]
+    prim = [c[0] for c in ring_copies(ctx, names, cand, 1)]
+    for i, k in enumerate(cand):
+        p = ctx.ports[i % 3]
+        kb, cb = k.encode(), ("c" + k).encode()
+        got = request(p, b"ms %s 3 F5 T0\r\nabc\r\nmg %s v f s k Oz\r\nms %s 2 MA\r\nde\r\n"
+                      b"mg %s v\r\nma %s N0 J10 v\r\nma %s D5 v\r\nmn\r\n" % (
+                          kb, kb, kb, kb, cb, cb), b"MN\r\n")
+        want = (b"HD\r\nVA 3 f5 s3 k%s Oz\r\nabc\r\nHD\r\nVA 5\r\nabcde\r\nVA 2\r\n10\r\n"
+                b"VA 2\r\n15\r\nMN\r\n" % kb)
+        assert got == want, "meta on node %d for %s: %r" % (i % 3, k, got)
+        assert request(ctx.ports[prim[i]], b"me %s\r\nmn\r\n" % kb, b"MN\r\n").startswith(
+            b"ME "), "%s not on its primary" % k
+        got = request(p, b"md %s q\r\nmg %s v Ox\r\nmn\r\n" % (kb, kb), b"MN\r\n")
+        assert got == b"EN Ox\r\nMN\r\n", got
     # Placed as a ketama client places them: a ketama client finds every one.
     kc = pylibmc.Client(names, behaviors={"ketama_weighted": True})
     got = {}
@@ -320,7 +336,8 @@ def check_proxy(ctx):
     assert proxied > 4000, proxied
     assert all(x["cluster_proxy_failures"] == "0" for x in st), st
     print("  text and binary clients with modula hashing: %d requests proxied, every key "
-          "where ketama looks" % proxied, flush=True)
+          "where ketama looks; meta commands on any node answer as on the key's primary"
+          % proxied, flush=True)
 
 
 def check_bad_input(ctx):

@@ -145,7 +145,8 @@ def held(addr, keys):
 def client_copies(a):
     """Every key on both of its ring copies (a.ring: per key the member indexes), polled until
     a.timeout (asynchronous replication may still be in flight)."""
-    ring = json.loads(a.ring)
+    with open(a.ring) as f:
+        ring = json.load(f)
     deadline = time.monotonic() + a.timeout
     while True:
         want = {n: [] for n in range(len(a.names))}
@@ -214,7 +215,22 @@ def client_alive(a):
             "uptime": res}
 
 
-CLIENT = {"wait-links": client_wait_links, "write": client_write, "copies": client_copies,
+def client_dpdk(a):
+    """`stats tcp` and the neighbour table of `stats nic` of each (DPDK) node."""
+    res = {}
+    for n in a.names:
+        tcp = mc_stats(n, b"tcp")
+        nic = mc_stats(n, b"nic")
+        res[n] = {"tcp": {k: tcp.get(k) for k in ("active_opens", "passive_opens",
+                                                   "established", "attempt_fails",
+                                                   "resets_in", "retrans_segs")},
+                  "neigh": {k[6:]: v for k, v in nic.items() if k.startswith("neigh_")},
+                  "nic": {k: nic.get(k) for k in ("arp_requests_sent", "arp_answered",
+                                                   "arp_learned", "no_neighbour")}}
+    return {"ok": True, "nodes": res}
+
+
+CLIENT = {"wait-links": client_wait_links, "dpdk": client_dpdk, "write": client_write, "copies": client_copies,
           "count": client_count, "read": client_read, "alive": client_alive}
 
 
@@ -224,7 +240,7 @@ def client_main(argv):
     p.add_argument("--names", required=True)
     p.add_argument("--keys", type=int, default=0)
     p.add_argument("--timeout", type=float, default=20)
-    p.add_argument("--ring", default="[]")
+    p.add_argument("--ring", default=None, help="a JSON file: per key its members' indexes")
     a = p.parse_args(argv)
     a.names = a.names.split(",")
     try:
@@ -250,6 +266,7 @@ class Lab:
         self.made_links = []
         self.made_ns = False
         self.procs = {}  # name -> Popen
+        self.capture = None  # tcpdump
         self.logs = {}
         self.passed = 0
         self.failed = 0
@@ -324,10 +341,30 @@ class Lab:
         self.in_ns("ip", "addr", "add", CLIENT_IP + "/24", "dev", "br0")
         self.in_ns("ip", "addr", "add", self.sock_ip + "/24", "dev", "br0")
         self.in_ns("ip", "link", "set", "dev", "br0", "up")
+        if self.a.capture:
+            # Every frame crossing the bridge (ARP and TCP, headers), for a diagnosis.
+            self.capture = subprocess.Popen(
+                ["ip", "netns", "exec", self.ns, "tcpdump", "-i", "br0", "-s", "160", "-U",
+                 "-w", self.a.capture, "arp or tcp"], stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and not (
+                    os.path.exists(self.a.capture) and os.path.getsize(self.a.capture) > 0):
+                time.sleep(0.1)
+            time.sleep(0.3)
 
     def down(self):
         for name in list(self.procs):
             self.kill(name)
+        if self.capture is not None:
+            self.capture.send_signal(signal.SIGINT)
+            try:
+                self.capture.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.capture.kill()
+                self.capture.wait(timeout=5)
+            self.capture = None
+            self.note("frames crossing the bridge written to %s" % self.a.capture)
         for root in self.made_links:
             self.sh("ip", "link", "del", "dev", root, check=False)
         if self.made_ns:
@@ -343,7 +380,10 @@ class Lab:
 
     def spawn(self, name, cmd):
         log = os.path.join(self.dir, "node-%s.log" % name.replace(":", "_"))
-        with open(log, "ab") as f:
+        if name in self.logs:  # started again: a log of its own
+            log = log[:-4] + "-%d.log" % len([n for n in os.listdir(self.dir) if n.startswith(
+                os.path.basename(log)[:-4])])
+        with open(log, "wb") as f:
             f.write(("[cluster_lab] %s\n" % " ".join(cmd)).encode())
             f.flush()
             self.procs[name] = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=f,
@@ -382,15 +422,19 @@ class Lab:
             p.kill()
             return p.wait(timeout=10)
 
+    def spawn_dpdk(self, i, driver):
+        name = self.dpdk_names[i]
+        site = os.path.join(self.dir, "site-%d.ini" % i)
+        with open(site, "w") as f:
+            f.write("; cluster_lab.py: DPDK node %s\n[port]\nprofile = %s\niface = %s\n\n"
+                    "[ipv4]\naddress = %s.%d/24\n" % (name, driver, self.veth(i, 0), SUBNET,
+                                                      i + 1))
+        self.spawn(name, [self.a.server, "--backend", "dpdk", "--site", site]
+                   + self.common_flags(name, "%s%d" % (driver, i)))
+
     def start_dpdk(self, driver):
-        for i, name in enumerate(self.dpdk_names):
-            site = os.path.join(self.dir, "site-%d.ini" % i)
-            with open(site, "w") as f:
-                f.write("; cluster_lab.py: DPDK node %s\n[port]\nprofile = %s\niface = %s\n\n"
-                        "[ipv4]\naddress = %s.%d/24\n" % (name, driver, self.veth(i, 0),
-                                                          SUBNET, i + 1))
-            self.spawn(name, [self.a.server, "--backend", "dpdk", "--site", site]
-                       + self.common_flags(name, "%s%d" % (driver, i)))
+        for i in range(self.ndpdk):
+            self.spawn_dpdk(i, driver)
         ok = all(self.wait_log(n, "nicached: serving", 30) for n in self.dpdk_names)
         if not ok:
             for n in self.dpdk_names:
@@ -439,6 +483,45 @@ class Lab:
             return {"ok": False, "error": "client %s: status %d, %s" % (
                 phase, r.returncode, (r.stderr or r.stdout).strip()[-500:])}
 
+    def check_dpdk_links(self):
+        """Each DPDK node opened its links itself (stack_connect: active_opens) and learned
+        the other DPDK nodes' MACs by ARP (its neighbour table, `stats nic`)."""
+        r = self.client("dpdk", self.dpdk_names, 10)
+        if not r["ok"]:
+            return self.report("dpdk-links", False, str(r))
+        bad, parts = [], []
+        for n, v in r["nodes"].items():
+            opens = int(v["tcp"]["active_opens"] or 0)
+            others = [o.split(":")[0] for o in self.dpdk_names if o != n]
+            known = [o for o in others if o in v["neigh"]]
+            if opens < len(self.names) - 1 or len(known) != len(others):
+                bad.append(n)
+            parts.append("%s: active_opens %s, attempt_fails %s, %s, neighbours %s" % (
+                n, v["tcp"]["active_opens"], v["tcp"]["attempt_fails"],
+                ", ".join("%s %s" % kv for kv in v["nic"].items()),
+                " ".join("%s=%s" % kv for kv in sorted(v["neigh"].items()))))
+        return self.report("dpdk-links", not bad, "; ".join(parts) + (
+            "; want active_opens >= %d and every other DPDK node in the neighbour table: %s" % (
+                len(self.names) - 1, ", ".join(bad)) if bad else ""))
+
+    def check_copies(self, name, victim):
+        ring = self.ring_dump()
+        if ring is not None:
+            ring_file = os.path.join(self.dir, "ring.json")
+            with open(ring_file, "w") as f:
+                json.dump(ring, f)
+            r = self.client("copies", self.names, 20, keys=self.a.keys, ring=ring_file)
+            primary_of_victim = sum(1 for m in ring if m[0] == self.names.index(victim))
+            ok = r["ok"] and primary_of_victim > 0
+            return self.report(name, ok, "every key on its primary and its replica (ring_dump "
+                               "-r 2); %d primaries on %s; items %s" % (
+                                   primary_of_victim, victim,
+                                   " ".join("%s=%s" % (n, s["curr_items"]) for n, s in
+                                            r["stats"].items())) if ok else str(r))
+        r = self.client("count", self.names, 20, keys=self.a.keys)
+        return self.report(name, r["ok"], "no ring_dump: items add up to %d" % r.get("items", 0)
+                           if r["ok"] else str(r))
+
     def ring_dump(self):
         path = self.a.ring_dump
         if path is None:
@@ -469,27 +552,13 @@ class Lab:
         else:
             self.report("links-up", False, "after %.0f s: %s" % (time.monotonic() - t0, r))
             return
+        self.check_dpdk_links()
         r = self.client("write", self.names, 60, keys=self.a.keys)
         if not self.report("write", r["ok"], "%d keys in %s s" % (self.a.keys, r.get("seconds"))
                            if r["ok"] else str(r)):
             return
-        ring = self.ring_dump()
         victim = self.dpdk_names[0]
-        if ring is not None:
-            with open(os.path.join(self.dir, "ring.json"), "w") as f:
-                json.dump(ring, f)
-            r = self.client("copies", self.names, 20, keys=self.a.keys, ring=json.dumps(ring))
-            primary_of_victim = sum(1 for m in ring if m[0] == 0)
-            ok = r["ok"] and primary_of_victim > 0
-            self.report("copies", ok, "every key on its primary and its replica (ring_dump -r 2); "
-                        "%d primaries on %s; items %s" % (
-                            primary_of_victim, victim,
-                            " ".join("%s=%s" % (n, s["curr_items"]) for n, s in
-                                     r["stats"].items())) if ok else str(r))
-        else:
-            r = self.client("count", self.names, 20, keys=self.a.keys)
-            self.report("copies", r["ok"], "no ring_dump: items add up to %d" % r.get("items", 0)
-                        if r["ok"] else str(r))
+        self.check_copies("copies", victim)
         rc = self.kill(victim)
         self.report("kill", rc == -signal.SIGKILL, "%s exit %s" % (victim, rc))
         live = [n for n in self.names if n != victim]
@@ -500,6 +569,24 @@ class Lab:
         r = self.client("alive", live, 10)
         self.report("survivors", r["ok"] and not dead, "%s still serving" % ", ".join(live)
                     if r["ok"] and not dead else "exited: %s; %s" % (dead, r))
+        if self.a.rejoin:
+            self.rejoin(victim)
+
+    def rejoin(self, victim):
+        """The killed DPDK node started again, empty: every link up again (the survivors' links
+        to its old process broke), and the others resync it: both copies of every key again."""
+        t0 = time.monotonic()
+        self.spawn_dpdk(self.dpdk_names.index(victim), self.driver)
+        if not self.wait_log(victim, "nicached: serving", 30):
+            return self.report("rejoin", False, "%s did not start again" % victim)
+        r = self.client("wait-links", self.names, 60)
+        if not self.report("rejoin-links", r["ok"], "all links up %.1f s after the restart" % (
+                time.monotonic() - t0) if r["ok"] else str(r)):
+            return
+        self.check_copies("rejoin-copies", victim)
+        r = self.client("read", self.names, 60, keys=self.a.keys)
+        self.report("rejoin-read", r["ok"], "a client with every member read %d of %d keys" % (
+            r.get("hits", 0), self.a.keys) if r["ok"] else str(r))
 
 
 def main():
@@ -514,6 +601,9 @@ def main():
     p.add_argument("--drivers", default=os.environ.get("NC_LAB_DRIVERS", "af_xdp af_packet"))
     p.add_argument("--time-limit", type=int, default=170)
     p.add_argument("--ring-dump", default=None, help="default: next to the server's build")
+    p.add_argument("--rejoin", action="store_true",
+                   help="then start the killed node again: links up, its copies back")
+    p.add_argument("--capture", metavar="PCAP", help="tcpdump the bridge (ARP, TCP) to PCAP")
     p.add_argument("--keep-logs", action="store_true")
     p.add_argument("-v", "--verbose", action="count", default=1,
                    help="nodes' verbosity (-v: theirs is -vv)")

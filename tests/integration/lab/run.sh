@@ -65,6 +65,7 @@ CHECKS=(
 	"two-workers-tcp 2 240 -p 11211"
 	"tcp-loss        1 300 -p 11211 -m 256 --fault seed=7,drop=0.05,reorder=0.05,dup=0.01"
 	"tcp-soak        1 240 -p 11211 -m 256 --fault seed=11,drop=0.02,reorder=0.02"
+	"cluster-dpdk    1 200 -p 11211"
 )
 
 if ((LIST)); then
@@ -394,6 +395,16 @@ check_tcp-soak() {
 	timeout -k 2 10 ip netns exec "$NS" ip route change $route dev "$PEER_IF" rto_min 20ms >>"$out" 2>&1 || return 1
 	echo "route now: $(in_ns ip -4 route show 10.77.0.0/24 dev "$PEER_IF"); load ${secs} s, limit ${limit} s" >>"$out"
 	NC_TCP_SOAK_SECONDS=$secs run_pytest "$out" "$limit" "$workers" test_tcp_soak.py -s --tb=short
+}
+
+# The cluster on the DPDK path (cluster_lab.py): a lab of its own (namespace ${NS}c, a bridge,
+# two DPDK nodes on their own veths and a socket node), replication links up, 5,000 keys
+# written, one DPDK node killed with SIGKILL, every key read from the copies. The lab server
+# started for this check stays idle.
+check_cluster-dpdk() {
+	local out=$1 limit=$2
+	timeout -k 5 "$limit" "$PYTHON" "$HERE/cluster_lab.py" --server "$SERVER" --ns "${NS}c" \
+		--drivers "$DRIVERS" --time-limit $((limit - 20)) >>"$out" 2>&1
 }
 
 # server_stats OUT: append to the check log the server's `stats tcp` (nicached's TCP
