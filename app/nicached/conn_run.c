@@ -219,8 +219,7 @@ conn_execute(struct worker *w, struct conn *c)
 	if (!exec_is_write(req)) {
 		exec_read(&w->exec, srv->workers[shard]->shard, &c->key, req, &res);
 		if (res.status == PROTO_ST_MISS && req->op == PROTO_OP_GET &&
-		    req->kind != PROTO_META && route.role != NC_ROUTE_ALONE &&
-		    cluster_warming(srv)) {
+		    route.role != NC_ROUTE_ALONE && cluster_warming(srv)) {
 			/* Warming up: another copy may have what the resync did not send yet. */
 			struct fwd_msg *m = &c->msg;
 

@@ -226,7 +226,7 @@ def client_dpdk(a):
                                                    "resets_in", "retrans_segs")},
                   "neigh": {k[6:]: v for k, v in nic.items() if k.startswith("neigh_")},
                   "nic": {k: nic.get(k) for k in ("arp_requests_sent", "arp_answered",
-                                                   "arp_learned", "no_neighbour")}}
+                                                   "arp_learned", "drop_no_neighbour")}}
     return {"ok": True, "nodes": res}
 
 
