@@ -626,6 +626,24 @@ repl_queued(const struct nc_server *srv)
 	return queued;
 }
 
+/*
+ * Member @p i's state as this node sees it: self; up (every worker's link to it is up),
+ * partial, down (none); "listed" beyond the members whose links are itemized.
+ */
+static const char *
+member_state(const struct nc_server *srv, const struct cluster_view *v, uint32_t i)
+{
+	unsigned up = 0;
+
+	if (i == v->self)
+		return "self";
+	if (i >= WORKER_PEER_STATS_MAX)
+		return "listed";
+	for (unsigned j = 0; j < srv->nworkers; j++)
+		up += __atomic_load_n(&srv->workers[j]->peer_up[i], __ATOMIC_RELAXED);
+	return up == srv->nworkers ? "up" : up == 0 ? "down" : "partial";
+}
+
 /* Replication links up on every worker (relaxed gauges). */
 static uint64_t
 repl_links_up(const struct nc_server *srv)
@@ -679,7 +697,20 @@ cluster_stats_visit(const struct nc_server *srv,
 		snprintf(name, sizeof(name), "member_%u_points", i);
 		number(arg, name, nc_ring_member_points(v->ring, i));
 		snprintf(name, sizeof(name), "member_%u_state", i);
-		text(arg, name, i == v->self ? "self" : ctl != NULL ? "etcd" : "static");
+		text(arg, name, member_state(srv, v, i));
+		if (i != v->self && i < WORKER_PEER_STATS_MAX) {
+			uint64_t up = 0, queued = 0;
+
+			for (unsigned j = 0; j < srv->nworkers; j++) {
+				up += __atomic_load_n(&srv->workers[j]->peer_up[i], __ATOMIC_RELAXED);
+				queued += __atomic_load_n(&srv->workers[j]->peer_queued[i],
+							  __ATOMIC_RELAXED);
+			}
+			snprintf(name, sizeof(name), "member_%u_links_up", i);
+			number(arg, name, up);
+			snprintf(name, sizeof(name), "member_%u_queue_bytes", i);
+			number(arg, name, queued);
+		}
 	}
 	if (ctl != NULL) {
 		static const char *const names[] = {

@@ -30,6 +30,17 @@ links_up_add(struct worker *w, int delta)
 	__atomic_store_n(&w->repl_links_up, w->repl_links_up + (uint32_t)delta, __ATOMIC_RELAXED);
 }
 
+/* Publish link @p l's per-member gauges (stats cluster: member_<i>_links_up, _queue_bytes). */
+static void
+link_gauges(struct worker *w, const struct peer_link *l)
+{
+	if (l->member >= WORKER_PEER_STATS_MAX)
+		return;
+	__atomic_store_n(&w->peer_up[l->member], (uint8_t)(l->state == PEER_UP), __ATOMIC_RELAXED);
+	__atomic_store_n(&w->peer_queued[l->member], (uint64_t)(l->len - l->sent),
+			 __ATOMIC_RELAXED);
+}
+
 static void
 link_drop_queue(struct worker *w, struct peer_link *l)
 {
@@ -37,6 +48,7 @@ link_drop_queue(struct worker *w, struct peer_link *l)
 
 	queued_add(w, -(int64_t)left);
 	l->len = l->sent = 0;
+	link_gauges(w, l);
 }
 
 static void
@@ -57,6 +69,7 @@ link_close(struct worker *w, struct peer_link *l, bool failed)
 	if (l->state == PEER_UP)
 		links_up_add(w, -1);
 	l->state = PEER_DOWN;
+	link_gauges(w, l);
 	/*
 	 * What was queued for it is lost, and what was sent may not have been applied: the member
 	 * is resynced when the link is up again (a broken link, not one closed on purpose).
@@ -131,6 +144,7 @@ link_flush(struct worker *w, struct peer_link *l)
 		l->sent += (size_t)n;
 		l->sent_tick = nc_clock_ticks(&w->srv->clock);
 		queued_add(w, -(int64_t)n);
+		link_gauges(w, l);
 		STAT_ADD(&w->stats, repl_bytes, (uint64_t)n);
 	}
 	if (l->state != PEER_UP)
@@ -228,6 +242,13 @@ set_follow(struct worker *w, struct peer_set *ps, const struct cluster_view *v)
 	ps->link = link;
 	ps->n = v->nmembers;
 	ps->version = v->version;
+	/* Members are indexed anew: every gauge again. */
+	for (uint32_t i = ps->n; i < WORKER_PEER_STATS_MAX; i++) {
+		__atomic_store_n(&w->peer_up[i], 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&w->peer_queued[i], 0, __ATOMIC_RELAXED);
+	}
+	for (uint32_t i = 0; i < ps->n; i++)
+		link_gauges(w, &ps->link[i]);
 }
 
 /* ---- shipping ---- */
@@ -310,6 +331,7 @@ link_ship(struct worker *w, struct peer_link *l, const char *line, size_t n,
 		l->len += 2;
 	}
 	queued_add(w, (int64_t)need);
+	link_gauges(w, l);
 	if (write)
 		STAT_INC(&w->stats, repl_writes);
 	link_flush(w, l);
@@ -702,6 +724,7 @@ peer_event(struct worker *w, const struct stack_event *ev)
 			 */
 			l->state = PEER_UP;
 			links_up_add(w, 1);
+			link_gauges(w, l);
 			undo_resume(w, w->peers, l);
 			l->backoff = PEER_BACKOFF_MIN_TICKS;
 			l->stale = true;

@@ -40,6 +40,9 @@
 #define WORKER_SPARE_CHUNKS 16
 #define WORKER_UDP_MAX 65536
 
+/** Members whose links `stats cluster` itemizes (member_<i>_links_up, _queue_bytes). */
+#define WORKER_PEER_STATS_MAX 256
+
 struct worker {
 	unsigned id;
 	unsigned lcore;
@@ -91,6 +94,10 @@ struct worker {
 	/* answers to this worker's own connections (proxied, quorum waits), oldest first */
 	struct fwd_msg *own_done, **own_done_tail;
 	uint32_t repl_links_up; /* of them, those up: the same */
+	/* per member (index in the view the links follow, the first WORKER_PEER_STATS_MAX):
+	 * link up, bytes queued; relaxed, read for `stats cluster` */
+	uint8_t peer_up[WORKER_PEER_STATS_MAX];
+	uint64_t peer_queued[WORKER_PEER_STATS_MAX];
 	bool handover_done;	/* leaving: every up link resynced and drained (relaxed) */
 
 	/* UDP */

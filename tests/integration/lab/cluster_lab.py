@@ -3,7 +3,7 @@
 
     tests/integration/lab/cluster_lab.py --server build/app/nicached/nicached
         [--ns NAME] [--keys N] [--dpdk-nodes N] [--drivers "af_xdp af_packet"]
-        [--time-limit S] [--keep-logs] [-vv]
+        [--time-limit S] [--rejoin] [--capture PCAP] [--keep-logs] [-v]
 
 Topology (root only; everything made here is removed at the end, whatever happens):
 
@@ -26,12 +26,18 @@ failure (2: bad usage):
   start       every node serves (DPDK nodes print "nicached: serving")
   links-up    `stats cluster` on every node: repl_links_up == repl_links == members - 1,
               and cluster_warming no
+  dpdk-links  each DPDK node opened its links itself (`stats tcp` active_opens >= members - 1)
+              and has the other DPDK nodes in its neighbour table (`stats nic`, by ARP)
   write       pylibmc (ketama_weighted) sets --keys keys from the namespace
   copies      every key is held (mg, served where it lands) by both of its ring copies
               (ring_dump -r 2), no repl_dropped / repl_errors; the victim is primary of some
   kill        the first DPDK node is killed with SIGKILL
   read        a client without it (the names minus the dead one) reads every key, value exact
   survivors   the other nodes still run and answer `stats`
+With --rejoin, then: the killed node started again empty; rejoin-links (every link up
+again: the survivors' links to the old process reset), rejoin-copies (the others resynced
+it: both copies of every key again), rejoin-read (a client with every member reads all).
+--capture PCAP writes what crosses the bridge (ARP, TCP headers) for a diagnosis.
 The whole run is bounded by --time-limit (default 170 s) and every command by a timeout.
 """
 import argparse

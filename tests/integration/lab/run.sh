@@ -399,12 +399,13 @@ check_tcp-soak() {
 
 # The cluster on the DPDK path (cluster_lab.py): a lab of its own (namespace ${NS}c, a bridge,
 # two DPDK nodes on their own veths and a socket node), replication links up, 5,000 keys
-# written, one DPDK node killed with SIGKILL, every key read from the copies. The lab server
-# started for this check stays idle.
+# written, one DPDK node killed with SIGKILL, every key read from the copies, then the node
+# back (--rejoin: links up again, its copies resynced). The lab server started for this
+# check stays idle.
 check_cluster-dpdk() {
 	local out=$1 limit=$2
 	timeout -k 5 "$limit" "$PYTHON" "$HERE/cluster_lab.py" --server "$SERVER" --ns "${NS}c" \
-		--drivers "$DRIVERS" --time-limit $((limit - 20)) >>"$out" 2>&1
+		--drivers "$DRIVERS" --time-limit $((limit - 20)) --rejoin >>"$out" 2>&1
 }
 
 # server_stats OUT: append to the check log the server's `stats tcp` (nicached's TCP
