@@ -164,6 +164,27 @@ conn_exec_admin(struct worker *w, struct conn *c, struct proto_result *res)
 }
 
 /**
+ * Send c->req to another member (peer_proxy(); @p read_through: a get that missed here while
+ * warming up). @return true when it went: the connection waits for the answer.
+ */
+static bool
+conn_proxy(struct worker *w, struct conn *c, bool read_through)
+{
+	struct fwd_msg *m = &c->msg;
+
+	m->kind = FWD_PROXY;
+	m->from = w;
+	m->conn = c;
+	m->req = &c->req;
+	if (!peer_proxy(w, &c->key, m, &c->in, read_through))
+		return false;
+	c->retries = 0;
+	c->state = CONN_WAITING;
+	c->acks_due = 1;
+	return true;
+}
+
+/**
  * Execute c->req. @return true when answered (go on parsing); false when the connection
  * waits (forwarded, broadcast, or retrying for memory).
  */
@@ -200,18 +221,8 @@ conn_execute(struct worker *w, struct conn *c)
 	if ((route.role == NC_ROUTE_REMOTE ||
 	     (route.role == NC_ROUTE_REPLICA && exec_is_write(req))) && !peer_from_member(req)) {
 		/* Not this node's key (or not its word): its primary answers, if it is up. */
-		struct fwd_msg *m = &c->msg;
-
-		m->kind = FWD_PROXY;
-		m->from = w;
-		m->conn = c;
-		m->req = req;
-		if (peer_proxy(w, &c->key, m, &c->in, false)) {
-			c->retries = 0;
-			c->state = CONN_WAITING;
-			c->acks_due = 1;
+		if (conn_proxy(w, c, false))
 			return false;
-		}
 		STAT_INC(&w->stats, cluster_remote_keys);
 	}
 	shard = route.shard;
@@ -221,18 +232,8 @@ conn_execute(struct worker *w, struct conn *c)
 		if (res.status == PROTO_ST_MISS && req->op == PROTO_OP_GET &&
 		    route.role != NC_ROUTE_ALONE && cluster_warming(srv)) {
 			/* Warming up: another copy may have what the resync did not send yet. */
-			struct fwd_msg *m = &c->msg;
-
-			m->kind = FWD_PROXY;
-			m->from = w;
-			m->conn = c;
-			m->req = req;
-			if (peer_proxy(w, &c->key, m, &c->in, true)) {
-				c->retries = 0;
-				c->state = CONN_WAITING;
-				c->acks_due = 1;
+			if (conn_proxy(w, c, true))
 				return false;
-			}
 		}
 	} else if (shard == w->id) {
 		/* Quorum: the reply may wait for the replicas, so its value must outlive the loop. */

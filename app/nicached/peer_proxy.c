@@ -83,45 +83,49 @@ meta_flags(const struct proto_request *req, char *buf, size_t cap)
 	buf[0] = '\0'; /* (no flag at all: the empty string) */
 	for (int i = 0; i < 52; i++) {
 		char c = (char)(i < 26 ? 'A' + i : 'a' + i - 26);
+		bool is_signed = false, token = true;
+		int64_t sv = 0;
+		uint64_t uv = 0;
 		int n;
 
 		if ((m->flags & PROTO_META_BIT(c)) == 0 || c == 'O' || c == 'q' || c == 'b' ||
-		    c == 'k')
+		    c == 'k' || (c == 'M' && m->mode == 0))
 			continue;
+		/* The letters that carry a token, and where the parser put it. */
 		switch (c) {
 		case 'N':
-			n = snprintf(buf + used, cap - used, " N%" PRId64, m->vivify_ttl);
-			break;
 		case 'T':
-			n = snprintf(buf + used, cap - used, " T%" PRId64, m->new_ttl);
-			break;
 		case 'R':
-			n = snprintf(buf + used, cap - used, " R%" PRId64, m->recache_ttl);
+			is_signed = true;
+			sv = c == 'N' ? m->vivify_ttl : c == 'T' ? m->new_ttl : m->recache_ttl;
 			break;
 		case 'F':
-			n = snprintf(buf + used, cap - used, " F%u", req->client_flags);
+			uv = req->client_flags;
 			break;
 		case 'C':
-			n = snprintf(buf + used, cap - used, " C%" PRIu64, req->cas);
+			uv = req->cas;
 			break;
 		case 'E':
-			n = snprintf(buf + used, cap - used, " E%" PRIu64, m->explicit_cas);
+			uv = m->explicit_cas;
 			break;
 		case 'J':
-			n = snprintf(buf + used, cap - used, " J%" PRIu64, req->initial);
+			uv = req->initial;
 			break;
 		case 'D':
-			n = snprintf(buf + used, cap - used, " D%" PRIu64, req->delta);
-			break;
-		case 'M':
-			if (m->mode == 0)
-				continue;
-			n = snprintf(buf + used, cap - used, " M%c", m->mode);
+			uv = req->delta;
 			break;
 		default:
-			n = snprintf(buf + used, cap - used, " %c", c);
+			token = false;
 			break;
 		}
+		if (c == 'M')
+			n = snprintf(buf + used, cap - used, " M%c", m->mode);
+		else if (!token)
+			n = snprintf(buf + used, cap - used, " %c", c);
+		else if (is_signed)
+			n = snprintf(buf + used, cap - used, " %c%" PRId64, c, sv);
+		else
+			n = snprintf(buf + used, cap - used, " %c%" PRIu64, c, uv);
 		if (n < 0 || (size_t)n >= cap - used)
 			return -1;
 		used += (size_t)n;

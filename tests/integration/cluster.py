@@ -284,6 +284,7 @@ def check_proxy(ctx):
     """Clients that hash differently (modula): every request reaches the key's primary."""
     import pylibmc
     names = ["%s:%d" % (HOST, p) for p in ctx.ports]
+    wait_links(ctx.ports)  # (before, a request is served where it lands)
     before = sum(int(stats(p)["cluster_proxied"]) for p in ctx.ports)
     keys = []
     for binary in (False, True):
@@ -495,16 +496,22 @@ def check_replicas(ctx):
             n.stop()
 
 
+def fake_member_socket(port):
+    """A listening socket on loopback that plays a member (accept with a 0.2 s timeout)."""
+    lsock = socket.socket()
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lsock.bind((HOST, port))
+    lsock.listen(16)
+    lsock.settimeout(0.2)
+    return lsock
+
+
 def check_bad_peer(ctx):
     """A member that answers garbage to replication, then drops its links mid-stream."""
     import threading
     port, fake = free_ports(2)
     names = ["%s:%d" % (HOST, port), "%s:%d" % (HOST, fake)]
-    lsock = socket.socket()
-    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    lsock.bind((HOST, fake))
-    lsock.listen(16)
-    lsock.settimeout(0.2)
+    lsock = fake_member_socket(fake)
     stop = threading.Event()
     seen = {"conns": 0, "bytes": 0}
 
@@ -696,11 +703,7 @@ def check_quorum_timeout(ctx):
     import threading
     port, fake = free_ports(2)
     names = ["%s:%d" % (HOST, port), "%s:%d" % (HOST, fake)]
-    lsock = socket.socket()
-    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    lsock.bind((HOST, fake))
-    lsock.listen(16)
-    lsock.settimeout(0.2)
+    lsock = fake_member_socket(fake)
     stop = threading.Event()
     conns = []
 
