@@ -145,8 +145,32 @@ parse_marker(const char *p, size_t len, uint32_t *id, uint32_t *worker, uint32_t
 	return 0;
 }
 
+/*
+ * The member of view @p v whose id is @p id and whose address is the host of @p from
+ * ("ip:port", "[v6]:port"): its index, or -1 (not a member: a client's line).
+ */
+static int
+member_of(const struct cluster_view *v, uint32_t id, const char *from)
+{
+	const char *colon = strrchr(from, ':');
+	size_t hl = colon != NULL ? (size_t)(colon - from) : strlen(from);
+
+	if (hl >= 2 && from[0] == '[' && from[hl - 1] == ']') {
+		from++;
+		hl -= 2;
+	}
+	for (uint32_t i = 0; i < v->nmembers; i++) {
+		const char *ip = v->members[i].ip[0] != '\0' ? v->members[i].ip : v->members[i].host;
+
+		if (i != v->self && cluster_warm_member_id(nc_ring_member_name(v->ring, i)) == id &&
+		    strlen(ip) == hl && memcmp(ip, from, hl) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
 void
-cluster_warm_note(struct nc_server *srv, const char *arg, size_t len)
+cluster_warm_note(struct nc_server *srv, const char *arg, size_t len, const char *from)
 {
 	struct cluster_warm *cw = srv->warm;
 	size_t pre = sizeof(CLUSTER_WARM_MARKER) - 1;
@@ -154,7 +178,8 @@ cluster_warm_note(struct nc_server *srv, const char *arg, size_t len)
 	uint32_t id, worker, nworkers, j;
 
 	if (cw == NULL || v == NULL || len <= pre || memcmp(arg, CLUSTER_WARM_MARKER, pre) != 0 ||
-	    parse_marker(arg + pre, len - pre, &id, &worker, &nworkers) != 0)
+	    parse_marker(arg + pre, len - pre, &id, &worker, &nworkers) != 0 ||
+	    member_of(v, id, from) < 0)
 		return;
 	pthread_mutex_lock(&cw->lock);
 	for (j = 0; j < cw->n && cw->m[j].id != id; j++)

@@ -43,8 +43,12 @@ int cluster_warm_setup(struct nc_server *srv);
 /** [setup, after workers stopped] Free the warm-up state. */
 void cluster_warm_teardown(struct nc_server *srv);
 
-/** [worker, in its RCU read section] Note marker @p arg[0..len) (after "mn "). */
-void cluster_warm_note(struct nc_server *srv, const char *arg, size_t len);
+/**
+ * [worker, in its RCU read section] Note marker @p arg[0..len) (after "mn "), sent from
+ * @p from ("ip:port" of the connection). Taken only from a member of the current view other
+ * than this node, on a connection from that member's address.
+ */
+void cluster_warm_note(struct nc_server *srv, const char *arg, size_t len, const char *from);
 
 /** [control] End the warm-up at its deadline. */
 void cluster_warm_service(struct nc_server *srv);

@@ -25,8 +25,10 @@ queued_add(struct worker *w, int64_t delta)
 
 /* The worker's links-up gauge (stats cluster: repl_links_up). */
 static void
-links_up_add(struct worker *w, int delta)
+links_up_add(struct worker *w, const struct peer_link *l, int delta)
 {
+	if (l->proxy)
+		return; /* (replication links: repl_links counts them) */
 	__atomic_store_n(&w->repl_links_up, w->repl_links_up + (uint32_t)delta, __ATOMIC_RELAXED);
 }
 
@@ -34,7 +36,7 @@ links_up_add(struct worker *w, int delta)
 static void
 link_gauges(struct worker *w, const struct peer_link *l)
 {
-	if (l->member >= WORKER_PEER_STATS_MAX)
+	if (l->member >= WORKER_PEER_STATS_MAX || l->proxy)
 		return;
 	__atomic_store_n(&w->peer_up[l->member], (uint8_t)(l->state == PEER_UP), __ATOMIC_RELAXED);
 	__atomic_store_n(&w->peer_queued[l->member], (uint64_t)(l->len - l->sent),
@@ -67,7 +69,7 @@ link_close(struct worker *w, struct peer_link *l, bool failed)
 								     : l->backoff * 2;
 	}
 	if (l->state == PEER_UP)
-		links_up_add(w, -1);
+		links_up_add(w, l, -1);
 	l->state = PEER_DOWN;
 	link_gauges(w, l);
 	/*
@@ -196,17 +198,19 @@ set_get(struct worker *w)
 static void
 set_follow(struct worker *w, struct peer_set *ps, const struct cluster_view *v)
 {
-	struct peer_link *link = calloc(v->nmembers, sizeof(*link));
+	struct peer_link *link = calloc(2 * (size_t)v->nmembers, sizeof(*link));
 
 	if (link == NULL)
 		return; /* try again next loop */
 	/* Waits name members by their index in the old view: they fail (and undo) now. */
 	quorum_fail_all(w, ps);
-	for (uint32_t i = 0; i < v->nmembers; i++) {
-		const char *name = nc_ring_member_name(v->ring, i);
+	for (uint32_t i = 0; i < 2 * v->nmembers; i++) {
+		const char *name = nc_ring_member_name(v->ring, i % v->nmembers);
+		bool proxy = i >= v->nmembers;
 
-		for (uint32_t j = 0; j < ps->n; j++) {
-			if (ps->link[j].name[0] != '\0' && strcmp(ps->link[j].name, name) == 0) {
+		for (uint32_t j = 0; j < 2 * ps->n; j++) {
+			if (ps->link[j].name[0] != '\0' && ps->link[j].proxy == proxy &&
+			    strcmp(ps->link[j].name, name) == 0) {
 				link[i] = ps->link[j];
 				ps->link[j].name[0] = '\0';
 				ps->link[j].conn = NULL;
@@ -220,8 +224,9 @@ set_follow(struct worker *w, struct peer_set *ps, const struct cluster_view *v)
 			snprintf(link[i].name, sizeof(link[i].name), "%s", name);
 			link[i].state = PEER_DOWN;
 			link[i].backoff = PEER_BACKOFF_MIN_TICKS;
+			link[i].proxy = proxy;
 		}
-		link[i].member = i;
+		link[i].member = i % v->nmembers;
 		/* The ring changed: what each member should hold changed too. */
 		link[i].stale = true;
 		link[i].resyncing = false;
@@ -229,7 +234,7 @@ set_follow(struct worker *w, struct peer_set *ps, const struct cluster_view *v)
 			stack_conn_set_user(w->stack, link[i].conn, &link[i]);
 	}
 	/* Members that left: their links go. */
-	for (uint32_t j = 0; j < ps->n; j++) {
+	for (uint32_t j = 0; j < 2 * ps->n; j++) {
 		if (ps->link[j].name[0] != '\0') {
 			link_close(w, &ps->link[j], false);
 			undo_drop(ps, &ps->link[j]);
@@ -546,7 +551,7 @@ link_resync(struct worker *w, const struct cluster_view *v, struct peer_set *ps,
 
 	if (l->state != PEER_UP)
 		return 0;
-	if (w->srv->set.replicas < 2 && v->self != CLUSTER_NOT_MEMBER)
+	if (l->proxy || (w->srv->set.replicas < 2 && v->self != CLUSTER_NOT_MEMBER))
 		l->stale = false; /* one copy per key: nothing to give a member */
 	if (l->stale && !l->resyncing) {
 		l->stale = false;
@@ -582,7 +587,7 @@ link_of(struct worker *w, const void *user)
 	struct peer_set *ps = w->peers;
 
 	if (ps == NULL || ps->n == 0 || (const struct peer_link *)user < ps->link ||
-	    (const struct peer_link *)user >= ps->link + ps->n)
+	    (const struct peer_link *)user >= ps->link + 2 * ps->n)
 		return NULL;
 	return (struct peer_link *)user;
 }
@@ -723,7 +728,7 @@ peer_event(struct worker *w, const struct stack_event *ev)
 			 * commands while the link was down: give it what it should hold.
 			 */
 			l->state = PEER_UP;
-			links_up_add(w, 1);
+			links_up_add(w, l, 1);
 			link_gauges(w, l);
 			undo_resume(w, w->peers, l);
 			l->backoff = PEER_BACKOFF_MIN_TICKS;
@@ -785,10 +790,10 @@ peer_service(struct worker *w)
 	}
 	work |= quorum_expire(w, ps);
 	tick = nc_clock_ticks(&w->srv->clock);
-	for (uint32_t i = 0; i < ps->n; i++) {
+	for (uint32_t i = 0; i < 2 * ps->n; i++) {
 		struct peer_link *l = &ps->link[i];
 
-		if (i == v->self)
+		if (l->member == v->self)
 			continue;
 		if (l->state == PEER_DOWN && (l->retry_tick == 0 ||
 					       (int32_t)(tick - l->retry_tick) >= 0)) {
@@ -815,7 +820,7 @@ peer_set_destroy(struct worker *w)
 	if (ps == NULL)
 		return;
 	quorum_free(ps); /* first: at stop no wait is answered (nor undone) */
-	for (uint32_t i = 0; i < ps->n; i++) {
+	for (uint32_t i = 0; i < 2 * ps->n; i++) {
 		link_close(w, &ps->link[i], false);
 		free(ps->link[i].out);
 		fifo_free(&ps->link[i].expect);

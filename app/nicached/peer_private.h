@@ -76,6 +76,9 @@ struct peer_link {
 	char name[NC_RING_NAME_MAX + 1]; /* the member's ring name: links follow it across views */
 	uint32_t member;		 /* its index in the current view */
 	enum peer_state state;
+	bool proxy;		/* carries proxied requests (the member may make them wait for
+				   its quorum), not replication: acknowledgements never queue
+				   behind a waiting request */
 	struct stack_conn *conn;
 	uint32_t retry_tick;	/* PEER_DOWN: when to try again */
 	uint32_t backoff;	/* ticks to wait after the next failure */
@@ -131,8 +134,9 @@ struct peer_wait {
 
 struct peer_set {
 	uint64_t version; /* the view the links were built for */
-	uint32_t n;
-	struct peer_link *link; /* [n], by member index; this node's own entry unused */
+	uint32_t n;		/* members */
+	struct peer_link *link; /* [2n]: replication links by member index, then proxy links
+				   (link[n + member]); this node's own entries unused */
 	struct peer_wait *wait; /* [nwait] */
 	uint32_t nwait, free_wait;
 	struct peer_fifo by_age; /* waits, oldest first: their deadlines come in this order */

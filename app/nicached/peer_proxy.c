@@ -1,13 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Requests for keys this node is not the primary of, proxied to the member that is, over the
- * worker's links to the members (the ones replication uses):
- *   - a read (get, gets, gat, gats, touch, binary get*) of a key this node holds no copy of;
- *     a read of a key it holds a replica of is served from that copy (with async replication
- *     it may lag the primary by what is queued on the primary's link);
- *   - a write (set, add, replace, append, prepend, cas, delete, incr, decr, touch, gat) of a
- *     key this node holds no copy of or a replica of, so the primary applies (and replicates)
- *     every write.
+ * Requests for keys this node is not the primary of (it holds a replica or no copy), reads
+ * and writes, proxied to the member that is, over the worker's proxy links (one per member,
+ * apart from the replication links: a proxied write may wait at the primary for its quorum,
+ * whose acknowledgements travel on replication links, which never wait). So the primary
+ * applies (and replicates) every write, and a read sees what the primary just answered a
+ * write with (a replica's copy may lag it).
  * The request goes as the meta command with the same meaning (mg, ms, md, ma; a meta request
  * as itself, its own flags and tokens again), with the opaque `Oncprx` so the member serves it
  * where it lands; the reply (matched in order on the link) becomes the request's result, its
@@ -15,9 +13,11 @@
  * applied here).
  *
  * Where the request goes: the first of the key's members (primary first) whose link is up.
- * When that is this node, or no link is up, the request is served here as before (counted in
+ * When that is this node, or no link is up, the request is served here (counted in
  * cluster_remote_keys): a ketama client that ejected a dead primary sends its keys to the
- * replica, which then acts for the primary. An answer that does not come within
+ * replica, which then acts for the primary (its reads from its copy, its writes applied
+ * there only: the primary, back, gets them by the replica's resync, as adds). A node that holds
+ * no copy and reaches no holder stores a write itself, where only it can read it back. An answer that does not come within
  * --replication-timeout, or a link that breaks, fails the request: a read answers a miss, a
  * write "SERVER_ERROR no answer from the key's primary" (the write may or may not have been
  * applied there).
@@ -27,6 +27,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,16 @@ bool
 peer_from_member(const struct proto_request *req)
 {
 	return has_opaque(req, PEER_OPAQUE) || has_opaque(req, PEER_PROXY_OPAQUE);
+}
+
+/*
+ * A binary or text exptime as a meta T/N token, which is 32 bits: an absolute time past
+ * 2038 (binary's 32-bit unsigned exptime) becomes the latest one a token can say.
+ */
+static int64_t
+meta_ttl(int64_t exptime)
+{
+	return exptime > INT32_MAX ? INT32_MAX : exptime < INT32_MIN ? INT32_MIN : exptime;
 }
 
 /* The meta mode letter of a store. */
@@ -187,11 +198,12 @@ proxy_line(const struct proto_request *req, const char *tok, int kn, bool b64, c
 		n = snprintf(line, cap, "mg %.*s%s v f c%s", kn, tok, b, o);
 		break;
 	case PROTO_OP_GAT:
-		n = snprintf(line, cap, "mg %.*s%s v f c T%" PRId64 "%s", kn, tok, b, req->exptime,
-			     o);
+		n = snprintf(line, cap, "mg %.*s%s v f c T%" PRId64 "%s", kn, tok, b,
+			     meta_ttl(req->exptime), o);
 		break;
 	case PROTO_OP_TOUCH:
-		n = snprintf(line, cap, "mg %.*s%s f T%" PRId64 "%s", kn, tok, b, req->exptime, o);
+		n = snprintf(line, cap, "mg %.*s%s f T%" PRId64 "%s", kn, tok, b,
+			     meta_ttl(req->exptime), o);
 		break;
 	case PROTO_OP_STORE: {
 		char cas[32] = "";
@@ -199,7 +211,7 @@ proxy_line(const struct proto_request *req, const char *tok, int kn, bool b64, c
 		if (req->mode == PROTO_MODE_CAS || req->cas != 0)
 			snprintf(cas, sizeof(cas), " C%" PRIu64, req->cas);
 		n = snprintf(line, cap, "ms %.*s %u%s F%u T%" PRId64 " M%c%s c%s", kn, tok,
-			     req->value.len, b, req->client_flags, req->exptime,
+			     req->value.len, b, req->client_flags, meta_ttl(req->exptime),
 			     store_mode_letter(req->mode), cas, o);
 		break;
 	}
@@ -213,8 +225,8 @@ proxy_line(const struct proto_request *req, const char *tok, int kn, bool b64, c
 		char init[64] = "";
 
 		if (req->flags & PROTO_F_HAS_INITIAL)
-			snprintf(init, sizeof(init), " N%" PRId64 " J%" PRIu64, req->exptime,
-				 req->initial);
+			snprintf(init, sizeof(init), " N%" PRId64 " J%" PRIu64,
+				 meta_ttl(req->exptime), req->initial);
 		n = snprintf(line, cap, "ma %.*s%s M%c D%" PRIu64 " v c%s%s", kn, tok, b,
 			     (req->flags & PROTO_F_INCR) ? '+' : '-', req->delta, init, o);
 		break;
@@ -249,8 +261,8 @@ peer_proxy(struct worker *w, const struct store_key *k, struct fwd_msg *m,
 				continue; /* (it missed here) */
 			return false; /* the first live holder is this node: served here */
 		}
-		if (ps->link[r.copy[i]].state == PEER_UP)
-			l = &ps->link[r.copy[i]];
+		if (ps->link[ps->n + r.copy[i]].state == PEER_UP)
+			l = &ps->link[ps->n + r.copy[i]];
 	}
 	if (l == NULL)
 		return false;
