@@ -146,31 +146,21 @@ parse_marker(const char *p, size_t len, uint32_t *id, uint32_t *worker, uint32_t
 }
 
 /*
- * The member of view @p v whose id is @p id and whose address is the host of @p from
- * ("ip:port", "[v6]:port"): its index, or -1 (not a member: a client's line).
+ * Whether @p id names a member of view @p v other than this node. (Not where the marker came
+ * from: a member's connections may come from another of its addresses than the one it
+ * advertises, e.g. a second address on the same interface.)
  */
-static int
-member_of(const struct cluster_view *v, uint32_t id, const char *from)
+static bool
+is_member(const struct cluster_view *v, uint32_t id)
 {
-	const char *colon = strrchr(from, ':');
-	size_t hl = colon != NULL ? (size_t)(colon - from) : strlen(from);
-
-	if (hl >= 2 && from[0] == '[' && from[hl - 1] == ']') {
-		from++;
-		hl -= 2;
-	}
-	for (uint32_t i = 0; i < v->nmembers; i++) {
-		const char *ip = v->members[i].ip[0] != '\0' ? v->members[i].ip : v->members[i].host;
-
-		if (i != v->self && cluster_warm_member_id(nc_ring_member_name(v->ring, i)) == id &&
-		    strlen(ip) == hl && memcmp(ip, from, hl) == 0)
-			return (int)i;
-	}
-	return -1;
+	for (uint32_t i = 0; i < v->nmembers; i++)
+		if (i != v->self && cluster_warm_member_id(nc_ring_member_name(v->ring, i)) == id)
+			return true;
+	return false;
 }
 
 void
-cluster_warm_note(struct nc_server *srv, const char *arg, size_t len, const char *from)
+cluster_warm_note(struct nc_server *srv, const char *arg, size_t len)
 {
 	struct cluster_warm *cw = srv->warm;
 	size_t pre = sizeof(CLUSTER_WARM_MARKER) - 1;
@@ -179,7 +169,7 @@ cluster_warm_note(struct nc_server *srv, const char *arg, size_t len, const char
 
 	if (cw == NULL || v == NULL || len <= pre || memcmp(arg, CLUSTER_WARM_MARKER, pre) != 0 ||
 	    parse_marker(arg + pre, len - pre, &id, &worker, &nworkers) != 0 ||
-	    member_of(v, id, from) < 0)
+	    !is_member(v, id))
 		return;
 	pthread_mutex_lock(&cw->lock);
 	for (j = 0; j < cw->n && cw->m[j].id != id; j++)

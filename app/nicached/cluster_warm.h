@@ -44,11 +44,12 @@ int cluster_warm_setup(struct nc_server *srv);
 void cluster_warm_teardown(struct nc_server *srv);
 
 /**
- * [worker, in its RCU read section] Note marker @p arg[0..len) (after "mn "), sent from
- * @p from ("ip:port" of the connection). Taken only from a member of the current view other
- * than this node, on a connection from that member's address.
+ * [worker, in its RCU read section] Note marker @p arg[0..len) (after "mn "). Taken only when
+ * it names a member of the current view other than this node. Any connection can send one
+ * (members connect like clients, from any of their addresses): a client that knows the
+ * member names could end a warm-up early, so reads miss rather than read through; no more.
  */
-void cluster_warm_note(struct nc_server *srv, const char *arg, size_t len, const char *from);
+void cluster_warm_note(struct nc_server *srv, const char *arg, size_t len);
 
 /** [control] End the warm-up at its deadline. */
 void cluster_warm_service(struct nc_server *srv);

@@ -157,7 +157,7 @@ conn_exec_admin(struct worker *w, struct conn *c, struct proto_result *res)
 		return true;
 	default: /* NOOP */
 		if (req->kind == PROTO_META && req->args != NULL)
-			cluster_warm_note(w->srv, req->args, req->args_len, c->peer_name);
+			cluster_warm_note(w->srv, req->args, req->args_len); /* a member's marker */
 		res->status = PROTO_ST_OK;
 		return true;
 	}
@@ -218,11 +218,12 @@ conn_execute(struct worker *w, struct conn *c)
 		store_key_init(&c->key, &srv->seed, req->key, req->key_len);
 	c->hint.key.len = 0;
 	cluster_route(srv, &c->key, &route);
-	if ((route.role == NC_ROUTE_REMOTE || route.role == NC_ROUTE_REPLICA) &&
-	    !peer_from_member(req)) {
+	if ((route.role == NC_ROUTE_REMOTE ||
+	     (route.role == NC_ROUTE_REPLICA && exec_is_write(req))) && !peer_from_member(req)) {
 		/*
-		 * Not this node's key, or not its word: its primary answers while it is up (a
-		 * replica's copy may lag what the primary just answered a write with).
+		 * Not this node's key, or not its word: its primary answers while it is up. A
+		 * read of a key this node holds a replica of is served from that copy (failover
+		 * reads never wait for a primary that may be gone).
 		 */
 		if (conn_proxy(w, c, false))
 			return false;

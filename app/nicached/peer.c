@@ -95,6 +95,12 @@ link_close(struct worker *w, struct peer_link *l, bool failed)
 	}
 }
 
+void
+peer_link_fail(struct worker *w, struct peer_link *l)
+{
+	link_close(w, l, true);
+}
+
 /* Room for @p need more bytes within --replication-queue; false when it would overflow. */
 static bool
 link_reserve(struct worker *w, struct peer_link *l, size_t need)

@@ -126,7 +126,8 @@ struct peer_wait {
 	uint16_t nkey;
 	char key[PEER_KEY_MAX];
 	uint32_t next_free;
-	/* WAIT_PROXY: the primary's reply line, and how much of its value came */
+	/* WAIT_PROXY: the link it went on, the primary's reply line, how much of its value came */
+	uint32_t link;
 	char reply[PEER_REPLY_LINE_MAX];
 	uint32_t reply_len;
 	uint32_t value_len, value_got;
@@ -298,8 +299,18 @@ void quorum_fail_all(struct worker *w, struct peer_set *ps);
 /** [reply] A proxied request's answer (line, value) is complete: answer the client. */
 void proxy_done(struct worker *w, struct peer_set *ps, uint32_t slot);
 
-/** A proxied request got no answer (the link broke, the deadline): answer the failure. */
+/** A proxied request got no answer (the link broke, a view change): answer the failure. */
 void proxy_fail(struct worker *w, struct peer_set *ps, uint32_t slot);
+
+/**
+ * A proxied request's deadline passed: answer the failure and close its link (a member that
+ * does not answer may be gone without a word, as a killed DPDK node is: until the link opens
+ * again, requests are served here rather than wait).
+ */
+void proxy_timeout(struct worker *w, struct peer_set *ps, uint32_t slot);
+
+/** [peer.c] Close link @p l as broken (its waits fail; it reopens after the backoff). */
+void peer_link_fail(struct worker *w, struct peer_link *l);
 
 /** Free the waits (at stop: their requests' connections are gone). */
 void quorum_free(struct peer_set *ps);

@@ -275,6 +275,7 @@ peer_proxy(struct worker *w, const struct store_key *k, struct fwd_msg *m,
 		return false;
 	wt = &ps->wait[slot];
 	wt->msg = m;
+	wt->link = (uint32_t)(l - ps->link);
 	wt->reply_len = 0;
 	wt->value_len = wt->value_got = 0;
 	if (link_ship(w, l, line, (size_t)n, NULL, in,
@@ -554,6 +555,19 @@ proxy_done(struct worker *w, struct peer_set *ps, uint32_t slot)
 	wait_free(ps, slot);
 	m->res = res;
 	forward_answer(w, m);
+}
+
+void
+proxy_timeout(struct worker *w, struct peer_set *ps, uint32_t slot)
+{
+	struct peer_link *l = &ps->link[ps->wait[slot].link];
+
+	proxy_fail(w, ps, slot);
+	if (l->state == PEER_UP) {
+		NC_LOG(w->srv, 1, "worker %u: no answer from %s in time: its proxy link is closed",
+		       w->id, l->name);
+		peer_link_fail(w, l); /* (fails the requests still out on it too) */
+	}
 }
 
 void

@@ -386,7 +386,7 @@ quorum_expire(struct worker *w, struct peer_set *ps)
 			continue;
 		work = 1;
 		if (wt->kind == WAIT_PROXY) {
-			proxy_fail(w, ps, ref.slot);
+			proxy_timeout(w, ps, ref.slot);
 			continue;
 		}
 		STAT_INC(&w->stats, repl_quorum_timeouts);
