@@ -64,8 +64,9 @@ loopback ports with a scratch data directory (--etcd-ttl 2):
   etcd-start    etcd unreachable at start: without --peers the start fails with a message
                 naming --etcd; with --peers the node serves with that list meanwhile.
   etcd-replicas three more nodes in etcd with --replicas 2 --replication quorum: a ketama
-                client with auto-eject writes 20,000 keys; node 0 killed: the same client reads
-                every one, the others drop it with a new version; etcd stopped and restarted:
+                client with auto-eject writes 100,000 keys (--quorum-keys); node 0 killed:
+                the same client reads every one, the others drop it with a new version; etcd
+                stopped and restarted:
                 writes and reads go on; node 0 back empty: the client's hit ratio returns to
                 1.0 (the time is printed).
   etcd-handover three nodes in etcd with one copy per key: a ketama client writes 10,000
@@ -89,7 +90,6 @@ import urllib.request
 
 HOST = "127.0.0.1"
 NKEYS = 10000
-EKEYS = 20000  # the etcd replication check
 HKEYS = 10000  # the etcd hand-over check
 QKEYS = 100000  # the quorum check: the 100,000 keys
 # Nodes stopped with SIGTERM that did not exit with status 0 (a sanitizer's report, a crash).
@@ -1039,6 +1039,7 @@ def check_etcd_replicas(ctx):
     extra = ["--replicas", "2", "--replication", "quorum", "-t", "2"]
     saved, ctx.cluster_name = ctx.cluster_name, ctx.cluster_name + "r"
     nodes = {p: etcd_node(ctx, p, extra) for p in ports}
+    nkeys = ctx.quorum_keys
     try:
         for n in nodes.values():
             n.wait_up()
@@ -1048,14 +1049,14 @@ def check_etcd_replicas(ctx):
             "ketama_weighted": True, "remove_failed": 1, "retry_timeout": 1,
             "connect_timeout": 100, "receive_timeout": 200000, "send_timeout": 200000})
         mc = client()
-        keys = ["er:%d:%d" % (i, random.randrange(1 << 30)) for i in range(EKEYS)]
-        for b in range(0, EKEYS, 100):
+        keys = ["er:%d:%d" % (i, random.randrange(1 << 30)) for i in range(nkeys)]
+        for b in range(0, nkeys, 100):
             failed = mc.set_multi({k: k.encode() for k in keys[b:b + 100]})
             assert not failed, "quorum writes refused: %r" % failed[:3]
 
         def read_all(m):
             got = {}
-            for b in range(0, EKEYS, 100):
+            for b in range(0, nkeys, 100):
                 try:
                     got.update(m.get_multi(keys[b:b + 100]))
                 except pylibmc.Error:
@@ -1070,10 +1071,10 @@ def check_etcd_replicas(ctx):
         hits = 0
         while time.monotonic() - t0 < 10:
             hits = read_all(mc)
-            if hits == EKEYS:
+            if hits == nkeys:
                 break
-        assert hits == EKEYS, "%d of %d acknowledged keys readable after the kill" % (
-            hits, EKEYS)
+        assert hits == nkeys, "%d of %d acknowledged keys readable after the kill" % (
+            hits, nkeys)
         v1 = wait_members(ports[1:], names[1:], ETCD_TTL + 3, "crash")
         assert all(v1[p] > v0[p] for p in v1), (v0, v1)
         # etcd stopped and started again mid-run: clients see no change.
@@ -1081,7 +1082,7 @@ def check_etcd_replicas(ctx):
         live = pylibmc.Client(names[1:], behaviors={"ketama_weighted": True})
         for i in range(500):
             assert live.set("away:%d" % i, b"a"), i
-        assert read_all(live) == EKEYS
+        assert read_all(live) == nkeys
         ctx.etcd.start()
         # Back empty: registered again, warmed up by the others; the client's hits return.
         nodes[ports[0]].stop()
@@ -1092,14 +1093,14 @@ def check_etcd_replicas(ctx):
         mc = client()
         ratio = []
         while time.monotonic() - t0 < 30:
-            ratio.append(read_all(mc) / EKEYS)
+            ratio.append(read_all(mc) / nkeys)
             if ratio[-1] == 1.0:
                 break
             time.sleep(0.2)
         assert ratio and ratio[-1] == 1.0, "hit ratio after the return: %r" % ratio
         print("  %d keys in quorum; node 0 killed: all read from the copies, dropped from the "
               "lists; etcd away: no change; node 0 back empty: hit ratio %.2f at first, 1.00 "
-              "after %.1f s" % (EKEYS, ratio[0], time.monotonic() - t0), flush=True)
+              "after %.1f s" % (nkeys, ratio[0], time.monotonic() - t0), flush=True)
     finally:
         for n in nodes.values():
             n.stop()
