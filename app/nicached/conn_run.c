@@ -163,6 +163,28 @@ conn_exec_admin(struct worker *w, struct conn *c, struct proto_result *res)
 	}
 }
 
+/** c->msg made ready for c->req as a message of kind @p kind from worker @p w. */
+static struct fwd_msg *
+conn_msg(struct worker *w, struct conn *c, enum fwd_kind kind)
+{
+	struct fwd_msg *m = &c->msg;
+
+	m->kind = kind;
+	m->from = w;
+	m->conn = c;
+	m->req = &c->req;
+	return m;
+}
+
+/** The connection waits for one answer (c->msg back from a worker or a member). */
+static void
+conn_wait_one(struct conn *c)
+{
+	c->retries = 0;
+	c->state = CONN_WAITING;
+	c->acks_due = 1;
+}
+
 /**
  * Send c->req to another member (peer_proxy(); @p read_through: a get that missed here while
  * warming up). @return true when it went: the connection waits for the answer.
@@ -170,17 +192,9 @@ conn_exec_admin(struct worker *w, struct conn *c, struct proto_result *res)
 static bool
 conn_proxy(struct worker *w, struct conn *c, bool read_through)
 {
-	struct fwd_msg *m = &c->msg;
-
-	m->kind = FWD_PROXY;
-	m->from = w;
-	m->conn = c;
-	m->req = &c->req;
-	if (!peer_proxy(w, &c->key, m, &c->in, read_through))
+	if (!peer_proxy(w, &c->key, conn_msg(w, c, FWD_PROXY), &c->in, read_through))
 		return false;
-	c->retries = 0;
-	c->state = CONN_WAITING;
-	c->acks_due = 1;
+	conn_wait_one(c);
 	return true;
 }
 
@@ -255,17 +269,11 @@ conn_execute(struct worker *w, struct conn *c)
 			exec_write_give_up(w->shard, &c->key, req, &res);
 		}
 		if (may_wait) {
-			struct fwd_msg *m = &c->msg;
+			struct fwd_msg *m = conn_msg(w, c, FWD_WRITE);
 
-			m->kind = FWD_WRITE;
-			m->from = w;
-			m->conn = c;
-			m->req = req;
 			m->res = res;
 			if (peer_replicate(w, &c->key, req, m)) {
-				c->retries = 0;
-				c->state = CONN_WAITING;
-				c->acks_due = 1;
+				conn_wait_one(c);
 				return false;
 			}
 			res = m->res;
@@ -273,12 +281,8 @@ conn_execute(struct worker *w, struct conn *c)
 			peer_replicate(w, &c->key, req, NULL);
 		}
 	} else {
-		struct fwd_msg *m = &c->msg;
+		struct fwd_msg *m = conn_msg(w, c, FWD_WRITE);
 
-		m->kind = FWD_WRITE;
-		m->from = w;
-		m->conn = c;
-		m->req = req;
 		m->in = &c->in;
 		m->key = c->key;
 		m->retries = 0;

@@ -209,7 +209,7 @@ set_follow(struct worker *w, struct peer_set *ps, const struct cluster_view *v)
 	if (link == NULL)
 		return; /* try again next loop */
 	/* Waits name members by their index in the old view: they fail (and undo) now. */
-	quorum_fail_all(w, ps);
+	waits_fail_all(w, ps);
 	for (uint32_t i = 0; i < 2 * v->nmembers; i++) {
 		const char *name = nc_ring_member_name(v->ring, i % v->nmembers);
 		bool proxy = i >= v->nmembers;
@@ -494,7 +494,10 @@ peer_replicate(struct worker *w, const struct store_key *k, const struct proto_r
 	/* Quorum: a touch ships the whole item, so every reply is HD (mg would answer EN). */
 	cas = ship_state(w, ps, k, is_touch(req) && !peer_quorum_mode(w) ? SHIP_TOUCH : SHIP_SET,
 			 &r.copy[1], r.ncopies - 1, 0, wait);
-	return wait != PEER_WAIT_NONE && quorum_shipped(w, ps, wait, cas);
+	if (wait == PEER_WAIT_NONE)
+		return false;
+	quorum_shipped(w, ps, wait, cas);
+	return true;
 }
 
 /* ---- resync ---- */

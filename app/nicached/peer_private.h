@@ -202,12 +202,11 @@ uint32_t quorum_begin(struct worker *w, struct peer_set *ps, const struct store_
 		      struct fwd_msg *m, const uint32_t *copy, uint32_t ncopies);
 
 /**
- * After the write's commands were shipped: the item's CAS @p cas (0: none). When no replica
- * was asked, or enough answered at once, the wait ends here.
- * @return true when the request still waits (it is answered later), false when it was
- *         answered now.
+ * After the write's commands were shipped: the item's CAS @p cas (0: none). When too few
+ * replicas were asked, the wait ends here; either way its request is answered through
+ * forward_answer(), never by the caller.
  */
-bool quorum_shipped(struct worker *w, struct peer_set *ps, uint32_t slot, uint64_t cas);
+void quorum_shipped(struct worker *w, struct peer_set *ps, uint32_t slot, uint64_t cas);
 
 /**
  * A write whose quorum cannot even be asked for (no links for the current view yet, no memory
@@ -290,9 +289,10 @@ void wait_free(struct peer_set *ps, uint32_t slot);
 struct peer_wait *wait_of(struct peer_set *ps, struct peer_ref ref);
 
 /**
- * Fail every wait (the ring changed: the links and the keys' members are about to change).
+ * Fail every quorum wait and proxied request (the ring changed: the links and the keys'
+ * members are about to change). Undos are kept: they follow their links.
  */
-void quorum_fail_all(struct worker *w, struct peer_set *ps);
+void waits_fail_all(struct worker *w, struct peer_set *ps);
 
 /* ---- peer_proxy.c ---- */
 

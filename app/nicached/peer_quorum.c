@@ -334,7 +334,7 @@ undo_drop(struct peer_set *ps, struct peer_link *l)
 	l->nundo = 0;
 }
 
-bool
+void
 quorum_shipped(struct worker *w, struct peer_set *ps, uint32_t slot, uint64_t cas)
 {
 	struct peer_wait *wt = &ps->wait[slot];
@@ -345,7 +345,6 @@ quorum_shipped(struct worker *w, struct peer_set *ps, uint32_t slot, uint64_t ca
 		wait_end(w, ps, slot, true);
 	else if (wait_lost(wt))
 		wait_end(w, ps, slot, false);
-	return true;
 }
 
 void
@@ -396,7 +395,7 @@ quorum_expire(struct worker *w, struct peer_set *ps)
 }
 
 void
-quorum_fail_all(struct worker *w, struct peer_set *ps)
+waits_fail_all(struct worker *w, struct peer_set *ps)
 {
 	struct peer_ref ref;
 

@@ -392,14 +392,9 @@ def gets_one(port, key):
 def check_replicas(ctx):
     """Three nodes with --replicas 2 (two workers each, so writes also cross shards)."""
     import pylibmc
-    ports = free_ports(3)
-    names = ["%s:%d" % (HOST, p) for p in ports]
-    nodes = [Node(ctx.server, p, ",".join(names), n, ctx.logdir,
-                  ("--replicas", "2", "-t", "2")) for p, n in zip(ports, names)]
+    ports, names, nodes = static_nodes(ctx, 3, ("--replicas", "2", "-t", "2"))
     try:
-        for n in nodes:
-            n.wait_up()
-        wait_links(ports)  # (a member's link not up yet drops its commands: resynced once up)
+        wait_cluster(nodes, ports)  # (a link not up yet drops its commands: resynced once up)
         mc = pylibmc.Client(names, behaviors={"ketama_weighted": True})
         keys = ["rk:%d:%d" % (i, random.randrange(1 << 30)) for i in range(NKEYS)]
         for i, k in enumerate(keys):
@@ -608,6 +603,23 @@ def check_disagree(ctx):
             n.stop()
 
 
+def static_nodes(ctx, count, extra):
+    """(ports, names, nodes): @count nodes on free loopback ports, started with static --peers
+    naming them all and the @extra flags (not waited for: see wait_cluster)."""
+    ports = free_ports(count)
+    names = ["%s:%d" % (HOST, p) for p in ports]
+    nodes = [Node(ctx.server, p, ",".join(names), n, ctx.logdir, extra)
+             for p, n in zip(ports, names)]
+    return ports, names, nodes
+
+
+def wait_cluster(nodes, ports):
+    """Until every node answers and all their links are up."""
+    for n in nodes:
+        n.wait_up()
+    wait_links(ports)
+
+
 def wait_links(ports, timeout=20.0):
     """Until every node's replication links are all up (quorum writes fail before)."""
     deadline = time.monotonic() + timeout
@@ -633,15 +645,10 @@ def ring_copies(ctx, names, keys, copies=2):
 def check_quorum(ctx):
     """--replication quorum: acknowledged writes survive a SIGKILL; failed ones leave no copy."""
     import pylibmc
-    ports = free_ports(3)
-    names = ["%s:%d" % (HOST, p) for p in ports]
-    extra = ("--replicas", "2", "--replication", "quorum", "-t", "2")
-    nodes = [Node(ctx.server, p, ",".join(names), n, ctx.logdir, extra)
-             for p, n in zip(ports, names)]
+    ports, names, nodes = static_nodes(
+        ctx, 3, ("--replicas", "2", "--replication", "quorum", "-t", "2"))
     try:
-        for n in nodes:
-            n.wait_up()
-        wait_links(ports)
+        wait_cluster(nodes, ports)
         mc = pylibmc.Client(names, behaviors={"ketama_weighted": True})
         nkeys = ctx.quorum_keys
         keys = ["qk:%d:%d" % (i, random.randrange(1 << 30)) for i in range(nkeys)]
@@ -763,18 +770,27 @@ def check_quorum_timeout(ctx):
         lsock.close()
 
 
+def wait_stopped(pid, timeout=5.0):
+    """Until every thread of process @pid is stopped (state T): kill(SIGSTOP) returns before."""
+    deadline = time.monotonic() + timeout
+    while True:
+        states = []
+        for t in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/stat" % (pid, t)) as f:
+                states.append(f.read().rsplit(")", 1)[1].split()[0])
+        if all(st in ("T", "t") for st in states):
+            return
+        assert time.monotonic() < deadline, "process %d not stopped: %r" % (pid, states)
+        time.sleep(0.01)
+
+
 def check_quorum_undo(ctx):
     """A replica that stalls (SIGSTOP) past the deadline: the failed write is undone there."""
-    pa, pb = free_ports(2)
-    names = ["%s:%d" % (HOST, pa), "%s:%d" % (HOST, pb)]
-    extra = ("--replicas", "2", "--replication", "quorum", "--replication-timeout", "300")
-    nodes = [Node(ctx.server, p, ",".join(names), n, ctx.logdir, extra)
-             for p, n in zip((pa, pb), names)]
+    (pa, pb), names, nodes = static_nodes(
+        ctx, 2, ("--replicas", "2", "--replication", "quorum", "--replication-timeout", "300"))
     stopped = False
     try:
-        for n in nodes:
-            n.wait_up()
-        wait_links([pa, pb])
+        wait_cluster(nodes, [pa, pb])
         keys = ["qu:%d" % i for i in range(100)]
         mine = [k.encode() for k, c in zip(keys, ring_copies(ctx, names, keys)) if c[0] == 0]
         k, k2 = mine[0], mine[1]
@@ -783,12 +799,14 @@ def check_quorum_undo(ctx):
         assert gets_one(pb, k.decode())[0] == b"v1"
         nodes[1].proc.send_signal(signal.SIGSTOP)
         stopped = True
+        wait_stopped(nodes[1].proc.pid)
         # A read that vivifies nothing (mg N of a key that is there) does not wait.
         t0 = time.monotonic()
         got = request(pa, b"mg %s N30 v\r\n" % k2, b"\r\n")
         assert got.startswith(b"VA 2") and time.monotonic() - t0 < 0.2, got
         reply = request(pa, b"set %s 0 0 2\r\nv2\r\n" % k, b"\r\n")
-        assert reply == b"SERVER_ERROR replication quorum not reached\r\n", reply
+        assert reply == b"SERVER_ERROR replication quorum not reached\r\n", (
+            reply, {x: v for x, v in stats(pa).items() if x.startswith(("repl_", "cluster_"))})
         assert gets_one(pa, k.decode()) is None
         nodes[1].proc.send_signal(signal.SIGCONT)
         stopped = False
@@ -812,15 +830,10 @@ def check_quorum_undo(ctx):
 def check_quorum_cross(ctx):
     """Quorum writes proxied both ways at once: proxied requests never hold up replication."""
     import threading
-    ports = free_ports(2)
-    names = ["%s:%d" % (HOST, p) for p in ports]
-    extra = ("--replicas", "2", "--replication", "quorum", "-t", "2")
-    nodes = [Node(ctx.server, p, ",".join(names), n, ctx.logdir, extra)
-             for p, n in zip(ports, names)]
+    ports, names, nodes = static_nodes(
+        ctx, 2, ("--replicas", "2", "--replication", "quorum", "-t", "2"))
     try:
-        for n in nodes:
-            n.wait_up()
-        wait_links(ports)
+        wait_cluster(nodes, ports)
         cand = ["qc:%d" % i for i in range(100)]
         prim = [c[0] for c in ring_copies(ctx, names, cand)]
         # Each key written through the node that is not its primary: node 1 proxies to node 0
