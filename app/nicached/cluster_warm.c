@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cluster.h"
+#include "cluster/etcd.h"
 #include "server.h"
 
 /* Members whose markers a node keeps track of (more: the deadline ends the warm-up). */
@@ -30,15 +30,6 @@ struct cluster_warm {
 	uint32_t n;
 	struct warm_member m[WARM_MEMBERS_MAX];
 };
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 uint32_t
 cluster_warm_member_id(const char *name)
@@ -63,7 +54,7 @@ cluster_warm_setup(struct nc_server *srv)
 		return -ENOMEM;
 	pthread_mutex_init(&cw->lock, NULL);
 	cw->warming = true;
-	cw->start_ms = now_ms();
+	cw->start_ms = nc_etcd_now_ms();
 	srv->warm = cw;
 	return 0;
 }
@@ -82,7 +73,7 @@ cluster_warm_teardown(struct nc_server *srv)
 static void
 warm_end(struct nc_server *srv, struct cluster_warm *cw, const char *why)
 {
-	uint64_t took = now_ms() - cw->start_ms;
+	uint64_t took = nc_etcd_now_ms() - cw->start_ms;
 
 	__atomic_store_n(&cw->took_ms, took != 0 ? took : 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&cw->warming, false, __ATOMIC_RELAXED);
@@ -196,7 +187,7 @@ cluster_warm_service(struct nc_server *srv)
 	struct cluster_warm *cw = srv->warm;
 
 	if (cw == NULL || !__atomic_load_n(&cw->warming, __ATOMIC_RELAXED) ||
-	    now_ms() - cw->start_ms < (uint64_t)srv->set.warmup_max * 1000)
+	    nc_etcd_now_ms() - cw->start_ms < (uint64_t)srv->set.warmup_max * 1000)
 		return;
 	pthread_mutex_lock(&cw->lock);
 	if (cw->warming)

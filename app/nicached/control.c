@@ -9,6 +9,7 @@
 #include <rte_telemetry.h>
 
 #include "cluster.h"
+#include "cluster/etcd.h"
 #include "cluster_warm.h"
 #include "nic.h"
 #include "worker.h"
@@ -182,35 +183,38 @@ control_banner(const struct nc_server *srv, FILE *f)
 	fflush(f);
 }
 
+/* Whether the hand-over begun at @p start (ms) is done or out of time (said on stderr). */
+static bool
+handover_over(const struct nc_server *srv, uint64_t start)
+{
+	uint64_t ms = nc_etcd_now_ms() - start;
+	bool done = cluster_handover_done(srv);
+
+	if (!done && ms < (uint64_t)srv->set.handover_max * 1000)
+		return false;
+	fprintf(stderr, "nicached: cluster: %s after %llu ms\n",
+		done ? "keys handed over" : "hand-over cut short", (unsigned long long)ms);
+	return true;
+}
+
 void
 control_main(struct nc_server *srv)
 {
 	const struct timespec tick = {0, 2 * 1000 * 1000};
 
-	struct timespec t0, t1;
+	uint64_t handover_start = 0;
 	bool handing_over = false;
 
 	for (;;) {
 		if (control_signal != 0 && !handing_over) {
 			/* Stopping: a member of an etcd cluster hands its keys over first. */
 			handing_over = cluster_handover_begin(srv);
-			clock_gettime(CLOCK_MONOTONIC, &t0);
+			handover_start = nc_etcd_now_ms();
 			if (!handing_over)
 				break;
 		}
-		if (handing_over) {
-			long long ms;
-
-			clock_gettime(CLOCK_MONOTONIC, &t1);
-			ms = (t1.tv_sec - t0.tv_sec) * 1000LL + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-			if (cluster_handover_done(srv) || ms >= (long long)srv->set.handover_max * 1000) {
-				fprintf(stderr, "nicached: cluster: %s after %lld ms\n",
-					cluster_handover_done(srv) ? "keys handed over"
-								   : "hand-over cut short",
-					ms);
-				break;
-			}
-		}
+		if (handing_over && handover_over(srv, handover_start))
+			break;
 		nc_clock_update(&srv->clock);
 		/* Larger index tables are made here, off the workers' path, and old ones freed. */
 		for (unsigned i = 0; i < srv->nworkers; i++)
