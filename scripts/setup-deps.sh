@@ -28,6 +28,9 @@ set -euo pipefail
 # a real etcd (etcd-server; the test skips without it), and etcd-client brings
 # etcdctl to look at the member keys by hand.
 # Profiling (README) also wants valgrind, which the tests do not need.
+# Compression in the server uses LZF (liblzf-dev); encrypted snapshots use
+# libsodium's secretstream (libsodium-dev); sasl2-bin brings saslpasswd2 for
+# SASL clients' tests.
 PACKAGES=(
 	gcc
 	libc6-dev
@@ -56,6 +59,9 @@ PACKAGES=(
 	iputils-ping
 	procps
 	tcpdump
+	liblzf-dev
+	libsodium-dev
+	sasl2-bin
 )
 
 log() { printf 'setup-deps: %s\n' "$*"; }
