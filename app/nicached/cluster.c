@@ -349,7 +349,7 @@ ctl_rebuild(struct nc_server *srv, struct cluster_ctl *ctl)
 		return 0;
 	ctl->members_version = version;
 	if (n == 0) {
-		fprintf(stderr, "nicached: cluster: etcd lists no member; keeping the last view\n");
+		nc_log(NC_LOG_WARNING, "cluster: etcd lists no member; keeping the last view");
 		return 0;
 	}
 	rc = nc_ring_build(m, n, NULL, &ring, &bad);
@@ -359,14 +359,14 @@ ctl_rebuild(struct nc_server *srv, struct cluster_ctl *ctl)
 	if (rc == 0)
 		rc = view_build(ring, srv->set.advertise, false, ++ctl->view_version, &v);
 	if (rc < 0) {
-		fprintf(stderr, "nicached: cluster: cannot use etcd's list of %u members (%s%s%s); "
-				"keeping the last view\n",
+		nc_log(NC_LOG_WARNING, "cluster: cannot use etcd's list of %u members (%s%s%s); "
+				"keeping the last view",
 			n, strerror(-rc), rc == -EINVAL || rc == -EEXIST ? " at " : "",
 			rc == -EINVAL || rc == -EEXIST ? m[bad].name : "");
 		return 0;
 	}
 	view_publish(srv, v);
-	fprintf(stderr, "nicached: cluster: %u members from etcd (view %llu)%s\n", n,
+	nc_log(NC_LOG_NOTICE, "cluster: %u members from etcd (view %llu)%s", n,
 		(unsigned long long)v->version,
 		v->self == CLUSTER_NOT_MEMBER ? "; this node is not among them" : "");
 	return 1;
@@ -449,7 +449,7 @@ cluster_service(struct nc_server *srv)
 	e = nc_etcd_last_error(ctl->etcd);
 	if (state != ctl->logged_state ||
 	    (state == NC_ETCD_UNREACHABLE && strcmp(e, ctl->logged_error) != 0)) {
-		fprintf(stderr, "nicached: cluster: etcd %s%s%s\n", nc_etcd_state_name(state),
+		nc_log(state == NC_ETCD_UNREACHABLE ? NC_LOG_WARNING : NC_LOG_NOTICE, "cluster: etcd %s%s%s", nc_etcd_state_name(state),
 			state == NC_ETCD_UNREACHABLE && e[0] != '\0' ? ": " : "",
 			state == NC_ETCD_UNREACHABLE ? e : "");
 		ctl->logged_state = state;
@@ -490,15 +490,15 @@ cluster_handover_begin(struct nc_server *srv)
 	if (rc == 0)
 		rc = view_build(ring, srv->set.advertise, false, ++ctl->view_version, &v);
 	if (rc < 0) {
-		fprintf(stderr, "nicached: cluster: cannot hand over: %s\n", strerror(-rc));
+		nc_log(NC_LOG_ERR, "cluster: cannot hand over: %s", strerror(-rc));
 		return false;
 	}
 	for (unsigned i = 0; i < srv->nworkers; i++)
 		__atomic_store_n(&srv->workers[i]->handover_done, false, __ATOMIC_RELAXED);
 	ctl->leaving = true;
 	view_publish(srv, v);
-	fprintf(stderr, "nicached: cluster: handing this node's keys over to the other %u members "
-			"(view %llu)\n",
+	nc_log(NC_LOG_NOTICE, "cluster: handing this node's keys over to the other %u members "
+			"(view %llu)",
 		v->nmembers, (unsigned long long)v->version);
 	return true;
 }
@@ -526,7 +526,7 @@ cluster_leave(struct nc_server *srv, uint32_t max_ms)
 		nc_etcd_step(ctl->etcd, nc_etcd_now_ms());
 		nc_etcd_wait(ctl->etcd, 20);
 	}
-	fprintf(stderr, "nicached: cluster: %s etcd\n",
+	nc_log(NC_LOG_NOTICE, "cluster: %s etcd",
 		nc_etcd_state(ctl->etcd, NULL) == NC_ETCD_LEFT ? "left" : "could not leave");
 }
 

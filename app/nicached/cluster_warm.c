@@ -79,7 +79,7 @@ warm_end(struct nc_server *srv, struct cluster_warm *cw, const char *why)
 	__atomic_store_n(&cw->warming, false, __ATOMIC_RELAXED);
 	(void)srv;
 	/* Always said, as the banner: operators wait for it after a restart. */
-	fprintf(stderr, "nicached: warmed up after %llu ms: %s\n", (unsigned long long)took, why);
+	nc_log(NC_LOG_NOTICE, "warmed up after %llu ms: %s", (unsigned long long)took, why);
 }
 
 /* Whether every other member of view @p v sent the markers of all its workers. */

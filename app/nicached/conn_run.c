@@ -312,11 +312,11 @@ conn_done(const struct conn *c)
 	return c->read_closed && conn_backlog(c) == 0;
 }
 
-/** Log the request about to run (-vvv). */
+/** Log the request about to run (-vv, as memcached logs each command). */
 static inline void
 conn_log_request(struct worker *w, const struct conn *c)
 {
-	NC_LOG(w->srv, 3, "<%d %s %s %.*s", c->id, proto_kind_name(c->req.kind),
+	NC_LOG(w->srv, 2, "<%d %s %s %.*s", c->id, proto_kind_name(c->req.kind),
 	       proto_op_name(c->req.op), c->req.key ? (int)c->req.key_len : 0,
 	       c->req.key ? c->req.key : "");
 }

@@ -192,7 +192,7 @@ handover_over(const struct nc_server *srv, uint64_t start)
 
 	if (!done && ms < (uint64_t)srv->set.handover_max * 1000)
 		return false;
-	fprintf(stderr, "nicached: cluster: %s after %llu ms\n",
+	nc_log(NC_LOG_NOTICE, "cluster: %s after %llu ms",
 		done ? "keys handed over" : "hand-over cut short", (unsigned long long)ms);
 	return true;
 }

@@ -23,6 +23,7 @@
 
 #include "cluster.h"
 #include "control.h"
+#include "log_eal.h"
 #include "nic.h"
 #include "server.h"
 #include "settings.h"
@@ -125,6 +126,11 @@ start_eal(struct nc_server *srv, char **argv)
 	int lock;
 
 	srv->set.threads = settings_workers(&srv->set, ncpus);
+	if (srv->set.hugepages_needed) {
+		/* For the service's hugepage reservation (dist/nicached-hugepages). */
+		printf("%u\n", settings_eal_memory_total_mb(&srv->set, srv->set.threads, true));
+		exit(0);
+	}
 	/*
 	 * Each worker's shard holds its items: an item above the default 1 MB may take at most half
 	 * of one (the default stays allowed, as before, on machines with many workers).
@@ -150,14 +156,14 @@ start_eal(struct nc_server *srv, char **argv)
 	if (rte_eal_init(eal.argc, eal.argv) < 0) {
 		int e = rte_errno;
 
-		fprintf(stderr, "nicached: EAL init failed: %s (EAL arguments: %s)\n",
+		nc_log(NC_LOG_ERR, "EAL init failed: %s (EAL arguments: %s)",
 			rte_strerror(e), words);
 		if (srv->use_hugepages) {
-			fprintf(stderr, "nicached: starting again on 4 KiB pages\n");
+			nc_log(NC_LOG_WARNING, "starting again on 4 KiB pages");
 			setenv(HUGEPAGE_RETRY_ENV, rte_strerror(e), 1);
 			close_range(3, ~0u, 0); /* EAL's hugepage files, if it left any open */
 			execv("/proc/self/exe", argv);
-			fprintf(stderr, "nicached: cannot start again: %s\n", strerror(errno));
+			nc_log(NC_LOG_ERR, "cannot start again: %s", strerror(errno));
 		}
 		exit(EXIT_OSERR);
 	}
@@ -173,6 +179,9 @@ main(int argc, char **argv)
 	unsigned lcore, i = 0;
 
 	parse_settings(&srv.set, argc, argv);
+	nc_log_open("nicached", srv.set.log);
+	if (log_eal_redirect() != 0)
+		nc_log(NC_LOG_WARNING, "DPDK's messages stay on stderr: no stream for them");
 	/*
 	 * Buffers of a megabyte or more (large values arriving or waiting to be sent) are mapped
 	 * and unmapped each time: glibc would otherwise raise its threshold after the first
@@ -182,13 +191,13 @@ main(int argc, char **argv)
 	start_eal(&srv, argv);
 	control_signals();
 	if (server_setup(&srv, err, sizeof(err)) != 0) {
-		fprintf(stderr, "nicached: %s\n", err);
+		nc_log(NC_LOG_ERR, "%s", err);
 		server_teardown(&srv);
 		rte_eal_cleanup();
 		return EXIT_OSERR;
 	}
 	if (control_telemetry(&srv) != 0)
-		fprintf(stderr, "nicached: telemetry commands not registered\n");
+		nc_log(NC_LOG_WARNING, "telemetry commands not registered");
 	control_banner(&srv, stdout);
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		rte_eal_remote_launch(worker_main, srv.workers[i++], lcore);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "settings_private.h"
 
@@ -21,6 +22,7 @@
 #define OFFSET_words(f)	  offsetof(struct nc_settings, f)
 #define OFFSET_backend(f) offsetof(struct nc_settings, f)
 #define OFFSET_replication(f) offsetof(struct nc_settings, f)
+#define OFFSET_logto(f)	  offsetof(struct nc_settings, f)
 #define OFFSET_count(f)	  offsetof(struct nc_settings, f)
 #define OFFSET_config(f)  offsetof(struct nc_settings, f)
 #define OFFSET_path(f)	  offsetof(struct nc_settings, f)
@@ -40,6 +42,7 @@
 #define CAP_words(f)   sizeof(((struct nc_settings *)0)->f)
 #define CAP_backend(f) 0
 #define CAP_replication(f) 0
+#define CAP_logto(f)	   0
 #define CAP_count(f)   0
 #define CAP_config(f)  sizeof(((struct nc_settings *)0)->f)
 #define CAP_path(f)    sizeof(((struct nc_settings *)0)->f)
@@ -59,6 +62,7 @@
 #define DEFAULT_words(s, f, d)	 snprintf((s)->f, sizeof((s)->f), "%s", (d));
 #define DEFAULT_backend(s, f, d) (s)->f = (d);
 #define DEFAULT_replication(s, f, d) (s)->f = (d);
+#define DEFAULT_logto(s, f, d)	 (s)->f = (d);
 #define DEFAULT_count(s, f, d)	 (s)->f = (d);
 #define DEFAULT_config(s, f, d)	 snprintf((s)->f, sizeof((s)->f), "%s", (d));
 #define DEFAULT_path(s, f, d)	 snprintf((s)->f, sizeof((s)->f), "%s", (d));
@@ -99,6 +103,13 @@ static const char *const replication_names[] = {
 	NULL,
 };
 
+static const char *const logto_names[] = {
+#define LOGTO_NAME(e, name) [NC_LOG_TARGET_##e] = (name),
+	NC_LOG_TARGETS(LOGTO_NAME)
+#undef LOGTO_NAME
+	NULL,
+};
+
 /* The names of a choice kind's values, NULL-terminated; NULL for the other kinds. */
 static const char *const *
 choice_names(enum setting_kind kind)
@@ -108,6 +119,8 @@ choice_names(enum setting_kind kind)
 		return backend_names;
 	case KIND_replication:
 		return replication_names;
+	case KIND_logto:
+		return logto_names;
 	default:
 		return NULL;
 	}
@@ -120,6 +133,11 @@ settings_defaults(struct nc_settings *s)
 #define DEFAULTS(kind, f, sc, name, def, min, max, stat, arg, help) DEFAULT_##kind(s, f, def)
 	SETTINGS_TABLE(DEFAULTS)
 #undef DEFAULTS
+#ifdef NC_SOURCE_DRIVERS_DIR
+	/* Run from the build tree, never installed: the source tree's profiles. */
+	if (access(s->drivers_dir, R_OK) != 0 && access(NC_SOURCE_DRIVERS_DIR, R_OK) == 0)
+		snprintf(s->drivers_dir, sizeof(s->drivers_dir), "%s", NC_SOURCE_DRIVERS_DIR);
+#endif
 }
 
 void
@@ -247,3 +265,8 @@ setting_choice_find(enum setting_kind kind, const char *name, unsigned *value)
 	}
 	return -EINVAL;
 }
+
+#define FIXED_STAT_COUNT(name, value) +1
+_Static_assert(SETTING_COUNT SETTINGS_STATS_FIXED(FIXED_STAT_COUNT) <= SETTINGS_STATS_MAX,
+	       "SETTINGS_STATS_MAX is too small for every `stats settings` line");
+#undef FIXED_STAT_COUNT

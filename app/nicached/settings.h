@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "core/log.h"
 #include "stack/stack.h"
 
 /** Longest string setting (-l list, --eal words), NUL included. */
@@ -67,6 +68,7 @@ enum settings_replication {
  *   words    free text split on spaces (--eal)
  *   backend  one of SETTINGS_BACKENDS
  *   replication  one of SETTINGS_REPLICATIONS
+ *   logto    one of NC_LOG_TARGETS (core/log.h)
  *   count    flag without argument counted on the command line (-vv); a number in the file
  *   config   --config FILE (command line only)
  *   path     a file or folder name, kept as given
@@ -87,6 +89,7 @@ enum settings_replication {
 #define SETTINGS_FIELD_words(f)	  char f[SETTINGS_STR_LEN];
 #define SETTINGS_FIELD_backend(f) enum settings_backend f;
 #define SETTINGS_FIELD_replication(f) enum settings_replication f;
+#define SETTINGS_FIELD_logto(f)	  enum nc_log_target f;
 #define SETTINGS_FIELD_count(f)	  unsigned f;
 #define SETTINGS_FIELD_config(f)  char f[SETTINGS_PATH_LEN];
 #define SETTINGS_FIELD_path(f)	  char f[SETTINGS_PATH_LEN];
@@ -133,6 +136,10 @@ enum settings_replication {
 	  "TCP listen backlog")                                                               \
 	X(count, verbose, 'v', "verbose", 0, 0, 3, "verbosity", "n",                          \
 	  "more messages: -v, -vv, -vvv (in the file: verbose = N)")                          \
+	X(logto, log, 0, "log", NC_LOG_TARGET_AUTO, 0, 0, "log", "target",                    \
+	  "where messages go: stderr (with time and level), journal (level prefixes for "     \
+	  "systemd), syslog, or auto (journal under systemd, stderr on a terminal, file or "  \
+	  "pipe, else syslog)")                                                               \
 	X(uint, udp_payload, 0, "udp-payload", 1400, 512, 65000, "udp_payload", "bytes",      \
 	  "largest UDP response payload per datagram")                                        \
 	X(size, udp_reply_max, 0, "udp-reply-max", 65536, 1024, 1048576, "udp_reply_max",     \
@@ -180,6 +187,9 @@ enum settings_replication {
 	  "replication_queue", "bytes",                                                       \
 	  "cluster: most bytes waiting for one replica per worker; beyond, writes for it "   \
 	  "are dropped and counted")                                                          \
+	X(count, hugepages_needed, 0, "hugepages-needed", 0, 0, 1, NULL, NULL,                \
+	  "print the EAL memory in MB the other settings need (the hugepages to reserve) "    \
+	  "and exit")                                                                         \
 	X(config, config, 0, "config", "", 0, 0, NULL, "file",                                \
 	  "read settings from section [" SETTINGS_INI_SECTION "] of an INI file first")       \
 	X(help, help, 'h', "help", 0, 0, 0, NULL, NULL, "print this help and exit")           \
@@ -200,7 +210,10 @@ enum settings_action {
 	SETTINGS_VERSION, /* print "nicached " NC_VERSION and exit 0 */
 };
 
-/** Fill @p s with the defaults of the table. */
+/**
+ * Fill @p s with the defaults of the table. The NIC profiles folder is the installed one, or
+ * the source tree's when a build-tree binary runs on a machine where none is installed.
+ */
 void settings_defaults(struct nc_settings *s);
 
 /**
@@ -218,6 +231,16 @@ int settings_parse(struct nc_settings *s, int argc, char **argv, enum settings_a
 
 /** Print the usage text, generated from the table with defaults, to @p f. */
 void settings_usage(FILE *f, const char *prog);
+
+/**
+ * Print the options as a man page's OPTIONS section body (troff: one .TP entry per setting:
+ * flags, INI key, range, default and `stats settings` name) to @p f. For the man page
+ * generator; any thread.
+ */
+void settings_man_options(FILE *f);
+
+/** Print @p text to @p f escaped for troff (backslashes, leading dots and quotes). */
+void settings_man_text(FILE *f, const char *text);
 
 /**
  * The number of workers: the -t setting, or when it is 0 all of @p ncpus but one (at least 1,
@@ -332,7 +355,7 @@ struct settings_stat {
 	X("binding_protocol", "auto-negotiate")
 
 /** Enough room for every `stats settings` line. */
-#define SETTINGS_STATS_MAX 32
+#define SETTINGS_STATS_MAX 64
 
 /**
  * Fill up to @p max lines of `stats settings` (memcached's names and formats where memcached

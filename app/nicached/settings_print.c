@@ -43,6 +43,7 @@ setting_format(const struct nc_settings *s, const struct setting_desc *d, bool s
 		break;
 	case KIND_backend:
 	case KIND_replication: /* (enum fields: an unsigned int each) */
+	case KIND_logto:
 		snprintf(buf, cap, "%s", setting_choice_name(d->kind, *(const unsigned *)p));
 		break;
 	case KIND_help:
@@ -79,6 +80,73 @@ settings_usage(FILE *f, const char *prog)
 			fprintf(f, " (%.0f..%.0f; default %s)", d->min, d->max, val);
 		else if (val[0] != '\0')
 			fprintf(f, " (default %s)", val);
+		fputc('\n', f);
+	}
+}
+
+void
+settings_man_text(FILE *f, const char *text)
+{
+	bool line_start = true;
+
+	for (const char *p = text; *p != '\0'; p++) {
+		if (line_start && (*p == '.' || *p == '\''))
+			fputs("\\&", f);
+		if (*p == '\\')
+			fputs("\\e", f);
+		else if (*p == '-')
+			fputs("\\-", f);
+		else
+			fputc(*p, f);
+		line_start = *p == '\n';
+	}
+}
+
+void
+settings_man_options(FILE *f)
+{
+	struct nc_settings def;
+
+	settings_defaults(&def);
+	for (unsigned i = 0; i < SETTING_COUNT; i++) {
+		const struct setting_desc *d = &setting_table[i];
+		char val[SETTINGS_STR_LEN];
+
+		fputs(".TP\n", f);
+		if (d->short_flag != 0)
+			fprintf(f, "\\fB\\-%c\\fR, ", d->short_flag);
+		fputs("\\fB\\-\\-", f);
+		settings_man_text(f, d->name);
+		fputs("\\fR", f);
+		if (setting_has_arg(d)) {
+			fputs(" \\fI", f);
+			settings_man_text(f, d->arg);
+			fputs("\\fR", f);
+		}
+		fputc('\n', f);
+		settings_man_text(f, d->help);
+		fputs(".\n", f);
+		setting_format(&def, d, false, val, sizeof(val));
+		if (d->kind == KIND_uint || d->kind == KIND_mb)
+			fprintf(f, "Range %.0f to %.0f; default %s.", d->min, d->max, val);
+		else if (val[0] != '\0') {
+			fputs("Default ", f);
+			settings_man_text(f, val);
+			fputs(".", f);
+		}
+		if (d->kind != KIND_help && d->kind != KIND_version && d->kind != KIND_config) {
+			fputs(" In the configuration file: \\fB", f);
+			settings_man_text(f, d->name);
+			fputs("\\fR", f);
+			if (d->kind == KIND_count)
+				fputs(" = \\fIN\\fR", f);
+			fputs(".", f);
+		}
+		if (d->stat != NULL) {
+			fputs(" \\fBstats settings\\fR: ", f);
+			settings_man_text(f, d->stat);
+			fputs(".", f);
+		}
 		fputc('\n', f);
 	}
 }

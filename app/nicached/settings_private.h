@@ -24,6 +24,7 @@
 	X(words)          \
 	X(backend)        \
 	X(replication)    \
+	X(logto)          \
 	X(count)          \
 	X(config)         \
 	X(path)           \
@@ -124,7 +125,7 @@ const char *setting_size_text(size_t v, char *buf, size_t cap);
 const char *setting_word_next(const char **p, size_t *len);
 
 /**
- * The name of value @p value of a choice kind (backend, replication); "?" when out of range or
+ * The name of value @p value of a choice kind (backend, replication, logto); "?" when out of range or
  * for another kind.
  */
 const char *setting_choice_name(enum setting_kind kind, unsigned value);

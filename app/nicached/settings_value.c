@@ -328,6 +328,7 @@ setting_apply(struct nc_settings *s, const struct setting_desc *d, const struct 
 	}
 	case KIND_backend:
 	case KIND_replication:
+	case KIND_logto:
 		if (setting_choice_find(d->kind, text, setting_field(s, d)) == 0)
 			return 0;
 		setting_choice_list(d->kind, choices, sizeof(choices));

@@ -73,6 +73,21 @@
 	X(executed_for_others, "writes this worker executed for another worker")    \
 	X(write_retries, "writes retried after a quiescent state (memory in grace)")
 
+/*
+ * The groups of `stats <group>` besides the general one: X(name, DPDK backend only,
+ * description). stats_report.c answers group g with its function stats_<g>; the man page
+ * lists them from here.
+ */
+#define STATS_GROUPS(X)                                                                       \
+	X(settings, false, "every setting, under memcached's name where it has one")          \
+	X(slabs, false, "per size class: chunk size, pages, chunks used and free, hits")      \
+	X(items, false, "per size class: items, evictions, reclaims, oldest item")           \
+	X(sizes, false, "memcached's item size histogram: reported as disabled")             \
+	X(conns, false, "one block per open connection: address, state, idle time")          \
+	X(cluster, false, "cluster view, members and their state, replication and proxies") \
+	X(nic, true, "NIC port counters, packet path events and drops by reason")           \
+	X(tcp, true, "TCP counters of the DPDK path, summed over the workers' queues")
+
 struct worker_stats {
 #define WORKER_STAT_FIELD(name, desc) uint64_t name;
 	WORKER_STATS(WORKER_STAT_FIELD)

@@ -454,45 +454,77 @@ stats_visit_text(void *arg, const char *name, const char *value)
 	stat_add(arg, name, "%s", value);
 }
 
-static bool
-group_is(const char *g, uint32_t len, const char *name)
+/* `stats sizes`: memcached's answer when the sizes histogram is off. */
+static void
+stats_sizes(struct worker *w, struct stats_out *o)
 {
-	return len == strlen(name) && memcmp(g, name, len) == 0;
+	(void)w;
+	stat_add(o, "sizes_status", "disabled");
 }
+
+/* `stats nic`: the port's counters (DPDK backend only). */
+static void
+stats_nic(struct worker *w, struct stats_out *o)
+{
+	nic_stats_visit(w->srv, stats_visit_number, stats_visit_text, o);
+}
+
+/* `stats tcp`: the DPDK path's TCP counters. */
+static void
+stats_tcp(struct worker *w, struct stats_out *o)
+{
+	nic_tcp_visit(w->srv, stats_visit_number, o);
+}
+
+/* `stats cluster`: membership, links, replication. */
+static void
+stats_cluster(struct worker *w, struct stats_out *o)
+{
+	cluster_stats_visit(w->srv, stats_visit_number, stats_visit_text, o);
+}
+
+/* `stats conns`: one block per open connection. */
+static void
+stats_conns(struct worker *w, struct stats_out *o)
+{
+	uint32_t len = 0;
+	char *t = stats_conns_text(w, &len);
+
+	if (t != NULL)
+		stats_from_text(o, t, len);
+	free(t);
+}
+
+/* The groups of `stats <group>` (stats.h STATS_GROUPS), with the function that answers each. */
+static const struct {
+	const char *name;
+	bool dpdk_only;
+	void (*report)(struct worker *w, struct stats_out *o);
+} stats_groups[] = {
+#define STATS_GROUP_ENTRY(name, dpdk, desc) {#name, (dpdk), stats_##name},
+	STATS_GROUPS(STATS_GROUP_ENTRY)
+#undef STATS_GROUP_ENTRY
+};
 
 int
 stats_report(struct worker *w, const char *group, uint32_t group_len, struct proto_result *res)
 {
+	void (*report)(struct worker *, struct stats_out *) = stats_general;
 	struct stats_out o;
 
+	if (group != NULL && group_len != 0) {
+		report = NULL;
+		for (size_t i = 0; i < sizeof(stats_groups) / sizeof(stats_groups[0]); i++)
+			if (group_len == strlen(stats_groups[i].name) &&
+			    memcmp(group, stats_groups[i].name, group_len) == 0 &&
+			    (!stats_groups[i].dpdk_only || w->srv->port != NULL))
+				report = stats_groups[i].report;
+		if (report == NULL)
+			return -ENOENT;
+	}
 	if (stats_begin(w, &o) != 0)
 		return -ENOMEM;
-	if (group == NULL || group_len == 0) {
-		stats_general(w, &o);
-	} else if (group_is(group, group_len, "settings")) {
-		stats_settings(w, &o);
-	} else if (group_is(group, group_len, "slabs")) {
-		stats_slabs(w, &o);
-	} else if (group_is(group, group_len, "items")) {
-		stats_items(w, &o);
-	} else if (group_is(group, group_len, "sizes")) {
-		stat_add(&o, "sizes_status", "disabled");
-	} else if (group_is(group, group_len, "nic") && w->srv->port != NULL) {
-		nic_stats_visit(w->srv, stats_visit_number, stats_visit_text, &o);
-	} else if (group_is(group, group_len, "tcp") && w->srv->port != NULL) {
-		nic_tcp_visit(w->srv, stats_visit_number, &o);
-	} else if (group_is(group, group_len, "cluster")) {
-		cluster_stats_visit(w->srv, stats_visit_number, stats_visit_text, &o);
-	} else if (group_is(group, group_len, "conns")) {
-		uint32_t len = 0;
-		char *t = stats_conns_text(w, &len);
-
-		if (t != NULL)
-			stats_from_text(&o, t, len);
-		free(t);
-	} else {
-		return -ENOENT;
-	}
+	report(w, &o);
 	stats_end(&o, res);
 	return 0;
 }

@@ -391,7 +391,7 @@ worker_main(void *arg)
 	uint64_t last_work;
 
 	rcu_register_thread();
-	NC_LOG(w->srv, 1, "worker %u running on lcore %u", w->id, w->lcore);
+	NC_LOG(w->srv, 2, "worker %u running on lcore %u", w->id, w->lcore);
 	if (prctl(PR_SET_TIMERSLACK, WORKER_TIMER_SLACK_NS, 0, 0, 0) != 0)
 		NC_LOG(w->srv, 1, "worker %u: cannot set its timer slack: %s", w->id, strerror(errno));
 	/* Replication links before the first write (another worker may have forwarded one). */

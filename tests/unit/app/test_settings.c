@@ -719,7 +719,8 @@ test_stats(void **state)
 			       "127.0.0.1,::1", "-U", "11211"),
 			 0);
 	n = settings_stats(&s, st, SETTINGS_STATS_MAX);
-	assert_true(n == 32);
+	assert_true(n == 33);
+	assert_string_equal(stat_of(st, n, "log"), "auto");
 	assert_string_equal(stat_of(st, n, "replicas"), "1");
 	assert_string_equal(stat_of(st, n, "replication"), "async");
 	assert_string_equal(stat_of(st, n, "replication_timeout"), "500");
@@ -750,6 +751,11 @@ test_stats(void **state)
 	assert_string_equal(stat_of(st, n, "udp_payload"), "1400");
 	assert_string_equal(stat_of(st, n, "fault"), "");
 	assert_null(stat_of(st, n, "eal"));
+	assert_int_equal(PARSE(&s, &act, err, "--log", "journal"), 0);
+	assert_int_equal(s.log, NC_LOG_TARGET_JOURNAL);
+	assert_int_equal(PARSE(&s, &act, err, "--log", "file"), -EINVAL);
+	assert_non_null(strstr(err, "auto, stderr, journal or syslog"));
+	n = settings_stats(&s, st, SETTINGS_STATS_MAX);
 	/* A short array is filled, not overrun. */
 	assert_int_equal(settings_stats(&s, st, 3), 3);
 	assert_int_equal(settings_stats(&s, st, 0), 0);
