@@ -31,6 +31,8 @@ set -euo pipefail
 # Compression in the server uses LZF (liblzf-dev); encrypted snapshots use
 # libsodium's secretstream (libsodium-dev); sasl2-bin brings saslpasswd2 for
 # SASL clients' tests.
+# debhelper builds the Debian package (scripts/build-deb.sh); dpdk brings
+# dpdk-devbind.py and dpdk-hugepages.py, which the README's NIC set-up uses.
 PACKAGES=(
 	gcc
 	libc6-dev
@@ -62,6 +64,8 @@ PACKAGES=(
 	liblzf-dev
 	libsodium-dev
 	sasl2-bin
+	debhelper
+	dpdk
 )
 
 log() { printf 'setup-deps: %s\n' "$*"; }

@@ -12,7 +12,8 @@
 #   g. integration: real clients against build/app/nicached/nicached
 #      (tests/integration/run.sh; NC_INTEGRATION_SERVER=/usr/bin/memcached
 #      runs it against another server, NC_INTEGRATION_ARGS adds server flags)
-#      and, as root, start-up with hugepages short (tests/integration/startup.sh);
+#      and, as root, start-up with hugepages short (tests/integration/startup.sh) and the
+#      Debian package built, installed, run as its unit, purged (tests/integration/package.sh);
 #      memory held next to memcached (tests/integration/memory.sh); a two-minute
 #      soak checking RSS growth and the slowest request (tests/integration/soak.sh);
 #      three nodes as one cluster, static and with a real etcd, again with the ASan/UBSan build
@@ -310,6 +311,9 @@ run_checks "cluster under ASan/UBSan" 300 env ASAN_OPTIONS=detect_leaks=1:abort_
 if [[ $(id -u) -eq 0 ]]; then
 	run_checks "start-up (hugepages)" 120 tests/integration/startup.sh \
 		--server build/app/nicached/nicached
+	# The Debian package built from this tree, installed, started as its unit does, answered,
+	# stopped and purged.
+	run_checks "Debian package" 400 tests/integration/package.sh
 else
 	note "skipping the start-up checks (root only: they change vm.nr_hugepages)"
 fi
