@@ -31,6 +31,8 @@ set -euo pipefail
 # Compression in the server uses LZF (liblzf-dev); encrypted snapshots use
 # libsodium's secretstream (libsodium-dev); sasl2-bin brings saslpasswd2 for
 # SASL clients' tests.
+# The Prometheus endpoint is served with libmicrohttpd (libmicrohttpd-dev); its
+# test parses the page with python3-prometheus-client.
 # debhelper builds the Debian package (scripts/build-deb.sh); dpdk brings
 # dpdk-devbind.py and dpdk-hugepages.py, which the README's NIC set-up uses.
 PACKAGES=(
@@ -52,6 +54,8 @@ PACKAGES=(
 	python3-pylibmc
 	libmemcached11
 	libcurl4-openssl-dev
+	libmicrohttpd-dev
+	python3-prometheus-client
 	libjansson-dev
 	etcd-server
 	etcd-client

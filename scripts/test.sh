@@ -17,7 +17,8 @@
 #      memory held next to memcached (tests/integration/memory.sh); a two-minute
 #      soak checking RSS growth and the slowest request (tests/integration/soak.sh);
 #      three nodes as one cluster, static and with a real etcd, again with the ASan/UBSan build
-#      (tests/integration/cluster.py)
+#      (tests/integration/cluster.py); the Prometheus endpoint scraped and parsed
+#      (tests/integration/metrics.py), also with the ASan/UBSan build
 #   h. the DPDK backend in a network-namespace lab: Linux peers over a veth
 #      pair driven by net_af_xdp / net_af_packet (tests/integration/lab/run.sh;
 #      root only; NC_SKIP_LAB=1 skips it), and TSO on DPDK's net_tap with a Linux
@@ -307,6 +308,14 @@ run_checks "cluster under ASan/UBSan" 300 env ASAN_OPTIONS=detect_leaks=1:abort_
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 /usr/bin/python3 tests/integration/cluster.py \
 	--server build-asan/app/nicached/nicached --ring-dump build-asan/tests/unit/cluster/ring_dump \
 	--quorum-keys 20000
+
+# The Prometheus endpoint, parsed by prometheus_client and checked against stats; again under
+# ASan/UBSan (libmicrohttpd's callbacks, the page's buffers).
+run_checks "Prometheus endpoint" 120 /usr/bin/python3 tests/integration/metrics.py \
+	--server build/app/nicached/nicached
+run_checks "Prometheus endpoint under ASan/UBSan" 180 env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 /usr/bin/python3 tests/integration/metrics.py \
+	--server build-asan/app/nicached/nicached
 
 if [[ $(id -u) -eq 0 ]]; then
 	run_checks "start-up (hugepages)" 120 tests/integration/startup.sh \

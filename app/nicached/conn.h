@@ -113,6 +113,7 @@ struct conn {
 	uint32_t acks_due;	   /* WAITING: answers still out (writes: 1, broadcasts: N-1) */
 	uint32_t retries;	   /* RETRY: attempts so far */
 	nc_reltime_t last_cmd;	   /* relative time of the last request (stats conns) */
+	uint64_t req_tsc;	   /* loop TSC when req arrived (latency.h) */
 	char peer_name[64];	   /* "ip:port" */
 	struct rx_chunk *tail;	   /* chunk receiving bytes now */
 	struct store_key key;	   /* the key of req */

@@ -21,7 +21,10 @@
 static int
 conn_reply(struct worker *w, struct conn *c, const struct proto_result *res)
 {
-	int rc = proto_write(&w->out, &c->req, res);
+	int rc;
+
+	latency_note(&w->latency, &w->srv->latency, c->req.op, rte_rdtsc() - c->req_tsc);
+	rc = proto_write(&w->out, &c->req, res);
 
 	if (rc == -ENOBUFS) {
 		if (conn_flush(w, c) != 0)
@@ -351,6 +354,7 @@ conn_run(struct worker *w, struct conn *c)
 			 * A store whose value was too large runs on the key's owner all the
 			 * same: memcached unlinks the old value of some (exec_write answers it).
 			 */
+			c->req_tsc = w->loop_tsc;
 			conn_log_request(w, c);
 			if (!conn_execute(w, c))
 				break;
@@ -367,6 +371,7 @@ conn_run(struct worker *w, struct conn *c)
 			c->close_after_send = true;
 			break;
 		}
+		c->req_tsc = w->loop_tsc;
 		conn_log_request(w, c);
 		if (!conn_execute(w, c))
 			break;
@@ -403,6 +408,7 @@ execute_and_run(struct worker *w, struct conn *c)
 void
 conn_run_request(struct worker *w, struct conn *c)
 {
+	c->req_tsc = w->loop_tsc;
 	conn_log_request(w, c);
 	/* A UDP datagram that was only this request: nothing more to parse, answer now. */
 	if (c->is_udp && proto_input_avail(&c->in) == 0) {

@@ -11,6 +11,7 @@
 #include "cluster.h"
 #include "cluster/etcd.h"
 #include "cluster_warm.h"
+#include "metrics.h"
 #include "nic.h"
 #include "worker.h"
 
@@ -222,6 +223,7 @@ control_main(struct nc_server *srv)
 		/* Membership in etcd: stepped here, never on a request's path. */
 		cluster_service(srv);
 		cluster_warm_service(srv);
+		metrics_service(srv);
 		nanosleep(&tick, NULL);
 	}
 	__atomic_store_n(&srv->stop, true, __ATOMIC_RELEASE);

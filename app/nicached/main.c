@@ -24,6 +24,7 @@
 #include "cluster.h"
 #include "control.h"
 #include "log_eal.h"
+#include "metrics.h"
 #include "nic.h"
 #include "server.h"
 #include "settings.h"
@@ -196,6 +197,12 @@ main(int argc, char **argv)
 		rte_eal_cleanup();
 		return EXIT_OSERR;
 	}
+	if (metrics_setup(&srv, err, sizeof(err)) != 0) {
+		nc_log(NC_LOG_ERR, "%s", err);
+		server_teardown(&srv);
+		rte_eal_cleanup();
+		return EXIT_OSERR;
+	}
 	if (control_telemetry(&srv) != 0)
 		nc_log(NC_LOG_WARNING, "telemetry commands not registered");
 	control_banner(&srv, stdout);
@@ -206,6 +213,7 @@ main(int argc, char **argv)
 	cluster_leave(&srv, 2000);
 	rte_eal_mp_wait_lcore();
 	control_final_stats(&srv, stdout);
+	metrics_teardown(&srv);
 	server_teardown(&srv);
 	rte_eal_cleanup();
 	return 0;

@@ -22,6 +22,7 @@ server_setup(struct nc_server *srv, char *err, size_t errcap)
 	srv->started = time(NULL);
 	srv->verbosity = srv->set.verbose;
 	nc_clock_init(&srv->clock);
+	latency_bounds_init(&srv->latency, rte_get_tsc_hz());
 	nc_cas_source_init(&srv->cas);
 	rc = nc_digest_seed_random(&srv->seed);
 	if (rc != 0) {

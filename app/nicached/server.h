@@ -22,6 +22,7 @@
 #include "core/cas.h"
 #include "core/clock.h"
 #include "core/digest.h"
+#include "latency.h"
 #include "net/port.h"
 #include "settings.h"
 #include "stats.h"
@@ -66,6 +67,8 @@ struct nc_server {
 	uint32_t detail_gen;		    /* stats reset count: per-prefix tables older are empty */
 	bool use_hugepages;
 	struct stats_base stats_base;	    /* stats reset */
+	struct latency_bounds latency;	    /* request latency buckets in cycles (read-only) */
+	struct metrics *metrics;	    /* metrics.c: the Prometheus endpoint, or NULL */
 	struct cluster_view *cluster;	    /* cluster.h; NULL when not in a cluster */
 	struct cluster_ctl *cluster_ctl;    /* cluster.c: membership in etcd, or NULL */
 	struct cluster_warm *warm;	    /* cluster_warm.c: a warm-up, or NULL */

@@ -187,6 +187,9 @@ enum settings_replication {
 	  "replication_queue", "bytes",                                                       \
 	  "cluster: most bytes waiting for one replica per worker; beyond, writes for it "   \
 	  "are dropped and counted")                                                          \
+	X(path, metrics, 0, "metrics", "", 0, 0, "metrics", "[addr:]port",                    \
+	  "Prometheus endpoint: GET /metrics on this kernel TCP address (port alone: "       \
+	  "127.0.0.1; [v6]:port for IPv6), served by the control lcore; empty = off")         \
 	X(count, hugepages_needed, 0, "hugepages-needed", 0, 0, 1, NULL, NULL,                \
 	  "print the EAL memory in MB the other settings need (the hugepages to reserve) "    \
 	  "and exit")                                                                         \

@@ -121,4 +121,21 @@ struct stats_class_counters {
 #undef STATS_CLASS_FIELD
 };
 
+/** Per-class figures summed over every shard (all shards have the same classes). */
+struct stats_class_sum {
+	uint64_t size, per_page, pages, free, retired, evicted, evicted_unfetched, reclaimed,
+		expired_unfetched, moved_in;
+};
+
+struct nc_server;
+
+/**
+ * [any] Fill cs[0..SLAB_CLASS_MAX) with every shard's figures per size class (counters less
+ * their value at the last `stats reset`). @return the number of classes.
+ */
+unsigned stats_classes(const struct nc_server *srv, struct stats_class_sum *cs);
+
+/** Chunks of a class holding items (or being filled): total less free and retired. */
+uint64_t stats_class_used(const struct stats_class_sum *c);
+
 #endif /* NC_APP_STATS_H */

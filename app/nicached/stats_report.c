@@ -260,14 +260,8 @@ stats_settings(struct worker *w, struct stats_out *o)
 		stat_add(o, st[i].name, "%s", st[i].value);
 }
 
-/** Per-class figures summed over every shard (all shards have the same classes). */
-struct class_sum {
-	uint64_t size, per_page, pages, free, retired, evicted, evicted_unfetched, reclaimed,
-		expired_unfetched, moved_in;
-};
-
-static unsigned
-stats_classes(const struct nc_server *srv, struct class_sum *cs)
+unsigned
+stats_classes(const struct nc_server *srv, struct stats_class_sum *cs)
 {
 	struct stats_base *b = (struct stats_base *)&srv->stats_base;
 	struct stats_class_counters now[SLAB_CLASS_MAX];
@@ -303,9 +297,8 @@ stats_classes(const struct nc_server *srv, struct class_sum *cs)
 	return ncls;
 }
 
-/** Chunks of a class holding items (or being filled): total less free and retired. */
-static uint64_t
-class_used(const struct class_sum *c)
+uint64_t
+stats_class_used(const struct stats_class_sum *c)
 {
 	uint64_t total = c->pages * c->per_page;
 	uint64_t idle = c->free + c->retired;
@@ -316,7 +309,7 @@ class_used(const struct class_sum *c)
 static void
 stats_slabs(struct worker *w, struct stats_out *o)
 {
-	struct class_sum cs[SLAB_CLASS_MAX];
+	struct stats_class_sum cs[SLAB_CLASS_MAX];
 	unsigned ncls = stats_classes(w->srv, cs), active = 0;
 	uint64_t pages = 0;
 	char name[64];
@@ -335,7 +328,7 @@ stats_slabs(struct worker *w, struct stats_out *o)
 		SLAB_LINE("chunks_per_page", "%llu", (unsigned long long)cs[c].per_page)
 		SLAB_LINE("total_pages", "%llu", (unsigned long long)cs[c].pages)
 		SLAB_LINE("total_chunks", "%llu", (unsigned long long)(cs[c].pages * cs[c].per_page))
-		SLAB_LINE("used_chunks", "%llu", (unsigned long long)class_used(&cs[c]))
+		SLAB_LINE("used_chunks", "%llu", (unsigned long long)stats_class_used(&cs[c]))
 		SLAB_LINE("free_chunks", "%llu", (unsigned long long)cs[c].free)
 		SLAB_LINE("free_chunks_end", "%u", 0u)
 		SLAB_LINE("pages_moved_in", "%llu", (unsigned long long)cs[c].moved_in)
@@ -348,7 +341,7 @@ stats_slabs(struct worker *w, struct stats_out *o)
 static void
 stats_items(struct worker *w, struct stats_out *o)
 {
-	struct class_sum cs[SLAB_CLASS_MAX];
+	struct stats_class_sum cs[SLAB_CLASS_MAX];
 	unsigned ncls = stats_classes(w->srv, cs);
 	char name[64];
 
@@ -360,7 +353,7 @@ stats_items(struct worker *w, struct stats_out *o)
 #define ITEM_LINE(field, v)                                              \
 	snprintf(name, sizeof(name), "items:%u:" field, id);             \
 	stat_add(o, name, "%llu", (unsigned long long)(v));
-		ITEM_LINE("number", class_used(&cs[c]))
+		ITEM_LINE("number", stats_class_used(&cs[c]))
 		ITEM_LINE("evicted", cs[c].evicted)
 		ITEM_LINE("evicted_unfetched", cs[c].evicted_unfetched)
 		ITEM_LINE("reclaimed", cs[c].reclaimed)

@@ -360,6 +360,7 @@ worker_sleep(struct worker *w, const struct net_counters *nic, struct loop_mark 
 	now = rte_rdtsc();
 	STAT_ADD(&w->stats, idle_cycles, now - m->tsc);
 	loop_mark(m, nic, now);
+	w->loop_tsc = now;
 	return worker_handle(w, ev, n);
 }
 
@@ -398,6 +399,7 @@ worker_main(void *arg)
 	peer_service(w);
 	loop_mark(&mark, nic, rte_rdtsc());
 	last_work = mark.tsc;
+	w->loop_tsc = mark.tsc;
 	while (!server_stopping(w->srv)) {
 		unsigned work = 0;
 		uint64_t now;
@@ -419,6 +421,7 @@ worker_main(void *arg)
 		now = rte_rdtsc();
 		worker_account(w, nic, &mark, now, work);
 		loop_mark(&mark, nic, now);
+		w->loop_tsc = now;
 	}
 	/* Answer what other workers still wait for, then leave. */
 	while (forward_serve(w) || !rte_ring_empty(w->inbox))

@@ -53,6 +53,8 @@ struct worker {
 	struct rte_ring *done;
 	struct exec_ctx exec;
 	struct worker_stats stats;
+	struct worker_latency latency; /* request latency histograms (latency.h) */
+	uint64_t loop_tsc;	       /* TSC at the start of this loop iteration */
 	bool sleeping; /* in a blocking poll: posters call stack_wake (atomic) */
 
 	/* connections */

@@ -719,7 +719,8 @@ test_stats(void **state)
 			       "127.0.0.1,::1", "-U", "11211"),
 			 0);
 	n = settings_stats(&s, st, SETTINGS_STATS_MAX);
-	assert_true(n == 33);
+	assert_true(n == 34);
+	assert_string_equal(stat_of(st, n, "metrics"), "");
 	assert_string_equal(stat_of(st, n, "log"), "auto");
 	assert_string_equal(stat_of(st, n, "replicas"), "1");
 	assert_string_equal(stat_of(st, n, "replication"), "async");
