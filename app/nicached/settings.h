@@ -110,8 +110,8 @@ enum settings_replication {
 	X(uint, udp_port, 'U', "udp-port", 0, 0, 65535, "udpport", "num",                     \
 	  "UDP port to listen on, 0 = UDP off")                                               \
 	X(listen, listen, 'l', "listen", "0.0.0.0", 0, 0, "inter", "addr",                    \
-	  "comma-separated numeric addresses to listen on, each optionally addr:port or "     \
-	  "[v6]:port (at most 8)")                                                            \
+	  "comma-separated addresses or host names to listen on (a name: every address it "  \
+	  "resolves to), each optionally addr:port or [v6]:port (at most 8)")                 \
 	X(mb, memory_limit, 'm', "memory-limit", 64, 1, 1048576, "maxbytes", "mb",            \
 	  "item memory in megabytes")                                                         \
 	X(uint, conn_limit, 'c', "conn-limit", 1024, 1, 1048576, "maxconns", "num",           \

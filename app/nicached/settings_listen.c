@@ -1,9 +1,86 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Settings: the memcached -l list (numeric addresses, each optionally addr:port or [v6]:port). */
+/*
+ * Settings: the memcached -l list (addresses or host names, each optionally addr:port or
+ * [v6]:port). A host name stands for every address it resolves to, as memcached listens on
+ * each getaddrinfo() result.
+ */
+#include <ctype.h>
 #include <errno.h>
+#include <netdb.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "settings_private.h"
+
+/* Whether @p host looks like a name rather than an address (it has a letter but no colon). */
+static bool
+is_host_name(const char *host)
+{
+	bool letter = false;
+
+	for (const char *p = host; *p != '\0'; p++) {
+		if (*p == ':')
+			return false;
+		letter = letter || isalpha((unsigned char)*p);
+	}
+	return letter;
+}
+
+/*
+ * Add every address @p host resolves to (TCP, no duplicates) at out[*n..max).
+ * @return 0, -E2BIG when they do not fit, -EINVAL when it does not resolve (gai_strerror in
+ *         *why).
+ */
+static int
+listen_resolve(const char *host, uint16_t tcp, uint16_t udp, struct stack_listen *out,
+	       unsigned *n, unsigned max, const char **why)
+{
+	struct addrinfo hints, *res = NULL;
+	unsigned first = *n;
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	rc = getaddrinfo(host, NULL, &hints, &res);
+	if (rc != 0) {
+		*why = gai_strerror(rc);
+		return -EINVAL;
+	}
+	for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+		struct stack_listen l;
+		bool dup = false;
+
+		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+		    ai->ai_addrlen > sizeof(l.addr.ss))
+			continue;
+		memset(&l, 0, sizeof(l));
+		memcpy(&l.addr.ss, ai->ai_addr, ai->ai_addrlen);
+		l.addr.len = (socklen_t)ai->ai_addrlen;
+		if (ai->ai_family == AF_INET)
+			((struct sockaddr_in *)&l.addr.ss)->sin_port = htons(tcp);
+		else
+			((struct sockaddr_in6 *)&l.addr.ss)->sin6_port = htons(tcp);
+		l.tcp_port = tcp;
+		l.udp_port = udp;
+		for (unsigned i = first; i < *n && !dup; i++)
+			dup = out[i].addr.len == l.addr.len &&
+			      memcmp(&out[i].addr.ss, &l.addr.ss, l.addr.len) == 0;
+		if (dup)
+			continue;
+		if (*n == max) {
+			freeaddrinfo(res);
+			return -E2BIG;
+		}
+		out[(*n)++] = l;
+	}
+	freeaddrinfo(res);
+	if (*n == first) {
+		*why = "no IPv4 or IPv6 address";
+		return -EINVAL;
+	}
+	return 0;
+}
 
 int
 setting_listen_parse(const char *list, uint16_t tcp, uint16_t udp, struct stack_listen *out,
@@ -76,6 +153,24 @@ setting_listen_parse(const char *list, uint16_t tcp, uint16_t udp, struct stack_
 		if (n == max) {
 			setting_err(err, errcap, "%s: more than %u addresses", lb, max);
 			return -E2BIG;
+		}
+		if (is_host_name(host)) {
+			const char *why = "";
+			int rc = listen_resolve(host, port, udp, out, &n, max, &why);
+
+			if (rc == -E2BIG) {
+				setting_err(err, errcap, "%s: more than %u addresses", lb, max);
+				return rc;
+			}
+			if (rc != 0) {
+				setting_err(err, errcap, "%s: host name '%s' does not resolve: %s",
+					    lb, setting_quote(host, q, sizeof(q)), why);
+				return rc;
+			}
+			if (comma == NULL)
+				break;
+			p = comma + 1;
+			continue;
 		}
 		if (stack_addr_parse(host, port, &out[n].addr) != 0) {
 			setting_err(err, errcap, "%s: '%s' is not a numeric IPv4 or IPv6 address",

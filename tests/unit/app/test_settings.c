@@ -364,10 +364,25 @@ test_listen(void **state)
 	assert_int_equal(n, 1);
 	assert_int_equal(l[0].tcp_port, 7000);
 
+	/* A host name: each address it resolves to (localhost is 127.0.0.1 here, perhaps ::1). */
+	assert_int_equal(PARSE(&s, &act, err, "-l", "localhost:7001"), 0);
+	n = settings_listen(&s, l, STACK_LISTEN_MAX, err, ERRCAP);
+	assert_true(n >= 1);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(l[i].tcp_port, 7001);
+		if (l[i].addr.ss.ss_family == AF_INET)
+			assert_int_equal(((const struct sockaddr_in *)&l[i].addr.ss)->sin_addr.s_addr,
+					 htonl(INADDR_LOOPBACK));
+		else
+			assert_true(IN6_IS_ADDR_LOOPBACK(
+				&((const struct sockaddr_in6 *)&l[i].addr.ss)->sin6_addr));
+	}
+
 	/* Eight is the limit. */
 	assert_int_equal(PARSE(&s, &act, err, "-l", "::1,::1,::1,::1,::1,::1,::1,::1"), 0);
 	BAD("-l/--listen: more than 8 addresses", "-l", "::1,::1,::1,::1,::1,::1,::1,::1,::1");
-	BAD("-l/--listen: 'localhost' is not a numeric", "-l", "localhost");
+	BAD("-l/--listen: host name 'no-such-host.invalid' does not resolve", "-l",
+	    "no-such-host.invalid");
 	BAD("-l/--listen: '1.2.3' is not a numeric", "-l", "1.2.3");
 	BAD("-l/--listen: empty address", "-l", "");
 	BAD("-l/--listen: empty address", "-l", "127.0.0.1,");
@@ -551,7 +566,7 @@ test_config_bad_lines(void **state)
 	bad_file("[nicached]\n\n\nmemory-limit = -1\n", ":4: memory-limit: '-1' is negative");
 	bad_file("[nicached]\nmax-item-size = 2g\n", ":2: max-item-size: '2g' is above");
 	bad_file("[nicached]\nport =\n", ":2: port: missing value");
-	bad_file("[nicached]\nlisten = example.com\n", ":2: listen: 'example.com' is not a");
+	bad_file("[nicached]\nlisten = nothing.invalid\n", ":2: listen: host name 'nothing.invalid' does not resolve");
 	bad_file("[other]\nport = 1\n", ":1: unknown section '[other]'");
 	bad_file("[nicached]\nport = 1\n[nicached]\n", ":3: section [nicached] appears twice");
 	bad_file("port = 1\n[nicached]\n", ":1: 'port = 1' is outside section");
