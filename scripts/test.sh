@@ -309,6 +309,11 @@ run_checks "cluster under ASan/UBSan" 300 env ASAN_OPTIONS=detect_leaks=1:abort_
 	--server build-asan/app/nicached/nicached --ring-dump build-asan/tests/unit/cluster/ring_dump \
 	--quorum-keys 20000
 
+# memcached's operator flags (-F, -A + shutdown, -P, -u, -l host names, -o), answers compared
+# with memcached's.
+run_checks "operator flags" 120 /usr/bin/python3 tests/integration/operator.py \
+	--server build/app/nicached/nicached
+
 # The Prometheus endpoint, parsed by prometheus_client and checked against stats; again under
 # ASan/UBSan (libmicrohttpd's callbacks, the page's buffers).
 run_checks "Prometheus endpoint" 120 /usr/bin/python3 tests/integration/metrics.py \

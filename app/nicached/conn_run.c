@@ -13,6 +13,7 @@
 #include "cluster.h"
 #include "cluster_warm.h"
 #include "conn_private.h"
+#include "control.h"
 #include "log.h"
 #include "peer.h"
 #include "worker.h"
@@ -95,6 +96,10 @@ conn_exec_admin(struct worker *w, struct conn *c, struct proto_result *res)
 
 	switch (req->op) {
 	case PROTO_OP_FLUSH:
+		if (w->srv->set.disable_flush) {
+			res->status = PROTO_STATUS_COUNT; /* answered */
+			return conn_reply_error(w, c, PROTO_ERR_FLUSH_DISABLED) == 0;
+		}
 		STAT_INC(&w->stats, cmd_flush);
 		store_flush(w->shard, req->exptime);
 		if (w->srv->nworkers > 1) {
@@ -102,6 +107,17 @@ conn_exec_admin(struct worker *w, struct conn *c, struct proto_result *res)
 			return false;
 		}
 		res->status = PROTO_ST_OK;
+		return true;
+	case PROTO_OP_SHUTDOWN:
+		/* memcached: without -A an error; with it, close this connection and stop. */
+		res->status = PROTO_STATUS_COUNT; /* answered */
+		if (!w->srv->set.enable_shutdown)
+			return conn_reply_error(w, c, PROTO_ERR_SHUTDOWN_DISABLED) == 0;
+		if (req->args != NULL && !(req->args_len == 8 && memcmp(req->args, "graceful", 8) == 0))
+			return conn_reply_error(w, c, PROTO_ERR_SHUTDOWN_MODE) == 0;
+		nc_log(NC_LOG_NOTICE, "shutdown command from %s: stopping", c->peer_name);
+		c->close_after_send = true;
+		control_stop();
 		return true;
 	case PROTO_OP_VERSION:
 		res->status = PROTO_ST_VERSION;
@@ -221,7 +237,8 @@ conn_execute(struct worker *w, struct conn *c)
 	if (req->key == NULL || req->op == PROTO_OP_FLUSH || req->op == PROTO_OP_STATS ||
 	    req->op == PROTO_OP_VERSION || req->op == PROTO_OP_VERBOSITY ||
 	    req->op == PROTO_OP_NOOP || req->op == PROTO_OP_QUIT ||
-	    req->op == PROTO_OP_LRU_CRAWLER || req->op == PROTO_OP_CONFIG) {
+	    req->op == PROTO_OP_LRU_CRAWLER || req->op == PROTO_OP_CONFIG ||
+	    req->op == PROTO_OP_SHUTDOWN) {
 		memset(&res, 0, sizeof(res)); /* (exec_read / exec_write clear it themselves) */
 		if (!conn_exec_admin(w, c, &res))
 			return false;

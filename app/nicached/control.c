@@ -27,6 +27,12 @@ on_signal(int sig)
 }
 
 void
+control_stop(void)
+{
+	control_signal = SIGTERM;
+}
+
+void
 control_signals(void)
 {
 	struct sigaction sa;

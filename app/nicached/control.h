@@ -17,6 +17,12 @@
 void control_signals(void);
 
 /**
+ * [any thread] Ask for a clean stop, as SIGTERM does (the shutdown command of -A). Safe from
+ * workers: it only sets the flag the control loop reads.
+ */
+void control_stop(void);
+
+/**
  * [setup] Register the telemetry commands for @p srv (DPDK telemetry callbacks take no
  * argument, so the server is kept in one file-static pointer until control_unregister()).
  * @return 0 or negative errno.

@@ -9,6 +9,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <malloc.h>
 #include <sched.h>
 #include <stdio.h>
@@ -172,6 +174,59 @@ start_eal(struct nc_server *srv, char **argv)
 		close(lock); /* EAL has its pages: the next server sees what is left */
 }
 
+/** -P: write the pid once set up. @return 0, or -errno (said in the log). */
+static int
+write_pidfile(const struct nc_settings *s)
+{
+	FILE *f;
+
+	if (s->pidfile[0] == '\0')
+		return 0;
+	f = fopen(s->pidfile, "w");
+	if (f == NULL || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0) {
+		int e = errno;
+
+		nc_log(NC_LOG_ERR, "-P/--pidfile %s: cannot write it: %s", s->pidfile, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+/**
+ * -u: started as root, become the user once everything that needs root is done (EAL, the NIC,
+ * hugepages, ports below 1024). Every thread follows (glibc applies setuid to all).
+ * @return 0, or -errno (said in the log).
+ */
+static int
+drop_root(const struct nc_settings *s)
+{
+	const struct passwd *pw;
+
+	if (s->user[0] == '\0')
+		return 0;
+	if (geteuid() != 0) {
+		nc_log(NC_LOG_NOTICE, "-u/--user %s: not started as root, nothing to drop", s->user);
+		return 0;
+	}
+	pw = getpwnam(s->user);
+	if (pw == NULL) {
+		nc_log(NC_LOG_ERR, "-u/--user %s: no such user", s->user);
+		return -ENOENT;
+	}
+	if (s->pidfile[0] != '\0' && chown(s->pidfile, pw->pw_uid, pw->pw_gid) != 0)
+		nc_log(NC_LOG_WARNING, "-P %s: cannot give it to %s: %s (it stays after the stop)",
+		       s->pidfile, s->user, strerror(errno));
+	if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+	    setuid(pw->pw_uid) != 0) {
+		int e = errno;
+
+		nc_log(NC_LOG_ERR, "-u/--user %s: cannot switch to it: %s", s->user, strerror(e));
+		return -e;
+	}
+	nc_log(NC_LOG_NOTICE, "running as %s (uid %u)", s->user, (unsigned)pw->pw_uid);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -181,6 +236,15 @@ main(int argc, char **argv)
 
 	parse_settings(&srv.set, argc, argv);
 	nc_log_open("nicached", srv.set.log);
+	{
+		char ignored[256];
+
+		if (settings_subopts_ignored(&srv.set, ignored, sizeof(ignored)) != 0)
+			nc_log(NC_LOG_NOTICE,
+			       "-o %s: memcached's, accepted, no effect here (nicached does this "
+			       "its own way)",
+			       ignored);
+	}
 	if (log_eal_redirect() != 0)
 		nc_log(NC_LOG_WARNING, "DPDK's messages stay on stderr: no stream for them");
 	/*
@@ -203,6 +267,12 @@ main(int argc, char **argv)
 		rte_eal_cleanup();
 		return EXIT_OSERR;
 	}
+	if (write_pidfile(&srv.set) != 0 || drop_root(&srv.set) != 0) {
+		metrics_teardown(&srv);
+		server_teardown(&srv);
+		rte_eal_cleanup();
+		return EXIT_OSERR;
+	}
 	if (control_telemetry(&srv) != 0)
 		nc_log(NC_LOG_WARNING, "telemetry commands not registered");
 	control_banner(&srv, stdout);
@@ -216,5 +286,8 @@ main(int argc, char **argv)
 	metrics_teardown(&srv);
 	server_teardown(&srv);
 	rte_eal_cleanup();
+	if (srv.set.pidfile[0] != '\0' && unlink(srv.set.pidfile) != 0)
+		nc_log(NC_LOG_WARNING, "-P %s: cannot remove it: %s", srv.set.pidfile,
+		       strerror(errno));
 	return 0;
 }

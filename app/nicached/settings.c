@@ -267,6 +267,6 @@ setting_choice_find(enum setting_kind kind, const char *name, unsigned *value)
 }
 
 #define FIXED_STAT_COUNT(name, value) +1
-_Static_assert(SETTING_COUNT SETTINGS_STATS_FIXED(FIXED_STAT_COUNT) <= SETTINGS_STATS_MAX,
+_Static_assert(SETTING_COUNT SETTINGS_STATS_DERIVED(FIXED_STAT_COUNT) <= SETTINGS_STATS_MAX,
 	       "SETTINGS_STATS_MAX is too small for every `stats settings` line");
 #undef FIXED_STAT_COUNT

@@ -190,6 +190,16 @@ enum settings_replication {
 	X(path, metrics, 0, "metrics", "", 0, 0, "metrics", "[addr:]port",                    \
 	  "Prometheus endpoint: GET /metrics on this kernel TCP address (port alone: "       \
 	  "127.0.0.1; [v6]:port for IPv6), served by the control lcore; empty = off")         \
+	X(count, disable_flush, 'F', "disable-flush", 0, 0, 1, NULL, NULL,                    \
+	  "refuse flush_all (memcached -F): text 'CLIENT_ERROR flush_all not allowed', "     \
+	  "binary an auth error; stats settings: flush_enabled")                             \
+	X(count, enable_shutdown, 'A', "enable-shutdown", 0, 0, 1, NULL, NULL,                \
+	  "let the shutdown command stop the server cleanly (memcached -A); stats settings: " \
+	  "shutdown_command")                                                                 \
+	X(path, pidfile, 'P', "pidfile", "", 0, 0, NULL, "file",                             \
+	  "write the process id to this file once serving; removed at a clean stop")          \
+	X(path, user, 'u', "user", "", 0, 0, NULL, "name",                                    \
+	  "started as root: switch to this user once the NIC, memory and ports are set up")  \
 	X(count, hugepages_needed, 0, "hugepages-needed", 0, 0, 1, NULL, NULL,                \
 	  "print the EAL memory in MB the other settings need (the hugepages to reserve) "    \
 	  "and exit")                                                                         \
@@ -244,6 +254,13 @@ void settings_man_options(FILE *f);
 
 /** Print @p text to @p f escaped for troff (backslashes, leading dots and quotes). */
 void settings_man_text(FILE *f, const char *text);
+
+/**
+ * The memcached -o suboptions of @p s that are accepted without effect here (hashpower,
+ * modern, ...), comma-separated into @p buf (cut to fit). For a notice at start.
+ * @return the length written (0: none).
+ */
+size_t settings_subopts_ignored(const struct nc_settings *s, char *buf, size_t cap);
 
 /**
  * The number of workers: the -t setting, or when it is 0 all of @p ncpus but one (at least 1,
@@ -351,11 +368,16 @@ struct settings_stat {
 	char value[SETTINGS_STAT_VALUE_LEN];
 };
 
-/* Constant lines of `stats settings` (what memcached reports and we always do): X(name, value) */
-#define SETTINGS_STATS_FIXED(X) \
-	X("evictions", "on")    \
-	X("cas_enabled", "yes") \
-	X("binding_protocol", "auto-negotiate")
+/*
+ * Lines of `stats settings` memcached reports that are not one setting's value: X(name, value
+ * from the settings s).
+ */
+#define SETTINGS_STATS_DERIVED(X)                                \
+	X("evictions", "on")                                     \
+	X("cas_enabled", "yes")                                  \
+	X("binding_protocol", "auto-negotiate")                  \
+	X("flush_enabled", s->disable_flush ? "no" : "yes")      \
+	X("shutdown_command", s->enable_shutdown ? "yes" : "no")
 
 /** Enough room for every `stats settings` line. */
 #define SETTINGS_STATS_MAX 64

@@ -154,12 +154,12 @@ settings_man_options(FILE *f)
 unsigned
 settings_stats(const struct nc_settings *s, struct settings_stat *out, unsigned max)
 {
-	static const struct {
+	const struct {
 		const char *name, *value;
 	} fixed[] = {
-#define FIXED(n, v) {(n), (v)},
-		SETTINGS_STATS_FIXED(FIXED)
-#undef FIXED
+#define DERIVED(n, v) {(n), (v)},
+		SETTINGS_STATS_DERIVED(DERIVED)
+#undef DERIVED
 	};
 	unsigned n = 0;
 

@@ -188,6 +188,35 @@ subopt_without_effect(const char *name)
 	       strncmp(name, "proxy_", 6) == 0;
 }
 
+size_t
+settings_subopts_ignored(const struct nc_settings *s, char *buf, size_t cap)
+{
+	const char *p = s->extended;
+	size_t len = 0;
+
+	if (cap == 0)
+		return 0;
+	buf[0] = '\0';
+	while (*p != '\0') {
+		size_t n = strcspn(p, ",");
+		size_t name_len = strcspn(p, ",=");
+		char item[SETTINGS_STR_LEN];
+
+		if (name_len > n)
+			name_len = n;
+		snprintf(item, sizeof(item), "%.*s", (int)name_len, p);
+		p += n + (p[n] == ',');
+		if (item[0] == '\0' || !subopt_without_effect(item))
+			continue;
+		int w = snprintf(buf + len, cap - len, "%s%s", len != 0 ? ", " : "", item);
+
+		if (w < 0 || (size_t)w >= cap - len)
+			break;
+		len += (size_t)w;
+	}
+	return len;
+}
+
 int
 setting_subopts(struct nc_settings *s, const char *label, const char *text, char *err,
 		size_t errcap)

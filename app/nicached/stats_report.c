@@ -254,8 +254,12 @@ static void
 stats_settings(struct worker *w, struct stats_out *o)
 {
 	struct settings_stat st[SETTINGS_STATS_MAX];
-	unsigned n = settings_stats(&w->srv->set, st, SETTINGS_STATS_MAX);
+	struct nc_settings now = w->srv->set;
+	unsigned n;
 
+	/* What changes while running: `verbosity N`. */
+	now.verbose = __atomic_load_n(&w->srv->verbosity, __ATOMIC_RELAXED);
+	n = settings_stats(&now, st, SETTINGS_STATS_MAX);
 	for (unsigned i = 0; i < n; i++)
 		stat_add(o, st[i].name, "%s", st[i].value);
 }

@@ -348,6 +348,9 @@ binary_write_error(struct proto_out *out, const struct proto_request *req, enum 
 	case PROTO_ERR_BINARY_UNKNOWN:
 	case PROTO_ERR_UNKNOWN_COMMAND:
 		return write_error(out, req, BINARY_ST_UNKNOWN_COMMAND);
+	case PROTO_ERR_FLUSH_DISABLED:
+		/* memcached -F answers a binary flush (quiet too) with an auth failure. */
+		return write_error(out, req, BINARY_ST_AUTH_ERROR);
 	default:
 		return write_error(out, req, BINARY_ST_EINVAL);
 	}

@@ -47,7 +47,10 @@ enum proto_parse {
 	X(META_BAD_MA_MODE, "CLIENT_ERROR invalid mode for ma M token")             \
 	X(META_BAD_INITIAL, "CLIENT_ERROR invalid numeric initial value")           \
 	X(META_BAD_DELTA, "CLIENT_ERROR invalid numeric delta value")               \
-	X(META_INVALID_OR_DUPLICATE_FLAG, "CLIENT_ERROR invalid or duplicate flag")
+	X(META_INVALID_OR_DUPLICATE_FLAG, "CLIENT_ERROR invalid or duplicate flag")       \
+	X(FLUSH_DISABLED, "CLIENT_ERROR flush_all not allowed")                             \
+	X(SHUTDOWN_DISABLED, "ERROR: shutdown not enabled")                                 \
+	X(SHUTDOWN_MODE, "CLIENT_ERROR invalid shutdown mode")
 
 enum proto_error {
 #define PROTO_ERROR_ENUM(name, reply) PROTO_ERR_##name,

@@ -842,7 +842,9 @@ dispatch(struct text_parser *p, struct proto_input *in, const struct line *l,
 			return parse_store(p, in, l, req, err, PROTO_MODE_SET);
 		if (TOK_IS(cmd, "stats"))
 			return parse_with_args(p, in, l, req, PROTO_OP_STATS);
-		break; /* shutdown, slabs: not served */
+		if (TOK_IS(cmd, "shutdown"))
+			return parse_with_args(p, in, l, req, PROTO_OP_SHUTDOWN);
+		break; /* slabs: not served */
 	case 'a':
 		if (TOK_IS(cmd, "add"))
 			return parse_store(p, in, l, req, err, PROTO_MODE_ADD);

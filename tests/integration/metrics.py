@@ -19,6 +19,7 @@ Only processes this script started are stopped, by pid.
 """
 import argparse
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -309,8 +310,10 @@ def main():
             fn(ctx)
     finally:
         ctx.srv.stop()
-    if not all(RESULTS):
-        print(ctx.srv.output()[-2000:])
+        if not all(RESULTS):
+            with open(os.path.join(tmp, "server.log")) as f:
+                print(f.read()[-2000:])
+        shutil.rmtree(tmp, ignore_errors=True)
     passed = sum(RESULTS)
     print("%d passed, %d failed" % (passed, len(RESULTS) - passed))
     return 0 if all(RESULTS) else 1

@@ -734,7 +734,9 @@ test_stats(void **state)
 			       "127.0.0.1,::1", "-U", "11211"),
 			 0);
 	n = settings_stats(&s, st, SETTINGS_STATS_MAX);
-	assert_true(n == 34);
+	assert_true(n == 36);
+	assert_string_equal(stat_of(st, n, "flush_enabled"), "yes");
+	assert_string_equal(stat_of(st, n, "shutdown_command"), "no");
 	assert_string_equal(stat_of(st, n, "metrics"), "");
 	assert_string_equal(stat_of(st, n, "log"), "auto");
 	assert_string_equal(stat_of(st, n, "replicas"), "1");
@@ -767,6 +769,12 @@ test_stats(void **state)
 	assert_string_equal(stat_of(st, n, "udp_payload"), "1400");
 	assert_string_equal(stat_of(st, n, "fault"), "");
 	assert_null(stat_of(st, n, "eal"));
+	assert_int_equal(PARSE(&s, &act, err, "-F", "-A", "-P", "/run/x.pid", "-u", "nobody"), 0);
+	n = settings_stats(&s, st, SETTINGS_STATS_MAX);
+	assert_string_equal(stat_of(st, n, "flush_enabled"), "no");
+	assert_string_equal(stat_of(st, n, "shutdown_command"), "yes");
+	assert_string_equal(s.pidfile, "/run/x.pid");
+	assert_string_equal(s.user, "nobody");
 	assert_int_equal(PARSE(&s, &act, err, "--log", "journal"), 0);
 	assert_int_equal(s.log, NC_LOG_TARGET_JOURNAL);
 	assert_int_equal(PARSE(&s, &act, err, "--log", "file"), -EINVAL);

@@ -1111,11 +1111,17 @@ test_unknown_commands(void **state)
 	struct run r;
 
 	(void)state;
-	PARSE(&r, "foo\r\nx\r\n\r\n\n   \r\nGETS a\r\ngetx a\r\nsetx\r\nshutdown\r\n"
+	PARSE(&r, "foo\r\nx\r\n\r\n\n   \r\nGETS a\r\ngetx a\r\nsetx\r\nshutdownx\r\n"
 		  "slabs reassign 1 2\r\nwatch\r\nlru mode flat\r\nmx a\r\nverbose 1\r\n");
 	want_count(&r, 14, false);
 	for (unsigned i = 0; i < 14; i++)
 		want_err(&r, i, PROTO_ERR_UNKNOWN_COMMAND);
+	run_free(&r);
+	/* shutdown is a command (the server decides whether it is enabled: -A). */
+	PARSE(&r, "shutdown\r\nshutdown graceful\r\n");
+	want_count(&r, 2, false);
+	assert_int_equal(r.r[0].op, PROTO_OP_SHUTDOWN);
+	assert_int_equal(r.r[1].op, PROTO_OP_SHUTDOWN);
 	run_free(&r);
 }
 

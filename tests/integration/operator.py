@@ -1,0 +1,273 @@
+#!/usr/bin/python3
+"""memcached's operator flags on nicached, each answer compared with memcached's own where
+memcached has one (/usr/bin/memcached, started side by side on another loopback port).
+
+  tests/integration/operator.py --server PATH [--memcached /usr/bin/memcached]
+
+Checks (PASS/FAIL each, then "N passed, M failed"; exit status 1 on any failure):
+  disable-flush   -F: text flush_all (with and without delay) and binary flush / flushq get
+                  memcached's answers; nothing is flushed; stats settings flush_enabled no
+  shutdown        without -A: `shutdown` gets memcached's error and the server goes on;
+                  with -A: `shutdown x` gets memcached's error, `shutdown` closes the
+                  connection and the server stops cleanly (exit 0, final figures)
+  pidfile         -P: the file holds the pid while serving and is gone after SIGTERM
+  verbosity-live  `verbosity 2` then `stats settings` shows verbosity 2 (memcached does)
+  listen-name     -l localhost: served on 127.0.0.1
+  o-ignored       -o hashpower=20,modern: starts, says in its log that they have no effect
+  user            (root only) -u nobody: the process runs as nobody after setup, serves, and
+                  stops cleanly (its pidfile removed)
+Only processes this script started are stopped, by pid.
+"""
+import argparse
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+RESULTS = []
+
+
+def check(name):
+    def wrap(fn):
+        def run(ctx):
+            try:
+                fn(ctx)
+                print("PASS %s" % name, flush=True)
+                RESULTS.append(True)
+            except Exception as e:  # report and go on
+                print("FAIL %s: %s" % (name, e), flush=True)
+                RESULTS.append(False)
+        return run
+    return wrap
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class Proc:
+    """A server (nicached or memcached) on a free loopback port."""
+
+    def __init__(self, argv, tmp, name, host="127.0.0.1"):
+        self.port = free_port()
+        self.logpath = os.path.join(tmp, name + ".log")
+        self.log = open(self.logpath, "w+")
+        self.proc = subprocess.Popen(argv + ["-p", str(self.port), "-U", "0"],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                socket.create_connection((host, self.port), timeout=1).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.1)
+        raise RuntimeError("%s did not start: %s" % (name, self.output()[-500:]))
+
+    def output(self):
+        self.log.flush()
+        with open(self.logpath) as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode
+
+
+def talk(port, data, wait=0.3):
+    """Send @data, read until the peer goes quiet for @wait seconds or closes."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(data)
+    s.settimeout(wait)
+    out = b""
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            out += b
+    except socket.timeout:
+        pass
+    s.close()
+    return out
+
+
+def binary(opcode):
+    return struct.pack(">BBHBBHIIQ", 0x80, opcode, 0, 0, 0, 0, 0, 7, 0)
+
+
+def binary_replies(data):
+    out = []
+    while len(data) >= 24:
+        h = struct.unpack(">BBHBBHIIQ", data[:24])
+        out.append((h[1], h[5], data[24:24 + h[6]]))
+        data = data[24 + h[6]:]
+    return out
+
+
+def both(ctx, flags, fn):
+    """Run fn(port) on nicached and on memcached started with the same flags."""
+    n = Proc([ctx.server, "-l", "127.0.0.1", "-t", "2"] + flags, ctx.tmp, "nicached")
+    m = Proc([ctx.memcached, "-l", "127.0.0.1", "-u", "nobody"] + flags, ctx.tmp, "memcached")
+    try:
+        return fn(n), fn(m), n, m
+    finally:
+        n.stop()
+        m.stop()
+
+
+@check("disable-flush")
+def check_disable_flush(ctx):
+    def run(p):
+        text = talk(p.port, b"set k 0 0 1\r\nx\r\nflush_all\r\nflush_all 10\r\nget k\r\n")
+        bin_ = binary_replies(talk(p.port, binary(0x08) + binary(0x18)))
+        settings = talk(p.port, b"stats settings\r\n")
+        return text, bin_, b"STAT flush_enabled no" in settings
+    (nt, nb, ns), (mt, mb, ms), _, _ = both(ctx, ["-F"], run)
+    assert nt == mt, (nt, mt)
+    assert b"VALUE k 0 1" in nt, nt
+    assert nb == mb, (nb, mb)
+    assert ns and ms, (ns, ms)
+
+
+@check("shutdown")
+def check_shutdown(ctx):
+    def run(p):
+        return talk(p.port, b"shutdown\r\nshutdown graceful\r\nversion\r\n")
+    n, m, _, _ = both(ctx, [], run)
+    n_lines = n.split(b"\r\n")[:2]
+    assert n_lines == m.split(b"\r\n")[:2] == [b"ERROR: shutdown not enabled"] * 2, (n, m)
+    assert b"VERSION" in n
+    # With -A.
+    s = Proc([ctx.server, "-l", "127.0.0.1", "-t", "2", "-A"], ctx.tmp, "nicached-A")
+    try:
+        got = talk(s.port, b"shutdown x\r\nversion\r\n")
+        assert got.startswith(b"CLIENT_ERROR invalid shutdown mode\r\nVERSION"), got
+        assert s.proc.poll() is None, "stopped on a bad mode"
+        got = talk(s.port, b"shutdown\r\nversion\r\n", wait=5)
+        assert got == b"", got  # closed without a reply, as memcached
+        s.proc.wait(30)
+        assert s.proc.returncode == 0, s.proc.returncode
+        assert "nicached: stopped" in s.output(), s.output()[-300:]
+        assert "shutdown command from 127.0.0.1" in s.output(), s.output()[-300:]
+    finally:
+        s.stop()
+
+
+@check("pidfile")
+def check_pidfile(ctx):
+    path = os.path.join(ctx.tmp, "nc.pid")
+    s = Proc([ctx.server, "-l", "127.0.0.1", "-t", "1", "-P", path], ctx.tmp, "nicached-P")
+    try:
+        with open(path) as f:
+            assert int(f.read().strip()) == s.proc.pid
+    finally:
+        rc = s.stop()
+    assert rc == 0, rc
+    assert not os.path.exists(path), "the pidfile is left after the stop"
+
+
+@check("verbosity-live")
+def check_verbosity(ctx):
+    def run(p):
+        return [l for l in talk(p.port, b"verbosity 2\r\nstats settings\r\n").split(b"\r\n")
+                if l.startswith(b"STAT verbosity ") or l == b"OK"]
+    n, m, _, _ = both(ctx, [], run)
+    assert n == m == [b"OK", b"STAT verbosity 2"], (n, m)
+
+
+@check("listen-name")
+def check_listen_name(ctx):
+    s = Proc([ctx.server, "-l", "localhost", "-t", "1"], ctx.tmp, "nicached-l")
+    try:
+        assert talk(s.port, b"version\r\n").startswith(b"VERSION "), "no answer on 127.0.0.1"
+    finally:
+        s.stop()
+
+
+@check("o-ignored")
+def check_o_ignored(ctx):
+    s = Proc([ctx.server, "-l", "127.0.0.1", "-t", "1", "-o", "hashpower=20,modern,idle_timeout=30"],
+             ctx.tmp, "nicached-o")
+    try:
+        settings = talk(s.port, b"stats settings\r\n")
+        assert b"STAT idle_timeout 30" in settings, settings
+        deadline = time.time() + 5
+        while "hashpower, modern: memcached's, accepted, no effect here" not in s.output():
+            assert time.time() < deadline, s.output()[-400:]
+            time.sleep(0.1)
+    finally:
+        s.stop()
+    bad = subprocess.run([ctx.server, "-o", "no_such_option"], capture_output=True, text=True)
+    assert bad.returncode == 64 and "unknown suboption 'no_such_option'" in bad.stderr, bad
+
+
+@check("user")
+def check_user(ctx):
+    if os.geteuid() != 0:
+        print("  (not root: -u has nothing to drop; checked as root in the test run)")
+        return
+    path = os.path.join(ctx.tmp, "u.pid")
+    os.chmod(ctx.tmp, 0o1777)
+    s = Proc([ctx.server, "-l", "127.0.0.1", "-t", "1", "-u", "nobody", "-P", path], ctx.tmp,
+             "nicached-u")
+    try:
+        deadline = time.time() + 10
+        uid = None
+        while time.time() < deadline:
+            with open("/proc/%d/status" % s.proc.pid) as f:
+                uid = [l.split()[1:] for l in f if l.startswith("Uid:")][0]
+            if uid[0] != "0":
+                break
+            time.sleep(0.1)
+        import pwd
+        nobody = str(pwd.getpwnam("nobody").pw_uid)
+        assert uid == [nobody] * 4, uid
+        assert talk(s.port, b"set a 0 0 1\r\nb\r\nget a\r\n").endswith(b"VALUE a 0 1\r\nb\r\nEND\r\n")
+    finally:
+        rc = s.stop()
+    assert rc == 0, (rc, s.output()[-300:])
+    assert not os.path.exists(path), "the pidfile is left after the stop"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--server", required=True)
+    ap.add_argument("--memcached", default="/usr/bin/memcached")
+    args = ap.parse_args()
+
+    class Ctx:
+        pass
+    ctx = Ctx()
+    ctx.server = os.path.abspath(args.server)
+    ctx.memcached = args.memcached
+    ctx.tmp = tempfile.mkdtemp(prefix="nc-operator.")
+    try:
+        for fn in (check_disable_flush, check_shutdown, check_pidfile, check_verbosity,
+                   check_listen_name, check_o_ignored, check_user):
+            fn(ctx)
+    finally:
+        shutil.rmtree(ctx.tmp, ignore_errors=True)
+    passed = sum(RESULTS)
+    print("%d passed, %d failed" % (passed, len(RESULTS) - passed))
+    return 0 if all(RESULTS) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
