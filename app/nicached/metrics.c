@@ -242,7 +242,11 @@ static void
 emit_settings(struct mtext *t, const struct nc_server *srv)
 {
 	struct settings_stat st[SETTINGS_STATS_MAX];
-	unsigned n = settings_stats(&srv->set, st, SETTINGS_STATS_MAX);
+	struct nc_settings now = srv->set;
+	unsigned n;
+
+	now.verbose = __atomic_load_n(&srv->verbosity, __ATOMIC_RELAXED); /* `verbosity N` */
+	n = settings_stats(&now, st, SETTINGS_STATS_MAX);
 
 	mt_family(t, "setting", "gauge", "always 1: each `stats settings` line as labels");
 	for (unsigned i = 0; i < n; i++) {
