@@ -4,7 +4,8 @@
  * worker lcores launched -> control loop on the main lcore until SIGINT/SIGTERM -> clean stop
  * with a final stats line.
  *
- * Exit codes: 0 after a signal; 64 (EX_USAGE) for bad flags or config; 71 (EX_OSERR) when
+ * Exit codes: 0 after a signal; 64 (EX_USAGE) for bad flags or config (an auth file that
+ * cannot be read or is malformed included); 71 (EX_OSERR) when
  * EAL or the server cannot start (e.g. a port in use).
  */
 #include <errno.h>
@@ -21,6 +22,7 @@
 #include <rte_errno.h>
 #include <rte_lcore.h>
 
+#include "auth_server.h"
 #include "cluster.h"
 #include "control.h"
 #include "nic.h"
@@ -173,6 +175,10 @@ main(int argc, char **argv)
 	unsigned lcore, i = 0;
 
 	parse_settings(&srv.set, argc, argv);
+	if (auth_server_setup(&srv, err, sizeof(err)) != 0) {
+		fprintf(stderr, "nicached: %s\n", err);
+		exit(EXIT_USAGE);
+	}
 	/*
 	 * Buffers of a megabyte or more (large values arriving or waiting to be sent) are mapped
 	 * and unmapped each time: glibc would otherwise raise its threshold after the first

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "settings_private.h"
@@ -246,4 +247,17 @@ setting_choice_find(enum setting_kind kind, const char *name, unsigned *value)
 		}
 	}
 	return -EINVAL;
+}
+
+const char *
+settings_auth_file(const struct nc_settings *s)
+{
+	const char *env;
+
+	if (s->sasl_pwdb[0] != '\0')
+		return s->sasl_pwdb;
+	if (s->auth_file[0] != '\0')
+		return s->auth_file;
+	env = s->sasl != 0 ? getenv("MEMCACHED_SASL_PWDB") : NULL;
+	return env != NULL && env[0] != '\0' ? env : NULL;
 }

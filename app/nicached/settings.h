@@ -180,6 +180,15 @@ enum settings_replication {
 	  "replication_queue", "bytes",                                                       \
 	  "cluster: most bytes waiting for one replica per worker; beyond, writes for it "   \
 	  "are dropped and counted")                                                          \
+	X(count, sasl, 'S', "enable-sasl", 0, 0, 1, "auth_enabled_sasl", "n",                \
+	  "authentication (as memcached -S): binary SASL PLAIN and the text token of -Y, "  \
+	  "users from --sasl-pwdb, else the -Y file, else $MEMCACHED_SASL_PWDB; no UDP")     \
+	X(path, auth_file, 'Y', "auth-file", "", 0, 0, "auth_enabled_ascii", "file",          \
+	  "authentication (as memcached -Y): user:password lines; a text connection's first " \
+	  "command is set <any> <flags> <exptime> <n> carrying 'user password' (binary SASL " \
+	  "PLAIN too); re-read on SIGHUP; no UDP")                                            \
+	X(path, sasl_pwdb, 0, "sasl-pwdb", "", 0, 0, NULL, "file",                            \
+	  "-S: the user:password file (memcached reads $MEMCACHED_SASL_PWDB)")               \
 	X(config, config, 0, "config", "", 0, 0, NULL, "file",                                \
 	  "read settings from section [" SETTINGS_INI_SECTION "] of an INI file first")       \
 	X(help, help, 'h', "help", 0, 0, 0, NULL, NULL, "print this help and exit")           \
@@ -199,6 +208,20 @@ enum settings_action {
 	SETTINGS_HELP,	  /* print settings_usage() and exit 0 */
 	SETTINGS_VERSION, /* print "nicached " NC_VERSION and exit 0 */
 };
+
+/**
+ * The file of users and passwords authentication reads (auth.h): --sasl-pwdb, else -Y's
+ * file, else with -S the environment's MEMCACHED_SASL_PWDB (as memcached). NULL when
+ * authentication is off (neither -S nor -Y) or -S names no file.
+ */
+const char *settings_auth_file(const struct nc_settings *s);
+
+/** Whether authentication is on (-S or -Y). */
+static inline bool
+settings_auth_on(const struct nc_settings *s)
+{
+	return s->sasl != 0 || s->auth_file[0] != '\0';
+}
 
 /** Fill @p s with the defaults of the table. */
 void settings_defaults(struct nc_settings *s);
@@ -332,7 +355,7 @@ struct settings_stat {
 	X("binding_protocol", "auto-negotiate")
 
 /** Enough room for every `stats settings` line. */
-#define SETTINGS_STATS_MAX 32
+#define SETTINGS_STATS_MAX 40
 
 /**
  * Fill up to @p max lines of `stats settings` (memcached's names and formats where memcached
