@@ -107,8 +107,8 @@ class Server:
 
 
 class Conn:
-    def __init__(self, port, timeout=10.0):
-        self.s = socket.create_connection((HOST, port), timeout=timeout)
+    def __init__(self, port, timeout=10.0, host=HOST):
+        self.s = socket.create_connection((host, port), timeout=timeout)
         self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""
 
@@ -180,8 +180,8 @@ class Conn:
         return self.bres()
 
 
-def text_stats(port, user, pw):
-    c = Conn(port)
+def text_stats(port, user, pw, host=HOST):
+    c = Conn(port, host=host)
     try:
         assert c.login_text(user, pw) == b"STORED\r\n"
         c.send(b"stats\r\n")
