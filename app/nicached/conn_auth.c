@@ -185,6 +185,16 @@ reply_binary(struct worker *w, struct conn *c, uint16_t status, const char *msg)
 	return rc == 0;
 }
 
+void
+conn_auth_refuse(struct worker *w, struct conn *c)
+{
+	if (c->req.kind == PROTO_BINARY)
+		reply_binary(w, c, BINARY_ST_AUTH_ERROR, binary_status_message(BINARY_ST_AUTH_ERROR));
+	else
+		conn_reply_line(w, c, line_unauthenticated); /* (text is gated before parsing) */
+	c->close_after_send = true;
+}
+
 bool
 conn_auth_allowed(struct worker *w, struct conn *c)
 {
@@ -194,11 +204,7 @@ conn_auth_allowed(struct worker *w, struct conn *c)
 	    (req->op == PROTO_OP_SASL_LIST || req->op == PROTO_OP_SASL_AUTH ||
 	     req->op == PROTO_OP_SASL_STEP || req->op == PROTO_OP_VERSION))
 		return true;
-	if (req->kind == PROTO_BINARY)
-		reply_binary(w, c, BINARY_ST_AUTH_ERROR, binary_status_message(BINARY_ST_AUTH_ERROR));
-	else
-		conn_reply_line(w, c, line_unauthenticated); /* (text is gated before parsing) */
-	c->close_after_send = true;
+	conn_auth_refuse(w, c);
 	return false;
 }
 

@@ -77,6 +77,13 @@ enum conn_auth_gate conn_auth_text(struct worker *w, struct conn *c);
 bool conn_auth_allowed(struct worker *w, struct conn *c);
 
 /**
+ * [worker] Refuse c->req on a connection that has not logged in: memcached's "Auth failure."
+ * (0x20) for binary (also for a request the parser refused: memcached checks at the header),
+ * and the connection closes after it.
+ */
+void conn_auth_refuse(struct worker *w, struct conn *c);
+
+/**
  * [worker] Answer a SASL request (c->req, PROTO_OP_SASL_*) as memcached -S does; "Unknown
  * command" when authentication is off. @return false when the connection failed.
  */

@@ -363,6 +363,11 @@ conn_run(struct worker *w, struct conn *c)
 			}
 			break;
 		}
+		if (r == PROTO_PARSE_ERROR && !c->authed) {
+			/* memcached -S refuses at the header, whatever the error would be. */
+			conn_auth_refuse(w, c);
+			break;
+		}
 		if (r == PROTO_PARSE_ERROR && (c->req.flags & PROTO_F_REFUSED) != 0 &&
 		    c->req.op == PROTO_OP_STORE) {
 			/*

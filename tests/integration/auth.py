@@ -160,8 +160,10 @@ class Conn:
             return True
 
     # binary
-    def breq(self, op, key=b"", val=b"", ext=b"", opaque=0x11223344):
-        self.send(HDR.pack(0x80, op, len(key), len(ext), 0, 0, len(key) + len(ext) + len(val),
+    def breq(self, op, key=b"", val=b"", ext=b"", opaque=0x11223344, vlen=None):
+        """A request; vlen announces a value longer than the bytes of val sent."""
+        vlen = len(val) if vlen is None else vlen
+        self.send(HDR.pack(0x80, op, len(key), len(ext), 0, 0, len(key) + len(ext) + vlen,
                            opaque, 0) + ext + key + val)
 
     def bres(self):
@@ -286,6 +288,15 @@ def check_sasl(ctx):
         r = b.bres()
         assert (r["op"], r["status"], r["body"], r["opaque"]) == (
             op, 0x20, b"Auth failure.", op), (op, r)
+        assert b.closed()
+        b.close()
+    # Requests the parser refuses (unknown opcode, value above -I): refused at the header too.
+    for op, key, vlen, ext in ((0x42, b"k", 1, b""), (0x0e, b"k1", 2 << 20, b""),
+                               (0x01, b"k1", 2 << 20, b"\0" * 8)):
+        b = Conn(port)
+        b.breq(op, key, b"v" * min(vlen, 100), ext, opaque=op, vlen=vlen)  # header, some body
+        r = b.bres()
+        assert (r["op"], r["status"], r["body"]) == (op, 0x20, b"Auth failure."), (op, r)
         assert b.closed()
         b.close()
     # Text and meta before authentication (memcached -S would take no text at all).
