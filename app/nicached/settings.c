@@ -23,6 +23,7 @@
 #define OFFSET_backend(f) offsetof(struct nc_settings, f)
 #define OFFSET_replication(f) offsetof(struct nc_settings, f)
 #define OFFSET_count(f)	  offsetof(struct nc_settings, f)
+#define OFFSET_switch(f)  offsetof(struct nc_settings, f)
 #define OFFSET_config(f)  offsetof(struct nc_settings, f)
 #define OFFSET_path(f)	  offsetof(struct nc_settings, f)
 #define OFFSET_fault(f)	  offsetof(struct nc_settings, f)
@@ -42,6 +43,7 @@
 #define CAP_backend(f) 0
 #define CAP_replication(f) 0
 #define CAP_count(f)   0
+#define CAP_switch(f)  0
 #define CAP_config(f)  sizeof(((struct nc_settings *)0)->f)
 #define CAP_path(f)    sizeof(((struct nc_settings *)0)->f)
 #define CAP_fault(f)   sizeof(((struct nc_settings *)0)->f)
@@ -61,6 +63,7 @@
 #define DEFAULT_backend(s, f, d) (s)->f = (d);
 #define DEFAULT_replication(s, f, d) (s)->f = (d);
 #define DEFAULT_count(s, f, d)	 (s)->f = (d);
+#define DEFAULT_switch(s, f, d)	 (s)->f = (d);
 #define DEFAULT_config(s, f, d)	 snprintf((s)->f, sizeof((s)->f), "%s", (d));
 #define DEFAULT_path(s, f, d)	 snprintf((s)->f, sizeof((s)->f), "%s", (d));
 #define DEFAULT_fault(s, f, d)	 snprintf((s)->f, sizeof((s)->f), "%s", (d));

@@ -68,6 +68,8 @@ enum settings_replication {
  *   backend  one of SETTINGS_BACKENDS
  *   replication  one of SETTINGS_REPLICATIONS
  *   count    flag without argument counted on the command line (-vv); a number in the file
+ *   switch   flag without argument that turns something on (0/1); yes/no (or 1/0) in the file;
+ *            `stats settings` says yes/no, as memcached
  *   config   --config FILE (command line only)
  *   path     a file or folder name, kept as given
  *   fault    a fault-injection specification (net/fault.h: net_fault_parse), kept as given
@@ -88,6 +90,7 @@ enum settings_replication {
 #define SETTINGS_FIELD_backend(f) enum settings_backend f;
 #define SETTINGS_FIELD_replication(f) enum settings_replication f;
 #define SETTINGS_FIELD_count(f)	  unsigned f;
+#define SETTINGS_FIELD_switch(f)  unsigned f;
 #define SETTINGS_FIELD_config(f)  char f[SETTINGS_PATH_LEN];
 #define SETTINGS_FIELD_path(f)	  char f[SETTINGS_PATH_LEN];
 #define SETTINGS_FIELD_fault(f)	  char f[SETTINGS_PATH_LEN];
@@ -180,7 +183,7 @@ enum settings_replication {
 	  "replication_queue", "bytes",                                                       \
 	  "cluster: most bytes waiting for one replica per worker; beyond, writes for it "   \
 	  "are dropped and counted")                                                          \
-	X(count, sasl, 'S', "enable-sasl", 0, 0, 1, "auth_enabled_sasl", "n",                \
+	X(switch, sasl, 'S', "enable-sasl", 0, 0, 1, "auth_enabled_sasl", "yes|no",          \
 	  "authentication (as memcached -S): binary SASL PLAIN and the text token of -Y, "  \
 	  "users from --sasl-pwdb, else the -Y file, else $MEMCACHED_SASL_PWDB; no UDP")     \
 	X(path, auth_file, 'Y', "auth-file", "", 0, 0, "auth_enabled_ascii", "file",          \

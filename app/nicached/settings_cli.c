@@ -129,6 +129,8 @@ cli_pass(struct nc_settings *t, int pass, int argc, char **argv, const struct ge
 				return -EINVAL;
 			}
 			(*n)++;
+		} else if (d->kind == KIND_switch) {
+			*(unsigned *)setting_field(t, d) = 1;
 		} else if (d->kind != KIND_config) {
 			rc = setting_apply(t, d, NULL, optarg, err, errcap);
 		}

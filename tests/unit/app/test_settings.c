@@ -732,13 +732,29 @@ test_auth(void **state)
 	assert_int_equal(PARSE(&s, &act, err, "-S"), 0);
 	assert_string_equal(settings_auth_file(&s), "/x/env");
 	unsetenv("MEMCACHED_SASL_PWDB");
+	/* In a --config file: enable-sasl = yes|no, auth-file / sasl-pwdb as paths. */
+	{
+		char path[64];
+
+		temp_file(path, sizeof(path),
+			  "[nicached]\nenable-sasl = yes\nsasl-pwdb = /x/ini\n");
+		assert_int_equal(PARSE(&s, &act, err, "--config", path), 0);
+		assert_int_equal(s.sasl, 1);
+		assert_string_equal(settings_auth_file(&s), "/x/ini");
+		unlink(path);
+		temp_file(path, sizeof(path), "[nicached]\nenable-sasl = maybe\n");
+		assert_int_equal(PARSE(&s, &act, err, "--config", path), -EINVAL);
+		assert_non_null(strstr(err, "is not yes or no"));
+		unlink(path);
+	}
 	/* No UDP with authentication, as memcached. */
 	assert_int_equal(PARSE(&s, &act, err, "-Y", "/x/users", "-U", "11211"), -EINVAL);
 	assert_non_null(strstr(err, "UDP cannot be used with authentication"));
 	assert_int_equal(PARSE(&s, &act, err, "-S", "-Y", "/x/u", "-U", "1"), -EINVAL);
 	assert_int_equal(PARSE(&s, &act, err, "--sasl-pwdb", "/x/pwdb"), -EINVAL);
 	assert_int_equal(PARSE(&s, &act, err, "-S", "--sasl-pwdb", "/a", "-Y", "/b"), -EINVAL);
-	assert_int_equal(PARSE(&s, &act, err, "-S", "-S", "-Y", "/b"), -EINVAL);
+	assert_int_equal(PARSE(&s, &act, err, "-S", "-S", "-Y", "/b"), 0); /* a switch, not a count */
+	assert_int_equal(s.sasl, 1);
 }
 
 static void
@@ -756,7 +772,7 @@ test_stats(void **state)
 			 0);
 	n = settings_stats(&s, st, SETTINGS_STATS_MAX);
 	assert_true(n == 34);
-	assert_string_equal(stat_of(st, n, "auth_enabled_sasl"), "0");
+	assert_string_equal(stat_of(st, n, "auth_enabled_sasl"), "no"); /* memcached's yes/no */
 	assert_string_equal(stat_of(st, n, "auth_enabled_ascii"), "");
 	assert_string_equal(stat_of(st, n, "replicas"), "1");
 	assert_string_equal(stat_of(st, n, "replication"), "async");
