@@ -18,7 +18,9 @@
 #      soak checking RSS growth and the slowest request (tests/integration/soak.sh);
 #      three nodes as one cluster, static and with a real etcd, again with the ASan/UBSan build
 #      (tests/integration/cluster.py); the Prometheus endpoint scraped and parsed
-#      (tests/integration/metrics.py), also with the ASan/UBSan build
+#      (tests/integration/metrics.py), also with the ASan/UBSan build;
+#      authentication, -S and -Y, with real clients (tests/integration/auth.py), again
+#      with the ASan/UBSan build; memcached's operator flags (tests/integration/operator.py)
 #   h. the DPDK backend in a network-namespace lab: Linux peers over a veth
 #      pair driven by net_af_xdp / net_af_packet (tests/integration/lab/run.sh;
 #      root only; NC_SKIP_LAB=1 skips it), and TSO on DPDK's net_tap with a Linux
@@ -320,6 +322,15 @@ run_checks "Prometheus endpoint" 120 /usr/bin/python3 tests/integration/metrics.
 	--server build/app/nicached/nicached
 run_checks "Prometheus endpoint under ASan/UBSan" 180 env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 /usr/bin/python3 tests/integration/metrics.py \
+	--server build-asan/app/nicached/nicached
+
+# Authentication (-S SASL PLAIN, -Y text token): pylibmc, memccp/memccat, pymemcache, raw
+# packets as memcached answers them, a bounded brute force, SIGHUP reload, start-up errors, a
+# two-member cluster whose links log in. Again under ASan/UBSan (a few seconds each).
+run_checks "authentication (socket backend)" 120 /usr/bin/python3 tests/integration/auth.py \
+	--server build/app/nicached/nicached
+run_checks "authentication under ASan/UBSan" 180 env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 /usr/bin/python3 tests/integration/auth.py \
 	--server build-asan/app/nicached/nicached
 
 if [[ $(id -u) -eq 0 ]]; then

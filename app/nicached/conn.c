@@ -127,6 +127,7 @@ conn_accept(struct worker *w, struct stack_conn *sc)
 		return;
 	}
 	c->sc = sc;
+	c->authed = !settings_auth_on(&srv->set);
 	c->id = stack_conn_id(w->stack, sc);
 	stack_addr_format(stack_conn_peer(w->stack, sc), c->peer_name, sizeof(c->peer_name));
 	c->last_cmd = nc_clock_now(&srv->clock);
@@ -140,8 +141,10 @@ conn_new_udp(struct worker *w)
 {
 	struct conn *c = conn_get(w);
 
-	if (c != NULL)
+	if (c != NULL) {
 		c->is_udp = true;
+		c->authed = true; /* (no UDP while authentication is on) */
+	}
 	return c;
 }
 

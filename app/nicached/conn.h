@@ -109,6 +109,10 @@ struct conn {
 	bool on_list;		   /* on the worker's pending list */
 	bool parse_held;	   /* conn_run stopped for the backlog with requests left: */
 				   /* nothing more is read until they run */
+	bool authed;		   /* may run requests: authentication off, or logged in */
+	bool sasl_started;	   /* SASL PLAIN auth without a message: the step brings it */
+	bool auth_skip;		   /* text token longer than CONN_AUTH_TOKEN_MAX: dropped */
+	uint64_t auth_need;	   /* text token: its bytes (CRLF included) still due; 0: a line */
 	enum conn_state state;
 	uint32_t acks_due;	   /* WAITING: answers still out (writes: 1, broadcasts: N-1) */
 	uint32_t retries;	   /* RETRY: attempts so far */

@@ -55,6 +55,45 @@ void conn_free_udp(struct worker *w, struct conn *c);
  */
 void udp_finish(struct worker *w, struct conn *c);
 
+/** What conn_auth_text() leaves the caller to do. */
+enum conn_auth_gate {
+	CONN_AUTH_PARSE, /* a binary connection: parse, conn_auth_allowed() gates the request */
+	CONN_AUTH_AGAIN, /* a line or token was answered (or the connection closes): loop again */
+	CONN_AUTH_MORE,	 /* more bytes are needed */
+};
+
+/**
+ * [worker] A connection that has not logged in (authentication on, c->authed false): for a
+ * text connection, read memcached's text token (auth.h) or answer the command as memcached
+ * -Y does ("CLIENT_ERROR unauthenticated"); nothing is parsed as a request.
+ */
+enum conn_auth_gate conn_auth_text(struct worker *w, struct conn *c);
+
+/**
+ * [worker] Whether c->req may run on a connection that has not logged in: the SASL requests
+ * and binary VERSION (as memcached). Otherwise it answers memcached's "Auth failure." (0x20)
+ * and the connection closes after it. @return true to run it.
+ */
+bool conn_auth_allowed(struct worker *w, struct conn *c);
+
+/**
+ * [worker] Refuse c->req on a connection that has not logged in: memcached's "Auth failure."
+ * (0x20) for binary (also for a request the parser refused: memcached checks at the header),
+ * and the connection closes after it.
+ */
+void conn_auth_refuse(struct worker *w, struct conn *c);
+
+/**
+ * [worker] Answer a SASL request (c->req, PROTO_OP_SASL_*) as memcached -S does; "Unknown
+ * command" when authentication is off. @return false when the connection failed.
+ */
+bool conn_auth_sasl(struct worker *w, struct conn *c);
+
+/** Longest text token read whole; a longer one is dropped as it arrives, and fails. */
+#define CONN_AUTH_TOKEN_MAX 1024
+/** Longest command line before the token: memcached closes past it without a "\n". */
+#define CONN_AUTH_LINE_MAX 2048
+
 /** A connection's UDP request buffer: at least this big, and kept on reuse up to KEEP. */
 #define CONN_UDP_BUF_MIN 2048
 #define CONN_UDP_BUF_KEEP 65536

@@ -170,6 +170,11 @@ conn_exec_admin(struct worker *w, struct conn *c, struct proto_result *res)
 			res->status = PROTO_STATUS_COUNT; /* answered */
 		}
 		return true;
+	case PROTO_OP_SASL_LIST:
+	case PROTO_OP_SASL_AUTH:
+	case PROTO_OP_SASL_STEP:
+		res->status = PROTO_STATUS_COUNT; /* answered */
+		return conn_auth_sasl(w, c);
 	case PROTO_OP_QUIT:
 		c->close_after_send = true;
 		res->status = PROTO_ST_OK;
@@ -230,6 +235,8 @@ conn_execute(struct worker *w, struct conn *c)
 	struct nc_route route;
 	unsigned shard;
 
+	if (!c->authed && !conn_auth_allowed(w, c))
+		return true; /* answered; the connection closes */
 	c->last_cmd = nc_clock_now(&srv->clock);
 	STAT_INC(&w->stats, requests);
 	if (req->kind == PROTO_META)
@@ -354,6 +361,17 @@ conn_run(struct worker *w, struct conn *c)
 			c->parse_held = true;
 			break;
 		}
+		if (!c->authed) {
+			/* Authentication on and not logged in yet (conn_auth.c). */
+			enum conn_auth_gate g = conn_auth_text(w, c);
+
+			if (g == CONN_AUTH_MORE) {
+				conn_compact(c);
+				break;
+			}
+			if (g == CONN_AUTH_AGAIN)
+				continue;
+		}
 		err = PROTO_ERR_NONE;
 		r = proto_parse(&c->parser, &c->in, &c->req, &err);
 		if (r == PROTO_PARSE_MORE) {
@@ -363,6 +381,11 @@ conn_run(struct worker *w, struct conn *c)
 				STAT_INC(&w->stats, conn_closed_errors);
 				c->close_after_send = true;
 			}
+			break;
+		}
+		if (r == PROTO_PARSE_ERROR && !c->authed) {
+			/* memcached -S refuses at the header, whatever the error would be. */
+			conn_auth_refuse(w, c);
 			break;
 		}
 		if (r == PROTO_PARSE_ERROR && (c->req.flags & PROTO_F_REFUSED) != 0 &&

@@ -8,6 +8,7 @@
 
 #include <rte_telemetry.h>
 
+#include "auth_server.h"
 #include "cluster.h"
 #include "cluster/etcd.h"
 #include "cluster_warm.h"
@@ -17,13 +18,18 @@
 
 /** Set by the signal handler; read by the control loop. */
 static volatile sig_atomic_t control_signal;
+/** Set on SIGHUP (read the auth file again); cleared by the control loop. */
+static volatile sig_atomic_t control_hup;
 /** The server telemetry callbacks report on (DPDK gives them no argument). */
 static struct nc_server *telemetry_srv;
 
 static void
 on_signal(int sig)
 {
-	control_signal = sig;
+	if (sig == SIGHUP)
+		control_hup = 1;
+	else
+		control_signal = sig;
 }
 
 void
@@ -42,6 +48,7 @@ control_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 }
@@ -170,6 +177,11 @@ control_banner(const struct nc_server *srv, FILE *f)
 			s->port, s->port ? " (the project's TCP, per worker queue)" : " (off: -p 0)",
 			s->udp_port, s->udp_port ? "" : " (off: -U 0)");
 	}
+	if (srv->auth != NULL)
+		fprintf(f,
+			"nicached: authentication on (%s): %u users from %s (binary SASL PLAIN and "
+			"the text token); UDP off while it is on; SIGHUP reads the file again\n",
+			s->sasl ? "-S" : "-Y", nc_auth_count(srv->auth), settings_auth_file(s));
 	if (cluster_view_get(srv) != NULL) {
 		const struct cluster_view *v = cluster_view_get(srv);
 
@@ -222,6 +234,10 @@ control_main(struct nc_server *srv)
 		}
 		if (handing_over && handover_over(srv, handover_start))
 			break;
+		if (control_hup != 0) {
+			control_hup = 0;
+			auth_server_reload(srv, stderr);
+		}
 		nc_clock_update(&srv->clock);
 		/* Larger index tables are made here, off the workers' path, and old ones freed. */
 		for (unsigned i = 0; i < srv->nworkers; i++)

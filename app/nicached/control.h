@@ -13,7 +13,10 @@
 
 #include "server.h"
 
-/** [setup] Catch SIGINT and SIGTERM (they ask control_main to stop); ignore SIGPIPE. */
+/**
+ * [setup] Catch SIGINT and SIGTERM (they ask control_main to stop) and SIGHUP (control_main
+ * reads the auth file again, auth_server.h); ignore SIGPIPE.
+ */
 void control_signals(void);
 
 /**

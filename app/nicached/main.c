@@ -4,7 +4,8 @@
  * worker lcores launched -> control loop on the main lcore until SIGINT/SIGTERM -> clean stop
  * with a final stats line.
  *
- * Exit codes: 0 after a signal; 64 (EX_USAGE) for bad flags or config; 71 (EX_OSERR) when
+ * Exit codes: 0 after a signal; 64 (EX_USAGE) for bad flags or config (an auth file that
+ * cannot be read or is malformed included); 71 (EX_OSERR) when
  * EAL or the server cannot start (e.g. a port in use).
  */
 #include <errno.h>
@@ -23,6 +24,7 @@
 #include <rte_errno.h>
 #include <rte_lcore.h>
 
+#include "auth_server.h"
 #include "cluster.h"
 #include "control.h"
 #include "log_eal.h"
@@ -247,6 +249,10 @@ main(int argc, char **argv)
 	}
 	if (log_eal_redirect() != 0)
 		nc_log(NC_LOG_WARNING, "DPDK's messages stay on stderr: no stream for them");
+	if (auth_server_setup(&srv, err, sizeof(err)) != 0) {
+		nc_log(NC_LOG_ERR, "%s", err);
+		exit(EXIT_USAGE);
+	}
 	/*
 	 * Buffers of a megabyte or more (large values arriving or waiting to be sent) are mapped
 	 * and unmapped each time: glibc would otherwise raise its threshold after the first

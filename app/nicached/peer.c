@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth_server.h"
 #include "cluster.h"
 #include "cluster_warm.h"
 #include "core/base64.h"
@@ -62,6 +63,7 @@ link_close(struct worker *w, struct peer_link *l, bool failed)
 	l->writable_wanted = false;
 	l->rx_len = 0;
 	l->rx_data = 0;
+	l->login_due = false;
 	if (failed) {
 		STAT_INC(&w->stats, repl_link_failures);
 		l->retry_tick = nc_clock_ticks(&w->srv->clock) + l->backoff;
@@ -590,6 +592,53 @@ link_resync(struct worker *w, const struct cluster_view *v, struct peer_set *ps,
 
 /* ---- events and service ---- */
 
+/*
+ * Authentication on (-S/-Y): log in first, with the file's first user, as memcached's text
+ * token ("set <any> 0 0 <n>" carrying "user password"); the members share the file. The
+ * reply is read by link_line() before any other.
+ */
+static void
+link_login(struct worker *w, struct peer_link *l)
+{
+	const struct nc_auth *a = auth_current(w->srv);
+	char line[2 * NC_AUTH_FIELD_MAX + 64];
+	const char *user, *pass;
+	size_t ulen, plen;
+	int n;
+
+	if (a == NULL)
+		return;
+	nc_auth_first(a, &user, &ulen, &pass, &plen);
+	n = snprintf(line, sizeof(line), "set nicached-peer 0 0 %zu\r\n%.*s %.*s\r\n",
+		     ulen + 1 + plen, (int)ulen, user, (int)plen, pass);
+	l->login_due = true;
+	link_ship(w, l, line, (size_t)n, NULL, NULL, NULL, false, PEER_WAIT_NONE);
+	explicit_bzero(line, sizeof(line));
+}
+
+/*
+ * The reply to the login: STORED, or the member refused it (another auth file): said at
+ * every attempt and the link starts over (with its backoff), since every command after it
+ * would be refused. @return whether the link is still up.
+ */
+static bool
+link_login_reply(struct worker *w, struct peer_link *l, const char *line, uint32_t len)
+{
+	struct peer_ref ref;
+
+	l->login_due = false;
+	(void)fifo_pop(&l->expect, &ref);
+	if (len == 6 && memcmp(line, "STORED", 6) == 0)
+		return true;
+	STAT_INC(&w->stats, repl_errors);
+	fprintf(stderr,
+		"nicached: worker %u: link to member %s: its login was refused (%.*s): the "
+		"members need the same auth file (its first user logs in)\n",
+		w->id, l->name, (int)(len > 80 ? 80 : len), line);
+	link_close(w, l, true);
+	return false;
+}
+
 static struct peer_link *
 link_of(struct worker *w, const void *user)
 {
@@ -654,6 +703,11 @@ link_line(struct worker *w, struct peer_link *l)
 
 	if (whole && len > 0 && l->rx_line[len - 1] == '\r')
 		len--;
+	if (l->login_due) {
+		l->rx_len = 0;
+		(void)link_login_reply(w, l, l->rx_line, whole ? len : 0);
+		return;
+	}
 	va = whole ? va_length(l->rx_line, len) : -1;
 	fine = whole && reply_is_fine(l->rx_line, len);
 	l->rx_len = 0;
@@ -739,6 +793,7 @@ peer_event(struct worker *w, const struct stack_event *ev)
 			l->state = PEER_UP;
 			links_up_add(w, l, 1);
 			link_gauges(w, l);
+			link_login(w, l); /* first of all, when authentication is on */
 			undo_resume(w, w->peers, l);
 			l->backoff = PEER_BACKOFF_MIN_TICKS;
 			l->stale = true;

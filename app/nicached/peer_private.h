@@ -95,6 +95,7 @@ struct peer_link {
 	struct store_walk walk; /* ... where the walk stands */
 	struct peer_fifo expect; /* one entry per command whose reply is due, in order: the wait
 				    it answers, or PEER_WAIT_NONE */
+	bool login_due;		/* authentication on: the next reply answers this node's login */
 	uint32_t *undo;		/* WAIT_UNDO slots to ship once the link is up */
 	uint32_t nundo, undo_cap;
 };

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth_server.h"
 #include "cluster.h"
 #include "cluster_warm.h"
 #include "nic.h"
@@ -69,5 +70,6 @@ server_teardown(struct nc_server *srv)
 	nic_stop(srv);
 	retire_reclaimer_destroy(&srv->reclaimer);
 	cluster_teardown(srv);
+	auth_server_teardown(srv);
 	cluster_warm_teardown(srv);
 }

@@ -33,6 +33,7 @@
 struct worker;
 struct cluster_view;
 struct cluster_ctl;
+struct nc_auth;
 
 /** What `version` and `stats` report: memcached's protocol level, then ours. */
 #define NC_VERSION_REPLY "1.6.18 nicached-" NC_VERSION
@@ -72,6 +73,7 @@ struct nc_server {
 	struct cluster_view *cluster;	    /* cluster.h; NULL when not in a cluster */
 	struct cluster_ctl *cluster_ctl;    /* cluster.c: membership in etcd, or NULL */
 	struct cluster_warm *warm;	    /* cluster_warm.c: a warm-up, or NULL */
+	struct nc_auth *auth;		    /* auth_server.h: the users (-S/-Y), or NULL: auth off */
 	char memory_note[160];		    /* why 4 KiB pages ("" with hugepages or when obvious) */
 	/* backend dpdk: the site, the NIC profile it names, and the started port */
 	struct net_site site;

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@
 #define OFFSET_replication(f) offsetof(struct nc_settings, f)
 #define OFFSET_logto(f)	  offsetof(struct nc_settings, f)
 #define OFFSET_count(f)	  offsetof(struct nc_settings, f)
+#define OFFSET_switch(f)  offsetof(struct nc_settings, f)
 #define OFFSET_config(f)  offsetof(struct nc_settings, f)
 #define OFFSET_path(f)	  offsetof(struct nc_settings, f)
 #define OFFSET_fault(f)	  offsetof(struct nc_settings, f)
@@ -44,6 +46,7 @@
 #define CAP_replication(f) 0
 #define CAP_logto(f)	   0
 #define CAP_count(f)   0
+#define CAP_switch(f)  0
 #define CAP_config(f)  sizeof(((struct nc_settings *)0)->f)
 #define CAP_path(f)    sizeof(((struct nc_settings *)0)->f)
 #define CAP_fault(f)   sizeof(((struct nc_settings *)0)->f)
@@ -64,6 +67,7 @@
 #define DEFAULT_replication(s, f, d) (s)->f = (d);
 #define DEFAULT_logto(s, f, d)	 (s)->f = (d);
 #define DEFAULT_count(s, f, d)	 (s)->f = (d);
+#define DEFAULT_switch(s, f, d)	 (s)->f = (d);
 #define DEFAULT_config(s, f, d)	 snprintf((s)->f, sizeof((s)->f), "%s", (d));
 #define DEFAULT_path(s, f, d)	 snprintf((s)->f, sizeof((s)->f), "%s", (d));
 #define DEFAULT_fault(s, f, d)	 snprintf((s)->f, sizeof((s)->f), "%s", (d));
@@ -264,6 +268,19 @@ setting_choice_find(enum setting_kind kind, const char *name, unsigned *value)
 		}
 	}
 	return -EINVAL;
+}
+
+const char *
+settings_auth_file(const struct nc_settings *s)
+{
+	const char *env;
+
+	if (s->sasl_pwdb[0] != '\0')
+		return s->sasl_pwdb;
+	if (s->auth_file[0] != '\0')
+		return s->auth_file;
+	env = s->sasl != 0 ? getenv("MEMCACHED_SASL_PWDB") : NULL;
+	return env != NULL && env[0] != '\0' ? env : NULL;
 }
 
 #define FIXED_STAT_COUNT(name, value) +1

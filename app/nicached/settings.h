@@ -70,6 +70,8 @@ enum settings_replication {
  *   replication  one of SETTINGS_REPLICATIONS
  *   logto    one of NC_LOG_TARGETS (core/log.h)
  *   count    flag without argument counted on the command line (-vv); a number in the file
+ *   switch   flag without argument that turns something on (0/1); yes/no (or 1/0) in the file;
+ *            `stats settings` says yes/no, as memcached
  *   config   --config FILE (command line only)
  *   path     a file or folder name, kept as given
  *   fault    a fault-injection specification (net/fault.h: net_fault_parse), kept as given
@@ -91,6 +93,7 @@ enum settings_replication {
 #define SETTINGS_FIELD_replication(f) enum settings_replication f;
 #define SETTINGS_FIELD_logto(f)	  enum nc_log_target f;
 #define SETTINGS_FIELD_count(f)	  unsigned f;
+#define SETTINGS_FIELD_switch(f)  unsigned f;
 #define SETTINGS_FIELD_config(f)  char f[SETTINGS_PATH_LEN];
 #define SETTINGS_FIELD_path(f)	  char f[SETTINGS_PATH_LEN];
 #define SETTINGS_FIELD_fault(f)	  char f[SETTINGS_PATH_LEN];
@@ -203,6 +206,15 @@ enum settings_replication {
 	X(count, hugepages_needed, 0, "hugepages-needed", 0, 0, 1, NULL, NULL,                \
 	  "print the EAL memory in MB the other settings need (the hugepages to reserve) "    \
 	  "and exit")                                                                         \
+	X(switch, sasl, 'S', "enable-sasl", 0, 0, 1, "auth_enabled_sasl", "yes|no",          \
+	  "authentication (as memcached -S): binary SASL PLAIN and the text token of -Y, "  \
+	  "users from --sasl-pwdb, else the -Y file, else $MEMCACHED_SASL_PWDB; no UDP")     \
+	X(path, auth_file, 'Y', "auth-file", "", 0, 0, "auth_enabled_ascii", "file",          \
+	  "authentication (as memcached -Y): user:password lines; a text connection's first " \
+	  "command is set <any> <flags> <exptime> <n> carrying 'user password' (binary SASL " \
+	  "PLAIN too); re-read on SIGHUP; no UDP")                                            \
+	X(path, sasl_pwdb, 0, "sasl-pwdb", "", 0, 0, NULL, "file",                            \
+	  "-S: the user:password file (memcached reads $MEMCACHED_SASL_PWDB)")               \
 	X(config, config, 0, "config", "", 0, 0, NULL, "file",                                \
 	  "read settings from section [" SETTINGS_INI_SECTION "] of an INI file first")       \
 	X(help, help, 'h', "help", 0, 0, 0, NULL, NULL, "print this help and exit")           \
@@ -222,6 +234,20 @@ enum settings_action {
 	SETTINGS_HELP,	  /* print settings_usage() and exit 0 */
 	SETTINGS_VERSION, /* print "nicached " NC_VERSION and exit 0 */
 };
+
+/**
+ * The file of users and passwords authentication reads (auth.h): --sasl-pwdb, else -Y's
+ * file, else with -S the environment's MEMCACHED_SASL_PWDB (as memcached). NULL when
+ * authentication is off (neither -S nor -Y) or -S names no file.
+ */
+const char *settings_auth_file(const struct nc_settings *s);
+
+/** Whether authentication is on (-S or -Y). */
+static inline bool
+settings_auth_on(const struct nc_settings *s)
+{
+	return s->sasl != 0 || s->auth_file[0] != '\0';
+}
 
 /**
  * Fill @p s with the defaults of the table. The NIC profiles folder is the installed one, or

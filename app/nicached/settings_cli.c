@@ -129,6 +129,8 @@ cli_pass(struct nc_settings *t, int pass, int argc, char **argv, const struct ge
 				return -EINVAL;
 			}
 			(*n)++;
+		} else if (d->kind == KIND_switch) {
+			*(unsigned *)setting_field(t, d) = 1;
 		} else if (d->kind != KIND_config) {
 			rc = setting_apply(t, d, NULL, optarg, err, errcap);
 		}
@@ -180,6 +182,30 @@ check_combination(const struct nc_settings *t, char *err, size_t errcap)
 	if (!any_port) {
 		setting_err(err, errcap,
 			    "-p/--port and -U/--udp-port are both 0: nothing to listen on");
+		return -EINVAL;
+	}
+	if (settings_auth_on(t) && t->udp_port != 0) {
+		/* As memcached: SASL and the text token have no UDP form. */
+		setting_err(err, errcap,
+			    "-U/--udp-port: UDP cannot be used with authentication (-S/-Y): -U 0 "
+			    "to disable");
+		return -EINVAL;
+	}
+	if (t->sasl_pwdb[0] != '\0' && t->sasl == 0) {
+		setting_err(err, errcap, "--sasl-pwdb: needs -S/--enable-sasl");
+		return -EINVAL;
+	}
+	if (t->sasl_pwdb[0] != '\0' && t->auth_file[0] != '\0' &&
+	    strcmp(t->sasl_pwdb, t->auth_file) != 0) {
+		setting_err(err, errcap,
+			    "--sasl-pwdb and -Y/--auth-file name two files: one set of users "
+			    "serves both schemes");
+		return -EINVAL;
+	}
+	if (t->sasl != 0 && settings_auth_file(t) == NULL) {
+		setting_err(err, errcap,
+			    "-S/--enable-sasl: no users: name a user:password file with "
+			    "--sasl-pwdb or -Y (or MEMCACHED_SASL_PWDB)");
 		return -EINVAL;
 	}
 	return cluster_settings_check(t, err, errcap);

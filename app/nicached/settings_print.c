@@ -16,6 +16,10 @@ setting_format(const struct nc_settings *s, const struct setting_desc *d, bool s
 	case KIND_count:
 		snprintf(buf, cap, "%u", *(const unsigned *)p);
 		break;
+	case KIND_switch:
+		if (stats || *(const unsigned *)p != 0)
+			snprintf(buf, cap, "%s", *(const unsigned *)p != 0 ? "yes" : "no");
+		break;
 	case KIND_mb:
 		if (stats)
 			snprintf(buf, cap, "%llu", (unsigned long long)*(const unsigned *)p << 20);

@@ -17,6 +17,7 @@
 
 #define SETTINGS_KINDS(X) \
 	X(uint)           \
+	X(switch)         \
 	X(mb)             \
 	X(size)           \
 	X(real)           \
@@ -76,7 +77,8 @@ struct setting_origin {
 static inline bool
 setting_has_arg(const struct setting_desc *d)
 {
-	return d->kind != KIND_count && d->kind != KIND_help && d->kind != KIND_version;
+	return d->kind != KIND_count && d->kind != KIND_switch && d->kind != KIND_help &&
+	       d->kind != KIND_version;
 }
 
 /** The field of @p d in @p s. */

@@ -291,6 +291,18 @@ setting_apply(struct nc_settings *s, const struct setting_desc *d, const struct 
 		if (rc == 0)
 			*(unsigned *)setting_field(s, d) = (unsigned)v;
 		return rc;
+	case KIND_switch:
+		if (strcmp(text, "yes") == 0 || strcmp(text, "1") == 0 || strcmp(text, "on") == 0) {
+			*(unsigned *)setting_field(s, d) = 1;
+			return 0;
+		}
+		if (strcmp(text, "no") == 0 || strcmp(text, "0") == 0 || strcmp(text, "off") == 0) {
+			*(unsigned *)setting_field(s, d) = 0;
+			return 0;
+		}
+		setting_err(err, errcap, "%s: '%s' is not yes or no", lb,
+			    setting_quote(text, q, sizeof(q)));
+		return -EINVAL;
 	case KIND_size:
 		rc = parse_number(d, lb, text, &v, err, errcap);
 		if (rc == 0)

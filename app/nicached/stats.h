@@ -45,6 +45,8 @@
 	X(rejected_connections, "connections refused over -c")                      \
 	X(conn_closed_errors, "connections closed after a protocol error")          \
 	X(idle_kicks, "connections closed after --idle-timeout without a request")  \
+	X(auth_cmds, "authentication attempts (SASL auth/step, text tokens; -S/-Y)") \
+	X(auth_errors, "of those, failed (wrong user or password, mechanism, format)") \
 	X(udp_requests, "UDP datagrams received")                                   \
 	X(udp_dropped, "UDP datagrams dropped (multi-datagram, short, malformed)")  \
 	X(udp_reply_too_large, "UDP replies not sent: longer than --udp-reply-max") \

@@ -20,8 +20,8 @@ enum binary_shape {
 	SHAPE_STAT,	   /* optional key (the group) */
 	SHAPE_TOUCH,	   /* extras exptime(4), key: touch, gat* */
 	SHAPE_VERBOSITY,   /* extras level(4), nothing else */
-	SHAPE_SASL_LIST,   /* as EMPTY, then "Unknown command" (no SASL here) */
-	SHAPE_SASL_AUTH,   /* a key (the mechanism) and data, then "Unknown command" */
+	SHAPE_SASL_LIST,   /* as EMPTY */
+	SHAPE_SASL_AUTH,   /* a key (the mechanism, in .args) and data (.value) */
 };
 
 struct binary_cmd {
@@ -76,9 +76,9 @@ static const struct binary_cmd cmds[256] = {
 	[BINARY_CMD_GATQ] = CMD(TOUCH, GAT, SET, RCAS | QMISS),
 	[BINARY_CMD_GATK] = CMD(TOUCH, GAT, SET, RCAS | RKEY),
 	[BINARY_CMD_GATKQ] = CMD(TOUCH, GAT, SET, RCAS | RKEY | QMISS),
-	[BINARY_CMD_SASL_LIST_MECHS] = {SHAPE_SASL_LIST, 0, 0, 0},
-	[BINARY_CMD_SASL_AUTH] = {SHAPE_SASL_AUTH, 0, 0, 0},
-	[BINARY_CMD_SASL_STEP] = {SHAPE_SASL_AUTH, 0, 0, 0},
+	[BINARY_CMD_SASL_LIST_MECHS] = CMD(SASL_LIST, SASL_LIST, SET, 0),
+	[BINARY_CMD_SASL_AUTH] = CMD(SASL_AUTH, SASL_AUTH, SET, 0),
+	[BINARY_CMD_SASL_STEP] = CMD(SASL_AUTH, SASL_STEP, SET, 0),
 };
 
 #undef CMD
@@ -194,7 +194,7 @@ start_skip(struct binary_parser *p, uint32_t n)
 static bool
 has_value(enum binary_shape shape)
 {
-	return shape == SHAPE_STORE || shape == SHAPE_CONCAT;
+	return shape == SHAPE_STORE || shape == SHAPE_CONCAT || shape == SHAPE_SASL_AUTH;
 }
 
 /*
@@ -227,8 +227,6 @@ read_header(struct binary_parser *p, struct proto_input *in, struct proto_reques
 
 	switch (cmd->shape) {
 	case SHAPE_UNKNOWN:
-	case SHAPE_SASL_LIST:
-	case SHAPE_SASL_AUTH:
 		start_request(req, h);
 		start_skip(p, h->bodylen);
 		*err = PROTO_ERR_BINARY_UNKNOWN;
@@ -253,7 +251,7 @@ fill_request(const struct binary_parser *p, const struct binary_cmd *cmd, struct
 	req->op = (enum proto_op)cmd->op;
 	req->mode = (enum proto_mode)cmd->mode;
 	req->flags = cmd->flags;
-	if (cmd->shape == SHAPE_STAT) {
+	if (cmd->shape == SHAPE_STAT || cmd->shape == SHAPE_SASL_AUTH) {
 		req->args = h->keylen > 0 ? key : NULL;
 		req->args_len = h->keylen;
 	} else if (h->keylen > 0) {

@@ -18,8 +18,11 @@
  *    (PROTO_ERR_BINARY_UNKNOWN); memcached answers 0x0081 here, not "Invalid arguments".
  *  - key longer than PROTO_KEY_MAX, or extras/key/body lengths wrong for the opcode:
  *    PROTO_PARSE_CLOSE after "Invalid arguments" (PROTO_ERR_BINARY_INVALID).
- *  - an opcode memcached does not serve (SASL included: this server has no SASL): the body
- *    is skipped and PROTO_PARSE_ERROR asks for "Unknown command" (PROTO_ERR_BINARY_UNKNOWN).
+ *  - an opcode memcached does not serve: the body is skipped and PROTO_PARSE_ERROR asks for
+ *    "Unknown command" (PROTO_ERR_BINARY_UNKNOWN).
+ * SASL list mechanisms, auth and step are requests (PROTO_OP_SASL_*; the mechanism in .args,
+ * the client's message as .value): the worker answers them, "Unknown command" when
+ * authentication is off, as memcached without -S.
  *  - a value longer than item_size_max: PROTO_PARSE_ERROR asks for "Too large."
  *    (PROTO_ERR_TOO_LARGE) and the value is skipped. The request carries op, mode, opcode,
  *    opaque, key and PROTO_F_REFUSED (no value), so the worker can unlink the old item of a
@@ -105,6 +108,7 @@ enum binary_opcode {
 	X(NOT_STORED, 0x0005, "Not stored.")                                      \
 	X(DELTA_BADVAL, 0x0006, "Non-numeric server-side value for incr or decr") \
 	X(AUTH_ERROR, 0x0020, "Auth failure.")                                    \
+	X(AUTH_CONTINUE, 0x0021, "")                                              \
 	X(UNKNOWN_COMMAND, 0x0081, "Unknown command")                             \
 	X(ENOMEM, 0x0082, "Out of memory")                                        \
 	X(ETMPFAIL, 0x0086, "Temporary failure")
@@ -200,6 +204,16 @@ int binary_write(struct proto_out *out, const struct proto_request *req,
  */
 int binary_write_error(struct proto_out *out, const struct proto_request *req,
 		       enum proto_error err);
+
+/**
+ * Append one response to @p req (opcode and opaque from req->bin, cas 0) with status
+ * @p status and the body @p msg (memcached's SASL replies: the mechanism list,
+ * "Authenticated", an empty AUTH_CONTINUE; or an error's message).
+ * @return 0; -ENOBUFS when the output is full (output left as it was, out->overflow set).
+ * Thread: the connection's worker.
+ */
+int binary_write_status(struct proto_out *out, const struct proto_request *req, uint16_t status,
+			const char *msg);
 
 /** memcached's message body for a status code ("" for success and unknown codes). */
 const char *binary_status_message(uint16_t status);

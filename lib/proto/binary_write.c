@@ -88,9 +88,9 @@ write_one(struct proto_out *out, const struct packet *pk)
 	return 0;
 }
 
-static int
-write_status(struct proto_out *out, const struct proto_request *req, uint16_t status,
-	     const char *msg)
+int
+binary_write_status(struct proto_out *out, const struct proto_request *req, uint16_t status,
+		    const char *msg)
 {
 	struct packet pk = {
 		.opcode = req->bin.opcode,
@@ -106,7 +106,7 @@ write_status(struct proto_out *out, const struct proto_request *req, uint16_t st
 static int
 write_error(struct proto_out *out, const struct proto_request *req, uint16_t status)
 {
-	return write_status(out, req, status, binary_status_message(status));
+	return binary_write_status(out, req, status, binary_status_message(status));
 }
 
 /* memcached's out_of_memory() texts, "SERVER_ERROR " stripped as it does for binary. */
@@ -311,7 +311,7 @@ binary_write(struct proto_out *out, const struct proto_request *req, const struc
 	case PROTO_ST_VERSION:
 		if (req->op != PROTO_OP_VERSION)
 			return -EINVAL;
-		return write_status(out, req, BINARY_ST_SUCCESS,
+		return binary_write_status(out, req, BINARY_ST_SUCCESS,
 				    res->text != NULL ? res->text : "");
 	case PROTO_ST_STATS:
 		if (req->op != PROTO_OP_STATS)
@@ -326,7 +326,7 @@ binary_write(struct proto_out *out, const struct proto_request *req, const struc
 	case PROTO_ST_TOO_LARGE:
 		return write_error(out, req, BINARY_ST_E2BIG);
 	case PROTO_ST_NO_MEMORY:
-		return write_status(out, req, BINARY_ST_ENOMEM, no_memory_message(req->op));
+		return binary_write_status(out, req, BINARY_ST_ENOMEM, no_memory_message(req->op));
 	case PROTO_ST_NOT_REPLICATED:
 	case PROTO_ST_NO_PRIMARY:
 		if (is_read(req->op))

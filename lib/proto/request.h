@@ -48,7 +48,10 @@ enum proto_kind {
 	X(DEBUG, "me <key>: item details")                                  \
 	X(LRU_CRAWLER, "lru_crawler <subcommand> [args] (.args): answered by the worker") \
 	X(CONFIG, "config <subcommand> [key] (.args): auto-discovery, answered by the worker") \
-	X(SHUTDOWN, "shutdown [graceful] (.args): stop the server, when enabled (-A)")
+	X(SHUTDOWN, "shutdown [graceful] (.args): stop the server, when enabled (-A)") \
+	X(SASL_LIST, "binary SASL list mechanisms")                         \
+	X(SASL_AUTH, "binary SASL auth: .args the mechanism, .value the client's message") \
+	X(SASL_STEP, "binary SASL step: as SASL_AUTH, the next message")
 
 enum proto_op {
 #define PROTO_OP_ENUM(name, desc) PROTO_OP_##name,
@@ -133,6 +136,7 @@ struct proto_request {
 	struct proto_span value; /* STORE: the data block, excluding any terminator */
 	uint32_t level;          /* VERBOSITY */
 	const char *args;        /* STATS: the group ("items", "slabs", ...) or NULL;
+				    SASL_AUTH, SASL_STEP: the mechanism;
 				    LRU_CRAWLER: what follows the command, or NULL;
 				    NOOP (mn): its first argument, or NULL */
 	uint32_t args_len;

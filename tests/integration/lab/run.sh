@@ -66,6 +66,7 @@ CHECKS=(
 	"tcp-loss        1 300 -p 11211 -m 256 --fault seed=7,drop=0.05,reorder=0.05,dup=0.01"
 	"tcp-soak        1 240 -p 11211 -m 256 --fault seed=11,drop=0.02,reorder=0.02"
 	"cluster-dpdk    1 200 -p 11211"
+	"tcp-auth        1 120 -p 11211 -U 0 -S -Y @AUTH_FILE@"
 )
 
 if ((LIST)); then
@@ -94,6 +95,9 @@ DRIVERS=${NC_LAB_DRIVERS:-af_xdp af_packet}
 . "$HERE/../common.sh"
 
 LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/nc-lab.XXXXXX")
+# tcp-auth's users (@AUTH_FILE@ in a CHECKS line; test_tcp_auth.py knows them).
+AUTH_FILE=$LOGDIR/auth.txt
+printf 'alice:secret\nbob:hunter2\n' >"$AUTH_FILE"
 SERVER_PID=""
 SERVER_MAC=""
 DRIVER_USED=""
@@ -402,6 +406,9 @@ check_tcp-soak() {
 # written, one DPDK node killed with SIGKILL, every key read from the copies, then the node
 # back (--rejoin: links up again, its copies resynced). The lab server started for this
 # check stays idle.
+# Authentication on the DPDK TCP path (-S -Y, UDP off): test_tcp_auth.py from the namespace.
+check_tcp-auth() { run_pytest "$1" "$2" "$3" test_tcp_auth.py -s; }
+
 check_cluster-dpdk() {
 	local out=$1 limit=$2
 	timeout -k 5 "$limit" "$PYTHON" "$HERE/cluster_lab.py" --server "$SERVER" --ns "${NS}c" \
@@ -463,7 +470,8 @@ server_stats() {
 
 # set_flags FLAGS...: the running check's server flags, and what the tests need of them.
 set_flags() {
-	SERVER_FLAGS=("$@")
+	SERVER_FLAGS=("${@//@AUTH_FILE@/$AUTH_FILE}")
+	AUTH_ON=0
 	TCP_PORT=11211
 	MAX_CONNS=1024
 	MEMORY_MB=64
@@ -474,6 +482,7 @@ set_flags() {
 		-c) MAX_CONNS=$2; shift ;;
 		-m) MEMORY_MB=$2; shift ;;
 		-I) ITEM_MAX=$(($(tr -d 'mM' <<<"$2") * 1048576)); shift ;; # -I in megabytes
+		-S | -Y) AUTH_ON=1 ;;
 		esac
 		shift
 	done
@@ -505,8 +514,8 @@ run_check() {
 		if ! kill -0 "$SERVER_PID" 2>/dev/null; then
 			printf 'run.sh: the server died during the check\n' >>"$out"
 			ok=0
-		elif ((TCP_PORT != 0)); then
-			server_stats "$out"
+		elif ((TCP_PORT != 0 && !AUTH_ON)); then
+			server_stats "$out" # (over UDP: off with authentication)
 		fi
 		stop_server "$slog" || {
 			printf 'run.sh: the server did not stop cleanly\n' >>"$out"

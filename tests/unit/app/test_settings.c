@@ -720,6 +720,58 @@ stat_of(const struct settings_stat *st, unsigned n, const char *name)
 	return NULL;
 }
 
+/* -S / -Y / --sasl-pwdb: the file they name, and the combinations memcached refuses. */
+static void
+test_auth(void **state)
+{
+	struct nc_settings s;
+	enum settings_action act;
+	char err[ERRCAP];
+
+	(void)state;
+	unsetenv("MEMCACHED_SASL_PWDB");
+	assert_int_equal(PARSE(&s, &act, err, "-p", "1"), 0);
+	assert_false(settings_auth_on(&s));
+	assert_null(settings_auth_file(&s));
+	assert_int_equal(PARSE(&s, &act, err, "-Y", "/x/users"), 0);
+	assert_true(settings_auth_on(&s));
+	assert_string_equal(settings_auth_file(&s), "/x/users");
+	assert_int_equal(PARSE(&s, &act, err, "-S", "--sasl-pwdb", "/x/pwdb"), 0);
+	assert_string_equal(settings_auth_file(&s), "/x/pwdb");
+	assert_int_equal(PARSE(&s, &act, err, "-S", "-Y", "/x/users"), 0);
+	assert_string_equal(settings_auth_file(&s), "/x/users");
+	/* -S alone: memcached's environment variable, else an error. */
+	assert_int_equal(PARSE(&s, &act, err, "-S"), -EINVAL);
+	assert_non_null(strstr(err, "no users"));
+	setenv("MEMCACHED_SASL_PWDB", "/x/env", 1);
+	assert_int_equal(PARSE(&s, &act, err, "-S"), 0);
+	assert_string_equal(settings_auth_file(&s), "/x/env");
+	unsetenv("MEMCACHED_SASL_PWDB");
+	/* In a --config file: enable-sasl = yes|no, auth-file / sasl-pwdb as paths. */
+	{
+		char path[64];
+
+		temp_file(path, sizeof(path),
+			  "[nicached]\nenable-sasl = yes\nsasl-pwdb = /x/ini\n");
+		assert_int_equal(PARSE(&s, &act, err, "--config", path), 0);
+		assert_int_equal(s.sasl, 1);
+		assert_string_equal(settings_auth_file(&s), "/x/ini");
+		unlink(path);
+		temp_file(path, sizeof(path), "[nicached]\nenable-sasl = maybe\n");
+		assert_int_equal(PARSE(&s, &act, err, "--config", path), -EINVAL);
+		assert_non_null(strstr(err, "is not yes or no"));
+		unlink(path);
+	}
+	/* No UDP with authentication, as memcached. */
+	assert_int_equal(PARSE(&s, &act, err, "-Y", "/x/users", "-U", "11211"), -EINVAL);
+	assert_non_null(strstr(err, "UDP cannot be used with authentication"));
+	assert_int_equal(PARSE(&s, &act, err, "-S", "-Y", "/x/u", "-U", "1"), -EINVAL);
+	assert_int_equal(PARSE(&s, &act, err, "--sasl-pwdb", "/x/pwdb"), -EINVAL);
+	assert_int_equal(PARSE(&s, &act, err, "-S", "--sasl-pwdb", "/a", "-Y", "/b"), -EINVAL);
+	assert_int_equal(PARSE(&s, &act, err, "-S", "-S", "-Y", "/b"), 0); /* a switch, not a count */
+	assert_int_equal(s.sasl, 1);
+}
+
 static void
 test_stats(void **state)
 {
@@ -734,11 +786,13 @@ test_stats(void **state)
 			       "127.0.0.1,::1", "-U", "11211"),
 			 0);
 	n = settings_stats(&s, st, SETTINGS_STATS_MAX);
-	assert_true(n == 36);
+	assert_true(n == 38);
 	assert_string_equal(stat_of(st, n, "flush_enabled"), "yes");
 	assert_string_equal(stat_of(st, n, "shutdown_command"), "no");
 	assert_string_equal(stat_of(st, n, "metrics"), "");
 	assert_string_equal(stat_of(st, n, "log"), "auto");
+	assert_string_equal(stat_of(st, n, "auth_enabled_sasl"), "no"); /* memcached's yes/no */
+	assert_string_equal(stat_of(st, n, "auth_enabled_ascii"), "");
 	assert_string_equal(stat_of(st, n, "replicas"), "1");
 	assert_string_equal(stat_of(st, n, "replication"), "async");
 	assert_string_equal(stat_of(st, n, "replication_timeout"), "500");
@@ -907,6 +961,7 @@ main(void)
 		cmocka_unit_test(test_bad_values),    cmocka_unit_test(test_listen),
 		cmocka_unit_test(test_config_file),   cmocka_unit_test(test_config_bad_lines),
 		cmocka_unit_test(test_eal_args),      cmocka_unit_test(test_stats),
+		cmocka_unit_test(test_auth),
 		cmocka_unit_test(test_usage),	      cmocka_unit_test(test_fuzz_argv),
 		cmocka_unit_test(test_fault),	      cmocka_unit_test(test_cluster),
 	};
