@@ -359,6 +359,7 @@ conn_run(struct worker *w, struct conn *c)
 		if (conn_backlog(c) > CONN_BACKLOG_MAX) {
 			/* The client does not read its replies: wait for WRITABLE. */
 			c->parse_held = true;
+			STAT_INC(&w->stats, conn_yields);
 			break;
 		}
 		if (!c->authed) {

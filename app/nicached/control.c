@@ -78,6 +78,7 @@ telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	WORKER_STATS(ADD)
 #undef ADD
 #define ADD(name, desc) rte_tel_data_add_dict_u64(d, #name, ss.name);
+	STORE_SHARD_GAUGES(ADD)
 	STORE_SHARD_STATS(ADD)
 #undef ADD
 	return 0;
@@ -130,6 +131,58 @@ telemetry_tcp(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+/* One size class's figures as a telemetry dict (`stats slabs` and `stats items` names). */
+static struct rte_tel_data *
+telemetry_class(const struct stats_class_sum *c)
+{
+	struct rte_tel_data *d = rte_tel_data_alloc();
+
+	if (d == NULL)
+		return NULL;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "chunk_size", c->size);
+	rte_tel_data_add_dict_u64(d, "chunks_per_page", c->per_page);
+	rte_tel_data_add_dict_u64(d, "total_pages", c->pages);
+	rte_tel_data_add_dict_u64(d, "total_chunks", c->pages * c->per_page);
+	rte_tel_data_add_dict_u64(d, "used_chunks", stats_class_used(c));
+	rte_tel_data_add_dict_u64(d, "free_chunks", c->free);
+	rte_tel_data_add_dict_u64(d, "pages_moved_in", c->moved_in);
+	rte_tel_data_add_dict_u64(d, "number", stats_class_used(c));
+	rte_tel_data_add_dict_u64(d, "evicted", c->evicted);
+	rte_tel_data_add_dict_u64(d, "evicted_unfetched", c->evicted_unfetched);
+	rte_tel_data_add_dict_u64(d, "reclaimed", c->reclaimed);
+	rte_tel_data_add_dict_u64(d, "expired_unfetched", c->expired_unfetched);
+	return d;
+}
+
+/* /nicached/slabs: every size class in use (memcached's numbers, from 1) with its figures. */
+static int
+telemetry_classes(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct stats_class_sum cs[SLAB_CLASS_MAX];
+	unsigned ncls;
+	char name[16];
+
+	(void)cmd;
+	(void)params;
+	if (telemetry_srv == NULL)
+		return -EAGAIN;
+	ncls = stats_classes(telemetry_srv, cs);
+	rte_tel_data_start_dict(d);
+	for (unsigned c = 0; c < ncls; c++) {
+		struct rte_tel_data *one;
+
+		if (cs[c].pages == 0)
+			continue;
+		one = telemetry_class(&cs[c]);
+		if (one == NULL)
+			return -ENOMEM;
+		snprintf(name, sizeof(name), "%u", c + 1);
+		rte_tel_data_add_dict_container(d, name, one, 0);
+	}
+	return 0;
+}
+
 int
 control_telemetry(struct nc_server *srv)
 {
@@ -141,6 +194,10 @@ control_telemetry(struct nc_server *srv)
 	if (rc == 0)
 		rc = rte_telemetry_register_cmd("/nicached/settings", telemetry_settings,
 						"nicached's `stats settings`");
+	if (rc == 0)
+		rc = rte_telemetry_register_cmd("/nicached/slabs", telemetry_classes,
+						"nicached's `stats slabs` and `stats items`: every "
+						"size class in use, by memcached's class number");
 	if (rc == 0 && srv->port != NULL)
 		rc = rte_telemetry_register_cmd("/nicached/nic", telemetry_nic,
 						"nicached's `stats nic`: port counters, packet "

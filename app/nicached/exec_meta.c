@@ -134,6 +134,7 @@ me_read(const struct store_shard *s, const struct store_key *k, struct proto_res
 	res->cas = hit.cas;
 	res->hit_before = hit.fetched;
 	store_hit_item_size(&hit, &res->item_class, &res->item_size);
+	res->item_class++; /* memcached numbers classes from 1, as `stats items` does */
 }
 
 void

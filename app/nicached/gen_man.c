@@ -47,6 +47,7 @@ stats_section(void)
 	WORKER_STATS(WORKER_STAT_ENTRY)
 #undef WORKER_STAT_ENTRY
 #define SHARD_STAT_ENTRY(name, desc) entry(#name, desc);
+	STORE_SHARD_GAUGES(SHARD_STAT_ENTRY)
 	STORE_SHARD_STATS(SHARD_STAT_ENTRY)
 #undef SHARD_STAT_ENTRY
 	para("stats followed by a group name answers that group:");

@@ -136,20 +136,7 @@ emit_workers(struct mtext *t, const struct nc_server *srv)
 #undef WORKER_FAMILY
 }
 
-/* The shard counters that are levels, not counts (store/shard.h STORE_SHARD_STATS). */
-static bool
-shard_stat_is_gauge(const char *name)
-{
-	static const char *const gauges[] = {"curr_items", "bytes", "hash_bytes",
-					     "hash_is_expanding"};
-
-	for (size_t i = 0; i < sizeof(gauges) / sizeof(gauges[0]); i++)
-		if (strcmp(name, gauges[i]) == 0)
-			return true;
-	return false;
-}
-
-/* Every shard's figures (store/shard.h STORE_SHARD_STATS), one series per worker's shard. */
+/* Every shard's figures (store/shard.h STORE_SHARD_GAUGES, STORE_SHARD_STATS), one series per worker's shard. */
 static void
 emit_shards(struct mtext *t, const struct nc_server *srv)
 {
@@ -157,17 +144,17 @@ emit_shards(struct mtext *t, const struct nc_server *srv)
 
 	for (unsigned i = 0; i < srv->nworkers; i++)
 		store_shard_stats_get(srv->workers[i]->shard, &s[i]);
-#define SHARD_FAMILY(name, desc)                                                            \
-	{                                                                                   \
-		bool gauge = shard_stat_is_gauge(#name);                                    \
-                                                                                            \
-		mt_family(t, gauge ? #name : #name "_total", gauge ? "gauge" : "counter", desc); \
-		for (unsigned i = 0; i < srv->nworkers; i++)                                \
-			mt_printf(t, "nicached_%s{worker=\"%u\"} %llu\n",                   \
-				  gauge ? #name : #name "_total", i,                        \
-				  (unsigned long long)s[i].name);                           \
-	}
-	STORE_SHARD_STATS(SHARD_FAMILY)
+#define SHARD_FAMILY(name, desc, metric, type)                                      \
+	mt_family(t, metric, type, desc);                                           \
+	for (unsigned i = 0; i < srv->nworkers; i++)                                \
+		mt_printf(t, "nicached_" metric "{worker=\"%u\"} %llu\n", i,        \
+			  (unsigned long long)s[i].name);
+#define SHARD_GAUGE(name, desc) SHARD_FAMILY(name, desc, #name, "gauge")
+#define SHARD_COUNTER(name, desc) SHARD_FAMILY(name, desc, #name "_total", "counter")
+	STORE_SHARD_GAUGES(SHARD_GAUGE)
+	STORE_SHARD_STATS(SHARD_COUNTER)
+#undef SHARD_COUNTER
+#undef SHARD_GAUGE
 #undef SHARD_FAMILY
 }
 

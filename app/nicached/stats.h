@@ -73,7 +73,8 @@
 	X(repl_undos, "undos of failed quorum writes shipped to replicas (again after a break)") \
 	X(repl_undos_lost, "undos given up: more than 16384 waiting for one member, no memory") \
 	X(executed_for_others, "writes this worker executed for another worker")    \
-	X(write_retries, "writes retried after a quiescent state (memory in grace)")
+	X(write_retries, "writes retried after a quiescent state (memory in grace)") \
+	X(conn_yields, "times a connection stopped parsing until the client read its replies (memcached's conn_yields)")
 
 /*
  * The groups of `stats <group>` besides the general one: X(name, DPDK backend only,

@@ -120,6 +120,7 @@ sum_shards_raw(const struct nc_server *srv, struct store_shard_stats *out)
 		store_shard_stats_get(srv->workers[i]->shard, &s);
 #define STATS_SUM(name, desc) out->name += s.name;
 		STORE_SHARD_STATS(STATS_SUM)
+		STORE_SHARD_GAUGES(STATS_SUM)
 #undef STATS_SUM
 	}
 }
@@ -173,10 +174,9 @@ stats_sum_shards(const struct nc_server *srv, struct store_shard_stats *out)
 #undef STATS_SINCE
 	rte_spinlock_unlock(&b->lock);
 	/* gauges: what there is now */
-	out->curr_items = now.curr_items;
-	out->bytes = now.bytes;
-	out->hash_bytes = now.hash_bytes;
-	out->hash_is_expanding = now.hash_is_expanding;
+#define STATS_NOW(name, desc) out->name = now.name;
+	STORE_SHARD_GAUGES(STATS_NOW)
+#undef STATS_NOW
 }
 
 void
@@ -205,6 +205,29 @@ tv_seconds(const struct timeval *tv)
 	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
 }
 
+/* Connection structures every worker made (memcached's connection_structures). */
+static uint64_t
+conn_structures(const struct nc_server *srv)
+{
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < srv->nworkers; i++)
+		n += __atomic_load_n(&srv->workers[i]->nconns, __ATOMIC_RELAXED);
+	return n;
+}
+
+static unsigned
+log2_floor(uint64_t v)
+{
+	unsigned n = 0;
+
+	while (v > 1) {
+		v >>= 1;
+		n++;
+	}
+	return n;
+}
+
 static void
 stats_general(struct worker *w, struct stats_out *o)
 {
@@ -230,6 +253,13 @@ stats_general(struct worker *w, struct stats_out *o)
 #define STATS_LINE(name, desc) stat_add(o, #name, "%llu", (unsigned long long)ws.name);
 	WORKER_STATS(STATS_LINE)
 #undef STATS_LINE
+	/* memcached's names for what they mean here. */
+	stat_add(o, "connection_structures", "%llu", (unsigned long long)conn_structures(srv));
+	stat_add(o, "listen_disabled_num", "%llu", (unsigned long long)ws.rejected_connections);
+	stat_add(o, "slabs_moved", "%llu", (unsigned long long)ss.slab_reassigns);
+	stat_add(o, "malloc_fails", "%llu", (unsigned long long)ws.store_no_memory);
+	stat_add(o, "crawler_reclaimed", "%llu", (unsigned long long)ss.ttl_expired);
+	stat_add(o, "hash_power_level", "%u", log2_floor(ss.hash_entries));
 	stat_add(o, "limit_maxbytes", "%llu",
 		 (unsigned long long)srv->set.memory_limit * 1024 * 1024);
 	stat_add(o, "accepting_conns", "1");
@@ -246,6 +276,7 @@ stats_general(struct worker *w, struct stats_out *o)
 			 ? 100.0 * (double)ws.busy_cycles / (double)(ws.busy_cycles + ws.idle_cycles)
 			 : 0.0);
 #define STATS_LINE(name, desc) stat_add(o, #name, "%llu", (unsigned long long)ss.name);
+	STORE_SHARD_GAUGES(STATS_LINE)
 	STORE_SHARD_STATS(STATS_LINE)
 #undef STATS_LINE
 }

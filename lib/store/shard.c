@@ -186,9 +186,12 @@ store_shard_stats_get(const struct store_shard *s, struct store_shard_stats *out
 #define STORE_SHARD_STAT_COPY(name, desc) \
 	out->name = __atomic_load_n(&s->stats.name, __ATOMIC_RELAXED);
 	STORE_SHARD_STATS(STORE_SHARD_STAT_COPY)
+	STORE_SHARD_STAT_COPY(curr_items, "")
+	STORE_SHARD_STAT_COPY(bytes, "")
 #undef STORE_SHARD_STAT_COPY
 	/* Gauges of the index, read where they live. */
 	out->hash_bytes = index_bytes(&s->index);
+	out->hash_entries = __atomic_load_n(&s->index.entries, __ATOMIC_RELAXED);
 	out->hash_is_expanding = __atomic_load_n(&s->index.old, __ATOMIC_ACQUIRE) != NULL;
 }
 

@@ -56,11 +56,12 @@ enum store_mode {
 	STORE_MODE_COUNT
 };
 
-/** Owner-side counters of a shard, written by the owner, read relaxed by the control core. */
+/**
+ * Owner-side counters of a shard (they only grow), written by the owner, read relaxed by the
+ * control core. X(name, description)
+ */
 #define STORE_SHARD_STATS(X)                                                       \
-	X(curr_items, "items linked now")                                          \
 	X(total_items, "items ever linked")                                        \
-	X(bytes, "bytes of linked items, header included (memcached's bytes)")     \
 	X(evictions, "live items evicted to make room")                            \
 	X(evicted_unfetched, "evicted items never returned to a reader")           \
 	X(reclaimed, "expired or flushed items whose memory was taken back")       \
@@ -68,13 +69,20 @@ enum store_mode {
 	X(ttl_expired, "items removed by the TTL wheel")                           \
 	X(slab_reassigns, "pages moved between size classes")                      \
 	X(slab_reassign_rescues, "recent items moved off a page being moved, not evicted") \
-	X(alloc_retries, "stores answered STORE_NO_MEMORY while memory was reclaimed") \
+	X(alloc_retries, "stores answered STORE_NO_MEMORY while memory was reclaimed")
+
+/** A shard's levels (they go up and down), read where they live. X(name, description) */
+#define STORE_SHARD_GAUGES(X)                                                      \
+	X(curr_items, "items linked now")                                          \
+	X(bytes, "bytes of linked items, header included (memcached's bytes)")     \
 	X(hash_bytes, "DPDK memory of the index tables (memcached's hash_bytes)")    \
+	X(hash_entries, "key slots of the index's current table (memcached's hash_power_level is its log2)") \
 	X(hash_is_expanding, "shards whose index is moving keys to a larger table")
 
 struct store_shard_stats {
 #define STORE_SHARD_STAT_FIELD(name, desc) uint64_t name;
 	STORE_SHARD_STATS(STORE_SHARD_STAT_FIELD)
+	STORE_SHARD_GAUGES(STORE_SHARD_STAT_FIELD)
 #undef STORE_SHARD_STAT_FIELD
 };
 
