@@ -152,6 +152,11 @@ telemetry_class(const struct stats_class_sum *c)
 	rte_tel_data_add_dict_u64(d, "evicted_unfetched", c->evicted_unfetched);
 	rte_tel_data_add_dict_u64(d, "reclaimed", c->reclaimed);
 	rte_tel_data_add_dict_u64(d, "expired_unfetched", c->expired_unfetched);
+	rte_tel_data_add_dict_u64(d, "evicted_nonzero", c->evicted_nonzero);
+	rte_tel_data_add_dict_u64(d, "evicted_time", c->evicted_time);
+	rte_tel_data_add_dict_u64(d, "evicted_active", c->evicted_active);
+	rte_tel_data_add_dict_u64(d, "outofmemory", c->outofmemory);
+	rte_tel_data_add_dict_u64(d, "mem_requested", c->mem_requested);
 	return d;
 }
 

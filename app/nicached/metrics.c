@@ -272,6 +272,17 @@ emit_classes(struct mtext *t, const struct nc_server *srv)
 	CLASS_FAMILY("items_reclaimed_total", "counter", "stats items reclaimed", cs[c].reclaimed)
 	CLASS_FAMILY("items_expired_unfetched_total", "counter", "stats items expired_unfetched",
 		     cs[c].expired_unfetched)
+	CLASS_FAMILY("items_evicted_nonzero_total", "counter", "stats items evicted_nonzero",
+		     cs[c].evicted_nonzero)
+	CLASS_FAMILY("items_evicted_active_total", "counter", "stats items evicted_active",
+		     cs[c].evicted_active)
+	CLASS_FAMILY("items_outofmemory_total", "counter", "stats items outofmemory",
+		     cs[c].outofmemory)
+	CLASS_FAMILY("items_evicted_time_seconds", "gauge",
+		     "stats items evicted_time: since the last access of the latest evicted item",
+		     cs[c].evicted_time)
+	CLASS_FAMILY("items_mem_requested_bytes", "gauge", "stats items mem_requested",
+		     cs[c].mem_requested)
 #undef CLASS_FAMILY
 }
 

@@ -116,7 +116,10 @@ struct worker_stats {
 	X(evicted_unfetched)    \
 	X(reclaimed)            \
 	X(expired_unfetched)    \
-	X(pages_moved_in)
+	X(pages_moved_in)       \
+	X(evicted_nonzero)      \
+	X(evicted_active)       \
+	X(outofmemory)
 
 struct stats_class_counters {
 #define STATS_CLASS_FIELD(f) uint64_t f;
@@ -127,7 +130,8 @@ struct stats_class_counters {
 /** Per-class figures summed over every shard (all shards have the same classes). */
 struct stats_class_sum {
 	uint64_t size, per_page, pages, free, retired, evicted, evicted_unfetched, reclaimed,
-		expired_unfetched, moved_in;
+		expired_unfetched, moved_in, evicted_nonzero, evicted_active, outofmemory,
+		mem_requested, evicted_time;
 };
 
 struct nc_server;

@@ -315,6 +315,14 @@ stats_classes(const struct nc_server *srv, struct stats_class_sum *cs)
 			cs[c].pages += __atomic_load_n(&k->npages, __ATOMIC_RELAXED);
 			cs[c].free += __atomic_load_n(&k->nfree, __ATOMIC_RELAXED);
 			cs[c].retired += __atomic_load_n(&k->nretired, __ATOMIC_RELAXED);
+			cs[c].mem_requested += __atomic_load_n(&k->mem_requested, __ATOMIC_RELAXED);
+			/* the latest eviction of any shard: the smallest age is the newest */
+			if (__atomic_load_n(&k->evicted, __ATOMIC_RELAXED) != 0) {
+				uint64_t t = __atomic_load_n(&k->evicted_time, __ATOMIC_RELAXED);
+
+				if (cs[c].evicted_time == 0 || t < cs[c].evicted_time)
+					cs[c].evicted_time = t;
+			}
 		}
 	}
 	sum_classes_raw(srv, now);
@@ -327,6 +335,9 @@ stats_classes(const struct nc_server *srv, struct stats_class_sum *cs)
 		cs[c].expired_unfetched =
 			since(now[c].expired_unfetched, b->cls[c].expired_unfetched);
 		cs[c].moved_in = since(now[c].pages_moved_in, b->cls[c].pages_moved_in);
+		cs[c].evicted_nonzero = since(now[c].evicted_nonzero, b->cls[c].evicted_nonzero);
+		cs[c].evicted_active = since(now[c].evicted_active, b->cls[c].evicted_active);
+		cs[c].outofmemory = since(now[c].outofmemory, b->cls[c].outofmemory);
 	}
 	rte_spinlock_unlock(&b->lock);
 	return ncls;
@@ -393,7 +404,11 @@ stats_items(struct worker *w, struct stats_out *o)
 		ITEM_LINE("evicted_unfetched", cs[c].evicted_unfetched)
 		ITEM_LINE("reclaimed", cs[c].reclaimed)
 		ITEM_LINE("expired_unfetched", cs[c].expired_unfetched)
-		ITEM_LINE("outofmemory", 0)
+		ITEM_LINE("evicted_nonzero", cs[c].evicted_nonzero)
+		ITEM_LINE("evicted_time", cs[c].evicted_time)
+		ITEM_LINE("evicted_active", cs[c].evicted_active)
+		ITEM_LINE("outofmemory", cs[c].outofmemory)
+		ITEM_LINE("mem_requested", cs[c].mem_requested)
 #undef ITEM_LINE
 	}
 }

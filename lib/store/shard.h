@@ -69,7 +69,8 @@ enum store_mode {
 	X(ttl_expired, "items removed by the TTL wheel")                           \
 	X(slab_reassigns, "pages moved between size classes")                      \
 	X(slab_reassign_rescues, "recent items moved off a page being moved, not evicted") \
-	X(alloc_retries, "stores answered STORE_NO_MEMORY while memory was reclaimed")
+	X(alloc_retries, "stores answered STORE_NO_MEMORY while memory was reclaimed") \
+	X(evicted_active, "evicted items a reader had marked used since the eviction hand last passed (memcached's evicted_active)")
 
 /** A shard's levels (they go up and down), read where they live. X(name, description) */
 #define STORE_SHARD_GAUGES(X)                                                      \

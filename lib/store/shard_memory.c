@@ -7,8 +7,12 @@
 static void
 stats_item_gone(struct store_shard *s, const struct item *it)
 {
+	size_t size = item_total_size(it->nkey, it->nbytes);
+
 	STAT_SUB(s, curr_items, 1);
-	STAT_SUB(s, bytes, item_total_size(it->nkey, it->nbytes));
+	STAT_SUB(s, bytes, size);
+	__atomic_store_n(&s->slab.cls[it->clsid].mem_requested,
+			 s->slab.cls[it->clsid].mem_requested - size, __ATOMIC_RELAXED);
 }
 
 /*
@@ -85,6 +89,14 @@ item_evict(struct store_shard *s, struct item *it)
 	}
 	c->evicted++;
 	STAT_ADD(s, evictions, 1);
+	if (item_exptime(it) != 0)
+		c->evicted_nonzero++;
+	if (__atomic_load_n(&it->ref, __ATOMIC_RELAXED)) {
+		c->evicted_active++;
+		STAT_ADD(s, evicted_active, 1);
+	}
+	__atomic_store_n(&c->evicted_time, now > item_atime(it) ? now - item_atime(it) : 0,
+			 __ATOMIC_RELAXED);
 	if (!__atomic_load_n(&it->fetched, __ATOMIC_RELAXED)) {
 		c->evicted_unfetched++;
 		STAT_ADD(s, evicted_unfetched, 1);
@@ -555,8 +567,11 @@ chunk_alloc(struct store_shard *s, unsigned clsid)
 	make_room(s, clsid);
 	/* A page move whose chunks were all free completes at once. */
 	it = slab_alloc(&s->slab, clsid);
-	if (it == NULL)
+	if (it == NULL) {
 		STAT_ADD(s, alloc_retries, 1);
+		__atomic_store_n(&s->slab.cls[clsid].outofmemory,
+				 s->slab.cls[clsid].outofmemory + 1, __ATOMIC_RELAXED);
+	}
 	return it;
 }
 
@@ -754,6 +769,10 @@ shard_item_link_cas(struct store_shard *s, struct item *it, const struct store_k
 	if (counts_as_new)
 		STAT_ADD(s, total_items, 1);
 	STAT_ADD(s, bytes, item_total_size(it->nkey, it->nbytes));
+	__atomic_store_n(&s->slab.cls[it->clsid].mem_requested,
+			 s->slab.cls[it->clsid].mem_requested +
+				 item_total_size(it->nkey, it->nbytes),
+			 __ATOMIC_RELAXED);
 	return STORE_STORED;
 }
 

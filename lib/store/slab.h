@@ -76,6 +76,11 @@ struct slab_class {
 	uint64_t reclaimed;	    /* expired or flushed items whose memory was taken back */
 	uint64_t expired_unfetched; /* ... that no reader had returned */
 	uint64_t pages_moved_in;    /* pages received from other classes */
+	uint64_t evicted_nonzero;   /* evicted items that had an exptime */
+	uint64_t evicted_active;    /* evicted items a reader had marked used since the last sweep */
+	uint64_t outofmemory;	    /* allocations the class could not serve at once */
+	uint64_t mem_requested;	    /* bytes of the linked items whose head is here (header incl.) */
+	uint32_t evicted_time;	    /* seconds since the last access of the latest evicted item */
 };
 
 struct slab_page {

@@ -14,6 +14,8 @@ Checks (PASS/FAIL each, then "N passed, M failed"; exit status 1 on any failure)
   verbosity-live  `verbosity 2` then `stats settings` shows verbosity 2 (memcached does)
   listen-name     -l localhost: served on 127.0.0.1
   o-ignored       -o hashpower=20,modern: starts, says in its log that they have no effect
+  stats-items     after evictions: memcached's per-class evicted_nonzero, evicted_time,
+                  evicted_active, outofmemory, mem_requested (summing to `bytes`); `me` cls=
   user            (root only) -u nobody: the process runs as nobody after setup, serves, and
                   stops cleanly (its pidfile removed)
 Only processes this script started are stopped, by pid.
@@ -218,6 +220,41 @@ def check_o_ignored(ctx):
     assert bad.returncode == 64 and "unknown suboption 'no_such_option'" in bad.stderr, bad
 
 
+@check("stats-items")
+def check_stats_items(ctx):
+    """memcached's per-class names after evictions: evicted_nonzero, evicted_time, mem_requested
+    (their sum is `bytes`), outofmemory; `me` reports the class `stats items` counts it in."""
+    s = Proc([ctx.server, "-l", "127.0.0.1", "-t", "1", "-m", "8"], ctx.tmp, "nicached-items")
+    try:
+        sock = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+        value = b"v" * 1000
+        batch = b"".join(b"set k%d 0 3600 1000 noreply\r\n%s\r\n" % (i, value)
+                         for i in range(20000))
+        sock.sendall(batch)
+        sock.sendall(b"set last 0 0 1000\r\n%s\r\n" % value)
+        got = b""
+        while not got.endswith(b"STORED\r\n"):
+            got += sock.recv(4096)
+        sock.close()
+        items = talk(s.port, b"stats items\r\n", wait=1).decode()
+        general = talk(s.port, b"stats\r\n", wait=1).decode()
+        me = talk(s.port, b"me last\r\n").decode()
+
+        def stats(text):
+            return {l.split()[1]: l.split()[2] for l in text.splitlines() if l.startswith("STAT ")}
+        it, gen = stats(items), stats(general)
+        cls = me.split(" cls=")[1].split()[0]
+        assert int(it["items:%s:evicted" % cls]) > 0, items
+        assert it["items:%s:evicted_nonzero" % cls] == it["items:%s:evicted" % cls], items
+        assert int(it["items:%s:evicted_time" % cls]) < 60, items
+        assert "items:%s:outofmemory" % cls in it and "items:%s:evicted_active" % cls in it
+        requested = sum(int(v) for k, v in it.items() if k.endswith(":mem_requested"))
+        assert requested == int(gen["bytes"]), (requested, gen["bytes"])
+        assert int(gen["evictions"]) == sum(int(v) for k, v in it.items() if k.endswith(":evicted"))
+    finally:
+        s.stop()
+
+
 @check("user")
 def check_user(ctx):
     if os.geteuid() != 0:
@@ -260,7 +297,7 @@ def main():
     ctx.tmp = tempfile.mkdtemp(prefix="nc-operator.")
     try:
         for fn in (check_disable_flush, check_shutdown, check_pidfile, check_verbosity,
-                   check_listen_name, check_o_ignored, check_user):
+                   check_listen_name, check_o_ignored, check_stats_items, check_user):
             fn(ctx)
     finally:
         shutil.rmtree(ctx.tmp, ignore_errors=True)
