@@ -228,6 +228,7 @@ control_banner(const struct nc_server *srv, FILE *f)
 		s->listen, s->port ? "" : "off/", s->port, s->udp_port ? "" : "off/", s->udp_port,
 		s->conn_limit, srv->use_hugepages ? "hugepages" : "4 KiB pages (--no-huge)",
 		srv->memory_note[0] != '\0' ? ": " : "", srv->memory_note);
+	fprintf(f, "nicached: EAL arguments: %s\n", srv->eal_line);
 	if (srv->port != NULL) {
 		char text[4096];
 

@@ -100,14 +100,27 @@ choose_pages(struct nc_server *srv, unsigned need_mb)
 	int fd;
 
 	srv->use_hugepages = false;
+	if (settings_eal_user_replaces(&srv->set, SETTINGS_EAL_pages)) {
+		/* The user's EAL words say how (--no-huge, --in-memory, --huge-dir ...). */
+		srv->use_hugepages = strstr(srv->set.eal, "--no-huge") == NULL;
+		snprintf(srv->memory_note, sizeof(srv->memory_note), "as the EAL arguments say");
+		return -1;
+	}
 	if (failed != NULL) {
 		snprintf(srv->memory_note, sizeof(srv->memory_note),
 			 "the start on hugepages failed (%s), started again on 4 KiB pages", failed);
 		unsetenv(HUGEPAGE_RETRY_ENV);
 		return -1;
 	}
-	if (geteuid() != 0)
+	if (geteuid() != 0) {
+		if (srv->set.require_hugepages) {
+			nc_log(NC_LOG_ERR, "--require-hugepages: EAL takes hugepages only as root; "
+					   "%u MB are needed",
+			       need_mb);
+			exit(EXIT_OSERR);
+		}
 		return -1;
+	}
 	fd = open(HUGEPAGE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
 		close(fd);
@@ -115,9 +128,28 @@ choose_pages(struct nc_server *srv, unsigned need_mb)
 	}
 	free_mb = settings_hugepages_free_mb();
 	srv->use_hugepages = free_mb > 0 && free_mb >= need_mb;
-	if (!srv->use_hugepages && free_mb > 0)
+	if (!srv->use_hugepages) {
+		unsigned long long pages = (need_mb - free_mb + 1) / 2, now = 0;
+		FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", "r");
+
+		if (f != NULL) {
+			if (fscanf(f, "%llu", &now) != 1)
+				now = 0;
+			fclose(f);
+		}
 		snprintf(srv->memory_note, sizeof(srv->memory_note),
 			 "%u MB of hugepages needed, %zu MB free", need_mb, free_mb);
+		nc_log(srv->set.require_hugepages ? NC_LOG_ERR : NC_LOG_WARNING,
+		       "hugepages: %u MB needed, %zu MB free (every page size): %s; reserve %llu "
+		       "more 2 MiB pages (echo %llu > "
+		       "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages)",
+		       need_mb, free_mb,
+		       srv->set.require_hugepages ? "refusing to start (--require-hugepages)"
+						  : "starting on 4 KiB pages",
+		       pages, now + pages);
+		if (srv->set.require_hugepages)
+			exit(EXIT_OSERR);
+	}
 	return fd;
 }
 
@@ -158,6 +190,7 @@ start_eal(struct nc_server *srv, char **argv)
 	}
 	eal.argv[0] = argv[0];
 	settings_eal_format(&eal, words, sizeof(words)); /* EAL reorders argv while parsing */
+	snprintf(srv->eal_line, sizeof(srv->eal_line), "%s", words);
 	if (rte_eal_init(eal.argc, eal.argv) < 0) {
 		int e = rte_errno;
 

@@ -203,6 +203,9 @@ enum settings_replication {
 	  "write the process id to this file once serving; removed at a clean stop")          \
 	X(path, user, 'u', "user", "", 0, 0, NULL, "name",                                    \
 	  "started as root: switch to this user once the NIC, memory and ports are set up")  \
+	X(switch, require_hugepages, 0, "require-hugepages", 0, 0, 1, "require_hugepages",      \
+	  "yes|no", "refuse to start when the hugepages the settings need are not free "       \
+	  "(instead of starting on 4 KiB pages)")                                             \
 	X(count, hugepages_needed, 0, "hugepages-needed", 0, 0, 1, NULL, NULL,                \
 	  "print the EAL memory in MB the other settings need (the hugepages to reserve) "    \
 	  "and exit")                                                                         \
@@ -303,6 +306,25 @@ unsigned settings_workers(const struct nc_settings *s, unsigned ncpus);
 int settings_listen(const struct nc_settings *s, struct stack_listen *out, unsigned max, char *err,
 		    size_t errcap);
 
+/** Groups of derived EAL options the user's EAL words may replace (settings_eal.c). */
+enum settings_eal_group {
+	SETTINGS_EAL_lcores,  /* --lcores: lcore 0 control, 1..N workers */
+	SETTINGS_EAL_memory,  /* -m: the computed EAL memory */
+	SETTINGS_EAL_pages,   /* --in-memory (hugepages) or --no-huge --no-shconf */
+	SETTINGS_EAL_prefix,  /* --file-prefix nicached-<port> */
+	SETTINGS_EAL_devices, /* --no-pci on the socket backend */
+	SETTINGS_EAL_log,     /* --log-level lib.eal:error below -vv */
+};
+
+/**
+ * Whether the user's EAL words (--eal, or what follows `--` on the command line) give an
+ * option of group @p g, so the derived one is left out (lcores: -l, --lcores, -c,
+ * --main-lcore; memory: -m, --socket-mem, --socket-limit; pages: --no-huge, --in-memory,
+ * --huge-dir, --no-shconf, --huge-unlink; prefix: --file-prefix; devices: --no-pci, -a, -b,
+ * --allow, --block, --vdev; log: --log-level).
+ */
+bool settings_eal_user_replaces(const struct nc_settings *s, enum settings_eal_group g);
+
 /** Most EAL arguments settings_eal_args() produces (user words included). */
 #define SETTINGS_EAL_ARGV_MAX 64
 /** Bytes of text behind them. */
@@ -377,8 +399,8 @@ int settings_eal_args_cpus(const struct nc_settings *s, const unsigned *cpus, un
 			   size_t errcap);
 
 /**
- * Megabytes of free hugepages (of the default size) /proc/meminfo shows; 0 when there are
- * none, it cannot be read, or the process is not root (EAL needs root for hugepages).
+ * Megabytes of free hugepages of every size (/sys/kernel/mm/hugepages); 0 when there are
+ * none, they cannot be read, or the process is not root (EAL needs root for hugepages).
  */
 size_t settings_hugepages_free_mb(void);
 

@@ -86,6 +86,38 @@ getopt_error(int c, int argc, char **argv, char *err, size_t errcap)
 }
 
 /*
+ * `nicached [options] -- <EAL args>`, as testpmd and l3fwd take them: the words after `--`
+ * join --eal's (after them), where they replace the derived EAL options they conflict with.
+ */
+static int
+eal_words_after(struct nc_settings *t, int argc, char **argv, int first, char *err,
+		size_t errcap)
+{
+	size_t len = strlen(t->eal);
+
+	for (int i = first; i < argc; i++) {
+		size_t n = strlen(argv[i]);
+
+		if (strpbrk(argv[i], " \t") != NULL) {
+			setting_err(err, errcap, "EAL argument '%s' after --: no spaces inside one",
+				    argv[i]);
+			return -EINVAL;
+		}
+		if (len + (len != 0) + n + 1 > sizeof(t->eal)) {
+			setting_err(err, errcap, "the EAL arguments after -- are too long (at most "
+						 "%zu bytes with --eal's)",
+				    sizeof(t->eal) - 1);
+			return -E2BIG;
+		}
+		if (len != 0)
+			t->eal[len++] = ' ';
+		memcpy(t->eal + len, argv[i], n + 1);
+		len += n;
+	}
+	return 0;
+}
+
+/*
  * One getopt_long pass over argv. Pass 1 handles only --config, --help and --version (and
  * every syntax error); pass 2 applies every other flag.
  */
@@ -137,6 +169,8 @@ cli_pass(struct nc_settings *t, int pass, int argc, char **argv, const struct ge
 		if (rc != 0)
 			return rc;
 	}
+	if (optind < argc && optind > 0 && strcmp(argv[optind - 1], "--") == 0)
+		return pass == 2 ? eal_words_after(t, argc, argv, optind, err, errcap) : 0;
 	if (optind < argc) {
 		setting_err(err, errcap, "unexpected argument '%s'",
 			    setting_quote(argv[optind] != NULL ? argv[optind] : "", q, sizeof(q)));

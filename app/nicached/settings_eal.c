@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Settings: the worker count, the EAL arguments derived from the settings, hugepages. */
+#include <dirent.h>
 #include <errno.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -130,6 +131,63 @@ eal_add(struct eal_builder *b, const char *fmt, ...)
 	b->used += (size_t)n + 1;
 }
 
+/*
+ * Derived EAL options and the user's EAL options that replace them (given with --eal or after
+ * `--`): X(group, NULL-terminated list of options). A short option matches "-l" and "-l0-3";
+ * a long one "--lcores" and "--lcores=...".
+ */
+#define EAL_OVERRIDES(X)                                                                      \
+	X(lcores, "-l", "--lcores", "-c", "--main-lcore")                                     \
+	X(memory, "-m", "--socket-mem", "--socket-limit")                                     \
+	X(pages, "--no-huge", "--in-memory", "--huge-dir", "--no-shconf", "--huge-unlink")     \
+	X(prefix, "--file-prefix")                                                            \
+	X(devices, "--no-pci", "-a", "--allow", "-b", "--block", "--vdev")                    \
+	X(log, "--log-level")
+
+/* Whether word @p w is option @p opt, alone or with its value attached. */
+static bool
+eal_word_is(const char *w, size_t len, const char *opt)
+{
+	size_t n = strlen(opt);
+
+	if (len < n || memcmp(w, opt, n) != 0)
+		return false;
+	if (len == n)
+		return true;
+	return opt[1] == '-' ? w[n] == '=' : true; /* --opt=value, or -lVALUE */
+}
+
+/* Whether the user's EAL words @p words give any of the NULL-terminated @p opts. */
+static bool
+eal_user_gives(const char *words, const char *const *opts)
+{
+	const char *w = words, *word;
+	size_t len;
+
+	while ((word = setting_word_next(&w, &len)) != NULL)
+		for (const char *const *o = opts; *o != NULL; o++)
+			if (eal_word_is(word, len, *o))
+				return true;
+	return false;
+}
+
+#define EAL_OVERRIDE_LIST(group, ...) static const char *const eal_user_##group[] = {__VA_ARGS__, NULL};
+EAL_OVERRIDES(EAL_OVERRIDE_LIST)
+#undef EAL_OVERRIDE_LIST
+
+bool
+settings_eal_user_replaces(const struct nc_settings *s, enum settings_eal_group g)
+{
+	switch (g) {
+#define EAL_OVERRIDE_CASE(group, ...) \
+	case SETTINGS_EAL_##group:    \
+		return eal_user_gives(s->eal, eal_user_##group);
+		EAL_OVERRIDES(EAL_OVERRIDE_CASE)
+#undef EAL_OVERRIDE_CASE
+	}
+	return false;
+}
+
 /* "a,b,c" of the CPU ids, for an lcore group's CPU set. */
 static size_t
 eal_cpu_list(char *buf, size_t cap, const unsigned *cpus, unsigned ncpus)
@@ -199,22 +257,33 @@ settings_eal_args_cpus(const struct nc_settings *s, const unsigned *cpus, unsign
 	out->argc = 0;
 	out->argv[0] = NULL;
 	eal_add(&b, "nicached");
-	eal_lcores(lcores, sizeof(lcores), settings_workers(s, ncpus), cpus, ncpus);
-	eal_add(&b, "--lcores");
-	eal_add(&b, "%s", lcores);
-	eal_add(&b, "-m");
-	eal_add(&b, "%u", settings_eal_memory_total_mb(s, settings_workers(s, ncpus), use_hugepages));
-	if (use_hugepages) {
-		eal_add(&b, "--in-memory");
-	} else {
-		eal_add(&b, "--no-huge");
-		eal_add(&b, "--no-shconf");
+	/* What the user's EAL words give replaces what would be derived for it. */
+	if (!settings_eal_user_replaces(s, SETTINGS_EAL_lcores)) {
+		eal_lcores(lcores, sizeof(lcores), settings_workers(s, ncpus), cpus, ncpus);
+		eal_add(&b, "--lcores");
+		eal_add(&b, "%s", lcores);
 	}
-	eal_add(&b, "--file-prefix");
-	eal_add(&b, "nicached-%u", s->port != 0 ? s->port : s->udp_port);
-	if (s->backend == SETTINGS_BACKEND_SOCKET)
+	if (!settings_eal_user_replaces(s, SETTINGS_EAL_memory)) {
+		eal_add(&b, "-m");
+		eal_add(&b, "%u",
+			settings_eal_memory_total_mb(s, settings_workers(s, ncpus), use_hugepages));
+	}
+	if (!settings_eal_user_replaces(s, SETTINGS_EAL_pages)) {
+		if (use_hugepages) {
+			eal_add(&b, "--in-memory");
+		} else {
+			eal_add(&b, "--no-huge");
+			eal_add(&b, "--no-shconf");
+		}
+	}
+	if (!settings_eal_user_replaces(s, SETTINGS_EAL_prefix)) {
+		eal_add(&b, "--file-prefix");
+		eal_add(&b, "nicached-%u", s->port != 0 ? s->port : s->udp_port);
+	}
+	if (s->backend == SETTINGS_BACKEND_SOCKET &&
+	    !settings_eal_user_replaces(s, SETTINGS_EAL_devices))
 		eal_add(&b, "--no-pci");
-	if (s->verbose < 2) {
+	if (s->verbose < 2 && !settings_eal_user_replaces(s, SETTINGS_EAL_log)) {
 		eal_add(&b, "--log-level");
 		eal_add(&b, "lib.eal:error");
 	}
@@ -233,26 +302,34 @@ settings_eal_args_cpus(const struct nc_settings *s, const unsigned *cpus, unsign
 size_t
 settings_hugepages_free_mb(void)
 {
-	unsigned long long free_pages = 0, page_kb = 0;
-	bool got_free = false, got_size = false;
-	char line[256];
-	FILE *f;
+	const char *root = "/sys/kernel/mm/hugepages";
+	unsigned long long total_kb = 0;
+	struct dirent *e;
+	DIR *d;
 
 	if (geteuid() != 0)
 		return 0;
-	f = fopen("/proc/meminfo", "r");
-	if (f == NULL)
+	d = opendir(root);
+	if (d == NULL)
 		return 0;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		if (sscanf(line, "HugePages_Free: %llu", &free_pages) == 1)
-			got_free = true;
-		else if (sscanf(line, "Hugepagesize: %llu kB", &page_kb) == 1)
-			got_size = true;
+	/* Every page size: EAL takes memory from each one that has free pages. */
+	while ((e = readdir(d)) != NULL) {
+		unsigned long long size_kb, free_pages;
+		char path[512];
+		FILE *f;
+
+		if (sscanf(e->d_name, "hugepages-%llukB", &size_kb) != 1)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/free_hugepages", root, e->d_name);
+		f = fopen(path, "r");
+		if (f == NULL)
+			continue;
+		if (fscanf(f, "%llu", &free_pages) == 1)
+			total_kb += free_pages * size_kb;
+		fclose(f);
 	}
-	fclose(f);
-	if (!got_free || !got_size)
-		return 0;
-	return (size_t)(free_pages * page_kb / 1024);
+	closedir(d);
+	return (size_t)(total_kb / 1024);
 }
 
 bool

@@ -294,7 +294,7 @@ test_bad_values(void **state)
 	BAD("-h/--help: takes no value", "--help=yes");
 	BAD("-v/--verbose: takes no value", "--verbose=3");
 	BAD("unexpected argument 'stray'", "stray");
-	BAD("unexpected argument 'x'", "-p", "1", "--", "x");
+	BAD("unexpected argument 'x'", "-p", "1", "x", "--", "y");
 	BAD("--config: missing file name", "--config=");
 	BAD("-p/--port and -U/--udp-port are both 0", "-p", "0");
 	{
@@ -638,6 +638,34 @@ test_eal_args(void **state)
 	assert_true(has_words(&e, "--no-pci", NULL));
 	assert_true(has_words(&e, "--log-level", "lib.eal:error"));
 
+	/*
+	 * EAL arguments after `--` (and --eal's) replace the derived ones of their group: here
+	 * the lcores, the memory and the log level; pages, prefix and --no-pci stay derived.
+	 */
+	assert_int_equal(PARSE(&s, &act, err, "-t", "2", "--eal", "--log-level=lib.eal:debug",
+			       "--", "-l", "0-2", "--socket-mem=512", "--main-lcore", "0"),
+			 0);
+	assert_string_equal(s.eal, "--log-level=lib.eal:debug -l 0-2 --socket-mem=512 --main-lcore 0");
+	assert_true(settings_eal_user_replaces(&s, SETTINGS_EAL_lcores));
+	assert_true(settings_eal_user_replaces(&s, SETTINGS_EAL_memory));
+	assert_true(settings_eal_user_replaces(&s, SETTINGS_EAL_log));
+	assert_false(settings_eal_user_replaces(&s, SETTINGS_EAL_pages));
+	assert_false(settings_eal_user_replaces(&s, SETTINGS_EAL_prefix));
+	assert_int_equal(settings_eal_args(&s, 8, false, &e, err, ERRCAP), 0);
+	assert_false(has_words(&e, "--lcores", NULL));
+	assert_false(has_words(&e, "-m", NULL));
+	assert_true(has_words(&e, "-l", "0-2"));
+	assert_true(has_words(&e, "--socket-mem=512", "--main-lcore"));
+	assert_true(has_words(&e, "--log-level=lib.eal:debug", "-l"));
+	assert_true(has_words(&e, "--no-huge", "--no-shconf"));
+	assert_true(has_words(&e, "--file-prefix", "nicached-11211"));
+	assert_true(has_words(&e, "--no-pci", NULL));
+	assert_int_equal(PARSE(&s, &act, err, "--", "--file-prefix=mine", "-lx"), 0);
+	assert_true(settings_eal_user_replaces(&s, SETTINGS_EAL_prefix));
+	assert_true(settings_eal_user_replaces(&s, SETTINGS_EAL_lcores));
+	assert_false(settings_eal_user_replaces(&s, SETTINGS_EAL_memory));
+	BAD("no spaces inside one", "--", "-l 0-2");
+
 	/* Hugepages, dpdk backend, -vv, more lcores than CPUs, UDP only. */
 	assert_int_equal(PARSE(&s, &act, err, "-vv", "--backend", "dpdk", "-t", "4", "-p", "0",
 			       "-U", "11311", "-m", "1000", "--eal", "  -a 0000:01:00.0\t --x  "),
@@ -786,7 +814,8 @@ test_stats(void **state)
 			       "127.0.0.1,::1", "-U", "11211"),
 			 0);
 	n = settings_stats(&s, st, SETTINGS_STATS_MAX);
-	assert_true(n == 38);
+	assert_true(n == 39);
+	assert_string_equal(stat_of(st, n, "require_hugepages"), "no");
 	assert_string_equal(stat_of(st, n, "flush_enabled"), "yes");
 	assert_string_equal(stat_of(st, n, "shutdown_command"), "no");
 	assert_string_equal(stat_of(st, n, "metrics"), "");
