@@ -30,7 +30,8 @@ set -euo pipefail
 # Profiling (README) also wants valgrind, which the tests do not need.
 # Compression in the server uses LZF (liblzf-dev); encrypted snapshots use
 # libsodium's secretstream (libsodium-dev); sasl2-bin brings saslpasswd2 for
-# SASL clients' tests.
+# SASL clients' tests, libsasl2-modules the PLAIN mechanism (libmemcached's SASL client,
+# and memcached -S as the reference in tests/integration/auth.py).
 PACKAGES=(
 	gcc
 	libc6-dev
@@ -62,6 +63,7 @@ PACKAGES=(
 	liblzf-dev
 	libsodium-dev
 	sasl2-bin
+	libsasl2-modules
 )
 
 log() { printf 'setup-deps: %s\n' "$*"; }
