@@ -33,7 +33,8 @@ user:password lines in a temporary folder. Checks:
   cluster     two members with --replicas 2 and -Y (the same file): the replication links log
               in with the file's first user; keys written on one are read on the other, no
               replication errors; a member with another file: the link's login is refused and
-              the log says so.
+              the log says so; a member without authentication: its log says the other
+              requires it.
 Prints "PASS name" / "FAIL name: why" per check and "N passed, M failed" last; exits 1 on a
 failure. Only the servers this script started are stopped, by pid.
 """
@@ -673,6 +674,14 @@ def check_cluster(ctx):
     deadline = time.monotonic() + 20
     while "its login was refused (CLIENT_ERROR authentication failure)" not in c.output():
         assert time.monotonic() < deadline, c.output()[-800:]
+        time.sleep(0.2)
+    # A member without authentication linking to one that requires it: said in its log.
+    d_port = free_ports(1)[0]
+    d = ctx.start(["--peers", "%s:%d,%s:%d" % (HOST, d_port, HOST, p[0]), "--replicas", "2",
+                   "--advertise", "%s:%d" % (HOST, d_port)], port=d_port, threads=1)
+    deadline = time.monotonic() + 20
+    while "it requires authentication and this node has none" not in d.output():
+        assert time.monotonic() < deadline, d.output()[-800:]
         time.sleep(0.2)
 
 
