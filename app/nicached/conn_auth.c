@@ -77,12 +77,13 @@ auth_line_size(const char *line, size_t len)
 static enum conn_auth_gate
 auth_line(struct worker *w, struct conn *c)
 {
-	char line[CONN_AUTH_LINE_MAX + 1];
-	int64_t nl = proto_input_find(&c->in, '\n', CONN_AUTH_LINE_MAX + 1);
-	int64_t size;
+	char line[CONN_AUTH_LINE_MAX];
+	uint64_t avail = proto_input_avail(&c->in);
+	int64_t nl = proto_input_find(&c->in, '\n', avail);
+	int64_t size = -1;
 
 	if (nl < 0) {
-		if (proto_input_avail(&c->in) > CONN_AUTH_LINE_MAX) {
+		if (avail > CONN_AUTH_LINE_MAX) {
 			/* As memcached: no "\n" after this much is junk; close. */
 			STAT_INC(&w->stats, conn_closed_errors);
 			c->close_after_send = true;
@@ -90,9 +91,12 @@ auth_line(struct worker *w, struct conn *c)
 		}
 		return CONN_AUTH_MORE;
 	}
-	proto_input_copy(&c->in, line, (uint32_t)nl);
+	/* A whole line that came with its "\n" is answered, however long (as memcached). */
+	if (nl <= CONN_AUTH_LINE_MAX) {
+		proto_input_copy(&c->in, line, (uint32_t)nl);
+		size = auth_line_size(line, (size_t)nl);
+	}
 	proto_input_skip(&c->in, (uint64_t)nl + 1);
-	size = auth_line_size(line, (size_t)nl);
 	if (size < 0) {
 		if (conn_reply_line(w, c, line_unauthenticated) != 0)
 			c->close_after_send = true;

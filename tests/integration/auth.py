@@ -341,6 +341,8 @@ TEXT_CASES = [
     ([b"set x 0 0 12 noreply\r\nalice secret\r\n"], [b"STORED\r\n"]),
     ([b"set x 0 0 3\n", b"a b\r\n"], [b"", b"CLIENT_ERROR authentication failure\r\n"]),
     ([b"set x 0 0 3\r\nabcXY"], [b"CLIENT_ERROR bad command line termination\r\n"]),
+    ([b"get " + b"k" * 3000 + b"\r\n", b"version\r\n"],
+     [b"CLIENT_ERROR unauthenticated\r\n"] * 2),
 ]
 
 
@@ -437,9 +439,15 @@ def check_reference(ctx):
     f = os.path.join(ctx.tmp, "users")
     write_file(f, "alice:secret\n")
     os.chmod(f, 0o644)
-    nc_text = run_text_cases(ctx.start(["-Y", f]).port)
+    nport = ctx.start(["-Y", f]).port
+    nc_text = run_text_cases(nport)
     _, mport = start_memcached(ctx, ["-Y", f])
     mc_text = run_text_cases(mport)
+    for port in (nport, mport):  # 3,000 bytes without a newline: both close
+        c = Conn(port)
+        c.send(b"x" * 3000)
+        assert c.closed(5), port
+        c.close()
     assert nc_text == mc_text, "\n".join("nicached %r\nmemcached %r" % (a, b)
                                          for a, b in zip(nc_text, mc_text) if a != b)
     nc_bin = run_bin_cases(ctx.start(["-S", "--sasl-pwdb", f]).port)
