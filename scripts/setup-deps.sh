@@ -30,7 +30,8 @@ set -euo pipefail
 # Profiling (README) also wants valgrind, which the tests do not need.
 # Compression in the server uses LZF (liblzf-dev); encrypted snapshots use
 # libsodium's secretstream (libsodium-dev); sasl2-bin brings saslpasswd2 for
-# SASL clients' tests.
+# SASL clients' tests, libsasl2-modules the PLAIN mechanism (libmemcached's SASL client,
+# and memcached -S as the reference in tests/integration/auth.py).
 # The Prometheus endpoint is served with libmicrohttpd (libmicrohttpd-dev); its
 # test parses the page with python3-prometheus-client.
 # debhelper builds the Debian package (scripts/build-deb.sh); dpdk brings
@@ -70,6 +71,7 @@ PACKAGES=(
 	sasl2-bin
 	debhelper
 	dpdk
+	libsasl2-modules
 )
 
 log() { printf 'setup-deps: %s\n' "$*"; }

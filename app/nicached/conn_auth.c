@@ -77,12 +77,13 @@ auth_line_size(const char *line, size_t len)
 static enum conn_auth_gate
 auth_line(struct worker *w, struct conn *c)
 {
-	char line[CONN_AUTH_LINE_MAX + 1];
-	int64_t nl = proto_input_find(&c->in, '\n', CONN_AUTH_LINE_MAX + 1);
-	int64_t size;
+	char line[CONN_AUTH_LINE_MAX];
+	uint64_t avail = proto_input_avail(&c->in);
+	int64_t nl = proto_input_find(&c->in, '\n', avail);
+	int64_t size = -1;
 
 	if (nl < 0) {
-		if (proto_input_avail(&c->in) > CONN_AUTH_LINE_MAX) {
+		if (avail > CONN_AUTH_LINE_MAX) {
 			/* As memcached: no "\n" after this much is junk; close. */
 			STAT_INC(&w->stats, conn_closed_errors);
 			c->close_after_send = true;
@@ -90,9 +91,12 @@ auth_line(struct worker *w, struct conn *c)
 		}
 		return CONN_AUTH_MORE;
 	}
-	proto_input_copy(&c->in, line, (uint32_t)nl);
+	/* A whole line that came with its "\n" is answered, however long (as memcached). */
+	if (nl <= CONN_AUTH_LINE_MAX) {
+		proto_input_copy(&c->in, line, (uint32_t)nl);
+		size = auth_line_size(line, (size_t)nl);
+	}
 	proto_input_skip(&c->in, (uint64_t)nl + 1);
-	size = auth_line_size(line, (size_t)nl);
 	if (size < 0) {
 		if (conn_reply_line(w, c, line_unauthenticated) != 0)
 			c->close_after_send = true;
@@ -152,25 +156,6 @@ auth_token(struct worker *w, struct conn *c)
 	return CONN_AUTH_AGAIN;
 }
 
-enum conn_auth_gate
-conn_auth_text(struct worker *w, struct conn *c)
-{
-	uint32_t len;
-	const uint8_t *first;
-
-	if (c->parser.mode == PROTO_PARSER_BINARY)
-		return CONN_AUTH_PARSE;
-	if (c->auth_need > 0)
-		return auth_token(w, c);
-	first = proto_input_peek(&c->in, &len);
-	if (len == 0)
-		return CONN_AUTH_MORE;
-	/* The first byte decides the protocol (proto/parser.h). */
-	if (c->parser.mode == PROTO_PARSER_UNDECIDED && first[0] == BINARY_MAGIC_REQ)
-		return CONN_AUTH_PARSE;
-	return auth_line(w, c);
-}
-
 /* Append a binary reply to c->req; flush and retry once when the output is full. */
 static bool
 reply_binary(struct worker *w, struct conn *c, uint16_t status, const char *msg)
@@ -185,27 +170,37 @@ reply_binary(struct worker *w, struct conn *c, uint16_t status, const char *msg)
 	return rc == 0;
 }
 
-void
-conn_auth_refuse(struct worker *w, struct conn *c)
+/* Whether binary request c->req may run before the connection logged in (as memcached). */
+static bool
+binary_allowed(const struct proto_request *req)
 {
-	if (c->req.kind == PROTO_BINARY)
-		reply_binary(w, c, BINARY_ST_AUTH_ERROR, binary_status_message(BINARY_ST_AUTH_ERROR));
-	else
-		conn_reply_line(w, c, line_unauthenticated); /* (text is gated before parsing) */
-	c->close_after_send = true;
+	return req->op == PROTO_OP_SASL_LIST || req->op == PROTO_OP_SASL_AUTH ||
+	       req->op == PROTO_OP_SASL_STEP || req->op == PROTO_OP_VERSION;
 }
 
-bool
-conn_auth_allowed(struct worker *w, struct conn *c)
+enum conn_auth_gate
+conn_auth_parse(struct worker *w, struct conn *c, enum proto_parse *r, enum proto_error *err)
 {
-	const struct proto_request *req = &c->req;
+	uint32_t len;
+	const uint8_t *first;
 
-	if (req->kind == PROTO_BINARY &&
-	    (req->op == PROTO_OP_SASL_LIST || req->op == PROTO_OP_SASL_AUTH ||
-	     req->op == PROTO_OP_SASL_STEP || req->op == PROTO_OP_VERSION))
-		return true;
-	conn_auth_refuse(w, c);
-	return false;
+	if (c->parser.mode != PROTO_PARSER_BINARY) {
+		if (c->auth_need > 0)
+			return auth_token(w, c);
+		first = proto_input_peek(&c->in, &len);
+		if (len == 0)
+			return CONN_AUTH_MORE;
+		/* The first byte decides the protocol (proto/parser.h). */
+		if (c->parser.mode != PROTO_PARSER_UNDECIDED || first[0] != BINARY_MAGIC_REQ)
+			return auth_line(w, c);
+	}
+	*r = proto_parse(&c->parser, &c->in, &c->req, err);
+	if (*r == PROTO_PARSE_MORE || *r == PROTO_PARSE_CLOSE ||
+	    (*r == PROTO_PARSE_OK && binary_allowed(&c->req)))
+		return CONN_AUTH_PARSE;
+	reply_binary(w, c, BINARY_ST_AUTH_ERROR, binary_status_message(BINARY_ST_AUTH_ERROR));
+	c->close_after_send = true;
+	return CONN_AUTH_AGAIN;
 }
 
 /* Whether the SASL message of c->req logs in (PLAIN). */

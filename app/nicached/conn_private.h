@@ -55,33 +55,24 @@ void conn_free_udp(struct worker *w, struct conn *c);
  */
 void udp_finish(struct worker *w, struct conn *c);
 
-/** What conn_auth_text() leaves the caller to do. */
+/** What conn_auth_parse() leaves the caller to do. */
 enum conn_auth_gate {
-	CONN_AUTH_PARSE, /* a binary connection: parse, conn_auth_allowed() gates the request */
-	CONN_AUTH_AGAIN, /* a line or token was answered (or the connection closes): loop again */
+	CONN_AUTH_PARSE, /* go on with *r (and *err, c->req) as proto_parse() left them */
+	CONN_AUTH_AGAIN, /* something was answered (or the connection closes): loop again */
 	CONN_AUTH_MORE,	 /* more bytes are needed */
 };
 
 /**
- * [worker] A connection that has not logged in (authentication on, c->authed false): for a
- * text connection, read memcached's text token (auth.h) or answer the command as memcached
- * -Y does ("CLIENT_ERROR unauthenticated"); nothing is parsed as a request.
+ * [worker] conn_run()'s proto_parse() for a connection that has not logged in (authentication
+ * on, c->authed false). A text connection's input is read here, never parsed as requests:
+ * memcached's text token (auth.h), any other command answered as memcached -Y does
+ * ("CLIENT_ERROR unauthenticated"). A binary connection is parsed; only the SASL requests and
+ * VERSION go on (CONN_AUTH_PARSE), anything else (a request the parser refused too: memcached
+ * checks at the header) gets memcached's "Auth failure." (0x20) and the connection closes
+ * after it. Closing parse outcomes (bad lengths, bad magic) go on as they are.
  */
-enum conn_auth_gate conn_auth_text(struct worker *w, struct conn *c);
-
-/**
- * [worker] Whether c->req may run on a connection that has not logged in: the SASL requests
- * and binary VERSION (as memcached). Otherwise it answers memcached's "Auth failure." (0x20)
- * and the connection closes after it. @return true to run it.
- */
-bool conn_auth_allowed(struct worker *w, struct conn *c);
-
-/**
- * [worker] Refuse c->req on a connection that has not logged in: memcached's "Auth failure."
- * (0x20) for binary (also for a request the parser refused: memcached checks at the header),
- * and the connection closes after it.
- */
-void conn_auth_refuse(struct worker *w, struct conn *c);
+enum conn_auth_gate conn_auth_parse(struct worker *w, struct conn *c, enum proto_parse *r,
+				    enum proto_error *err);
 
 /**
  * [worker] Answer a SASL request (c->req, PROTO_OP_SASL_*) as memcached -S does; "Unknown

@@ -235,8 +235,6 @@ conn_execute(struct worker *w, struct conn *c)
 	struct nc_route route;
 	unsigned shard;
 
-	if (!c->authed && !conn_auth_allowed(w, c))
-		return true; /* answered; the connection closes */
 	c->last_cmd = nc_clock_now(&srv->clock);
 	STAT_INC(&w->stats, requests);
 	if (req->kind == PROTO_META)
@@ -362,9 +360,12 @@ conn_run(struct worker *w, struct conn *c)
 			STAT_INC(&w->stats, conn_yields);
 			break;
 		}
-		if (!c->authed) {
+		err = PROTO_ERR_NONE;
+		if (c->authed) {
+			r = proto_parse(&c->parser, &c->in, &c->req, &err);
+		} else {
 			/* Authentication on and not logged in yet (conn_auth.c). */
-			enum conn_auth_gate g = conn_auth_text(w, c);
+			enum conn_auth_gate g = conn_auth_parse(w, c, &r, &err);
 
 			if (g == CONN_AUTH_MORE) {
 				conn_compact(c);
@@ -373,8 +374,6 @@ conn_run(struct worker *w, struct conn *c)
 			if (g == CONN_AUTH_AGAIN)
 				continue;
 		}
-		err = PROTO_ERR_NONE;
-		r = proto_parse(&c->parser, &c->in, &c->req, &err);
 		if (r == PROTO_PARSE_MORE) {
 			conn_compact(c);
 			if (!c->is_udp && proto_parser_line_stalled(&c->parser, &c->in)) {
@@ -382,11 +381,6 @@ conn_run(struct worker *w, struct conn *c)
 				STAT_INC(&w->stats, conn_closed_errors);
 				c->close_after_send = true;
 			}
-			break;
-		}
-		if (r == PROTO_PARSE_ERROR && !c->authed) {
-			/* memcached -S refuses at the header, whatever the error would be. */
-			conn_auth_refuse(w, c);
 			break;
 		}
 		if (r == PROTO_PARSE_ERROR && (c->req.flags & PROTO_F_REFUSED) != 0 &&

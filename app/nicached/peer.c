@@ -592,6 +592,9 @@ link_resync(struct worker *w, const struct cluster_view *v, struct peer_set *ps,
 
 /* ---- events and service ---- */
 
+/* What a member that requires authentication answers a command sent without a login. */
+static const char peer_unauthenticated[] = "CLIENT_ERROR unauthenticated";
+
 /*
  * Authentication on (-S/-Y): log in first, with the file's first user, as memcached's text
  * token ("set <any> 0 0 <n>" carrying "user password"); the members share the file. The
@@ -706,6 +709,18 @@ link_line(struct worker *w, struct peer_link *l)
 	if (l->login_due) {
 		l->rx_len = 0;
 		(void)link_login_reply(w, l, l->rx_line, whole ? len : 0);
+		return;
+	}
+	if (whole && len == sizeof(peer_unauthenticated) - 1 &&
+	    memcmp(l->rx_line, peer_unauthenticated, len) == 0) {
+		/* The member wants a login this node has no file for: every command would fail. */
+		l->rx_len = 0;
+		STAT_INC(&w->stats, repl_errors);
+		fprintf(stderr,
+			"nicached: worker %u: link to member %s: it requires authentication and "
+			"this node has none: give every member the same -Y/--sasl-pwdb file\n",
+			w->id, l->name);
+		link_close(w, l, true);
 		return;
 	}
 	va = whole ? va_length(l->rx_line, len) : -1;

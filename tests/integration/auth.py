@@ -18,6 +18,9 @@ user:password lines in a temporary folder. Checks:
               and reads; replies byte for byte as memcached 1.6.18 -Y gives them (wrong
               password, bad token format, bad termination, commands before the token, meta);
               pylibmc's SASL works there too.
+  reference   the raw text and binary cases against /usr/bin/memcached (1.6.18) itself, -Y and
+              -S (Cyrus SASL with a sasldb made by saslpasswd2, PLAIN only): nicached's replies
+              must be memcached's, byte for byte (the version string aside), closes included.
   brute       -Y: 2,000 wrong text tokens and 1,000 wrong SASL attempts (bounded) while another
               logged-in client is served throughout (each of its requests answered, the
               slowest one printed); auth_errors counts every wrong attempt.
@@ -30,12 +33,14 @@ user:password lines in a temporary folder. Checks:
   cluster     two members with --replicas 2 and -Y (the same file): the replication links log
               in with the file's first user; keys written on one are read on the other, no
               replication errors; a member with another file: the link's login is refused and
-              the log says so.
+              the log says so; a member without authentication: its log says the other
+              requires it.
 Prints "PASS name" / "FAIL name: why" per check and "N passed, M failed" last; exits 1 on a
 failure. Only the servers this script started are stopped, by pid.
 """
 import argparse
 import os
+import shutil
 import signal
 import socket
 import struct
@@ -336,7 +341,133 @@ TEXT_CASES = [
     ([b"set x 0 0 12 noreply\r\nalice secret\r\n"], [b"STORED\r\n"]),
     ([b"set x 0 0 3\n", b"a b\r\n"], [b"", b"CLIENT_ERROR authentication failure\r\n"]),
     ([b"set x 0 0 3\r\nabcXY"], [b"CLIENT_ERROR bad command line termination\r\n"]),
+    ([b"get " + b"k" * 3000 + b"\r\n", b"version\r\n"],
+     [b"CLIENT_ERROR unauthenticated\r\n"] * 2),
 ]
+
+
+# Packets (opcode, key, value) sent one at a time on a new connection per case; each gets one
+# reply, or the connection closes. Replies compared with memcached 1.6.18 -S (Cyrus SASL).
+BIN_CASES = [
+    [(0x20, b"", b"")],
+    [(0x21, b"PLAIN", b"\0alice\0secret"), (0x00, b"nokey", b"")],
+    [(0x21, b"PLAIN", b"\0alice\0wrong"), (0x00, b"nokey", b"")],
+    [(0x0a, b"", b"")],
+    [(0x00, b"nokey", b"")],
+    [(0x42, b"k", b"v")],
+    [(0x22, b"PLAIN", b"\0alice\0secret")],
+    [(0x21, b"PLAIN", b""), (0x22, b"PLAIN", b"\0alice\0secret"), (0x00, b"nokey", b"")],
+    [(0x21, b"PLAIN", b""), (0x22, b"FOO", b"\0alice\0secret")],
+    [(0x21, b"PLAIN", b""), (0x22, b"PLAIN", b"")],
+    [(0x21, b"PLAIN", b"\0alice\0secret"), (0x22, b"PLAIN", b"\0alice\0secret")],
+    [(0x21, b"CRAM-MD5", b"x")],
+    [(0x21, b"plain", b"alice\0alice\0secret")],
+    [(0x21, b"PLAIN", b"bob\0alice\0secret")],
+    [(0x21, b"PLAIN", b"\0alice\0secret\0")],
+    [(0x21, b"PLAIN", b"\0alice\0secret"), (0x21, b"PLAIN", b"\0alice\0x"),
+     (0x00, b"nokey", b"")],
+]
+
+
+def run_bin_cases(port):
+    out = []
+    for case in BIN_CASES:
+        c = Conn(port, timeout=3)
+        got = []
+        for op, key, val in case:
+            try:
+                c.breq(op, key, val)
+                r = c.bres()
+                got.append((r["op"], r["status"], r["body"], r["opaque"], r["key"]))
+            except (EOFError, ConnectionResetError):
+                got.append("closed")
+                break
+        if got[-1] != "closed":
+            # Still open? A VERSION (answered before login too) tells, without waiting.
+            try:
+                c.breq(0x0b)
+                got.append("open" if c.bres()["status"] == 0 else "version refused")
+            except (EOFError, ConnectionResetError):
+                got.append("closed")
+        c.close()
+        out.append(got)
+    return out
+
+
+def run_text_cases(port):
+    out = []
+    for sends, wants in TEXT_CASES:
+        c = Conn(port, timeout=3)
+        got = []
+        for snd, want in zip(sends, wants):
+            c.send(snd)
+            if want:  # (a step with no reply: the rest of the command is still to come)
+                ln = c.line()
+                got.append(b"VERSION " if ln.startswith(b"VERSION ") else ln)
+            else:
+                got.append(b"")
+        c.close()
+        out.append(got)
+    return out
+
+
+def start_memcached(ctx, flags, env=None):
+    """/usr/bin/memcached on a free port (-u nobody when root); returns (proc, port)."""
+    port = free_ports(1)[0]
+    cmd = [ctx.memcached, "-p", str(port), "-U", "0", "-l", HOST] + flags
+    if os.geteuid() == 0:
+        cmd += ["-u", "nobody"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    ctx.others.append(proc)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((HOST, port), timeout=1.0):
+                return proc, port
+        except OSError:
+            assert proc.poll() is None, "memcached %s exited with %d" % (flags, proc.returncode)
+            time.sleep(0.1)
+    raise AssertionError("memcached did not listen")
+
+
+def check_reference(ctx):
+    """The raw cases against memcached 1.6.18 itself (-Y, and -S with a Cyrus sasldb)."""
+    if not ctx.memcached or not os.access(ctx.memcached, os.X_OK):
+        print("reference: no memcached: the cases are checked against their recorded replies")
+        return
+    os.chmod(ctx.tmp, 0o755)  # memcached -u nobody reads the files
+    f = os.path.join(ctx.tmp, "users")
+    write_file(f, "alice:secret\n")
+    os.chmod(f, 0o644)
+    nport = ctx.start(["-Y", f]).port
+    nc_text = run_text_cases(nport)
+    _, mport = start_memcached(ctx, ["-Y", f])
+    mc_text = run_text_cases(mport)
+    for port in (nport, mport):  # 3,000 bytes without a newline: both close
+        c = Conn(port)
+        c.send(b"x" * 3000)
+        assert c.closed(5), port
+        c.close()
+    assert nc_text == mc_text, "\n".join("nicached %r\nmemcached %r" % (a, b)
+                                         for a, b in zip(nc_text, mc_text) if a != b)
+    nc_bin = run_bin_cases(ctx.start(["-S", "--sasl-pwdb", f]).port)
+    db = os.path.join(ctx.tmp, "sasldb2")
+    r = subprocess.run(["saslpasswd2", "-p", "-f", db, "-a", "memcached", "-c", "alice"],
+                       input=b"secret", capture_output=True, timeout=10)
+    if r.returncode != 0:
+        print("reference: saslpasswd2 failed (%r): -S not compared" % r.stderr)
+        return
+    os.chmod(db, 0o644)
+    write_file(os.path.join(ctx.tmp, "memcached.conf"),
+               "mech_list: plain\nsasldb_path: %s\n" % db)
+    env = dict(os.environ, SASL_CONF_PATH=ctx.tmp)
+    _, mport = start_memcached(ctx, ["-S"], env)
+    mc_bin = run_bin_cases(mport)
+    assert nc_bin == mc_bin, "\n".join("nicached %r\nmemcached %r" % (a, b)
+                                       for a, b in zip(nc_bin, mc_bin) if a != b)
+    print("reference: %d text and %d binary cases answered as %s answers them" % (
+        len(TEXT_CASES), len(BIN_CASES), subprocess.run(
+            [ctx.memcached, "-V"], capture_output=True, text=True).stdout.strip()))
 
 
 def check_text(ctx):
@@ -552,17 +683,28 @@ def check_cluster(ctx):
     while "its login was refused (CLIENT_ERROR authentication failure)" not in c.output():
         assert time.monotonic() < deadline, c.output()[-800:]
         time.sleep(0.2)
+    # A member without authentication linking to one that requires it: said in its log.
+    d_port = free_ports(1)[0]
+    d = ctx.start(["--peers", "%s:%d,%s:%d" % (HOST, d_port, HOST, p[0]), "--replicas", "2",
+                   "--advertise", "%s:%d" % (HOST, d_port)], port=d_port, threads=1)
+    deadline = time.monotonic() + 20
+    while "it requires authentication and this node has none" not in d.output():
+        assert time.monotonic() < deadline, d.output()[-800:]
+        time.sleep(0.2)
 
 
-CHECKS = [("sasl", check_sasl), ("text", check_text), ("brute", check_brute),
+CHECKS = [("sasl", check_sasl), ("text", check_text), ("reference", check_reference),
+          ("brute", check_brute),
           ("reload", check_reload), ("startup", check_startup), ("cluster", check_cluster)]
 
 
 class Ctx:
-    def __init__(self, server, tmp):
+    def __init__(self, server, tmp, memcached):
         self.server = server
         self.tmp = tmp
+        self.memcached = memcached
         self.servers = []
+        self.others = []  # reference memcached processes
 
     def start(self, args, port=None, threads=2):
         s = Server(self.server, self.tmp, args, port, threads)
@@ -573,12 +715,23 @@ class Ctx:
         for s in self.servers:
             s.stop()
         self.servers = []
+        for p in self.others:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        self.others = []
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--server", required=True)
     ap.add_argument("--only", default="")
+    ap.add_argument("--memcached", default="/usr/bin/memcached",
+                    help="the reference for `reference` (empty: compare with the recorded replies)")
     args = ap.parse_args()
     want = [w for w in args.only.split(",") if w]
     passed = failed = 0
@@ -586,7 +739,7 @@ def main():
         if want and name not in want:
             continue
         tmp = tempfile.mkdtemp(prefix="nc-auth-")
-        ctx = Ctx(os.path.abspath(args.server), tmp)
+        ctx = Ctx(os.path.abspath(args.server), tmp, args.memcached)
         t0 = time.monotonic()
         del UNCLEAN[:]
         try:
@@ -605,9 +758,7 @@ def main():
             failed += 1
         finally:
             ctx.stop_all()
-            for fn_ in os.listdir(tmp):
-                os.unlink(os.path.join(tmp, fn_))
-            os.rmdir(tmp)
+            shutil.rmtree(tmp, ignore_errors=True)
         sys.stdout.flush()
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
