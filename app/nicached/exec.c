@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_branch_prediction.h>
+#include <rte_cycles.h>
+
 #include "proto/parser.h"
 
 void
@@ -53,14 +56,64 @@ value_next_chunk(const void *cursor, const void **data, uint32_t *len)
 	return store_hit_next_seg(cursor, data, len);
 }
 
-void
-exec_result_value(struct proto_result *res, const struct store_hit *hit)
+int
+exec_hit_inflate(const struct exec_ctx *ctx, struct store_hit *hit)
 {
+	uint32_t len;
+	void *dst, *tmp = NULL;
+	uint64_t t0;
+	int rc;
+
+	if (!hit->compressed)
+		return 0;
+	len = store_hit_raw_len(hit);
+	dst = nc_scratch_alloc(ctx->scratch, len);
+	if (dst != NULL && hit->seg_next != NULL)
+		tmp = nc_scratch_alloc(ctx->scratch, hit->nbytes);
+	if (dst == NULL || (hit->seg_next != NULL && tmp == NULL))
+		return -ENOMEM;
+	t0 = rte_rdtsc();
+	rc = store_hit_inflate(hit, dst, tmp);
+	STAT_ADD(ctx->stats, decompress_cycles, rte_rdtsc() - t0);
+	STAT_INC(ctx->stats, decompressions);
+	if (rc < 0)
+		return rc;
+	STAT_ADD(ctx->stats, decompressed_bytes, len);
+	hit->value = dst;
+	hit->nbytes = len;
+	hit->seg_len = len;
+	hit->seg_next = NULL;
+	hit->compressed = false;
+	return 0;
+}
+
+int
+exec_result_value(const struct exec_ctx *ctx, struct proto_result *res,
+		  const struct store_hit *hit)
+{
+	/* The one test a read of an uncompressed item pays for compression. */
+	if (unlikely(hit->compressed)) {
+		struct store_hit plain = *hit;
+		int rc = exec_hit_inflate(ctx, &plain);
+
+		if (rc < 0) {
+			res->value = NULL;
+			res->value_len = 0;
+			return rc;
+		}
+		res->value = plain.value;
+		res->value_len = plain.nbytes;
+		res->value_seg_len = 0;
+		res->value_more = NULL;
+		res->value_next = value_next_chunk;
+		return 0;
+	}
 	res->value = hit->value;
 	res->value_len = hit->nbytes;
 	res->value_seg_len = hit->seg_next != NULL ? hit->seg_len : 0;
 	res->value_more = hit->seg_next;
 	res->value_next = value_next_chunk;
+	return 0;
 }
 
 void
@@ -92,12 +145,13 @@ exec_is_write(const struct proto_request *req)
 	}
 }
 
-/** Fill a result from a store hit. */
+/** Fill a result from a store hit (an error reply when a compressed value cannot be read). */
 static void
-fill_hit(struct proto_result *res, const struct store_hit *hit)
+fill_hit(const struct exec_ctx *ctx, struct proto_result *res, const struct store_hit *hit)
 {
 	res->status = PROTO_ST_HIT;
-	exec_result_value(res, hit);
+	if (exec_result_value(ctx, res, hit) < 0)
+		res->status = PROTO_ST_NO_MEMORY;
 	res->client_flags = hit->client_flags;
 	res->cas = hit->cas;
 }
@@ -140,7 +194,7 @@ exec_read(const struct exec_ctx *ctx, const struct store_shard *s, const struct 
 	st = store_get(s, k, &hit);
 	count_get(ctx->stats, st);
 	if (st == STORE_HIT)
-		fill_hit(res, &hit);
+		fill_hit(ctx, res, &hit);
 	else
 		res->status = PROTO_ST_MISS;
 }
@@ -355,7 +409,7 @@ exec_write(const struct exec_ctx *ctx, struct store_shard *s, const struct store
 			res->status = PROTO_ST_MISS;
 			return true;
 		}
-		fill_hit(res, &hit);
+		fill_hit(ctx, res, &hit);
 		if (exec_value_keep(copy, res) != 0)
 			res->status = PROTO_ST_NO_MEMORY;
 		return true;

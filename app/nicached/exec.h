@@ -12,7 +12,12 @@
  *    request is forwarded over the owner's ring and exec_write() runs there.
  *
  * Result values: a hit's value points into the item and is valid until the executing
- * thread's next RCU quiescent state. exec_write() run for another worker copies it into
+ * thread's next RCU quiescent state. A compressed item's value is decompressed into the
+ * executing worker's scratch (ctx->scratch), which is reset right before that same quiescent
+ * state: a result's value has the same lifetime either way, and every path that sends or
+ * copies item bytes in time (TCP/UDP replies, binary and meta writers, the forwarded
+ * result's exec_value) does so for decompressed ones too. Nothing references a
+ * compressed item's stored bytes in a reply. exec_write() run for another worker copies it into
  * the caller's struct exec_value (which the requester owns), so the result survives the
  * trip back.
  *
@@ -24,6 +29,7 @@
 
 #include "proto/input.h"
 #include "proto/request.h"
+#include "scratch.h"
 #include "stats.h"
 #include "store/shard.h"
 
@@ -32,6 +38,7 @@ struct exec_ctx {
 	struct worker_stats *stats;	  /* the executing worker's counters */
 	const struct nc_digest_seed *seed; /* the process's key digest seed */
 	uint32_t item_size_max;		  /* -I, bytes */
+	struct nc_scratch *scratch;	  /* the executing worker's: decompressed values */
 };
 
 /** A value copied out of an item, for results that outlive the executing thread's RCU section. */
@@ -112,8 +119,23 @@ bool exec_meta_write(const struct exec_ctx *ctx, struct store_shard *s, const st
 /** Whether a meta request writes (ms md ma; mg with T or N; me never). */
 bool exec_meta_is_write(const struct proto_request *req);
 
-/** Point @p res at a hit's value, whole or in pieces (a chained item's chunks). */
-void exec_result_value(struct proto_result *res, const struct store_hit *hit);
+/**
+ * Point @p res at a hit's value as the client wrote it: whole or in pieces (a chained item's
+ * chunks), or for a compressed item decompressed into ctx->scratch (valid until the executing
+ * worker's next quiescent state, as the item). Counts decompressions in ctx->stats.
+ * @return 0; -ENOMEM (scratch memory short) or -EIO (data that does not decompress): res has
+ *         no value then, and the caller answers an error.
+ */
+int exec_result_value(const struct exec_ctx *ctx, struct proto_result *res,
+		      const struct store_hit *hit);
+
+/**
+ * [reader] Make a compressed hit (hit->compressed) describe its value as the client wrote it,
+ * decompressed into ctx->scratch (valid until the executing worker's next quiescent state);
+ * nothing to do for an uncompressed one. For paths that ship a hit's bytes elsewhere
+ * (replication). @return 0, -ENOMEM or -EIO (hit unchanged).
+ */
+int exec_hit_inflate(const struct exec_ctx *ctx, struct store_hit *hit);
 
 /** Copy a STORE's value (@p value in @p in) into @p it, over its pieces when chained. */
 void exec_gather_value(struct item *it, const struct proto_input *in, const struct proto_span *value);

@@ -21,6 +21,7 @@
 #define OFFSET_words(f)	  offsetof(struct nc_settings, f)
 #define OFFSET_backend(f) offsetof(struct nc_settings, f)
 #define OFFSET_replication(f) offsetof(struct nc_settings, f)
+#define OFFSET_compression(f) offsetof(struct nc_settings, f)
 #define OFFSET_count(f)	  offsetof(struct nc_settings, f)
 #define OFFSET_config(f)  offsetof(struct nc_settings, f)
 #define OFFSET_path(f)	  offsetof(struct nc_settings, f)
@@ -40,6 +41,7 @@
 #define CAP_words(f)   sizeof(((struct nc_settings *)0)->f)
 #define CAP_backend(f) 0
 #define CAP_replication(f) 0
+#define CAP_compression(f) 0
 #define CAP_count(f)   0
 #define CAP_config(f)  sizeof(((struct nc_settings *)0)->f)
 #define CAP_path(f)    sizeof(((struct nc_settings *)0)->f)
@@ -59,6 +61,7 @@
 #define DEFAULT_words(s, f, d)	 snprintf((s)->f, sizeof((s)->f), "%s", (d));
 #define DEFAULT_backend(s, f, d) (s)->f = (d);
 #define DEFAULT_replication(s, f, d) (s)->f = (d);
+#define DEFAULT_compression(s, f, d) (s)->f = (d);
 #define DEFAULT_count(s, f, d)	 (s)->f = (d);
 #define DEFAULT_config(s, f, d)	 snprintf((s)->f, sizeof((s)->f), "%s", (d));
 #define DEFAULT_path(s, f, d)	 snprintf((s)->f, sizeof((s)->f), "%s", (d));
@@ -99,6 +102,13 @@ static const char *const replication_names[] = {
 	NULL,
 };
 
+static const char *const compression_names[] = {
+#define COMPRESSION_NAME(e, name) [SETTINGS_COMPRESSION_##e] = (name),
+	SETTINGS_COMPRESSIONS(COMPRESSION_NAME)
+#undef COMPRESSION_NAME
+	NULL,
+};
+
 /* The names of a choice kind's values, NULL-terminated; NULL for the other kinds. */
 static const char *const *
 choice_names(enum setting_kind kind)
@@ -108,6 +118,8 @@ choice_names(enum setting_kind kind)
 		return backend_names;
 	case KIND_replication:
 		return replication_names;
+	case KIND_compression:
+		return compression_names;
 	default:
 		return NULL;
 	}

@@ -42,7 +42,8 @@ setting_format(const struct nc_settings *s, const struct setting_desc *d, bool s
 		snprintf(buf, cap, "%s", (const char *)p);
 		break;
 	case KIND_backend:
-	case KIND_replication: /* (enum fields: an unsigned int each) */
+	case KIND_replication:
+	case KIND_compression: /* (enum fields: an unsigned int each) */
 		snprintf(buf, cap, "%s", setting_choice_name(d->kind, *(const unsigned *)p));
 		break;
 	case KIND_help:

@@ -24,6 +24,7 @@
 	X(words)          \
 	X(backend)        \
 	X(replication)    \
+	X(compression)    \
 	X(count)          \
 	X(config)         \
 	X(path)           \

@@ -71,7 +71,10 @@
 	X(repl_undos, "undos of failed quorum writes shipped to replicas (again after a break)") \
 	X(repl_undos_lost, "undos given up: more than 16384 waiting for one member, no memory") \
 	X(executed_for_others, "writes this worker executed for another worker")    \
-	X(write_retries, "writes retried after a quiescent state (memory in grace)")
+	X(write_retries, "writes retried after a quiescent state (memory in grace)") \
+	X(decompressions, "compressed values decompressed for a reply or a replica (reads)") \
+	X(decompress_cycles, "TSC cycles spent in lzf_decompress for them")        \
+	X(decompressed_bytes, "bytes those decompressions gave (the clients' values)")
 
 struct worker_stats {
 #define WORKER_STAT_FIELD(name, desc) uint64_t name;

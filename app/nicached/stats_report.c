@@ -177,6 +177,9 @@ stats_sum_shards(const struct nc_server *srv, struct store_shard_stats *out)
 	out->bytes = now.bytes;
 	out->hash_bytes = now.hash_bytes;
 	out->hash_is_expanding = now.hash_is_expanding;
+	out->compressed_items = now.compressed_items;
+	out->compressed_bytes_before = now.compressed_bytes_before;
+	out->compressed_bytes_after = now.compressed_bytes_after;
 }
 
 void

@@ -70,12 +70,27 @@ enum store_mode {
 	X(slab_reassign_rescues, "recent items moved off a page being moved, not evicted") \
 	X(alloc_retries, "stores answered STORE_NO_MEMORY while memory was reclaimed") \
 	X(hash_bytes, "DPDK memory of the index tables (memcached's hash_bytes)")    \
-	X(hash_is_expanding, "shards whose index is moving keys to a larger table")
+	X(hash_is_expanding, "shards whose index is moving keys to a larger table") \
+	X(compressed_items, "items linked now whose value is stored compressed (LZF)") \
+	X(compressed_bytes_before, "of those, the values' bytes as clients wrote them") \
+	X(compressed_bytes_after, "of those, the values' bytes as stored (4-byte length + LZF)") \
+	X(compressions, "values the owner ran LZF on (stores, append/prepend, incr/decr)") \
+	X(compress_skipped, "of those, kept uncompressed: saved less than compression_min_saving") \
+	X(compress_cycles, "TSC cycles spent in lzf_compress") \
+	X(owner_decompressions, "compressed values the owner decompressed (append/prepend, incr/decr)") \
+	X(owner_decompress_cycles, "TSC cycles spent in lzf_decompress by the owner")
 
 struct store_shard_stats {
 #define STORE_SHARD_STAT_FIELD(name, desc) uint64_t name;
 	STORE_SHARD_STATS(STORE_SHARD_STAT_FIELD)
 #undef STORE_SHARD_STAT_FIELD
+};
+
+/** Value compression (shard_compress.c). Off when enabled is false: stores work as before. */
+struct store_compress_params {
+	bool enabled;	       /* compress values of at least min bytes with LZF */
+	uint32_t min;	       /* smallest value tried, bytes (0: every value) */
+	uint32_t min_saving;   /* percent of the value compression must save (0..99) to be kept */
 };
 
 struct store_shard_params {
@@ -91,6 +106,7 @@ struct store_shard_params {
 	struct nc_clock *clock;		    /* coarse clock the owner keeps updated */
 	struct nc_cas_source *cas_source;   /* process-wide CAS source */
 	struct retire_reclaimer *reclaimer; /* process-wide grace-period thread */
+	struct store_compress_params compress; /* zeroed: no compression */
 };
 
 /** A found item, as a reader copies it out. Valid until the reader's next quiescent state. */
@@ -109,6 +125,11 @@ struct store_hit {
 	bool fetched;	    /* returned to a reader before (meta h) */
 	bool stale;	    /* marked stale by md I / ms I (meta X) */
 	bool win_sent;	    /* a recache token was handed out already (meta Z) */
+	/*
+	 * The value is stored compressed: value/seg_len/seg_next/nbytes describe the stored
+	 * bytes, not the client's; store_hit_inflate() gives the client's bytes.
+	 */
+	bool compressed;
 };
 
 struct store_shard;
@@ -167,13 +188,30 @@ unsigned store_get_bulk(const struct store_shard *s, const struct store_key *con
 void store_prefetch_bulk(const struct store_shard *s, const struct store_key *const keys[],
 			 unsigned n);
 
+/**
+ * [reader] The length of a compressed hit's value as the client wrote it (hit->compressed).
+ */
+uint32_t store_hit_raw_len(const struct store_hit *hit);
+
+/**
+ * [reader] Decompress a compressed hit's value into @p dst, which has room for
+ * store_hit_raw_len() bytes. A chained value is first gathered into @p tmp (room for
+ * hit->nbytes; NULL is allowed when hit->seg_next is NULL). Either buffer is the caller's:
+ * nothing here outlives the call, and @p dst holds a copy, so it may outlive the read section.
+ * @return 0; -EIO when the stored data does not decompress to its recorded length (never
+ *         for an item this store wrote).
+ */
+int store_hit_inflate(const struct store_hit *hit, void *dst, void *tmp);
+
 /* ---- writes (owner) ---- */
 
 /**
  * [owner] Allocate an unlinked item for key k with room for @p nbytes of value, which the
  * caller fills through item_value() (e.g. gathering a value that spans packets) and then
  * passes to store_item_commit() or store_item_abandon(). At most one item may be allocated
- * and not yet committed or abandoned per shard.
+ * and not yet committed or abandoned per shard. With compression on and @p nbytes at least
+ * its minimum, the item is the shard's staging item (outside the slab, contiguous): the
+ * commit compresses it and allocates the slab item at the size it is stored at.
  * @return the item, or NULL with *st = STORE_TOO_LARGE, STORE_KEY_TOO_LONG or
  *         STORE_NO_MEMORY (retry later).
  */
@@ -185,7 +223,8 @@ struct item *store_item_alloc(struct store_shard *s, const struct store_key *k,
  * [owner] Store an item from store_item_alloc() with the semantics of @p mode, and consume it
  * whatever the outcome. @p cas_in is compared for STORE_MODE_CAS; *cas_out (may be NULL)
  * receives the new item's cas when stored. APPEND/PREPEND keep the old item's flags and
- * exptime, as memcached.
+ * exptime, as memcached. A staging item (compression) is compressed and allocated here, so
+ * STORE_NO_MEMORY may come from any mode then (nothing changed; retry later).
  * @return STORE_STORED; STORE_NOT_STORED (add on a live key; replace/append/prepend on a
  *         missing one); STORE_EXISTS / STORE_NOT_FOUND (cas); STORE_TOO_LARGE (append result
  *         above -I: memcached answers NOT_STORED there); STORE_NO_MEMORY (append/prepend
