@@ -57,14 +57,15 @@ value_next_chunk(const void *cursor, const void **data, uint32_t *len)
 }
 
 int
-exec_hit_inflate(const struct exec_ctx *ctx, struct store_hit *hit)
+exec_hit_plain(const struct exec_ctx *ctx, const struct store_hit *hit, struct store_hit *out)
 {
 	uint32_t len;
 	void *dst, *tmp = NULL;
 	uint64_t t0;
 	int rc;
 
-	if (!hit->compressed)
+	*out = *hit;
+	if (!store_hit_compressed(hit))
 		return 0;
 	len = store_hit_raw_len(hit);
 	dst = nc_scratch_alloc(ctx->scratch, len);
@@ -79,11 +80,11 @@ exec_hit_inflate(const struct exec_ctx *ctx, struct store_hit *hit)
 	if (rc < 0)
 		return rc;
 	STAT_ADD(ctx->stats, decompressed_bytes, len);
-	hit->value = dst;
-	hit->nbytes = len;
-	hit->seg_len = len;
-	hit->seg_next = NULL;
-	hit->compressed = false;
+	out->it = NULL; /* its bytes are not the item's any more */
+	out->value = dst;
+	out->nbytes = len;
+	out->seg_len = len;
+	out->seg_next = NULL;
 	return 0;
 }
 
@@ -92,9 +93,9 @@ exec_result_value(const struct exec_ctx *ctx, struct proto_result *res,
 		  const struct store_hit *hit)
 {
 	/* The one test a read of an uncompressed item pays for compression. */
-	if (unlikely(hit->compressed)) {
-		struct store_hit plain = *hit;
-		int rc = exec_hit_inflate(ctx, &plain);
+	if (unlikely(store_hit_compressed(hit))) {
+		struct store_hit plain;
+		int rc = exec_hit_plain(ctx, hit, &plain);
 
 		if (rc < 0) {
 			res->value = NULL;

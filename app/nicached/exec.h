@@ -130,12 +130,15 @@ int exec_result_value(const struct exec_ctx *ctx, struct proto_result *res,
 		      const struct store_hit *hit);
 
 /**
- * [reader] Make a compressed hit (hit->compressed) describe its value as the client wrote it,
- * decompressed into ctx->scratch (valid until the executing worker's next quiescent state);
- * nothing to do for an uncompressed one. For paths that ship a hit's bytes elsewhere
- * (replication). @return 0, -ENOMEM or -EIO (hit unchanged).
+ * [reader] Copy a hit into *out describing its value as the client wrote it: for a
+ * compressed one (store_hit_compressed()) decompressed into ctx->scratch (valid until the
+ * executing worker's next quiescent state), with out->it NULL since out no longer describes
+ * the item's bytes (pass it only to what reads the value, flags, cas and exptime fields); an
+ * uncompressed hit is copied as it is. For paths that ship a hit's bytes elsewhere
+ * (replication). @return 0, -ENOMEM or -EIO.
  */
-int exec_hit_inflate(const struct exec_ctx *ctx, struct store_hit *hit);
+int exec_hit_plain(const struct exec_ctx *ctx, const struct store_hit *hit,
+		   struct store_hit *out);
 
 /** Copy a STORE's value (@p value in @p in) into @p it, over its pieces when chained. */
 void exec_gather_value(struct item *it, const struct proto_input *in, const struct proto_span *value);

@@ -125,12 +125,20 @@ struct store_hit {
 	bool fetched;	    /* returned to a reader before (meta h) */
 	bool stale;	    /* marked stale by md I / ms I (meta X) */
 	bool win_sent;	    /* a recache token was handed out already (meta Z) */
-	/*
-	 * The value is stored compressed: value/seg_len/seg_next/nbytes describe the stored
-	 * bytes, not the client's; store_hit_inflate() gives the client's bytes.
-	 */
-	bool compressed;
 };
+
+/**
+ * [reader] Whether a hit's value is stored compressed (@p hit from a store_*get* call that
+ * returned STORE_HIT, in the current read section): value, seg_len, seg_next and nbytes then
+ * describe the stored bytes, not the client's, and store_hit_inflate() gives the client's.
+ * Not a field filled by every lookup: a read path that never meets compressed items pays one
+ * load of the item's meta byte (on a line the lookup touched) and one branch, where it asks.
+ */
+static inline bool
+store_hit_compressed(const struct store_hit *hit)
+{
+	return item_is_compressed(hit->it);
+}
 
 struct store_shard;
 
@@ -189,7 +197,8 @@ void store_prefetch_bulk(const struct store_shard *s, const struct store_key *co
 			 unsigned n);
 
 /**
- * [reader] The length of a compressed hit's value as the client wrote it (hit->compressed).
+ * [reader] The length of a compressed hit's value as the client wrote it
+ * (store_hit_compressed()).
  */
 uint32_t store_hit_raw_len(const struct store_hit *hit);
 

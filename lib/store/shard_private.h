@@ -171,7 +171,6 @@ hit_fill_meta(struct store_hit *hit, const struct item *it)
 
 	hit->stale = (m & ITEM_META_STALE) != 0;
 	hit->win_sent = (m & ITEM_META_WIN_SENT) != 0;
-	hit->compressed = (m & ITEM_META_COMPRESSED) != 0;
 }
 
 /* Fill *hit from what the index gave (st from item_classify()), without marking it used. */

@@ -135,7 +135,7 @@ read_back(struct store_shard *s, const char *key, struct store_hit *hit, uint32_
 	char *out;
 
 	assert_status(store_get(s, &k, hit), STORE_HIT);
-	if (!hit->compressed) {
+	if (!store_hit_compressed(hit)) {
 		*len = hit->nbytes;
 		out = malloc(hit->nbytes + 1);
 		memcpy(out, test_hit_flat(hit), hit->nbytes);
@@ -163,7 +163,7 @@ assert_value(struct store_shard *s, const char *key, const void *v, size_t len)
 	assert_int_equal(n, len);
 	assert_memory_equal(got, v, len);
 	free(got);
-	return hit.compressed;
+	return store_hit_compressed(&hit);
 }
 
 /* ---- tests ---- */
@@ -179,7 +179,7 @@ test_compressible_value_stored_compressed(void **state)
 
 	assert_status(put(s, "doc", STORE_MODE_SET, v, 5000, 0xdeadbeef), STORE_STORED);
 	assert_status(store_get(s, &k, &hit), STORE_HIT);
-	assert_true(hit.compressed);
+	assert_true(store_hit_compressed(&hit));
 	assert_true(hit.nbytes < 2500);
 	assert_int_equal(hit.client_flags, 0xdeadbeef); /* flags untouched */
 	assert_int_equal(store_hit_raw_len(&hit), 5000);
@@ -314,7 +314,7 @@ test_chained_values(void **state)
 	}
 	assert_status(put(s, "big", STORE_MODE_SET, v, big, 1), STORE_STORED);
 	assert_status(store_get(s, &k, &hit), STORE_HIT);
-	assert_true(hit.compressed);
+	assert_true(store_hit_compressed(&hit));
 	assert_non_null(hit.seg_next); /* chained */
 	assert_true(hit.nbytes < big * 3 / 4);
 	assert_true(assert_value(s, "big", v, big));
