@@ -304,6 +304,10 @@ for c in "${CHECKS[@]}"; do
 		printf 'run.sh: telemetry is nicached'"'"'s own (DPDK telemetry): not run on memcached\n'
 		continue
 	fi
+	if [[ $name == *compression* || $name == *-lzf ]] && ((IS_MEMCACHED)); then
+		printf 'run.sh: %s needs nicached'"'"'s -o compression: not run on memcached\n' "$name"
+		continue
+	fi
 	ran=$((ran + 1))
 	run_check "$name" "$udp" "$mem" "$conns" "$limit"
 done
