@@ -6,7 +6,8 @@
  *   json    JSON-like documents of 1-10 KB (records of ids, names, tags, scores)
  *   random  random bytes of 1-10 KB (LZF cannot shrink them: compression is tried and skipped)
  *
- * For each data set and mode, each run (--runs, the table shows medians) takes a fresh shard
+ * For each data set, each run (--runs, the table shows medians; the two modes take turns run
+ * by run) takes a fresh shard
  * with room for every document, stores them all (SET: store_put, so compression happens
  * here), then reads every key --passes times in a shuffled order the way a worker answers a
  * GET: digest the key, store_get, for a compressed value store_hit_inflate() into a scratch
@@ -305,24 +306,27 @@ run_once(struct env *e, const struct cfg *c, const struct dataset *d, bool on,
 static void
 report(struct env *e, const struct cfg *c, const struct dataset *d)
 {
-	for (int on = 0; on < 2; on++) {
-		double v[6][RUNS_MAX];
-		struct result r;
+	double v[2][6][RUNS_MAX];
 
-		for (uint32_t i = 0; i < c->runs; i++) {
+	/* The modes take turns run by run, so both see the same conditions on a shared machine. */
+	for (uint32_t i = 0; i < c->runs; i++) {
+		for (int on = 0; on < 2; on++) {
+			struct result r;
+
 			run_once(e, c, d, on, &r);
-			v[0][i] = r.pages_mb;
-			v[1][i] = r.bytes;
-			v[2][i] = r.per_mb;
-			v[3][i] = r.set_cycles;
-			v[4][i] = r.get_cycles;
-			v[5][i] = r.stored_share;
+			v[on][0][i] = r.pages_mb;
+			v[on][1][i] = r.bytes;
+			v[on][2][i] = r.per_mb;
+			v[on][3][i] = r.set_cycles;
+			v[on][4][i] = r.get_cycles;
+			v[on][5][i] = r.stored_share;
 		}
-		printf("%-7s %-5s %9.1f %12.0f %9.1f %10.0f %10.0f %8.3f\n", d->name,
-		       on ? "lzf" : "off", median(v[0], c->runs), median(v[1], c->runs),
-		       median(v[2], c->runs), median(v[3], c->runs), median(v[4], c->runs),
-		       median(v[5], c->runs));
 	}
+	for (int on = 0; on < 2; on++)
+		printf("%-7s %-5s %9.1f %12.0f %9.1f %10.0f %10.0f %8.3f\n", d->name,
+		       on ? "lzf" : "off", median(v[on][0], c->runs), median(v[on][1], c->runs),
+		       median(v[on][2], c->runs), median(v[on][3], c->runs),
+		       median(v[on][4], c->runs), median(v[on][5], c->runs));
 }
 
 static void
