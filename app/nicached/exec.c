@@ -49,9 +49,8 @@ exec_value_keep(struct exec_value *copy, struct proto_result *res)
 	return 0;
 }
 
-/* proto_value_next_fn over the chunks of a chained item (store_hit.seg_next). */
-static const void *
-value_next_chunk(const void *cursor, const void **data, uint32_t *len)
+const void *
+exec_value_next_chunk(const void *cursor, const void **data, uint32_t *len)
 {
 	return store_hit_next_seg(cursor, data, len);
 }
@@ -89,31 +88,22 @@ exec_hit_plain(const struct exec_ctx *ctx, const struct store_hit *hit, struct s
 }
 
 int
-exec_result_value(const struct exec_ctx *ctx, struct proto_result *res,
-		  const struct store_hit *hit)
+exec_result_inflate(const struct exec_ctx *ctx, struct proto_result *res,
+		    const struct store_hit *hit)
 {
-	/* The one test a read of an uncompressed item pays for compression. */
-	if (unlikely(store_hit_compressed(hit))) {
-		struct store_hit plain;
-		int rc = exec_hit_plain(ctx, hit, &plain);
+	struct store_hit plain;
+	int rc = exec_hit_plain(ctx, hit, &plain);
 
-		if (rc < 0) {
-			res->value = NULL;
-			res->value_len = 0;
-			return rc;
-		}
-		res->value = plain.value;
-		res->value_len = plain.nbytes;
-		res->value_seg_len = 0;
-		res->value_more = NULL;
-		res->value_next = value_next_chunk;
-		return 0;
+	if (rc < 0) {
+		res->value = NULL;
+		res->value_len = 0;
+		return rc;
 	}
-	res->value = hit->value;
-	res->value_len = hit->nbytes;
-	res->value_seg_len = hit->seg_next != NULL ? hit->seg_len : 0;
-	res->value_more = hit->seg_next;
-	res->value_next = value_next_chunk;
+	res->value = plain.value;
+	res->value_len = plain.nbytes;
+	res->value_seg_len = 0;
+	res->value_more = NULL;
+	res->value_next = exec_value_next_chunk;
 	return 0;
 }
 
@@ -147,7 +137,7 @@ exec_is_write(const struct proto_request *req)
 }
 
 /** Fill a result from a store hit (an error reply when a compressed value cannot be read). */
-static void
+static inline void
 fill_hit(const struct exec_ctx *ctx, struct proto_result *res, const struct store_hit *hit)
 {
 	res->status = PROTO_ST_HIT;

@@ -119,15 +119,38 @@ bool exec_meta_write(const struct exec_ctx *ctx, struct store_shard *s, const st
 /** Whether a meta request writes (ms md ma; mg with T or N; me never). */
 bool exec_meta_is_write(const struct proto_request *req);
 
+/** proto_value_next_fn over the chunks of a chained item (store_hit.seg_next). */
+const void *exec_value_next_chunk(const void *cursor, const void **data, uint32_t *len);
+
 /**
- * Point @p res at a hit's value as the client wrote it: whole or in pieces (a chained item's
- * chunks), or for a compressed item decompressed into ctx->scratch (valid until the executing
- * worker's next quiescent state, as the item). Counts decompressions in ctx->stats.
+ * exec_result_value() for a compressed hit (the cold part, out of line): decompress into
+ * ctx->scratch and point @p res there. @return as exec_result_value().
+ */
+int exec_result_inflate(const struct exec_ctx *ctx, struct proto_result *res,
+			const struct store_hit *hit);
+
+/**
+ * [reader] Point @p res at a hit's value as the client wrote it: whole or in pieces (a chained
+ * item's chunks), or for a compressed item decompressed into ctx->scratch (valid until the
+ * executing worker's next quiescent state, as the item). Counts decompressions in ctx->stats.
+ * Inline, so a read of an uncompressed item pays one load of the item's meta byte and one
+ * branch for compression, and its callers' test of the result folds away.
  * @return 0; -ENOMEM (scratch memory short) or -EIO (data that does not decompress): res has
  *         no value then, and the caller answers an error.
  */
-int exec_result_value(const struct exec_ctx *ctx, struct proto_result *res,
-		      const struct store_hit *hit);
+static inline int
+exec_result_value(const struct exec_ctx *ctx, struct proto_result *res,
+		  const struct store_hit *hit)
+{
+	if (__builtin_expect(store_hit_compressed(hit), 0))
+		return exec_result_inflate(ctx, res, hit);
+	res->value = hit->value;
+	res->value_len = hit->nbytes;
+	res->value_seg_len = hit->seg_next != NULL ? hit->seg_len : 0;
+	res->value_more = hit->seg_next;
+	res->value_next = exec_value_next_chunk;
+	return 0;
+}
 
 /**
  * [reader] Copy a hit into *out describing its value as the client wrote it: for a
