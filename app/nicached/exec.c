@@ -24,7 +24,8 @@ exec_value_release(struct exec_value *v)
 int
 exec_value_keep(struct exec_value *copy, struct proto_result *res)
 {
-	if (copy == NULL || res->value_len == 0)
+	/* (No value: an mg without v on a compressed item has only its length.) */
+	if (copy == NULL || res->value_len == 0 || res->value == NULL)
 		return 0;
 	if (copy->cap < res->value_len) {
 		void *p = realloc(copy->buf, res->value_len);

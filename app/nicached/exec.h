@@ -49,8 +49,9 @@ struct exec_value {
 
 /**
  * Copy res->value into @p copy (grown as needed) and point res->value at the copy, so the
- * result outlives the executing thread's RCU section. Nothing to do for a NULL copy or an
- * empty value.
+ * result outlives the executing thread's RCU section. Nothing to do for a NULL copy, an
+ * empty value, or a result without value bytes (res->value NULL: an mg without v on a
+ * compressed item, whose value_len is the length alone).
  * @return 0; -ENOMEM (res unchanged).
  */
 int exec_value_keep(struct exec_value *copy, struct proto_result *res);

@@ -60,6 +60,8 @@ CHECKS=(
 	"telemetry        tcp 64 1024 60"
 	"pytest-compression udp 64 1024 120 8388608 -ocompression=lzf,compression_min=256"
 	"memccapable-lzf  tcp 64 1024 120 - -ocompression=lzf,compression_min=16,compression_min_saving=0"
+	"pymemcache-lzf   tcp 64 1024 300 - -ocompression=lzf,compression_min=16,compression_min_saving=0"
+	"pytest-server-lzf udp 64 1024 300 - -ocompression=lzf,compression_min=16,compression_min_saving=0"
 )
 # Eviction runs with 32 MB (16 one-MiB pages per shard with -t 2): the test's values span
 # about 11 size classes, and a shard with fewer pages than classes in use moves a page (and
@@ -220,8 +222,11 @@ check_pytest-eviction() { check_pytest "$@" "eviction"; }
 check_pytest-large() { check_pytest "$@" "large"; }
 check_pytest-idle() { check_pytest "$@" "idle"; }
 check_pytest-compression() { check_pytest "$@" "compression"; }
-# memccapable's own checks with every value of 16 bytes or more stored compressed if it saves.
+# The client suites again with every value of 16 bytes or more stored compressed if that
+# saves anything: compression must not show.
 check_memccapable-lzf() { check_memccapable "$@"; }
+check_pymemcache-lzf() { check_pymemcache "$@"; }
+check_pytest-server-lzf() { check_pytest-server "$@"; }
 
 # nicached only: the startup banner, and `stats` through DPDK telemetry
 # (dpdk-telemetry.py, file prefix nicached-PORT) after a few known commands.

@@ -164,7 +164,10 @@ test_many_results_alive_at_once(void **state)
 	for (int round = 0; round < 3; round++) {
 		for (unsigned i = 0; i < NKEYS; i++) {
 			snprintf(key, sizeof(key), "k%u", i);
-			read_key(key, i % 2 ? "get" : "mg", &res[i]);
+			if (i % 2)
+				read_key(key, "get", &res[i]);
+			else
+				read_key(strcat(key, " v"), "mg", &res[i]);
 		}
 		for (unsigned i = 0; i < NKEYS; i++) {
 			assert_int_equal(res[i].status, PROTO_ST_HIT);
@@ -239,19 +242,31 @@ test_value_keep_and_plain_hit(void **state)
 	free(v);
 }
 
-/* mg with s and without v: the length clients wrote. */
+/* mg without v: the length clients wrote, nothing decompressed; with v the bytes. */
 static void
 test_meta_size(void **state)
 {
 	char *v = value(8, 3000);
 	struct proto_result res;
+	struct exec_value copy = {0};
 
 	(void)state;
 	assert_int_equal(run_text("m", v, 3000), PROTO_ST_STORED);
-	read_key("m", "mg", &res);
+	read_key("m s f", "mg", &res);
 	assert_int_equal(res.status, PROTO_ST_HIT);
 	assert_int_equal(res.value_len, 3000);
+	assert_null(res.value);
+	assert_int_equal(res.client_flags, 42);
+	assert_int_equal(stats.decompressions, 0);
+	/* kept for another worker (mg T without v forwarded): nothing to copy */
+	assert_int_equal(exec_value_keep(&copy, &res), 0);
+	assert_null(res.value);
+	read_key("m s v", "mg", &res);
+	assert_int_equal(res.value_len, 3000);
+	assert_memory_equal(res.value, v, 3000);
+	assert_int_equal(stats.decompressions, 1);
 	nc_scratch_reset(&scratch);
+	exec_value_release(&copy);
 	free(v);
 }
 
