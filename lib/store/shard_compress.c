@@ -69,6 +69,30 @@ zip_out(struct store_shard *s, size_t n)
 	return s->zip.out;
 }
 
+/*
+ * After a store is done with the buffers (none of them is in use by the caller any more):
+ * free those above SHARD_ZIP_KEEP (a large value passed), keep small ones warm.
+ */
+static void
+zip_trim(struct store_shard *s)
+{
+	if (!s->zip.staged && s->zip.stage_cap > SHARD_ZIP_KEEP) {
+		free(s->zip.stage);
+		s->zip.stage = NULL;
+		s->zip.stage_cap = 0;
+	}
+	if (s->zip.flat_cap > SHARD_ZIP_KEEP) {
+		free(s->zip.flat);
+		s->zip.flat = NULL;
+		s->zip.flat_cap = 0;
+	}
+	if (s->zip.out_cap > SHARD_ZIP_KEEP) {
+		free(s->zip.out);
+		s->zip.out = NULL;
+		s->zip.out_cap = 0;
+	}
+}
+
 void
 shard_zip_fini(struct store_shard *s)
 {
@@ -121,6 +145,7 @@ shard_zip_unstage(struct store_shard *s)
 	if (s->inflight == s->zip.stage)
 		s->inflight = NULL;
 	s->zip.staged = false;
+	zip_trim(s);
 }
 
 /*
@@ -161,8 +186,10 @@ shard_item_from_flat(struct store_shard *s, const struct store_key *k, uint32_t 
 	struct item *it;
 
 	it = shard_item_alloc_rel(s, k, client_flags, exptime, c ? ITEM_ZIP_HDR + c : n, st);
-	if (it == NULL)
+	if (it == NULL) {
+		zip_trim(s);
 		return NULL;
+	}
 	s->inflight = it;
 	item_writer_init(&w, it);
 	if (c != 0) {
@@ -172,20 +199,21 @@ shard_item_from_flat(struct store_shard *s, const struct store_key *k, uint32_t 
 	} else {
 		item_writer_put(&w, raw, n);
 	}
+	zip_trim(s);
 	return it;
 }
+
 
 struct item *
 shard_zip_finish(struct store_shard *s, struct item *staged, const struct store_key *k,
 		 enum store_status *st)
 {
-	struct item *it = shard_item_from_flat(s, k, staged->client_flags, staged->exptime,
-					       item_value_const(staged), staged->nbytes, st);
-
-	s->zip.staged = false;
-	if (it == NULL && s->inflight == staged)
+	/* The new item is pinned instead (shard_item_from_flat()); the staging one is done. */
+	if (s->inflight == staged)
 		s->inflight = NULL;
-	return it;
+	s->zip.staged = false; /* (its bytes are read below, then zip_trim may free them) */
+	return shard_item_from_flat(s, k, staged->client_flags, staged->exptime,
+				    item_value_const(staged), staged->nbytes, st);
 }
 
 /* Decompress LZF data in[0..n) into dst, which must come out exactly @p want bytes. */

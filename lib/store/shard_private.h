@@ -257,11 +257,23 @@ void shard_item_count_retired(struct store_shard *s, const struct item *it, int 
 
 /* ---- compression (shard_compress.c), owner ---- */
 
-/** Whether a value of @p n bytes is one compression should try (on, and n >= the minimum). */
+/*
+ * Largest value compression tries: LZF runs at a few hundred MB/s, so compressing a value of
+ * tens of megabytes (-I allows up to 1 GB) would stall the owner's loop, and every request on
+ * its queue, for tens of milliseconds. Larger values are stored as they are.
+ */
+#define SHARD_ZIP_MAX (8u << 20)
+/* The owner's compression buffers keep at most this much between stores (larger: freed). */
+#define SHARD_ZIP_KEEP (1u << 20)
+
+/**
+ * Whether a value of @p n bytes is one compression should try: on, and n between the minimum
+ * and SHARD_ZIP_MAX.
+ */
 static inline bool
 shard_zip_wants(const struct store_shard *s, uint64_t n)
 {
-	return s->zip.p.enabled && n >= s->zip.p.min;
+	return s->zip.p.enabled && n >= s->zip.p.min && n <= SHARD_ZIP_MAX;
 }
 
 /** Whether @p it is the shard's staging item. */
@@ -293,7 +305,8 @@ struct item *shard_zip_finish(struct store_shard *s, struct item *staged,
 
 /**
  * Allocate an item (not linked, pinned as inflight) holding @p raw[0..n), compressed when
- * compression wants n bytes and saves enough, else as it is.
+ * compression wants n bytes and saves enough, else as it is. Then gives back compression
+ * buffers above SHARD_ZIP_KEEP: @p raw (which may be one of them) is not to be used after.
  * @return the item, or NULL with *st as shard_item_alloc_rel().
  */
 struct item *shard_item_from_flat(struct store_shard *s, const struct store_key *k,

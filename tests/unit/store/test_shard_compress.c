@@ -17,6 +17,7 @@
 #include <lzf.h>
 
 #include "store/item.h"
+#include "store/shard_private.h" /* SHARD_ZIP_MAX, the owner's buffers */
 #include "test_env.h"
 
 #define SHARD_MEM (32u << 20)
@@ -136,9 +137,21 @@ read_back(struct store_shard *s, const char *key, struct store_hit *hit, uint32_
 
 	assert_status(store_get(s, &k, hit), STORE_HIT);
 	if (!store_hit_compressed(hit)) {
+		const struct item *c = hit->seg_next;
+		uint32_t off = c != NULL ? hit->seg_len : hit->nbytes;
+
 		*len = hit->nbytes;
 		out = malloc(hit->nbytes + 1);
-		memcpy(out, test_hit_flat(hit), hit->nbytes);
+		assert_non_null(out);
+		memcpy(out, hit->value, off);
+		while (c != NULL && off < hit->nbytes) {
+			const void *d;
+			uint32_t n;
+
+			c = store_hit_next_seg(c, &d, &n);
+			memcpy(out + off, d, n);
+			off += n;
+		}
 		return out;
 	}
 	*len = store_hit_raw_len(hit);
@@ -540,6 +553,57 @@ test_abandon_staged(void **state)
 	}
 }
 
+/*
+ * Values above SHARD_ZIP_MAX are stored as they are (compressing them would stall the owner),
+ * and the owner's buffers do not keep a large value's size afterwards.
+ */
+static void
+test_largest_compressed_and_buffers_trimmed(void **state)
+{
+	struct store_shard *s = *state;
+	const size_t big = SHARD_ZIP_MAX + 1;
+	char *v = calloc(1, big); /* zeros: LZF would shrink them to almost nothing */
+	struct store_hit hit;
+	struct store_key k = key_s("huge");
+
+	store_shard_destroy(&s);
+	{
+		struct store_shard_params p = {
+			.socket_id = SOCKET_ID_ANY,
+			.mem_limit = 64u << 20,
+			.item_size_max = 16u << 20,
+			.seed = &env.seed,
+			.clock = &env.clock,
+			.cas_source = &env.cas,
+			.reclaimer = env.reclaimer,
+			.compress = {.enabled = true, .min = MIN, .min_saving = 10},
+		};
+		int err;
+
+		s = store_shard_create(&p, &err);
+		assert_non_null(s);
+		*state = s;
+	}
+	assert_non_null(v);
+	assert_status(put(s, "huge", STORE_MODE_SET, v, big, 0), STORE_STORED);
+	assert_false(assert_value(s, "huge", v, big));
+	assert_int_equal(stats(s).compressions, 0);
+	/* One byte less: compressed. */
+	assert_status(put(s, "huge", STORE_MODE_SET, v, big - 1, 0), STORE_STORED);
+	assert_status(store_get(s, &k, &hit), STORE_HIT);
+	assert_true(store_hit_compressed(&hit));
+	assert_true(assert_value(s, "huge", v, big - 1));
+	assert_true(s->zip.stage_cap <= SHARD_ZIP_KEEP);
+	assert_true(s->zip.out_cap <= SHARD_ZIP_KEEP);
+	/* An append that joins it through the flat buffer: that is given back too. */
+	assert_status(put(s, "huge", STORE_MODE_APPEND, "x", 1, 0), STORE_STORED);
+	v[big - 1] = 'x';
+	assert_false(assert_value(s, "huge", v, big)); /* past the largest: as it is */
+	assert_true(s->zip.flat_cap <= SHARD_ZIP_KEEP);
+	assert_true(s->zip.stage_cap <= SHARD_ZIP_KEEP);
+	free(v);
+}
+
 int
 main(void)
 {
@@ -557,6 +621,7 @@ main(void)
 		T(test_walk_sizes),
 		T(test_memory_follows_compressed_size),
 		T(test_abandon_staged),
+		T(test_largest_compressed_and_buffers_trimmed),
 	};
 
 	test_eal_init("0", 256);
