@@ -207,13 +207,17 @@ def test_chained(conn, server):
     if server.item_max < 4 << 20:
         pytest.skip("needs -I 4m or more")
     t = tag("chain")
-    big = noise(1 << 20, 11) + doc(2 << 20, 12)  # 3 MB, compresses to ~1.3 MB
+    # 1,040,000 bytes (the largest compressed is 1 MiB): ~0.7 MB compressed, still chained
+    big = noise(600000, 11) + doc(440000, 12)
     rnd = noise(900000, 13)
+    huge = doc(3 << 20, 16)  # above 1 MiB: stored as it is
     assert conn.set(t + b"big", big, flags=1) == b"STORED"
     assert conn.set(t + b"rnd", rnd, flags=2) == b"STORED"
-    got = conn.get_many([t + b"big", t + b"rnd", t + b"big"])
+    assert conn.set(t + b"huge", huge, flags=3) == b"STORED"
+    got = conn.get_many([t + b"big", t + b"rnd", t + b"huge", t + b"big"])
     assert got[t + b"big"] == (1, big)
     assert got[t + b"rnd"] == (2, rnd)
+    assert got[t + b"huge"] == (3, huge)
 
 
 def test_metadump_size_is_memory_held(conn):

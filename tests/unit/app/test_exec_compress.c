@@ -193,15 +193,28 @@ test_many_results_alive_at_once(void **state)
 static void
 test_chained(void **state)
 {
-	const size_t len = 3u << 20;
+	const size_t len = 1u << 20; /* the largest value compressed (SHARD_ZIP_MAX) */
 	char *v = value(99, len);
 	struct proto_result res;
+	uint64_t x = 88172645463325252ull;
 
 	(void)state;
-	/* Break the repetition in the second half so it stays above a chunk compressed. */
-	for (size_t i = len / 2; i < len; i += 3)
-		v[i] = (char)((i * 2654435761u) >> 13);
+	/* A random second half keeps it above a chunk compressed. */
+	for (size_t i = len / 2; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		v[i] = (char)(x >> 32);
+	}
 	assert_int_equal(run_text("big", v, len), PROTO_ST_STORED);
+	{
+		struct store_key k = key_s("big");
+		struct store_hit hit;
+
+		assert_int_equal(store_get(shard, &k, &hit), STORE_HIT);
+		assert_true(store_hit_compressed(&hit));
+		assert_non_null(hit.seg_next); /* chained */
+	}
 	read_key("big", "get", &res);
 	assert_int_equal(res.status, PROTO_ST_HIT);
 	assert_int_equal(res.value_len, len);
