@@ -421,7 +421,7 @@ enum store_status store_meta_arith(struct store_shard *s, const struct store_key
 				   uint64_t delta, const struct store_arith_opts *o,
 				   struct store_arith_result *out);
 
-/** [any] Slab class and total bytes (header included) of a found item (meta me). */
+/** [any] Slab class and total bytes as stored (header included) of a found item (meta me). */
 void store_hit_item_size(const struct store_hit *hit, uint32_t *clsid, uint32_t *total);
 
 /* ---- walking every item (owner): stats cachedump, lru_crawler metadump ---- */
@@ -442,10 +442,11 @@ struct store_walk {
 struct store_walk_item {
 	const char *key;
 	uint32_t nkey;
-	uint32_t nbytes;      /* value length */
+	uint32_t nbytes;      /* value length as the client wrote it (compressed or not) */
 	uint32_t client_flags;
 	uint32_t clsid;	      /* slab class, from 0 */
-	uint32_t total;	      /* bytes of the item, header included (as meta me size=) */
+	uint32_t total;	      /* bytes the item holds, header included, as stored (meta me
+			       * size=, metadump size=) */
 	uint64_t cas;
 	int64_t exptime_unix; /* unix time it expires; 0 = never */
 	int64_t atime_unix;   /* unix time of its last access (or of its store) */
