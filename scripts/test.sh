@@ -237,6 +237,15 @@ if [[ -x $UDPGEN && $(id -u) -eq 0 ]]; then
 		step_failed "memif TCP bench smoke run (bench-memif.sh --proto tcp exited with status $mbench_rc)"
 	fi
 fi
+CBENCH=build/tests/bench/nc_bench_compress
+if [[ -x $CBENCH ]]; then
+	note "running: $CBENCH --docs 300 --runs 1 --passes 1 (smoke run, figures not checked)"
+	cbench_rc=0
+	timeout 120 "$CBENCH" --docs 300 --runs 1 --passes 1 </dev/null || cbench_rc=$?
+	if ((cbench_rc != 0)); then
+		step_failed "compression bench smoke run ($CBENCH exited with status $cbench_rc)"
+	fi
+fi
 PBENCH=build/tests/bench/nc_bench_proto
 if [[ -x $PBENCH ]]; then
 	note "running: $PBENCH --runs 1 --requests 200000 (smoke run, figures not checked)"

@@ -132,7 +132,13 @@ dump_next(struct worker *w, struct conn *c)
 		worker_defer(w, c);
 		return;
 	}
-	memset(m, 0, sizeof(*m));
+	{
+		/* c->msg's value buffer (a forwarded gat's copy) is the connection's to keep. */
+		struct exec_value keep = m->copy;
+
+		memset(m, 0, sizeof(*m));
+		m->copy = keep;
+	}
 	m->kind = FWD_DUMP;
 	m->from = w;
 	m->conn = c;

@@ -229,6 +229,11 @@ control_banner(const struct nc_server *srv, FILE *f)
 		s->conn_limit, srv->use_hugepages ? "hugepages" : "4 KiB pages (--no-huge)",
 		srv->memory_note[0] != '\0' ? ": " : "", srv->memory_note);
 	fprintf(f, "nicached: EAL arguments: %s\n", srv->eal_line);
+	if (s->compression == SETTINGS_COMPRESSION_LZF)
+		fprintf(f,
+			"nicached: values of %zu bytes or more are stored compressed (LZF) when that "
+			"saves at least %u%%; clients see their own bytes\n",
+			s->compression_min, s->compression_min_saving);
 	if (srv->port != NULL) {
 		char text[4096];
 

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_branch_prediction.h>
+#include <rte_cycles.h>
+
 #include "proto/parser.h"
 
 void
@@ -21,7 +24,8 @@ exec_value_release(struct exec_value *v)
 int
 exec_value_keep(struct exec_value *copy, struct proto_result *res)
 {
-	if (copy == NULL || res->value_len == 0)
+	/* (No value: an mg without v on a compressed item has only its length.) */
+	if (copy == NULL || res->value_len == 0 || res->value == NULL)
 		return 0;
 	if (copy->cap < res->value_len) {
 		void *p = realloc(copy->buf, res->value_len);
@@ -46,21 +50,62 @@ exec_value_keep(struct exec_value *copy, struct proto_result *res)
 	return 0;
 }
 
-/* proto_value_next_fn over the chunks of a chained item (store_hit.seg_next). */
-static const void *
-value_next_chunk(const void *cursor, const void **data, uint32_t *len)
+const void *
+exec_value_next_chunk(const void *cursor, const void **data, uint32_t *len)
 {
 	return store_hit_next_seg(cursor, data, len);
 }
 
-void
-exec_result_value(struct proto_result *res, const struct store_hit *hit)
+int
+exec_hit_plain(const struct exec_ctx *ctx, const struct store_hit *hit, struct store_hit *out)
 {
-	res->value = hit->value;
-	res->value_len = hit->nbytes;
-	res->value_seg_len = hit->seg_next != NULL ? hit->seg_len : 0;
-	res->value_more = hit->seg_next;
-	res->value_next = value_next_chunk;
+	uint32_t len;
+	void *dst, *tmp = NULL;
+	uint64_t t0;
+	int rc;
+
+	*out = *hit;
+	if (!store_hit_compressed(hit))
+		return 0;
+	len = store_hit_raw_len(hit);
+	dst = nc_scratch_alloc(ctx->scratch, len);
+	if (dst != NULL && hit->seg_next != NULL)
+		tmp = nc_scratch_alloc(ctx->scratch, hit->nbytes);
+	if (dst == NULL || (hit->seg_next != NULL && tmp == NULL))
+		return -ENOMEM;
+	t0 = rte_rdtsc();
+	rc = store_hit_inflate(hit, dst, tmp);
+	STAT_ADD(ctx->stats, decompress_cycles, rte_rdtsc() - t0);
+	STAT_INC(ctx->stats, decompressions);
+	if (rc < 0)
+		return rc;
+	STAT_ADD(ctx->stats, decompressed_bytes, len);
+	out->it = NULL; /* its bytes are not the item's any more */
+	out->value = dst;
+	out->nbytes = len;
+	out->seg_len = len;
+	out->seg_next = NULL;
+	return 0;
+}
+
+int
+exec_result_inflate(const struct exec_ctx *ctx, struct proto_result *res,
+		    const struct store_hit *hit)
+{
+	struct store_hit plain;
+	int rc = exec_hit_plain(ctx, hit, &plain);
+
+	if (rc < 0) {
+		res->value = NULL;
+		res->value_len = 0;
+		return rc;
+	}
+	res->value = plain.value;
+	res->value_len = plain.nbytes;
+	res->value_seg_len = 0;
+	res->value_more = NULL;
+	res->value_next = exec_value_next_chunk;
+	return 0;
 }
 
 void
@@ -92,12 +137,13 @@ exec_is_write(const struct proto_request *req)
 	}
 }
 
-/** Fill a result from a store hit. */
-static void
-fill_hit(struct proto_result *res, const struct store_hit *hit)
+/** Fill a result from a store hit (an error reply when a compressed value cannot be read). */
+static inline void
+fill_hit(const struct exec_ctx *ctx, struct proto_result *res, const struct store_hit *hit)
 {
 	res->status = PROTO_ST_HIT;
-	exec_result_value(res, hit);
+	if (exec_result_value(ctx, res, hit) < 0)
+		res->status = PROTO_ST_NO_MEMORY;
 	res->client_flags = hit->client_flags;
 	res->cas = hit->cas;
 }
@@ -140,7 +186,7 @@ exec_read(const struct exec_ctx *ctx, const struct store_shard *s, const struct 
 	st = store_get(s, k, &hit);
 	count_get(ctx->stats, st);
 	if (st == STORE_HIT)
-		fill_hit(res, &hit);
+		fill_hit(ctx, res, &hit);
 	else
 		res->status = PROTO_ST_MISS;
 }
@@ -355,7 +401,7 @@ exec_write(const struct exec_ctx *ctx, struct store_shard *s, const struct store
 			res->status = PROTO_ST_MISS;
 			return true;
 		}
-		fill_hit(res, &hit);
+		fill_hit(ctx, res, &hit);
 		if (exec_value_keep(copy, res) != 0)
 			res->status = PROTO_ST_NO_MEMORY;
 		return true;

@@ -12,7 +12,12 @@
  *    request is forwarded over the owner's ring and exec_write() runs there.
  *
  * Result values: a hit's value points into the item and is valid until the executing
- * thread's next RCU quiescent state. exec_write() run for another worker copies it into
+ * thread's next RCU quiescent state. A compressed item's value is decompressed into the
+ * executing worker's scratch (ctx->scratch), which is reset right before that same quiescent
+ * state: a result's value has the same lifetime either way, and every path that sends or
+ * copies item bytes in time (TCP/UDP replies, binary and meta writers, the forwarded
+ * result's exec_value) does so for decompressed ones too. Nothing references a
+ * compressed item's stored bytes in a reply. exec_write() run for another worker copies it into
  * the caller's struct exec_value (which the requester owns), so the result survives the
  * trip back.
  *
@@ -24,6 +29,7 @@
 
 #include "proto/input.h"
 #include "proto/request.h"
+#include "scratch.h"
 #include "stats.h"
 #include "store/shard.h"
 
@@ -32,6 +38,7 @@ struct exec_ctx {
 	struct worker_stats *stats;	  /* the executing worker's counters */
 	const struct nc_digest_seed *seed; /* the process's key digest seed */
 	uint32_t item_size_max;		  /* -I, bytes */
+	struct nc_scratch *scratch;	  /* the executing worker's: decompressed values */
 };
 
 /** A value copied out of an item, for results that outlive the executing thread's RCU section. */
@@ -42,8 +49,9 @@ struct exec_value {
 
 /**
  * Copy res->value into @p copy (grown as needed) and point res->value at the copy, so the
- * result outlives the executing thread's RCU section. Nothing to do for a NULL copy or an
- * empty value.
+ * result outlives the executing thread's RCU section. Nothing to do for a NULL copy, an
+ * empty value, or a result without value bytes (res->value NULL: an mg without v on a
+ * compressed item, whose value_len is the length alone).
  * @return 0; -ENOMEM (res unchanged).
  */
 int exec_value_keep(struct exec_value *copy, struct proto_result *res);
@@ -112,8 +120,49 @@ bool exec_meta_write(const struct exec_ctx *ctx, struct store_shard *s, const st
 /** Whether a meta request writes (ms md ma; mg with T or N; me never). */
 bool exec_meta_is_write(const struct proto_request *req);
 
-/** Point @p res at a hit's value, whole or in pieces (a chained item's chunks). */
-void exec_result_value(struct proto_result *res, const struct store_hit *hit);
+/** proto_value_next_fn over the chunks of a chained item (store_hit.seg_next). */
+const void *exec_value_next_chunk(const void *cursor, const void **data, uint32_t *len);
+
+/**
+ * exec_result_value() for a compressed hit (the cold part, out of line): decompress into
+ * ctx->scratch and point @p res there. @return as exec_result_value().
+ */
+int exec_result_inflate(const struct exec_ctx *ctx, struct proto_result *res,
+			const struct store_hit *hit);
+
+/**
+ * [reader] Point @p res at a hit's value as the client wrote it: whole or in pieces (a chained
+ * item's chunks), or for a compressed item decompressed into ctx->scratch (valid until the
+ * executing worker's next quiescent state, as the item). Counts decompressions in ctx->stats.
+ * Inline, so a read of an uncompressed item pays one load of the item's meta byte and one
+ * branch for compression, and its callers' test of the result folds away.
+ * @return 0; -ENOMEM (scratch memory short) or -EIO (data that does not decompress): res has
+ *         no value then, and the caller answers an error.
+ */
+static inline int
+exec_result_value(const struct exec_ctx *ctx, struct proto_result *res,
+		  const struct store_hit *hit)
+{
+	if (__builtin_expect(store_hit_compressed(hit), 0))
+		return exec_result_inflate(ctx, res, hit);
+	res->value = hit->value;
+	res->value_len = hit->nbytes;
+	res->value_seg_len = hit->seg_next != NULL ? hit->seg_len : 0;
+	res->value_more = hit->seg_next;
+	res->value_next = exec_value_next_chunk;
+	return 0;
+}
+
+/**
+ * [reader] Copy a hit into *out describing its value as the client wrote it: for a
+ * compressed one (store_hit_compressed()) decompressed into ctx->scratch (valid until the
+ * executing worker's next quiescent state), with out->it NULL since out no longer describes
+ * the item's bytes (pass it only to what reads the value, flags, cas and exptime fields); an
+ * uncompressed hit is copied as it is. For paths that ship a hit's bytes elsewhere
+ * (replication). @return 0, -ENOMEM or -EIO.
+ */
+int exec_hit_plain(const struct exec_ctx *ctx, const struct store_hit *hit,
+		   struct store_hit *out);
 
 /** Copy a STORE's value (@p value in @p in) into @p it, over its pieces when chained. */
 void exec_gather_value(struct item *it, const struct proto_input *in, const struct proto_span *value);

@@ -56,12 +56,21 @@ count_get_miss(const struct exec_ctx *ctx, enum store_status st)
 		STAT_INC(ctx->stats, get_flushed);
 }
 
-/* An mg hit's result fields (value, flags, cas, t, l, h) from what the store found. */
+/*
+ * An mg hit's result fields (value, flags, cas, t, l, h) from what the store found. Without v
+ * the reply shows no value, so a compressed one is not decompressed: s gets its length.
+ */
 static void
-mg_fill(struct proto_result *res, const struct store_hit *hit, nc_reltime_t now)
+mg_fill(const struct exec_ctx *ctx, const struct proto_request *req, struct proto_result *res,
+	const struct store_hit *hit, nc_reltime_t now)
 {
 	res->status = PROTO_ST_HIT;
-	exec_result_value(res, hit);
+	if (!has(req, 'v') && store_hit_compressed(hit)) {
+		res->value = NULL;
+		res->value_len = store_hit_raw_len(hit);
+	} else if (exec_result_value(ctx, res, hit) < 0) {
+		res->status = PROTO_ST_NO_MEMORY;
+	}
 	res->client_flags = hit->client_flags;
 	res->cas = hit->cas;
 	res->ttl_left = ttl_left(hit->exptime, now);
@@ -113,7 +122,7 @@ mg_read(const struct exec_ctx *ctx, const struct store_shard *s, const struct st
 	}
 	STAT_INC(ctx->stats, cmd_get);
 	STAT_INC(ctx->stats, get_hits);
-	mg_fill(res, &hit, store_shard_now(s));
+	mg_fill(ctx, req, res, &hit, store_shard_now(s));
 	mg_token(s, req, &hit, res);
 }
 
@@ -208,7 +217,7 @@ mg_write(const struct exec_ctx *ctx, struct store_shard *s, const struct store_k
 		STAT_INC(ctx->stats, cmd_get);
 		STAT_INC(ctx->stats, get_hits);
 	}
-	mg_fill(res, &hit, store_shard_now(s));
+	mg_fill(ctx, req, res, &hit, store_shard_now(s));
 	if (created)
 		res->win = true; /* the token was taken with the item */
 	else

@@ -370,6 +370,19 @@ ship_state(struct worker *w, struct peer_set *ps, const struct store_key *k, enu
 	int len, kn;
 
 	found = store_meta_get(w->shard, k, false, &hit) == STORE_HIT;
+	/*
+	 * Replicas get the value as the client wrote it (decompressed into this worker's
+	 * scratch, copied into the link's buffer below before the quiescent state); each
+	 * member compresses by its own settings.
+	 */
+	if (found) {
+		struct store_hit stored = hit;
+
+		if (exec_hit_plain(&w->exec, &stored, &hit) < 0) {
+			STAT_ADD(&w->stats, repl_dropped, n);
+			return stored.cas;
+		}
+	}
 	kn = key_token(k, tok, sizeof(tok), &b64);
 	if (kn < 0) {
 		STAT_ADD(&w->stats, repl_dropped, n);

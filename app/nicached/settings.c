@@ -24,6 +24,7 @@
 #define OFFSET_backend(f) offsetof(struct nc_settings, f)
 #define OFFSET_replication(f) offsetof(struct nc_settings, f)
 #define OFFSET_logto(f)	  offsetof(struct nc_settings, f)
+#define OFFSET_compression(f) offsetof(struct nc_settings, f)
 #define OFFSET_count(f)	  offsetof(struct nc_settings, f)
 #define OFFSET_switch(f)  offsetof(struct nc_settings, f)
 #define OFFSET_config(f)  offsetof(struct nc_settings, f)
@@ -45,6 +46,7 @@
 #define CAP_backend(f) 0
 #define CAP_replication(f) 0
 #define CAP_logto(f)	   0
+#define CAP_compression(f) 0
 #define CAP_count(f)   0
 #define CAP_switch(f)  0
 #define CAP_config(f)  sizeof(((struct nc_settings *)0)->f)
@@ -66,6 +68,7 @@
 #define DEFAULT_backend(s, f, d) (s)->f = (d);
 #define DEFAULT_replication(s, f, d) (s)->f = (d);
 #define DEFAULT_logto(s, f, d)	 (s)->f = (d);
+#define DEFAULT_compression(s, f, d) (s)->f = (d);
 #define DEFAULT_count(s, f, d)	 (s)->f = (d);
 #define DEFAULT_switch(s, f, d)	 (s)->f = (d);
 #define DEFAULT_config(s, f, d)	 snprintf((s)->f, sizeof((s)->f), "%s", (d));
@@ -114,6 +117,13 @@ static const char *const logto_names[] = {
 	NULL,
 };
 
+static const char *const compression_names[] = {
+#define COMPRESSION_NAME(e, name) [SETTINGS_COMPRESSION_##e] = (name),
+	SETTINGS_COMPRESSIONS(COMPRESSION_NAME)
+#undef COMPRESSION_NAME
+	NULL,
+};
+
 /* The names of a choice kind's values, NULL-terminated; NULL for the other kinds. */
 static const char *const *
 choice_names(enum setting_kind kind)
@@ -125,6 +135,8 @@ choice_names(enum setting_kind kind)
 		return replication_names;
 	case KIND_logto:
 		return logto_names;
+	case KIND_compression:
+		return compression_names;
 	default:
 		return NULL;
 	}

@@ -57,6 +57,17 @@ enum settings_replication {
 #undef SETTINGS_REPLICATION_ENUM
 };
 
+/* Value compression in the server: X(enum suffix, name). */
+#define SETTINGS_COMPRESSIONS(X) \
+	X(NONE, "none")         \
+	X(LZF, "lzf")
+
+enum settings_compression {
+#define SETTINGS_COMPRESSION_ENUM(e, name) SETTINGS_COMPRESSION_##e,
+	SETTINGS_COMPRESSIONS(SETTINGS_COMPRESSION_ENUM)
+#undef SETTINGS_COMPRESSION_ENUM
+};
+
 /*
  * Kinds of setting (the first column of the table). What a kind decides: the C type of the
  * field, whether the flag takes an argument, how its text is parsed and printed.
@@ -69,6 +80,7 @@ enum settings_replication {
  *   backend  one of SETTINGS_BACKENDS
  *   replication  one of SETTINGS_REPLICATIONS
  *   logto    one of NC_LOG_TARGETS (core/log.h)
+ *   compression  one of SETTINGS_COMPRESSIONS
  *   count    flag without argument counted on the command line (-vv); a number in the file
  *   switch   flag without argument that turns something on (0/1); yes/no (or 1/0) in the file;
  *            `stats settings` says yes/no, as memcached
@@ -92,6 +104,7 @@ enum settings_replication {
 #define SETTINGS_FIELD_backend(f) enum settings_backend f;
 #define SETTINGS_FIELD_replication(f) enum settings_replication f;
 #define SETTINGS_FIELD_logto(f)	  enum nc_log_target f;
+#define SETTINGS_FIELD_compression(f) enum settings_compression f;
 #define SETTINGS_FIELD_count(f)	  unsigned f;
 #define SETTINGS_FIELD_switch(f)  unsigned f;
 #define SETTINGS_FIELD_config(f)  char f[SETTINGS_PATH_LEN];
@@ -131,8 +144,22 @@ enum settings_replication {
 	X(uint, idle_timeout, 0, "idle-timeout", 0, 0, 2592000, "idle_timeout", "seconds",    \
 	  "close a connection that sent no request for this long, 0 = never (memcached -o "  \
 	  "idle_timeout)")                                                                    \
+	X(compression, compression, 0, "compression", SETTINGS_COMPRESSION_NONE, 0, 0,       \
+	  "compression", "none|lzf",                                                          \
+	  "store values of at least --compression-min bytes compressed with LZF when that "  \
+	  "saves --compression-min-saving percent; clients see their own bytes (-o "         \
+	  "compression=lzf)")                                                                 \
+	X(size, compression_min, 0, "compression-min", 1024, 1, 1073741824,                  \
+	  "compression_min", "size",                                                          \
+	  "smallest value tried with --compression, k/m suffixes allowed (-o "               \
+	  "compression_min=N)")                                                               \
+	X(uint, compression_min_saving, 0, "compression-min-saving", 10, 0, 99,              \
+	  "compression_min_saving", "percent",                                                \
+	  "keep a value compressed only when that saves at least this share of it (-o "      \
+	  "compression_min_saving=N)")                                                        \
 	X(subopts, extended, 'o', "extended", "", 0, 0, NULL, "list",                         \
-	  "memcached's comma-separated suboptions: idle_timeout=N sets --idle-timeout; the "  \
+	  "memcached's comma-separated suboptions: idle_timeout=N sets --idle-timeout, "     \
+	  "compression=lzf, compression_min=N and compression_min_saving=N set those; the "  \
 	  "others memcached has (hashpower, slab_reassign, modern, ...) are accepted and do " \
 	  "nothing here")                                                                     \
 	X(uint, listen_backlog, 'b', "listen-backlog", 1024, 1, 65535, "tcp_backlog", "num",  \

@@ -48,6 +48,7 @@ setting_format(const struct nc_settings *s, const struct setting_desc *d, bool s
 	case KIND_backend:
 	case KIND_replication: /* (enum fields: an unsigned int each) */
 	case KIND_logto:
+	case KIND_compression:
 		snprintf(buf, cap, "%s", setting_choice_name(d->kind, *(const unsigned *)p));
 		break;
 	case KIND_help:

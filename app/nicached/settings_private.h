@@ -26,6 +26,7 @@
 	X(backend)        \
 	X(replication)    \
 	X(logto)          \
+	X(compression)    \
 	X(count)          \
 	X(config)         \
 	X(path)           \

@@ -161,7 +161,11 @@ count_words(const char *t)
  * after '='); the rest tune what nicached does its own way (its LRU, hash table, slab mover,
  * logging, privileges) and are accepted without effect, so memcached command lines start.
  */
-#define SUBOPTS_SET(X) X("idle_timeout", SETTING_idle_timeout)
+#define SUBOPTS_SET(X)                                  \
+	X("idle_timeout", SETTING_idle_timeout)         \
+	X("compression", SETTING_compression)           \
+	X("compression_min", SETTING_compression_min)   \
+	X("compression_min_saving", SETTING_compression_min_saving)
 static const char *const subopts_without_effect[] = {
 	"maxconns_fast",       "no_maxconns_fast",    "hashpower",	     "hash_algorithm",
 	"no_hashexpand",       "tail_repair_time",    "lru_crawler",	     "no_lru_crawler",
@@ -370,6 +374,7 @@ setting_apply(struct nc_settings *s, const struct setting_desc *d, const struct 
 	case KIND_backend:
 	case KIND_replication:
 	case KIND_logto:
+	case KIND_compression:
 		if (setting_choice_find(d->kind, text, setting_field(s, d)) == 0)
 			return 0;
 		setting_choice_list(d->kind, choices, sizeof(choices));

@@ -73,6 +73,11 @@ worker_shard(struct worker *w, char *msg, size_t msgcap)
 		.clock = &srv->clock,
 		.cas_source = &srv->cas,
 		.reclaimer = srv->reclaimer,
+		.compress = {
+			.enabled = srv->set.compression == SETTINGS_COMPRESSION_LZF,
+			.min = srv->set.compression_min,
+			.min_saving = srv->set.compression_min_saving,
+		},
 	};
 	int err = 0;
 
@@ -145,6 +150,7 @@ worker_create(struct nc_server *srv, unsigned id, unsigned lcore, int *err, char
 	w->exec.stats = &w->stats;
 	w->exec.seed = &srv->seed;
 	w->exec.item_size_max = (uint32_t)srv->set.max_item_size;
+	w->exec.scratch = &w->scratch;
 	/*
 	 * Receive chunks start at 32 KB and double while a request spans them, up to -I / 32:
 	 * the largest request fits in 33 chunks, behind CONN_LEND_SEGS_MAX lent segments.
@@ -200,6 +206,7 @@ worker_destroy(struct worker **wp)
 		free(w->udp_rx[i].data);
 	free(w->out_buf);
 	free(w->out_iov);
+	nc_scratch_release(&w->scratch);
 	free(w->stat_items);
 	free(w->stat_text);
 	detail_destroy(&w->detail);
@@ -352,6 +359,7 @@ worker_sleep(struct worker *w, const struct net_counters *nic, struct loop_mark 
 	__atomic_store_n(&w->sleeping, true, __ATOMIC_RELAXED);
 	rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (!worker_has_work(w)) {
+		nc_scratch_reset(&w->scratch); /* (offline ends the read section too) */
 		rcu_thread_offline();
 		n = stack_poll(w->stack, ev, WORKER_EVENTS, WORKER_SLEEP_MS);
 		rcu_thread_online();
@@ -410,6 +418,8 @@ worker_main(void *arg)
 			work += worker_events(w);
 		work += forward_serve(w);
 		work += forward_collect(w);
+		/* Decompressed values live as long as item memory: until this quiescent state. */
+		nc_scratch_reset(&w->scratch);
 		rcu_quiescent_state();
 		store_shard_maintain(w->shard, WORKER_TTL_BUDGET);
 		work += worker_run_deferred(w);
@@ -424,8 +434,10 @@ worker_main(void *arg)
 		w->loop_tsc = now;
 	}
 	/* Answer what other workers still wait for, then leave. */
-	while (forward_serve(w) || !rte_ring_empty(w->inbox))
+	while (forward_serve(w) || !rte_ring_empty(w->inbox)) {
+		nc_scratch_reset(&w->scratch);
 		rcu_quiescent_state();
+	}
 	rcu_unregister_thread();
 	return 0;
 }

@@ -22,6 +22,7 @@
 #include "conn.h"
 #include "exec.h"
 #include "proto/output.h"
+#include "scratch.h"
 #include "server.h"
 #include "stack/stack.h"
 #include "stats.h"
@@ -52,6 +53,7 @@ struct worker {
 	struct rte_ring *inbox;
 	struct rte_ring *done;
 	struct exec_ctx exec;
+	struct nc_scratch scratch; /* exec.scratch: reset before each quiescent state */
 	struct worker_stats stats;
 	struct worker_latency latency; /* request latency histograms (latency.h) */
 	uint64_t loop_tsc;	       /* TSC at the start of this loop iteration */

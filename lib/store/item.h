@@ -46,6 +46,14 @@ enum item_state {
 #define ITEM_META_STALE	   (1u << 0) /* memcached ITEM_STALE: md I / ms I marked it stale */
 #define ITEM_META_WIN_SENT (1u << 1) /* memcached ITEM_TOKEN_SENT: a W was handed out */
 #define ITEM_META_CHAINED  (1u << 2) /* the value continues in ITEM_CHUNK chunks (set once) */
+/*
+ * The value is compressed (set once, by the owner before linking; see shard_compress.c): its
+ * stored bytes (nbytes of them, chained or not) are ITEM_ZIP_HDR bytes holding the client's
+ * value length (uint32_t, host order: item memory never leaves the process), then LZF data.
+ */
+#define ITEM_META_COMPRESSED (1u << 3)
+/** Bytes in front of a compressed value's LZF data: its original length. */
+#define ITEM_ZIP_HDR 4
 
 /*
  * Layout: the fields only the owner uses come first, then everything a reader touches, in one
@@ -168,6 +176,13 @@ item_is_chained(const struct item *it)
 	return (__atomic_load_n(&it->meta, __ATOMIC_RELAXED) & ITEM_META_CHAINED) != 0;
 }
 
+/** Whether the value is stored compressed (any thread). */
+static inline bool
+item_is_compressed(const struct item *it)
+{
+	return (__atomic_load_n(&it->meta, __ATOMIC_RELAXED) & ITEM_META_COMPRESSED) != 0;
+}
+
 /** One contiguous piece of a value, and where the next one is. */
 struct item_seg {
 	char *data;
@@ -228,6 +243,21 @@ item_value_read(const struct item *it, uint32_t off, void *dst, uint32_t len)
 		len -= n;
 		off = 0;
 	} while (len > 0 && item_seg_next(&sg));
+}
+
+/**
+ * The value's length as the client wrote it: nbytes, or for a compressed item the length in
+ * its ITEM_ZIP_HDR prefix. Any thread (under the RCU rule of item memory).
+ */
+static inline uint32_t
+item_value_len(const struct item *it)
+{
+	uint32_t n;
+
+	if (!item_is_compressed(it))
+		return it->nbytes;
+	item_value_read(it, 0, &n, sizeof(n));
+	return n;
 }
 
 /** Writes a value into an item's pieces from the start (owner, before the item is linked). */

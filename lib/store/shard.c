@@ -63,6 +63,9 @@ store_shard_create(const struct store_shard_params *p, int *err)
 	s->id = p->shard_id;
 	s->clock = p->clock;
 	s->seed = p->seed;
+	s->zip.p = p->compress;
+	if (s->zip.p.min_saving > 99)
+		s->zip.p.min_saving = 99;
 	nc_cas_lease_init(&s->cas, p->cas_source);
 	retire_init(&s->retire, p->reclaimer, reclaim_item, s);
 	ttl_wheel_init(&s->wheel, nc_clock_now(p->clock));
@@ -106,6 +109,7 @@ store_shard_destroy(struct store_shard **sp)
 	retire_wait_all(&s->retire);
 	index_fini(&s->index);
 	slab_deinit(&s->slab);
+	shard_zip_fini(s);
 	rte_free(s);
 	*sp = NULL;
 }
@@ -188,6 +192,9 @@ store_shard_stats_get(const struct store_shard *s, struct store_shard_stats *out
 	STORE_SHARD_STATS(STORE_SHARD_STAT_COPY)
 	STORE_SHARD_STAT_COPY(curr_items, "")
 	STORE_SHARD_STAT_COPY(bytes, "")
+	STORE_SHARD_STAT_COPY(compressed_items, "")
+	STORE_SHARD_STAT_COPY(compressed_bytes_before, "")
+	STORE_SHARD_STAT_COPY(compressed_bytes_after, "")
 #undef STORE_SHARD_STAT_COPY
 	/* Gauges of the index, read where they live. */
 	out->hash_bytes = index_bytes(&s->index);

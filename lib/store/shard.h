@@ -70,7 +70,12 @@ enum store_mode {
 	X(slab_reassigns, "pages moved between size classes")                      \
 	X(slab_reassign_rescues, "recent items moved off a page being moved, not evicted") \
 	X(alloc_retries, "stores answered STORE_NO_MEMORY while memory was reclaimed") \
-	X(evicted_active, "evicted items a reader had marked used since the eviction hand last passed (memcached's evicted_active)")
+	X(evicted_active, "evicted items a reader had marked used since the eviction hand last passed (memcached's evicted_active)") \
+	X(compressions, "values the owner ran LZF on (stores, append/prepend, incr/decr)") \
+	X(compress_skipped, "of those, kept uncompressed: saved less than compression_min_saving") \
+	X(compress_cycles, "TSC cycles spent in lzf_compress") \
+	X(owner_decompressions, "compressed values the owner decompressed (append/prepend, incr/decr)") \
+	X(owner_decompress_cycles, "TSC cycles spent in lzf_decompress by the owner")
 
 /** A shard's levels (they go up and down), read where they live. X(name, description) */
 #define STORE_SHARD_GAUGES(X)                                                      \
@@ -78,13 +83,23 @@ enum store_mode {
 	X(bytes, "bytes of linked items, header included (memcached's bytes)")     \
 	X(hash_bytes, "DPDK memory of the index tables (memcached's hash_bytes)")    \
 	X(hash_entries, "key slots of the index's current table (memcached's hash_power_level is its log2)") \
-	X(hash_is_expanding, "shards whose index is moving keys to a larger table")
+	X(hash_is_expanding, "shards whose index is moving keys to a larger table") \
+	X(compressed_items, "items linked now whose value is stored compressed (LZF)") \
+	X(compressed_bytes_before, "of those, the values' bytes as clients wrote them") \
+	X(compressed_bytes_after, "of those, the values' bytes as stored (4-byte length + LZF)")
 
 struct store_shard_stats {
 #define STORE_SHARD_STAT_FIELD(name, desc) uint64_t name;
 	STORE_SHARD_STATS(STORE_SHARD_STAT_FIELD)
 	STORE_SHARD_GAUGES(STORE_SHARD_STAT_FIELD)
 #undef STORE_SHARD_STAT_FIELD
+};
+
+/** Value compression (shard_compress.c). Off when enabled is false: stores work as before. */
+struct store_compress_params {
+	bool enabled;	       /* compress values of at least min bytes with LZF */
+	uint32_t min;	       /* smallest value tried, bytes (0: every value) */
+	uint32_t min_saving;   /* percent of the value compression must save (0..99) to be kept */
 };
 
 struct store_shard_params {
@@ -100,6 +115,7 @@ struct store_shard_params {
 	struct nc_clock *clock;		    /* coarse clock the owner keeps updated */
 	struct nc_cas_source *cas_source;   /* process-wide CAS source */
 	struct retire_reclaimer *reclaimer; /* process-wide grace-period thread */
+	struct store_compress_params compress; /* zeroed: no compression */
 };
 
 /** A found item, as a reader copies it out. Valid until the reader's next quiescent state. */
@@ -119,6 +135,19 @@ struct store_hit {
 	bool stale;	    /* marked stale by md I / ms I (meta X) */
 	bool win_sent;	    /* a recache token was handed out already (meta Z) */
 };
+
+/**
+ * [reader] Whether a hit's value is stored compressed (@p hit from a store_*get* call that
+ * returned STORE_HIT, in the current read section): value, seg_len, seg_next and nbytes then
+ * describe the stored bytes, not the client's, and store_hit_inflate() gives the client's.
+ * Not a field filled by every lookup: a read path that never meets compressed items pays one
+ * load of the item's meta byte (on a line the lookup touched) and one branch, where it asks.
+ */
+static inline bool
+store_hit_compressed(const struct store_hit *hit)
+{
+	return item_is_compressed(hit->it);
+}
 
 struct store_shard;
 
@@ -176,13 +205,31 @@ unsigned store_get_bulk(const struct store_shard *s, const struct store_key *con
 void store_prefetch_bulk(const struct store_shard *s, const struct store_key *const keys[],
 			 unsigned n);
 
+/**
+ * [reader] The length of a compressed hit's value as the client wrote it
+ * (store_hit_compressed()).
+ */
+uint32_t store_hit_raw_len(const struct store_hit *hit);
+
+/**
+ * [reader] Decompress a compressed hit's value into @p dst, which has room for
+ * store_hit_raw_len() bytes. A chained value is first gathered into @p tmp (room for
+ * hit->nbytes; NULL is allowed when hit->seg_next is NULL). Either buffer is the caller's:
+ * nothing here outlives the call, and @p dst holds a copy, so it may outlive the read section.
+ * @return 0; -EIO when the stored data does not decompress to its recorded length (never
+ *         for an item this store wrote).
+ */
+int store_hit_inflate(const struct store_hit *hit, void *dst, void *tmp);
+
 /* ---- writes (owner) ---- */
 
 /**
  * [owner] Allocate an unlinked item for key k with room for @p nbytes of value, which the
  * caller fills through item_value() (e.g. gathering a value that spans packets) and then
  * passes to store_item_commit() or store_item_abandon(). At most one item may be allocated
- * and not yet committed or abandoned per shard.
+ * and not yet committed or abandoned per shard. With compression on and @p nbytes at least
+ * its minimum, the item is the shard's staging item (outside the slab, contiguous): the
+ * commit compresses it and allocates the slab item at the size it is stored at.
  * @return the item, or NULL with *st = STORE_TOO_LARGE, STORE_KEY_TOO_LONG or
  *         STORE_NO_MEMORY (retry later).
  */
@@ -194,7 +241,8 @@ struct item *store_item_alloc(struct store_shard *s, const struct store_key *k,
  * [owner] Store an item from store_item_alloc() with the semantics of @p mode, and consume it
  * whatever the outcome. @p cas_in is compared for STORE_MODE_CAS; *cas_out (may be NULL)
  * receives the new item's cas when stored. APPEND/PREPEND keep the old item's flags and
- * exptime, as memcached.
+ * exptime, as memcached. A staging item (compression) is compressed and allocated here, so
+ * STORE_NO_MEMORY may come from any mode then (nothing changed; retry later).
  * @return STORE_STORED; STORE_NOT_STORED (add on a live key; replace/append/prepend on a
  *         missing one); STORE_EXISTS / STORE_NOT_FOUND (cas); STORE_TOO_LARGE (append result
  *         above -I: memcached answers NOT_STORED there); STORE_NO_MEMORY (append/prepend
@@ -382,7 +430,7 @@ enum store_status store_meta_arith(struct store_shard *s, const struct store_key
 				   uint64_t delta, const struct store_arith_opts *o,
 				   struct store_arith_result *out);
 
-/** [any] Slab class and total bytes (header included) of a found item (meta me). */
+/** [any] Slab class and total bytes as stored (header included) of a found item (meta me). */
 void store_hit_item_size(const struct store_hit *hit, uint32_t *clsid, uint32_t *total);
 
 /* ---- walking every item (owner): stats cachedump, lru_crawler metadump ---- */
@@ -403,10 +451,11 @@ struct store_walk {
 struct store_walk_item {
 	const char *key;
 	uint32_t nkey;
-	uint32_t nbytes;      /* value length */
+	uint32_t nbytes;      /* value length as the client wrote it (compressed or not) */
 	uint32_t client_flags;
 	uint32_t clsid;	      /* slab class, from 0 */
-	uint32_t total;	      /* bytes of the item, header included (as meta me size=) */
+	uint32_t total;	      /* bytes the item holds, header included, as stored (meta me
+			       * size=, metadump size=) */
 	uint64_t cas;
 	int64_t exptime_unix; /* unix time it expires; 0 = never */
 	int64_t atime_unix;   /* unix time of its last access (or of its store) */

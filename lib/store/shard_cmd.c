@@ -5,14 +5,52 @@
 #include "store/arith.h"
 #include "store/shard_private.h"
 
+/*
+ * The append/prepend result through zip.flat, as clients see the values (either part may be
+ * compressed, or the result big enough to compress): read both parts whole, store the join by
+ * the rule of a store (shard_compress.c).
+ */
+static struct item *
+concat_flat(struct store_shard *s, const struct item *old, const struct item *it,
+	    const struct store_key *k, bool append, uint64_t total, enum store_status *st)
+{
+	const struct item *first = append ? old : it;
+	const struct item *second = append ? it : old;
+	uint32_t n1 = item_value_len(first);
+	int clsid = slab_class_for(&s->slab, item_total_size(k->len, total));
+	char *flat;
+
+	/* Too large as the client sees it, whatever it would compress to (-I). */
+	if (total > UINT32_MAX || (clsid < 0 && clsid != SLAB_CHAINED)) {
+		*st = STORE_TOO_LARGE;
+		return NULL;
+	}
+	flat = shard_zip_flat(s, total);
+	if (flat == NULL) {
+		*st = STORE_NO_MEMORY;
+		return NULL;
+	}
+	if (shard_item_read_raw(s, first, flat) < 0 || shard_item_read_raw(s, second, flat + n1) < 0) {
+		*st = STORE_NO_MEMORY;
+		return NULL;
+	}
+	return shard_item_from_flat(s, k, old->client_flags, item_exptime(old), flat,
+				    (uint32_t)total, st);
+}
+
 /* Build the append/prepend result of old and it; consumes it. NULL with *st on failure. */
 struct item *
 shard_item_concat(struct store_shard *s, const struct item *old, struct item *it,
 		  const struct store_key *k, bool append, enum store_status *st)
 {
-	uint64_t total = (uint64_t)old->nbytes + it->nbytes;
+	uint64_t total = (uint64_t)item_value_len(old) + item_value_len(it);
 	struct item *joined = NULL;
 
+	if (item_is_compressed(old) || item_is_compressed(it) || shard_zip_wants(s, total)) {
+		joined = concat_flat(s, old, it, k, append, total, st);
+		store_item_abandon(s, it);
+		return joined;
+	}
 	if (total <= UINT32_MAX)
 		joined = shard_item_alloc_rel(s, k, old->client_flags, item_exptime(old),
 					      (uint32_t)total, st);
@@ -38,9 +76,16 @@ store_item_commit(struct store_shard *s, struct item *it, const struct store_key
 		  enum store_mode mode, uint64_t cas_in, uint64_t *cas_out)
 {
 	struct item *cur;
-	struct item *live = shard_lookup_owner(s, k, &cur);
+	struct item *live;
 	enum store_status st = STORE_STORED;
 
+	/* A staged value (compression) is joined as it is by append/prepend, else sized now. */
+	if (shard_item_staged(s, it) && mode != STORE_MODE_APPEND && mode != STORE_MODE_PREPEND) {
+		it = shard_zip_finish(s, it, k, &st);
+		if (it == NULL)
+			return st;
+	}
+	live = shard_lookup_owner(s, k, &cur);
 	switch (mode) {
 	case STORE_MODE_SET:
 		break;
@@ -189,14 +234,14 @@ store_arith(struct store_shard *s, const struct store_key *k, bool incr, uint64_
 	struct item *it;
 	enum store_status st;
 	uint64_t value;
-	uint32_t ndigits, len;
+	uint32_t ndigits, len, old_len;
 	bool in_place;
 
 	if (live == NULL)
 		return STORE_NOT_FOUND;
-	if (item_is_chained(live) ||
-	    !store_arith_parse(item_value_const(live), live->nbytes, &value))
-		return STORE_NON_NUMERIC;
+	st = shard_item_number(s, live, &value);
+	if (st != STORE_OK)
+		return st;
 	value = store_arith_apply(value, incr, delta);
 	ndigits = store_arith_format(value, digits);
 	/*
@@ -204,14 +249,13 @@ store_arith(struct store_shard *s, const struct store_key *k, bool incr, uint64_
 	 * then it is not a new item for total_items); we link a copy instead, because readers
 	 * may be copying the old value right now.
 	 */
-	in_place = ndigits <= live->nbytes;
-	len = in_place ? live->nbytes : ndigits;
-	it = shard_item_alloc_rel(s, k, live->client_flags, item_exptime(live), len, &st);
+	old_len = item_value_len(live);
+	in_place = ndigits <= old_len;
+	len = in_place ? old_len : ndigits;
+	it = shard_item_number_alloc(s, k, live->client_flags, item_exptime(live), digits, ndigits,
+				     len, &st);
 	if (it == NULL)
 		return st;
-	s->inflight = it;
-	memcpy(item_value(it), digits, ndigits);
-	memset(item_value(it) + ndigits, ' ', len - ndigits);
 	st = shard_item_link(s, it, k, index_lookup(&s->index, k), !in_place);
 	if (st != STORE_STORED)
 		return st;
@@ -220,6 +264,61 @@ store_arith(struct store_shard *s, const struct store_key *k, bool incr, uint64_
 	if (cas_out != NULL)
 		*cas_out = it->cas;
 	return STORE_OK;
+}
+
+enum store_status
+shard_item_number(struct store_shard *s, const struct item *it, uint64_t *value)
+{
+	char *flat;
+
+	if (item_is_compressed(it)) {
+		/* A number padded far past the compression minimum: read it whole. */
+		flat = shard_zip_flat(s, item_value_len(it));
+		if (flat == NULL)
+			return STORE_NO_MEMORY;
+		if (shard_item_read_raw(s, it, flat) < 0)
+			return STORE_NON_NUMERIC;
+		return store_arith_parse(flat, item_value_len(it), value) ? STORE_OK
+									   : STORE_NON_NUMERIC;
+	}
+	if (item_is_chained(it) || !store_arith_parse(item_value_const(it), it->nbytes, value))
+		return STORE_NON_NUMERIC;
+	return STORE_OK;
+}
+
+struct item *
+shard_item_number_alloc(struct store_shard *s, const struct store_key *k, uint32_t client_flags,
+			nc_reltime_t exptime, const char *digits, uint32_t ndigits, uint32_t len,
+			enum store_status *st)
+{
+	struct item *it;
+
+	if (shard_zip_wants(s, len)) {
+		char *flat = shard_zip_flat(s, len);
+
+		if (flat == NULL) {
+			*st = STORE_NO_MEMORY;
+			return NULL;
+		}
+		memcpy(flat, digits, ndigits);
+		memset(flat + ndigits, ' ', len - ndigits);
+		return shard_item_from_flat(s, k, client_flags, exptime, flat, len, st);
+	}
+	it = shard_item_alloc_rel(s, k, client_flags, exptime, len, st);
+	if (it == NULL)
+		return NULL;
+	s->inflight = it;
+	{
+		static const char spaces[64] = {[0 ... 63] = ' '};
+		struct item_writer w;
+		uint32_t left = len - ndigits;
+
+		item_writer_init(&w, it);
+		item_writer_put(&w, digits, ndigits);
+		for (; left > 0; left -= left < sizeof(spaces) ? left : sizeof(spaces))
+			item_writer_put(&w, spaces, left < sizeof(spaces) ? left : sizeof(spaces));
+	}
+	return it;
 }
 
 void

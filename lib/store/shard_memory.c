@@ -4,6 +4,23 @@
 
 #include "store/shard_private.h"
 
+/* Count a compressed item in (@p sign 1) or out (-1) of the compression gauges. */
+static void
+stats_compressed(struct store_shard *s, const struct item *it, int sign)
+{
+	uint64_t before = item_value_len(it);
+
+	if (sign > 0) {
+		STAT_ADD(s, compressed_items, 1);
+		STAT_ADD(s, compressed_bytes_before, before);
+		STAT_ADD(s, compressed_bytes_after, it->nbytes);
+	} else {
+		STAT_SUB(s, compressed_items, 1);
+		STAT_SUB(s, compressed_bytes_before, before);
+		STAT_SUB(s, compressed_bytes_after, it->nbytes);
+	}
+}
+
 static void
 stats_item_gone(struct store_shard *s, const struct item *it)
 {
@@ -13,6 +30,8 @@ stats_item_gone(struct store_shard *s, const struct item *it)
 	STAT_SUB(s, bytes, size);
 	__atomic_store_n(&s->slab.cls[it->clsid].mem_requested,
 			 s->slab.cls[it->clsid].mem_requested - size, __ATOMIC_RELAXED);
+	if (it->meta & ITEM_META_COMPRESSED)
+		stats_compressed(s, it, -1);
 }
 
 /*
@@ -703,9 +722,14 @@ struct item *
 store_item_alloc(struct store_shard *s, const struct store_key *k, uint32_t client_flags,
 		 int64_t exptime, uint32_t nbytes, enum store_status *st)
 {
-	struct item *it = shard_item_alloc_rel(s, k, client_flags,
-					       nc_clock_exptime(s->clock, exptime), nbytes, st);
+	nc_reltime_t rel = nc_clock_exptime(s->clock, exptime);
+	struct item *it;
 
+	/* Compression wanted: fill the staging item; the commit sizes the slab item. */
+	if (shard_zip_wants(s, nbytes))
+		it = shard_zip_stage(s, k, client_flags, rel, nbytes, st);
+	else
+		it = shard_item_alloc_rel(s, k, client_flags, rel, nbytes, st);
 	if (it != NULL)
 		s->inflight = it;
 	return it;
@@ -714,6 +738,10 @@ store_item_alloc(struct store_shard *s, const struct store_key *k, uint32_t clie
 void
 store_item_abandon(struct store_shard *s, struct item *it)
 {
+	if (shard_item_staged(s, it)) {
+		shard_zip_unstage(s);
+		return;
+	}
 	if (s->inflight == it)
 		s->inflight = NULL;
 	shard_item_free_chunks(s, it);
@@ -773,6 +801,8 @@ shard_item_link_cas(struct store_shard *s, struct item *it, const struct store_k
 			 s->slab.cls[it->clsid].mem_requested +
 				 item_total_size(it->nkey, it->nbytes),
 			 __ATOMIC_RELAXED);
+	if (it->meta & ITEM_META_COMPRESSED)
+		stats_compressed(s, it, 1);
 	return STORE_STORED;
 }
 

@@ -134,6 +134,12 @@ store_item_commit_meta(struct store_shard *s, struct item *it, const struct stor
 
 	if (o == NULL)
 		o = &none;
+	/* As store_item_commit(): a staged value is sized now unless it is to be joined. */
+	if (shard_item_staged(s, it) && mode != STORE_MODE_APPEND && mode != STORE_MODE_PREPEND) {
+		it = shard_zip_finish(s, it, k, &st);
+		if (it == NULL)
+			return st;
+	}
 	live = shard_lookup_owner(s, k, &cur);
 	switch (mode) {
 	case STORE_MODE_SET:
@@ -218,6 +224,9 @@ store_meta_invalidate(struct store_shard *s, const struct store_key *k,
 	touch = __atomic_load_n(&live->touch, __ATOMIC_RELAXED);
 	/* I clears the token, so the next reader of the stale item wins the recache. */
 	it->meta = (it->meta & ITEM_META_CHAINED) | (o->stale ? ITEM_META_STALE : 0);
+	/* The stored bytes were copied as they are: compressed ones stay compressed. */
+	if (nbytes > 0)
+		it->meta |= __atomic_load_n(&live->meta, __ATOMIC_RELAXED) & ITEM_META_COMPRESSED;
 	st = shard_item_link_cas(s, it, k, index_lookup(&s->index, k), o->clear_value,
 				 o->explicit_cas);
 	if (st != STORE_STORED)
@@ -258,9 +267,9 @@ store_meta_arith(struct store_shard *s, const struct store_key *k, bool incr, ui
 		/* memcached compares the cas before looking at the value. */
 		if (o->cas_in != 0 && o->cas_in != live->cas)
 			return STORE_EXISTS;
-		if (item_is_chained(live) ||
-		    !store_arith_parse(item_value_const(live), live->nbytes, &value))
-			return STORE_NON_NUMERIC;
+		st = shard_item_number(s, live, &value);
+		if (st != STORE_OK)
+			return st;
 		value = store_arith_apply(value, incr, delta);
 		flags = live->client_flags;
 		exptime = item_exptime(live);
@@ -272,14 +281,11 @@ store_meta_arith(struct store_shard *s, const struct store_key *k, bool incr, ui
 	 * As store_arith(): a result no longer than the old value is padded with spaces and is
 	 * not a new item for total_items (memcached rewrites it in place).
 	 */
-	in_place = !created && ndigits <= live->nbytes;
-	len = in_place ? live->nbytes : ndigits;
-	it = shard_item_alloc_rel(s, k, flags, exptime, len, &st);
+	in_place = !created && ndigits <= item_value_len(live);
+	len = in_place ? item_value_len(live) : ndigits;
+	it = shard_item_number_alloc(s, k, flags, exptime, digits, ndigits, len, &st);
 	if (it == NULL)
 		return st;
-	s->inflight = it;
-	memcpy(item_value(it), digits, ndigits);
-	memset(item_value(it) + ndigits, ' ', len - ndigits);
 	st = shard_item_link_cas(s, it, k, index_lookup(&s->index, k), !in_place, o->explicit_cas);
 	if (st != STORE_STORED)
 		return st;

@@ -51,6 +51,23 @@
 /* ... after this many maintain calls with anything pending. */
 #define RETIRE_FLUSH_CALLS 64
 
+/*
+ * Owner-only compression state (shard_compress.c): the parameters and three buffers grown on
+ * demand with malloc, never seen by readers: `stage` holds the staging item a store fills
+ * (store_item_alloc()), `flat` a whole value as clients see it (append/prepend results,
+ * incr/decr input), `out` LZF output or a chained compressed value gathered whole.
+ */
+struct shard_zip {
+	struct store_compress_params p;
+	struct item *stage;
+	size_t stage_cap;
+	bool staged; /* stage is handed out (allocated, not committed or abandoned) */
+	char *flat;
+	size_t flat_cap;
+	char *out;
+	size_t out_cap;
+};
+
 struct store_shard {
 	/* Read by every reader: written rarely. */
 	struct store_index index;
@@ -69,6 +86,7 @@ struct store_shard {
 	unsigned sweep_class;	   /* the class a recent_oldest judge sweeps (a chained item's
 				      chunk shows its head, of another class) */
 	unsigned id;
+	struct shard_zip zip;
 	struct retire retire;
 	struct ttl_wheel wheel;
 	struct slab slab;
@@ -236,5 +254,95 @@ void shard_item_free_chunks(struct store_shard *s, struct item *it);
 
 /* Add @p sign (1 or -1) to nretired of the class of every chunk the item holds. Owner. */
 void shard_item_count_retired(struct store_shard *s, const struct item *it, int sign);
+
+/* ---- compression (shard_compress.c), owner ---- */
+
+/*
+ * Largest value compression tries (memcached's default -I): LZF runs at 200-400 MB/s here
+ * (README, Compression), so compressing a 1 MiB value holds the owner's loop, and every
+ * request on its queue, for up to ~6 ms, and -I allows values of up to 1 GB. Larger values
+ * are stored as they are.
+ */
+#define SHARD_ZIP_MAX (1u << 20)
+/* The owner's compression buffers keep at most this much between stores (larger: freed). */
+#define SHARD_ZIP_KEEP (1u << 20)
+
+/**
+ * Whether a value of @p n bytes is one compression should try: on, and n between the minimum
+ * and SHARD_ZIP_MAX.
+ */
+static inline bool
+shard_zip_wants(const struct store_shard *s, uint64_t n)
+{
+	return s->zip.p.enabled && n >= s->zip.p.min && n <= SHARD_ZIP_MAX;
+}
+
+/** Whether @p it is the shard's staging item. */
+static inline bool
+shard_item_staged(const struct store_shard *s, const struct item *it)
+{
+	return it == s->zip.stage && s->zip.staged;
+}
+
+/**
+ * Hand out the staging item for a store of @p nbytes (store_item_alloc() with compression
+ * wanted). @return it, or NULL with *st (STORE_KEY_TOO_LONG, STORE_TOO_LARGE, STORE_NO_MEMORY
+ * when the buffer cannot grow).
+ */
+struct item *shard_zip_stage(struct store_shard *s, const struct store_key *k,
+			     uint32_t client_flags, nc_reltime_t exptime, uint32_t nbytes,
+			     enum store_status *st);
+
+/** Give the staging item back (abandon, or after shard_zip_finish()). */
+void shard_zip_unstage(struct store_shard *s);
+
+/**
+ * Turn the filled staging item into a slab item (allocated, not linked, pinned as inflight),
+ * compressed when that saves enough; the staging item is given back either way.
+ * @return the item, or NULL with *st (STORE_NO_MEMORY: retry later; STORE_TOO_LARGE).
+ */
+struct item *shard_zip_finish(struct store_shard *s, struct item *staged,
+			      const struct store_key *k, enum store_status *st);
+
+/**
+ * Allocate an item (not linked, pinned as inflight) holding @p raw[0..n), compressed when
+ * compression wants n bytes and saves enough, else as it is. Then gives back compression
+ * buffers above SHARD_ZIP_KEEP: @p raw (which may be one of them) is not to be used after.
+ * @return the item, or NULL with *st as shard_item_alloc_rel().
+ */
+struct item *shard_item_from_flat(struct store_shard *s, const struct store_key *k,
+				  uint32_t client_flags, nc_reltime_t exptime, const char *raw,
+				  uint32_t n, enum store_status *st);
+
+/**
+ * Copy @p it's value as the client wrote it (item_value_len() bytes) to @p dst,
+ * decompressing a compressed one. @return 0, or -EIO on data that does not decompress.
+ */
+int shard_item_read_raw(struct store_shard *s, const struct item *it, char *dst);
+
+/**
+ * Room for @p n bytes in the flat buffer. @return it, or NULL when it cannot grow.
+ */
+char *shard_zip_flat(struct store_shard *s, size_t n);
+
+/**
+ * The number an item holds for incr/decr (store_arith_parse() rules), read through zip.flat
+ * when compressed. @return STORE_OK, STORE_NON_NUMERIC (chained and not compressed, as before:
+ * memcached's numbers are short), or STORE_NO_MEMORY.
+ */
+enum store_status shard_item_number(struct store_shard *s, const struct item *it, uint64_t *value);
+
+/**
+ * The item of an incr/decr result: @p digits, then spaces up to @p len bytes, stored by the
+ * rule of a store (compressed when wanted and worth it). Allocated, not linked, inflight.
+ * @return the item, or NULL with *st.
+ */
+struct item *shard_item_number_alloc(struct store_shard *s, const struct store_key *k,
+				     uint32_t client_flags, nc_reltime_t exptime,
+				     const char *digits, uint32_t ndigits, uint32_t len,
+				     enum store_status *st);
+
+/** Free the compression buffers (shard destroy). */
+void shard_zip_fini(struct store_shard *s);
 
 #endif /* NC_STORE_SHARD_PRIVATE_H */

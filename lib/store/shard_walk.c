@@ -28,7 +28,7 @@ walk_fill(const struct store_shard *s, const struct item *it, struct store_walk_
 
 	v->key = item_key(it);
 	v->nkey = it->nkey;
-	v->nbytes = it->nbytes;
+	v->nbytes = item_value_len(it); /* the client's length, compressed or not */
 	v->client_flags = it->client_flags;
 	v->clsid = it->clsid;
 	v->total = (uint32_t)item_total_size(it->nkey, it->nbytes);

@@ -46,6 +46,11 @@ own name. Checks:
   quorum-cross  two nodes in quorum: 8 connections write keys through the node that is not
                 their primary, both ways at once (proxied writes wait for a quorum whose
                 acknowledgements travel the other way): all 2,400 stored, no failure.
+  compression   two nodes with --replicas 2, one storing values compressed (-o compression=lzf)
+                and one not: JSON documents (some below the minimum), appends and an incr on
+                a padded number, written to either node, read back byte-exact from both;
+                replication carries the clients' bytes, each node compresses by its own
+                settings (compressed_items on one node only).
   bad-input     a member list naming a node twice, --advertise not among --peers, --peers
                 without --advertise: the server refuses to start (exit 64) with a message
                 naming the problem; a node outside a cluster answers ERROR to
@@ -603,6 +608,58 @@ def check_disagree(ctx):
             n.stop()
 
 
+def check_compression(ctx):
+    """A compressing node and a plain one replicate each other the clients' bytes."""
+    a, b = free_ports(2)
+    na, nb = ("%s:%d" % (HOST, p) for p in (a, b))
+    peers = ",".join([na, nb])
+    nodes = [Node(ctx.server, a, peers, na, ctx.logdir,
+                  ("--replicas", "2", "-o", "compression=lzf,compression_min=200")),
+             Node(ctx.server, b, peers, nb, ctx.logdir, ("--replicas", "2"))]
+    rng = random.Random(5)
+    want = {}
+    try:
+        wait_cluster(nodes, (a, b))
+        for i in range(200):
+            recs = [{"id": rng.randrange(10**6), "user": "user%d" % rng.randrange(50),
+                     "tags": ["a", "b", "c"]} for _ in range(rng.randrange(1, 60))]
+            v = json.dumps(recs).encode()
+            k = b"cz:%d" % i
+            port = (a, b)[i % 2]
+            assert request(port, b"set %s %d 0 %d\r\n%s\r\n" % (k, i, len(v), v),
+                           b"\r\n") == b"STORED\r\n"
+            want[k] = (i, v)
+        for i in range(0, 200, 7):
+            k = b"cz:%d" % i
+            port = (b, a)[i % 2]
+            assert request(port, b"append %s 0 0 4\r\n!end\r\n" % k, b"\r\n") == b"STORED\r\n"
+            want[k] = (want[k][0], want[k][1] + b"!end")
+        n = b"41" + b" " * 500
+        assert request(a, b"set cz:num 0 0 %d\r\n%s\r\n" % (len(n), n), b"\r\n") == b"STORED\r\n"
+        assert request(b, b"incr cz:num 1\r\n", b"\r\n") == b"42\r\n"
+        want[b"cz:num"] = (0, b"42" + b" " * 500)
+        deadline = time.monotonic() + 10
+        for k, (flags, v) in want.items():
+            for port in (a, b):
+                exp = b"VALUE %s %d %d\r\n%s\r\nEND\r\n" % (k, flags, len(v), v)
+                while True:
+                    got = request(port, b"get %s\r\n" % k, b"END\r\n")
+                    if got == exp:
+                        break
+                    assert time.monotonic() < deadline, "node %d: %r: %r" % (port, k, got[:80])
+                    time.sleep(0.05)
+        sa, sb = stats(a), stats(b)
+        assert int(sa["compressed_items"]) > 100, sa["compressed_items"]
+        assert int(sb["compressed_items"]) == 0, sb["compressed_items"]
+        assert int(sa["decompressions"]) > 0
+        print("  %d keys on both nodes, %s stored compressed on one (%s -> %s bytes)" % (
+            len(want), sa["compressed_items"], sa["compressed_bytes_before"],
+            sa["compressed_bytes_after"]), flush=True)
+    finally:
+        for n in nodes:
+            n.stop()
+
+
 def static_nodes(ctx, count, extra):
     """(ports, names, nodes): @count nodes on free loopback ports, started with static --peers
     naming them all and the @extra flags (not waited for: see wait_cluster)."""
@@ -871,6 +928,7 @@ def check_quorum_cross(ctx):
 CHECKS = [("discovery", check_discovery), ("stats", check_stats), ("ketama", check_ketama),
           ("proxy", check_proxy), ("bad-input", check_bad_input), ("replicas", check_replicas),
           ("bad-peer", check_bad_peer), ("disagree", check_disagree),
+          ("compression", check_compression),
           ("quorum", check_quorum), ("quorum-timeout", check_quorum_timeout),
           ("quorum-undo", check_quorum_undo), ("quorum-cross", check_quorum_cross)]
 

@@ -20,6 +20,8 @@ def pytest_configure(config):
         ("eviction", "needs a server started with a small -m (run.sh check pytest-eviction)"),
         ("large", "needs a server started with -I 128m (run.sh check pytest-large)"),
         ("idle", "needs a server started with -o idle_timeout=2 (run.sh check pytest-idle)"),
+        ("compression", "needs a server started with -o compression=lzf (run.sh check "
+         "pytest-compression)"),
     ):
         config.addinivalue_line("markers", "%s: %s" % (name, text))
 

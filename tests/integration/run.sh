@@ -58,6 +58,10 @@ CHECKS=(
 	"pytest-large     tcp 512 64 240 134217728"
 	"pytest-idle      tcp 64 1024 60 - -oidle_timeout=2"
 	"telemetry        tcp 64 1024 60"
+	"pytest-compression udp 64 1024 120 8388608 -ocompression=lzf,compression_min=256"
+	"memccapable-lzf  tcp 64 1024 120 - -ocompression=lzf,compression_min=16,compression_min_saving=0"
+	"pymemcache-lzf   tcp 64 1024 300 - -ocompression=lzf,compression_min=16,compression_min_saving=0"
+	"pytest-server-lzf udp 64 1024 300 - -ocompression=lzf,compression_min=16,compression_min_saving=0"
 )
 # Eviction runs with 32 MB (16 one-MiB pages per shard with -t 2): the test's values span
 # about 11 size classes, and a shard with fewer pages than classes in use moves a page (and
@@ -206,16 +210,23 @@ check_pytest() {
 	local udp_port=0
 	[[ $udp == udp ]] && udp_port=$PORT
 	(cd "$LOGDIR" && timeout -k 5 "$limit" "${PYTEST[@]}" "$HERE/test_server.py" \
-		"$HERE/test_regress.py" "$HERE/test_large_items.py" "$HERE/test_idle.py" --rootdir "$HERE" -m "$marker" --server 127.0.0.1 --port "$PORT" \
+		"$HERE/test_regress.py" "$HERE/test_large_items.py" "$HERE/test_idle.py" \
+		"$HERE/test_compression.py" --rootdir "$HERE" -m "$marker" --server 127.0.0.1 --port "$PORT" \
 		--udp-port "$udp_port" --memory-mb "$mem" --max-conns "$conns" \
 		--item-max "$ITEM_MAX" --threads "$THREADS") >"$1" 2>&1
 }
 
-check_pytest-server() { check_pytest "$@" "not maxconns and not eviction and not large and not idle"; }
+check_pytest-server() { check_pytest "$@" "not maxconns and not eviction and not large and not idle and not compression"; }
 check_pytest-maxconns() { check_pytest "$@" "maxconns"; }
 check_pytest-eviction() { check_pytest "$@" "eviction"; }
 check_pytest-large() { check_pytest "$@" "large"; }
 check_pytest-idle() { check_pytest "$@" "idle"; }
+check_pytest-compression() { check_pytest "$@" "compression"; }
+# The client suites again with every value of 16 bytes or more stored compressed if that
+# saves anything: compression must not show.
+check_memccapable-lzf() { check_memccapable "$@"; }
+check_pymemcache-lzf() { check_pymemcache "$@"; }
+check_pytest-server-lzf() { check_pytest-server "$@"; }
 
 # nicached only: the startup banner, and `stats` through DPDK telemetry
 # (dpdk-telemetry.py, file prefix nicached-PORT) after a few known commands.
@@ -308,6 +319,10 @@ for c in "${CHECKS[@]}"; do
 	fi
 	if [[ $name == telemetry ]] && ((IS_MEMCACHED)); then
 		printf 'run.sh: telemetry is nicached'"'"'s own (DPDK telemetry): not run on memcached\n'
+		continue
+	fi
+	if [[ $name == *compression* || $name == *-lzf ]] && ((IS_MEMCACHED)); then
+		printf 'run.sh: %s needs nicached'"'"'s -o compression: not run on memcached\n' "$name"
 		continue
 	fi
 	ran=$((ran + 1))

@@ -62,6 +62,7 @@ CHECKS=(
 	"tcp-eviction    1 180 -p 11211 -m 32"
 	"tcp-large       1 240 -p 11211 -m 256 -I 64m"
 	"tcp-idle        1 60  -p 11211 -o idle_timeout=2"
+	"tcp-compression 2 120 -p 11211 -I 8m -o compression=lzf,compression_min=256"
 	"two-workers-tcp 2 240 -p 11211"
 	"tcp-loss        1 300 -p 11211 -m 256 --fault seed=7,drop=0.05,reorder=0.05,dup=0.01"
 	"tcp-soak        1 240 -p 11211 -m 256 --fault seed=11,drop=0.02,reorder=0.02"
@@ -369,6 +370,10 @@ check_tcp-conn-limit() {
 check_tcp-eviction() { server_pytest "$1" "$2" "$3" eviction; }
 check_tcp-large() { server_pytest "$1" "$2" "$3" large test_large_items.py; }
 check_tcp-idle() { server_pytest "$1" "$2" "$3" idle test_idle.py; }
+# Compressed values over the DPDK TCP (and UDP) path with two workers (reads of the other
+# shard, forwarded gat): decompressed into the worker's scratch and copied into mbufs before
+# its quiescent state, multi-MB chained ones included.
+check_tcp-compression() { server_pytest "$1" "$2" "$3" compression test_compression.py; }
 
 check_two-workers-tcp() { run_pytest "$1" "$2" "$3" test_tcp_two_workers.py -s; }
 

@@ -210,6 +210,41 @@ test_suboptions(void **state)
 	BAD("--idle-timeout: '2592001' is out of range (0..2592000)", "-o", "idle_timeout=2592001");
 }
 
+/* Compression: off by default; -o suboptions and long flags set the same fields. */
+static void
+test_compression(void **state)
+{
+	struct nc_settings s;
+	enum settings_action act;
+	char err[ERRCAP];
+
+	(void)state;
+	assert_int_equal(PARSE(&s, &act, err, "-p", "1"), 0);
+	assert_int_equal(s.compression, SETTINGS_COMPRESSION_NONE);
+	assert_int_equal(s.compression_min, 1024);
+	assert_int_equal(s.compression_min_saving, 10);
+	assert_int_equal(PARSE(&s, &act, err, "-o",
+			       "compression=lzf,compression_min=2k,compression_min_saving=25"),
+			 0);
+	assert_int_equal(s.compression, SETTINGS_COMPRESSION_LZF);
+	assert_int_equal(s.compression_min, 2048);
+	assert_int_equal(s.compression_min_saving, 25);
+	assert_int_equal(PARSE(&s, &act, err, "--compression", "lzf", "--compression-min", "100",
+			       "--compression-min-saving", "0"),
+			 0);
+	assert_int_equal(s.compression, SETTINGS_COMPRESSION_LZF);
+	assert_int_equal(s.compression_min, 100);
+	assert_int_equal(s.compression_min_saving, 0);
+	assert_int_equal(PARSE(&s, &act, err, "--compression", "lzf", "-o", "compression=none"),
+			 0);
+	assert_int_equal(s.compression, SETTINGS_COMPRESSION_NONE);
+	BAD("--compression: 'zstd' is not none or lzf", "-o", "compression=zstd");
+	BAD("--compression-min-saving: '100' is out of range (0..99)", "-o",
+	    "compression_min_saving=100");
+	BAD("-o/--extended: compression_min needs a value (compression_min=N)", "-o",
+	    "compression_min");
+}
+
 static void
 test_sizes(void **state)
 {
@@ -814,7 +849,7 @@ test_stats(void **state)
 			       "127.0.0.1,::1", "-U", "11211"),
 			 0);
 	n = settings_stats(&s, st, SETTINGS_STATS_MAX);
-	assert_true(n == 39);
+	assert_true(n == 42);
 	assert_string_equal(stat_of(st, n, "require_hugepages"), "no");
 	assert_string_equal(stat_of(st, n, "flush_enabled"), "yes");
 	assert_string_equal(stat_of(st, n, "shutdown_command"), "no");
@@ -822,6 +857,9 @@ test_stats(void **state)
 	assert_string_equal(stat_of(st, n, "log"), "auto");
 	assert_string_equal(stat_of(st, n, "auth_enabled_sasl"), "no"); /* memcached's yes/no */
 	assert_string_equal(stat_of(st, n, "auth_enabled_ascii"), "");
+	assert_string_equal(stat_of(st, n, "compression"), "none");
+	assert_string_equal(stat_of(st, n, "compression_min"), "1024");
+	assert_string_equal(stat_of(st, n, "compression_min_saving"), "10");
 	assert_string_equal(stat_of(st, n, "replicas"), "1");
 	assert_string_equal(stat_of(st, n, "replication"), "async");
 	assert_string_equal(stat_of(st, n, "replication_timeout"), "500");
@@ -991,6 +1029,7 @@ main(void)
 		cmocka_unit_test(test_config_file),   cmocka_unit_test(test_config_bad_lines),
 		cmocka_unit_test(test_eal_args),      cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_auth),
+		cmocka_unit_test(test_compression),
 		cmocka_unit_test(test_usage),	      cmocka_unit_test(test_fuzz_argv),
 		cmocka_unit_test(test_fault),	      cmocka_unit_test(test_cluster),
 	};
