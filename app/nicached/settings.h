@@ -230,6 +230,11 @@ enum settings_compression {
 	  "write the process id to this file once serving; removed at a clean stop")          \
 	X(path, user, 'u', "user", "", 0, 0, NULL, "name",                                    \
 	  "started as root: switch to this user once the NIC, memory and ports are set up")  \
+	X(path, unix_socket, 's', "unix-socket", "", 0, 0, "domain_socket", "file",             \
+	  "also listen on this unix socket (memcached -s; socket backend; worker 0 accepts "  \
+	  "its connections)")                                                                 \
+	X(path, unix_mask, 'a', "unix-mask", "0700", 0, 0, "umask", "mask",                    \
+	  "permissions of the unix socket, octal (memcached -a)")                             \
 	X(switch, require_hugepages, 0, "require-hugepages", 0, 0, 1, "require_hugepages",      \
 	  "yes|no", "refuse to start when the hugepages the settings need are not free "       \
 	  "(instead of starting on 4 KiB pages)")                                             \

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cluster.h"
@@ -213,6 +214,22 @@ check_combination(const struct nc_settings *t, char *err, size_t errcap)
 		return -EINVAL;
 	for (int i = 0; i < n; i++)
 		any_port = any_port || l[i].tcp_port != 0;
+	if (t->unix_socket[0] != '\0') {
+		char *end;
+		unsigned long mask = strtoul(t->unix_mask, &end, 8);
+
+		if (t->backend == SETTINGS_BACKEND_DPDK) {
+			setting_err(err, errcap, "-s/--unix-socket: the socket backend's (the dpdk "
+						 "backend serves the NIC only)");
+			return -EINVAL;
+		}
+		if (t->unix_mask[0] == '\0' || *end != '\0' || mask > 0777) {
+			setting_err(err, errcap, "-a/--unix-mask: '%s' is not an octal mode (0..0777)",
+				    t->unix_mask);
+			return -EINVAL;
+		}
+		any_port = true; /* memcached -s alone serves the socket only */
+	}
 	if (!any_port) {
 		setting_err(err, errcap,
 			    "-p/--port and -U/--udp-port are both 0: nothing to listen on");

@@ -107,6 +107,11 @@ worker_stack(struct worker *w, char *msg, size_t msgcap)
 		return n;
 	}
 	p.nlisten = (unsigned)n;
+	if (w->id == 0 && w->srv->set.unix_socket[0] != '\0') {
+		/* One listener for the path: worker 0 accepts; reads run there, writes forward. */
+		p.unix_path = w->srv->set.unix_socket;
+		p.unix_mode = (unsigned)strtoul(w->srv->set.unix_mask, NULL, 8);
+	}
 	/*
 	 * Every connection may land on one queue: each worker's TCP holds -c of them, plus room
 	 * for the ones it refuses with memcached's error (they are open until that is sent).

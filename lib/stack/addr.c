@@ -21,6 +21,8 @@ stack_addr_format(const struct stack_addr *a, char *buf, size_t cap)
 		snprintf(buf, cap, "%s:%u", ip, ntohs(v4->sin_port));
 	else if (a->ss.ss_family == AF_INET6 && inet_ntop(AF_INET6, &v6->sin6_addr, ip, sizeof(ip)))
 		snprintf(buf, cap, "[%s]:%u", ip, ntohs(v6->sin6_port));
+	else if (a->ss.ss_family == AF_UNIX)
+		snprintf(buf, cap, "unix"); /* a client of the unix socket (memcached -s) */
 	else
 		snprintf(buf, cap, "?");
 	return buf;

@@ -8,10 +8,13 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "stack/stack.h"
@@ -45,7 +48,8 @@ struct sock_stack {
 	struct stack base; /* first: struct stack * converts to this */
 	int ep;
 	struct sk_ent wake;
-	struct sk_ent listener[STACK_LISTEN_MAX];
+	struct sk_ent listener[STACK_LISTEN_MAX + 1]; /* + a unix socket */
+	char unix_path[108];			      /* the unix socket made here, or "" */
 	unsigned nlistener;
 	struct sk_ent udp[STACK_LISTEN_MAX]; /* stack_dgram.via indexes this */
 	unsigned nudp;
@@ -140,6 +144,41 @@ add_listener(struct sock_stack *ss, const struct stack_listen *l, int backlog)
 	return ep_add(ss, e, EPOLLIN);
 }
 
+/*
+ * A unix socket listener at @p path with permissions @p mode (memcached -s / -a): a stale
+ * socket file left by an earlier run is replaced, any other file is not.
+ */
+static int
+add_unix_listener(struct sock_stack *ss, const char *path, unsigned mode, int backlog)
+{
+	struct sk_ent *e = &ss->listener[ss->nlistener];
+	struct sockaddr_un sun;
+	struct stat st;
+	int err = 0;
+
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return -EEXIST;
+		unlink(path);
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	e->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (e->fd < 0)
+		return neg_errno();
+	e->kind = SK_LISTENER;
+	ss->nlistener++; /* from here on destroy closes it */
+	if (bind(e->fd, (const struct sockaddr *)&sun, sizeof(sun)) != 0)
+		return neg_errno();
+	snprintf(ss->unix_path, sizeof(ss->unix_path), "%s", path); /* destroy unlinks it */
+	if (chmod(path, mode) != 0 || listen(e->fd, backlog) != 0)
+		err = neg_errno();
+	return err != 0 ? err : ep_add(ss, e, EPOLLIN);
+}
+
 static int
 add_udp(struct sock_stack *ss, const struct stack_listen *l, uint32_t rcvbuf)
 {
@@ -185,6 +224,8 @@ sock_setup(struct sock_stack *ss, const struct stack_params *p)
 		if (err == 0 && p->listen[i].udp_port != 0)
 			err = add_udp(ss, &p->listen[i], p->udp_rcvbuf);
 	}
+	if (err == 0 && p->unix_path != NULL)
+		err = add_unix_listener(ss, p->unix_path, p->unix_mode, backlog);
 	return err;
 }
 
@@ -294,6 +335,8 @@ sock_destroy(struct stack *s)
 		sock_close(s, ss->conns);
 	for (unsigned i = 0; i < ss->nlistener; i++)
 		close_fd(ss->listener[i].fd);
+	if (ss->unix_path[0] != '\0')
+		unlink(ss->unix_path);
 	for (unsigned i = 0; i < ss->nudp; i++)
 		close_fd(ss->udp[i].fd);
 	close_fd(ss->wake.fd);

@@ -53,6 +53,8 @@ struct stack_params {
 	unsigned nlisten;
 	int backlog;				/* listen() backlog (memcached -b); <= 0: 1024 */
 	uint32_t udp_rcvbuf;			/* SO_RCVBUF for UDP sockets, bytes; 0 = default */
+	const char *unix_path;			/* socket backend: also listen here (AF_UNIX), or NULL */
+	unsigned unix_mode;			/* its permissions (memcached -a) */
 	struct tcp_params tcp;			/* dpdk: limits of the worker's TCP (zeros: defaults;
 						 * addresses, port and io are the backend's) */
 };

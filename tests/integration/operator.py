@@ -16,6 +16,8 @@ Checks (PASS/FAIL each, then "N passed, M failed"; exit status 1 on any failure)
   o-ignored       -o hashpower=20,modern: starts, says in its log that they have no effect
   stats-items     after evictions: memcached's per-class evicted_nonzero, evicted_time,
                   evicted_active, outofmemory, mem_requested (summing to `bytes`); `me` cls=
+  unix-socket     -s PATH -a MODE: served beside TCP (writes of every shard), its mode, a
+                  plain file in the way refused, the socket removed at the stop, not on dpdk
   user            (root only) -u nobody: the process runs as nobody after setup, serves, and
                   stops cleanly (its pidfile removed)
 Only processes this script started are stopped, by pid.
@@ -255,6 +257,46 @@ def check_stats_items(ctx):
         s.stop()
 
 
+@check("unix-socket")
+def check_unix_socket(ctx):
+    """-s PATH -a MODE: memcached's unix socket, served beside TCP; alone with -p 0; a stale
+    socket file replaced, removed at the stop; refused on the dpdk backend."""
+    path = os.path.join(ctx.tmp, "nc.sock")
+    open(path, "w").close()
+    bad = subprocess.run([ctx.server, "-s", path, "-t", "1", "-p", "0"], capture_output=True,
+                         text=True, timeout=30)
+    assert bad.returncode != 0 and "File exists" in bad.stdout + bad.stderr, bad
+    os.unlink(path)
+    s = Proc([ctx.server, "-l", "127.0.0.1", "-t", "2", "-s", path, "-a", "0660"], ctx.tmp,
+             "nicached-s")
+    try:
+        assert (os.stat(path).st_mode & 0o777) == 0o660, oct(os.stat(path).st_mode)
+        u = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        u.connect(path)
+        u.settimeout(5)
+        out = b""
+        for i in range(200):  # keys of both workers: writes forward from worker 0
+            u.sendall(b"set u%d 0 0 2\r\nhi\r\n" % i)
+            out += u.recv(100)
+        assert out == b"STORED\r\n" * 200, out[:100]
+        u.sendall(b"get u7\r\nstats settings\r\n")
+        got = b""
+        while not got.endswith(b"END\r\n") or b"STAT" not in got:
+            got += u.recv(65536)
+        u.close()
+        assert got.startswith(b"VALUE u7 0 2\r\nhi\r\nEND\r\n"), got[:80]
+        assert b"STAT domain_socket " + path.encode() + b"\r\n" in got, got
+        assert b"STAT umask 0660\r\n" in got, got
+        assert talk(s.port, b"get u9\r\n") == b"VALUE u9 0 2\r\nhi\r\nEND\r\n"
+    finally:
+        rc = s.stop()
+    assert rc == 0, rc
+    assert not os.path.exists(path), "the socket file is left after the stop"
+    dp = subprocess.run([ctx.server, "--backend", "dpdk", "-s", path], capture_output=True,
+                        text=True, timeout=30)
+    assert dp.returncode == 64 and "socket backend" in dp.stderr, dp
+
+
 @check("user")
 def check_user(ctx):
     if os.geteuid() != 0:
@@ -297,7 +339,8 @@ def main():
     ctx.tmp = tempfile.mkdtemp(prefix="nc-operator.")
     try:
         for fn in (check_disable_flush, check_shutdown, check_pidfile, check_verbosity,
-                   check_listen_name, check_o_ignored, check_stats_items, check_user):
+                   check_listen_name, check_o_ignored, check_stats_items, check_unix_socket,
+                   check_user):
             fn(ctx)
     finally:
         shutil.rmtree(ctx.tmp, ignore_errors=True)

@@ -849,7 +849,9 @@ test_stats(void **state)
 			       "127.0.0.1,::1", "-U", "11211"),
 			 0);
 	n = settings_stats(&s, st, SETTINGS_STATS_MAX);
-	assert_true(n == 42);
+	assert_true(n == 44);
+	assert_string_equal(stat_of(st, n, "domain_socket"), "");
+	assert_string_equal(stat_of(st, n, "umask"), "0700");
 	assert_string_equal(stat_of(st, n, "require_hugepages"), "no");
 	assert_string_equal(stat_of(st, n, "flush_enabled"), "yes");
 	assert_string_equal(stat_of(st, n, "shutdown_command"), "no");
