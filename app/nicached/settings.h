@@ -230,6 +230,9 @@ enum settings_compression {
 	  "write the process id to this file once serving; removed at a clean stop")          \
 	X(path, user, 'u', "user", "", 0, 0, NULL, "name",                                    \
 	  "started as root: switch to this user once the NIC, memory and ports are set up")  \
+	X(switch, disable_evictions, 'M', "disable-evictions", 0, 0, 1, NULL, "yes|no",         \
+	  "never evict a live item for room (memcached -M): a store that needs it answers "  \
+	  "'SERVER_ERROR out of memory storing object'; stats settings: evictions off")       \
 	X(path, unix_socket, 's', "unix-socket", "", 0, 0, "domain_socket", "file",             \
 	  "also listen on this unix socket (memcached -s; socket backend; worker 0 accepts "  \
 	  "its connections)")                                                                 \
@@ -453,7 +456,7 @@ struct settings_stat {
  * from the settings s).
  */
 #define SETTINGS_STATS_DERIVED(X)                                \
-	X("evictions", "on")                                     \
+	X("evictions", s->disable_evictions ? "off" : "on")      \
 	X("cas_enabled", "yes")                                  \
 	X("binding_protocol", "auto-negotiate")                  \
 	X("flush_enabled", s->disable_flush ? "no" : "yes")      \

@@ -69,6 +69,7 @@ worker_shard(struct worker *w, char *msg, size_t msgcap)
 		.chunk_min = srv->set.slab_min_size,
 		.growth_factor = srv->set.growth_factor,
 		.first_page_shares = srv->nworkers,
+		.no_evict = srv->set.disable_evictions != 0,
 		.seed = &srv->seed,
 		.clock = &srv->clock,
 		.cas_source = &srv->cas,

@@ -63,6 +63,7 @@ store_shard_create(const struct store_shard_params *p, int *err)
 	s->id = p->shard_id;
 	s->clock = p->clock;
 	s->seed = p->seed;
+	s->no_evict = p->no_evict;
 	s->zip.p = p->compress;
 	if (s->zip.p.min_saving > 99)
 		s->zip.p.min_saving = 99;

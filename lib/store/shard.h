@@ -111,6 +111,8 @@ struct store_shard_params {
 	double growth_factor;		    /* -f; 0 = 1.25 */
 	uint32_t index_entries;		    /* fixed key slots; 0 = grow to one per smallest chunk */
 	unsigned first_page_shares;	    /* slab_params: shards sharing memcached's first pages */
+	bool no_evict;			    /* memcached -M: a store that needs room fails instead of
+					     * evicting (expired items still go; free pages still move) */
 	const struct nc_digest_seed *seed;  /* the process's digest seed (store_key_init) */
 	struct nc_clock *clock;		    /* coarse clock the owner keeps updated */
 	struct nc_cas_source *cas_source;   /* process-wide CAS source */

@@ -483,6 +483,12 @@ make_room(struct store_shard *s, unsigned clsid)
 		return;
 	}
 	want -= c->nretired;
+	if (s->no_evict) {
+		/* -M: only a page no item uses may come; the store fails otherwise. */
+		take_spare_page(s, clsid, true);
+		retire_flush(&s->retire);
+		return;
+	}
 	if (take_spare_page(s, clsid, false))
 		return;
 	/*
@@ -575,7 +581,8 @@ chunk_alloc(struct store_shard *s, unsigned clsid)
 	struct item *it = slab_alloc(&s->slab, clsid);
 
 	if (it != NULL) {
-		evict_ahead(s, clsid);
+		if (!s->no_evict)
+			evict_ahead(s, clsid);
 		return it;
 	}
 	if (retire_reap(&s->retire) > 0) {
@@ -773,7 +780,8 @@ shard_item_link_cas(struct store_shard *s, struct item *it, const struct store_k
 		unsigned evicted = 0;
 
 		store_item_abandon(s, it);
-		for (unsigned i = 0; i < s->slab.nclasses && evicted < EVICT_BATCH; i++) {
+		for (unsigned i = 0; !s->no_evict && i < s->slab.nclasses && evicted < EVICT_BATCH;
+		     i++) {
 			unsigned c = (s->index_full_rotor + i) % s->slab.nclasses;
 
 			evicted += evict_class(s, c, EVICT_BATCH - evicted, item_judge, EVICT_VISITS);

@@ -16,6 +16,8 @@ Checks (PASS/FAIL each, then "N passed, M failed"; exit status 1 on any failure)
   o-ignored       -o hashpower=20,modern: starts, says in its log that they have no effect
   stats-items     after evictions: memcached's per-class evicted_nonzero, evicted_time,
                   evicted_active, outofmemory, mem_requested (summing to `bytes`); `me` cls=
+  no-evictions    -M: full memory gives memcached's out-of-memory answer (compared), no
+                  eviction, every stored item readable
   unix-socket     -s PATH -a MODE: served beside TCP (writes of every shard), its mode, a
                   plain file in the way refused, the socket removed at the stop, not on dpdk
   user            (root only) -u nobody: the process runs as nobody after setup, serves, and
@@ -257,6 +259,38 @@ def check_stats_items(ctx):
         s.stop()
 
 
+@check("no-evictions")
+def check_no_evictions(ctx):
+    """-M: once memory is full a store gets memcached's out-of-memory error (as memcached -M
+    answers it), nothing is evicted, every stored item stays readable, the server serves on."""
+    def run(p):
+        sock = socket.create_connection(("127.0.0.1", p.port), timeout=10)
+        value = b"v" * 1000
+        answers = []
+        for i in range(12000):
+            sock.sendall(b"set k%d 0 0 1000\r\n%s\r\n" % (i, value))
+            line = b""
+            while not line.endswith(b"\r\n"):
+                line += sock.recv(100)
+            answers.append(line)
+        sock.close()
+        stored = [i for i, a in enumerate(answers) if a == b"STORED\r\n"]
+        failed = set(a for a in answers if a != b"STORED\r\n")
+        st = {}
+        for l in talk(p.port, b"stats\r\nstats settings\r\n", wait=1).decode().splitlines():
+            parts = l.split(" ", 2)
+            if parts[0] == "STAT":
+                st.setdefault(parts[1], parts[2] if len(parts) > 2 else "")
+        first = talk(p.port, b"get k%d\r\n" % stored[0])
+        return stored, failed, st, first
+    (ns, nf, nst, nfirst), (ms, mf, mst, mfirst), _, _ = both(ctx, ["-M", "-m", "8"], run)
+    assert nf == mf == {b"SERVER_ERROR out of memory storing object\r\n"}, (nf, mf)
+    assert nst["evictions"] == "0" and nst["evictions"] == mst["evictions"], (nst["evictions"],)
+    assert nst["curr_items"] == str(len(ns)), (nst["curr_items"], len(ns))
+    assert nfirst.startswith(b"VALUE k%d 0 1000" % ns[0]), nfirst[:40]
+    assert len(ns) == len(ms), ("stored", len(ns), len(ms))  # the same memory accounting
+
+
 @check("unix-socket")
 def check_unix_socket(ctx):
     """-s PATH -a MODE: memcached's unix socket, served beside TCP; alone with -p 0; a stale
@@ -339,7 +373,8 @@ def main():
     ctx.tmp = tempfile.mkdtemp(prefix="nc-operator.")
     try:
         for fn in (check_disable_flush, check_shutdown, check_pidfile, check_verbosity,
-                   check_listen_name, check_o_ignored, check_stats_items, check_unix_socket,
+                   check_listen_name, check_o_ignored, check_stats_items, check_no_evictions,
+                   check_unix_socket,
                    check_user):
             fn(ctx)
     finally:
