@@ -12,10 +12,13 @@
 #include "cluster/etcd.h"
 #include "cluster_warm.h"
 #include "nic.h"
+#include "snapshot.h"
 #include "worker.h"
 
 /** Set by the signal handler; read by the control loop. */
 static volatile sig_atomic_t control_signal;
+/** Set by SIGUSR1 (write a snapshot); cleared by the control loop. */
+static volatile sig_atomic_t control_snapshot;
 /** The server telemetry callbacks report on (DPDK gives them no argument). */
 static struct nc_server *telemetry_srv;
 
@@ -23,6 +26,13 @@ static void
 on_signal(int sig)
 {
 	control_signal = sig;
+}
+
+static void
+on_usr1(int sig)
+{
+	(void)sig;
+	control_snapshot = 1;
 }
 
 void
@@ -35,6 +45,8 @@ control_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 }
@@ -222,6 +234,9 @@ control_main(struct nc_server *srv)
 		/* Membership in etcd: stepped here, never on a request's path. */
 		cluster_service(srv);
 		cluster_warm_service(srv);
+		/* Snapshots: SIGUSR1 starts one; a finished one is reaped and logged. */
+		snapshot_service(srv, control_snapshot != 0);
+		control_snapshot = 0;
 		nanosleep(&tick, NULL);
 	}
 	__atomic_store_n(&srv->stop, true, __ATOMIC_RELEASE);

@@ -13,7 +13,10 @@
 
 #include "server.h"
 
-/** [setup] Catch SIGINT and SIGTERM (they ask control_main to stop); ignore SIGPIPE. */
+/**
+ * [setup] Catch SIGINT and SIGTERM (they ask control_main to stop) and SIGUSR1 (write a
+ * snapshot to --snapshot-file); ignore SIGPIPE.
+ */
 void control_signals(void);
 
 /**

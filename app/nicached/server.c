@@ -10,6 +10,7 @@
 #include "cluster.h"
 #include "cluster_warm.h"
 #include "nic.h"
+#include "snapshot.h"
 #include "worker.h"
 
 int
@@ -57,7 +58,7 @@ server_setup(struct nc_server *srv, char *err, size_t errcap)
 			return rc ? rc : -ENOMEM;
 		id++;
 	}
-	return 0;
+	return snapshot_setup(srv, err, errcap);
 }
 
 void
@@ -69,4 +70,5 @@ server_teardown(struct nc_server *srv)
 	retire_reclaimer_destroy(&srv->reclaimer);
 	cluster_teardown(srv);
 	cluster_warm_teardown(srv);
+	snapshot_teardown(srv);
 }

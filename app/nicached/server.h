@@ -69,6 +69,7 @@ struct nc_server {
 	struct cluster_view *cluster;	    /* cluster.h; NULL when not in a cluster */
 	struct cluster_ctl *cluster_ctl;    /* cluster.c: membership in etcd, or NULL */
 	struct cluster_warm *warm;	    /* cluster_warm.c: a warm-up, or NULL */
+	struct snapshot_ctl *snap;	    /* snapshot.c: snapshots and their stats */
 	char memory_note[160];		    /* why 4 KiB pages ("" with hugepages or when obvious) */
 	/* backend dpdk: the site, the NIC profile it names, and the started port */
 	struct net_site site;

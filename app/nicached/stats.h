@@ -71,7 +71,9 @@
 	X(repl_undos, "undos of failed quorum writes shipped to replicas (again after a break)") \
 	X(repl_undos_lost, "undos given up: more than 16384 waiting for one member, no memory") \
 	X(executed_for_others, "writes this worker executed for another worker")    \
-	X(write_retries, "writes retried after a quiescent state (memory in grace)")
+	X(write_retries, "writes retried after a quiescent state (memory in grace)")  \
+	X(snapshot_items, "items this worker copied into snapshots")                \
+	X(snapshot_bytes, "value bytes of those items")
 
 struct worker_stats {
 #define WORKER_STAT_FIELD(name, desc) uint64_t name;

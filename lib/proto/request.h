@@ -47,7 +47,8 @@ enum proto_kind {
 	X(QUIT, "quit: close after earlier replies")                        \
 	X(DEBUG, "me <key>: item details")                                  \
 	X(LRU_CRAWLER, "lru_crawler <subcommand> [args] (.args): answered by the worker") \
-	X(CONFIG, "config <subcommand> [key] (.args): auto-discovery, answered by the worker")
+	X(CONFIG, "config <subcommand> [key] (.args): auto-discovery, answered by the worker") \
+	X(SNAPSHOT, "snapshot [name] (.args): write a snapshot, answered by the worker")
 
 enum proto_op {
 #define PROTO_OP_ENUM(name, desc) PROTO_OP_##name,

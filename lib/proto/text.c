@@ -842,6 +842,8 @@ dispatch(struct text_parser *p, struct proto_input *in, const struct line *l,
 			return parse_store(p, in, l, req, err, PROTO_MODE_SET);
 		if (TOK_IS(cmd, "stats"))
 			return parse_with_args(p, in, l, req, PROTO_OP_STATS);
+		if (TOK_IS(cmd, "snapshot"))
+			return parse_with_args(p, in, l, req, PROTO_OP_SNAPSHOT);
 		break; /* shutdown, slabs: not served */
 	case 'a':
 		if (TOK_IS(cmd, "add"))
