@@ -346,7 +346,7 @@ struct settings_stat {
 	X("binding_protocol", "auto-negotiate")
 
 /** Enough room for every `stats settings` line. */
-#define SETTINGS_STATS_MAX 32
+#define SETTINGS_STATS_MAX 48
 
 /**
  * Fill up to @p max lines of `stats settings` (memcached's names and formats where memcached
