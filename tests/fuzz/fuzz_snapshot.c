@@ -10,7 +10,13 @@
  *
  * The input lives in a memfd opened through /proc/self/fd, so no file is written per run.
  * Seeds in corpus/snapshot/: files written by nicached (plaintext and encrypted with the
- * fuzzing key, empty and with items, a chained item).
+ * fuzzing key, empty and with 20 items in two blocks).
+ *
+ * Build (standalone):
+ *   clang -g -O1 -march=corei7 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
+ *     -include rte_config.h -I lib $(pkg-config --cflags libdpdk libsodium) \
+ *     tests/fuzz/fuzz_snapshot.c lib/snapshot/*.c $(pkg-config --libs libdpdk libsodium) \
+ *     -o /tmp/fuzz_snapshot
  */
 #include <stdbool.h>
 #include <stddef.h>
