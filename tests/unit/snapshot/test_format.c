@@ -234,14 +234,14 @@ cut_everywhere(const struct snap_key *key)
 	size_t len;
 	uint8_t *buf;
 
-	write_file(path, 40, vlen_small, 1024, key);
+	write_file(path, 16, vlen_small, 512, key);
 	buf = slurp(path, &len);
 	snprintf(cut, sizeof(cut), "%s.cut", path);
 	for (size_t l = 0; l < len; l++) {
 		int rc;
 
 		spit(cut, buf, l);
-		rc = read_check(cut, 40, vlen_small, key, err, sizeof(err));
+		rc = read_check(cut, 16, vlen_small, key, err, sizeof(err));
 		if (rc >= 0)
 			fail_msg("a file cut at %zu of %zu bytes was read", l, len);
 		if (rc != -ENODATA && rc != -EINVAL && rc != -EBADMSG)
@@ -272,7 +272,7 @@ flip_everywhere(const struct snap_key *key)
 	size_t len;
 	uint8_t *buf;
 
-	write_file(path, 30, vlen_small, 1024, key);
+	write_file(path, 12, vlen_small, 512, key);
 	buf = slurp(path, &len);
 	snprintf(bad, sizeof(bad), "%s.bad", path);
 	for (size_t at = 0; at < len; at++) {
@@ -281,7 +281,7 @@ flip_everywhere(const struct snap_key *key)
 		buf[at] ^= (uint8_t)(1u << (at % 8));
 		spit(bad, buf, len);
 		buf[at] ^= (uint8_t)(1u << (at % 8));
-		rc = read_check(bad, 30, vlen_small, key, err, sizeof(err));
+		rc = read_check(bad, 12, vlen_small, key, err, sizeof(err));
 		if (rc >= 0)
 			fail_msg("a file with byte %zu flipped was read", at);
 		if (at < SNAP_MAGIC_LEN)
@@ -293,7 +293,7 @@ flip_everywhere(const struct snap_key *key)
 	/* Payload damage reads as corrupt (the CRC is over the bytes on disk), not as a key. */
 	buf[len - SNAP_TRAILER_LEN - SNAP_CIPHER_ABYTES - 30] ^= 1;
 	spit(bad, buf, len);
-	assert_int_equal(read_check(bad, 30, vlen_small, key, err, sizeof(err)), -EBADMSG);
+	assert_int_equal(read_check(bad, 12, vlen_small, key, err, sizeof(err)), -EBADMSG);
 	assert_non_null(strstr(err, "checksum"));
 	unlink(bad);
 	free(buf);
