@@ -57,6 +57,7 @@ telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	const struct nc_server *srv = telemetry_srv;
 	struct worker_stats ws;
 	struct store_shard_stats ss;
+	struct snapshot_stats snap;
 
 	(void)cmd;
 	(void)params;
@@ -77,6 +78,10 @@ telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 #undef ADD
 #define ADD(name, desc) rte_tel_data_add_dict_u64(d, #name, ss.name);
 	STORE_SHARD_STATS(ADD)
+#undef ADD
+	snapshot_stats_get(srv, &snap);
+#define ADD(name, desc) rte_tel_data_add_dict_u64(d, #name, snap.name);
+	SNAPSHOT_STATS(ADD)
 #undef ADD
 	return 0;
 }
