@@ -187,8 +187,10 @@ writer_main(void *arg)
 		char why[sizeof(sc->err)];
 
 		rc = -ECANCELED;
-		snprintf(why, sizeof(why), "%s", sc->err[0] ? sc->err : "a worker could not copy an item");
-		snprintf(sc->err, sizeof(sc->err), "snapshot %.200s: given up (%.250s)", sc->path, why);
+		snprintf(why, sizeof(why), "%s",
+			 sc->err[0] ? sc->err : "a worker could not copy an item");
+		snprintf(sc->err, sizeof(sc->err), "snapshot %.200s: given up (%.250s)", sc->path,
+			 why);
 	}
 	if (rc == 0) {
 		sc->file_bytes = snap_writer_bytes(sc->writer);
@@ -204,8 +206,8 @@ writer_main(void *arg)
 
 /** The file a snapshot goes to: --snapshot-file, or @p name in its folder. */
 static int
-snapshot_path(const struct nc_server *srv, const char *name, uint32_t len, char *out,
-	      size_t cap, char *err, size_t errcap)
+snapshot_path(const struct nc_server *srv, const char *name, uint32_t len, char *out, size_t cap,
+	      char *err, size_t errcap)
 {
 	const char *file = srv->set.snapshot_file;
 	char dir[PATH_MAX];
@@ -266,8 +268,7 @@ writer_launch(struct snapshot_ctl *sc)
 }
 
 int
-snapshot_start(struct nc_server *srv, const char *name, uint32_t name_len, char *err,
-	       size_t errcap)
+snapshot_start(struct nc_server *srv, const char *name, uint32_t name_len, char *err, size_t errcap)
 {
 	struct snapshot_ctl *sc = srv->snap;
 	struct store_shard_stats ss;
@@ -516,9 +517,11 @@ write_stop_snapshot(struct nc_server *srv, struct snapshot_ctl *sc)
 		return rc;
 	}
 	SNAP_STAT_ADD(sc, snapshots_written, 1);
-	fprintf(stderr, "nicached: stop snapshot %s written: %" PRIu64 " items, %" PRIu64
-		" bytes in %.3f s%s\n", srv->set.snapshot_file, t.items, bytes,
-		(double)(snapshot_now_ns() - t0) / 1e9, sc->has_key ? " (encrypted)" : "");
+	fprintf(stderr,
+		"nicached: stop snapshot %s written: %" PRIu64 " items, %" PRIu64
+		" bytes in %.3f s%s\n",
+		srv->set.snapshot_file, t.items, bytes, (double)(snapshot_now_ns() - t0) / 1e9,
+		sc->has_key ? " (encrypted)" : "");
 	return 0;
 }
 

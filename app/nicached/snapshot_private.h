@@ -19,24 +19,24 @@
 #include "store/shard.h"
 
 /** A block's nominal plaintext size, and the blocks a running snapshot has per worker. */
-#define SNAPSHOT_BLOCK_BYTES (256u << 10)
+#define SNAPSHOT_BLOCK_BYTES	   (256u << 10)
 #define SNAPSHOT_BLOCKS_PER_WORKER 4
 /** Chunks a worker's walk visits between two looks at the clock. */
 #define SNAPSHOT_WALK_CHUNKS 64
 
 /** One worker's part of a running snapshot. */
 struct snapshot_part {
-	bool active;		/* set by the starter, cleared by the worker (release/acquire) */
+	bool active;		/* set by the starter, cleared by the worker (release) */
 	struct store_walk walk; /* where the worker's walk stands (the worker's) */
 	struct snap_block *cur; /* the block it fills, or NULL (the worker's) */
 } __rte_cache_aligned;
 
 struct snapshot_ctl {
-	pthread_mutex_t lock;	  /* starting and reaping (any thread) */
-	bool busy;		  /* a snapshot is on: its writer not reaped yet (under lock) */
-	bool failed;		  /* the running snapshot gave up (atomic) */
-	bool writer_done;	  /* the writer thread finished (release/acquire) */
-	int result;		  /* its outcome: 0 or a negative errno (after writer_done) */
+	pthread_mutex_t lock; /* starting and reaping (any thread) */
+	bool busy;	      /* a snapshot is on: its writer not reaped yet (under lock) */
+	bool failed;	      /* the running snapshot gave up (atomic) */
+	bool writer_done;     /* the writer thread finished (release/acquire) */
+	int result;	      /* its outcome: 0 or a negative errno (after writer_done) */
 	pthread_t thread;
 	struct snap_writer *writer;
 	struct snap_trailer totals; /* of the last one written (after writer_done) */
@@ -44,14 +44,14 @@ struct snapshot_ctl {
 	uint64_t started_ns;
 	bool has_key;
 	struct snap_key key;
-	struct rte_ring *full;	  /* filled blocks, workers -> writer */
-	struct rte_ring *empty;	  /* empty blocks, writer -> workers */
+	struct rte_ring *full;	/* filled blocks, workers -> writer */
+	struct rte_ring *empty; /* empty blocks, writer -> workers */
 	struct snap_block *blocks;
 	unsigned nblocks;
 	unsigned nparts;
 	struct snapshot_part *part;
-	char path[PATH_MAX];	  /* the running snapshot's file */
-	char err[512];		  /* the writer's error */
+	char path[PATH_MAX];	     /* the running snapshot's file */
+	char err[512];		     /* the writer's error */
 	struct snapshot_stats stats; /* relaxed stores by the control side and the writer */
 };
 

@@ -65,9 +65,8 @@ restore_item(struct nc_server *srv, const struct snap_item *si)
 		if (store_get(s, &k, &hit) == STORE_HIT && hit.cas > si->cas)
 			return RESTORE_SUPERSEDED;
 	}
-	for (unsigned tries = 0; it == NULL && st == STORE_NO_MEMORY &&
-				 tries < RESTORE_NO_MEMORY_RETRIES;
-	     tries++) {
+	for (unsigned tries = 0;
+	     it == NULL && st == STORE_NO_MEMORY && tries < RESTORE_NO_MEMORY_RETRIES; tries++) {
 		it = store_item_alloc(s, &k, si->client_flags, si->exptime, si->nbytes, &st);
 		if (it == NULL && st == STORE_NO_MEMORY) {
 			/* Memory freed by eviction comes back after a grace period. */
@@ -212,7 +211,7 @@ snapshot_restore(struct nc_server *srv, char *err, size_t errcap)
 		rc = restore_load(srv, r, &c, why, sizeof(why));
 	snap_reader_close(&r);
 	if (rc != 0) {
-		/* The file passed its check, and now fails to read (an I/O error): some items are in. */
+		/* It passed its check and now fails to read (I/O): some items are in. */
 		snprintf(err, errcap, "restore failed after the check, refusing to start: %s", why);
 		return rc;
 	}

@@ -104,8 +104,10 @@ snap_block_item(const uint8_t *p, uint32_t len, uint32_t *off, struct snap_item 
 		*why = "an item header runs past the end of its block";
 		return -EBADMSG;
 	}
-	if (h[0] == 0 || h[0] > SNAP_KEY_MAX || h[1] != 0 || h[2] != 0 || h[3] != 0 || snap_get32(h + 12) != 0) {
-		*why = "an item header is malformed (key length 0 or above 250, or reserved bytes set)";
+	if (h[0] == 0 || h[0] > SNAP_KEY_MAX || h[1] != 0 || h[2] != 0 || h[3] != 0 ||
+	    snap_get32(h + 12) != 0) {
+		*why = "an item header is malformed (key length 0 or above 250, or reserved "
+		       "bytes set)";
 		return -EBADMSG;
 	}
 	it->nkey = h[0];

@@ -77,8 +77,8 @@ snap_cipher_push(struct snap_cipher *c, uint8_t *out, const uint8_t *plain, uint
 {
 	crypto_secretstream_xchacha20poly1305_push(
 		&c->st, out, NULL, plain, len, ad, adlen,
-		final ? crypto_secretstream_xchacha20poly1305_TAG_FINAL
-		      : crypto_secretstream_xchacha20poly1305_TAG_MESSAGE);
+		final ? crypto_secretstream_xchacha20poly1305_TAG_FINAL :
+			crypto_secretstream_xchacha20poly1305_TAG_MESSAGE);
 }
 
 int
@@ -98,9 +98,8 @@ snap_cipher_pull(struct snap_cipher *c, uint8_t *out, const uint8_t *in, uint32_
 {
 	unsigned char tag = 0;
 
-	if (len < SNAP_CIPHER_ABYTES ||
-	    crypto_secretstream_xchacha20poly1305_pull(&c->st, out, NULL, &tag, in, len, ad, adlen) !=
-		    0)
+	if (len < SNAP_CIPHER_ABYTES || crypto_secretstream_xchacha20poly1305_pull(
+						&c->st, out, NULL, &tag, in, len, ad, adlen) != 0)
 		return -EKEYREJECTED;
 	*final = tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
 	return 0;

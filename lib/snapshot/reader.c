@@ -26,26 +26,25 @@ struct snap_reader {
 	struct snap_file_hdr hdr;
 	uint64_t first_off; /* where the first record starts */
 	/* the pass in progress */
-	uint64_t off;	    /* the next record's offset */
-	uint32_t seq;	    /* the next record's sequence number */
-	uint32_t file_crc;  /* of every byte before off */
+	uint64_t off;		     /* the next record's offset */
+	uint32_t seq;		     /* the next record's sequence number */
+	uint32_t file_crc;	     /* of every byte before off */
 	struct snap_trailer counted; /* what the records held so far */
 	struct snap_trailer trailer; /* as read, once done */
-	uint64_t rec_off;   /* the current block's offset and number, for messages */
+	uint64_t rec_off;	     /* the current block's offset and number, for messages */
 	uint32_t rec_seq;
 	const uint8_t *blk; /* the current block's plaintext */
 	uint32_t blk_len, blk_off, blk_left;
-	int state;	    /* 0 reading; 1 done; negative: the error, in msg */
+	int state; /* 0 reading; 1 done; negative: the error, in msg */
 	char msg[384];
-	uint8_t *payload;   /* record bytes as on disk */
+	uint8_t *payload; /* record bytes as on disk */
 	uint32_t payload_cap;
-	uint8_t *plain;	    /* decrypted payload (encrypted files) */
+	uint8_t *plain; /* decrypted payload (encrypted files) */
 	uint32_t plain_cap;
 };
 
 /** Record an error (kept for later calls) and copy its message out. */
-static int
-bad(struct snap_reader *r, int rc, char *err, size_t errcap, const char *fmt, ...)
+static int bad(struct snap_reader *r, int rc, char *err, size_t errcap, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
 static int
@@ -122,7 +121,8 @@ read_header(struct snap_reader *r, char *err, size_t errcap)
 	r->hdr.items_hint = snap_get64(h + 24);
 	r->hdr.bytes_hint = snap_get64(h + 32);
 	if (snap_get32(h + 60) != snap_crc(h, 60, 0))
-		return bad(r, -EBADMSG, err, errcap, "corrupt: header checksum mismatch at offset 0");
+		return bad(r, -EBADMSG, err, errcap,
+			   "corrupt: header checksum mismatch at offset 0");
 	if (r->hdr.version != SNAP_VERSION)
 		return bad(r, -EPROTONOSUPPORT, err, errcap,
 			   "format version %" PRIu32 ", this server reads version %u",
@@ -164,8 +164,8 @@ read_header(struct snap_reader *r, char *err, size_t errcap)
 }
 
 int
-snap_reader_open(struct snap_reader **out, const char *path, const struct snap_key *key,
-		 char *err, size_t errcap)
+snap_reader_open(struct snap_reader **out, const char *path, const struct snap_key *key, char *err,
+		 size_t errcap)
 {
 	struct snap_reader *r = calloc(1, sizeof(*r));
 	struct stat st;
@@ -218,8 +218,8 @@ check_trailer(struct snap_reader *r, const uint8_t *p, uint32_t len, uint64_t en
 
 	if (len != SNAP_TRAILER_LEN)
 		return bad(r, -EBADMSG, err, errcap,
-			   "corrupt: trailer (record %" PRIu32 " at offset %" PRIu64
-			   ") of %" PRIu32 " bytes",
+			   "corrupt: trailer (record %" PRIu32 " at offset %" PRIu64 ") of %" PRIu32
+			   " bytes",
 			   r->rec_seq, r->rec_off, len);
 	t->items = snap_get64(p);
 	t->value_bytes = snap_get64(p + 8);
@@ -263,7 +263,8 @@ next_record(struct snap_reader *r, const uint8_t **plain, uint32_t *plen, uint32
 	rc = read_at(r, rh, sizeof(rh), r->off);
 	if (rc == -ENODATA)
 		return bad(r, -ENODATA, err, errcap,
-			   "truncated: record %" PRIu32 " at offset %" PRIu64 " is cut in its header",
+			   "truncated: record %" PRIu32 " at offset %" PRIu64
+			   " is cut in its header",
 			   r->seq, r->off);
 	if (rc != 0)
 		return bad(r, rc, err, errcap, "cannot read at offset %" PRIu64 ": %s", r->off,
@@ -281,9 +282,8 @@ next_record(struct snap_reader *r, const uint8_t **plain, uint32_t *plen, uint32
 	    len > SNAP_RECORD_MAX || (type == SNAP_REC_BLOCK && *nitems == 0) ||
 	    (type == SNAP_REC_TRAILER && *nitems != 0))
 		return bad(r, -EBADMSG, err, errcap,
-			   "corrupt: record %" PRIu32 " at offset %" PRIu64
-			   ": type %" PRIu32 ", sequence %" PRIu32 ", %" PRIu32 " bytes, %" PRIu32
-			   " items",
+			   "corrupt: record %" PRIu32 " at offset %" PRIu64 ": type %" PRIu32
+			   ", sequence %" PRIu32 ", %" PRIu32 " bytes, %" PRIu32 " items",
 			   r->seq, r->off, type, seq, len, *nitems);
 	if (len > r->size - r->off - sizeof(rh))
 		return bad(r, -ENODATA, err, errcap,
@@ -291,8 +291,8 @@ next_record(struct snap_reader *r, const uint8_t **plain, uint32_t *plen, uint32
 			   " bytes, the file has %" PRIu64,
 			   r->seq, r->off, len, r->size - r->off - sizeof(rh));
 	if (reserve(&r->payload, &r->payload_cap, len ? len : 1) != 0)
-		return bad(r, -ENOMEM, err, errcap, "out of memory for a record of %" PRIu32 " bytes",
-			   len);
+		return bad(r, -ENOMEM, err, errcap,
+			   "out of memory for a record of %" PRIu32 " bytes", len);
 	rc = read_at(r, r->payload, len, r->off + sizeof(rh));
 	if (rc != 0)
 		return bad(r, rc == -ENODATA ? -ENODATA : rc, err, errcap,
@@ -367,8 +367,8 @@ snap_reader_next(struct snap_reader *r, struct snap_item *it, char *err, size_t 
 		}
 		if (r->blk != NULL && r->blk_off != r->blk_len)
 			return bad(r, -EBADMSG, err, errcap,
-				   "corrupt: block %" PRIu32 " at offset %" PRIu64
-				   ": %" PRIu32 " bytes after its last item",
+				   "corrupt: block %" PRIu32 " at offset %" PRIu64 ": %" PRIu32
+				   " bytes after its last item",
 				   r->rec_seq, r->rec_off, r->blk_len - r->blk_off);
 		type = next_record(r, &plain, &plen, &nitems, err, errcap);
 		if (type < 0)
