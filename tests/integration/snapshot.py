@@ -6,11 +6,11 @@
 Each check starts its own servers (on free ports, a scratch folder for files) and stops them
 with SIGTERM; every server must exit with status 0. Checks:
   restart     pymemcache stores 3,000 items (flags, half with a TTL of an hour, 200 with a
-              TTL of 1 s) and four values of 0.5-0.8 MB (chained items: above the largest
+              TTL of 3 s stored last) and four values of 0.5-0.8 MB (chained items: above the largest
               slab class); `snapshot` answers OK and stats count it; a clean stop writes the stop snapshot; a server
               with another -t (3 workers instead of 2) started with the same --snapshot-file
               holds every item with the same value, flags and CAS (gets), its TTL about as
-              left (mg t), the 1 s items skipped as expired and counted; a new store gets a
+              left (mg t), the 3 s items skipped as expired and counted; a new store gets a
               CAS above every restored one.
   shrink      the same file restored with -m 8 -t 1 (and -I 1m): what does not fit is dropped
               and counted (stats and the log), loaded + dropped + expired = the file's items,
@@ -51,6 +51,8 @@ from pymemcache.client.base import Client
 
 HOST = "127.0.0.1"
 UNCLEAN = []
+# TTL of the items that must expire between a snapshot and the restart.
+SHORT_TTL = 3
 
 
 def free_port():
@@ -148,10 +150,14 @@ def fill(port, n=3000, bigs=4):
     c = client(port)
     want = {}
     for i in range(n):
-        ttl = 1 if i % 15 == 7 else (3600 if i % 2 else 0)
-        assert c.set("k%d" % i, value_of(i), expire=ttl, flags=i * 7, noreply=False)
+        if i % 15 != 7:
+            assert c.set("k%d" % i, value_of(i), expire=3600 if i % 2 else 0, flags=i * 7,
+                         noreply=False)
     for i in range(bigs):
         assert c.set("big%d" % i, value_of(i, True), expire=3600, flags=99, noreply=False)
+    # The short-lived ones last, just before the snapshot: they expire before the restart.
+    for i in range(7, n, 15):
+        assert c.set("k%d" % i, value_of(i), expire=SHORT_TTL, flags=i * 7, noreply=False)
     for i in range(n):
         if i % 15 != 7:
             v, cas = c.gets("k%d" % i)
@@ -203,6 +209,7 @@ def check_restart(ctx):
     a = Server(ctx, "-t", "2", "-m", "64", "-I", "4m", "--snapshot-file", path).up()
     try:
         want = fill(a.port)
+        short_stored = time.monotonic()
         assert request(a.port, b"snapshot\r\n") == b"OK\r\n"
         s = snapshot_done(a.port, 1)
         assert int(s["snapshot_last_items"]) == 3004, s
@@ -212,7 +219,7 @@ def check_restart(ctx):
     assert "stop snapshot %s written: 3004 items" % path in open(a.logpath).read(), a.output()
     ctx.restart_file = path + ".copy"
     shutil.copy(path, ctx.restart_file)
-    time.sleep(1.2)  # the 1 s items expire
+    time.sleep(max(0.0, short_stored + SHORT_TTL + 1.1 - time.monotonic()))  # they expire
     b = Server(ctx, "-t", "3", "-m", "64", "-I", "4m", "--snapshot-file", path).up()
     try:
         check_items(b.port, want)
