@@ -40,6 +40,7 @@ enum restore_outcome {
 	RESTORE_LOADED,
 	RESTORE_DROPPED,    /* -m or -I cannot keep it */
 	RESTORE_SUPERSEDED, /* a newer copy of its key was loaded already */
+	RESTORE_REPLACED,   /* it replaced an older copy of its key (counted once) */
 };
 
 /**
@@ -56,14 +57,18 @@ restore_item(struct nc_server *srv, const struct snap_item *si)
 	struct store_key k;
 	enum store_status st = STORE_NO_MEMORY;
 	struct item *it = NULL;
+	bool replaces = false;
 
 	store_key_init(&k, &srv->seed, si->key, si->nkey);
 	s = srv->workers[cluster_key_shard(srv, &k)]->shard;
 	{
 		struct store_hit hit;
 
-		if (store_get(s, &k, &hit) == STORE_HIT && hit.cas > si->cas)
-			return RESTORE_SUPERSEDED;
+		if (store_get(s, &k, &hit) == STORE_HIT) {
+			if (hit.cas > si->cas)
+				return RESTORE_SUPERSEDED;
+			replaces = true;
+		}
 	}
 	for (unsigned tries = 0;
 	     it == NULL && st == STORE_NO_MEMORY && tries < RESTORE_NO_MEMORY_RETRIES; tries++) {
@@ -87,7 +92,9 @@ restore_item(struct nc_server *srv, const struct snap_item *si)
 		item_writer_put(&wr, si->value, si->nbytes);
 	}
 	st = store_item_commit_meta(s, it, &k, STORE_MODE_SET, &opts, NULL);
-	return st == STORE_STORED ? RESTORE_LOADED : RESTORE_DROPPED;
+	if (st != STORE_STORED)
+		return RESTORE_DROPPED;
+	return replaces ? RESTORE_REPLACED : RESTORE_LOADED;
 }
 
 /** Evictions so far, over every shard. */
@@ -124,6 +131,7 @@ restore_load(struct nc_server *srv, struct snap_reader *r, struct restore_counts
 			c->dropped++;
 			break;
 		case RESTORE_SUPERSEDED:
+		case RESTORE_REPLACED:
 			break;
 		}
 		if (++n % 1024 == 0) {

@@ -28,6 +28,9 @@ with SIGTERM; every server must exit with status 0. Checks:
   serving     a snapshot of 20,000 items (--snapshot-slice-us 50) while a client stores and
               reads in a bounded loop: every request answered correctly, the snapshot holds
               every item stored before it began.
+  crafted     files written by this script (format.h in Python): a key twice in one file (a
+              key changed during a walk) restores the copy with the larger CAS in either
+              order; an item expired already is skipped; version 2 is refused by name.
   command     `snapshot name` writes next to --snapshot-file; `snapshot ../x` and
               `snapshot /tmp/x` are refused with SERVER_ERROR; without --snapshot-file
               `snapshot` answers SERVER_ERROR; the server keeps serving.
@@ -41,6 +44,7 @@ import random
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -450,9 +454,75 @@ def check_command(ctx):
         n.stop()
 
 
+def crc32c(data, crc=0):
+    """CRC32C (Castagnoli), as lib/snapshot's snap_crc()."""
+    if not CRC_TABLE:
+        for n in range(256):
+            c = n
+            for _ in range(8):
+                c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+            CRC_TABLE.append(c)
+    crc ^= 0xFFFFFFFF
+    for b in data:
+        crc = CRC_TABLE[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+CRC_TABLE = []
+
+
+def snapshot_file(items, version=1):
+    """A plaintext snapshot (lib/snapshot/format.h) of items [(key, flags, cas, exptime, value)],
+    each in a block of its own."""
+    hdr = bytearray(64)
+    hdr[0:8] = b"NCSNAP\r\n"
+    struct.pack_into("<IIqQQ", hdr, 8, version, 0, int(time.time()), len(items), 0)
+    struct.pack_into("<I", hdr, 60, crc32c(bytes(hdr[:60])))
+    out = bytes(hdr)
+    nbytes = maxcas = 0
+    for seq, (k, flags, cas, exp, v) in enumerate(items):
+        payload = struct.pack("<BBHIIIQq", len(k), 0, 0, flags, len(v), 0, cas, exp) + k + v
+        rh = struct.pack("<IIII", 1, len(payload), 1, seq)
+        rh += struct.pack("<I", crc32c(payload))
+        out += rh + struct.pack("<I", crc32c(rh)) + payload
+        nbytes += len(v)
+        maxcas = max(maxcas, cas)
+    tr = struct.pack("<QQQQII", len(items), nbytes, len(items), maxcas, crc32c(out), 0) + bytes(8)
+    rh = struct.pack("<IIII", 2, len(tr), 0, len(items)) + struct.pack("<I", crc32c(tr))
+    return out + rh + struct.pack("<I", crc32c(rh)) + tr
+
+
+def check_crafted(ctx):
+    """Files made here: a key twice (the larger CAS wins, either order), an item expired
+    already, version 2."""
+    far = int(time.time()) + 7200
+    items = [(b"d", 1, 900, 0, b"new-d"), (b"d", 2, 500, 0, b"old-d"),
+             (b"e", 3, 500, far, b"old-e"), (b"e", 4, 900, far, b"new-e"),
+             (b"gone", 5, 1000, int(time.time()) - 10, b"x")]
+    path = os.path.join(ctx.dir, "crafted.snap")
+    open(path, "wb").write(snapshot_file(items))
+    s = Server(ctx, "-t", "2", "--restore", path, "--restore-strict").up()
+    try:
+        c = client(s.port)
+        assert c.gets("d") == (b"new-d", b"900"), c.gets("d")
+        assert c.gets("e") == (b"new-e", b"900"), c.gets("e")
+        assert c.get("gone") is None
+        assert request(s.port, b"mg e f\r\n") == b"HD f4\r\n"
+        st = stats(s.port)
+        assert st["restore_items_loaded"] == "2" and st["restore_items_expired"] == "1", st
+        assert st["curr_items"] == "2", st
+    finally:
+        s.stop()
+    open(path, "wb").write(snapshot_file(items, version=2))
+    v2 = Server(ctx, "-t", "1", "--restore", path, "--restore-strict")
+    assert not v2.wait_up() and v2.code == 71, v2.output()
+    assert "format version 2, this server reads version 1" in v2.output(), v2.output()
+    v2.log.close()
+
+
 CHECKS = [("restart", check_restart), ("shrink", check_shrink), ("encrypted", check_encrypted),
           ("corrupt", check_corrupt), ("sigusr1", check_sigusr1), ("serving", check_serving),
-          ("command", check_command)]
+          ("command", check_command), ("crafted", check_crafted)]
 
 
 def main():
