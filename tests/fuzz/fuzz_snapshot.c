@@ -15,7 +15,7 @@
  * Build (standalone):
  *   clang -g -O1 -march=corei7 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
  *     -include rte_config.h -I lib $(pkg-config --cflags libdpdk libsodium) \
- *     tests/fuzz/fuzz_snapshot.c lib/snapshot/*.c $(pkg-config --libs libdpdk libsodium) \
+ *     tests/fuzz/fuzz_snapshot.c lib/snapshot/[a-z]*.c $(pkg-config --libs libdpdk libsodium) \
  *     -o /tmp/fuzz_snapshot
  */
 #include <stdbool.h>
