@@ -49,6 +49,7 @@ snapshot_setup(struct nc_server *srv, char *err, size_t errcap)
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&sc->lock, NULL);
+	sc->srv = srv;
 	srv->snap = sc;
 	if (srv->set.snapshot_key[0] != '\0') {
 		rc = snap_key_load(&sc->key, srv->set.snapshot_key, err, errcap);
@@ -155,6 +156,24 @@ writer_fail(struct snapshot_ctl *sc)
 	__atomic_store_n(&sc->failed, true, __ATOMIC_RELAXED);
 }
 
+/**
+ * A block is empty again: wake the workers that sleep with their part unfinished (they sleep
+ * while they have no block to fill, see snapshot_worker_pending()). The fence pairs with the
+ * one in worker_sleep(): a worker either sees the block or is seen sleeping.
+ */
+static void
+wake_waiting(struct snapshot_ctl *sc)
+{
+	rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (unsigned i = 0; i < sc->nparts; i++) {
+		struct worker *w = sc->srv->workers[i];
+
+		if (__atomic_load_n(&sc->part[i].active, __ATOMIC_RELAXED) &&
+		    __atomic_load_n(&w->sleeping, __ATOMIC_RELAXED))
+			stack_wake(w->stack);
+	}
+}
+
 /** The writer thread: blocks to the file in arrival order, then the trailer and rename. */
 static void *
 writer_main(void *arg)
@@ -176,6 +195,7 @@ writer_main(void *arg)
 			}
 			snap_block_reset(b);
 			rte_ring_enqueue(sc->empty, b);
+			wake_waiting(sc);
 			continue;
 		}
 		/* Parts first: a worker queues its last block before it says it is done. */
@@ -343,8 +363,18 @@ bool
 snapshot_worker_pending(const struct worker *w)
 {
 	const struct snapshot_ctl *sc = w->srv->snap;
+	const struct snapshot_part *p;
 
-	return sc != NULL && __atomic_load_n(&sc->part[w->id].active, __ATOMIC_RELAXED);
+	if (sc == NULL)
+		return false;
+	p = &sc->part[w->id];
+	/*
+	 * Work only while there is a block to fill (or a failure to notice): a worker waiting for
+	 * the writer may sleep, and the writer wakes it when it hands a block back.
+	 */
+	return __atomic_load_n(&p->active, __ATOMIC_RELAXED) &&
+	       (p->cur != NULL || rte_ring_count(sc->empty) > 0 ||
+		__atomic_load_n(&sc->failed, __ATOMIC_RELAXED));
 }
 
 /** This worker is done with its part: its block back, then say so (release). */
@@ -368,6 +398,7 @@ snapshot_worker_step(struct worker *w)
 {
 	struct snapshot_ctl *sc = w->srv->snap;
 	struct snapshot_part *p;
+	unsigned did = 0;
 	uint64_t end;
 
 	if (sc == NULL)
@@ -387,10 +418,11 @@ snapshot_worker_step(struct worker *w)
 			void *b;
 
 			if (rte_ring_dequeue(sc->empty, &b) != 0)
-				return 1; /* the writer has them all: next iteration */
+				return did; /* the writer has them all: wait for one */
 			p->cur = b;
 		}
 		f.b = p->cur;
+		did = 1;
 		store_walk(w->shard, &p->walk, UINT64_MAX, SNAPSHOT_WALK_CHUNKS, fill_item, &f);
 		if (f.err != 0) {
 			writer_fail(sc);

@@ -72,12 +72,16 @@ void snapshot_teardown(struct nc_server *srv);
 int snapshot_start(struct nc_server *srv, const char *name, uint32_t name_len, char *err,
 		   size_t errcap);
 
-/** [worker @p w] Whether this worker has part of a snapshot to write (it must not sleep). */
+/**
+ * [worker @p w] Whether this worker has part of a snapshot to copy now (it must not sleep):
+ * false while it waits for the writer to hand a block back (the writer wakes it then).
+ */
 bool snapshot_worker_pending(const struct worker *w);
 
 /**
  * [worker @p w, in its loop] Copy the next slice of its shard into the snapshot being written
- * (at most --snapshot-slice-us). @return 1 when it did something, else 0.
+ * (at most --snapshot-slice-us). @return 1 when it did something, else 0 (no empty block to
+ * fill: the writer has them all).
  */
 unsigned snapshot_worker_step(struct worker *w);
 

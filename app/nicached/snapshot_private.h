@@ -18,6 +18,8 @@
 #include "snapshot/writer.h"
 #include "store/shard.h"
 
+struct nc_server;
+
 /** A block's nominal plaintext size, and the blocks a running snapshot has per worker. */
 #define SNAPSHOT_BLOCK_BYTES	   (256u << 10)
 #define SNAPSHOT_BLOCKS_PER_WORKER 4
@@ -32,6 +34,7 @@ struct snapshot_part {
 } __rte_cache_aligned;
 
 struct snapshot_ctl {
+	struct nc_server *srv;	  /* the workers the writer wakes */
 	pthread_mutex_t lock; /* starting and reaping (any thread) */
 	bool busy;	      /* a snapshot is on: its writer not reaped yet (under lock) */
 	bool failed;	      /* the running snapshot gave up (atomic) */
