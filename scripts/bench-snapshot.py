@@ -8,9 +8,10 @@
 One nicached (socket backend, -t --threads, -m sized for the data) on 127.0.0.1 at a free
 port, its files in a scratch folder under /var/tmp (on disk: fsync is real):
   fill       --gb of items (--value-size values, 16-byte keys) stored with pymemcache (noreply).
-  latency    --latency-gets sequential text gets of random keys over one loopback connection
-             (a Python client: its own cost is in every figure), without a snapshot, then
-             while snapshots are written one after the other; p50/p99/p99.9 of each.
+  latency    --runs times: --latency-gets sequential text gets of random keys over one
+             loopback connection (a Python client: its own cost is in every figure) without
+             a snapshot, then as many while snapshots are written (a new one is started
+             whenever the last one ended); p50/p99/p99.9 of each.
   snapshot   `snapshot` --runs times: the server's own figures (stats snapshot_last_*): file
              bytes / duration, items / duration.
   restore    the file restored --runs times by a server started with --restore: stats
@@ -169,7 +170,8 @@ def main():
         with open(os.path.join(folder, "key"), "wb") as f:
             f.write(os.urandom(32))
         extra = ["--snapshot-key", os.path.join(folder, "key")]
-    res = {"snap_gbs": [], "snap_items": [], "rest_gbs": [], "rest_items": []}
+    res = {"snap_gbs": [], "snap_items": [], "rest_gbs": [], "rest_items": [],
+           "quiet_p99": [], "busy_p99": []}
     try:
         srv = Server(a, folder, "--snapshot-file", path, *extra)
         try:
@@ -179,9 +181,6 @@ def main():
             print("filled %s items, %.2f GB of values, in %.1f s (-t %d -m %d)" % (
                 st["curr_items"], nitems * a.value_size / 1e9, time.monotonic() - t0,
                 a.threads, a.mb), flush=True)
-            quiet = get_latencies(srv.port, a.latency_gets, nitems)
-            print("GET latency without a snapshot (us): p50 %.1f p99 %.1f p99.9 %.1f" % quiet,
-                  flush=True)
             done = 0
             for r in range(a.runs):
                 assert request(srv.port, b"snapshot\r\n") == b"OK\r\n"
@@ -201,13 +200,23 @@ def main():
                     if request(srv.port, b"snapshot\r\n") == b"OK\r\n":
                         state["done"] += 1
 
-            assert request(srv.port, b"snapshot\r\n") == b"OK\r\n"
-            state["done"] += 1
-            busy = get_latencies(srv.port, a.latency_gets, nitems, keep_writing)
-            wait_written(srv.port, state["done"])
-            print("GET latency while snapshots are written (%d snapshots during the gets) "
-                  "(us): p50 %.1f p99 %.1f p99.9 %.1f" % ((state["done"] - done,) + busy),
-                  flush=True)
+            for r in range(a.runs):
+                quiet = get_latencies(srv.port, a.latency_gets, nitems)
+                res["quiet_p99"].append(quiet[1])
+                before = state["done"]
+                assert request(srv.port, b"snapshot\r\n") == b"OK\r\n"
+                state["done"] += 1
+                busy = get_latencies(srv.port, a.latency_gets, nitems, keep_writing)
+                st = stats(srv.port)
+                covered = st["snapshot_in_progress"] == "1"
+                wait_written(srv.port, state["done"])
+                res["busy_p99"].append(busy[1])
+                print("GET latency (us) %d: without a snapshot p50 %.1f p99 %.1f p99.9 %.1f; "
+                      "while snapshots are written (%d started, %s at the end) p50 %.1f "
+                      "p99 %.1f p99.9 %.1f" % ((r + 1,) + quiet + (
+                          state["done"] - before,
+                          "one still running" if covered else "none running") + busy),
+                      flush=True)
         finally:
             out = srv.stop()
         for ln in out.splitlines():
@@ -227,9 +236,10 @@ def main():
                                    st["restore_items_dropped"]), flush=True)
         med = {k: statistics.median(v) for k, v in res.items()}
         print("median of %d: snapshot %.2f GB/s %.0f items/s; restore %.2f GB/s %.0f items/s; "
-              "GET p99 %.1f us quiet, %.1f us during snapshots%s" % (
+              "GET p99 %.1f us without a snapshot, %.1f us while one is written%s" % (
                   a.runs, med["snap_gbs"], med["snap_items"], med["rest_gbs"],
-                  med["rest_items"], quiet[1], busy[1], " (encrypted)" if a.encrypt else ""))
+                  med["rest_items"], med["quiet_p99"], med["busy_p99"],
+                  " (encrypted)" if a.encrypt else ""))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return 0
