@@ -87,8 +87,9 @@ struct snap_trailer {
 	uint32_t file_crc;    /* CRC32C of the file before the trailer record */
 };
 
-/* ---- little-endian fields ---- */
+/* ---- little-endian fields (any thread) ---- */
 
+/** Store @p v at @p p, least significant byte first. */
 static inline void
 snap_put32(uint8_t *p, uint32_t v)
 {
@@ -98,6 +99,7 @@ snap_put32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)(v >> 24);
 }
 
+/** Store @p v at @p p, least significant byte first. */
 static inline void
 snap_put64(uint8_t *p, uint64_t v)
 {
@@ -105,12 +107,14 @@ snap_put64(uint8_t *p, uint64_t v)
 	snap_put32(p + 4, (uint32_t)(v >> 32));
 }
 
+/** @return the little-endian value at @p p. */
 static inline uint32_t
 snap_get32(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/** @return the little-endian value at @p p. */
 static inline uint64_t
 snap_get64(const uint8_t *p)
 {
