@@ -6,14 +6,14 @@
 Each check starts its own servers (on free ports, a scratch folder for files) and stops them
 with SIGTERM; every server must exit with status 0. Checks:
   restart     pymemcache stores 3,000 items (flags, half with a TTL of an hour, 200 with a
-              TTL of 3 s stored last) and four values of 0.5-0.8 MB (chained items: above the largest
-              slab class); `snapshot` answers OK and stats count it; a clean stop writes the stop snapshot; a server
+              TTL of 3 s stored last) and four values of 0.5 to 3 MB (chained items: above the
+              largest slab class, in up to six chunks; -I 4m); `snapshot` answers OK and stats count it; a clean stop writes the stop snapshot; a server
               with another -t (3 workers instead of 2) started with the same --snapshot-file
               holds every item with the same value, flags and CAS (gets), its TTL about as
               left (mg t), the 3 s items skipped as expired and counted; a new store gets a
               CAS above every restored one.
-  shrink      the same file restored with -m 8 -t 1 (and -I 1m): what does not fit is dropped
-              and counted (stats and the log), loaded + dropped + expired = the file's items,
+  shrink      the same file restored with -m 8 -t 1 (and -I 1m: the two values above 1 MB are
+              too large now): what does not fit is dropped and counted (stats and the log), loaded + dropped + expired = the file's items,
               and every item served is intact.
   encrypted   --snapshot-key (a 64-hex-digit key file): the file holds no value in clear; the
               same key restores it; another key is refused ("wrong key") and the server starts
@@ -55,6 +55,8 @@ from pymemcache.client.base import Client
 
 HOST = "127.0.0.1"
 UNCLEAN = []
+# Values above the largest slab class (half a page): stored as chained items.
+BIG_SIZES = [500000, 700000, 1500000, 3000000]
 # TTL of the items that must expire between a snapshot and the restart.
 SHORT_TTL = 3
 
@@ -144,8 +146,8 @@ def client(port):
 
 
 def value_of(i, big=False):
-    if big:
-        return (b"%d:" % i) * ((1500000 + i * 300000) // 6)
+    if big:  # chained items: one chunk of the largest class and more, up to six
+        return ((b"%d:" % i) * 1600000)[:BIG_SIZES[i]]
     return (b"v%d-" % i) * (1 + i % 50)
 
 
