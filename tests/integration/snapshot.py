@@ -31,6 +31,9 @@ with SIGTERM; every server must exit with status 0. Checks:
   crafted     files written by this script (format.h in Python): a key twice in one file (a
               key changed during a walk) restores the copy with the larger CAS in either
               order; an item expired already is skipped; version 2 is refused by name.
+  enospc      (root) a snapshot on a 2 MB tmpfs: it fails with "No space left on device" in
+              the log and snapshots_failed, leaves no temporary file, the server keeps
+              serving, its stop snapshot fails the same way and it exits 0.
   command     `snapshot name` writes next to --snapshot-file; `snapshot ../x` and
               `snapshot /tmp/x` are refused with SERVER_ERROR; without --snapshot-file
               `snapshot` answers SERVER_ERROR; the server keeps serving.
@@ -522,9 +525,43 @@ def check_crafted(ctx):
     v2.log.close()
 
 
+def check_enospc(ctx):
+    """A full file system: the snapshot fails cleanly (root only: a 2 MB tmpfs)."""
+    if os.geteuid() != 0:
+        print("SKIP enospc: needs root (mounts a small tmpfs)", flush=True)
+        return
+    small = os.path.join(ctx.dir, "small")
+    os.mkdir(small)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", small], check=True)
+    try:
+        path = os.path.join(small, "full.snap")
+        a = Server(ctx, "-t", "2", "--snapshot-file", path).up()
+        try:
+            c = client(a.port)
+            for i in range(1000):
+                c.set("f%d" % i, b"z" * 5000, noreply=True)
+            assert c.get("f999") == b"z" * 5000
+            assert request(a.port, b"snapshot\r\n") == b"OK\r\n"
+            deadline = time.monotonic() + 20
+            while stats(a.port)["snapshots_failed"] != "1":
+                assert time.monotonic() < deadline, "the snapshot did not fail"
+                time.sleep(0.05)
+            assert stats(a.port)["snapshots_written"] == "0"
+            assert c.get("f5") == b"z" * 5000  # still serving
+            assert os.listdir(small) == [], os.listdir(small)  # no temporary file left
+            c.close()
+        finally:
+            a.stop()
+        out = open(a.logpath).read()
+        assert "No space left on device" in out and "stop snapshot failed" in out, out
+        assert os.listdir(small) == [], os.listdir(small)
+    finally:
+        subprocess.run(["umount", small], check=True)
+
+
 CHECKS = [("restart", check_restart), ("shrink", check_shrink), ("encrypted", check_encrypted),
           ("corrupt", check_corrupt), ("sigusr1", check_sigusr1), ("serving", check_serving),
-          ("command", check_command), ("crafted", check_crafted)]
+          ("command", check_command), ("crafted", check_crafted), ("enospc", check_enospc)]
 
 
 def main():
