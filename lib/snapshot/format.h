@@ -27,7 +27,10 @@
  * A block's plaintext is a run of items, each a 32-byte item header, the key, the value. An
  * item never spans blocks: a block holds at least one item and grows to hold a large one
  * (up to SNAP_RECORD_MAX). The trailer's plaintext (struct snap_trailer) holds the totals
- * and the CRC32C of every byte of the file before the trailer record.
+ * and the whole-file CRC: the CRC32C of the file header (and stream header) followed by every
+ * block's record header. Each record header holds its payload's CRC, so the whole-file CRC
+ * covers every byte before the trailer while each byte is checksummed once (a chain of
+ * checksums, as a hash tree's root).
  */
 
 #include <stdint.h>
@@ -84,7 +87,7 @@ struct snap_trailer {
 	uint64_t value_bytes; /* sum of their values' lengths */
 	uint64_t blocks;      /* block records */
 	uint64_t max_cas;     /* largest cas of an item */
-	uint32_t file_crc;    /* CRC32C of the file before the trailer record */
+	uint32_t file_crc;    /* CRC32C of the headers and the block record headers */
 };
 
 /* ---- little-endian fields (any thread) ---- */

@@ -28,7 +28,7 @@ struct snap_reader {
 	/* the pass in progress */
 	uint64_t off;		     /* the next record's offset */
 	uint32_t seq;		     /* the next record's sequence number */
-	uint32_t file_crc;	     /* of every byte before off */
+	uint32_t file_crc;	     /* the whole-file CRC so far (format.h) */
 	struct snap_trailer counted; /* what the records held so far */
 	struct snap_trailer trailer; /* as read, once done */
 	uint64_t rec_off;	     /* the current block's offset and number, for messages */
@@ -327,11 +327,9 @@ next_record(struct snap_reader *r, const uint8_t **plain, uint32_t *plen, uint32
 				   r->seq, r->off);
 		*plain = r->plain;
 	}
-	/* The whole-file CRC covers everything before the trailer record. */
-	if (type == SNAP_REC_BLOCK) {
+	/* The whole-file CRC: the headers and each block's record header (format.h). */
+	if (type == SNAP_REC_BLOCK)
 		r->file_crc = snap_crc(rh, sizeof(rh), r->file_crc);
-		r->file_crc = snap_crc(r->payload, len, r->file_crc);
-	}
 	r->off += sizeof(rh) + len;
 	r->seq++;
 	return (int)type;

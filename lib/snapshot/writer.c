@@ -18,7 +18,7 @@ struct snap_writer {
 	struct snap_cipher cipher;
 	char path[PATH_MAX];
 	char tmp[PATH_MAX];
-	uint32_t file_crc; /* of every byte written */
+	uint32_t file_crc; /* of the headers and every block's record header (format.h) */
 	uint64_t written;
 	uint32_t seq;	   /* records written */
 	struct snap_trailer totals;
@@ -26,12 +26,10 @@ struct snap_writer {
 	uint32_t ct_cap;
 };
 
-/** Write every byte of the @p n iovecs (updating the file CRC). @return 0 or -errno. */
+/** Write every byte of the @p n iovecs. @return 0 or -errno. */
 static int
 write_all(struct snap_writer *w, struct iovec *iov, int n)
 {
-	for (int i = 0; i < n; i++)
-		w->file_crc = snap_crc(iov[i].iov_base, (uint32_t)iov[i].iov_len, w->file_crc);
 	while (n > 0) {
 		ssize_t r = writev(w->fd, iov, n);
 
@@ -110,6 +108,7 @@ snap_writer_create(struct snap_writer **out, const struct snap_writer_params *p,
 		}
 		iov.iov_len += SNAP_STREAM_HDR_LEN;
 	}
+	w->file_crc = snap_crc(hdr, (uint32_t)iov.iov_len, 0);
 	rc = write_all(w, &iov, 1);
 	if (rc != 0) {
 		fail(w, rc, "cannot write", err, errcap);
@@ -155,6 +154,8 @@ write_record(struct snap_writer *w, uint32_t type, const uint8_t *plain, uint32_
 	iov[0].iov_len = sizeof(rh);
 	iov[1].iov_base = (void *)(uintptr_t)payload;
 	iov[1].iov_len = plen;
+	if (type == SNAP_REC_BLOCK)
+		w->file_crc = snap_crc(rh, sizeof(rh), w->file_crc);
 	w->seq++;
 	return write_all(w, iov, 2);
 }

@@ -484,15 +484,18 @@ def snapshot_file(items, version=1):
     struct.pack_into("<IIqQQ", hdr, 8, version, 0, int(time.time()), len(items), 0)
     struct.pack_into("<I", hdr, 60, crc32c(bytes(hdr[:60])))
     out = bytes(hdr)
+    file_crc = crc32c(out)  # the headers, then each block's record header
     nbytes = maxcas = 0
     for seq, (k, flags, cas, exp, v) in enumerate(items):
         payload = struct.pack("<BBHIIIQq", len(k), 0, 0, flags, len(v), 0, cas, exp) + k + v
         rh = struct.pack("<IIII", 1, len(payload), 1, seq)
         rh += struct.pack("<I", crc32c(payload))
-        out += rh + struct.pack("<I", crc32c(rh)) + payload
+        rh += struct.pack("<I", crc32c(rh))
+        file_crc = crc32c(rh, file_crc)
+        out += rh + payload
         nbytes += len(v)
         maxcas = max(maxcas, cas)
-    tr = struct.pack("<QQQQII", len(items), nbytes, len(items), maxcas, crc32c(out), 0) + bytes(8)
+    tr = struct.pack("<QQQQII", len(items), nbytes, len(items), maxcas, file_crc, 0) + bytes(8)
     rh = struct.pack("<IIII", 2, len(tr), 0, len(items)) + struct.pack("<I", crc32c(tr))
     return out + rh + struct.pack("<I", crc32c(rh)) + tr
 
