@@ -8,12 +8,101 @@
 
 #include <rte_hash_crc.h>
 
+#if defined(__x86_64__) && defined(__SSE4_2__)
+#include <nmmintrin.h>
+
+/*
+ * CRC32C with the SSE4.2 crc32 instruction on three streams at once: the instruction takes 3
+ * cycles and can start every cycle, so one stream (rte_hash_crc()) runs at a third of the
+ * speed the CPU has. Three stripes of CRC_STRIPE bytes are summed separately and joined:
+ * with raw(c, X) the CRC update without inversions, raw(c, A B) = shift(raw(c, A)) ^
+ * raw(0, B), where shift() is the (linear) update over CRC_STRIPE zero bytes, applied
+ * through crc_shift[], made once at load time.
+ */
+#define CRC_STRIPE 4096u
+
+static uint32_t crc_shift[4][256];
+
+/** Bare CRC32C update of @p n bytes, one stream. */
+static uint32_t
+crc_raw(uint32_t c, const uint8_t *p, size_t n)
+{
+	uint64_t c64 = c;
+
+	for (; n >= 8; n -= 8, p += 8) {
+		uint64_t v;
+
+		memcpy(&v, p, 8);
+		c64 = _mm_crc32_u64(c64, v);
+	}
+	c = (uint32_t)c64;
+	for (; n > 0; n--, p++)
+		c = _mm_crc32_u8(c, *p);
+	return c;
+}
+
+/** The update over CRC_STRIPE zero bytes. */
+static inline uint32_t
+crc_zeros(uint32_t c)
+{
+	return crc_shift[0][c & 255] ^ crc_shift[1][(c >> 8) & 255] ^
+	       crc_shift[2][(c >> 16) & 255] ^ crc_shift[3][c >> 24];
+}
+
+__attribute__((constructor)) static void
+crc_tables(void)
+{
+	static const uint8_t zeros[CRC_STRIPE];
+	uint32_t bit[32];
+
+	for (unsigned k = 0; k < 32; k++)
+		bit[k] = crc_raw(1u << k, zeros, sizeof(zeros));
+	for (unsigned i = 0; i < 4; i++)
+		for (unsigned b = 0; b < 256; b++) {
+			uint32_t v = 0;
+
+			for (unsigned j = 0; j < 8; j++)
+				if (b & (1u << j))
+					v ^= bit[8 * i + j];
+			crc_shift[i][b] = v;
+		}
+}
+
+uint32_t
+snap_crc(const void *data, uint32_t len, uint32_t crc)
+{
+	const uint8_t *p = data;
+	uint32_t c = ~crc;
+
+	for (; len >= 3 * CRC_STRIPE; len -= 3 * CRC_STRIPE, p += 3 * CRC_STRIPE) {
+		uint64_t a = c, b = 0, d = 0;
+
+		for (uint32_t i = 0; i < CRC_STRIPE; i += 8) {
+			uint64_t x, y, z;
+
+			memcpy(&x, p + i, 8);
+			memcpy(&y, p + CRC_STRIPE + i, 8);
+			memcpy(&z, p + 2 * CRC_STRIPE + i, 8);
+			a = _mm_crc32_u64(a, x);
+			b = _mm_crc32_u64(b, y);
+			d = _mm_crc32_u64(d, z);
+		}
+		c = crc_zeros((uint32_t)a) ^ (uint32_t)b;
+		c = crc_zeros(c) ^ (uint32_t)d;
+	}
+	return ~crc_raw(c, p, len);
+}
+
+#else
+
 uint32_t
 snap_crc(const void *data, uint32_t len, uint32_t crc)
 {
 	/* rte_hash_crc() is the bare CRC32C update: the usual pre- and post-inversion here. */
 	return ~rte_hash_crc(data, len, ~crc);
 }
+
+#endif
 
 int
 snap_block_init(struct snap_block *b, uint32_t target)

@@ -48,8 +48,8 @@ static void
 write_file(const char *p, unsigned n, uint32_t (*vlen)(unsigned), uint32_t target,
 	   const struct snap_key *key)
 {
-	struct snap_writer_params wp = {.path = p, .key = key, .created = 1767225600,
-					.items_hint = n, .bytes_hint = 0};
+	struct snap_writer_params wp = {
+		.path = p, .key = key, .created = 1767225600, .items_hint = n, .bytes_hint = 0};
 	struct snap_writer *w;
 	struct snap_block b;
 	struct snap_trailer t;
@@ -60,7 +60,9 @@ write_file(const char *p, unsigned n, uint32_t (*vlen)(unsigned), uint32_t targe
 	assert_int_equal(snap_block_init(&b, target), 0);
 	for (unsigned i = 0; i < n; i++) {
 		char k[32];
-		struct snap_item it = {.key = k, .client_flags = i, .cas = 1000 + i,
+		struct snap_item it = {.key = k,
+				       .client_flags = i,
+				       .cas = 1000 + i,
 				       .exptime = (i % 2) ? 2000000000 + i : 0};
 		uint8_t *v;
 
@@ -324,8 +326,7 @@ test_wrong_version(void **state)
 	snap_put32(buf + 8, 2);
 	snap_put32(buf + 60, snap_crc(buf, 60, 0));
 	spit(path, buf, len);
-	assert_int_equal(read_check(path, 5, vlen_small, NULL, err, sizeof(err)),
-			 -EPROTONOSUPPORT);
+	assert_int_equal(read_check(path, 5, vlen_small, NULL, err, sizeof(err)), -EPROTONOSUPPORT);
 	assert_non_null(strstr(err, "version 2"));
 	free(buf);
 }
@@ -340,16 +341,14 @@ test_keys(void **state)
 	test_key(&k, 1);
 	test_key(&other, 2);
 	write_file(path, 50, vlen_small, 1024, &k);
-	assert_int_equal(read_check(path, 50, vlen_small, &other, err, sizeof(err)),
-			 -EKEYREJECTED);
+	assert_int_equal(read_check(path, 50, vlen_small, &other, err, sizeof(err)), -EKEYREJECTED);
 	assert_non_null(strstr(err, "wrong key"));
 	assert_int_equal(read_check(path, 50, vlen_small, NULL, err, sizeof(err)), -ENOKEY);
 	write_file(path, 50, vlen_small, 1024, NULL);
 	assert_int_equal(read_check(path, 50, vlen_small, &k, err, sizeof(err)), -EPERM);
 	/* An empty encrypted snapshot is refused with the wrong key too (its trailer). */
 	write_file(path, 0, vlen_small, 1024, &k);
-	assert_int_equal(read_check(path, 0, vlen_small, &other, err, sizeof(err)),
-			 -EKEYREJECTED);
+	assert_int_equal(read_check(path, 0, vlen_small, &other, err, sizeof(err)), -EKEYREJECTED);
 }
 
 /* Two passes over one open file: check, rewind, read again. */
@@ -417,8 +416,10 @@ test_key_files(void **state)
 	spit(kp, raw, 32);
 	assert_int_equal(snap_key_load(&k, kp, err, sizeof(err)), 0);
 	assert_memory_equal(k.k, raw, 32);
-	spit(kp, (const uint8_t *)"000102030405060708090a0b0c0d0e0f"
-				  "101112131415161718191a1b1c1d1e1f\n", 65);
+	spit(kp,
+	     (const uint8_t *)"000102030405060708090a0b0c0d0e0f"
+			      "101112131415161718191a1b1c1d1e1f\n",
+	     65);
 	assert_int_equal(snap_key_load(&k, kp, err, sizeof(err)), 0);
 	assert_int_equal(k.k[0], 0);
 	assert_int_equal(k.k[31], 0x1f);
@@ -459,6 +460,49 @@ test_item_checks(void **state)
 	snap_block_deinit(&b);
 }
 
+/** Bitwise CRC32C, the definition, for checking snap_crc(). */
+static uint32_t
+crc_reference(const uint8_t *p, size_t n, uint32_t crc)
+{
+	crc = ~crc;
+	for (size_t i = 0; i < n; i++) {
+		crc ^= p[i];
+		for (int k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ ((crc & 1) ? 0x82F63B78u : 0);
+	}
+	return ~crc;
+}
+
+/* snap_crc() against the definition: the check value, lengths around its 3 x 4 KiB stripes,
+ * odd offsets, and chaining. */
+static void
+test_crc(void **state)
+{
+	size_t cap = 5 * 12288 + 64;
+	uint8_t *buf = malloc(cap);
+	const size_t lens[] = {0,     1,     7,	    8,	   9,	  4095,		 4096,
+			       12287, 12288, 12289, 24576, 24583, 5 * 12288 + 17};
+
+	(void)state;
+	assert_int_equal(snap_crc("123456789", 9, 0), 0xE3069283u);
+	for (size_t i = 0; i < cap; i++)
+		buf[i] = (uint8_t)(i * 2654435761u >> 13);
+	for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++)
+		for (size_t off = 0; off < 4; off++) {
+			size_t n = lens[li];
+
+			if (off + n > cap)
+				continue;
+			assert_int_equal(snap_crc(buf + off, (uint32_t)n, 0),
+					 crc_reference(buf + off, n, 0));
+			/* chained in two parts equals at once */
+			assert_int_equal(snap_crc(buf + off + n / 3, (uint32_t)(n - n / 3),
+						  snap_crc(buf + off, (uint32_t)(n / 3), 0)),
+					 crc_reference(buf + off, n, 0));
+		}
+	free(buf);
+}
+
 static int
 setup(void **state)
 {
@@ -483,18 +527,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_round_trip_encrypted),
-		cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_large_values),
-		cmocka_unit_test(test_truncated),
-		cmocka_unit_test(test_flipped),
-		cmocka_unit_test(test_wrong_version),
-		cmocka_unit_test(test_keys),
-		cmocka_unit_test(test_rewind),
-		cmocka_unit_test(test_atomic_rename),
-		cmocka_unit_test(test_key_files),
-		cmocka_unit_test(test_item_checks),
+		cmocka_unit_test(test_round_trip),    cmocka_unit_test(test_round_trip_encrypted),
+		cmocka_unit_test(test_empty),	      cmocka_unit_test(test_large_values),
+		cmocka_unit_test(test_truncated),     cmocka_unit_test(test_flipped),
+		cmocka_unit_test(test_wrong_version), cmocka_unit_test(test_keys),
+		cmocka_unit_test(test_rewind),	      cmocka_unit_test(test_atomic_rename),
+		cmocka_unit_test(test_key_files),     cmocka_unit_test(test_item_checks),
+		cmocka_unit_test(test_crc),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
