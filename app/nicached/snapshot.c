@@ -220,6 +220,7 @@ writer_main(void *arg)
 		snap_writer_abort(&sc->writer);
 	}
 	sc->result = rc;
+	sc->finished_ns = snapshot_now_ns();
 	__atomic_store_n(&sc->writer_done, true, __ATOMIC_RELEASE);
 	return NULL;
 }
@@ -349,6 +350,7 @@ snapshot_start(struct nc_server *srv, const char *name, uint32_t name_len, char 
 		snprintf(err, errcap, "cannot start the snapshot writer: %s", strerror(-rc));
 		sc->result = rc;
 		sc->thread = 0;
+		sc->finished_ns = snapshot_now_ns();
 		__atomic_store_n(&sc->writer_done, true, __ATOMIC_RELEASE);
 		snap_writer_abort(&sc->writer);
 		/* Reaped by snapshot_service() once the workers let go of their blocks. */
@@ -445,11 +447,20 @@ snapshot_worker_step(struct worker *w)
 static void
 reap(struct nc_server *srv, struct snapshot_ctl *sc)
 {
-	uint64_t us = (snapshot_now_ns() - sc->started_ns) / 1000;
+	uint64_t us = (sc->finished_ns - sc->started_ns) / 1000;
+	void *b;
 
 	if (sc->thread != 0)
 		pthread_join(sc->thread, NULL);
 	sc->thread = 0;
+	/*
+	 * Every block back on the empty ring for the next snapshot: blocks a worker queued
+	 * before it saw a failure are still on the full ring when no writer ran.
+	 */
+	while (rte_ring_dequeue(sc->full, &b) == 0) {
+		snap_block_reset(b);
+		rte_ring_enqueue(sc->empty, b);
+	}
 	if (sc->result == 0) {
 		SNAP_STAT_ADD(sc, snapshots_written, 1);
 		SNAP_STAT_SET(sc, snapshot_last_items, sc->totals.items);

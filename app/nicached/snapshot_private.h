@@ -45,6 +45,7 @@ struct snapshot_ctl {
 	struct snap_trailer totals; /* of the last one written (after writer_done) */
 	uint64_t file_bytes;
 	uint64_t started_ns;
+	uint64_t finished_ns;	  /* when the writer ended (before writer_done) */
 	bool has_key;
 	struct snap_key key;
 	struct rte_ring *full;	/* filled blocks, workers -> writer */
