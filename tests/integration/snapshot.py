@@ -34,7 +34,8 @@ with SIGTERM; every server must exit with status 0. Checks:
   enospc      (root) a snapshot on a 2 MB tmpfs: it fails with "No space left on device" in
               the log and snapshots_failed, leaves no temporary file, the server keeps
               serving, its stop snapshot fails the same way and it exits 0.
-  command     `snapshot name` writes next to --snapshot-file; `snapshot ../x` and
+  command     `snapshot name` writes next to --snapshot-file; a second `snapshot` while one
+              runs answers SERVER_ERROR a snapshot is being written; `snapshot ../x` and
               `snapshot /tmp/x` are refused with SERVER_ERROR; without --snapshot-file
               `snapshot` answers SERVER_ERROR; the server keeps serving.
 
@@ -443,6 +444,16 @@ def check_command(ctx):
         assert request(a.port, b"snapshot named.snap\r\n") == b"OK\r\n"
         snapshot_done(a.port, 1)
         assert os.path.exists(os.path.join(ctx.dir, "named.snap"))
+        # Two in one packet: the second is answered before this worker has copied its part.
+        with socket.create_connection((HOST, a.port), timeout=10) as sk:
+            sk.sendall(b"snapshot\r\nsnapshot\r\n")
+            r = b""
+            while r.count(b"\r\n") < 2:
+                d = sk.recv(4096)
+                assert d, r
+                r += d
+        assert r == b"OK\r\nSERVER_ERROR a snapshot is being written\r\n", r
+        snapshot_done(a.port, 2)
         for bad in (b"../x", b"/tmp/x", b".hidden"):
             r = request(a.port, b"snapshot " + bad + b"\r\n")
             assert r.startswith(b"SERVER_ERROR ") and r.endswith(b"\r\n"), r
