@@ -444,7 +444,12 @@ def check_command(ctx):
         assert request(a.port, b"snapshot named.snap\r\n") == b"OK\r\n"
         snapshot_done(a.port, 1)
         assert os.path.exists(os.path.join(ctx.dir, "named.snap"))
-        # Two in one packet: the second is answered before this worker has copied its part.
+        # Two in one packet: the second is answered before this worker has copied its part
+        # (and 8 MB to copy, should the packet be read in two parts).
+        c = client(a.port)
+        c.set_many({"pad%d" % i: b"p" * 1600 for i in range(5000)}, noreply=True)
+        assert c.get("pad4999") == b"p" * 1600
+        c.close()
         with socket.create_connection((HOST, a.port), timeout=10) as sk:
             sk.sendall(b"snapshot\r\nsnapshot\r\n")
             r = b""
