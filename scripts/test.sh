@@ -21,6 +21,8 @@
 #      (tests/integration/metrics.py), also with the ASan/UBSan build;
 #      authentication, -S and -Y, with real clients (tests/integration/auth.py), again
 #      with the ASan/UBSan build; memcached's operator flags (tests/integration/operator.py)
+#      snapshots: backup, restore, warm restart, encryption,
+#      bad files (tests/integration/snapshot.py; its bad-file checks also with the ASan build)
 #   h. the DPDK backend in a network-namespace lab: Linux peers over a veth
 #      pair driven by net_af_xdp / net_af_packet (tests/integration/lab/run.sh;
 #      root only; NC_SKIP_LAB=1 skips it), and TSO on DPDK's net_tap with a Linux
@@ -341,6 +343,17 @@ run_checks "authentication (socket backend)" 120 /usr/bin/python3 tests/integrat
 run_checks "authentication under ASan/UBSan" 180 env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 /usr/bin/python3 tests/integration/auth.py \
 	--server build-asan/app/nicached/nicached
+
+# Snapshots: `snapshot`, SIGUSR1 and the stop snapshot, restore across -t and -m, TTL, flags
+# and CAS kept, encryption (right and wrong key), corrupt and truncated files, a snapshot
+# while a client loads; the checks that read bad files again under ASan/UBSan (a bad file
+# must never crash the server).
+run_checks "snapshots (socket backend)" 120 /usr/bin/python3 tests/integration/snapshot.py \
+	--server build/app/nicached/nicached
+run_checks "snapshots under ASan/UBSan" 180 env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 /usr/bin/python3 \
+	tests/integration/snapshot.py --server build-asan/app/nicached/nicached \
+	--only restart,encrypted,corrupt,command,crafted
 
 if [[ $(id -u) -eq 0 ]]; then
 	run_checks "start-up (hugepages)" 120 tests/integration/startup.sh \

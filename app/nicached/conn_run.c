@@ -16,6 +16,7 @@
 #include "control.h"
 #include "log.h"
 #include "peer.h"
+#include "snapshot.h"
 #include "worker.h"
 
 /** Append the reply to c->req; flush and retry once when the output is full. */
@@ -130,6 +131,17 @@ conn_exec_admin(struct worker *w, struct conn *c, struct proto_result *res)
 	case PROTO_OP_LRU_CRAWLER:
 		res->status = PROTO_STATUS_COUNT; /* answered */
 		return conn_lru_crawler(w, c);
+	case PROTO_OP_SNAPSHOT: {
+		/* Not memcached's: OK once started, SERVER_ERROR <why> when it cannot start. */
+		char why[512], line[600];
+
+		res->status = PROTO_STATUS_COUNT; /* answered */
+		if (snapshot_start(w->srv, req->args, req->args ? req->args_len : 0, why,
+				   sizeof(why)) == 0)
+			return conn_reply_line(w, c, "OK") == 0;
+		snprintf(line, sizeof(line), "SERVER_ERROR %s", why);
+		return conn_reply_line(w, c, line) == 0;
+	}
 	case PROTO_OP_CONFIG: {
 		/* Auto-discovery: `config get cluster` in a cluster; ERROR otherwise, as memcached. */
 		const struct cluster_view *v = cluster_view_get(w->srv);
@@ -243,7 +255,7 @@ conn_execute(struct worker *w, struct conn *c)
 	    req->op == PROTO_OP_VERSION || req->op == PROTO_OP_VERBOSITY ||
 	    req->op == PROTO_OP_NOOP || req->op == PROTO_OP_QUIT ||
 	    req->op == PROTO_OP_LRU_CRAWLER || req->op == PROTO_OP_CONFIG ||
-	    req->op == PROTO_OP_SHUTDOWN) {
+	    req->op == PROTO_OP_SHUTDOWN || req->op == PROTO_OP_SNAPSHOT) {
 		memset(&res, 0, sizeof(res)); /* (exec_read / exec_write clear it themselves) */
 		if (!conn_exec_admin(w, c, &res))
 			return false;

@@ -14,12 +14,15 @@
 #include "cluster_warm.h"
 #include "metrics.h"
 #include "nic.h"
+#include "snapshot.h"
 #include "worker.h"
 
 /** Set by the signal handler; read by the control loop. */
 static volatile sig_atomic_t control_signal;
 /** Set on SIGHUP (read the auth file again); cleared by the control loop. */
 static volatile sig_atomic_t control_hup;
+/** Set by SIGUSR1 (write a snapshot); cleared by the control loop. */
+static volatile sig_atomic_t control_snapshot;
 /** The server telemetry callbacks report on (DPDK gives them no argument). */
 static struct nc_server *telemetry_srv;
 
@@ -38,6 +41,13 @@ control_stop(void)
 	control_signal = SIGTERM;
 }
 
+static void
+on_usr1(int sig)
+{
+	(void)sig;
+	control_snapshot = 1;
+}
+
 void
 control_signals(void)
 {
@@ -49,6 +59,8 @@ control_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 }
@@ -59,6 +71,7 @@ telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	const struct nc_server *srv = telemetry_srv;
 	struct worker_stats ws;
 	struct store_shard_stats ss;
+	struct snapshot_stats snap;
 
 	(void)cmd;
 	(void)params;
@@ -80,6 +93,10 @@ telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 #define ADD(name, desc) rte_tel_data_add_dict_u64(d, #name, ss.name);
 	STORE_SHARD_GAUGES(ADD)
 	STORE_SHARD_STATS(ADD)
+#undef ADD
+	snapshot_stats_get(srv, &snap);
+#define ADD(name, desc) rte_tel_data_add_dict_u64(d, #name, snap.name);
+	SNAPSHOT_STATS(ADD)
 #undef ADD
 	return 0;
 }
@@ -314,6 +331,9 @@ control_main(struct nc_server *srv)
 		cluster_service(srv);
 		cluster_warm_service(srv);
 		metrics_service(srv);
+		/* Snapshots: SIGUSR1 starts one; a finished one is reaped and logged. */
+		snapshot_service(srv, control_snapshot != 0);
+		control_snapshot = 0;
 		nanosleep(&tick, NULL);
 	}
 	__atomic_store_n(&srv->stop, true, __ATOMIC_RELEASE);

@@ -14,8 +14,9 @@
 #include "server.h"
 
 /**
- * [setup] Catch SIGINT and SIGTERM (they ask control_main to stop) and SIGHUP (control_main
- * reads the auth file again, auth_server.h); ignore SIGPIPE.
+ * [setup] Catch SIGINT and SIGTERM (they ask control_main to stop), SIGHUP (control_main
+ * reads the auth file again, auth_server.h) and SIGUSR1 (write a snapshot to
+ * --snapshot-file); ignore SIGPIPE.
  */
 void control_signals(void);
 

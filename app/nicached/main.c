@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * nicached: settings (flags and --config) -> EAL -> server (shards, stacks, workers) ->
- * worker lcores launched -> control loop on the main lcore until SIGINT/SIGTERM -> clean stop
+ * snapshot restored (--restore, --snapshot-file) -> worker lcores launched -> control loop on the main lcore until SIGINT/SIGTERM -> clean stop
  * with a final stats line.
  *
  * Exit codes: 0 after a signal; 64 (EX_USAGE) for bad flags or config (an auth file that
- * cannot be read or is malformed included); 71 (EX_OSERR) when
- * EAL or the server cannot start (e.g. a port in use).
+ * cannot be read or is malformed included); 71 (EX_OSERR) when EAL or the server cannot start
+ * (e.g. a port in use, a bad snapshot with --restore-strict, --require-hugepages unmet).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +32,7 @@
 #include "nic.h"
 #include "server.h"
 #include "settings.h"
+#include "snapshot.h"
 #include "worker.h"
 
 #define EXIT_USAGE 64
@@ -312,6 +313,13 @@ main(int argc, char **argv)
 		rte_eal_cleanup();
 		return EXIT_OSERR;
 	}
+	/* A snapshot is loaded before any worker serves. */
+	if (snapshot_restore(&srv, err, sizeof(err)) != 0) {
+		fprintf(stderr, "nicached: %s\n", err);
+		server_teardown(&srv);
+		rte_eal_cleanup();
+		return EXIT_OSERR;
+	}
 	if (control_telemetry(&srv) != 0)
 		nc_log(NC_LOG_WARNING, "telemetry commands not registered");
 	control_banner(&srv, stdout);
@@ -321,6 +329,7 @@ main(int argc, char **argv)
 	control_main(&srv);
 	cluster_leave(&srv, 2000);
 	rte_eal_mp_wait_lcore();
+	snapshot_stop(&srv); /* with --snapshot-file: the clean-stop snapshot */
 	control_final_stats(&srv, stdout);
 	metrics_teardown(&srv);
 	server_teardown(&srv);

@@ -11,6 +11,7 @@
 #include "cluster.h"
 #include "cluster_warm.h"
 #include "nic.h"
+#include "snapshot.h"
 #include "worker.h"
 
 int
@@ -59,7 +60,7 @@ server_setup(struct nc_server *srv, char *err, size_t errcap)
 			return rc ? rc : -ENOMEM;
 		id++;
 	}
-	return 0;
+	return snapshot_setup(srv, err, errcap);
 }
 
 void
@@ -72,4 +73,5 @@ server_teardown(struct nc_server *srv)
 	cluster_teardown(srv);
 	auth_server_teardown(srv);
 	cluster_warm_teardown(srv);
+	snapshot_teardown(srv);
 }

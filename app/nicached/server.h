@@ -75,6 +75,7 @@ struct nc_server {
 	struct cluster_warm *warm;	    /* cluster_warm.c: a warm-up, or NULL */
 	struct nc_auth *auth;		    /* auth_server.h: the users (-S/-Y), or NULL: auth off */
 	char eal_line[SETTINGS_EAL_TEXT_LEN + SETTINGS_EAL_ARGV_MAX]; /* EAL arguments (banner) */
+	struct snapshot_ctl *snap;	    /* snapshot.c: snapshots and their stats */
 	char memory_note[160];		    /* why 4 KiB pages ("" with hugepages or when obvious) */
 	/* backend dpdk: the site, the NIC profile it names, and the started port */
 	struct net_site site;

@@ -253,6 +253,20 @@ enum settings_compression {
 	  "PLAIN too); re-read on SIGHUP; no UDP")                                            \
 	X(path, sasl_pwdb, 0, "sasl-pwdb", "", 0, 0, NULL, "file",                            \
 	  "-S: the user:password file (memcached reads $MEMCACHED_SASL_PWDB)")               \
+	X(path, snapshot_file, 0, "snapshot-file", "", 0, 0, "snapshot_file", "file",         \
+	  "snapshots: where `snapshot`, SIGUSR1 and a clean stop write one; restored at "     \
+	  "start when it exists (empty: no snapshots)")                                       \
+	X(path, restore, 0, "restore", "", 0, 0, "restore", "file",                           \
+	  "snapshots: load this snapshot at start, before serving (it must exist)")          \
+	X(path, snapshot_key, 0, "snapshot-key", "", 0, 0, "snapshot_key", "file",            \
+	  "snapshots: encrypt and authenticate with this key (32 raw bytes or 64 hex "        \
+	  "digits); a snapshot read must be encrypted with it")                               \
+	X(count, restore_strict, 0, "restore-strict", 0, 0, 1, "restore_strict", NULL,        \
+	  "snapshots: refuse to start when the snapshot to restore is bad (default: log "    \
+	  "why and start empty; in the file: restore-strict = 1)")                            \
+	X(uint, snapshot_slice_us, 0, "snapshot-slice-us", 100, 10, 100000,                   \
+	  "snapshot_slice_us", "us",                                                          \
+	  "snapshots: longest a worker copies its shard per loop iteration while serving")    \
 	X(config, config, 0, "config", "", 0, 0, NULL, "file",                                \
 	  "read settings from section [" SETTINGS_INI_SECTION "] of an INI file first")       \
 	X(help, help, 'h', "help", 0, 0, 0, NULL, NULL, "print this help and exit")           \

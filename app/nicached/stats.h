@@ -77,7 +77,9 @@
 	X(conn_yields, "times a connection stopped parsing until the client read its replies (memcached's conn_yields)") \
 	X(decompressions, "compressed values decompressed for a reply or a replica (reads)") \
 	X(decompress_cycles, "TSC cycles spent in lzf_decompress for them")        \
-	X(decompressed_bytes, "bytes those decompressions gave (the clients' values)")
+	X(decompressed_bytes, "bytes those decompressions gave (the clients' values)") \
+	X(snapshot_items, "items this worker copied into snapshots")                \
+	X(snapshot_bytes, "value bytes of those items")
 
 /*
  * The groups of `stats <group>` besides the general one: X(name, DPDK backend only,

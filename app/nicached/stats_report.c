@@ -16,6 +16,7 @@
 
 #include "cluster.h"
 #include "nic.h"
+#include "snapshot.h"
 #include "worker.h"
 
 /** Most lines of one stats reply, and the bytes behind them. */
@@ -234,6 +235,7 @@ stats_general(struct worker *w, struct stats_out *o)
 	const struct nc_server *srv = w->srv;
 	struct worker_stats ws;
 	struct store_shard_stats ss;
+	struct snapshot_stats snap;
 	struct rusage ru;
 	time_t now = time(NULL);
 
@@ -278,6 +280,10 @@ stats_general(struct worker *w, struct stats_out *o)
 #define STATS_LINE(name, desc) stat_add(o, #name, "%llu", (unsigned long long)ss.name);
 	STORE_SHARD_GAUGES(STATS_LINE)
 	STORE_SHARD_STATS(STATS_LINE)
+#undef STATS_LINE
+	snapshot_stats_get(srv, &snap);
+#define STATS_LINE(name, desc) stat_add(o, #name, "%llu", (unsigned long long)snap.name);
+	SNAPSHOT_STATS(STATS_LINE)
 #undef STATS_LINE
 }
 

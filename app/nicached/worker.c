@@ -15,6 +15,7 @@
 #include "log.h"
 #include "net/counters.h"
 #include "peer.h"
+#include "snapshot.h"
 #include "worker.h"
 
 /** Stack events handled per poll. */
@@ -324,7 +325,7 @@ static bool
 worker_has_work(struct worker *w)
 {
 	return w->pending != NULL || w->retry_msgs != NULL || !rte_ring_empty(w->inbox) ||
-	       !rte_ring_empty(w->done) || w->own_done != NULL ||
+	       !rte_ring_empty(w->done) || w->own_done != NULL || snapshot_worker_pending(w) ||
 	       store_shard_upkeep_pending(w->shard);
 }
 
@@ -431,6 +432,8 @@ worker_main(void *arg)
 		work += worker_run_deferred(w);
 		work += worker_idle_check(w);
 		work += peer_service(w);
+		/* A snapshot: the next slice of this shard, within --snapshot-slice-us. */
+		work += snapshot_worker_step(w);
 		if (work)
 			last_work = mark.tsc;
 		/* Busy vs idle time, for the cost per request (`stats`: cycles_per_request). */

@@ -32,6 +32,14 @@ void nc_cas_source_init(struct nc_cas_source *src);
 /** Initialise an (empty) lease on @p src. */
 void nc_cas_lease_init(struct nc_cas_lease *lease, struct nc_cas_source *src);
 
+/**
+ * Make every value the source hands out from now on larger than @p max (a snapshot's largest
+ * restored cas), so restored and new values never collide; a source already past it is left
+ * alone. Any thread (an atomic compare-and-swap loop); leases drawn before keep their blocks,
+ * so call it before the holders draw (at start).
+ */
+void nc_cas_source_advance(struct nc_cas_source *src, uint64_t max);
+
 /** Refill an exhausted lease with a fresh block (one relaxed atomic add on the source). */
 void nc_cas_lease_refill(struct nc_cas_lease *lease);
 

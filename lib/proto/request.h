@@ -51,7 +51,8 @@ enum proto_kind {
 	X(SHUTDOWN, "shutdown [graceful] (.args): stop the server, when enabled (-A)") \
 	X(SASL_LIST, "binary SASL list mechanisms")                         \
 	X(SASL_AUTH, "binary SASL auth: .args the mechanism, .value the client's message") \
-	X(SASL_STEP, "binary SASL step: as SASL_AUTH, the next message")
+	X(SASL_STEP, "binary SASL step: as SASL_AUTH, the next message") \
+	X(SNAPSHOT, "snapshot [name] (.args): write a snapshot, answered by the worker")
 
 enum proto_op {
 #define PROTO_OP_ENUM(name, desc) PROTO_OP_##name,

@@ -844,6 +844,8 @@ dispatch(struct text_parser *p, struct proto_input *in, const struct line *l,
 			return parse_with_args(p, in, l, req, PROTO_OP_STATS);
 		if (TOK_IS(cmd, "shutdown"))
 			return parse_with_args(p, in, l, req, PROTO_OP_SHUTDOWN);
+		if (TOK_IS(cmd, "snapshot"))
+			return parse_with_args(p, in, l, req, PROTO_OP_SNAPSHOT);
 		break; /* slabs: not served */
 	case 'a':
 		if (TOK_IS(cmd, "add"))

@@ -462,6 +462,7 @@ struct store_walk_item {
 	int64_t exptime_unix; /* unix time it expires; 0 = never */
 	int64_t atime_unix;   /* unix time of its last access (or of its store) */
 	bool fetched;	      /* returned to a reader at least once */
+	const struct item *item; /* the item (its value: item_seg_first()) */
 };
 
 /**

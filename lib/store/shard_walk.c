@@ -36,6 +36,7 @@ walk_fill(const struct store_shard *s, const struct item *it, struct store_walk_
 	v->exptime_unix = exp == 0 ? 0 : (int64_t)nc_clock_to_unix(s->clock, exp);
 	v->atime_unix = (int64_t)nc_clock_to_unix(s->clock, item_atime(it));
 	v->fetched = __atomic_load_n(&it->fetched, __ATOMIC_RELAXED) != 0;
+	v->item = it;
 }
 
 unsigned

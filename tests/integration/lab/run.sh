@@ -47,7 +47,8 @@ while (($# > 0)); do
 done
 
 # Check table: name | workers (= veth queues) | time limit (s) | server flags beyond the
-# common ones (-U 11211 -t WORKERS -m 64 -v; later flags override earlier ones). nicached's
+# common ones (-U 11211 -t WORKERS -m 64 -v; later flags override earlier ones; @LOGDIR@ is
+# the run's log folder). nicached's
 # -p defaults to 11211, so a check without -p has TCP on the DPDK path too; arp-ping turns it
 # off (-p 0) to see a SYN refused with RST, the tcp checks name -p 11211.
 CHECKS=(
@@ -68,6 +69,7 @@ CHECKS=(
 	"tcp-soak        1 240 -p 11211 -m 256 --fault seed=11,drop=0.02,reorder=0.02"
 	"cluster-dpdk    1 200 -p 11211"
 	"tcp-auth        1 120 -p 11211 -U 0 -S -Y @AUTH_FILE@"
+	"snapshot-dpdk   2 120 -p 11211 --snapshot-file @LOGDIR@/lab.snap"
 )
 
 if ((LIST)); then
@@ -315,6 +317,30 @@ server_pytest() {
 check_udp-frames() { run_pytest "$1" "$2" "$3" test_udp_frames.py; }
 check_two-workers() { run_pytest "$1" "$2" "$3" test_two_workers.py -s; }
 
+# Snapshots over the DPDK path: items stored over nicached's TCP, `snapshot` over that TCP
+# and in a UDP datagram (both answer OK and are written), then a socket-backend server on
+# loopback restored from the file holds every item with its value, flags and CAS.
+check_snapshot-dpdk() {
+	local out=$1 limit=$2 port pid rc=0
+	step "$out" "write: items and two snapshots over the DPDK path"
+	timeout -k 5 "$(left "$limit")" ip netns exec "$NS" "$PYTHON" "$HERE/snapshot_lab.py" write \
+		"$SERVER_IP" "$TCP_PORT" "$UDP_PORT" "$LOGDIR/lab.json" >>"$out" 2>&1 || return 1
+	step "$out" "verify: a loopback server restored from $LOGDIR/lab.snap"
+	port=$(pick_port tcp)
+	"$SERVER" -p "$port" -U 0 -l 127.0.0.1 -t 1 -m 64 --restore "$LOGDIR/lab.snap" \
+		--eal "--file-prefix nclab-$RUN_ID-verify" >>"$out" 2>&1 &
+	pid=$!
+	if ! wait_for_version "$pid" "$port" 200 >>"$out"; then
+		echo "the verifying server did not answer" >>"$out"
+		stop_pid "$pid" 5 || true
+		return 1
+	fi
+	timeout -k 5 "$(left "$limit")" "$PYTHON" "$HERE/snapshot_lab.py" verify "$port" \
+		"$LOGDIR/lab.json" >>"$out" 2>&1 || rc=1
+	stop_pid "$pid" 10 || { echo "the verifying server did not exit 0" >>"$out"; rc=1; }
+	return "$rc"
+}
+
 # Real TCP clients from the namespace, as tests/integration/run.sh runs them on loopback:
 # memccapable (every ascii and binary test), pymemcache's own integration tests and
 # test_server.py (all but the -c and -m ones, which have checks of their own).
@@ -476,6 +502,7 @@ server_stats() {
 # set_flags FLAGS...: the running check's server flags, and what the tests need of them.
 set_flags() {
 	SERVER_FLAGS=("${@//@AUTH_FILE@/$AUTH_FILE}")
+	SERVER_FLAGS=("${SERVER_FLAGS[@]//@LOGDIR@/$LOGDIR}")
 	AUTH_ON=0
 	TCP_PORT=11211
 	MAX_CONNS=1024

@@ -849,7 +849,7 @@ test_stats(void **state)
 			       "127.0.0.1,::1", "-U", "11211"),
 			 0);
 	n = settings_stats(&s, st, SETTINGS_STATS_MAX);
-	assert_true(n == 44);
+	assert_true(n == 49);
 	assert_string_equal(stat_of(st, n, "domain_socket"), "");
 	assert_string_equal(stat_of(st, n, "umask"), "0700");
 	assert_string_equal(stat_of(st, n, "require_hugepages"), "no");
@@ -862,6 +862,11 @@ test_stats(void **state)
 	assert_string_equal(stat_of(st, n, "compression"), "none");
 	assert_string_equal(stat_of(st, n, "compression_min"), "1024");
 	assert_string_equal(stat_of(st, n, "compression_min_saving"), "10");
+	assert_string_equal(stat_of(st, n, "snapshot_file"), "");
+	assert_string_equal(stat_of(st, n, "restore"), "");
+	assert_string_equal(stat_of(st, n, "snapshot_key"), "");
+	assert_string_equal(stat_of(st, n, "restore_strict"), "0");
+	assert_string_equal(stat_of(st, n, "snapshot_slice_us"), "100");
 	assert_string_equal(stat_of(st, n, "replicas"), "1");
 	assert_string_equal(stat_of(st, n, "replication"), "async");
 	assert_string_equal(stat_of(st, n, "replication_timeout"), "500");

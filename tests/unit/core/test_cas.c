@@ -225,6 +225,26 @@ test_threads_unique(void **state)
 	free(all);
 }
 
+/* advance: values after it are above the restored maximum; never moves the source back. */
+static void
+test_advance(void **state)
+{
+	struct nc_cas_source src;
+	struct nc_cas_lease a;
+
+	(void)state;
+	nc_cas_source_init(&src);
+	nc_cas_source_advance(&src, 5000);
+	nc_cas_lease_init(&a, &src);
+	assert_int_equal(nc_cas_next(&a), 5001);
+	nc_cas_source_advance(&src, 10); /* behind: unchanged */
+	nc_cas_lease_init(&a, &src);
+	assert_int_equal(nc_cas_next(&a), 5001 + NC_CAS_BLOCK);
+	nc_cas_source_advance(&src, UINT64_MAX);
+	nc_cas_lease_init(&a, &src);
+	assert_true(nc_cas_next(&a) == UINT64_MAX);
+}
+
 int
 main(void)
 {
@@ -234,6 +254,7 @@ main(void)
 		cmocka_unit_test(test_unique_bursty),
 		cmocka_unit_test(test_peek),
 		cmocka_unit_test(test_threads_unique),
+		cmocka_unit_test(test_advance),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1103,6 +1103,15 @@ test_stats(void **state)
 	want_req(&r, 1, PROTO_OP_LRU_CRAWLER, 0, NULL);
 	assert_null(r.r[1].args);
 	run_free(&r);
+	/* snapshot [name] (issue 15): the name, or none, for the worker */
+	PARSE(&r, "snapshot\r\nsnapshot  daily.snap \r\nsnapshots\r\n");
+	want_count(&r, 3, false);
+	want_req(&r, 0, PROTO_OP_SNAPSHOT, 0, NULL);
+	assert_null(r.r[0].args);
+	want_req(&r, 1, PROTO_OP_SNAPSHOT, 0, NULL);
+	assert_string_equal(r.r[1].args, "daily.snap");
+	want_err(&r, 2, PROTO_ERR_UNKNOWN_COMMAND);
+	run_free(&r);
 }
 
 static void
