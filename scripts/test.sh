@@ -353,7 +353,7 @@ run_checks "snapshots (socket backend)" 120 /usr/bin/python3 tests/integration/s
 run_checks "snapshots under ASan/UBSan" 180 env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 /usr/bin/python3 \
 	tests/integration/snapshot.py --server build-asan/app/nicached/nicached \
-	--only restart,encrypted,corrupt,command,crafted
+	--only restart,encrypted,corrupt,command,crafted,compressed
 
 if [[ $(id -u) -eq 0 ]]; then
 	run_checks "start-up (hugepages)" 120 tests/integration/startup.sh \

@@ -98,6 +98,7 @@ snapshot_teardown(struct nc_server *srv)
 /* ---- copying items into blocks (workers while serving; main at a stop) ---- */
 
 struct fill_ctx {
+	struct store_shard *shard;  /* the walking worker's own shard */
 	struct snap_block *b;
 	struct worker_stats *stats; /* the walking worker's counters */
 	bool full;
@@ -117,22 +118,19 @@ fill_item(const struct store_walk_item *v, void *arg)
 		.cas = v->cas,
 		.exptime = v->exptime_unix,
 	};
-	struct item_seg sg;
-	uint32_t left = v->nbytes;
 	uint8_t *dst = snap_block_add(f->b, &it, &f->err);
+	int rc;
 
 	if (dst == NULL) {
 		f->full = f->err == 0;
 		return false;
 	}
-	item_seg_first(v->item, &sg);
-	do {
-		uint32_t n = sg.len < left ? sg.len : left;
-
-		memcpy(dst, sg.data, n);
-		dst += n;
-		left -= n;
-	} while (left > 0 && item_seg_next(&sg));
+	/* The client's bytes: a value stored compressed (LZF) is saved decompressed. */
+	rc = store_walk_item_value(f->shard, v, dst);
+	if (rc != 0) {
+		f->err = rc;
+		return false;
+	}
 	STAT_INC(f->stats, snapshot_items);
 	STAT_ADD(f->stats, snapshot_bytes, v->nbytes);
 	return true;
@@ -410,7 +408,7 @@ snapshot_worker_step(struct worker *w)
 		return 0;
 	end = rte_rdtsc() + rte_get_tsc_hz() / 1000000 * w->srv->set.snapshot_slice_us;
 	do {
-		struct fill_ctx f = {.stats = &w->stats};
+		struct fill_ctx f = {.shard = w->shard, .stats = &w->stats};
 
 		if (__atomic_load_n(&sc->failed, __ATOMIC_RELAXED)) {
 			part_finish(sc, p);
@@ -535,7 +533,7 @@ write_stop_snapshot(struct nc_server *srv, struct snapshot_ctl *sc)
 		struct worker *w = srv->workers[i];
 
 		while (!walk.done && rc == 0) {
-			struct fill_ctx f = {.b = &b, .stats = &w->stats};
+			struct fill_ctx f = {.shard = w->shard, .b = &b, .stats = &w->stats};
 
 			store_walk(w->shard, &walk, UINT64_MAX, 4096, fill_item, &f);
 			if (f.err != 0) {

@@ -466,6 +466,15 @@ struct store_walk_item {
 };
 
 /**
+ * [owner] Copy walked item @p v's value as the client wrote it (v->nbytes bytes) to @p dst,
+ * decompressing a compressed one (compression's owner buffers). For walks that save values
+ * (snapshots); call from the store_walk() callback, while @p v is valid.
+ * @return 0; -ENOMEM (no buffer for a chained compressed value), -EIO (stored data does not
+ *         decompress: never for an item this store wrote).
+ */
+int store_walk_item_value(struct store_shard *s, const struct store_walk_item *v, void *dst);
+
+/**
  * Called for each live item. @return true to go on; false to stop before this item (the
  * cursor stays on it, so the next call shows it again first).
  */

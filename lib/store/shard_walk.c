@@ -81,3 +81,9 @@ store_walk(struct store_shard *s, struct store_walk *w, uint64_t classes, unsign
 	}
 	return shown;
 }
+
+int
+store_walk_item_value(struct store_shard *s, const struct store_walk_item *v, void *dst)
+{
+	return shard_item_read_raw(s, v->item, dst);
+}

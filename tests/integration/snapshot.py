@@ -34,6 +34,8 @@ with SIGTERM; every server must exit with status 0. Checks:
   enospc      (root) a snapshot on a 2 MB tmpfs: it fails with "No space left on device" in
               the log and snapshots_failed, leaves no temporary file, the server keeps
               serving, its stop snapshot fails the same way and it exits 0.
+  compressed  values stored compressed (-o compression=lzf; a chained one too) are saved as
+              the clients wrote them and restored byte for byte with and without compression.
   command     `snapshot name` writes next to --snapshot-file; a second `snapshot` while one
               runs answers SERVER_ERROR a snapshot is being written; `snapshot ../x` and
               `snapshot /tmp/x` are refused with SERVER_ERROR; without --snapshot-file
@@ -254,6 +256,46 @@ def check_restart(ctx):
     out = open(b.logpath).read()
     assert "restored %s: %d items loaded, 200 expired" % (path, len(want)) in out, out
     ctx.restart_want = want
+
+
+def check_compressed(ctx):
+    """Values stored compressed (-o compression=lzf, 2 KB JSON-like documents, chained ones
+    too) are saved as the clients wrote them: restored byte for byte by a server without
+    compression, and by one with it (which compresses them again)."""
+    path = os.path.join(ctx.dir, "lzf.snap")
+    zip_opts = "compression=lzf,compression_min=256"
+    a = Server(ctx, "-t", "2", "-m", "64", "-I", "4m", "-o", zip_opts,
+               "--snapshot-file", path).up()
+    want = {}
+    try:
+        c = client(a.port)
+        for i in range(500):
+            doc = (b'{"id": %d, "name": "user%d", "tags": ["a", "b", "c"], "bio": "%s"}'
+                   % (i, i, b"lorem ipsum " * (20 + i % 150)))
+            c.set("doc%d" % i, doc, flags=i, noreply=False)
+            want["doc%d" % i] = doc
+        big = (b"0123456789abcdef" * 65536)[:900000]  # above the largest class: chained
+        c.set("bigdoc", big, noreply=False)
+        want["bigdoc"] = big
+        c.close()
+        s = stats(a.port)
+        assert int(s["compressed_items"]) >= 400, s["compressed_items"]
+        assert request(a.port, b"snapshot\r\n") == b"OK\r\n"
+        snapshot_done(a.port, 1)
+    finally:
+        a.stop()
+    for opts in ([], ["-o", zip_opts]):
+        b = Server(ctx, "-t", "1", "-m", "64", "-I", "4m", "--restore", path, *opts).up()
+        try:
+            c = client(b.port)
+            for k, v in want.items():
+                assert c.get(k) == v, "%s differs after a restore %s" % (k, opts)
+            c.close()
+            s = stats(b.port)
+            assert int(s["restore_items_loaded"]) == len(want), s
+            assert (int(s["compressed_items"]) > 0) == bool(opts), s["compressed_items"]
+        finally:
+            b.stop()
 
 
 def check_shrink(ctx):
@@ -580,7 +622,8 @@ def check_enospc(ctx):
 
 CHECKS = [("restart", check_restart), ("shrink", check_shrink), ("encrypted", check_encrypted),
           ("corrupt", check_corrupt), ("sigusr1", check_sigusr1), ("serving", check_serving),
-          ("command", check_command), ("crafted", check_crafted), ("enospc", check_enospc)]
+          ("command", check_command), ("crafted", check_crafted), ("enospc", check_enospc),
+          ("compressed", check_compressed)]
 
 
 def main():
