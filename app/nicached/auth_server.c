@@ -4,6 +4,8 @@
 
 #include <urcu-qsbr.h>
 
+#include "core/log.h"
+
 int
 auth_server_setup(struct nc_server *srv, char *err, size_t errcap)
 {
@@ -19,29 +21,26 @@ auth_server_setup(struct nc_server *srv, char *err, size_t errcap)
 }
 
 void
-auth_server_reload(struct nc_server *srv, FILE *log)
+auth_server_reload(struct nc_server *srv)
 {
 	const char *file = settings_auth_file(&srv->set);
 	struct nc_auth *fresh = NULL, *old;
 	char err[512];
 
 	if (srv->auth == NULL || file == NULL) {
-		fprintf(log, "nicached: SIGHUP: authentication is off, nothing to reload\n");
-		fflush(log);
+		nc_log(NC_LOG_NOTICE, "SIGHUP: authentication is off, nothing to reload");
 		return;
 	}
 	if (nc_auth_load(file, &fresh, err, sizeof(err)) != 0) {
-		fprintf(log, "nicached: SIGHUP: %s; keeping the %u users loaded before\n", err,
-			nc_auth_count(srv->auth));
-		fflush(log);
+		nc_log(NC_LOG_ERR, "SIGHUP: %s; keeping the %u users loaded before", err,
+		       nc_auth_count(srv->auth));
 		return;
 	}
 	old = __atomic_exchange_n(&srv->auth, fresh, __ATOMIC_ACQ_REL);
 	synchronize_rcu(); /* no worker holds the old set past its next quiescent state */
 	nc_auth_destroy(&old);
-	fprintf(log, "nicached: SIGHUP: auth file %s reloaded: %u users\n", file,
-		nc_auth_count(fresh));
-	fflush(log);
+	nc_log(NC_LOG_NOTICE, "SIGHUP: auth file %s reloaded: %u users", file,
+	       nc_auth_count(fresh));
 }
 
 void

@@ -26,9 +26,9 @@ int auth_server_setup(struct nc_server *srv, char *err, size_t errcap);
 
 /**
  * [control lcore] Read the file again (SIGHUP): publish the new users, free the old ones after
- * a grace period; on failure keep the old ones. Either way one line on @p log.
+ * a grace period; on failure keep the old ones. Either way one line in the log (core/log.h).
  */
-void auth_server_reload(struct nc_server *srv, FILE *log);
+void auth_server_reload(struct nc_server *srv);
 
 /** [setup] Free the users (workers stopped). */
 void auth_server_teardown(struct nc_server *srv);

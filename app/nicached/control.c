@@ -321,7 +321,7 @@ control_main(struct nc_server *srv)
 			break;
 		if (control_hup != 0) {
 			control_hup = 0;
-			auth_server_reload(srv, stderr);
+			auth_server_reload(srv);
 		}
 		nc_clock_update(&srv->clock);
 		/* Larger index tables are made here, off the workers' path, and old ones freed. */

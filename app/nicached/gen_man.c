@@ -91,14 +91,20 @@ main(void)
 	stats_section();
 	section("SIGNALS");
 	entry("SIGINT, SIGTERM", "a clean stop: a member of an etcd cluster hands its keys over "
-				 "first (at most --handover-max seconds), then the workers stop "
-				 "and the final figures are printed");
+				 "first (at most --handover-max seconds), then the workers stop, a "
+				 "stop snapshot is written when --snapshot-file is set, and the final "
+				 "figures are printed");
+	entry("SIGHUP", "read the authentication file (-Y, --sasl-pwdb) again; a file that "
+			"cannot be read leaves the users loaded before");
+	entry("SIGUSR1", "write a snapshot to --snapshot-file while serving");
 	section("LOGS");
 	para("Each message is one line with its time and level, on stderr, in the journal or in "
 	     "syslog (--log); -v, -vv and -vvv add messages as memcached's do.");
 	section("FILES");
 	entry("/etc/nicached/nicached.ini", "the service's configuration");
 	entry("/etc/nicached/site.ini", "an example site file for the dpdk backend");
+	entry("--snapshot-file", "the snapshot: written by the snapshot command, SIGUSR1 and a "
+				 "clean stop; restored at start");
 	entry(NC_DRIVERS_DIR, "the NIC profiles (--drivers-dir)");
 	section("EXIT STATUS");
 	para("0 after a clean stop; 64 (EX_USAGE) for a bad flag or file; 71 (EX_OSERR) when "

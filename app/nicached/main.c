@@ -315,7 +315,7 @@ main(int argc, char **argv)
 	}
 	/* A snapshot is loaded before any worker serves. */
 	if (snapshot_restore(&srv, err, sizeof(err)) != 0) {
-		fprintf(stderr, "nicached: %s\n", err);
+		nc_log(NC_LOG_ERR, "%s", err);
 		server_teardown(&srv);
 		rte_eal_cleanup();
 		return EXIT_OSERR;

@@ -647,9 +647,9 @@ link_login_reply(struct worker *w, struct peer_link *l, const char *line, uint32
 	if (len == 6 && memcmp(line, "STORED", 6) == 0)
 		return true;
 	STAT_INC(&w->stats, repl_errors);
-	fprintf(stderr,
-		"nicached: worker %u: link to member %s: its login was refused (%.*s): the "
-		"members need the same auth file (its first user logs in)\n",
+	nc_log(NC_LOG_WARNING,
+		"worker %u: link to member %s: its login was refused (%.*s): the "
+		"members need the same auth file (its first user logs in)",
 		w->id, l->name, (int)(len > 80 ? 80 : len), line);
 	link_close(w, l, true);
 	return false;
@@ -729,9 +729,9 @@ link_line(struct worker *w, struct peer_link *l)
 		/* The member wants a login this node has no file for: every command would fail. */
 		l->rx_len = 0;
 		STAT_INC(&w->stats, repl_errors);
-		fprintf(stderr,
-			"nicached: worker %u: link to member %s: it requires authentication and "
-			"this node has none: give every member the same -Y/--sasl-pwdb file\n",
+		nc_log(NC_LOG_WARNING,
+			"worker %u: link to member %s: it requires authentication and "
+			"this node has none: give every member the same -Y/--sasl-pwdb file",
 			w->id, l->name);
 		link_close(w, l, true);
 		return;

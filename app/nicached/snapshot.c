@@ -14,6 +14,7 @@
 #include <rte_cycles.h>
 #include <rte_lcore.h>
 
+#include "core/log.h"
 #include "server.h"
 #include "snapshot_private.h"
 #include "worker.h"
@@ -465,14 +466,14 @@ reap(struct nc_server *srv, struct snapshot_ctl *sc)
 		SNAP_STAT_SET(sc, snapshot_last_bytes, sc->file_bytes);
 		SNAP_STAT_SET(sc, snapshot_last_duration_us, us);
 		SNAP_STAT_SET(sc, snapshot_last_time, (uint64_t)time(NULL));
-		fprintf(stderr,
-			"nicached: snapshot %s written: %" PRIu64 " items, %" PRIu64
-			" bytes in %.3f s%s\n",
+		nc_log(NC_LOG_NOTICE,
+			"snapshot %s written: %" PRIu64 " items, %" PRIu64
+			" bytes in %.3f s%s",
 			sc->path, sc->totals.items, sc->file_bytes, (double)us / 1e6,
 			sc->has_key ? " (encrypted)" : "");
 	} else {
 		SNAP_STAT_ADD(sc, snapshots_failed, 1);
-		fprintf(stderr, "nicached: snapshot failed: %s\n",
+		nc_log(NC_LOG_ERR, "snapshot failed: %s",
 			sc->err[0] ? sc->err : strerror(-sc->result));
 	}
 	SNAP_STAT_SET(sc, snapshot_in_progress, 0);
@@ -497,7 +498,7 @@ snapshot_service(struct nc_server *srv, bool requested)
 		char err[512];
 
 		if (snapshot_start(srv, NULL, 0, err, sizeof(err)) != 0)
-			fprintf(stderr, "nicached: SIGUSR1: no snapshot: %s\n", err);
+			nc_log(NC_LOG_WARNING, "SIGUSR1: no snapshot: %s", err);
 	}
 }
 
@@ -524,7 +525,7 @@ write_stop_snapshot(struct nc_server *srv, struct snapshot_ctl *sc)
 		rc = -ENOMEM;
 	}
 	if (rc != 0) {
-		fprintf(stderr, "nicached: stop snapshot failed: %s\n", err);
+		nc_log(NC_LOG_ERR, "stop snapshot failed: %s", err);
 		SNAP_STAT_ADD(sc, snapshots_failed, 1);
 		return rc;
 	}
@@ -553,14 +554,14 @@ write_stop_snapshot(struct nc_server *srv, struct snapshot_ctl *sc)
 	else
 		snap_writer_abort(&wr);
 	if (rc != 0) {
-		fprintf(stderr, "nicached: stop snapshot failed: %s\n", err);
+		nc_log(NC_LOG_ERR, "stop snapshot failed: %s", err);
 		SNAP_STAT_ADD(sc, snapshots_failed, 1);
 		return rc;
 	}
 	SNAP_STAT_ADD(sc, snapshots_written, 1);
-	fprintf(stderr,
-		"nicached: stop snapshot %s written: %" PRIu64 " items, %" PRIu64
-		" bytes in %.3f s%s\n",
+	nc_log(NC_LOG_NOTICE,
+		"stop snapshot %s written: %" PRIu64 " items, %" PRIu64
+		" bytes in %.3f s%s",
 		srv->set.snapshot_file, t.items, bytes, (double)(snapshot_now_ns() - t0) / 1e9,
 		sc->has_key ? " (encrypted)" : "");
 	return 0;

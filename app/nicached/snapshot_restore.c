@@ -19,6 +19,7 @@
 
 #include <urcu-qsbr.h>
 
+#include "core/log.h"
 #include "cluster.h"
 #include "server.h"
 #include "snapshot/reader.h"
@@ -168,9 +169,9 @@ restore_keep_bad(const struct nc_server *srv, const char *path)
 		return;
 	snprintf(bad, sizeof(bad), "%.*s.bad", PATH_MAX - 8, path);
 	if (rename(path, bad) == 0)
-		fprintf(stderr, "nicached: restore: the bad snapshot is kept as %s\n", bad);
+		nc_log(NC_LOG_WARNING, "restore: the bad snapshot is kept as %s", bad);
 	else
-		fprintf(stderr, "nicached: restore: cannot move the bad snapshot to %s: %s\n", bad,
+		nc_log(NC_LOG_ERR, "restore: cannot move the bad snapshot to %s: %s", bad,
 			strerror(errno));
 }
 
@@ -202,14 +203,14 @@ snapshot_restore(struct nc_server *srv, char *err, size_t errcap)
 	}
 	if (rc != 0) {
 		snap_reader_close(&r);
-		fprintf(stderr, "nicached: restore: %s\n", why);
+		nc_log(NC_LOG_WARNING, "restore: %s", why);
 		if (strict) {
 			snprintf(err, errcap, "restore refused (--restore-strict): %s", why);
 			return rc;
 		}
 		restore_keep_bad(srv, path);
-		fprintf(stderr, "nicached: restore: starting empty (--restore-strict refuses "
-				"to start instead)\n");
+		nc_log(NC_LOG_WARNING, "restore: starting empty (--restore-strict refuses "
+				"to start instead)");
 		return 0;
 	}
 	/* New cas values start above every restored one. */
@@ -228,10 +229,10 @@ snapshot_restore(struct nc_server *srv, char *err, size_t errcap)
 	SNAP_STAT_SET(sc, restore_items_expired, c.expired);
 	SNAP_STAT_SET(sc, restore_items_dropped, c.dropped);
 	SNAP_STAT_SET(sc, restore_duration_us, us);
-	fprintf(stderr,
-		"nicached: restored %s: %" PRIu64 " items loaded, %" PRIu64
+	nc_log(NC_LOG_NOTICE,
+		"restored %s: %" PRIu64 " items loaded, %" PRIu64
 		" expired meanwhile (skipped), %" PRIu64 " dropped (memory limit -m or -I) in "
-		"%.3f s\n",
+		"%.3f s",
 		path, c.loaded, c.expired, c.dropped, (double)us / 1e6);
 	return 0;
 }
