@@ -3,7 +3,7 @@
 
     scripts/bench-snapshot.py --server build/app/nicached/nicached [--gb 1.0] [--runs 3]
                               [--value-size 10000] [--threads 1] [--encrypt]
-                              [--latency-gets 30000] [--smoke]
+                              [--latency-gets 30000] [--smoke] [--load-conns N]
 
 One nicached (socket backend, -t --threads, -m sized for the data) on 127.0.0.1 at a free
 port, its files in a scratch folder under /var/tmp (on disk: fsync is real):
@@ -11,7 +11,10 @@ port, its files in a scratch folder under /var/tmp (on disk: fsync is real):
   latency    --runs times: --latency-gets sequential text gets of random keys over one
              loopback connection (a Python client: its own cost is in every figure) without
              a snapshot, then as many while snapshots are written (a new one is started
-             whenever the last one ended); p50/p99/p99.9 of each.
+             whenever the last one ended); p50/p99/p99.9 of each. With --load-conns N, an
+             nc_mcload closed-loop load of N connections runs through both phases, so the
+             worker is busy in both (an idle worker sleeps in epoll between one client's
+             requests, which makes the quiet phase look slower than a loaded one).
   snapshot   `snapshot` --runs times: the server's own figures (stats snapshot_last_*): file
              bytes / duration, items / duration.
   restore    the file restored --runs times by a server started with --restore: stats
@@ -136,6 +139,26 @@ def get_latencies(port, n, nkeys, until=None):
     return pick(0.5), pick(0.99), pick(0.999)
 
 
+class Load:
+    """A background load during a latency phase (--load-conns): nc_mcload against the server,
+    closed loop, bounded by --duration; stopped by pid when the phase ends."""
+
+    def __init__(self, a, port):
+        self.proc = None
+        if a.load_conns > 0:
+            self.proc = subprocess.Popen(
+                [a.mcload, "--server", "%s:%d" % (HOST, port), "--conns", str(a.load_conns),
+                 "--depth", "4", "--keys", "20000", "--value-size", "32", "--get-ratio", "0.9",
+                 "--duration", "120", "--seed", "3"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.5)
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait()
+
+
 def wait_written(port, count, timeout=600):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -158,6 +181,10 @@ def main():
     ap.add_argument("--latency-gets", type=int, default=30000)
     ap.add_argument("--encrypt", action="store_true")
     ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--load-conns", type=int, default=0,
+                    help="keep the worker busy during both latency phases: nc_mcload with "
+                         "this many connections (closed loop, gets of its own keys)")
+    ap.add_argument("--mcload", default="build/tests/bench/nc_mcload")
     a = ap.parse_args()
     if a.smoke:
         a.gb, a.runs, a.latency_gets = 0.02, 1, 2000
@@ -201,12 +228,20 @@ def main():
                         state["done"] += 1
 
             for r in range(a.runs):
-                quiet = get_latencies(srv.port, a.latency_gets, nitems)
+                load = Load(a, srv.port)
+                try:
+                    quiet = get_latencies(srv.port, a.latency_gets, nitems)
+                finally:
+                    load.stop()
                 res["quiet_p99"].append(quiet[1])
                 before = state["done"]
                 assert request(srv.port, b"snapshot\r\n") == b"OK\r\n"
                 state["done"] += 1
-                busy = get_latencies(srv.port, a.latency_gets, nitems, keep_writing)
+                load = Load(a, srv.port)
+                try:
+                    busy = get_latencies(srv.port, a.latency_gets, nitems, keep_writing)
+                finally:
+                    load.stop()
                 st = stats(srv.port)
                 covered = st["snapshot_in_progress"] == "1"
                 wait_written(srv.port, state["done"])
