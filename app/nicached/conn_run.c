@@ -97,11 +97,15 @@ conn_exec_admin(struct worker *w, struct conn *c, struct proto_result *res)
 
 	switch (req->op) {
 	case PROTO_OP_FLUSH:
+		/* memcached counts a refused text flush_all, not a refused binary one */
+		if (!w->srv->set.disable_flush || req->kind == PROTO_TEXT)
+			STAT_INC(&w->stats, cmd_flush);
 		if (w->srv->set.disable_flush) {
 			res->status = PROTO_STATUS_COUNT; /* answered */
+			if (req->kind == PROTO_TEXT && (req->flags & PROTO_F_NOREPLY) != 0)
+				return true; /* memcached's noreply hides even this refusal */
 			return conn_reply_error(w, c, PROTO_ERR_FLUSH_DISABLED) == 0;
 		}
-		STAT_INC(&w->stats, cmd_flush);
 		store_flush(w->shard, req->exptime);
 		if (w->srv->nworkers > 1) {
 			conn_broadcast(w, c, FWD_FLUSH, req->exptime);
@@ -296,7 +300,7 @@ conn_execute(struct worker *w, struct conn *c)
 
 		if (!exec_write(&w->exec, w->shard, &c->key, req, &c->in, &res,
 				may_wait ? &c->msg.copy : NULL)) {
-			if (++c->retries < CONN_RETRY_MAX) {
+			if (++c->retries < CONN_RETRY_MAX && !store_shard_no_room_coming(w->shard)) {
 				STAT_INC(&w->stats, write_retries);
 				c->state = CONN_RETRY;
 				worker_defer(w, c);

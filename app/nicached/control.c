@@ -332,8 +332,12 @@ control_main(struct nc_server *srv)
 		cluster_warm_service(srv);
 		metrics_service(srv);
 		/* Snapshots: SIGUSR1 starts one; a finished one is reaped and logged. */
-		snapshot_service(srv, control_snapshot != 0);
-		control_snapshot = 0;
+		{
+			bool usr1 = control_snapshot != 0;
+
+			control_snapshot = 0; /* (cleared first: a signal arriving now is kept) */
+			snapshot_service(srv, usr1);
+		}
 		nanosleep(&tick, NULL);
 	}
 	__atomic_store_n(&srv->stop, true, __ATOMIC_RELEASE);

@@ -353,8 +353,10 @@ exec_write_give_up(struct store_shard *s, const struct store_key *k,
 		   const struct proto_request *req, struct proto_result *res)
 {
 	memset(res, 0, sizeof(*res));
-	if (req->op == PROTO_OP_STORE)
+	if (req->op == PROTO_OP_STORE) {
 		exec_store_failed(s, k, req);
+		store_count_out_of_memory(s, k->len, req->value.len);
+	}
 	res->status = PROTO_ST_NO_MEMORY;
 }
 

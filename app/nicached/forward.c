@@ -61,7 +61,7 @@ serve_one(struct worker *w, struct fwd_msg *m)
 	switch (m->kind) {
 	case FWD_WRITE:
 		if (!exec_write(&w->exec, w->shard, &m->key, m->req, m->in, &m->res, &m->copy)) {
-			if (++m->retries < 100000u) {
+			if (++m->retries < 100000u && !store_shard_no_room_coming(w->shard)) {
 				STAT_INC(&w->stats, write_retries);
 				return false;
 			}

@@ -316,6 +316,9 @@ main(int argc, char **argv)
 	/* A snapshot is loaded before any worker serves. */
 	if (snapshot_restore(&srv, err, sizeof(err)) != 0) {
 		nc_log(NC_LOG_ERR, "%s", err);
+		metrics_teardown(&srv);
+		if (srv.set.pidfile[0] != '\0')
+			unlink(srv.set.pidfile);
 		server_teardown(&srv);
 		rte_eal_cleanup();
 		return EXIT_OSERR;

@@ -580,8 +580,9 @@ metrics_setup(struct nc_server *srv, char *err, size_t errcap)
 	}
 	m->srv = srv;
 	/* No thread of its own: the control lcore steps it (metrics_service). */
+	/* epoll, not select(): client connections may hold fds past FD_SETSIZE. */
 	m->daemon = MHD_start_daemon((ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) |
-					     MHD_USE_ERROR_LOG,
+					     MHD_USE_ERROR_LOG | MHD_USE_EPOLL,
 				     0, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR,
 				     (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
 				     (unsigned)METRICS_CONN_MAX, MHD_OPTION_CONNECTION_TIMEOUT,

@@ -379,7 +379,10 @@ ship_state(struct worker *w, struct peer_set *ps, const struct store_key *k, enu
 		struct store_hit stored = hit;
 
 		if (exec_hit_plain(&w->exec, &stored, &hit) < 0) {
+			/* Not shipped: those members resync, as after any command they lost. */
 			STAT_ADD(&w->stats, repl_dropped, n);
+			for (uint32_t i = 0; i < n; i++)
+				ps->link[members[i]].stale = true;
 			return stored.cas;
 		}
 	}

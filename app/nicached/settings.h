@@ -234,8 +234,8 @@ enum settings_compression {
 	  "never evict a live item for room (memcached -M): a store that needs it answers "  \
 	  "'SERVER_ERROR out of memory storing object'; stats settings: evictions off")       \
 	X(path, unix_socket, 's', "unix-socket", "", 0, 0, "domain_socket", "file",             \
-	  "also listen on this unix socket (memcached -s; socket backend; worker 0 accepts "  \
-	  "its connections)")                                                                 \
+	  "listen on this unix socket instead of TCP and UDP (memcached -s; socket backend; " \
+	  "worker 0 accepts its connections)")                                                \
 	X(path, unix_mask, 'a', "unix-mask", "0700", 0, 0, "umask", "mask",                    \
 	  "permissions of the unix socket, octal (memcached -a)")                             \
 	X(switch, require_hugepages, 0, "require-hugepages", 0, 0, 1, "require_hugepages",      \

@@ -228,7 +228,7 @@ check_combination(const struct nc_settings *t, char *err, size_t errcap)
 				    t->unix_mask);
 			return -EINVAL;
 		}
-		any_port = true; /* memcached -s alone serves the socket only */
+		any_port = true; /* -s serves the socket only */
 	}
 	if (!any_port) {
 		setting_err(err, errcap,
@@ -291,6 +291,11 @@ settings_parse(struct nc_settings *s, int argc, char **argv, enum settings_actio
 		rc = cli_pass(&t, 2, argc, argv, &g, &a, err, errcap);
 		if (rc != 0)
 			return -EINVAL;
+	}
+	/* memcached: -s disables network support (TCP and UDP on the default addresses). */
+	if (t.unix_socket[0] != '\0') {
+		t.port = 0;
+		t.udp_port = 0;
 	}
 	rc = check_combination(&t, err, errcap);
 	if (rc != 0)

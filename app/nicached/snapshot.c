@@ -240,10 +240,14 @@ snapshot_path(const struct nc_server *srv, const char *name, uint32_t len, char 
 		snprintf(out, cap, "%s", file);
 		return 0;
 	}
-	if (len > NAME_MAX || name[0] == '.' || memchr(name, '/', len) != NULL ||
-	    memchr(name, '\0', len) != NULL) {
-		snprintf(err, errcap,
-			 "snapshot name must be a file name (no '/', not starting with '.')");
+	/*
+	 * A client names only a snapshot file in --snapshot-file's folder: ending in ".snap", so
+	 * a key, an auth file or anything else kept there cannot be replaced by one.
+	 */
+	if (len > NAME_MAX || len <= 5 || name[0] == '.' || memchr(name, '/', len) != NULL ||
+	    memchr(name, '\0', len) != NULL || memcmp(name + len - 5, ".snap", 5) != 0) {
+		snprintf(err, errcap, "snapshot name must be a file name ending in .snap (no '/', "
+				      "not starting with '.')");
 		return -EINVAL;
 	}
 	snprintf(dir, sizeof(dir), "%s", file);

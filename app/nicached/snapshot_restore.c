@@ -71,30 +71,34 @@ restore_item(struct nc_server *srv, const struct snap_item *si)
 			replaces = true;
 		}
 	}
-	for (unsigned tries = 0;
-	     it == NULL && st == STORE_NO_MEMORY && tries < RESTORE_NO_MEMORY_RETRIES; tries++) {
-		it = store_item_alloc(s, &k, si->client_flags, si->exptime, si->nbytes, &st);
-		if (it == NULL && st == STORE_NO_MEMORY) {
-			/* Memory freed by eviction comes back after a grace period. */
+	/*
+	 * Memory freed by eviction comes back after a grace period: a store answered "no
+	 * memory" is tried again. With compression on, the allocation is the commit's (the value
+	 * is staged first), so the whole store is retried.
+	 */
+	for (unsigned tries = 0; st == STORE_NO_MEMORY && tries < RESTORE_NO_MEMORY_RETRIES;
+	     tries++) {
+		if (tries > 0) {
 			rcu_quiescent_state();
 			store_shard_maintain(s, 0);
-			if (tries > 0)
+			if (tries > 1)
 				nanosleep(&pause, NULL);
 			rcu_quiescent_state();
 			store_shard_maintain(s, 0);
 		}
-	}
-	if (it == NULL)
-		return RESTORE_DROPPED; /* too large for -I, or no memory */
-	{
-		struct item_writer wr;
+		it = store_item_alloc(s, &k, si->client_flags, si->exptime, si->nbytes, &st);
+		if (it == NULL)
+			continue; /* too large for -I (stops), or no memory (tried again) */
+		{
+			struct item_writer wr;
 
-		item_writer_init(&wr, it);
-		item_writer_put(&wr, si->value, si->nbytes);
+			item_writer_init(&wr, it);
+			item_writer_put(&wr, si->value, si->nbytes);
+		}
+		st = store_item_commit_meta(s, it, &k, STORE_MODE_SET, &opts, NULL);
 	}
-	st = store_item_commit_meta(s, it, &k, STORE_MODE_SET, &opts, NULL);
 	if (st != STORE_STORED)
-		return RESTORE_DROPPED;
+		return RESTORE_DROPPED; /* too large for -I, or no memory */
 	return replaces ? RESTORE_REPLACED : RESTORE_LOADED;
 }
 

@@ -217,6 +217,22 @@ conn_structures(const struct nc_server *srv)
 	return n;
 }
 
+/* The largest shard's index slots: each shard has its own table, as memcached has one. */
+static uint64_t
+max_shard_entries(const struct nc_server *srv)
+{
+	uint64_t most = 0;
+
+	for (unsigned i = 0; i < srv->nworkers; i++) {
+		struct store_shard_stats s;
+
+		store_shard_stats_get(srv->workers[i]->shard, &s);
+		if (s.hash_entries > most)
+			most = s.hash_entries;
+	}
+	return most;
+}
+
 static unsigned
 log2_floor(uint64_t v)
 {
@@ -261,7 +277,7 @@ stats_general(struct worker *w, struct stats_out *o)
 	stat_add(o, "slabs_moved", "%llu", (unsigned long long)ss.slab_reassigns);
 	stat_add(o, "malloc_fails", "%llu", (unsigned long long)ws.store_no_memory);
 	stat_add(o, "crawler_reclaimed", "%llu", (unsigned long long)ss.ttl_expired);
-	stat_add(o, "hash_power_level", "%u", log2_floor(ss.hash_entries));
+	stat_add(o, "hash_power_level", "%u", log2_floor(max_shard_entries(srv)));
 	stat_add(o, "limit_maxbytes", "%llu",
 		 (unsigned long long)srv->set.memory_limit * 1024 * 1024);
 	stat_add(o, "accepting_conns", "1");

@@ -81,7 +81,13 @@ snap_writer_create(struct snap_writer **out, const struct snap_writer_params *p,
 		free(w);
 		return -ENAMETOOLONG;
 	}
-	w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/*
+	 * A new file, never through a link someone left at the name (a temporary name is
+	 * predictable): one left by a killed run of the same pid is removed first.
+	 */
+	w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (w->fd < 0 && errno == EEXIST && unlink(w->tmp) == 0)
+		w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (w->fd < 0) {
 		rc = -errno;
 		fail(w, rc, "cannot create", err, errcap);

@@ -171,8 +171,15 @@ add_unix_listener(struct sock_stack *ss, const char *path, unsigned mode, int ba
 		return neg_errno();
 	e->kind = SK_LISTENER;
 	ss->nlistener++; /* from here on destroy closes it */
-	if (bind(e->fd, (const struct sockaddr *)&sun, sizeof(sun)) != 0)
-		return neg_errno();
+	{
+		/* Created with its mode (as memcached): nobody else connects before the chmod. */
+		mode_t old = umask(~(mode_t)mode & 0777);
+		int rc = bind(e->fd, (const struct sockaddr *)&sun, sizeof(sun));
+
+		umask(old);
+		if (rc != 0)
+			return neg_errno();
+	}
 	snprintf(ss->unix_path, sizeof(ss->unix_path), "%s", path); /* destroy unlinks it */
 	if (chmod(path, mode) != 0 || listen(e->fd, backlog) != 0)
 		err = neg_errno();

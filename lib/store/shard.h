@@ -262,6 +262,19 @@ enum store_status store_item_commit(struct store_shard *s, struct item *it,
 void store_alloc_failed(struct store_shard *s, const struct store_key *k, enum store_mode mode,
 			enum store_status st);
 
+/**
+ * [owner] Whether retrying a store that answered STORE_NO_MEMORY is pointless: the shard
+ * never evicts (-M) and no memory is waiting for a grace period, so nothing will free room
+ * but the TTL wheel or a client's delete. Callers answer "out of memory" at once then.
+ */
+bool store_shard_no_room_coming(const struct store_shard *s);
+
+/**
+ * [owner] Count a store given up for memory in the class a value of @p nkey + @p nbytes
+ * would take (memcached's `stats items` outofmemory: once per refused store).
+ */
+void store_count_out_of_memory(struct store_shard *s, size_t nkey, size_t nbytes);
+
 /** [owner] Give back an item from store_item_alloc() without storing it. */
 void store_item_abandon(struct store_shard *s, struct item *it);
 

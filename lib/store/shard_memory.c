@@ -593,12 +593,28 @@ chunk_alloc(struct store_shard *s, unsigned clsid)
 	make_room(s, clsid);
 	/* A page move whose chunks were all free completes at once. */
 	it = slab_alloc(&s->slab, clsid);
-	if (it == NULL) {
+	if (it == NULL)
 		STAT_ADD(s, alloc_retries, 1);
-		__atomic_store_n(&s->slab.cls[clsid].outofmemory,
-				 s->slab.cls[clsid].outofmemory + 1, __ATOMIC_RELAXED);
-	}
 	return it;
+}
+
+bool
+store_shard_no_room_coming(const struct store_shard *s)
+{
+	return s->no_evict && store_shard_retired_outstanding(s) == 0;
+}
+
+void
+store_count_out_of_memory(struct store_shard *s, size_t nkey, size_t nbytes)
+{
+	int clsid = slab_class_for(&s->slab, item_total_size(nkey, nbytes));
+
+	if (clsid == SLAB_CHAINED)
+		clsid = (int)s->slab.nclasses - 1;
+	if (clsid < 0)
+		return;
+	__atomic_store_n(&s->slab.cls[clsid].outofmemory, s->slab.cls[clsid].outofmemory + 1,
+			 __ATOMIC_RELAXED);
 }
 
 void

@@ -18,8 +18,8 @@ Checks (PASS/FAIL each, then "N passed, M failed"; exit status 1 on any failure)
                   evicted_active, outofmemory, mem_requested (summing to `bytes`); `me` cls=
   no-evictions    -M: full memory gives memcached's out-of-memory answer (compared), no
                   eviction, every stored item readable
-  unix-socket     -s PATH -a MODE: served beside TCP (writes of every shard), its mode, a
-                  plain file in the way refused, the socket removed at the stop, not on dpdk
+  unix-socket     -s PATH -a MODE: served instead of TCP, as memcached (writes of every
+                  shard), its mode, a plain file in the way refused, removed at the stop
   user            (root only) -u nobody: the process runs as nobody after setup, serves, and
                   stops cleanly (its pidfile removed)
 Only processes this script started are stopped, by pid.
@@ -141,10 +141,13 @@ def both(ctx, flags, fn):
 @check("disable-flush")
 def check_disable_flush(ctx):
     def run(p):
-        text = talk(p.port, b"set k 0 0 1\r\nx\r\nflush_all\r\nflush_all 10\r\nget k\r\n")
+        text = talk(p.port, b"set k 0 0 1\r\nx\r\nflush_all noreply\r\nflush_all\r\n"
+                            b"flush_all 10\r\nget k\r\n")
         bin_ = binary_replies(talk(p.port, binary(0x08) + binary(0x18)))
         settings = talk(p.port, b"stats settings\r\n")
-        return text, bin_, b"STAT flush_enabled no" in settings
+        flushes = [l for l in talk(p.port, b"stats\r\n").split(b"\r\n")
+                   if l.startswith(b"STAT cmd_flush ")]
+        return text + b"|" + b"".join(flushes), bin_, b"STAT flush_enabled no" in settings
     (nt, nb, ns), (mt, mb, ms), _, _ = both(ctx, ["-F"], run)
     assert nt == mt, (nt, mt)
     assert b"VALUE k 0 1" in nt, nt
@@ -293,20 +296,34 @@ def check_no_evictions(ctx):
 
 @check("unix-socket")
 def check_unix_socket(ctx):
-    """-s PATH -a MODE: memcached's unix socket, served beside TCP; alone with -p 0; a stale
-    socket file replaced, removed at the stop; refused on the dpdk backend."""
+    """-s PATH -a MODE: memcached's unix socket instead of TCP and UDP (as memcached -s), its
+    mode, writes of every shard, a plain file in the way refused, the socket removed at the
+    stop; refused on the dpdk backend."""
     path = os.path.join(ctx.tmp, "nc.sock")
     open(path, "w").close()
-    bad = subprocess.run([ctx.server, "-s", path, "-t", "1", "-p", "0"], capture_output=True,
-                         text=True, timeout=30)
+    bad = subprocess.run([ctx.server, "-s", path, "-t", "1"], capture_output=True, text=True,
+                         timeout=30)
     assert bad.returncode != 0 and "File exists" in bad.stdout + bad.stderr, bad
     os.unlink(path)
-    s = Proc([ctx.server, "-l", "127.0.0.1", "-t", "2", "-s", path, "-a", "0660"], ctx.tmp,
-             "nicached-s")
+    port = free_port()
+    log = open(os.path.join(ctx.tmp, "nicached-s.log"), "w")
+    proc = subprocess.Popen([ctx.server, "-t", "2", "-s", path, "-a", "0660", "-p", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT)
     try:
+        deadline = time.time() + 20
+        while not os.path.exists(path):
+            assert time.time() < deadline and proc.poll() is None, "no socket file"
+            time.sleep(0.1)
         assert (os.stat(path).st_mode & 0o777) == 0o660, oct(os.stat(path).st_mode)
         u = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        u.connect(path)
+        deadline = time.time() + 20
+        while True:
+            try:
+                u.connect(path)
+                break
+            except OSError:
+                assert time.time() < deadline, "cannot connect to the socket"
+                time.sleep(0.1)
         u.settimeout(5)
         out = b""
         for i in range(200):  # keys of both workers: writes forward from worker 0
@@ -321,9 +338,16 @@ def check_unix_socket(ctx):
         assert got.startswith(b"VALUE u7 0 2\r\nhi\r\nEND\r\n"), got[:80]
         assert b"STAT domain_socket " + path.encode() + b"\r\n" in got, got
         assert b"STAT umask 0660\r\n" in got, got
-        assert talk(s.port, b"get u9\r\n") == b"VALUE u9 0 2\r\nhi\r\nEND\r\n"
+        assert b"STAT tcpport 0\r\n" in got, got
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+            raise AssertionError("TCP served beside -s (memcached -s disables the network)")
+        except ConnectionRefusedError:
+            pass
     finally:
-        rc = s.stop()
+        proc.terminate()
+        rc = proc.wait(15)
+        log.close()
     assert rc == 0, rc
     assert not os.path.exists(path), "the socket file is left after the stop"
     dp = subprocess.run([ctx.server, "--backend", "dpdk", "-s", path], capture_output=True,

@@ -77,9 +77,10 @@ start=$(sed -n 's/^ExecStart=//p' "$unit")
 
 port_free() { ! ss -Htln "( sport = :$1 )" 2>/dev/null | grep -q .; }
 if [[ -d /run/systemd/system ]]; then
+	# The package started its unit (dh_installsystemd): restart it to see a start by systemd.
 	PORT=11211
-	port_free $PORT || fail "port 11211 is taken: cannot check the service as configured"
-	systemctl start nicached || { journalctl -u nicached --no-pager | tail -20; fail "systemctl start failed"; }
+	systemctl restart nicached || { journalctl -u nicached --no-pager | tail -20; fail "systemctl restart failed"; }
+	systemctl is-active --quiet nicached || fail "nicached.service is not active"
 else
 	# No systemd here (a container): run the unit's lines as systemd would, on a free port.
 	PORT=0

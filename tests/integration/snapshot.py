@@ -36,7 +36,8 @@ with SIGTERM; every server must exit with status 0. Checks:
               serving, its stop snapshot fails the same way and it exits 0.
   compressed  values stored compressed (-o compression=lzf; a chained one too) are saved as
               the clients wrote them and restored byte for byte with and without compression.
-  command     `snapshot name` writes next to --snapshot-file; a second `snapshot` while one
+  command     `snapshot name.snap` writes next to --snapshot-file (never through a link at
+              its temporary name; a name not ending in .snap is refused); a second `snapshot` while one
               runs answers SERVER_ERROR a snapshot is being written; `snapshot ../x` and
               `snapshot /tmp/x` are refused with SERVER_ERROR; without --snapshot-file
               `snapshot` answers SERVER_ERROR; the server keeps serving.
@@ -483,9 +484,15 @@ def check_command(ctx):
     a = Server(ctx, "-t", "2", "--snapshot-file", path).up()
     try:
         client(a.port).set("x", b"1", noreply=False)
+        # A link planted at the (predictable) temporary name: never written through.
+        victim = os.path.join(ctx.dir, "victim")
+        with open(victim, "w") as f:
+            f.write("keep me")
+        os.symlink(victim, os.path.join(ctx.dir, "named.snap.tmp.%d" % a.proc.pid))
         assert request(a.port, b"snapshot named.snap\r\n") == b"OK\r\n"
         snapshot_done(a.port, 1)
         assert os.path.exists(os.path.join(ctx.dir, "named.snap"))
+        assert open(victim).read() == "keep me", "written through a link"
         # Two in one packet: the second is answered before this worker has copied its part
         # (and 8 MB to copy, should the packet be read in two parts).
         c = client(a.port)
@@ -501,7 +508,7 @@ def check_command(ctx):
                 r += d
         assert r == b"OK\r\nSERVER_ERROR a snapshot is being written\r\n", r
         snapshot_done(a.port, 2)
-        for bad in (b"../x", b"/tmp/x", b".hidden"):
+        for bad in (b"../x", b"/tmp/x", b".hidden", b"cache.key", b"users", b".snap"):
             r = request(a.port, b"snapshot " + bad + b"\r\n")
             assert r.startswith(b"SERVER_ERROR ") and r.endswith(b"\r\n"), r
         assert not os.path.exists("/tmp/x.tmp.%d" % a.proc.pid)
