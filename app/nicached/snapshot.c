@@ -59,7 +59,10 @@ snapshot_setup(struct nc_server *srv, char *err, size_t errcap)
 		sc->has_key = true;
 	}
 	sc->nparts = srv->nworkers;
-	sc->part = calloc(sc->nparts, sizeof(*sc->part));
+	/* Cache-line aligned parts (each worker writes its own): calloc would not align them. */
+	sc->part = aligned_alloc(RTE_CACHE_LINE_SIZE, sc->nparts * sizeof(*sc->part));
+	if (sc->part != NULL)
+		memset(sc->part, 0, sc->nparts * sizeof(*sc->part));
 	sc->nblocks = srv->nworkers * SNAPSHOT_BLOCKS_PER_WORKER;
 	sc->blocks = calloc(sc->nblocks, sizeof(*sc->blocks));
 	if (sc->part == NULL || sc->blocks == NULL) {

@@ -461,7 +461,8 @@ class Lab:
         self.spawn(self.sock_name, ["ip", "netns", "exec", self.ns, self.a.server,
                                     "-l", self.sock_ip] + self.common_flags(self.sock_name,
                                                                             "sock"))
-        if not self.wait_log(self.sock_name, "worker 0 running", 30):
+        # The banner comes once its ports listen (before the workers run).
+        if not self.wait_log(self.sock_name, "backend socket, ", 30):
             return self.report("start", False, "the socket node did not start")
         macs = []
         for n in self.dpdk_names:
