@@ -63,11 +63,17 @@ for f in /usr/bin/nicached /etc/nicached/nicached.ini /etc/nicached/site.ini \
 	[[ -e $f ]] || fail "$f is not installed"
 done
 man -w nicached >/dev/null 2>&1 || [[ -e /usr/share/man/man8/nicached.8.gz ]] || fail "no nicached(8)"
-zcat /usr/share/man/man8/nicached.8.gz | grep -q 'memory\\-limit' || fail "nicached(8) lacks the options"
-/usr/bin/nicached -h | grep -q '/usr/share/nicached/drivers-config' ||
-	fail "nicached -h does not name the installed profiles: $(/usr/bin/nicached -h | grep drivers-dir)"
-dpkg -L nicached | grep -q "$ROOT" && fail "the package names the build tree"
-strings /usr/bin/nicached | grep -qE "$ROOT|/nc-deb\\." && fail "the installed binary names the build tree"
+# (Outputs captured first: `cmd | grep -q` under pipefail fails when grep stops reading early.)
+man_text=$(zcat /usr/share/man/man8/nicached.8.gz)
+[[ $man_text == *'memory\-limit'* ]] || fail "nicached(8) lacks the options"
+help_text=$(/usr/bin/nicached -h)
+[[ $help_text == *'/usr/share/nicached/drivers-config'* ]] ||
+	fail "nicached -h does not name the installed profiles: $(grep drivers-dir <<<"$help_text")"
+files=$(dpkg -L nicached)
+[[ $files != *"$ROOT"* ]] || fail "the package names the build tree"
+bin_strings=$(strings /usr/bin/nicached)
+[[ $bin_strings != *"$ROOT"* && $bin_strings != *"/nc-deb."* ]] ||
+	fail "the installed binary names the build tree"
 
 # The unit's commands.
 unit=/lib/systemd/system/nicached.service
@@ -119,7 +125,8 @@ done
 
 if [[ -d /run/systemd/system ]]; then
 	systemctl stop nicached || fail "systemctl stop failed"
-	journalctl -u nicached --no-pager | grep -q 'stopped' || fail "no clean stop in the journal"
+	journal=$(journalctl -u nicached --no-pager)
+	[[ $journal == *stopped* ]] || fail "no clean stop in the journal"
 else
 	kill -TERM "$SERVER_PID"
 	rc=0

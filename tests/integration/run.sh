@@ -196,7 +196,7 @@ check_pymemcache() {
 
 check_memcaslap() {
 	local out=$1 limit=$2 udp=$3
-	local args=(-s "127.0.0.1:$PORT" -t 20s -v 0.1)
+	local args=(-s "127.0.0.1:$PORT" -t 10s -v 0.1)
 	[[ $udp == udp ]] && args+=(-U)
 	timeout -k 5 "$limit" memcaslap "${args[@]}" >"$out" 2>&1 || return 1
 	memcaslap_verdict "$out" "$udp" 0
