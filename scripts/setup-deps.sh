@@ -15,7 +15,7 @@ set -euo pipefail
 # The integration suite (tests/integration/run.sh) runs real clients against a
 # server: memcached is the reference server, libmemcached-tools brings
 # memccapable and memcaslap, python3-pymemcache and python3-pytest run the
-# Python checks; dpdk-dev brings dpdk-telemetry.py.
+# Python checks; dpdk-dev brings dpdk-telemetry.py and dpdk-dumpcap (the lab's pdump check).
 # The DPDK lab (scripts/lab.sh) needs iproute2 (ip netns, veth), ethtool,
 # iputils-ping and procps (sysctl); DPDK's af_xdp and af_packet drivers come
 # with libdpdk-dev. tcpdump records the lab's traffic (NC_LAB_CAPTURE) for the

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <rte_eal.h>
+#include <rte_ethdev.h>
 #include <rte_telemetry.h>
 
 #include "auth_server.h"
@@ -261,6 +263,18 @@ control_banner(const struct nc_server *srv, FILE *f)
 			"port above\n",
 			s->port, s->port ? " (the project's TCP, per worker queue)" : " (off: -p 0)",
 			s->udp_port, s->udp_port ? "" : " (off: -U 0)");
+		if (s->pdump) {
+			char name[RTE_ETH_NAME_MAX_LEN] = "?";
+			uint16_t id = net_port_iface(srv->port)->port_id;
+			/* EAL's runtime folder is named after the file prefix. */
+			const char *dir = rte_eal_get_runtime_dir(), *prefix = strrchr(dir, '/');
+
+			rte_eth_dev_get_name_by_port(id, name);
+			fprintf(f,
+				"nicached: --pdump: capture with dpdk-dumpcap --file-prefix %s -i %s "
+				"-w FILE.pcapng (port %u)\n",
+				prefix != NULL ? prefix + 1 : dir, name, id);
+		}
 	}
 	if (srv->auth != NULL)
 		fprintf(f,

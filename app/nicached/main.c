@@ -30,6 +30,7 @@
 #include "log_eal.h"
 #include "metrics.h"
 #include "nic.h"
+#include "pdump.h"
 #include "server.h"
 #include "settings.h"
 #include "snapshot.h"
@@ -97,6 +98,10 @@ static int
 choose_pages(struct nc_server *srv, unsigned need_mb)
 {
 	const char *failed = getenv(HUGEPAGE_RETRY_ENV);
+	/* The flag that makes 4 KiB pages a refusal, if any. */
+	const char *required = srv->set.require_hugepages ? "--require-hugepages"
+			       : srv->set.pdump		  ? "--pdump"
+							  : NULL;
 	size_t free_mb;
 	int fd;
 
@@ -108,19 +113,30 @@ choose_pages(struct nc_server *srv, unsigned need_mb)
 		return -1;
 	}
 	if (failed != NULL) {
+		if (srv->set.pdump) {
+			nc_log(NC_LOG_ERR, "--pdump: the start on hugepages failed (%s) and a "
+					   "capture cannot attach to 4 KiB pages: not starting",
+			       failed);
+			exit(EXIT_OSERR);
+		}
 		snprintf(srv->memory_note, sizeof(srv->memory_note),
 			 "the start on hugepages failed (%s), started again on 4 KiB pages", failed);
 		unsetenv(HUGEPAGE_RETRY_ENV);
 		return -1;
 	}
 	if (geteuid() != 0) {
-		if (srv->set.require_hugepages) {
-			nc_log(NC_LOG_ERR, "--require-hugepages: EAL takes hugepages only as root; "
-					   "%u MB are needed",
-			       need_mb);
+		if (required) {
+			nc_log(NC_LOG_ERR, "%s: EAL takes hugepages only as root; %u MB are needed",
+			       required, need_mb);
 			exit(EXIT_OSERR);
 		}
 		return -1;
+	}
+	if (srv->set.pdump && !pdump_hugetlbfs_mounted()) {
+		nc_log(NC_LOG_ERR, "--pdump: EAL shares its hugepages with the capture through a "
+				   "hugetlbfs mount and there is none: mount -t hugetlbfs nodev "
+				   "/dev/hugepages");
+		exit(EXIT_OSERR);
 	}
 	fd = open(HUGEPAGE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
@@ -140,15 +156,13 @@ choose_pages(struct nc_server *srv, unsigned need_mb)
 		}
 		snprintf(srv->memory_note, sizeof(srv->memory_note),
 			 "%u MB of hugepages needed, %zu MB free", need_mb, free_mb);
-		nc_log(srv->set.require_hugepages ? NC_LOG_ERR : NC_LOG_WARNING,
-		       "hugepages: %u MB needed, %zu MB free (every page size): %s; reserve %llu "
-		       "more 2 MiB pages (echo %llu > "
+		nc_log(required ? NC_LOG_ERR : NC_LOG_WARNING,
+		       "hugepages: %u MB needed, %zu MB free (every page size): %s%s%s; reserve "
+		       "%llu more 2 MiB pages (echo %llu > "
 		       "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages)",
-		       need_mb, free_mb,
-		       srv->set.require_hugepages ? "refusing to start (--require-hugepages)"
-						  : "starting on 4 KiB pages",
-		       pages, now + pages);
-		if (srv->set.require_hugepages)
+		       need_mb, free_mb, required ? "refusing to start (" : "starting on 4 KiB pages",
+		       required ? required : "", required ? ")" : "", pages, now + pages);
+		if (required)
 			exit(EXIT_OSERR);
 	}
 	return fd;
@@ -208,6 +222,20 @@ start_eal(struct nc_server *srv, char **argv)
 	}
 	if (lock >= 0)
 		close(lock); /* EAL has its pages: the next server sees what is left */
+}
+
+/** Stop EAL; with --pdump, give back the hugepages its shared files hold. */
+static void
+eal_cleanup(const struct nc_server *srv)
+{
+	char dir[512], prefix[256];
+	const char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
+	slash = strrchr(dir, '/'); /* the runtime folder is named after the file prefix */
+	snprintf(prefix, sizeof(prefix), "%s", slash != NULL ? slash + 1 : "");
+	rte_eal_cleanup();
+	pdump_remove_eal_files(srv, prefix, dir);
 }
 
 /** -P: write the pid once set up. @return 0, or -errno (said in the log). */
@@ -298,19 +326,19 @@ main(int argc, char **argv)
 	if (server_setup(&srv, err, sizeof(err)) != 0) {
 		nc_log(NC_LOG_ERR, "%s", err);
 		server_teardown(&srv);
-		rte_eal_cleanup();
+		eal_cleanup(&srv);
 		return EXIT_OSERR;
 	}
 	if (metrics_setup(&srv, err, sizeof(err)) != 0) {
 		nc_log(NC_LOG_ERR, "%s", err);
 		server_teardown(&srv);
-		rte_eal_cleanup();
+		eal_cleanup(&srv);
 		return EXIT_OSERR;
 	}
 	if (write_pidfile(&srv.set) != 0 || drop_root(&srv.set) != 0) {
 		metrics_teardown(&srv);
 		server_teardown(&srv);
-		rte_eal_cleanup();
+		eal_cleanup(&srv);
 		return EXIT_OSERR;
 	}
 	/* A snapshot is loaded before any worker serves. */
@@ -320,7 +348,7 @@ main(int argc, char **argv)
 		if (srv.set.pidfile[0] != '\0')
 			unlink(srv.set.pidfile);
 		server_teardown(&srv);
-		rte_eal_cleanup();
+		eal_cleanup(&srv);
 		return EXIT_OSERR;
 	}
 	if (control_telemetry(&srv) != 0)
@@ -336,7 +364,7 @@ main(int argc, char **argv)
 	control_final_stats(&srv, stdout);
 	metrics_teardown(&srv);
 	server_teardown(&srv);
-	rte_eal_cleanup();
+	eal_cleanup(&srv);
 	if (srv.set.pidfile[0] != '\0' && unlink(srv.set.pidfile) != 0)
 		nc_log(NC_LOG_WARNING, "-P %s: cannot remove it: %s", srv.set.pidfile,
 		       strerror(errno));

@@ -13,6 +13,7 @@
 #include "net/counters.h"
 #include "net/fault.h"
 #include "net/neigh.h"
+#include "pdump.h"
 #include "proto/udp.h"
 #include "tcp/tcp.h"
 #include "worker.h"
@@ -90,12 +91,13 @@ nic_start(struct nc_server *srv, char *err, size_t errcap)
 			 net_iface_udp_payload_max(net_port_iface(srv->port)) - PROTO_UDP_HEADER_LEN);
 		return -EINVAL;
 	}
-	return 0;
+	return pdump_start(srv, err, errcap);
 }
 
 void
 nic_stop(struct nc_server *srv)
 {
+	pdump_stop(srv);
 	net_port_stop(&srv->port);
 }
 

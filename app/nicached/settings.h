@@ -241,6 +241,10 @@ enum settings_compression {
 	X(switch, require_hugepages, 0, "require-hugepages", 0, 0, 1, "require_hugepages",      \
 	  "yes|no", "refuse to start when the hugepages the settings need are not free "       \
 	  "(instead of starting on 4 KiB pages)")                                             \
+	X(switch, pdump, 0, "pdump", 0, 0, 1, "pdump", "yes|no",                              \
+	  "dpdk: let dpdk-dumpcap and dpdk-pdump capture the port's traffic (EAL as a "       \
+	  "multi-process primary under its --file-prefix, on hugepages: it refuses to start " \
+	  "without them)")                                                                    \
 	X(count, hugepages_needed, 0, "hugepages-needed", 0, 0, 1, NULL, NULL,                \
 	  "print the EAL memory in MB the other settings need (the hugepages to reserve) "    \
 	  "and exit")                                                                         \

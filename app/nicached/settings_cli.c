@@ -230,6 +230,11 @@ check_combination(const struct nc_settings *t, char *err, size_t errcap)
 		}
 		any_port = true; /* -s serves the socket only */
 	}
+	if (t->pdump && t->backend != SETTINGS_BACKEND_DPDK) {
+		setting_err(err, errcap, "--pdump: captures the dpdk backend's port (with the socket "
+					 "backend, tcpdump sees the traffic)");
+		return -EINVAL;
+	}
 	if (!any_port) {
 		setting_err(err, errcap,
 			    "-p/--port and -U/--udp-port are both 0: nothing to listen on");

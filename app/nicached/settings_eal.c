@@ -269,11 +269,16 @@ settings_eal_args_cpus(const struct nc_settings *s, const unsigned *cpus, unsign
 			settings_eal_memory_total_mb(s, settings_workers(s, ncpus), use_hugepages));
 	}
 	if (!settings_eal_user_replaces(s, SETTINGS_EAL_pages)) {
-		if (use_hugepages) {
-			eal_add(&b, "--in-memory");
-		} else {
+		/*
+		 * Hugepages without shared files unless --pdump (then EAL's files stay under
+		 * --file-prefix for dpdk-dumpcap to attach; main refuses --pdump on 4 KiB pages,
+		 * which a second process cannot map).
+		 */
+		if (!use_hugepages) {
 			eal_add(&b, "--no-huge");
 			eal_add(&b, "--no-shconf");
+		} else if (!s->pdump) {
+			eal_add(&b, "--in-memory");
 		}
 	}
 	if (!settings_eal_user_replaces(s, SETTINGS_EAL_prefix)) {

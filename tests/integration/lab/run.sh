@@ -70,6 +70,7 @@ CHECKS=(
 	"cluster-dpdk    1 200 -p 11211"
 	"tcp-auth        1 120 -p 11211 -U 0 -S -Y @AUTH_FILE@"
 	"snapshot-dpdk   2 120 -p 11211 --snapshot-file @LOGDIR@/lab.snap"
+	"pdump           1 120 -p 11211 --pdump"
 )
 
 if ((LIST)); then
@@ -499,6 +500,95 @@ server_stats() {
 		"$(awk '$1 == "OPACKETS" { print $2 }' <<<"$res")" "${vtx:-?}" >>"$out"
 }
 
+# Capture with DPDK's own tool (--pdump): dpdk-dumpcap attaches to the server as an EAL
+# secondary process and writes the port's frames, both directions, to a pcapng file while
+# clients in the namespace talk TCP and UDP; tcpdump reads it back. --pdump needs hugepages
+# on a hugetlbfs mount: prepare_pdump reserves them (and mounts one if there is none),
+# finish_pdump puts things back and checks that the clean stop gave the pages back
+# (no hugepage files of the server's prefix left).
+PDUMP_PAGES_BEFORE=""
+PDUMP_MOUNT=""
+PDUMP_PAGES_FILE=/proc/sys/vm/nr_hugepages
+prepare_pdump() {
+	local out=$1 need free said
+	PDUMP_PAGES_BEFORE=$(cat "$PDUMP_PAGES_FILE")
+	need=$("$SERVER" --backend dpdk -t 1 -m "$MEMORY_MB" --hugepages-needed)
+	free=$(awk '$1 == "HugePages_Free:" { print $2 }' /proc/meminfo)
+	if ((free * 2 < need)); then
+		# Without the pages, --pdump is a refusal that says what to do, not a start on 4 KiB.
+		said=$(timeout -k 2 30 "$SERVER" --backend dpdk --site "$SITE" -t 1 -m "$MEMORY_MB" \
+			--pdump 2>&1) && { echo "started without hugepages: $said" >>"$out"; return 1; }
+		echo "without hugepages: $said" >>"$out"
+		grep -Eq 'hugetlbfs mount and there is none|refusing to start \(--pdump\)' <<<"$said" ||
+			return 1
+	fi
+	if ! grep -q ' hugetlbfs ' /proc/mounts; then
+		PDUMP_MOUNT=$LOGDIR/hugetlbfs
+		mkdir -p "$PDUMP_MOUNT"
+		mount -t hugetlbfs nodev "$PDUMP_MOUNT" >>"$out" 2>&1 || return 1
+	fi
+	# The server's need (MB, in 2 MiB pages) and as much again for dpdk-dumpcap's buffers.
+	echo "hugepages: $PDUMP_PAGES_BEFORE reserved, $free free; the server needs $need MB" >>"$out"
+	echo $((PDUMP_PAGES_BEFORE + need)) >"$PDUMP_PAGES_FILE"
+}
+finish_pdump() {
+	local out=$1 ok=0 left
+	left=$(find /dev/hugepages "${PDUMP_MOUNT:-/nonexistent}" -maxdepth 1 \
+		-name "nclab-$RUN_ID-*map_*" 2>/dev/null | wc -l)
+	echo "hugepage files of the server left after its stop: $left (want 0)" >>"$out"
+	((left == 0)) || ok=1
+	echo "$PDUMP_PAGES_BEFORE" >"$PDUMP_PAGES_FILE"
+	if [[ -n $PDUMP_MOUNT ]]; then
+		umount "$PDUMP_MOUNT" >>"$out" 2>&1 || ok=1
+		PDUMP_MOUNT=""
+	fi
+	return "$ok"
+}
+check_pdump() {
+	local out=$1 limit=$2 slog prefix port cap=$LOGDIR/pdump.pcapng pid rc=0 text
+	slog=$LOGDIR/pdump.server.log
+	step "$out" "the banner names the capture command"
+	prefix=$(sed -n 's/^nicached: --pdump: capture with dpdk-dumpcap --file-prefix \([^ ]*\) -i \([^ ]*\) .*/\1/p' "$slog")
+	port=$(sed -n 's/^nicached: --pdump: capture with dpdk-dumpcap --file-prefix \([^ ]*\) -i \([^ ]*\) .*/\2/p' "$slog")
+	echo "prefix '$prefix', port '$port'" >>"$out"
+	[[ $prefix == "nclab-$RUN_ID-$DRIVER_USED" && -n $port ]] || return 1
+	step "$out" "dpdk-dumpcap -i $port while clients talk TCP and UDP"
+	timeout -k 2 60 dpdk-dumpcap --file-prefix "$prefix" -i "$port" -c 40 -w "$cap" \
+		>>"$out" 2>&1 &
+	pid=$!
+	sleep 3 # EAL start of the secondary, and its request to the server
+	timeout -k 2 20 ip netns exec "$NS" "$PYTHON" - "$SERVER_IP" "$TCP_PORT" "$UDP_PORT" \
+		>>"$out" 2>&1 <<-'PY' || rc=1
+	import socket, struct, sys, time
+	host, tport, uport = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+	for i in range(6):
+	    s = socket.create_connection((host, tport), timeout=3)
+	    s.sendall(b"set pdump-%d 0 0 12\r\ncaptured-%03d\r\nget pdump-%d\r\n" % (i, i, i))
+	    got = b""
+	    while not got.endswith(b"END\r\n"):
+	        got += s.recv(1000)
+	    s.close()
+	    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	    u.settimeout(2)
+	    u.sendto(struct.pack("!HHHH", i, 0, 1, 0) + b"get pdump-%d\r\n" % i, (host, uport))
+	    print("tcp %r udp %r" % (got, u.recv(2000)[8:]))
+	    time.sleep(0.2)
+	PY
+	wait "$pid" || { echo "dpdk-dumpcap: exit status $?" >>"$out"; rc=1; }
+	text=$(tcpdump -nr "$cap" -A 2>>"$out") || rc=1
+	printf '%s\n' "$text" | grep -E '^[0-9]' >>"$out"
+	local want
+	for want in 'UDP, length' '10.77.0.2.[0-9]+ > 10.77.0.1.11211: Flags \[S\]' \
+		'10.77.0.1.11211 > 10.77.0.2.[0-9]+: Flags \[S\.\]' 'captured-00' 'STORED' \
+		'10.77.0.1.11211 > 10.77.0.2.[0-9]+: UDP'; do
+		if ! grep -Eq -- "$want" <<<"$text"; then
+			echo "not in the capture: $want" >>"$out"
+			rc=1
+		fi
+	done
+	return "$rc"
+}
+
 # set_flags FLAGS...: the running check's server flags, and what the tests need of them.
 set_flags() {
 	SERVER_FLAGS=("${@//@AUTH_FILE@/$AUTH_FILE}")
@@ -535,7 +625,12 @@ run_check() {
 	CHECK_T0=$SECONDS
 	: >"$out"
 	: >"$slog"
-	if ! start_server "$slog" "$workers"; then
+	# A check may set the machine up before its server starts (prepare_NAME) and put it back
+	# after the server stopped (finish_NAME, which may fail the check).
+	if declare -F "prepare_$name" >/dev/null && ! "prepare_$name" "$out"; then
+		printf 'run.sh: prepare_%s failed\n' "$name" >>"$out"
+		ok=0
+	elif ! start_server "$slog" "$workers"; then
 		printf 'run.sh: nicached did not start on any of: %s\n' "$DRIVERS" >>"$out"
 		ok=0
 	else
@@ -553,6 +648,10 @@ run_check() {
 			printf 'run.sh: the server did not stop cleanly\n' >>"$out"
 			ok=0
 		}
+	fi
+	if declare -F "finish_$name" >/dev/null && ! "finish_$name" "$out"; then
+		printf 'run.sh: finish_%s failed\n' "$name" >>"$out"
+		ok=0
 	fi
 	report_check "$name" "$ok" "$t0" "$out" "$slog" 120 "$DRIVER_USED"
 }

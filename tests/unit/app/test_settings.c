@@ -735,6 +735,20 @@ test_eal_args(void **state)
 	assert_string_equal(e.argv[e.argc - 3], "-a");
 	assert_string_equal(e.argv[e.argc - 2], "0000:01:00.0");
 	assert_string_equal(e.argv[e.argc - 1], "--x");
+	/*
+	 * --pdump: on hugepages EAL keeps its shared files (no --in-memory) under the file
+	 * prefix the capture tools name; 4 KiB pages stay private (main refuses to start them).
+	 */
+	assert_int_equal(PARSE(&s, &act, err, "--backend", "dpdk", "--pdump"), 0);
+	assert_int_equal(s.pdump, 1);
+	assert_int_equal(settings_eal_args(&s, 4, true, &e, err, ERRCAP), 0);
+	assert_false(has_words(&e, "--in-memory", NULL));
+	assert_false(has_words(&e, "--no-huge", NULL));
+	assert_false(has_words(&e, "--no-shconf", NULL));
+	assert_true(has_words(&e, "--file-prefix", "nicached-11211"));
+	assert_int_equal(settings_eal_args(&s, 4, false, &e, err, ERRCAP), 0);
+	assert_true(has_words(&e, "--no-huge", "--no-shconf"));
+	BAD("--pdump: captures the dpdk backend's port", "--pdump");
 
 	/* Auto threads: all CPUs but one, pinned. */
 	settings_defaults(&s);
@@ -849,8 +863,9 @@ test_stats(void **state)
 			       "127.0.0.1,::1", "-U", "11211"),
 			 0);
 	n = settings_stats(&s, st, SETTINGS_STATS_MAX);
-	assert_true(n == 49);
+	assert_true(n == 50);
 	assert_string_equal(stat_of(st, n, "domain_socket"), "");
+	assert_string_equal(stat_of(st, n, "pdump"), "no");
 	assert_string_equal(stat_of(st, n, "umask"), "0700");
 	assert_string_equal(stat_of(st, n, "require_hugepages"), "no");
 	assert_string_equal(stat_of(st, n, "flush_enabled"), "yes");
