@@ -29,7 +29,6 @@ import argparse
 import os
 import random
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -39,63 +38,32 @@ import time
 
 from pymemcache.client.base import Client
 
-HOST = "127.0.0.1"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind((HOST, 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                "integration"))
+import harness  # noqa: E402
+from harness import HOST, Proc, free_port, log_path  # noqa: E402
 
 
 def request(port, line, end=b"\r\n"):
-    with socket.create_connection((HOST, port), timeout=60) as s:
-        s.sendall(line)
-        got = b""
-        while not got.endswith(end):
-            d = s.recv(1 << 20)
-            if not d:
-                break
-            got += d
-        return got
+    """harness.request with room for a server busy writing a large snapshot."""
+    return harness.request(port, line, end, timeout=60)
 
 
 def stats(port):
-    out = {}
-    for ln in request(port, b"stats\r\n", b"END\r\n").split(b"\r\n"):
-        p = ln.split(b" ", 2)
-        if len(p) == 3 and p[0] == b"STAT":
-            out[p[1].decode()] = p[2].decode()
-    return out
+    return harness.stats(port, timeout=60)
 
-
-class Server:
+class Server(Proc):
     def __init__(self, a, folder, *extra):
-        self.port = free_port()
-        self.logpath = os.path.join(folder, "server-%d.log" % self.port)
-        self.log = open(self.logpath, "w")
-        args = [a.server, "-p", str(self.port), "-U", "0", "-l", HOST, "-t", str(a.threads),
-                "-m", str(a.mb)] + list(extra)
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit("server exited: " + open(self.logpath).read()[-800:])
-            try:
-                if request(self.port, b"version\r\n").startswith(b"VERSION"):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise SystemExit("server did not start")
+        port = free_port()
+        super().__init__([a.server, "-p", str(port), "-U", "0", "-l", HOST, "-t", str(a.threads),
+                          "-m", str(a.mb)] + list(extra), log_path(folder, "server", port), port)
+        if not self.wait_up(300):
+            raise SystemExit("server exited: " + self.output()[-800:])
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(600)
-        self.log.close()
-        return open(self.logpath).read()
+        """Its output (a snapshot of a large cache may take minutes to write at the stop)."""
+        super().stop(600)
+        return self.output()
 
 
 def key(i):

@@ -50,65 +50,22 @@ import tempfile
 import threading
 import time
 
-HOST = "127.0.0.1"
+from harness import HOST, UNCLEAN, Proc, free_port, free_ports, log_path
+
 HDR = struct.Struct("!BBHBBHIIQ")
-UNCLEAN = []
 
 
-def free_ports(n):
-    socks, ports = [], []
-    try:
-        while len(ports) < n:
-            s = socket.socket()
-            s.bind((HOST, 0))
-            socks.append(s)
-            ports.append(s.getsockname()[1])
-    finally:
-        for s in socks:
-            s.close()
-    return ports
-
-
-class Server:
-    """One nicached on loopback, socket backend, -t 2 unless told."""
+class Server(Proc):
+    """One nicached on loopback, socket backend, -t 2 unless told; up once it accepts."""
 
     def __init__(self, path, logdir, args, port=None, threads=2):
-        self.port = port or free_ports(1)[0]
-        self.logname = os.path.join(logdir, "server-%d.log" % self.port)
-        self.log = open(self.logname, "w+")
-        cmd = [path, "-p", str(self.port), "-l", HOST, "-t", str(threads), "-m", "64"] + args
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
-        self.wait_up()
-
-    def wait_up(self, timeout=20.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError("server exited with %d: %s" % (
-                    self.proc.returncode, self.output()[-400:]))
-            try:
-                with socket.create_connection((HOST, self.port), timeout=1.0):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError("server did not listen within %.0f s" % timeout)
-
-    def output(self):
-        with open(self.logname) as f:
-            return f.read()
+        port = port or free_port()
+        super().__init__([path, "-p", str(port), "-l", HOST, "-t", str(threads), "-m", "64"] +
+                         args, log_path(logdir, "server", port), port, probe="connect")
+        self.up()
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            if self.proc.returncode != 0:
-                UNCLEAN.append("server %d exited with %d: %s" % (
-                    self.port, self.proc.returncode, self.output()[-600:]))
-        self.log.close()
+        super().stop(20)
 
 
 class Conn:

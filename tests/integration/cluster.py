@@ -93,101 +93,24 @@ import tempfile
 import time
 import urllib.request
 
-HOST = "127.0.0.1"
+from harness import HOST, UNCLEAN, Proc, free_ports, log_path, request, stats
+
 NKEYS = 10000
 HKEYS = 10000  # the etcd hand-over check
 QKEYS = 100000  # the quorum check: the issue's 100,000 keys
-# Nodes stopped with SIGTERM that did not exit with status 0 (a sanitizer's report, a crash).
-UNCLEAN = []
 
 
-def free_ports(n):
-    """n distinct free TCP ports on the loopback."""
-    socks, ports = [], []
-    try:
-        while len(ports) < n:
-            s = socket.socket()
-            s.bind((HOST, 0))
-            socks.append(s)
-            ports.append(s.getsockname()[1])
-    finally:
-        for s in socks:
-            s.close()
-    return ports
+class Node(Proc):
+    """One cluster member (the caller waits: up())."""
 
-
-def request(port, line, end, timeout=5.0):
-    """Send one text command; read until the reply ends with `end`."""
-    with socket.create_connection((HOST, port), timeout=timeout) as s:
-        s.sendall(line)
-        got = b""
-        deadline = time.monotonic() + timeout
-        while not got.endswith(end):
-            if time.monotonic() > deadline:
-                raise AssertionError("no full reply to %r: %r" % (line, got))
-            d = s.recv(65536)
-            if not d:
-                break
-            got += d
-        return got
-
-
-def stats(port, group=b""):
-    out = {}
-    for ln in request(port, b"stats %s\r\n" % group if group else b"stats\r\n",
-                      b"END\r\n").split(b"\r\n"):
-        parts = ln.split(b" ", 2)
-        if len(parts) == 3 and parts[0] == b"STAT":
-            out[parts[1].decode()] = parts[2].decode()
-    return out
-
-
-class Node:
     def __init__(self, server, port, peers, advertise, logdir, extra=()):
-        self.port = port
-        self.log = open(os.path.join(logdir, "node-%d.log" % port), "w+")
         args = [server, "-p", str(port), "-U", "0", "-l", HOST, "-t", "1", "-m", "32"]
         if peers is not None:
             args += ["--peers", peers]
         if advertise is not None:
             args += ["--advertise", advertise]
-        args += list(extra)
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
-
-    def wait_up(self, timeout=20.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError("node %d exited with %d: %s" % (
-                    self.port, self.proc.returncode, self.output()[-400:]))
-            try:
-                if request(self.port, b"version\r\n", b"\r\n", 1.0).startswith(b"VERSION"):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError("node %d did not answer within %.0f s" % (self.port, timeout))
-
-    def output(self):
-        if self.log.closed:
-            return self.final_output
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            if self.proc.returncode != 0:
-                UNCLEAN.append("node %d exited with %d after SIGTERM: %s" % (
-                    self.port, self.proc.returncode, self.output()[-600:]))
-        if not self.log.closed:
-            self.final_output = self.output()
-            self.log.close()
+        super().__init__(args + list(extra), log_path(logdir, "node", port), port,
+                         name="node %d" % port)
 
 
 def parse_config(reply):
@@ -375,7 +298,7 @@ def check_bad_input(ctx):
         assert needle in out, "no %r in %r" % (needle, out[-300:])
     n = Node(ctx.server, p[1], None, None, ctx.logdir)
     try:
-        n.wait_up()
+        n.up()
         got = request(p[1], b"config get cluster\r\n", b"\r\n")
         assert got == b"ERROR\r\n", got
         assert stats(p[1], b"cluster").get("cluster_membership") == "none"
@@ -457,7 +380,7 @@ def check_replicas(ctx):
         nodes[0].stop()
         nodes[0] = Node(ctx.server, ports[0], ",".join(names), names[0], ctx.logdir,
                         ("--replicas", "2", "-t", "2"))
-        nodes[0].wait_up()
+        nodes[0].up()
         t0 = time.monotonic()
         # Warming up, it reads gets that miss through to another copy: a ketama client that
         # reads at once hits every live key (the resync may not have sent it yet).
@@ -541,7 +464,7 @@ def check_bad_peer(ctx):
     t.start()
     node = Node(ctx.server, port, ",".join(names), names[0], ctx.logdir, ("--replicas", "2"))
     try:
-        node.wait_up()
+        node.up()
         deadline = time.monotonic() + 10
         n = 0
         # Keys this node is the primary of are stored whatever the member does; those of
@@ -591,7 +514,7 @@ def check_disagree(ctx):
              Node(ctx.server, b, ",".join([na, nb]), nb, ctx.logdir, ("--replicas", "2"))]
     try:
         for n in nodes:
-            n.wait_up()
+            n.up()
         for i in range(500):
             for p in (a, b):
                 assert request(p, b"set dk:%d 0 0 2\r\nhi\r\n" % i, b"\r\n") == b"STORED\r\n"
@@ -673,7 +596,7 @@ def static_nodes(ctx, count, extra):
 def wait_cluster(nodes, ports):
     """Until every node answers and all their links are up."""
     for n in nodes:
-        n.wait_up()
+        n.up()
     wait_links(ports)
 
 
@@ -790,7 +713,7 @@ def check_quorum_timeout(ctx):
                 ("--replicas", "2", "--replication", "quorum", "--replication-timeout", "300",
                  "--warmup-max", "0"))
     try:
-        node.wait_up()
+        node.up()
         wait_links([port])
         keys = ["qt:%d" % i for i in range(200)]
         mine = [k for k, c in zip(keys, ring_copies(ctx, names, keys)) if c[0] == 0][:5]
@@ -1011,7 +934,7 @@ def check_etcd_join(ctx):
     for p in ctx.eports:
         ctx.enodes[p] = etcd_node(ctx, p)
     for p in ctx.eports:
-        ctx.enodes[p].wait_up()
+        ctx.enodes[p].up()
     names = ["%s:%d" % (HOST, p) for p in ctx.eports]
     wait_members(ctx.eports, names, 10, "join")
     for p in ctx.eports:
@@ -1064,7 +987,7 @@ def check_etcd_away(ctx):
     back = ctx.eports[2]
     ctx.enodes[back].stop()
     ctx.enodes[back] = etcd_node(ctx, back)
-    ctx.enodes[back].wait_up()
+    ctx.enodes[back].up()
     wait_members(ctx.eports, ["%s:%d" % (HOST, p) for p in ctx.eports], 5, "return")
 
 
@@ -1094,7 +1017,7 @@ def check_etcd_start(ctx):
     n = Node(ctx.server, p[0], peers, "%s:%d" % (HOST, p[0]), ctx.logdir,
              ["--etcd", nobody, "--etcd-ttl", str(ETCD_TTL)])
     try:
-        n.wait_up()
+        n.up()
         assert sorted(members_of(p[0])[1]) == sorted(peers.split(",")), members_of(p[0])
         st = stats(p[0], b"cluster")
         assert st.get("etcd_state") in ("connecting", "unreachable"), st
@@ -1113,7 +1036,7 @@ def check_etcd_replicas(ctx):
     nkeys = ctx.quorum_keys
     try:
         for n in nodes.values():
-            n.wait_up()
+            n.up()
         v0 = wait_members(ports, names, 10, "join")
         wait_links(ports)
         client = lambda: pylibmc.Client(names, behaviors={  # noqa: E731
@@ -1158,7 +1081,7 @@ def check_etcd_replicas(ctx):
         # Back empty: registered again, warmed up by the others; the client's hits return.
         nodes[ports[0]].stop()
         nodes[ports[0]] = etcd_node(ctx, ports[0], extra)
-        nodes[ports[0]].wait_up()
+        nodes[ports[0]].up()
         t0 = time.monotonic()
         wait_members(ports, names, 15, "return")
         mc = client()
@@ -1189,7 +1112,7 @@ def check_etcd_handover(ctx):
     nodes = {p: etcd_node(ctx, p, ["-t", "2"]) for p in ports}
     try:
         for n in nodes.values():
-            n.wait_up()
+            n.up()
         wait_members(ports, names, 10, "join")
         wait_links(ports)
         mc = pylibmc.Client(names, behaviors={"ketama_weighted": True})
@@ -1253,7 +1176,7 @@ def main():
         for p in ctx.ports:
             nodes.append(Node(ctx.server, p, peers, "%s:%d" % (HOST, p), ctx.logdir))
         for n in nodes:
-            n.wait_up()
+            n.up()
         for name, fn in CHECKS:
             try:
                 fn(ctx)

@@ -60,92 +60,25 @@ import time
 
 from pymemcache.client.base import Client
 
-HOST = "127.0.0.1"
-UNCLEAN = []
+from harness import HOST, UNCLEAN, Proc, free_port, log_path, request, stats
+
 # Values above the largest slab class (half a page): stored as chained items.
 BIG_SIZES = [500000, 700000, 1500000, 3000000]
 # TTL of the items that must expire between a snapshot and the restart.
 SHORT_TTL = 3
 
 
-def free_port():
-    s = socket.socket()
-    s.bind((HOST, 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def request(port, line, end=b"\r\n", timeout=10.0):
-    with socket.create_connection((HOST, port), timeout=timeout) as s:
-        s.sendall(line)
-        got = b""
-        deadline = time.monotonic() + timeout
-        while not got.endswith(end):
-            if time.monotonic() > deadline:
-                raise AssertionError("no full reply to %r: %r" % (line, got))
-            d = s.recv(1 << 20)
-            if not d:
-                break
-            got += d
-        return got
-
-
-def stats(port):
-    out = {}
-    for ln in request(port, b"stats\r\n", b"END\r\n").split(b"\r\n"):
-        parts = ln.split(b" ", 2)
-        if len(parts) == 3 and parts[0] == b"STAT":
-            out[parts[1].decode()] = parts[2].decode()
-    return out
-
-
-class Server:
-    """One nicached; start() waits until it answers (or it exits: then .code is set)."""
+class Server(Proc):
+    """One nicached; up() waits until it answers, wait_up() is False when it exited (.code)."""
 
     def __init__(self, ctx, *args):
-        self.port = free_port()
-        self.logpath = os.path.join(ctx.dir, "server-%d.log" % self.port)
-        self.log = open(self.logpath, "w+")
-        self.args = [ctx.server, "-p", str(self.port), "-U", "0", "-l", HOST] + list(args)
-        self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT)
-        self.code = None
-
-    def wait_up(self, timeout=20.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                self.code = self.proc.returncode
-                return False
-            try:
-                if request(self.port, b"version\r\n", b"\r\n", 1.0).startswith(b"VERSION"):
-                    return True
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError("server did not answer within %.0f s" % timeout)
-
-    def up(self):
-        if not self.wait_up():
-            raise AssertionError("server exited with %d: %s" % (self.code, self.output()[-600:]))
-        return self
-
-    def output(self):
-        self.log.flush()
-        with open(self.logpath) as f:
-            return f.read()
+        port = free_port()
+        super().__init__([ctx.server, "-p", str(port), "-U", "0", "-l", HOST] + list(args),
+                         log_path(ctx.dir, "server", port), port,
+                         name="server %s" % " ".join(args))
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            if self.proc.returncode != 0:
-                UNCLEAN.append("server %s exited with %d after SIGTERM: %s" % (
-                    " ".join(self.args[7:]), self.proc.returncode, self.output()[-600:]))
-        self.log.close()
+        super().stop(60)
 
 
 def client(port):
