@@ -220,10 +220,10 @@ enum settings_compression {
 	X(path, metrics, 0, "metrics", "", 0, 0, "metrics", "[addr:]port",                    \
 	  "Prometheus endpoint: GET /metrics on this kernel TCP address (port alone: "       \
 	  "127.0.0.1; [v6]:port for IPv6), served by the control lcore; empty = off")         \
-	X(count, disable_flush, 'F', "disable-flush", 0, 0, 1, NULL, NULL,                    \
+	X(switch, disable_flush, 'F', "disable-flush", 0, 0, 1, NULL, "yes|no",               \
 	  "refuse flush_all (memcached -F): text 'CLIENT_ERROR flush_all not allowed', "     \
 	  "binary an auth error; stats settings: flush_enabled")                             \
-	X(count, enable_shutdown, 'A', "enable-shutdown", 0, 0, 1, NULL, NULL,                \
+	X(switch, enable_shutdown, 'A', "enable-shutdown", 0, 0, 1, NULL, "yes|no",           \
 	  "let the shutdown command stop the server cleanly (memcached -A); stats settings: " \
 	  "shutdown_command")                                                                 \
 	X(path, pidfile, 'P', "pidfile", "", 0, 0, NULL, "file",                             \
@@ -265,9 +265,9 @@ enum settings_compression {
 	X(path, snapshot_key, 0, "snapshot-key", "", 0, 0, "snapshot_key", "file",            \
 	  "snapshots: encrypt and authenticate with this key (32 raw bytes or 64 hex "        \
 	  "digits); a snapshot read must be encrypted with it")                               \
-	X(count, restore_strict, 0, "restore-strict", 0, 0, 1, "restore_strict", NULL,        \
+	X(switch, restore_strict, 0, "restore-strict", 0, 0, 1, "restore_strict", "yes|no",   \
 	  "snapshots: refuse to start when the snapshot to restore is bad (default: log "    \
-	  "why and start empty; in the file: restore-strict = 1)")                            \
+	  "why and start empty)")                            \
 	X(uint, snapshot_slice_us, 0, "snapshot-slice-us", 100, 10, 100000,                   \
 	  "snapshot_slice_us", "us",                                                          \
 	  "snapshots: longest a worker copies its shard per loop iteration while serving")    \

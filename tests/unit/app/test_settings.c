@@ -880,7 +880,7 @@ test_stats(void **state)
 	assert_string_equal(stat_of(st, n, "snapshot_file"), "");
 	assert_string_equal(stat_of(st, n, "restore"), "");
 	assert_string_equal(stat_of(st, n, "snapshot_key"), "");
-	assert_string_equal(stat_of(st, n, "restore_strict"), "0");
+	assert_string_equal(stat_of(st, n, "restore_strict"), "no");
 	assert_string_equal(stat_of(st, n, "snapshot_slice_us"), "100");
 	assert_string_equal(stat_of(st, n, "replicas"), "1");
 	assert_string_equal(stat_of(st, n, "replication"), "async");
