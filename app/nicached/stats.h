@@ -14,7 +14,6 @@
 
 #include <stdint.h>
 
-#include <rte_branch_prediction.h>
 #include <rte_common.h>
 
 #include "store/slab.h"
@@ -115,6 +114,15 @@
 	X(cas_badval, "cas refused: an item of the class had another cas value")          \
 	X(touch_hits, "touch, gat, gats and mg with T on an item of the class")
 
+/*
+ * Per-class counter slots: every class, and one more where a class that is not one (-1: no
+ * item) lands, so the hot path masks the index instead of testing it.
+ */
+#define STATS_CLASS_SLOTS 64
+_Static_assert(SLAB_CLASS_MAX < STATS_CLASS_SLOTS &&
+		       (STATS_CLASS_SLOTS & (STATS_CLASS_SLOTS - 1)) == 0,
+	       "class slots: a power of two above the last class");
+
 struct worker_class_stats {
 #define WORKER_STAT_FIELD(name, desc) uint64_t name;
 	WORKER_CLASS_STATS(WORKER_STAT_FIELD)
@@ -125,7 +133,8 @@ struct worker_stats {
 #define WORKER_STAT_FIELD(name, desc) uint64_t name;
 	WORKER_STATS(WORKER_STAT_FIELD)
 #undef WORKER_STAT_FIELD
-	struct worker_class_stats cls[SLAB_CLASS_MAX] __rte_cache_aligned; /* by slab class */
+	/* by slab class; slot STATS_CLASS_SLOTS - 1 (no class) is counted, never reported */
+	struct worker_class_stats cls[STATS_CLASS_SLOTS] __rte_cache_aligned;
 } __rte_cache_aligned;
 
 /**
@@ -140,14 +149,13 @@ struct worker_stats {
 
 /**
  * Add one to a WORKER_CLASS_STATS counter of the calling worker's own block, and to the same
- * counter of slab class @p clsid (from 0; a negative or larger one counts in the sum only).
+ * counter of slab class @p clsid (from 0; -1, no class, counts in the sum only: its slot is
+ * never reported).
  */
-#define STAT_INC_CLASS(st, name, clsid)                                 \
-	do {                                                            \
-		unsigned stat_c_ = (unsigned)(clsid);                   \
-		STAT_INC(st, name);                                     \
-		if (likely(stat_c_ < SLAB_CLASS_MAX))                   \
-			STAT_INC(&(st)->cls[stat_c_], name);            \
+#define STAT_INC_CLASS(st, name, clsid)                                               \
+	do {                                                                          \
+		STAT_INC(st, name);                                                   \
+		STAT_INC(&(st)->cls[(unsigned)(clsid) & (STATS_CLASS_SLOTS - 1)], name); \
 	} while (0)
 
 /*
