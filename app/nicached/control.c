@@ -166,7 +166,11 @@ telemetry_class(const struct stats_class_sum *c)
 	rte_tel_data_add_dict_u64(d, "used_chunks", stats_class_used(c));
 	rte_tel_data_add_dict_u64(d, "free_chunks", c->free);
 	rte_tel_data_add_dict_u64(d, "pages_moved_in", c->moved_in);
+#define TELEMETRY_CLASS_HITS(field, desc) rte_tel_data_add_dict_u64(d, #field, c->hits.field);
+	WORKER_CLASS_STATS(TELEMETRY_CLASS_HITS)
+#undef TELEMETRY_CLASS_HITS
 	rte_tel_data_add_dict_u64(d, "number", stats_class_used(c));
+	rte_tel_data_add_dict_u64(d, "age", c->age);
 	rte_tel_data_add_dict_u64(d, "evicted", c->evicted);
 	rte_tel_data_add_dict_u64(d, "evicted_unfetched", c->evicted_unfetched);
 	rte_tel_data_add_dict_u64(d, "reclaimed", c->reclaimed);

@@ -148,14 +148,14 @@ fill_hit(const struct exec_ctx *ctx, struct proto_result *res, const struct stor
 	res->cas = hit->cas;
 }
 
-/** Count a lookup's outcome as memcached's get stats do. */
+/** Count a lookup's outcome as memcached's get stats do (a hit in its item's class too). */
 static void
-count_get(struct worker_stats *st, enum store_status s)
+count_get(struct worker_stats *st, enum store_status s, const struct store_hit *hit)
 {
 	STAT_INC(st, cmd_get);
 	switch (s) {
 	case STORE_HIT:
-		STAT_INC(st, get_hits);
+		STAT_INC_CLASS(st, get_hits, store_hit_class(hit));
 		break;
 	case STORE_EXPIRED:
 		STAT_INC(st, get_expired);
@@ -184,7 +184,7 @@ exec_read(const struct exec_ctx *ctx, const struct store_shard *s, const struct 
 	}
 	memset(res, 0, sizeof(*res));
 	st = store_get(s, k, &hit);
-	count_get(ctx->stats, st);
+	count_get(ctx->stats, st, &hit);
 	if (st == STORE_HIT)
 		fill_hit(ctx, res, &hit);
 	else
@@ -197,18 +197,22 @@ static const enum store_mode store_mode_of[PROTO_MODE_COUNT] = {
 	[PROTO_MODE_PREPEND] = STORE_MODE_PREPEND, [PROTO_MODE_CAS] = STORE_MODE_CAS,
 };
 
-/** Count a finished store as memcached does (cmd_set always, cas_* for cas). */
+/**
+ * Count a finished store as memcached does: cmd_set always, in the class the client's value
+ * takes (@p set_class); cas_* for cas, hits and bad values in the class of the item compared.
+ */
 static void
-count_store(struct worker_stats *st, enum proto_mode mode, enum store_status s)
+count_store(struct worker_stats *st, const struct store_shard *s, enum proto_mode mode,
+	    enum store_status ss, int set_class)
 {
-	STAT_INC(st, cmd_set);
+	STAT_INC_CLASS(st, cmd_set, set_class);
 	if (mode != PROTO_MODE_CAS)
 		return;
-	if (s == STORE_STORED)
-		STAT_INC(st, cas_hits);
-	else if (s == STORE_EXISTS)
-		STAT_INC(st, cas_badval);
-	else if (s == STORE_NOT_FOUND)
+	if (ss == STORE_STORED)
+		STAT_INC_CLASS(st, cas_hits, store_shard_found_class(s));
+	else if (ss == STORE_EXISTS)
+		STAT_INC_CLASS(st, cas_badval, store_shard_found_class(s));
+	else if (ss == STORE_NOT_FOUND)
 		STAT_INC(st, cas_misses);
 }
 
@@ -276,7 +280,7 @@ exec_store(const struct exec_ctx *ctx, struct store_shard *s, const struct store
 		    (mode == STORE_MODE_APPEND || mode == STORE_MODE_PREPEND))
 			st = STORE_NOT_STORED;
 	}
-	count_store(ctx->stats, req->mode, st);
+	count_store(ctx->stats, s, req->mode, st, store_class_for(s, k->len, req->value.len));
 	res->status = store_reply(st);
 	if (st != STORE_STORED)
 		res->cas = 0;
@@ -298,8 +302,10 @@ exec_arith(const struct exec_ctx *ctx, struct store_shard *s, const struct store
 	bool incr = (req->flags & PROTO_F_INCR) != 0;
 	uint64_t value = 0, cas = 0;
 	enum store_status st;
+	int clsid;
 
 	st = store_arith(s, k, incr, req->delta, &value, &cas);
+	clsid = store_shard_found_class(s);
 	if (st == STORE_NO_MEMORY)
 		return false;
 	if (st == STORE_NOT_FOUND && (req->flags & PROTO_F_HAS_INITIAL)) {
@@ -312,13 +318,14 @@ exec_arith(const struct exec_ctx *ctx, struct store_shard *s, const struct store
 		if (st == STORE_STORED) {
 			value = req->initial;
 			st = STORE_OK;
+			clsid = store_class_for(s, k->len, n); /* the item it created */
 		}
 	}
 	if (st == STORE_OK) {
 		if (incr)
-			STAT_INC(ctx->stats, incr_hits);
+			STAT_INC_CLASS(ctx->stats, incr_hits, clsid);
 		else
-			STAT_INC(ctx->stats, decr_hits);
+			STAT_INC_CLASS(ctx->stats, decr_hits, clsid);
 		res->status = PROTO_ST_NUMBER;
 		res->number = value;
 		res->cas = cas;
@@ -338,12 +345,13 @@ exec_arith(const struct exec_ctx *ctx, struct store_shard *s, const struct store
 	return true;
 }
 
+/** Count a touch or gat; a hit in its item's class @p clsid. */
 static void
-count_touch(struct worker_stats *st, bool hit)
+count_touch(struct worker_stats *st, bool hit, int clsid)
 {
 	STAT_INC(st, cmd_touch);
 	if (hit)
-		STAT_INC(st, touch_hits);
+		STAT_INC_CLASS(st, touch_hits, clsid);
 	else
 		STAT_INC(st, touch_misses);
 }
@@ -384,7 +392,7 @@ exec_write(const struct exec_ctx *ctx, struct store_shard *s, const struct store
 	case PROTO_OP_DELETE:
 		st = store_delete(s, k, req->cas);
 		if (st == STORE_DELETED)
-			STAT_INC(ctx->stats, delete_hits);
+			STAT_INC_CLASS(ctx->stats, delete_hits, store_shard_found_class(s));
 		else if (st == STORE_NOT_FOUND)
 			STAT_INC(ctx->stats, delete_misses);
 		res->status = st == STORE_DELETED   ? PROTO_ST_DELETED
@@ -393,12 +401,13 @@ exec_write(const struct exec_ctx *ctx, struct store_shard *s, const struct store
 		return true;
 	case PROTO_OP_TOUCH:
 		st = store_touch(s, k, req->exptime);
-		count_touch(ctx->stats, st == STORE_TOUCHED);
+		count_touch(ctx->stats, st == STORE_TOUCHED, store_shard_found_class(s));
 		res->status = st == STORE_TOUCHED ? PROTO_ST_TOUCHED : PROTO_ST_NOT_FOUND;
 		return true;
 	case PROTO_OP_GAT:
 		st = store_gat(s, k, req->exptime, &hit);
-		count_touch(ctx->stats, st == STORE_HIT);
+		count_touch(ctx->stats, st == STORE_HIT,
+			    st == STORE_HIT ? (int)store_hit_class(&hit) : -1);
 		if (st != STORE_HIT) {
 			res->status = PROTO_ST_MISS;
 			return true;

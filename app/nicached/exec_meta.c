@@ -9,7 +9,9 @@
  * stale store with I is a cas hit). md counts delete_hits for a removal, delete_misses for
  * a miss or a cas mismatch, nothing for I/x. ma counts incr/decr hits and misses, nothing
  * for a vivify or a cas mismatch. cmd_meta is the worker's (conn_run.c counts every meta
- * request once, wherever it executes); memcached 1.6.18 counts only me there.
+ * request once, wherever it executes); memcached 1.6.18 counts only me there. The hit
+ * counters that `stats slabs` shows per class count there too, in the class of the item hit
+ * (cmd_set: of the value sent), as for the classic commands in exec.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -121,7 +123,7 @@ mg_read(const struct exec_ctx *ctx, const struct store_shard *s, const struct st
 		return;
 	}
 	STAT_INC(ctx->stats, cmd_get);
-	STAT_INC(ctx->stats, get_hits);
+	STAT_INC_CLASS(ctx->stats, get_hits, store_hit_class(&hit));
 	mg_fill(ctx, req, res, &hit, store_shard_now(s));
 	mg_token(s, req, &hit, res);
 }
@@ -212,10 +214,10 @@ mg_write(const struct exec_ctx *ctx, struct store_shard *s, const struct store_k
 	}
 	if (touch) {
 		STAT_INC(ctx->stats, cmd_touch);
-		STAT_INC(ctx->stats, touch_hits);
+		STAT_INC_CLASS(ctx->stats, touch_hits, store_hit_class(&hit));
 	} else {
 		STAT_INC(ctx->stats, cmd_get);
-		STAT_INC(ctx->stats, get_hits);
+		STAT_INC_CLASS(ctx->stats, get_hits, store_hit_class(&hit));
 	}
 	mg_fill(ctx, req, res, &hit, store_shard_now(s));
 	if (created)
@@ -278,18 +280,19 @@ ms_write(const struct exec_ctx *ctx, struct store_shard *s, const struct store_k
 	st = store_item_commit_meta(s, it, k, mode, &o, &cas);
 	if (st == STORE_NO_MEMORY)
 		return false;
-	STAT_INC(ctx->stats, cmd_set);
+	/* cmd_set in the class of the value sent; cas_* in that of the item compared */
+	STAT_INC_CLASS(ctx->stats, cmd_set, store_class_for(s, k->len, req->value.len));
 	switch (st) {
 	case STORE_STORED:
 		res->status = PROTO_ST_STORED;
 		res->cas = cas;
 		if (mode == STORE_MODE_CAS)
-			STAT_INC(ctx->stats, cas_hits);
+			STAT_INC_CLASS(ctx->stats, cas_hits, store_shard_found_class(s));
 		break;
 	case STORE_EXISTS:
 		res->status = PROTO_ST_EXISTS;
 		if (mode == STORE_MODE_CAS)
-			STAT_INC(ctx->stats, cas_badval);
+			STAT_INC_CLASS(ctx->stats, cas_badval, store_shard_found_class(s));
 		break;
 	case STORE_NOT_FOUND:
 		res->status = PROTO_ST_NOT_FOUND;
@@ -331,7 +334,7 @@ md_write(const struct exec_ctx *ctx, struct store_shard *s, const struct store_k
 	case STORE_DELETED:
 		res->status = PROTO_ST_DELETED;
 		if (!mark)
-			STAT_INC(ctx->stats, delete_hits);
+			STAT_INC_CLASS(ctx->stats, delete_hits, store_shard_found_class(s));
 		break;
 	case STORE_EXISTS:
 		res->status = PROTO_ST_EXISTS;
@@ -372,10 +375,11 @@ ma_write(const struct exec_ctx *ctx, struct store_shard *s, const struct store_k
 	case STORE_OK:
 	case STORE_STORED:
 		if (st == STORE_OK) {
+			/* the class of the number's item before */
 			if (incr)
-				STAT_INC(ctx->stats, incr_hits);
+				STAT_INC_CLASS(ctx->stats, incr_hits, store_shard_found_class(s));
 			else
-				STAT_INC(ctx->stats, decr_hits);
+				STAT_INC_CLASS(ctx->stats, decr_hits, store_shard_found_class(s));
 		}
 		res->status = PROTO_ST_NUMBER;
 		res->number = out.value;

@@ -55,11 +55,23 @@ stats_section(void)
 	entry("stats " #name, dpdk ? desc " (backend dpdk only)" : desc);
 	STATS_GROUPS(STATS_GROUP_MAN)
 #undef STATS_GROUP_MAN
+	para("stats slabs shows, for each size class N in use (memcached's numbers, from 1), "
+	     "besides its memory figures, N:name for these counters; the classes add up to the "
+	     "general counter of the same name:");
+#define CLASS_STAT_ENTRY(name, desc) entry(#name, desc);
+	WORKER_CLASS_STATS(CLASS_STAT_ENTRY)
+#undef CLASS_STAT_ENTRY
+	para("stats items shows items:N:age: seconds since the last access of the item the "
+	     "class's CLOCK hand reaches next (the oldest of the shards' hands), that is of what "
+	     "eviction would take first, memcached's age of its LRU's oldest item; each shard "
+	     "looks once a second; 0 when no item is linked near the hand.");
 	entry("stats detail on|off|dump", "memcached's per-prefix statistics");
 	entry("stats cachedump CLASS LIMIT", "keys of one size class, as memcached");
 	entry("stats reset", "sets the counters back to zero");
 	para("The same figures are served as JSON over DPDK telemetry (dpdk-telemetry.py, "
-	     "commands /nicached/stats, /nicached/settings, /nicached/nic, /nicached/tcp).");
+	     "commands /nicached/stats, /nicached/settings, /nicached/slabs, /nicached/nic, "
+	     "/nicached/tcp) and to Prometheus (--metrics: nicached_slab_get_hits_total and "
+	     "the like, by class).");
 }
 
 int

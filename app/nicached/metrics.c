@@ -265,7 +265,15 @@ emit_classes(struct mtext *t, const struct nc_server *srv)
 	CLASS_FAMILY("slab_chunks_free", "gauge", "stats slabs free_chunks", cs[c].free)
 	CLASS_FAMILY("slab_pages_moved_in_total", "counter", "stats slabs pages_moved_in",
 		     cs[c].moved_in)
+#define CLASS_HITS_FAMILY(field, desc) \
+	CLASS_FAMILY("slab_" #field "_total", "counter", "stats slabs " #field ": " desc, \
+		     cs[c].hits.field)
+	WORKER_CLASS_STATS(CLASS_HITS_FAMILY)
+#undef CLASS_HITS_FAMILY
 	CLASS_FAMILY("items_number", "gauge", "stats items number", stats_class_used(&cs[c]))
+	CLASS_FAMILY("items_age_seconds", "gauge",
+		     "stats items age: since the last access of the item the CLOCK hand reaches next",
+		     cs[c].age)
 	CLASS_FAMILY("items_evicted_total", "counter", "stats items evicted", cs[c].evicted)
 	CLASS_FAMILY("items_evicted_unfetched_total", "counter", "stats items evicted_unfetched",
 		     cs[c].evicted_unfetched)

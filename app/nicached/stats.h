@@ -16,6 +16,8 @@
 
 #include <rte_common.h>
 
+#include "store/slab.h"
+
 #define WORKER_STATS(X)                                                              \
 	X(cmd_get, "keys requested by get/gets/gat/gats/mg (memcached: one per key)") \
 	X(cmd_set, "storage requests (set add replace append prepend cas ms)")      \
@@ -89,17 +91,50 @@
 #define STATS_GROUPS(X)                                                                       \
 	X(settings, false, "every setting, under memcached's name where it has one")          \
 	X(slabs, false, "per size class: chunk size, pages, chunks used and free, hits")      \
-	X(items, false, "per size class: items, evictions, reclaims, oldest item")           \
+	X(items, false, "per size class: items, age of the oldest, evictions, reclaims")           \
 	X(sizes, false, "memcached's item size histogram: reported as disabled")             \
 	X(conns, false, "one block per open connection: address, state, idle time")          \
 	X(cluster, false, "cluster view, members and their state, replication and proxies") \
 	X(nic, true, "NIC port counters, packet path events and drops by reason")           \
 	X(tcp, true, "TCP counters of the DPDK path, summed over the workers' queues")
 
+/*
+ * The counters memcached 1.6 also keeps per size class (`stats slabs` <class>:<name>), each
+ * counted with the class of the item concerned alongside the general counter of the same
+ * name, so the classes add up to it: X(name, description). Eight of them: one class's fill
+ * one cache line.
+ */
+#define WORKER_CLASS_STATS(X)                                                          \
+	X(get_hits, "keys found in the class (get, gets, mg without T, binary get)")      \
+	X(cmd_set, "storage requests whose value takes the class (the value sent: append's part)") \
+	X(delete_hits, "deletes that removed an item of the class")                       \
+	X(incr_hits, "incr applied to an item of the class (its size before)")            \
+	X(decr_hits, "decr applied to an item of the class (its size before)")            \
+	X(cas_hits, "cas that replaced an item of the class")                             \
+	X(cas_badval, "cas refused: an item of the class had another cas value")          \
+	X(touch_hits, "touch, gat, gats and mg with T on an item of the class")
+
+/*
+ * Per-class counter slots: every class, and one more where a class that is not one (-1: no
+ * item) lands, so the hot path masks the index instead of testing it.
+ */
+#define STATS_CLASS_SLOTS 64
+_Static_assert(SLAB_CLASS_MAX < STATS_CLASS_SLOTS &&
+		       (STATS_CLASS_SLOTS & (STATS_CLASS_SLOTS - 1)) == 0,
+	       "class slots: a power of two above the last class");
+
+struct worker_class_stats {
+#define WORKER_STAT_FIELD(name, desc) uint64_t name;
+	WORKER_CLASS_STATS(WORKER_STAT_FIELD)
+#undef WORKER_STAT_FIELD
+};
+
 struct worker_stats {
 #define WORKER_STAT_FIELD(name, desc) uint64_t name;
 	WORKER_STATS(WORKER_STAT_FIELD)
 #undef WORKER_STAT_FIELD
+	/* by slab class; slot STATS_CLASS_SLOTS - 1 (no class) is counted, never reported */
+	struct worker_class_stats cls[STATS_CLASS_SLOTS] __rte_cache_aligned;
 } __rte_cache_aligned;
 
 /**
@@ -111,6 +146,17 @@ struct worker_stats {
 			 __ATOMIC_RELAXED)
 /** Add one to a counter of the calling worker's own block. */
 #define STAT_INC(st, name) STAT_ADD(st, name, 1)
+
+/**
+ * Add one to a WORKER_CLASS_STATS counter of the calling worker's own block, and to the same
+ * counter of slab class @p clsid (from 0; -1, no class, counts in the sum only: its slot is
+ * never reported).
+ */
+#define STAT_INC_CLASS(st, name, clsid)                                               \
+	do {                                                                          \
+		STAT_INC(st, name);                                                   \
+		STAT_INC(&(st)->cls[(unsigned)(clsid) & (STATS_CLASS_SLOTS - 1)], name); \
+	} while (0)
 
 /*
  * Per size class counters that `stats reset` zeroes (memcached resets its item stats), as in
@@ -137,6 +183,13 @@ struct stats_class_sum {
 	uint64_t size, per_page, pages, free, retired, evicted, evicted_unfetched, reclaimed,
 		expired_unfetched, moved_in, evicted_nonzero, evicted_active, outofmemory,
 		mem_requested, evicted_time;
+	/*
+	 * `stats items` age: seconds since the last access of the oldest of the items the
+	 * shards' CLOCK hands reach next in this class (what eviction would take first; each
+	 * owner looks once a second, so up to a second behind); 0 when none is linked there.
+	 */
+	uint64_t age;
+	struct worker_class_stats hits; /* every worker's, since the last `stats reset` */
 };
 
 struct nc_server;

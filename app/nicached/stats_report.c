@@ -107,6 +107,12 @@ sum_workers_raw(const struct nc_server *srv, struct worker_stats *out)
 #define STATS_SUM(name, desc) out->name += __atomic_load_n(&s->name, __ATOMIC_RELAXED);
 		WORKER_STATS(STATS_SUM)
 #undef STATS_SUM
+		for (unsigned c = 0; c < SLAB_CLASS_MAX; c++) {
+#define STATS_SUM(name, desc) \
+	out->cls[c].name += __atomic_load_n(&s->cls[c].name, __ATOMIC_RELAXED);
+			WORKER_CLASS_STATS(STATS_SUM)
+#undef STATS_SUM
+		}
 	}
 }
 
@@ -159,6 +165,12 @@ stats_sum_workers(const struct nc_server *srv, struct worker_stats *out)
 #define STATS_SINCE(name, desc) out->name = since(out->name, b->workers.name);
 	WORKER_STATS(STATS_SINCE)
 #undef STATS_SINCE
+	for (unsigned c = 0; c < SLAB_CLASS_MAX; c++) {
+#define STATS_SINCE(name, desc) \
+	out->cls[c].name = since(out->cls[c].name, b->workers.cls[c].name);
+		WORKER_CLASS_STATS(STATS_SINCE)
+#undef STATS_SINCE
+	}
 	rte_spinlock_unlock(&b->lock);
 }
 
@@ -322,6 +334,8 @@ stats_classes(const struct nc_server *srv, struct stats_class_sum *cs)
 {
 	struct stats_base *b = (struct stats_base *)&srv->stats_base;
 	struct stats_class_counters now[SLAB_CLASS_MAX];
+	nc_reltime_t tail[SLAB_CLASS_MAX] = {0}, sec = nc_clock_now(&srv->clock);
+	struct worker_stats ws;
 	unsigned ncls = 0;
 
 	memset(cs, 0, sizeof(*cs) * SLAB_CLASS_MAX);
@@ -338,6 +352,13 @@ stats_classes(const struct nc_server *srv, struct stats_class_sum *cs)
 			cs[c].free += __atomic_load_n(&k->nfree, __ATOMIC_RELAXED);
 			cs[c].retired += __atomic_load_n(&k->nretired, __ATOMIC_RELAXED);
 			cs[c].mem_requested += __atomic_load_n(&k->mem_requested, __ATOMIC_RELAXED);
+			/* age: the oldest of the shards' tails (0: no tail there) */
+			{
+				nc_reltime_t t = __atomic_load_n(&k->tail_atime, __ATOMIC_RELAXED);
+
+				if (t != 0 && (tail[c] == 0 || t < tail[c]))
+					tail[c] = t;
+			}
 			/* the latest eviction of any shard: the smallest age is the newest */
 			if (__atomic_load_n(&k->evicted, __ATOMIC_RELAXED) != 0) {
 				uint64_t t = __atomic_load_n(&k->evicted_time, __ATOMIC_RELAXED);
@@ -362,6 +383,11 @@ stats_classes(const struct nc_server *srv, struct stats_class_sum *cs)
 		cs[c].outofmemory = since(now[c].outofmemory, b->cls[c].outofmemory);
 	}
 	rte_spinlock_unlock(&b->lock);
+	stats_sum_workers(srv, &ws);
+	for (unsigned c = 0; c < ncls; c++) {
+		cs[c].age = tail[c] != 0 && sec > tail[c] ? sec - tail[c] : 0;
+		cs[c].hits = ws.cls[c];
+	}
 	return ncls;
 }
 
@@ -400,6 +426,10 @@ stats_slabs(struct worker *w, struct stats_out *o)
 		SLAB_LINE("free_chunks", "%llu", (unsigned long long)cs[c].free)
 		SLAB_LINE("free_chunks_end", "%u", 0u)
 		SLAB_LINE("pages_moved_in", "%llu", (unsigned long long)cs[c].moved_in)
+#define SLAB_HITS_LINE(field, desc) \
+	SLAB_LINE(#field, "%llu", (unsigned long long)cs[c].hits.field)
+		WORKER_CLASS_STATS(SLAB_HITS_LINE)
+#undef SLAB_HITS_LINE
 #undef SLAB_LINE
 	}
 	stat_add(o, "active_slabs", "%u", active);
@@ -422,6 +452,7 @@ stats_items(struct worker *w, struct stats_out *o)
 	snprintf(name, sizeof(name), "items:%u:" field, id);             \
 	stat_add(o, name, "%llu", (unsigned long long)(v));
 		ITEM_LINE("number", stats_class_used(&cs[c]))
+		ITEM_LINE("age", cs[c].age)
 		ITEM_LINE("evicted", cs[c].evicted)
 		ITEM_LINE("evicted_unfetched", cs[c].evicted_unfetched)
 		ITEM_LINE("reclaimed", cs[c].reclaimed)

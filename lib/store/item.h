@@ -80,7 +80,8 @@ struct item {
 			struct item *head; /* ITEM_CHUNK: the item it belongs to */
 		};
 	};
-	uint8_t clsid; /* slab class */
+	uint8_t clsid; /* slab class; set before linking and unchanged until reclaimed, so a
+			* reader that found the item may read it too (store_hit_class()) */
 	uint8_t state; /* enum item_state */
 	/* Read by readers. */
 	uint16_t flush_seq;    /* shard's flush count when linked, low 16 bits (flush_all) */

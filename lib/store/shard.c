@@ -64,6 +64,7 @@ store_shard_create(const struct store_shard_params *p, int *err)
 	s->clock = p->clock;
 	s->seed = p->seed;
 	s->no_evict = p->no_evict;
+	s->found_clsid = -1;
 	s->zip.p = p->compress;
 	if (s->zip.p.min_saving > 99)
 		s->zip.p.min_saving = 99;
@@ -148,6 +149,8 @@ store_shard_maintain(struct store_shard *s, unsigned ttl_budget)
 		retire_reap(&s->retire);
 	index_maintain(&s->index, INDEX_MOVES_PER_CALL);
 	expired = ttl_wheel_advance(&s->wheel, nc_clock_now(s->clock), ttl_budget, ttl_expire, s);
+	if (nc_clock_now(s->clock) != s->tails_at)
+		shard_refresh_tails(s);
 	if (s->retire.npending > 0) {
 		if (s->retire.npending >= RETIRE_FLUSH_ITEMS ||
 		    ++s->flush_wait_calls >= RETIRE_FLUSH_CALLS) {

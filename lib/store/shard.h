@@ -151,6 +151,16 @@ store_hit_compressed(const struct store_hit *hit)
 	return item_is_compressed(hit->it);
 }
 
+/**
+ * [reader] The slab class (from 0) of a hit's item (@p hit from a store_*get* call that
+ * returned STORE_HIT, in the current read section): one byte on a line the lookup read.
+ */
+static inline unsigned
+store_hit_class(const struct store_hit *hit)
+{
+	return hit->it->clsid;
+}
+
 struct store_shard;
 
 /**
@@ -274,6 +284,23 @@ bool store_shard_no_room_coming(const struct store_shard *s);
  * would take (memcached's `stats items` outofmemory: once per refused store).
  */
 void store_count_out_of_memory(struct store_shard *s, size_t nkey, size_t nbytes);
+
+/**
+ * [any] The slab class (from 0) an item of key length @p nkey and value length @p nbytes
+ * (as the client sends it) is allocated in: the largest class for a chained one (its head's).
+ * @return the class, or -1 when the item is larger than -I allows.
+ */
+int store_class_for(const struct store_shard *s, size_t nkey, size_t nbytes);
+
+/**
+ * [owner] The slab class (from 0) of the live item the owner's last keyed command found for
+ * its key: the item a store_delete(), store_touch(), store_arith(), store_meta_arith() or
+ * store_meta_invalidate() acted on, the item a store_item_commit() (or _meta) compared or
+ * replaced. For counters by class (`stats slabs` delete_hits, cas_hits, ...); read it right
+ * after the command, before the shard's next one.
+ * @return the class, or -1 when that command found no live item.
+ */
+int store_shard_found_class(const struct store_shard *s);
 
 /** [owner] Give back an item from store_item_alloc() without storing it. */
 void store_item_abandon(struct store_shard *s, struct item *it);

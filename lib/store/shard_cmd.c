@@ -132,6 +132,12 @@ store_item_commit(struct store_shard *s, struct item *it, const struct store_key
 	return st;
 }
 
+int
+store_shard_found_class(const struct store_shard *s)
+{
+	return s->found_clsid;
+}
+
 void
 store_alloc_failed(struct store_shard *s, const struct store_key *k, enum store_mode mode,
 		   enum store_status st)

@@ -604,13 +604,21 @@ store_shard_no_room_coming(const struct store_shard *s)
 	return s->no_evict && store_shard_retired_outstanding(s) == 0;
 }
 
-void
-store_count_out_of_memory(struct store_shard *s, size_t nkey, size_t nbytes)
+int
+store_class_for(const struct store_shard *s, size_t nkey, size_t nbytes)
 {
 	int clsid = slab_class_for(&s->slab, item_total_size(nkey, nbytes));
 
 	if (clsid == SLAB_CHAINED)
-		clsid = (int)s->slab.nclasses - 1;
+		return (int)s->slab.nclasses - 1;
+	return clsid < 0 ? -1 : clsid;
+}
+
+void
+store_count_out_of_memory(struct store_shard *s, size_t nkey, size_t nbytes)
+{
+	int clsid = store_class_for(s, nkey, nbytes);
+
 	if (clsid < 0)
 		return;
 	__atomic_store_n(&s->slab.cls[clsid].outofmemory, s->slab.cls[clsid].outofmemory + 1,
@@ -840,8 +848,10 @@ shard_lookup_owner(struct store_shard *s, const struct store_key *k, struct item
 	nc_reltime_t now = nc_clock_now(s->clock);
 	struct item *it = index_lookup(&s->index, k);
 
+	s->found_clsid = -1;
 	switch (item_classify(s, it, k, now, true)) {
 	case STORE_HIT:
+		s->found_clsid = it->clsid;
 		*cur = it;
 		return it;
 	case STORE_EXPIRED:

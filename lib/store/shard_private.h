@@ -82,6 +82,8 @@ struct store_shard {
 	struct store_shard_stats stats __rte_cache_aligned;
 	struct nc_cas_lease cas;
 	struct item *inflight;	   /* allocated, not committed */
+	int found_clsid;	   /* store_shard_found_class(): set by shard_lookup_owner() */
+	nc_reltime_t tails_at;	   /* second of the last shard_refresh_tails() */
 	uint32_t flush_wait_calls; /* maintain calls since pending retirements were seen */
 	unsigned index_full_rotor; /* class to start evicting from when the index is full */
 	unsigned sweep_class;	   /* the class a recent_oldest judge sweeps (a chained item's
@@ -246,7 +248,10 @@ enum store_status shard_item_link_cas(struct store_shard *s, struct item *it,
 struct item *shard_item_concat(struct store_shard *s, const struct item *old, struct item *it,
 			       const struct store_key *k, bool append, enum store_status *st);
 
-/** The live item for k or NULL; *cur gets the index entry; dead items are unlinked. */
+/**
+ * The live item for k or NULL; *cur gets the index entry; dead items are unlinked. Notes the
+ * live item's class for store_shard_found_class() (-1 when there is none).
+ */
 struct item *shard_lookup_owner(struct store_shard *s, const struct store_key *k,
 				struct item **cur);
 
@@ -255,6 +260,15 @@ void shard_item_free_chunks(struct store_shard *s, struct item *it);
 
 /* Add @p sign (1 or -1) to nretired of the class of every chunk the item holds. Owner. */
 void shard_item_count_retired(struct store_shard *s, const struct item *it, int sign);
+
+/* ---- class ages (shard_age.c), owner ---- */
+
+/**
+ * Note in every class's tail_atime the last access of the item its CLOCK hand reaches next
+ * (slab_class_tail()), and the second in tails_at. store_shard_maintain() calls it once a
+ * second: at most 64 chunks a class.
+ */
+void shard_refresh_tails(struct store_shard *s);
 
 /* ---- compression (shard_compress.c), owner ---- */
 

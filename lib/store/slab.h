@@ -81,6 +81,12 @@ struct slab_class {
 	uint64_t outofmemory;	    /* allocations the class could not serve at once */
 	uint64_t mem_requested;	    /* bytes of the linked items whose head is here (header incl.) */
 	uint32_t evicted_time;	    /* seconds since the last access of the latest evicted item */
+	/*
+	 * Second of the last access of slab_class_tail() (the item the hand reaches next), as the
+	 * shard's owner last looked (once a second); 0: no linked item near the hand. Written by
+	 * the owner, read relaxed by stats (`stats items` age).
+	 */
+	uint32_t tail_atime;
 };
 
 struct slab_page {

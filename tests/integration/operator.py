@@ -16,6 +16,12 @@ Checks (PASS/FAIL each, then "N passed, M failed"; exit status 1 on any failure)
   o-ignored       -o hashpower=20,modern: starts, says in its log that they have no effect
   stats-items     after evictions: memcached's per-class evicted_nonzero, evicted_time,
                   evicted_active, outofmemory, mem_requested (summing to `bytes`); `me` cls=
+  slab-hits       after set/get/gets/cas/incr/decr/touch/gat/add/delete, meta and binary
+                  requests on keys of three sizes: `stats slabs` per-class get_hits, cmd_set,
+                  delete_hits, incr_hits, decr_hits, cas_hits, cas_badval, touch_hits equal
+                  memcached's (classes matched by `me` cls=) and add up to `stats`; `stats
+                  items` age is there and grows while the class's items are left alone;
+                  `stats reset` zeroes the per-class counters
   no-evictions    -M: full memory gives memcached's out-of-memory answer (compared), no
                   eviction, every stored item readable
   unix-socket     -s PATH -a MODE: served instead of TCP, as memcached (writes of every
@@ -262,6 +268,111 @@ def check_stats_items(ctx):
         s.stop()
 
 
+SLAB_HITS = ("get_hits", "cmd_set", "delete_hits", "incr_hits", "decr_hits", "cas_hits",
+             "cas_badval", "touch_hits")
+
+
+def stat_lines(text):
+    return {l.split()[1]: l.split()[2] for l in text.splitlines() if l.startswith("STAT ")}
+
+
+def slab_hits_run(p):
+    """The slab-hits sequence on one server: {keys of a class: its counters}, the general
+    counters, and the server's classes of the keys."""
+    def one(sock, data, until):
+        sock.sendall(data)
+        got = b""
+        while not until(got):
+            b = sock.recv(65536)
+            if not b:
+                raise RuntimeError("closed after %r: %r" % (data[:40], got))
+            got += b
+        return got
+    line = lambda g: g.endswith(b"\r\n")
+    end = lambda g: g.endswith(b"END\r\n")
+    sock = socket.create_connection(("127.0.0.1", p.port), timeout=10)
+    big = b"B" * 3000
+    for data in (b"set small 0 0 5\r\nhello\r\n", b"set num 0 0 2\r\n10\r\n",
+                 b"set big 0 0 3000\r\n%s\r\n" % big, b"set gone 0 0 3000\r\n%s\r\n" % big,
+                 b"add small 0 0 5\r\nagain\r\n", b"incr num 5\r\n", b"decr num 2\r\n",
+                 b"incr num 1\r\n", b"incr nothere 1\r\n", b"touch small 100\r\n",
+                 b"touch nothere 100\r\n", b"delete gone\r\n", b"delete nothere\r\n",
+                 b"ms meta 4\r\nmeta\r\n", b"ma num\r\n", b"md nothere\r\n"):
+        one(sock, data, line)
+    for data in (b"get small big nothere\r\n", b"get small\r\n", b"gat 200 big\r\n",
+                 b"gats 200 nothere\r\n"):
+        one(sock, data, end)
+    cas = one(sock, b"gets big\r\n", end).split(b"\r\n")[0].split()[4]
+    one(sock, b"cas big 0 0 3000 %s\r\n%s\r\n" % (cas, big), line)        # cas_hits
+    one(sock, b"cas big 0 0 3000 %s\r\n%s\r\n" % (cas, big), line)        # cas_badval
+    one(sock, b"cas nothere 0 0 1 1\r\nx\r\n", line)
+    for _ in range(2):
+        one(sock, b"mg meta v\r\n", lambda g: g.endswith(b"meta\r\n"))
+    one(sock, b"mg meta T30\r\n", line)
+    one(sock, b"md meta\r\n", line)
+    # binary get of small, a hit (on a connection of its own: a connection's first byte
+    # decides its protocol)
+    bsock = socket.create_connection(("127.0.0.1", p.port), timeout=10)
+    bsock.sendall(struct.pack(">BBHBBHIIQ", 0x80, 0x00, 5, 0, 0, 0, 5, 0, 0) + b"small")
+    got = b""
+    while len(got) < 24 or len(got) < 24 + struct.unpack(">I", got[8:12])[0]:
+        got += bsock.recv(4096)
+    bsock.close()
+    assert struct.unpack(">H", got[6:8])[0] == 0, got
+    classes = {}
+    for key in (b"small", b"num", b"big"):
+        me = one(sock, b"me %s\r\n" % key, line).decode()
+        classes[key.decode()] = me.split(" cls=")[1].split()[0]
+    sock.close()
+    # `gone` and `meta` were deleted: their classes are those of big and small's sizes
+    slabs = stat_lines(talk(p.port, b"stats slabs\r\n", wait=0.5).decode())
+    general = stat_lines(talk(p.port, b"stats\r\n", wait=0.5).decode())
+    by_class = {}
+    for name, v in slabs.items():
+        cls, _, field = name.partition(":")
+        if field in SLAB_HITS:
+            by_class.setdefault(cls, {})[field] = int(v)
+    labelled = {}
+    for cls, counters in by_class.items():
+        if not any(counters.values()):
+            continue
+        label = ",".join(sorted(k for k, c in classes.items() if c == cls)) or "class " + cls
+        labelled[label] = counters
+    return labelled, general, classes, by_class
+
+
+@check("slab-hits")
+def check_slab_hits(ctx):
+    """memcached 1.6's per-class hit counters in `stats slabs`, compared with memcached's
+    after the same requests; they sum to `stats`; `stats items` age grows; `stats reset`."""
+    nres = {}
+
+    def run(p):
+        res = slab_hits_run(p)
+        if p.proc.args[0] == ctx.server:
+            # age: the class of big (its items last used now) only grows while left alone
+            cls = res[2]["big"]
+            first = int(stat_lines(talk(p.port, b"stats items\r\n").decode())
+                        ["items:%s:age" % cls])
+            time.sleep(2.5)
+            again = int(stat_lines(talk(p.port, b"stats items\r\n").decode())
+                        ["items:%s:age" % cls])
+            talk(p.port, b"stats reset\r\n")
+            after = stat_lines(talk(p.port, b"stats slabs\r\n").decode())
+            nres.update(age=(first, again), after=after)
+        return res
+    (n, ngen, ncls, nby), (m, mgen, mcls, _), _, _ = both(ctx, [], run)
+    assert n == m, ("nicached", n, "memcached", m)
+    for field in SLAB_HITS:
+        total = sum(c.get(field, 0) for c in nby.values())
+        assert total == int(ngen[field]), (field, total, ngen[field])
+    first, again = nres["age"]
+    assert again >= first + 2, ("age did not grow", first, again)
+    stale = {k: v for k, v in nres["after"].items()
+             if k.partition(":")[2] in SLAB_HITS and v != "0"}
+    assert not stale, ("stats reset left", stale)
+
+
 @check("no-evictions")
 def check_no_evictions(ctx):
     """-M: once memory is full a store gets memcached's out-of-memory error (as memcached -M
@@ -397,7 +508,8 @@ def main():
     ctx.tmp = tempfile.mkdtemp(prefix="nc-operator.")
     try:
         for fn in (check_disable_flush, check_shutdown, check_pidfile, check_verbosity,
-                   check_listen_name, check_o_ignored, check_stats_items, check_no_evictions,
+                   check_listen_name, check_o_ignored, check_stats_items, check_slab_hits,
+                   check_no_evictions,
                    check_unix_socket,
                    check_user):
             fn(ctx)
