@@ -89,13 +89,16 @@ socket_text(int socket, char *buf, size_t cap)
 	return buf;
 }
 
-/* The NIC's socket: DPDK's for the port, else the sysfs node of its kernel interface. */
+/*
+ * The NIC's socket: for a PCI device DPDK's (sysfs's when DPDK does not know); for a vdev the
+ * node of its kernel interface's device (DPDK only reports where the vdev was created).
+ */
 static int
 nic_socket(const struct nc_server *srv)
 {
 	int s = rte_eth_dev_socket_id(net_port_iface(srv->port)->port_id);
 
-	return s >= 0 ? s : srv->nic_node;
+	return srv->profile.vdev || s < 0 ? srv->nic_node : s;
 }
 
 void
@@ -110,7 +113,7 @@ placement_banner(const struct nc_server *srv, FILE *f)
 	lcore_cpus(main_lcore, cpus, sizeof(cpus));
 	if (srv->port != NULL)
 		fprintf(f, "nicached: NUMA: NIC on socket %s%s; ", socket_text(nic, a, sizeof(a)),
-			nic < 0 ? " (a virtual device: no node of its own)" : "");
+			nic < 0 ? " (a virtual interface: no node of its own)" : "");
 	else
 		fprintf(f, "nicached: NUMA: ");
 	fprintf(f, "control lcore %u on %s %s, socket %s; lcores %s\n", main_lcore,
