@@ -206,8 +206,8 @@ order_cpus(const struct placement_topology *t, const unsigned *allowed, unsigned
 }
 
 int
-placement_choose(const struct placement_topology *t, const unsigned *allowed,
-		 unsigned nallowed, int nic_node, unsigned workers, struct placement_plan *plan)
+placement_choose(const struct placement_topology *t, const unsigned *allowed, unsigned nallowed,
+		 int nic_node, unsigned workers, struct placement_plan *plan)
 {
 	unsigned on_first = 0;
 

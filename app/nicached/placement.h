@@ -32,8 +32,8 @@ struct placement_topology {
 /** The CPUs chosen: cpus[0] the control lcore, cpus[1..workers] the workers, then the rest. */
 struct placement_plan {
 	unsigned cpus[CPU_SETSIZE];
-	int node[CPU_SETSIZE];	  /* node of cpus[i] */
-	unsigned ncpus;		  /* = the allowed CPUs given, reordered */
+	int node[CPU_SETSIZE]; /* node of cpus[i] */
+	unsigned ncpus;	       /* = the allowed CPUs given, reordered */
 	unsigned workers;
 	bool floating;		  /* fewer CPUs than lcores: every lcore floats over all of them */
 	int nic_node;		  /* as given (PLACEMENT_NODE_UNKNOWN: none known) */
@@ -80,8 +80,7 @@ int placement_nic_node(const char *sysfs_root, const char *pci, const char *ifac
  * (plan->floating) and cpus[] is the allowed list in that same order.
  * @return 0; -EINVAL (no allowed CPU, no worker, a CPU id >= CPU_SETSIZE).
  */
-int placement_choose(const struct placement_topology *t, const unsigned *allowed,
-		     unsigned nallowed, int nic_node, unsigned workers,
-		     struct placement_plan *plan);
+int placement_choose(const struct placement_topology *t, const unsigned *allowed, unsigned nallowed,
+		     int nic_node, unsigned workers, struct placement_plan *plan);
 
 #endif /* NC_APP_PLACEMENT_H */

@@ -61,8 +61,8 @@ lcore_cpus(unsigned lcore, char *buf, size_t cap)
 			continue;
 		while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, &set))
 			last++;
-		n = last == c ? snprintf(buf + k, cap - k, "%s%u", k ? "," : "", c)
-			      : snprintf(buf + k, cap - k, "%s%u-%u", k ? "," : "", c, last);
+		n = last == c ? snprintf(buf + k, cap - k, "%s%u", k ? "," : "", c) :
+				snprintf(buf + k, cap - k, "%s%u-%u", k ? "," : "", c, last);
 		if (n < 0)
 			break;
 		k += (size_t)n;
@@ -107,6 +107,7 @@ placement_banner(const struct nc_server *srv, FILE *f)
 	char cpus[128], a[16], b[16], c[16], off[256];
 	unsigned main_lcore = rte_get_main_lcore();
 	int nic = srv->port != NULL ? nic_socket(srv) : SOCKET_ID_ANY;
+	const char *how;
 	size_t k = 0;
 
 	off[0] = '\0';
@@ -116,11 +117,14 @@ placement_banner(const struct nc_server *srv, FILE *f)
 			nic < 0 ? " (a virtual interface: no node of its own)" : "");
 	else
 		fprintf(f, "nicached: NUMA: ");
-	fprintf(f, "control lcore %u on %s %s, socket %s; lcores %s\n", main_lcore,
-		cpu_word(cpus), cpus, socket_text(placement_lcore_socket(main_lcore), a, sizeof(a)),
-		settings_eal_user_replaces(&srv->set, SETTINGS_EAL_lcores) ? "as the EAL arguments say"
-		: srv->port != NULL ? "chosen on the NIC's socket first"
-				    : "chosen on one socket first");
+	if (settings_eal_user_replaces(&srv->set, SETTINGS_EAL_lcores))
+		how = "as the EAL arguments say";
+	else if (nic >= 0)
+		how = "chosen on the NIC's socket first";
+	else
+		how = "chosen on one socket first";
+	fprintf(f, "control lcore %u on %s %s, socket %s; lcores %s\n", main_lcore, cpu_word(cpus),
+		cpus, socket_text(placement_lcore_socket(main_lcore), a, sizeof(a)), how);
 	for (unsigned i = 0; i < srv->nworkers; i++) {
 		const struct worker *w = srv->workers[i];
 		int s = placement_lcore_socket(w->lcore);

@@ -74,8 +74,8 @@ test_one_node(void **state)
 
 	(void)state;
 	placement_topology_flat(&t);
-	assert_int_equal(placement_choose(&t, cpus, all_cpus(cpus, 2), PLACEMENT_NODE_UNKNOWN, 1,
-					  &plan), 0);
+	assert_int_equal(
+		placement_choose(&t, cpus, all_cpus(cpus, 2), PLACEMENT_NODE_UNKNOWN, 1, &plan), 0);
 	expect_cpus(&plan, (unsigned[]){0, 1}, 2);
 	assert_false(plan.floating);
 	assert_int_equal(plan.workers_off_nic, 0);
@@ -123,8 +123,9 @@ test_two_nodes(void **state)
 	assert_int_equal(placement_choose(&t, cpus, all_cpus(cpus, 8), 0, 2, &plan), 0);
 	expect_cpus(&plan, (unsigned[]){0, 1, 2}, 3);
 	/* Unknown NIC node (virtual device): the node with most allowed CPUs goes first. */
-	assert_int_equal(placement_choose(&t, (unsigned[]){2, 4, 5, 6}, 4, PLACEMENT_NODE_UNKNOWN,
-					  2, &plan), 0);
+	assert_int_equal(
+		placement_choose(&t, (unsigned[]){2, 4, 5, 6}, 4, PLACEMENT_NODE_UNKNOWN, 2, &plan),
+		0);
 	expect_cpus(&plan, (unsigned[]){4, 5, 6, 2}, 4);
 	assert_int_equal(plan.first_node, 1);
 	assert_int_equal(plan.workers_off_nic, 0);
@@ -247,9 +248,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cpulist),	   cmocka_unit_test(test_one_node),
-		cmocka_unit_test(test_two_nodes),  cmocka_unit_test(test_four_nodes),
-		cmocka_unit_test(test_sysfs),	   cmocka_unit_test(test_this_machine),
+		cmocka_unit_test(test_cpulist),	  cmocka_unit_test(test_one_node),
+		cmocka_unit_test(test_two_nodes), cmocka_unit_test(test_four_nodes),
+		cmocka_unit_test(test_sysfs),	  cmocka_unit_test(test_this_machine),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
