@@ -16,6 +16,7 @@
 #include "cluster_warm.h"
 #include "metrics.h"
 #include "nic.h"
+#include "placement_eal.h"
 #include "snapshot.h"
 #include "worker.h"
 
@@ -252,6 +253,7 @@ control_banner(const struct nc_server *srv, FILE *f)
 		s->conn_limit, srv->use_hugepages ? "hugepages" : "4 KiB pages (--no-huge)",
 		srv->memory_note[0] != '\0' ? ": " : "", srv->memory_note);
 	fprintf(f, "nicached: EAL arguments: %s\n", srv->eal_line);
+	placement_banner(srv, f);
 	if (s->compression == SETTINGS_COMPRESSION_LZF)
 		fprintf(f,
 			"nicached: values of %zu bytes or more are stored compressed (LZF) when that "

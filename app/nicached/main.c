@@ -31,6 +31,7 @@
 #include "metrics.h"
 #include "nic.h"
 #include "pdump.h"
+#include "placement.h"
 #include "server.h"
 #include "settings.h"
 #include "snapshot.h"
@@ -168,6 +169,28 @@ choose_pages(struct nc_server *srv, unsigned need_mb)
 	return fd;
 }
 
+/**
+ * Order @p cpus (the @p ncpus allowed) for settings_eal_args_cpus(): control lcore, workers,
+ * the rest, by NUMA node with the NIC's first (placement.h). Unchanged when the user's EAL
+ * words give the lcores, or when sysfs cannot be read (said in the log).
+ */
+static void
+place_cpus(const struct nc_server *srv, unsigned *cpus, unsigned ncpus)
+{
+	static struct placement_topology topo;
+	static struct placement_plan plan;
+
+	if (settings_eal_user_replaces(&srv->set, SETTINGS_EAL_lcores))
+		return;
+	if (placement_topology_read(&topo, "/sys") < 0) {
+		nc_log(NC_LOG_WARNING, "NUMA: cannot read /sys/devices/system/node: CPUs in order");
+		return;
+	}
+	if (placement_choose(&topo, cpus, ncpus, srv->nic_node, srv->set.threads, &plan) != 0)
+		return;
+	memcpy(cpus, plan.cpus, ncpus * sizeof(*cpus));
+}
+
 static void
 start_eal(struct nc_server *srv, char **argv)
 {
@@ -195,11 +218,17 @@ start_eal(struct nc_server *srv, char **argv)
 			srv->set.max_item_size, srv->set.memory_limit, srv->set.threads);
 		exit(EXIT_USAGE);
 	}
+	srv->nic_node = PLACEMENT_NODE_UNKNOWN;
+	if (srv->set.backend == SETTINGS_BACKEND_DPDK && nic_prepare(srv, err, sizeof(err)) != 0) {
+		fprintf(stderr, "nicached: %s\n", err);
+		exit(EXIT_USAGE);
+	}
+	place_cpus(srv, cpus, ncpus);
 	lock = choose_pages(srv, settings_eal_memory_total_mb(&srv->set, srv->set.threads, true));
 	if (settings_eal_args_cpus(&srv->set, cpus, ncpus, srv->use_hugepages, &eal, err,
 				   sizeof(err)) != 0 ||
 	    (srv->set.backend == SETTINGS_BACKEND_DPDK &&
-	     nic_prepare(srv, &eal, err, sizeof(err)) != 0)) {
+	     nic_eal_append(srv, &eal, err, sizeof(err)) != 0)) {
 		fprintf(stderr, "nicached: %s\n", err);
 		exit(EXIT_USAGE);
 	}

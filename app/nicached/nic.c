@@ -14,17 +14,17 @@
 #include "net/fault.h"
 #include "net/neigh.h"
 #include "pdump.h"
+#include "placement.h"
 #include "proto/udp.h"
 #include "tcp/tcp.h"
 #include "worker.h"
 
 int
-nic_prepare(struct nc_server *srv, struct settings_eal *eal, char *err, size_t errcap)
+nic_prepare(struct nc_server *srv, char *err, size_t errcap)
 {
 	const struct nc_settings *s = &srv->set;
-	char path[SETTINGS_PATH_LEN + 64], msg[512], buf[1024];
-	char *argv[4];
-	int rc, n;
+	char path[SETTINGS_PATH_LEN + 64], msg[512];
+	int rc;
 
 	if (s->site[0] == '\0') {
 		snprintf(err, errcap,
@@ -47,10 +47,24 @@ nic_prepare(struct nc_server *srv, struct settings_eal *eal, char *err, size_t e
 		snprintf(err, errcap, "NIC profile %s: %s", path, msg);
 		return rc;
 	}
+	srv->nic_node = placement_nic_node("/sys", srv->profile.vdev ? NULL : srv->site.pci,
+					   srv->site.iface);
+	return 0;
+}
+
+int
+nic_eal_append(struct nc_server *srv, struct settings_eal *eal, char *err, size_t errcap)
+{
+	const struct nc_settings *s = &srv->set;
+	char msg[512], buf[1024];
+	char *argv[4];
+	int n;
+
 	n = net_port_eal_args(&srv->profile, &srv->site, s->threads, buf, sizeof(buf), argv, 4,
 			      msg, sizeof(msg));
 	if (n < 0) {
-		snprintf(err, errcap, "NIC profile %s with site %s: %s", path, s->site, msg);
+		snprintf(err, errcap, "NIC profile %s with site %s: %s", srv->profile.name, s->site,
+			 msg);
 		return n;
 	}
 	if (srv->profile.vdev)

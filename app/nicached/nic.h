@@ -20,12 +20,19 @@
 #include "settings.h"
 
 /**
- * [setup, before EAL] Load srv->set.site and the profile it names (from srv->set.drivers_dir),
- * check them against the settings (the UDP payload must fit the MTU), and append the EAL
- * device arguments (--vdev ... or -a ...) to @p eal.
+ * [setup, before EAL] Load srv->set.site and the profile it names (from srv->set.drivers_dir)
+ * and find the NIC's NUMA node in sysfs (srv->nic_node: its PCI device's, or for a vdev the
+ * kernel interface's device; PLACEMENT_NODE_UNKNOWN for a virtual interface).
  * @return 0; negative errno with a message in @p err (-EINVAL: no --site, a bad file).
  */
-int nic_prepare(struct nc_server *srv, struct settings_eal *eal, char *err, size_t errcap);
+int nic_prepare(struct nc_server *srv, char *err, size_t errcap);
+
+/**
+ * [setup, before EAL, after nic_prepare] Append the EAL device arguments (--vdev ... or
+ * -a ..., and --no-pci for a vdev) for srv->set.threads queue pairs to @p eal.
+ * @return 0; negative errno with a message in @p err (-E2BIG: they do not fit).
+ */
+int nic_eal_append(struct nc_server *srv, struct settings_eal *eal, char *err, size_t errcap);
 
 /**
  * [setup, after EAL] Start the port with srv->nworkers queue pairs (net_port_start) for -U

@@ -11,6 +11,7 @@
 #include "cluster.h"
 #include "cluster_warm.h"
 #include "nic.h"
+#include "placement_eal.h"
 #include "snapshot.h"
 #include "worker.h"
 
@@ -31,7 +32,8 @@ server_setup(struct nc_server *srv, char *err, size_t errcap)
 		snprintf(err, errcap, "cannot draw the digest seed: %s", strerror(-rc));
 		return rc;
 	}
-	srv->reclaimer = retire_reclaimer_create(SOCKET_ID_ANY, -1, &rc);
+	/* The reclaimer serves the control lcore: its memory on that lcore's socket. */
+	srv->reclaimer = retire_reclaimer_create(placement_mem_socket(rte_get_main_lcore()), -1, &rc);
 	if (srv->reclaimer == NULL) {
 		snprintf(err, errcap, "cannot start the RCU reclaimer: %s", strerror(-rc));
 		return rc ? rc : -ENOMEM;

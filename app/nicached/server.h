@@ -81,6 +81,7 @@ struct nc_server {
 	struct net_site site;
 	struct net_profile profile;
 	struct net_port *port;
+	int nic_node;			    /* the NIC's NUMA node in sysfs, -1 unknown (placement.h) */
 };
 
 /**

@@ -15,6 +15,7 @@
 #include <rte_lcore.h>
 
 #include "core/log.h"
+#include "placement_eal.h"
 #include "server.h"
 #include "snapshot_private.h"
 #include "worker.h"
@@ -43,6 +44,7 @@ snapshot_setup(struct nc_server *srv, char *err, size_t errcap)
 {
 	struct snapshot_ctl *sc = calloc(1, sizeof(*sc));
 	unsigned size;
+	int socket;
 	int rc;
 
 	if (sc == NULL) {
@@ -70,8 +72,10 @@ snapshot_setup(struct nc_server *srv, char *err, size_t errcap)
 		return -ENOMEM;
 	}
 	size = rte_align32pow2(sc->nblocks + 1);
-	sc->full = rte_ring_create("nc_snap_full", size, SOCKET_ID_ANY, RING_F_SC_DEQ);
-	sc->empty = rte_ring_create("nc_snap_empty", size, SOCKET_ID_ANY, 0);
+	/* Workers fill blocks; the control lcore's writer empties them: its socket. */
+	socket = placement_mem_socket(rte_get_main_lcore());
+	sc->full = rte_ring_create("nc_snap_full", size, socket, RING_F_SC_DEQ);
+	sc->empty = rte_ring_create("nc_snap_empty", size, socket, 0);
 	if (sc->full == NULL || sc->empty == NULL) {
 		snprintf(err, errcap, "snapshots: cannot create rings of %u entries", size);
 		return -ENOMEM;

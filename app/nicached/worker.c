@@ -15,6 +15,7 @@
 #include "log.h"
 #include "net/counters.h"
 #include "peer.h"
+#include "placement_eal.h"
 #include "snapshot.h"
 #include "worker.h"
 
@@ -48,9 +49,10 @@ worker_rings(struct worker *w, char *msg, size_t msgcap)
 	unsigned size = ring_size(w->srv);
 
 	snprintf(name, sizeof(name), "nc_in_%u", w->id);
-	w->inbox = rte_ring_create(name, size, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	/* Both are dequeued by this worker only: on its socket. */
+	w->inbox = rte_ring_create(name, size, w->socket, RING_F_SC_DEQ);
 	snprintf(name, sizeof(name), "nc_done_%u", w->id);
-	w->done = rte_ring_create(name, size, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	w->done = rte_ring_create(name, size, w->socket, RING_F_SC_DEQ);
 	if (w->inbox == NULL || w->done == NULL) {
 		snprintf(msg, msgcap, "worker %u: cannot create rings of %u entries", w->id, size);
 		return -ENOMEM;
@@ -64,7 +66,7 @@ worker_shard(struct worker *w, char *msg, size_t msgcap)
 	struct nc_server *srv = w->srv;
 	struct store_shard_params p = {
 		.shard_id = w->id,
-		.socket_id = SOCKET_ID_ANY,
+		.socket_id = w->socket,
 		.mem_limit = (size_t)srv->set.memory_limit * 1024 * 1024 / srv->nworkers,
 		.item_size_max = srv->set.max_item_size,
 		.chunk_min = srv->set.slab_min_size,
@@ -84,6 +86,14 @@ worker_shard(struct worker *w, char *msg, size_t msgcap)
 	int err = 0;
 
 	w->shard = store_shard_create(&p, &err);
+	if (w->shard == NULL && err == -ENOMEM && p.socket_id != SOCKET_ID_ANY) {
+		/* Its socket is short of hugepages: any socket (the banner says which). */
+		nc_log(NC_LOG_WARNING,
+		       "worker %u: no room for its shard on socket %d: taking memory on any socket",
+		       w->id, p.socket_id);
+		p.socket_id = SOCKET_ID_ANY;
+		w->shard = store_shard_create(&p, &err);
+	}
 	if (w->shard == NULL) {
 		snprintf(msg, msgcap,
 			 "worker %u: cannot create a shard of %zu bytes (-m %u over %u workers, "
@@ -99,7 +109,11 @@ worker_shard(struct worker *w, char *msg, size_t msgcap)
 static int
 worker_stack(struct worker *w, char *msg, size_t msgcap)
 {
-	struct stack_params p = {.worker_id = w->id, .backlog = (int)w->srv->set.listen_backlog};
+	struct stack_params p = {
+		.worker_id = w->id,
+		.backlog = (int)w->srv->set.listen_backlog,
+		.socket_id = w->socket,
+	};
 	char why[256];
 	int n, err = 0;
 
@@ -144,7 +158,8 @@ struct worker *
 worker_create(struct nc_server *srv, unsigned id, unsigned lcore, int *err, char *msg,
 	      size_t msgcap)
 {
-	struct worker *w = rte_zmalloc("nc_worker", sizeof(*w), RTE_CACHE_LINE_SIZE);
+	int socket = placement_mem_socket(lcore);
+	struct worker *w = rte_zmalloc_socket("nc_worker", sizeof(*w), RTE_CACHE_LINE_SIZE, socket);
 
 	if (w == NULL) {
 		*err = -ENOMEM;
@@ -153,6 +168,7 @@ worker_create(struct nc_server *srv, unsigned id, unsigned lcore, int *err, char
 	}
 	w->id = id;
 	w->lcore = lcore;
+	w->socket = socket;
 	w->srv = srv;
 	w->exec.stats = &w->stats;
 	w->exec.seed = &srv->seed;

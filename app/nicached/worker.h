@@ -47,6 +47,7 @@
 struct worker {
 	unsigned id;
 	unsigned lcore;
+	int socket; /* its memory's NUMA socket: its lcore's (placement_mem_socket) */
 	struct nc_server *srv;
 	struct store_shard *shard;
 	struct stack *stack;
@@ -110,7 +111,9 @@ struct worker {
 };
 
 /**
- * [setup] Create worker @p id: its shard (memory = -m / workers), stack, rings and buffers.
+ * [setup] Create worker @p id for @p lcore: its shard (memory = -m / workers), stack, rings
+ * and buffers, in DPDK memory on the lcore's NUMA socket (placement_mem_socket; the shard on
+ * any socket when its own is short of memory).
  * @return the worker, or NULL with *err set and a message in @p msg.
  */
 struct worker *worker_create(struct nc_server *srv, unsigned id, unsigned lcore, int *err,

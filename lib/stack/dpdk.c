@@ -171,7 +171,7 @@ dpdk_tcp_setup(struct dpdk_stack *ds, const struct stack_params *p)
 		.steers_here = dpdk_tcp_steers_here,
 	};
 	dpdk_rss_setup(ds);
-	ds->tcp = tcp_create(&tp, (int)rte_socket_id(), &err);
+	ds->tcp = tcp_create(&tp, p->socket_id, &err);
 	if (ds->tcp == NULL)
 		return err ? err : -ENOMEM;
 	net_queue_set_tcp(ds->q, true);
@@ -184,7 +184,7 @@ stack_dpdk_create(const struct stack_params *p, const struct net_iface *ifc, uin
 {
 	struct dpdk_stack *ds;
 
-	ds = rte_zmalloc("nc_stack_dpdk", sizeof(*ds), RTE_CACHE_LINE_SIZE);
+	ds = rte_zmalloc_socket("nc_stack_dpdk", sizeof(*ds), RTE_CACHE_LINE_SIZE, p->socket_id);
 	if (ds == NULL) {
 		*err = -ENOMEM;
 		return NULL;
@@ -193,7 +193,7 @@ stack_dpdk_create(const struct stack_params *p, const struct net_iface *ifc, uin
 	ds->ifc = ifc;
 	ds->queue_id = queue;
 	ds->cycles_per_us = rte_get_tsc_hz() / 1000000 ? rte_get_tsc_hz() / 1000000 : 1;
-	ds->q = net_queue_create(ifc, queue, (int)rte_socket_id(), err);
+	ds->q = net_queue_create(ifc, queue, p->socket_id, err);
 	if (ds->q == NULL) {
 		rte_free(ds);
 		return NULL;

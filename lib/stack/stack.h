@@ -55,6 +55,8 @@ struct stack_params {
 	uint32_t udp_rcvbuf;			/* SO_RCVBUF for UDP sockets, bytes; 0 = default */
 	const char *unix_path;			/* socket backend: also listen here (AF_UNIX), or NULL */
 	unsigned unix_mode;			/* its permissions (memcached -a) */
+	int socket_id;				/* dpdk: NUMA socket of the queue's and TCP's
+						 * memory (the worker lcore's), or SOCKET_ID_ANY */
 	struct tcp_params tcp;			/* dpdk: limits of the worker's TCP (zeros: defaults;
 						 * addresses, port and io are the backend's) */
 };
@@ -159,7 +161,9 @@ struct net_counters;
  * replies given to stack_send_dgrams() go out in one TX burst at stack_flush() or the next
  * stack_poll(). When ifc->tcp_port is set, the queue's own TCP context (lib/tcp, limits from
  * p->tcp) serves it: connections accepted there are the stack's stream connections; else
- * the connection operations fail with -ENOTCONN (and lib/net answers SYNs with RST).
+ * the connection operations fail with -ENOTCONN (and lib/net answers SYNs with RST). The
+ * stack, its queue state and its TCP context are allocated on NUMA socket p->socket_id (the
+ * mbufs come from the port's pool, on the NIC's socket).
  * @return the stack, or NULL with *err = negative errno (-ENOMEM, -EINVAL).
  */
 struct stack *stack_dpdk_create(const struct stack_params *p, const struct net_iface *ifc,

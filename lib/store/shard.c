@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <rte_malloc.h>
+#include <rte_memory.h>
 
 #include "store/shard_private.h"
 
@@ -99,6 +100,14 @@ store_shard_create(const struct store_shard_params *p, int *err)
 	}
 	*err = 0;
 	return s;
+}
+
+int
+store_shard_mem_socket(const struct store_shard *s)
+{
+	const struct rte_memseg_list *msl = rte_mem_virt2memseg_list(s->slab.arena);
+
+	return msl != NULL ? msl->socket_id : SOCKET_ID_ANY;
 }
 
 void

@@ -171,6 +171,13 @@ struct store_shard;
 struct store_shard *store_shard_create(const struct store_shard_params *p, int *err);
 
 /**
+ * [any] The NUMA socket the shard's item arena lies on, as EAL's memory map says (the
+ * socket asked for in store_shard_params, or where SOCKET_ID_ANY found room).
+ * @return the socket id, or SOCKET_ID_ANY if EAL does not know the memory.
+ */
+int store_shard_mem_socket(const struct store_shard *s);
+
+/**
  * [setup] Destroy a shard and set *s to NULL; NULL and *s == NULL are allowed. Waits until
  * every retired item is back (its reclaimer must still run); no reader may use the shard.
  */

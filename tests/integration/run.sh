@@ -236,6 +236,11 @@ check_telemetry() {
 		echo "no startup banner in the server log" >>"$out"
 		return 1
 	}
+	# Where every worker runs and its shard lies (one NUMA node here: socket 0).
+	grep -Eq '^nicached: NUMA: worker 1: lcore 2, CPUs? [0-9,-]+, socket [0-9]+; shard memory on socket [0-9]+' "$slog" || {
+		echo "no NUMA placement line for worker 1 in the banner" >>"$out"
+		return 1
+	}
 	"$PYTHON" - "$PORT" >>"$out" 2>&1 <<-'PY' || return 1
 	import socket, sys
 	s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)

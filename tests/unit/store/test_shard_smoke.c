@@ -68,12 +68,37 @@ test_prefetch_bulk_changes_nothing(void **state)
 	store_shard_destroy(&s);
 }
 
+/* The arena lies where EAL has memory: socket 0 without hugepages, asked for or not. */
+static void
+test_mem_socket(void **state)
+{
+	struct store_shard_params p = {
+		.socket_id = (int)rte_socket_id(),
+		.mem_limit = 4u << 20,
+		.seed = &env.seed,
+		.clock = &env.clock,
+		.cas_source = &env.cas,
+		.reclaimer = env.reclaimer,
+	};
+	struct store_shard *s = test_shard_create(&env, 4u << 20);
+	int err;
+
+	(void)state;
+	assert_int_equal(store_shard_mem_socket(s), 0);
+	store_shard_destroy(&s);
+	s = store_shard_create(&p, &err);
+	assert_non_null(s);
+	assert_int_equal(store_shard_mem_socket(s), (int)rte_socket_id());
+	store_shard_destroy(&s);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_set_get_delete),
 		cmocka_unit_test(test_prefetch_bulk_changes_nothing),
+		cmocka_unit_test(test_mem_socket),
 	};
 
 	test_eal_init("0", 256);
