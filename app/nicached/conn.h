@@ -107,6 +107,7 @@ struct conn {
 	bool read_closed;	   /* the peer closed its side */
 	bool udp_too_large;	   /* UDP: the reply passed --udp-reply-max; what came is dropped */
 	bool on_list;		   /* on the worker's pending list */
+	bool memory_wait;	   /* RETRY: its store found no memory (not a full ring) */
 	bool parse_held;	   /* conn_run stopped for the backlog with requests left: */
 				   /* nothing more is read until they run */
 	bool authed;		   /* may run requests: authentication off, or logged in */

@@ -303,6 +303,7 @@ conn_execute(struct worker *w, struct conn *c)
 			if (++c->retries < CONN_RETRY_MAX && !store_shard_no_room_coming(w->shard)) {
 				STAT_INC(&w->stats, write_retries);
 				c->state = CONN_RETRY;
+				c->memory_wait = true;
 				worker_defer(w, c);
 				return false;
 			}
@@ -491,6 +492,7 @@ conn_resume(struct worker *w, struct conn *c)
 	if (c->state != CONN_RETRY)
 		return;
 	c->state = CONN_ACTIVE;
+	c->memory_wait = false;
 	execute_and_run(w, c);
 }
 

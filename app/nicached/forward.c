@@ -98,6 +98,11 @@ forward_serve(struct worker *w)
 	unsigned n, done = 0;
 
 	/* Writes that waited for memory go first: they were received first. */
+	if (retry != NULL && !store_shard_room_ready(w->shard)) {
+		/* No memory has come back since they failed: retrying now would fail again. */
+		STAT_INC(&w->stats, write_waits);
+		return 0;
+	}
 	w->retry_msgs = NULL;
 	while (retry != NULL) {
 		struct fwd_msg *m = retry;

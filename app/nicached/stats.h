@@ -76,6 +76,7 @@
 	X(repl_undos_lost, "undos given up: more than 16384 waiting for one member, no memory") \
 	X(executed_for_others, "writes this worker executed for another worker")    \
 	X(write_retries, "writes retried after a quiescent state (memory in grace)") \
+	X(write_waits, "loop iterations writes waiting for memory were not retried: none had come back") \
 	X(conn_yields, "times a connection stopped parsing until the client read its replies (memcached's conn_yields)") \
 	X(decompressions, "compressed values decompressed for a reply or a replica (reads)") \
 	X(decompress_cycles, "TSC cycles spent in lzf_decompress for them")        \

@@ -272,7 +272,13 @@ worker_run_deferred(struct worker *w)
 
 		c->on_list = false;
 		c->next_pending = NULL;
-		conn_resume(w, c);
+		if (c->memory_wait && c->state == CONN_RETRY && !store_shard_room_ready(w->shard)) {
+			/* Its retry would fail again: no memory has come back since. */
+			STAT_INC(&w->stats, write_waits);
+			worker_defer(w, c);
+		} else {
+			conn_resume(w, c);
+		}
 		c = next;
 		n++;
 	}

@@ -99,6 +99,17 @@ retire_outstanding(const struct retire *r)
 }
 
 /**
+ * Whether the oldest batch in flight has ended its grace period (retire_reap() would return
+ * its items now). O(1): one acquire load.
+ */
+static inline bool
+retire_reap_ready(const struct retire *r)
+{
+	return r->tail != r->head &&
+	       __atomic_load_n(&r->batch[r->tail % RETIRE_BATCHES].done, __ATOMIC_ACQUIRE);
+}
+
+/**
  * Post the pending list to the reclaimer as one batch, if there is one, a batch slot is free
  * and the reclaimer's queue has room. Never blocks.
  * @return true when a batch was posted.

@@ -287,6 +287,16 @@ void store_alloc_failed(struct store_shard *s, const struct store_key *k, enum s
 bool store_shard_no_room_coming(const struct store_shard *s);
 
 /**
+ * [owner] Whether a store that answered STORE_NO_MEMORY may find room if tried again now:
+ * nothing retired is outstanding (room then comes from the retry's own eviction), retired
+ * items are not yet posted to the reclaimer (the retry posts them), or a batch's grace period
+ * has ended (the retry's allocation takes its memory back). While false, a retry would only
+ * fail again: callers keep the store waiting and ask again at their next loop iteration.
+ * O(1).
+ */
+bool store_shard_room_ready(const struct store_shard *s);
+
+/**
  * [owner] Count a store given up for memory in the class a value of @p nkey + @p nbytes
  * would take (memcached's `stats items` outofmemory: once per refused store).
  */

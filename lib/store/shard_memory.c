@@ -604,6 +604,14 @@ store_shard_no_room_coming(const struct store_shard *s)
 	return s->no_evict && store_shard_retired_outstanding(s) == 0;
 }
 
+bool
+store_shard_room_ready(const struct store_shard *s)
+{
+	const struct retire *r = &s->retire;
+
+	return retire_outstanding(r) == 0 || r->npending > 0 || retire_reap_ready(r);
+}
+
 int
 store_class_for(const struct store_shard *s, size_t nkey, size_t nbytes)
 {
