@@ -69,6 +69,7 @@ struct fwd_msg {
 					    FWD_DETAIL: a malloc'ed copy of its detail entries */
 	uint32_t text_len;
 	uint32_t retries;		 /* owner: attempts that found no memory ready */
+	uint64_t room_mark;		 /* owner: store_shard_room_mark() at the last one */
 	struct fwd_msg *next;		 /* owner's retry list */
 };
 
@@ -108,6 +109,7 @@ struct conn {
 	bool udp_too_large;	   /* UDP: the reply passed --udp-reply-max; what came is dropped */
 	bool on_list;		   /* on the worker's pending list */
 	bool memory_wait;	   /* RETRY: its store found no memory (not a full ring) */
+	uint64_t room_mark;	   /* memory_wait: store_shard_room_mark() when it failed */
 	bool parse_held;	   /* conn_run stopped for the backlog with requests left: */
 				   /* nothing more is read until they run */
 	bool authed;		   /* may run requests: authentication off, or logged in */

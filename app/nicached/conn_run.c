@@ -304,6 +304,7 @@ conn_execute(struct worker *w, struct conn *c)
 				STAT_INC(&w->stats, write_retries);
 				c->state = CONN_RETRY;
 				c->memory_wait = true;
+				c->room_mark = store_shard_room_mark(w->shard);
 				worker_defer(w, c);
 				return false;
 			}

@@ -63,6 +63,7 @@ serve_one(struct worker *w, struct fwd_msg *m)
 		if (!exec_write(&w->exec, w->shard, &m->key, m->req, m->in, &m->res, &m->copy)) {
 			if (++m->retries < 100000u && !store_shard_no_room_coming(w->shard)) {
 				STAT_INC(&w->stats, write_retries);
+				m->room_mark = store_shard_room_mark(w->shard);
 				return false;
 			}
 			exec_write_give_up(w->shard, &m->key, m->req, &m->res);
@@ -98,7 +99,7 @@ forward_serve(struct worker *w)
 	unsigned n, done = 0;
 
 	/* Writes that waited for memory go first: they were received first. */
-	if (retry != NULL && !store_shard_room_ready(w->shard)) {
+	if (retry != NULL && !store_shard_room_ready(w->shard, retry->room_mark)) {
 		/* No memory has come back since they failed: retrying now would fail again. */
 		STAT_INC(&w->stats, write_waits);
 		return 0;

@@ -272,7 +272,8 @@ worker_run_deferred(struct worker *w)
 
 		c->on_list = false;
 		c->next_pending = NULL;
-		if (c->memory_wait && c->state == CONN_RETRY && !store_shard_room_ready(w->shard)) {
+		if (c->memory_wait && c->state == CONN_RETRY &&
+		    !store_shard_room_ready(w->shard, c->room_mark)) {
 			/* Its retry would fail again: no memory has come back since. */
 			STAT_INC(&w->stats, write_waits);
 			worker_defer(w, c);

@@ -287,14 +287,21 @@ void store_alloc_failed(struct store_shard *s, const struct store_key *k, enum s
 bool store_shard_no_room_coming(const struct store_shard *s);
 
 /**
- * [owner] Whether a store that answered STORE_NO_MEMORY may find room if tried again now:
- * nothing retired is outstanding (room then comes from the retry's own eviction), retired
- * items are not yet posted to the reclaimer (the retry posts them), or a batch's grace period
- * has ended (the retry's allocation takes its memory back). While false, a retry would only
- * fail again: callers keep the store waiting and ask again at their next loop iteration.
- * O(1).
+ * [owner] A mark of the memory returned to the shard so far (items whose grace period ended,
+ * counted when they come back). Take it when a store answers STORE_NO_MEMORY and give it to
+ * store_shard_room_ready() before trying again.
  */
-bool store_shard_room_ready(const struct store_shard *s);
+uint64_t store_shard_room_mark(const struct store_shard *s);
+
+/**
+ * [owner] Whether a store that answered STORE_NO_MEMORY when store_shard_room_mark() said
+ * @p mark may find room if tried again now: memory came back since (the per-loop upkeep may
+ * have taken it), nothing retired is outstanding (room then comes from the retry's own
+ * eviction), retired items are not yet posted to the reclaimer (the retry posts them), or a
+ * batch's grace period has ended. While false, a retry would only fail again: callers keep
+ * the store waiting and ask again at their next loop iteration. O(1).
+ */
+bool store_shard_room_ready(const struct store_shard *s, uint64_t mark);
 
 /**
  * [owner] Count a store given up for memory in the class a value of @p nkey + @p nbytes

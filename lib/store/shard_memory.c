@@ -604,12 +604,19 @@ store_shard_no_room_coming(const struct store_shard *s)
 	return s->no_evict && store_shard_retired_outstanding(s) == 0;
 }
 
+uint64_t
+store_shard_room_mark(const struct store_shard *s)
+{
+	return s->retire.reclaimed;
+}
+
 bool
-store_shard_room_ready(const struct store_shard *s)
+store_shard_room_ready(const struct store_shard *s, uint64_t mark)
 {
 	const struct retire *r = &s->retire;
 
-	return retire_outstanding(r) == 0 || r->npending > 0 || retire_reap_ready(r);
+	return r->reclaimed != mark || retire_outstanding(r) == 0 || r->npending > 0 ||
+	       retire_reap_ready(r);
 }
 
 int
