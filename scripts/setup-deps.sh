@@ -72,6 +72,8 @@ PACKAGES=(
 	debhelper
 	dpdk
 	libsasl2-modules
+	# mcgen --plot: the throughput-vs-p99 PNG of a --sweep (app/mcgen/mcgen-plot.py).
+	python3-matplotlib
 )
 
 log() { printf 'setup-deps: %s\n' "$*"; }

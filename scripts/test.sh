@@ -12,7 +12,9 @@
 #      each (scripts/fuzz.sh alone: 60)
 #   g. integration: real clients against build/app/nicached/nicached
 #      (tests/integration/run.sh; NC_INTEGRATION_SERVER=/usr/bin/memcached
-#      runs it against another server, NC_INTEGRATION_ARGS adds server flags)
+#      runs it against another server, NC_INTEGRATION_ARGS adds server flags);
+#      mcgen against memcached and nicached, and against a lying fake server
+#      (tests/integration/mcgen.sh)
 #      and, as root, start-up with hugepages short (tests/integration/startup.sh) and the
 #      Debian package built, installed, run as its unit, purged (tests/integration/package.sh);
 #      memory held next to memcached (tests/integration/memory.sh); a two-minute
@@ -301,6 +303,10 @@ else
 	run_checks "integration ($INTEGRATION_SERVER)" 1200 tests/integration/run.sh \
 		--server "$INTEGRATION_SERVER" --server-args "${NC_INTEGRATION_ARGS:-}"
 fi
+
+# mcgen against memcached and nicached's socket backend: TCP and UDP x text, meta and binary,
+# closed and open loop, a sweep with its plot, and a fake server changing a byte (must fail).
+run_checks "mcgen load generator" 180 tests/integration/mcgen.sh
 
 run_checks "memory next to memcached" 400 tests/integration/memory.sh \
 	--server build/app/nicached/nicached

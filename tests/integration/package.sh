@@ -59,9 +59,12 @@ apt-get install -y -qq "$(cd "$(dirname "$DEB")" && pwd)/$(basename "$DEB")" >"$
 
 # What an operator looks for.
 for f in /usr/bin/nicached /etc/nicached/nicached.ini /etc/nicached/site.ini \
-	/usr/share/nicached/drivers-config/af_xdp.ini /lib/systemd/system/nicached.service; do
+	/usr/share/nicached/drivers-config/af_xdp.ini /lib/systemd/system/nicached.service \
+	/usr/bin/mcgen /usr/share/nicached/mcgen-plot.py; do
 	[[ -e $f ]] || fail "$f is not installed"
 done
+mcgen_help=$(/usr/bin/mcgen --help)
+[[ $mcgen_help == *'--sweep'* ]] || fail "mcgen --help lacks the options"
 man -w nicached >/dev/null 2>&1 || [[ -e /usr/share/man/man8/nicached.8.gz ]] || fail "no nicached(8)"
 # (Outputs captured first: `cmd | grep -q` under pipefail fails when grep stops reading early.)
 man_text=$(zcat /usr/share/man/man8/nicached.8.gz)
@@ -141,7 +144,7 @@ fi
 apt-get purge -y -qq nicached >"$WORK/purge.log" 2>&1 || { cat "$WORK/purge.log"; fail "apt-get purge failed"; }
 INSTALLED=0
 for f in /usr/bin/nicached /etc/nicached/nicached.ini /lib/systemd/system/nicached.service \
-	/usr/share/nicached; do
+	/usr/share/nicached /usr/bin/mcgen; do
 	[[ ! -e $f ]] || fail "$f is left after purge"
 done
 echo "PASS package"

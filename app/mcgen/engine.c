@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The core of a load thread: schedule, warm-up, checks, counts (engine.h). */
+#include "engine.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "rng.h"
+
+/* Errors printed per thread; the rest are only counted. */
+#define ERRORS_SHOWN 10
+
+void
+mcgen_engine_init(struct mcgen_thread *t, const struct mcgen_run *run, unsigned id)
+{
+	const struct mcgen_options *o = run->o;
+	uint64_t keys = run->w->keys;
+
+	memset(t, 0, sizeof(*t));
+	t->run = run;
+	t->id = id;
+	t->nconns = (unsigned)(o->conns / run->nthreads + (id < o->conns % run->nthreads));
+	t->rng = mcgen_rng_seed(o->seed, (uint64_t)id << 32 | (uint64_t)(run->rate * 1000));
+	t->warm_next = (uint32_t)(keys * id / run->nthreads);
+	t->warm_end = (uint32_t)(keys * (id + 1) / run->nthreads);
+	if (run->rate > 0) {
+		/* Threads' arrivals interleave rather than coincide (mcgen_engine_ready). */
+		t->gap_ns = 1e9 * run->nthreads / run->rate;
+	}
+	mcgen_tstats_reset(&t->st);
+}
+
+int
+mcgen_gate_init(struct mcgen_gate *g)
+{
+	int rc;
+
+	g->arrived = 0;
+	g->open = false;
+	rc = pthread_mutex_init(&g->lock, NULL);
+	if (rc != 0)
+		return rc;
+	rc = pthread_cond_init(&g->cond, NULL);
+	if (rc != 0)
+		pthread_mutex_destroy(&g->lock);
+	return rc;
+}
+
+void
+mcgen_gate_destroy(struct mcgen_gate *g)
+{
+	pthread_cond_destroy(&g->cond);
+	pthread_mutex_destroy(&g->lock);
+}
+
+void
+mcgen_gate_wait(struct mcgen_gate *g, unsigned n)
+{
+	pthread_mutex_lock(&g->lock);
+	while (g->arrived < n)
+		pthread_cond_wait(&g->cond, &g->lock);
+	pthread_mutex_unlock(&g->lock);
+}
+
+void
+mcgen_gate_open(struct mcgen_gate *g)
+{
+	pthread_mutex_lock(&g->lock);
+	g->open = true;
+	pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+}
+
+void
+mcgen_engine_ready(struct mcgen_thread *t)
+{
+	struct mcgen_gate *g = t->run->gate;
+
+	/* The reporting thread sets start_ns, end_ns and drain_ns before it opens the gate. */
+	pthread_mutex_lock(&g->lock);
+	g->arrived++;
+	pthread_cond_broadcast(&g->cond);
+	while (!g->open)
+		pthread_cond_wait(&g->cond, &g->lock);
+	pthread_mutex_unlock(&g->lock);
+	if (t->run->rate > 0)
+		t->next_ns = (double)t->run->start_ns + t->gap_ns * t->id / t->run->nthreads;
+}
+
+void
+mcgen_engine_tick(struct mcgen_thread *t, uint64_t now)
+{
+	if (now > t->run->start_ns)
+		mcgen_tstats_roll(&t->st, (now - t->run->start_ns) / 1000000000ull);
+}
+
+bool
+mcgen_engine_issuing(const struct mcgen_thread *t, uint64_t now)
+{
+	if (now >= t->run->end_ns)
+		return false;
+	if (t->run->warm)
+		return t->warm_next < t->warm_end;
+	return now < t->run->end_ns;
+}
+
+uint64_t
+mcgen_engine_wake(const struct mcgen_thread *t, uint64_t now)
+{
+	if (t->run->warm || t->run->rate <= 0)
+		return now < t->run->start_ns ? t->run->start_ns : now;
+	return t->next_ns > (double)now ? (uint64_t)t->next_ns : now;
+}
+
+bool
+mcgen_engine_next(struct mcgen_thread *t, uint64_t now, struct mcgen_req *q)
+{
+	const struct mcgen_run *run = t->run;
+
+	if (!mcgen_engine_issuing(t, now) || now < run->start_ns)
+		return false;
+	if (run->warm) {
+		q->op = MCGEN_OP_SET;
+		q->nkeys = 1;
+		q->keys[0] = t->warm_next++;
+		q->version = 0;
+		q->sched_ns = now;
+	} else {
+		if (run->rate > 0) {
+			if (t->next_ns > (double)now)
+				return false;
+			q->sched_ns = (uint64_t)t->next_ns;
+			t->next_ns += run->o->arrivals == MCGEN_ARRIVALS_POISSON
+					      ? mcgen_rng_exp(&t->rng, t->gap_ns)
+					      : t->gap_ns;
+		} else {
+			q->sched_ns = now;
+		}
+		/* Versions differ across threads: the low byte is the thread. */
+		mcgen_req_draw(run->w, &t->rng, ++t->version_seq << 8 | (t->id & 0xff), q);
+	}
+	q->sent_ns = now;
+	t->inflight++;
+	mcgen_tstats_count(&t->st, MCGEN_C_sent, 1);
+	return true;
+}
+
+void
+mcgen_engine_say(struct mcgen_thread *t, const char *msg)
+{
+	if (t->errors_shown++ < ERRORS_SHOWN)
+		fprintf(stderr, "mcgen: thread %u: %s\n", t->id, msg);
+	else if (t->errors_shown == ERRORS_SHOWN + 1)
+		fprintf(stderr, "mcgen: thread %u: more errors, only counted from now on\n", t->id);
+}
+
+void
+mcgen_engine_reply(struct mcgen_thread *t, const struct mcgen_req *q,
+		   const struct mcgen_reply *r, uint64_t now)
+{
+	struct mcgen_outcome out = {0};
+	char err[256];
+	int rc;
+
+	t->inflight--;
+	mcgen_tstats_count(&t->st, MCGEN_C_replies, 1);
+	rc = mcgen_reply_check(t->run->w, q, r, &out, err, sizeof(err));
+	if (rc < 0)
+		mcgen_engine_say(t, err);
+	mcgen_tstats_count(&t->st, MCGEN_C_wrong, out.wrong);
+	mcgen_tstats_count(&t->st, MCGEN_C_server_errors, out.server_errors);
+	if (q->op == MCGEN_OP_GET || q->op == MCGEN_OP_MGET) {
+		mcgen_tstats_count(&t->st, MCGEN_C_keys, q->nkeys);
+		mcgen_tstats_count(&t->st, MCGEN_C_hits, out.hits);
+		mcgen_tstats_count(&t->st, MCGEN_C_misses, out.misses);
+	} else {
+		mcgen_tstats_count(&t->st, q->op == MCGEN_OP_SET ? MCGEN_C_sets : MCGEN_C_deletes, 1);
+	}
+	mcgen_tstats_latency(&t->st, now > q->sched_ns ? now - q->sched_ns : 0);
+}
+
+void
+mcgen_engine_lost(struct mcgen_thread *t, const struct mcgen_req *q, enum mcgen_counter why,
+		  const char *msg)
+{
+	(void)q;
+	t->inflight--;
+	mcgen_tstats_count(&t->st, why, 1);
+	if (msg != NULL)
+		mcgen_engine_say(t, msg);
+}
+
+void
+mcgen_engine_count(struct mcgen_thread *t, enum mcgen_counter c, uint64_t n)
+{
+	mcgen_tstats_count(&t->st, c, n);
+}
+
+void
+mcgen_engine_finish(struct mcgen_thread *t)
+{
+	mcgen_tstats_finish(&t->st);
+}

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * mcgen: a memcached load generator. Options (options.h) -> workload (workload.h) -> warm-up
+ * -> one measured step, or one per --sweep rate (run.h) -> summary, table, JSON, plot
+ * (report.h). See `mcgen --help` and the README's "Load generator (mcgen)".
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "options.h"
+#include "report.h"
+#include "run.h"
+#include "workload.h"
+
+struct mcgen_main {
+	struct mcgen_options o;
+	struct mcgen_workload w;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	struct mcgen_step steps[MCGEN_SWEEP_MAX];
+	unsigned nsteps;
+};
+
+static int
+warm_up(struct mcgen_main *m)
+{
+	struct mcgen_step s;
+	char err[256];
+	uint64_t t0 = 0;
+	int rc;
+
+	t0 = (uint64_t)time(NULL);
+	rc = mcgen_run_step(&m->o, &m->w, &m->addr, m->addrlen, true, 0, "", stdout, &s, err,
+			    sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "mcgen: warm-up: %s\n", err);
+		mcgen_step_release(&s);
+		return rc;
+	}
+	printf("mcgen: warm-up: %llu keys set in about %llu s (errors %llu, timeouts %llu)\n",
+	       (unsigned long long)s.total.c[MCGEN_C_sets],
+	       (unsigned long long)((uint64_t)time(NULL) - t0),
+	       (unsigned long long)mcgen_sample_errors(&s.total),
+	       (unsigned long long)s.total.c[MCGEN_C_timeouts]);
+	rc = mcgen_sample_errors(&s.total) > 0 ? -EBADMSG : 0;
+	mcgen_step_release(&s);
+	return rc;
+}
+
+static int
+measure(struct mcgen_main *m)
+{
+	unsigned n = m->o.sweep.n ? m->o.sweep.n : 1;
+	char err[256], label[48];
+
+	for (unsigned i = 0; i < n; i++) {
+		double rate = m->o.sweep.n ? m->o.sweep.r[i] : m->o.rate;
+		struct mcgen_step *s = &m->steps[i];
+		int rc;
+
+		if (m->o.sweep.n)
+			snprintf(label, sizeof(label), "[%.0f/s] ", rate);
+		else
+			label[0] = '\0';
+		rc = mcgen_run_step(&m->o, &m->w, &m->addr, m->addrlen, false, rate, label, stdout, s,
+				    err, sizeof(err));
+		m->nsteps++;
+		if (rc < 0) {
+			fprintf(stderr, "mcgen: %s\n", err);
+			return rc;
+		}
+		mcgen_report_summary(stdout, &m->o, s);
+	}
+	if (m->o.sweep.n)
+		mcgen_report_table(stdout, m->steps, m->nsteps);
+	return 0;
+}
+
+static int
+write_results(struct mcgen_main *m)
+{
+	char err[256], tmp[] = "/tmp/mcgen-XXXXXX.json";
+	const char *json = m->o.json;
+	int rc = 0, fd;
+
+	if (json[0] == '\0' && m->o.plot[0] != '\0') {
+		fd = mkstemps(tmp, 5);
+		if (fd < 0) {
+			fprintf(stderr, "mcgen: --plot: no temporary file: %s\n", strerror(errno));
+			return -errno;
+		}
+		close(fd);
+		json = tmp;
+	}
+	if (json[0] != '\0')
+		rc = mcgen_report_json(json, &m->o, m->steps, m->nsteps, err, sizeof(err));
+	if (rc == 0 && m->o.plot[0] != '\0') {
+		rc = mcgen_report_plot(json, m->o.plot, err, sizeof(err));
+		if (rc == 0)
+			printf("mcgen: plot written to %s\n", m->o.plot);
+	}
+	if (json == tmp)
+		unlink(tmp);
+	if (rc < 0)
+		fprintf(stderr, "mcgen: %s\n", err);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct mcgen_main *m = calloc(1, sizeof(*m));
+	uint64_t errors = 0, replies = 0;
+	char err[256];
+	int rc;
+
+	if (m == NULL)
+		return 1;
+	rc = mcgen_options_parse(&m->o, argc, argv, err, sizeof(err));
+	if (rc == 1) {
+		mcgen_options_usage(stdout);
+		free(m);
+		return 0;
+	}
+	if (rc == 0)
+		rc = mcgen_workload_init(&m->w, &m->o, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "mcgen: %s\n", err);
+		free(m);
+		return 2;
+	}
+	rc = mcgen_resolve(m->o.server, &m->addr, &m->addrlen, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "mcgen: %s\n", err);
+		free(m);
+		return 2;
+	}
+	if (m->o.warm)
+		rc = warm_up(m);
+	if (rc == 0)
+		rc = measure(m);
+	if (m->nsteps > 0 && write_results(m) < 0 && rc == 0)
+		rc = -EIO;
+	for (unsigned i = 0; i < m->nsteps; i++) {
+		errors += mcgen_sample_errors(&m->steps[i].total);
+		replies += m->steps[i].total.c[MCGEN_C_replies];
+		mcgen_step_release(&m->steps[i]);
+	}
+	free(m);
+	if (rc == 0 && replies == 0) {
+		fprintf(stderr, "mcgen: no reply at all\n");
+		rc = -EIO;
+	}
+	if (errors > 0)
+		fprintf(stderr, "mcgen: %llu errors\n", (unsigned long long)errors);
+	return rc < 0 || errors > 0 ? 1 : 0;
+}

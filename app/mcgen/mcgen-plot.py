@@ -1,0 +1,53 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Draw mcgen's --sweep result: achieved throughput against p99 (and p50, p999) latency.
+
+    mcgen-plot.py RESULT.json OUT.png
+
+RESULT.json is what `mcgen --sweep ... --json FILE` wrote; mcgen --plot runs this script
+itself. Needs matplotlib (Debian: python3-matplotlib). Exit status 0, or 1 with a message.
+"""
+import json
+import sys
+
+
+def main(argv):
+    if len(argv) != 3:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    with open(argv[1], encoding="utf-8") as f:
+        result = json.load(f)
+    steps = result["steps"]
+    if not steps:
+        print("mcgen-plot: no steps in " + argv[1], file=sys.stderr)
+        return 1
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("mcgen-plot: matplotlib is missing (apt-get install python3-matplotlib)",
+              file=sys.stderr)
+        return 1
+    opts = result["options"]
+    x = [s["achieved_rate"] / 1000.0 for s in steps]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for q, style in (("p50", "o-"), ("p99", "s-"), ("p999", "^--")):
+        ax.plot(x, [s["latency_us"][q] for s in steps], style, label=q)
+    for s, xi in zip(steps, x):
+        ax.annotate("%.0fk" % (s["offered_rate"] / 1000.0), (xi, s["latency_us"]["p99"]),
+                    textcoords="offset points", xytext=(4, 4), fontsize=7)
+    ax.set_yscale("log")
+    ax.set_xlabel("achieved throughput (k requests/s); labels: offered")
+    ax.set_ylabel("latency (us, from the scheduled send)")
+    ax.set_title("mcgen %s/%s %s, %s conns x %s" % (
+        opts["transport"], opts["protocol"], opts["server"], opts["conns"], opts["depth"]))
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(argv[2], dpi=110)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

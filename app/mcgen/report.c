@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Summary, sweep table, JSON result and plot (report.h). */
+#include "report.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* The quantiles reported: X(JSON name, quantile). */
+#define MCGEN_QUANTILES(X) \
+	X(p50, 0.5)        \
+	X(p90, 0.9)        \
+	X(p99, 0.99)       \
+	X(p999, 0.999)
+
+static double
+achieved(const struct mcgen_step *s)
+{
+	return s->seconds > 0 ? (double)s->total.c[MCGEN_C_replies] / s->seconds : 0;
+}
+
+void
+mcgen_report_summary(FILE *out, const struct mcgen_options *o, const struct mcgen_step *s)
+{
+	const uint64_t *c = s->total.c;
+	const struct mcgen_hist *h = &s->total.lat;
+	uint64_t keys = c[MCGEN_C_hits] + c[MCGEN_C_misses];
+	char b[6][16];
+
+	fprintf(out, "mcgen: %s %s %s, %llu threads, %llu conns x depth %llu, ",
+		mcgen_transport_name(o->transport), mcgen_proto_name(o->protocol), o->server,
+		(unsigned long long)o->threads, (unsigned long long)o->conns,
+		(unsigned long long)o->depth);
+	if (s->rate > 0)
+		fprintf(out, "open loop %.0f/s %s arrivals, %.1f s\n", s->rate,
+			o->arrivals == MCGEN_ARRIVALS_POISSON ? "poisson" : "uniform", s->seconds);
+	else
+		fprintf(out, "closed loop, %.1f s\n", s->seconds);
+	fprintf(out, "  requests %llu sent, %llu answered (%.0f/s); gets: %llu keys, hit %.2f%%; "
+		"sets %llu, deletes %llu\n",
+		(unsigned long long)c[MCGEN_C_sent], (unsigned long long)c[MCGEN_C_replies],
+		achieved(s), (unsigned long long)c[MCGEN_C_keys],
+		keys ? 100.0 * (double)c[MCGEN_C_hits] / (double)keys : 0.0,
+		(unsigned long long)c[MCGEN_C_sets], (unsigned long long)c[MCGEN_C_deletes]);
+	fprintf(out, "  errors %llu (wrong %llu, server %llu); timeouts %llu, aborted %llu, late %llu, "
+		"reconnects %llu\n",
+		(unsigned long long)mcgen_sample_errors(&s->total), (unsigned long long)c[MCGEN_C_wrong],
+		(unsigned long long)c[MCGEN_C_server_errors], (unsigned long long)c[MCGEN_C_timeouts],
+		(unsigned long long)c[MCGEN_C_aborted], (unsigned long long)c[MCGEN_C_late],
+		(unsigned long long)c[MCGEN_C_reconnects]);
+	fprintf(out, "  latency: min %s p50 %s p90 %s p99 %s p999 %s max %s\n",
+		mcgen_fmt_ns(h->count ? h->min : 0, b[0], 16),
+		mcgen_fmt_ns(mcgen_hist_quantile(h, 0.5), b[1], 16),
+		mcgen_fmt_ns(mcgen_hist_quantile(h, 0.9), b[2], 16),
+		mcgen_fmt_ns(mcgen_hist_quantile(h, 0.99), b[3], 16),
+		mcgen_fmt_ns(mcgen_hist_quantile(h, 0.999), b[4], 16), mcgen_fmt_ns(h->max, b[5], 16));
+}
+
+void
+mcgen_report_table(FILE *out, const struct mcgen_step *steps, unsigned n)
+{
+	fprintf(out, "%12s %12s %10s %10s %10s %8s %8s\n", "offered/s", "achieved/s", "p50 us",
+		"p99 us", "p999 us", "errors", "timeouts");
+	for (unsigned i = 0; i < n; i++) {
+		const struct mcgen_step *s = &steps[i];
+		const struct mcgen_hist *h = &s->total.lat;
+
+		fprintf(out, "%12.0f %12.0f %10.1f %10.1f %10.1f %8llu %8llu\n", s->rate, achieved(s),
+			(double)mcgen_hist_quantile(h, 0.5) / 1e3,
+			(double)mcgen_hist_quantile(h, 0.99) / 1e3,
+			(double)mcgen_hist_quantile(h, 0.999) / 1e3,
+			(unsigned long long)mcgen_sample_errors(&s->total),
+			(unsigned long long)s->total.c[MCGEN_C_timeouts]);
+	}
+}
+
+/* A JSON string (options are user text). */
+static void
+json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", (unsigned char)*s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void
+json_options(FILE *f, const struct mcgen_options *o)
+{
+	fprintf(f, "  \"options\": {\"server\": ");
+	json_str(f, o->server);
+	fprintf(f, ", \"transport\": \"%s\", \"protocol\": \"%s\", \"threads\": %llu, "
+		"\"conns\": %llu, \"depth\": %llu, \"duration\": %g, \"rate\": %g, "
+		"\"arrivals\": \"%s\", \"keys\": %llu, \"key_dist\": \"%s\", \"zipf_s\": %g, "
+		"\"key_size\": [%u, %u], \"value_size\": [%u, %u], \"mget_keys\": %llu, "
+		"\"warm\": %s, \"timeout_ms\": %llu, \"seed\": %llu, \"mix\": {",
+		mcgen_transport_name(o->transport), mcgen_proto_name(o->protocol),
+		(unsigned long long)o->threads, (unsigned long long)o->conns,
+		(unsigned long long)o->depth, o->duration, o->rate,
+		o->arrivals == MCGEN_ARRIVALS_POISSON ? "poisson" : "uniform",
+		(unsigned long long)o->keys, o->key_dist == MCGEN_DIST_ZIPF ? "zipf" : "uniform",
+		o->zipf_s, o->key_size.min, o->key_size.max, o->value_size.min, o->value_size.max,
+		(unsigned long long)o->mget_keys, o->warm ? "true" : "false",
+		(unsigned long long)o->timeout_ms, (unsigned long long)o->seed);
+	for (unsigned i = 0; i < MCGEN_OP_COUNT; i++)
+		fprintf(f, "%s\"%s\": %u", i ? ", " : "", mcgen_op_name(i), o->mix.w[i]);
+	fprintf(f, "}},\n");
+}
+
+static void
+json_step(FILE *f, const struct mcgen_step *s)
+{
+	const struct mcgen_hist *h = &s->total.lat;
+
+	fprintf(f, "    {\"offered_rate\": %.3f, \"achieved_rate\": %.3f, \"seconds\": %g,\n",
+		s->rate, achieved(s), s->seconds);
+	fprintf(f, "     \"errors\": %llu, \"counters\": {",
+		(unsigned long long)mcgen_sample_errors(&s->total));
+	for (unsigned i = 0; i < MCGEN_C_COUNT; i++)
+		fprintf(f, "%s\"%s\": %llu", i ? ", " : "", mcgen_counter_names[i],
+			(unsigned long long)s->total.c[i]);
+	fprintf(f, "},\n     \"latency_us\": {\"count\": %llu, \"min\": %.3f, \"mean\": %.3f",
+		(unsigned long long)h->count, h->count ? (double)h->min / 1e3 : 0.0,
+		h->count ? (double)h->sum / (double)h->count / 1e3 : 0.0);
+#define JSON_Q(name, q) fprintf(f, ", \"" #name "\": %.3f", (double)mcgen_hist_quantile(h, q) / 1e3);
+	MCGEN_QUANTILES(JSON_Q)
+#undef JSON_Q
+	fprintf(f, ", \"max\": %.3f},\n     \"per_second\": [", (double)h->max / 1e3);
+	for (unsigned i = 0; i < s->nsec; i++) {
+		const struct mcgen_second *l = &s->sec[i];
+
+		fprintf(f, "%s\n       {\"t\": %u, \"seconds\": %g", i ? "," : "", i + 1, l->seconds);
+		for (unsigned c = 0; c < MCGEN_C_COUNT; c++)
+			fprintf(f, ", \"%s\": %llu", mcgen_counter_names[c],
+				(unsigned long long)l->c[c]);
+		fprintf(f, ", \"p50_us\": %.3f, \"p99_us\": %.3f, \"p999_us\": %.3f, \"max_us\": %.3f}",
+			(double)l->p50 / 1e3, (double)l->p99 / 1e3, (double)l->p999 / 1e3,
+			(double)l->max / 1e3);
+	}
+	fprintf(f, "]}");
+}
+
+int
+mcgen_report_json(const char *path, const struct mcgen_options *o,
+		  const struct mcgen_step *steps, unsigned n, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "w");
+	uint64_t errors = 0;
+
+	if (f == NULL) {
+		int rc = -errno;
+
+		snprintf(err, errlen, "--json %s: %s", path, strerror(errno));
+		return rc;
+	}
+	fprintf(f, "{\n  \"mcgen\": \"%s\",\n", NC_VERSION);
+	json_options(f, o);
+	fprintf(f, "  \"sweep\": %s,\n  \"steps\": [\n", o->sweep.n ? "true" : "false");
+	for (unsigned i = 0; i < n; i++) {
+		json_step(f, &steps[i]);
+		fputs(i + 1 < n ? ",\n" : "\n", f);
+		errors += mcgen_sample_errors(&steps[i].total);
+	}
+	fprintf(f, "  ],\n  \"errors\": %llu\n}\n", (unsigned long long)errors);
+	if (fclose(f) != 0) {
+		snprintf(err, errlen, "--json %s: write failed", path);
+		return -EIO;
+	}
+	return 0;
+}
+
+int
+mcgen_report_plot(const char *json, const char *png, char *err, size_t errlen)
+{
+	const char *script = getenv("MCGEN_PLOT_SCRIPT");
+	int status;
+	pid_t pid;
+
+	if (script == NULL || script[0] == '\0') {
+		script = NC_MCGEN_PLOT_SCRIPT;
+#ifdef NC_SOURCE_MCGEN_PLOT_SCRIPT
+		if (access(script, R_OK) != 0)
+			script = NC_SOURCE_MCGEN_PLOT_SCRIPT;
+#endif
+	}
+	pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "--plot: fork: %s", strerror(errno));
+		return -EAGAIN;
+	}
+	if (pid == 0) {
+		execl("/usr/bin/python3", "python3", script, json, png, (char *)NULL);
+		fprintf(stderr, "mcgen: --plot: cannot run /usr/bin/python3: %s\n", strerror(errno));
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		snprintf(err, errlen, "--plot: %s failed (python3-matplotlib installed?)", script);
+		return -EIO;
+	}
+	return 0;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef NC_MCGEN_REPORT_H
+#define NC_MCGEN_REPORT_H
+
+/*
+ * What mcgen says when steps are done: the final summary, the --sweep table, the JSON result
+ * (--json), and the throughput-vs-p99 plot (--plot, drawn by mcgen-plot.py with matplotlib).
+ *
+ * Threads: call from the main thread.
+ */
+
+#include <stdio.h>
+
+#include "options.h"
+#include "run.h"
+
+/** Print the summary of step @p s to @p out. */
+void mcgen_report_summary(FILE *out, const struct mcgen_options *o, const struct mcgen_step *s);
+
+/** Print the sweep table (offered, achieved, p50, p99, p999, errors, timeouts) to @p out. */
+void mcgen_report_table(FILE *out, const struct mcgen_step *steps, unsigned n);
+
+/**
+ * Write the JSON result of @p n steps (the options, each step's totals, latency and seconds)
+ * to @p path.
+ * @return 0; a negative errno with a message in @p err.
+ */
+int mcgen_report_json(const char *path, const struct mcgen_options *o,
+		      const struct mcgen_step *steps, unsigned n, char *err, size_t errlen);
+
+/**
+ * Draw the throughput-vs-p99 plot of the JSON result at @p json into @p png with the plot
+ * script (the installed one, else the source tree's while not installed; MCGEN_PLOT_SCRIPT in
+ * the environment overrides both) run by /usr/bin/python3.
+ * @return 0; a negative errno with a message in @p err (e.g. matplotlib missing).
+ */
+int mcgen_report_plot(const char *json, const char *png, char *err, size_t errlen);
+
+#endif /* NC_MCGEN_REPORT_H */

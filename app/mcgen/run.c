@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* One run of the load threads and its per-second lines (run.h). */
+#include "run.h"
+
+#include <errno.h>
+#include <math.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "transport.h"
+
+/* Threads connect first; the measured phase starts this long after they all did. */
+#define START_DELAY_NS 20000000ull
+
+int
+mcgen_resolve(const char *server, struct sockaddr_storage *addr, socklen_t *len, char *err,
+	      size_t errlen)
+{
+	char host[MCGEN_STR_LEN];
+	const char *port;
+	struct addrinfo hints = {.ai_family = AF_UNSPEC}, *res;
+	char *colon;
+	int rc;
+
+	snprintf(host, sizeof(host), "%s", server);
+	colon = strrchr(host, ':');
+	if (colon == NULL || colon == host || colon[1] == '\0') {
+		snprintf(err, errlen, "--server '%s': want host:port", server);
+		return -EINVAL;
+	}
+	*colon = '\0';
+	port = colon + 1;
+	if (host[0] == '[' && colon[-1] == ']') {
+		colon[-1] = '\0';
+		memmove(host, host + 1, strlen(host));
+	}
+	rc = getaddrinfo(host, port, &hints, &res);
+	if (rc != 0) {
+		snprintf(err, errlen, "--server '%s': %s", server, gai_strerror(rc));
+		return -EHOSTUNREACH;
+	}
+	memcpy(addr, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+const char *
+mcgen_fmt_ns(uint64_t ns, char *buf, size_t len)
+{
+	if (ns < 10000000ull)
+		snprintf(buf, len, "%.1fus", (double)ns / 1e3);
+	else
+		snprintf(buf, len, "%.2fms", (double)ns / 1e6);
+	return buf;
+}
+
+uint64_t
+mcgen_sample_errors(const struct mcgen_sample *s)
+{
+	return s->c[MCGEN_C_wrong] + s->c[MCGEN_C_server_errors];
+}
+
+struct worker {
+	pthread_t tid;
+	unsigned transport;
+	struct mcgen_thread t;
+};
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *k = arg;
+
+	mcgen_transport_run(k->transport, &k->t);
+	return NULL;
+}
+
+/* Print second @p s: @p m merged from every thread. */
+static void
+print_second(FILE *out, const char *label, double rate, unsigned s, const struct mcgen_second *l)
+{
+	char p50[16], p99[16], p999[16], offered[32];
+	uint64_t keys = l->c[MCGEN_C_hits] + l->c[MCGEN_C_misses];
+
+	if (rate > 0)
+		snprintf(offered, sizeof(offered), "%.0f/s", rate);
+	else
+		snprintf(offered, sizeof(offered), "closed");
+	fprintf(out,
+		"%s%4us offered %s sent %.0f/s done %.0f/s hit %5.1f%% err %llu tmo %llu "
+		"p50 %s p99 %s p999 %s\n",
+		label, s + 1, offered, (double)l->c[MCGEN_C_sent] / l->seconds,
+		(double)l->c[MCGEN_C_replies] / l->seconds,
+		keys ? 100.0 * (double)l->c[MCGEN_C_hits] / (double)keys : 0.0,
+		(unsigned long long)(l->c[MCGEN_C_wrong] + l->c[MCGEN_C_server_errors]),
+		(unsigned long long)l->c[MCGEN_C_timeouts], mcgen_fmt_ns(l->p50, p50, sizeof(p50)),
+		mcgen_fmt_ns(l->p99, p99, sizeof(p99)), mcgen_fmt_ns(l->p999, p999, sizeof(p999)));
+	fflush(out);
+}
+
+/* Wait for second @p s of every thread, merge it into @p l. */
+static void
+collect_second(struct worker *k, unsigned n, const struct mcgen_run *run, unsigned s,
+	       struct mcgen_second *l)
+{
+	struct mcgen_sample m;
+
+	for (unsigned i = 0; i < n; i++)
+		while (mcgen_tstats_done(&k[i].t.st) <= s)
+			usleep(2000);
+	mcgen_sample_reset(&m);
+	for (unsigned i = 0; i < n; i++)
+		mcgen_tstats_merge_second(&m, &k[i].t.st, s);
+	memcpy(l->c, m.c, sizeof(l->c));
+	l->seconds = fmin(1.0, run->o->duration - s);
+	l->p50 = mcgen_hist_quantile(&m.lat, 0.5);
+	l->p99 = mcgen_hist_quantile(&m.lat, 0.99);
+	l->p999 = mcgen_hist_quantile(&m.lat, 0.999);
+	l->max = m.lat.max;
+}
+
+int
+mcgen_run_step(const struct mcgen_options *o, const struct mcgen_workload *w,
+	       const struct sockaddr_storage *addr, socklen_t addrlen, bool warm, double rate,
+	       const char *label, FILE *out, struct mcgen_step *res, char *err, size_t errlen)
+{
+	unsigned n = (unsigned)o->threads;
+	struct mcgen_run run = {.o = o, .w = w, .addrlen = addrlen, .nthreads = n, .warm = warm,
+				.rate = warm ? 0 : rate,
+				.timeout_ns = o->timeout_ms * 1000000ull};
+	struct mcgen_gate gate;
+	struct worker *k;
+	unsigned started = 0;
+	uint64_t now;
+	int rc = 0;
+
+	memset(res, 0, sizeof(*res));
+	res->rate = run.rate;
+	res->seconds = warm ? 0 : o->duration;
+	res->nsec = warm ? 0 : (unsigned)ceil(o->duration);
+	mcgen_sample_reset(&res->total);
+	memcpy(&run.addr, addr, addrlen);
+	k = calloc(n, sizeof(*k));
+	res->sec = calloc(res->nsec + 1, sizeof(*res->sec));
+	if (k == NULL || res->sec == NULL) {
+		free(k);
+		snprintf(err, errlen, "out of memory");
+		return res->status = -ENOMEM;
+	}
+	if (mcgen_gate_init(&gate) != 0) {
+		free(k);
+		snprintf(err, errlen, "cannot set up the threads' gate");
+		return res->status = -ENOMEM;
+	}
+	run.gate = &gate;
+	/* Until the start is set, nothing is due. */
+	run.start_ns = run.end_ns = run.drain_ns = UINT64_MAX;
+	for (unsigned i = 0; i < n; i++) {
+		k[i].transport = o->transport;
+		mcgen_engine_init(&k[i].t, &run, i);
+		if (pthread_create(&k[i].tid, NULL, worker_main, &k[i]) != 0) {
+			snprintf(err, errlen, "cannot start thread %u", i);
+			rc = -EAGAIN;
+			break;
+		}
+		started++;
+	}
+	mcgen_gate_wait(&gate, started);
+	if (started < n) {
+		/* Let the threads started go through the gate and stop at once. */
+		run.end_ns = run.drain_ns = 0;
+		mcgen_gate_open(&gate);
+	} else {
+		now = mcgen_now_ns();
+		run.start_ns = now + START_DELAY_NS;
+		run.end_ns = warm ? UINT64_MAX : run.start_ns + (uint64_t)(o->duration * 1e9);
+		run.drain_ns = warm ? UINT64_MAX : run.end_ns + run.timeout_ns;
+		mcgen_gate_open(&gate);
+		for (unsigned s = 0; s < res->nsec; s++) {
+			collect_second(k, n, &run, s, &res->sec[s]);
+			if (!o->quiet)
+				print_second(out, label, run.rate, s, &res->sec[s]);
+		}
+	}
+	for (unsigned i = 0; i < started; i++) {
+		pthread_join(k[i].tid, NULL);
+		if (started == n) {
+			mcgen_sample_merge(&res->total, &k[i].t.st.total);
+			if (k[i].t.status < 0 && rc == 0) {
+				rc = k[i].t.status;
+				snprintf(err, errlen, "thread %u: %s", i, k[i].t.err);
+			}
+		}
+	}
+	mcgen_gate_destroy(&gate);
+	free(k);
+	res->status = rc;
+	return rc;
+}
+
+void
+mcgen_step_release(struct mcgen_step *res)
+{
+	free(res->sec);
+	res->sec = NULL;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef NC_MCGEN_RUN_H
+#define NC_MCGEN_RUN_H
+
+/*
+ * One run of the load: the threads started over the transport, a line per second while they
+ * work (from the threads' per-second statistics), their totals when they are done. mcgen runs
+ * the warm-up as one (every key set once), then one measured step, or one per --sweep rate.
+ *
+ * Threads: call from the main thread; it starts and joins the load threads itself.
+ */
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "options.h"
+#include "stats.h"
+#include "workload.h"
+
+/** One second of a step, as reported. */
+struct mcgen_second {
+	uint64_t c[MCGEN_C_COUNT];
+	double seconds; /* its length: 1, less for the last of a fractional --duration */
+	uint64_t p50, p99, p999, max; /* ns */
+};
+
+/** What one step measured. */
+struct mcgen_step {
+	double rate; /* offered requests/s; 0: closed loop */
+	double seconds;
+	struct mcgen_sample total;
+	unsigned nsec;
+	struct mcgen_second *sec; /* nsec of them */
+	int status;		  /* 0, or the first thread's negative errno */
+};
+
+/**
+ * Resolve --server into @p addr.
+ * @return 0; -EINVAL (malformed) or -EHOSTUNREACH (no address) with a message in @p err.
+ */
+int mcgen_resolve(const char *server, struct sockaddr_storage *addr, socklen_t *len, char *err,
+		  size_t errlen);
+
+/**
+ * Run one step: @p warm sets every key once (no lines printed); otherwise --duration seconds
+ * at offered @p rate (0: closed loop), a line per second on @p out unless --quiet, with
+ * @p label in front.
+ * @return 0 with @p res filled (free res->sec with mcgen_step_release); a negative errno when
+ * the threads could not run (res->status too), with a message in @p err.
+ */
+int mcgen_run_step(const struct mcgen_options *o, const struct mcgen_workload *w,
+		   const struct sockaddr_storage *addr, socklen_t addrlen, bool warm, double rate,
+		   const char *label, FILE *out, struct mcgen_step *res, char *err, size_t errlen);
+
+/** Free what a step holds. */
+void mcgen_step_release(struct mcgen_step *res);
+
+/** Errors of a sample: wrong replies and server errors (timeouts apart). */
+uint64_t mcgen_sample_errors(const struct mcgen_sample *s);
+
+/** Write @p ns as a short latency ("31.2us", "1.52ms") into @p buf. @return buf. */
+const char *mcgen_fmt_ns(uint64_t ns, char *buf, size_t len);
+
+#endif /* NC_MCGEN_RUN_H */

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Kernel socket helpers shared by the tcp and udp transports (sock.h). */
+#include "sock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int
+mcgen_sock_open(const struct mcgen_run *run, int type, char *err, size_t errlen)
+{
+	int fd, one = 1, rc;
+
+	fd = socket(run->addr.ss_family, type | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return rc;
+	}
+	if (type == SOCK_STREAM)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (const struct sockaddr *)&run->addr, run->addrlen) < 0 ||
+	    fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "connect to %s: %s", run->o->server, strerror(errno));
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int
+mcgen_sock_wait(int epfd, struct epoll_event *ev, int max, uint64_t now, uint64_t until)
+{
+	uint64_t ns = until > now ? until - now : 0;
+	struct timespec ts = {(time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull)};
+	int n = epoll_pwait2(epfd, ev, max, &ts, NULL);
+
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	return n;
+}
+
+uint64_t
+mcgen_sock_until(const struct mcgen_thread *t, uint64_t now, bool room)
+{
+	const struct mcgen_run *run = t->run;
+	uint64_t until = now + MCGEN_SCAN_NS, wake;
+
+	if (now >= run->start_ns) {
+		uint64_t next_sec = now + 1000000000ull - (now - run->start_ns) % 1000000000ull;
+
+		if (next_sec < until)
+			until = next_sec;
+	} else if (run->start_ns < until) {
+		until = run->start_ns;
+	}
+	if (room && mcgen_engine_issuing(t, now)) {
+		wake = mcgen_engine_wake(t, now);
+		if (wake < until)
+			until = wake;
+	}
+	return until;
+}

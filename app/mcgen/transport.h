@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef NC_MCGEN_TRANSPORT_H
+#define NC_MCGEN_TRANSPORT_H
+
+/*
+ * Transports: each line of MCGEN_TRANSPORTS (options.h) has a run function here, which drives
+ * one load thread from start to end over its own connections (struct mcgen_thread.nconns of
+ * them), asking the engine (engine.h) what to send and handing it every reply:
+ *
+ *   tcp   sock_tcp.c   kernel TCP, epoll; replies parsed from the byte stream in order
+ *   udp   sock_udp.c   kernel UDP, one socket per connection; request ids in memcached's frame
+ *                      header; multi-datagram replies reassembled
+ *
+ * Every run function calls mcgen_engine_ready() exactly once, when its connections are open
+ * or failed to open, before it sends anything.
+ *
+ * A DPDK transport is one more line and one more run function: it owns a queue pair per
+ * thread (lcore) and its frames, and calls the same engine functions.
+ *
+ * Threads: a run function runs on its thread with its own struct mcgen_thread; the transports
+ * share nothing between threads.
+ */
+
+#include "engine.h"
+#include "options.h"
+
+#define MCGEN_TRANSPORT_DECLARE(e, id, name) int mcgen_##id##_run(struct mcgen_thread *t);
+MCGEN_TRANSPORTS(MCGEN_TRANSPORT_DECLARE)
+#undef MCGEN_TRANSPORT_DECLARE
+
+/**
+ * Run thread @p t over transport @p which (enum mcgen_transport) until its phase ends and the
+ * requests in flight are answered or timed out. Publishes every second of its statistics
+ * before it returns.
+ * @return 0; a negative errno when the thread could not run (e.g. -ECONNREFUSED), with the
+ * reason in t->err.
+ */
+int mcgen_transport_run(unsigned which, struct mcgen_thread *t);
+
+#endif /* NC_MCGEN_TRANSPORT_H */

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# mcgen against real servers: memcached (/usr/bin/memcached) and nicached's socket backend,
+# each started here on a free loopback port and stopped by pid.
+#
+#   tests/integration/mcgen.sh [--mcgen PATH] [--nicached PATH] [--memcached PATH]
+#
+# For each server: TCP and UDP x text, meta and binary, closed loop with a warm-up and a mix of
+# get, set, delete and multiget over ranges of key and value sizes; an open-loop run (Poisson
+# arrivals) per transport; every run must exit 0 with no error, answer requests, and write JSON
+# that parses with errors 0. Then a --sweep with --plot (a PNG must come out), and the negative
+# check: a fake server (mcgen_fake.py) that changes one byte of every 50th value must make mcgen
+# fail, with the wrong values counted in its JSON. About 40 s. Prints PASS/FAIL per check and
+# "N passed, M failed" for scripts/test.sh.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tests/integration/common.sh
+. "$ROOT/tests/integration/common.sh"
+MCGEN=$ROOT/build/app/mcgen/mcgen
+NICACHED=$ROOT/build/app/nicached/nicached
+MEMCACHED=/usr/bin/memcached
+while (($# > 0)); do
+	case $1 in
+	--mcgen) MCGEN=${2:?}; shift 2 ;;
+	--nicached) NICACHED=${2:?}; shift 2 ;;
+	--memcached) MEMCACHED=${2:?}; shift 2 ;;
+	*) echo "usage: $0 [--mcgen PATH] [--nicached PATH] [--memcached PATH]" >&2; exit 2 ;;
+	esac
+done
+for exe in "$MCGEN" "$NICACHED" "$MEMCACHED"; do
+	[[ -x $exe ]] || { echo "mcgen.sh: $exe is not an executable" >&2; exit 2; }
+done
+
+LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/nc-mcgen.XXXXXX")
+PASSED=0 FAILED=0 TIMES=()
+T0=$SECONDS
+SERVER_PID=""
+
+# shellcheck disable=SC2317  # invoked by the EXIT trap
+cleanup() {
+	[[ -n $SERVER_PID ]] && stop_pid "$SERVER_PID" 5 >/dev/null 2>&1 || true
+	keep_or_remove_logs "${KEEP_LOGS:-0}" "$LOGDIR" mcgen.sh
+}
+trap cleanup EXIT
+
+# start NAME CMD...: starts a server on PORT (chosen here), waits for `version`.
+start() {
+	local name=$1
+	shift
+	PORT=$(pick_port tcp udp)
+	local cmd=("$@")
+	cmd=("${cmd[@]//@PORT@/$PORT}")
+	"${cmd[@]}" </dev/null >"$LOGDIR/$name.server.log" 2>&1 &
+	SERVER_PID=$!
+	wait_for_version "$SERVER_PID" "$PORT" 150 >/dev/null ||
+		{ echo "mcgen.sh: $name did not start"; cat "$LOGDIR/$name.server.log"; return 1; }
+}
+
+stop() {
+	stop_pid "$SERVER_PID" 5 >/dev/null 2>&1 || true
+	SERVER_PID=""
+}
+
+# json_ok FILE WANT_ERRORS: the JSON parses, has replies, and its errors are 0 (WANT_ERRORS=0)
+# or more than 0 with wrong values counted (WANT_ERRORS=1).
+json_ok() {
+	"$PYTHON" - "$1" "$2" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+want_errors = sys.argv[2] == "1"
+steps = r["steps"]
+assert steps, "no steps"
+replies = sum(s["counters"]["replies"] for s in steps)
+assert replies > 0, "no replies"
+for s in steps:
+    assert s["per_second"], "no per-second records"
+    assert s["latency_us"]["p99"] >= s["latency_us"]["p50"] > 0, "latency"
+if want_errors:
+    assert r["errors"] > 0 and sum(s["counters"]["wrong"] for s in steps) > 0, "no wrong values counted"
+else:
+    assert r["errors"] == 0, "errors %d" % r["errors"]
+print("json ok: %d replies, errors %d" % (replies, r["errors"]))
+PY
+}
+
+# check NAME WANT_RC WANT_ERRORS MCGEN-ARGS...: one mcgen run against 127.0.0.1:PORT.
+check() {
+	local name=$1 want_rc=$2 want_errors=$3 t0=$SECONDS rc=0 ok=1
+	shift 3
+	local out=$LOGDIR/$name.out json=$LOGDIR/$name.json
+	timeout 60 "$MCGEN" -s "127.0.0.1:$PORT" -j "$json" "$@" >"$out" 2>&1 || rc=$?
+	if ((rc != want_rc)); then
+		printf 'exit status %d, want %d\n' "$rc" "$want_rc" >>"$out"
+		ok=0
+	elif ! json_ok "$json" "$want_errors" >>"$out" 2>&1; then
+		ok=0
+	fi
+	report_check "$name" "$ok" "$t0" "$out" "$LOGDIR/$SERVER_NAME.server.log" 30
+}
+
+MIX=(-w -k 5000 -m get=60,set=20,delete=5,multiget=15 --mget-keys 5 --key-size 12-60
+	--value-size 1-3000 -T 1.5 -q -t 2 -c 4 -d 8)
+
+run_matrix() {
+	local t p
+	for t in tcp udp; do
+		for p in text meta binary; do
+			check "$SERVER_NAME-$t-$p" 0 0 -x "$t" -P "$p" "${MIX[@]}"
+		done
+		check "$SERVER_NAME-$t-open" 0 0 -x "$t" -P text -r 20k --arrivals poisson "${MIX[@]}"
+	done
+}
+
+MC_USER=()
+(($(id -u) == 0)) && MC_USER=(-u nobody)
+SERVER_NAME=memcached
+start memcached "$MEMCACHED" "${MC_USER[@]}" -p @PORT@ -U @PORT@ -l 127.0.0.1 -t 1 -m 64
+run_matrix
+stop
+
+SERVER_NAME=nicached
+start nicached "$NICACHED" -p @PORT@ -U @PORT@ -l 127.0.0.1 -t 1
+run_matrix
+# A sweep with its table and plot.
+t0=$SECONDS
+out=$LOGDIR/sweep.out
+ok=1
+timeout 60 "$MCGEN" -s "127.0.0.1:$PORT" -q -T 1 -k 2000 -w --sweep 5k,10k,20k \
+	--plot "$LOGDIR/sweep.png" -j "$LOGDIR/sweep.json" >"$out" 2>&1 || ok=0
+grep -q "offered/s *achieved/s" "$out" || ok=0
+[[ $(head -c 8 "$LOGDIR/sweep.png" 2>/dev/null | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]] ||
+	{ echo "no PNG written" >>"$out"; ok=0; }
+json_ok "$LOGDIR/sweep.json" 0 >>"$out" 2>&1 || ok=0
+report_check nicached-sweep-plot "$ok" "$t0" "$out" "$LOGDIR/nicached.server.log" 30
+stop
+
+# The negative check: a server that changes one byte of every 50th value.
+SERVER_NAME=fake
+PORT=$(pick_port tcp)
+"$PYTHON" "$ROOT/tests/integration/mcgen_fake.py" "$PORT" 50 </dev/null \
+	>"$LOGDIR/fake.server.log" 2>&1 &
+SERVER_PID=$!
+wait_for_version "$SERVER_PID" "$PORT" 100 >/dev/null || echo "fake server did not start"
+check fake-wrong-byte 1 1 -P text -w -k 500 -m get=80,set=10,multiget=10 -T 1 -q -c 2 -d 4
+grep -q "wrong byte at offset 0" "$LOGDIR/fake-wrong-byte.out" ||
+	{ echo "FAIL fake-wrong-byte-message (no 'wrong byte at offset 0' shown)";
+	  FAILED=$((FAILED + 1)); PASSED=$((PASSED - 1)); }
+stop
+
+finish_checks 1 "" "$T0"
