@@ -61,10 +61,10 @@ stats_section(void)
 #define CLASS_STAT_ENTRY(name, desc) entry(#name, desc);
 	WORKER_CLASS_STATS(CLASS_STAT_ENTRY)
 #undef CLASS_STAT_ENTRY
-	para("stats items shows items:N:age: seconds since the last access of the item the "
-	     "class's CLOCK hand reaches next (the oldest of the shards' hands), that is of what "
-	     "eviction would take first, memcached's age of its LRU's oldest item; each shard "
-	     "looks once a second; 0 when no item is linked near the hand.");
+	para("stats items shows items:N:age: seconds since the last access of the coldest item "
+	     "within 64 chunks past the class's CLOCK hand (the oldest over the shards), that is "
+	     "of what eviction would take first, memcached's age of its LRU's oldest item; each "
+	     "shard looks once a second; 0 when no item is linked near the hand.");
 	entry("stats detail on|off|dump", "memcached's per-prefix statistics");
 	entry("stats cachedump CLASS LIMIT", "keys of one size class, as memcached");
 	entry("stats reset", "sets the counters back to zero");

@@ -158,8 +158,7 @@ store_shard_maintain(struct store_shard *s, unsigned ttl_budget)
 		retire_reap(&s->retire);
 	index_maintain(&s->index, INDEX_MOVES_PER_CALL);
 	expired = ttl_wheel_advance(&s->wheel, nc_clock_now(s->clock), ttl_budget, ttl_expire, s);
-	if (nc_clock_now(s->clock) != s->tails_at)
-		shard_refresh_tails(s);
+	shard_refresh_tails(s);
 	if (s->retire.npending > 0) {
 		if (s->retire.npending >= RETIRE_FLUSH_ITEMS ||
 		    ++s->flush_wait_calls >= RETIRE_FLUSH_CALLS) {

@@ -83,7 +83,8 @@ struct store_shard {
 	struct nc_cas_lease cas;
 	struct item *inflight;	   /* allocated, not committed */
 	int found_clsid;	   /* store_shard_found_class(): set by shard_lookup_owner() */
-	nc_reltime_t tails_at;	   /* second of the last shard_refresh_tails() */
+	nc_reltime_t tails_at;	   /* second the last shard_refresh_tails() pass started */
+	unsigned tails_next;	   /* the class that pass looks at next (nclasses: done) */
 	uint32_t flush_wait_calls; /* maintain calls since pending retirements were seen */
 	unsigned index_full_rotor; /* class to start evicting from when the index is full */
 	unsigned sweep_class;	   /* the class a recent_oldest judge sweeps (a chained item's
@@ -264,9 +265,10 @@ void shard_item_count_retired(struct store_shard *s, const struct item *it, int 
 /* ---- class ages (shard_age.c), owner ---- */
 
 /**
- * Note in every class's tail_atime the last access of the item its CLOCK hand reaches next
- * (slab_class_tail()), and the second in tails_at. store_shard_maintain() calls it once a
- * second: at most 64 chunks a class.
+ * Note in one class's tail_atime the last access of the coldest item near its CLOCK hand
+ * (slab_class_coldest(): at most 64 chunks); the next call the next class. A pass over every
+ * class starts once a second (the second in tails_at). store_shard_maintain() calls it each
+ * time.
  */
 void shard_refresh_tails(struct store_shard *s);
 

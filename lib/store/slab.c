@@ -356,10 +356,15 @@ slab_clock_victim(struct slab *s, unsigned clsid, unsigned *budget, slab_judge_f
 /* Chunks slab_class_tail() looks at past the hand. */
 #define TAIL_LOOK 64u
 
-const struct item *
-slab_class_tail(const struct slab *s, unsigned clsid)
+/*
+ * The linked items within TAIL_LOOK chunks past the class's hand: the first of them, or with
+ * @p coldest the one with the oldest item_atime(). NULL when there is none.
+ */
+static const struct item *
+hand_scan(const struct slab *s, unsigned clsid, bool coldest)
 {
 	const struct slab_class *c = &s->cls[clsid];
+	const struct item *found = NULL;
 	uint32_t page = c->hand_page, idx = c->hand_chunk;
 
 	if (page == SLAB_PAGE_NONE)
@@ -369,15 +374,31 @@ slab_class_tail(const struct slab *s, unsigned clsid)
 
 		if (it->state == ITEM_CHUNK)
 			it = it->head;
-		if (it->state == ITEM_LINKED)
-			return it;
+		if (it->state == ITEM_LINKED) {
+			if (!coldest)
+				return it;
+			if (found == NULL || item_atime(it) < item_atime(found))
+				found = it;
+		}
 		if (++idx == c->per_page) {
 			idx = 0;
 			page = s->pages[page].next != SLAB_PAGE_NONE ? s->pages[page].next
 								     : c->first_page;
 		}
 	}
-	return NULL;
+	return found;
+}
+
+const struct item *
+slab_class_tail(const struct slab *s, unsigned clsid)
+{
+	return hand_scan(s, clsid, false);
+}
+
+const struct item *
+slab_class_coldest(const struct slab *s, unsigned clsid)
+{
+	return hand_scan(s, clsid, true);
 }
 
 /*

@@ -82,7 +82,7 @@ struct slab_class {
 	uint64_t mem_requested;	    /* bytes of the linked items whose head is here (header incl.) */
 	uint32_t evicted_time;	    /* seconds since the last access of the latest evicted item */
 	/*
-	 * Second of the last access of slab_class_tail() (the item the hand reaches next), as the
+	 * Second of the last access of slab_class_coldest() (what eviction takes first), as the
 	 * shard's owner last looked (once a second); 0: no linked item near the hand. Written by
 	 * the owner, read relaxed by stats (`stats items` age).
 	 */
@@ -200,6 +200,15 @@ struct item *slab_clock_victim(struct slab *s, unsigned clsid, unsigned *budget,
  * @return that item, or NULL when the class has no page or none near the hand is linked.
  */
 const struct item *slab_class_tail(const struct slab *s, unsigned clsid);
+
+/**
+ * The coldest item near the class's CLOCK hand: of the linked items within 64 chunks past
+ * the hand, the one read or stored longest ago (item_atime()). The hand passes over items
+ * read since its last turn, so this, not the first of them, is what eviction would take
+ * first. @return that item, or NULL when the class has no page or none near the hand is
+ * linked.
+ */
+const struct item *slab_class_coldest(const struct slab *s, unsigned clsid);
 
 /** Called by slab_reassign_start() for every linked item on the page being moved. */
 typedef void (*slab_evict_fn)(struct item *it, void *arg);
