@@ -235,6 +235,19 @@ check_combination(const struct nc_settings *t, char *err, size_t errcap)
 					 "backend, tcpdump sees the traffic)");
 		return -EINVAL;
 	}
+	if (t->pdump && settings_eal_user_replaces(t, SETTINGS_EAL_pages)) {
+		/* --no-huge, --in-memory, --no-shconf: no shared files for a capture to attach to. */
+		setting_err(err, errcap, "--pdump: the EAL arguments choose the pages (--no-huge, "
+					 "--in-memory, --huge-dir ...): leave that to --pdump, which keeps "
+					 "EAL's files shared on hugepages");
+		return -EINVAL;
+	}
+	if (t->pdump && t->user[0] != '\0') {
+		/* Root's files: a process that dropped root could not remove them at its stop. */
+		setting_err(err, errcap, "--pdump with -u/--user: EAL's shared hugepage files are "
+					 "root's and would outlive the stop; run captured servers as root");
+		return -EINVAL;
+	}
 	if (!any_port) {
 		setting_err(err, errcap,
 			    "-p/--port and -U/--udp-port are both 0: nothing to listen on");

@@ -290,7 +290,7 @@ def check_bad_input(ctx):
     for peers, adv, needle in cases:
         n = Node(ctx.server, p[0], peers, adv, ctx.logdir)
         try:
-            rc = n.proc.wait(20)
+            rc = n.wait_exit(20)
             out = n.output()
         finally:
             n.stop()
@@ -363,8 +363,7 @@ def check_replicas(ctx):
         assert all(x["repl_dropped"] == "0" and x["repl_errors"] == "0" for x in st), st
         assert stats(ports[0], b"cluster")["cluster_replicas"] == "2"
         # A member killed: a ketama client that ejects it reads every key from the copy.
-        nodes[0].proc.kill()
-        nodes[0].proc.wait()
+        nodes[0].kill()
         mc2 = pylibmc.Client(names[1:], behaviors={"ketama_weighted": True})
         miss = [k for k in keys[200:] if mc2.get(k) is None]
         assert not miss, "%d of %d keys lost with node 0, e.g. %s" % (
@@ -648,8 +647,7 @@ def check_quorum(ctx):
         assert all(x["repl_quorum_failures"] == "0" for x in st), st
         wait_us = sum(int(x["repl_quorum_wait_us"]) for x in st)
         # SIGKILL: every acknowledged key is read through a client that ejected the member.
-        nodes[0].proc.kill()
-        nodes[0].proc.wait()
+        nodes[0].kill()
         mc2 = pylibmc.Client(names[1:], behaviors={"ketama_weighted": True})
         got = {}
         for b in range(0, nkeys, 100):
@@ -952,8 +950,7 @@ def check_etcd_join(ctx):
 def check_etcd_crash(ctx):
     dead = ctx.eports[2]
     before = {p: members_of(p)[0] for p in ctx.eports[:2]}
-    ctx.enodes[dead].proc.kill()
-    ctx.enodes[dead].proc.wait()
+    ctx.enodes[dead].kill()
     t0 = time.monotonic()
     after = wait_members(ctx.eports[:2], ["%s:%d" % (HOST, p) for p in ctx.eports[:2]],
                          ETCD_TTL + 3, "crash")
@@ -1008,7 +1005,7 @@ def check_etcd_start(ctx):
     n = Node(ctx.server, p[0], None, "%s:%d" % (HOST, p[0]), ctx.logdir,
              ["--etcd", nobody, "--etcd-ttl", str(ETCD_TTL)])
     try:
-        rc = n.proc.wait(30)
+        rc = n.wait_exit(30)
         out = n.output()
     finally:
         n.stop()
@@ -1059,8 +1056,7 @@ def check_etcd_replicas(ctx):
 
         # Killed: the same client (auto-eject) reads every acknowledged key from the copies;
         # the lease expires and every node drops it, with a new configuration version.
-        nodes[ports[0]].proc.kill()
-        nodes[ports[0]].proc.wait()
+        nodes[ports[0]].kill()
         t0 = time.monotonic()
         hits = 0
         while time.monotonic() - t0 < 10:

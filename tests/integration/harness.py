@@ -104,7 +104,7 @@ class Proc:
             try:
                 if self.answers():
                     return True
-            except OSError:
+            except (OSError, AssertionError):  # not listening yet, or no whole reply yet
                 time.sleep(0.05)
         raise AssertionError("%s did not answer within %.0f s" % (self.name, timeout))
 
@@ -114,6 +114,16 @@ class Proc:
             raise AssertionError("%s exited with %d: %s" % (self.name, self.code,
                                                             self.output()[-600:]))
         return self
+
+    def wait_exit(self, timeout=None):
+        """Wait for an exit the caller expects (a refused start); its status, also in .code."""
+        self.code = self.proc.wait(timeout)
+        return self.code
+
+    def kill(self):
+        """SIGKILL, as a crash would; waits for it (.code -9)."""
+        self.proc.kill()
+        return self.wait_exit()
 
     def output(self):
         """Everything it wrote so far (also after stop())."""
@@ -129,7 +139,11 @@ class Proc:
         Idempotent."""
         if self.final_output is not None:
             return
-        if self.proc.poll() is None:
+        if self.proc.poll() is not None and self.proc.returncode != 0 and self.code is None:
+            # Exited by itself before the stop, and nobody looked at why (wait_up() did not).
+            UNCLEAN.append("%s had exited with %d before its stop: %s" % (
+                self.name, self.proc.returncode, self.output()[-600:]))
+        elif self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout)

@@ -347,8 +347,7 @@ def check_sigusr1(ctx):
         assert c.get("u5") == b"5"
         c.close()
     finally:
-        a.proc.kill()  # no stop snapshot: what is restored is SIGUSR1's
-        a.proc.wait()
+        a.kill()  # no stop snapshot: what is restored is SIGUSR1's
         a.log.close()
     b = Server(ctx, "-t", "2", "--restore", path).up()
     try:
@@ -400,8 +399,7 @@ def check_serving(ctx):
         assert int(s["snapshot_last_items"]) >= 20000, s
     finally:
         stop.set()
-        a.proc.kill()
-        a.proc.wait()
+        a.kill()
         a.log.close()
     b = Server(ctx, "-t", "1", "-m", "128", "--restore", path).up()
     try:

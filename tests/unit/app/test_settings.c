@@ -749,6 +749,8 @@ test_eal_args(void **state)
 	assert_int_equal(settings_eal_args(&s, 4, false, &e, err, ERRCAP), 0);
 	assert_true(has_words(&e, "--no-huge", "--no-shconf"));
 	BAD("--pdump: captures the dpdk backend's port", "--pdump");
+	BAD("leave that to --pdump", "--backend", "dpdk", "--pdump", "--", "--in-memory");
+	BAD("--pdump with -u/--user", "--backend", "dpdk", "--pdump", "-u", "nobody");
 
 	/* Auto threads: all CPUs but one, pinned. */
 	settings_defaults(&s);
