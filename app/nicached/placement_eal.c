@@ -6,11 +6,15 @@
 #include <string.h>
 
 #include <rte_ethdev.h>
+#include <rte_malloc.h>
 #include <rte_memory.h>
 
 #include "core/log.h"
 #include "placement.h"
 #include "worker.h"
+
+/* Free heap a socket needs for a worker's small allocations to go there (they are a few MB). */
+#define PLACEMENT_SOCKET_FREE_MIN (16u << 20)
 
 int
 placement_lcore_socket(unsigned lcore)
@@ -20,19 +24,19 @@ placement_lcore_socket(unsigned lcore)
 	return s == (unsigned)SOCKET_ID_ANY ? SOCKET_ID_ANY : (int)s;
 }
 
-/* rte_memseg_list_walk callback: stop (1) at a list of the socket in @p arg. */
-static int
-list_on_socket(const struct rte_memseg_list *msl, void *arg)
-{
-	return msl->socket_id == *(const int *)arg;
-}
-
 int
 placement_mem_socket(unsigned lcore)
 {
 	int s = placement_lcore_socket(lcore);
+	struct rte_malloc_socket_stats st;
 
-	if (s == SOCKET_ID_ANY || rte_memseg_list_walk(list_on_socket, &s) != 1)
+	/*
+	 * EAL makes a memory list for every socket with CPUs, pages or not: what counts is
+	 * memory its heap there holds now. The worker's small allocations (rings, stack, TCP)
+	 * do not fall back by themselves; the shard does (lib/store).
+	 */
+	if (s == SOCKET_ID_ANY || rte_malloc_get_socket_stats(s, &st) != 0 ||
+	    st.heap_freesz_bytes < PLACEMENT_SOCKET_FREE_MIN)
 		return SOCKET_ID_ANY;
 	return s;
 }

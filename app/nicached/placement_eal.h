@@ -19,8 +19,9 @@
 int placement_lcore_socket(unsigned lcore);
 
 /**
- * [setup] The socket to allocate @p lcore's memory on: its socket when EAL has memory there
- * (without hugepages EAL has memory on socket 0 only), else SOCKET_ID_ANY.
+ * [setup] The socket to allocate @p lcore's memory on: its socket when EAL's heap there has
+ * room now (16 MB free: without hugepages only socket 0 has any; with them, the sockets
+ * whose pages EAL reserved), else SOCKET_ID_ANY.
  */
 int placement_mem_socket(unsigned lcore);
 
