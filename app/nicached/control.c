@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -152,13 +153,9 @@ telemetry_tcp(const char *cmd, const char *params, struct rte_tel_data *d)
 }
 
 /* One size class's figures as a telemetry dict (`stats slabs` and `stats items` names). */
-static struct rte_tel_data *
-telemetry_class(const struct stats_class_sum *c)
+static int
+telemetry_class(const struct stats_class_sum *c, struct rte_tel_data *d)
 {
-	struct rte_tel_data *d = rte_tel_data_alloc();
-
-	if (d == NULL)
-		return NULL;
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_u64(d, "chunk_size", c->size);
 	rte_tel_data_add_dict_u64(d, "chunks_per_page", c->per_page);
@@ -181,35 +178,41 @@ telemetry_class(const struct stats_class_sum *c)
 	rte_tel_data_add_dict_u64(d, "evicted_active", c->evicted_active);
 	rte_tel_data_add_dict_u64(d, "outofmemory", c->outofmemory);
 	rte_tel_data_add_dict_u64(d, "mem_requested", c->mem_requested);
-	return d;
+	return 0;
 }
 
-/* /nicached/slabs: every size class in use (memcached's numbers, from 1) with its figures. */
+/*
+ * /nicached/slabs: the size classes in use (memcached's numbers, from 1), as DPDK's list
+ * commands do; /nicached/slabs,N: class N's figures (one class per reply: every class's in
+ * one would pass telemetry's 16 KB reply limit, which drops what does not fit).
+ */
 static int
 telemetry_classes(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	struct stats_class_sum cs[SLAB_CLASS_MAX];
 	unsigned ncls;
-	char name[16];
+	unsigned long want = 0;
+	char *end = NULL;
 
 	(void)cmd;
-	(void)params;
 	if (telemetry_srv == NULL)
 		return -EAGAIN;
-	ncls = stats_classes(telemetry_srv, cs);
-	rte_tel_data_start_dict(d);
-	for (unsigned c = 0; c < ncls; c++) {
-		struct rte_tel_data *one;
-
-		if (cs[c].pages == 0)
-			continue;
-		one = telemetry_class(&cs[c]);
-		if (one == NULL)
-			return -ENOMEM;
-		snprintf(name, sizeof(name), "%u", c + 1);
-		rte_tel_data_add_dict_container(d, name, one, 0);
+	if (params != NULL && params[0] != '\0') {
+		want = strtoul(params, &end, 10);
+		if (*end != '\0' || want == 0 || want > SLAB_CLASS_MAX)
+			return -EINVAL;
 	}
-	return 0;
+	ncls = stats_classes(telemetry_srv, cs);
+	if (want == 0) {
+		rte_tel_data_start_array(d, RTE_TEL_INT_VAL);
+		for (unsigned c = 0; c < ncls; c++)
+			if (cs[c].pages != 0)
+				rte_tel_data_add_array_int(d, (int)c + 1);
+		return 0;
+	}
+	if (want > ncls || cs[want - 1].pages == 0)
+		return -ENOENT;
+	return telemetry_class(&cs[want - 1], d);
 }
 
 int
@@ -225,8 +228,9 @@ control_telemetry(struct nc_server *srv)
 						"nicached's `stats settings`");
 	if (rc == 0)
 		rc = rte_telemetry_register_cmd("/nicached/slabs", telemetry_classes,
-						"nicached's `stats slabs` and `stats items`: every "
-						"size class in use, by memcached's class number");
+						"nicached's size classes in use (memcached's "
+						"numbers); with ,N: class N's `stats slabs` and "
+						"`stats items` figures");
 	if (rc == 0 && srv->port != NULL)
 		rc = rte_telemetry_register_cmd("/nicached/nic", telemetry_nic,
 						"nicached's `stats nic`: port counters, packet "

@@ -69,7 +69,8 @@ stats_section(void)
 	entry("stats cachedump CLASS LIMIT", "keys of one size class, as memcached");
 	entry("stats reset", "sets the counters back to zero");
 	para("The same figures are served as JSON over DPDK telemetry (dpdk-telemetry.py, "
-	     "commands /nicached/stats, /nicached/settings, /nicached/slabs, /nicached/nic, "
+	     "commands /nicached/stats, /nicached/settings, /nicached/slabs (the classes in use; "
+	     ",N for class N), /nicached/nic, "
 	     "/nicached/tcp) and to Prometheus (--metrics: nicached_slab_get_hits_total and "
 	     "the like, by class).");
 }

@@ -267,17 +267,19 @@ d = json.loads(sys.argv[1])["/nicached/stats"]
 assert d["cmd_get"] == 2 and d["get_hits"] == 1 and d["get_misses"] == 1, d
 assert d["cmd_set"] == 1 and d["curr_items"] == 1 and d["threads"] == 2, d
 ' "$json" >>"$out" 2>&1 || return 1
-	# The size classes: the one holding "tk", by memcached's number (as stats items has it).
-	json=$(echo /nicached/slabs | timeout -k 5 "$limit" dpdk-telemetry.py \
-		-f "nicached-$PORT" "${inst[@]}" 2>>"$out") || return 1
+	# The size classes: the one holding "tk", by memcached's number (as stats items has it),
+	# then its figures.
+	json=$(printf '/nicached/slabs\n/nicached/slabs,1\n' | timeout -k 5 "$limit" \
+		dpdk-telemetry.py -f "nicached-$PORT" "${inst[@]}" 2>>"$out") || return 1
 	echo "$json" >>"$out"
 	"$PYTHON" -c '
 import json, sys
-d = json.loads(sys.argv[1])["/nicached/slabs"]
-assert list(d) == ["1"], d
-c = d["1"]
+replies = [json.loads(line) for line in sys.argv[1].splitlines() if line.startswith("{")]
+assert replies[0]["/nicached/slabs"] == [1], replies
+c = replies[1]["/nicached/slabs"]
 assert c["number"] == 1 and c["chunk_size"] >= 48 and c["total_pages"] >= 1, c
 assert c["used_chunks"] + c["free_chunks"] <= c["total_chunks"], c
+assert c["get_hits"] == 1 and c["cmd_set"] == 1, c
 ' "$json" >>"$out" 2>&1
 }
 
