@@ -311,15 +311,19 @@ exec_arith(const struct exec_ctx *ctx, struct store_shard *s, const struct store
 	if (st == STORE_NOT_FOUND && (req->flags & PROTO_F_HAS_INITIAL)) {
 		char num[24];
 		uint32_t n = format_u64(num, sizeof(num), req->initial);
+		enum store_status put;
 
-		st = store_put(s, k, STORE_MODE_ADD, num, n, 0, req->exptime, 0, &cas);
-		if (st == STORE_NO_MEMORY)
+		put = store_put(s, k, STORE_MODE_ADD, num, n, 0, req->exptime, 0, &cas);
+		if (put == STORE_NO_MEMORY)
 			return false;
-		if (st == STORE_STORED) {
-			value = req->initial;
-			st = STORE_OK;
-			clsid = store_class_for(s, k->len, n); /* the item it created */
+		/* memcached 1.6 counts this neither as a hit nor as a miss. */
+		if (put == STORE_STORED) {
+			res->status = PROTO_ST_NUMBER;
+			res->number = req->initial;
+			res->cas = cas;
+			return true;
 		}
+		st = put;
 	}
 	if (st == STORE_OK) {
 		if (incr)

@@ -317,8 +317,16 @@ def slab_hits_run(p):
     got = b""
     while len(got) < 24 or len(got) < 24 + struct.unpack(">I", got[8:12])[0]:
         got += bsock.recv(4096)
-    bsock.close()
     assert struct.unpack(">H", got[6:8])[0] == 0, got
+    # binary incr of a missing key with an initial value: created, neither a hit nor a miss
+    extras = struct.pack(">QQI", 1, 42, 0)
+    bsock.sendall(struct.pack(">BBHBBHIIQ", 0x80, 0x05, 4, len(extras), 0, 0, 4 + len(extras),
+                              0, 0) + extras + b"bnew")
+    got = b""
+    while len(got) < 24 or len(got) < 24 + struct.unpack(">I", got[8:12])[0]:
+        got += bsock.recv(4096)
+    bsock.close()
+    assert struct.unpack(">H", got[6:8])[0] == 0 and got[24:32] == struct.pack(">Q", 42), got
     classes = {}
     for key in (b"small", b"num", b"big"):
         me = one(sock, b"me %s\r\n" % key, line).decode()
@@ -363,6 +371,11 @@ def check_slab_hits(ctx):
         return res
     (n, ngen, ncls, nby), (m, mgen, mcls, _), _, _ = both(ctx, [], run)
     assert n == m, ("nicached", n, "memcached", m)
+    general = ("cmd_set", "incr_hits", "incr_misses", "decr_hits", "decr_misses", "cas_hits",
+               "cas_badval", "cas_misses", "touch_hits", "touch_misses", "delete_hits",
+               "delete_misses")
+    assert [ngen[f] for f in general] == [mgen[f] for f in general], (
+        "nicached", [ngen[f] for f in general], "memcached", [mgen[f] for f in general])
     for field in SLAB_HITS:
         total = sum(c.get(field, 0) for c in nby.values())
         assert total == int(ngen[field]), (field, total, ngen[field])
