@@ -16,6 +16,24 @@ import time
 HOST = "127.0.0.1"
 # What Proc.stop() found: processes that did not exit 0 after SIGTERM, one text each.
 UNCLEAN = []
+# What the checks decorated with check() gave: True (passed) or False, in order.
+RESULTS = []
+
+
+def check(name):
+    """Decorate a check fn(ctx): running it prints PASS name or FAIL name: why (an exception)
+    and appends the outcome to RESULTS; a failure does not stop the next check."""
+    def wrap(fn):
+        def run(ctx):
+            try:
+                fn(ctx)
+                print("PASS %s" % name, flush=True)
+                RESULTS.append(True)
+            except Exception as e:  # noqa: BLE001 -- report and go on with the next check
+                print("FAIL %s: %s" % (name, e), flush=True)
+                RESULTS.append(False)
+        return run
+    return wrap
 
 
 def free_ports(n, host=HOST):

@@ -32,65 +32,17 @@ import urllib.request
 from prometheus_client.parser import text_string_to_metric_families
 from pymemcache.client.base import Client
 
-RESULTS = []
+from harness import HOST, RESULTS, UNCLEAN, Proc, check, free_port, free_ports
 
+class Server(Proc):
+    """nicached on loopback with --metrics on a port of its own; up once it accepts."""
 
-def check(name):
-    def wrap(fn):
-        def run(ctx):
-            try:
-                fn(ctx)
-                print("PASS %s" % name, flush=True)
-                RESULTS.append(True)
-            except Exception as e:  # report and go on with the next check
-                print("FAIL %s: %s" % (name, e), flush=True)
-                RESULTS.append(False)
-        return run
-    return wrap
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-class Server:
     def __init__(self, path, extra, log):
-        self.port = free_port()
-        self.mport = free_port()
-        self.log = open(log, "w+")
-        self.proc = subprocess.Popen(
-            [path, "-p", str(self.port), "-l", "127.0.0.1", "-t", "2", "-m", "64",
-             "--metrics", "127.0.0.1:%d" % self.mport] + extra,
-            stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                if self.proc.poll() is not None:
-                    break
-                time.sleep(0.1)
-        raise RuntimeError("server did not start: " + self.output()[-500:])
-
-    def output(self):
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+        port, self.mport = free_ports(2)
+        super().__init__([path, "-p", str(port), "-l", HOST, "-t", "2", "-m", "64",
+                          "--metrics", "%s:%d" % (HOST, self.mport)] + extra, log, port,
+                         probe="connect")
+        self.up()
 
     def scrape(self, path="/metrics"):
         with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.mport, path), timeout=5) as r:
@@ -310,6 +262,9 @@ def main():
             fn(ctx)
     finally:
         ctx.srv.stop()
+        for u in UNCLEAN:
+            print("FAIL clean exit: %s" % u, flush=True)
+            RESULTS.append(False)
         if not all(RESULTS):
             with open(os.path.join(tmp, "server.log")) as f:
                 print(f.read()[-2000:])

@@ -40,65 +40,21 @@ import sys
 import tempfile
 import time
 
-RESULTS = []
+import harness
+from harness import RESULTS, UNCLEAN, check, free_port
 
+class Proc(harness.Proc):
+    """A server (nicached or memcached) on a free loopback port; up once it accepts."""
 
-def check(name):
-    def wrap(fn):
-        def run(ctx):
-            try:
-                fn(ctx)
-                print("PASS %s" % name, flush=True)
-                RESULTS.append(True)
-            except Exception as e:  # report and go on
-                print("FAIL %s: %s" % (name, e), flush=True)
-                RESULTS.append(False)
-        return run
-    return wrap
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-class Proc:
-    """A server (nicached or memcached) on a free loopback port."""
-
-    def __init__(self, argv, tmp, name, host="127.0.0.1"):
-        self.port = free_port()
-        self.logpath = os.path.join(tmp, name + ".log")
-        self.log = open(self.logpath, "w+")
-        self.proc = subprocess.Popen(argv + ["-p", str(self.port), "-U", "0"],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            try:
-                socket.create_connection((host, self.port), timeout=1).close()
-                return
-            except OSError:
-                if self.proc.poll() is not None:
-                    break
-                time.sleep(0.1)
-        raise RuntimeError("%s did not start: %s" % (name, self.output()[-500:]))
-
-    def output(self):
-        self.log.flush()
-        with open(self.logpath) as f:
-            return f.read()
+    def __init__(self, argv, tmp, name):
+        port = free_port()
+        super().__init__(argv + ["-p", str(port), "-U", "0"], os.path.join(tmp, name + ".log"),
+                         port, probe="connect", name=name)
+        self.up()
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+        """Its exit status."""
+        super().stop(15)
         return self.proc.returncode
 
 
@@ -528,6 +484,9 @@ def main():
             fn(ctx)
     finally:
         shutil.rmtree(ctx.tmp, ignore_errors=True)
+    for u in UNCLEAN:
+        print("FAIL clean exit: %s" % u, flush=True)
+        RESULTS.append(False)
     passed = sum(RESULTS)
     print("%d passed, %d failed" % (passed, len(RESULTS) - passed))
     return 0 if all(RESULTS) else 1
