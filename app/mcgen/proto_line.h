@@ -11,6 +11,23 @@
 #include <string.h>
 
 #include "proto.h"
+#include "workload.h"
+
+/*
+ * Finish a storage request whose command line (@p head bytes, or snprintf's negative result)
+ * is at @p buf: the value of q's key at q's version (@p vlen bytes) and "\r\n" after it.
+ * @return the request's length; -ENOSPC when it does not fit @p cap.
+ */
+static inline long
+line_set_value(const struct mcgen_workload *w, const struct mcgen_req *q, char *buf, size_t cap,
+	       int head, uint32_t vlen)
+{
+	if (head < 0 || (size_t)head + vlen + 2 > cap)
+		return -ENOSPC;
+	mcgen_value_fill(w, q->keys[0], q->version, buf + head);
+	memcpy(buf + head + vlen, "\r\n", 2);
+	return (long)head + vlen + 2;
+}
 
 /*
  * Find the line at @p off: its end (the '\r' of "\r\n") in *@p eol.

@@ -47,11 +47,7 @@ mcgen_meta_encode(const struct mcgen_workload *w, const struct mcgen_req *q, cha
 		klen = mcgen_key(w, q->keys[0], key);
 		vlen = mcgen_value_len(w, q->keys[0], q->version);
 		h = snprintf(buf, cap, "ms %.*s %u F%u\r\n", (int)klen, key, vlen, q->version);
-		if (h < 0 || (size_t)h + vlen + 2 > cap)
-			return -ENOSPC;
-		mcgen_value_fill(w, q->keys[0], q->version, buf + h);
-		memcpy(buf + h + vlen, "\r\n", 2);
-		return (long)h + vlen + 2;
+		return line_set_value(w, q, buf, cap, h, vlen);
 	case MCGEN_OP_DELETE:
 		klen = mcgen_key(w, q->keys[0], key);
 		h = snprintf(buf, cap, "md %.*s\r\n", (int)klen, key);
