@@ -89,12 +89,16 @@ struct tx_backlog {
 };
 
 /**
- * The first read key of a UDP datagram, digested by the burst's prefetch so the request does
- * not digest it again. key.len 0: none.
+ * The first read key of a UDP datagram, digested and looked up by the burst's prefetch so the
+ * request does neither again. key.len 0: none. Valid only until the worker's next RCU
+ * quiescent state (found is an item pointer): the request's first execution uses it or drops
+ * it, within the burst (store_get_found() says when found may be trusted).
  */
 struct udp_key_hint {
 	uint32_t off;	      /* of the key in the datagram's payload (after the frame header) */
 	struct store_key key; /* key.key points at the key where it lies now */
+	const struct item *found; /* what the index held for the key then, or NULL */
+	uint64_t own_changes; /* store_shard_changes() of the worker's own shard then */
 };
 
 struct conn {

@@ -248,6 +248,7 @@ conn_execute(struct worker *w, struct conn *c)
 	struct proto_request *req = &c->req;
 	struct nc_server *srv = w->srv;
 	struct proto_result res;
+	const struct item *found;
 	struct nc_route route;
 	unsigned shard;
 
@@ -267,12 +268,20 @@ conn_execute(struct worker *w, struct conn *c)
 			return false;
 		return true;
 	}
-	if (c->hint.key.len != 0 && req->key == c->hint.key.key && req->key_len == c->hint.key.len)
-		c->key = c->hint.key; /* digested already by the burst's prefetch */
-	else
+	found = NULL;
+	if (c->hint.key.len != 0 && req->key == c->hint.key.key &&
+	    req->key_len == c->hint.key.len) {
+		c->key = c->hint.key; /* digested and looked up already by the burst's prefetch */
+		found = c->hint.found;
+	} else {
 		store_key_init(&c->key, &srv->seed, req->key, req->key_len);
+	}
 	c->hint.key.len = 0;
 	cluster_route(srv, &c->key, &route);
+	/* This worker's own writes since the prefetch come before this read: look again. */
+	if (found != NULL && route.shard == w->id &&
+	    store_shard_changes(w->shard) != c->hint.own_changes)
+		found = NULL;
 	if ((route.role == NC_ROUTE_REMOTE ||
 	     (route.role == NC_ROUTE_REPLICA && exec_is_write(req))) && !peer_from_member(req)) {
 		/*
@@ -287,7 +296,7 @@ conn_execute(struct worker *w, struct conn *c)
 	shard = route.shard;
 	c->key_shard = shard;
 	if (!exec_is_write(req)) {
-		exec_read(&w->exec, srv->workers[shard]->shard, &c->key, req, &res);
+		exec_read(&w->exec, srv->workers[shard]->shard, &c->key, found, req, &res);
 		if (res.status == PROTO_ST_MISS && req->op == PROTO_OP_GET &&
 		    route.role != NC_ROUTE_ALONE && cluster_warming(srv)) {
 			/* Warming up: another copy may have what the resync did not send yet. */

@@ -28,10 +28,14 @@ udp_prefetch(struct worker *w, const struct stack_dgram *d, unsigned n)
 {
 	struct store_key keys[WORKER_UDP_BATCH * UDP_PREFETCH_KEYS];
 	const struct store_key *by_shard[WORKER_UDP_BATCH * UDP_PREFETCH_KEYS];
+	const struct item *found[WORKER_UDP_BATCH * UDP_PREFETCH_KEYS];
+	uint8_t where[WORKER_UDP_BATCH * UDP_PREFETCH_KEYS]; /* by_shard[j] is keys[where[j]] */
+	uint8_t first[WORKER_UDP_BATCH]; /* datagram i's first key is keys[first[i]] */
 	struct proto_key_ref refs[UDP_PREFETCH_KEYS];
 	unsigned nkeys = 0, nworkers = w->srv->nworkers;
 
 	RTE_BUILD_BUG_ON(WORKER_UDP_BATCH * UDP_PREFETCH_KEYS > INDEX_BULK_MAX);
+	RTE_BUILD_BUG_ON(WORKER_UDP_BATCH * UDP_PREFETCH_KEYS > UINT8_MAX);
 
 	for (unsigned i = 0; i < n && i < WORKER_UDP_BATCH; i++)
 		w->udp_hint[i].key.len = 0;
@@ -46,22 +50,41 @@ udp_prefetch(struct worker *w, const struct stack_dgram *d, unsigned n)
 					 d[i].len - PROTO_UDP_HEADER_LEN, refs, UDP_PREFETCH_KEYS);
 		for (unsigned j = 0; j < k; j++)
 			store_key_init(&keys[nkeys++], &w->srv->seed, refs[j].key, refs[j].len);
-		/* The first key's digest is handed to the request, so it is computed once. */
+		/* The first key's digest and lookup are handed to the request: done once. */
 		if (k > 0) {
+			first[i] = (uint8_t)(nkeys - k);
 			w->udp_hint[i].off = (uint32_t)((const uint8_t *)refs[0].key - d[i].bytes) -
 					     PROTO_UDP_HEADER_LEN;
 			w->udp_hint[i].key = keys[nkeys - k];
 		}
 	}
+	for (unsigned i = 0; i < nkeys; i++)
+		found[i] = NULL;
 	/* One bulk lookup per shard that owns some of the keys. */
 	for (unsigned s = 0; s < nworkers && nkeys > 0; s++) {
+		const struct item *got[WORKER_UDP_BATCH * UDP_PREFETCH_KEYS];
 		unsigned m = 0;
 
-		for (unsigned i = 0; i < nkeys; i++)
-			if (cluster_key_shard(w->srv, &keys[i]) == s)
+		for (unsigned i = 0; i < nkeys; i++) {
+			if (cluster_key_shard(w->srv, &keys[i]) == s) {
+				where[m] = (uint8_t)i;
 				by_shard[m++] = &keys[i];
-		if (m > 0)
-			store_prefetch_bulk(w->srv->workers[s]->shard, by_shard, m);
+			}
+		}
+		if (m == 0)
+			continue;
+		store_prefetch_bulk(w->srv->workers[s]->shard, by_shard, m, got);
+		for (unsigned j = 0; j < m; j++)
+			found[where[j]] = got[j];
+	}
+	/* What the requests may trust of their own shard's lookups (store_get_found()). */
+	uint64_t changes = store_shard_changes(w->shard);
+
+	for (unsigned i = 0; i < n && i < WORKER_UDP_BATCH; i++) {
+		if (w->udp_hint[i].key.len == 0)
+			continue;
+		w->udp_hint[i].found = found[first[i]];
+		w->udp_hint[i].own_changes = changes;
 	}
 }
 

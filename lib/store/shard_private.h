@@ -82,6 +82,7 @@ struct store_shard {
 	struct store_shard_stats stats __rte_cache_aligned;
 	struct nc_cas_lease cas;
 	struct item *inflight;	   /* allocated, not committed */
+	uint64_t index_changes;	   /* store_shard_changes() */
 	uint32_t flush_wait_calls; /* maintain calls since pending retirements were seen */
 	unsigned index_full_rotor; /* class to start evicting from when the index is full */
 	unsigned sweep_class;	   /* the class a recent_oldest judge sweeps (a chained item's
