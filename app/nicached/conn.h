@@ -139,6 +139,8 @@ struct conn {
 	uint16_t udp_via;
 	uint16_t udp_request_id;
 	struct udp_key_hint hint; /* the request's first key, digested (key.len 0: none) */
+	const uint8_t *udp_lent;  /* a plain get's bytes where the stack has them (until its */
+	uint32_t udp_lent_len;	  /* next receive: conn_udp_keep()), or NULL: in udp_buf */
 
 	/*
 	 * From here on conn_get() clears only req: the other parts set themselves up (the

@@ -232,6 +232,9 @@ conn_wait_one(struct conn *c)
 static bool
 conn_proxy(struct worker *w, struct conn *c, bool read_through)
 {
+	/* It waits beyond the burst: a UDP get must not keep pointing at the stack's bytes. */
+	if (conn_udp_keep(c) != 0)
+		return false;
 	if (!peer_proxy(w, &c->key, conn_msg(w, c, FWD_PROXY), &c->in, read_through))
 		return false;
 	conn_wait_one(c);

@@ -6,6 +6,7 @@
  * Replies are bounded (--udp-reply-max bytes), so a small request cannot make the
  * server flood a forged source address.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,10 +89,47 @@ udp_prefetch(struct worker *w, const struct stack_dgram *d, unsigned n)
 	}
 }
 
+/** Room for @p len request bytes in c->udp_buf (kept across reuse). @return 0 or -ENOMEM. */
+static int
+udp_buf_reserve(struct conn *c, uint32_t len)
+{
+	uint32_t cap = RTE_MAX(len, (uint32_t)CONN_UDP_BUF_MIN);
+	uint8_t *b;
+
+	if (c->udp_buf_cap >= len)
+		return 0;
+	b = malloc(cap);
+	if (b == NULL)
+		return -ENOMEM;
+	free(c->udp_buf);
+	c->udp_buf = b;
+	c->udp_buf_cap = cap;
+	return 0;
+}
+
+int
+conn_udp_keep(struct conn *c)
+{
+	const uint8_t *from = c->udp_lent;
+
+	if (from == NULL)
+		return 0;
+	if (udp_buf_reserve(c, c->udp_lent_len) != 0)
+		return -ENOMEM;
+	memcpy(c->udp_buf, from, c->udp_lent_len);
+	/* A plain get points at its bytes only through its key (text_single_get()). */
+	c->req.key = (const char *)c->udp_buf + ((const uint8_t *)c->req.key - from);
+	if (c->key.key != NULL)
+		c->key.key = (const char *)c->udp_buf + ((const uint8_t *)c->key.key - from);
+	c->udp_lent = NULL;
+	return 0;
+}
+
 void
 conn_udp_datagram(struct worker *w, const struct stack_dgram *d, const struct udp_key_hint *hint)
 {
 	struct proto_udp_header h;
+	const uint8_t *payload = d->bytes + PROTO_UDP_HEADER_LEN;
 	struct conn *c;
 	uint32_t len;
 
@@ -103,41 +141,39 @@ conn_udp_datagram(struct worker *w, const struct stack_dgram *d, const struct ud
 		return;
 	}
 	c = conn_new_udp(w);
-	len = d->len - PROTO_UDP_HEADER_LEN;
-	if (c != NULL && c->udp_buf_cap < len) {
-		uint32_t cap = RTE_MAX(len, (uint32_t)CONN_UDP_BUF_MIN);
-		uint8_t *b = malloc(cap);
-
-		if (b != NULL) {
-			free(c->udp_buf);
-			c->udp_buf = b;
-			c->udp_buf_cap = cap;
-		}
-	}
-	if (c == NULL || c->udp_buf_cap < len) {
-		if (c != NULL)
-			conn_free_udp(w, c);
+	if (c == NULL) {
 		STAT_INC(&w->stats, udp_dropped);
 		return;
 	}
-	/*
-	 * The datagram buffer is reused by the next receive: the request keeps its own copy (in
-	 * the connection's buffer, kept across reuse: no allocation per datagram).
-	 */
-	memcpy(c->udp_buf, d->bytes + PROTO_UDP_HEADER_LEN, len);
-	if (hint != NULL && hint->key.len != 0) {
-		c->hint = *hint;
-		c->hint.key.key = (const char *)c->udp_buf + hint->off;
-	}
+	len = d->len - PROTO_UDP_HEADER_LEN;
 	memcpy(&c->udp_peer.ss, &d->peer.ss, d->peer.len); /* not the whole sockaddr_storage */
 	c->udp_peer.len = d->peer.len;
 	c->udp_via = d->via;
 	c->udp_request_id = h.request_id;
 	c->read_closed = true;
-	/* Most datagrams are one plain get: it needs no parser (the input stays empty). */
-	if (text_single_get((const char *)c->udp_buf, len, &c->req)) {
+	/*
+	 * Most datagrams are one plain get: it needs no parser (the input stays empty), and it
+	 * runs on the datagram where it lies (the hint's key points there too); the next receive
+	 * reuses those bytes, so should it wait, conn_udp_keep() copies them.
+	 */
+	if (text_single_get((const char *)payload, len, &c->req)) {
+		c->udp_lent = payload;
+		c->udp_lent_len = len;
+		if (hint != NULL && hint->key.len != 0)
+			c->hint = *hint;
 		conn_run_request(w, c);
 		return;
+	}
+	/* Any other request keeps its own copy, in the connection's buffer. */
+	if (udp_buf_reserve(c, len) != 0) {
+		conn_free_udp(w, c);
+		STAT_INC(&w->stats, udp_dropped);
+		return;
+	}
+	memcpy(c->udp_buf, payload, len);
+	if (hint != NULL && hint->key.len != 0) {
+		c->hint = *hint;
+		c->hint.key.key = (const char *)c->udp_buf + hint->off;
 	}
 	proto_input_add(&c->in, c->udp_buf, len);
 	c->seg_chunk[0] = NULL;

@@ -165,10 +165,20 @@ void udp_prefetch(struct worker *w, const struct stack_dgram *d, unsigned n);
 
 /**
  * Handle one UDP datagram (a request of one datagram; replies as numbered datagrams).
- * @p hint: its first key as udp_prefetch() digested it, or NULL.
+ * @p hint: its first key as udp_prefetch() digested and looked it up, or NULL. A datagram that
+ * is one plain get runs on @p d's bytes as they are (valid until the next stack_recv_dgrams);
+ * any other is copied into the connection's buffer first.
  */
 void conn_udp_datagram(struct worker *w, const struct stack_dgram *d,
 		       const struct udp_key_hint *hint);
+
+/**
+ * A UDP request that runs on the stack's bytes (a plain get) is about to wait beyond the
+ * datagram's burst (proxied to another member): copy the bytes into the connection's buffer
+ * and point the request and its key there. Nothing to do for the others.
+ * @return 0; -ENOMEM (the request must not wait then).
+ */
+int conn_udp_keep(struct conn *c);
 
 /* ---- forward.c ---- */
 
