@@ -607,6 +607,15 @@ cluster_route(const struct nc_server *srv, const struct store_key *k, struct nc_
 	cluster_route_view(srv, cluster_view_get(srv), k, out);
 }
 
+void
+cluster_route_shard(const struct nc_server *srv, const struct store_key *k, unsigned shard,
+		    struct nc_route *out)
+{
+	struct nc_route_table t = route_table(srv, cluster_view_get(srv));
+
+	nc_route_at(&t, shard, k->key, k->len, out);
+}
+
 unsigned
 cluster_key_shard(const struct nc_server *srv, const struct store_key *k)
 {

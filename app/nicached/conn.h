@@ -99,6 +99,8 @@ struct udp_key_hint {
 	struct store_key key; /* key.key points at the key where it lies now */
 	const struct item *found; /* what the index held for the key then, or NULL */
 	uint64_t own_changes; /* store_shard_changes() of the worker's own shard then */
+	uint32_t shard;	      /* cluster_key_shard() of the key */
+	bool single_get;      /* the datagram is one plain get of it (text_single_get_key()) */
 };
 
 struct conn {
@@ -134,13 +136,14 @@ struct conn {
 	struct dump *dump;	   /* DUMP: the dump and its cursor (malloc'ed) */
 	struct conn *next_free;
 	struct conn *next_pending;
-	/* UDP only: where the reply goes */
+	/* UDP only: where the reply goes (udp_to: udp_peer, or the datagram's while lent) */
+	const struct stack_addr *udp_to;
 	struct stack_addr udp_peer;
 	uint16_t udp_via;
 	uint16_t udp_request_id;
 	struct udp_key_hint hint; /* the request's first key, digested (key.len 0: none) */
-	const uint8_t *udp_lent;  /* a plain get's bytes where the stack has them (until its */
-	uint32_t udp_lent_len;	  /* next receive: conn_udp_keep()), or NULL: in udp_buf */
+	const uint8_t *udp_lent;  /* a plain get's bytes (and udp_to) where the stack has them */
+	uint32_t udp_lent_len;	  /* (until its next receive: conn_udp_keep()); NULL: copied */
 
 	/*
 	 * From here on conn_get() clears only req: the other parts set themselves up (the

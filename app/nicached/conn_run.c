@@ -274,13 +274,15 @@ conn_execute(struct worker *w, struct conn *c)
 	found = NULL;
 	if (c->hint.key.len != 0 && req->key == c->hint.key.key &&
 	    req->key_len == c->hint.key.len) {
-		c->key = c->hint.key; /* digested and looked up already by the burst's prefetch */
+		/* digested, routed to its shard and looked up already by the burst's prefetch */
+		c->key = c->hint.key;
 		found = c->hint.found;
+		cluster_route_shard(srv, &c->key, c->hint.shard, &route);
 	} else {
 		store_key_init(&c->key, &srv->seed, req->key, req->key_len);
+		cluster_route(srv, &c->key, &route);
 	}
 	c->hint.key.len = 0;
-	cluster_route(srv, &c->key, &route);
 	/* This worker's own writes since the prefetch come before this read: look again. */
 	if (found != NULL && route.shard == w->id &&
 	    store_shard_changes(w->shard) != c->hint.own_changes)

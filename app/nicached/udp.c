@@ -31,9 +31,11 @@ udp_prefetch(struct worker *w, const struct stack_dgram *d, unsigned n)
 	const struct store_key *by_shard[WORKER_UDP_BATCH * UDP_PREFETCH_KEYS];
 	const struct item *found[WORKER_UDP_BATCH * UDP_PREFETCH_KEYS];
 	uint8_t where[WORKER_UDP_BATCH * UDP_PREFETCH_KEYS]; /* by_shard[j] is keys[where[j]] */
+	uint8_t shard_of[WORKER_UDP_BATCH * UDP_PREFETCH_KEYS];
 	uint8_t first[WORKER_UDP_BATCH]; /* datagram i's first key is keys[first[i]] */
 	struct proto_key_ref refs[UDP_PREFETCH_KEYS];
 	unsigned nkeys = 0, nworkers = w->srv->nworkers;
+	uint64_t changes;
 
 	RTE_BUILD_BUG_ON(WORKER_UDP_BATCH * UDP_PREFETCH_KEYS > INDEX_BULK_MAX);
 	RTE_BUILD_BUG_ON(WORKER_UDP_BATCH * UDP_PREFETCH_KEYS > UINT8_MAX);
@@ -43,20 +45,28 @@ udp_prefetch(struct worker *w, const struct stack_dgram *d, unsigned n)
 	if (n < UDP_PREFETCH_MIN)
 		return;
 	for (unsigned i = 0; i < n && i < WORKER_UDP_BATCH; i++) {
+		const char *payload = (const char *)d[i].bytes + PROTO_UDP_HEADER_LEN;
+		uint32_t len = d[i].len - PROTO_UDP_HEADER_LEN;
+		bool single;
 		unsigned k;
 
 		if (d[i].len <= PROTO_UDP_HEADER_LEN || d[i].truncated)
 			continue;
-		k = proto_peek_read_keys(d[i].bytes + PROTO_UDP_HEADER_LEN,
-					 d[i].len - PROTO_UDP_HEADER_LEN, refs, UDP_PREFETCH_KEYS);
-		for (unsigned j = 0; j < k; j++)
-			store_key_init(&keys[nkeys++], &w->srv->seed, refs[j].key, refs[j].len);
-		/* The first key's digest and lookup are handed to the request: done once. */
+		/* Most are one plain get: its key is scanned once, here (the request is told). */
+		single = text_single_get_key(payload, len, &refs[0].key, &refs[0].len);
+		k = single ? 1 : proto_peek_read_keys(payload, len, refs, UDP_PREFETCH_KEYS);
+		for (unsigned j = 0; j < k; j++) {
+			store_key_init(&keys[nkeys], &w->srv->seed, refs[j].key, refs[j].len);
+			shard_of[nkeys] = (uint8_t)cluster_key_shard(w->srv, &keys[nkeys]);
+			nkeys++;
+		}
+		/* The first key's digest, shard and lookup are handed to the request: done once. */
 		if (k > 0) {
 			first[i] = (uint8_t)(nkeys - k);
-			w->udp_hint[i].off = (uint32_t)((const uint8_t *)refs[0].key - d[i].bytes) -
-					     PROTO_UDP_HEADER_LEN;
+			w->udp_hint[i].off = (uint32_t)(refs[0].key - payload);
 			w->udp_hint[i].key = keys[nkeys - k];
+			w->udp_hint[i].shard = shard_of[nkeys - k];
+			w->udp_hint[i].single_get = single;
 		}
 	}
 	for (unsigned i = 0; i < nkeys; i++)
@@ -67,7 +77,7 @@ udp_prefetch(struct worker *w, const struct stack_dgram *d, unsigned n)
 		unsigned m = 0;
 
 		for (unsigned i = 0; i < nkeys; i++) {
-			if (cluster_key_shard(w->srv, &keys[i]) == s) {
+			if (shard_of[i] == s) {
 				where[m] = (uint8_t)i;
 				by_shard[m++] = &keys[i];
 			}
@@ -79,8 +89,7 @@ udp_prefetch(struct worker *w, const struct stack_dgram *d, unsigned n)
 			found[where[j]] = got[j];
 	}
 	/* What the requests may trust of their own shard's lookups (store_get_found()). */
-	uint64_t changes = store_shard_changes(w->shard);
-
+	changes = store_shard_changes(w->shard);
 	for (unsigned i = 0; i < n && i < WORKER_UDP_BATCH; i++) {
 		if (w->udp_hint[i].key.len == 0)
 			continue;
@@ -117,6 +126,12 @@ conn_udp_keep(struct conn *c)
 	if (udp_buf_reserve(c, c->udp_lent_len) != 0)
 		return -ENOMEM;
 	memcpy(c->udp_buf, from, c->udp_lent_len);
+	if (c->udp_to != &c->udp_peer) {
+		/* not the whole sockaddr_storage */
+		memcpy(&c->udp_peer.ss, &c->udp_to->ss, c->udp_to->len);
+		c->udp_peer.len = c->udp_to->len;
+		c->udp_to = &c->udp_peer;
+	}
 	/* A plain get points at its bytes only through its key (text_single_get()). */
 	c->req.key = (const char *)c->udp_buf + ((const uint8_t *)c->req.key - from);
 	if (c->key.key != NULL)
@@ -130,6 +145,7 @@ conn_udp_datagram(struct worker *w, const struct stack_dgram *d, const struct ud
 {
 	struct proto_udp_header h;
 	const uint8_t *payload = d->bytes + PROTO_UDP_HEADER_LEN;
+	bool single = true;
 	struct conn *c;
 	uint32_t len;
 
@@ -146,25 +162,34 @@ conn_udp_datagram(struct worker *w, const struct stack_dgram *d, const struct ud
 		return;
 	}
 	len = d->len - PROTO_UDP_HEADER_LEN;
-	memcpy(&c->udp_peer.ss, &d->peer.ss, d->peer.len); /* not the whole sockaddr_storage */
-	c->udp_peer.len = d->peer.len;
 	c->udp_via = d->via;
 	c->udp_request_id = h.request_id;
 	c->read_closed = true;
 	/*
-	 * Most datagrams are one plain get: it needs no parser (the input stays empty), and it
-	 * runs on the datagram where it lies (the hint's key points there too); the next receive
-	 * reuses those bytes, so should it wait, conn_udp_keep() copies them.
+	 * Most datagrams are one plain get (udp_prefetch() told it, or see here): it needs no
+	 * parser (the input stays empty), and it runs on the datagram where it lies, its peer
+	 * address too (the hint's key points there as well); the next receive reuses those
+	 * bytes, so should it wait, conn_udp_keep() copies them.
 	 */
-	if (text_single_get((const char *)payload, len, &c->req)) {
+	if (hint != NULL && hint->key.len == 0)
+		hint = NULL;
+	if (hint != NULL && hint->single_get)
+		text_single_get_req(&c->req, hint->key.key, hint->key.len);
+	else
+		single = text_single_get((const char *)payload, len, &c->req);
+	if (single) {
+		if (hint != NULL)
+			c->hint = *hint;
 		c->udp_lent = payload;
 		c->udp_lent_len = len;
-		if (hint != NULL && hint->key.len != 0)
-			c->hint = *hint;
+		c->udp_to = &d->peer;
 		conn_run_request(w, c);
 		return;
 	}
-	/* Any other request keeps its own copy, in the connection's buffer. */
+	/* Any other request keeps its own copies, in the connection. */
+	memcpy(&c->udp_peer.ss, &d->peer.ss, d->peer.len); /* not the whole sockaddr_storage */
+	c->udp_peer.len = d->peer.len;
+	c->udp_to = &c->udp_peer;
 	if (udp_buf_reserve(c, len) != 0) {
 		conn_free_udp(w, c);
 		STAT_INC(&w->stats, udp_dropped);
@@ -275,7 +300,7 @@ udp_finish(struct worker *w, struct conn *c)
 		proto_udp_header_write(hdr[0], c->udp_request_id, 0, 1);
 		w->out_iov[0] = (struct iovec){hdr[0], PROTO_UDP_HEADER_LEN};
 		dg[0] = (struct stack_dgram_out){w->out_iov, 1 + out->niov, c->udp_via,
-						 &c->udp_peer};
+						 c->udp_to};
 		if (stack_send_dgrams(w->stack, dg, 1) == 1)
 			written = PROTO_UDP_HEADER_LEN + len;
 		total = 0;
@@ -293,7 +318,7 @@ udp_finish(struct worker *w, struct conn *c)
 			iov[used++] = (struct iovec){hdr[n], PROTO_UDP_HEADER_LEN};
 			used += cursor_take(&cur, left > payload ? payload : left, &iov[used]);
 			dg[n] = (struct stack_dgram_out){&iov[first], used - first, c->udp_via,
-							 &c->udp_peer};
+							 c->udp_to};
 		}
 		sent = stack_send_dgrams(w->stack, dg, n);
 		if (sent > 0)
