@@ -611,8 +611,14 @@ void
 cluster_route_shard(const struct nc_server *srv, const struct store_key *k, unsigned shard,
 		    struct nc_route *out)
 {
-	struct nc_route_table t = route_table(srv, cluster_view_get(srv));
+	const struct cluster_view *v = cluster_view_get(srv);
+	struct nc_route_table t;
 
+	if (v == NULL) {
+		nc_route_alone(shard, out); /* not in a cluster: the common case, kept short */
+		return;
+	}
+	t = route_table(srv, v);
 	nc_route_at(&t, shard, k->key, k->len, out);
 }
 

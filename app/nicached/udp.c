@@ -156,15 +156,6 @@ conn_udp_datagram(struct worker *w, const struct stack_dgram *d, const struct ud
 		STAT_INC(&w->stats, udp_dropped);
 		return;
 	}
-	c = conn_new_udp(w);
-	if (c == NULL) {
-		STAT_INC(&w->stats, udp_dropped);
-		return;
-	}
-	len = d->len - PROTO_UDP_HEADER_LEN;
-	c->udp_via = d->via;
-	c->udp_request_id = h.request_id;
-	c->read_closed = true;
 	/*
 	 * Most datagrams are one plain get (udp_prefetch() told it, or see here): it needs no
 	 * parser (the input stays empty), and it runs on the datagram where it lies, its peer
@@ -173,9 +164,18 @@ conn_udp_datagram(struct worker *w, const struct stack_dgram *d, const struct ud
 	 */
 	if (hint != NULL && hint->key.len == 0)
 		hint = NULL;
-	if (hint != NULL && hint->single_get)
-		text_single_get_req(&c->req, hint->key.key, hint->key.len);
-	else
+	len = d->len - PROTO_UDP_HEADER_LEN;
+	c = hint != NULL && hint->single_get ?
+		    conn_new_udp_get(w, hint->key.key, hint->key.len) :
+		    conn_new_udp(w);
+	if (c == NULL) {
+		STAT_INC(&w->stats, udp_dropped);
+		return;
+	}
+	c->udp_via = d->via;
+	c->udp_request_id = h.request_id;
+	c->read_closed = true;
+	if (hint == NULL || !hint->single_get)
 		single = text_single_get((const char *)payload, len, &c->req);
 	if (single) {
 		if (hint != NULL)

@@ -14,13 +14,11 @@ nc_route_at(const struct nc_route_table *t, uint32_t shard, const void *key, siz
 {
 	uint32_t r = t->copies;
 
-	out->shard = shard;
 	if (t->ring == NULL) {
-		out->role = NC_ROUTE_ALONE;
-		out->point = 0;
-		out->ncopies = 0;
+		nc_route_alone(shard, out);
 		return;
 	}
+	out->shard = shard;
 	if (r == 0)
 		r = 1;
 	if (r > NC_RING_REPLICAS_MAX)

@@ -144,15 +144,6 @@ proto_out_flatten(const struct proto_out *out, void *dst, uint64_t cap)
 	return n;
 }
 
-void
-proto_out_mark(const struct proto_out *out, struct proto_out_mark *m)
-{
-	m->niov = out->niov;
-	m->used = out->used;
-	m->bytes = out->bytes;
-	m->last_len = out->niov > 0 ? out->iov[out->niov - 1].iov_len : 0;
-}
-
 int
 proto_out_rewind(struct proto_out *out, const struct proto_out_mark *m)
 {

@@ -49,6 +49,49 @@ int proto_out_copy(struct proto_out *out, const void *data, uint32_t len);
  */
 int proto_out_ref(struct proto_out *out, const void *data, uint32_t len);
 
+/**
+ * Room to write up to @p len bytes straight into the output buffer, after the bytes copied
+ * so far; nothing is appended until proto_out_commit() says how many were written. For
+ * replies formatted in place (no staging copy).
+ * @return where to write; NULL when buffer or iovecs are full (out->overflow is set).
+ */
+static inline uint8_t *
+proto_out_reserve(struct proto_out *out, uint32_t len)
+{
+	uint8_t *dst = out->buf + out->used;
+	const struct iovec *last = out->niov > 0 ? &out->iov[out->niov - 1] : NULL;
+
+	if (out->cap - out->used < len ||
+	    ((last == NULL || (const uint8_t *)last->iov_base + last->iov_len != dst) &&
+	     out->niov == out->max_iov)) {
+		out->overflow = true;
+		return NULL;
+	}
+	return dst;
+}
+
+/**
+ * Append the @p len bytes (at most what proto_out_reserve() gave room for) written where it
+ * pointed, as proto_out_copy() would have appended them.
+ */
+static inline void
+proto_out_commit(struct proto_out *out, uint32_t len)
+{
+	uint8_t *dst = out->buf + out->used;
+	struct iovec *last = out->niov > 0 ? &out->iov[out->niov - 1] : NULL;
+
+	if (len == 0)
+		return;
+	if (last == NULL || (uint8_t *)last->iov_base + last->iov_len != dst) {
+		last = &out->iov[out->niov++];
+		last->iov_base = dst;
+		last->iov_len = 0;
+	}
+	last->iov_len += len;
+	out->used += len;
+	out->bytes += len;
+}
+
 /** A value: copied or referenced according to out->copy_values. */
 int proto_out_value(struct proto_out *out, const void *data, uint32_t len);
 
@@ -79,7 +122,14 @@ struct proto_out_mark {
 };
 
 /** Record where @p out stands now (before appending one reply). */
-void proto_out_mark(const struct proto_out *out, struct proto_out_mark *m);
+static inline void
+proto_out_mark(const struct proto_out *out, struct proto_out_mark *m)
+{
+	m->niov = out->niov;
+	m->used = out->used;
+	m->bytes = out->bytes;
+	m->last_len = out->niov > 0 ? out->iov[out->niov - 1].iov_len : 0;
+}
 
 /**
  * Take back everything appended since @p m (a reply that did not fit whole) and mark the

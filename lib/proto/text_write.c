@@ -30,20 +30,26 @@ put_line(struct proto_out *out, const char *s)
 	return 0;
 }
 
+/* Longest "VALUE " key " " flags " " bytes " " cas "\r\n" for a key of @p klen bytes. */
+#define GET_HDR_MAX(klen) (6 + (klen) + 1 + 10 + 1 + 10 + 1 + 20 + 2)
+
 /* GET/GAT: "VALUE ..." for a hit, "END" after the last key of the line. */
 static int
 write_get(struct proto_out *out, const struct proto_request *req, const struct proto_result *res)
 {
-	/* "VALUE " key " " flags " " bytes " " cas "\r\n" */
-	char hdr[6 + PROTO_KEY_MAX + 1 + 10 + 1 + 10 + 1 + 20 + 2];
 	bool last = (req->flags & PROTO_F_MULTI_LAST) != 0;
 	struct proto_out_mark m;
-	char *d = hdr;
+	char *start, *d;
 
 	if (res->status != PROTO_ST_HIT || req->key_len == 0)
 		return last ? proto_out_copy(out, "END\r\n", 5) : 0;
 	if (req->key_len > PROTO_KEY_MAX)
 		return -EINVAL;
+	proto_out_mark(out, &m);
+	/* The header line is formatted in the output itself. */
+	start = d = (char *)proto_out_reserve(out, GET_HDR_MAX(req->key_len));
+	if (d == NULL)
+		return proto_out_rewind(out, &m);
 	memcpy(d, "VALUE ", 6);
 	d += 6;
 	memcpy(d, req->key, req->key_len);
@@ -58,11 +64,14 @@ write_get(struct proto_out *out, const struct proto_request *req, const struct p
 	}
 	*d++ = '\r';
 	*d++ = '\n';
-	proto_out_mark(out, &m);
-	if (proto_out_copy(out, hdr, (uint32_t)(d - hdr)) < 0 ||
-	    proto_out_result_value(out, res) < 0 ||
-	    proto_out_copy(out, last ? "\r\nEND\r\n" : "\r\n", last ? 7 : 2) < 0)
+	proto_out_commit(out, (uint32_t)(d - start));
+	if (proto_out_result_value(out, res) < 0)
 		return proto_out_rewind(out, &m);
+	d = (char *)proto_out_reserve(out, 7);
+	if (d == NULL)
+		return proto_out_rewind(out, &m);
+	memcpy(d, last ? "\r\nEND\r\n" : "\r\n\0\0\0\0\0", 7);
+	proto_out_commit(out, last ? 7 : 2);
 	return 0;
 }
 

@@ -133,6 +133,23 @@ item_flushed(const struct store_shard *s, const struct item *it, nc_reltime_t no
 }
 
 /*
+ * item_classify() for an item whose key is known to be the one asked for (the index compared
+ * it, or the caller did): what it means at time now.
+ */
+static inline enum store_status
+item_classify_keyed(const struct store_shard *s, const struct item *it, nc_reltime_t now,
+		    bool check_flush)
+{
+	if (it == NULL)
+		return STORE_MISS;
+	if (nc_reltime_expired(item_exptime(it), now))
+		return STORE_EXPIRED;
+	if (check_flush && item_flushed(s, it, now))
+		return STORE_FLUSHED;
+	return STORE_HIT;
+}
+
+/*
  * What an index entry means for key k at time now. @p check_flush false skips the flush test
  * (the caller found no flush in force).
  */
@@ -142,11 +159,7 @@ item_classify(const struct store_shard *s, const struct item *it, const struct s
 {
 	if (it == NULL || !item_key_equals(it, k->key, k->len))
 		return STORE_MISS;
-	if (nc_reltime_expired(item_exptime(it), now))
-		return STORE_EXPIRED;
-	if (check_flush && item_flushed(s, it, now))
-		return STORE_FLUSHED;
-	return STORE_HIT;
+	return item_classify_keyed(s, it, now, check_flush);
 }
 
 /*

@@ -16,12 +16,15 @@ store_get_found(const struct store_shard *s, const struct store_key *k, const st
 {
 	uint32_t ticks = nc_clock_ticks(s->clock);
 	nc_reltime_t now = nc_clock_tick_second(ticks);
-	/* (A hint's memory is the item's until the quiescent state: its key can be compared.) */
+	/*
+	 * (A hint's memory is the item's until the quiescent state: its key can be compared.)
+	 * Either way the key is compared once: index_lookup() returns only the key's item.
+	 */
 	struct item *it = found != NULL && item_key_equals(found, k->key, k->len) ?
 				  (struct item *)(uintptr_t)found :
 				  index_lookup(&s->index, k);
 
-	hit_fill(hit, it, item_classify(s, it, k, now, true), ticks);
+	hit_fill(hit, it, item_classify_keyed(s, it, now, true), ticks);
 	return hit->status;
 }
 
