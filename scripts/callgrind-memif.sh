@@ -3,7 +3,7 @@
 # counted by callgrind: the reproducible twin of bench-memif.sh's cycles per request.
 #
 #   scripts/callgrind-memif.sh [--nicached PATH] [--gen PATH] [--duration 5] [--window 64]
-#                              [--keep DIR]
+#                              [--proto udp|tcp] [--keep DIR]
 #
 # Root only. Starts PATH (default build/app/nicached/nicached) under valgrind --tool=callgrind
 # on the memif profile (-t 1, no hugepages), instrumentation off; nc_udpgen (tests/bench) sets
@@ -13,8 +13,10 @@
 # burst net_queue_rx and worker_handle: prefetch, execution, reply, TX flush) are divided by
 # the datagrams it handled (calls of conn_udp_datagram, the generator's two stats requests
 # included). Prints that figure, the worker's whole count per datagram (its idle polls too:
-# varies with how busy it was) and the top functions (self cost per datagram). --keep DIR
-# keeps callgrind's output there.
+# varies with how busy it was) and the top functions (self cost per datagram). --proto tcp:
+# the same GETs pipelined on one TCP connection (--window in flight); per request (calls of
+# conn_execute) only the worker's whole count means something there (TCP input runs in the
+# stack's poll). --keep DIR keeps callgrind's output there.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -22,6 +24,7 @@ NICACHED=$ROOT/build/app/nicached/nicached
 GEN=$ROOT/build/tests/bench/nc_udpgen
 DURATION=5
 WINDOW=64
+PROTO=udp
 KEEP=
 while (($#)); do
 	case $1 in
@@ -29,11 +32,13 @@ while (($#)); do
 	--gen) GEN=$(realpath "$2"); shift 2 ;;
 	--duration) DURATION=$2; shift 2 ;;
 	--window) WINDOW=$2; shift 2 ;;
+	--proto) PROTO=$2; shift 2 ;;
 	--keep) KEEP=$2; shift 2 ;;
-	*) sed -n '2,17s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	*) sed -n '2,20s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 [[ $(id -u) -eq 0 ]] || { echo "callgrind-memif: needs root (memif socket in /run)" >&2; exit 1; }
+[[ $PROTO == udp || $PROTO == tcp ]] || { echo "callgrind-memif: --proto udp or tcp" >&2; exit 2; }
 [[ -x $NICACHED && -x $GEN ]] || { echo "callgrind-memif: $NICACHED or $GEN missing" >&2; exit 1; }
 
 TMP=$(mktemp -d /tmp/nc-cg-memif.XXXXXX)
@@ -77,14 +82,18 @@ gen() {
 }
 gen --warm --duration 1
 callgrind_control -i on "$PID" >/dev/null
-gen --duration "$DURATION"
+if [[ $PROTO == tcp ]]; then
+	gen --duration "$DURATION" --proto tcp --conns 1
+else
+	gen --duration "$DURATION"
+fi
 callgrind_control -i off "$PID" >/dev/null
 grep -E '^(LOAD|RESULT)' "$TMP/gen.log" | tail -n 2 >&2
 kill -TERM "$PID"
 wait "$PID" || true
 PID=
 
-/usr/bin/python3 - "$TMP" <<'PY'
+/usr/bin/python3 - "$TMP" "$PROTO" <<'PY'
 import collections, glob, re, sys
 
 # Callgrind's format: fn=/cfn= name lines (compressed "(id) name" / "(id)"), cost lines
@@ -122,13 +131,21 @@ for k, v in names.items():
     by_name.setdefault(v, []).append(k)
 def ids(n):
     return by_name.get(n, [])
-dgrams = sum(calls_to[i] for i in ids("conn_udp_datagram"))
+tcp = sys.argv[2] == "tcp"
+dgrams = sum(calls_to[i] for i in ids("conn_execute" if tcp else "conn_udp_datagram"))
 def inclusive(n):
     return sum(v for (a, b), v in call_incl.items() if b in ids(n))
 if dgrams == 0:
-    sys.exit("callgrind-memif: no datagram counted")
-per = (inclusive("worker_handle") + inclusive("net_queue_rx")) / dgrams
+    sys.exit("callgrind-memif: no request counted")
 total = sum(self_cost.values())
+if tcp:
+    print(f"requests {dgrams}: {total / dgrams:.1f} instructions per request, the worker's "
+          f"whole count (idle polls too)")
+    print("top self costs per request:")
+    for k, v in self_cost.most_common(30):
+        print(f"  {v / dgrams:8.1f}  {names.get(k, k)}")
+    sys.exit(0)
+per = (inclusive("worker_handle") + inclusive("net_queue_rx")) / dgrams
 print(f"datagrams {dgrams}: {per:.1f} instructions per datagram "
       f"(worker_handle {inclusive('worker_handle') / dgrams:.1f}, "
       f"net_queue_rx {inclusive('net_queue_rx') / dgrams:.1f}); "
