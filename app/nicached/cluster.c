@@ -604,7 +604,14 @@ cluster_route_view(const struct nc_server *srv, const struct cluster_view *v,
 void
 cluster_route(const struct nc_server *srv, const struct store_key *k, struct nc_route *out)
 {
-	cluster_route_view(srv, cluster_view_get(srv), k, out);
+	const struct cluster_view *v = cluster_view_get(srv);
+
+	if (v == NULL) {
+		/* not in a cluster: the common case, kept short */
+		nc_route_alone(nc_digest_shard(&k->digest, srv->nworkers), out);
+		return;
+	}
+	cluster_route_view(srv, v, k, out);
 }
 
 void
