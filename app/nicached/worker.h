@@ -35,6 +35,11 @@
  */
 #define WORKER_OUT_IOV 512
 #define WORKER_OUT_BUF (256 * 1024)
+/*
+ * Values up to this size are copied into the output rather than referenced: one iovec less
+ * per reply for the UDP datagram builder and the TCP send buffer, which cost more than the copy.
+ */
+#define WORKER_OUT_COPY_MAX 256
 /** UDP datagrams received per batch, and the largest datagram accepted. */
 #define WORKER_UDP_BATCH 16
 /** Spare receive chunks a worker keeps (32 KB each). */

@@ -28,11 +28,19 @@ struct proto_out {
 	uint64_t bytes;     /* bytes described by the iovecs */
 	bool copy_values;
 	bool overflow;      /* an append did not fit: the output is incomplete */
+	uint32_t copy_max;  /* referenced values up to this many bytes are copied (0: none) */
 };
 
 /** Start an empty output over caller-owned arrays. */
 void proto_out_init(struct proto_out *out, struct iovec *iov, uint32_t max_iov, void *buf,
 		    uint32_t cap, bool copy_values);
+
+/**
+ * With copy_values false, copy the values of at most @p max bytes all the same (0, the
+ * default: reference every value): an iovec costs whoever sends the output (a datagram built
+ * piece by piece, a TCP send buffer filled iovec by iovec) more than copying a small value.
+ */
+void proto_out_set_copy_max(struct proto_out *out, uint32_t max);
 
 /** Forget the contents (after they were sent); keeps the arrays and the copy policy. */
 void proto_out_reset(struct proto_out *out);
