@@ -98,9 +98,9 @@ struct udp_key_hint {
 	uint32_t off;	      /* of the key in the datagram's payload (after the frame header) */
 	struct store_key key; /* key.key points at the key where it lies now */
 	const struct item *found; /* what the index held for the key then, or NULL */
-	uint64_t own_changes; /* store_shard_changes() of the worker's own shard then */
-	uint32_t shard;	      /* cluster_key_shard() of the key */
-	bool single_get;      /* the datagram is one plain get of it (text_single_get_key()) */
+	uint64_t own_changes;	  /* store_shard_changes() of the worker's own shard then */
+	uint32_t shard;		  /* cluster_key_shard() of the key */
+	bool single_get;	  /* the datagram is one plain get of it (text_single_get_key()) */
 };
 
 struct conn {

@@ -74,8 +74,7 @@ bool exec_is_write(const struct proto_request *req);
  * the next quiescent state.
  */
 void exec_read(const struct exec_ctx *ctx, const struct store_shard *s, const struct store_key *k,
-	       const struct item *found, const struct proto_request *req,
-	       struct proto_result *res);
+	       const struct item *found, const struct proto_request *req, struct proto_result *res);
 
 /**
  * [owner of @p s] Execute a write on its owner and fill *res. A STORE's value is gathered

@@ -165,9 +165,8 @@ conn_udp_datagram(struct worker *w, const struct stack_dgram *d, const struct ud
 	if (hint != NULL && hint->key.len == 0)
 		hint = NULL;
 	len = d->len - PROTO_UDP_HEADER_LEN;
-	c = hint != NULL && hint->single_get ?
-		    conn_new_udp_get(w, hint->key.key, hint->key.len) :
-		    conn_new_udp(w);
+	c = hint != NULL && hint->single_get ? conn_new_udp_get(w, hint->key.key, hint->key.len) :
+					       conn_new_udp(w);
 	if (c == NULL) {
 		STAT_INC(&w->stats, udp_dropped);
 		return;
@@ -299,8 +298,7 @@ udp_finish(struct worker *w, struct conn *c)
 		/* The usual reply, one datagram: its header goes in the slot before the output. */
 		proto_udp_header_write(hdr[0], c->udp_request_id, 0, 1);
 		w->out_iov[0] = (struct iovec){hdr[0], PROTO_UDP_HEADER_LEN};
-		dg[0] = (struct stack_dgram_out){w->out_iov, 1 + out->niov, c->udp_via,
-						 c->udp_to};
+		dg[0] = (struct stack_dgram_out){w->out_iov, 1 + out->niov, c->udp_via, c->udp_to};
 		if (stack_send_dgrams(w->stack, dg, 1) == 1)
 			written = PROTO_UDP_HEADER_LEN + len;
 		total = 0;
