@@ -3,7 +3,7 @@
 # counted by callgrind: the reproducible twin of bench-memif.sh's cycles per request.
 #
 #   scripts/callgrind-memif.sh [--nicached PATH] [--gen PATH] [--duration 5] [--window 64]
-#                              [--proto udp|tcp] [--keep DIR]
+#                              [--proto udp|tcp] [--multiget N] [--keep DIR]
 #
 # Root only. Starts PATH (default build/app/nicached/nicached) under valgrind --tool=callgrind
 # on the memif profile (-t 1, no hugepages), instrumentation off; nc_udpgen (tests/bench) sets
@@ -16,7 +16,8 @@
 # varies with how busy it was) and the top functions (self cost per datagram). --proto tcp:
 # the same GETs pipelined on one TCP connection (--window in flight); per request (calls of
 # conn_execute) only the worker's whole count means something there (TCP input runs in the
-# stack's poll). --keep DIR keeps callgrind's output there.
+# stack's poll). --multiget N (UDP): every get asks for N keys; figures are per key (calls of
+# conn_execute). --keep DIR keeps callgrind's output there.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,6 +26,7 @@ GEN=$ROOT/build/tests/bench/nc_udpgen
 DURATION=5
 WINDOW=64
 PROTO=udp
+MULTIGET=1
 KEEP=
 while (($#)); do
 	case $1 in
@@ -33,8 +35,9 @@ while (($#)); do
 	--duration) DURATION=$2; shift 2 ;;
 	--window) WINDOW=$2; shift 2 ;;
 	--proto) PROTO=$2; shift 2 ;;
+	--multiget) MULTIGET=$2; shift 2 ;;
 	--keep) KEEP=$2; shift 2 ;;
-	*) sed -n '2,20s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	*) sed -n '2,22s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 [[ $(id -u) -eq 0 ]] || { echo "callgrind-memif: needs root (memif socket in /run)" >&2; exit 1; }
@@ -85,7 +88,7 @@ callgrind_control -i on "$PID" >/dev/null
 if [[ $PROTO == tcp ]]; then
 	gen --duration "$DURATION" --proto tcp --conns 1
 else
-	gen --duration "$DURATION"
+	gen --duration "$DURATION" --multiget "$MULTIGET"
 fi
 callgrind_control -i off "$PID" >/dev/null
 grep -E '^(LOAD|RESULT)' "$TMP/gen.log" | tail -n 2 >&2
@@ -93,7 +96,7 @@ kill -TERM "$PID"
 wait "$PID" || true
 PID=
 
-/usr/bin/python3 - "$TMP" "$PROTO" <<'PY'
+/usr/bin/python3 - "$TMP" "$PROTO" "$MULTIGET" <<'PY'
 import collections, glob, re, sys
 
 # Callgrind's format: fn=/cfn= name lines (compressed "(id) name" / "(id)"), cost lines
@@ -132,15 +135,16 @@ for k, v in names.items():
 def ids(n):
     return by_name.get(n, [])
 tcp = sys.argv[2] == "tcp"
-dgrams = sum(calls_to[i] for i in ids("conn_execute" if tcp else "conn_udp_datagram"))
+per_key = tcp or sys.argv[3] != "1"
+dgrams = sum(calls_to[i] for i in ids("conn_execute" if per_key else "conn_udp_datagram"))
 def inclusive(n):
     return sum(v for (a, b), v in call_incl.items() if b in ids(n))
 if dgrams == 0:
     sys.exit("callgrind-memif: no request counted")
 total = sum(self_cost.values())
-if tcp:
-    print(f"requests {dgrams}: {total / dgrams:.1f} instructions per request, the worker's "
-          f"whole count (idle polls too)")
+if per_key:
+    print(f"requests {dgrams}: {total / dgrams:.1f} instructions per request (key), the worker's "
+          f"whole count (idle polls too); worker_handle {inclusive('worker_handle') / dgrams:.1f}")
     print("top self costs per request:")
     for k, v in self_cost.most_common(30):
         print(f"  {v / dgrams:8.1f}  {names.get(k, k)}")
