@@ -38,6 +38,10 @@ static int
 write_get(struct proto_out *out, const struct proto_request *req, const struct proto_result *res)
 {
 	bool last = (req->flags & PROTO_F_MULTI_LAST) != 0;
+	uint32_t vlen = res->value_len;
+	/* A value in one piece that the output copies: header, value and trailer in one go. */
+	bool whole = (res->value_seg_len == 0 || res->value_seg_len == vlen) &&
+		     (out->copy_values || vlen <= out->copy_max);
 	struct proto_out_mark m;
 	char *start, *d;
 
@@ -46,8 +50,9 @@ write_get(struct proto_out *out, const struct proto_request *req, const struct p
 	if (req->key_len > PROTO_KEY_MAX)
 		return -EINVAL;
 	proto_out_mark(out, &m);
-	/* The header line is formatted in the output itself. */
-	start = d = (char *)proto_out_reserve(out, GET_HDR_MAX(req->key_len));
+	/* The reply is formatted in the output itself. */
+	start = d =
+		(char *)proto_out_reserve(out, GET_HDR_MAX(req->key_len) + (whole ? vlen + 7 : 0));
 	if (d == NULL)
 		return proto_out_rewind(out, &m);
 	memcpy(d, "VALUE ", 6);
@@ -57,13 +62,22 @@ write_get(struct proto_out *out, const struct proto_request *req, const struct p
 	*d++ = ' ';
 	d += nc_decimal_u64(d, res->client_flags);
 	*d++ = ' ';
-	d += nc_decimal_u64(d, res->value_len);
+	d += nc_decimal_u64(d, vlen);
 	if ((req->flags & PROTO_F_RETURN_CAS) != 0) {
 		*d++ = ' ';
 		d += nc_decimal_u64(d, res->cas);
 	}
 	*d++ = '\r';
 	*d++ = '\n';
+	if (whole) {
+		if (vlen > 0)
+			memcpy(d, res->value, vlen);
+		d += vlen;
+		memcpy(d, last ? "\r\nEND\r\n" : "\r\n\0\0\0\0\0", 7);
+		d += last ? 7 : 2;
+		proto_out_commit(out, (uint32_t)(d - start));
+		return 0;
+	}
 	proto_out_commit(out, (uint32_t)(d - start));
 	if (proto_out_result_value(out, res) < 0)
 		return proto_out_rewind(out, &m);
