@@ -19,83 +19,84 @@
 
 /** Datagrams handed to the stack per call. */
 #define UDP_SEND_BATCH 32
-/** Keys of one datagram prefetched (the first ones of a multi-key get). */
-#define UDP_PREFETCH_KEYS 4
 /** Bursts smaller than this are not worth a separate prefetch pass. */
 #define UDP_PREFETCH_MIN 4
+
+/** Look @p m keys up in shard @p s at once; each hint key gets what was found for it. */
+static void
+prefetch_bulk(const struct store_shard *s, const struct store_key *const *keys,
+	      struct udp_hint_key *const *to, unsigned m)
+{
+	const struct item *got[INDEX_BULK_MAX];
+
+	store_prefetch_bulk(s, keys, m, got);
+	for (unsigned j = 0; j < m; j++)
+		to[j]->found = got[j];
+}
 
 void
 udp_prefetch(struct worker *w, const struct stack_dgram *d, unsigned n)
 {
-	struct store_key keys[WORKER_UDP_BATCH * UDP_PREFETCH_KEYS];
-	const struct store_key *by_shard[WORKER_UDP_BATCH * UDP_PREFETCH_KEYS];
-	const struct item *found[WORKER_UDP_BATCH * UDP_PREFETCH_KEYS];
-	uint8_t where[WORKER_UDP_BATCH * UDP_PREFETCH_KEYS]; /* by_shard[j] is keys[where[j]] */
-	uint8_t shard_of[WORKER_UDP_BATCH * UDP_PREFETCH_KEYS];
-	uint8_t first[WORKER_UDP_BATCH]; /* datagram i's first key is keys[first[i]] */
-	struct proto_key_ref refs[UDP_PREFETCH_KEYS];
-	unsigned nkeys = 0, nworkers = w->srv->nworkers;
+	const struct store_key *by_shard[INDEX_BULK_MAX];
+	struct udp_hint_key *to[INDEX_BULK_MAX];
+	struct proto_key_ref refs[UDP_HINT_KEYS];
+	unsigned nworkers = w->srv->nworkers;
 	uint64_t changes;
 
-	RTE_BUILD_BUG_ON(WORKER_UDP_BATCH * UDP_PREFETCH_KEYS > INDEX_BULK_MAX);
-	RTE_BUILD_BUG_ON(WORKER_UDP_BATCH * UDP_PREFETCH_KEYS > UINT8_MAX);
-
-	for (unsigned i = 0; i < n && i < WORKER_UDP_BATCH; i++)
-		w->udp_hint[i].key.len = 0;
+	if (n > WORKER_UDP_BATCH)
+		n = WORKER_UDP_BATCH;
+	for (unsigned i = 0; i < n; i++)
+		w->udp_hint[i].n = 0;
 	if (n < UDP_PREFETCH_MIN)
 		return;
-	for (unsigned i = 0; i < n && i < WORKER_UDP_BATCH; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		const char *payload = (const char *)d[i].bytes + PROTO_UDP_HEADER_LEN;
 		uint32_t len = d[i].len - PROTO_UDP_HEADER_LEN;
-		bool single;
+		struct udp_key_hint *h = &w->udp_hint[i];
 		unsigned k;
 
 		if (d[i].len <= PROTO_UDP_HEADER_LEN || d[i].truncated)
 			continue;
 		/* Most are one plain get: its key is scanned once, here (the request is told). */
-		single = text_single_get_key(payload, len, &refs[0].key, &refs[0].len);
-		k = single ? 1 : proto_peek_read_keys(payload, len, refs, UDP_PREFETCH_KEYS);
+		h->single_get = text_single_get_key(payload, len, &refs[0].key, &refs[0].len);
+		k = h->single_get ? 1 : proto_peek_read_keys(payload, len, refs, UDP_HINT_KEYS);
+		/* Each key's digest, shard and lookup are handed to its request: done once. */
 		for (unsigned j = 0; j < k; j++) {
-			store_key_init(&keys[nkeys], &w->srv->seed, refs[j].key, refs[j].len);
-			shard_of[nkeys] = (uint8_t)cluster_key_shard(w->srv, &keys[nkeys]);
-			nkeys++;
+			struct udp_hint_key *hk = &h->k[j];
+
+			store_key_init(&hk->key, &w->srv->seed, refs[j].key, refs[j].len);
+			hk->off = (uint32_t)(refs[j].key - payload);
+			hk->shard = cluster_key_shard(w->srv, &hk->key);
+			hk->found = NULL;
 		}
-		/* The first key's digest, shard and lookup are handed to the request: done once. */
-		if (k > 0) {
-			first[i] = (uint8_t)(nkeys - k);
-			w->udp_hint[i].off = (uint32_t)(refs[0].key - payload);
-			w->udp_hint[i].key = keys[nkeys - k];
-			w->udp_hint[i].shard = shard_of[nkeys - k];
-			w->udp_hint[i].single_get = single;
-		}
+		h->n = (uint8_t)k;
 	}
-	for (unsigned i = 0; i < nkeys; i++)
-		found[i] = NULL;
-	/* One bulk lookup per shard that owns some of the keys. */
-	for (unsigned s = 0; s < nworkers && nkeys > 0; s++) {
-		const struct item *got[WORKER_UDP_BATCH * UDP_PREFETCH_KEYS];
+	/* Bulk lookups per shard that owns some of the keys, INDEX_BULK_MAX keys at a time. */
+	for (unsigned s = 0; s < nworkers; s++) {
+		const struct store_shard *shard = w->srv->workers[s]->shard;
 		unsigned m = 0;
 
-		for (unsigned i = 0; i < nkeys; i++) {
-			if (shard_of[i] == s) {
-				where[m] = (uint8_t)i;
-				by_shard[m++] = &keys[i];
+		for (unsigned i = 0; i < n; i++) {
+			for (unsigned j = 0; j < w->udp_hint[i].n; j++) {
+				struct udp_hint_key *hk = &w->udp_hint[i].k[j];
+
+				if (hk->shard != s)
+					continue;
+				by_shard[m] = &hk->key;
+				to[m++] = hk;
+				if (m == INDEX_BULK_MAX) {
+					prefetch_bulk(shard, by_shard, to, m);
+					m = 0;
+				}
 			}
 		}
-		if (m == 0)
-			continue;
-		store_prefetch_bulk(w->srv->workers[s]->shard, by_shard, m, got);
-		for (unsigned j = 0; j < m; j++)
-			found[where[j]] = got[j];
+		if (m > 0)
+			prefetch_bulk(shard, by_shard, to, m);
 	}
 	/* What the requests may trust of their own shard's lookups (store_get_found()). */
 	changes = store_shard_changes(w->shard);
-	for (unsigned i = 0; i < n && i < WORKER_UDP_BATCH; i++) {
-		if (w->udp_hint[i].key.len == 0)
-			continue;
-		w->udp_hint[i].found = found[first[i]];
+	for (unsigned i = 0; i < n; i++)
 		w->udp_hint[i].own_changes = changes;
-	}
 }
 
 /** Room for @p len request bytes in c->udp_buf (kept across reuse). @return 0 or -ENOMEM. */
@@ -137,6 +138,7 @@ conn_udp_keep(struct conn *c)
 	if (c->key.key != NULL)
 		c->key.key = (const char *)c->udp_buf + ((const uint8_t *)c->key.key - from);
 	c->udp_lent = NULL;
+	c->hint = NULL; /* it waits: the burst's hints are not for later */
 	return 0;
 }
 
@@ -162,11 +164,12 @@ conn_udp_datagram(struct worker *w, const struct stack_dgram *d, const struct ud
 	 * address too (the hint's key points there as well); the next receive reuses those
 	 * bytes, so should it wait, conn_udp_keep() copies them.
 	 */
-	if (hint != NULL && hint->key.len == 0)
+	if (hint != NULL && hint->n == 0)
 		hint = NULL;
 	len = d->len - PROTO_UDP_HEADER_LEN;
-	c = hint != NULL && hint->single_get ? conn_new_udp_get(w, hint->key.key, hint->key.len) :
-					       conn_new_udp(w);
+	c = hint != NULL && hint->single_get ?
+		    conn_new_udp_get(w, hint->k[0].key.key, hint->k[0].key.len) :
+		    conn_new_udp(w);
 	if (c == NULL) {
 		STAT_INC(&w->stats, udp_dropped);
 		return;
@@ -176,9 +179,9 @@ conn_udp_datagram(struct worker *w, const struct stack_dgram *d, const struct ud
 	c->read_closed = true;
 	if (hint == NULL || !hint->single_get)
 		single = text_single_get((const char *)payload, len, &c->req);
+	c->hint = hint;
 	if (single) {
-		if (hint != NULL)
-			c->hint = *hint;
+		c->hint_base = (const char *)payload;
 		c->udp_lent = payload;
 		c->udp_lent_len = len;
 		c->udp_to = &d->peer;
@@ -195,10 +198,7 @@ conn_udp_datagram(struct worker *w, const struct stack_dgram *d, const struct ud
 		return;
 	}
 	memcpy(c->udp_buf, payload, len);
-	if (hint != NULL && hint->key.len != 0) {
-		c->hint = *hint;
-		c->hint.key.key = (const char *)c->udp_buf + hint->off;
-	}
+	c->hint_base = (const char *)c->udp_buf;
 	proto_input_add(&c->in, c->udp_buf, len);
 	c->seg_chunk[0] = NULL;
 	c->seg_lent[0] = NULL;

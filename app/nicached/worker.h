@@ -111,7 +111,7 @@ struct worker {
 
 	/* UDP */
 	struct stack_dgram udp_rx[WORKER_UDP_BATCH];
-	struct udp_key_hint udp_hint[WORKER_UDP_BATCH]; /* udp_prefetch's digests, by datagram */
+	struct udp_key_hint udp_hint[WORKER_UDP_BATCH]; /* udp_prefetch's keys, by datagram */
 };
 
 /**
@@ -170,7 +170,7 @@ void udp_prefetch(struct worker *w, const struct stack_dgram *d, unsigned n);
 
 /**
  * Handle one UDP datagram (a request of one datagram; replies as numbered datagrams).
- * @p hint: its first key as udp_prefetch() digested and looked it up, or NULL. A datagram that
+ * @p hint: its keys as udp_prefetch() digested and looked them up, or NULL. A datagram that
  * is one plain get runs on @p d's bytes as they are (valid until the next stack_recv_dgrams);
  * any other is copied into the connection's buffer first.
  */
