@@ -93,9 +93,9 @@ struct tx_backlog {
 
 /** One read key of a UDP datagram as the burst's prefetch found it. */
 struct udp_hint_key {
-	uint32_t off;		  /* of the key in the datagram's payload (after the frame header) */
-	uint32_t shard;		  /* cluster_key_shard() of the key */
-	struct store_key key;	  /* digested; key.key points at the key in the received datagram */
+	uint32_t off;	      /* of the key in the datagram's payload (after the frame header) */
+	uint32_t shard;	      /* cluster_key_shard() of the key */
+	struct store_key key; /* digested; key.key points at the key in the received datagram */
 	const struct item *found; /* what the index held for the key then, or NULL */
 };
 
@@ -152,10 +152,10 @@ struct conn {
 	uint16_t udp_via;
 	uint16_t udp_request_id;
 	const struct udp_key_hint *hint; /* the datagram's keys while it runs, or NULL */
-	const char *hint_base;	/* where the keys lie now: the datagram, or udp_buf */
-	uint8_t hint_next;	/* the next key of hint the requests have not reached */
-	const uint8_t *udp_lent;  /* a plain get's bytes (and udp_to) where the stack has them */
-	uint32_t udp_lent_len;	  /* (until its next receive: conn_udp_keep()); NULL: copied */
+	const char *hint_base;		 /* where the keys lie now: the datagram, or udp_buf */
+	uint8_t hint_next;		 /* the next key of hint the requests have not reached */
+	const uint8_t *udp_lent; /* a plain get's bytes (and udp_to) where the stack has them */
+	uint32_t udp_lent_len;	 /* (until its next receive: conn_udp_keep()); NULL: copied */
 
 	/*
 	 * From here on conn_get() clears only req: the other parts set themselves up (the

@@ -507,7 +507,7 @@ conn_run_request(struct worker *w, struct conn *c)
 			udp_finish(w, c);
 			return;
 		}
-		c->hint = NULL; /* it waits: the burst's hints are not for later */
+		c->hint = NULL;	  /* it waits: the burst's hints are not for later */
 		conn_flush(w, c); /* its reply so far is kept */
 		return;
 	}
