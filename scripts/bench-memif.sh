@@ -2,7 +2,7 @@
 # nicached's own cost per request on the DPDK path, with no kernel anywhere in the path.
 #
 #   scripts/bench-memif.sh [--runs 3] [--duration 8] [--window 32] [--get-ratio 0.9]
-#                          [--value-size 32]
+#                          [--value-size 32] [--multiget 1]
 #                          [--proto udp|tcp | --compare] [--conns 1]
 #                          [--nicached PATH] [--gen PATH]
 #
@@ -13,7 +13,8 @@
 #              the default) or over TCP through the project's lib/tcp (--proto tcp: --conns
 #              connections sharing the window, each with --window / --conns requests
 #              pipelined), --window requests in flight in all, 16-byte keys, --value-size byte values,
-#              --get-ratio gets (the rest sets; 1 for a pure GET load), every key set first
+#              --get-ratio gets (the rest sets; 1 for a pure GET load; --multiget N: each
+#              get asks for N keys, UDP only, and cycles/request is per key), every key set first
 #              (--warm) so every get must hit, every reply checked
 # --compare: each run is a UDP run and a TCP run of the same load, in turn (the order swaps
 # every run), and the summary gives the TCP/UDP ratio of the medians.
@@ -38,6 +39,7 @@ DURATION=8
 WINDOW=32
 GET_RATIO=0.9
 VALUE_SIZE=32
+MULTIGET=1
 PROTOS=udp
 CONNS=1
 NICACHED=$ROOT/build/app/nicached/nicached
@@ -47,7 +49,7 @@ SERVER=10.88.0.1
 CLIENT=10.88.0.2
 
 usage() {
-	sed -n '2,32s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	sed -n '2,33s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
 	exit 2
 }
 
@@ -58,6 +60,7 @@ while (($#)); do
 	--window) WINDOW=$2; shift 2 ;;
 	--get-ratio) GET_RATIO=$2; shift 2 ;;
 	--value-size) VALUE_SIZE=$2; shift 2 ;;
+	--multiget) MULTIGET=$2; shift 2 ;;
 	--proto)
 		[[ $2 == udp || $2 == tcp ]] || { echo "bench-memif: --proto udp or tcp" >&2; usage; }
 		PROTOS=$2; shift 2 ;;
@@ -151,6 +154,7 @@ worker_sched() {
 run_once() {
 	local log=$TMP/run.$1.$2 rc=0 load=(--window "$WINDOW") run0 wait0 run1 wait1
 	[[ $2 == udp ]] || load=(--proto tcp --conns "$CONNS" --window $((WINDOW / CONNS)))
+	[[ $2 != udp ]] || load+=(--multiget "$MULTIGET")
 	start_server "$log.server" || return 1
 	read -r run0 wait0 < <(worker_sched)
 	timeout $((${DURATION%.*} + 200)) taskset -c 0 "$GEN" -l 0 --no-huge --no-shconf \
@@ -187,7 +191,7 @@ tcp_shape="TCP $CONNS x $((WINDOW / CONNS)) pipelined"
 shape=
 [[ $PROTOS == udp ]] || shape=" ($tcp_shape)"
 echo "bench-memif: $RUNS runs x ${DURATION} s, nc_udpgen over net_memif ($PROTOS)," \
-	"$WINDOW in flight$shape, get ratio $GET_RATIO, 16 B keys, $VALUE_SIZE B values, warmed"
+	"$WINDOW in flight$shape, get ratio $GET_RATIO ($MULTIGET keys a get), 16 B keys, $VALUE_SIZE B values, warmed"
 ROW='%-4s %-5s %9s %11s %17s %6s %7s %11s %8s %4s %7s  %s\n'
 # shellcheck disable=SC2059  # the format is ROW
 printf "$ROW" run proto TPS cycles/req "(app, no driver)" busy% on-CPU% "adj. cycles" \

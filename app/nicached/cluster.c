@@ -604,7 +604,29 @@ cluster_route_view(const struct nc_server *srv, const struct cluster_view *v,
 void
 cluster_route(const struct nc_server *srv, const struct store_key *k, struct nc_route *out)
 {
-	cluster_route_view(srv, cluster_view_get(srv), k, out);
+	const struct cluster_view *v = cluster_view_get(srv);
+
+	if (v == NULL) {
+		/* not in a cluster: the common case, kept short */
+		nc_route_alone(nc_digest_shard(&k->digest, srv->nworkers), out);
+		return;
+	}
+	cluster_route_view(srv, v, k, out);
+}
+
+void
+cluster_route_shard(const struct nc_server *srv, const struct store_key *k, unsigned shard,
+		    struct nc_route *out)
+{
+	const struct cluster_view *v = cluster_view_get(srv);
+	struct nc_route_table t;
+
+	if (v == NULL) {
+		nc_route_alone(shard, out); /* not in a cluster: the common case, kept short */
+		return;
+	}
+	t = route_table(srv, v);
+	nc_route_at(&t, shard, k->key, k->len, out);
 }
 
 unsigned

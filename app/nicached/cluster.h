@@ -123,6 +123,13 @@ void cluster_route_view(const struct nc_server *srv, const struct cluster_view *
 unsigned cluster_key_shard(const struct nc_server *srv, const struct store_key *k);
 
 /**
+ * [worker, in its RCU read section] cluster_route() for key @p k whose shard
+ * (cluster_key_shard()) the caller computed already: the shard is not computed again.
+ */
+void cluster_route_shard(const struct nc_server *srv, const struct store_key *k, unsigned shard,
+			 struct nc_route *out);
+
+/**
  * [any] Report `stats cluster`: @p number for counters and sizes, @p text for names and
  * states, each called once per statistic in order.
  */

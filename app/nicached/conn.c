@@ -14,13 +14,17 @@
 #include "conn_private.h"
 #include "detail.h"
 #include "log.h"
+#include "proto/text.h"
 #include "worker.h"
 
 static const char too_many_conns[] = "ERROR Too many open connections\r\n";
 
-/** A free connection struct: recycled, or new and recorded in w->conns for stats conns. */
+/**
+ * A free connection struct: recycled, or new and recorded in w->conns for stats conns; set up
+ * but for its request (conn_get() clears it, conn_new_udp_get() fills it).
+ */
 static struct conn *
-conn_get(struct worker *w)
+conn_take(struct worker *w)
 {
 	struct conn *c = w->free_conns;
 
@@ -44,13 +48,23 @@ conn_get(struct worker *w)
 	struct exec_value keep = c->msg.copy;
 
 	memset(c, 0, offsetof(struct conn, tx));
-	memset(&c->req, 0, sizeof(c->req)); /* a parse error reply reads its kind */
 	c->msg.copy = keep; /* a value buffer is worth keeping across connections */
 	c->w = w;
 	c->in_use = true;
 	c->state = CONN_ACTIVE;
 	proto_parser_init(&c->parser, w->exec.item_size_max);
 	proto_input_init(&c->in);
+	return c;
+}
+
+/** A free connection struct (conn_take()) with its request cleared. */
+static struct conn *
+conn_get(struct worker *w)
+{
+	struct conn *c = conn_take(w);
+
+	if (c != NULL)
+		memset(&c->req, 0, sizeof(c->req)); /* a parse error reply reads its kind */
 	return c;
 }
 
@@ -144,6 +158,19 @@ conn_new_udp(struct worker *w)
 	if (c != NULL) {
 		c->is_udp = true;
 		c->authed = true; /* (no UDP while authentication is on) */
+	}
+	return c;
+}
+
+struct conn *
+conn_new_udp_get(struct worker *w, const char *key, uint32_t key_len)
+{
+	struct conn *c = conn_take(w);
+
+	if (c != NULL) {
+		c->is_udp = true;
+		c->authed = true; /* (no UDP while authentication is on) */
+		text_single_get_req(&c->req, key, key_len); /* all of req a get reads: no clear */
 	}
 	return c;
 }

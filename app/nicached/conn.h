@@ -89,13 +89,29 @@ struct tx_backlog {
 	uint64_t cap;
 };
 
+/** Keys of one UDP datagram that the burst's prefetch reads ahead (its first ones). */
+#define UDP_HINT_KEYS 4
+
+/** One read key of a UDP datagram as the burst's prefetch found it. */
+struct udp_hint_key {
+	uint32_t off;	      /* of the key in the datagram's payload (after the frame header) */
+	uint32_t shard;	      /* cluster_key_shard() of the key */
+	struct store_key key; /* digested; key.key points at the key in the received datagram */
+	const struct item *found; /* what the index held for the key then, or NULL */
+};
+
 /**
- * The first read key of a UDP datagram, digested by the burst's prefetch so the request does
- * not digest it again. key.len 0: none.
+ * The read keys of a UDP datagram (its first UDP_HINT_KEYS, in order), digested, routed and
+ * looked up by the burst's prefetch so its requests do none of it again. Valid only until the
+ * worker's next receive or RCU quiescent state (found is an item pointer): a connection uses
+ * it while it runs the datagram and drops it if it must wait (store_get_found() says when
+ * found may be trusted).
  */
 struct udp_key_hint {
-	uint32_t off;	      /* of the key in the datagram's payload (after the frame header) */
-	struct store_key key; /* key.key points at the key where it lies now */
+	uint8_t n;	      /* keys in k[] (0: none) */
+	bool single_get;      /* the datagram is one plain get of k[0] (text_single_get_key()) */
+	uint64_t own_changes; /* store_shard_changes() of the worker's own shard then */
+	struct udp_hint_key k[UDP_HINT_KEYS];
 };
 
 struct conn {
@@ -133,11 +149,16 @@ struct conn {
 	struct dump *dump;	   /* DUMP: the dump and its cursor (malloc'ed) */
 	struct conn *next_free;
 	struct conn *next_pending;
-	/* UDP only: where the reply goes */
+	/* UDP only: where the reply goes (udp_to: udp_peer, or the datagram's while lent) */
+	const struct stack_addr *udp_to;
 	struct stack_addr udp_peer;
 	uint16_t udp_via;
 	uint16_t udp_request_id;
-	struct udp_key_hint hint; /* the request's first key, digested (key.len 0: none) */
+	const struct udp_key_hint *hint; /* the datagram's keys while it runs, or NULL */
+	const char *hint_base;		 /* where the keys lie now: the datagram, or udp_buf */
+	uint8_t hint_next;		 /* the next key of hint the requests have not reached */
+	const uint8_t *udp_lent; /* a plain get's bytes (and udp_to) where the stack has them */
+	uint32_t udp_lent_len;	 /* (until its next receive: conn_udp_keep()); NULL: copied */
 
 	/*
 	 * From here on conn_get() clears only req: the other parts set themselves up (the

@@ -43,9 +43,15 @@ void conn_compact(struct conn *c);
 /** Reply bytes waiting in the backlog. */
 uint64_t conn_backlog(const struct conn *c);
 
-/** A connection struct for one UDP datagram, and its release. */
+/** A connection struct for one UDP datagram, and its release. NULL: out of memory. */
 struct conn *conn_new_udp(struct worker *w);
 void conn_free_udp(struct worker *w, struct conn *c);
+
+/**
+ * conn_new_udp() for a datagram that is one plain get of key[0..key_len) (text_single_get_key()
+ * found it): its request comes filled as text_single_get() fills it. NULL: out of memory.
+ */
+struct conn *conn_new_udp_get(struct worker *w, const char *key, uint32_t key_len);
 
 /**
  * Send a finished UDP context's reply (its backlog, then the worker's output, not copied) as

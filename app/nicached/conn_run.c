@@ -232,10 +232,35 @@ conn_wait_one(struct conn *c)
 static bool
 conn_proxy(struct worker *w, struct conn *c, bool read_through)
 {
+	/* It waits beyond the burst: a UDP get must not keep pointing at the stack's bytes. */
+	if (conn_udp_keep(c) != 0)
+		return false;
 	if (!peer_proxy(w, &c->key, conn_msg(w, c, FWD_PROXY), &c->in, read_through))
 		return false;
 	conn_wait_one(c);
 	return true;
+}
+
+/**
+ * The hint the burst's prefetch left for c->req's key (its datagram's next read key), or NULL;
+ * a request that is not that key ends the hints (the prefetch read the datagram otherwise).
+ */
+static const struct udp_hint_key *
+conn_hint_key(struct conn *c, const struct proto_request *req)
+{
+	const struct udp_hint_key *hk;
+
+	if (c->hint == NULL)
+		return NULL;
+	if (c->hint_next < c->hint->n) {
+		hk = &c->hint->k[c->hint_next];
+		if (req->key == c->hint_base + hk->off && req->key_len == hk->key.len) {
+			c->hint_next++;
+			return hk;
+		}
+	}
+	c->hint = NULL;
+	return NULL;
 }
 
 /**
@@ -248,6 +273,8 @@ conn_execute(struct worker *w, struct conn *c)
 	struct proto_request *req = &c->req;
 	struct nc_server *srv = w->srv;
 	struct proto_result res;
+	const struct udp_hint_key *hk;
+	const struct item *found;
 	struct nc_route route;
 	unsigned shard;
 
@@ -267,12 +294,22 @@ conn_execute(struct worker *w, struct conn *c)
 			return false;
 		return true;
 	}
-	if (c->hint.key.len != 0 && req->key == c->hint.key.key && req->key_len == c->hint.key.len)
-		c->key = c->hint.key; /* digested already by the burst's prefetch */
-	else
+	hk = conn_hint_key(c, req);
+	found = NULL;
+	if (hk != NULL) {
+		/* digested, routed to its shard and looked up already by the burst's prefetch */
+		c->key = hk->key;
+		c->key.key = req->key;
+		found = hk->found;
+		cluster_route_shard(srv, &c->key, hk->shard, &route);
+		/* This worker's own writes since the prefetch come before this read: look again. */
+		if (found != NULL && route.shard == w->id &&
+		    store_shard_changes(w->shard) != c->hint->own_changes)
+			found = NULL;
+	} else {
 		store_key_init(&c->key, &srv->seed, req->key, req->key_len);
-	c->hint.key.len = 0;
-	cluster_route(srv, &c->key, &route);
+		cluster_route(srv, &c->key, &route);
+	}
 	if ((route.role == NC_ROUTE_REMOTE ||
 	     (route.role == NC_ROUTE_REPLICA && exec_is_write(req))) && !peer_from_member(req)) {
 		/*
@@ -287,7 +324,7 @@ conn_execute(struct worker *w, struct conn *c)
 	shard = route.shard;
 	c->key_shard = shard;
 	if (!exec_is_write(req)) {
-		exec_read(&w->exec, srv->workers[shard]->shard, &c->key, req, &res);
+		exec_read(&w->exec, srv->workers[shard]->shard, &c->key, found, req, &res);
 		if (res.status == PROTO_ST_MISS && req->op == PROTO_OP_GET &&
 		    route.role != NC_ROUTE_ALONE && cluster_warming(srv)) {
 			/* Warming up: another copy may have what the resync did not send yet. */
@@ -433,6 +470,7 @@ conn_run(struct worker *w, struct conn *c)
 		udp_finish(w, c); /* the datagrams are cut from the output itself */
 		return;
 	}
+	c->hint = NULL; /* it waits: the burst's hints are not for later */
 	if (conn_flush(w, c) != 0) {
 		c->close_after_send = true;
 		c->read_closed = true;
@@ -452,10 +490,12 @@ conn_run(struct worker *w, struct conn *c)
 static void
 execute_and_run(struct worker *w, struct conn *c)
 {
-	if (conn_execute(w, c))
+	if (conn_execute(w, c)) {
 		conn_run(w, c);
-	else
-		conn_flush(w, c);
+		return;
+	}
+	c->hint = NULL; /* it waits: the burst's hints are not for later */
+	conn_flush(w, c);
 }
 
 void
@@ -465,10 +505,12 @@ conn_run_request(struct worker *w, struct conn *c)
 	conn_log_request(w, c);
 	/* A UDP datagram that was only this request: nothing more to parse, answer now. */
 	if (c->is_udp && proto_input_avail(&c->in) == 0) {
-		if (conn_execute(w, c) && c->state == CONN_ACTIVE)
+		if (conn_execute(w, c) && c->state == CONN_ACTIVE) {
 			udp_finish(w, c);
-		else
-			conn_flush(w, c); /* it waits: its reply so far is kept */
+			return;
+		}
+		c->hint = NULL;	  /* it waits: the burst's hints are not for later */
+		conn_flush(w, c); /* its reply so far is kept */
 		return;
 	}
 	execute_and_run(w, c);

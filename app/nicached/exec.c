@@ -173,7 +173,7 @@ count_get(struct worker_stats *st, enum store_status s, const struct store_hit *
 
 void
 exec_read(const struct exec_ctx *ctx, const struct store_shard *s, const struct store_key *k,
-	  const struct proto_request *req, struct proto_result *res)
+	  const struct item *found, const struct proto_request *req, struct proto_result *res)
 {
 	struct store_hit hit;
 	enum store_status st;
@@ -183,7 +183,7 @@ exec_read(const struct exec_ctx *ctx, const struct store_shard *s, const struct 
 		return;
 	}
 	memset(res, 0, sizeof(*res));
-	st = store_get(s, k, &hit);
+	st = store_get_found(s, k, found, &hit);
 	count_get(ctx->stats, st, &hit);
 	if (st == STORE_HIT)
 		fill_hit(ctx, res, &hit);

@@ -68,10 +68,13 @@ bool exec_is_write(const struct proto_request *req);
 
 /**
  * [reader] Execute a read (exec_is_write() false, with a key) on shard @p s and fill *res.
- * Values in *res point into the item: write the reply before the next quiescent state.
+ * @p found: what store_prefetch_bulk() found for @p k in the caller's current read-side
+ * critical section, or NULL (see store_get_found() for when the caller may pass one; meta
+ * reads look the key up again). Values in *res point into the item: write the reply before
+ * the next quiescent state.
  */
 void exec_read(const struct exec_ctx *ctx, const struct store_shard *s, const struct store_key *k,
-	       const struct proto_request *req, struct proto_result *res);
+	       const struct item *found, const struct proto_request *req, struct proto_result *res);
 
 /**
  * [owner of @p s] Execute a write on its owner and fill *res. A STORE's value is gathered

@@ -6,6 +6,7 @@
  * Replies are bounded (--udp-reply-max bytes), so a small request cannot make the
  * server flood a forged source address.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,57 +19,135 @@
 
 /** Datagrams handed to the stack per call. */
 #define UDP_SEND_BATCH 32
-/** Keys of one datagram prefetched (the first ones of a multi-key get). */
-#define UDP_PREFETCH_KEYS 4
 /** Bursts smaller than this are not worth a separate prefetch pass. */
 #define UDP_PREFETCH_MIN 4
+
+/** Look @p m keys up in shard @p s at once; each hint key gets what was found for it. */
+static void
+prefetch_bulk(const struct store_shard *s, const struct store_key *const *keys,
+	      struct udp_hint_key *const *to, unsigned m)
+{
+	const struct item *got[INDEX_BULK_MAX];
+
+	store_prefetch_bulk(s, keys, m, got);
+	for (unsigned j = 0; j < m; j++)
+		to[j]->found = got[j];
+}
 
 void
 udp_prefetch(struct worker *w, const struct stack_dgram *d, unsigned n)
 {
-	struct store_key keys[WORKER_UDP_BATCH * UDP_PREFETCH_KEYS];
-	const struct store_key *by_shard[WORKER_UDP_BATCH * UDP_PREFETCH_KEYS];
-	struct proto_key_ref refs[UDP_PREFETCH_KEYS];
-	unsigned nkeys = 0, nworkers = w->srv->nworkers;
+	const struct store_key *by_shard[INDEX_BULK_MAX];
+	struct udp_hint_key *to[INDEX_BULK_MAX];
+	struct proto_key_ref refs[UDP_HINT_KEYS];
+	unsigned nworkers = w->srv->nworkers;
+	uint64_t changes;
 
-	RTE_BUILD_BUG_ON(WORKER_UDP_BATCH * UDP_PREFETCH_KEYS > INDEX_BULK_MAX);
-
-	for (unsigned i = 0; i < n && i < WORKER_UDP_BATCH; i++)
-		w->udp_hint[i].key.len = 0;
+	if (n > WORKER_UDP_BATCH)
+		n = WORKER_UDP_BATCH;
+	for (unsigned i = 0; i < n; i++)
+		w->udp_hint[i].n = 0;
 	if (n < UDP_PREFETCH_MIN)
 		return;
-	for (unsigned i = 0; i < n && i < WORKER_UDP_BATCH; i++) {
+	for (unsigned i = 0; i < n; i++) {
+		const char *payload = (const char *)d[i].bytes + PROTO_UDP_HEADER_LEN;
+		uint32_t len = d[i].len - PROTO_UDP_HEADER_LEN;
+		struct udp_key_hint *h = &w->udp_hint[i];
 		unsigned k;
 
 		if (d[i].len <= PROTO_UDP_HEADER_LEN || d[i].truncated)
 			continue;
-		k = proto_peek_read_keys(d[i].bytes + PROTO_UDP_HEADER_LEN,
-					 d[i].len - PROTO_UDP_HEADER_LEN, refs, UDP_PREFETCH_KEYS);
-		for (unsigned j = 0; j < k; j++)
-			store_key_init(&keys[nkeys++], &w->srv->seed, refs[j].key, refs[j].len);
-		/* The first key's digest is handed to the request, so it is computed once. */
-		if (k > 0) {
-			w->udp_hint[i].off = (uint32_t)((const uint8_t *)refs[0].key - d[i].bytes) -
-					     PROTO_UDP_HEADER_LEN;
-			w->udp_hint[i].key = keys[nkeys - k];
+		/* Most are one plain get: its key is scanned once, here (the request is told). */
+		h->single_get = text_single_get_key(payload, len, &refs[0].key, &refs[0].len);
+		k = h->single_get ? 1 : proto_peek_read_keys(payload, len, refs, UDP_HINT_KEYS);
+		/* Each key's digest, shard and lookup are handed to its request: done once. */
+		for (unsigned j = 0; j < k; j++) {
+			struct udp_hint_key *hk = &h->k[j];
+
+			store_key_init(&hk->key, &w->srv->seed, refs[j].key, refs[j].len);
+			hk->off = (uint32_t)(refs[j].key - payload);
+			hk->shard = cluster_key_shard(w->srv, &hk->key);
+			hk->found = NULL;
 		}
+		h->n = (uint8_t)k;
 	}
-	/* One bulk lookup per shard that owns some of the keys. */
-	for (unsigned s = 0; s < nworkers && nkeys > 0; s++) {
+	/* Bulk lookups per shard that owns some of the keys, INDEX_BULK_MAX keys at a time. */
+	for (unsigned s = 0; s < nworkers; s++) {
+		const struct store_shard *shard = w->srv->workers[s]->shard;
 		unsigned m = 0;
 
-		for (unsigned i = 0; i < nkeys; i++)
-			if (cluster_key_shard(w->srv, &keys[i]) == s)
-				by_shard[m++] = &keys[i];
+		for (unsigned i = 0; i < n; i++) {
+			for (unsigned j = 0; j < w->udp_hint[i].n; j++) {
+				struct udp_hint_key *hk = &w->udp_hint[i].k[j];
+
+				if (hk->shard != s)
+					continue;
+				by_shard[m] = &hk->key;
+				to[m++] = hk;
+				if (m == INDEX_BULK_MAX) {
+					prefetch_bulk(shard, by_shard, to, m);
+					m = 0;
+				}
+			}
+		}
 		if (m > 0)
-			store_prefetch_bulk(w->srv->workers[s]->shard, by_shard, m);
+			prefetch_bulk(shard, by_shard, to, m);
 	}
+	/* What the requests may trust of their own shard's lookups (store_get_found()). */
+	changes = store_shard_changes(w->shard);
+	for (unsigned i = 0; i < n; i++)
+		w->udp_hint[i].own_changes = changes;
+}
+
+/** Room for @p len request bytes in c->udp_buf (kept across reuse). @return 0 or -ENOMEM. */
+static int
+udp_buf_reserve(struct conn *c, uint32_t len)
+{
+	uint32_t cap = RTE_MAX(len, (uint32_t)CONN_UDP_BUF_MIN);
+	uint8_t *b;
+
+	if (c->udp_buf_cap >= len)
+		return 0;
+	b = malloc(cap);
+	if (b == NULL)
+		return -ENOMEM;
+	free(c->udp_buf);
+	c->udp_buf = b;
+	c->udp_buf_cap = cap;
+	return 0;
+}
+
+int
+conn_udp_keep(struct conn *c)
+{
+	const uint8_t *from = c->udp_lent;
+
+	if (from == NULL)
+		return 0;
+	if (udp_buf_reserve(c, c->udp_lent_len) != 0)
+		return -ENOMEM;
+	memcpy(c->udp_buf, from, c->udp_lent_len);
+	if (c->udp_to != &c->udp_peer) {
+		/* not the whole sockaddr_storage */
+		memcpy(&c->udp_peer.ss, &c->udp_to->ss, c->udp_to->len);
+		c->udp_peer.len = c->udp_to->len;
+		c->udp_to = &c->udp_peer;
+	}
+	/* A plain get points at its bytes only through its key (text_single_get()). */
+	c->req.key = (const char *)c->udp_buf + ((const uint8_t *)c->req.key - from);
+	if (c->key.key != NULL)
+		c->key.key = (const char *)c->udp_buf + ((const uint8_t *)c->key.key - from);
+	c->udp_lent = NULL;
+	c->hint = NULL; /* it waits: the burst's hints are not for later */
+	return 0;
 }
 
 void
 conn_udp_datagram(struct worker *w, const struct stack_dgram *d, const struct udp_key_hint *hint)
 {
 	struct proto_udp_header h;
+	const uint8_t *payload = d->bytes + PROTO_UDP_HEADER_LEN;
+	bool single = true;
 	struct conn *c;
 	uint32_t len;
 
@@ -79,43 +158,47 @@ conn_udp_datagram(struct worker *w, const struct stack_dgram *d, const struct ud
 		STAT_INC(&w->stats, udp_dropped);
 		return;
 	}
-	c = conn_new_udp(w);
+	/*
+	 * Most datagrams are one plain get (udp_prefetch() told it, or see here): it needs no
+	 * parser (the input stays empty), and it runs on the datagram where it lies, its peer
+	 * address too (the hint's key points there as well); the next receive reuses those
+	 * bytes, so should it wait, conn_udp_keep() copies them.
+	 */
+	if (hint != NULL && hint->n == 0)
+		hint = NULL;
 	len = d->len - PROTO_UDP_HEADER_LEN;
-	if (c != NULL && c->udp_buf_cap < len) {
-		uint32_t cap = RTE_MAX(len, (uint32_t)CONN_UDP_BUF_MIN);
-		uint8_t *b = malloc(cap);
-
-		if (b != NULL) {
-			free(c->udp_buf);
-			c->udp_buf = b;
-			c->udp_buf_cap = cap;
-		}
-	}
-	if (c == NULL || c->udp_buf_cap < len) {
-		if (c != NULL)
-			conn_free_udp(w, c);
+	c = hint != NULL && hint->single_get ?
+		    conn_new_udp_get(w, hint->k[0].key.key, hint->k[0].key.len) :
+		    conn_new_udp(w);
+	if (c == NULL) {
 		STAT_INC(&w->stats, udp_dropped);
 		return;
 	}
-	/*
-	 * The datagram buffer is reused by the next receive: the request keeps its own copy (in
-	 * the connection's buffer, kept across reuse: no allocation per datagram).
-	 */
-	memcpy(c->udp_buf, d->bytes + PROTO_UDP_HEADER_LEN, len);
-	if (hint != NULL && hint->key.len != 0) {
-		c->hint = *hint;
-		c->hint.key.key = (const char *)c->udp_buf + hint->off;
-	}
-	memcpy(&c->udp_peer.ss, &d->peer.ss, d->peer.len); /* not the whole sockaddr_storage */
-	c->udp_peer.len = d->peer.len;
 	c->udp_via = d->via;
 	c->udp_request_id = h.request_id;
 	c->read_closed = true;
-	/* Most datagrams are one plain get: it needs no parser (the input stays empty). */
-	if (text_single_get((const char *)c->udp_buf, len, &c->req)) {
+	if (hint == NULL || !hint->single_get)
+		single = text_single_get((const char *)payload, len, &c->req);
+	c->hint = hint;
+	if (single) {
+		c->hint_base = (const char *)payload;
+		c->udp_lent = payload;
+		c->udp_lent_len = len;
+		c->udp_to = &d->peer;
 		conn_run_request(w, c);
 		return;
 	}
+	/* Any other request keeps its own copies, in the connection. */
+	memcpy(&c->udp_peer.ss, &d->peer.ss, d->peer.len); /* not the whole sockaddr_storage */
+	c->udp_peer.len = d->peer.len;
+	c->udp_to = &c->udp_peer;
+	if (udp_buf_reserve(c, len) != 0) {
+		conn_free_udp(w, c);
+		STAT_INC(&w->stats, udp_dropped);
+		return;
+	}
+	memcpy(c->udp_buf, payload, len);
+	c->hint_base = (const char *)c->udp_buf;
 	proto_input_add(&c->in, c->udp_buf, len);
 	c->seg_chunk[0] = NULL;
 	c->seg_lent[0] = NULL;
@@ -215,8 +298,7 @@ udp_finish(struct worker *w, struct conn *c)
 		/* The usual reply, one datagram: its header goes in the slot before the output. */
 		proto_udp_header_write(hdr[0], c->udp_request_id, 0, 1);
 		w->out_iov[0] = (struct iovec){hdr[0], PROTO_UDP_HEADER_LEN};
-		dg[0] = (struct stack_dgram_out){w->out_iov, 1 + out->niov, c->udp_via,
-						 &c->udp_peer};
+		dg[0] = (struct stack_dgram_out){w->out_iov, 1 + out->niov, c->udp_via, c->udp_to};
 		if (stack_send_dgrams(w->stack, dg, 1) == 1)
 			written = PROTO_UDP_HEADER_LEN + len;
 		total = 0;
@@ -234,7 +316,7 @@ udp_finish(struct worker *w, struct conn *c)
 			iov[used++] = (struct iovec){hdr[n], PROTO_UDP_HEADER_LEN};
 			used += cursor_take(&cur, left > payload ? payload : left, &iov[used]);
 			dg[n] = (struct stack_dgram_out){&iov[first], used - first, c->udp_via,
-							 &c->udp_peer};
+							 c->udp_to};
 		}
 		sent = stack_send_dgrams(w->stack, dg, n);
 		if (sent > 0)

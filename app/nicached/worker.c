@@ -200,6 +200,7 @@ worker_create(struct nc_server *srv, unsigned id, unsigned lcore, int *err, char
 		return NULL;
 	}
 	proto_out_init(&w->out, w->out_iov + 1, w->out_iovs, w->out_buf, WORKER_OUT_BUF, false);
+	proto_out_set_copy_max(&w->out, WORKER_OUT_COPY_MAX);
 	*err = worker_shard(w, msg, msgcap);
 	if (*err == 0)
 		*err = worker_rings(w, msg, msgcap);

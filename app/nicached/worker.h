@@ -35,6 +35,11 @@
  */
 #define WORKER_OUT_IOV 512
 #define WORKER_OUT_BUF (256 * 1024)
+/*
+ * Values up to this size are copied into the output rather than referenced: one iovec less
+ * per reply for the UDP datagram builder and the TCP send buffer, which cost more than the copy.
+ */
+#define WORKER_OUT_COPY_MAX 256
 /** UDP datagrams received per batch, and the largest datagram accepted. */
 #define WORKER_UDP_BATCH 16
 /** Spare receive chunks a worker keeps (32 KB each). */
@@ -107,7 +112,7 @@ struct worker {
 
 	/* UDP */
 	struct stack_dgram udp_rx[WORKER_UDP_BATCH];
-	struct udp_key_hint udp_hint[WORKER_UDP_BATCH]; /* udp_prefetch's digests, by datagram */
+	struct udp_key_hint udp_hint[WORKER_UDP_BATCH]; /* udp_prefetch's keys, by datagram */
 };
 
 /**
@@ -168,10 +173,20 @@ void udp_prefetch(struct worker *w, const struct stack_dgram *d, unsigned n);
 
 /**
  * Handle one UDP datagram (a request of one datagram; replies as numbered datagrams).
- * @p hint: its first key as udp_prefetch() digested it, or NULL.
+ * @p hint: its keys as udp_prefetch() digested and looked them up, or NULL. A datagram that
+ * is one plain get runs on @p d's bytes as they are (valid until the next stack_recv_dgrams);
+ * any other is copied into the connection's buffer first.
  */
 void conn_udp_datagram(struct worker *w, const struct stack_dgram *d,
 		       const struct udp_key_hint *hint);
+
+/**
+ * A UDP request that runs on the stack's bytes (a plain get) is about to wait beyond the
+ * datagram's burst (proxied to another member): copy the bytes into the connection's buffer
+ * and point the request and its key there. Nothing to do for the others.
+ * @return 0; -ENOMEM (the request must not wait then).
+ */
+int conn_udp_keep(struct conn *c);
 
 /* ---- forward.c ---- */
 

@@ -5,15 +5,20 @@ void
 nc_route(const struct nc_route_table *t, const struct nc_digest *d, const void *key, size_t len,
 	 struct nc_route *out)
 {
+	nc_route_at(t, nc_route_shard(t, d), key, len, out);
+}
+
+void
+nc_route_at(const struct nc_route_table *t, uint32_t shard, const void *key, size_t len,
+	    struct nc_route *out)
+{
 	uint32_t r = t->copies;
 
-	out->shard = nc_route_shard(t, d);
 	if (t->ring == NULL) {
-		out->role = NC_ROUTE_ALONE;
-		out->point = 0;
-		out->ncopies = 0;
+		nc_route_alone(shard, out);
 		return;
 	}
+	out->shard = shard;
 	if (r == 0)
 		r = 1;
 	if (r > NC_RING_REPLICAS_MAX)

@@ -70,6 +70,20 @@ nc_route_shard(const struct nc_route_table *t, const struct nc_digest *d)
 void nc_route(const struct nc_route_table *t, const struct nc_digest *d, const void *key,
 	      size_t len, struct nc_route *out);
 
+/** nc_route()'s result without a ring: the key's @p shard on this node, which holds it. */
+static inline void
+nc_route_alone(uint32_t shard, struct nc_route *out)
+{
+	out->role = NC_ROUTE_ALONE;
+	out->shard = shard;
+	out->point = 0;
+	out->ncopies = 0;
+}
+
+/** nc_route() for a key whose shard (nc_route_shard()) the caller computed already. */
+void nc_route_at(const struct nc_route_table *t, uint32_t shard, const void *key, size_t len,
+		 struct nc_route *out);
+
 /** Whether this node holds a copy of the routed key (alone, primary or replica). */
 static inline bool
 nc_route_is_local(const struct nc_route *r)

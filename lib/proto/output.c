@@ -16,7 +16,14 @@ proto_out_init(struct proto_out *out, struct iovec *iov, uint32_t max_iov, void 
 	out->buf = buf;
 	out->cap = cap;
 	out->copy_values = copy_values;
+	out->copy_max = 0;
 	proto_out_reset(out);
+}
+
+void
+proto_out_set_copy_max(struct proto_out *out, uint32_t max)
+{
+	out->copy_max = max;
 }
 
 void
@@ -76,7 +83,8 @@ proto_out_ref(struct proto_out *out, const void *data, uint32_t len)
 int
 proto_out_value(struct proto_out *out, const void *data, uint32_t len)
 {
-	return out->copy_values ? proto_out_copy(out, data, len) : proto_out_ref(out, data, len);
+	return out->copy_values || len <= out->copy_max ? proto_out_copy(out, data, len) :
+							  proto_out_ref(out, data, len);
 }
 
 int
@@ -142,15 +150,6 @@ proto_out_flatten(const struct proto_out *out, void *dst, uint64_t cap)
 		n += len;
 	}
 	return n;
-}
-
-void
-proto_out_mark(const struct proto_out *out, struct proto_out_mark *m)
-{
-	m->niov = out->niov;
-	m->used = out->used;
-	m->bytes = out->bytes;
-	m->last_len = out->niov > 0 ? out->iov[out->niov - 1].iov_len : 0;
 }
 
 int

@@ -28,11 +28,19 @@ struct proto_out {
 	uint64_t bytes;     /* bytes described by the iovecs */
 	bool copy_values;
 	bool overflow;      /* an append did not fit: the output is incomplete */
+	uint32_t copy_max;  /* referenced values up to this many bytes are copied (0: none) */
 };
 
 /** Start an empty output over caller-owned arrays. */
 void proto_out_init(struct proto_out *out, struct iovec *iov, uint32_t max_iov, void *buf,
 		    uint32_t cap, bool copy_values);
+
+/**
+ * With copy_values false, copy the values of at most @p max bytes all the same (0, the
+ * default: reference every value): an iovec costs whoever sends the output (a datagram built
+ * piece by piece, a TCP send buffer filled iovec by iovec) more than copying a small value.
+ */
+void proto_out_set_copy_max(struct proto_out *out, uint32_t max);
 
 /** Forget the contents (after they were sent); keeps the arrays and the copy policy. */
 void proto_out_reset(struct proto_out *out);
@@ -48,6 +56,49 @@ int proto_out_copy(struct proto_out *out, const void *data, uint32_t len);
  * @return 0; -ENOBUFS when the iovecs are full.
  */
 int proto_out_ref(struct proto_out *out, const void *data, uint32_t len);
+
+/**
+ * Room to write up to @p len bytes straight into the output buffer, after the bytes copied
+ * so far; nothing is appended until proto_out_commit() says how many were written. For
+ * replies formatted in place (no staging copy).
+ * @return where to write; NULL when buffer or iovecs are full (out->overflow is set).
+ */
+static inline uint8_t *
+proto_out_reserve(struct proto_out *out, uint32_t len)
+{
+	uint8_t *dst = out->buf + out->used;
+	const struct iovec *last = out->niov > 0 ? &out->iov[out->niov - 1] : NULL;
+
+	if (out->cap - out->used < len ||
+	    ((last == NULL || (const uint8_t *)last->iov_base + last->iov_len != dst) &&
+	     out->niov == out->max_iov)) {
+		out->overflow = true;
+		return NULL;
+	}
+	return dst;
+}
+
+/**
+ * Append the @p len bytes (at most what proto_out_reserve() gave room for) written where it
+ * pointed, as proto_out_copy() would have appended them.
+ */
+static inline void
+proto_out_commit(struct proto_out *out, uint32_t len)
+{
+	uint8_t *dst = out->buf + out->used;
+	struct iovec *last = out->niov > 0 ? &out->iov[out->niov - 1] : NULL;
+
+	if (len == 0)
+		return;
+	if (last == NULL || (uint8_t *)last->iov_base + last->iov_len != dst) {
+		last = &out->iov[out->niov++];
+		last->iov_base = dst;
+		last->iov_len = 0;
+	}
+	last->iov_len += len;
+	out->used += len;
+	out->bytes += len;
+}
 
 /** A value: copied or referenced according to out->copy_values. */
 int proto_out_value(struct proto_out *out, const void *data, uint32_t len);
@@ -79,7 +130,14 @@ struct proto_out_mark {
 };
 
 /** Record where @p out stands now (before appending one reply). */
-void proto_out_mark(const struct proto_out *out, struct proto_out_mark *m);
+static inline void
+proto_out_mark(const struct proto_out *out, struct proto_out_mark *m)
+{
+	m->niov = out->niov;
+	m->used = out->used;
+	m->bytes = out->bytes;
+	m->last_len = out->niov > 0 ? out->iov[out->niov - 1].iov_len : 0;
+}
 
 /**
  * Take back everything appended since @p m (a reply that did not fit whole) and mark the

@@ -46,6 +46,40 @@ peek_command(const uint8_t *p, uint32_t len, const char *cmd)
 	return (uint32_t)n + 1;
 }
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define PEEK_WORD_SCAN 1
+#define PEEK_ONES      0x0101010101010101ULL
+#define PEEK_HIGHS     0x8080808080808080ULL
+
+/* High bit set in the lowest byte of @p v equal to @p c (bytes above it may be flagged too). */
+static inline uint64_t
+byte_is(uint64_t v, uint8_t c)
+{
+	v ^= PEEK_ONES * c;
+	return (v - PEEK_ONES) & ~v & PEEK_HIGHS;
+}
+#endif
+
+/* Offset of the first ' ', '\r' or '\n' in [i, len), or len. Eight bytes at a time. */
+static inline uint32_t
+token_end(const uint8_t *p, uint32_t i, uint32_t len)
+{
+#ifdef PEEK_WORD_SCAN
+	while (len - i >= 8) {
+		uint64_t v, m;
+
+		memcpy(&v, p + i, 8);
+		m = byte_is(v, ' ') | byte_is(v, '\r') | byte_is(v, '\n');
+		if (m != 0)
+			return i + (uint32_t)(__builtin_ctzll(m) >> 3);
+		i += 8;
+	}
+#endif
+	while (i < len && p[i] != ' ' && p[i] != '\r' && p[i] != '\n')
+		i++;
+	return i;
+}
+
 static unsigned
 peek_text(const uint8_t *p, uint32_t len, struct proto_key_ref *keys, unsigned max)
 {
@@ -67,8 +101,7 @@ peek_text(const uint8_t *p, uint32_t len, struct proto_key_ref *keys, unsigned m
 		while (i < len && p[i] == ' ')
 			i++;
 		start = i;
-		while (i < len && p[i] != ' ' && p[i] != '\r' && p[i] != '\n')
-			i++;
+		i = token_end(p, i, len);
 		if (i == start || i - start > PEEK_KEY_MAX)
 			break;
 		keys[n].key = (const char *)p + start;

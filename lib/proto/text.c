@@ -1100,6 +1100,18 @@ parse_line(struct text_parser *p, struct proto_input *in, struct proto_request *
 		return PROTO_PARSE_MORE;
 	nl = memchr(s, '\n', n < LINE_SCAN ? n : LINE_SCAN);
 	if (nl != NULL) {
+		const char *key;
+		uint32_t klen;
+
+		/*
+		 * The most common line, one plain get: read as tokenize() and parse_get() would
+		 * read it (test_single_get checks they agree), without them.
+		 */
+		if (text_single_get_key((const char *)s, (uint32_t)(nl - s) + 1, &key, &klen)) {
+			text_single_get_req(req, key, klen);
+			consume(p, in, (uint64_t)(nl - s) + 1);
+			return PROTO_PARSE_OK;
+		}
 		l.s = (const char *)s;
 		l.raw = (uint32_t)(nl - s);
 	} else if (n >= LINE_SCAN) {
@@ -1162,7 +1174,7 @@ key_printable(const char *s, uint32_t n)
 }
 
 bool
-text_single_get(const char *s, uint32_t len, struct proto_request *req)
+text_single_get_key(const char *s, uint32_t len, const char **key, uint32_t *key_len)
 {
 	uint32_t end, klen;
 
@@ -1177,10 +1189,29 @@ text_single_get(const char *s, uint32_t len, struct proto_request *req)
 	/* Printable, no space: one token, as the tokenizer would cut it. */
 	if (!key_printable(s + 4, klen))
 		return false;
+	*key = s + 4;
+	*key_len = klen;
+	return true;
+}
+
+void
+text_single_get_req(struct proto_request *req, const char *key, uint32_t key_len)
+{
 	req_init(req, PROTO_OP_GET, PROTO_TEXT);
 	req->flags = PROTO_F_MULTI_FIRST | PROTO_F_MULTI_LAST;
-	req->key = s + 4;
-	req->key_len = klen;
+	req->key = key;
+	req->key_len = key_len;
+}
+
+bool
+text_single_get(const char *s, uint32_t len, struct proto_request *req)
+{
+	const char *key;
+	uint32_t klen;
+
+	if (!text_single_get_key(s, len, &key, &klen))
+		return false;
+	text_single_get_req(req, key, klen);
 	return true;
 }
 

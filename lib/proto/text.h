@@ -197,6 +197,18 @@ bool text_parser_line_stalled(const struct text_parser *p, const struct proto_in
 bool text_single_get(const char *s, uint32_t len, struct proto_request *req);
 
 /**
+ * text_single_get()'s test alone: whether @p s is exactly one plain get line; if so *key and
+ * *key_len give its key (pointing into @p s) and true is returned. Any thread; no state.
+ */
+bool text_single_get_key(const char *s, uint32_t len, const char **key, uint32_t *key_len);
+
+/**
+ * Fill *req as text_single_get() does for a line text_single_get_key() accepted with key
+ * @p key of @p key_len bytes. Any thread; no state.
+ */
+void text_single_get_req(struct proto_request *req, const char *key, uint32_t key_len);
+
+/**
  * Whether @p ptr points into the parser's own buffers (a key or args copied out of a line
  * that straddled segments, or out of a streamed get), i.e. is only valid until the next
  * text_parse() call (see the top of this file).

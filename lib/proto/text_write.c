@@ -30,20 +30,31 @@ put_line(struct proto_out *out, const char *s)
 	return 0;
 }
 
+/* Longest "VALUE " key " " flags " " bytes " " cas "\r\n" for a key of @p klen bytes. */
+#define GET_HDR_MAX(klen) (6 + (klen) + 1 + 10 + 1 + 10 + 1 + 20 + 2)
+
 /* GET/GAT: "VALUE ..." for a hit, "END" after the last key of the line. */
 static int
 write_get(struct proto_out *out, const struct proto_request *req, const struct proto_result *res)
 {
-	/* "VALUE " key " " flags " " bytes " " cas "\r\n" */
-	char hdr[6 + PROTO_KEY_MAX + 1 + 10 + 1 + 10 + 1 + 20 + 2];
 	bool last = (req->flags & PROTO_F_MULTI_LAST) != 0;
+	uint32_t vlen = res->value_len;
+	/* A value in one piece that the output copies: header, value and trailer in one go. */
+	bool whole = (res->value_seg_len == 0 || res->value_seg_len == vlen) &&
+		     (out->copy_values || vlen <= out->copy_max);
 	struct proto_out_mark m;
-	char *d = hdr;
+	char *start, *d;
 
 	if (res->status != PROTO_ST_HIT || req->key_len == 0)
 		return last ? proto_out_copy(out, "END\r\n", 5) : 0;
 	if (req->key_len > PROTO_KEY_MAX)
 		return -EINVAL;
+	proto_out_mark(out, &m);
+	/* The reply is formatted in the output itself. */
+	start = d =
+		(char *)proto_out_reserve(out, GET_HDR_MAX(req->key_len) + (whole ? vlen + 7 : 0));
+	if (d == NULL)
+		return proto_out_rewind(out, &m);
 	memcpy(d, "VALUE ", 6);
 	d += 6;
 	memcpy(d, req->key, req->key_len);
@@ -51,18 +62,30 @@ write_get(struct proto_out *out, const struct proto_request *req, const struct p
 	*d++ = ' ';
 	d += nc_decimal_u64(d, res->client_flags);
 	*d++ = ' ';
-	d += nc_decimal_u64(d, res->value_len);
+	d += nc_decimal_u64(d, vlen);
 	if ((req->flags & PROTO_F_RETURN_CAS) != 0) {
 		*d++ = ' ';
 		d += nc_decimal_u64(d, res->cas);
 	}
 	*d++ = '\r';
 	*d++ = '\n';
-	proto_out_mark(out, &m);
-	if (proto_out_copy(out, hdr, (uint32_t)(d - hdr)) < 0 ||
-	    proto_out_result_value(out, res) < 0 ||
-	    proto_out_copy(out, last ? "\r\nEND\r\n" : "\r\n", last ? 7 : 2) < 0)
+	if (whole) {
+		if (vlen > 0)
+			memcpy(d, res->value, vlen);
+		d += vlen;
+		memcpy(d, last ? "\r\nEND\r\n" : "\r\n\0\0\0\0\0", 7);
+		d += last ? 7 : 2;
+		proto_out_commit(out, (uint32_t)(d - start));
+		return 0;
+	}
+	proto_out_commit(out, (uint32_t)(d - start));
+	if (proto_out_result_value(out, res) < 0)
 		return proto_out_rewind(out, &m);
+	d = (char *)proto_out_reserve(out, 7);
+	if (d == NULL)
+		return proto_out_rewind(out, &m);
+	memcpy(d, last ? "\r\nEND\r\n" : "\r\n\0\0\0\0\0", 7);
+	proto_out_commit(out, last ? 7 : 2);
 	return 0;
 }
 

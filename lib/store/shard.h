@@ -217,12 +217,34 @@ unsigned store_get_bulk(const struct store_shard *s, const struct store_key *con
 /**
  * [reader or owner] Warm the caches for a burst of keys about to be written (or read one at a
  * time): one bulk index lookup, which prefetches buckets and key slots across the burst, then
- * a prefetch of every item found. Changes nothing. A worker calls it on the write keys of an
- * RX burst before executing the writes, so their index and item misses overlap instead of
- * stalling each write in turn.
+ * a prefetch of every item found. Changes nothing. A worker calls it on the keys of an RX
+ * burst before executing them, so their index and item misses overlap instead of stalling each
+ * request in turn. With @p found non-NULL, found[i] is what the index held for keys[i] (NULL:
+ * nothing): a hint for store_get_found() on the same key within the caller's read-side
+ * critical section (before its next RCU quiescent state), never after.
  */
 void store_prefetch_bulk(const struct store_shard *s, const struct store_key *const keys[],
-			 unsigned n);
+			 unsigned n, const struct item *found[]);
+
+/**
+ * [reader] store_get() that starts from @p found, what store_prefetch_bulk() found for @p k
+ * earlier in the caller's read-side critical section, instead of looking the key up again.
+ * The caller must know that the index has not changed @p k since: any reader may trust a
+ * hint into another worker's shard (its owner's writes are concurrent with the request, which
+ * arrived before the prefetch), but the owner must not trust one into its own shard once it
+ * changed that shard's index (store_shard_changes() moved: its own writes come in order).
+ * A NULL @p found, or one whose key is not @p k, means a lookup as store_get().
+ * @return as store_get().
+ */
+enum store_status store_get_found(const struct store_shard *s, const struct store_key *k,
+				  const struct item *found, struct store_hit *hit);
+
+/**
+ * [owner] How many times the owner changed the shard's index so far (a key added, removed or
+ * pointed at another item): store_get_found()'s hints into the owner's own shard are valid
+ * while this stays the same. Wraps around.
+ */
+uint64_t store_shard_changes(const struct store_shard *s);
 
 /**
  * [reader] The length of a compressed hit's value as the client wrote it

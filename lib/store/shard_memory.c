@@ -75,6 +75,7 @@ shard_item_unlink(struct store_shard *s, struct item *it)
 
 	item_store_key(s, it, &k);
 	index_del(&s->index, &k);
+	s->index_changes++;
 	ttl_wheel_remove(&s->wheel, &it->tw);
 	stats_item_gone(s, it);
 	item_retire(s, it);
@@ -160,6 +161,7 @@ item_relocate(struct store_shard *s, struct item *it)
 		slab_free(&s->slab, copy);
 		return false;
 	}
+	s->index_changes++;
 	copy->state = ITEM_LINKED;
 	ttl_wheel_remove(&s->wheel, &it->tw);
 	if (item_exptime(copy) != 0)
@@ -830,6 +832,7 @@ shard_item_link_cas(struct store_shard *s, struct item *it, const struct store_k
 		STAT_ADD(s, alloc_retries, 1);
 		return STORE_NO_MEMORY;
 	}
+	s->index_changes++;
 	if (s->inflight == it)
 		s->inflight = NULL;
 	it->state = ITEM_LINKED;

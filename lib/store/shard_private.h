@@ -85,6 +85,7 @@ struct store_shard {
 	int found_clsid;	   /* store_shard_found_class(): set by shard_lookup_owner() */
 	nc_reltime_t tails_at;	   /* second the last shard_refresh_tails() pass started */
 	unsigned tails_next;	   /* the class that pass looks at next (nclasses: done) */
+	uint64_t index_changes;	   /* store_shard_changes() */
 	uint32_t flush_wait_calls; /* maintain calls since pending retirements were seen */
 	unsigned index_full_rotor; /* class to start evicting from when the index is full */
 	unsigned sweep_class;	   /* the class a recent_oldest judge sweeps (a chained item's
@@ -135,6 +136,23 @@ item_flushed(const struct store_shard *s, const struct item *it, nc_reltime_t no
 }
 
 /*
+ * item_classify() for an item whose key is known to be the one asked for (the index compared
+ * it, or the caller did): what it means at time now.
+ */
+static inline enum store_status
+item_classify_keyed(const struct store_shard *s, const struct item *it, nc_reltime_t now,
+		    bool check_flush)
+{
+	if (it == NULL)
+		return STORE_MISS;
+	if (nc_reltime_expired(item_exptime(it), now))
+		return STORE_EXPIRED;
+	if (check_flush && item_flushed(s, it, now))
+		return STORE_FLUSHED;
+	return STORE_HIT;
+}
+
+/*
  * What an index entry means for key k at time now. @p check_flush false skips the flush test
  * (the caller found no flush in force).
  */
@@ -144,11 +162,7 @@ item_classify(const struct store_shard *s, const struct item *it, const struct s
 {
 	if (it == NULL || !item_key_equals(it, k->key, k->len))
 		return STORE_MISS;
-	if (nc_reltime_expired(item_exptime(it), now))
-		return STORE_EXPIRED;
-	if (check_flush && item_flushed(s, it, now))
-		return STORE_FLUSHED;
-	return STORE_HIT;
+	return item_classify_keyed(s, it, now, check_flush);
 }
 
 /*

@@ -7,12 +7,31 @@
 enum store_status
 store_get(const struct store_shard *s, const struct store_key *k, struct store_hit *hit)
 {
+	return store_get_found(s, k, NULL, hit);
+}
+
+enum store_status
+store_get_found(const struct store_shard *s, const struct store_key *k, const struct item *found,
+		struct store_hit *hit)
+{
 	uint32_t ticks = nc_clock_ticks(s->clock);
 	nc_reltime_t now = nc_clock_tick_second(ticks);
-	struct item *it = index_lookup(&s->index, k);
+	/*
+	 * (A hint's memory is the item's until the quiescent state: its key can be compared.)
+	 * Either way the key is compared once: index_lookup() returns only the key's item.
+	 */
+	struct item *it = found != NULL && item_key_equals(found, k->key, k->len) ?
+				  (struct item *)(uintptr_t)found :
+				  index_lookup(&s->index, k);
 
-	hit_fill(hit, it, item_classify(s, it, k, now, true), ticks);
+	hit_fill(hit, it, item_classify_keyed(s, it, now, true), ticks);
 	return hit->status;
+}
+
+uint64_t
+store_shard_changes(const struct store_shard *s)
+{
+	return s->index_changes;
 }
 
 unsigned
@@ -44,15 +63,18 @@ store_get_bulk(const struct store_shard *s, const struct store_key *const keys[]
 }
 
 void
-store_prefetch_bulk(const struct store_shard *s, const struct store_key *const keys[], unsigned n)
+store_prefetch_bulk(const struct store_shard *s, const struct store_key *const keys[], unsigned n,
+		    const struct item *found[])
 {
 	struct item *items[INDEX_BULK_MAX];
 
 	if (n > INDEX_BULK_MAX)
 		n = INDEX_BULK_MAX;
 	if (index_lookup_bulk(&s->index, keys, n, items) < 0)
-		return;
+		memset(items, 0, sizeof(items[0]) * n);
 	for (unsigned i = 0; i < n; i++) {
+		if (found != NULL)
+			found[i] = items[i];
 		if (items[i] != NULL) {
 			/* A write also touches the owner part (wheel links) of the old item. */
 			rte_prefetch0(items[i]);

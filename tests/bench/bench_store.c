@@ -807,7 +807,7 @@ bench_set_loop(struct bench *b, const struct stream *s, uint64_t ops)
 			if (++pos == s->len)
 				pos = 0;
 		}
-		store_prefetch_bulk(b->shard, kp, n);
+		store_prefetch_bulk(b->shard, kp, n, NULL);
 		for (unsigned i = 0; i < n; i++)
 			bench_set_key(b, &ks[i]);
 		done += n;
@@ -849,7 +849,7 @@ bench_mixed_loop(struct bench *b, const struct stream *s, uint64_t ops, uint64_t
 		}
 		/* Warm the SET keys first, execute them after the GETs' bulk lookup. */
 		if (ns > 0)
-			store_prefetch_bulk(b->shard, sp, ns);
+			store_prefetch_bulk(b->shard, sp, ns, NULL);
 		if (ng > 0) {
 			found += store_get_bulk(b->shard, kp, ng, hits);
 			for (unsigned i = 0; i < ng; i++) {

@@ -11,7 +11,9 @@
  * so every hit is checked byte for byte. A closed loop keeps --window requests in flight,
  * each with its own request id; a request unanswered for 100 ms is given up (a timeout) and
  * its reply, if it comes later, ignored. --warm first sets every key once, so every get must
- * hit (a miss then counts as verify_failed). The timed phase lasts --duration seconds (at
+ * hit (a miss then counts as verify_failed). --multiget N (UDP only): every get asks for N
+ * keys in one line (the drawn one and the N - 1 after it), each key counted as a get, a hit
+ * or a miss. The timed phase lasts --duration seconds (at
  * most 600), then the requests in flight are drained.
  *
  * --proto tcp: the same requests over TCP, through the project's own TCP (lib/tcp, active
@@ -22,7 +24,7 @@
  *
  *   nc_udpgen [EAL args] -- [--proto udp|tcp] [--conns N] [--src-ip A] [--dst-ip A]
  *             [--port P] [--keys K] [--key-size B] [--value-size B] [--get-ratio R]
- *             [--window W] [--duration S] [--warm] [--seed X]
+ *             [--window W] [--duration S] [--multiget N] [--warm] [--seed X]
  *
  * Defaults: UDP, 10.88.0.2 -> 10.88.0.1:11211, 10000 keys, 16-byte keys, 32-byte values, get
  * ratio 0.9, window 32 (at most 1024; per connection with TCP), 1 connection (at most 256),
@@ -112,7 +114,7 @@ usage(void)
 	fputs("usage: nc_udpgen [EAL args] -- [--proto udp|tcp] [--conns N] [--src-ip A]\n"
 	      "                 [--dst-ip A] [--port P] [--keys K] [--key-size B]\n"
 	      "                 [--value-size B] [--get-ratio R] [--window W] [--duration S]\n"
-	      "                 [--warm] [--seed X]\n",
+	      "                 [--multiget N] [--warm] [--seed X]\n",
 	      stderr);
 	exit(2);
 }
@@ -210,6 +212,10 @@ parse_args(struct udpgen_config *cfg, int argc, char **argv)
 	}
 	if (cfg->conns > 1 && !cfg->tcp) {
 		fputs("nc_udpgen: --conns wants --proto tcp\n", stderr);
+		usage();
+	}
+	if (cfg->multiget > 1 && cfg->tcp) {
+		fputs("nc_udpgen: --multiget wants --proto udp\n", stderr);
 		usage();
 	}
 }

@@ -33,6 +33,7 @@
 	X(get_ratio, "get-ratio", double, 0, 1, 0.9)            \
 	X(window, "window", uint32_t, 1, UDPGEN_WINDOW_MAX, 32) \
 	X(conns, "conns", uint32_t, 1, UDPGEN_CONNS_MAX, 1)     \
+	X(multiget, "multiget", uint32_t, 1, 16, 1)             \
 	X(duration, "duration", double, 0.1, 600, 10)           \
 	X(seed, "seed", uint64_t, 0, 1e15, 1)
 
@@ -185,12 +186,13 @@ enum udpgen_counter {
 /* The memcached text of both loads: keys, values, requests, and the check of each reply. */
 struct udpgen_text {
 	uint32_t key_size, value_size, keys;
+	uint32_t multiget; /* keys per get: key, key + 1, ... (UDP only) */
 	double get_ratio;
 	bool warm;			 /* every key was set: a miss is a failure */
 	char set_tail[32], hit_tail[32]; /* " 0 0 <n>\r\n", " 0 <n>\r\n" */
 	uint32_t set_tail_len, hit_tail_len;
-	uint32_t request_max; /* bytes of the longest request (a set) */
-	uint32_t hit_len;     /* bytes of a hit's reply */
+	uint32_t request_max; /* bytes of the longest request (a set, or a multi-key get) */
+	uint32_t hit_len;     /* bytes of a hit's reply (one key) */
 };
 
 /**
@@ -200,14 +202,16 @@ struct udpgen_text {
 int udpgen_text_init(struct udpgen_text *x, const struct udpgen_config *cfg);
 
 /**
- * Write the request for @p key (`get <key>\r\n`, or the set of its value) at @p t, which has
- * room for x->request_max bytes. @return its length.
+ * Write the request for @p key (`get <key>\r\n`, with --multiget N `get <key> <key + 1> ...`
+ * of N keys, or the set of its value) at @p t, which has room for x->request_max bytes.
+ * @return its length.
  */
 uint32_t udpgen_text_request(const struct udpgen_text *x, char *t, uint32_t key, bool set);
 
 /**
  * Check @p len bytes at @p t, the whole reply to the request for @p key (a set when @p set):
- * counts gets, hits, misses (verify_failed too when warmed), sets, or verify_failed into @p c.
+ * counts gets, hits, misses (verify_failed too when warmed), sets, or verify_failed into @p c;
+ * a multi-key get counts each of its keys.
  */
 void udpgen_text_check(const struct udpgen_text *x, uint32_t key, bool set, const char *t,
 		       uint32_t len, uint64_t *c);

@@ -28,6 +28,7 @@ udpgen_text_init(struct udpgen_text *x, const struct udpgen_config *cfg)
 		.key_size = cfg->key_size,
 		.value_size = cfg->value_size,
 		.keys = cfg->keys,
+		.multiget = cfg->multiget,
 		.get_ratio = cfg->get_ratio,
 		.warm = cfg->warm,
 	};
@@ -36,6 +37,8 @@ udpgen_text_init(struct udpgen_text *x, const struct udpgen_config *cfg)
 	x->hit_tail_len =
 		(uint32_t)snprintf(x->hit_tail, sizeof(x->hit_tail), " 0 %u\r\n", cfg->value_size);
 	x->request_max = 4 + x->key_size + x->set_tail_len + x->value_size + 2;
+	if (x->request_max < 4 + x->multiget * (x->key_size + 1) + 2)
+		x->request_max = 4 + x->multiget * (x->key_size + 1) + 2;
 	x->hit_len = 6 + x->key_size + x->hit_tail_len + x->value_size + 7;
 	return 0;
 }
@@ -73,6 +76,11 @@ udpgen_text_request(const struct udpgen_text *x, char *t, uint32_t key, bool set
 
 	memcpy(t, set ? "set " : "get ", 4);
 	key_write(x, t + 4, key);
+	for (uint32_t i = 1; !set && i < x->multiget; i++) {
+		t[len] = ' ';
+		key_write(x, t + len + 1, (key + i) % x->keys);
+		len += 1 + x->key_size;
+	}
 	if (set) {
 		memcpy(t + len, x->set_tail, x->set_tail_len);
 		len += x->set_tail_len;
@@ -83,26 +91,38 @@ udpgen_text_request(const struct udpgen_text *x, char *t, uint32_t key, bool set
 	return len + 2;
 }
 
-/* Checks the reply to a get of @p key: a hit with the key's value, or a miss. */
+/*
+ * Checks the reply to a get of @p key (and the keys after it with --multiget): for each key in
+ * turn its hit with the key's value, or nothing (a miss), then "END".
+ */
 static void
 get_check(const struct udpgen_text *x, uint32_t key, const char *t, uint32_t len, uint64_t *c)
 {
-	uint32_t ks = x->key_size, head = 6 + ks + x->hit_tail_len;
+	uint32_t ks = x->key_size, head = 6 + ks + x->hit_tail_len, block = x->hit_len - 5;
+	uint32_t pos = 0, hits = 0;
 	char k[256];
 
-	c[UDPGEN_C_gets]++;
-	if (len == 5 && memcmp(t, "END\r\n", 5) == 0) {
-		c[UDPGEN_C_misses]++;
-		c[UDPGEN_C_verify_failed] += x->warm;
+	c[UDPGEN_C_gets] += x->multiget;
+	for (uint32_t i = 0; i < x->multiget; i++) {
+		const char *b = t + pos;
+
+		key_write(x, k, (key + i) % x->keys);
+		if (len - pos >= block && memcmp(b, "VALUE ", 6) == 0 &&
+		    memcmp(b + 6, k, ks) == 0 &&
+		    memcmp(b + 6 + ks, x->hit_tail, x->hit_tail_len) == 0 &&
+		    value_ok(x, b + head, k) && memcmp(b + head + x->value_size, "\r\n", 2) == 0) {
+			pos += block;
+			hits++;
+		}
+	}
+	if (len - pos != 5 || memcmp(t + pos, "END\r\n", 5) != 0) {
+		c[UDPGEN_C_verify_failed]++;
 		return;
 	}
-	key_write(x, k, key);
-	if (len == x->hit_len && memcmp(t, "VALUE ", 6) == 0 && memcmp(t + 6, k, ks) == 0 &&
-	    memcmp(t + 6 + ks, x->hit_tail, x->hit_tail_len) == 0 && value_ok(x, t + head, k) &&
-	    memcmp(t + head + x->value_size, "\r\nEND\r\n", 7) == 0)
-		c[UDPGEN_C_hits]++;
-	else
-		c[UDPGEN_C_verify_failed]++;
+	c[UDPGEN_C_hits] += hits;
+	c[UDPGEN_C_misses] += x->multiget - hits;
+	if (hits < x->multiget)
+		c[UDPGEN_C_verify_failed] += x->warm;
 }
 
 void

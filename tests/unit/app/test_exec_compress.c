@@ -101,7 +101,7 @@ read_key(const char *key, const char *verb, struct proto_result *res)
 	assert_int_equal(proto_input_add(&in, line, (uint32_t)n), 0);
 	assert_int_equal(proto_parse(&p, &in, &req, &err), PROTO_PARSE_OK);
 	store_key_init(&k, &env.seed, req.key, req.key_len);
-	exec_read(&ctx, shard, &k, &req, res);
+	exec_read(&ctx, shard, &k, NULL, &req, res);
 }
 
 static int

@@ -46,7 +46,7 @@ run(const char *cmds)
 		assert_int_equal(text_parse(&parser, &in, &req, &err), PROTO_PARSE_OK);
 		store_key_init(&k, &env.seed, req.key, req.key_len);
 		if (!exec_is_write(&req)) {
-			exec_read(&ctx, shard, &k, &req, &res);
+			exec_read(&ctx, shard, &k, NULL, &req, &res);
 		} else {
 			int tries = 0;
 

@@ -154,8 +154,22 @@ test_same_as_parser(void **state)
 			buf[len++] = alphabet[rand_r(&seed) % (sizeof(alphabet) - 1)];
 		memset(&quick, 0x5a, sizeof(quick));
 		if (text_single_get(buf, len, &quick)) {
+			struct proto_request split;
+			const char *key = NULL;
+			uint32_t klen = 0;
+
 			taken++;
 			check_same_as_parser(buf, len, &quick);
+			/* The test alone, then the fill (udp_prefetch, then the request). */
+			assert_true(text_single_get_key(buf, len, &key, &klen));
+			memset(&split, 0x5a, sizeof(split));
+			text_single_get_req(&split, key, klen);
+			check_same_as_parser(buf, len, &split);
+		} else {
+			const char *key = NULL;
+			uint32_t klen = 0;
+
+			assert_false(text_single_get_key(buf, len, &key, &klen));
 		}
 	}
 	/* The generator is tuned so most inputs are plain gets the shortcut must take. */

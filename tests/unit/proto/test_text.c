@@ -2173,6 +2173,34 @@ test_write_overflow(void **state)
 	assert_int_equal(out.bytes, 17 + 100 + 7);
 }
 
+/* proto_out_set_copy_max: small values are copied (one iovec per reply), larger referenced. */
+static void
+test_write_copy_max(void **state)
+{
+	struct proto_out out;
+	struct iovec iov[8];
+	uint8_t buf[256];
+	char flat[256];
+	struct proto_request req = text_req(PROTO_OP_GET, ONE, "key");
+	struct proto_result hit = result(PROTO_ST_HIT);
+	static const char value[17] = "0123456789abcdef";
+
+	(void)state;
+	proto_out_init(&out, iov, 8, buf, sizeof(buf), false);
+	proto_out_set_copy_max(&out, 16);
+	hit.value = value;
+	hit.value_len = 16;
+	assert_int_equal(text_write(&out, &req, &hit), 0);
+	assert_int_equal(out.niov, 1);
+	assert_int_equal(proto_out_flatten(&out, flat, sizeof(flat)), 16 + 16 + 7);
+	assert_memory_equal(flat, "VALUE key 0 16\r\n0123456789abcdef\r\nEND\r\n", 39);
+	proto_out_reset(&out);
+	hit.value_len = 17;
+	assert_int_equal(text_write(&out, &req, &hit), 0);
+	assert_int_equal(out.niov, 3);
+	assert_ptr_equal(iov[1].iov_base, value);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Regressions found by fuzz_text                                                              */
 
@@ -2234,6 +2262,7 @@ main(void)
 		cmocka_unit_test(test_write_numbers_version_stats),
 		cmocka_unit_test(test_write_errors),
 		cmocka_unit_test(test_write_overflow),
+		cmocka_unit_test(test_write_copy_max),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

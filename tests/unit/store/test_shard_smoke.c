@@ -58,8 +58,8 @@ test_prefetch_bulk_changes_nothing(void **state)
 					 STORE_STORED);
 	}
 	store_shard_stats_get(s, &before);
-	store_prefetch_bulk(s, kp, INDEX_BULK_MAX);
-	store_prefetch_bulk(s, kp, 0);
+	store_prefetch_bulk(s, kp, INDEX_BULK_MAX, NULL);
+	store_prefetch_bulk(s, kp, 0, NULL);
 	store_shard_stats_get(s, &after);
 	assert_memory_equal(&before, &after, sizeof(before));
 	for (unsigned i = 0; i < INDEX_BULK_MAX; i++)
@@ -92,6 +92,54 @@ test_mem_socket(void **state)
 	store_shard_destroy(&s);
 }
 
+/*
+ * store_prefetch_bulk's found[] hands store_get_found the item; a hint that is stale (the key
+ * replaced or deleted since: store_shard_changes() moved) or for another key is not trusted
+ * blindly: a NULL or mismatched hint looks up, and a replaced item is what the owner must not
+ * pass (its own writes moved the change count).
+ */
+static void
+test_get_found(void **state)
+{
+	struct store_shard *s = test_shard_create(&env, 8u << 20);
+	struct store_key a, b;
+	const struct store_key *kp[2] = {&a, &b};
+	const struct item *found[2];
+	struct store_hit hit;
+	uint64_t changes;
+
+	(void)state;
+	store_key_init(&a, &env.seed, "alpha", 5);
+	store_key_init(&b, &env.seed, "beta", 4);
+	changes = store_shard_changes(s);
+	assert_int_equal(test_put(s, &a, STORE_MODE_SET, "1", 1, 0, 0, 0, NULL), STORE_STORED);
+	assert_int_not_equal(store_shard_changes(s), changes);
+	store_prefetch_bulk(s, kp, 2, found);
+	assert_non_null(found[0]);
+	assert_null(found[1]);
+	changes = store_shard_changes(s);
+	assert_int_equal(store_get_found(s, &a, found[0], &hit), STORE_HIT);
+	assert_memory_equal(hit.value, "1", 1);
+	/* a hint for another key: looked up */
+	assert_int_equal(store_get_found(s, &b, found[0], &hit), STORE_MISS);
+	/* no hint: looked up (b stored since the prefetch) */
+	assert_int_equal(test_put(s, &b, STORE_MODE_SET, "2", 1, 0, 0, 0, NULL), STORE_STORED);
+	assert_int_equal(store_get_found(s, &b, found[1], &hit), STORE_HIT);
+	assert_memory_equal(hit.value, "2", 1);
+	/* replacing and deleting move the change count: the owner drops its hints */
+	changes = store_shard_changes(s);
+	assert_int_equal(test_put(s, &a, STORE_MODE_SET, "3", 1, 0, 0, 0, NULL), STORE_STORED);
+	assert_int_not_equal(store_shard_changes(s), changes);
+	assert_int_equal(store_get_found(s, &a, NULL, &hit), STORE_HIT);
+	assert_memory_equal(hit.value, "3", 1);
+	changes = store_shard_changes(s);
+	assert_int_equal(store_delete(s, &b, 0), STORE_DELETED);
+	assert_int_not_equal(store_shard_changes(s), changes);
+	assert_int_equal(store_get_found(s, &b, NULL, &hit), STORE_MISS);
+	test_shard_settle(s);
+	store_shard_destroy(&s);
+}
+
 int
 main(void)
 {
@@ -99,6 +147,7 @@ main(void)
 		cmocka_unit_test(test_set_get_delete),
 		cmocka_unit_test(test_prefetch_bulk_changes_nothing),
 		cmocka_unit_test(test_mem_socket),
+		cmocka_unit_test(test_get_found),
 	};
 
 	test_eal_init("0", 256);
