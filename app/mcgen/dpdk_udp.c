@@ -3,7 +3,8 @@
  * The DPDK UDP transport: the thread's queue pair (dpdk.h), a connection per UDP source port,
  * requests written straight into frames (lib/genlink) and sent a burst at a time, every
  * datagram received handed to the book (udp_book.h) as the kernel transport does. The thread
- * polls: it never sleeps between its start and its end.
+ * polls: it never sleeps between its start and its end. A request must fit one frame
+ * (GENLINK_TEXT_MAX bytes of text; no IP fragments): a longer one counts as wrong.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -113,18 +114,11 @@ int
 mcgen_dpdk_udp_run(struct mcgen_thread *t)
 {
 	struct dudp x = {.t = t};
-	size_t req = mcgen_proto_request_max(t->run->w);
 	int rc = 0;
 
 	if (t->run->dpdk == NULL) {
 		snprintf(t->err, sizeof(t->err), "no DPDK port set up");
 		rc = -EINVAL;
-	} else if (req > GENLINK_TEXT_MAX) {
-		snprintf(t->err, sizeof(t->err),
-			 "a request of up to %zu bytes does not fit one frame (%u bytes of text): "
-			 "lower --value-size or --key-size",
-			 req, (unsigned)GENLINK_TEXT_MAX);
-		rc = -EMSGSIZE;
 	} else {
 		x.l = mcgen_dpdk_enter(t->run->dpdk, t->id, t->err, sizeof(t->err));
 		if (x.l == NULL)

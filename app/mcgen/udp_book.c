@@ -136,7 +136,7 @@ mcgen_udp_book_issue(struct mcgen_udp_book *x, uint64_t now, const struct mcgen_
 		if (len <= 0) {
 			io->finish(io->arg, ci, 0);
 			mcgen_engine_lost(x->t, &s->q, MCGEN_C_wrong,
-					  "a request does not fit one datagram");
+					  "a request does not fit one datagram (dpdk: one frame)");
 			slot_release(c, s);
 			continue;
 		}
