@@ -14,7 +14,8 @@
 #      (tests/integration/run.sh; NC_INTEGRATION_SERVER=/usr/bin/memcached
 #      runs it against another server, NC_INTEGRATION_ARGS adds server flags);
 #      mcgen against memcached and nicached, and against a lying fake server
-#      (tests/integration/mcgen.sh)
+#      (tests/integration/mcgen.sh), and over DPDK against nicached on memif
+#      (tests/integration/mcgen_dpdk.sh)
 #      and, as root, start-up with hugepages short (tests/integration/startup.sh) and the
 #      Debian package built, installed, run as its unit, purged (tests/integration/package.sh);
 #      memory held next to memcached (tests/integration/memory.sh); a two-minute
@@ -307,6 +308,9 @@ fi
 # mcgen against memcached and nicached's socket backend: TCP and UDP x text, meta and binary,
 # closed and open loop, a sweep with its plot, and a fake server changing a byte (must fail).
 run_checks "mcgen load generator" 180 tests/integration/mcgen.sh
+# mcgen over DPDK (-x dpdk-udp) against nicached on net_memif: closed and open loop, two queue
+# pairs; zero errors and timeouts, and the server's cycles per request (root).
+run_checks "mcgen over DPDK" 180 tests/integration/mcgen_dpdk.sh
 
 run_checks "memory next to memcached" 400 tests/integration/memory.sh \
 	--server build/app/nicached/nicached

@@ -57,12 +57,15 @@ void mcgen_gate_wait(struct mcgen_gate *g, unsigned n);
 /** [reporting thread] Open the gate: every thread in it goes on, later ones pass. */
 void mcgen_gate_open(struct mcgen_gate *g);
 
+struct mcgen_dpdk;
+
 /** What every thread of one run (warm-up, or one measured step) shares, read-only. */
 struct mcgen_run {
 	const struct mcgen_options *o;
 	const struct mcgen_workload *w;
 	struct sockaddr_storage addr; /* the server */
 	socklen_t addrlen;
+	struct mcgen_dpdk *dpdk; /* dpdk transports: the port (dpdk.h); else NULL */
 	unsigned nthreads;
 	struct mcgen_gate *gate; /* connections open; then the start times are set */
 	bool warm;	    /* set every key once, then stop */

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dpdk.h"
 #include "options.h"
 #include "report.h"
 #include "run.h"
@@ -19,8 +20,7 @@
 struct mcgen_main {
 	struct mcgen_options o;
 	struct mcgen_workload w;
-	struct sockaddr_storage addr;
-	socklen_t addrlen;
+	struct mcgen_target target;
 	struct mcgen_step steps[MCGEN_SWEEP_MAX];
 	unsigned nsteps;
 };
@@ -34,8 +34,7 @@ warm_up(struct mcgen_main *m)
 	int rc;
 
 	t0 = (uint64_t)time(NULL);
-	rc = mcgen_run_step(&m->o, &m->w, &m->addr, m->addrlen, true, 0, "", stdout, &s, err,
-			    sizeof(err));
+	rc = mcgen_run_step(&m->o, &m->w, &m->target, true, 0, "", stdout, &s, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "mcgen: warm-up: %s\n", err);
 		mcgen_step_release(&s);
@@ -51,6 +50,24 @@ warm_up(struct mcgen_main *m)
 	return rc;
 }
 
+/*
+ * DPDK transports: the server's own figures, read around each measured step. @return 0
+ * (nothing to read with the kernel's transports); -EREMOTEIO, said on stderr.
+ */
+static int
+server_read(struct mcgen_main *m, struct mcgen_server_stats *s)
+{
+	char err[256];
+
+	if (m->target.dpdk == NULL)
+		return 0;
+	if (mcgen_dpdk_server_read(m->target.dpdk, s, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mcgen: %s\n", err);
+		return -EREMOTEIO;
+	}
+	return 0;
+}
+
 static int
 measure(struct mcgen_main *m)
 {
@@ -58,6 +75,7 @@ measure(struct mcgen_main *m)
 	char err[256], label[48];
 
 	for (unsigned i = 0; i < n; i++) {
+		struct mcgen_server_stats s0, s1;
 		double rate = m->o.sweep.n ? m->o.sweep.r[i] : m->o.rate;
 		struct mcgen_step *s = &m->steps[i];
 		int rc;
@@ -66,11 +84,20 @@ measure(struct mcgen_main *m)
 			snprintf(label, sizeof(label), "[%.0f/s] ", rate);
 		else
 			label[0] = '\0';
-		rc = mcgen_run_step(&m->o, &m->w, &m->addr, m->addrlen, false, rate, label, stdout, s,
-				    err, sizeof(err));
+		rc = server_read(m, &s0);
+		if (rc < 0)
+			return rc;
+		rc = mcgen_run_step(&m->o, &m->w, &m->target, false, rate, label, stdout, s, err,
+				    sizeof(err));
 		m->nsteps++;
+		if (rc == 0 && m->target.dpdk != NULL) {
+			rc = server_read(m, &s1);
+			if (rc == 0)
+				mcgen_dpdk_server_cost(&s0, &s1, s->seconds, &s->server);
+		}
 		if (rc < 0) {
-			fprintf(stderr, "mcgen: %s\n", err);
+			if (rc != -EREMOTEIO)
+				fprintf(stderr, "mcgen: %s\n", err);
 			return rc;
 		}
 		mcgen_report_summary(stdout, &m->o, s);
@@ -133,11 +160,19 @@ main(int argc, char **argv)
 		free(m);
 		return 2;
 	}
-	rc = mcgen_resolve(m->o.server, &m->addr, &m->addrlen, err, sizeof(err));
+	rc = mcgen_resolve(m->o.server, &m->target.addr, &m->target.addrlen, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "mcgen: %s\n", err);
 		free(m);
 		return 2;
+	}
+	if (mcgen_transport_is_dpdk(m->o.transport)) {
+		rc = mcgen_dpdk_setup(&m->o, &m->target.addr, &m->target.dpdk, err, sizeof(err));
+		if (rc < 0) {
+			fprintf(stderr, "mcgen: %s\n", err);
+			free(m);
+			return 1;
+		}
 	}
 	if (m->o.warm)
 		rc = warm_up(m);
@@ -150,6 +185,7 @@ main(int argc, char **argv)
 		replies += m->steps[i].total.c[MCGEN_C_replies];
 		mcgen_step_release(&m->steps[i]);
 	}
+	mcgen_dpdk_teardown(&m->target.dpdk);
 	free(m);
 	if (rc == 0 && replies == 0) {
 		fprintf(stderr, "mcgen: no reply at all\n");

@@ -25,10 +25,15 @@ enum kind {
 };
 
 static const char *const transport_names[] = {
-#define NAME3(e, id, name) name,
+#define NAME3(e, id, name, dpdk) name,
 	MCGEN_TRANSPORTS(NAME3)
 #undef NAME3
 		NULL,
+};
+static const bool transport_dpdk[] = {
+#define DPDK3(e, id, name, dpdk) dpdk,
+	MCGEN_TRANSPORTS(DPDK3)
+#undef DPDK3
 };
 #define NAME_PROTO(e, id, name) name,
 static const char *const proto_names[] = {MCGEN_PROTOS(NAME_PROTO) NULL};
@@ -105,6 +110,12 @@ const char *
 mcgen_transport_name(unsigned t)
 {
 	return name_of(transport_names, MCGEN_TRANSPORT_COUNT, t);
+}
+
+bool
+mcgen_transport_is_dpdk(unsigned t)
+{
+	return t < MCGEN_TRANSPORT_COUNT && transport_dpdk[t];
 }
 
 const char *
@@ -343,6 +354,18 @@ check_together(const struct mcgen_options *o, char *err, size_t errlen)
 	if (o->conns < o->threads)
 		return fail(err, errlen, "--conns %llu is fewer than --threads %llu",
 			    (unsigned long long)o->conns, (unsigned long long)o->threads);
+	if (!mcgen_transport_is_dpdk(o->transport)) {
+		if (o->eal[0] != '\0' || o->src_ip[0] != '\0' || o->dst_mac[0] != '\0')
+			return fail(err, errlen, "--eal, --src-ip and --dst-mac are for dpdk transports");
+		return 0;
+	}
+	if (o->eal[0] == '\0' || o->src_ip[0] == '\0')
+		return fail(err, errlen, "-x %s needs --eal (or EAL arguments after --) and --src-ip",
+			    mcgen_transport_name(o->transport));
+	/* Thread i's connections: a block of ceil(conns / threads) ports from --src-port. */
+	if (o->src_port + (o->conns + o->threads - 1) / o->threads * o->threads > 65536)
+		return fail(err, errlen, "--src-port %llu leaves too few ports for --conns %llu",
+			    (unsigned long long)o->src_port, (unsigned long long)o->conns);
 	return 0;
 }
 
@@ -388,8 +411,16 @@ mcgen_options_parse(struct mcgen_options *o, int argc, char **argv, char *err, s
 		if (rc < 0)
 			return rc;
 	}
-	if (optind < argc)
+	if (optind < argc && strcmp(argv[optind - 1], "--") != 0)
 		return fail(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
+	/* `-- EAL words`: added to --eal, as nicached takes them. */
+	for (int i = optind; i < argc; i++) {
+		size_t used = strlen(o->eal);
+
+		if (used + 1 + strlen(argv[i]) + 1 > sizeof(o->eal))
+			return fail(err, errlen, "EAL arguments longer than %zu bytes", sizeof(o->eal) - 1);
+		snprintf(o->eal + used, sizeof(o->eal) - used, "%s%s", used ? " " : "", argv[i]);
+	}
 	return check_together(o, err, errlen);
 }
 

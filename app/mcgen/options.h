@@ -19,23 +19,24 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/** Longest string option (server, file names), NUL included. */
-#define MCGEN_STR_LEN 256
+/** Longest string option (server, file names, EAL arguments), NUL included. */
+#define MCGEN_STR_LEN 512
 /** Most keys of one multi-get. */
 #define MCGEN_MGET_MAX 32
 /** Most steps of --sweep. */
 #define MCGEN_SWEEP_MAX 64
 
 /*
- * Transports: X(enum suffix, identifier (mcgen_<id>_run in transport.h), name). The kernel's
- * sockets today; DPDK transports join this list (see transport.h).
+ * Transports: X(enum suffix, identifier (mcgen_<id>_run in transport.h), name, DPDK). The
+ * kernel's sockets, and DPDK's port (dpdk.h) with frames built by mcgen.
  */
-#define MCGEN_TRANSPORTS(X)       \
-	X(TCP, tcp, "tcp")        \
-	X(UDP, udp, "udp")
+#define MCGEN_TRANSPORTS(X)                         \
+	X(TCP, tcp, "tcp", false)                   \
+	X(UDP, udp, "udp", false)                   \
+	X(DPDK_UDP, dpdk_udp, "dpdk-udp", true)
 
 enum mcgen_transport {
-#define MCGEN_TRANSPORT_ENUM(e, id, name) MCGEN_TRANSPORT_##e,
+#define MCGEN_TRANSPORT_ENUM(e, id, name, dpdk) MCGEN_TRANSPORT_##e,
 	MCGEN_TRANSPORTS(MCGEN_TRANSPORT_ENUM)
 #undef MCGEN_TRANSPORT_ENUM
 	MCGEN_TRANSPORT_COUNT
@@ -138,7 +139,7 @@ struct mcgen_rates {
 	X(str, server, 's', "server", "127.0.0.1:11211", 0, 0, "host:port",                  \
 	  "the memcached server (a numeric address or a host name)")                         \
 	X(transport, transport, 'x', "transport", "tcp", 0, 0, "name",                       \
-	  "tcp or udp (kernel sockets)")                                                      \
+	  "tcp or udp (kernel sockets), dpdk-udp (a DPDK port: see --eal)")                \
 	X(proto, protocol, 'P', "protocol", "text", 0, 0, "name",                            \
 	  "text, meta (mg/ms/md/mn) or binary")                                              \
 	X(uint, threads, 't', "threads", "1", 1, 256, "num",                                 \
@@ -177,6 +178,15 @@ struct mcgen_rates {
 	  "with --sweep: draw throughput vs p99 (python3-matplotlib)")                       \
 	X(uint, seed, 0, "seed", "1", 0, UINT64_MAX, "num", "seed of the random streams")    \
 	X(switch, quiet, 'q', "quiet", "0", 0, 0, NULL, "no line per second")               \
+	X(str, eal, 0, "eal", "", 0, 0, "\"args\"",                                           \
+	  "dpdk: EAL arguments (the words after -- are added), e.g. \"-l 0 --no-huge "     \
+	  "--no-pci --vdev=net_memif0,role=client,socket=/run/nicached-IF.memif\"; one "  \
+	  "queue pair per --threads on the first port")                                     \
+	X(str, src_ip, 0, "src-ip", "", 0, 0, "a.b.c.d", "dpdk: our IPv4 address on the port") \
+	X(uint, src_port, 0, "src-port", "40000", 1, 65535, "port",                          \
+	  "dpdk: first UDP source port; thread i's connections use a block of ports after it") \
+	X(str, dst_mac, 0, "dst-mac", "", 0, 0, "xx:xx:..",                                  \
+	  "dpdk: the server's MAC (default: asked by ARP; the server must be on-link)")    \
 	X(help, help, 'h', "help", "", 0, 0, NULL, "this text")
 
 /** mcgen's options, one field per line of MCGEN_OPTIONS. */
@@ -194,7 +204,8 @@ int mcgen_options_defaults(struct mcgen_options *o, char *err, size_t errlen);
 
 /**
  * Parse the command line over the defaults, then check the options together (e.g. --plot
- * needs --sweep; a key must fit --key-size).
+ * needs --sweep; a key must fit --key-size). Words after `--` are EAL arguments, added to
+ * --eal (for dpdk transports only).
  * @return 0; 1 when --help was asked (nothing else done); -EINVAL with a message in @p err.
  */
 int mcgen_options_parse(struct mcgen_options *o, int argc, char **argv, char *err,
@@ -208,6 +219,9 @@ const char *mcgen_proto_name(unsigned p);
 
 /** The name of transport @p t ("tcp", ...), or "?" when out of range. */
 const char *mcgen_transport_name(unsigned t);
+
+/** Whether transport @p t runs over a DPDK port (dpdk.h). */
+bool mcgen_transport_is_dpdk(unsigned t);
 
 /** The name of operation @p op ("get", ...), or "?" when out of range. */
 const char *mcgen_op_name(unsigned op);

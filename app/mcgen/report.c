@@ -56,6 +56,11 @@ mcgen_report_summary(FILE *out, const struct mcgen_options *o, const struct mcge
 		mcgen_fmt_ns(mcgen_hist_quantile(h, 0.9), b[2], 16),
 		mcgen_fmt_ns(mcgen_hist_quantile(h, 0.99), b[3], 16),
 		mcgen_fmt_ns(mcgen_hist_quantile(h, 0.999), b[4], 16), mcgen_fmt_ns(h->max, b[5], 16));
+	if (s->server.valid)
+		fprintf(out, "  server: %.0f cycles/request (%.0f without driver calls) over %llu "
+			"requests, busy %.1f%% of a core\n",
+			s->server.cycles, s->server.app_cycles,
+			(unsigned long long)s->server.requests, s->server.busy_percent);
 }
 
 void
@@ -145,7 +150,13 @@ json_step(FILE *f, const struct mcgen_step *s)
 			(double)l->p50 / 1e3, (double)l->p99 / 1e3, (double)l->p999 / 1e3,
 			(double)l->max / 1e3);
 	}
-	fprintf(f, "]}");
+	fprintf(f, "]");
+	if (s->server.valid)
+		fprintf(f, ",\n     \"server\": {\"requests\": %llu, \"cycles_per_request\": %.1f, "
+			"\"app_cycles_per_request\": %.1f, \"busy_percent\": %.2f}",
+			(unsigned long long)s->server.requests, s->server.cycles,
+			s->server.app_cycles, s->server.busy_percent);
+	fprintf(f, "}");
 }
 
 int

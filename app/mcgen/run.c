@@ -126,11 +126,12 @@ collect_second(struct worker *k, unsigned n, const struct mcgen_run *run, unsign
 
 int
 mcgen_run_step(const struct mcgen_options *o, const struct mcgen_workload *w,
-	       const struct sockaddr_storage *addr, socklen_t addrlen, bool warm, double rate,
-	       const char *label, FILE *out, struct mcgen_step *res, char *err, size_t errlen)
+	       const struct mcgen_target *target, bool warm, double rate, const char *label,
+	       FILE *out, struct mcgen_step *res, char *err, size_t errlen)
 {
 	unsigned n = (unsigned)o->threads;
-	struct mcgen_run run = {.o = o, .w = w, .addrlen = addrlen, .nthreads = n, .warm = warm,
+	struct mcgen_run run = {.o = o, .w = w, .addrlen = target->addrlen, .dpdk = target->dpdk,
+				.nthreads = n, .warm = warm,
 				.rate = warm ? 0 : rate,
 				.timeout_ns = o->timeout_ms * 1000000ull};
 	struct mcgen_gate gate;
@@ -144,7 +145,7 @@ mcgen_run_step(const struct mcgen_options *o, const struct mcgen_workload *w,
 	res->seconds = warm ? 0 : o->duration;
 	res->nsec = warm ? 0 : (unsigned)ceil(o->duration);
 	mcgen_sample_reset(&res->total);
-	memcpy(&run.addr, addr, addrlen);
+	memcpy(&run.addr, &target->addr, target->addrlen);
 	k = calloc(n, sizeof(*k));
 	res->sec = calloc(res->nsec + 1, sizeof(*res->sec));
 	if (k == NULL || res->sec == NULL) {

@@ -25,6 +25,22 @@ struct mcgen_second {
 	uint64_t p50, p99, p999, max; /* ns */
 };
 
+/** Where the load goes. */
+struct mcgen_target {
+	struct sockaddr_storage addr; /* the server */
+	socklen_t addrlen;
+	struct mcgen_dpdk *dpdk; /* dpdk transports: the port (dpdk.h); else NULL */
+};
+
+/** The server's cost of a step, from its own `stats` (dpdk transports). */
+struct mcgen_server_cost {
+	bool valid;	      /* read before and after the step */
+	uint64_t requests;    /* the server counted, the second stats request not included */
+	double cycles;	      /* busy cycles per request */
+	double app_cycles;    /* the same without the cycles inside the driver's calls */
+	double busy_percent;  /* busy cycles over the step's seconds, of one core */
+};
+
 /** What one step measured. */
 struct mcgen_step {
 	double rate; /* offered requests/s; 0: closed loop */
@@ -33,6 +49,7 @@ struct mcgen_step {
 	unsigned nsec;
 	struct mcgen_second *sec; /* nsec of them */
 	int status;		  /* 0, or the first thread's negative errno */
+	struct mcgen_server_cost server;
 };
 
 /**
@@ -50,8 +67,8 @@ int mcgen_resolve(const char *server, struct sockaddr_storage *addr, socklen_t *
  * the threads could not run (res->status too), with a message in @p err.
  */
 int mcgen_run_step(const struct mcgen_options *o, const struct mcgen_workload *w,
-		   const struct sockaddr_storage *addr, socklen_t addrlen, bool warm, double rate,
-		   const char *label, FILE *out, struct mcgen_step *res, char *err, size_t errlen);
+		   const struct mcgen_target *target, bool warm, double rate, const char *label,
+		   FILE *out, struct mcgen_step *res, char *err, size_t errlen);
 
 /** Free what a step holds. */
 void mcgen_step_release(struct mcgen_step *res);

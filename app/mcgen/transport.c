@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 static int (*const runs[MCGEN_TRANSPORT_COUNT])(struct mcgen_thread *t) = {
-#define MCGEN_TRANSPORT_RUN(e, id, name) [MCGEN_TRANSPORT_##e] = mcgen_##id##_run,
+#define MCGEN_TRANSPORT_RUN(e, id, name, dpdk) [MCGEN_TRANSPORT_##e] = mcgen_##id##_run,
 	MCGEN_TRANSPORTS(MCGEN_TRANSPORT_RUN)
 #undef MCGEN_TRANSPORT_RUN
 };

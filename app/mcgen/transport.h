@@ -9,13 +9,15 @@
  *
  *   tcp   sock_tcp.c   kernel TCP, epoll; replies parsed from the byte stream in order
  *   udp   sock_udp.c   kernel UDP, one socket per connection; request ids in memcached's frame
- *                      header; multi-datagram replies reassembled
+ *                      header; multi-datagram replies reassembled (udp_book.h)
+ *   dpdk-udp  dpdk_udp.c  the same over a DPDK queue pair per thread (dpdk.h): a connection is
+ *                      a UDP source port; frames built by hand (lib/genlink)
  *
  * Every run function calls mcgen_engine_ready() exactly once, when its connections are open
  * or failed to open, before it sends anything.
  *
- * A DPDK transport is one more line and one more run function: it owns a queue pair per
- * thread (lcore) and its frames, and calls the same engine functions.
+ * A DPDK transport owns a queue pair per thread (a registered lcore, mcgen_dpdk_enter) and
+ * its frames, and calls the same engine functions.
  *
  * Threads: a run function runs on its thread with its own struct mcgen_thread; the transports
  * share nothing between threads.
@@ -24,7 +26,7 @@
 #include "engine.h"
 #include "options.h"
 
-#define MCGEN_TRANSPORT_DECLARE(e, id, name) int mcgen_##id##_run(struct mcgen_thread *t);
+#define MCGEN_TRANSPORT_DECLARE(e, id, name, dpdk) int mcgen_##id##_run(struct mcgen_thread *t);
 MCGEN_TRANSPORTS(MCGEN_TRANSPORT_DECLARE)
 #undef MCGEN_TRANSPORT_DECLARE
 

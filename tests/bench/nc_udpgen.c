@@ -70,13 +70,9 @@
 #include "tcp/tcp.h"
 #include "udpgen.h"
 
-#define POOL_MBUFS     8191
-#define POOL_CACHE     256
-#define RING_DESC      1024
 #define LINK_WAIT_MS   10000
-#define LINK_TRY_MS    1000 /* after a start, before trying again */
 #define ARP_TRIES      50
-#define ARP_TRY_MS     100
+#define ARP_TRY_MS     100 /* genlink_resolve()'s */
 #define WARM_MAX_S     120.0
 #define STRAGGLER_MS   200 /* quiet time before a stats request: late replies die out */
 #define STATS_CAP      (96 * 1024)
@@ -220,77 +216,24 @@ parse_args(struct udpgen_config *cfg, int argc, char **argv)
 	}
 }
 
-/* Sets up the first port with one queue pair, starts it and waits for its link. */
+/* Sets up the first port with one queue pair, starts it, and learns the server's MAC. */
 static void
-port_start(struct udpgen_link *l)
+port_start(struct genlink *l)
 {
-	struct rte_eth_conf conf = {0};
-	uint16_t rxd = RING_DESC, txd = RING_DESC, port = RTE_MAX_ETHPORTS;
-	int socket = (int)rte_socket_id(), rc;
-	struct rte_eth_link link;
+	char msg[256];
+	int rc = genlink_port_start(l, 1, LINK_WAIT_MS, msg, sizeof(msg));
 
-	RTE_ETH_FOREACH_DEV (port) {
-		break;
-	}
-	if (port >= RTE_MAX_ETHPORTS)
-		die("no port: give EAL one, e.g. --vdev=net_memif0,role=client,...");
-	l->port_id = port;
-	l->pool = rte_pktmbuf_pool_create("udpgen", POOL_MBUFS, POOL_CACHE, 0,
-					  RTE_MBUF_DEFAULT_BUF_SIZE, socket);
-	if (l->pool == NULL)
-		die("mbuf pool: %s", rte_strerror(rte_errno));
-	rc = rte_eth_dev_configure(port, 1, 1, &conf);
-	if (rc == 0)
-		rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd);
-	if (rc == 0)
-		rc = rte_eth_rx_queue_setup(port, 0, rxd, socket, NULL, l->pool);
-	if (rc == 0)
-		rc = rte_eth_tx_queue_setup(port, 0, txd, socket, NULL);
-	if (rc == 0)
-		rc = rte_eth_macaddr_get(port, &l->mac);
 	if (rc != 0)
-		die("port %u: %s", port, rte_strerror(-rc));
-	/*
-	 * A memif client connects only when started: it fails to start while the server's socket
-	 * is missing, and a server not yet started drops the connection. Start, give the link a
-	 * moment, and stop and start again until it is up.
-	 */
-	for (unsigned ms = 0;;) {
-		rc = rte_eth_dev_start(port);
-		for (unsigned w = 0; rc == 0 && w < LINK_TRY_MS; w += 10, ms += 10) {
-			if (rte_eth_link_get_nowait(port, &link) == 0 &&
-			    link.link_status == RTE_ETH_LINK_UP)
-				return;
-			rte_delay_ms(10);
-		}
-		if (rc == 0)
-			rte_eth_dev_stop(port);
-		if (ms >= LINK_WAIT_MS)
-			break;
-		rte_delay_ms(100);
-		ms += 100;
-	}
-	die("port %u: link not up after %u s (%s; is the server running?)", port,
-	    LINK_WAIT_MS / 1000, rc == 0 ? "started" : rte_strerror(-rc));
-}
-
-/* Learns the server's MAC by ARP. */
-static void
-peer_resolve(struct udpgen_link *l)
-{
-	for (unsigned t = 0; t < ARP_TRIES && !l->peer_known; t++) {
-		udpgen_link_arp_request(l);
-		udpgen_link_idle(l, ARP_TRY_MS);
-	}
-	if (!l->peer_known)
+		die("%s", msg);
+	if (genlink_resolve(l, ARP_TRIES) != 0)
 		die("no ARP reply from the server in %u s", ARP_TRIES * ARP_TRY_MS / 1000);
 }
 
 /* Reads `stats tcp` into @p tcp (an empty text when it cannot). */
 static void
-server_tcp_read(struct udpgen_link *l, char *tcp)
+server_tcp_read(struct genlink *l, char *tcp)
 {
-	long n = udpgen_stats_fetch(l, "tcp", STATS_ID_TCP, tcp, TCP_STATS_CAP);
+	long n = genlink_stats_fetch(l, "tcp", STATS_ID_TCP, tcp, TCP_STATS_CAP);
 
 	if (n < 0) {
 		fprintf(stderr, "nc_udpgen: stats tcp: %s\n", strerror((int)-n));
@@ -304,14 +247,14 @@ server_tcp_read(struct udpgen_link *l, char *tcp)
  * only one stats request falls between the readings before and after the timed phase.
  */
 static int
-server_stats_read(struct udpgen_link *l, char *buf, struct server_stats *s, char *tcp, bool before)
+server_stats_read(struct genlink *l, char *buf, struct server_stats *s, char *tcp, bool before)
 {
 	long n;
 
-	udpgen_link_idle(l, STRAGGLER_MS);
+	genlink_idle(l, STRAGGLER_MS);
 	if (tcp != NULL && before)
 		server_tcp_read(l, tcp);
-	n = udpgen_stats_fetch(l, NULL, STATS_ID_START, buf, STATS_CAP);
+	n = genlink_stats_fetch(l, NULL, STATS_ID_START, buf, STATS_CAP);
 	if (tcp != NULL && !before)
 		server_tcp_read(l, tcp);
 	if (n < 0) {
@@ -319,7 +262,7 @@ server_stats_read(struct udpgen_link *l, char *buf, struct server_stats *s, char
 		return (int)n;
 	}
 #define X_READ(name)                                                                           \
-	if (udpgen_stats_value(buf, #name, &s->name) != 0) {                                   \
+	if (genlink_stats_value(buf, #name, &s->name) != 0) {                                   \
 		fprintf(stderr, "nc_udpgen: stats: no numeric STAT %s in the reply\n", #name); \
 		return -ENOENT;                                                                \
 	}
@@ -330,9 +273,9 @@ server_stats_read(struct udpgen_link *l, char *buf, struct server_stats *s, char
 
 /* Prints the non-zero loss and error counters of `stats nic` on one line. */
 static void
-nic_alarms_print(struct udpgen_link *l, char *buf)
+nic_alarms_print(struct genlink *l, char *buf)
 {
-	long n = udpgen_stats_fetch(l, "nic", STATS_ID_NIC, buf, STATS_CAP);
+	long n = genlink_stats_fetch(l, "nic", STATS_ID_NIC, buf, STATS_CAP);
 	unsigned shown = 0;
 	char name[128];
 	uint64_t v;
@@ -368,8 +311,8 @@ server_tcp_print(const char *t0, const char *t1, double requests)
 	for (unsigned i = 0; i < TCP_C_MAX; i++) {
 		const char *name = tcp_counter_name((enum tcp_counter)i);
 
-		if (udpgen_stats_value(t0, name, &v0) != 0 ||
-		    udpgen_stats_value(t1, name, &v1) != 0)
+		if (genlink_stats_value(t0, name, &v0) != 0 ||
+		    genlink_stats_value(t1, name, &v1) != 0)
 			continue;
 		if (i == TCP_C_segs_in)
 			segs_in = v1 - v0;
@@ -400,7 +343,7 @@ main(int argc, char **argv)
 	uint64_t warm[UDPGEN_C_COUNT] = {0}, c[UDPGEN_C_COUNT] = {0};
 	struct server_stats s0, s1;
 	struct udpgen_config cfg;
-	struct udpgen_link l = {0};
+	struct genlink l = {0};
 	struct udpgen_loop *lp;
 	double secs, req, busy, app;
 	bool stats_ok, fail;
@@ -416,7 +359,6 @@ main(int argc, char **argv)
 	l.peer_ip = cfg.dst_ip;
 	l.sport = rte_cpu_to_be_16(SOURCE_PORT);
 	l.dport = rte_cpu_to_be_16(cfg.port);
-	l.hz = rte_get_tsc_hz();
 	buf = malloc(STATS_CAP);
 	if (cfg.tcp) {
 		tcp0 = calloc(1, TCP_STATS_CAP);
@@ -425,7 +367,6 @@ main(int argc, char **argv)
 	if (buf == NULL || (cfg.tcp && (tcp0 == NULL || tcp1 == NULL)))
 		die("out of memory");
 	port_start(&l);
-	peer_resolve(&l);
 	lp = cfg.tcp ? tcpgen_load_create(&cfg, &l) : udpgen_load_create(&cfg, &l);
 	if (lp == NULL)
 		die("cannot set up the load");
@@ -479,8 +420,7 @@ main(int argc, char **argv)
 	free(buf);
 	free(tcp0);
 	free(tcp1);
-	rte_eth_dev_stop(l.port_id);
-	rte_eth_dev_close(l.port_id);
+	genlink_port_stop(&l);
 	rte_eal_cleanup();
 	return fail ? 1 : 0;
 }

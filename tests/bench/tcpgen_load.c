@@ -13,7 +13,7 @@
  * turn, with every frame of the turn in one TX burst.
  *
  * The segments lib/tcp hands to io.output get their IPv4 and Ethernet headers and both
- * checksums in software (udpgen_link_tcp_frame); received segments have theirs checked by
+ * checksums in software (genlink_tcp_frame); received segments have theirs checked by
  * the link, which hands them to tcp_input() through its TCP hook, also while the program
  * idles or reads the server's `stats` over UDP (so ACKs and retransmissions go on then).
  *
@@ -64,7 +64,7 @@ struct tconn {
 struct tcpgen_load {
 	struct udpgen_loop lp; /* first: the load is its loop */
 	struct tcp_ctx *t;
-	struct udpgen_tcp_hook hook;
+	struct genlink_tcp_hook hook;
 	struct tconn *conns;
 	uint32_t nconns, nup;
 	uint64_t tsc_per_us;
@@ -91,7 +91,7 @@ static void
 tx_flush(struct tcpgen_load *ld)
 {
 	if (ld->ntx > 0) {
-		udpgen_link_send(ld->lp.l, ld->tx, ld->ntx);
+		genlink_send(ld->lp.l, ld->tx, ld->ntx);
 		ld->ntx = 0;
 	}
 }
@@ -103,7 +103,7 @@ io_output(void *arg, struct rte_mbuf *m, rte_be32_t src_ip, rte_be32_t dst_ip)
 	int rc = -EHOSTUNREACH;
 
 	if (src_ip == ld->lp.l->ip && dst_ip == ld->lp.l->peer_ip)
-		rc = udpgen_link_tcp_frame(ld->lp.l, m);
+		rc = genlink_tcp_frame(ld->lp.l, m);
 	if (rc != 0) {
 		rte_pktmbuf_free(m);
 		ld->out_errors++;
@@ -313,13 +313,13 @@ static uint64_t
 pump(struct udpgen_loop *lp, uint64_t *c)
 {
 	struct tcpgen_load *ld = (struct tcpgen_load *)lp;
-	struct rte_mbuf *pkts[UDPGEN_BURST];
-	uint16_t n = rte_eth_rx_burst(lp->l->port_id, 0, pkts, UDPGEN_BURST);
+	struct rte_mbuf *pkts[GENLINK_BURST];
+	uint16_t n = rte_eth_rx_burst(lp->l->port_id, lp->l->queue_id, pkts, GENLINK_BURST);
 	uint64_t now = rte_get_tsc_cycles();
-	struct udpgen_dgram d;
+	struct genlink_dgram d;
 
 	for (uint16_t i = 0; i < n; i++)
-		if (udpgen_link_classify(lp->l, pkts[i], &d) == UDPGEN_RX_UDP)
+		if (genlink_classify(lp->l, pkts[i], &d) == GENLINK_RX_UDP)
 			rte_pktmbuf_free(pkts[i]); /* a straggling stats datagram */
 	events(ld, now, c);
 	if (now >= lp->next_scan) {
@@ -421,9 +421,9 @@ conns_open(struct tcpgen_load *ld)
 }
 
 struct udpgen_loop *
-tcpgen_load_create(const struct udpgen_config *cfg, struct udpgen_link *l)
+tcpgen_load_create(const struct udpgen_config *cfg, struct genlink *l)
 {
-	struct tcp_params p = {.local_ip = l->ip, .mtu = UDPGEN_MTU, .max_conns = cfg->conns};
+	struct tcp_params p = {.local_ip = l->ip, .mtu = GENLINK_MTU, .max_conns = cfg->conns};
 	struct tcpgen_load *ld = calloc(1, sizeof(*ld));
 	int err;
 
@@ -456,7 +456,7 @@ tcpgen_load_create(const struct udpgen_config *cfg, struct udpgen_link *l)
 		fprintf(stderr, "nc_udpgen: TCP context: %s\n", strerror(-err));
 		goto fail;
 	}
-	ld->hook = (struct udpgen_tcp_hook){.arg = ld, .input = hook_input, .tick = hook_tick};
+	ld->hook = (struct genlink_tcp_hook){.arg = ld, .input = hook_input, .tick = hook_tick};
 	l->tcp = &ld->hook;
 	if (conns_open(ld) == 0)
 		return &ld->lp;

@@ -3,9 +3,9 @@
 #define NC_BENCH_UDPGEN_H
 
 /*
- * nc_udpgen's parts (see nc_udpgen.c for the program): the link (one DPDK port, our and the
- * server's addresses, frames built and parsed by hand), the `stats` exchange, the memcached
- * text both loads send and check (udpgen_text.c), their phases (udpgen_loop.c), and the two
+ * nc_udpgen's parts (see nc_udpgen.c for the program), over lib/genlink (one DPDK port, our
+ * and the server's addresses, frames built and parsed by hand, the `stats` exchange): the
+ * memcached text both loads send and check (udpgen_text.c), their phases (udpgen_loop.c), and the two
  * closed load loops: over UDP (udpgen_load.c) and over TCP through lib/tcp (tcpgen_load.c).
  * Everything runs on the one lcore that calls it: nothing here is thread-safe.
  */
@@ -19,9 +19,9 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
-#define UDPGEN_BURST	   32
+#include "genlink/link.h"
+
 #define UDPGEN_WINDOW_MAX  1024 /* slot index in the low bits of the 16-bit request id */
-#define UDPGEN_MTU	   1500
 #define UDPGEN_UDP_PAYLOAD 1400 /* nicached's default --udp-payload: one reply datagram */
 
 /* The options; X(field, option name, type, lowest, highest, default) for the numeric ones. */
@@ -47,122 +47,6 @@ struct udpgen_config {
 	bool warm;
 	bool tcp; /* --proto tcp: --conns connections, each with --window requests pipelined */
 };
-
-/*
- * Who takes the TCP segments for our address (the TCP load, while it exists): every receive
- * loop of the link hands them over and calls tick() once a turn, so connections stay served
- * (ACKs, retransmissions) while the program idles or reads `stats`.
- */
-struct udpgen_tcp_hook {
-	void *arg;
-	/** Take @p m, data at its TCP header, checksum checked, trimmed to the IPv4 length. */
-	void (*input)(void *arg, struct rte_mbuf *m, rte_be32_t src_ip, rte_be32_t dst_ip);
-	/** Timers, pending output, and the frames built meanwhile sent. */
-	void (*tick)(void *arg);
-};
-
-/* One DPDK port with one queue pair, and the two ends of the conversation. */
-struct udpgen_link {
-	uint16_t port_id;
-	struct rte_mempool *pool;
-	struct rte_ether_addr mac, peer_mac;
-	bool peer_known;
-	rte_be32_t ip, peer_ip;
-	rte_be16_t sport, dport;
-	uint16_t ip_id;
-	uint64_t hz;
-	uint64_t arp_answered;
-	uint64_t rx_bad;     /* frames for us with a wrong checksum or length */
-	uint64_t rx_other;   /* frames neither ARP nor UDP to our port (nor TCP, with a hook) */
-	uint64_t tx_dropped; /* frames the port did not take within the retry bound */
-	uint64_t rx_tcp;     /* TCP segments handed to the hook */
-	const struct udpgen_tcp_hook *tcp; /* NULL: TCP frames count as rx_other */
-};
-
-/* What udpgen_link_classify() found in a received frame. */
-enum udpgen_rx {
-	UDPGEN_RX_DONE, /* consumed (ARP, or not ours): nothing more to do */
-	UDPGEN_RX_UDP,	/* a datagram for our port: the fields of struct udpgen_dgram are set */
-};
-
-/* A received memcached UDP datagram: the frame header and the text after it. */
-struct udpgen_dgram {
-	uint16_t id, seq, total;
-	const char *text;
-	uint32_t len;
-};
-
-/**
- * Allocate a frame to the server with Ethernet, IPv4 and UDP headers and the memcached frame
- * header (@p id, sequence 0 of 1) written; the text goes at *@p text (room: the MTU's).
- * Finish it with udpgen_link_finish().
- * @return the mbuf, or NULL when the pool is empty.
- */
-struct rte_mbuf *udpgen_link_begin(struct udpgen_link *l, uint16_t id, char **text);
-
-/** Set the lengths and checksums of a frame from udpgen_link_begin() holding @p len text bytes. */
-void udpgen_link_finish(struct rte_mbuf *m, uint32_t len);
-
-/**
- * Send @p n frames, retrying for up to a millisecond while the port's ring is full; frames
- * still not taken are freed and counted in tx_dropped.
- * @return how many were sent.
- */
-uint16_t udpgen_link_send(struct udpgen_link *l, struct rte_mbuf **pkts, uint16_t n);
-
-/**
- * Send an ARP request for the server's address.
- * @return 0; -ENOMEM when the pool is empty; -EAGAIN when the port did not take it.
- */
-int udpgen_link_arp_request(struct udpgen_link *l);
-
-/**
- * Look at a received frame. ARP is handled here (requests for our address answered, the
- * server's MAC learned from its requests and replies) and the frame freed; a checksum-valid
- * TCP segment from the server goes to the link's TCP hook (or is dropped without one); so is
- * anything not a checksum-valid UDP datagram to our port. Otherwise @p d describes the
- * datagram, which points into @p m: the caller frees @p m when done with it.
- * @return UDPGEN_RX_UDP with @p d filled, or UDPGEN_RX_DONE (m consumed).
- */
-enum udpgen_rx udpgen_link_classify(struct udpgen_link *l, struct rte_mbuf *m,
-				    struct udpgen_dgram *d);
-
-/** One turn of the TCP hook, when there is one (timers, output). */
-static inline void
-udpgen_link_tick(struct udpgen_link *l)
-{
-	if (l->tcp != NULL)
-		l->tcp->tick(l->tcp->arg);
-}
-
-/**
- * Prepend IPv4 and Ethernet headers to a TCP segment @p m (data at its TCP header, checksum
- * field 0) from us to the server and fill both checksums in software.
- * @return 0; -EINVAL (not a TCP header); -ENOSPC (no headroom). @p m is not freed.
- */
-int udpgen_link_tcp_frame(struct udpgen_link *l, struct rte_mbuf *m);
-
-/**
- * Receive for @p ms milliseconds, handling ARP and dropping every datagram (to wait for the
- * server's MAC, and to let late replies die out before a stats request).
- */
-void udpgen_link_idle(struct udpgen_link *l, unsigned ms);
-
-/**
- * Ask the server `stats` (or `stats GROUP` when @p group is not NULL) over UDP with request id
- * @p id and reassemble the numbered reply datagrams into @p buf (NUL-terminated). Retries a
- * few times, one second each.
- * @return the text's length; -ETIMEDOUT when no complete reply came; -E2BIG when it does
- * not fit @p cap; -ENOMEM when no mbuf was free.
- */
-long udpgen_stats_fetch(struct udpgen_link *l, const char *group, uint16_t id, char *buf,
-			size_t cap);
-
-/**
- * Find `STAT <name> <number>` in a stats reply.
- * @return 0 with *@p v set; -ENOENT when absent or not a number.
- */
-int udpgen_stats_value(const char *text, const char *name, uint64_t *v);
 
 /* Counters of one phase of the load, printed in this order. */
 #define UDPGEN_COUNTERS(X) \
@@ -224,7 +108,7 @@ void udpgen_text_check(const struct udpgen_text *x, uint32_t key, bool set, cons
  */
 struct udpgen_loop {
 	const struct udpgen_config *cfg;
-	struct udpgen_link *l;
+	struct genlink *l;
 	struct udpgen_text x;
 	uint64_t rng;
 	uint64_t timeout, scan_every, next_scan; /* TSC */
@@ -248,7 +132,7 @@ struct udpgen_loop {
  * Set up the shared part of a load: the text (-EINVAL when --key-size cannot hold --keys,
  * said on stderr), the random stream from --seed, and a timeout of @p timeout_ms.
  */
-int udpgen_loop_init(struct udpgen_loop *lp, const struct udpgen_config *cfg, struct udpgen_link *l,
+int udpgen_loop_init(struct udpgen_loop *lp, const struct udpgen_config *cfg, struct genlink *l,
 		     unsigned timeout_ms);
 
 /**
@@ -279,7 +163,7 @@ double udpgen_loop_timed(struct udpgen_loop *lp, uint64_t c[UDPGEN_C_COUNT]);
  * @return the load, or NULL (out of memory, or a request or reply that does not fit one
  * datagram: said on stderr).
  */
-struct udpgen_loop *udpgen_load_create(const struct udpgen_config *cfg, struct udpgen_link *l);
+struct udpgen_loop *udpgen_load_create(const struct udpgen_config *cfg, struct genlink *l);
 
 /**
  * Create the closed loop over TCP (tcpgen_load.c): a lib/tcp context on the link (its TCP
@@ -288,6 +172,6 @@ struct udpgen_loop *udpgen_load_create(const struct udpgen_config *cfg, struct u
  * as timeouts. It prints a TCP line (connections, failures, the context's counters).
  * @return the load with every connection up, or NULL (said on stderr).
  */
-struct udpgen_loop *tcpgen_load_create(const struct udpgen_config *cfg, struct udpgen_link *l);
+struct udpgen_loop *tcpgen_load_create(const struct udpgen_config *cfg, struct genlink *l);
 
 #endif /* NC_BENCH_UDPGEN_H */

@@ -44,10 +44,10 @@ slot_send(struct udpgen_load *ld, struct slot *s, uint64_t now, uint64_t *c)
 
 	s->uses++;
 	s->id = (uint16_t)((uint32_t)s->uses << ld->slot_bits | (uint32_t)(s - ld->slots));
-	m = udpgen_link_begin(ld->lp.l, s->id, &t);
+	m = genlink_begin(ld->lp.l, 0, s->id, &t);
 	if (m == NULL)
 		return;
-	udpgen_link_finish(m, udpgen_text_request(&ld->lp.x, t, s->key, s->set));
+	genlink_finish(m, udpgen_text_request(&ld->lp.x, t, s->key, s->set));
 	ld->tx[ld->ntx++] = m;
 	s->sent = now;
 	s->busy = true;
@@ -71,7 +71,7 @@ slot_next(struct udpgen_load *ld, struct slot *s, uint64_t now, uint64_t *c)
 
 /* Retires the request a datagram answers and sends the slot's next one. */
 static void
-reply_input(struct udpgen_load *ld, const struct udpgen_dgram *d, uint64_t now, uint64_t *c)
+reply_input(struct udpgen_load *ld, const struct genlink_dgram *d, uint64_t now, uint64_t *c)
 {
 	uint32_t idx = d->id & ((1u << ld->slot_bits) - 1);
 	struct slot *s = idx < ld->lp.cfg->window ? &ld->slots[idx] : NULL;
@@ -116,13 +116,13 @@ static uint64_t
 pump(struct udpgen_loop *lp, uint64_t *c)
 {
 	struct udpgen_load *ld = (struct udpgen_load *)lp;
-	struct rte_mbuf *pkts[UDPGEN_BURST];
-	uint16_t n = rte_eth_rx_burst(lp->l->port_id, 0, pkts, UDPGEN_BURST);
+	struct rte_mbuf *pkts[GENLINK_BURST];
+	uint16_t n = rte_eth_rx_burst(lp->l->port_id, lp->l->queue_id, pkts, GENLINK_BURST);
 	uint64_t now = rte_get_tsc_cycles();
-	struct udpgen_dgram d;
+	struct genlink_dgram d;
 
 	for (uint16_t i = 0; i < n; i++) {
-		if (udpgen_link_classify(lp->l, pkts[i], &d) != UDPGEN_RX_UDP)
+		if (genlink_classify(lp->l, pkts[i], &d) != GENLINK_RX_UDP)
 			continue;
 		reply_input(ld, &d, now, c);
 		rte_pktmbuf_free(pkts[i]);
@@ -132,7 +132,7 @@ pump(struct udpgen_loop *lp, uint64_t *c)
 		lp->next_scan = now + lp->scan_every;
 	}
 	if (ld->ntx > 0) {
-		udpgen_link_send(lp->l, ld->tx, ld->ntx);
+		genlink_send(lp->l, ld->tx, ld->ntx);
 		ld->ntx = 0;
 	}
 	return now;
@@ -161,7 +161,7 @@ destroy(struct udpgen_loop *lp)
 }
 
 struct udpgen_loop *
-udpgen_load_create(const struct udpgen_config *cfg, struct udpgen_link *l)
+udpgen_load_create(const struct udpgen_config *cfg, struct genlink *l)
 {
 	struct udpgen_load *ld = calloc(1, sizeof(*ld));
 	uint32_t req;
@@ -180,7 +180,7 @@ udpgen_load_create(const struct udpgen_config *cfg, struct udpgen_link *l)
 		ld->slot_bits++;
 	/* The set request and the hit reply must each fit one datagram. */
 	req = 20 + 8 + 8 + ld->lp.x.request_max;
-	if (req > UDPGEN_MTU || ld->lp.x.hit_len > UDPGEN_UDP_PAYLOAD) {
+	if (req > GENLINK_MTU || ld->lp.x.hit_len > UDPGEN_UDP_PAYLOAD) {
 		fprintf(stderr,
 			"nc_udpgen: a set (%u B of IPv4) or a hit (%u B of reply) does not fit "
 			"one datagram: lower --key-size or --value-size\n",

@@ -24,7 +24,7 @@ rng_next(uint64_t *s)
 }
 
 int
-udpgen_loop_init(struct udpgen_loop *lp, const struct udpgen_config *cfg, struct udpgen_link *l,
+udpgen_loop_init(struct udpgen_loop *lp, const struct udpgen_config *cfg, struct genlink *l,
 		 unsigned timeout_ms)
 {
 	int rc = udpgen_text_init(&lp->x, cfg);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * nc_udpgen's `stats` over UDP: one request datagram, a reply in numbered datagrams put back
+ * A generator's `stats` over UDP (link.h): one request datagram, a reply in numbered datagrams put back
  * in order by sequence number (lib/proto/udp.h: every datagram carries the count).
  */
 #include <errno.h>
@@ -12,7 +12,7 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 
-#include "udpgen.h"
+#include "genlink/link.h"
 
 #define STATS_TRIES	5
 #define STATS_TRY_MS	1000
@@ -22,15 +22,15 @@
 struct reassembly {
 	uint16_t total, have;
 	uint32_t len[STATS_PARTS_MAX];
-	char part[STATS_PARTS_MAX][UDPGEN_MTU];
+	char part[STATS_PARTS_MAX][GENLINK_MTU];
 };
 
 /* Sends the request for @p group with id @p id. */
 static int
-stats_send(struct udpgen_link *l, const char *group, uint16_t id)
+stats_send(struct genlink *l, const char *group, uint16_t id)
 {
 	char *text;
-	struct rte_mbuf *m = udpgen_link_begin(l, id, &text);
+	struct rte_mbuf *m = genlink_begin(l, 0, id, &text);
 	int len;
 
 	if (m == NULL)
@@ -40,16 +40,16 @@ stats_send(struct udpgen_link *l, const char *group, uint16_t id)
 		rte_pktmbuf_free(m);
 		return -EINVAL;
 	}
-	udpgen_link_finish(m, (uint32_t)len);
-	return udpgen_link_send(l, &m, 1) == 1 ? 0 : -EAGAIN;
+	genlink_finish(m, (uint32_t)len);
+	return genlink_send(l, &m, 1) == 1 ? 0 : -EAGAIN;
 }
 
 /* Files one datagram of the reply; returns true when the reply is complete. */
 static bool
-stats_part(struct reassembly *r, const struct udpgen_dgram *d)
+stats_part(struct reassembly *r, const struct genlink_dgram *d)
 {
 	if (d->total == 0 || d->total > STATS_PARTS_MAX || d->seq >= d->total ||
-	    d->len > UDPGEN_MTU)
+	    d->len > GENLINK_MTU)
 		return false;
 	if (r->total != d->total) {
 		/* First datagram, or one of another attempt's reply: start over. */
@@ -67,30 +67,30 @@ stats_part(struct reassembly *r, const struct udpgen_dgram *d)
 
 /* Receives for one attempt; returns true when the reply to @p id is complete. */
 static bool
-stats_wait(struct udpgen_link *l, uint16_t id, struct reassembly *r)
+stats_wait(struct genlink *l, uint16_t id, struct reassembly *r)
 {
 	uint64_t end = rte_get_tsc_cycles() + l->hz / 1000 * STATS_TRY_MS;
-	struct rte_mbuf *pkts[UDPGEN_BURST];
-	struct udpgen_dgram d;
+	struct rte_mbuf *pkts[GENLINK_BURST];
+	struct genlink_dgram d;
 	bool done = false;
 
 	while (!done && rte_get_tsc_cycles() < end) {
-		uint16_t n = rte_eth_rx_burst(l->port_id, 0, pkts, UDPGEN_BURST);
+		uint16_t n = rte_eth_rx_burst(l->port_id, l->queue_id, pkts, GENLINK_BURST);
 
 		for (uint16_t i = 0; i < n; i++) {
-			if (udpgen_link_classify(l, pkts[i], &d) != UDPGEN_RX_UDP)
+			if (genlink_classify(l, pkts[i], &d) != GENLINK_RX_UDP)
 				continue;
 			if (!done && d.id == id)
 				done = stats_part(r, &d);
 			rte_pktmbuf_free(pkts[i]);
 		}
-		udpgen_link_tick(l);
+		genlink_tick(l);
 	}
 	return done;
 }
 
 long
-udpgen_stats_fetch(struct udpgen_link *l, const char *group, uint16_t id, char *buf, size_t cap)
+genlink_stats_fetch(struct genlink *l, const char *group, uint16_t id, char *buf, size_t cap)
 {
 	struct reassembly *r = calloc(1, sizeof(*r));
 	long rc = -ETIMEDOUT;
@@ -126,7 +126,7 @@ udpgen_stats_fetch(struct udpgen_link *l, const char *group, uint16_t id, char *
 }
 
 int
-udpgen_stats_value(const char *text, const char *name, uint64_t *v)
+genlink_stats_value(const char *text, const char *name, uint64_t *v)
 {
 	size_t nl = strlen(name);
 	const char *p = text;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * nc_udpgen's frames: Ethernet + IPv4 + UDP + memcached frame header built by hand with both
- * checksums in software (the server checks them; memif offloads nothing), the IPv4 and
- * Ethernet headers of the TCP load's segments likewise, ARP for our one address, and the
+ * A generator's frames (link.h): Ethernet + IPv4 + UDP + memcached frame header built by hand
+ * with both checksums in software (the server checks them; memif offloads nothing), the IPv4
+ * and Ethernet headers of a TCP load's segments likewise, ARP for our one address, and the
  * checks on what comes back.
  */
 #include <errno.h>
@@ -17,7 +17,7 @@
 
 #include "net/cksum.h"
 #include "proto/udp.h"
-#include "udpgen.h"
+#include "genlink/link.h"
 
 #define MC_HDR_LEN    PROTO_UDP_HEADER_LEN
 #define MIN_FRAME     60
@@ -25,7 +25,7 @@
 
 /* Writes the Ethernet header and the IPv4 header (all but its lengths and checksum) at @p eh. */
 static struct rte_ipv4_hdr *
-headers_write(struct udpgen_link *l, struct rte_ether_hdr *eh, uint8_t proto)
+headers_write(struct genlink *l, struct rte_ether_hdr *eh, uint8_t proto)
 {
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eh + 1);
 
@@ -44,7 +44,7 @@ headers_write(struct udpgen_link *l, struct rte_ether_hdr *eh, uint8_t proto)
 }
 
 struct rte_mbuf *
-udpgen_link_begin(struct udpgen_link *l, uint16_t id, char **text)
+genlink_begin(struct genlink *l, unsigned sport_index, uint16_t id, char **text)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(l->pool);
 	struct rte_ipv4_hdr *ip;
@@ -56,7 +56,7 @@ udpgen_link_begin(struct udpgen_link *l, uint16_t id, char **text)
 	ip = headers_write(l, rte_pktmbuf_mtod(m, struct rte_ether_hdr *), IPPROTO_UDP);
 	uh = (struct rte_udp_hdr *)(ip + 1);
 	mc = (uint8_t *)(uh + 1);
-	uh->src_port = l->sport;
+	uh->src_port = rte_cpu_to_be_16((uint16_t)(rte_be_to_cpu_16(l->sport) + sport_index));
 	uh->dst_port = l->dport;
 	proto_udp_header_write(mc, id, 0, 1); /* a request: sequence 0 of 1 */
 	*text = (char *)(mc + MC_HDR_LEN);
@@ -64,7 +64,7 @@ udpgen_link_begin(struct udpgen_link *l, uint16_t id, char **text)
 }
 
 void
-udpgen_link_finish(struct rte_mbuf *m, uint32_t len)
+genlink_finish(struct rte_mbuf *m, uint32_t len)
 {
 	struct rte_ipv4_hdr *ip =
 		rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, sizeof(struct rte_ether_hdr));
@@ -82,7 +82,7 @@ udpgen_link_finish(struct rte_mbuf *m, uint32_t len)
 }
 
 int
-udpgen_link_tcp_frame(struct udpgen_link *l, struct rte_mbuf *m)
+genlink_tcp_frame(struct genlink *l, struct rte_mbuf *m)
 {
 	uint32_t l4_len = m->pkt_len;
 	struct rte_ether_hdr *eh;
@@ -92,7 +92,7 @@ udpgen_link_tcp_frame(struct udpgen_link *l, struct rte_mbuf *m)
 	/* lib/tcp sends one mbuf per segment; a chain would be made one here. */
 	if (m->nb_segs > 1 && rte_pktmbuf_linearize(m) != 0)
 		return -ENOSPC;
-	if (m->data_len < sizeof(*th) || l4_len + sizeof(*ip) > UDPGEN_MTU)
+	if (m->data_len < sizeof(*th) || l4_len + sizeof(*ip) > GENLINK_MTU)
 		return -EINVAL;
 	eh = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, sizeof(*eh) + sizeof(*ip));
 	if (eh == NULL)
@@ -108,13 +108,13 @@ udpgen_link_tcp_frame(struct udpgen_link *l, struct rte_mbuf *m)
 }
 
 uint16_t
-udpgen_link_send(struct udpgen_link *l, struct rte_mbuf **pkts, uint16_t n)
+genlink_send(struct genlink *l, struct rte_mbuf **pkts, uint16_t n)
 {
 	uint64_t deadline = 0;
 	uint16_t sent = 0;
 
 	while (sent < n) {
-		sent += rte_eth_tx_burst(l->port_id, 0, pkts + sent, (uint16_t)(n - sent));
+		sent += rte_eth_tx_burst(l->port_id, l->queue_id, pkts + sent, (uint16_t)(n - sent));
 		if (sent == n)
 			break;
 		if (deadline == 0)
@@ -131,7 +131,7 @@ udpgen_link_send(struct udpgen_link *l, struct rte_mbuf **pkts, uint16_t n)
 
 /* Sends one ARP frame (@p op) about our address to @p tha / @p tip. */
 static int
-arp_send(struct udpgen_link *l, uint16_t op, const struct rte_ether_addr *dst,
+arp_send(struct genlink *l, uint16_t op, const struct rte_ether_addr *dst,
 	 const struct rte_ether_addr *tha, rte_be32_t tip)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(l->pool);
@@ -157,11 +157,11 @@ arp_send(struct udpgen_link *l, uint16_t op, const struct rte_ether_addr *dst,
 	ah->arp_data.arp_tip = tip;
 	m->data_len = MIN_FRAME;
 	m->pkt_len = MIN_FRAME;
-	return udpgen_link_send(l, &m, 1) == 1 ? 0 : -EAGAIN;
+	return genlink_send(l, &m, 1) == 1 ? 0 : -EAGAIN;
 }
 
 int
-udpgen_link_arp_request(struct udpgen_link *l)
+genlink_arp_request(struct genlink *l)
 {
 	static const struct rte_ether_addr bcast = {
 		.addr_bytes = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
@@ -172,7 +172,7 @@ udpgen_link_arp_request(struct udpgen_link *l)
 
 /* ARP: learn the server's MAC from anything it says about itself; answer requests for us. */
 static void
-arp_input(struct udpgen_link *l, struct rte_mbuf *m)
+arp_input(struct genlink *l, struct rte_mbuf *m)
 {
 	const struct rte_arp_hdr *ah = rte_pktmbuf_mtod_offset(m, const struct rte_arp_hdr *,
 							       sizeof(struct rte_ether_hdr));
@@ -213,7 +213,7 @@ l4_cksum_ok(const struct rte_ipv4_hdr *ip, const void *l4, uint32_t len)
  * (counted in rx_other or rx_bad).
  */
 static uint32_t
-ipv4_check(struct udpgen_link *l, const struct rte_mbuf *m, uint8_t proto, uint32_t l4_min)
+ipv4_check(struct genlink *l, const struct rte_mbuf *m, uint8_t proto, uint32_t l4_min)
 {
 	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
 								sizeof(struct rte_ether_hdr));
@@ -234,9 +234,10 @@ ipv4_check(struct udpgen_link *l, const struct rte_mbuf *m, uint8_t proto, uint3
 	return ip_len;
 }
 
-/* Checks the UDP header of a frame for us; returns the UDP header or NULL. */
+/* Checks the UDP header of a frame for us; returns the UDP header or NULL, with the index of
+ * the source port of ours it came to in *@p port. */
 static const struct rte_udp_hdr *
-udp_check(struct udpgen_link *l, const struct rte_mbuf *m)
+udp_check(struct genlink *l, const struct rte_mbuf *m, uint16_t *port)
 {
 	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
 								sizeof(struct rte_ether_hdr));
@@ -245,7 +246,8 @@ udp_check(struct udpgen_link *l, const struct rte_mbuf *m)
 
 	if (ip_len == 0)
 		return NULL;
-	if (uh->dst_port != l->sport) {
+	*port = (uint16_t)(rte_be_to_cpu_16(uh->dst_port) - rte_be_to_cpu_16(l->sport));
+	if (*port >= (l->nsports ? l->nsports : 1)) {
 		l->rx_other++;
 		return NULL;
 	}
@@ -259,7 +261,7 @@ udp_check(struct udpgen_link *l, const struct rte_mbuf *m)
 
 /* Hands a checksum-valid TCP segment to the hook; returns false when @p m is not one. */
 static bool
-tcp_deliver(struct udpgen_link *l, struct rte_mbuf *m)
+tcp_deliver(struct genlink *l, struct rte_mbuf *m)
 {
 	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
 								sizeof(struct rte_ether_hdr));
@@ -280,8 +282,8 @@ tcp_deliver(struct udpgen_link *l, struct rte_mbuf *m)
 	return true;
 }
 
-enum udpgen_rx
-udpgen_link_classify(struct udpgen_link *l, struct rte_mbuf *m, struct udpgen_dgram *d)
+enum genlink_rx
+genlink_classify(struct genlink *l, struct rte_mbuf *m, struct genlink_dgram *d)
 {
 	const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eh + 1);
@@ -297,8 +299,8 @@ udpgen_link_classify(struct udpgen_link *l, struct rte_mbuf *m, struct udpgen_dg
 		l->rx_other++;
 	} else if (ip->next_proto_id == IPPROTO_TCP && l->tcp != NULL) {
 		if (tcp_deliver(l, m))
-			return UDPGEN_RX_DONE;
-	} else if ((uh = udp_check(l, m)) != NULL) {
+			return GENLINK_RX_DONE;
+	} else if ((uh = udp_check(l, m, &d->port)) != NULL) {
 		struct proto_udp_header h;
 
 		mc = (const uint8_t *)(uh + 1);
@@ -308,25 +310,25 @@ udpgen_link_classify(struct udpgen_link *l, struct rte_mbuf *m, struct udpgen_dg
 		d->seq = h.seq;
 		d->total = h.total;
 		d->text = (const char *)(mc + MC_HDR_LEN);
-		return UDPGEN_RX_UDP;
+		return GENLINK_RX_UDP;
 	}
 	rte_pktmbuf_free(m);
-	return UDPGEN_RX_DONE;
+	return GENLINK_RX_DONE;
 }
 
 void
-udpgen_link_idle(struct udpgen_link *l, unsigned ms)
+genlink_idle(struct genlink *l, unsigned ms)
 {
 	uint64_t end = rte_get_tsc_cycles() + l->hz / 1000 * ms;
-	struct rte_mbuf *pkts[UDPGEN_BURST];
-	struct udpgen_dgram d;
+	struct rte_mbuf *pkts[GENLINK_BURST];
+	struct genlink_dgram d;
 
 	do {
-		uint16_t n = rte_eth_rx_burst(l->port_id, 0, pkts, UDPGEN_BURST);
+		uint16_t n = rte_eth_rx_burst(l->port_id, l->queue_id, pkts, GENLINK_BURST);
 
 		for (uint16_t i = 0; i < n; i++)
-			if (udpgen_link_classify(l, pkts[i], &d) == UDPGEN_RX_UDP)
+			if (genlink_classify(l, pkts[i], &d) == GENLINK_RX_UDP)
 				rte_pktmbuf_free(pkts[i]);
-		udpgen_link_tick(l);
+		genlink_tick(l);
 	} while (rte_get_tsc_cycles() < end);
 }

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef NC_MCGEN_DPDK_H
+#define NC_MCGEN_DPDK_H
+
+/*
+ * mcgen's DPDK side, for the dpdk transports: EAL from --eal, the first port with one queue
+ * pair per load thread (lib/genlink), the server's MAC (--dst-mac, or ARP), and the server's
+ * own accounting (`stats` over UDP) for its cycles per request.
+ *
+ * Load threads stay mcgen's pthreads (run.c): each one enters DPDK at its start
+ * (mcgen_dpdk_enter: pinned to the CPUs of an lcore of -l, round robin, and registered as a
+ * non-EAL lcore, so the pool's per-lcore caches serve it) and leaves at its end. Thread i
+ * owns queue pair i and the UDP source ports --src-port + i x B .. + B - 1, B =
+ * ceil(--conns / --threads), one per connection: RSS on the server spreads them over its
+ * queues. Replies must come back on the queue they were sent on: memif pairs its rings so;
+ * on a NIC with several queues, flow rules steer each thread's ports to its queue
+ * (rte_flow), and when the device has none a reply on another queue counts as late.
+ *
+ * Threads: setup, teardown and the server readout on the main thread while no load thread
+ * runs; enter/leave and the link from the load threads. Errors: negative errno + message.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "options.h"
+#include "run.h"
+
+struct mcgen_dpdk;
+struct genlink;
+struct sockaddr_storage;
+
+/** The server's own figures (`stats`) read before and after a step. */
+#define MCGEN_SERVER_STATS(X) X(requests) X(busy_cycles) X(busy_driver_cycles) X(tsc_hz)
+
+struct mcgen_server_stats {
+#define MCGEN_SERVER_FIELD(name) uint64_t name;
+	MCGEN_SERVER_STATS(MCGEN_SERVER_FIELD)
+#undef MCGEN_SERVER_FIELD
+};
+
+/**
+ * Start EAL with --eal, the port with --threads queue pairs, and learn the MAC of @p server
+ * (an IPv4 address). Once per process: EAL cannot start twice.
+ * @return 0 with *@p out; -EINVAL (bad --eal, --src-ip, --dst-mac, not IPv4), -ENODEV (no
+ * port), -ETIMEDOUT (no link), -EHOSTUNREACH (no ARP reply), or another negative errno,
+ * with a message in @p err.
+ */
+int mcgen_dpdk_setup(const struct mcgen_options *o, const struct sockaddr_storage *server,
+		     struct mcgen_dpdk **out, char *err, size_t errlen);
+
+/** Stop the port and EAL (NULL allowed); sets *@p d NULL. */
+void mcgen_dpdk_teardown(struct mcgen_dpdk **d);
+
+/**
+ * [load thread @p thread] Pin the calling thread to its lcore's CPUs and register it with
+ * EAL.
+ * @return its link (queue pair @p thread and its source ports); NULL with a message in
+ * @p err (no lcore id left, or @p thread beyond the queues).
+ */
+struct genlink *mcgen_dpdk_enter(struct mcgen_dpdk *d, unsigned thread, char *err,
+				 size_t errlen);
+
+/** [load thread] Unregister from EAL (after mcgen_dpdk_enter). */
+void mcgen_dpdk_leave(struct mcgen_dpdk *d);
+
+/**
+ * [main thread, no load thread running] Read the server's `stats` over UDP on queue 0,
+ * after a short quiet time for late replies.
+ * @return 0 with @p s filled; -ETIMEDOUT, -ENOENT (a figure missing), with a message.
+ */
+int mcgen_dpdk_server_read(struct mcgen_dpdk *d, struct mcgen_server_stats *s, char *err,
+			   size_t errlen);
+
+/**
+ * The server's cost over a step of @p seconds from its stats before (@p s0) and after
+ * (@p s1): one stats request falls between them and is not counted. @p c is left invalid
+ * when the server counted no request.
+ */
+void mcgen_dpdk_server_cost(const struct mcgen_server_stats *s0,
+			    const struct mcgen_server_stats *s1, double seconds,
+			    struct mcgen_server_cost *c);
+
+#endif /* NC_MCGEN_DPDK_H */
