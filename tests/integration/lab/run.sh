@@ -16,7 +16,8 @@
 # (default /usr/bin/python3), NC_LAB_DRIVERS (drivers to try, default
 # "af_xdp af_packet"), NC_LAB_CAPTURE (a folder: each check's TCP traffic is
 # written to FOLDER/<check>.pcap by tcpdump on the namespace's end of the veth;
-# scripts/tcp-capture-seeds.py turns captures into fuzz_tcp seeds),
+# scripts/tcp-capture-seeds.py turns captures into fuzz_tcp seeds; NC_LAB_CAPTURE_FILTER
+# replaces the filter "tcp", e.g. "udp", NC_LAB_CAPTURE_SNAP the snap length, default 0 = all),
 # NC_TCP_SOAK_SECONDS (tcp-soak's load time, default 150 s; its time limit follows),
 # NC_LONG=1 (the long mode: tcp-soak runs 1800 s unless NC_TCP_SOAK_SECONDS says).  Root only.
 set -euo pipefail
@@ -31,7 +32,7 @@ KEEP_LOGS=0
 LIST=0
 
 usage() {
-	sed -n '2,21s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	sed -n '2,22s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
 	exit 2
 }
 
@@ -138,8 +139,8 @@ capture_start() {
 	[[ -n ${NC_LAB_CAPTURE:-} ]] || return 0
 	mkdir -p "$NC_LAB_CAPTURE"
 	# Not through in_ns (a function: a subshell in the background): $! must be tcpdump.
-	ip netns exec "$NS" tcpdump -i "$PEER_IF" -s 0 -U -w "$NC_LAB_CAPTURE/$1.pcap" tcp \
-		2>/dev/null &
+	ip netns exec "$NS" tcpdump -i "$PEER_IF" -s "${NC_LAB_CAPTURE_SNAP:-0}" -U \
+		-w "$NC_LAB_CAPTURE/$1.pcap" ${NC_LAB_CAPTURE_FILTER:-tcp} 2>/dev/null &
 	CAPTURE_PID=$!
 	# tcpdump writes the file's header once it listens: wait for that (5 s at most).
 	for ((i = 0; i < 50; i++)); do
