@@ -209,6 +209,12 @@ stop_server() {
 	done
 	if kill -0 "$SERVER_PID" 2>/dev/null; then
 		printf '[run.sh] server still running 5 s after SIGTERM: SIGKILL\n' >>"$slog"
+		# Its state and signal masks per thread (was SIGTERM pending, blocked, the process stopped?).
+		for i in /proc/"$SERVER_PID"/task/*; do
+			printf '[run.sh] task %s %s: %s\n' "${i##*/}" "$(cat "$i/comm" 2>/dev/null)" \
+				"$(grep -E '^(State|SigPnd|ShdPnd|SigBlk|SigCgt)' "$i/status" 2>/dev/null |
+					tr -s '\t\n' '  ')" >>"$slog"
+		done
 		# Where it hangs, for the log (gdb only reads the process's memory).
 		if command -v gdb >/dev/null; then
 			timeout 30 gdb -p "$SERVER_PID" -batch -ex 'thread apply all bt 12' \
