@@ -17,9 +17,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "exec.h"
+#include "exec_test.h"
 #include "proto/parser.h"
-#include "test_env.h"
 
 #define SHARD_MEM (8u << 20)
 #define ITEM_MAX  (1u << 20)
@@ -71,7 +70,6 @@ run(const void *buf, size_t len)
 	enum proto_error err;
 	enum proto_parse rc;
 	struct store_key k;
-	int tries = 0;
 
 	proto_parser_init(&p, ITEM_MAX);
 	proto_input_init(&in);
@@ -81,11 +79,7 @@ run(const void *buf, size_t len)
 		    (rc == PROTO_PARSE_ERROR && (req.flags & PROTO_F_REFUSED) != 0));
 	assert_int_equal(req.op, PROTO_OP_STORE);
 	store_key_init(&k, &env.seed, req.key, req.key_len);
-	while (!exec_write(&ctx, shard, &k, &req, &in, &res, NULL)) {
-		assert_true(++tries < 1000);
-		rcu_quiescent_state();
-		store_shard_maintain(shard, 0);
-	}
+	exec_test_write(exec_write, &ctx, shard, &k, &req, &in, &res, NULL);
 	return res.status;
 }
 
@@ -134,10 +128,7 @@ static int
 setup(void **state)
 {
 	(void)state;
-	test_env_init(&env);
-	shard = test_shard_create(&env, SHARD_MEM);
-	memset(&stats, 0, sizeof(stats));
-	ctx = (struct exec_ctx){.stats = &stats, .seed = &env.seed, .item_size_max = ITEM_MAX};
+	exec_test_setup(&env, &shard, &stats, &ctx, SHARD_MEM, ITEM_MAX);
 	return 0;
 }
 
@@ -145,9 +136,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	test_shard_settle(shard);
-	store_shard_destroy(&shard);
-	test_env_fini(&env);
+	exec_test_teardown(&env, &shard);
 	return 0;
 }
 

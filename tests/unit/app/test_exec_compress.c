@@ -17,10 +17,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "exec.h"
+#include "exec_test.h"
 #include "proto/parser.h"
 #include "scratch.h"
-#include "test_env.h"
 
 #define SHARD_MEM (16u << 20)
 #define ITEM_MAX  (4u << 20)
@@ -65,7 +64,7 @@ run_text(const char *key, const char *v, size_t len)
 	enum proto_error err;
 	struct store_key k;
 	char *buf = malloc(len + 300);
-	int n, tries = 0;
+	int n;
 
 	assert_non_null(buf);
 	n = snprintf(buf, 300, "set %s 42 0 %zu\r\n", key, len);
@@ -76,11 +75,7 @@ run_text(const char *key, const char *v, size_t len)
 	assert_int_equal(proto_input_add(&in, buf, (uint32_t)(n + len + 2)), 0);
 	assert_int_equal(proto_parse(&p, &in, &req, &err), PROTO_PARSE_OK);
 	store_key_init(&k, &env.seed, req.key, req.key_len);
-	while (!exec_write(&ctx, shard, &k, &req, &in, &res, NULL)) {
-		assert_true(++tries < 1000);
-		rcu_quiescent_state();
-		store_shard_maintain(shard, 0);
-	}
+	exec_test_write(exec_write, &ctx, shard, &k, &req, &in, &res, NULL);
 	free(buf);
 	return res.status;
 }
@@ -135,9 +130,7 @@ teardown(void **state)
 {
 	(void)state;
 	nc_scratch_release(&scratch);
-	test_shard_settle(shard);
-	store_shard_destroy(&shard);
-	test_env_fini(&env);
+	exec_test_teardown(&env, &shard);
 	return 0;
 }
 

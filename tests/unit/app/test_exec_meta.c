@@ -22,10 +22,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "exec.h"
+#include "exec_test.h"
 #include "proto/meta.h"
 #include "proto/text.h"
-#include "test_env.h"
 
 #define SHARD_MEM (8u << 20)
 #define OUT_MAX	  (64u << 10)
@@ -74,13 +73,8 @@ run(const char *cmds)
 			if (!exec_meta_is_write(&req)) {
 				exec_meta_read(&ctx, shard, &k, &req, &res);
 			} else {
-				int tries = 0;
-
-				while (!exec_meta_write(&ctx, shard, &k, &req, &in, &res, &copy)) {
-					assert_true(++tries < 1000);
-					rcu_quiescent_state();
-					store_shard_maintain(shard, 0);
-				}
+				exec_test_write(exec_meta_write, &ctx, shard, &k, &req, &in, &res,
+						&copy);
 			}
 		}
 		assert_int_equal(meta_write(&out, &req, &res), 0);
@@ -95,10 +89,7 @@ static int
 setup(void **state)
 {
 	(void)state;
-	test_env_init(&env);
-	shard = test_shard_create(&env, SHARD_MEM);
-	memset(&stats, 0, sizeof(stats));
-	ctx = (struct exec_ctx){.stats = &stats, .seed = &env.seed, .item_size_max = 1u << 20};
+	exec_test_setup(&env, &shard, &stats, &ctx, SHARD_MEM, 1u << 20);
 	return 0;
 }
 
@@ -106,9 +97,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	test_shard_settle(shard);
-	store_shard_destroy(&shard);
-	test_env_fini(&env);
+	exec_test_teardown(&env, &shard);
 	return 0;
 }
 

@@ -15,9 +15,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "exec.h"
+#include "exec_test.h"
 #include "proto/text.h"
-#include "test_env.h"
 
 #define SHARD_MEM (8u << 20)
 
@@ -48,13 +47,7 @@ run(const char *cmds)
 		if (!exec_is_write(&req)) {
 			exec_read(&ctx, shard, &k, NULL, &req, &res);
 		} else {
-			int tries = 0;
-
-			while (!exec_write(&ctx, shard, &k, &req, &in, &res, &copy)) {
-				assert_true(++tries < 1000);
-				rcu_quiescent_state();
-				store_shard_maintain(shard, 0);
-			}
+			exec_test_write(exec_write, &ctx, shard, &k, &req, &in, &res, &copy);
 		}
 	}
 	free(copy.buf);
@@ -65,10 +58,7 @@ static int
 setup(void **state)
 {
 	(void)state;
-	test_env_init(&env);
-	shard = test_shard_create(&env, SHARD_MEM);
-	memset(&stats, 0, sizeof(stats));
-	ctx = (struct exec_ctx){.stats = &stats, .seed = &env.seed, .item_size_max = 1u << 20};
+	exec_test_setup(&env, &shard, &stats, &ctx, SHARD_MEM, 1u << 20);
 	return 0;
 }
 
@@ -76,9 +66,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	test_shard_settle(shard);
-	store_shard_destroy(&shard);
-	test_env_fini(&env);
+	exec_test_teardown(&env, &shard);
 	return 0;
 }
 
