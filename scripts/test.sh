@@ -236,7 +236,7 @@ if [[ -x $MCGEN && $(id -u) -eq 0 ]]; then
 		step_failed "memif bench smoke run (scripts/bench-memif.sh exited with status $mbench_rc)"
 	fi
 	# Until mcgen has -x dpdk-tcp (issue 17) the TCP smoke run is skipped, and said so.
-	if "$MCGEN" --help | grep -q 'dpdk-tcp'; then
+	if [[ $("$MCGEN" --help 2>&1) == *dpdk-tcp* ]]; then
 		note "running: scripts/bench-memif.sh --proto tcp --runs 1 --duration 2 (TCP smoke run)"
 		mbench_rc=0
 		timeout 300 bash scripts/bench-memif.sh --proto tcp --runs 1 --duration 2 </dev/null ||
