@@ -1,7 +1,9 @@
 # shellcheck shell=bash
 # Pieces both integration runners use (tests/integration/run.sh on loopback and
 # tests/integration/lab/run.sh in the netns lab), and the loopback server helpers that
-# tests/integration/soak.sh and scripts/bench-*.sh share with them. Sourced, not run.
+# tests/integration/soak.sh and scripts/bench-*.sh share with them, and nicached as the memif
+# server (memif_server_start/stop: tests/integration/mcgen_dpdk.sh, scripts/bench-memif.sh,
+# scripts/bench-mcgen-memif.sh, scripts/callgrind-memif.sh). Sourced, not run.
 #
 # The caller sets PASSED=0 FAILED=0 TIMES=() before running checks (report_check).
 
