@@ -157,12 +157,12 @@ for name, v in sums.items():
 PY
 }
 
-# run_once N SERVER PROTO: one run against BIN[SERVER]; leaves mcgen's JSON in
-# $TMP/run.N.SERVER.PROTO.json and a line "oncpu nic req_per_seg" in ....extra.
+# run_once N SERVER PROTO: one run against BIN[SERVER] (new: --nicached, base: --baseline);
+# leaves in $TMP/run.N.SERVER.PROTO: .json mcgen's result, .extra the worker's on-CPU share,
+# .m0 and .m1 the server's metrics before and after.
 declare -A BIN=([new]=$NICACHED [base]=$BASELINE)
 run_once() {
-	local log=$TMP/run.$1.$2.$3 rc=0 mport run0 wait0 run1 wait1
-	local args
+	local log=$TMP/run.$1.$2.$3 rc=0 mport run0 wait0 run1 wait1 args
 	read -ra args < <(mcgen_args "$3")
 	mport=$(pick_port tcp)
 	if ! memif_server_start "$IFACE" "$log.server" "${BIN[$2]}" -U "$PORT" -p "$PORT" -t 1 \
