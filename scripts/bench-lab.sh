@@ -3,17 +3,20 @@
 #
 #   scripts/bench-lab.sh [--runs 3] [--duration 10] [--nicached PATH] [--memcached PATH]
 #                        [--driver af_xdp|af_packet] [--concurrency 16] [--proto udp|tcp]
+#                        [--mcgen PATH]
 #
 # Root only. Brings the lab up (scripts/lab.sh, 1 queue) and, for each run, serves the same
-# client load from the namespace (memcaslap, -U for udp: 1 thread, --concurrency requests in
-# flight (TCP: that many connections), 16-byte keys, 32-byte values, 90% get) over the same
-# veth link to:
+# client load from the namespace (mcgen on kernel sockets, -x udp or -x tcp: 1 thread,
+# --concurrency sockets or connections with one request in flight each, 100,000 16-byte keys
+# set first (a run of its own before the measured one), 32-byte values, 90% get, every reply
+# checked) over the same veth link to:
 #   nicached   --backend dpdk -t 1 on the lab's DPDK port (10.77.0.1, the root veth end); TCP
 #              is served by its own TCP (lib/tcp)
 #   memcached  -t 1 -p/-U 11211 bound to 10.77.0.1 on the same veth end, given to the kernel
 #              for the round (address added, then removed)
 # alternating which goes first. The client runs on CPU 0, the servers' worker on CPU 1.
-# Per cell: the client's TPS, and the server CPU cost per request in TSC cycles:
+# Per cell: mcgen's achieved rate (TPS), and the server CPU cost per request in TSC cycles
+# over the measured run:
 #   nicached   its own accounting: busy loop-iteration cycles / requests (`stats`
 #              busy_cycles, requests), also without the cycles spent inside the driver's
 #              rx/tx burst calls (`stats` busy_driver_cycles: for af_xdp/af_packet these are
@@ -30,6 +33,7 @@ DURATION=10
 CONC=16
 NICACHED=$ROOT/build/app/nicached/nicached
 MEMCACHED=/usr/bin/memcached
+MCGEN=$ROOT/build/app/mcgen/mcgen
 DRIVER=af_xdp
 PROTO=udp
 export NC_LAB_NS=${NC_LAB_NS:-nclab}
@@ -38,7 +42,7 @@ SERVER=10.77.0.1
 PORT=11211
 
 usage() {
-	sed -n '2,24s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	sed -n '2,26s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
 	exit 2
 }
 
@@ -49,6 +53,7 @@ while (($#)); do
 	--concurrency) CONC=$2; shift 2 ;;
 	--nicached) NICACHED=$(realpath "$2"); shift 2 ;;
 	--memcached) MEMCACHED=$2; shift 2 ;;
+	--mcgen) MCGEN=$(realpath "$2"); shift 2 ;;
 	--driver) DRIVER=$2; shift 2 ;;
 	--proto) PROTO=$2; shift 2 ;;
 	-h | --help) usage ;;
@@ -56,11 +61,10 @@ while (($#)); do
 	esac
 done
 [[ $PROTO == udp || $PROTO == tcp ]] || { echo "bench-lab: --proto udp or tcp" >&2; exit 2; }
-UDP_FLAG=()
-[[ $PROTO == udp ]] && UDP_FLAG=(-U)
 [[ $(id -u) -eq 0 ]] || { echo "bench-lab: needs root (namespaces, AF_XDP)" >&2; exit 1; }
-[[ -x $NICACHED ]] || { echo "bench-lab: $NICACHED not built (ninja -C build)" >&2; exit 1; }
-command -v memcaslap >/dev/null || { echo "bench-lab: memcaslap missing" >&2; exit 1; }
+for exe in "$NICACHED" "$MCGEN"; do
+	[[ -x $exe ]] || { echo "bench-lab: $exe not built (ninja -C build)" >&2; exit 1; }
+done
 
 TMP=$(mktemp -d /tmp/nc-bench-lab.XXXXXX)
 SRV_PID=
@@ -117,23 +121,21 @@ wait_ready() {
 	return 1
 }
 
-cat >"$TMP/memcaslap.cfg" <<'CFG'
-key
-16 16 1
-value
-32 32 1
-cmd
-0 0.1
-1 0.9
-CFG
+MCGEN_ARGS=(-x "$PROTO" -s "$SERVER:$PORT" -t 1 -c "$CONC" -d 1 -k 100000 --key-size 16
+	--value-size 32 -m "get=90,set=10" -q)
 
-# Runs the load; prints the TPS.
+# Sets every key (mcgen -w and a second of load), before the server's first stats.
+warm() {
+	in_ns timeout 200 taskset -c 0 "$MCGEN" "${MCGEN_ARGS[@]}" -w -T 1 >"$1" 2>&1
+}
+
+# Runs the measured load (the keys warm() set: same seed and sizes); prints the TPS.
 load() {
 	local log=$1
-	in_ns timeout $((DURATION + 30)) taskset -c 0 memcaslap -s "$SERVER:$PORT" "${UDP_FLAG[@]}" \
-		-F "$TMP/memcaslap.cfg" -t "${DURATION}s" -T 1 -c "$CONC" >"$log" 2>&1 || return 1
-	awk '/^Run time:/ { for (i = 1; i < NF; i++) if ($i == "TPS:") print $(i + 1) }' "$log" |
-		tail -n 1
+	in_ns timeout $((DURATION + 60)) taskset -c 0 "$MCGEN" "${MCGEN_ARGS[@]}" -T "$DURATION" \
+		-j "$log.json" >"$log" 2>&1 || return 1
+	python3 -c 'import json, sys; print("%.0f" % json.load(open(sys.argv[1]))["steps"][0]["achieved_rate"])' \
+		"$log.json"
 }
 
 # A cell runs in a subshell (process substitution): on failure it stops its own server.
@@ -151,6 +153,7 @@ cell_nicached() {
 		-p "$PORT" -t 1 -m 256 --eal "--file-prefix ncbench$$" >"$log.server" 2>&1 &
 	SRV_PID=$!
 	wait_ready || { cell_fail "$log.server"; return 1; }
+	warm "$log.warm" || { cell_fail "$log.warm"; return 1; }
 	udp_stats >"$log.s0"
 	tps=$(load "$log.load") || { cell_fail "$log.load"; return 1; }
 	udp_stats >"$log.s1"
@@ -176,6 +179,7 @@ cell_memcached() {
 		>"$log.server" 2>&1 &
 	SRV_PID=$!
 	wait_ready || { cell_fail "$log.server"; return 1; }
+	warm "$log.warm" || { cell_fail "$log.warm"; return 1; }
 	udp_stats >"$log.s0"
 	c0=$(awk '{ print $14 + $15 }' "/proc/$SRV_PID/stat")
 	tps=$(load "$log.load") || { cell_fail "$log.load"; return 1; }
@@ -194,8 +198,8 @@ cell_memcached() {
 }
 
 bash "$ROOT/scripts/lab.sh" up --queues 1 --driver "$DRIVER" >/dev/null
-echo "bench-lab: driver $DRIVER, $PROTO, $RUNS runs x ${DURATION} s, memcaslap ${UDP_FLAG[*]} -T 1 -c $CONC," \
-	"16 B keys, 32 B values, 90% get"
+echo "bench-lab: driver $DRIVER, $PROTO, $RUNS runs x ${DURATION} s, 16 B keys, 32 B values, 90% get:" \
+	"mcgen ${MCGEN_ARGS[*]} [-w -T 1, then] -T $DURATION"
 printf '%-4s %-10s %12s %14s %18s\n' run server "TPS" "cycles/req" "(app, no driver)"
 declare -a N_TPS N_CYC N_APP M_TPS M_CYC
 for run in $(seq 1 "$RUNS"); do

@@ -14,6 +14,7 @@
 #      coordinated omission does not hide it).
 # Prints each run's table and then the medians over the runs of the peak and of p50/p99 at
 # 50 % of the peak; --plot draws the last run's sweep (mcgen --plot, python3-matplotlib).
+# NC_MEMIF_TAG (default nc) starts the names of the memif interface and the EAL file prefixes.
 # Root only (the memif socket lives in /run). Exit 1 when a run fails (a server that did not
 # start, mcgen's exit status: any wrong reply or timeout).
 set -euo pipefail
@@ -35,7 +36,7 @@ while (($# > 0)); do
 	--logs) LOGS=${2:?}; shift 2 ;;
 	--mcgen) MCGEN=${2:?}; shift 2 ;;
 	--nicached) NICACHED=${2:?}; shift 2 ;;
-	*) sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2 ;;
+	*) sed -n '2,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2 ;;
 	esac
 done
 [[ $(id -u) -eq 0 ]] || { echo "bench-mcgen-memif: needs root (memif socket in /run)" >&2; exit 2; }
@@ -45,50 +46,33 @@ done
 
 LOGDIR=${LOGS:-$(mktemp -d "${TMPDIR:-/tmp}/nc-bench-mcgen.XXXXXX")}
 mkdir -p "$LOGDIR"
-IFACE=ncbm$$
-SOCKET=/run/nicached-$IFACE.memif
-SERVER=10.88.0.1 CLIENT=10.88.0.2 PORT=11211
-SERVER_PID=""
-PYTHON=${NC_PYTHON:-/usr/bin/python3}
+TAG=${NC_MEMIF_TAG:-nc}
+IFACE=${TAG}bm$$
+PORT=11211
 
 # shellcheck disable=SC2317  # invoked by the EXIT trap
 cleanup() {
-	[[ -n $SERVER_PID ]] && stop_pid "$SERVER_PID" 5 >/dev/null 2>&1 || true
-	rm -f "$SOCKET"
+	memif_server_stop 5 >/dev/null 2>&1 || true
 	[[ -n $LOGS ]] || rm -rf "$LOGDIR"
 }
 trap cleanup EXIT
 
-printf '[port]\nprofile = memif\niface = %s\n[ipv4]\naddress = %s/24\n' "$IFACE" "$SERVER" \
-	>"$LOGDIR/site.ini"
-
 # One worker on CPU 1, its control lcore on CPU 0 (where mcgen's lcore runs too).
 start_server() {
-	local log=$1
-	"$NICACHED" --backend dpdk --site "$LOGDIR/site.ini" -U "$PORT" -p 0 -t 1 -m 128 \
-		--eal "--file-prefix ncbms$$" </dev/null >"$log" 2>&1 &
-	SERVER_PID=$!
-	for _ in $(seq 300); do
-		grep -q '^nicached: serving' "$log" && return 0
-		kill -0 "$SERVER_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "bench-mcgen-memif: nicached did not start (see $log)" >&2
+	memif_server_start "$IFACE" "$1" "$NICACHED" -U "$PORT" -p 0 -t 1 -m 128 && return 0
+	echo "bench-mcgen-memif: nicached did not start (see $1)" >&2
 	return 1
 }
 
 stop_server() {
-	stop_pid "$SERVER_PID" 10 >/dev/null 2>&1 || true
-	SERVER_PID=""
-	rm -f "$SOCKET"
+	memif_server_stop 10 >/dev/null 2>&1 || true
 }
 
 # mcgen ARGS...: one mcgen run as the memif client (GETs only, 10,000 warmed keys).
 mcgen() {
-	timeout 300 "$MCGEN" -x dpdk-udp -s "$SERVER:$PORT" --src-ip "$CLIENT" -k 10000 \
-		--key-size 16 --value-size 32 -m get=100 -w -q "$@" -- \
-		-l 0 --no-huge --no-shconf --no-pci --file-prefix "ncbmc$$" --log-level=4 \
-		"--vdev=net_memif0,role=client,id=0,socket=$SOCKET,rsize=10,bsize=2048"
+	timeout 300 "$MCGEN" -x dpdk-udp -s "$MEMIF_SERVER_IP:$PORT" --src-ip "$MEMIF_CLIENT_IP" \
+		-k 10000 --key-size 16 --value-size 32 -m get=100 -w -q "$@" -- \
+		-l 0 --file-prefix "${TAG}bmc$$" --log-level=4 "${MEMIF_CLIENT_EAL[@]}"
 }
 
 # field JSON EXPR: a value from mcgen's JSON result (EXPR in Python over r).

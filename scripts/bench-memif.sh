@@ -1,39 +1,48 @@
 #!/usr/bin/env bash
-# nicached's own cost per request on the DPDK path, with no kernel anywhere in the path.
+# nicached's own cost per request on the DPDK path, with no kernel anywhere in the path: a thin
+# wrapper around mcgen over net_memif.
 #
 #   scripts/bench-memif.sh [--runs 3] [--duration 8] [--window 32] [--get-ratio 0.9]
 #                          [--value-size 32] [--multiget 1]
 #                          [--proto udp|tcp | --compare] [--conns 1]
-#                          [--nicached PATH] [--gen PATH]
+#                          [--nicached PATH] [--baseline PATH] [--mcgen PATH] [--logs DIR]
 #
 # Root only. Two DPDK processes on this machine joined by net_memif (shared-memory rings):
 #   nicached   --backend dpdk -t 1 on the memif profile (the memif server, 10.88.0.1, UDP and
-#              TCP on port 11211), its control lcore on CPU 0 and its worker on CPU 1
-#   nc_udpgen  (tests/bench) the memif client on CPU 0: memcached text over UDP (--proto udp,
-#              the default) or over TCP through the project's lib/tcp (--proto tcp: --conns
+#              TCP on port 11211; tests/integration/common.sh memif_server_start), its control
+#              lcore on CPU 0 and its worker on CPU 1
+#   mcgen      (app/mcgen) the memif client on CPU 0: memcached text over UDP (-x dpdk-udp,
+#              --proto udp, the default: one source port, --window requests in flight) or over
+#              TCP through the project's lib/tcp (-x dpdk-tcp, --proto tcp: --conns
 #              connections sharing the window, each with --window / --conns requests
-#              pipelined), --window requests in flight in all, 16-byte keys, --value-size byte values,
-#              --get-ratio gets (the rest sets; 1 for a pure GET load; --multiget N: each
-#              get asks for N keys, UDP only, and cycles/request is per key), every key set first
-#              (--warm) so every get must hit, every reply checked
+#              pipelined), 10,000 16-byte keys, --value-size byte values, --get-ratio gets
+#              (the rest sets; 1 for a pure GET load; --multiget N: each get asks for N keys
+#              and cycles/request is per key), every key set first (-w) so every get must hit,
+#              every reply checked
 # --compare: each run is a UDP run and a TCP run of the same load, in turn (the order swaps
 # every run), and the summary gives the TCP/UDP ratio of the medians.
-# A fresh server per run. Per run: the generator's TPS, and the server's CPU cost per request
-# in TSC cycles from its own `stats` (busy_cycles / requests, and without busy_driver_cycles:
-# the cycles inside the memif rx/tx calls), its busy share of the worker's time, requests per
-# TCP segment the server received, and the non-zero drop and error counters of its
-# `stats nic`. Prints every run and the medians. On a shared machine the busy cycles include
-# the time the worker thread was preempted: on-CPU% is the share of the time it could run
-# that it did run (its /proc schedstat over the generator's run), and adj. cycles is
-# cycles/request x on-CPU%, an estimate of the cost without preemption (it assumes
-# preemption hits busy and idle loop iterations alike).
-# Defaults: build/app/nicached/nicached and build/tests/bench/nc_udpgen (meson -Dbench=true).
-# Exit 1 when a run fails (server not up, a server that crashed or hung on SIGTERM, or the
-# generator's exit status: see nc_udpgen.c;
-# over TCP any bad reply, timeout or failed connection fails the run).
+# --baseline PATH: each run is also run against the nicached at PATH (e.g. the previous
+# commit's binary), alternating with --nicached (the order swaps every run), and the summary
+# gives new/baseline of the medians and of every pair: a gain shown side by side in one run.
+# A fresh server per run. Per run: mcgen's achieved rate, and the server's CPU cost per
+# request in TSC cycles from its own `stats`, read by mcgen before and after the measured
+# phase (busy_cycles / requests, and without busy_driver_cycles: the cycles inside the memif
+# rx/tx calls), its busy share of the worker's time, requests per TCP segment the server
+# received and the non-zero drop and error counters of its `stats nic` (both from its
+# Prometheus page, --metrics, warm-up included). On a shared machine the busy cycles include
+# the time the worker thread was preempted: on-CPU% is the share of the time it could run that
+# it did run (its /proc schedstat over mcgen's run), and adj. cycles is cycles/request x
+# on-CPU%, an estimate of the cost without preemption (it assumes preemption hits busy and idle
+# loop iterations alike). Prints every run, the medians, and the mcgen command of a run.
+# Defaults: build/app/nicached/nicached and build/app/mcgen/mcgen. NC_MEMIF_TAG (default nc)
+# starts the names of the memif interface and the EAL file prefixes.
+# Exit 1 when a run fails: server not up, a server that crashed or hung on SIGTERM, mcgen's
+# exit status (any wrong reply), over TCP any timeout, over UDP timeouts above 0.1%.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=tests/integration/common.sh
+. "$ROOT/tests/integration/common.sh"
 RUNS=3
 DURATION=8
 WINDOW=32
@@ -43,205 +52,269 @@ MULTIGET=1
 PROTOS=udp
 CONNS=1
 NICACHED=$ROOT/build/app/nicached/nicached
-GEN=$ROOT/build/tests/bench/nc_udpgen
+BASELINE=
+MCGEN=$ROOT/build/app/mcgen/mcgen
+LOGS=
 PORT=11211
-SERVER=10.88.0.1
-CLIENT=10.88.0.2
+TAG=${NC_MEMIF_TAG:-nc}
 
 usage() {
-	sed -n '2,33s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	sed -n '2,42s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
 	exit 2
 }
 
 while (($#)); do
 	case $1 in
-	--runs) RUNS=$2; shift 2 ;;
-	--duration) DURATION=$2; shift 2 ;;
-	--window) WINDOW=$2; shift 2 ;;
-	--get-ratio) GET_RATIO=$2; shift 2 ;;
-	--value-size) VALUE_SIZE=$2; shift 2 ;;
-	--multiget) MULTIGET=$2; shift 2 ;;
+	--runs) RUNS=${2:?}; shift 2 ;;
+	--duration) DURATION=${2:?}; shift 2 ;;
+	--window) WINDOW=${2:?}; shift 2 ;;
+	--get-ratio) GET_RATIO=${2:?}; shift 2 ;;
+	--value-size) VALUE_SIZE=${2:?}; shift 2 ;;
+	--multiget) MULTIGET=${2:?}; shift 2 ;;
 	--proto)
-		[[ $2 == udp || $2 == tcp ]] || { echo "bench-memif: --proto udp or tcp" >&2; usage; }
+		[[ ${2:-} == udp || ${2:-} == tcp ]] || { echo "bench-memif: --proto udp or tcp" >&2; usage; }
 		PROTOS=$2; shift 2 ;;
 	--compare) PROTOS="udp tcp"; shift ;;
-	--conns) CONNS=$2; shift 2 ;;
-	--nicached) NICACHED=$(realpath "$2"); shift 2 ;;
-	--gen) GEN=$(realpath "$2"); shift 2 ;;
+	--conns) CONNS=${2:?}; shift 2 ;;
+	--nicached) NICACHED=$(realpath "${2:?}"); shift 2 ;;
+	--baseline) BASELINE=$(realpath "${2:?}"); shift 2 ;;
+	--mcgen) MCGEN=$(realpath "${2:?}"); shift 2 ;;
+	--logs) LOGS=${2:?}; shift 2 ;;
 	-h | --help) usage ;;
 	*) echo "bench-memif: unknown argument $1" >&2; usage ;;
 	esac
 done
-[[ $WINDOW =~ ^[1-9][0-9]*$ && $CONNS =~ ^[1-9][0-9]*$ ]] ||
-	{ echo "bench-memif: --window and --conns want positive integers" >&2; usage; }
+[[ $RUNS =~ ^[1-9][0-9]*$ && $DURATION =~ ^[1-9][0-9]*$ ]] ||
+	{ echo "bench-memif: --runs and --duration want positive integers" >&2; usage; }
+[[ $WINDOW =~ ^[1-9][0-9]*$ && $CONNS =~ ^[1-9][0-9]*$ && $MULTIGET =~ ^[1-9][0-9]*$ ]] ||
+	{ echo "bench-memif: --window, --conns and --multiget want positive integers" >&2; usage; }
 ((WINDOW % CONNS == 0)) ||
 	{ echo "bench-memif: --window $WINDOW does not split over --conns $CONNS" >&2; usage; }
 [[ $CONNS -eq 1 || $PROTOS != udp ]] ||
 	{ echo "bench-memif: --conns wants --proto tcp or --compare" >&2; usage; }
+awk -v r="$GET_RATIO" 'BEGIN { exit !(r ~ /^[0-9.]+$/ && r >= 0 && r <= 1) }' ||
+	{ echo "bench-memif: --get-ratio wants a number in [0, 1]" >&2; usage; }
 [[ $(id -u) -eq 0 ]] || { echo "bench-memif: needs root (memif socket in /run)" >&2; exit 1; }
-[[ -x $NICACHED ]] || { echo "bench-memif: $NICACHED not built (ninja -C build)" >&2; exit 1; }
-[[ -x $GEN ]] || { echo "bench-memif: $GEN not built (meson -Dbench=true)" >&2; exit 1; }
+for exe in "$NICACHED" "$MCGEN" ${BASELINE:+"$BASELINE"}; do
+	[[ -x $exe ]] || { echo "bench-memif: $exe not built (ninja -C build)" >&2; exit 1; }
+done
 
-TMP=$(mktemp -d /tmp/nc-bench-memif.XXXXXX)
-IFACE=ncbench$$
-SOCKET=/run/nicached-$IFACE.memif
-SRV_PID=
-SRV_STOP=  # how the last server stopped: "ok", or what went wrong
-stop_server() {
-	local st=0
-	[[ -n $SRV_PID ]] || return 0
-	kill -TERM "$SRV_PID" 2>/dev/null || true
-	SRV_STOP="did not stop within 5 s of SIGTERM (killed)"
-	for _ in $(seq 50); do
-		if ! kill -0 "$SRV_PID" 2>/dev/null; then
-			SRV_STOP=ok
-			break
-		fi
-		sleep 0.1
-	done
-	kill -KILL "$SRV_PID" 2>/dev/null || true
-	wait "$SRV_PID" 2>/dev/null || st=$?
-	# 0 after SIGTERM; anything else (a signal, 128 + n) is a crash on the way out
-	[[ $SRV_STOP != ok || $st -eq 0 ]] || SRV_STOP="exited with status $st"
-	SRV_PID=
-}
+TMP=${LOGS:-$(mktemp -d /tmp/nc-bench-memif.XXXXXX)}
+mkdir -p "$TMP"
+IFACE=${TAG}bench$$
+MEMIF_WRAP=(taskset -c "0,1")
 # shellcheck disable=SC2317  # invoked by the EXIT trap
 cleanup() {
-	stop_server
-	rm -rf "$TMP"
-	rm -f "$SOCKET"
+	memif_server_stop 5 || true
+	[[ -n $LOGS ]] || rm -rf "$TMP"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-cat >"$TMP/site.ini" <<SITE
-[port]
-profile = memif
-iface = $IFACE
-[ipv4]
-address = $SERVER/24
-SITE
+# The mix: --get-ratio in thousandths; gets are multigets of --multiget keys when above 1.
+GETS=$(awk -v r="$GET_RATIO" 'BEGIN { printf "%d", r * 1000 + 0.5 }')
+GET_OP="get"
+((MULTIGET == 1)) || GET_OP=multiget
+MIX="$GET_OP=$GETS"
+((GETS == 1000)) || MIX+=",set=$((1000 - GETS))"
+((GETS > 0)) || MIX="set=1000"
+LOAD=(-k 10000 --key-size 16 --value-size "$VALUE_SIZE" -m "$MIX")
+((MULTIGET == 1)) || LOAD+=(--mget-keys "$MULTIGET")
+LOAD+=(-w -q -T "$DURATION")
 
-# Starts nicached and waits until it serves; 1 on failure (its log on stderr).
-start_server() {
-	local log=$1
-	taskset -c 0,1 "$NICACHED" --backend dpdk --site "$TMP/site.ini" -U "$PORT" -p "$PORT" \
-		-t 1 -m 256 --eal "--file-prefix ncmemif$$" </dev/null >"$log" 2>&1 &
-	SRV_PID=$!
-	for _ in $(seq 300); do
-		grep -q '^nicached: serving' "$log" && return 0
-		kill -0 "$SRV_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$log" >&2
-	echo "bench-memif: nicached did not start" >&2
-	stop_server
-	return 1
+# mcgen_args PROTO: the transport and the shape of the load.
+mcgen_args() {
+	if [[ $1 == udp ]]; then
+		echo -x dpdk-udp -c 1 -d "$WINDOW"
+	else
+		echo -x dpdk-tcp -c "$CONNS" -d $((WINDOW / CONNS))
+	fi
 }
 
 # worker_sched: "run wait" nanoseconds of the server's worker thread so far (schedstat).
 worker_sched() {
 	local t
-	for t in /proc/"$SRV_PID"/task/*; do
+	for t in /proc/"$MEMIF_PID"/task/*; do
 		[[ $(cat "$t/comm" 2>/dev/null) == rte-worker-* ]] || continue
 		awk '{ print $1, $2 }' "$t/schedstat" 2>/dev/null && return 0
 	done
 	echo "0 0"
 }
 
-# run_once N PROTO: one run; leaves its RESULT, NIC, SRVTCP and SCHED lines in
-# $TMP/run.N.PROTO.out.
-run_once() {
-	local log=$TMP/run.$1.$2 rc=0 load=(--window "$WINDOW") run0 wait0 run1 wait1
-	[[ $2 == udp ]] || load=(--proto tcp --conns "$CONNS" --window $((WINDOW / CONNS)))
-	[[ $2 != udp ]] || load+=(--multiget "$MULTIGET")
-	start_server "$log.server" || return 1
-	read -r run0 wait0 < <(worker_sched)
-	timeout $((${DURATION%.*} + 200)) taskset -c 0 "$GEN" -l 0 --no-huge --no-shconf \
-		--file-prefix ncgen$$ --no-pci \
-		"--vdev=net_memif0,role=client,id=0,socket=$SOCKET,rsize=10,bsize=2048" -- \
-		--src-ip "$CLIENT" --dst-ip "$SERVER" --port "$PORT" --warm \
-		--duration "$DURATION" "${load[@]}" --get-ratio "$GET_RATIO" --value-size "$VALUE_SIZE" \
-		>"$log.gen" 2>&1 || rc=$?
-	read -r run1 wait1 < <(worker_sched)
-	stop_server
-	if [[ $SRV_STOP != ok ]]; then
-		tail -n 20 "$log.server" >&2
-		echo "bench-memif: run $1 ($2): nicached $SRV_STOP" >&2
-		return 1
-	fi
-	if ((rc != 0)) || ! grep -q '^RESULT ' "$log.gen"; then
-		grep -v '^EAL:' "$log.gen" >&2
-		echo "bench-memif: run $1 ($2): nc_udpgen exit status $rc" >&2
-		return 1
-	fi
-	grep -E '^(RESULT|NIC|SRVTCP)' "$log.gen" >"$log.out"
-	awk -v r=$((run1 - run0)) -v w=$((wait1 - wait0)) \
-		'BEGIN { print "SCHED oncpu=" (r > 0 ? sprintf("%.3f", r / (r + w)) : "-") }' \
-		>>"$log.out"
+# metrics PORT: the server's Prometheus page as "name value" lines: the series without labels,
+# and the per-worker ones summed over the workers.
+metrics() {
+	"$PYTHON" - "$1" <<'PY'
+import collections, re, sys, urllib.request
+page = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=5).read()
+sums = collections.Counter()
+for line in page.decode().splitlines():
+    m = re.fullmatch(r'(\w+)(\{worker="\d+"\})? (\S+)', line)
+    if m:
+        sums[m.group(1)] += float(m.group(3))
+for name, v in sums.items():
+    print(name, "%.0f" % v)
+PY
 }
 
-# field NAME LINE: the value of NAME=... in LINE.
-field() { tr ' ' '\n' <<<"$2" | awk -F= -v k="$1" '$1 == k { print $2; exit }'; }
-median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# run_once N SERVER PROTO: one run against BIN[SERVER] (new: --nicached, base: --baseline);
+# leaves in $TMP/run.N.SERVER.PROTO: .json mcgen's result, .extra the worker's on-CPU share,
+# .m0 and .m1 the server's metrics before and after.
+declare -A BIN=([new]=$NICACHED [base]=$BASELINE)
+run_once() {
+	local log=$TMP/run.$1.$2.$3 rc=0 mport run0 wait0 run1 wait1 args
+	read -ra args < <(mcgen_args "$3")
+	mport=$(pick_port tcp)
+	if ! memif_server_start "$IFACE" "$log.server" "${BIN[$2]}" -U "$PORT" -p "$PORT" -t 1 \
+		-m 256 --metrics "127.0.0.1:$mport"; then
+		cat "$log.server" >&2
+		echo "bench-memif: run $1 ($2 $3): nicached did not start" >&2
+		return 1
+	fi
+	metrics "$mport" >"$log.m0" || true
+	read -r run0 wait0 < <(worker_sched)
+	timeout $((DURATION + 200)) taskset -c 0 "$MCGEN" "${args[@]}" -s "$MEMIF_SERVER_IP:$PORT" \
+		--src-ip "$MEMIF_CLIENT_IP" "${LOAD[@]}" -j "$log.json" -- -l 0 \
+		--file-prefix "${TAG}gen$$" --log-level=4 "${MEMIF_CLIENT_EAL[@]}" >"$log.gen" 2>&1 ||
+		rc=$?
+	read -r run1 wait1 < <(worker_sched)
+	metrics "$mport" >"$log.m1" || true
+	if ! memif_server_stop 5; then
+		tail -n 20 "$log.server" >&2
+		echo "bench-memif: run $1 ($2 $3): nicached $MEMIF_STOP" >&2
+		return 1
+	fi
+	if ((rc != 0)) || [[ ! -s $log.json ]]; then
+		grep -v '^EAL:' "$log.gen" >&2
+		echo "bench-memif: run $1 ($2 $3): mcgen exit status $rc" >&2
+		return 1
+	fi
+	awk -v r=$((run1 - run0)) -v w=$((wait1 - wait0)) \
+		'BEGIN { print (r > 0 ? sprintf("%.3f", r / (r + w)) : "-") }' >"$log.extra"
+}
 
+# summary N SERVER PROTO: "tps cycles app busy timeouts bad oncpu adj req/seg nic" of a run,
+# or exit status 1 (and why on stderr) when its replies fail the bar.
+summary() {
+	local log=$TMP/run.$1.$2.$3
+	"$PYTHON" - "$log.json" "$(cat "$log.extra")" "$log.m0" "$log.m1" "$3" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+oncpu, proto = sys.argv[2], sys.argv[5]
+s = r["steps"][0]
+c, srv = s["counters"], s.get("server")
+if not srv:
+    sys.exit("no server figures in mcgen's result (its stats reads failed)")
+def scrape(path):
+    try:
+        return {k: float(v) for k, v in (l.split() for l in open(path))}
+    except (OSError, ValueError):
+        return {}
+m0, m1 = scrape(sys.argv[3]), scrape(sys.argv[4])
+segs = m1.get("nicached_tcp_segs_in", 0) - m0.get("nicached_tcp_segs_in", 0)
+reqs = m1.get("nicached_requests_total", 0) - m0.get("nicached_requests_total", 0)
+alarm = ("drop", "missed", "nombuf", "error", "full")
+nic = " ".join("%s=%d" % (k[len("nicached_nic_"):], v) for k, v in m1.items()
+               if k.startswith("nicached_nic_") and v and any(w in k for w in alarm))
+if not m1:
+    nic = "(no metrics)"
+adj = srv["cycles_per_request"] * float(oncpu) if oncpu != "-" else srv["cycles_per_request"]
+print("%.0f %.0f %.0f %.1f %d %d %s %.0f %s %s" % (
+    s["achieved_rate"], srv["cycles_per_request"], srv["app_cycles_per_request"],
+    srv["busy_percent"], c["timeouts"], s["errors"],
+    "-" if oncpu == "-" else "%.1f" % (float(oncpu) * 100), adj,
+    "%.2f" % (reqs / segs) if proto == "tcp" and segs > 0 else "-", nic or "none"))
+if proto == "tcp" and c["timeouts"]:
+    sys.exit("%d timeouts over TCP" % c["timeouts"])
+if c["timeouts"] * 1000 > max(c["sent"], 1):
+    sys.exit("%d timeouts, over 0.1%% of %d requests" % (c["timeouts"], c["sent"]))
+PY
+}
+
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
+SERVERS=new
+[[ -z $BASELINE ]] || SERVERS="base new"
+VARIANTS=()
+for srv in $SERVERS; do
+	for proto in $PROTOS; do VARIANTS+=("$srv:$proto"); done
+done
 tcp_shape="TCP $CONNS x $((WINDOW / CONNS)) pipelined"
 shape=
 [[ $PROTOS == udp ]] || shape=" ($tcp_shape)"
-echo "bench-memif: $RUNS runs x ${DURATION} s, nc_udpgen over net_memif ($PROTOS)," \
+echo "bench-memif: $RUNS runs x ${DURATION} s, mcgen over net_memif ($PROTOS)," \
 	"$WINDOW in flight$shape, get ratio $GET_RATIO ($MULTIGET keys a get), 16 B keys, $VALUE_SIZE B values, warmed"
-ROW='%-4s %-5s %9s %11s %17s %6s %7s %11s %8s %4s %7s  %s\n'
-# shellcheck disable=SC2059  # the format is ROW
-printf "$ROW" run proto TPS cycles/req "(app, no driver)" busy% on-CPU% "adj. cycles" \
-	timeouts bad req/seg "nic drops/errors"
-declare -A TPS CYC APP ADJ MED_TPS MED_CYC MED_APP MED_ADJ LAST_CYC LAST_APP LAST_ADJ
-declare -a PAIR_CYC PAIR_APP PAIR_ADJ
-for run in $(seq 1 "$RUNS"); do
-	order=$PROTOS
-	# --compare: the order swaps every run, so a drift of the machine favours neither.
-	((run % 2 == 1)) || order=$(tr ' ' '\n' <<<"$PROTOS" | tac | xargs)
-	for proto in $order; do
-		run_once "$run" "$proto" || exit 1
-		out=$TMP/run.$run.$proto.out
-		res=$(grep '^RESULT ' "$out")
-		nic=$(grep '^NIC' "$out" | sed 's/^NIC *//')
-		srvtcp=$(grep '^SRVTCP' "$out" || true)
-		oncpu=$(field oncpu "$(grep '^SCHED' "$out")")
-		tps=$(field tps "$res") cyc=$(field server_cycles_per_request "$res")
-		app=$(field server_app_cycles_per_request "$res")
-		adj=$(awk -v c="$cyc" -v s="$oncpu" 'BEGIN { print s == "-" ? c : int(c * s + 0.5) }')
-		TPS[$proto]+=" $tps" CYC[$proto]+=" $cyc" APP[$proto]+=" $app" ADJ[$proto]+=" $adj"
-		LAST_CYC[$proto]=$cyc LAST_APP[$proto]=$app LAST_ADJ[$proto]=$adj
-		# shellcheck disable=SC2059  # the format is ROW
-		printf "$ROW" "$run" "$proto" "$tps" "$cyc" "$app" \
-			"$(field server_busy_percent "$res")" \
-			"$(awk -v s="$oncpu" 'BEGIN { print s == "-" ? s : sprintf("%.1f", s * 100) }')" \
-			"$adj" "$(field timeouts "$res")" "$(field verify_failed "$res")" \
-			"$( [[ -n $srvtcp ]] && field requests_per_seg_in "$srvtcp" || echo -)" \
-			"${nic:-none}"
-	done
-	if [[ $PROTOS == "udp tcp" ]]; then
-		PAIR_CYC+=("$(ratio "${LAST_CYC[tcp]}" "${LAST_CYC[udp]}")")
-		PAIR_APP+=("$(ratio "${LAST_APP[tcp]}" "${LAST_APP[udp]}")")
-		PAIR_ADJ+=("$(ratio "${LAST_ADJ[tcp]}" "${LAST_ADJ[udp]}")")
-	fi
-done
+echo "nicached: $NICACHED${BASELINE:+ (new), baseline: $BASELINE}"
 for proto in $PROTOS; do
+	echo "mcgen ($proto): $MCGEN $(mcgen_args "$proto") -s $MEMIF_SERVER_IP:$PORT --src-ip" \
+		"$MEMIF_CLIENT_IP ${LOAD[*]} -- -l 0 --file-prefix GEN --no-huge --no-shconf --no-pci" \
+		"--vdev=net_memif0,role=client,id=0,socket=/run/nicached-IFACE.memif,rsize=10,bsize=2048"
+done
+ROW='%-4s %-4s %-5s %9s %11s %17s %6s %7s %11s %8s %4s %7s  %s\n'
+# shellcheck disable=SC2059  # the format is ROW
+printf "$ROW" run srv proto TPS cycles/req "(app, no driver)" busy% on-CPU% "adj. cycles" \
+	timeouts bad req/seg "nic drops/errors"
+declare -A TPS CYC APP ADJ MED_TPS MED_CYC MED_APP MED_ADJ LAST_CYC LAST_APP LAST_ADJ PAIRS
+for run in $(seq 1 "$RUNS"); do
+	order=("${VARIANTS[@]}")
+	# The order swaps every run, so a drift of the machine favours no variant.
+	((run % 2 == 1)) || mapfile -t order < <(printf '%s\n' "${VARIANTS[@]}" | tac)
+	for v in "${order[@]}"; do
+		srv=${v%%:*} proto=${v#*:}
+		run_once "$run" "$srv" "$proto" || exit 1
+		line=$(summary "$run" "$srv" "$proto") || {
+			echo "bench-memif: run $run ($srv $proto): the replies fail the bar (above)" >&2
+			exit 1
+		}
+		read -r tps cyc app busy tmo bad oncpu adj rps nic <<<"$line"
+		TPS[$v]+=" $tps" CYC[$v]+=" $cyc" APP[$v]+=" $app" ADJ[$v]+=" $adj"
+		LAST_CYC[$v]=$cyc LAST_APP[$v]=$app LAST_ADJ[$v]=$adj
+		# shellcheck disable=SC2059  # the format is ROW
+		printf "$ROW" "$run" "$([[ -n $BASELINE ]] && echo "$srv" || echo -)" "$proto" "$tps" "$cyc" "$app" "$busy" "$oncpu" "$adj" \
+			"$tmo" "$bad" "$rps" "$nic"
+	done
+	# Per-run ratios: TCP/UDP (--compare) and new/baseline (--baseline).
+	for srv in $SERVERS; do
+		[[ $PROTOS == "udp tcp" ]] || break
+		PAIRS[tcpudp:$srv]+=" $(ratio "${LAST_CYC[$srv:tcp]}" "${LAST_CYC[$srv:udp]}")"
+		PAIRS[tcpudp_app:$srv]+=" $(ratio "${LAST_APP[$srv:tcp]}" "${LAST_APP[$srv:udp]}")"
+		PAIRS[tcpudp_adj:$srv]+=" $(ratio "${LAST_ADJ[$srv:tcp]}" "${LAST_ADJ[$srv:udp]}")"
+	done
+	for proto in $PROTOS; do
+		[[ -n $BASELINE ]] || break
+		PAIRS[newbase:$proto]+=" $(ratio "${LAST_CYC[new:$proto]}" "${LAST_CYC[base:$proto]}")"
+		PAIRS[newbase_app:$proto]+=" $(ratio "${LAST_APP[new:$proto]}" "${LAST_APP[base:$proto]}")"
+		PAIRS[newbase_adj:$proto]+=" $(ratio "${LAST_ADJ[new:$proto]}" "${LAST_ADJ[base:$proto]}")"
+	done
+done
+for v in "${VARIANTS[@]}"; do
 	# shellcheck disable=SC2086  # the lists are words
 	{
-		MED_TPS[$proto]=$(median ${TPS[$proto]}) MED_CYC[$proto]=$(median ${CYC[$proto]})
-		MED_APP[$proto]=$(median ${APP[$proto]}) MED_ADJ[$proto]=$(median ${ADJ[$proto]})
+		MED_TPS[$v]=$(median ${TPS[$v]}) MED_CYC[$v]=$(median ${CYC[$v]})
+		MED_APP[$v]=$(median ${APP[$v]}) MED_ADJ[$v]=$(median ${ADJ[$v]})
 	}
-	echo "median $proto  TPS ${MED_TPS[$proto]}  cycles/request ${MED_CYC[$proto]}" \
-		" (without driver calls: ${MED_APP[$proto]}; adjusted: ${MED_ADJ[$proto]})"
+	label=${v#*:}
+	[[ -z $BASELINE ]] || label="${v%%:*} $label"
+	echo "median $label  TPS ${MED_TPS[$v]}  cycles/request ${MED_CYC[$v]}" \
+		" (without driver calls: ${MED_APP[$v]}; adjusted: ${MED_ADJ[$v]})"
 done
-if [[ $PROTOS == "udp tcp" ]]; then
-	echo "TCP/UDP ($tcp_shape vs UDP $WINDOW in flight): cycles/request" \
-		"x$(ratio "${MED_CYC[tcp]}" "${MED_CYC[udp]}")" \
-		" (without driver calls: x$(ratio "${MED_APP[tcp]}" "${MED_APP[udp]}");" \
-		"adjusted: x$(ratio "${MED_ADJ[tcp]}" "${MED_ADJ[udp]}"))"
-	echo "per run TCP/UDP: cycles ${PAIR_CYC[*]}; without driver calls ${PAIR_APP[*]};" \
-		"adjusted ${PAIR_ADJ[*]}"
-fi
+for srv in $SERVERS; do
+	[[ $PROTOS == "udp tcp" ]] || break
+	label=
+	[[ -z $BASELINE ]] || label="$srv "
+	echo "${label}TCP/UDP ($tcp_shape vs UDP $WINDOW in flight): cycles/request" \
+		"x$(ratio "${MED_CYC[$srv:tcp]}" "${MED_CYC[$srv:udp]}")" \
+		" (without driver calls: x$(ratio "${MED_APP[$srv:tcp]}" "${MED_APP[$srv:udp]}");" \
+		"adjusted: x$(ratio "${MED_ADJ[$srv:tcp]}" "${MED_ADJ[$srv:udp]}"))"
+	echo "${label}per run TCP/UDP: cycles${PAIRS[tcpudp:$srv]}; without driver calls${PAIRS[tcpudp_app:$srv]};" \
+		"adjusted${PAIRS[tcpudp_adj:$srv]}"
+done
+for proto in $PROTOS; do
+	[[ -n $BASELINE ]] || break
+	echo "$proto new/baseline: cycles/request x$(ratio "${MED_CYC[new:$proto]}" "${MED_CYC[base:$proto]}")" \
+		" (without driver calls: x$(ratio "${MED_APP[new:$proto]}" "${MED_APP[base:$proto]}");" \
+		"adjusted: x$(ratio "${MED_ADJ[new:$proto]}" "${MED_ADJ[base:$proto]}"))"
+	echo "$proto per run new/baseline: cycles${PAIRS[newbase:$proto]};" \
+		"without driver calls${PAIRS[newbase_app:$proto]}; adjusted${PAIRS[newbase_adj:$proto]}"
+done

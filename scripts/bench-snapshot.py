@@ -4,6 +4,7 @@
     scripts/bench-snapshot.py --server build/app/nicached/nicached [--gb 1.0] [--runs 3]
                               [--value-size 10000] [--threads 1] [--encrypt]
                               [--latency-gets 30000] [--smoke] [--load-conns N]
+                              [--mcgen build/app/mcgen/mcgen]
 
 One nicached (socket backend, -t --threads, -m sized for the data) on 127.0.0.1 at a free
 port, its files in a scratch folder under /var/tmp (on disk: fsync is real):
@@ -12,7 +13,7 @@ port, its files in a scratch folder under /var/tmp (on disk: fsync is real):
              loopback connection (a Python client: its own cost is in every figure) without
              a snapshot, then as many while snapshots are written (a new one is started
              whenever the last one ended); p50/p99/p99.9 of each. With --load-conns N, an
-             nc_mcload closed-loop load of N connections runs through both phases, so the
+             mcgen closed-loop load of N connections runs through both phases, so the
              worker is busy in both (an idle worker sleeps in epoll between one client's
              requests, which makes the quiet phase look slower than a loaded one).
   snapshot   `snapshot` --runs times: the server's own figures (stats snapshot_last_*): file
@@ -108,16 +109,17 @@ def get_latencies(port, n, nkeys, until=None):
 
 
 class Load:
-    """A background load during a latency phase (--load-conns): nc_mcload against the server,
-    closed loop, bounded by --duration; stopped by pid when the phase ends."""
+    """A background load during a latency phase (--load-conns): mcgen against the server,
+    closed loop (4 in flight per connection, keys of its own), bounded by -T; stopped by pid
+    when the phase ends."""
 
     def __init__(self, a, port):
         self.proc = None
         if a.load_conns > 0:
             self.proc = subprocess.Popen(
-                [a.mcload, "--server", "%s:%d" % (HOST, port), "--conns", str(a.load_conns),
-                 "--depth", "4", "--keys", "20000", "--value-size", "32", "--get-ratio", "0.9",
-                 "--duration", "120", "--seed", "3"],
+                [a.mcgen, "-s", "%s:%d" % (HOST, port), "-c", str(a.load_conns), "-d", "4",
+                 "-k", "20000", "--value-size", "32", "-m", "get=90,set=10", "-T", "120",
+                 "--seed", "3", "-q"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(0.5)
 
@@ -150,9 +152,9 @@ def main():
     ap.add_argument("--encrypt", action="store_true")
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--load-conns", type=int, default=0,
-                    help="keep the worker busy during both latency phases: nc_mcload with "
+                    help="keep the worker busy during both latency phases: mcgen with "
                          "this many connections (closed loop, gets of its own keys)")
-    ap.add_argument("--mcload", default="build/tests/bench/nc_mcload")
+    ap.add_argument("--mcgen", default="build/app/mcgen/mcgen")
     a = ap.parse_args()
     if a.smoke:
         a.gb, a.runs, a.latency_gets = 0.02, 1, 2000

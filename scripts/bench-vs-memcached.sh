@@ -1,23 +1,26 @@
 #!/usr/bin/env bash
-# nicached vs memcached, side by side: one machine, loopback, the same clients, one run.
+# nicached vs memcached, side by side: one machine, loopback, the same mcgen loads, one run.
 #
 #   scripts/bench-vs-memcached.sh [--runs 5] [--duration 10] [--nicached PATH]
-#                                 [--memcached PATH] [--mcload PATH]
-#                                 [--clients "memcaslap mcload"] [--no-pin]
+#                                 [--memcached PATH] [--mcgen PATH]
+#                                 [--clients "serial text"] [--no-pin]
 #
-# Builds nothing: expects build/ (nc_mcload and nicached) to exist. Starts
+# Builds nothing: expects build/ (mcgen and nicached) to exist. Starts
 #   memcached -t 1 -m 1024 -p P1 -U 0 -l 127.0.0.1      ("memcached")
 #   nicached  -t 1 -m 1024 -p P2 -l 127.0.0.1           ("nicached")
 # on two free ports (a root run adds "-u nobody" to a memcached binary, which refuses to run
-# as root without it). Workload: 16-byte keys, 32-byte values, 90% get / 10% set. Clients:
-#   memcaslap   libmemcached's memaslap, 1 thread, 16 concurrent requests (-T 1 -c 16),
-#               one request in flight per connection; its final TPS figure
-#   mcload      tests/bench/nc_mcload, text protocol, 4 conns, 1 thread, 32 requests in
-#               flight per connection, 100000 keys set once first (--warm); its ops_per_sec
-#   mcload-bin  the same with the binary protocol (GETK/SET); not run unless named in --clients
+# as root without it). Workload: mcgen (app/mcgen, kernel TCP, 1 thread), 100,000 16-byte keys
+# set once first (-w), 32-byte values, 90% get / 10% set, every reply checked. Clients (each
+# an mcgen shape; its achieved rate of the measured phase):
+#   serial    text, 16 connections, one request in flight each (-c 16 -d 1: memaslap's shape,
+#             one read and one write per request on both sides)
+#   text      text, pipelined: 4 connections x 32 requests in flight (-c 4 -d 32)
+#   binary    the same with the binary protocol (GETK/SET)
+#   meta      the same with the meta protocol (mg/ms)
 # Each run measures every client against both servers back to back, in the order
 # memcached, nicached on odd runs and nicached, memcached on even runs, so drift and noise hit
-# both alike. Prints each run's ops/s, the median, and nicached/memcached of the medians.
+# both alike. Prints each run's ops/s (and mcgen's p99), the median, and nicached/memcached of
+# the medians, and the mcgen command of each client.
 # Each cell also shows its "other load": CPUs' worth of work done meanwhile by anything but
 # that client and that server (machine busy time, steal included, from /proc/stat); cells
 # above 0.1 are counted and end the output with a warning that the figures are noisy.
@@ -25,8 +28,9 @@
 # Pinning (default when there are 2+ CPUs): servers on CPU 1, clients on CPU 0 (taskset), so
 # the client and the server never compete for one CPU and every server gets the same one.
 # --no-pin leaves placement to the scheduler (e.g. when nicached's EAL wants more lcores).
-# Time: about runs * clients * 2 * (duration + 1 s) plus a few seconds of setup.
-# Exits 1 if a server or a client fails (the table shows FAIL there), 2 on bad usage.
+# Time: about runs * clients * 2 * (duration + 2 s) plus a few seconds of setup.
+# Exits 1 if a server or a client fails (any wrong reply: the table shows FAIL there), 2 on
+# bad usage.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -36,14 +40,14 @@ RUNS=5
 DURATION=10
 NICACHED=build/app/nicached/nicached
 MEMCACHED=/usr/bin/memcached
-MCLOAD=build/tests/bench/nc_mcload
-CLIENTS="memcaslap mcload"
+MCGEN=build/app/mcgen/mcgen
+CLIENTS="serial text"
 PIN=1
 SERVER_CPU=1
 CLIENT_CPU=0
 
 usage() {
-	sed -n '2,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -53,7 +57,7 @@ while (($#)); do
 	--duration) DURATION=${2:?}; shift 2 ;;
 	--nicached) NICACHED=${2:?}; shift 2 ;;
 	--memcached) MEMCACHED=${2:?}; shift 2 ;;
-	--mcload) MCLOAD=${2:?}; shift 2 ;;
+	--mcgen) MCGEN=${2:?}; shift 2 ;;
 	--clients) CLIENTS=${2:?}; shift 2 ;;
 	--no-pin) PIN=0; shift ;;
 	-h | --help) usage ;;
@@ -69,19 +73,15 @@ if ! [[ $DURATION =~ ^[0-9]+$ ]] || ((DURATION < 1 || DURATION > 600)); then
 	usage
 fi
 for c in $CLIENTS; do
-	[[ $c == memcaslap || $c == mcload || $c == mcload-bin ]] ||
-		{ echo "--clients: memcaslap, mcload, mcload-bin" >&2; usage; }
+	[[ $c == serial || $c == text || $c == binary || $c == meta ]] ||
+		{ echo "--clients: serial, text, binary, meta" >&2; usage; }
 done
 NICACHED=$(resolve_path "$NICACHED" "$ROOT")
 MEMCACHED=$(resolve_path "$MEMCACHED" "$ROOT")
-MCLOAD=$(resolve_path "$MCLOAD" "$ROOT")
-for f in "$NICACHED" "$MEMCACHED" "$MCLOAD"; do
+MCGEN=$(resolve_path "$MCGEN" "$ROOT")
+for f in "$NICACHED" "$MEMCACHED" "$MCGEN"; do
 	[[ -x $f ]] || { echo "bench-vs-memcached: $f: not an executable (build first)" >&2; exit 2; }
 done
-if [[ " $CLIENTS " == *" memcaslap "* ]] && ! command -v memcaslap >/dev/null; then
-	echo "bench-vs-memcached: memcaslap not found (apt-get install libmemcached-tools)" >&2
-	exit 2
-fi
 if ((PIN)) && (($(nproc) < 2)); then
 	PIN=0
 fi
@@ -145,47 +145,47 @@ proc_ticks() { # CPU ticks process $1 (all threads) used so far
 	sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
 }
 
-# Runs one client against one server. Prints "OPS OTHER": its ops/s (or FAIL, and the log to
-# stderr) and the CPUs' worth of work that neither this client nor this server did meanwhile.
+# client_args CLIENT: mcgen's options for CLIENT (without the server, duration and JSON file).
+client_args() {
+	local load=(-x tcp -t 1 -k 100000 --key-size 16 --value-size 32 -m "get=90,set=10" -w -q)
+	case $1 in
+	serial) echo "${load[@]}" -P text -c 16 -d 1 ;;
+	text | binary | meta) echo "${load[@]}" -P "$1" -c 4 -d 32 ;;
+	esac
+}
+
+# Runs one client against one server. Prints "OPS P99 OTHER": mcgen's achieved rate (or FAIL,
+# and the log to stderr), its p99 in us, and the CPUs' worth of work that neither this client
+# nor this server did meanwhile.
 measure() { # measure CLIENT SERVER
-	local client=$1 server=$2 port=${PORT[$2]} log="$TMP/run.log" ops=""
-	local bound=$((DURATION + 30)) busy0 srv0 t0=$EPOCHREALTIME TIMEFORMAT='%3U %3S'
+	local client=$1 server=$2 port=${PORT[$2]} log="$TMP/run.log" json="$TMP/run.json" res=""
+	local bound=$((DURATION + 150)) busy0 srv0 t0=$EPOCHREALTIME TIMEFORMAT='%3U %3S' args
+	read -ra args < <(client_args "$client")
 	busy0=$(busy_ticks)
 	srv0=$(proc_ticks "${PID[$server]}")
-	{ time case $client in
-	memcaslap)
-		if (pin "$CLIENT_CPU" timeout "$bound" memcaslap -s "127.0.0.1:$port" \
-			-F "$TMP/memcaslap.cfg" -t "${DURATION}s" -T 1 -c 16) >"$log" 2>&1; then
-			ops=$(sed -n 's/.*TPS: \([0-9][0-9]*\).*/\1/p' "$log" | tail -n 1)
-		fi
-		;;
-	mcload | mcload-bin)
-		local extra=()
-		[[ $client == mcload-bin ]] && extra=(--binary)
-		if (pin "$CLIENT_CPU" timeout $((bound + 120)) "$MCLOAD" --server "127.0.0.1:$port" \
-			--conns 4 --threads 1 --depth 32 --keys 100000 --value-size 32 \
-			--get-ratio 0.9 --duration "$DURATION" --warm "${extra[@]}") >"$log" 2>&1; then
-			ops=$(sed -n 's/.*ops_per_sec=\([0-9][0-9]*\).*/\1/p' "$log" | tail -n 1)
-		fi
-		;;
-	esac; } 2>"$TMP/time"
+	rm -f "$json"
+	{ time if (pin "$CLIENT_CPU" timeout "$bound" "$MCGEN" -s "127.0.0.1:$port" "${args[@]}" \
+		-T "$DURATION" -j "$json") >"$log" 2>&1; then
+		res=$("$PYTHON" -c 'import json, sys; s = json.load(open(sys.argv[1]))["steps"][0]
+print("%.0f %.1f" % (s["achieved_rate"], s["latency_us"]["p99"]))' "$json") || res=""
+	fi; } 2>"$TMP/time"
 	local other
 	other=$(awk -v b="$(($(busy_ticks) - busy0))" -v s="$(($(proc_ticks "${PID[$server]}") - srv0))" \
 		-v hz="$(getconf CLK_TCK)" -v t0="$t0" -v t1="$EPOCHREALTIME" \
 		'{ printf "%.2f", ((b - s) / hz - $1 - $2) / (t1 - t0) }' "$TMP/time")
 	if ! kill -0 "${PID[$server]}" 2>/dev/null; then
 		echo "bench-vs-memcached: $server died during the $client run" >&2
-		ops=""
+		res=""
 	fi
-	if [[ -z $ops ]]; then
+	if [[ -z $res ]]; then
 		{
 			echo "bench-vs-memcached: $client vs $server failed:"
 			tail -n 20 "$log"
 		} >&2
-		echo "FAIL $other"
+		echo "FAIL - $other"
 		return 0
 	fi
-	echo "$ops $other"
+	echo "$res $other"
 }
 
 median() { # median NUMBER... (FAIL entries ignored); prints "-" when none
@@ -194,17 +194,6 @@ median() { # median NUMBER... (FAIL entries ignored); prints "-" when none
 			else if (NR % 2) print v[(NR + 1) / 2];
 			else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
-
-# memaslap workload file: key and value length ranges with weights, command proportions.
-cat >"$TMP/memcaslap.cfg" <<'EOF'
-key
-16 16 1
-value
-32 32 1
-cmd
-0 0.1
-1 0.9
-EOF
 
 P1=$(pick_port tcp)
 P2=$(pick_port tcp)
@@ -225,9 +214,10 @@ for s in "${SERVERS[@]}"; do
 	printf 'server:     %-9s %s (%s) port %s, pid %s\n' "$s" "${BIN[$s]}" "${VERSION[$s]}" \
 		"${PORT[$s]}" "${PID[$s]}"
 done
-echo "memcaslap:  $(memcaslap -V 2>/dev/null | head -n 1 || true)," \
-	"libmemcached-tools $(dpkg-query -W -f='${Version}' libmemcached-tools 2>/dev/null || echo '?')"
-echo "nc_mcload:  $MCLOAD (nicached $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'))"
+echo "mcgen:      $MCGEN (nicached $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'))"
+for c in $CLIENTS; do
+	printf 'client:     %-9s mcgen -s 127.0.0.1:PORT %s -T %s\n' "$c" "$(client_args "$c")" "$DURATION"
+done
 echo "load:       $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) at start"
 echo "workload:   16-byte keys, 32-byte values, 90% get; $RUNS runs x ${DURATION} s per cell"
 echo
@@ -237,11 +227,11 @@ for ((r = 1; r <= RUNS; r++)); do
 	((r % 2)) || order=("${SERVERS[1]}" "${SERVERS[0]}")
 	for c in $CLIENTS; do
 		for s in "${order[@]}"; do
-			read -r v other < <(measure "$c" "$s")
+			read -r v p99 other < <(measure "$c" "$s")
 			[[ $v == FAIL ]] && FAILED=1
 			RESULT[$c,$s]="${RESULT[$c,$s]:-} $v"
-			printf 'run %d/%d  %-10s %-9s %9s ops/s   other load %s CPUs\n' \
-				"$r" "$RUNS" "$c" "$s" "$v" "$other"
+			printf 'run %d/%d  %-10s %-9s %9s ops/s   p99 %9s us   other load %s CPUs\n' \
+				"$r" "$RUNS" "$c" "$s" "$v" "$p99" "$other"
 			if awk -v o="$other" 'BEGIN { exit !(o > 0.10) }'; then
 				NOISY=$((NOISY + 1))
 			fi

@@ -2,99 +2,88 @@
 # Instructions nicached's worker spends per UDP GET on the DPDK path (net_memif, no kernel),
 # counted by callgrind: the reproducible twin of bench-memif.sh's cycles per request.
 #
-#   scripts/callgrind-memif.sh [--nicached PATH] [--gen PATH] [--duration 5] [--window 64]
+#   scripts/callgrind-memif.sh [--nicached PATH] [--mcgen PATH] [--duration 5] [--window 64]
 #                              [--proto udp|tcp] [--multiget N] [--keep DIR]
 #
 # Root only. Starts PATH (default build/app/nicached/nicached) under valgrind --tool=callgrind
-# on the memif profile (-t 1, no hugepages), instrumentation off; nc_udpgen (tests/bench) sets
-# every key once (--warm, 1 s), then instrumentation goes on and a second nc_udpgen run sends
-# pure GETs (16-byte keys, 32-byte values, --window in flight) for --duration seconds; the
-# server is stopped and the worker's instructions in its per-datagram functions (the receive
-# burst net_queue_rx and worker_handle: prefetch, execution, reply, TX flush) are divided by
-# the datagrams it handled (calls of conn_udp_datagram, the generator's two stats requests
-# included). Prints that figure, the worker's whole count per datagram (its idle polls too:
-# varies with how busy it was) and the top functions (self cost per datagram). --proto tcp:
-# the same GETs pipelined on one TCP connection (--window in flight); per request (calls of
-# conn_execute) only the worker's whole count means something there (TCP input runs in the
-# stack's poll). --multiget N (UDP): every get asks for N keys; figures are per key (calls of
-# conn_execute). --keep DIR keeps callgrind's output there.
+# on the memif profile (-t 1, no hugepages; common.sh memif_server_start), instrumentation off;
+# mcgen (-x dpdk-udp, one source port) sets every key once (-w, 1 s of GETs after it), then
+# instrumentation goes on and a second mcgen run (the same seed and sizes, so its checks hold
+# without a warm-up) sends pure GETs (16-byte keys, 32-byte values, --window in flight) for
+# --duration seconds; the server is stopped and the worker's instructions in its per-datagram
+# functions (the receive burst net_queue_rx and worker_handle: prefetch, execution, reply, TX
+# flush) are divided by the datagrams it handled (calls of conn_udp_datagram, mcgen's two
+# stats requests included). Prints that figure, the worker's whole count per datagram (its
+# idle polls too: varies with how busy it was) and the top functions (self cost per
+# datagram). --proto tcp: the same GETs pipelined on one TCP connection (mcgen -x dpdk-tcp,
+# --window in flight); per request (calls of conn_execute) only the worker's whole count means
+# something there (TCP input runs in the stack's poll). --multiget N: every get asks for N
+# keys; figures are per key (calls of conn_execute). --keep DIR keeps callgrind's output there.
+# mcgen's replies are not judged (under callgrind the server is slow and some time out).
+# NC_MEMIF_TAG (default nc) starts the names of the memif interface and the EAL file prefixes.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=tests/integration/common.sh
+. "$ROOT/tests/integration/common.sh"
 NICACHED=$ROOT/build/app/nicached/nicached
-GEN=$ROOT/build/tests/bench/nc_udpgen
+MCGEN=$ROOT/build/app/mcgen/mcgen
 DURATION=5
 WINDOW=64
 PROTO=udp
 MULTIGET=1
 KEEP=
+TAG=${NC_MEMIF_TAG:-nc}
 while (($#)); do
 	case $1 in
-	--nicached) NICACHED=$(realpath "$2"); shift 2 ;;
-	--gen) GEN=$(realpath "$2"); shift 2 ;;
-	--duration) DURATION=$2; shift 2 ;;
-	--window) WINDOW=$2; shift 2 ;;
-	--proto) PROTO=$2; shift 2 ;;
-	--multiget) MULTIGET=$2; shift 2 ;;
-	--keep) KEEP=$2; shift 2 ;;
-	*) sed -n '2,22s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	--nicached) NICACHED=$(realpath "${2:?}"); shift 2 ;;
+	--mcgen) MCGEN=$(realpath "${2:?}"); shift 2 ;;
+	--duration) DURATION=${2:?}; shift 2 ;;
+	--window) WINDOW=${2:?}; shift 2 ;;
+	--proto) PROTO=${2:?}; shift 2 ;;
+	--multiget) MULTIGET=${2:?}; shift 2 ;;
+	--keep) KEEP=${2:?}; shift 2 ;;
+	*) sed -n '2,24s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 [[ $(id -u) -eq 0 ]] || { echo "callgrind-memif: needs root (memif socket in /run)" >&2; exit 1; }
 [[ $PROTO == udp || $PROTO == tcp ]] || { echo "callgrind-memif: --proto udp or tcp" >&2; exit 2; }
-[[ -x $NICACHED && -x $GEN ]] || { echo "callgrind-memif: $NICACHED or $GEN missing" >&2; exit 1; }
+[[ -x $NICACHED && -x $MCGEN ]] || { echo "callgrind-memif: $NICACHED or $MCGEN missing" >&2; exit 1; }
 
 TMP=$(mktemp -d /tmp/nc-cg-memif.XXXXXX)
-IFACE=nccg$$
-SOCKET=/run/nicached-$IFACE.memif
-PID=
+# shellcheck disable=SC2317  # invoked by the EXIT trap
 cleanup() {
-	if [[ -n $PID ]]; then
-		kill -KILL "$PID" 2>/dev/null || true
-		wait "$PID" 2>/dev/null || true
-	fi
+	memif_server_stop 60 >/dev/null 2>&1 || true
 	[[ -z $KEEP ]] || { mkdir -p "$KEEP" && cp "$TMP"/cg.out* "$KEEP"/ 2>/dev/null || true; }
 	rm -rf "$TMP"
-	rm -f "$SOCKET"
 }
 trap cleanup EXIT
 
-cat >"$TMP/site.ini" <<SITE
-[port]
-profile = memif
-iface = $IFACE
-[ipv4]
-address = 10.88.0.1/24
-SITE
-valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$TMP/cg.out" \
-	"$NICACHED" --backend dpdk --site "$TMP/site.ini" -U 11211 -p 11211 -t 1 -m 64 \
-	--eal "--file-prefix nccg$$ --no-huge" </dev/null >"$TMP/server.log" 2>&1 &
-PID=$!
-for _ in $(seq 1200); do
-	grep -q '^nicached: serving' "$TMP/server.log" && break
-	kill -0 "$PID" 2>/dev/null || { cat "$TMP/server.log" >&2; exit 1; }
-	sleep 0.1
-done
-grep -q '^nicached: serving' "$TMP/server.log" || { echo "callgrind-memif: no server" >&2; exit 1; }
-
-gen() {
-	"$GEN" -l 0 --no-huge --no-shconf --file-prefix nccggen$$ --no-pci \
-		"--vdev=net_memif0,role=client,id=0,socket=$SOCKET,rsize=10,bsize=2048" -- \
-		--src-ip 10.88.0.2 --dst-ip 10.88.0.1 --port 11211 --get-ratio 1 \
-		--window "$WINDOW" "$@" >>"$TMP/gen.log" 2>&1 || true
+MEMIF_WRAP=(valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$TMP/cg.out")
+MEMIF_EAL=--no-huge MEMIF_START_WAIT=120
+memif_server_start "${TAG}cg$$" "$TMP/server.log" "$NICACHED" -U 11211 -p 11211 -t 1 -m 64 || {
+	cat "$TMP/server.log" >&2
+	echo "callgrind-memif: no server" >&2
+	exit 1
 }
-gen --warm --duration 1
-callgrind_control -i on "$PID" >/dev/null
-if [[ $PROTO == tcp ]]; then
-	gen --duration "$DURATION" --proto tcp --conns 1
-else
-	gen --duration "$DURATION" --multiget "$MULTIGET"
-fi
-callgrind_control -i off "$PID" >/dev/null
-grep -E '^(LOAD|RESULT)' "$TMP/gen.log" | tail -n 2 >&2
-kill -TERM "$PID"
-wait "$PID" || true
-PID=
+
+# gen ARGS...: one mcgen run of GETs (its exit status is not judged, but for bad usage).
+gen() {
+	local x=(-x dpdk-udp -c 1 -d "$WINDOW") rc=0
+	[[ $PROTO == udp ]] || x=(-x dpdk-tcp -c 1 -d "$WINDOW")
+	"$MCGEN" "${x[@]}" -s "$MEMIF_SERVER_IP:11211" --src-ip "$MEMIF_CLIENT_IP" -k 10000 \
+		--key-size 16 --value-size 32 -q "$@" -- -l 0 --file-prefix "${TAG}cggen$$" \
+		--log-level=4 "${MEMIF_CLIENT_EAL[@]}" >>"$TMP/gen.log" 2>&1 || rc=$?
+	((rc != 2)) || { grep -v '^EAL' "$TMP/gen.log" >&2; exit 1; }
+}
+GETS=(-m get=100)
+((MULTIGET == 1)) || GETS=(-m multiget=100 --mget-keys "$MULTIGET")
+gen -w -T 1 "${GETS[@]}"
+callgrind_control -i on "$MEMIF_PID" >/dev/null
+gen -T "$DURATION" "${GETS[@]}"
+callgrind_control -i off "$MEMIF_PID" >/dev/null
+grep -E '^(mcgen: dpdk|  (requests|errors|server))' "$TMP/gen.log" | tail -n 4 >&2
+memif_server_stop 60 || echo "callgrind-memif: nicached $MEMIF_STOP" >&2
 
 /usr/bin/python3 - "$TMP" "$PROTO" "$MULTIGET" <<'PY'
 import collections, glob, re, sys

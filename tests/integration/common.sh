@@ -1,7 +1,9 @@
 # shellcheck shell=bash
 # Pieces both integration runners use (tests/integration/run.sh on loopback and
 # tests/integration/lab/run.sh in the netns lab), and the loopback server helpers that
-# tests/integration/soak.sh and scripts/bench-*.sh share with them. Sourced, not run.
+# tests/integration/soak.sh and scripts/bench-*.sh share with them, and nicached as the memif
+# server (memif_server_start/stop: tests/integration/mcgen_dpdk.sh, scripts/bench-memif.sh,
+# scripts/bench-mcgen-memif.sh, scripts/callgrind-memif.sh). Sourced, not run.
 #
 # The caller sets PASSED=0 FAILED=0 TIMES=() before running checks (report_check).
 
@@ -208,4 +210,66 @@ stop_pid() {
 	fi
 	wait "$pid" 2>/dev/null || rc=$?
 	return "$rc"
+}
+
+# ---------------------------------------------------------------- nicached as the memif server
+
+# memif_server_start IFACE LOG NICACHED [ARG...]: starts NICACHED --backend dpdk as the memif
+# server with no kernel on the path (drivers-config/memif.ini: the client connects to
+# /run/nicached-IFACE.memif, MEMIF_SOCKET), address $MEMIF_SERVER_IP/24 (10.88.0.1), ARG...
+# (workers, ports, memory), EAL --file-prefix IFACE plus $MEMIF_EAL (e.g. --no-huge). Its site
+# file is LOG.site.ini, its output LOG. The array MEMIF_WRAP, when set, goes in front (taskset,
+# valgrind). Waits up to MEMIF_START_WAIT seconds (30) for "nicached: serving". Sets MEMIF_PID
+# (the server, a child of this shell). Returns 0 when it serves; 1 when it exited or never
+# served (then it is stopped and "nicached did not start" is appended to LOG). Sets the array
+# MEMIF_CLIENT_EAL to the EAL arguments of its client (mcgen after --, nc_udpgen), which adds
+# its own -l and --file-prefix.
+# shellcheck disable=SC2034  # the callers read them
+MEMIF_SERVER_IP=10.88.0.1 MEMIF_CLIENT_IP=10.88.0.2
+MEMIF_PID=""
+MEMIF_SOCKET=""
+MEMIF_STOP=""
+MEMIF_CLIENT_EAL=()
+memif_server_start() {
+	local iface=$1 log=$2 nicached=$3 i
+	shift 3
+	local wrap=()
+	[[ -z ${MEMIF_WRAP+x} ]] || wrap=("${MEMIF_WRAP[@]}")
+	MEMIF_SOCKET=/run/nicached-$iface.memif
+	# shellcheck disable=SC2034  # the caller's
+	MEMIF_CLIENT_EAL=(--no-huge --no-shconf --no-pci
+		"--vdev=net_memif0,role=client,id=0,socket=$MEMIF_SOCKET,rsize=10,bsize=2048")
+	printf '[port]\nprofile = memif\niface = %s\n[ipv4]\naddress = %s/24\n' "$iface" \
+		"$MEMIF_SERVER_IP" >"$log.site.ini"
+	"${wrap[@]}" "$nicached" --backend dpdk --site "$log.site.ini" "$@" \
+		--eal "--file-prefix $iface${MEMIF_EAL:+ $MEMIF_EAL}" </dev/null >"$log" 2>&1 &
+	MEMIF_PID=$!
+	for ((i = 0; i < ${MEMIF_START_WAIT:-30} * 10; i++)); do
+		grep -q '^nicached: serving' "$log" && return 0
+		kill -0 "$MEMIF_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	memif_server_stop 5 || true
+	echo "nicached did not start" >>"$log"
+	return 1
+}
+
+# memif_server_stop [SECONDS]: stops the server memif_server_start started (SIGTERM, SIGKILL
+# after SECONDS, default 5) and removes its socket. Sets MEMIF_STOP to "ok" after a clean exit
+# (status 0), else to what went wrong ("did not stop within N s of SIGTERM (killed)", "exited
+# with status N": a crash on the way out). Returns 0 when it was ok or nothing ran, 1 otherwise.
+memif_server_stop() {
+	local rc=0
+	MEMIF_STOP=ok
+	if [[ -n $MEMIF_PID ]]; then
+		stop_pid "$MEMIF_PID" "${1:-5}" || rc=$?
+		if ((STOP_KILLED)); then
+			MEMIF_STOP="did not stop within ${1:-5} s of SIGTERM (killed)"
+		elif ((rc != 0)); then
+			MEMIF_STOP="exited with status $rc"
+		fi
+		MEMIF_PID=""
+	fi
+	[[ -z $MEMIF_SOCKET ]] || rm -f "$MEMIF_SOCKET"
+	[[ $MEMIF_STOP == ok ]]
 }

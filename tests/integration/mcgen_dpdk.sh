@@ -4,14 +4,15 @@
 #
 #   tests/integration/mcgen_dpdk.sh [--mcgen PATH] [--nicached PATH]
 #
-# nicached runs on the memif profile (drivers-config/memif.ini: the memif server, 10.88.0.1),
-# started fresh per check and stopped by pid; mcgen is the memif client (10.88.0.2), ARP
-# resolving the server. Checks, each a few seconds with --warm: a closed loop with a mix of
+# nicached runs on the memif profile (drivers-config/memif.ini: the memif server, 10.88.0.1;
+# common.sh memif_server_start), started fresh per check and stopped by pid; mcgen is the
+# memif client (10.88.0.2), ARP resolving the server. Checks, each a few seconds with --warm: a closed loop with a mix of
 # get, set, delete and multiget over a range of value sizes; an open loop (Poisson arrivals);
 # two threads on two queue pairs against two workers (meta, no multiget). Every run must exit 0 and write JSON
 # with replies, errors 0, timeouts 0 and the server's cycles per request; the summary must
 # print its "server:" line. Prints PASS/FAIL per check and "N passed, M failed" for
-# scripts/test.sh.
+# scripts/test.sh. NC_MEMIF_TAG (default nc) starts the names of the memif interface and the EAL
+# file prefixes.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -34,47 +35,16 @@ done
 LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/nc-mcgen-dpdk.XXXXXX")
 PASSED=0 FAILED=0 TIMES=()
 T0=$SECONDS
-IFACE=ncmcg$$
-SOCKET=/run/nicached-$IFACE.memif
-SERVER=10.88.0.1 CLIENT=10.88.0.2 PORT=11211
-SERVER_PID=""
+TAG=${NC_MEMIF_TAG:-nc}
+IFACE=${TAG}mcg$$
+PORT=11211
 
 # shellcheck disable=SC2317  # invoked by the EXIT trap
 cleanup() {
-	[[ -n $SERVER_PID ]] && stop_pid "$SERVER_PID" 5 >/dev/null 2>&1 || true
-	rm -f "$SOCKET"
+	memif_server_stop 5 >/dev/null 2>&1 || true
 	keep_or_remove_logs "${KEEP_LOGS:-0}" "$LOGDIR" mcgen_dpdk.sh
 }
 trap cleanup EXIT
-
-cat >"$LOGDIR/site.ini" <<SITE
-[port]
-profile = memif
-iface = $IFACE
-[ipv4]
-address = $SERVER/24
-SITE
-
-# start NAME WORKERS: nicached on the memif profile, waited for until it serves.
-start() {
-	local log=$LOGDIR/$1.server.log
-	"$NICACHED" --backend dpdk --site "$LOGDIR/site.ini" -U "$PORT" -p "$PORT" -t "$2" -m 128 \
-		--eal "--file-prefix ncmcgs$$" </dev/null >"$log" 2>&1 &
-	SERVER_PID=$!
-	for _ in $(seq 300); do
-		grep -q '^nicached: serving' "$log" && return 0
-		kill -0 "$SERVER_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "nicached did not start" >>"$log"
-	return 1
-}
-
-stop() {
-	stop_pid "$SERVER_PID" 5 >/dev/null 2>&1 || true
-	SERVER_PID=""
-	rm -f "$SOCKET"
-}
 
 # json_ok FILE: replies, errors 0, timeouts 0, and the server's cost in every step.
 json_ok() {
@@ -98,16 +68,15 @@ check() {
 	local name=$1 workers=$2 t0=$SECONDS rc=0 ok=1
 	shift 2
 	local out=$LOGDIR/$name.out json=$LOGDIR/$name.json
-	if ! start "$name" "$workers"; then
+	if ! memif_server_start "$IFACE" "$LOGDIR/$name.server.log" "$NICACHED" -U "$PORT" \
+		-p "$PORT" -t "$workers" -m 128; then
 		report_check "$name" 0 "$t0" /dev/null "$LOGDIR/$name.server.log" 30
-		stop
 		return
 	fi
-	timeout 90 "$MCGEN" -x dpdk-udp -s "$SERVER:$PORT" --src-ip "$CLIENT" -j "$json" "$@" -- \
-		-l "$LCORES" --no-huge --no-shconf --no-pci --file-prefix "ncmcgc$$" --log-level=4 \
-		"--vdev=net_memif0,role=client,id=0,socket=$SOCKET,rsize=10,bsize=2048" \
-		>"$out" 2>&1 || rc=$?
-	stop
+	timeout 90 "$MCGEN" -x dpdk-udp -s "$MEMIF_SERVER_IP:$PORT" --src-ip "$MEMIF_CLIENT_IP" \
+		-j "$json" "$@" -- -l "$LCORES" --file-prefix "${TAG}mcgc$$" --log-level=4 \
+		"${MEMIF_CLIENT_EAL[@]}" >"$out" 2>&1 || rc=$?
+	memif_server_stop 5 >/dev/null 2>&1 || true
 	if ((rc != 0)); then
 		printf 'exit status %d, want 0\n' "$rc" >>"$out"
 		ok=0
