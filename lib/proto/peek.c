@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "proto/binary.h"
+#include "proto/scan.h"
 
 /* Longest key any protocol accepts (memcached's limit). */
 #define PEEK_KEY_MAX 250
@@ -46,38 +47,24 @@ peek_command(const uint8_t *p, uint32_t len, const char *cmd)
 	return (uint32_t)n + 1;
 }
 
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define PEEK_WORD_SCAN 1
-#define PEEK_ONES      0x0101010101010101ULL
-#define PEEK_HIGHS     0x8080808080808080ULL
-
-/* High bit set in the lowest byte of @p v equal to @p c (bytes above it may be flagged too). */
+/* A text request's token ends at a space or at the line's end. */
 static inline uint64_t
-byte_is(uint64_t v, uint8_t c)
+peek_word_stops(uint64_t v)
 {
-	v ^= PEEK_ONES * c;
-	return (v - PEEK_ONES) & ~v & PEEK_HIGHS;
+	return proto_scan_eq(v, ' ') | proto_scan_eq(v, '\r') | proto_scan_eq(v, '\n');
 }
-#endif
 
-/* Offset of the first ' ', '\r' or '\n' in [i, len), or len. Eight bytes at a time. */
+static inline bool
+peek_is_stop(uint8_t c)
+{
+	return c == ' ' || c == '\r' || c == '\n';
+}
+
+/* Offset of the first ' ', '\r' or '\n' in [i, len), or len. */
 static inline uint32_t
 token_end(const uint8_t *p, uint32_t i, uint32_t len)
 {
-#ifdef PEEK_WORD_SCAN
-	while (len - i >= 8) {
-		uint64_t v, m;
-
-		memcpy(&v, p + i, 8);
-		m = byte_is(v, ' ') | byte_is(v, '\r') | byte_is(v, '\n');
-		if (m != 0)
-			return i + (uint32_t)(__builtin_ctzll(m) >> 3);
-		i += 8;
-	}
-#endif
-	while (i < len && p[i] != ' ' && p[i] != '\r' && p[i] != '\n')
-		i++;
-	return i;
+	return proto_scan(p, i, len, peek_word_stops, peek_is_stop);
 }
 
 static unsigned

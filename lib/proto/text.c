@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "proto/meta.h"
+#include "proto/scan.h"
 
 /* The "\n" of a line must be among its first LINE_SCAN bytes (memcached's read buffer). */
 #define LINE_SCAN PROTO_LINE_READ_MAX
@@ -109,37 +110,24 @@ find_nl(const struct proto_input *in, uint64_t from, uint64_t limit, uint64_t *s
 	return -1;
 }
 
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define WORD_SCAN 1
-#define ONES	  0x0101010101010101ULL
-#define HIGHS	  0x8080808080808080ULL
-
-/* High bit set in the lowest byte of @p v that is 0 (bytes above it may be flagged too). */
+/* A token ends at a space, or at a NUL (memcached reads the line as a C string). */
 static inline uint64_t
-zero_bytes(uint64_t v)
+text_word_stops(uint64_t v)
 {
-	return (v - ONES) & ~v & HIGHS;
+	return proto_scan_eq(v, ' ') | proto_scan_eq(v, 0);
 }
-#endif
 
-/* Offset of the first space or NUL in [i, len), or len. Eight bytes at a time. */
+static inline bool
+text_is_stop(uint8_t c)
+{
+	return c == ' ' || c == '\0';
+}
+
+/* Offset of the first space or NUL in [i, len), or len. */
 static inline uint32_t
 token_end(const char *s, uint32_t i, uint32_t len)
 {
-#ifdef WORD_SCAN
-	while (len - i >= 8) {
-		uint64_t v, m;
-
-		memcpy(&v, s + i, 8);
-		m = zero_bytes(v ^ (ONES * ' ')) | zero_bytes(v);
-		if (m != 0)
-			return i + (uint32_t)(__builtin_ctzll(m) >> 3);
-		i += 8;
-	}
-#endif
-	while (i < len && s[i] != ' ' && s[i] != '\0')
-		i++;
-	return i;
+	return proto_scan((const uint8_t *)s, i, len, text_word_stops, text_is_stop);
 }
 
 /*
