@@ -263,6 +263,30 @@ conn_hint_key(struct conn *c, const struct proto_request *req)
 	return NULL;
 }
 
+const struct item *
+conn_key_route(struct worker *w, const struct proto_request *req, const struct udp_hint_key *hk,
+	       const struct udp_key_hint *hint, struct store_key *key, struct nc_route *route)
+{
+	struct nc_server *srv = w->srv;
+	const struct item *found;
+
+	if (hk == NULL) {
+		store_key_init(key, &srv->seed, req->key, req->key_len);
+		cluster_route(srv, key, route);
+		return NULL;
+	}
+	/* digested, routed to its shard and looked up already by the burst's prefetch */
+	*key = hk->key;
+	key->key = req->key;
+	found = hk->found;
+	cluster_route_shard(srv, key, hk->shard, route);
+	/* This worker's own writes since the prefetch come before this read: look again. */
+	if (found != NULL && route->shard == w->id &&
+	    store_shard_changes(w->shard) != hint->own_changes)
+		found = NULL;
+	return found;
+}
+
 /**
  * Execute c->req. @return true when answered (go on parsing); false when the connection
  * waits (forwarded, broadcast, or retrying for memory).
@@ -295,21 +319,7 @@ conn_execute(struct worker *w, struct conn *c)
 		return true;
 	}
 	hk = conn_hint_key(c, req);
-	found = NULL;
-	if (hk != NULL) {
-		/* digested, routed to its shard and looked up already by the burst's prefetch */
-		c->key = hk->key;
-		c->key.key = req->key;
-		found = hk->found;
-		cluster_route_shard(srv, &c->key, hk->shard, &route);
-		/* This worker's own writes since the prefetch come before this read: look again. */
-		if (found != NULL && route.shard == w->id &&
-		    store_shard_changes(w->shard) != c->hint->own_changes)
-			found = NULL;
-	} else {
-		store_key_init(&c->key, &srv->seed, req->key, req->key_len);
-		cluster_route(srv, &c->key, &route);
-	}
+	found = conn_key_route(w, req, hk, hk != NULL ? c->hint : NULL, &c->key, &route);
 	if ((route.role == NC_ROUTE_REMOTE ||
 	     (route.role == NC_ROUTE_REPLICA && exec_is_write(req))) && !peer_from_member(req)) {
 		/*

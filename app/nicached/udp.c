@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cluster.h"
+#include "cluster_warm.h"
 #include "conn_private.h"
 #include "proto/peek.h"
 #include "proto/text.h"
@@ -142,12 +143,57 @@ conn_udp_keep(struct conn *c)
 	return 0;
 }
 
+/**
+ * A datagram that is one plain get of @p key (text_single_get_key() found it), answered
+ * without a connection: the same routing (conn_key_route), read (exec_read), counters,
+ * latency, reply writer and datagram sender as a connection's request, minus taking and
+ * clearing a connection for it. @p hk: the burst prefetch's entry for the key in @p hint, or
+ * NULL. Leaves the datagram to a connection, having done nothing, when request logging is on
+ * (-vv) or the request may wait: another member's key (proxied) or a cluster warming up (a
+ * miss asks another copy).
+ * @return true when answered (or dropped as a connection would drop it).
+ */
+static bool
+udp_get_direct(struct worker *w, const struct stack_dgram *d, uint16_t request_id,
+	       const char *key, uint32_t key_len, const struct udp_hint_key *hk,
+	       const struct udp_key_hint *hint)
+{
+	struct nc_server *srv = w->srv;
+	struct proto_request req;
+	struct proto_result res;
+	const struct item *found;
+	struct store_key k;
+	struct nc_route route;
+
+	if (__atomic_load_n(&srv->verbosity, __ATOMIC_RELAXED) >= 2)
+		return false;
+	text_single_get_req(&req, key, key_len);
+	found = conn_key_route(w, &req, hk, hint, &k, &route);
+	if (route.role == NC_ROUTE_REMOTE ||
+	    (route.role != NC_ROUTE_ALONE && cluster_warming(srv)))
+		return false;
+	STAT_INC(&w->stats, requests);
+	exec_read(&w->exec, srv->workers[route.shard]->shard, &k, found, &req, &res);
+	conn_detail_note(w, &req, &res);
+	latency_note(&w->latency, &srv->latency, req.op, rte_rdtsc() - w->loop_tsc);
+	if (proto_write(&w->out, &req, &res) != 0) {
+		/* Larger than the worker's whole output: a connection could not send it either. */
+		proto_out_reset(&w->out);
+		STAT_INC(&w->stats, udp_reply_too_large);
+		return true;
+	}
+	udp_reply_send(w, (struct iovec){NULL, 0}, request_id, d->via, &d->peer, false);
+	return true;
+}
+
 void
 conn_udp_datagram(struct worker *w, const struct stack_dgram *d, const struct udp_key_hint *hint)
 {
 	struct proto_udp_header h;
 	const uint8_t *payload = d->bytes + PROTO_UDP_HEADER_LEN;
 	bool single = true;
+	const char *key;
+	uint32_t key_len;
 	struct conn *c;
 	uint32_t len;
 
@@ -167,6 +213,14 @@ conn_udp_datagram(struct worker *w, const struct stack_dgram *d, const struct ud
 	if (hint != NULL && hint->n == 0)
 		hint = NULL;
 	len = d->len - PROTO_UDP_HEADER_LEN;
+	if (hint != NULL && hint->single_get) {
+		if (udp_get_direct(w, d, h.request_id, hint->k[0].key.key,
+				   hint->k[0].key.len, &hint->k[0], hint))
+			return;
+	} else if (hint == NULL && text_single_get_key((const char *)payload, len, &key, &key_len)) {
+		if (udp_get_direct(w, d, h.request_id, key, key_len, NULL, NULL))
+			return;
+	}
 	c = hint != NULL && hint->single_get ?
 		    conn_new_udp_get(w, hint->k[0].key.key, hint->k[0].key.len) :
 		    conn_new_udp(w);
@@ -272,33 +326,30 @@ batch_bytes(uint64_t len, uint32_t payload, uint32_t seq, int sent)
 }
 
 void
-udp_finish(struct worker *w, struct conn *c)
+udp_reply_send(struct worker *w, struct iovec kept, uint16_t request_id, uint16_t via,
+	       const struct stack_addr *to, bool too_large)
 {
 	struct proto_out *out = &w->out;
 	uint32_t payload = w->srv->set.udp_payload;
-	uint64_t len = conn_backlog(c) + out->bytes;
+	uint64_t len = kept.iov_len + out->bytes;
 	uint32_t total = proto_udp_datagrams(len, payload);
 	uint64_t written = 0;
 	int sent;
-	struct reply_cursor cur = {
-		.kept = {c->tx.buf + c->tx.head, conn_backlog(c)},
-		.iov = out->iov,
-		.niov = out->niov,
-	};
+	struct reply_cursor cur = {.kept = kept, .iov = out->iov, .niov = out->niov};
 	/* A batch's datagrams split at most one piece each and add a header each. */
 	struct iovec iov[WORKER_OUT_IOV + 1 + 2 * UDP_SEND_BATCH];
 	uint8_t hdr[UDP_SEND_BATCH][PROTO_UDP_HEADER_LEN];
 	struct stack_dgram_out dg[UDP_SEND_BATCH];
 
-	if (c->udp_too_large || len > w->srv->set.udp_reply_max || out->niov > WORKER_OUT_IOV) {
+	if (too_large || len > w->srv->set.udp_reply_max || out->niov > WORKER_OUT_IOV) {
 		STAT_INC(&w->stats, udp_reply_too_large);
 		total = 0;
 	}
-	if (total == 1 && conn_backlog(c) == 0 && out->iov == w->out_iov + 1) {
+	if (total == 1 && kept.iov_len == 0 && out->iov == w->out_iov + 1) {
 		/* The usual reply, one datagram: its header goes in the slot before the output. */
-		proto_udp_header_write(hdr[0], c->udp_request_id, 0, 1);
+		proto_udp_header_write(hdr[0], request_id, 0, 1);
 		w->out_iov[0] = (struct iovec){hdr[0], PROTO_UDP_HEADER_LEN};
-		dg[0] = (struct stack_dgram_out){w->out_iov, 1 + out->niov, c->udp_via, c->udp_to};
+		dg[0] = (struct stack_dgram_out){w->out_iov, 1 + out->niov, via, to};
 		if (stack_send_dgrams(w->stack, dg, 1) == 1)
 			written = PROTO_UDP_HEADER_LEN + len;
 		total = 0;
@@ -311,12 +362,10 @@ udp_finish(struct worker *w, struct conn *c)
 			uint64_t left = len - (uint64_t)seq * payload;
 			unsigned first = used;
 
-			proto_udp_header_write(hdr[n], c->udp_request_id, (uint16_t)seq,
-					       (uint16_t)total);
+			proto_udp_header_write(hdr[n], request_id, (uint16_t)seq, (uint16_t)total);
 			iov[used++] = (struct iovec){hdr[n], PROTO_UDP_HEADER_LEN};
 			used += cursor_take(&cur, left > payload ? payload : left, &iov[used]);
-			dg[n] = (struct stack_dgram_out){&iov[first], used - first, c->udp_via,
-							 c->udp_to};
+			dg[n] = (struct stack_dgram_out){&iov[first], used - first, via, to};
 		}
 		sent = stack_send_dgrams(w->stack, dg, n);
 		if (sent > 0)
@@ -326,7 +375,15 @@ udp_finish(struct worker *w, struct conn *c)
 	 * conn_flush() counted the bytes it kept in the backlog as written; only what went out
 	 * counts (nothing for a reply over --udp-reply-max), with the frame headers, as memcached.
 	 */
-	STAT_ADD(&w->stats, bytes_written, written - conn_backlog(c));
+	STAT_ADD(&w->stats, bytes_written, written - kept.iov_len);
 	proto_out_reset(out);
+}
+
+void
+udp_finish(struct worker *w, struct conn *c)
+{
+	struct iovec kept = {c->tx.buf + c->tx.head, conn_backlog(c)};
+
+	udp_reply_send(w, kept, c->udp_request_id, c->udp_via, c->udp_to, c->udp_too_large);
 	conn_free_udp(w, c);
 }
