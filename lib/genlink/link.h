@@ -51,7 +51,8 @@ struct genlink_steer;
 
 /* One queue pair of a DPDK port, and the two ends of the conversation. */
 struct genlink {
-	uint16_t port_id, queue_id;
+	uint16_t port_id, queue_id; /* queue_id: the queue received from */
+	uint16_t tx_queue_id;	    /* the queue sent on: queue_id but for tests (mcgen --cross-queues) */
 	struct rte_mempool *pool;
 	struct rte_ether_addr mac, peer_mac;
 	bool peer_known;

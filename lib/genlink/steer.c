@@ -212,7 +212,6 @@ genlink_steer_flows(const struct genlink_steer *s, uint16_t port_id, char *msg, 
 		return made;
 	if (made > 0)
 		rte_flow_flush(port_id, NULL);
-	snprintf(msg, msgcap, "%s (%s)", fe.message != NULL ? fe.message : "no reason given",
-		 strerror(rc < 0 ? -rc : rc));
+	snprintf(msg, msgcap, "%s", fe.message != NULL ? fe.message : strerror(rc < 0 ? -rc : rc));
 	return -ENOTSUP;
 }
