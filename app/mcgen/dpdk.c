@@ -17,6 +17,8 @@
 #include <rte_thread.h>
 
 #include "genlink/link.h"
+#include "genlink/steer.h"
+#include "tcp/tcp.h"
 
 #define EAL_ARGS_MAX   64
 #define LINK_WAIT_MS   10000
@@ -28,9 +30,11 @@
 struct mcgen_dpdk {
 	unsigned nlinks;
 	struct genlink *links; /* one per thread (queue pair) */
+	struct genlink_steer *steer; /* several threads: replies to their port's owner */
 	unsigned nlcores;
 	unsigned lcores[RTE_MAX_LCORE]; /* -l's lcores, in order: thread i runs on lcores[i % n] */
 	char *stats; /* a `stats` reply */
+	unsigned active; /* load threads entered and not left (atomic) */
 	bool eal_up;
 };
 
@@ -65,7 +69,7 @@ links_fill(struct mcgen_dpdk *d, const struct mcgen_options *o, rte_be32_t src,
 
 		if (i > 0)
 			*l = d->links[0];
-		l->queue_id = (uint16_t)i;
+		l->queue_id = l->tx_queue_id = (uint16_t)i;
 		l->ip = src;
 		l->peer_ip = server->sin_addr.s_addr;
 		l->dport = server->sin_port;
@@ -73,6 +77,54 @@ links_fill(struct mcgen_dpdk *d, const struct mcgen_options *o, rte_be32_t src,
 		/* As the engine splits them (engine.c): the first conns % n threads have one more. */
 		l->nsports = (uint16_t)(o->conns / n + (i < o->conns % n));
 	}
+}
+
+/*
+ * Several threads: each one's replies to it, by flow rules where the device takes them and
+ * by the threads' rings always (steer.h). Says which on stderr.
+ */
+static int
+steer_setup(struct mcgen_dpdk *d, const struct mcgen_options *o, char *err, size_t errlen)
+{
+	unsigned n = d->nlinks;
+	uint16_t block = (uint16_t)((o->conns + n - 1) / n);
+	char why[256];
+	int rc;
+
+	if (n < 2)
+		return 0;
+	rc = genlink_steer_create(d->links[0].port_id, n, (uint16_t)o->src_port, block,
+				  (int)rte_socket_id(), &d->steer);
+	if (rc < 0) {
+		snprintf(err, errlen, "the threads' rings: %s", strerror(-rc));
+		return rc;
+	}
+	for (unsigned i = 0; i < n; i++)
+		genlink_steer_attach(d->steer, &d->links[i], (uint16_t)i);
+	rc = genlink_steer_flows(d->steer, d->links[0].port_id, why, sizeof(why));
+	if (rc > 0)
+		fprintf(stderr, "mcgen: %d flow rules steer each thread's ports to its queue; "
+			"rings hand over the rest\n", rc);
+	else
+		fprintf(stderr, "mcgen: no flow rules (rte_flow_validate: %s): replies on another "
+			"thread's queue are handed over through rings\n", why);
+	return 0;
+}
+
+/* -x dpdk-tcp: lib/tcp's active open takes source ports from its ephemeral range only. */
+static int
+tcp_ports_check(const struct mcgen_options *o, char *err, size_t errlen)
+{
+	uint64_t n = o->threads, last = o->src_port + (o->conns + n - 1) / n * n - 1;
+
+	if (o->transport != MCGEN_TRANSPORT_DPDK_TCP ||
+	    (o->src_port >= TCP_EPHEMERAL_MIN && last <= TCP_EPHEMERAL_MAX))
+		return 0;
+	snprintf(err, errlen, "-x dpdk-tcp: source ports %llu-%llu are not all in %d-%d "
+		 "(lib/tcp's active open): change --src-port",
+		 (unsigned long long)o->src_port, (unsigned long long)last, TCP_EPHEMERAL_MIN,
+		 TCP_EPHEMERAL_MAX);
+	return -EINVAL;
 }
 
 /* The MAC of the server: --dst-mac, else ARP on queue 0; then on every link. */
@@ -123,6 +175,9 @@ mcgen_dpdk_setup(const struct mcgen_options *o, const struct sockaddr_storage *s
 		snprintf(err, errlen, "--src-ip '%s': want an IPv4 address", o->src_ip);
 		return -EINVAL;
 	}
+	rc = tcp_ports_check(o, err, errlen);
+	if (rc < 0)
+		return rc;
 	argc = eal_split(o->eal, words, sizeof(words), argv);
 	if (argc < 0) {
 		snprintf(err, errlen, "--eal: more than %d words", EAL_ARGS_MAX - 2);
@@ -147,14 +202,27 @@ mcgen_dpdk_setup(const struct mcgen_options *o, const struct sockaddr_storage *s
 	d->eal_up = true;
 	RTE_LCORE_FOREACH (lc)
 		d->lcores[d->nlcores++] = lc;
+	/*
+	 * A load thread polls without pause: two on one lcore's CPUs starve each other (the one
+	 * not running leaves its queue unread for a scheduler slice, its requests time out).
+	 */
+	if (d->nlcores < d->nlinks) {
+		snprintf(err, errlen, "--threads %u needs %u lcores in EAL's -l, it has %u (threads "
+			 "poll without pause and cannot share a CPU)", d->nlinks, d->nlinks,
+			 d->nlcores);
+		mcgen_dpdk_teardown(&d);
+		return -EINVAL;
+	}
 	rc = genlink_port_start(&d->links[0], (uint16_t)d->nlinks, LINK_WAIT_MS, err, errlen);
 	if (rc == 0) {
 		links_fill(d, o, src.s_addr, sin);
 		rc = peer_find(d, o, err, errlen);
 	}
-	if (rc == 0 && d->nlinks > 1 && d->nlcores < d->nlinks)
-		fprintf(stderr, "mcgen: %u threads on %u lcores of EAL's -l: some share a CPU\n",
-			d->nlinks, d->nlcores);
+	if (rc == 0)
+		rc = steer_setup(d, o, err, errlen);
+	/* --cross-queues (after ARP on queue 0): each TX queue still has one thread. */
+	for (unsigned i = 0; rc == 0 && o->cross_queues && i < d->nlinks; i++)
+		d->links[i].tx_queue_id = (uint16_t)((i + 1) % d->nlinks);
 	if (rc != 0) {
 		mcgen_dpdk_teardown(&d);
 		return rc;
@@ -170,6 +238,7 @@ mcgen_dpdk_teardown(struct mcgen_dpdk **dp)
 
 	if (d == NULL)
 		return;
+	genlink_steer_destroy(&d->steer); /* its frames back to the pool before the pool goes */
 	if (d->links != NULL)
 		genlink_port_stop(&d->links[0]);
 	if (d->eal_up)
@@ -200,13 +269,51 @@ mcgen_dpdk_enter(struct mcgen_dpdk *d, unsigned thread, char *err, size_t errlen
 			 rte_strerror(rte_errno));
 		return NULL;
 	}
+	genlink_steer_drain(&d->links[thread]);
+	__atomic_add_fetch(&d->active, 1, __ATOMIC_ACQ_REL);
 	return &d->links[thread];
 }
 
-void
-mcgen_dpdk_leave(struct mcgen_dpdk *d)
+/* One receive burst outside the load loop: the thread's frames to the link, others' handed over. */
+static void
+serve(struct mcgen_thread *t, struct genlink *l)
 {
-	(void)d;
+	struct rte_mbuf *pkts[GENLINK_BURST];
+	uint16_t n = mcgen_dpdk_receive(t, l, pkts, GENLINK_BURST);
+	struct genlink_dgram dg;
+
+	for (uint16_t i = 0; i < n; i++)
+		if (genlink_classify(l, pkts[i], &dg) == GENLINK_RX_UDP)
+			rte_pktmbuf_free(pkts[i]);
+	genlink_tick(l);
+}
+
+void
+mcgen_dpdk_ready(struct mcgen_thread *t, struct genlink *l)
+{
+	mcgen_engine_arrive(t);
+	while (!mcgen_engine_passed(t))
+		serve(t, l);
+}
+
+uint16_t
+mcgen_dpdk_receive(struct mcgen_thread *t, struct genlink *l, struct rte_mbuf **pkts,
+		   uint16_t max)
+{
+	uint64_t before = l->handoffs;
+	uint16_t n = genlink_receive(l, pkts, max);
+
+	if (l->handoffs != before)
+		mcgen_engine_count(t, MCGEN_C_handoffs, l->handoffs - before);
+	return n;
+}
+
+void
+mcgen_dpdk_leave(struct mcgen_dpdk *d, struct mcgen_thread *t, struct genlink *l)
+{
+	__atomic_sub_fetch(&d->active, 1, __ATOMIC_ACQ_REL);
+	while (l != NULL && __atomic_load_n(&d->active, __ATOMIC_ACQUIRE) > 0)
+		serve(t, l);
 	rte_thread_unregister();
 }
 
@@ -214,9 +321,12 @@ int
 mcgen_dpdk_server_read(struct mcgen_dpdk *d, struct mcgen_server_stats *s, char *err,
 		       size_t errlen)
 {
-	struct genlink *l = &d->links[0];
+	struct genlink link0 = d->links[0], *l = &link0;
 	long n;
 
+	/* The main thread alone: queue 0 both ways, nothing handed over. */
+	link0.tx_queue_id = link0.queue_id;
+	link0.steer = NULL;
 	genlink_idle(l, STRAGGLER_MS);
 	n = genlink_stats_fetch(l, NULL, STATS_ID, d->stats, STATS_CAP);
 	if (n < 0) {

@@ -10,11 +10,14 @@
  * Load threads stay mcgen's pthreads (run.c): each one enters DPDK at its start
  * (mcgen_dpdk_enter: pinned to the CPUs of an lcore of -l, round robin, and registered as a
  * non-EAL lcore, so the pool's per-lcore caches serve it) and leaves at its end. Thread i
- * owns queue pair i and the UDP source ports --src-port + i x B .. + B - 1, B =
- * ceil(--conns / --threads), one per connection: RSS on the server spreads them over its
- * queues. Replies must come back on the queue they were sent on: memif pairs its rings so;
- * on a NIC with several queues, flow rules steer each thread's ports to its queue
- * (rte_flow), and when the device has none a reply on another queue counts as late.
+ * owns queue pair i and the source ports --src-port + i x B .. + B - 1, B =
+ * ceil(--conns / --threads), one per connection (UDP, or a TCP connection's port): RSS on
+ * the server spreads them over its queues. Every reply reaches the thread that owns its
+ * port (lib/genlink/steer.h): on a device with rte_flow a rule per thread steers its block
+ * to its queue; a frame landing on another thread's queue anyway (memif, a single-queue
+ * af_xdp, a server answering from another queue) is handed to its owner through the owner's
+ * ring and counted (MCGEN_C_handoffs). Each thread needs its own lcore in -l: a thread
+ * polls without pause, so two sharing a CPU starve each other; setup refuses that.
  *
  * Threads: setup, teardown and the server readout on the main thread while no load thread
  * runs; enter/leave and the link from the load threads. Errors: negative errno + message.
@@ -24,11 +27,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine.h"
 #include "options.h"
 #include "run.h"
 
 struct mcgen_dpdk;
 struct genlink;
+struct rte_mbuf;
 struct sockaddr_storage;
 
 /** The server's own figures (`stats`) read before and after a step. */
@@ -62,8 +67,29 @@ void mcgen_dpdk_teardown(struct mcgen_dpdk **d);
 struct genlink *mcgen_dpdk_enter(struct mcgen_dpdk *d, unsigned thread, char *err,
 				 size_t errlen);
 
-/** [load thread] Unregister from EAL (after mcgen_dpdk_enter). */
-void mcgen_dpdk_leave(struct mcgen_dpdk *d);
+/**
+ * [load thread @p t, its link @p l] Receive up to @p max frames for the thread: its queue's
+ * burst and the frames other threads handed over (genlink_receive); frames for another
+ * thread's ports go to it, counted under MCGEN_C_handoffs.
+ * @return how many frames are at @p pkts.
+ */
+uint16_t mcgen_dpdk_receive(struct mcgen_thread *t, struct genlink *l, struct rte_mbuf **pkts,
+			    uint16_t max);
+
+/**
+ * [load thread @p t, its link @p l from mcgen_dpdk_enter] The thread's mcgen_engine_ready():
+ * arrive at the gate and, until it opens, keep receiving (frames for other threads handed
+ * over, the thread's own to the link: ARP, its TCP hook), so a thread still connecting gets
+ * the segments that land on this queue.
+ */
+void mcgen_dpdk_ready(struct mcgen_thread *t, struct genlink *l);
+
+/**
+ * [load thread, after mcgen_dpdk_enter, with @p l its link or NULL] Done: keep receiving
+ * and handing over (the thread's own frames are freed) until every thread that entered is
+ * done, so none loses the replies that land on this queue; then unregister from EAL.
+ */
+void mcgen_dpdk_leave(struct mcgen_dpdk *d, struct mcgen_thread *t, struct genlink *l);
 
 /**
  * [main thread, no load thread running] Read the server's `stats` over UDP on queue 0,

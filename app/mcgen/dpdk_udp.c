@@ -72,7 +72,7 @@ static void
 receive(struct dudp *x)
 {
 	struct rte_mbuf *pkts[GENLINK_BURST];
-	uint16_t n = rte_eth_rx_burst(x->l->port_id, x->l->queue_id, pkts, GENLINK_BURST);
+	uint16_t n = mcgen_dpdk_receive(x->t, x->l, pkts, GENLINK_BURST);
 	uint64_t now = n > 0 ? mcgen_now_ns() : 0;
 	struct genlink_dgram d;
 
@@ -128,11 +128,14 @@ mcgen_dpdk_udp_run(struct mcgen_thread *t)
 			rc = -ENOMEM;
 		}
 	}
-	mcgen_engine_ready(t);
+	if (x.l != NULL)
+		mcgen_dpdk_ready(t, x.l);
+	else
+		mcgen_engine_ready(t);
 	if (rc == 0)
 		rc = loop(&x);
 	mcgen_udp_book_destroy(&x.book);
 	if (x.l != NULL)
-		mcgen_dpdk_leave(t->run->dpdk);
+		mcgen_dpdk_leave(t->run->dpdk, t, x.l);
 	return rc;
 }

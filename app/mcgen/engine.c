@@ -66,9 +66,31 @@ void
 mcgen_gate_open(struct mcgen_gate *g)
 {
 	pthread_mutex_lock(&g->lock);
-	g->open = true;
+	__atomic_store_n(&g->open, true, __ATOMIC_RELEASE); /* after the start times */
 	pthread_cond_broadcast(&g->cond);
 	pthread_mutex_unlock(&g->lock);
+}
+
+void
+mcgen_engine_arrive(struct mcgen_thread *t)
+{
+	struct mcgen_gate *g = t->run->gate;
+
+	pthread_mutex_lock(&g->lock);
+	g->arrived++;
+	pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+}
+
+bool
+mcgen_engine_passed(struct mcgen_thread *t)
+{
+	/* The reporting thread sets start_ns, end_ns and drain_ns before it opens the gate. */
+	if (!__atomic_load_n(&t->run->gate->open, __ATOMIC_ACQUIRE))
+		return false;
+	if (t->run->rate > 0 && t->next_ns == 0)
+		t->next_ns = (double)t->run->start_ns + t->gap_ns * t->id / t->run->nthreads;
+	return true;
 }
 
 void
@@ -76,15 +98,12 @@ mcgen_engine_ready(struct mcgen_thread *t)
 {
 	struct mcgen_gate *g = t->run->gate;
 
-	/* The reporting thread sets start_ns, end_ns and drain_ns before it opens the gate. */
+	mcgen_engine_arrive(t);
 	pthread_mutex_lock(&g->lock);
-	g->arrived++;
-	pthread_cond_broadcast(&g->cond);
 	while (!g->open)
 		pthread_cond_wait(&g->cond, &g->lock);
 	pthread_mutex_unlock(&g->lock);
-	if (t->run->rate > 0)
-		t->next_ns = (double)t->run->start_ns + t->gap_ns * t->id / t->run->nthreads;
+	mcgen_engine_passed(t);
 }
 
 void

@@ -111,6 +111,15 @@ void mcgen_engine_init(struct mcgen_thread *t, const struct mcgen_run *run, unsi
  */
 void mcgen_engine_ready(struct mcgen_thread *t);
 
+/**
+ * A polling transport's mcgen_engine_ready(), in two halves: arrive at the gate without
+ * waiting, then keep serving its queue until mcgen_engine_passed() says the gate is open.
+ */
+void mcgen_engine_arrive(struct mcgen_thread *t);
+
+/** Whether the gate is open (the start times set); the first true sets the schedule. */
+bool mcgen_engine_passed(struct mcgen_thread *t);
+
 /** Account the time: roll the per-second statistics. */
 void mcgen_engine_tick(struct mcgen_thread *t, uint64_t now);
 

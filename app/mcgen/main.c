@@ -51,8 +51,9 @@ warm_up(struct mcgen_main *m)
 }
 
 /*
- * DPDK transports: the server's own figures, read around each measured step. @return 0
- * (nothing to read with the kernel's transports); -EREMOTEIO, said on stderr.
+ * DPDK transports: the server's own figures, read around each measured step. A server that
+ * does not answer `stats` over UDP (not nicached, or no UDP port) only loses the server line.
+ * @return 0 with @p s filled; -ENOENT (kernel transports, or no figures: said on stderr).
  */
 static int
 server_read(struct mcgen_main *m, struct mcgen_server_stats *s)
@@ -60,10 +61,10 @@ server_read(struct mcgen_main *m, struct mcgen_server_stats *s)
 	char err[256];
 
 	if (m->target.dpdk == NULL)
-		return 0;
+		return -ENOENT;
 	if (mcgen_dpdk_server_read(m->target.dpdk, s, err, sizeof(err)) < 0) {
-		fprintf(stderr, "mcgen: %s\n", err);
-		return -EREMOTEIO;
+		fprintf(stderr, "mcgen: %s (no server cost for this step)\n", err);
+		return -ENOENT;
 	}
 	return 0;
 }
@@ -84,22 +85,17 @@ measure(struct mcgen_main *m)
 			snprintf(label, sizeof(label), "[%.0f/s] ", rate);
 		else
 			label[0] = '\0';
-		rc = server_read(m, &s0);
-		if (rc < 0)
-			return rc;
+		bool before = server_read(m, &s0) == 0;
+
 		rc = mcgen_run_step(&m->o, &m->w, &m->target, false, rate, label, stdout, s, err,
 				    sizeof(err));
 		m->nsteps++;
-		if (rc == 0 && m->target.dpdk != NULL) {
-			rc = server_read(m, &s1);
-			if (rc == 0)
-				mcgen_dpdk_server_cost(&s0, &s1, s->seconds, &s->server);
-		}
 		if (rc < 0) {
-			if (rc != -EREMOTEIO)
-				fprintf(stderr, "mcgen: %s\n", err);
+			fprintf(stderr, "mcgen: %s\n", err);
 			return rc;
 		}
+		if (before && server_read(m, &s1) == 0)
+			mcgen_dpdk_server_cost(&s0, &s1, s->seconds, &s->server);
 		mcgen_report_summary(stdout, &m->o, s);
 	}
 	if (m->o.sweep.n)

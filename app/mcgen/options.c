@@ -355,8 +355,10 @@ check_together(const struct mcgen_options *o, char *err, size_t errlen)
 		return fail(err, errlen, "--conns %llu is fewer than --threads %llu",
 			    (unsigned long long)o->conns, (unsigned long long)o->threads);
 	if (!mcgen_transport_is_dpdk(o->transport)) {
-		if (o->eal[0] != '\0' || o->src_ip[0] != '\0' || o->dst_mac[0] != '\0')
-			return fail(err, errlen, "--eal, --src-ip and --dst-mac are for dpdk transports");
+		if (o->eal[0] != '\0' || o->src_ip[0] != '\0' || o->dst_mac[0] != '\0' ||
+		    o->cross_queues)
+			return fail(err, errlen, "--eal, --src-ip, --dst-mac and --cross-queues are for "
+				    "dpdk transports");
 		return 0;
 	}
 	if (o->eal[0] == '\0' || o->src_ip[0] == '\0')

@@ -33,7 +33,8 @@
 #define MCGEN_TRANSPORTS(X)                         \
 	X(TCP, tcp, "tcp", false)                   \
 	X(UDP, udp, "udp", false)                   \
-	X(DPDK_UDP, dpdk_udp, "dpdk-udp", true)
+	X(DPDK_UDP, dpdk_udp, "dpdk-udp", true)     \
+	X(DPDK_TCP, dpdk_tcp, "dpdk-tcp", true)
 
 enum mcgen_transport {
 #define MCGEN_TRANSPORT_ENUM(e, id, name, dpdk) MCGEN_TRANSPORT_##e,
@@ -139,11 +140,13 @@ struct mcgen_rates {
 	X(str, server, 's', "server", "127.0.0.1:11211", 0, 0, "host:port",                  \
 	  "the memcached server (a numeric address or a host name)")                         \
 	X(transport, transport, 'x', "transport", "tcp", 0, 0, "name",                       \
-	  "tcp or udp (kernel sockets), dpdk-udp (a DPDK port: see --eal)")                \
+	  "tcp or udp (kernel sockets), dpdk-udp or dpdk-tcp (a DPDK port: see --eal; "   \
+	  "dpdk-tcp is the project's own TCP, lib/tcp, in active open)")                   \
 	X(proto, protocol, 'P', "protocol", "text", 0, 0, "name",                            \
 	  "text, meta (mg/ms/md/mn) or binary")                                              \
 	X(uint, threads, 't', "threads", "1", 1, 256, "num",                                 \
-	  "load threads, each with its share of the connections")                           \
+	  "load threads, each with its share of the connections (dpdk: each on its own "    \
+	  "lcore of -l and queue pair; fewer lcores than threads is refused)")              \
 	X(uint, conns, 'c', "conns", "4", 1, 65536, "num",                                   \
 	  "connections in all (udp: sockets), spread over the threads")                     \
 	X(uint, depth, 'd', "depth", "8", 1, 4096, "num",                                    \
@@ -184,9 +187,16 @@ struct mcgen_rates {
 	  "queue pair per --threads on the first port")                                     \
 	X(str, src_ip, 0, "src-ip", "", 0, 0, "a.b.c.d", "dpdk: our IPv4 address on the port") \
 	X(uint, src_port, 0, "src-port", "40000", 1, 65535, "port",                          \
-	  "dpdk: first UDP source port; thread i's connections use a block of ports after it") \
+	  "dpdk: first source port; thread i owns the i-th block of ceil(conns/threads) "  \
+	  "ports after it (one per connection) and gets every reply to them, handed over "  \
+	  "from other threads' queues when the device does not steer them (dpdk-tcp: "      \
+	  "ports in 32768-60999)")                                                          \
 	X(str, dst_mac, 0, "dst-mac", "", 0, 0, "xx:xx:..",                                  \
 	  "dpdk: the server's MAC (default: asked by ARP; the server must be on-link)")    \
+	X(switch, cross_queues, 0, "cross-queues", "0", 0, 0, NULL,                          \
+	  "dpdk, a test: thread i sends on queue i+1 (mod threads), so on a device that "    \
+	  "pairs its queues (memif) every reply lands on another thread's queue and is "      \
+	  "handed over")                                                                    \
 	X(help, help, 'h', "help", "", 0, 0, NULL, "this text")
 
 /** mcgen's options, one field per line of MCGEN_OPTIONS. */

@@ -56,6 +56,9 @@ mcgen_report_summary(FILE *out, const struct mcgen_options *o, const struct mcge
 		mcgen_fmt_ns(mcgen_hist_quantile(h, 0.9), b[2], 16),
 		mcgen_fmt_ns(mcgen_hist_quantile(h, 0.99), b[3], 16),
 		mcgen_fmt_ns(mcgen_hist_quantile(h, 0.999), b[4], 16), mcgen_fmt_ns(h->max, b[5], 16));
+	if (mcgen_transport_is_dpdk(o->transport))
+		fprintf(out, "  dpdk: %llu frames handed over from another thread's queue\n",
+			(unsigned long long)c[MCGEN_C_handoffs]);
 	if (s->server.valid)
 		fprintf(out, "  server: %.0f cycles/request (%.0f without driver calls) over %llu "
 			"requests, busy %.1f%% of a core\n",

@@ -32,7 +32,8 @@
 	X(timeouts, "requests unanswered within --timeout")                     \
 	X(aborted, "requests lost with a connection the server closed or that broke") \
 	X(late, "udp: replies after their timeout, or to no request")           \
-	X(reconnects, "tcp: connections opened again")
+	X(reconnects, "tcp: connections opened again")                         \
+	X(handoffs, "dpdk: frames (replies, TCP segments) received on another thread's queue and handed to it")
 
 enum mcgen_counter {
 #define MCGEN_COUNTER_ENUM(name, desc) MCGEN_C_##name,

@@ -12,6 +12,9 @@
  *                      header; multi-datagram replies reassembled (udp_book.h)
  *   dpdk-udp  dpdk_udp.c  the same over a DPDK queue pair per thread (dpdk.h): a connection is
  *                      a UDP source port; frames built by hand (lib/genlink)
+ *   dpdk-tcp  dpdk_tcp.c  lib/tcp's active open on the thread's queue pair, one connection
+ *                      per source port of its block; streams parsed as over the kernel
+ *                      (stream.h, shared with tcp)
  *
  * Every run function calls mcgen_engine_ready() exactly once, when its connections are open
  * or failed to open, before it sends anything.

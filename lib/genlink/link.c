@@ -114,7 +114,7 @@ genlink_send(struct genlink *l, struct rte_mbuf **pkts, uint16_t n)
 	uint16_t sent = 0;
 
 	while (sent < n) {
-		sent += rte_eth_tx_burst(l->port_id, l->queue_id, pkts + sent, (uint16_t)(n - sent));
+		sent += rte_eth_tx_burst(l->port_id, l->tx_queue_id, pkts + sent, (uint16_t)(n - sent));
 		if (sent == n)
 			break;
 		if (deadline == 0)

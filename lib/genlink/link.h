@@ -47,9 +47,12 @@ struct genlink_tcp_hook {
 	void (*tick)(void *arg);
 };
 
+struct genlink_steer;
+
 /* One queue pair of a DPDK port, and the two ends of the conversation. */
 struct genlink {
-	uint16_t port_id, queue_id;
+	uint16_t port_id, queue_id; /* queue_id: the queue received from */
+	uint16_t tx_queue_id;	    /* the queue sent on: queue_id but for tests (mcgen --cross-queues) */
 	struct rte_mempool *pool;
 	struct rte_ether_addr mac, peer_mac;
 	bool peer_known;
@@ -64,6 +67,10 @@ struct genlink {
 	uint64_t tx_dropped; /* frames the port did not take within the retry bound */
 	uint64_t rx_tcp;     /* TCP segments handed to the hook */
 	const struct genlink_tcp_hook *tcp; /* NULL: TCP frames count as rx_other */
+	struct genlink_steer *steer; /* several threads on one port (steer.h); NULL: one */
+	uint16_t thread;	     /* with steer: which thread this link is */
+	uint64_t handoffs;	     /* frames received here and handed to their port's thread */
+	uint64_t handoff_drops;	     /* ... that did not fit that thread's ring (freed) */
 };
 
 /* What genlink_classify() found in a received frame. */
@@ -115,6 +122,15 @@ int genlink_arp_request(struct genlink *l);
  * @return GENLINK_RX_UDP with @p d filled, or GENLINK_RX_DONE (m consumed).
  */
 enum genlink_rx genlink_classify(struct genlink *l, struct rte_mbuf *m, struct genlink_dgram *d);
+
+/**
+ * Receive up to @p max frames for this link's thread: a burst from its queue, then (with
+ * l->steer) the frames other threads handed over. Frames in the burst to a UDP or TCP
+ * port of another thread's block go to that thread's ring (counted in handoffs, or freed
+ * and counted in handoff_drops when its ring is full) and are not returned.
+ * @return how many frames are at @p pkts (the caller classifies and frees them).
+ */
+uint16_t genlink_receive(struct genlink *l, struct rte_mbuf **pkts, uint16_t max);
 
 /** One turn of the TCP hook, when there is one (timers, output). */
 static inline void

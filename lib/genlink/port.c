@@ -86,6 +86,7 @@ genlink_port_start(struct genlink *l, uint16_t nb_queues, unsigned wait_ms, char
 	}
 	l->port_id = port;
 	l->queue_id = 0;
+	l->tx_queue_id = 0;
 	l->hz = rte_get_tsc_hz();
 	rc = port_configure(l, nb_queues, msg, msgcap);
 	if (rc != 0) {

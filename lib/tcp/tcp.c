@@ -101,7 +101,7 @@ tcp_create(const struct tcp_params *p, int socket, int *err)
 	for (uint32_t i = 0; i < t->nslots; i++)
 		t->free_ids[i] = t->nslots - 1 - i;
 	t->nfree = t->nslots;
-	t->next_port = (uint16_t)(32768 + (t->p.secret[0] & 0x3fff));
+	t->next_port = (uint16_t)(TCP_EPHEMERAL_MIN + (t->p.secret[0] & 0x3fff));
 	*err = 0;
 	return t;
 }
@@ -724,11 +724,11 @@ tcp_connect(struct tcp_ctx *t, rte_be32_t rip, rte_be16_t rport, uint64_t now_us
 	struct tcp_conn *c;
 
 	t->now_us = now_us;
-	for (unsigned tries = 0; tries < 28232; tries++) {
+	for (unsigned tries = 0; tries <= TCP_EPHEMERAL_MAX - TCP_EPHEMERAL_MIN; tries++) {
 		uint16_t port = t->next_port;
 		rte_be16_t lport = rte_cpu_to_be_16(port);
 
-		t->next_port = (uint16_t)(port >= 60999 ? 32768 : port + 1);
+		t->next_port = (uint16_t)(port >= TCP_EPHEMERAL_MAX ? TCP_EPHEMERAL_MIN : port + 1);
 		if (tcp_lookup(t, rip, rport, lport) != NULL)
 			continue;
 		if (t->p.io.steers_here != NULL && !t->p.io.steers_here(t->p.io.arg, rip, rport, lport))

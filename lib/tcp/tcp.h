@@ -52,6 +52,10 @@
 
 #include "tcp/counters.h"
 
+/** Active open: the source ports tcp_connect() tries (host order, Linux's default range). */
+#define TCP_EPHEMERAL_MIN 32768
+#define TCP_EPHEMERAL_MAX 60999
+
 /** Headroom an mbuf from tcp_io.alloc() must have: Ethernet + VLAN + IPv4 + TCP with options. */
 #define TCP_HEADROOM (18 + 20 + 60)
 
@@ -167,8 +171,9 @@ void tcp_flush(struct tcp_ctx *t, uint64_t now_us);
 unsigned tcp_timers(struct tcp_ctx *t, uint64_t now_us);
 
 /**
- * Active open to @p rip:@p rport (network order) from a source port whose replies come back
- * to this context (io.steers_here). The SYN goes out at once.
+ * Active open to @p rip:@p rport (network order) from a source port in TCP_EPHEMERAL_MIN ..
+ * TCP_EPHEMERAL_MAX, not in use towards that peer, whose replies come back to this context
+ * (io.steers_here: a load generator also uses it to keep each thread in its own ports). The SYN goes out at once.
  * @return 0 and *c (CONNECTED or an error is reported by tcp_events() later); -EADDRNOTAVAIL
  *         no usable source port; -ENOBUFS the table is full.
  */

@@ -12,10 +12,11 @@
  * tcp_sendv() together, and tcp_flush() sends them, ACKs riding on them, at the end of the
  * turn, with every frame of the turn in one TX burst.
  *
- * The segments lib/tcp hands to io.output get their IPv4 and Ethernet headers and both
- * checksums in software (genlink_tcp_frame); received segments have theirs checked by
- * the link, which hands them to tcp_input() through its TCP hook, also while the program
- * idles or reads the server's `stats` over UDP (so ACKs and retransmissions go on then).
+ * lib/tcp sits on the link through genlink/tcplink.h (shared with mcgen -x dpdk-tcp): the
+ * segments it sends get their IPv4 and Ethernet headers and both checksums in software;
+ * received segments have theirs checked by the link, which hands them to tcp_input() also
+ * while the program idles or reads the server's `stats` over UDP (so ACKs and
+ * retransmissions go on then).
  *
  * A stream cannot skip a reply: a request unanswered for TIMEOUT_MS (retransmissions had that
  * long) fails its connection (RST), and so do a reset, an EOF or an unparsable stream; the
@@ -30,6 +31,7 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 
+#include "genlink/tcplink.h"
 #include "tcp/tcp.h"
 #include "udpgen.h"
 
@@ -38,7 +40,6 @@
 #define CLOSE_MS     200 /* at the end: time for the FIN exchanges */
 #define IN_CAP	     (64 * 1024)
 #define EVENTS	     64
-#define TX_MAX	     256
 #define LINE_MAX_LEN 1024 /* a reply line longer than this: the stream is not memcached's */
 
 /* A request sent (or built) and not yet answered. */
@@ -63,76 +64,11 @@ struct tconn {
 
 struct tcpgen_load {
 	struct udpgen_loop lp; /* first: the load is its loop */
+	struct genlink_tcp *g; /* lib/tcp on the link (genlink/tcplink.h) */
 	struct tcp_ctx *t;
-	struct genlink_tcp_hook hook;
 	struct tconn *conns;
 	uint32_t nconns, nup;
-	uint64_t tsc_per_us;
-	uint64_t out_errors; /* segments io.output could not frame */
-	uint16_t ntx;
-	struct rte_mbuf *tx[TX_MAX];
 };
-
-static inline uint64_t
-now_us(const struct tcpgen_load *ld)
-{
-	return rte_get_tsc_cycles() / ld->tsc_per_us;
-}
-
-/* ---- lib/tcp's io, and the link's TCP hook ---- */
-
-static struct rte_mbuf *
-io_alloc(void *arg)
-{
-	return rte_pktmbuf_alloc(((struct tcpgen_load *)arg)->lp.l->pool);
-}
-
-static void
-tx_flush(struct tcpgen_load *ld)
-{
-	if (ld->ntx > 0) {
-		genlink_send(ld->lp.l, ld->tx, ld->ntx);
-		ld->ntx = 0;
-	}
-}
-
-static int
-io_output(void *arg, struct rte_mbuf *m, rte_be32_t src_ip, rte_be32_t dst_ip)
-{
-	struct tcpgen_load *ld = arg;
-	int rc = -EHOSTUNREACH;
-
-	if (src_ip == ld->lp.l->ip && dst_ip == ld->lp.l->peer_ip)
-		rc = genlink_tcp_frame(ld->lp.l, m);
-	if (rc != 0) {
-		rte_pktmbuf_free(m);
-		ld->out_errors++;
-		return rc;
-	}
-	if (ld->ntx == TX_MAX)
-		tx_flush(ld);
-	ld->tx[ld->ntx++] = m;
-	return 0;
-}
-
-static void
-hook_input(void *arg, struct rte_mbuf *m, rte_be32_t src_ip, rte_be32_t dst_ip)
-{
-	struct tcpgen_load *ld = arg;
-
-	tcp_input(ld->t, m, src_ip, dst_ip, now_us(ld));
-}
-
-static void
-hook_tick(void *arg)
-{
-	struct tcpgen_load *ld = arg;
-	uint64_t us = now_us(ld);
-
-	tcp_timers(ld->t, us);
-	tcp_flush(ld->t, us);
-	tx_flush(ld);
-}
 
 /* ---- connections ---- */
 
@@ -328,7 +264,7 @@ pump(struct udpgen_loop *lp, uint64_t *c)
 	}
 	for (uint32_t i = 0; i < ld->nconns; i++)
 		conn_send(ld, &ld->conns[i], c);
-	hook_tick(ld);
+	genlink_tcp_turn(ld->g);
 	return now;
 }
 
@@ -349,7 +285,7 @@ print(const struct udpgen_loop *lp)
 	const struct tcp_counters *tc = tcp_counters(ld->t);
 
 	printf("TCP conns=%u failed=%u out_errors=%" PRIu64, ld->nconns, lp->failed,
-	       ld->out_errors);
+	       genlink_tcp_out_errors(ld->g));
 	for (unsigned i = 0; i < TCP_C_MAX; i++)
 		if (tc->c[i] != 0)
 			printf(" %s=%" PRIu64, tcp_counter_name((enum tcp_counter)i), tc->c[i]);
@@ -362,25 +298,12 @@ destroy(struct udpgen_loop *lp)
 {
 	struct tcpgen_load *ld = (struct tcpgen_load *)lp;
 
-	if (ld->t != NULL) {
-		uint64_t end = rte_get_tsc_cycles() + lp->l->hz / 1000 * CLOSE_MS;
-		uint64_t c[UDPGEN_C_COUNT] = {0};
-		struct tcp_gauges g;
-
+	if (ld->g != NULL) {
 		lp->issuing = false;
-		for (uint32_t i = 0; i < ld->nconns; i++) {
-			struct tconn *k = &ld->conns[i];
-
-			if (k->c != NULL)
-				tcp_close(ld->t, k->c);
-			*k = (struct tconn){.q = k->q, .out = k->out, .in = k->in};
-		}
-		do {
-			pump(lp, c);
-			tcp_gauges(ld->t, &g);
-		} while (g.conns > 0 && rte_get_tsc_cycles() < end);
-		lp->l->tcp = NULL;
-		tcp_destroy(&ld->t);
+		for (uint32_t i = 0; i < ld->nconns; i++)
+			if (ld->conns[i].c != NULL)
+				tcp_close(ld->t, ld->conns[i].c);
+		genlink_tcp_destroy(&ld->g, CLOSE_MS);
 	}
 	for (uint32_t i = 0; ld->conns != NULL && i < ld->nconns; i++) {
 		free(ld->conns[i].q);
@@ -402,14 +325,15 @@ conns_open(struct tcpgen_load *ld)
 	for (uint32_t i = 0; i < ld->nconns; i++) {
 		struct tconn *k = &ld->conns[i];
 
-		rc = tcp_connect(ld->t, ld->lp.l->peer_ip, ld->lp.l->dport, now_us(ld), &k->c);
+		rc = tcp_connect(ld->t, ld->lp.l->peer_ip, ld->lp.l->dport,
+				 genlink_tcp_now_us(ld->g), &k->c);
 		if (rc != 0) {
 			fprintf(stderr, "nc_udpgen: connect: %s\n", strerror(-rc));
 			return rc;
 		}
 		tcp_conn_set_user(k->c, k);
 	}
-	tx_flush(ld);
+	genlink_tcp_turn(ld->g);
 	while (ld->nup < ld->nconns && ld->lp.failed == 0 && pump(&ld->lp, c) < end)
 		;
 	if (ld->nup < ld->nconns) {
@@ -423,7 +347,6 @@ conns_open(struct tcpgen_load *ld)
 struct udpgen_loop *
 tcpgen_load_create(const struct udpgen_config *cfg, struct genlink *l)
 {
-	struct tcp_params p = {.local_ip = l->ip, .mtu = GENLINK_MTU, .max_conns = cfg->conns};
 	struct tcpgen_load *ld = calloc(1, sizeof(*ld));
 	int err;
 
@@ -433,7 +356,6 @@ tcpgen_load_create(const struct udpgen_config *cfg, struct genlink *l)
 	ld->lp.fill = fill;
 	ld->lp.print = print;
 	ld->lp.destroy = destroy;
-	ld->tsc_per_us = l->hz / 1000000 ? l->hz / 1000000 : 1;
 	ld->conns = calloc(cfg->conns, sizeof(*ld->conns));
 	if (ld->conns == NULL || udpgen_loop_init(&ld->lp, cfg, l, TIMEOUT_MS) != 0)
 		goto fail;
@@ -450,14 +372,12 @@ tcpgen_load_create(const struct udpgen_config *cfg, struct genlink *l)
 		if (k->q == NULL || k->out == NULL || k->in == NULL)
 			goto fail;
 	}
-	p.io = (struct tcp_io){.arg = ld, .alloc = io_alloc, .output = io_output};
-	ld->t = tcp_create(&p, (int)rte_socket_id(), &err);
-	if (ld->t == NULL) {
+	err = genlink_tcp_create(l, cfg->conns, false, &ld->g);
+	if (err < 0) {
 		fprintf(stderr, "nc_udpgen: TCP context: %s\n", strerror(-err));
 		goto fail;
 	}
-	ld->hook = (struct genlink_tcp_hook){.arg = ld, .input = hook_input, .tick = hook_tick};
-	l->tcp = &ld->hook;
+	ld->t = genlink_tcp_ctx(ld->g);
 	if (conns_open(ld) == 0)
 		return &ld->lp;
 fail:

@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
-# mcgen over DPDK (-x dpdk-udp) against nicached's DPDK backend, joined by net_memif: no
-# kernel and no NIC on the path. Root only (the memif socket lives in /run).
+# mcgen over DPDK (-x dpdk-udp, -x dpdk-tcp) against nicached's DPDK backend, joined by
+# net_memif: no kernel and no NIC on the path. Root only (the memif socket lives in /run).
 #
 #   tests/integration/mcgen_dpdk.sh [--mcgen PATH] [--nicached PATH]
 #
 # nicached runs on the memif profile (drivers-config/memif.ini: the memif server, 10.88.0.1;
-# common.sh memif_server_start), started fresh per check and stopped by pid; mcgen is the
-# memif client (10.88.0.2), ARP resolving the server. Checks, each a few seconds with --warm: a closed loop with a mix of
+# common.sh memif_server_start), started fresh per check and stopped by pid; mcgen is the memif client (10.88.0.2), ARP
+# resolving the server. Checks, each a few seconds with --warm: a closed loop with a mix of
 # get, set, delete and multiget over a range of value sizes; an open loop (Poisson arrivals);
-# two threads on two queue pairs against two workers (meta, no multiget). Every run must exit 0 and write JSON
-# with replies, errors 0, timeouts 0 and the server's cycles per request; the summary must
-# print its "server:" line. Prints PASS/FAIL per check and "N passed, M failed" for
-# scripts/test.sh. NC_MEMIF_TAG (default nc) starts the names of the memif interface and the EAL
-# file prefixes.
+# two threads on two queue pairs against two workers (meta, no multiget); then dpdk-tcp (lib/tcp's
+# active open) with text, meta and binary in closed loop, an open loop, and two threads; two
+# threads with --cross-queues (each sends on the other's queue, so every reply lands on the
+# wrong thread's queue) over UDP and TCP, which must show handoffs > 0 in the JSON and the
+# summary's "dpdk:" line. Every such run must exit 0 and write JSON with replies, errors 0,
+# timeouts 0 and the server's cycles per request; the summary must print its "server:" line.
+# Negative checks: dpdk-tcp to a port where nothing listens must exit 1 saying "Connection
+# refused"; --threads 2 on one lcore must be refused (exit 1, "needs 2 lcores"). Prints PASS/FAIL
+# per check and "N passed, M failed" for scripts/test.sh. NC_MEMIF_TAG (default nc) starts the
+# names of the memif interface and the EAL file prefixes.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -46,37 +51,59 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# json_ok FILE: replies, errors 0, timeouts 0, and the server's cost in every step.
+# start NAME WORKERS: nicached on the memif profile, waited for until it serves.
+start() {
+	memif_server_start "$IFACE" "$LOGDIR/$1.server.log" "$NICACHED" -U "$PORT" -p "$PORT" \
+		-t "$2" -m 128
+}
+
+stop() {
+	memif_server_stop 5 >/dev/null 2>&1 || true
+}
+
+# json_ok FILE: replies, errors 0, timeouts 0, and the server's cost in every step; with
+# NEED_HANDOFFS=1 also frames handed over between threads.
+NEED_HANDOFFS=0
 json_ok() {
-	"$PYTHON" - "$1" <<'PY'
+	"$PYTHON" - "$1" "$NEED_HANDOFFS" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
+need_handoffs = sys.argv[2] == "1"
 steps = r["steps"]
 assert steps and r["errors"] == 0, "errors %d" % r["errors"]
 for s in steps:
     c = s["counters"]
     assert c["replies"] > 0 and c["timeouts"] == 0, "replies %d timeouts %d" % (c["replies"], c["timeouts"])
     assert s["server"]["cycles_per_request"] > 0, "no server cycles per request"
+    assert not need_handoffs or c["handoffs"] > 0, "no handoffs"
     print("json ok: %d replies, server %.0f cycles/request" % (c["replies"], s["server"]["cycles_per_request"]))
 PY
 }
 
-# check NAME WORKERS MCGEN-ARGS...: a fresh server with WORKERS workers, one mcgen run (its
-# threads on lcores $LCORES).
+# mcgen_run OUT JSON MCGEN-ARGS...: one mcgen run on lcores $LCORES against the server started,
+# its output in OUT. Returns mcgen's exit status.
 LCORES=0
+mcgen_run() {
+	local out=$1 json=$2
+	shift 2
+	timeout 90 "$MCGEN" -s "$MEMIF_SERVER_IP:${MCGEN_PORT:-$PORT}" --src-ip "$MEMIF_CLIENT_IP" \
+		-j "$json" "$@" -- -l "$LCORES" --file-prefix "${TAG}mcgc$$" --log-level=4 \
+		"${MEMIF_CLIENT_EAL[@]}" >"$out" 2>&1
+}
+
+# check NAME WORKERS MCGEN-ARGS...: a fresh server with WORKERS workers, one mcgen run that
+# must succeed.
 check() {
 	local name=$1 workers=$2 t0=$SECONDS rc=0 ok=1
 	shift 2
 	local out=$LOGDIR/$name.out json=$LOGDIR/$name.json
-	if ! memif_server_start "$IFACE" "$LOGDIR/$name.server.log" "$NICACHED" -U "$PORT" \
-		-p "$PORT" -t "$workers" -m 128; then
+	if ! start "$name" "$workers"; then
 		report_check "$name" 0 "$t0" /dev/null "$LOGDIR/$name.server.log" 30
+		stop
 		return
 	fi
-	timeout 90 "$MCGEN" -x dpdk-udp -s "$MEMIF_SERVER_IP:$PORT" --src-ip "$MEMIF_CLIENT_IP" \
-		-j "$json" "$@" -- -l "$LCORES" --file-prefix "${TAG}mcgc$$" --log-level=4 \
-		"${MEMIF_CLIENT_EAL[@]}" >"$out" 2>&1 || rc=$?
-	memif_server_stop 5 >/dev/null 2>&1 || true
+	mcgen_run "$out" "$json" "$@" || rc=$?
+	stop
 	if ((rc != 0)); then
 		printf 'exit status %d, want 0\n' "$rc" >>"$out"
 		ok=0
@@ -85,17 +112,56 @@ check() {
 		ok=0
 	elif ! json_ok "$json" >>"$out" 2>&1; then
 		ok=0
+	elif ((NEED_HANDOFFS)) && ! grep -q '^  dpdk: [1-9][0-9]* frames handed over' "$out"; then
+		echo "no 'dpdk: N frames handed over' line with N > 0" >>"$out"
+		ok=0
 	fi
 	report_check "$name" "$ok" "$t0" "$out" "$LOGDIR/$name.server.log" 30 \
 		"$(grep -o '^  server: [0-9]* cycles/request' "$out" | sed 's/^  //' | head -n 1)"
 }
 
+# check_fails NAME WORKERS PATTERN MCGEN-ARGS...: a fresh server, one mcgen run that must exit
+# 1 with PATTERN (grep -E) in its output.
+check_fails() {
+	local name=$1 workers=$2 pattern=$3 t0=$SECONDS rc=0 ok=1
+	shift 3
+	local out=$LOGDIR/$name.out json=$LOGDIR/$name.json
+	if ! start "$name" "$workers"; then
+		report_check "$name" 0 "$t0" /dev/null "$LOGDIR/$name.server.log" 30
+		stop
+		return
+	fi
+	mcgen_run "$out" "$json" "$@" || rc=$?
+	stop
+	if ((rc != 1)); then
+		printf 'exit status %d, want 1\n' "$rc" >>"$out"
+		ok=0
+	elif ! grep -Eq "$pattern" "$out"; then
+		printf 'no "%s" in the output\n' "$pattern" >>"$out"
+		ok=0
+	fi
+	report_check "$name" "$ok" "$t0" "$out" "$LOGDIR/$name.server.log" 30
+}
+
 MIX=(-w -k 20000 -m get=60,set=20,delete=5,multiget=15 --mget-keys 5 --value-size 1-700 -q)
-check dpdk-udp-closed 1 "${MIX[@]}" -T 2 -c 4 -d 8
-check dpdk-udp-open 1 "${MIX[@]}" -T 2 -c 4 -d 8 -r 50k --arrivals poisson
-# Two queues: no multiget. nicached with two workers may answer a multiget's keys from
-# different workers' queues, and a reply on another thread's queue is dropped (dpdk.h).
+check dpdk-udp-closed 1 -x dpdk-udp "${MIX[@]}" -T 2 -c 4 -d 8
+check dpdk-udp-open 1 -x dpdk-udp "${MIX[@]}" -T 2 -c 4 -d 8 -r 50k --arrivals poisson
+for proto in text meta binary; do
+	check "dpdk-tcp-$proto-closed" 1 -x dpdk-tcp -P "$proto" "${MIX[@]}" -T 2 -c 4 -d 8
+done
+# TCP costs the server more than UDP: a rate this busy machine keeps up with.
+check dpdk-tcp-open 1 -x dpdk-tcp "${MIX[@]}" -T 2 -c 4 -d 8 -r 20k --arrivals poisson
+MCGEN_PORT=$((PORT + 1)) check_fails dpdk-tcp-refused 1 'connect to the server.s port: Connection refused' \
+	-x dpdk-tcp -T 1 -c 2 -d 2 -q
+check_fails dpdk-2-threads-1-lcore 1 'needs 2 lcores' -x dpdk-udp -T 1 -t 2 -c 2 -q
 LCORES=0-1
-check dpdk-udp-meta-2-queues 2 -w -k 20000 -m get=70,set=25,delete=5 --value-size 1-700 -q \
-	-P meta -T 2 -t 2 -c 4 -d 8
+check dpdk-udp-meta-2-queues 2 -x dpdk-udp -w -k 20000 -m get=70,set=25,delete=5 \
+	--value-size 1-700 -q -P meta -T 2 -t 2 -c 4 -d 8
+check dpdk-tcp-2-threads 2 -x dpdk-tcp "${MIX[@]}" -T 2 -t 2 -c 4 -d 8
+# Every reply on the other thread's queue: handed over through the rings.
+NEED_HANDOFFS=1
+check dpdk-udp-2-threads-cross 2 -x dpdk-udp --cross-queues "${MIX[@]}" -T 2 -t 2 -c 4 -d 8
+# Text: with -P binary the warm-up over two workers and crossed queues stalls (open).
+check dpdk-tcp-2-threads-cross 2 -x dpdk-tcp --cross-queues "${MIX[@]}" -T 2 -t 2 -c 4 -d 8
+NEED_HANDOFFS=0
 finish_checks 1 all "$T0"
