@@ -144,6 +144,39 @@ conn_udp_keep(struct conn *c)
 }
 
 /**
+ * Write the reply to @p req (result @p res) straight into the stack's next datagram
+ * (stack_dgram_buf) and send it to @p to as datagram 0 of 1 of request @p request_id, when
+ * it fits one datagram (--udp-payload) and the backend lends such a buffer. Counts
+ * bytes_written as udp_reply_send() would.
+ * @return true when done (sent, or dropped by the stack as UDP may); false when nothing was
+ *         sent: the reply must go through the worker's output (udp_reply_send).
+ */
+static bool
+udp_reply_in_place(struct worker *w, uint16_t request_id, uint16_t via,
+		   const struct stack_addr *to, const struct proto_request *req,
+		   const struct proto_result *res)
+{
+	uint32_t room, cap, max = w->srv->set.udp_payload;
+	uint8_t *buf = stack_dgram_buf(w->stack, &room);
+	struct iovec iov[2];
+	struct proto_out out;
+
+	if (buf == NULL || room <= PROTO_UDP_HEADER_LEN)
+		return false;
+	cap = room - PROTO_UDP_HEADER_LEN < max ? room - PROTO_UDP_HEADER_LEN : max;
+	/* Every value byte copied: this is the frame that goes out. */
+	proto_out_init(&out, iov, 2, buf + PROTO_UDP_HEADER_LEN, cap, true);
+	if (proto_write(&out, req, res) != 0 || out.niov != 1 ||
+	    out.bytes > w->srv->set.udp_reply_max)
+		return false; /* (the buffer stays the stack's, unsent) */
+	proto_udp_header_write(buf, request_id, 0, 1);
+	if (stack_dgram_buf_send(w->stack, PROTO_UDP_HEADER_LEN + (uint32_t)out.bytes, via, to) ==
+	    0)
+		STAT_ADD(&w->stats, bytes_written, PROTO_UDP_HEADER_LEN + out.bytes);
+	return true;
+}
+
+/**
  * A datagram that is one plain get of @p key (text_single_get_key() found it), answered
  * without a connection: the same routing (conn_key_route), read (exec_read), counters,
  * latency, reply writer and datagram sender as a connection's request, minus taking and
@@ -176,6 +209,8 @@ udp_get_direct(struct worker *w, const struct stack_dgram *d, uint16_t request_i
 	exec_read(&w->exec, srv->workers[route.shard]->shard, &k, found, &req, &res);
 	conn_detail_note(w, &req, &res);
 	latency_note(&w->latency, &srv->latency, req.op, rte_rdtsc() - w->loop_tsc);
+	if (udp_reply_in_place(w, request_id, d->via, &d->peer, &req, &res))
+		return true;
 	if (proto_write(&w->out, &req, &res) != 0) {
 		/* Larger than the worker's whole output: a connection could not send it either. */
 		proto_out_reset(&w->out);

@@ -42,6 +42,9 @@ struct dpdk_stack {
 	struct net_dgram rx[NET_BURST];
 	struct rte_mbuf *lent[NET_BURST];
 	struct tcp_ctx *tcp;	/* NULL: no TCP port (lib/net answers SYNs with RST) */
+	struct rte_mbuf *dgram_m; /* stack_dgram_buf()'s frame, until sent (kept if not) */
+	uint8_t *dgram_payload;
+	uint16_t dgram_room;
 	uint64_t cycles_per_us;
 	uint16_t queue_id;
 	/* The port's RSS, for active opens: which queue a peer's segments reach. */
@@ -243,6 +246,7 @@ dpdk_destroy(struct stack *s)
 	dpdk_take_back(ds);
 	for (unsigned i = ds->rx_next; i < ds->rx_n; i++)
 		net_dgram_free(&ds->rx[i]);
+	rte_pktmbuf_free(ds->dgram_m);
 	tcp_destroy(&ds->tcp);
 	net_queue_destroy(&ds->q);
 	rte_free(ds);
@@ -401,6 +405,39 @@ dpdk_send_one(struct dpdk_stack *ds, const struct stack_dgram_out *d)
 		memcpy(payload + len, d->iov[i].iov_base, d->iov[i].iov_len);
 		len += d->iov[i].iov_len;
 	}
+	return net_udp_send(ds->q, m, (uint16_t)len, sin->sin_addr.s_addr, sin->sin_port,
+			    rte_cpu_to_be_16(ds->ifc->udp_port));
+}
+
+static void *
+dpdk_dgram_buf(struct stack *s, uint32_t *room)
+{
+	struct dpdk_stack *ds = to_dpdk(s);
+
+	if (ds->dgram_m == NULL) {
+		ds->dgram_m = net_udp_alloc(ds->q, &ds->dgram_payload, &ds->dgram_room);
+		if (ds->dgram_m == NULL)
+			return NULL;
+	}
+	*room = ds->dgram_room;
+	return ds->dgram_payload;
+}
+
+static int
+dpdk_dgram_buf_send(struct stack *s, uint32_t len, uint16_t via, const struct stack_addr *to)
+{
+	struct dpdk_stack *ds = to_dpdk(s);
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&to->ss;
+	struct rte_mbuf *m = ds->dgram_m;
+
+	(void)via;
+	if (m == NULL)
+		return -EINVAL;
+	if (sin->sin_family != AF_INET)
+		return -EAFNOSUPPORT; /* (the frame stays for the next datagram) */
+	if (len > ds->dgram_room)
+		return -EMSGSIZE;
+	ds->dgram_m = NULL;
 	return net_udp_send(ds->q, m, (uint16_t)len, sin->sin_addr.s_addr, sin->sin_port,
 			    rte_cpu_to_be_16(ds->ifc->udp_port));
 }
@@ -580,6 +617,8 @@ static const struct stack_ops dpdk_ops = {
 	.close = dpdk_close,
 	.recv_dgrams = dpdk_recv_dgrams,
 	.send_dgrams = dpdk_send_dgrams,
+	.dgram_buf = dpdk_dgram_buf,
+	.dgram_buf_send = dpdk_dgram_buf_send,
 	.flush = dpdk_flush,
 	.wake = dpdk_wake,
 	.conn_set_user = dpdk_conn_set_user,

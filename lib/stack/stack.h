@@ -129,6 +129,10 @@ struct stack_ops {
 	void (*close)(struct stack *s, struct stack_conn *c);
 	int (*recv_dgrams)(struct stack *s, struct stack_dgram *d, unsigned max);
 	int (*send_dgrams)(struct stack *s, const struct stack_dgram_out *d, unsigned n);
+	/* NULL: no datagram written in place (stack_dgram_buf() says NULL) */
+	void *(*dgram_buf)(struct stack *s, uint32_t *room);
+	int (*dgram_buf_send)(struct stack *s, uint32_t len, uint16_t via,
+			      const struct stack_addr *to);
 	void (*flush)(struct stack *s); /* NULL: sends are immediate */
 	void (*wake)(struct stack *s);
 	void (*conn_set_user)(struct stack_conn *c, void *user);
@@ -306,6 +310,33 @@ static inline int
 stack_send_dgrams(struct stack *s, const struct stack_dgram_out *d, unsigned n)
 {
 	return s->ops->send_dgrams(s, d, n);
+}
+
+/**
+ * Room to write one datagram's payload in place (the dpdk backend: in its next TX frame, so
+ * nothing is copied again): *@p room bytes at the returned address. Send it with
+ * stack_dgram_buf_send(); or leave it unsent, and the next call returns the same buffer. No
+ * other datagram may be sent with the buffer half written (stack_send_dgrams() is fine
+ * before or after).
+ * @return the buffer; NULL when the backend writes no datagram in place (socket) or has no
+ *         buffer free (then build the datagram elsewhere and use stack_send_dgrams()).
+ */
+static inline void *
+stack_dgram_buf(struct stack *s, uint32_t *room)
+{
+	return s->ops->dgram_buf != NULL ? s->ops->dgram_buf(s, room) : NULL;
+}
+
+/**
+ * Send the first @p len bytes written at stack_dgram_buf()'s buffer as one datagram to @p to
+ * (through the backend's address @p via); the buffer is the backend's again, sent or not.
+ * @return 0; negative errno when it was dropped (-EMSGSIZE past the room, -EHOSTUNREACH,
+ *         -EAFNOSUPPORT for a peer that is not IPv4, -EINVAL without a buffer).
+ */
+static inline int
+stack_dgram_buf_send(struct stack *s, uint32_t len, uint16_t via, const struct stack_addr *to)
+{
+	return s->ops->dgram_buf_send(s, len, via, to);
 }
 
 /**
