@@ -235,17 +235,12 @@ if [[ -x $MCGEN && $(id -u) -eq 0 ]]; then
 	if ((mbench_rc != 0)); then
 		step_failed "memif bench smoke run (scripts/bench-memif.sh exited with status $mbench_rc)"
 	fi
-	# Until mcgen has -x dpdk-tcp (issue 17) the TCP smoke run is skipped, and said so.
-	if [[ $("$MCGEN" --help 2>&1) == *dpdk-tcp* ]]; then
-		note "running: scripts/bench-memif.sh --proto tcp --runs 1 --duration 2 (TCP smoke run)"
-		mbench_rc=0
-		timeout 300 bash scripts/bench-memif.sh --proto tcp --runs 1 --duration 2 </dev/null ||
-			mbench_rc=$?
-		if ((mbench_rc != 0)); then
-			step_failed "memif TCP bench smoke run (bench-memif.sh --proto tcp exited with status $mbench_rc)"
-		fi
-	else
-		note "$MCGEN has no -x dpdk-tcp yet: skipping the memif TCP bench smoke run"
+	note "running: scripts/bench-memif.sh --proto tcp --runs 1 --duration 2 (TCP smoke run)"
+	mbench_rc=0
+	timeout 300 bash scripts/bench-memif.sh --proto tcp --runs 1 --duration 2 </dev/null ||
+		mbench_rc=$?
+	if ((mbench_rc != 0)); then
+		step_failed "memif TCP bench smoke run (bench-memif.sh --proto tcp exited with status $mbench_rc)"
 	fi
 fi
 CBENCH=build/tests/bench/nc_bench_compress

@@ -3,7 +3,7 @@
 #define NC_GENLINK_LINK_H
 
 /*
- * A load generator's DPDK link (nc_udpgen in tests/bench, mcgen's DPDK transports): the first
+ * A load generator's DPDK link (mcgen's DPDK transports): the first
  * port EAL gives, one queue pair per load thread, and the two ends of the conversation. Frames
  * are built by hand (Ethernet, IPv4, UDP and memcached's frame header) with both checksums in
  * software (the server checks them; memif offloads nothing), ARP resolves the server's MAC and

@@ -91,20 +91,6 @@ genlink_steer_attach(struct genlink_steer *s, struct genlink *l, uint16_t thread
 	l->thread = thread;
 }
 
-struct rte_ring *
-genlink_steer_ring(const struct genlink_steer *s, unsigned thread)
-{
-	return thread < s->nthreads ? s->rings[thread] : NULL;
-}
-
-unsigned
-genlink_steer_blocks(const struct genlink_steer *s, uint16_t *base, uint16_t *block)
-{
-	*base = s->base;
-	*block = s->block;
-	return s->nthreads;
-}
-
 void
 genlink_steer_drain(struct genlink *l)
 {

@@ -70,10 +70,4 @@ int genlink_steer_flows(const struct genlink_steer *s, uint16_t port_id, char *m
 /** [the thread of @p l] Free the frames waiting in its ring (left from an earlier run). */
 void genlink_steer_drain(struct genlink *l);
 
-/** [any thread, no rule of ownership] The ring of thread @p thread, for genlink_receive. */
-struct rte_ring *genlink_steer_ring(const struct genlink_steer *s, unsigned thread);
-
-/** The blocks of @p s: *@p base, *@p block, and the thread count returned. */
-unsigned genlink_steer_blocks(const struct genlink_steer *s, uint16_t *base, uint16_t *block);
-
 #endif /* NC_GENLINK_STEER_H */

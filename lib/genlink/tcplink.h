@@ -3,7 +3,7 @@
 #define NC_GENLINK_TCPLINK_H
 
 /*
- * A load generator's TCP on its link (nc_udpgen --proto tcp, mcgen -x dpdk-tcp): a lib/tcp
+ * A load generator's TCP on its link (mcgen -x dpdk-tcp): a lib/tcp
  * context (active open) whose segments go out on the link's queue with IPv4 and Ethernet
  * headers and both checksums in software (genlink_tcp_frame), a TX burst per turn, and the
  * link's TCP hook set so received segments reach tcp_input() from every receive loop of the
@@ -48,8 +48,5 @@ uint64_t genlink_tcp_now_us(const struct genlink_tcp *g);
 
 /** One turn: timers due, tcp_flush(), and the frames built since the last turn sent. */
 void genlink_tcp_turn(struct genlink_tcp *g);
-
-/** Segments lib/tcp handed over that could not be framed (not to the server, too long). */
-uint64_t genlink_tcp_out_errors(const struct genlink_tcp *g);
 
 #endif /* NC_GENLINK_TCPLINK_H */

@@ -222,7 +222,7 @@ stop_pid() {
 # valgrind). Waits up to MEMIF_START_WAIT seconds (30) for "nicached: serving". Sets MEMIF_PID
 # (the server, a child of this shell). Returns 0 when it serves; 1 when it exited or never
 # served (then it is stopped and "nicached did not start" is appended to LOG). Sets the array
-# MEMIF_CLIENT_EAL to the EAL arguments of its client (mcgen after --, nc_udpgen), which adds
+# MEMIF_CLIENT_EAL to the EAL arguments of its client (mcgen after --), which adds
 # its own -l and --file-prefix.
 # shellcheck disable=SC2034  # the callers read them
 MEMIF_SERVER_IP=10.88.0.1 MEMIF_CLIENT_IP=10.88.0.2
