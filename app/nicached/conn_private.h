@@ -64,25 +64,14 @@ struct conn *conn_new_udp_get(struct worker *w, const char *key, uint32_t key_le
 void udp_finish(struct worker *w, struct conn *c);
 
 /**
- * The store key of @p req (its key digested, or taken from @p hk, the burst prefetch's entry
- * for it in @p hint) into *@p key, and where it lives into *@p route.
+ * [worker, read-side] The store key of @p req (its key digested, or taken from @p hk, the
+ * burst prefetch's entry for it in @p hint) into *@p key, and where it lives into *@p route.
  * @return the item the prefetch found for it when that may still be trusted (store_get_found),
- * else NULL (look it up). The worker's thread, inside its read-side critical section.
+ * else NULL (look it up).
  */
-const struct item *conn_key_route(struct worker *w, const struct proto_request *req,
-				  const struct udp_hint_key *hk, const struct udp_key_hint *hint,
-				  struct store_key *key, struct nc_route *route);
-
-/**
- * Send a UDP reply: @p kept (bytes an earlier flush held back; may be empty), then the
- * worker's output, not copied, as numbered datagrams of request @p request_id to @p to (via
- * the stack's address @p via); nothing when @p too_large (the reply passed --udp-reply-max
- * while it was made). Resets the output. bytes_written counts the datagrams the stack took,
- * frame headers included (as memcached), less @p kept's length (counted when it was kept); a
- * reply over --udp-reply-max is not sent and counts udp_reply_too_large.
- */
-void udp_reply_send(struct worker *w, struct iovec kept, uint16_t request_id, uint16_t via,
-		    const struct stack_addr *to, bool too_large);
+const struct item *worker_key_route(struct worker *w, const struct proto_request *req,
+				    const struct udp_hint_key *hk, const struct udp_key_hint *hint,
+				    struct store_key *key, struct nc_route *route);
 
 /** What conn_auth_parse() leaves the caller to do. */
 enum conn_auth_gate {

@@ -264,8 +264,8 @@ conn_hint_key(struct conn *c, const struct proto_request *req)
 }
 
 const struct item *
-conn_key_route(struct worker *w, const struct proto_request *req, const struct udp_hint_key *hk,
-	       const struct udp_key_hint *hint, struct store_key *key, struct nc_route *route)
+worker_key_route(struct worker *w, const struct proto_request *req, const struct udp_hint_key *hk,
+		 const struct udp_key_hint *hint, struct store_key *key, struct nc_route *route)
 {
 	struct nc_server *srv = w->srv;
 	const struct item *found;
@@ -319,7 +319,7 @@ conn_execute(struct worker *w, struct conn *c)
 		return true;
 	}
 	hk = conn_hint_key(c, req);
-	found = conn_key_route(w, req, hk, hk != NULL ? c->hint : NULL, &c->key, &route);
+	found = worker_key_route(w, req, hk, hk != NULL ? c->hint : NULL, &c->key, &route);
 	if ((route.role == NC_ROUTE_REMOTE ||
 	     (route.role == NC_ROUTE_REPLICA && exec_is_write(req))) && !peer_from_member(req)) {
 		/*
@@ -516,6 +516,12 @@ conn_run_request(struct worker *w, struct conn *c)
 	/* A UDP datagram that was only this request: nothing more to parse, answer now. */
 	if (c->is_udp && proto_input_avail(&c->in) == 0) {
 		if (conn_execute(w, c) && c->state == CONN_ACTIVE) {
+			udp_finish(w, c);
+			return;
+		}
+		if (c->state == CONN_ACTIVE && !c->on_list && c->acks_due == 0) {
+			/* Not waiting: its reply could not be written (larger than the output). */
+			c->udp_too_large = true;
 			udp_finish(w, c);
 			return;
 		}

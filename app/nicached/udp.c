@@ -143,6 +143,9 @@ conn_udp_keep(struct conn *c)
 	return 0;
 }
 
+static void udp_reply_send(struct worker *w, struct iovec kept, uint16_t request_id, uint16_t via,
+			   const struct stack_addr *to, bool too_large);
+
 /**
  * Write the reply to @p req (result @p res) straight into the stack's next datagram
  * (stack_dgram_buf) and send it to @p to as datagram 0 of 1 of request @p request_id, when
@@ -152,9 +155,8 @@ conn_udp_keep(struct conn *c)
  *         sent: the reply must go through the worker's output (udp_reply_send).
  */
 static bool
-udp_reply_in_place(struct worker *w, uint16_t request_id, uint16_t via,
-		   const struct stack_addr *to, const struct proto_request *req,
-		   const struct proto_result *res)
+udp_reply_in_place(struct worker *w, uint16_t request_id, uint16_t via, const struct stack_addr *to,
+		   const struct proto_request *req, const struct proto_result *res)
 {
 	uint32_t room, cap, max = w->srv->set.udp_payload;
 	uint8_t *buf = stack_dgram_buf(w->stack, &room);
@@ -178,18 +180,18 @@ udp_reply_in_place(struct worker *w, uint16_t request_id, uint16_t via,
 
 /**
  * A datagram that is one plain get of @p key (text_single_get_key() found it), answered
- * without a connection: the same routing (conn_key_route), read (exec_read), counters,
- * latency, reply writer and datagram sender as a connection's request, minus taking and
- * clearing a connection for it. @p hk: the burst prefetch's entry for the key in @p hint, or
+ * without a connection: the same routing (worker_key_route), read (exec_read), counters,
+ * latency and reply writer as a connection's request, minus taking and clearing a connection
+ * for it; the reply is written straight into the stack's next datagram where it can be
+ * (udp_reply_in_place), else sent from the worker's output as a connection's is. @p hk: the burst prefetch's entry for the key in @p hint, or
  * NULL. Leaves the datagram to a connection, having done nothing, when request logging is on
  * (-vv) or the request may wait: another member's key (proxied) or a cluster warming up (a
  * miss asks another copy).
  * @return true when answered (or dropped as a connection would drop it).
  */
 static bool
-udp_get_direct(struct worker *w, const struct stack_dgram *d, uint16_t request_id,
-	       const char *key, uint32_t key_len, const struct udp_hint_key *hk,
-	       const struct udp_key_hint *hint)
+udp_get_direct(struct worker *w, const struct stack_dgram *d, uint16_t request_id, const char *key,
+	       uint32_t key_len, const struct udp_hint_key *hk, const struct udp_key_hint *hint)
 {
 	struct nc_server *srv = w->srv;
 	struct proto_request req;
@@ -201,9 +203,8 @@ udp_get_direct(struct worker *w, const struct stack_dgram *d, uint16_t request_i
 	if (__atomic_load_n(&srv->verbosity, __ATOMIC_RELAXED) >= 2)
 		return false;
 	text_single_get_req(&req, key, key_len);
-	found = conn_key_route(w, &req, hk, hint, &k, &route);
-	if (route.role == NC_ROUTE_REMOTE ||
-	    (route.role != NC_ROUTE_ALONE && cluster_warming(srv)))
+	found = worker_key_route(w, &req, hk, hint, &k, &route);
+	if (route.role == NC_ROUTE_REMOTE || (route.role != NC_ROUTE_ALONE && cluster_warming(srv)))
 		return false;
 	STAT_INC(&w->stats, requests);
 	exec_read(&w->exec, srv->workers[route.shard]->shard, &k, found, &req, &res);
@@ -249,10 +250,11 @@ conn_udp_datagram(struct worker *w, const struct stack_dgram *d, const struct ud
 		hint = NULL;
 	len = d->len - PROTO_UDP_HEADER_LEN;
 	if (hint != NULL && hint->single_get) {
-		if (udp_get_direct(w, d, h.request_id, hint->k[0].key.key,
-				   hint->k[0].key.len, &hint->k[0], hint))
+		if (udp_get_direct(w, d, h.request_id, hint->k[0].key.key, hint->k[0].key.len,
+				   &hint->k[0], hint))
 			return;
-	} else if (hint == NULL && text_single_get_key((const char *)payload, len, &key, &key_len)) {
+	} else if (hint == NULL &&
+		   text_single_get_key((const char *)payload, len, &key, &key_len)) {
 		if (udp_get_direct(w, d, h.request_id, key, key_len, NULL, NULL))
 			return;
 	}
@@ -360,7 +362,15 @@ batch_bytes(uint64_t len, uint32_t payload, uint32_t seq, int sent)
 	return bytes;
 }
 
-void
+/**
+ * Send a UDP reply: @p kept (bytes an earlier flush held back; may be empty), then the
+ * worker's output, not copied, as numbered datagrams of request @p request_id to @p to (via
+ * the stack's address @p via); nothing when @p too_large (the reply passed --udp-reply-max
+ * while it was made). Resets the output. bytes_written counts the datagrams the stack took,
+ * frame headers included (as memcached), less @p kept's length (counted when it was kept); a
+ * reply over --udp-reply-max is not sent and counts udp_reply_too_large.
+ */
+static void
 udp_reply_send(struct worker *w, struct iovec kept, uint16_t request_id, uint16_t via,
 	       const struct stack_addr *to, bool too_large)
 {

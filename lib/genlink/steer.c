@@ -23,8 +23,8 @@ struct genlink_steer {
 };
 
 int
-genlink_steer_create(uint16_t port_id, unsigned nthreads, uint16_t base, uint16_t block,
-		     int socket, struct genlink_steer **out)
+genlink_steer_create(uint16_t port_id, unsigned nthreads, uint16_t base, uint16_t block, int socket,
+		     struct genlink_steer **out)
 {
 	struct genlink_steer *s;
 
@@ -111,6 +111,9 @@ frame_dport(const struct rte_mbuf *m)
 	    eh->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4) ||
 	    (ip->next_proto_id != IPPROTO_UDP && ip->next_proto_id != IPPROTO_TCP))
 		return -1;
+	/* A fragment after the first carries no ports: the thread that got it keeps it. */
+	if ((ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK)) != 0)
+		return -1;
 	ihl = (uint32_t)(ip->version_ihl & 0x0f) * 4;
 	if (ihl < sizeof(*ip) || m->data_len < sizeof(*eh) + ihl + 4)
 		return -1;
@@ -128,8 +131,9 @@ genlink_receive(struct genlink *l, struct rte_mbuf **pkts, uint16_t max)
 		return n;
 	for (uint16_t i = 0; i < n; i++) {
 		int port = frame_dport(pkts[i]);
-		int owner = port < 0 ? -1 : genlink_port_owner(s->base, s->block, s->nthreads,
-							       (uint16_t)port);
+		int owner = port < 0 ? -1 :
+				       genlink_port_owner(s->base, s->block, s->nthreads,
+							  (uint16_t)port);
 
 		if (owner < 0 || owner == l->thread) {
 			pkts[kept++] = pkts[i];
@@ -141,14 +145,14 @@ genlink_receive(struct genlink *l, struct rte_mbuf **pkts, uint16_t max)
 		}
 	}
 	return (uint16_t)(kept + rte_ring_sc_dequeue_burst(s->rings[l->thread],
-							     (void **)(pkts + kept),
-							     (unsigned)(max - kept), NULL));
+							   (void **)(pkts + kept),
+							   (unsigned)(max - kept), NULL));
 }
 
 /* Validate (or with @p create, create) the rule steering @p proto to thread @p i's queue. */
 static int
-flow_rule(const struct genlink_steer *s, uint16_t port_id, unsigned i, uint8_t proto,
-	  bool create, struct rte_flow_error *fe)
+flow_rule(const struct genlink_steer *s, uint16_t port_id, unsigned i, uint8_t proto, bool create,
+	  struct rte_flow_error *fe)
 {
 	const struct rte_flow_attr attr = {.ingress = 1};
 	const rte_be16_t first = rte_cpu_to_be_16((uint16_t)(s->base + i * s->block));
@@ -165,8 +169,8 @@ flow_rule(const struct genlink_steer *s, uint16_t port_id, unsigned i, uint8_t p
 		{.type = RTE_FLOW_ITEM_TYPE_IPV4},
 		{.type = udp ? RTE_FLOW_ITEM_TYPE_UDP : RTE_FLOW_ITEM_TYPE_TCP,
 		 .spec = udp ? (const void *)&udp_spec : (const void *)&tcp_spec,
-		 .last = s->block > 1 ? (udp ? (const void *)&udp_last : (const void *)&tcp_last)
-				      : NULL,
+		 .last = s->block > 1 ? (udp ? (const void *)&udp_last : (const void *)&tcp_last) :
+					NULL,
 		 .mask = udp ? (const void *)&udp_mask : (const void *)&tcp_mask},
 		{.type = RTE_FLOW_ITEM_TYPE_END},
 	};

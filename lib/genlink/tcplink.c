@@ -101,8 +101,7 @@ hook_tick(void *arg)
 }
 
 int
-genlink_tcp_create(struct genlink *l, uint32_t max_conns, bool own_ports,
-		   struct genlink_tcp **out)
+genlink_tcp_create(struct genlink *l, uint32_t max_conns, bool own_ports, struct genlink_tcp **out)
 {
 	struct tcp_params p = {.local_ip = l->ip, .mtu = GENLINK_MTU, .max_conns = max_conns};
 	uint32_t first = rte_be_to_cpu_16(l->sport), n = l->nsports ? l->nsports : 1;
@@ -117,7 +116,9 @@ genlink_tcp_create(struct genlink *l, uint32_t max_conns, bool own_ports,
 		return -ENOMEM;
 	g->l = l;
 	g->tsc_per_us = l->hz / 1000000 ? l->hz / 1000000 : 1;
-	p.io = (struct tcp_io){.arg = g, .alloc = io_alloc, .output = io_output,
+	p.io = (struct tcp_io){.arg = g,
+			       .alloc = io_alloc,
+			       .output = io_output,
 			       .steers_here = own_ports ? io_steers_here : NULL};
 	g->t = tcp_create(&p, (int)rte_socket_id(), &err);
 	if (g->t == NULL) {
@@ -166,4 +167,3 @@ genlink_tcp_ctx(struct genlink_tcp *g)
 {
 	return g->t;
 }
-

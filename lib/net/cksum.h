@@ -67,8 +67,13 @@ net_cksum_add(const void *buf, size_t len, uint64_t sum)
 		p += 2;
 		len -= 2;
 	}
-	if (len != 0)
-		c += *p; /* the first byte of a 16-bit word whose second byte is 0 */
+	if (len != 0) {
+		uint16_t last = 0;
+
+		/* The odd byte is the first byte of a 16-bit word whose second byte is 0. */
+		memcpy(&last, p, 1);
+		c += last;
+	}
 	s += c;
 	return s + (s < c);
 }

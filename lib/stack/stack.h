@@ -315,9 +315,9 @@ stack_send_dgrams(struct stack *s, const struct stack_dgram_out *d, unsigned n)
 /**
  * Room to write one datagram's payload in place (the dpdk backend: in its next TX frame, so
  * nothing is copied again): *@p room bytes at the returned address. Send it with
- * stack_dgram_buf_send(); or leave it unsent, and the next call returns the same buffer. No
- * other datagram may be sent with the buffer half written (stack_send_dgrams() is fine
- * before or after).
+ * stack_dgram_buf_send(); or leave it unsent, and the next call returns the same buffer, its
+ * contents undefined. Until then the buffer is the caller's: stack_send_dgrams() may be used
+ * meanwhile.
  * @return the buffer; NULL when the backend writes no datagram in place (socket) or has no
  *         buffer free (then build the datagram elsewhere and use stack_send_dgrams()).
  */
@@ -331,12 +331,14 @@ stack_dgram_buf(struct stack *s, uint32_t *room)
  * Send the first @p len bytes written at stack_dgram_buf()'s buffer as one datagram to @p to
  * (through the backend's address @p via); the buffer is the backend's again, sent or not.
  * @return 0; negative errno when it was dropped (-EMSGSIZE past the room, -EHOSTUNREACH,
- *         -EAFNOSUPPORT for a peer that is not IPv4, -EINVAL without a buffer).
+ *         -ENOSPC, -EAFNOSUPPORT for a peer that is not IPv4, -EINVAL without a buffer,
+ *         -EOPNOTSUPP on a backend without them).
  */
 static inline int
 stack_dgram_buf_send(struct stack *s, uint32_t len, uint16_t via, const struct stack_addr *to)
 {
-	return s->ops->dgram_buf_send(s, len, via, to);
+	return s->ops->dgram_buf_send != NULL ? s->ops->dgram_buf_send(s, len, via, to) :
+						-EOPNOTSUPP;
 }
 
 /**

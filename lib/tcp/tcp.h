@@ -173,7 +173,8 @@ unsigned tcp_timers(struct tcp_ctx *t, uint64_t now_us);
 /**
  * Active open to @p rip:@p rport (network order) from a source port in TCP_EPHEMERAL_MIN ..
  * TCP_EPHEMERAL_MAX, not in use towards that peer, whose replies come back to this context
- * (io.steers_here: a load generator also uses it to keep each thread in its own ports). The SYN goes out at once.
+ * (io.steers_here: a load generator also uses it to keep each thread in its own ports).
+ * The SYN goes out at once.
  * @return 0 and *c (CONNECTED or an error is reported by tcp_events() later); -EADDRNOTAVAIL
  *         no usable source port; -ENOBUFS the table is full.
  */

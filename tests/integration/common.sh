@@ -241,6 +241,7 @@ memif_server_start() {
 		"--vdev=net_memif0,role=client,id=0,socket=$MEMIF_SOCKET,rsize=10,bsize=2048")
 	printf '[port]\nprofile = memif\niface = %s\n[ipv4]\naddress = %s/24\n' "$iface" \
 		"$MEMIF_SERVER_IP" >"$log.site.ini"
+	rm -f "$MEMIF_SOCKET" # (left by a run that crashed: the server would not bind it)
 	"${wrap[@]}" "$nicached" --backend dpdk --site "$log.site.ini" "$@" \
 		--eal "--file-prefix $iface${MEMIF_EAL:+ $MEMIF_EAL}" </dev/null >"$log" 2>&1 &
 	MEMIF_PID=$!

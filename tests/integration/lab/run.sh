@@ -140,7 +140,7 @@ capture_start() {
 	mkdir -p "$NC_LAB_CAPTURE"
 	# Not through in_ns (a function: a subshell in the background): $! must be tcpdump.
 	ip netns exec "$NS" tcpdump -i "$PEER_IF" -s "${NC_LAB_CAPTURE_SNAP:-0}" -U \
-		-w "$NC_LAB_CAPTURE/$1.pcap" ${NC_LAB_CAPTURE_FILTER:-tcp} 2>/dev/null &
+		-w "$NC_LAB_CAPTURE/$1.pcap" "${NC_LAB_CAPTURE_FILTER:-tcp}" 2>/dev/null &
 	CAPTURE_PID=$!
 	# tcpdump writes the file's header once it listens: wait for that (5 s at most).
 	for ((i = 0; i < 50; i++)); do
