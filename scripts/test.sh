@@ -31,7 +31,7 @@
 #      pair driven by net_af_xdp / net_af_packet (tests/integration/lab/run.sh;
 #      root only; NC_SKIP_LAB=1 skips it), and TSO on DPDK's net_tap with a Linux
 #      client (tests/integration/lab/tso.sh); its tcp-soak check (loss and reordering)
-#      loads for NC_TCP_SOAK_SECONDS (default 150 s), NC_LONG=1 the long mode (1800 s)
+#      loads for NC_TCP_SOAK_SECONDS (default 90 s), NC_LONG=1 the long mode (1800 s)
 #
 # Ends with "N passed, M failed" on its own line, counting the meson test
 # executables of both builds and the integration checks, and exits non-zero
@@ -315,10 +315,10 @@ run_checks "mcgen over DPDK" 180 tests/integration/mcgen_dpdk.sh
 run_checks "memory next to memcached" 400 tests/integration/memory.sh \
 	--server build/app/nicached/nicached
 
-# Two minutes of steady load: RSS must stop growing (<= 64 KB/min after 45 s) and no request
+# 90 s of steady load: RSS must stop growing (<= 64 KB/min after 45 s) and no request
 # may take 100 ms (the soak saw 106 ms; the machine's own stalls reach tens of ms).
 run_checks "soak" 400 tests/integration/soak.sh --server build/app/nicached/nicached -- \
-	--duration 120 --settle 45 --max-latency-ms 100
+	--duration 90 --settle 45 --max-latency-ms 100
 
 # Three nodes as one cluster, static then in a real etcd: auto-discovery, stats cluster, a
 # ketama client, bad lists, replication (a node killed, restarted, resynced), a bad peer,
@@ -383,7 +383,7 @@ if [[ ${NC_SKIP_LAB:-0} == 1 ]]; then
 elif [[ $(id -u) -ne 0 ]]; then
 	step_failed "lab: needs root (network namespaces, veth, AF_XDP)"
 else
-	# The lab's checks take about 6 minutes, its tcp-soak 150 s of them (NC_LONG=1: 1800 s).
+	# The lab's checks take about 6 minutes, its tcp-soak 90 s of them (NC_LONG=1: 1800 s).
 	lab_limit=1500
 	if [[ ${NC_LONG:-0} == 1 || -n ${NC_TCP_SOAK_SECONDS:-} ]]; then
 		lab_limit=$((1350 + ${NC_TCP_SOAK_SECONDS:-1800}))

@@ -144,24 +144,24 @@ check_fails() {
 }
 
 MIX=(-w -k 20000 -m get=60,set=20,delete=5,multiget=15 --mget-keys 5 --value-size 1-700 -q)
-check dpdk-udp-closed 1 -x dpdk-udp "${MIX[@]}" -T 2 -c 4 -d 8
-check dpdk-udp-open 1 -x dpdk-udp "${MIX[@]}" -T 2 -c 4 -d 8 -r 50k --arrivals poisson
+check dpdk-udp-closed 1 -x dpdk-udp "${MIX[@]}" -T 1 -c 4 -d 8
+check dpdk-udp-open 1 -x dpdk-udp "${MIX[@]}" -T 1 -c 4 -d 8 -r 50k --arrivals poisson
 for proto in text meta binary; do
-	check "dpdk-tcp-$proto-closed" 1 -x dpdk-tcp -P "$proto" "${MIX[@]}" -T 2 -c 4 -d 8
+	check "dpdk-tcp-$proto-closed" 1 -x dpdk-tcp -P "$proto" "${MIX[@]}" -T 1 -c 4 -d 8
 done
 # TCP costs the server more than UDP: a rate this busy machine keeps up with.
-check dpdk-tcp-open 1 -x dpdk-tcp "${MIX[@]}" -T 2 -c 4 -d 8 -r 20k --arrivals poisson
+check dpdk-tcp-open 1 -x dpdk-tcp "${MIX[@]}" -T 1 -c 4 -d 8 -r 20k --arrivals poisson
 MCGEN_PORT=$((PORT + 1)) check_fails dpdk-tcp-refused 1 'connect to the server.s port: Connection refused' \
 	-x dpdk-tcp -T 1 -c 2 -d 2 -q
 check_fails dpdk-2-threads-1-lcore 1 'needs 2 lcores' -x dpdk-udp -T 1 -t 2 -c 2 -q
 LCORES=0-1
 check dpdk-udp-meta-2-queues 2 -x dpdk-udp -w -k 20000 -m get=70,set=25,delete=5 \
-	--value-size 1-700 -q -P meta -T 2 -t 2 -c 4 -d 8
-check dpdk-tcp-2-threads 2 -x dpdk-tcp "${MIX[@]}" -T 2 -t 2 -c 4 -d 8
+	--value-size 1-700 -q -P meta -T 1 -t 2 -c 4 -d 8
+check dpdk-tcp-2-threads 2 -x dpdk-tcp "${MIX[@]}" -T 1 -t 2 -c 4 -d 8
 # Every reply on the other thread's queue: handed over through the rings.
 NEED_HANDOFFS=1
-check dpdk-udp-2-threads-cross 2 -x dpdk-udp --cross-queues "${MIX[@]}" -T 2 -t 2 -c 4 -d 8
+check dpdk-udp-2-threads-cross 2 -x dpdk-udp --cross-queues "${MIX[@]}" -T 1 -t 2 -c 4 -d 8
 # Text: with -P binary the warm-up over two workers and crossed queues stalls (open).
-check dpdk-tcp-2-threads-cross 2 -x dpdk-tcp --cross-queues "${MIX[@]}" -T 2 -t 2 -c 4 -d 8
+check dpdk-tcp-2-threads-cross 2 -x dpdk-tcp --cross-queues "${MIX[@]}" -T 1 -t 2 -c 4 -d 8
 NEED_HANDOFFS=0
 finish_checks 1 all "$T0"

@@ -18,7 +18,7 @@
 # written to FOLDER/<check>.pcap by tcpdump on the namespace's end of the veth;
 # scripts/tcp-capture-seeds.py turns captures into fuzz_tcp seeds; NC_LAB_CAPTURE_FILTER
 # replaces the filter "tcp", e.g. "udp", NC_LAB_CAPTURE_SNAP the snap length, default 0 = all),
-# NC_TCP_SOAK_SECONDS (tcp-soak's load time, default 150 s; its time limit follows),
+# NC_TCP_SOAK_SECONDS (tcp-soak's load time, default 90 s; its time limit follows),
 # NC_LONG=1 (the long mode: tcp-soak runs 1800 s unless NC_TCP_SOAK_SECONDS says).  Root only.
 set -euo pipefail
 
@@ -285,7 +285,7 @@ check_arp-ping() {
 
 check_memcaslap-udp() {
 	local out=$1 limit=$2
-	timeout -k 5 "$limit" ip netns exec "$NS" memcaslap -s "$SERVER_IP:$UDP_PORT" -U -t 20s \
+	timeout -k 5 "$limit" ip netns exec "$NS" memcaslap -s "$SERVER_IP:$UDP_PORT" -U -t 10s \
 		-v 0.1 >"$out" 2>&1 || return 1
 	memcaslap_verdict "$out" udp 1
 }
@@ -385,7 +385,7 @@ check_tcp-clients() {
 
 check_memcaslap-tcp() {
 	local out=$1 limit=$2
-	timeout -k 5 "$limit" ip netns exec "$NS" memcaslap -s "$SERVER_IP:$TCP_PORT" -t 20s \
+	timeout -k 5 "$limit" ip netns exec "$NS" memcaslap -s "$SERVER_IP:$TCP_PORT" -t 10s \
 		-v 0.1 >>"$out" 2>&1 || return 1
 	memcaslap_verdict "$out" tcp 1
 }
@@ -426,10 +426,10 @@ check_tcp-loss() {
 }
 
 # The loss and reordering soak (test_tcp_soak.py): NC_TCP_SOAK_SECONDS of mixed TCP and UDP
-# load (default 150 s, 1800 s with NC_LONG=1) under the fault hook, rto_min 20 ms as for
+# load (default 90 s, 1800 s with NC_LONG=1) under the fault hook, rto_min 20 ms as for
 # tcp-loss. Its time limit is the CHECKS one (the default run) or the load time + 90 s.
 check_tcp-soak() {
-	local out=$1 limit=$2 workers=$3 route secs=150
+	local out=$1 limit=$2 workers=$3 route secs=90
 	if [[ ${NC_LONG:-0} == 1 ]]; then secs=1800; fi
 	secs=${NC_TCP_SOAK_SECONDS:-$secs}
 	((limit >= secs + 90)) || limit=$((secs + 90))
