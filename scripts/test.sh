@@ -8,7 +8,7 @@
 #   e. benchmark smoke runs (nc_bench_store, nc_bench_proto, and as root bench-memif.sh:
 #      nicached on the DPDK path against mcgen over memif, over UDP and over TCP (mcgen
 #      -x dpdk-tcp, a client on the project's own lib/tcp); figures not checked)
-#   f. every parser's libFuzzer target for NC_FUZZ_SECONDS (default 20 here; seven targets)
+#   f. every parser's libFuzzer target for NC_FUZZ_SECONDS (default 15 here; seven targets)
 #      each (scripts/fuzz.sh alone: 60)
 #   g. integration: real clients against build/app/nicached/nicached
 #      (tests/integration/run.sh; NC_INTEGRATION_SERVER=/usr/bin/memcached
@@ -263,9 +263,9 @@ if [[ -x $PBENCH ]]; then
 fi
 
 # ---------------------------------------------------------------- (f)
-banner "f. fuzzing (libFuzzer, clang, ASan+UBSan), ${NC_FUZZ_SECONDS:-20}s per parser"
+banner "f. fuzzing (libFuzzer, clang, ASan+UBSan), ${NC_FUZZ_SECONDS:-15}s per parser"
 fuzz_rc=0
-timeout 1200 bash scripts/fuzz.sh "${NC_FUZZ_SECONDS:-20}" </dev/null || fuzz_rc=$?
+timeout 1200 bash scripts/fuzz.sh "${NC_FUZZ_SECONDS:-15}" </dev/null || fuzz_rc=$?
 if ((fuzz_rc != 0)); then
 	step_failed "fuzzing (scripts/fuzz.sh exited with status $fuzz_rc)"
 fi
