@@ -18,7 +18,8 @@
 # datagram). --proto tcp: the same GETs pipelined on one TCP connection (mcgen -x dpdk-tcp,
 # --window in flight); per request (calls of conn_execute) only the worker's whole count means
 # something there (TCP input runs in the stack's poll). --multiget N: every get asks for N
-# keys; figures are per key (calls of conn_execute). --keep DIR keeps callgrind's output there.
+# keys; figures are per key (calls of exec_read: once per key read, with a connection or
+# without). --keep DIR keeps callgrind's output there.
 # mcgen's replies are not judged (under callgrind the server is slow and some time out).
 # NC_MEMIF_TAG (default nc) starts the names of the memif interface and the EAL file prefixes.
 set -euo pipefail
@@ -43,7 +44,7 @@ while (($#)); do
 	--proto) PROTO=${2:?}; shift 2 ;;
 	--multiget) MULTIGET=${2:?}; shift 2 ;;
 	--keep) KEEP=${2:?}; shift 2 ;;
-	*) sed -n '2,24s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	*) sed -n '2,25s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 [[ $(id -u) -eq 0 ]] || { echo "callgrind-memif: needs root (memif socket in /run)" >&2; exit 1; }
@@ -124,19 +125,36 @@ for k, v in names.items():
 def ids(n):
     return by_name.get(n, [])
 tcp = sys.argv[2] == "tcp"
-per_key = tcp or sys.argv[3] != "1"
-dgrams = sum(calls_to[i] for i in ids("conn_execute" if per_key else "conn_udp_datagram"))
+multiget = sys.argv[3] != "1"
 def inclusive(n):
     return sum(v for (a, b), v in call_incl.items() if b in ids(n))
-if dgrams == 0:
-    sys.exit("callgrind-memif: no request counted")
 total = sum(self_cost.values())
-if per_key:
-    print(f"requests {dgrams}: {total / dgrams:.1f} instructions per request (key), the worker's "
-          f"whole count (idle polls too); worker_handle {inclusive('worker_handle') / dgrams:.1f}")
+if tcp:
+    reqs = sum(calls_to[i] for i in ids("conn_execute"))
+    if reqs == 0:
+        sys.exit("callgrind-memif: no request counted")
+    print(f"requests {reqs}: {total / reqs:.1f} instructions per request, the worker's "
+          f"whole count (idle polls too); worker_handle {inclusive('worker_handle') / reqs:.1f}")
     print("top self costs per request:")
     for k, v in self_cost.most_common(30):
-        print(f"  {v / dgrams:8.1f}  {names.get(k, k)}")
+        print(f"  {v / reqs:8.1f}  {names.get(k, k)}")
+    sys.exit(0)
+dgrams = sum(calls_to[i] for i in ids("conn_udp_datagram"))
+if dgrams == 0:
+    sys.exit("callgrind-memif: no request counted")
+if multiget:
+    # Keys: every key a get reads runs exec_read once, with or without a connection.
+    keys = sum(calls_to[i] for i in ids("exec_read"))
+    if keys == 0:
+        sys.exit("callgrind-memif: no key counted")
+    per = (inclusive("worker_handle") + inclusive("net_queue_rx")) / keys
+    print(f"keys {keys} in {dgrams} datagrams: {per:.1f} instructions per key "
+          f"(worker_handle {inclusive('worker_handle') / keys:.1f}, "
+          f"net_queue_rx {inclusive('net_queue_rx') / keys:.1f}); "
+          f"with the idle polls: {total / keys:.1f}")
+    print("top self costs per key:")
+    for k, v in self_cost.most_common(30):
+        print(f"  {v / keys:8.1f}  {names.get(k, k)}")
     sys.exit(0)
 per = (inclusive("worker_handle") + inclusive("net_queue_rx")) / dgrams
 print(f"datagrams {dgrams}: {per:.1f} instructions per datagram "

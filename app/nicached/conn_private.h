@@ -2,7 +2,10 @@
 #ifndef NC_APP_CONN_PRIVATE_H
 #define NC_APP_CONN_PRIVATE_H
 
-/* Between the connection files (conn.c, conn_run.c, udp.c); not for the rest of the app. */
+/*
+ * Between the connection files (conn.c, conn_run.c, udp.c, udp_direct.c); not for the rest of
+ * the app.
+ */
 
 #include "worker.h"
 
@@ -62,6 +65,33 @@ struct conn *conn_new_udp_get(struct worker *w, const char *key, uint32_t key_le
  * --udp-reply-max is not sent and counts nothing.
  */
 void udp_finish(struct worker *w, struct conn *c);
+
+/**
+ * Send a UDP reply: @p kept (bytes an earlier flush held back; may be empty), then the
+ * worker's output, not copied, as numbered datagrams of request @p request_id to @p to (via
+ * the stack's address @p via); nothing when @p too_large (the reply passed --udp-reply-max
+ * while it was made). Resets the output. bytes_written counts the datagrams the stack took,
+ * frame headers included (as memcached), less @p kept's length (counted when it was kept); a
+ * reply over --udp-reply-max is not sent and counts udp_reply_too_large.
+ */
+void udp_reply_send(struct worker *w, struct iovec kept, uint16_t request_id, uint16_t via,
+		    const struct stack_addr *to, bool too_large);
+
+/**
+ * [worker, read-side] A datagram @p d that is one plain text get of @p keys[0..n)
+ * (text_get_keys() found them), answered without a connection: each key routed
+ * (worker_key_route(), from @p hint, the burst prefetch's entry for the datagram, where it has
+ * the key; the others looked up in bulk), read (exec_read()), counted (requests, stats detail,
+ * latency) and written by the text writer as a connection's request would be; the reply goes
+ * straight into the stack's next datagram when it fits one (stack_dgram_buf), else out of the
+ * worker's output (udp_reply_send()). Does nothing and leaves the datagram to a connection
+ * when request logging is on (-vv), there are more than UDP_DIRECT_KEYS keys, or a key's
+ * request would wait: another member's key (proxied) or a cluster warming up (a miss asks
+ * another copy). Values are read under the caller's read-side critical section.
+ * @return true when answered (or dropped as a connection would drop it).
+ */
+bool udp_get_direct(struct worker *w, const struct stack_dgram *d, uint16_t request_id,
+		    const struct proto_key_ref *keys, unsigned n, const struct udp_key_hint *hint);
 
 /**
  * [worker, read-side] The store key of @p req (its key digested, or taken from @p hk, the

@@ -20,12 +20,12 @@
 #include "proto/request.h"
 
 /* Classes of command: X(name, description). */
-#define LATENCY_CLASSES(X)                                                        \
-	X(get, "reads: get, gets, gat, gats, mg, binary get*")                    \
+#define LATENCY_CLASSES(X)                                                         \
+	X(get, "reads: get, gets, gat, gats, mg, binary get*")                     \
 	X(set, "stores: set, add, replace, append, prepend, cas, ms, binary set*") \
-	X(delete, "delete, md, binary delete")                                    \
-	X(arith, "incr, decr, ma, binary incr/decr")                              \
-	X(touch, "touch, binary touch")                                           \
+	X(delete, "delete, md, binary delete")                                     \
+	X(arith, "incr, decr, ma, binary incr/decr")                               \
+	X(touch, "touch, binary touch")                                            \
 	X(other, "everything else: stats, flush_all, version, mn, me, config, lru_crawler")
 
 enum latency_class {
@@ -36,9 +36,12 @@ enum latency_class {
 };
 
 /* Upper bounds of the buckets in microseconds, ascending; a last bucket (+Inf) follows. */
-#define LATENCY_BOUNDS_US(X) \
-	X(1) X(2) X(5) X(10) X(20) X(50) X(100) X(200) X(500) X(1000) X(2000) X(5000) \
-	X(10000) X(50000) X(100000) X(1000000)
+#define LATENCY_BOUNDS_US(X)                                                                       \
+	X(1)                                                                                       \
+	X(2)                                                                                       \
+	X(5)                                                                                       \
+	X(10) X(20) X(50) X(100) X(200) X(500) X(1000) X(2000) X(5000) X(10000) X(50000) X(100000) \
+		X(1000000)
 
 enum {
 #define LATENCY_BOUND_ONE(us) +1
@@ -46,6 +49,7 @@ enum {
 #undef LATENCY_BOUND_ONE
 	LATENCY_BUCKETS = LATENCY_BOUNDS + 1,
 };
+_Static_assert(LATENCY_BOUNDS == 16, "latency_note_n()'s search is written for 16 bounds");
 
 /** The bucket bounds in TSC cycles (latency_bounds_init), shared read-only by the workers. */
 struct latency_bounds {
@@ -93,23 +97,38 @@ latency_class_of(enum proto_op op)
 }
 
 /**
- * Count one request of operation @p op that took @p cycles. The owning worker only; most
- * requests take under 10 us, so the search from the first bucket ends in a few compares.
+ * Count @p n requests of operation @p op that took @p cycles each (the keys of one multi-key
+ * get answered together). The owning worker only.
  */
 static inline void
-latency_note(struct worker_latency *l, const struct latency_bounds *b, enum proto_op op,
-	     uint64_t cycles)
+latency_note_n(struct worker_latency *l, const struct latency_bounds *b, enum proto_op op,
+	       uint64_t cycles, unsigned n)
 {
 	enum latency_class c = latency_class_of(op);
 	unsigned i = 0;
 
-	while (i < LATENCY_BOUNDS && cycles > b->cycles[i])
-		i++;
-	__atomic_store_n(&l->count[c][i], __atomic_load_n(&l->count[c][i], __ATOMIC_RELAXED) + 1,
+	/*
+	 * i = how many bounds cycles passes: a binary search over the first 15 (8 + 4 + 2 + 1),
+	 * then the last (passed only if all the others were), the same steps for any latency.
+	 */
+	i += cycles > b->cycles[i + 7] ? 8 : 0;
+	i += cycles > b->cycles[i + 3] ? 4 : 0;
+	i += cycles > b->cycles[i + 1] ? 2 : 0;
+	i += cycles > b->cycles[i] ? 1 : 0;
+	i += cycles > b->cycles[LATENCY_BOUNDS - 1] ? 1 : 0;
+	__atomic_store_n(&l->count[c][i], __atomic_load_n(&l->count[c][i], __ATOMIC_RELAXED) + n,
 			 __ATOMIC_RELAXED);
 	__atomic_store_n(&l->sum_cycles[c],
-			 __atomic_load_n(&l->sum_cycles[c], __ATOMIC_RELAXED) + cycles,
+			 __atomic_load_n(&l->sum_cycles[c], __ATOMIC_RELAXED) + cycles * n,
 			 __ATOMIC_RELAXED);
+}
+
+/** Count one request of operation @p op that took @p cycles (latency_note_n() of 1). */
+static inline void
+latency_note(struct worker_latency *l, const struct latency_bounds *b, enum proto_op op,
+	     uint64_t cycles)
+{
+	latency_note_n(l, b, op, cycles, 1);
 }
 
 #endif /* NC_APP_LATENCY_H */

@@ -46,27 +46,35 @@ udp_prefetch(struct worker *w, const struct stack_dgram *d, unsigned n)
 
 	if (n > WORKER_UDP_BATCH)
 		n = WORKER_UDP_BATCH;
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
 		w->udp_hint[i].n = 0;
+		w->udp_hint[i].scanned = false;
+	}
 	if (n < UDP_PREFETCH_MIN)
 		return;
 	for (unsigned i = 0; i < n; i++) {
 		const char *payload = (const char *)d[i].bytes + PROTO_UDP_HEADER_LEN;
 		uint32_t len = d[i].len - PROTO_UDP_HEADER_LEN;
 		struct udp_key_hint *h = &w->udp_hint[i];
+		const struct proto_key_ref *keys = h->keys;
 		unsigned k;
 
 		if (d[i].len <= PROTO_UDP_HEADER_LEN || d[i].truncated)
 			continue;
-		/* Most are one plain get: its key is scanned once, here (the request is told). */
-		h->single_get = text_single_get_key(payload, len, &refs[0].key, &refs[0].len);
-		k = h->single_get ? 1 : proto_peek_read_keys(payload, len, refs, UDP_HINT_KEYS);
+		/* Most are one plain get: its keys are scanned once, here (the request is told). */
+		h->scanned = true;
+		h->get_keys = (uint8_t)text_get_keys(payload, len, h->keys, UDP_DIRECT_KEYS);
+		k = h->get_keys < UDP_HINT_KEYS ? h->get_keys : UDP_HINT_KEYS;
+		if (k == 0) {
+			k = proto_peek_read_keys(payload, len, refs, UDP_HINT_KEYS);
+			keys = refs;
+		}
 		/* Each key's digest, shard and lookup are handed to its request: done once. */
 		for (unsigned j = 0; j < k; j++) {
 			struct udp_hint_key *hk = &h->k[j];
 
-			store_key_init(&hk->key, &w->srv->seed, refs[j].key, refs[j].len);
-			hk->off = (uint32_t)(refs[j].key - payload);
+			store_key_init(&hk->key, &w->srv->seed, keys[j].key, keys[j].len);
+			hk->off = (uint32_t)(keys[j].key - payload);
 			hk->shard = cluster_key_shard(w->srv, &hk->key);
 			hk->found = NULL;
 		}
@@ -143,94 +151,15 @@ conn_udp_keep(struct conn *c)
 	return 0;
 }
 
-static void udp_reply_send(struct worker *w, struct iovec kept, uint16_t request_id, uint16_t via,
-			   const struct stack_addr *to, bool too_large);
-
-/**
- * Write the reply to @p req (result @p res) straight into the stack's next datagram
- * (stack_dgram_buf) and send it to @p to as datagram 0 of 1 of request @p request_id, when
- * it fits one datagram (--udp-payload) and the backend lends such a buffer. Counts
- * bytes_written as udp_reply_send() would.
- * @return true when done (sent, or dropped by the stack as UDP may); false when nothing was
- *         sent: the reply must go through the worker's output (udp_reply_send).
- */
-static bool
-udp_reply_in_place(struct worker *w, uint16_t request_id, uint16_t via, const struct stack_addr *to,
-		   const struct proto_request *req, const struct proto_result *res)
-{
-	uint32_t room, cap, max = w->srv->set.udp_payload;
-	uint8_t *buf = stack_dgram_buf(w->stack, &room);
-	struct iovec iov[2];
-	struct proto_out out;
-
-	if (buf == NULL || room <= PROTO_UDP_HEADER_LEN)
-		return false;
-	cap = room - PROTO_UDP_HEADER_LEN < max ? room - PROTO_UDP_HEADER_LEN : max;
-	/* Every value byte copied: this is the frame that goes out. */
-	proto_out_init(&out, iov, 2, buf + PROTO_UDP_HEADER_LEN, cap, true);
-	if (proto_write(&out, req, res) != 0 || out.niov != 1 ||
-	    out.bytes > w->srv->set.udp_reply_max)
-		return false; /* (the buffer stays the stack's, unsent) */
-	proto_udp_header_write(buf, request_id, 0, 1);
-	if (stack_dgram_buf_send(w->stack, PROTO_UDP_HEADER_LEN + (uint32_t)out.bytes, via, to) ==
-	    0)
-		STAT_ADD(&w->stats, bytes_written, PROTO_UDP_HEADER_LEN + out.bytes);
-	return true;
-}
-
-/**
- * A datagram that is one plain get of @p key (text_single_get_key() found it), answered
- * without a connection: the same routing (worker_key_route), read (exec_read), counters,
- * latency and reply writer as a connection's request, minus taking and clearing a connection
- * for it; the reply is written straight into the stack's next datagram where it can be
- * (udp_reply_in_place), else sent from the worker's output as a connection's is. @p hk: the burst prefetch's entry for the key in @p hint, or
- * NULL. Leaves the datagram to a connection, having done nothing, when request logging is on
- * (-vv) or the request may wait: another member's key (proxied) or a cluster warming up (a
- * miss asks another copy).
- * @return true when answered (or dropped as a connection would drop it).
- */
-static bool
-udp_get_direct(struct worker *w, const struct stack_dgram *d, uint16_t request_id, const char *key,
-	       uint32_t key_len, const struct udp_hint_key *hk, const struct udp_key_hint *hint)
-{
-	struct nc_server *srv = w->srv;
-	struct proto_request req;
-	struct proto_result res;
-	const struct item *found;
-	struct store_key k;
-	struct nc_route route;
-
-	if (__atomic_load_n(&srv->verbosity, __ATOMIC_RELAXED) >= 2)
-		return false;
-	text_single_get_req(&req, key, key_len);
-	found = worker_key_route(w, &req, hk, hint, &k, &route);
-	if (route.role == NC_ROUTE_REMOTE || (route.role != NC_ROUTE_ALONE && cluster_warming(srv)))
-		return false;
-	STAT_INC(&w->stats, requests);
-	exec_read(&w->exec, srv->workers[route.shard]->shard, &k, found, &req, &res);
-	conn_detail_note(w, &req, &res);
-	latency_note(&w->latency, &srv->latency, req.op, rte_rdtsc() - w->loop_tsc);
-	if (udp_reply_in_place(w, request_id, d->via, &d->peer, &req, &res))
-		return true;
-	if (proto_write(&w->out, &req, &res) != 0) {
-		/* Larger than the worker's whole output: a connection could not send it either. */
-		proto_out_reset(&w->out);
-		STAT_INC(&w->stats, udp_reply_too_large);
-		return true;
-	}
-	udp_reply_send(w, (struct iovec){NULL, 0}, request_id, d->via, &d->peer, false);
-	return true;
-}
-
 void
 conn_udp_datagram(struct worker *w, const struct stack_dgram *d, const struct udp_key_hint *hint)
 {
 	struct proto_udp_header h;
 	const uint8_t *payload = d->bytes + PROTO_UDP_HEADER_LEN;
-	bool single = true;
-	const char *key;
-	uint32_t key_len;
+	struct proto_key_ref own_keys[UDP_DIRECT_KEYS];
+	const struct proto_key_ref *keys;
 	struct conn *c;
+	unsigned n;
 	uint32_t len;
 
 	STAT_INC(&w->stats, udp_requests);
@@ -241,26 +170,25 @@ conn_udp_datagram(struct worker *w, const struct stack_dgram *d, const struct ud
 		return;
 	}
 	/*
-	 * Most datagrams are one plain get (udp_prefetch() told it, or see here): it needs no
-	 * parser (the input stays empty), and it runs on the datagram where it lies, its peer
-	 * address too (the hint's key points there as well); the next receive reuses those
+	 * Most datagrams are one plain get of one key or several (udp_prefetch() told it, or see
+	 * here): it is answered without a connection. Should it need one after all, a get of one
+	 * key needs no parser (the input stays empty) and runs on the datagram where it lies, its
+	 * peer address too (the hint's key points there as well); the next receive reuses those
 	 * bytes, so should it wait, conn_udp_keep() copies them.
 	 */
+	len = d->len - PROTO_UDP_HEADER_LEN;
+	if (hint != NULL && hint->scanned) {
+		keys = hint->keys;
+		n = hint->get_keys;
+	} else {
+		keys = own_keys;
+		n = text_get_keys((const char *)payload, len, own_keys, UDP_DIRECT_KEYS);
+	}
 	if (hint != NULL && hint->n == 0)
 		hint = NULL;
-	len = d->len - PROTO_UDP_HEADER_LEN;
-	if (hint != NULL && hint->single_get) {
-		if (udp_get_direct(w, d, h.request_id, hint->k[0].key.key, hint->k[0].key.len,
-				   &hint->k[0], hint))
-			return;
-	} else if (hint == NULL &&
-		   text_single_get_key((const char *)payload, len, &key, &key_len)) {
-		if (udp_get_direct(w, d, h.request_id, key, key_len, NULL, NULL))
-			return;
-	}
-	c = hint != NULL && hint->single_get ?
-		    conn_new_udp_get(w, hint->k[0].key.key, hint->k[0].key.len) :
-		    conn_new_udp(w);
+	if (n > 0 && udp_get_direct(w, d, h.request_id, keys, n, hint))
+		return;
+	c = n == 1 ? conn_new_udp_get(w, keys[0].key, keys[0].len) : conn_new_udp(w);
 	if (c == NULL) {
 		STAT_INC(&w->stats, udp_dropped);
 		return;
@@ -268,10 +196,8 @@ conn_udp_datagram(struct worker *w, const struct stack_dgram *d, const struct ud
 	c->udp_via = d->via;
 	c->udp_request_id = h.request_id;
 	c->read_closed = true;
-	if (hint == NULL || !hint->single_get)
-		single = text_single_get((const char *)payload, len, &c->req);
 	c->hint = hint;
-	if (single) {
+	if (n == 1) {
 		c->hint_base = (const char *)payload;
 		c->udp_lent = payload;
 		c->udp_lent_len = len;
@@ -362,15 +288,7 @@ batch_bytes(uint64_t len, uint32_t payload, uint32_t seq, int sent)
 	return bytes;
 }
 
-/**
- * Send a UDP reply: @p kept (bytes an earlier flush held back; may be empty), then the
- * worker's output, not copied, as numbered datagrams of request @p request_id to @p to (via
- * the stack's address @p via); nothing when @p too_large (the reply passed --udp-reply-max
- * while it was made). Resets the output. bytes_written counts the datagrams the stack took,
- * frame headers included (as memcached), less @p kept's length (counted when it was kept); a
- * reply over --udp-reply-max is not sent and counts udp_reply_too_large.
- */
-static void
+void
 udp_reply_send(struct worker *w, struct iovec kept, uint16_t request_id, uint16_t via,
 	       const struct stack_addr *to, bool too_large)
 {

@@ -1161,6 +1161,72 @@ key_printable(const char *s, uint32_t n)
 	return true;
 }
 
+/** The little-endian 64-bit word at @p s (any alignment): its first byte is the lowest. */
+static inline uint64_t
+load_le64(const char *s)
+{
+	uint64_t v;
+
+	memcpy(&v, s, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
+/**
+ * How many of the @p n bytes at @p s, from the first, are printable ASCII other than space
+ * ('!'..'~'): key_printable()'s test, stopping at the first byte that fails it. The lowest
+ * flagged byte of a word is exact (a borrow or carry starts only at a flagged byte and runs
+ * upwards), so the word is read little-endian on any machine.
+ */
+static inline uint32_t
+printable_span(const char *s, uint32_t n)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = ones << 7;
+	uint32_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t v = load_le64(s + i), flagged;
+
+		flagged = ((v - ones * '!') & ~v & highs) | (((v + ones * (127 - '~')) | v) & highs);
+		if (flagged != 0)
+			return i + (uint32_t)__builtin_ctzll(flagged) / 8;
+	}
+	while (i < n && (unsigned char)(s[i] - '!') <= '~' - '!')
+		i++;
+	return i;
+}
+
+unsigned
+text_get_keys(const char *s, uint32_t len, struct proto_key_ref *keys, unsigned max)
+{
+	uint32_t end, pos = 4;
+	unsigned n = 0;
+
+	if (len < sizeof("get k\n") - 1 || memcmp(s, "get ", 4) != 0 || s[len - 1] != '\n')
+		return 0;
+	end = len - 1;
+	if (s[end - 1] == '\r')
+		end--;
+	for (;;) {
+		uint32_t klen = printable_span(s + pos, end - pos);
+
+		/* A key as the tokenizer cuts it, one space before the next: else the parser reads it. */
+		if (klen == 0 || klen > PROTO_KEY_MAX || n == max)
+			return 0;
+		keys[n].key = s + pos;
+		keys[n].len = klen;
+		n++;
+		pos += klen;
+		if (pos == end)
+			return n;
+		if (s[pos] != ' ')
+			return 0;
+		pos++;
+	}
+}
+
 bool
 text_single_get_key(const char *s, uint32_t len, const char **key, uint32_t *key_len)
 {

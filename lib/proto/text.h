@@ -95,11 +95,14 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "proto/input.h"
 #include "proto/output.h"
 #include "proto/parse.h"
+#include "proto/peek.h"
 #include "proto/request.h"
 
 /** Largest data block when text_parser_init() is given 0 (memcached's -I default). */
@@ -137,10 +140,10 @@ struct text_parser {
 	uint32_t ktotal;   /* KEYS: bytes of the line with its "\n" */
 	uint8_t ki;	   /* KEYS: next key in ktok[] */
 	uint8_t kn;	   /* KEYS: keys in ktok[] */
-	bool sreading; /* STREAM: a token is being read into key[] */
-	bool sheld;    /* STREAM: key[] holds a whole token not yet produced */
-	uint8_t slast; /* STREAM: last byte of the token being read */
-	uint32_t slen; /* STREAM: length of that token (saturates) */
+	bool sreading;	   /* STREAM: a token is being read into key[] */
+	bool sheld;	   /* STREAM: key[] holds a whole token not yet produced */
+	uint8_t slast;	   /* STREAM: last byte of the token being read */
+	uint32_t slen;	   /* STREAM: length of that token (saturates) */
 
 	/*
 	 * From here on, the buffers are written before they are read: text_parser_init() clears
@@ -201,6 +204,43 @@ bool text_single_get(const char *s, uint32_t len, struct proto_request *req);
  * *key_len give its key (pointing into @p s) and true is returned. Any thread; no state.
  */
 bool text_single_get_key(const char *s, uint32_t len, const char **key, uint32_t *key_len);
+
+/**
+ * text_single_get_key() for one plain get line of 1..@p max keys: "get ", keys of
+ * 1..PROTO_KEY_MAX bytes from '!' to '~' with one space between them, then "\r\n" or "\n",
+ * nothing more. For such an input @p keys[0..n) give its keys (pointing into @p s) and n is
+ * returned; for any other input (more keys than @p max too) 0, and the parser is the way.
+ * Any thread; no state.
+ */
+unsigned text_get_keys(const char *s, uint32_t len, struct proto_key_ref *keys, unsigned max);
+
+/**
+ * Turn *req, filled by text_get_key_req() for another key of the same line, into key @p i's
+ * request (its key and its PROTO_F_MULTI_* flags are all that differ). Any thread.
+ */
+static inline void
+text_get_key_req_move(struct proto_request *req, const struct proto_key_ref *keys, unsigned i,
+		      unsigned n)
+{
+	req->flags = (uint32_t)(i == 0) * PROTO_F_MULTI_FIRST |
+		     (uint32_t)(i + 1 == n) * PROTO_F_MULTI_LAST;
+	req->key = keys[i].key;
+	req->key_len = keys[i].len;
+}
+
+/**
+ * Fill *req as text_parse() fills the request for key @p i of the @p n keys text_get_keys()
+ * found (PROTO_F_MULTI_FIRST on the first, PROTO_F_MULTI_LAST on the last). Any thread.
+ */
+static inline void
+text_get_key_req(struct proto_request *req, const struct proto_key_ref *keys, unsigned i,
+		 unsigned n)
+{
+	memset(req, 0, offsetof(struct proto_request, meta)); /* what the parser clears */
+	req->op = PROTO_OP_GET;
+	req->kind = PROTO_TEXT;
+	text_get_key_req_move(req, keys, i, n);
+}
 
 /**
  * Fill *req as text_single_get() does for a line text_single_get_key() accepted with key

@@ -14,8 +14,8 @@
  * two runs must produce the same requests, errors and end position (a digest of each).
  * After PROTO_PARSE_MORE text_parser_line_stalled() is asked too (its answer depends on the
  * segments by design, so it is not part of the digest).
- * When text_single_get() (the parser-free path for a one-get datagram) takes the stream, the
- * parser must produce the same request from it and consume it all.
+ * When text_single_get() or text_get_keys() (the parser-free paths for a get datagram) takes
+ * the stream, the parser must produce the same requests from it and consume it all.
  *
  * Build (standalone):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I lib tests/fuzz/fuzz_text.c \
@@ -413,6 +413,38 @@ check_single_get(const uint8_t *data, size_t size)
 		abort(); /* the shortcut took an input the parser reads otherwise */
 }
 
+/* So must text_get_keys(), key by key, on every input it takes. */
+static void
+check_get_keys(const uint8_t *data, size_t size)
+{
+	static struct text_parser p;
+	struct proto_key_ref keys[32];
+	struct proto_request quick, req;
+	struct proto_input in;
+	enum proto_error err;
+	unsigned n;
+
+	if (size > UINT32_MAX)
+		return;
+	n = text_get_keys((const char *)data, (uint32_t)size, keys, 32);
+	if (n == 0)
+		return;
+	text_parser_init(&p, 0);
+	proto_input_init(&in);
+	if (proto_input_add(&in, data, (uint32_t)size) != 0)
+		abort();
+	for (unsigned i = 0; i < n; i++) {
+		memset(&quick, 0, sizeof(quick));
+		memset(&req, 0, sizeof(req));
+		text_get_key_req(&quick, keys, i, n);
+		if (text_parse(&p, &in, &req, &err) != PROTO_PARSE_OK ||
+		    memcmp(&req, &quick, offsetof(struct proto_request, meta)) != 0)
+			abort(); /* the shortcut took an input the parser reads otherwise */
+	}
+	if (proto_input_avail(&in) != 0 || text_parse(&p, &in, &req, &err) != PROTO_PARSE_MORE)
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -440,6 +472,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	qsort(cuts, ncuts, sizeof(cuts[0]), cmp_size);
 
 	check_single_get(data, size);
+	check_get_keys(data, size);
 	whole = run(data, size, NULL, 0, item_max, copy);
 	split = run(data, size, cuts, ncuts, item_max, copy);
 	if (whole != split)

@@ -731,6 +731,49 @@ def test_udp_set_get(server, udp):
     assert [d for _s, _t, d, _n in got] == [b"VALUE %s 3 2\r\nhi\r\nEND\r\n" % k]
 
 
+def test_udp_multi_get(server, udp):
+    """Multi-key gets over UDP answer as over TCP: hits, misses and repeats in order, a value
+    that needs several datagrams, more keys than the server answers without a connection
+    (32), and the per-key counters. (memcached 1.6 answers each key in a datagram of its own,
+    each numbered 0 of 1, so a client that reads one reply sees only the first key there.)"""
+    t = tag("udpmg")
+    keys = [t + b"%02d" % i for i in range(40)]
+    big = os.urandom(2500).hex().encode()  # 5 KB: the reply needs several datagrams
+    with text(server) as c:
+        for i, k in enumerate(keys):
+            if i % 3 != 2:  # every third key misses
+                assert c.set(k, big if i == 7 else b"v%d" % i, flags=i) == b"STORED"
+        before = c.stats()
+        lines = []
+        for n in (2, 5, 10, 31, 32, 33, 40):
+            lines.append(b"get " + b" ".join(keys[:n]))
+        lines.append(b"get " + b" ".join([keys[0], keys[2], keys[0], keys[1]]))  # repeats
+        lines.append(b"get " + b" ".join(k for i, k in enumerate(keys[:20]) if i != 7))
+        want = []
+        for line in lines:
+            c.send(line + b"\r\n")
+            body = b""
+            while True:
+                got = c.readline()
+                body += got + b"\r\n"
+                if got == b"END":
+                    break
+                body += c.read_exact(int(got.split()[3]) + 2)
+            want.append(body)
+        mid = c.stats()
+        for rid, (line, body) in enumerate(zip(lines, want), 0x5100):
+            got = udp.request(line + b"\r\n", rid)
+            assert got, "no reply to %r" % line[:60]
+            assert {total for _s, total, _d, _n in got} == {len(got)}
+            assert b"".join(d for _s, _t, d, _n in sorted(got)) == body, line[:60]
+        after = c.stats()
+    nkeys = sum(len(line.split()) - 1 for line in lines)
+    for name in ("cmd_get", "get_hits", "get_misses"):
+        tcp = int(mid[name]) - int(before[name])
+        assert int(after[name]) - int(mid[name]) == tcp, name
+    assert int(mid["cmd_get"]) - int(before["cmd_get"]) == nkeys
+
+
 # ------------------------------------------------------------------ max connections
 
 @pytest.mark.maxconns

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Unit tests for text_single_get(), the parser-free path for a datagram that is one plain
- * `get <key>` line: the cases it must take and the ones it must leave to the parser, every
- * byte value at every position of a key, then a differential test. Over 200,000 inputs made to look like gets (random keys over an
- * alphabet with spaces, CR, LF, NUL, DEL and high bytes, lengths around the 250-byte limit),
- * whenever the shortcut takes an input, text_parse() on the same input must produce the same
- * request (every field req_init() clears, compared byte for byte), consume the whole input,
- * and then ask for more.
+ * Unit tests for text_single_get() and text_get_keys(), the parser-free paths for a datagram
+ * that is one plain `get <key>` or `get <key> <key>...` line: the cases they must take and the
+ * ones they must leave to the parser, every byte value at every position of a key, then
+ * differential tests. Over 200,000 inputs made to look like gets (random keys over an
+ * alphabet with spaces, CR, LF, NUL, DEL and high bytes, lengths around the 250-byte limit;
+ * for text_get_keys() up to 40 keys with doubled and trailing spaces), whenever a shortcut
+ * takes an input, text_parse() on the same input must produce the same requests (every field
+ * req_init() clears, compared byte for byte), consume the whole input, and then ask for more.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -176,6 +177,176 @@ test_same_as_parser(void **state)
 	assert_true(taken > 100000);
 }
 
+static unsigned
+keys_of(const char *s, struct proto_key_ref *keys, unsigned max)
+{
+	return text_get_keys(s, (uint32_t)strlen(s), keys, max);
+}
+
+static void
+test_get_keys_cases(void **state)
+{
+	struct proto_key_ref keys[40];
+	struct proto_request req;
+	char line[600];
+
+	(void)state;
+	assert_int_equal(keys_of("get k\r\n", keys, 8), 1);
+	assert_int_equal(keys[0].len, 1);
+	assert_int_equal(keys_of("get a bb ccc\r\n", keys, 8), 3);
+	assert_int_equal(keys[1].len, 2);
+	assert_memory_equal(keys[2].key, "ccc", 3);
+	assert_int_equal(keys_of("get a bb ccc\n", keys, 8), 3);
+	text_get_key_req(&req, keys, 0, 3);
+	assert_int_equal(req.flags, PROTO_F_MULTI_FIRST);
+	text_get_key_req(&req, keys, 1, 3);
+	assert_int_equal(req.flags, 0);
+	text_get_key_req(&req, keys, 2, 3);
+	assert_int_equal(req.flags, PROTO_F_MULTI_LAST);
+	assert_int_equal(req.op, PROTO_OP_GET);
+	assert_int_equal(req.kind, PROTO_TEXT);
+	/* More keys than asked for: the parser's. */
+	assert_int_equal(keys_of("get a b c\r\n", keys, 2), 0);
+	assert_int_equal(keys_of("get a b c\r\n", keys, 3), 3);
+
+	/* Two keys of 250 bytes; one of 251 is the parser's error to give. */
+	memcpy(line, "get ", 4);
+	memset(line + 4, 'x', 250);
+	line[254] = ' ';
+	memset(line + 255, 'y', 250);
+	memcpy(line + 505, "\r\n", 3);
+	assert_int_equal(keys_of(line, keys, 8), 2);
+	line[254] = 'x';
+	line[255] = ' ';
+	assert_int_equal(keys_of(line, keys, 8), 0);
+
+	assert_int_equal(keys_of("gets a b\r\n", keys, 8), 0);
+	assert_int_equal(keys_of("get a  b\r\n", keys, 8), 0);
+	assert_int_equal(keys_of("get  a b\r\n", keys, 8), 0);
+	assert_int_equal(keys_of("get a b \r\n", keys, 8), 0);
+	assert_int_equal(keys_of("get a\tb\r\n", keys, 8), 0);
+	assert_int_equal(keys_of("get a b\r", keys, 8), 0);
+	assert_int_equal(keys_of("get a b\r\r\n", keys, 8), 0);
+	assert_int_equal(keys_of("get a b\r\nget c\r\n", keys, 8), 0);
+	assert_int_equal(keys_of("get \r\n", keys, 8), 0);
+	assert_int_equal(keys_of("get a \xc3\xa9\r\n", keys, 8), 0);
+	assert_int_equal(text_get_keys("get a \0\r\n", 10, keys, 8), 0);
+}
+
+static void
+test_get_keys_every_byte_everywhere(void **state)
+{
+	/* Two 17-byte keys (two 8-byte steps and a tail each) with byte b at position pos. */
+	char line[4 + 17 + 1 + 17 + 2];
+	struct proto_key_ref keys[2];
+
+	(void)state;
+	memcpy(line, "get ", 4);
+	line[4 + 17] = ' ';
+	memcpy(line + 4 + 35, "\r\n", 2);
+	for (unsigned b = 0; b < 256; b++) {
+		for (unsigned pos = 4; pos < 4 + 35; pos++) {
+			bool printable = b >= '!' && b <= '~';
+			unsigned want = printable ? 2 : 0;
+
+			memset(line + 4, 'k', 17);
+			line[4 + 17] = ' ';
+			memset(line + 4 + 18, 'j', 17);
+			/* In the space between them: two keys, one of 35 bytes, or none. */
+			if (pos == 4 + 17)
+				want = b == ' ' ? 2 : printable ? 1 : 0;
+			line[pos] = (char)b;
+			assert_int_equal(text_get_keys(line, sizeof(line), keys, 2), want);
+		}
+	}
+}
+
+/** Parse @p s whole with text_parse(); its requests must be text_get_key_req()'s of @p keys. */
+static void
+check_keys_same_as_parser(const char *s, uint32_t len, const struct proto_key_ref *keys,
+			  unsigned n)
+{
+	struct text_parser *p = malloc(sizeof(*p));
+	struct proto_request req, quick;
+	struct proto_input in;
+	enum proto_error err;
+
+	assert_non_null(p);
+	text_parser_init(p, 0);
+	proto_input_init(&in);
+	assert_int_equal(proto_input_add(&in, s, len), 0);
+	for (unsigned i = 0; i < n; i++) {
+		memset(&req, 0x5a, sizeof(req));
+		memset(&quick, 0x5a, sizeof(quick));
+		text_get_key_req(&quick, keys, i, n);
+		assert_int_equal(text_parse(p, &in, &req, &err), PROTO_PARSE_OK);
+		assert_int_equal(err, PROTO_ERR_NONE);
+		assert_memory_equal(&req, &quick, offsetof(struct proto_request, meta));
+	}
+	assert_int_equal(proto_input_avail(&in), 0);
+	assert_int_equal(text_parse(p, &in, &req, &err), PROTO_PARSE_MORE);
+	free(p);
+}
+
+static void
+test_get_keys_same_as_parser(void **state)
+{
+	static const char alphabet[] = "ab:09~! \r\n\0\x7f\xff";
+	char buf[12000];
+	unsigned seed = 2027, taken = 0, multi = 0;
+
+	(void)state;
+	for (int round = 0; round < 100000; round++) {
+		unsigned nkeys = 1 + (unsigned)rand_r(&seed) % 40;
+		struct proto_key_ref keys[40];
+		uint32_t len = 3;
+		unsigned n;
+
+		memcpy(buf, "get", 3);
+		for (unsigned k = 0; k < nkeys; k++) {
+			uint32_t klen = (uint32_t)rand_r(&seed) % 16 == 0 ?
+						240 + (uint32_t)rand_r(&seed) % 16 :
+						1 + (uint32_t)rand_r(&seed) % 24;
+
+			buf[len++] = ' ';
+			if (rand_r(&seed) % 128 == 0)
+				buf[len++] = ' ';
+			for (uint32_t i = 0; i < klen; i++) {
+				bool odd = rand_r(&seed) % 256 == 0;
+
+				buf[len++] = odd ? alphabet[rand_r(&seed) % (sizeof(alphabet) - 1)] :
+						   (char)('a' + rand_r(&seed) % 26);
+			}
+		}
+		if (rand_r(&seed) % 64 == 0)
+			buf[len++] = ' ';
+		if (rand_r(&seed) % 2 == 0)
+			buf[len++] = '\r';
+		buf[len++] = '\n';
+		if (rand_r(&seed) % 64 == 0)
+			buf[len++] = alphabet[rand_r(&seed) % (sizeof(alphabet) - 1)];
+		n = text_get_keys(buf, len, keys, 32);
+		if (n > 0) {
+			taken++;
+			multi += n > 1;
+			check_keys_same_as_parser(buf, len, keys, n);
+		}
+		/* One key: text_single_get_key()'s answer. */
+		{
+			const char *key = NULL;
+			uint32_t klen = 0;
+			unsigned one = text_get_keys(buf, len, keys, 1);
+
+			assert_int_equal(one, text_single_get_key(buf, len, &key, &klen) ? 1 : 0);
+			if (one == 1)
+				assert_ptr_equal(key, keys[0].key);
+		}
+	}
+	/* The generator is tuned so many inputs are plain gets the shortcut must take. */
+	assert_true(taken > 20000);
+	assert_true(multi > 10000);
+}
+
 int
 main(void)
 {
@@ -183,6 +354,9 @@ main(void)
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_every_byte_everywhere),
 		cmocka_unit_test(test_same_as_parser),
+		cmocka_unit_test(test_get_keys_cases),
+		cmocka_unit_test(test_get_keys_every_byte_everywhere),
+		cmocka_unit_test(test_get_keys_same_as_parser),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
