@@ -135,7 +135,7 @@ udp_get_direct(struct worker *w, const struct stack_dgram *d, uint16_t request_i
 		exec_read(&w->exec, srv->workers[dk[i].shard]->shard, &dk[i].key, dk[i].found, &req,
 			  &res[i]);
 		conn_detail_note(w, &req, &res[i]);
-		if (frame != NULL && (proto_write(&out, &req, &res[i]) != 0 || out.niov != 1))
+		if (frame != NULL && (text_write_get(&out, &req, &res[i]) != 0 || out.niov != 1))
 			frame = NULL; /* (it stays the stack's, unsent) */
 	}
 	latency_note_n(&w->latency, &srv->latency, PROTO_OP_GET, rte_rdtsc() - w->loop_tsc, n);
@@ -149,7 +149,7 @@ udp_get_direct(struct worker *w, const struct stack_dgram *d, uint16_t request_i
 	/* Larger than one datagram (or no frame lent): out of the worker's output, as a connection. */
 	for (unsigned i = 0; i < n; i++) {
 		text_get_key_req_move(&req, keys, i, n);
-		if (proto_write(&w->out, &req, &res[i]) != 0) {
+		if (text_write_get(&w->out, &req, &res[i]) != 0) {
 			/*
 			 * Larger than the worker's whole output (values of many chunks and a raised
 			 * --udp-reply-max): not sent, counted as a reply over --udp-reply-max.

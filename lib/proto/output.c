@@ -8,31 +8,9 @@
 #include "core/decimal.h"
 
 void
-proto_out_init(struct proto_out *out, struct iovec *iov, uint32_t max_iov, void *buf,
-	       uint32_t cap, bool copy_values)
-{
-	out->iov = iov;
-	out->max_iov = max_iov;
-	out->buf = buf;
-	out->cap = cap;
-	out->copy_values = copy_values;
-	out->copy_max = 0;
-	proto_out_reset(out);
-}
-
-void
 proto_out_set_copy_max(struct proto_out *out, uint32_t max)
 {
 	out->copy_max = max;
-}
-
-void
-proto_out_reset(struct proto_out *out)
-{
-	out->niov = 0;
-	out->used = 0;
-	out->bytes = 0;
-	out->overflow = false;
 }
 
 static int

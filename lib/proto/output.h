@@ -31,9 +31,6 @@ struct proto_out {
 	uint32_t copy_max;  /* referenced values up to this many bytes are copied (0: none) */
 };
 
-/** Start an empty output over caller-owned arrays. */
-void proto_out_init(struct proto_out *out, struct iovec *iov, uint32_t max_iov, void *buf,
-		    uint32_t cap, bool copy_values);
 
 /**
  * With copy_values false, copy the values of at most @p max bytes all the same (0, the
@@ -43,7 +40,28 @@ void proto_out_init(struct proto_out *out, struct iovec *iov, uint32_t max_iov, 
 void proto_out_set_copy_max(struct proto_out *out, uint32_t max);
 
 /** Forget the contents (after they were sent); keeps the arrays and the copy policy. */
-void proto_out_reset(struct proto_out *out);
+static inline void
+proto_out_reset(struct proto_out *out)
+{
+	out->niov = 0;
+	out->used = 0;
+	out->bytes = 0;
+	out->overflow = false;
+}
+
+/** Start an empty output over caller-owned arrays. */
+static inline void
+proto_out_init(struct proto_out *out, struct iovec *iov, uint32_t max_iov, void *buf,
+	       uint32_t cap, bool copy_values)
+{
+	out->iov = iov;
+	out->max_iov = max_iov;
+	out->buf = buf;
+	out->cap = cap;
+	out->copy_values = copy_values;
+	out->copy_max = 0;
+	proto_out_reset(out);
+}
 
 /**
  * Copy bytes into the output buffer (merged with the previous iovec when contiguous).

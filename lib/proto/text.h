@@ -287,6 +287,14 @@ int text_write(struct proto_out *out, const struct proto_request *req,
 	       const struct proto_result *res);
 
 /**
+ * text_write() for a GET or GAT request (text_parse()'s or text_get_key_req()'s): "VALUE ..."
+ * and the value for a hit, nothing for a miss, "END" after the key with PROTO_F_MULTI_LAST.
+ * @return as text_write().
+ */
+int text_write_get(struct proto_out *out, const struct proto_request *req,
+		   const struct proto_result *res);
+
+/**
  * Append the reply line for a parse error: proto_error_reply(err) and "\r\n". Errors without
  * a text reply (PROTO_ERR_NONE, NOREPLY_ONLY, binary ones) append nothing.
  * @return 0; -ENOBUFS when the output is full (out->overflow set, the output left as it was).

@@ -30,12 +30,50 @@ put_line(struct proto_out *out, const char *s)
 	return 0;
 }
 
+/*
+ * memcpy() for the short copies of a get reply (keys, small values) without the call: up to
+ * 32 bytes as two overlapping moves of the largest width that fits, else memcpy().
+ */
+static inline void
+copy_short(char *d, const void *src, uint32_t n)
+{
+	const char *s = src;
+
+	if (n > 32) {
+		memcpy(d, s, n);
+	} else if (n >= 16) {
+		char a[16], b[16];
+
+		memcpy(a, s, 16);
+		memcpy(b, s + n - 16, 16);
+		memcpy(d, a, 16);
+		memcpy(d + n - 16, b, 16);
+	} else if (n >= 8) {
+		uint64_t a, b;
+
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		memcpy(d, &a, 8);
+		memcpy(d + n - 8, &b, 8);
+	} else if (n >= 4) {
+		uint32_t a, b;
+
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		memcpy(d, &a, 4);
+		memcpy(d + n - 4, &b, 4);
+	} else {
+		for (uint32_t i = 0; i < n; i++)
+			d[i] = s[i];
+	}
+}
+
 /* Longest "VALUE " key " " flags " " bytes " " cas "\r\n" for a key of @p klen bytes. */
 #define GET_HDR_MAX(klen) (6 + (klen) + 1 + 10 + 1 + 10 + 1 + 20 + 2)
 
-/* GET/GAT: "VALUE ..." for a hit, "END" after the last key of the line. */
-static int
-write_get(struct proto_out *out, const struct proto_request *req, const struct proto_result *res)
+int
+text_write_get(struct proto_out *out, const struct proto_request *req,
+	       const struct proto_result *res)
 {
 	bool last = (req->flags & PROTO_F_MULTI_LAST) != 0;
 	uint32_t vlen = res->value_len;
@@ -57,7 +95,7 @@ write_get(struct proto_out *out, const struct proto_request *req, const struct p
 		return proto_out_rewind(out, &m);
 	memcpy(d, "VALUE ", 6);
 	d += 6;
-	memcpy(d, req->key, req->key_len);
+	copy_short(d, req->key, req->key_len);
 	d += req->key_len;
 	*d++ = ' ';
 	d += nc_decimal_u64(d, res->client_flags);
@@ -70,8 +108,7 @@ write_get(struct proto_out *out, const struct proto_request *req, const struct p
 	*d++ = '\r';
 	*d++ = '\n';
 	if (whole) {
-		if (vlen > 0)
-			memcpy(d, res->value, vlen);
+		copy_short(d, res->value, vlen);
 		d += vlen;
 		memcpy(d, last ? "\r\nEND\r\n" : "\r\n\0\0\0\0\0", 7);
 		d += last ? 7 : 2;
@@ -180,7 +217,7 @@ text_write(struct proto_out *out, const struct proto_request *req, const struct 
 	switch (req->op) {
 	case PROTO_OP_GET:
 	case PROTO_OP_GAT:
-		return write_get(out, req, res);
+		return text_write_get(out, req, res);
 	case PROTO_OP_QUIT:
 		return 0;
 	case PROTO_OP_VERSION: {

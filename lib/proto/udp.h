@@ -12,6 +12,7 @@
  * Threads: pure functions.
  */
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -24,11 +25,38 @@ struct proto_udp_header {
 	uint16_t reserved;
 };
 
+/** The big-endian 16-bit field at @p p. */
+static inline uint16_t
+proto_udp_get_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/** Store @p v big-endian at @p p. */
+static inline void
+proto_udp_put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
 /**
- * Read the frame header at the start of a datagram.
+ * Read the frame header at the start of a datagram (inline: it is on every request's path).
  * @return 0; -EINVAL when the datagram is shorter than the header.
  */
-int proto_udp_header_parse(const void *dgram, uint32_t len, struct proto_udp_header *h);
+static inline int
+proto_udp_header_parse(const void *dgram, uint32_t len, struct proto_udp_header *h)
+{
+	const uint8_t *p = dgram;
+
+	if (len < PROTO_UDP_HEADER_LEN)
+		return -EINVAL;
+	h->request_id = proto_udp_get_be16(p);
+	h->seq = proto_udp_get_be16(p + 2);
+	h->total = proto_udp_get_be16(p + 4);
+	h->reserved = proto_udp_get_be16(p + 6);
+	return 0;
+}
 
 /** Whether the header describes a whole request in one datagram (sequence 0 of 1). */
 static inline bool
@@ -38,7 +66,16 @@ proto_udp_header_single(const struct proto_udp_header *h)
 }
 
 /** Write the header of reply datagram @p seq of @p total for @p request_id into dst[0..8). */
-void proto_udp_header_write(void *dst, uint16_t request_id, uint16_t seq, uint16_t total);
+static inline void
+proto_udp_header_write(void *dst, uint16_t request_id, uint16_t seq, uint16_t total)
+{
+	uint8_t *p = dst;
+
+	proto_udp_put_be16(p, request_id);
+	proto_udp_put_be16(p + 2, seq);
+	proto_udp_put_be16(p + 4, total);
+	proto_udp_put_be16(p + 6, 0);
+}
 
 /**
  * How many datagrams a reply of @p len bytes needs with @p max_payload bytes each (0 for an

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* lib/proto/udp.c: memcached's 8-byte UDP frame header. */
+/* lib/proto/udp.h: memcached's 8-byte UDP frame header. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
