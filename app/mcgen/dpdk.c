@@ -291,6 +291,10 @@ serve(struct mcgen_thread *t, struct genlink *l)
 void
 mcgen_dpdk_ready(struct mcgen_thread *t, struct genlink *l)
 {
+	if (l == NULL) {
+		mcgen_engine_ready(t);
+		return;
+	}
 	mcgen_engine_arrive(t);
 	while (!mcgen_engine_passed(t))
 		serve(t, l);

@@ -80,7 +80,8 @@ uint16_t mcgen_dpdk_receive(struct mcgen_thread *t, struct genlink *l, struct rt
  * [load thread @p t, its link @p l from mcgen_dpdk_enter] The thread's mcgen_engine_ready():
  * arrive at the gate and, until it opens, keep receiving (frames for other threads handed
  * over, the thread's own to the link: ARP, its TCP hook), so a thread still connecting gets
- * the segments that land on this queue.
+ * the segments that land on this queue. With @p l NULL (the thread got no link) it only
+ * waits at the gate, so the other threads are not held up.
  */
 void mcgen_dpdk_ready(struct mcgen_thread *t, struct genlink *l);
 

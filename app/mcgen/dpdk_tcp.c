@@ -226,13 +226,8 @@ loop(struct dtcp *x)
 		mcgen_stream_issue(x->book, now);
 		send_pending(x);
 		genlink_tcp_turn(x->g);
-		if (!mcgen_engine_issuing(t, now) && t->inflight == 0)
+		if (mcgen_stream_drained(x->book, now))
 			return 0;
-		if (!mcgen_engine_issuing(t, now) && now >= t->run->drain_ns) {
-			for (unsigned i = 0; i < x->n; i++)
-				mcgen_stream_lose(x->book, x->conns[i].s, MCGEN_C_timeouts, NULL);
-			return 0;
-		}
 		receive(x);
 		now = mcgen_now_ns();
 		if (now >= next_scan) {
@@ -290,10 +285,7 @@ mcgen_dpdk_tcp_run(struct mcgen_thread *t)
 	struct dtcp x = {.t = t, .n = t->nconns};
 	int rc = setup(&x);
 
-	if (x.l != NULL)
-		mcgen_dpdk_ready(t, x.l);
-	else
-		mcgen_engine_ready(t);
+	mcgen_dpdk_ready(t, x.l);
 	if (rc == 0)
 		rc = loop(&x);
 	dtcp_free(&x);

@@ -128,10 +128,7 @@ mcgen_dpdk_udp_run(struct mcgen_thread *t)
 			rc = -ENOMEM;
 		}
 	}
-	if (x.l != NULL)
-		mcgen_dpdk_ready(t, x.l);
-	else
-		mcgen_engine_ready(t);
+	mcgen_dpdk_ready(t, x.l);
 	if (rc == 0)
 		rc = loop(&x);
 	mcgen_udp_book_destroy(&x.book);

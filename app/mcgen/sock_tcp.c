@@ -165,13 +165,8 @@ loop(struct tcp *x)
 					     "again")) < 0)
 				return rc;
 		}
-		if (!mcgen_engine_issuing(t, now) && t->inflight == 0)
+		if (mcgen_stream_drained(x->book, now))
 			return 0;
-		if (!mcgen_engine_issuing(t, now) && now >= t->run->drain_ns) {
-			for (unsigned i = 0; i < x->n; i++)
-				mcgen_stream_lose(x->book, x->conns[i].s, MCGEN_C_timeouts, NULL);
-			return 0;
-		}
 		n = mcgen_sock_wait(x->epfd, ev, EVENTS_MAX, now, mcgen_sock_until(t, now, room));
 		if (n < 0) {
 			snprintf(t->err, sizeof(t->err), "epoll_wait: %s", strerror(-n));

@@ -224,6 +224,22 @@ mcgen_stream_lose(struct mcgen_stream_book *b, struct mcgen_stream *s, enum mcge
 }
 
 bool
+mcgen_stream_drained(struct mcgen_stream_book *b, uint64_t now)
+{
+	struct mcgen_thread *t = b->t;
+
+	if (mcgen_engine_issuing(t, now))
+		return false;
+	if (t->inflight == 0)
+		return true;
+	if (now < t->run->drain_ns)
+		return false;
+	for (unsigned i = 0; i < b->n; i++)
+		mcgen_stream_lose(b, &b->s[i], MCGEN_C_timeouts, NULL);
+	return true;
+}
+
+bool
 mcgen_stream_overdue(const struct mcgen_stream_book *b, const struct mcgen_stream *s,
 		     uint64_t now)
 {

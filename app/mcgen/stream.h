@@ -13,6 +13,7 @@
  *   mcgen_stream_pending()  bytes to send; mcgen_stream_sent() when some went
  *   mcgen_stream_room()     where received bytes go; mcgen_stream_received() parses them
  *   mcgen_stream_lose()     the connection broke: every request in flight lost, stream empty
+ *   mcgen_stream_drained()  the run is over: nothing in flight, or the rest lost as timeouts
  *   mcgen_stream_overdue()  the oldest request waited past --timeout: the transport resets it
  *
  * Threads: a book belongs to its load thread. Errors: negative errno.
@@ -87,6 +88,14 @@ int mcgen_stream_received(struct mcgen_stream_book *b, struct mcgen_stream *s, s
  */
 void mcgen_stream_lose(struct mcgen_stream_book *b, struct mcgen_stream *s,
 		       enum mcgen_counter why, const char *msg);
+
+/**
+ * The end of the run for the book's thread at @p now: true when it issues no more requests
+ * and either none is in flight or the drain deadline (--timeout after the end) passed; in
+ * that case every stream's requests still in flight count as timeouts. The transport's
+ * loop returns on true.
+ */
+bool mcgen_stream_drained(struct mcgen_stream_book *b, uint64_t now);
 
 /** Whether the oldest request of @p s waited past the run's timeout at @p now. */
 bool mcgen_stream_overdue(const struct mcgen_stream_book *b, const struct mcgen_stream *s,

@@ -270,6 +270,9 @@ bool net_l4_cksum_ok(const struct net_queue *q, const struct rte_mbuf *m,
  */
 struct rte_mbuf *net_tx_alloc(struct net_queue *q, uint16_t headroom);
 
+/** tx.c: net_tx_alloc() that counts nothing when it finds no mbuf. @return it; NULL. */
+struct rte_mbuf *net_tx_take(struct net_queue *q, uint16_t headroom);
+
 /**
  * tx.c: the MAC of the next hop towards @p dst_ip (itself when on-link, else the gateway),
  * from the queue's peer or the neighbour table. When unknown an ARP request goes out (at most

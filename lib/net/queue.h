@@ -169,6 +169,13 @@ void net_queue_recycle(struct net_queue *q, struct rte_mbuf **m, unsigned n);
 struct rte_mbuf *net_udp_alloc(struct net_queue *q, uint8_t **payload, uint16_t *room);
 
 /**
+ * net_udp_alloc() that counts nothing when the pool is empty: for a caller with another way
+ * to send that counts it (the stack's in-place reply buffer, whose reply then goes through
+ * net_udp_alloc()). @return the mbuf; NULL.
+ */
+struct rte_mbuf *net_udp_try_alloc(struct net_queue *q, uint8_t **payload, uint16_t *room);
+
+/**
  * Finish a datagram begun by net_udp_alloc() with @p len payload bytes: headers (our MAC and
  * address as source, the next hop's MAC from the neighbour table, VLAN tag if configured),
  * checksums (offloaded or software), and add it to the TX batch (a full batch is sent first).

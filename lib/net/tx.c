@@ -16,7 +16,7 @@
 #include "net_private.h"
 
 struct rte_mbuf *
-net_tx_alloc(struct net_queue *q, uint16_t headroom)
+net_tx_take(struct net_queue *q, uint16_t headroom)
 {
 	struct rte_mbuf *m;
 
@@ -26,15 +26,22 @@ net_tx_alloc(struct net_queue *q, uint16_t headroom)
 	} else {
 		m = rte_pktmbuf_alloc(q->ifc->pool);
 	}
-	if (unlikely(m == NULL)) {
-		NET_DROP(&q->cnt, no_mbuf);
+	if (unlikely(m == NULL))
 		return NULL;
-	}
 	if (unlikely(rte_pktmbuf_headroom(m) < headroom)) {
 		rte_pktmbuf_free(m);
-		NET_DROP(&q->cnt, no_mbuf);
 		return NULL;
 	}
+	return m;
+}
+
+struct rte_mbuf *
+net_tx_alloc(struct net_queue *q, uint16_t headroom)
+{
+	struct rte_mbuf *m = net_tx_take(q, headroom);
+
+	if (unlikely(m == NULL))
+		NET_DROP(&q->cnt, no_mbuf);
 	return m;
 }
 

@@ -115,15 +115,25 @@ udp_room(const struct net_queue *q, const struct rte_mbuf *m)
 }
 
 struct rte_mbuf *
-net_udp_alloc(struct net_queue *q, uint8_t **payload, uint16_t *room)
+net_udp_try_alloc(struct net_queue *q, uint8_t **payload, uint16_t *room)
 {
-	struct rte_mbuf *m = net_tx_alloc(
+	struct rte_mbuf *m = net_tx_take(
 		q, (uint16_t)(q->l2_len + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr)));
 
 	if (unlikely(m == NULL))
 		return NULL;
 	*payload = rte_pktmbuf_mtod(m, uint8_t *);
 	*room = udp_room(q, m);
+	return m;
+}
+
+struct rte_mbuf *
+net_udp_alloc(struct net_queue *q, uint8_t **payload, uint16_t *room)
+{
+	struct rte_mbuf *m = net_udp_try_alloc(q, payload, room);
+
+	if (unlikely(m == NULL))
+		NET_DROP(&q->cnt, no_mbuf);
 	return m;
 }
 

@@ -415,7 +415,8 @@ dpdk_dgram_buf(struct stack *s, uint32_t *room)
 	struct dpdk_stack *ds = to_dpdk(s);
 
 	if (ds->dgram_m == NULL) {
-		ds->dgram_m = net_udp_alloc(ds->q, &ds->dgram_payload, &ds->dgram_room);
+		/* None free: counted once, by the send the reply falls back to. */
+		ds->dgram_m = net_udp_try_alloc(ds->q, &ds->dgram_payload, &ds->dgram_room);
 		if (ds->dgram_m == NULL)
 			return NULL;
 	}

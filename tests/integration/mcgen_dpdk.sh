@@ -91,21 +91,31 @@ mcgen_run() {
 		"${MEMIF_CLIENT_EAL[@]}" >"$out" 2>&1
 }
 
-# check NAME WORKERS MCGEN-ARGS...: a fresh server with WORKERS workers, one mcgen run that
-# must succeed.
-check() {
-	local name=$1 workers=$2 t0=$SECONDS rc=0 ok=1
-	shift 2
-	local out=$LOGDIR/$name.out json=$LOGDIR/$name.json
+# run_one NAME WORKERS T0 MCGEN-ARGS...: a fresh server with WORKERS workers, one mcgen run
+# (output in $LOGDIR/NAME.out, JSON in NAME.json), the server stopped; mcgen's exit status in
+# RUN_RC. Returns 1 when the server did not start (the check is reported failed then).
+run_one() {
+	local name=$1 workers=$2 t0=$3
+	shift 3
+	RUN_RC=0
 	if ! start "$name" "$workers"; then
 		report_check "$name" 0 "$t0" /dev/null "$LOGDIR/$name.server.log" 30
 		stop
-		return
+		return 1
 	fi
-	mcgen_run "$out" "$json" "$@" || rc=$?
+	mcgen_run "$LOGDIR/$name.out" "$LOGDIR/$name.json" "$@" || RUN_RC=$?
 	stop
-	if ((rc != 0)); then
-		printf 'exit status %d, want 0\n' "$rc" >>"$out"
+}
+
+# check NAME WORKERS MCGEN-ARGS...: a fresh server with WORKERS workers, one mcgen run that
+# must succeed.
+check() {
+	local name=$1 workers=$2 t0=$SECONDS ok=1
+	shift 2
+	local out=$LOGDIR/$name.out json=$LOGDIR/$name.json
+	run_one "$name" "$workers" "$t0" "$@" || return 0
+	if ((RUN_RC != 0)); then
+		printf 'exit status %d, want 0\n' "$RUN_RC" >>"$out"
 		ok=0
 	elif ! grep -q '^  server: [0-9]* cycles/request' "$out"; then
 		echo "no 'server:' line in the summary" >>"$out"
@@ -123,18 +133,12 @@ check() {
 # check_fails NAME WORKERS PATTERN MCGEN-ARGS...: a fresh server, one mcgen run that must exit
 # 1 with PATTERN (grep -E) in its output.
 check_fails() {
-	local name=$1 workers=$2 pattern=$3 t0=$SECONDS rc=0 ok=1
+	local name=$1 workers=$2 pattern=$3 t0=$SECONDS ok=1
 	shift 3
-	local out=$LOGDIR/$name.out json=$LOGDIR/$name.json
-	if ! start "$name" "$workers"; then
-		report_check "$name" 0 "$t0" /dev/null "$LOGDIR/$name.server.log" 30
-		stop
-		return
-	fi
-	mcgen_run "$out" "$json" "$@" || rc=$?
-	stop
-	if ((rc != 1)); then
-		printf 'exit status %d, want 1\n' "$rc" >>"$out"
+	local out=$LOGDIR/$name.out
+	run_one "$name" "$workers" "$t0" "$@" || return 0
+	if ((RUN_RC != 1)); then
+		printf 'exit status %d, want 1\n' "$RUN_RC" >>"$out"
 		ok=0
 	elif ! grep -Eq "$pattern" "$out"; then
 		printf 'no "%s" in the output\n' "$pattern" >>"$out"

@@ -1529,6 +1529,30 @@ test_tcp_output_errors(void **state)
 	assert_int_equal(event_count(NET_EV_tcp_segs_sent), 0);
 }
 
+static void
+test_udp_alloc_pool_empty(void **state)
+{
+	struct rte_mbuf *held[4096], *m;
+	unsigned n = 0;
+	uint8_t *payload;
+	uint16_t room;
+
+	(void)state;
+	while (n < 4096 && (m = rte_pktmbuf_alloc(T.pool)) != NULL)
+		held[n++] = m;
+	assert_true(n < 4096);
+	/* The stack's in-place buffer tries quietly; the send its reply falls back to counts. */
+	assert_null(net_udp_try_alloc(T.q, &payload, &room));
+	assert_int_equal(drop_count(NET_DROP_no_mbuf), 0);
+	assert_null(net_udp_alloc(T.q, &payload, &room));
+	assert_int_equal(drop_count(NET_DROP_no_mbuf), 1);
+	rte_pktmbuf_free_bulk(held, n);
+	m = net_udp_try_alloc(T.q, &payload, &room);
+	assert_non_null(m);
+	assert_true(room > 0);
+	rte_pktmbuf_free(m);
+}
+
 /* A UDP datagram of @p plen bytes to us, as 3 fragments (data 800, 800, rest). */
 static size_t
 make_fragments(uint8_t frames[3][FRAME_MAX], size_t lens[3], size_t plen, uint16_t id)
@@ -2199,6 +2223,7 @@ main(void)
 		T_(test_udp_delivered),
 		T_(test_dropped_frame_teaches_nothing),
 		T_(test_recycle),
+		T_(test_udp_alloc_pool_empty),
 		T_(test_udp_burst_over_max),
 		T_(test_drops_udp),
 		T_(test_drops_ip),
