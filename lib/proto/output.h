@@ -31,7 +31,6 @@ struct proto_out {
 	uint32_t copy_max;  /* referenced values up to this many bytes are copied (0: none) */
 };
 
-
 /**
  * With copy_values false, copy the values of at most @p max bytes all the same (0, the
  * default: reference every value): an iovec costs whoever sends the output (a datagram built
@@ -51,8 +50,8 @@ proto_out_reset(struct proto_out *out)
 
 /** Start an empty output over caller-owned arrays. */
 static inline void
-proto_out_init(struct proto_out *out, struct iovec *iov, uint32_t max_iov, void *buf,
-	       uint32_t cap, bool copy_values)
+proto_out_init(struct proto_out *out, struct iovec *iov, uint32_t max_iov, void *buf, uint32_t cap,
+	       bool copy_values)
 {
 	out->iov = iov;
 	out->max_iov = max_iov;

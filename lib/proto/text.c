@@ -1205,7 +1205,8 @@ printable_span(const char *s, uint32_t n)
 	for (; i + 8 <= n; i += 8) {
 		uint64_t v = load_le64(s + i), flagged;
 
-		flagged = ((v - ones * '!') & ~v & highs) | (((v + ones * (127 - '~')) | v) & highs);
+		flagged =
+			((v - ones * '!') & ~v & highs) | (((v + ones * (127 - '~')) | v) & highs);
 		if (flagged != 0)
 			return i + (uint32_t)__builtin_ctzll(flagged) / 8;
 	}

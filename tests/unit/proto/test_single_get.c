@@ -263,8 +263,7 @@ test_get_keys_every_byte_everywhere(void **state)
 
 /** Parse @p s whole with text_parse(); its requests must be text_get_key_req()'s of @p keys. */
 static void
-check_keys_same_as_parser(const char *s, uint32_t len, const struct proto_key_ref *keys,
-			  unsigned n)
+check_keys_same_as_parser(const char *s, uint32_t len, const struct proto_key_ref *keys, unsigned n)
 {
 	struct text_parser *p = malloc(sizeof(*p));
 	struct proto_request req, quick;
@@ -314,8 +313,9 @@ test_get_keys_same_as_parser(void **state)
 			for (uint32_t i = 0; i < klen; i++) {
 				bool odd = rand_r(&seed) % 256 == 0;
 
-				buf[len++] = odd ? alphabet[rand_r(&seed) % (sizeof(alphabet) - 1)] :
-						   (char)('a' + rand_r(&seed) % 26);
+				buf[len++] =
+					odd ? alphabet[rand_r(&seed) % (sizeof(alphabet) - 1)] :
+					      (char)('a' + rand_r(&seed) % 26);
 			}
 		}
 		if (rand_r(&seed) % 64 == 0)
