@@ -78,23 +78,8 @@ int
 net_eth_prepend(struct net_queue *q, struct rte_mbuf *m, const struct rte_ether_addr *dst,
 		uint16_t ethertype)
 {
-	const struct net_iface *ifc = q->ifc;
-	struct rte_ether_hdr *eh;
-
-	eh = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, q->l2_len);
-	if (unlikely(eh == NULL))
+	if (unlikely(rte_pktmbuf_prepend(m, q->l2_len) == NULL))
 		return -ENOSPC;
-	eh->dst_addr = *dst;
-	eh->src_addr = ifc->mac;
-	if (ifc->vlan_id != 0) {
-		struct rte_vlan_hdr *vh = (struct rte_vlan_hdr *)(eh + 1);
-
-		eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_VLAN);
-		vh->vlan_tci = rte_cpu_to_be_16(ifc->vlan_id);
-		vh->eth_proto = rte_cpu_to_be_16(ethertype);
-	} else {
-		eh->ether_type = rte_cpu_to_be_16(ethertype);
-	}
-	m->l2_len = q->l2_len;
+	net_eth_fill(q, m, dst, ethertype);
 	return 0;
 }

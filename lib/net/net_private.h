@@ -179,6 +179,31 @@ net_mbuf_cut(struct rte_mbuf *m, uint16_t len)
 void net_eth_input(struct net_queue *q, struct rte_mbuf *m, struct net_rx *rx);
 
 /**
+ * Write the Ethernet header (and the VLAN tag when configured: q->l2_len bytes) at the start
+ * of @p m's data, which must begin with that room: to @p dst from our MAC, @p ethertype.
+ */
+static inline void
+net_eth_fill(struct net_queue *q, struct rte_mbuf *m, const struct rte_ether_addr *dst,
+	     uint16_t ethertype)
+{
+	const struct net_iface *ifc = q->ifc;
+	struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+
+	eh->dst_addr = *dst;
+	eh->src_addr = ifc->mac;
+	if (ifc->vlan_id != 0) {
+		struct rte_vlan_hdr *vh = (struct rte_vlan_hdr *)(eh + 1);
+
+		eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_VLAN);
+		vh->vlan_tci = rte_cpu_to_be_16(ifc->vlan_id);
+		vh->eth_proto = rte_cpu_to_be_16(ethertype);
+	} else {
+		eh->ether_type = rte_cpu_to_be_16(ethertype);
+	}
+	m->l2_len = q->l2_len;
+}
+
+/**
  * eth.c: prepend our Ethernet header (VLAN tag when configured) to @p m, whose data starts at
  * the L3 header, addressed to @p dst with @p ethertype (host order); sets m->l2_len.
  * @return 0; -ENOSPC when the headroom is too small.

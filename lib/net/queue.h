@@ -182,7 +182,8 @@ struct rte_mbuf *net_udp_try_alloc(struct net_queue *q, uint8_t **payload, uint1
  * The mbuf is consumed in every case.
  * @return 0; -EHOSTUNREACH when the next hop is unknown (an ARP request was sent, at most one
  *         per next hop per 100 ms; counted as no_neighbour); -EINVAL when len exceeds the room;
- *         -ENOSPC when the mbuf lost its headroom (counted as no_mbuf).
+ *         -ENOSPC when the mbuf lost its headroom or holds data already (counted as
+ *         no_mbuf).
  */
 int net_udp_send(struct net_queue *q, struct rte_mbuf *m, uint16_t len, rte_be32_t dst_ip,
 		 rte_be16_t dst_port, rte_be16_t src_port);

@@ -32,9 +32,9 @@ net_l4_cksum_ok(const struct net_queue *q, const struct rte_mbuf *m, const struc
 			return false;
 	}
 	if (m->nb_segs == 1 && (uint32_t)l4_off + len <= m->data_len)
-		return net_cksum_fold(net_cksum_add(rte_pktmbuf_mtod_offset(m, const void *, l4_off),
-						    len, net_cksum_phdr(ip, (uint16_t)len))) ==
-		       0xffff;
+		return net_cksum_fold(
+			       net_cksum_add(rte_pktmbuf_mtod_offset(m, const void *, l4_off), len,
+					     net_cksum_phdr(ip, (uint16_t)len))) == 0xffff;
 	if (rte_raw_cksum_mbuf(m, l4_off, len, &raw) != 0)
 		return false;
 	sum = (uint32_t)raw + rte_ipv4_phdr_cksum(ip, 0);
@@ -117,8 +117,8 @@ udp_room(const struct net_queue *q, const struct rte_mbuf *m)
 struct rte_mbuf *
 net_udp_try_alloc(struct net_queue *q, uint8_t **payload, uint16_t *room)
 {
-	struct rte_mbuf *m = net_tx_take(
-		q, (uint16_t)(q->l2_len + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr)));
+	struct rte_mbuf *m = net_tx_take(q, (uint16_t)(q->l2_len + sizeof(struct rte_ipv4_hdr) +
+						       sizeof(struct rte_udp_hdr)));
 
 	if (unlikely(m == NULL))
 		return NULL;
@@ -142,6 +142,8 @@ net_udp_send(struct net_queue *q, struct rte_mbuf *m, uint16_t len, rte_be32_t d
 	     rte_be16_t dst_port, rte_be16_t src_port)
 {
 	const struct net_iface *ifc = q->ifc;
+	uint16_t hlen =
+		(uint16_t)(q->l2_len + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr));
 	struct rte_ether_addr mac;
 	struct rte_ipv4_hdr *ip;
 	struct rte_udp_hdr *uh;
@@ -154,9 +156,16 @@ net_udp_send(struct net_queue *q, struct rte_mbuf *m, uint16_t len, rte_be32_t d
 		net_drop(q, m, NET_DROP_no_neighbour);
 		return -EHOSTUNREACH;
 	}
-	rte_pktmbuf_append(m, len);
-	uh = (struct rte_udp_hdr *)rte_pktmbuf_prepend(m, sizeof(*uh));
-	ip = (struct rte_ipv4_hdr *)rte_pktmbuf_prepend(m, sizeof(*ip));
+	/* The frame laid out at once: headers in the headroom net_udp_alloc() left, then the data. */
+	if (unlikely(m->data_len != 0 || rte_pktmbuf_headroom(m) < hlen)) {
+		net_drop(q, m, NET_DROP_no_mbuf);
+		return -ENOSPC;
+	}
+	m->data_off = (uint16_t)(m->data_off - hlen);
+	m->data_len = (uint16_t)(hlen + len);
+	m->pkt_len = m->data_len;
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, q->l2_len);
+	uh = (struct rte_udp_hdr *)(ip + 1);
 	uh->src_port = src_port;
 	uh->dst_port = dst_port;
 	uh->dgram_len = rte_cpu_to_be_16((uint16_t)(len + sizeof(*uh)));
@@ -185,10 +194,7 @@ net_udp_send(struct net_queue *q, struct rte_mbuf *m, uint16_t len, rte_be32_t d
 		/* Sent as 0xffff when it sums to 0 (0 means "no checksum"). */
 		uh->dgram_cksum = net_cksum_l4(ip, uh, (uint16_t)(len + sizeof(*uh)));
 	}
-	if (unlikely(net_eth_prepend(q, m, &mac, RTE_ETHER_TYPE_IPV4) != 0)) {
-		net_drop(q, m, NET_DROP_no_mbuf);
-		return -ENOSPC;
-	}
+	net_eth_fill(q, m, &mac, RTE_ETHER_TYPE_IPV4);
 	net_tx_enqueue(q, m);
 	return 0;
 }
