@@ -19,7 +19,8 @@
 # scripts/tcp-capture-seeds.py turns captures into fuzz_tcp seeds; NC_LAB_CAPTURE_FILTER
 # replaces the filter "tcp", e.g. "udp", NC_LAB_CAPTURE_SNAP the snap length, default 0 = all),
 # NC_TCP_SOAK_SECONDS (tcp-soak's load time, default 90 s; its time limit follows),
-# NC_LONG=1 (the long mode: tcp-soak runs 1800 s unless NC_TCP_SOAK_SECONDS says).  Root only.
+# NC_LONG=1 (the long mode: tcp-soak runs 1800 s unless NC_TCP_SOAK_SECONDS says), NC_MCGEN
+# (mcgen-af-xdp's generator, default build/app/mcgen/mcgen).  Root only.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -72,6 +73,7 @@ CHECKS=(
 	"tcp-auth        1 120 -p 11211 -U 0 -S -Y @AUTH_FILE@"
 	"snapshot-dpdk   2 120 -p 11211 --snapshot-file @LOGDIR@/lab.snap"
 	"pdump           1 120 -p 11211 --pdump"
+	"mcgen-af-xdp    1 120 -p 11211"
 )
 
 if ((LIST)); then
@@ -594,6 +596,31 @@ check_pdump() {
 		fi
 	done
 	return "$rc"
+}
+
+# mcgen over DPDK from the namespace: its own net_af_xdp port on the namespace's end of the veth
+# (the kernel there sees none of those frames while it runs), memcached over UDP (gets,
+# multi-gets, sets, deletes) and over the project's TCP (4 connections), every reply checked:
+# each run must exit 0 with no error, timeout or abort. Last in the table: the namespace's
+# kernel gets its interface back when mcgen's port closes.
+check_mcgen-af-xdp() {
+	local out=$1 limit=$2 mcgen=${NC_MCGEN:-$ROOT/build/app/mcgen/mcgen} proto rc=0
+	[[ -x $mcgen ]] || { echo "no mcgen at $mcgen (NC_MCGEN)" >>"$out"; return 1; }
+	for proto in udp tcp; do
+		step "$out" "mcgen -x dpdk-$proto over net_af_xdp on $PEER_IF"
+		timeout -k 5 "$(left "$limit")" ip netns exec "$NS" "$mcgen" -x "dpdk-$proto" \
+			-s "$SERVER_IP:$UDP_PORT" --src-ip 10.77.0.2 -k 10000 --key-size 16 \
+			--value-size 1-700 -m get=60,set=20,delete=5,multiget=15 --mget-keys 5 -c 4 \
+			-d 8 -w -T 2 -q -- -l 0 --file-prefix "nclabgen-$RUN_ID" --no-huge --no-shconf \
+			--no-pci --log-level=4 \
+			"--vdev=net_af_xdp1,iface=$PEER_IF,start_queue=0,queue_count=1,force_copy=1" \
+			>>"$out" 2>&1 || { echo "mcgen dpdk-$proto: exit status $?" >>"$out"; rc=1; }
+	done
+	((rc == 0)) || return 1
+	if ! [[ $(grep -c '^  errors 0 (wrong 0, server 0); timeouts 0, aborted 0' "$out") == 2 ]]; then
+		echo "a run had errors, timeouts or aborts" >>"$out"
+		return 1
+	fi
 }
 
 # set_flags FLAGS...: the running check's server flags, and what the tests need of them.
