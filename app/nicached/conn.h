@@ -43,12 +43,12 @@ struct rx_chunk {
 
 /** What a worker asks another worker to do. */
 enum fwd_kind {
-	FWD_WRITE,  /* execute conn->req on the owner's shard */
-	FWD_FLUSH,  /* flush_all on the owner's shard */
-	FWD_CONNS,  /* describe the owner's connections (stats conns) */
-	FWD_DUMP,   /* run the next slice of a key dump over the owner's shard */
+	FWD_WRITE, /* execute conn->req on the owner's shard */
+	FWD_FLUSH, /* flush_all on the owner's shard */
+	FWD_CONNS, /* describe the owner's connections (stats conns) */
+	FWD_DUMP,  /* run the next slice of a key dump over the owner's shard */
 	FWD_DETAIL, /* copy the owner's per-prefix counters (stats detail dump) */
-	FWD_PROXY,  /* (not on a ring) a request proxied to the key's primary came back */
+	FWD_PROXY, /* (not on a ring) a request proxied to the key's primary came back */
 };
 
 struct dump;
@@ -69,9 +69,9 @@ struct fwd_msg {
 	char *text;			 /* FWD_CONNS: malloc'ed "STAT ..." lines by the owner;
 					    FWD_DETAIL: a malloc'ed copy of its detail entries */
 	uint32_t text_len;
-	uint32_t retries;     /* owner: attempts that found no memory ready */
-	uint64_t room_mark;   /* owner: store_shard_room_mark() at the last one */
-	struct fwd_msg *next; /* owner's retry list */
+	uint32_t retries;		 /* owner: attempts that found no memory ready */
+	uint64_t room_mark;		 /* owner: store_shard_room_mark() at the last one */
+	struct fwd_msg *next;		 /* owner's retry list */
 };
 
 enum conn_state {
@@ -124,37 +124,37 @@ struct udp_key_hint {
 
 struct conn {
 	struct worker *w;
-	struct stack_conn *sc; /* NULL for UDP */
-	int id;		       /* stack_conn_id (fd) for logs and stats conns */
+	struct stack_conn *sc;	   /* NULL for UDP */
+	int id;			   /* stack_conn_id (fd) for logs and stats conns */
 	bool is_udp;
 	bool in_use;
-	bool close_after_send; /* quit, or a CLOSE parse outcome */
-	bool read_closed;      /* the peer closed its side */
-	bool udp_too_large;    /* UDP: the reply passed --udp-reply-max; what came is dropped */
-	bool on_list;	       /* on the worker's pending list */
-	bool memory_wait;      /* RETRY: its store found no memory (not a full ring) */
-	uint64_t room_mark;    /* memory_wait: store_shard_room_mark() when it failed */
-	bool parse_held;       /* conn_run stopped for the backlog with requests left: */
-			       /* nothing more is read until they run */
-	bool authed;	       /* may run requests: authentication off, or logged in */
-	bool sasl_started;     /* SASL PLAIN auth without a message: the step brings it */
-	bool auth_skip;	       /* text token longer than CONN_AUTH_TOKEN_MAX: dropped */
-	uint64_t auth_need;    /* text token: its bytes (CRLF included) still due; 0: a line */
+	bool close_after_send;	   /* quit, or a CLOSE parse outcome */
+	bool read_closed;	   /* the peer closed its side */
+	bool udp_too_large;	   /* UDP: the reply passed --udp-reply-max; what came is dropped */
+	bool on_list;		   /* on the worker's pending list */
+	bool memory_wait;	   /* RETRY: its store found no memory (not a full ring) */
+	uint64_t room_mark;	   /* memory_wait: store_shard_room_mark() when it failed */
+	bool parse_held;	   /* conn_run stopped for the backlog with requests left: */
+				   /* nothing more is read until they run */
+	bool authed;		   /* may run requests: authentication off, or logged in */
+	bool sasl_started;	   /* SASL PLAIN auth without a message: the step brings it */
+	bool auth_skip;		   /* text token longer than CONN_AUTH_TOKEN_MAX: dropped */
+	uint64_t auth_need;	   /* text token: its bytes (CRLF included) still due; 0: a line */
 	enum conn_state state;
-	uint32_t acks_due;     /* WAITING: answers still out (writes: 1, broadcasts: N-1) */
-	uint32_t retries;      /* RETRY: attempts so far */
-	nc_reltime_t last_cmd; /* relative time of the last request (stats conns) */
-	uint64_t req_tsc;      /* loop TSC when req arrived (latency.h) */
-	char peer_name[64];    /* "ip:port" */
-	struct rx_chunk *tail; /* chunk receiving bytes now */
-	struct store_key key;  /* the key of req */
+	uint32_t acks_due;	   /* WAITING: answers still out (writes: 1, broadcasts: N-1) */
+	uint32_t retries;	   /* RETRY: attempts so far */
+	nc_reltime_t last_cmd;	   /* relative time of the last request (stats conns) */
+	uint64_t req_tsc;	   /* loop TSC when req arrived (latency.h) */
+	char peer_name[64];	   /* "ip:port" */
+	struct rx_chunk *tail;	   /* chunk receiving bytes now */
+	struct store_key key;	   /* the key of req */
 	unsigned key_shard;
-	struct fwd_msg msg;    /* FWD_WRITE (one at a time) */
-	struct fwd_msg *bcast; /* broadcasts: one per other worker */
-	char *bcast_text;      /* stats conns: the lines gathered so far */
+	struct fwd_msg msg;	   /* FWD_WRITE (one at a time) */
+	struct fwd_msg *bcast;	   /* broadcasts: one per other worker */
+	char *bcast_text;	   /* stats conns: the lines gathered so far */
 	uint32_t bcast_text_len;
 	struct detail_table *detail_sum; /* stats detail dump: the tables merged so far */
-	struct dump *dump;		 /* DUMP: the dump and its cursor (malloc'ed) */
+	struct dump *dump;	   /* DUMP: the dump and its cursor (malloc'ed) */
 	struct conn *next_free;
 	struct conn *next_pending;
 	/* UDP only: where the reply goes (udp_to: udp_peer, or the datagram's while lent) */
@@ -181,8 +181,8 @@ struct conn {
 	struct proto_parser parser;
 	struct proto_input in;
 	struct rx_chunk *seg_chunk[PROTO_INPUT_SEGS_MAX]; /* chunk of each input segment, or */
-	void *seg_lent[PROTO_INPUT_SEGS_MAX];		  /* the stack's (stack_recv_lend) */
-	struct proto_request req;			  /* the request being executed */
+	void *seg_lent[PROTO_INPUT_SEGS_MAX];		   /* the stack's (stack_recv_lend) */
+	struct proto_request req;  /* the request being executed */
 };
 
 #endif /* NC_APP_CONN_H */

@@ -53,8 +53,9 @@ struct conn *conn_new_udp(struct worker *w);
 void conn_free_udp(struct worker *w, struct conn *c);
 
 /**
- * conn_new_udp() for a datagram that is one plain get of key[0..key_len) (text_single_get_key()
- * found it): its request comes filled as text_single_get() fills it. NULL: out of memory.
+ * conn_new_udp() for a datagram that is one plain get of one key, key[0..key_len)
+ * (text_get_keys() found it): its request comes filled as text_parse() would fill it
+ * (text_single_get_req()). NULL: out of memory.
  */
 struct conn *conn_new_udp_get(struct worker *w, const char *key, uint32_t key_len);
 
@@ -77,17 +78,32 @@ void udp_finish(struct worker *w, struct conn *c);
 void udp_reply_send(struct worker *w, struct iovec kept, uint16_t request_id, uint16_t via,
 		    const struct stack_addr *to, bool too_large);
 
+/** A key to look up in bulk (udp_lookup_bulk()). */
+struct udp_lookup {
+	const struct store_key *key;
+	uint32_t shard;		   /* the shard it lives in */
+	const struct item **found; /* where what the index holds for it goes (NULL: nothing) */
+};
+
+/**
+ * [worker, read-side] Look up @p n keys, shard by shard, INDEX_BULK_MAX at a time
+ * (store_prefetch_bulk(): buckets and items prefetched, their misses overlapping); each
+ * *l[i].found gets what the index held for l[i].key, a hint for store_get_found() within this
+ * read-side critical section.
+ */
+void udp_lookup_bulk(struct worker *w, const struct udp_lookup *l, unsigned n);
+
 /**
  * [worker, read-side] A datagram @p d that is one plain text get of @p keys[0..n)
  * (text_get_keys() found them), answered without a connection: each key routed
  * (worker_key_route(), from @p hint, the burst prefetch's entry for the datagram, where it has
- * the key; the others looked up in bulk), read (exec_read()), counted (requests, stats detail,
- * latency) and written by the text writer as a connection's request would be; the reply goes
- * straight into the stack's next datagram when it fits one (stack_dgram_buf), else out of the
- * worker's output (udp_reply_send()). Does nothing and leaves the datagram to a connection
- * when request logging is on (-vv), there are more than UDP_DIRECT_KEYS keys, or a key's
- * request would wait: another member's key (proxied) or a cluster warming up (a miss asks
- * another copy). Values are read under the caller's read-side critical section.
+ * the key; two or more others are looked up in bulk), read (exec_read()), counted (requests,
+ * stats detail, latency) and written by the text writer as a connection's request would be;
+ * the reply goes straight into the stack's next datagram when it fits one (stack_dgram_buf),
+ * else out of the worker's output (udp_reply_send()). Does nothing and leaves the datagram to
+ * a connection when request logging is on (-vv), @p n is 0 or above UDP_DIRECT_KEYS, or a
+ * key's request would wait: another member's key (proxied) or a cluster warming up (a miss
+ * asks another copy). Values are read under the caller's read-side critical section.
  * @return true when answered (or dropped as a connection would drop it).
  */
 bool udp_get_direct(struct worker *w, const struct stack_dgram *d, uint16_t request_id,

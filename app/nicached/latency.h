@@ -20,12 +20,12 @@
 #include "proto/request.h"
 
 /* Classes of command: X(name, description). */
-#define LATENCY_CLASSES(X)                                                         \
-	X(get, "reads: get, gets, gat, gats, mg, binary get*")                     \
+#define LATENCY_CLASSES(X)                                                        \
+	X(get, "reads: get, gets, gat, gats, mg, binary get*")                    \
 	X(set, "stores: set, add, replace, append, prepend, cas, ms, binary set*") \
-	X(delete, "delete, md, binary delete")                                     \
-	X(arith, "incr, decr, ma, binary incr/decr")                               \
-	X(touch, "touch, binary touch")                                            \
+	X(delete, "delete, md, binary delete")                                    \
+	X(arith, "incr, decr, ma, binary incr/decr")                              \
+	X(touch, "touch, binary touch")                                           \
 	X(other, "everything else: stats, flush_all, version, mn, me, config, lru_crawler")
 
 enum latency_class {
@@ -36,12 +36,11 @@ enum latency_class {
 };
 
 /* Upper bounds of the buckets in microseconds, ascending; a last bucket (+Inf) follows. */
-#define LATENCY_BOUNDS_US(X)                                                                       \
-	X(1)                                                                                       \
-	X(2)                                                                                       \
-	X(5)                                                                                       \
-	X(10) X(20) X(50) X(100) X(200) X(500) X(1000) X(2000) X(5000) X(10000) X(50000) X(100000) \
-		X(1000000)
+/* clang-format off */
+#define LATENCY_BOUNDS_US(X) \
+	X(1) X(2) X(5) X(10) X(20) X(50) X(100) X(200) X(500) X(1000) X(2000) X(5000) \
+	X(10000) X(50000) X(100000) X(1000000)
+/* clang-format on */
 
 enum {
 #define LATENCY_BOUND_ONE(us) +1

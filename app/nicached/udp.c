@@ -23,26 +23,45 @@
 /** Bursts smaller than this are not worth a separate prefetch pass. */
 #define UDP_PREFETCH_MIN 4
 
-/** Look @p m keys up in shard @p s at once; each hint key gets what was found for it. */
-static void
-prefetch_bulk(const struct store_shard *s, const struct store_key *const *keys,
-	      struct udp_hint_key *const *to, unsigned m)
+void
+udp_lookup_bulk(struct worker *w, const struct udp_lookup *l, unsigned n)
 {
+	const struct store_key *keys[INDEX_BULK_MAX];
+	const struct item **to[INDEX_BULK_MAX];
 	const struct item *got[INDEX_BULK_MAX];
 
-	store_prefetch_bulk(s, keys, m, got);
-	for (unsigned j = 0; j < m; j++)
-		to[j]->found = got[j];
+	for (unsigned s = 0; s < w->srv->nworkers && n > 0; s++) {
+		const struct store_shard *shard = w->srv->workers[s]->shard;
+		unsigned m = 0;
+
+		for (unsigned i = 0; i < n; i++) {
+			if (l[i].shard != s)
+				continue;
+			keys[m] = l[i].key;
+			to[m++] = l[i].found;
+			if (m == INDEX_BULK_MAX) {
+				store_prefetch_bulk(shard, keys, m, got);
+				for (unsigned j = 0; j < m; j++)
+					*to[j] = got[j];
+				m = 0;
+			}
+		}
+		if (m > 0) {
+			store_prefetch_bulk(shard, keys, m, got);
+			for (unsigned j = 0; j < m; j++)
+				*to[j] = got[j];
+		}
+	}
 }
 
 void
 udp_prefetch(struct worker *w, const struct stack_dgram *d, unsigned n)
 {
-	const struct store_key *by_shard[INDEX_BULK_MAX];
-	struct udp_hint_key *to[INDEX_BULK_MAX];
+	struct udp_lookup look[WORKER_UDP_BATCH * UDP_HINT_KEYS];
 	struct proto_key_ref refs[UDP_HINT_KEYS];
-	unsigned nworkers = w->srv->nworkers;
-	uint64_t changes;
+	/* What the requests may trust of their own shard's lookups (store_get_found()). */
+	uint64_t changes = store_shard_changes(w->shard);
+	unsigned nlook = 0;
 
 	if (n > WORKER_UDP_BATCH)
 		n = WORKER_UDP_BATCH;
@@ -63,6 +82,7 @@ udp_prefetch(struct worker *w, const struct stack_dgram *d, unsigned n)
 			continue;
 		/* Most are one plain get: its keys are scanned once, here (the request is told). */
 		h->scanned = true;
+		h->own_changes = changes;
 		h->get_keys = (uint8_t)text_get_keys(payload, len, h->keys, UDP_DIRECT_KEYS);
 		k = h->get_keys < UDP_HINT_KEYS ? h->get_keys : UDP_HINT_KEYS;
 		if (k == 0) {
@@ -77,35 +97,11 @@ udp_prefetch(struct worker *w, const struct stack_dgram *d, unsigned n)
 			hk->off = (uint32_t)(keys[j].key - payload);
 			hk->shard = cluster_key_shard(w->srv, &hk->key);
 			hk->found = NULL;
+			look[nlook++] = (struct udp_lookup){&hk->key, hk->shard, &hk->found};
 		}
 		h->n = (uint8_t)k;
 	}
-	/* Bulk lookups per shard that owns some of the keys, INDEX_BULK_MAX keys at a time. */
-	for (unsigned s = 0; s < nworkers; s++) {
-		const struct store_shard *shard = w->srv->workers[s]->shard;
-		unsigned m = 0;
-
-		for (unsigned i = 0; i < n; i++) {
-			for (unsigned j = 0; j < w->udp_hint[i].n; j++) {
-				struct udp_hint_key *hk = &w->udp_hint[i].k[j];
-
-				if (hk->shard != s)
-					continue;
-				by_shard[m] = &hk->key;
-				to[m++] = hk;
-				if (m == INDEX_BULK_MAX) {
-					prefetch_bulk(shard, by_shard, to, m);
-					m = 0;
-				}
-			}
-		}
-		if (m > 0)
-			prefetch_bulk(shard, by_shard, to, m);
-	}
-	/* What the requests may trust of their own shard's lookups (store_get_found()). */
-	changes = store_shard_changes(w->shard);
-	for (unsigned i = 0; i < n; i++)
-		w->udp_hint[i].own_changes = changes;
+	udp_lookup_bulk(w, look, nlook);
 }
 
 /** Room for @p len request bytes in c->udp_buf (kept across reuse). @return 0 or -ENOMEM. */
@@ -142,7 +138,7 @@ conn_udp_keep(struct conn *c)
 		c->udp_peer.len = c->udp_to->len;
 		c->udp_to = &c->udp_peer;
 	}
-	/* A plain get points at its bytes only through its key (text_single_get()). */
+	/* A plain get of one key points at its bytes only through its key (conn_new_udp_get()). */
 	c->req.key = (const char *)c->udp_buf + ((const uint8_t *)c->req.key - from);
 	if (c->key.key != NULL)
 		c->key.key = (const char *)c->udp_buf + ((const uint8_t *)c->key.key - from);

@@ -41,38 +41,6 @@ direct_hint_key(const struct udp_key_hint *hint, unsigned i, const struct proto_
 	return hk;
 }
 
-/** Look up, in bulk per shard, the keys of @p dk[0..n) the prefetch left (found NULL, @p todo). */
-static void
-direct_lookup(struct worker *w, struct direct_key *dk, const bool *todo, unsigned n)
-{
-	const struct store_key *keys[INDEX_BULK_MAX];
-	const struct item *got[INDEX_BULK_MAX];
-	unsigned idx[INDEX_BULK_MAX];
-
-	for (unsigned s = 0; s < w->srv->nworkers; s++) {
-		const struct store_shard *shard = w->srv->workers[s]->shard;
-		unsigned m = 0;
-
-		for (unsigned i = 0; i < n; i++) {
-			if (!todo[i] || dk[i].shard != s)
-				continue;
-			keys[m] = &dk[i].key;
-			idx[m++] = i;
-			if (m == INDEX_BULK_MAX) {
-				store_prefetch_bulk(shard, keys, m, got);
-				for (unsigned j = 0; j < m; j++)
-					dk[idx[j]].found = got[j];
-				m = 0;
-			}
-		}
-		if (m > 0) {
-			store_prefetch_bulk(shard, keys, m, got);
-			for (unsigned j = 0; j < m; j++)
-				dk[idx[j]].found = got[j];
-		}
-	}
-}
-
 /**
  * The stack's next datagram as the output @p out (its iovecs @p iov[2]) for a reply written
  * straight into it: after the frame header, at most --udp-payload bytes, every value byte
@@ -125,8 +93,15 @@ udp_get_direct(struct worker *w, const struct stack_dgram *d, uint16_t request_i
 		todo[i] = hk == NULL;
 		ntodo += hk == NULL;
 	}
-	if (ntodo > 1)
-		direct_lookup(w, dk, todo, n);
+	if (ntodo > 1) {
+		struct udp_lookup look[UDP_DIRECT_KEYS];
+		unsigned m = 0;
+
+		for (unsigned i = 0; i < n; i++)
+			if (todo[i])
+				look[m++] = (struct udp_lookup){&dk[i].key, dk[i].shard, &dk[i].found};
+		udp_lookup_bulk(w, look, m);
+	}
 	/* Each key read and its reply written at once into the frame that goes out, where it can. */
 	frame = direct_frame(w, &out, iov);
 	for (unsigned i = 0; i < n; i++) {
@@ -135,11 +110,17 @@ udp_get_direct(struct worker *w, const struct stack_dgram *d, uint16_t request_i
 		exec_read(&w->exec, srv->workers[dk[i].shard]->shard, &dk[i].key, dk[i].found, &req,
 			  &res[i]);
 		conn_detail_note(w, &req, &res[i]);
-		if (frame != NULL && (text_write_get(&out, &req, &res[i]) != 0 || out.niov != 1))
+		/* (A miss before the last key writes nothing; a value not copied is a second iovec.) */
+		if (frame != NULL && (text_write_get(&out, &req, &res[i]) != 0 || out.niov > 1))
 			frame = NULL; /* (it stays the stack's, unsent) */
 	}
 	latency_note_n(&w->latency, &srv->latency, PROTO_OP_GET, rte_rdtsc() - w->loop_tsc, n);
-	if (frame != NULL && out.bytes <= srv->set.udp_reply_max) {
+	if (frame != NULL && out.bytes > srv->set.udp_reply_max) {
+		/* The whole reply is over --udp-reply-max: not sent, counted (udp_reply_send). */
+		udp_reply_send(w, (struct iovec){NULL, 0}, request_id, d->via, &d->peer, true);
+		return true;
+	}
+	if (frame != NULL) {
 		proto_udp_header_write(frame, request_id, 0, 1);
 		if (stack_dgram_buf_send(w->stack, PROTO_UDP_HEADER_LEN + (uint32_t)out.bytes,
 					 d->via, &d->peer) == 0)
@@ -151,8 +132,9 @@ udp_get_direct(struct worker *w, const struct stack_dgram *d, uint16_t request_i
 		text_get_key_req_move(&req, keys, i, n);
 		if (text_write_get(&w->out, &req, &res[i]) != 0) {
 			/*
-			 * Larger than the worker's whole output (values of many chunks and a raised
-			 * --udp-reply-max): not sent, counted as a reply over --udp-reply-max.
+			 * Larger than the worker's whole output (256 KiB of lines, 512 iovecs: out
+			 * of reach of 32 keys unless --udp-reply-max is raised and the values come
+			 * in many chunks): not sent, counted as a reply over --udp-reply-max.
 			 */
 			udp_reply_send(w, (struct iovec){NULL, 0}, request_id, d->via, &d->peer,
 				       true);

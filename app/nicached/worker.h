@@ -174,8 +174,10 @@ void udp_prefetch(struct worker *w, const struct stack_dgram *d, unsigned n);
 /**
  * Handle one UDP datagram (a request of one datagram; replies as numbered datagrams).
  * @p hint: its keys as udp_prefetch() digested and looked them up, or NULL. A datagram that
- * is one plain get runs on @p d's bytes as they are (valid until the next stack_recv_dgrams);
- * any other is copied into the connection's buffer first.
+ * is one plain get of up to UDP_DIRECT_KEYS keys is answered without a connection
+ * (udp_get_direct()) on @p d's bytes as they are (valid until the next stack_recv_dgrams);
+ * should it need a connection after all, a get of one key still runs on those bytes, and any
+ * other datagram is copied into the connection's buffer first.
  */
 void conn_udp_datagram(struct worker *w, const struct stack_dgram *d,
 		       const struct udp_key_hint *hint);

@@ -1141,29 +1141,6 @@ text_parser_line_stalled(const struct text_parser *p, const struct proto_input *
 	return long_get_prefix(in, &cas) == 0;
 }
 
-/** Whether all @p n bytes at @p s are printable ASCII other than space ('!'..'~'). */
-static inline bool
-key_printable(const char *s, uint32_t n)
-{
-	const uint64_t ones = 0x0101010101010101ull, highs = ones << 7;
-	uint32_t i = 0;
-
-	/* 8 bytes a step: a byte below '!', or above '~' (or 0x80 and up), sets a high bit. */
-	for (; i + 8 <= n; i += 8) {
-		uint64_t v, below, above;
-
-		memcpy(&v, s + i, 8);
-		below = (v - ones * '!') & ~v & highs;
-		above = ((v + ones * (127 - '~')) | v) & highs;
-		if ((below | above) != 0)
-			return false;
-	}
-	for (; i < n; i++)
-		if ((unsigned char)(s[i] - '!') > '~' - '!')
-			return false;
-	return true;
-}
-
 /** The little-endian 64-bit word at @p s (any alignment): its first byte is the lowest. */
 static inline uint64_t
 load_le64(const char *s)
@@ -1179,7 +1156,7 @@ load_le64(const char *s)
 
 /**
  * How many of the @p n bytes at @p s, from the first, are printable ASCII other than space
- * ('!'..'~'): key_printable()'s test, stopping at the first byte that fails it. With SSE2,
+ * ('!'..'~'), stopping at the first byte that is not. With SSE2,
  * 16 bytes a step; then 8 (SWAR): the lowest flagged byte of a word is exact (a borrow or
  * carry starts only at a flagged byte and runs upwards), so the word is read little-endian
  * on any machine.
@@ -1227,7 +1204,9 @@ text_get_keys(const char *s, uint32_t len, struct proto_key_ref *keys, unsigned 
 	if (s[end - 1] == '\r')
 		end--;
 	for (;;) {
-		uint32_t klen = printable_span(s + pos, end - pos);
+		/* No further than one byte past the longest key: a longer one is refused anyway. */
+		uint32_t left = end - pos < PROTO_KEY_MAX + 1 ? end - pos : PROTO_KEY_MAX + 1;
+		uint32_t klen = printable_span(s + pos, left);
 
 		/* A key as the tokenizer cuts it, one space before the next: else the parser reads it. */
 		if (klen == 0 || klen > PROTO_KEY_MAX || n == max)
@@ -1247,31 +1226,21 @@ text_get_keys(const char *s, uint32_t len, struct proto_key_ref *keys, unsigned 
 bool
 text_single_get_key(const char *s, uint32_t len, const char **key, uint32_t *key_len)
 {
-	uint32_t end, klen;
+	struct proto_key_ref ref;
 
-	if (len < sizeof("get k\n") - 1 || memcmp(s, "get ", 4) != 0 || s[len - 1] != '\n')
+	if (text_get_keys(s, len, &ref, 1) != 1)
 		return false;
-	end = len - 1;
-	if (s[end - 1] == '\r')
-		end--;
-	klen = end - 4;
-	if (klen == 0 || klen > PROTO_KEY_MAX)
-		return false;
-	/* Printable, no space: one token, as the tokenizer would cut it. */
-	if (!key_printable(s + 4, klen))
-		return false;
-	*key = s + 4;
-	*key_len = klen;
+	*key = ref.key;
+	*key_len = ref.len;
 	return true;
 }
 
 void
 text_single_get_req(struct proto_request *req, const char *key, uint32_t key_len)
 {
-	req_init(req, PROTO_OP_GET, PROTO_TEXT);
-	req->flags = PROTO_F_MULTI_FIRST | PROTO_F_MULTI_LAST;
-	req->key = key;
-	req->key_len = key_len;
+	struct proto_key_ref ref = {key, key_len};
+
+	text_get_key_req(req, &ref, 0, 1);
 }
 
 bool

@@ -140,10 +140,10 @@ struct text_parser {
 	uint32_t ktotal;   /* KEYS: bytes of the line with its "\n" */
 	uint8_t ki;	   /* KEYS: next key in ktok[] */
 	uint8_t kn;	   /* KEYS: keys in ktok[] */
-	bool sreading;	   /* STREAM: a token is being read into key[] */
-	bool sheld;	   /* STREAM: key[] holds a whole token not yet produced */
-	uint8_t slast;	   /* STREAM: last byte of the token being read */
-	uint32_t slen;	   /* STREAM: length of that token (saturates) */
+	bool sreading; /* STREAM: a token is being read into key[] */
+	bool sheld;    /* STREAM: key[] holds a whole token not yet produced */
+	uint8_t slast; /* STREAM: last byte of the token being read */
+	uint32_t slen; /* STREAM: length of that token (saturates) */
 
 	/*
 	 * From here on, the buffers are written before they are read: text_parser_init() clears

@@ -236,27 +236,33 @@ test_get_keys_cases(void **state)
 static void
 test_get_keys_every_byte_everywhere(void **state)
 {
-	/* Two 17-byte keys (two 8-byte steps and a tail each) with byte b at position pos. */
-	char line[4 + 17 + 1 + 17 + 2];
+	/*
+	 * A 17-byte key and a 25-byte one with byte b at position pos: the first is scanned 16
+	 * bytes a step (SSE2) up to its space, the second to the end of the line, 16 then 8
+	 * (SWAR) then one byte.
+	 */
+	enum { K1 = 17, K2 = 25, SEP = 4 + K1 };
+	char line[4 + K1 + 1 + K2 + 2];
 	struct proto_key_ref keys[2];
 
 	(void)state;
 	memcpy(line, "get ", 4);
-	line[4 + 17] = ' ';
-	memcpy(line + 4 + 35, "\r\n", 2);
+	memcpy(line + SEP + 1 + K2, "\r\n", 2);
 	for (unsigned b = 0; b < 256; b++) {
-		for (unsigned pos = 4; pos < 4 + 35; pos++) {
+		for (unsigned pos = 4; pos < SEP + 1 + K2; pos++) {
 			bool printable = b >= '!' && b <= '~';
 			unsigned want = printable ? 2 : 0;
 
-			memset(line + 4, 'k', 17);
-			line[4 + 17] = ' ';
-			memset(line + 4 + 18, 'j', 17);
-			/* In the space between them: two keys, one of 35 bytes, or none. */
-			if (pos == 4 + 17)
+			memset(line + 4, 'k', K1);
+			line[SEP] = ' ';
+			memset(line + SEP + 1, 'j', K2);
+			/* In the space between them: two keys, one of 43 bytes, or none. */
+			if (pos == SEP)
 				want = b == ' ' ? 2 : printable ? 1 : 0;
 			line[pos] = (char)b;
 			assert_int_equal(text_get_keys(line, sizeof(line), keys, 2), want);
+			if (want == 2)
+				assert_int_equal(keys[1].len, K2);
 		}
 	}
 }
