@@ -23,12 +23,23 @@
 /** Bursts smaller than this are not worth a separate prefetch pass. */
 #define UDP_PREFETCH_MIN 4
 
+/** One store_prefetch_bulk() of @p m keys of @p shard; *to[j] gets what keys[j] found. */
+static void
+lookup_batch(const struct store_shard *shard, const struct store_key *const *keys,
+	     const struct item **const *to, unsigned m)
+{
+	const struct item *got[INDEX_BULK_MAX];
+
+	store_prefetch_bulk(shard, keys, m, got);
+	for (unsigned j = 0; j < m; j++)
+		*to[j] = got[j];
+}
+
 void
 udp_lookup_bulk(struct worker *w, const struct udp_lookup *l, unsigned n)
 {
 	const struct store_key *keys[INDEX_BULK_MAX];
 	const struct item **to[INDEX_BULK_MAX];
-	const struct item *got[INDEX_BULK_MAX];
 
 	for (unsigned s = 0; s < w->srv->nworkers && n > 0; s++) {
 		const struct store_shard *shard = w->srv->workers[s]->shard;
@@ -40,17 +51,12 @@ udp_lookup_bulk(struct worker *w, const struct udp_lookup *l, unsigned n)
 			keys[m] = l[i].key;
 			to[m++] = l[i].found;
 			if (m == INDEX_BULK_MAX) {
-				store_prefetch_bulk(shard, keys, m, got);
-				for (unsigned j = 0; j < m; j++)
-					*to[j] = got[j];
+				lookup_batch(shard, keys, to, m);
 				m = 0;
 			}
 		}
-		if (m > 0) {
-			store_prefetch_bulk(shard, keys, m, got);
-			for (unsigned j = 0; j < m; j++)
-				*to[j] = got[j];
-		}
+		if (m > 0)
+			lookup_batch(shard, keys, to, m);
 	}
 }
 

@@ -67,11 +67,11 @@ udp_get_direct(struct worker *w, const struct stack_dgram *d, uint16_t request_i
 	struct nc_server *srv = w->srv;
 	struct direct_key dk[UDP_DIRECT_KEYS];
 	struct proto_result res[UDP_DIRECT_KEYS];
-	bool todo[UDP_DIRECT_KEYS];
+	struct udp_lookup look[UDP_DIRECT_KEYS]; /* the keys the prefetch did not look up */
 	struct proto_request req;
 	struct iovec iov[2];
 	struct proto_out out;
-	unsigned ntodo = 0;
+	unsigned nlook = 0;
 	uint8_t *frame;
 
 	if (n == 0 || n > UDP_DIRECT_KEYS ||
@@ -90,18 +90,11 @@ udp_get_direct(struct worker *w, const struct stack_dgram *d, uint16_t request_i
 		    (route.role != NC_ROUTE_ALONE && cluster_warming(srv)))
 			return false;
 		dk[i].shard = route.shard;
-		todo[i] = hk == NULL;
-		ntodo += hk == NULL;
+		if (hk == NULL)
+			look[nlook++] = (struct udp_lookup){&dk[i].key, dk[i].shard, &dk[i].found};
 	}
-	if (ntodo > 1) {
-		struct udp_lookup look[UDP_DIRECT_KEYS];
-		unsigned m = 0;
-
-		for (unsigned i = 0; i < n; i++)
-			if (todo[i])
-				look[m++] = (struct udp_lookup){&dk[i].key, dk[i].shard, &dk[i].found};
-		udp_lookup_bulk(w, look, m);
-	}
+	if (nlook > 1) /* (one alone: exec_read looks it up as it reads) */
+		udp_lookup_bulk(w, look, nlook);
 	/* Each key read and its reply written at once into the frame that goes out, where it can. */
 	frame = direct_frame(w, &out, iov);
 	for (unsigned i = 0; i < n; i++) {

@@ -32,40 +32,36 @@ put_line(struct proto_out *out, const char *s)
 
 /*
  * memcpy() for the short copies of a get reply (keys, small values) without the call: up to
- * 32 bytes as two overlapping moves of the largest width that fits, else memcpy().
+ * 32 bytes as two overlapping moves (copy_ends: the first and the last @p w bytes, w a
+ * constant once inlined) of the largest width that fits, else memcpy().
  */
+static inline void
+copy_ends(char *d, const char *s, uint32_t n, size_t w)
+{
+	char a[16], b[16];
+
+	memcpy(a, s, w);
+	memcpy(b, s + n - w, w);
+	memcpy(d, a, w);
+	memcpy(d + n - w, b, w);
+}
+
 static inline void
 copy_short(char *d, const void *src, uint32_t n)
 {
 	const char *s = src;
 
-	if (n > 32) {
+	if (n > 32)
 		memcpy(d, s, n);
-	} else if (n >= 16) {
-		char a[16], b[16];
-
-		memcpy(a, s, 16);
-		memcpy(b, s + n - 16, 16);
-		memcpy(d, a, 16);
-		memcpy(d + n - 16, b, 16);
-	} else if (n >= 8) {
-		uint64_t a, b;
-
-		memcpy(&a, s, 8);
-		memcpy(&b, s + n - 8, 8);
-		memcpy(d, &a, 8);
-		memcpy(d + n - 8, &b, 8);
-	} else if (n >= 4) {
-		uint32_t a, b;
-
-		memcpy(&a, s, 4);
-		memcpy(&b, s + n - 4, 4);
-		memcpy(d, &a, 4);
-		memcpy(d + n - 4, &b, 4);
-	} else {
+	else if (n >= 16)
+		copy_ends(d, s, n, 16);
+	else if (n >= 8)
+		copy_ends(d, s, n, 8);
+	else if (n >= 4)
+		copy_ends(d, s, n, 4);
+	else
 		for (uint32_t i = 0; i < n; i++)
 			d[i] = s[i];
-	}
 }
 
 /* Longest "VALUE " key " " flags " " bytes " " cas "\r\n" for a key of @p klen bytes. */
