@@ -6,6 +6,7 @@
 #                          [--value-size 32] [--multiget 1]
 #                          [--proto udp|tcp | --compare] [--conns 1]
 #                          [--nicached PATH] [--baseline PATH] [--mcgen PATH] [--logs DIR]
+#                          [--floor]
 #
 # Root only. Two DPDK processes on this machine joined by net_memif (shared-memory rings):
 #   nicached   --backend dpdk -t 1 on the memif profile (the memif server, 10.88.0.1, UDP and
@@ -24,6 +25,10 @@
 # --baseline PATH: each run is also run against the nicached at PATH (e.g. the previous
 # commit's binary), alternating with --nicached (the order swaps every run), and the summary
 # gives new/baseline of the medians and of every pair: a gain shown side by side in one run.
+# --floor (UDP): each run is also a run of scripts/memif-floor.sh, DPDK's testpmd echoing the
+# same load on the same rings (the driver's cost and a header swap, the least a server can do),
+# in the alternating order, and the summary gives its median and each server's median minus
+# it: what nicached itself adds per request over the lab's floor.
 # A fresh server per run. Per run: mcgen's achieved rate, and the server's CPU cost per
 # request in TSC cycles from its own `stats`, read by mcgen before and after the measured
 # phase (busy_cycles / requests, and without busy_driver_cycles: the cycles inside the memif
@@ -55,6 +60,7 @@ NICACHED=$ROOT/build/app/nicached/nicached
 BASELINE=
 MCGEN=$ROOT/build/app/mcgen/mcgen
 LOGS=
+FLOOR=0
 PORT=11211
 TAG=${NC_MEMIF_TAG:-nc}
 
@@ -80,6 +86,7 @@ while (($#)); do
 	--baseline) BASELINE=$(realpath "${2:?}"); shift 2 ;;
 	--mcgen) MCGEN=$(realpath "${2:?}"); shift 2 ;;
 	--logs) LOGS=${2:?}; shift 2 ;;
+	--floor) FLOOR=1; shift ;;
 	-h | --help) usage ;;
 	*) echo "bench-memif: unknown argument $1" >&2; usage ;;
 	esac
@@ -90,6 +97,8 @@ done
 	{ echo "bench-memif: --window, --conns and --multiget want positive integers" >&2; usage; }
 ((WINDOW % CONNS == 0)) ||
 	{ echo "bench-memif: --window $WINDOW does not split over --conns $CONNS" >&2; usage; }
+[[ $FLOOR -eq 0 || $PROTOS == udp ]] ||
+	{ echo "bench-memif: --floor wants --proto udp" >&2; usage; }
 [[ $CONNS -eq 1 || $PROTOS != udp ]] ||
 	{ echo "bench-memif: --conns wants --proto tcp or --compare" >&2; usage; }
 awk -v r="$GET_RATIO" 'BEGIN { exit !(r ~ /^[0-9.]+$/ && r >= 0 && r <= 1) }' ||
@@ -232,6 +241,7 @@ PY
 }
 
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+diff_of() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", a - b }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
 SERVERS=new
@@ -240,6 +250,7 @@ VARIANTS=()
 for srv in $SERVERS; do
 	for proto in $PROTOS; do VARIANTS+=("$srv:$proto"); done
 done
+((FLOOR == 0)) || VARIANTS+=("floor:udp")
 tcp_shape="TCP $CONNS x $((WINDOW / CONNS)) pipelined"
 shape=
 [[ $PROTOS == udp ]] || shape=" ($tcp_shape)"
@@ -262,6 +273,17 @@ for run in $(seq 1 "$RUNS"); do
 	((run % 2 == 1)) || mapfile -t order < <(printf '%s\n' "${VARIANTS[@]}" | tac)
 	for v in "${order[@]}"; do
 		srv=${v%%:*} proto=${v#*:}
+		if [[ $srv == floor ]]; then
+			# "floor: C cycles/packet, P packets/s (...)"
+			line=$(NC_MEMIF_TAG=$TAG "$ROOT/scripts/memif-floor.sh" --duration "$DURATION" \
+				--window "$WINDOW" --mcgen "$MCGEN") || exit 1
+			read -r _ cyc _ tps _ <<<"$line"
+			TPS[$v]+=" $tps" CYC[$v]+=" $cyc" APP[$v]+=" $cyc" ADJ[$v]+=" $cyc"
+			LAST_CYC[$v]=$cyc
+			# shellcheck disable=SC2059  # the format is ROW
+			printf "$ROW" "$run" floor udp "$tps" "$cyc" - - - - - - - "(testpmd 5tswap)"
+			continue
+		fi
 		run_once "$run" "$srv" "$proto" || exit 1
 		line=$(summary "$run" "$srv" "$proto") || {
 			echo "bench-memif: run $run ($srv $proto): the replies fail the bar (above)" >&2
@@ -281,6 +303,10 @@ for run in $(seq 1 "$RUNS"); do
 		PAIRS[tcpudp_app:$srv]+=" $(ratio "${LAST_APP[$srv:tcp]}" "${LAST_APP[$srv:udp]}")"
 		PAIRS[tcpudp_adj:$srv]+=" $(ratio "${LAST_ADJ[$srv:tcp]}" "${LAST_ADJ[$srv:udp]}")"
 	done
+	for srv in $SERVERS; do
+		((FLOOR)) || break
+		PAIRS[floor:$srv]+=" $(diff_of "${LAST_CYC[$srv:udp]}" "${LAST_CYC[floor:udp]}")"
+	done
 	for proto in $PROTOS; do
 		[[ -n $BASELINE ]] || break
 		PAIRS[newbase:$proto]+=" $(ratio "${LAST_CYC[new:$proto]}" "${LAST_CYC[base:$proto]}")"
@@ -295,9 +321,20 @@ for v in "${VARIANTS[@]}"; do
 		MED_APP[$v]=$(median ${APP[$v]}) MED_ADJ[$v]=$(median ${ADJ[$v]})
 	}
 	label=${v#*:}
-	[[ -z $BASELINE ]] || label="${v%%:*} $label"
+	[[ -z $BASELINE && $v != floor:* ]] || label="${v%%:*} $label"
+	if [[ $v == floor:* ]]; then
+		echo "median $label  packets/s ${MED_TPS[$v]}  cycles/packet ${MED_CYC[$v]} (testpmd 5tswap)"
+		continue
+	fi
 	echo "median $label  TPS ${MED_TPS[$v]}  cycles/request ${MED_CYC[$v]}" \
 		" (without driver calls: ${MED_APP[$v]}; adjusted: ${MED_ADJ[$v]})"
+done
+for srv in $SERVERS; do
+	((FLOOR)) || break
+	label=
+	[[ -z $BASELINE ]] || label="$srv "
+	echo "${label}udp over the floor: cycles/request $(diff_of "${MED_CYC[$srv:udp]}" "${MED_CYC[floor:udp]}")" \
+		"(median minus median); per run${PAIRS[floor:$srv]}"
 done
 for srv in $SERVERS; do
 	[[ $PROTOS == "udp tcp" ]] || break

@@ -418,10 +418,14 @@ mcgen_options_parse(struct mcgen_options *o, int argc, char **argv, char *err, s
 	/* `-- EAL words`: added to --eal, as nicached takes them. */
 	for (int i = optind; i < argc; i++) {
 		size_t used = strlen(o->eal);
+		size_t len = strlen(argv[i]);
+		char *w = o->eal + used;
 
-		if (used + 1 + strlen(argv[i]) + 1 > sizeof(o->eal))
+		if (used + 1 + len + 1 > sizeof(o->eal))
 			return fail(err, errlen, "EAL arguments longer than %zu bytes", sizeof(o->eal) - 1);
-		snprintf(o->eal + used, sizeof(o->eal) - used, "%s%s", used ? " " : "", argv[i]);
+		if (used > 0)
+			*w++ = ' ';
+		memcpy(w, argv[i], len + 1);
 	}
 	return check_together(o, err, errlen);
 }

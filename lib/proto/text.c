@@ -317,7 +317,7 @@ static int
 skip_line(struct text_parser *p, struct proto_input *in, struct proto_request *req,
 	  enum proto_error *err)
 {
-	uint64_t seen;
+	uint64_t seen = 0; /* set by find_nl() when it returns -1 */
 	int64_t d = find_nl(in, 0, UINT64_MAX, &seen);
 
 	if (d < 0) {
@@ -1109,7 +1109,7 @@ parse_line(struct text_parser *p, struct proto_input *in, struct proto_request *
 		return long_line(p, in, req, err);
 	} else {
 		/* The line goes on in later segments. */
-		uint64_t seen;
+		uint64_t seen = 0; /* set by find_nl() when it returns -1 */
 		int64_t d = find_nl(in, n > p->scanned ? n : p->scanned, LINE_SCAN, &seen);
 
 		if (d < 0) {

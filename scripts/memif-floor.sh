@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The floor under nicached's cycles per request on the memif lab: what the driver alone costs.
+#
+#   scripts/memif-floor.sh [--duration 5] [--window 64] [--mcgen PATH]
+#
+# Root only. One run of bench-memif.sh's load (mcgen -x dpdk-udp, one source port, --window
+# 16-byte-key GETs in flight, on CPU 0) against DPDK's own dpdk-testpmd instead of nicached:
+# the memif server on the same rings (rsize=10, bsize=2048), its forwarding lcore on CPU 1
+# where nicached's worker runs, forwarding mode 5tswap (every frame sent back with its MAC, IP
+# addresses and UDP ports swapped: a receive burst, a header swap and a transmit burst, the
+# least a server can do per request). testpmd's --record-core-cycles counts the TSC cycles of
+# its forwarding bursts, as nicached's busy_cycles does: cycles per packet is that count over
+# the frames it forwarded between a `start` and a `stop` taken while the load runs (the link
+# is up by then; memif zeroes its counters when the peer connects). mcgen reads every echoed
+# request as a wrong reply: its verdict is not looked at here, only that frames went round.
+# Prints one line: "floor: C cycles/packet, P packets/s (testpmd 5tswap over memif)".
+# Exit 1 when testpmd does not start or forwards nothing.
+# NC_MEMIF_TAG (default nc) starts the names of the memif socket and the EAL file prefixes.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=tests/integration/common.sh
+. "$ROOT/tests/integration/common.sh"
+DURATION=5
+WINDOW=64
+MCGEN=$ROOT/build/app/mcgen/mcgen
+TAG=${NC_MEMIF_TAG:-nc}
+while (($#)); do
+	case $1 in
+	--duration) DURATION=${2:?}; shift 2 ;;
+	--window) WINDOW=${2:?}; shift 2 ;;
+	--mcgen) MCGEN=$(realpath "${2:?}"); shift 2 ;;
+	*) sed -n '2,20s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	esac
+done
+[[ $DURATION =~ ^[1-9][0-9]*$ && $WINDOW =~ ^[1-9][0-9]*$ ]] ||
+	{ echo "memif-floor: --duration and --window want positive integers" >&2; exit 2; }
+[[ $(id -u) -eq 0 ]] || { echo "memif-floor: needs root (memif socket in /run)" >&2; exit 1; }
+TESTPMD=$(command -v dpdk-testpmd) ||
+	{ echo "memif-floor: dpdk-testpmd missing (Debian package dpdk)" >&2; exit 1; }
+[[ -x $MCGEN ]] || { echo "memif-floor: $MCGEN not built (ninja -C build)" >&2; exit 1; }
+
+TMP=$(mktemp -d /tmp/nc-memif-floor.XXXXXX)
+SOCK=/run/${TAG}floor$$.memif
+TP_PID="" GEN_PID=""
+# shellcheck disable=SC2317  # invoked by the EXIT trap
+cleanup() {
+	[[ -z $GEN_PID ]] || stop_pid "$GEN_PID" 5 || true
+	[[ -z $TP_PID ]] || stop_pid "$TP_PID" 5 || true
+	exec 7>&- 2>/dev/null || true
+	rm -rf "$TMP" "$SOCK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# testpmd reads its commands from a FIFO held open here (fd 7), so it waits between them.
+mkfifo "$TMP/cmd"
+exec 7<>"$TMP/cmd"
+rm -f "$SOCK"
+taskset -c 0,1 stdbuf -oL "$TESTPMD" -l 0,1 --file-prefix "${TAG}floor$$" --no-huge -m 1024 \
+	--no-shconf --no-pci --log-level=4 \
+	"--vdev=net_memif0,role=server,id=0,socket=$SOCK,rsize=10,bsize=2048" -- -i \
+	--forward-mode=5tswap --record-core-cycles --nb-cores=1 --rxq=1 --txq=1 \
+	--total-num-mbufs=16384 <&7 >"$TMP/testpmd" 2>&1 &
+TP_PID=$!
+for ((i = 0; i < 100; i++)); do
+	grep -q 'testpmd>' "$TMP/testpmd" && break
+	kill -0 "$TP_PID" 2>/dev/null || break
+	sleep 0.1
+done
+grep -q 'testpmd>' "$TMP/testpmd" ||
+	{ cat "$TMP/testpmd" >&2; echo "memif-floor: testpmd did not start" >&2; exit 1; }
+echo start >&7
+# The load runs past the measured window on both sides (a second for the link, one after).
+timeout $((DURATION + 60)) taskset -c 0 "$MCGEN" -x dpdk-udp -c 1 -d "$WINDOW" \
+	-s "$MEMIF_SERVER_IP:11211" --src-ip "$MEMIF_CLIENT_IP" --dst-mac 02:00:00:00:00:01 \
+	-k 10000 --key-size 16 --value-size 32 -m get=1000 -q -T $((DURATION + 4)) -- -l 0 \
+	--file-prefix "${TAG}floorgen$$" --no-huge --no-shconf --no-pci --log-level=4 \
+	"--vdev=net_memif0,role=client,id=0,socket=$SOCK,rsize=10,bsize=2048" \
+	>"$TMP/mcgen" 2>&1 &
+GEN_PID=$!
+sleep 3
+# A fresh start: testpmd's forwarding counters begin again with the link up and load flowing.
+echo stop >&7
+sleep 0.2
+echo start >&7
+sleep "$DURATION"
+echo stop >&7
+wait "$GEN_PID" || true
+GEN_PID=""
+echo quit >&7
+for ((i = 0; i < 50; i++)); do
+	kill -0 "$TP_PID" 2>/dev/null || break
+	sleep 0.1
+done
+stop_pid "$TP_PID" 5 || true
+TP_PID=""
+# The second stop's line: "CPU cycles/packet=231.18 (total cycles=... / total 5tswap
+# packets=11024032) at 2600 MHz Clock".
+awk -v d="$DURATION" '
+	/CPU cycles\/packet=/ {
+		split($0, a, "cycles/packet="); cyc = a[2] + 0
+		split($0, b, "packets="); pk = b[2] + 0
+	}
+	END {
+		if (pk <= 0) exit 1
+		printf "floor: %.0f cycles/packet, %.0f packets/s (testpmd 5tswap over memif)\n", cyc, pk / d
+	}' "$TMP/testpmd" || {
+	grep -v '^EAL:' "$TMP/testpmd" | tail -n 20 >&2
+	grep -v '^EAL:' "$TMP/mcgen" | tail -n 5 >&2
+	echo "memif-floor: testpmd forwarded nothing" >&2
+	exit 1
+}
