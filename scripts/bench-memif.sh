@@ -33,8 +33,9 @@
 # request in TSC cycles from its own `stats`, read by mcgen before and after the measured
 # phase (busy_cycles / requests, and without busy_driver_cycles: the cycles inside the memif
 # rx/tx calls), its busy share of the worker's time, requests per TCP segment the server
-# received and the non-zero drop and error counters of its `stats nic` (both from its
-# Prometheus page, --metrics, warm-up included). On a shared machine the busy cycles include
+# received, frames per receive burst (rx/burst: rx_frames / rx_bursts; the fewer, the less the
+# driver's per-burst cost is shared) and the non-zero drop and error counters of its `stats
+# nic` (all three from its Prometheus page, --metrics, warm-up included). On a shared machine the busy cycles include
 # the time the worker thread was preempted: on-CPU% is the share of the time it could run that
 # it did run (its /proc schedstat over mcgen's run), and adj. cycles is cycles/request x
 # on-CPU%, an estimate of the cost without preemption (it assumes preemption hits busy and idle
@@ -65,7 +66,7 @@ PORT=11211
 TAG=${NC_MEMIF_TAG:-nc}
 
 usage() {
-	sed -n '2,42s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	sed -n '2,46s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
 	exit 2
 }
 
@@ -202,7 +203,7 @@ run_once() {
 		'BEGIN { print (r > 0 ? sprintf("%.3f", r / (r + w)) : "-") }' >"$log.extra"
 }
 
-# summary N SERVER PROTO: "tps cycles app busy timeouts bad oncpu adj req/seg nic" of a run,
+# summary N SERVER PROTO: "tps cycles app busy timeouts bad oncpu adj req/seg rx/burst nic" of a run,
 # or exit status 1 (and why on stderr) when its replies fail the bar.
 summary() {
 	local log=$TMP/run.$1.$2.$3
@@ -222,17 +223,20 @@ def scrape(path):
 m0, m1 = scrape(sys.argv[3]), scrape(sys.argv[4])
 segs = m1.get("nicached_tcp_segs_in", 0) - m0.get("nicached_tcp_segs_in", 0)
 reqs = m1.get("nicached_requests_total", 0) - m0.get("nicached_requests_total", 0)
+frames = m1.get("nicached_nic_rx_frames", 0) - m0.get("nicached_nic_rx_frames", 0)
+bursts = m1.get("nicached_nic_rx_bursts", 0) - m0.get("nicached_nic_rx_bursts", 0)
 alarm = ("drop", "missed", "nombuf", "error", "full")
 nic = " ".join("%s=%d" % (k[len("nicached_nic_"):], v) for k, v in m1.items()
                if k.startswith("nicached_nic_") and v and any(w in k for w in alarm))
 if not m1:
     nic = "(no metrics)"
 adj = srv["cycles_per_request"] * float(oncpu) if oncpu != "-" else srv["cycles_per_request"]
-print("%.0f %.0f %.0f %.1f %d %d %s %.0f %s %s" % (
+print("%.0f %.0f %.0f %.1f %d %d %s %.0f %s %s %s" % (
     s["achieved_rate"], srv["cycles_per_request"], srv["app_cycles_per_request"],
     srv["busy_percent"], c["timeouts"], s["errors"],
     "-" if oncpu == "-" else "%.1f" % (float(oncpu) * 100), adj,
-    "%.2f" % (reqs / segs) if proto == "tcp" and segs > 0 else "-", nic or "none"))
+    "%.2f" % (reqs / segs) if proto == "tcp" and segs > 0 else "-",
+    "%.1f" % (frames / bursts) if bursts > 0 else "-", nic or "none"))
 if proto == "tcp" and c["timeouts"]:
     sys.exit("%d timeouts over TCP" % c["timeouts"])
 if c["timeouts"] * 1000 > max(c["sent"], 1):
@@ -262,10 +266,10 @@ for proto in $PROTOS; do
 		"$MEMIF_CLIENT_IP ${LOAD[*]} -- -l 0 --file-prefix GEN --no-huge --no-shconf --no-pci" \
 		"--vdev=net_memif0,role=client,id=0,socket=/run/nicached-IFACE.memif,rsize=10,bsize=2048"
 done
-ROW='%-4s %-4s %-5s %9s %11s %17s %6s %7s %11s %8s %4s %7s  %s\n'
+ROW='%-4s %-4s %-5s %9s %11s %17s %6s %7s %11s %8s %4s %7s %8s  %s\n'
 # shellcheck disable=SC2059  # the format is ROW
 printf "$ROW" run srv proto TPS cycles/req "(app, no driver)" busy% on-CPU% "adj. cycles" \
-	timeouts bad req/seg "nic drops/errors"
+	timeouts bad req/seg rx/burst "nic drops/errors"
 declare -A TPS CYC APP ADJ MED_TPS MED_CYC MED_APP MED_ADJ LAST_CYC LAST_APP LAST_ADJ PAIRS
 for run in $(seq 1 "$RUNS"); do
 	order=("${VARIANTS[@]}")
@@ -281,7 +285,7 @@ for run in $(seq 1 "$RUNS"); do
 			TPS[$v]+=" $tps" CYC[$v]+=" $cyc" APP[$v]+=" $cyc" ADJ[$v]+=" $cyc"
 			LAST_CYC[$v]=$cyc
 			# shellcheck disable=SC2059  # the format is ROW
-			printf "$ROW" "$run" floor udp "$tps" "$cyc" - - - - - - - "(testpmd 5tswap)"
+			printf "$ROW" "$run" floor udp "$tps" "$cyc" - - - - - - - - "(testpmd 5tswap)"
 			continue
 		fi
 		run_once "$run" "$srv" "$proto" || exit 1
@@ -289,12 +293,12 @@ for run in $(seq 1 "$RUNS"); do
 			echo "bench-memif: run $run ($srv $proto): the replies fail the bar (above)" >&2
 			exit 1
 		}
-		read -r tps cyc app busy tmo bad oncpu adj rps nic <<<"$line"
+		read -r tps cyc app busy tmo bad oncpu adj rps fpb nic <<<"$line"
 		TPS[$v]+=" $tps" CYC[$v]+=" $cyc" APP[$v]+=" $app" ADJ[$v]+=" $adj"
 		LAST_CYC[$v]=$cyc LAST_APP[$v]=$app LAST_ADJ[$v]=$adj
 		# shellcheck disable=SC2059  # the format is ROW
 		printf "$ROW" "$run" "$([[ -n $BASELINE ]] && echo "$srv" || echo -)" "$proto" "$tps" "$cyc" "$app" "$busy" "$oncpu" "$adj" \
-			"$tmo" "$bad" "$rps" "$nic"
+			"$tmo" "$bad" "$rps" "$fpb" "$nic"
 	done
 	# Per-run ratios: TCP/UDP (--compare) and new/baseline (--baseline).
 	for srv in $SERVERS; do

@@ -35,7 +35,8 @@ set -euo pipefail
 # The Prometheus endpoint is served with libmicrohttpd (libmicrohttpd-dev); its
 # test parses the page with python3-prometheus-client.
 # debhelper builds the Debian package (scripts/build-deb.sh); dpdk brings
-# dpdk-devbind.py and dpdk-hugepages.py, which the README's NIC set-up uses.
+# dpdk-devbind.py and dpdk-hugepages.py, which the README's NIC set-up uses, and dpdk-testpmd
+# (the lab's floor: scripts/memif-floor.sh).
 PACKAGES=(
 	gcc
 	libc6-dev

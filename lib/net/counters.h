@@ -17,6 +17,7 @@
 #define NET_EVENTS(X)                                                                     \
 	X(rx_frames, "frames received from the NIC queue")                               \
 	X(rx_bytes, "bytes of the frames received")                                      \
+	X(rx_bursts, "receive bursts that returned frames (rx_frames / rx_bursts: frames a burst)") \
 	X(tx_frames, "frames handed to the NIC queue")                                   \
 	X(tx_bytes, "bytes of the frames handed to the NIC queue")                       \
 	X(arp_answered, "ARP requests for our address answered")                         \

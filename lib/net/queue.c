@@ -144,6 +144,7 @@ net_queue_rx(struct net_queue *q, struct net_dgram *out, unsigned max)
 		n = net_fault_rx(q, pkts, n, t1);
 	if (n == 0)
 		return 0;
+	NET_EVENT(&q->cnt, rx_bursts, 1);
 	return queue_input(q, pkts, n, out, max, t1);
 }
 
