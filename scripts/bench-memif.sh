@@ -25,21 +25,23 @@
 # --baseline PATH: each run is also run against the nicached at PATH (e.g. the previous
 # commit's binary), alternating with --nicached (the order swaps every run), and the summary
 # gives new/baseline of the medians and of every pair: a gain shown side by side in one run.
-# --floor (UDP): each run is also a run of scripts/memif-floor.sh, DPDK's testpmd echoing the
-# same load on the same rings (the driver's cost and a header swap, the least a server can do),
-# in the alternating order, and the summary gives its median and each server's median minus
-# it: what nicached itself adds per request over the lab's floor.
+# --floor (UDP, --get-ratio 1, single-key gets): each run is also a run of
+# scripts/memif-floor.sh, DPDK's testpmd echoing the same GETs on the same rings (the driver's
+# cost and a header swap, the least a server can do), in the alternating order, and the
+# summary gives its median and each server's median minus it: what nicached itself adds per
+# request over the lab's floor.
 # A fresh server per run. Per run: mcgen's achieved rate, and the server's CPU cost per
 # request in TSC cycles from its own `stats`, read by mcgen before and after the measured
 # phase (busy_cycles / requests, and without busy_driver_cycles: the cycles inside the memif
 # rx/tx calls), its busy share of the worker's time, requests per TCP segment the server
 # received, frames per receive burst (rx/burst: rx_frames / rx_bursts; the fewer, the less the
 # driver's per-burst cost is shared) and the non-zero drop and error counters of its `stats
-# nic` (all three from its Prometheus page, --metrics, warm-up included). On a shared machine the busy cycles include
-# the time the worker thread was preempted: on-CPU% is the share of the time it could run that
-# it did run (its /proc schedstat over mcgen's run), and adj. cycles is cycles/request x
-# on-CPU%, an estimate of the cost without preemption (it assumes preemption hits busy and idle
-# loop iterations alike). Prints every run, the medians, and the mcgen command of a run.
+# nic` (all three from its Prometheus page, --metrics, warm-up included). On a shared machine
+# the busy cycles include the time the worker thread was preempted: on-CPU% is the share of the
+# time it could run that it did run (its /proc schedstat over mcgen's run), and adj. cycles is
+# cycles/request x on-CPU%, an estimate of the cost without preemption (it assumes preemption
+# hits busy and idle loop iterations alike). Prints every run, the medians, and the mcgen
+# command of a run.
 # Defaults: build/app/nicached/nicached and build/app/mcgen/mcgen. NC_MEMIF_TAG (default nc)
 # starts the names of the memif interface and the EAL file prefixes.
 # Exit 1 when a run fails: server not up, a server that crashed or hung on SIGTERM, mcgen's
@@ -66,7 +68,7 @@ PORT=11211
 TAG=${NC_MEMIF_TAG:-nc}
 
 usage() {
-	sed -n '2,46s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	sed -n '2,48s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
 	exit 2
 }
 
@@ -98,8 +100,9 @@ done
 	{ echo "bench-memif: --window, --conns and --multiget want positive integers" >&2; usage; }
 ((WINDOW % CONNS == 0)) ||
 	{ echo "bench-memif: --window $WINDOW does not split over --conns $CONNS" >&2; usage; }
-[[ $FLOOR -eq 0 || $PROTOS == udp ]] ||
-	{ echo "bench-memif: --floor wants --proto udp" >&2; usage; }
+((FLOOR == 0)) || { [[ $PROTOS == udp && $MULTIGET -eq 1 ]] &&
+	awk -v r="$GET_RATIO" 'BEGIN { exit !(r == 1) }'; } ||
+	{ echo "bench-memif: --floor is for --proto udp --get-ratio 1 --multiget 1" >&2; usage; }
 [[ $CONNS -eq 1 || $PROTOS != udp ]] ||
 	{ echo "bench-memif: --conns wants --proto tcp or --compare" >&2; usage; }
 awk -v r="$GET_RATIO" 'BEGIN { exit !(r ~ /^[0-9.]+$/ && r >= 0 && r <= 1) }' ||
@@ -203,7 +206,8 @@ run_once() {
 		'BEGIN { print (r > 0 ? sprintf("%.3f", r / (r + w)) : "-") }' >"$log.extra"
 }
 
-# summary N SERVER PROTO: "tps cycles app busy timeouts bad oncpu adj req/seg rx/burst nic" of a run,
+# summary N SERVER PROTO: "tps cycles app busy timeouts bad oncpu adj req/seg rx/burst nic" of
+# a run,
 # or exit status 1 (and why on stderr) when its replies fail the bar.
 summary() {
 	local log=$TMP/run.$1.$2.$3
@@ -266,7 +270,7 @@ for proto in $PROTOS; do
 		"$MEMIF_CLIENT_IP ${LOAD[*]} -- -l 0 --file-prefix GEN --no-huge --no-shconf --no-pci" \
 		"--vdev=net_memif0,role=client,id=0,socket=/run/nicached-IFACE.memif,rsize=10,bsize=2048"
 done
-ROW='%-4s %-4s %-5s %9s %11s %17s %6s %7s %11s %8s %4s %7s %8s  %s\n'
+ROW='%-4s %-5s %-5s %9s %11s %17s %6s %7s %11s %8s %4s %7s %8s  %s\n'
 # shellcheck disable=SC2059  # the format is ROW
 printf "$ROW" run srv proto TPS cycles/req "(app, no driver)" busy% on-CPU% "adj. cycles" \
 	timeouts bad req/seg rx/burst "nic drops/errors"
@@ -280,7 +284,8 @@ for run in $(seq 1 "$RUNS"); do
 		if [[ $srv == floor ]]; then
 			# "floor: C cycles/packet, P packets/s (...)"
 			line=$(NC_MEMIF_TAG=$TAG "$ROOT/scripts/memif-floor.sh" --duration "$DURATION" \
-				--window "$WINDOW" --mcgen "$MCGEN") || exit 1
+				--window "$WINDOW" --mcgen "$MCGEN") ||
+				{ echo "bench-memif: run $run (floor): memif-floor.sh failed (above)" >&2; exit 1; }
 			read -r _ cyc _ tps _ <<<"$line"
 			TPS[$v]+=" $tps" CYC[$v]+=" $cyc" APP[$v]+=" $cyc" ADJ[$v]+=" $cyc"
 			LAST_CYC[$v]=$cyc

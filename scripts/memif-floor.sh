@@ -4,7 +4,7 @@
 #   scripts/memif-floor.sh [--duration 5] [--window 64] [--mcgen PATH]
 #
 # Root only. One run of bench-memif.sh's load (mcgen -x dpdk-udp, one source port, --window
-# 16-byte-key GETs in flight, on CPU 0) against DPDK's own dpdk-testpmd instead of nicached:
+# GETs of 16-byte keys in flight, on CPU 0) against DPDK's own dpdk-testpmd instead of nicached:
 # the memif server on the same rings (rsize=10, bsize=2048), its forwarding lcore on CPU 1
 # where nicached's worker runs, forwarding mode 5tswap (every frame sent back with its MAC, IP
 # addresses and UDP ports swapped: a receive burst, a header swap and a transmit burst, the
@@ -12,7 +12,8 @@
 # its forwarding bursts, as nicached's busy_cycles does: cycles per packet is that count over
 # the frames it forwarded between a `start` and a `stop` taken while the load runs (the link
 # is up by then; memif zeroes its counters when the peer connects). mcgen reads every echoed
-# request as a wrong reply: its verdict is not looked at here, only that frames went round.
+# request as a wrong reply: its verdict is not looked at here, only that frames went round. The
+# echoed frames are the requests (about 60 bytes), a little shorter than nicached's replies.
 # Prints one line: "floor: C cycles/packet, P packets/s (testpmd 5tswap over memif)".
 # Exit 1 when testpmd does not start or forwards nothing.
 # NC_MEMIF_TAG (default nc) starts the names of the memif socket and the EAL file prefixes.
@@ -30,7 +31,7 @@ while (($#)); do
 	--duration) DURATION=${2:?}; shift 2 ;;
 	--window) WINDOW=${2:?}; shift 2 ;;
 	--mcgen) MCGEN=$(realpath "${2:?}"); shift 2 ;;
-	*) sed -n '2,20s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	*) sed -n '2,21s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 [[ $DURATION =~ ^[1-9][0-9]*$ && $WINDOW =~ ^[1-9][0-9]*$ ]] ||
@@ -47,13 +48,15 @@ TP_PID="" GEN_PID=""
 cleanup() {
 	[[ -z $GEN_PID ]] || stop_pid "$GEN_PID" 5 || true
 	[[ -z $TP_PID ]] || stop_pid "$TP_PID" 5 || true
-	exec 7>&- 2>/dev/null || true
+	exec 7>&-
 	rm -rf "$TMP" "$SOCK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# testpmd reads its commands from a FIFO held open here (fd 7), so it waits between them.
+# testpmd reads its commands from a FIFO whose only writer is this script (fd 7, opened first so
+# testpmd's read-only open does not block): it waits between commands, and reads end-of-file
+# (and quits) should this script die.
 mkfifo "$TMP/cmd"
 exec 7<>"$TMP/cmd"
 rm -f "$SOCK"
@@ -61,7 +64,7 @@ taskset -c 0,1 stdbuf -oL "$TESTPMD" -l 0,1 --file-prefix "${TAG}floor$$" --no-h
 	--no-shconf --no-pci --log-level=4 \
 	"--vdev=net_memif0,role=server,id=0,socket=$SOCK,rsize=10,bsize=2048" -- -i \
 	--forward-mode=5tswap --record-core-cycles --nb-cores=1 --rxq=1 --txq=1 \
-	--total-num-mbufs=16384 <&7 >"$TMP/testpmd" 2>&1 &
+	--total-num-mbufs=16384 <"$TMP/cmd" >"$TMP/testpmd" 2>&1 7>&- &
 TP_PID=$!
 for ((i = 0; i < 100; i++)); do
 	grep -q 'testpmd>' "$TMP/testpmd" && break
@@ -71,13 +74,14 @@ done
 grep -q 'testpmd>' "$TMP/testpmd" ||
 	{ cat "$TMP/testpmd" >&2; echo "memif-floor: testpmd did not start" >&2; exit 1; }
 echo start >&7
-# The load runs past the measured window on both sides (a second for the link, one after).
+# The load runs past the measured window on both sides (3 s for mcgen's start and the link
+# before it, about 1 s after).
 timeout $((DURATION + 60)) taskset -c 0 "$MCGEN" -x dpdk-udp -c 1 -d "$WINDOW" \
 	-s "$MEMIF_SERVER_IP:11211" --src-ip "$MEMIF_CLIENT_IP" --dst-mac 02:00:00:00:00:01 \
 	-k 10000 --key-size 16 --value-size 32 -m get=1000 -q -T $((DURATION + 4)) -- -l 0 \
 	--file-prefix "${TAG}floorgen$$" --no-huge --no-shconf --no-pci --log-level=4 \
 	"--vdev=net_memif0,role=client,id=0,socket=$SOCK,rsize=10,bsize=2048" \
-	>"$TMP/mcgen" 2>&1 &
+	>"$TMP/mcgen" 2>&1 7>&- &
 GEN_PID=$!
 sleep 3
 # A fresh start: testpmd's forwarding counters begin again with the link up and load flowing.
@@ -96,14 +100,16 @@ done
 stop_pid "$TP_PID" 5 || true
 TP_PID=""
 # The second stop's line: "CPU cycles/packet=231.18 (total cycles=... / total 5tswap
-# packets=11024032) at 2600 MHz Clock".
+# packets=11024032) at 2600 MHz Clock" (printed only when its window forwarded frames: each
+# stop starts the figures afresh, so a silent measured window does not report the first).
 awk -v d="$DURATION" '
+	/Telling cores to stop/ { stops++; cyc = 0; pk = 0 }
 	/CPU cycles\/packet=/ {
 		split($0, a, "cycles/packet="); cyc = a[2] + 0
 		split($0, b, "packets="); pk = b[2] + 0
 	}
 	END {
-		if (pk <= 0) exit 1
+		if (stops != 2 || pk <= 0) exit 1
 		printf "floor: %.0f cycles/packet, %.0f packets/s (testpmd 5tswap over memif)\n", cyc, pk / d
 	}' "$TMP/testpmd" || {
 	grep -v '^EAL:' "$TMP/testpmd" | tail -n 20 >&2
