@@ -74,13 +74,13 @@ done
 grep -q 'testpmd>' "$TMP/testpmd" ||
 	{ cat "$TMP/testpmd" >&2; echo "memif-floor: testpmd did not start" >&2; exit 1; }
 echo start >&7
+memif_client_eal "$SOCK"
 # The load runs past the measured window on both sides (3 s for mcgen's start and the link
 # before it, about 1 s after).
 timeout $((DURATION + 60)) taskset -c 0 "$MCGEN" -x dpdk-udp -c 1 -d "$WINDOW" \
 	-s "$MEMIF_SERVER_IP:11211" --src-ip "$MEMIF_CLIENT_IP" --dst-mac 02:00:00:00:00:01 \
 	-k 10000 --key-size 16 --value-size 32 -m get=1000 -q -T $((DURATION + 4)) -- -l 0 \
-	--file-prefix "${TAG}floorgen$$" --no-huge --no-shconf --no-pci --log-level=4 \
-	"--vdev=net_memif0,role=client,id=0,socket=$SOCK,rsize=10,bsize=2048" \
+	--file-prefix "${TAG}floorgen$$" --log-level=4 "${MEMIF_CLIENT_EAL[@]}" \
 	>"$TMP/mcgen" 2>&1 7>&- &
 GEN_PID=$!
 sleep 3

@@ -214,6 +214,15 @@ stop_pid() {
 
 # ---------------------------------------------------------------- nicached as the memif server
 
+# memif_client_eal SOCKET: sets the array MEMIF_CLIENT_EAL to the EAL arguments of a memif
+# client (no hugepages) of the server listening on SOCKET, with the rings of
+# drivers-config/memif.ini (rsize=10, bsize=2048).
+memif_client_eal() {
+	# shellcheck disable=SC2034  # the caller's
+	MEMIF_CLIENT_EAL=(--no-huge --no-shconf --no-pci
+		"--vdev=net_memif0,role=client,id=0,socket=$1,rsize=10,bsize=2048")
+}
+
 # memif_server_start IFACE LOG NICACHED [ARG...]: starts NICACHED --backend dpdk as the memif
 # server with no kernel on the path (drivers-config/memif.ini: the client connects to
 # /run/nicached-IFACE.memif, MEMIF_SOCKET), address $MEMIF_SERVER_IP/24 (10.88.0.1), ARG...
@@ -229,6 +238,7 @@ MEMIF_SERVER_IP=10.88.0.1 MEMIF_CLIENT_IP=10.88.0.2
 MEMIF_PID=""
 MEMIF_SOCKET=""
 MEMIF_STOP=""
+# shellcheck disable=SC2034  # the callers read it (memif_client_eal)
 MEMIF_CLIENT_EAL=()
 memif_server_start() {
 	local iface=$1 log=$2 nicached=$3 i
@@ -236,9 +246,7 @@ memif_server_start() {
 	local wrap=()
 	[[ -z ${MEMIF_WRAP+x} ]] || wrap=("${MEMIF_WRAP[@]}")
 	MEMIF_SOCKET=/run/nicached-$iface.memif
-	# shellcheck disable=SC2034  # the caller's
-	MEMIF_CLIENT_EAL=(--no-huge --no-shconf --no-pci
-		"--vdev=net_memif0,role=client,id=0,socket=$MEMIF_SOCKET,rsize=10,bsize=2048")
+	memif_client_eal "$MEMIF_SOCKET"
 	printf '[port]\nprofile = memif\niface = %s\n[ipv4]\naddress = %s/24\n' "$iface" \
 		"$MEMIF_SERVER_IP" >"$log.site.ini"
 	rm -f "$MEMIF_SOCKET" # (left by a run that crashed: the server would not bind it)
