@@ -198,7 +198,7 @@ check_memcaslap() {
 	local out=$1 limit=$2 udp=$3
 	local args=(-s "127.0.0.1:$PORT" -t 10s -v 0.1)
 	[[ $udp == udp ]] && args+=(-U)
-	timeout -k 5 "$limit" memcaslap "${args[@]}" >"$out" 2>&1 || return 1
+	memcaslap_run "$out" $((limit / 2)) memcaslap "${args[@]}" || return 1
 	memcaslap_verdict "$out" "$udp" 0
 }
 

@@ -287,8 +287,8 @@ check_arp-ping() {
 
 check_memcaslap-udp() {
 	local out=$1 limit=$2
-	timeout -k 5 "$limit" ip netns exec "$NS" memcaslap -s "$SERVER_IP:$UDP_PORT" -U -t 10s \
-		-v 0.1 >"$out" 2>&1 || return 1
+	memcaslap_run "$out" $((limit / 2)) ip netns exec "$NS" memcaslap \
+		-s "$SERVER_IP:$UDP_PORT" -U -t 10s -v 0.1 || return 1
 	memcaslap_verdict "$out" udp 1
 }
 
