@@ -72,7 +72,7 @@ stop_server() {
 mcgen() {
 	timeout 300 "$MCGEN" -x dpdk-udp -s "$MEMIF_SERVER_IP:$PORT" --src-ip "$MEMIF_CLIENT_IP" \
 		-k 10000 --key-size 16 --value-size 32 -m get=100 -w -q "$@" -- \
-		-l 0 --file-prefix "${TAG}bmc$$" --log-level=4 "${MEMIF_CLIENT_EAL[@]}"
+		-l 0 --file-prefix "${TAG}bmc$$" --log-level=4 "${MEMIF_PEER_EAL[@]}"
 }
 
 # field JSON EXPR: a value from mcgen's JSON result (EXPR in Python over r).

@@ -6,7 +6,7 @@
 #                          [--value-size 32] [--multiget 1]
 #                          [--proto udp|tcp | --compare] [--conns 1]
 #                          [--nicached PATH] [--baseline PATH] [--mcgen PATH] [--logs DIR]
-#                          [--floor]
+#                          [--floor] [--zero-copy]
 #
 # Root only. Two DPDK processes on this machine joined by net_memif (shared-memory rings):
 #   nicached   --backend dpdk -t 1 on the memif profile (the memif server, 10.88.0.1, UDP and
@@ -30,6 +30,10 @@
 # cost and a header swap, the least a server can do), in the alternating order, and the
 # summary gives its median and each server's median minus it: what nicached itself adds per
 # request over the lab's floor.
+# --zero-copy: the lab's zero-copy mode (drivers-config/memif-zc.ini; common.sh MEMIF_ZC):
+# nicached is the memif client lending its own mbufs and mcgen the memif server, copying each
+# frame into nicached's buffers and out of them as a NIC's DMA would, so nicached's driver calls
+# copy nothing; mcgen starts first and nicached connects to it (the floor runs so too).
 # A fresh server per run. Per run: mcgen's achieved rate, and the server's CPU cost per
 # request in TSC cycles from its own `stats`, read by mcgen before and after the measured
 # phase (busy_cycles / requests, and without busy_driver_cycles: the cycles inside the memif
@@ -64,11 +68,12 @@ BASELINE=
 MCGEN=$ROOT/build/app/mcgen/mcgen
 LOGS=
 FLOOR=0
+MEMIF_ZC=0
 PORT=11211
 TAG=${NC_MEMIF_TAG:-nc}
 
 usage() {
-	sed -n '2,48s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	sed -n '2,52s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
 	exit 2
 }
 
@@ -90,6 +95,7 @@ while (($#)); do
 	--mcgen) MCGEN=$(realpath "${2:?}"); shift 2 ;;
 	--logs) LOGS=${2:?}; shift 2 ;;
 	--floor) FLOOR=1; shift ;;
+	--zero-copy) MEMIF_ZC=1; shift ;;
 	-h | --help) usage ;;
 	*) echo "bench-memif: unknown argument $1" >&2; usage ;;
 	esac
@@ -117,7 +123,9 @@ mkdir -p "$TMP"
 IFACE=${TAG}bench$$
 MEMIF_WRAP=(taskset -c "0,1")
 # shellcheck disable=SC2317  # invoked by the EXIT trap
+GEN_PID=""
 cleanup() {
+	[[ -z $GEN_PID ]] || stop_pid "$GEN_PID" 5 || true
 	memif_server_stop 5 || true
 	[[ -n $LOGS ]] || rm -rf "$TMP"
 }
@@ -175,9 +183,24 @@ PY
 # .m0 and .m1 the server's metrics before and after.
 declare -A BIN=([new]=$NICACHED [base]=$BASELINE)
 run_once() {
-	local log=$TMP/run.$1.$2.$3 rc=0 mport run0 wait0 run1 wait1 args
+	local log=$TMP/run.$1.$2.$3 rc=0 mport run0 wait0 run1 wait1 args gen
 	read -ra args < <(mcgen_args "$3")
 	mport=$(pick_port tcp)
+	memif_lab "$IFACE" # MEMIF_SOCKET, MEMIF_PEER_EAL
+	gen=(timeout $((DURATION + 200)) taskset -c 0 "$MCGEN" "${args[@]}" -s "$MEMIF_SERVER_IP:$PORT"
+		--src-ip "$MEMIF_CLIENT_IP" "${LOAD[@]}" -j "$log.json" -- -l 0
+		--file-prefix "${TAG}gen$$" --log-level=4 "${MEMIF_PEER_EAL[@]}")
+	GEN_PID=""
+	if ((MEMIF_ZC)); then
+		# mcgen is the memif server: it listens first (and waits 10 s for the link).
+		"${gen[@]}" >"$log.gen" 2>&1 &
+		GEN_PID=$!
+		memif_wait_socket "$GEN_PID" || {
+			grep -v '^EAL:' "$log.gen" >&2
+			echo "bench-memif: run $1 ($2 $3): mcgen is not listening on $MEMIF_SOCKET" >&2
+			return 1
+		}
+	fi
 	if ! memif_server_start "$IFACE" "$log.server" "${BIN[$2]}" -U "$PORT" -p "$PORT" -t 1 \
 		-m 256 --metrics "127.0.0.1:$mport"; then
 		cat "$log.server" >&2
@@ -186,10 +209,12 @@ run_once() {
 	fi
 	metrics "$mport" >"$log.m0" || true
 	read -r run0 wait0 < <(worker_sched)
-	timeout $((DURATION + 200)) taskset -c 0 "$MCGEN" "${args[@]}" -s "$MEMIF_SERVER_IP:$PORT" \
-		--src-ip "$MEMIF_CLIENT_IP" "${LOAD[@]}" -j "$log.json" -- -l 0 \
-		--file-prefix "${TAG}gen$$" --log-level=4 "${MEMIF_CLIENT_EAL[@]}" >"$log.gen" 2>&1 ||
-		rc=$?
+	if [[ -n $GEN_PID ]]; then
+		wait "$GEN_PID" || rc=$?
+		GEN_PID=""
+	else
+		"${gen[@]}" >"$log.gen" 2>&1 || rc=$?
+	fi
 	read -r run1 wait1 < <(worker_sched)
 	metrics "$mport" >"$log.m1" || true
 	if ! memif_server_stop 5; then
@@ -265,10 +290,12 @@ shape=
 echo "bench-memif: $RUNS runs x ${DURATION} s, mcgen over net_memif ($PROTOS)," \
 	"$WINDOW in flight$shape, get ratio $GET_RATIO ($MULTIGET keys a get), 16 B keys, $VALUE_SIZE B values, warmed"
 echo "nicached: $NICACHED${BASELINE:+ (new), baseline: $BASELINE}"
+memif_lab IFACE
+((MEMIF_ZC == 0)) ||
+	echo "zero-copy: nicached the memif client (drivers-config/memif-zc.ini), mcgen the server"
 for proto in $PROTOS; do
 	echo "mcgen ($proto): $MCGEN $(mcgen_args "$proto") -s $MEMIF_SERVER_IP:$PORT --src-ip" \
-		"$MEMIF_CLIENT_IP ${LOAD[*]} -- -l 0 --file-prefix GEN --no-huge --no-shconf --no-pci" \
-		"--vdev=net_memif0,role=client,id=0,socket=/run/nicached-IFACE.memif,rsize=10,bsize=2048"
+		"$MEMIF_CLIENT_IP ${LOAD[*]} -- -l 0 --file-prefix GEN ${MEMIF_PEER_EAL[*]}"
 done
 ROW='%-4s %-5s %-5s %9s %11s %17s %6s %7s %11s %8s %4s %7s %8s  %s\n'
 # shellcheck disable=SC2059  # the format is ROW
@@ -283,8 +310,10 @@ for run in $(seq 1 "$RUNS"); do
 		srv=${v%%:*} proto=${v#*:}
 		if [[ $srv == floor ]]; then
 			# "floor: C cycles/packet, P packets/s (...)"
+			zc=()
+			((MEMIF_ZC == 0)) || zc=(--zero-copy)
 			line=$(NC_MEMIF_TAG=$TAG "$ROOT/scripts/memif-floor.sh" --duration "$DURATION" \
-				--window "$WINDOW" --mcgen "$MCGEN") ||
+				--window "$WINDOW" --mcgen "$MCGEN" "${zc[@]}") ||
 				{ echo "bench-memif: run $run (floor): memif-floor.sh failed (above)" >&2; exit 1; }
 			read -r _ cyc _ tps _ <<<"$line"
 			TPS[$v]+=" $tps" CYC[$v]+=" $cyc" APP[$v]+=" $cyc" ADJ[$v]+=" $cyc"

@@ -74,7 +74,7 @@ gen() {
 	[[ $PROTO == udp ]] || x=(-x dpdk-tcp -c 1 -d "$WINDOW")
 	"$MCGEN" "${x[@]}" -s "$MEMIF_SERVER_IP:11211" --src-ip "$MEMIF_CLIENT_IP" -k 10000 \
 		--key-size 16 --value-size 32 -q "$@" -- -l 0 --file-prefix "${TAG}cggen$$" \
-		--log-level=4 "${MEMIF_CLIENT_EAL[@]}" >>"$TMP/gen.log" 2>&1 || rc=$?
+		--log-level=4 "${MEMIF_PEER_EAL[@]}" >>"$TMP/gen.log" 2>&1 || rc=$?
 	((rc != 2)) || { grep -v '^EAL' "$TMP/gen.log" >&2; exit 1; }
 }
 GETS=(-m get=100)

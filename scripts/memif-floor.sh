@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The floor under nicached's cycles per request on the memif lab: what the driver alone costs.
 #
-#   scripts/memif-floor.sh [--duration 5] [--window 64] [--mcgen PATH]
+#   scripts/memif-floor.sh [--duration 5] [--window 64] [--mcgen PATH] [--zero-copy]
 #
 # Root only. One run of bench-memif.sh's load (mcgen -x dpdk-udp, one source port, --window
 # GETs of 16-byte keys in flight, on CPU 0) against DPDK's own dpdk-testpmd instead of nicached:
@@ -14,7 +14,10 @@
 # is up by then; memif zeroes its counters when the peer connects). mcgen reads every echoed
 # request as a wrong reply: its verdict is not looked at here, only that frames went round. The
 # echoed frames are the requests (about 60 bytes), a little shorter than nicached's replies.
-# Prints one line: "floor: C cycles/packet, P packets/s (testpmd 5tswap over memif)".
+# --zero-copy: the lab's zero-copy mode (common.sh MEMIF_ZC): testpmd is the memif client with
+# zero-copy=yes (mcgen, the server, copies frames into testpmd's mbufs and out of them), as
+# nicached is in bench-memif.sh --zero-copy.
+# Prints one line: "floor: C cycles/packet, P packets/s (testpmd 5tswap over memif[, zero-copy])".
 # Exit 1 when testpmd does not start or forwards nothing.
 # NC_MEMIF_TAG (default nc) starts the names of the memif socket and the EAL file prefixes.
 set -euo pipefail
@@ -31,7 +34,8 @@ while (($#)); do
 	--duration) DURATION=${2:?}; shift 2 ;;
 	--window) WINDOW=${2:?}; shift 2 ;;
 	--mcgen) MCGEN=$(realpath "${2:?}"); shift 2 ;;
-	*) sed -n '2,21s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	--zero-copy) MEMIF_ZC=1; shift ;;
+	*) sed -n '2,24s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 [[ $DURATION =~ ^[1-9][0-9]*$ && $WINDOW =~ ^[1-9][0-9]*$ ]] ||
@@ -42,14 +46,16 @@ TESTPMD=$(command -v dpdk-testpmd) ||
 [[ -x $MCGEN ]] || { echo "memif-floor: $MCGEN not built (ninja -C build)" >&2; exit 1; }
 
 TMP=$(mktemp -d /tmp/nc-memif-floor.XXXXXX)
-SOCK=/run/${TAG}floor$$.memif
+MEMIF_ZC=${MEMIF_ZC:-0}
+memif_lab "${TAG}floor$$" # MEMIF_SOCKET, MEMIF_PEER_EAL (mcgen's)
+TP_PREFIX=${TAG}floor$$
 TP_PID="" GEN_PID=""
 # shellcheck disable=SC2317  # invoked by the EXIT trap
 cleanup() {
 	[[ -z $GEN_PID ]] || stop_pid "$GEN_PID" 5 || true
 	[[ -z $TP_PID ]] || stop_pid "$TP_PID" 5 || true
 	exec 7>&-
-	rm -rf "$TMP" "$SOCK"
+	rm -rf "$TMP" "$MEMIF_SOCKET" "/var/run/dpdk/$TP_PREFIX"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -59,10 +65,38 @@ trap 'exit 130' INT TERM
 # (and quits) should this script die.
 mkfifo "$TMP/cmd"
 exec 7<>"$TMP/cmd"
-rm -f "$SOCK"
-taskset -c 0,1 stdbuf -oL "$TESTPMD" -l 0,1 --file-prefix "${TAG}floor$$" --no-huge -m 1024 \
-	--no-shconf --no-pci --log-level=4 \
-	"--vdev=net_memif0,role=server,id=0,socket=$SOCK,rsize=10,bsize=2048" -- -i \
+rm -f "$MEMIF_SOCKET"
+if ((MEMIF_ZC)); then
+	# The zero-copy client: EAL's multi-process channel stays (no --no-shconf), one file per
+	# memory segment list (memif exposes it to the server).
+	TP_EAL=(--single-file-segments
+		"--vdev=net_memif0,role=client,id=0,socket=$MEMIF_SOCKET,rsize=10,bsize=2048,zero-copy=yes")
+else
+	TP_EAL=(--no-shconf "--vdev=net_memif0,role=server,id=0,socket=$MEMIF_SOCKET,rsize=10,bsize=2048")
+fi
+
+# start_gen: mcgen's load in the background (GEN_PID). It runs past the measured window on
+# both sides (3 s for the link before it, about 1 s after).
+start_gen() {
+	timeout $((DURATION + 60)) taskset -c 0 "$MCGEN" -x dpdk-udp -c 1 -d "$WINDOW" \
+		-s "$MEMIF_SERVER_IP:11211" --src-ip "$MEMIF_CLIENT_IP" --dst-mac 02:00:00:00:00:01 \
+		-k 10000 --key-size 16 --value-size 32 -m get=1000 -q -T $((DURATION + 4)) -- -l 0 \
+		--file-prefix "${TAG}floorgen$$" --log-level=4 "${MEMIF_PEER_EAL[@]}" \
+		>"$TMP/mcgen" 2>&1 7>&- &
+	GEN_PID=$!
+}
+
+# The memif server first: in zero-copy mode that is mcgen, waiting for its client's link.
+if ((MEMIF_ZC)); then
+	start_gen
+	memif_wait_socket "$GEN_PID" || {
+		grep -v '^EAL:' "$TMP/mcgen" >&2
+		echo "memif-floor: mcgen is not listening on $MEMIF_SOCKET" >&2
+		exit 1
+	}
+fi
+taskset -c 0,1 stdbuf -oL "$TESTPMD" -l 0,1 --file-prefix "$TP_PREFIX" --no-huge -m 1024 \
+	--no-pci --log-level=4 "${TP_EAL[@]}" -- -i \
 	--forward-mode=5tswap --record-core-cycles --nb-cores=1 --rxq=1 --txq=1 \
 	--total-num-mbufs=16384 <"$TMP/cmd" >"$TMP/testpmd" 2>&1 7>&- &
 TP_PID=$!
@@ -74,15 +108,7 @@ done
 grep -q 'testpmd>' "$TMP/testpmd" ||
 	{ cat "$TMP/testpmd" >&2; echo "memif-floor: testpmd did not start" >&2; exit 1; }
 echo start >&7
-memif_client_eal "$SOCK"
-# The load runs past the measured window on both sides (3 s for mcgen's start and the link
-# before it, about 1 s after).
-timeout $((DURATION + 60)) taskset -c 0 "$MCGEN" -x dpdk-udp -c 1 -d "$WINDOW" \
-	-s "$MEMIF_SERVER_IP:11211" --src-ip "$MEMIF_CLIENT_IP" --dst-mac 02:00:00:00:00:01 \
-	-k 10000 --key-size 16 --value-size 32 -m get=1000 -q -T $((DURATION + 4)) -- -l 0 \
-	--file-prefix "${TAG}floorgen$$" --log-level=4 "${MEMIF_CLIENT_EAL[@]}" \
-	>"$TMP/mcgen" 2>&1 7>&- &
-GEN_PID=$!
+((MEMIF_ZC)) || start_gen
 sleep 3
 # A fresh start: testpmd's forwarding counters begin again with the link up and load flowing.
 echo stop >&7
@@ -102,7 +128,7 @@ TP_PID=""
 # The second stop's line: "CPU cycles/packet=231.18 (total cycles=... / total 5tswap
 # packets=11024032) at 2600 MHz Clock" (printed only when its window forwarded frames: each
 # stop starts the figures afresh, so a silent measured window does not report the first).
-awk -v d="$DURATION" '
+awk -v d="$DURATION" -v zc="$MEMIF_ZC" '
 	/Telling cores to stop/ { stops++; cyc = 0; pk = 0 }
 	/CPU cycles\/packet=/ {
 		split($0, a, "cycles/packet="); cyc = a[2] + 0
@@ -110,7 +136,8 @@ awk -v d="$DURATION" '
 	}
 	END {
 		if (stops != 2 || pk <= 0) exit 1
-		printf "floor: %.0f cycles/packet, %.0f packets/s (testpmd 5tswap over memif)\n", cyc, pk / d
+		printf "floor: %.0f cycles/packet, %.0f packets/s (testpmd 5tswap over memif%s)\n", cyc,
+			pk / d, zc == 1 ? ", zero-copy" : ""
 	}' "$TMP/testpmd" || {
 	grep -v '^EAL:' "$TMP/testpmd" | tail -n 20 >&2
 	grep -v '^EAL:' "$TMP/mcgen" | tail -n 5 >&2

@@ -8,7 +8,8 @@
 #   e. benchmark smoke runs (nc_bench_store, nc_bench_proto, and as root bench-memif.sh:
 #      nicached on the DPDK path against mcgen over memif, over UDP and over TCP (mcgen
 #      -x dpdk-tcp, a client on the project's own lib/tcp), with the lab's floor (--floor:
-#      dpdk-testpmd echoing the same load); figures not checked)
+#      dpdk-testpmd echoing the same load), and in the lab's zero-copy mode (--zero-copy:
+#      nicached the memif client lending its mbufs); figures not checked)
 #   f. every parser's libFuzzer target for NC_FUZZ_SECONDS (default 15 here; seven targets)
 #      each (scripts/fuzz.sh alone: 60)
 #   g. integration: real clients against build/app/nicached/nicached
@@ -238,6 +239,14 @@ if [[ -x $MCGEN && $(id -u) -eq 0 ]]; then
 		mbench_rc=$?
 	if ((mbench_rc != 0)); then
 		step_failed "memif bench smoke run (scripts/bench-memif.sh --floor exited with status $mbench_rc)"
+	fi
+	note "running: scripts/bench-memif.sh --runs 1 --duration 2 --get-ratio 1 --floor --zero-copy" \
+		"(zero-copy smoke run)"
+	mbench_rc=0
+	timeout 300 bash scripts/bench-memif.sh --runs 1 --duration 2 --get-ratio 1 --floor --zero-copy \
+		</dev/null || mbench_rc=$?
+	if ((mbench_rc != 0)); then
+		step_failed "memif zero-copy smoke run (bench-memif.sh --zero-copy exited with status $mbench_rc)"
 	fi
 	note "running: scripts/bench-memif.sh --proto tcp --runs 1 --duration 2 (TCP smoke run)"
 	mbench_rc=0

@@ -232,44 +232,76 @@ stop_pid() {
 
 # ---------------------------------------------------------------- nicached as the memif server
 
-# memif_client_eal SOCKET: sets the array MEMIF_CLIENT_EAL to the EAL arguments of a memif
-# client (no hugepages) of the server listening on SOCKET, with the rings of
-# drivers-config/memif.ini (rsize=10, bsize=2048).
-memif_client_eal() {
+# MEMIF_ZC=1 (set by the caller) runs the lab in zero-copy mode (drivers-config/memif-zc.ini):
+# nicached (or testpmd in its place) is the memif client lending its own mbufs, the load
+# generator the memif server copying frames into and out of them, as a NIC's DMA would; the
+# generator must listen before nicached starts. Default: nicached the memif server
+# (drivers-config/memif.ini), the generator the client copying nothing.
+
+# memif_lab IFACE: sets MEMIF_SOCKET (/run/nicached-IFACE.memif) and the array MEMIF_PEER_EAL,
+# the EAL arguments of the load generator on the other end (no hugepages; the rings of the
+# profiles: rsize=10, bsize=2048): the memif client, or with MEMIF_ZC=1 the server.
+memif_lab() {
+	local role=client
+	[[ ${MEMIF_ZC:-0} != 1 ]] || role=server
+	MEMIF_SOCKET=/run/nicached-$1.memif
 	# shellcheck disable=SC2034  # the caller's
-	MEMIF_CLIENT_EAL=(--no-huge --no-shconf --no-pci
-		"--vdev=net_memif0,role=client,id=0,socket=$1,rsize=10,bsize=2048")
+	MEMIF_PEER_EAL=(--no-huge --no-shconf --no-pci
+		"--vdev=net_memif0,role=$role,id=0,socket=$MEMIF_SOCKET,rsize=10,bsize=2048")
 }
 
-# memif_server_start IFACE LOG NICACHED [ARG...]: starts NICACHED --backend dpdk as the memif
-# server with no kernel on the path (drivers-config/memif.ini: the client connects to
-# /run/nicached-IFACE.memif, MEMIF_SOCKET), address $MEMIF_SERVER_IP/24 (10.88.0.1), ARG...
-# (workers, ports, memory), EAL --file-prefix IFACE plus $MEMIF_EAL (e.g. --no-huge). Its site
-# file is LOG.site.ini, its output LOG. The array MEMIF_WRAP, when set, goes in front (taskset,
-# valgrind). Waits up to MEMIF_START_WAIT seconds (30) for "nicached: serving". Sets MEMIF_PID
-# (the server, a child of this shell). Returns 0 when it serves; 1 when it exited or never
-# served (then it is stopped and "nicached did not start" is appended to LOG). Sets the array
-# MEMIF_CLIENT_EAL to the EAL arguments of its client (mcgen after --), which adds
-# its own -l and --file-prefix.
+# memif_wait_socket PID: waits up to 10 s for the generator PID (the memif server in zero-copy
+# mode) to listen on MEMIF_SOCKET: DPDK's memif binds it in the abstract namespace (no file; in
+# /proc/net/unix as @PATH); 1 when it did not or PID exited.
+memif_wait_socket() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		awk -v s="@$MEMIF_SOCKET" '$NF == s { f = 1 } END { exit !f }' /proc/net/unix &&
+			return 0
+		kill -0 "$1" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# memif_server_start IFACE LOG NICACHED [ARG...]: starts NICACHED --backend dpdk on the memif lab
+# with no kernel on the path: the memif server (drivers-config/memif.ini: the client connects to
+# MEMIF_SOCKET, /run/nicached-IFACE.memif), or with MEMIF_ZC=1 the zero-copy client of the
+# generator already listening there (memif-zc.ini, EAL --single-file-segments); address
+# $MEMIF_SERVER_IP/24 (10.88.0.1), ARG... (workers, ports, memory), EAL --file-prefix IFACE plus
+# $MEMIF_EAL (e.g. --no-huge). Its site file is LOG.site.ini, its output LOG. The array
+# MEMIF_WRAP, when set, goes in front (taskset, valgrind). Waits up to MEMIF_START_WAIT seconds
+# (30) for "nicached: serving". Sets MEMIF_PID (the server, a child of this shell). Returns 0
+# when it serves; 1 when it exited or never served (then it is stopped and "nicached did not
+# start" is appended to LOG). Sets MEMIF_SOCKET and MEMIF_PEER_EAL (memif_lab): the
+# generator's EAL arguments (mcgen after --), to which it adds its own -l and --file-prefix.
 # shellcheck disable=SC2034  # the callers read them
 MEMIF_SERVER_IP=10.88.0.1 MEMIF_CLIENT_IP=10.88.0.2
 MEMIF_PID=""
 MEMIF_SOCKET=""
 MEMIF_STOP=""
-# shellcheck disable=SC2034  # the callers read it (memif_client_eal)
-MEMIF_CLIENT_EAL=()
+MEMIF_PREFIX=""
+# shellcheck disable=SC2034  # the callers read it (memif_lab)
+MEMIF_PEER_EAL=()
 memif_server_start() {
-	local iface=$1 log=$2 nicached=$3 i
+	local iface=$1 log=$2 nicached=$3 i profile=memif eal="--file-prefix $1"
 	shift 3
 	local wrap=()
 	[[ -z ${MEMIF_WRAP+x} ]] || wrap=("${MEMIF_WRAP[@]}")
-	MEMIF_SOCKET=/run/nicached-$iface.memif
-	memif_client_eal "$MEMIF_SOCKET"
-	printf '[port]\nprofile = memif\niface = %s\n[ipv4]\naddress = %s/24\n' "$iface" \
+	memif_lab "$iface"
+	if [[ ${MEMIF_ZC:-0} == 1 ]]; then
+		# The generator listens on the socket; EAL's multi-process channel stays (memif's
+		# zero-copy client registers with it), so no --no-shconf.
+		profile=memif-zc
+		eal+=" --no-huge --single-file-segments"
+		MEMIF_PREFIX=$iface
+	else
+		rm -f "$MEMIF_SOCKET" # (left by a run that crashed: the server would not bind it)
+	fi
+	printf '[port]\nprofile = %s\niface = %s\n[ipv4]\naddress = %s/24\n' "$profile" "$iface" \
 		"$MEMIF_SERVER_IP" >"$log.site.ini"
-	rm -f "$MEMIF_SOCKET" # (left by a run that crashed: the server would not bind it)
 	"${wrap[@]}" "$nicached" --backend dpdk --site "$log.site.ini" "$@" \
-		--eal "--file-prefix $iface${MEMIF_EAL:+ $MEMIF_EAL}" </dev/null >"$log" 2>&1 &
+		--eal "$eal${MEMIF_EAL:+ $MEMIF_EAL}" </dev/null >"$log" 2>&1 &
 	MEMIF_PID=$!
 	for ((i = 0; i < ${MEMIF_START_WAIT:-30} * 10; i++)); do
 		grep -q '^nicached: serving' "$log" && return 0
@@ -298,5 +330,8 @@ memif_server_stop() {
 		MEMIF_PID=""
 	fi
 	[[ -z $MEMIF_SOCKET ]] || rm -f "$MEMIF_SOCKET"
+	# (zero-copy mode: EAL's runtime folder of the multi-process channel)
+	[[ -z $MEMIF_PREFIX ]] || rm -rf "/var/run/dpdk/$MEMIF_PREFIX"
+	MEMIF_PREFIX=""
 	[[ $MEMIF_STOP == ok ]]
 }

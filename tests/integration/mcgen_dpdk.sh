@@ -88,7 +88,7 @@ mcgen_run() {
 	shift 2
 	timeout 90 "$MCGEN" -s "$MEMIF_SERVER_IP:${MCGEN_PORT:-$PORT}" --src-ip "$MEMIF_CLIENT_IP" \
 		-j "$json" "$@" -- -l "$LCORES" --file-prefix "${TAG}mcgc$$" --log-level=4 \
-		"${MEMIF_CLIENT_EAL[@]}" >"$out" 2>&1
+		"${MEMIF_PEER_EAL[@]}" >"$out" 2>&1
 }
 
 # run_one NAME WORKERS T0 MCGEN-ARGS...: a fresh server with WORKERS workers, one mcgen run
