@@ -3,7 +3,7 @@
 # counted by callgrind: the reproducible twin of bench-memif.sh's cycles per request.
 #
 #   scripts/callgrind-memif.sh [--nicached PATH] [--mcgen PATH] [--duration 5] [--window 64]
-#                              [--proto udp|tcp] [--multiget N] [--keep DIR]
+#                              [--proto udp|tcp] [--multiget N] [--keep DIR] [--zero-copy]
 #
 # Root only. Starts PATH (default build/app/nicached/nicached) under valgrind --tool=callgrind
 # on the memif profile (-t 1, no hugepages; common.sh memif_server_start), instrumentation off;
@@ -20,6 +20,9 @@
 # something there (TCP input runs in the stack's poll). --multiget N: every get asks for N
 # keys; figures are per key (calls of exec_read: once per key read, with a connection or
 # without). --keep DIR keeps callgrind's output there.
+# --zero-copy: the lab's zero-copy mode (bench-memif.sh --zero-copy): mcgen is the memif server
+# and starts first, so one mcgen run does both phases (a memif client does not reconnect to a
+# second server): instrumentation goes on when it says its warm-up is done.
 # mcgen's replies are not judged (under callgrind the server is slow and some time out).
 # NC_MEMIF_TAG (default nc) starts the names of the memif interface and the EAL file prefixes.
 set -euo pipefail
@@ -33,6 +36,7 @@ DURATION=5
 WINDOW=64
 PROTO=udp
 MULTIGET=1
+MEMIF_ZC=0
 KEEP=
 TAG=${NC_MEMIF_TAG:-nc}
 while (($#)); do
@@ -44,7 +48,8 @@ while (($#)); do
 	--proto) PROTO=${2:?}; shift 2 ;;
 	--multiget) MULTIGET=${2:?}; shift 2 ;;
 	--keep) KEEP=${2:?}; shift 2 ;;
-	*) sed -n '2,25s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	--zero-copy) MEMIF_ZC=1; shift ;;
+	*) sed -n '2,28s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 [[ $(id -u) -eq 0 ]] || { echo "callgrind-memif: needs root (memif socket in /run)" >&2; exit 1; }
@@ -52,36 +57,61 @@ done
 [[ -x $NICACHED && -x $MCGEN ]] || { echo "callgrind-memif: $NICACHED or $MCGEN missing" >&2; exit 1; }
 
 TMP=$(mktemp -d /tmp/nc-cg-memif.XXXXXX)
+GEN_PID=""
 # shellcheck disable=SC2317  # invoked by the EXIT trap
 cleanup() {
+	[[ -z $GEN_PID ]] || stop_pid "$GEN_PID" 5 >/dev/null 2>&1 || true
 	memif_server_stop 60 >/dev/null 2>&1 || true
-	[[ -z $KEEP ]] || { mkdir -p "$KEEP" && cp "$TMP"/cg.out* "$KEEP"/ 2>/dev/null || true; }
+	[[ -z $KEEP ]] || { mkdir -p "$KEEP" && cp "$TMP"/cg.out* "$TMP"/*.log "$KEEP"/ 2>/dev/null || true; }
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
 
-MEMIF_WRAP=(valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$TMP/cg.out")
-MEMIF_EAL=--no-huge MEMIF_START_WAIT=120
-memif_server_start "${TAG}cg$$" "$TMP/server.log" "$NICACHED" -U 11211 -p 11211 -t 1 -m 64 || {
-	cat "$TMP/server.log" >&2
-	echo "callgrind-memif: no server" >&2
-	exit 1
-}
-
+IFACE=${TAG}cg$$
+memif_lab "$IFACE" # MEMIF_SOCKET, MEMIF_PEER_EAL
 # gen ARGS...: one mcgen run of GETs (its exit status is not judged, but for bad usage).
 gen() {
 	local x=(-x dpdk-udp -c 1 -d "$WINDOW") rc=0
 	[[ $PROTO == udp ]] || x=(-x dpdk-tcp -c 1 -d "$WINDOW")
-	"$MCGEN" "${x[@]}" -s "$MEMIF_SERVER_IP:11211" --src-ip "$MEMIF_CLIENT_IP" -k 10000 \
+	# (line-buffered: the zero-copy run watches for its warm-up line)
+	stdbuf -oL "$MCGEN" "${x[@]}" -s "$MEMIF_SERVER_IP:11211" --src-ip "$MEMIF_CLIENT_IP" -k 10000 \
 		--key-size 16 --value-size 32 -q "$@" -- -l 0 --file-prefix "${TAG}cggen$$" \
 		--log-level=4 "${MEMIF_PEER_EAL[@]}" >>"$TMP/gen.log" 2>&1 || rc=$?
 	((rc != 2)) || { grep -v '^EAL' "$TMP/gen.log" >&2; exit 1; }
 }
 GETS=(-m get=100)
 ((MULTIGET == 1)) || GETS=(-m multiget=100 --mget-keys "$MULTIGET")
-gen -w -T 1 "${GETS[@]}"
-callgrind_control -i on "$MEMIF_PID" >/dev/null
-gen -T "$DURATION" "${GETS[@]}"
+if ((MEMIF_ZC)); then
+	# mcgen listens first and waits 10 s for nicached's link (its start under valgrind).
+	gen -w -T "$DURATION" "${GETS[@]}" &
+	GEN_PID=$!
+	memif_wait_socket "$GEN_PID" ||
+		{ grep -v '^EAL' "$TMP/gen.log" >&2; echo "callgrind-memif: mcgen not listening" >&2; exit 1; }
+fi
+MEMIF_WRAP=(valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$TMP/cg.out")
+MEMIF_EAL=--no-huge MEMIF_START_WAIT=120
+((MEMIF_ZC == 0)) || MEMIF_EAL="" # (memif_server_start's zero-copy EAL words have it)
+memif_server_start "$IFACE" "$TMP/server.log" "$NICACHED" -U 11211 -p 11211 -t 1 -m 64 || {
+	cat "$TMP/server.log" >&2
+	echo "callgrind-memif: no server" >&2
+	exit 1
+}
+if ((MEMIF_ZC)); then
+	for ((i = 0; i < 1200; i++)); do
+		grep -q '^mcgen: warm-up' "$TMP/gen.log" && break
+		kill -0 "$GEN_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	grep -q '^mcgen: warm-up' "$TMP/gen.log" ||
+		{ grep -v '^EAL' "$TMP/gen.log" >&2; echo "callgrind-memif: no warm-up" >&2; exit 1; }
+	callgrind_control -i on "$MEMIF_PID" >/dev/null
+	wait "$GEN_PID" || true
+	GEN_PID=""
+else
+	gen -w -T 1 "${GETS[@]}"
+	callgrind_control -i on "$MEMIF_PID" >/dev/null
+	gen -T "$DURATION" "${GETS[@]}"
+fi
 callgrind_control -i off "$MEMIF_PID" >/dev/null
 grep -E '^(mcgen: dpdk|  (requests|errors|server))' "$TMP/gen.log" | tail -n 4 >&2
 memif_server_stop 60 || echo "callgrind-memif: nicached $MEMIF_STOP" >&2
