@@ -97,12 +97,7 @@ memif_server_start "$IFACE" "$TMP/server.log" "$NICACHED" -U 11211 -p 11211 -t 1
 	exit 1
 }
 if ((MEMIF_ZC)); then
-	for ((i = 0; i < 1200; i++)); do
-		grep -q '^mcgen: warm-up' "$TMP/gen.log" && break
-		kill -0 "$GEN_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	grep -q '^mcgen: warm-up' "$TMP/gen.log" ||
+	log_wait "$TMP/gen.log" '^mcgen: warm-up' "$GEN_PID" 60 ||
 		{ grep -v '^EAL' "$TMP/gen.log" >&2; echo "callgrind-memif: no warm-up" >&2; exit 1; }
 	callgrind_control -i on "$MEMIF_PID" >/dev/null
 	wait "$GEN_PID" || true

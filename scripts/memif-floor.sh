@@ -100,12 +100,7 @@ taskset -c 0,1 stdbuf -oL "$TESTPMD" -l 0,1 --file-prefix "$TP_PREFIX" --no-huge
 	--forward-mode=5tswap --record-core-cycles --nb-cores=1 --rxq=1 --txq=1 \
 	--total-num-mbufs=16384 <"$TMP/cmd" >"$TMP/testpmd" 2>&1 7>&- &
 TP_PID=$!
-for ((i = 0; i < 100; i++)); do
-	grep -q 'testpmd>' "$TMP/testpmd" && break
-	kill -0 "$TP_PID" 2>/dev/null || break
-	sleep 0.1
-done
-grep -q 'testpmd>' "$TMP/testpmd" ||
+log_wait "$TMP/testpmd" 'testpmd>' "$TP_PID" 10 ||
 	{ cat "$TMP/testpmd" >&2; echo "memif-floor: testpmd did not start" >&2; exit 1; }
 echo start >&7
 ((MEMIF_ZC)) || start_gen

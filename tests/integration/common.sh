@@ -238,6 +238,20 @@ stop_pid() {
 # generator must listen before nicached starts. Default: nicached the memif server
 # (drivers-config/memif.ini), the generator the client copying nothing.
 
+# log_wait FILE PATTERN PID SECONDS: waits until a line of FILE matches the grep PATTERN, while
+# PID lives, for at most SECONDS (tenths are fine). 0 once it matches; 1 when PID exited or the
+# time ran out without a match.
+log_wait() {
+	local i n
+	n=$(awk -v s="$4" 'BEGIN { printf "%d", s * 20 }')
+	for ((i = 0; i < n; i++)); do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		kill -0 "$3" 2>/dev/null || break
+		sleep 0.05
+	done
+	grep -q -- "$2" "$1" 2>/dev/null
+}
+
 # memif_lab IFACE: sets MEMIF_SOCKET (/run/nicached-IFACE.memif) and the array MEMIF_PEER_EAL,
 # the EAL arguments of the load generator on the other end (no hugepages; the rings of the
 # profiles: rsize=10, bsize=2048): the memif client, or with MEMIF_ZC=1 the server.
@@ -284,7 +298,7 @@ MEMIF_PREFIX=""
 # shellcheck disable=SC2034  # the callers read it (memif_lab)
 MEMIF_PEER_EAL=()
 memif_server_start() {
-	local iface=$1 log=$2 nicached=$3 i profile=memif eal="--file-prefix $1"
+	local iface=$1 log=$2 nicached=$3 profile=memif eal="--file-prefix $1"
 	shift 3
 	local wrap=()
 	[[ -z ${MEMIF_WRAP+x} ]] || wrap=("${MEMIF_WRAP[@]}")
@@ -303,11 +317,7 @@ memif_server_start() {
 	"${wrap[@]}" "$nicached" --backend dpdk --site "$log.site.ini" "$@" \
 		--eal "$eal${MEMIF_EAL:+ $MEMIF_EAL}" </dev/null >"$log" 2>&1 &
 	MEMIF_PID=$!
-	for ((i = 0; i < ${MEMIF_START_WAIT:-30} * 10; i++)); do
-		grep -q '^nicached: serving' "$log" && return 0
-		kill -0 "$MEMIF_PID" 2>/dev/null || break
-		sleep 0.1
-	done
+	log_wait "$log" '^nicached: serving' "$MEMIF_PID" "${MEMIF_START_WAIT:-30}" && return 0
 	memif_server_stop 5 || true
 	echo "nicached did not start" >>"$log"
 	return 1
