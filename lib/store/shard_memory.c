@@ -312,6 +312,14 @@ class_with_oldest_tail(const struct store_shard *s, unsigned clsid)
 	nc_reltime_t oldest = now - MOVE_MIN_AGE;
 	unsigned best = SLAB_CLASS_ANY;
 
+	/*
+	 * In the clock's first MOVE_MIN_AGE seconds no item is that old, and now - MOVE_MIN_AGE
+	 * would wrap round to make every class's tail look old: pages moved back and forth,
+	 * evicting items just stored (the newest sets of a fresh server lost).
+	 */
+	if (now < MOVE_MIN_AGE)
+		return best;
+
 	for (unsigned c = 0; c < s->slab.nclasses; c++) {
 		const struct item *tail;
 

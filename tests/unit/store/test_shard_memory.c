@@ -672,7 +672,11 @@ test_first_page_past_limit(void **state)
 		assert_true(sl->cls[c2].past_limit);
 		assert_int_equal(slab_mem_used(sl), limit + sl->page_size);
 	}
-	/* Its second page is within the limit: taken from the first class, memory stays. */
+	/*
+	 * Its second page is within the limit: taken from the first class, memory stays. (Once the
+	 * first class's items are older than MOVE_MIN_AGE: items of the same second stay put.)
+	 */
+	nc_clock_advance(&env.clock, 5);
 	for (uint32_t i = 0; i < 20; i++) {
 		model_put(s, &m, next, 150000, 0);
 		assert_int_equal(model_get(s, &m, next++), STORE_HIT);
@@ -910,6 +914,51 @@ worker_store(struct store_shard *s, struct model *m, uint32_t id, uint32_t len)
 	m->puts++;
 	assert_int_equal(model_get(s, m, id), STORE_HIT);
 	return tries;
+}
+
+/*
+ * In the clock's first seconds nothing is MOVE_MIN_AGE (3) seconds old, so no page moves from
+ * another class for the age of its items. (now - MOVE_MIN_AGE once wrapped round there and made
+ * every class's tail look old: a fresh server's pages went back and forth between classes and
+ * its newest items were evicted, as the lab's tcp-eviction check saw.) Memory full of small
+ * items, then larger ones with the clock standing still at its start: the larger class takes
+ * its first page (it has none) and then evicts its own oldest; the small class keeps the rest.
+ */
+static void
+test_no_age_moves_in_first_seconds(void **state)
+{
+	const size_t limit = 8 * MIB;
+	const uint32_t small = 100, large = 50000, nlarge = 200;
+	struct store_shard *s;
+	const struct slab *sl;
+	struct model old, recent;
+	unsigned c1, c2;
+
+	(void)state;
+	nc_clock_init_fake(&env.clock, TEST_UNIX_START); /* back at its start (earlier tests moved it) */
+	assert_true(nc_clock_now(&env.clock) < 3);
+	s = shard_new(limit, 0);
+	sl = store_shard_slab(s);
+	c1 = class_of(s, small);
+	c2 = class_of(s, large);
+	model_init(&old, 'o', 100000);
+	model_init(&recent, 'n', nlarge);
+	fill_until_evicting(s, &old, 0, small, limit);
+	for (uint32_t i = 0; i < nlarge; i++) {
+		model_put_timed(s, &recent, i, large, 0, false);
+		check_limits(s, limit);
+		assert_int_equal(model_get(s, &recent, i), STORE_HIT);
+	}
+	assert_true(stats(s).evictions > nlarge / 2);
+	assert_int_equal(stats(s).slab_reassigns, 1);
+	assert_int_equal(sl->cls[c2].npages, 1);
+	assert_int_equal(sl->cls[c1].npages, sl->npages - 1);
+	print_message("  %" PRIu64 " evictions, %" PRIu64 " page moves (the large class's first)\n",
+		      stats(s).evictions, stats(s).slab_reassigns);
+
+	shard_free(&s);
+	model_free(&old);
+	model_free(&recent);
 }
 
 /*
@@ -1533,6 +1582,7 @@ main(void)
 		T(test_reassign_large_to_small),
 		T(test_clock_keeps_hot_set),
 		T(test_clock_without_reads_evicts_first),
+		T(test_no_age_moves_in_first_seconds),
 		T(test_recent_items_spared_while_older_exist),
 		T(test_large_values_chained),
 		T(test_page_move_rescues_recent),
