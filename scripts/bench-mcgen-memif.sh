@@ -22,6 +22,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=tests/integration/common.sh
 . "$ROOT/tests/integration/common.sh"
+MEMIF_ZC=0 # the default lab: nicached the memif server (an exported MEMIF_ZC does not apply)
 RUNS=3
 SECS=5
 PLOT=""

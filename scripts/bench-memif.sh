@@ -33,7 +33,12 @@
 # --zero-copy: the lab's zero-copy mode (drivers-config/memif-zc.ini; common.sh MEMIF_ZC):
 # nicached is the memif client lending its own mbufs and mcgen the memif server, copying each
 # frame into nicached's buffers and out of them as a NIC's DMA would, so nicached's driver calls
-# copy nothing; mcgen starts first and nicached connects to it (the floor runs so too).
+# copy nothing; mcgen starts first and nicached connects to it (the floor runs so too). Both
+# ends run on 4 KiB pages in this mode (memif's zero-copy client needs EAL's multi-process
+# channel, so not --in-memory): compare it with a default-mode run on the same pages. The
+# cycles are read by mcgen around its measured phase as in the default mode; the "before"
+# readings of the server's Prometheus page and of the worker's schedstat (rx/burst, drops,
+# on-CPU%) are taken once nicached serves, with mcgen's warm-up already running.
 # A fresh server per run. Per run: mcgen's achieved rate, and the server's CPU cost per
 # request in TSC cycles from its own `stats`, read by mcgen before and after the measured
 # phase (busy_cycles / requests, and without busy_driver_cycles: the cycles inside the memif
@@ -73,7 +78,7 @@ PORT=11211
 TAG=${NC_MEMIF_TAG:-nc}
 
 usage() {
-	sed -n '2,52s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	sed -n '2,57s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
 	exit 2
 }
 

@@ -21,8 +21,9 @@
 # keys; figures are per key (calls of exec_read: once per key read, with a connection or
 # without). --keep DIR keeps callgrind's output there.
 # --zero-copy: the lab's zero-copy mode (bench-memif.sh --zero-copy): mcgen is the memif server
-# and starts first, so one mcgen run does both phases (a memif client does not reconnect to a
-# second server): instrumentation goes on when it says its warm-up is done.
+# and starts first (--link-wait 120: nicached starts slowly under valgrind), so one mcgen run
+# does both phases (a memif client does not reconnect to a second server): instrumentation
+# goes on when it says its warm-up is done.
 # mcgen's replies are not judged (under callgrind the server is slow and some time out).
 # NC_MEMIF_TAG (default nc) starts the names of the memif interface and the EAL file prefixes.
 set -euo pipefail
@@ -69,21 +70,28 @@ trap cleanup EXIT
 
 IFACE=${TAG}cg$$
 memif_lab "$IFACE" # MEMIF_SOCKET, MEMIF_PEER_EAL
-# gen ARGS...: one mcgen run of GETs (its exit status is not judged, but for bad usage).
-gen() {
-	local x=(-x dpdk-udp -c 1 -d "$WINDOW") rc=0
+# gen_cmd ARGS...: sets the array GEN to one mcgen run of GETs (line-buffered: the zero-copy
+# run watches for its warm-up line); gen ARGS...: runs it (its exit status is not judged, but
+# for bad usage).
+gen_cmd() {
+	local x=(-x dpdk-udp -c 1 -d "$WINDOW")
 	[[ $PROTO == udp ]] || x=(-x dpdk-tcp -c 1 -d "$WINDOW")
-	# (line-buffered: the zero-copy run watches for its warm-up line)
-	stdbuf -oL "$MCGEN" "${x[@]}" -s "$MEMIF_SERVER_IP:11211" --src-ip "$MEMIF_CLIENT_IP" -k 10000 \
-		--key-size 16 --value-size 32 -q "$@" -- -l 0 --file-prefix "${TAG}cggen$$" \
-		--log-level=4 "${MEMIF_PEER_EAL[@]}" >>"$TMP/gen.log" 2>&1 || rc=$?
+	GEN=(timeout $((DURATION + 300)) stdbuf -oL "$MCGEN" "${x[@]}" -s "$MEMIF_SERVER_IP:11211"
+		--src-ip "$MEMIF_CLIENT_IP" -k 10000 --key-size 16 --value-size 32 -q "$@" -- -l 0
+		--file-prefix "${TAG}cggen$$" --log-level=4 "${MEMIF_PEER_EAL[@]}")
+}
+gen() {
+	local rc=0
+	gen_cmd "$@"
+	"${GEN[@]}" >>"$TMP/gen.log" 2>&1 || rc=$?
 	((rc != 2)) || { grep -v '^EAL' "$TMP/gen.log" >&2; exit 1; }
 }
 GETS=(-m get=100)
 ((MULTIGET == 1)) || GETS=(-m multiget=100 --mget-keys "$MULTIGET")
 if ((MEMIF_ZC)); then
-	# mcgen listens first and waits 10 s for nicached's link (its start under valgrind).
-	gen -w -T "$DURATION" "${GETS[@]}" &
+	# mcgen listens first and waits for nicached's link (its start under valgrind).
+	gen_cmd --link-wait 120 -w -T "$DURATION" "${GETS[@]}"
+	"${GEN[@]}" >>"$TMP/gen.log" 2>&1 &
 	GEN_PID=$!
 	memif_wait_socket "$GEN_PID" ||
 		{ grep -v '^EAL' "$TMP/gen.log" >&2; echo "callgrind-memif: mcgen not listening" >&2; exit 1; }

@@ -27,6 +27,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$ROOT/tests/integration/common.sh"
 DURATION=5
 WINDOW=64
+MEMIF_ZC=0
 MCGEN=$ROOT/build/app/mcgen/mcgen
 TAG=${NC_MEMIF_TAG:-nc}
 while (($#)); do
@@ -46,7 +47,6 @@ TESTPMD=$(command -v dpdk-testpmd) ||
 [[ -x $MCGEN ]] || { echo "memif-floor: $MCGEN not built (ninja -C build)" >&2; exit 1; }
 
 TMP=$(mktemp -d /tmp/nc-memif-floor.XXXXXX)
-MEMIF_ZC=${MEMIF_ZC:-0}
 memif_lab "${TAG}floor$$" # MEMIF_SOCKET, MEMIF_PEER_EAL (mcgen's)
 TP_PREFIX=${TAG}floor$$
 TP_PID="" GEN_PID=""
@@ -55,7 +55,7 @@ cleanup() {
 	[[ -z $GEN_PID ]] || stop_pid "$GEN_PID" 5 || true
 	[[ -z $TP_PID ]] || stop_pid "$TP_PID" 5 || true
 	exec 7>&-
-	rm -rf "$TMP" "$MEMIF_SOCKET" "/var/run/dpdk/$TP_PREFIX"
+	rm -rf "$TMP" "/var/run/dpdk/$TP_PREFIX"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -65,7 +65,6 @@ trap 'exit 130' INT TERM
 # (and quits) should this script die.
 mkfifo "$TMP/cmd"
 exec 7<>"$TMP/cmd"
-rm -f "$MEMIF_SOCKET"
 if ((MEMIF_ZC)); then
 	# The zero-copy client: EAL's multi-process channel stays (no --no-shconf), one file per
 	# memory segment list (memif exposes it to the server).

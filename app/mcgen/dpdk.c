@@ -21,7 +21,6 @@
 #include "tcp/tcp.h"
 
 #define EAL_ARGS_MAX   64
-#define LINK_WAIT_MS   10000
 #define ARP_TRIES      50 /* 100 ms each */
 #define STRAGGLER_MS   200 /* quiet time before a stats request: late replies die out */
 #define STATS_CAP      (96 * 1024)
@@ -213,7 +212,8 @@ mcgen_dpdk_setup(const struct mcgen_options *o, const struct sockaddr_storage *s
 		mcgen_dpdk_teardown(&d);
 		return -EINVAL;
 	}
-	rc = genlink_port_start(&d->links[0], (uint16_t)d->nlinks, LINK_WAIT_MS, err, errlen);
+	rc = genlink_port_start(&d->links[0], (uint16_t)d->nlinks, (unsigned)(o->link_wait * 1000),
+				err, errlen);
 	if (rc == 0) {
 		links_fill(d, o, src.s_addr, sin);
 		rc = peer_find(d, o, err, errlen);

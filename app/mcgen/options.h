@@ -193,6 +193,9 @@ struct mcgen_rates {
 	  "ports in 32768-60999)")                                                          \
 	X(str, dst_mac, 0, "dst-mac", "", 0, 0, "xx:xx:..",                                  \
 	  "dpdk: the server's MAC (default: asked by ARP; the server must be on-link)")    \
+	X(real, link_wait, 0, "link-wait", "10", 0.1, 3600, "seconds",                     \
+	  "dpdk: how long the port's link may take to come up (a memif server waits for "  \
+	  "its client)")                                                                    \
 	X(switch, cross_queues, 0, "cross-queues", "0", 0, 0, NULL,                          \
 	  "dpdk, a test: thread i sends on queue i+1 (mod threads), so on a device that "    \
 	  "pairs its queues (memif) every reply lands on another thread's queue and is "      \

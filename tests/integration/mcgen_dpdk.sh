@@ -23,6 +23,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=tests/integration/common.sh
 . "$ROOT/tests/integration/common.sh"
+MEMIF_ZC=0 # the default lab: nicached the memif server (an exported MEMIF_ZC does not apply)
 MCGEN=$ROOT/build/app/mcgen/mcgen
 NICACHED=$ROOT/build/app/nicached/nicached
 while (($# > 0)); do
