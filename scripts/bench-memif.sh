@@ -128,9 +128,8 @@ mkdir -p "$TMP"
 IFACE=${TAG}bench$$
 MEMIF_WRAP=(taskset -c "0,1")
 # shellcheck disable=SC2317  # invoked by the EXIT trap
-GEN_PID=""
 cleanup() {
-	[[ -z $GEN_PID ]] || stop_pid "$GEN_PID" 5 || true
+	[[ -z $MEMIF_PEER_PID ]] || stop_pid "$MEMIF_PEER_PID" 5 || true
 	memif_server_stop 5 || true
 	[[ -n $LOGS ]] || rm -rf "$TMP"
 }
@@ -195,17 +194,9 @@ run_once() {
 	gen=(timeout $((DURATION + 200)) taskset -c 0 "$MCGEN" "${args[@]}" -s "$MEMIF_SERVER_IP:$PORT"
 		--src-ip "$MEMIF_CLIENT_IP" "${LOAD[@]}" -j "$log.json" -- -l 0
 		--file-prefix "${TAG}gen$$" --log-level=4 "${MEMIF_PEER_EAL[@]}")
-	GEN_PID=""
-	if ((MEMIF_ZC)); then
-		# mcgen is the memif server: it listens first (and waits 10 s for the link).
-		"${gen[@]}" >"$log.gen" 2>&1 &
-		GEN_PID=$!
-		memif_wait_socket "$GEN_PID" || {
-			grep -v '^EAL:' "$log.gen" >&2
-			echo "bench-memif: run $1 ($2 $3): mcgen is not listening on $MEMIF_SOCKET" >&2
-			return 1
-		}
-	fi
+	# (zero-copy mode: mcgen is the memif server and listens first, waiting 10 s for the link)
+	memif_peer_first "$log.gen" "${gen[@]}" ||
+		{ echo "bench-memif: run $1 ($2 $3): mcgen did not start" >&2; return 1; }
 	if ! memif_server_start "$IFACE" "$log.server" "${BIN[$2]}" -U "$PORT" -p "$PORT" -t 1 \
 		-m 256 --metrics "127.0.0.1:$mport"; then
 		cat "$log.server" >&2
@@ -214,9 +205,9 @@ run_once() {
 	fi
 	metrics "$mport" >"$log.m0" || true
 	read -r run0 wait0 < <(worker_sched)
-	if [[ -n $GEN_PID ]]; then
-		wait "$GEN_PID" || rc=$?
-		GEN_PID=""
+	if [[ -n $MEMIF_PEER_PID ]]; then
+		wait "$MEMIF_PEER_PID" || rc=$?
+		MEMIF_PEER_PID=""
 	else
 		"${gen[@]}" >"$log.gen" 2>&1 || rc=$?
 	fi

@@ -58,10 +58,9 @@ done
 [[ -x $NICACHED && -x $MCGEN ]] || { echo "callgrind-memif: $NICACHED or $MCGEN missing" >&2; exit 1; }
 
 TMP=$(mktemp -d /tmp/nc-cg-memif.XXXXXX)
-GEN_PID=""
 # shellcheck disable=SC2317  # invoked by the EXIT trap
 cleanup() {
-	[[ -z $GEN_PID ]] || stop_pid "$GEN_PID" 5 >/dev/null 2>&1 || true
+	[[ -z $MEMIF_PEER_PID ]] || stop_pid "$MEMIF_PEER_PID" 5 >/dev/null 2>&1 || true
 	memif_server_stop 60 >/dev/null 2>&1 || true
 	[[ -z $KEEP ]] || { mkdir -p "$KEEP" && cp "$TMP"/cg.out* "$TMP"/*.log "$KEEP"/ 2>/dev/null || true; }
 	rm -rf "$TMP"
@@ -88,14 +87,9 @@ gen() {
 }
 GETS=(-m get=100)
 ((MULTIGET == 1)) || GETS=(-m multiget=100 --mget-keys "$MULTIGET")
-if ((MEMIF_ZC)); then
-	# mcgen listens first and waits for nicached's link (its start under valgrind).
-	gen_cmd --link-wait 120 -w -T "$DURATION" "${GETS[@]}"
-	"${GEN[@]}" >>"$TMP/gen.log" 2>&1 &
-	GEN_PID=$!
-	memif_wait_socket "$GEN_PID" ||
-		{ grep -v '^EAL' "$TMP/gen.log" >&2; echo "callgrind-memif: mcgen not listening" >&2; exit 1; }
-fi
+# (zero-copy mode: mcgen listens first and waits for nicached's link, its start under valgrind)
+gen_cmd --link-wait 120 -w -T "$DURATION" "${GETS[@]}"
+memif_peer_first "$TMP/gen.log" "${GEN[@]}" || { echo "callgrind-memif: no mcgen" >&2; exit 1; }
 MEMIF_WRAP=(valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$TMP/cg.out")
 MEMIF_EAL=--no-huge MEMIF_START_WAIT=120
 ((MEMIF_ZC == 0)) || MEMIF_EAL="" # (memif_server_start's zero-copy EAL words have it)
@@ -105,11 +99,11 @@ memif_server_start "$IFACE" "$TMP/server.log" "$NICACHED" -U 11211 -p 11211 -t 1
 	exit 1
 }
 if ((MEMIF_ZC)); then
-	log_wait "$TMP/gen.log" '^mcgen: warm-up' "$GEN_PID" 60 ||
+	log_wait "$TMP/gen.log" '^mcgen: warm-up' "$MEMIF_PEER_PID" 60 ||
 		{ grep -v '^EAL' "$TMP/gen.log" >&2; echo "callgrind-memif: no warm-up" >&2; exit 1; }
 	callgrind_control -i on "$MEMIF_PID" >/dev/null
-	wait "$GEN_PID" || true
-	GEN_PID=""
+	wait "$MEMIF_PEER_PID" || true
+	MEMIF_PEER_PID=""
 else
 	gen -w -T 1 "${GETS[@]}"
 	callgrind_control -i on "$MEMIF_PID" >/dev/null

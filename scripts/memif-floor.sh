@@ -47,12 +47,12 @@ TESTPMD=$(command -v dpdk-testpmd) ||
 [[ -x $MCGEN ]] || { echo "memif-floor: $MCGEN not built (ninja -C build)" >&2; exit 1; }
 
 TMP=$(mktemp -d /tmp/nc-memif-floor.XXXXXX)
-memif_lab "${TAG}floor$$" # MEMIF_SOCKET, MEMIF_PEER_EAL (mcgen's)
+memif_lab "${TAG}floor$$" # MEMIF_SOCKET, MEMIF_PEER_EAL (mcgen's), MEMIF_OWN_EAL (testpmd's)
 TP_PREFIX=${TAG}floor$$
-TP_PID="" GEN_PID=""
+TP_PID=""
 # shellcheck disable=SC2317  # invoked by the EXIT trap
 cleanup() {
-	[[ -z $GEN_PID ]] || stop_pid "$GEN_PID" 5 || true
+	[[ -z $MEMIF_PEER_PID ]] || stop_pid "$MEMIF_PEER_PID" 5 || true
 	[[ -z $TP_PID ]] || stop_pid "$TP_PID" 5 || true
 	exec 7>&-
 	rm -rf "$TMP" "/var/run/dpdk/$TP_PREFIX"
@@ -65,44 +65,27 @@ trap 'exit 130' INT TERM
 # (and quits) should this script die.
 mkfifo "$TMP/cmd"
 exec 7<>"$TMP/cmd"
-if ((MEMIF_ZC)); then
-	# The zero-copy client: EAL's multi-process channel stays (no --no-shconf), one file per
-	# memory segment list (memif exposes it to the server).
-	TP_EAL=(--single-file-segments
-		"--vdev=net_memif0,role=client,id=0,socket=$MEMIF_SOCKET,rsize=10,bsize=2048,zero-copy=yes")
-else
-	TP_EAL=(--no-shconf "--vdev=net_memif0,role=server,id=0,socket=$MEMIF_SOCKET,rsize=10,bsize=2048")
-fi
-
-# start_gen: mcgen's load in the background (GEN_PID). It runs past the measured window on
-# both sides (3 s for the link before it, about 1 s after).
-start_gen() {
-	timeout $((DURATION + 60)) taskset -c 0 "$MCGEN" -x dpdk-udp -c 1 -d "$WINDOW" \
-		-s "$MEMIF_SERVER_IP:11211" --src-ip "$MEMIF_CLIENT_IP" --dst-mac 02:00:00:00:00:01 \
-		-k 10000 --key-size 16 --value-size 32 -m get=1000 -q -T $((DURATION + 4)) -- -l 0 \
-		--file-prefix "${TAG}floorgen$$" --log-level=4 "${MEMIF_PEER_EAL[@]}" \
-		>"$TMP/mcgen" 2>&1 7>&- &
-	GEN_PID=$!
-}
+# mcgen's load (the array GEN). It runs past the measured window on both sides (3 s for the
+# link before it, about 1 s after).
+GEN=(timeout $((DURATION + 60)) taskset -c 0 "$MCGEN" -x dpdk-udp -c 1 -d "$WINDOW"
+	-s "$MEMIF_SERVER_IP:11211" --src-ip "$MEMIF_CLIENT_IP" --dst-mac 02:00:00:00:00:01
+	-k 10000 --key-size 16 --value-size 32 -m get=1000 -q -T $((DURATION + 4)) -- -l 0
+	--file-prefix "${TAG}floorgen$$" --log-level=4 "${MEMIF_PEER_EAL[@]}")
 
 # The memif server first: in zero-copy mode that is mcgen, waiting for its client's link.
-if ((MEMIF_ZC)); then
-	start_gen
-	memif_wait_socket "$GEN_PID" || {
-		grep -v '^EAL:' "$TMP/mcgen" >&2
-		echo "memif-floor: mcgen is not listening on $MEMIF_SOCKET" >&2
-		exit 1
-	}
-fi
-taskset -c 0,1 stdbuf -oL "$TESTPMD" -l 0,1 --file-prefix "$TP_PREFIX" --no-huge -m 1024 \
-	--no-pci --log-level=4 "${TP_EAL[@]}" -- -i \
+memif_peer_first "$TMP/mcgen" "${GEN[@]}" 7>&- || { echo "memif-floor: no mcgen" >&2; exit 1; }
+taskset -c 0,1 stdbuf -oL "$TESTPMD" -l 0,1 --file-prefix "$TP_PREFIX" -m 1024 \
+	--log-level=4 "${MEMIF_OWN_EAL[@]}" -- -i \
 	--forward-mode=5tswap --record-core-cycles --nb-cores=1 --rxq=1 --txq=1 \
 	--total-num-mbufs=16384 <"$TMP/cmd" >"$TMP/testpmd" 2>&1 7>&- &
 TP_PID=$!
 log_wait "$TMP/testpmd" 'testpmd>' "$TP_PID" 10 ||
 	{ cat "$TMP/testpmd" >&2; echo "memif-floor: testpmd did not start" >&2; exit 1; }
 echo start >&7
-((MEMIF_ZC)) || start_gen
+if [[ -z $MEMIF_PEER_PID ]]; then
+	"${GEN[@]}" >"$TMP/mcgen" 2>&1 7>&- &
+	MEMIF_PEER_PID=$!
+fi
 sleep 3
 # A fresh start: testpmd's forwarding counters begin again with the link up and load flowing.
 echo stop >&7
@@ -110,8 +93,8 @@ sleep 0.2
 echo start >&7
 sleep "$DURATION"
 echo stop >&7
-wait "$GEN_PID" || true
-GEN_PID=""
+wait "$MEMIF_PEER_PID" || true
+MEMIF_PEER_PID=""
 echo quit >&7
 for ((i = 0; i < 50; i++)); do
 	kill -0 "$TP_PID" 2>/dev/null || break

@@ -242,43 +242,64 @@ stop_pid() {
 # generator must listen before nicached starts. Default: nicached the memif server
 # (drivers-config/memif.ini), the generator the client copying nothing.
 
-# log_wait FILE PATTERN PID SECONDS: waits until a line of FILE matches the grep PATTERN, while
-# PID lives, for at most SECONDS (tenths are fine). 0 once it matches; 1 when PID exited or the
-# time ran out without a match.
-log_wait() {
-	local i n
-	n=$(awk -v s="$4" 'BEGIN { printf "%d", s * 20 }')
+# poll_while PID SECONDS CMD...: runs CMD every 50 ms until it succeeds, while PID lives, for
+# at most SECONDS (tenths are fine). 0 once CMD succeeded; 1 when PID exited or the time ran
+# out (CMD is tried once more at the end).
+poll_while() {
+	local pid=$1 i n
+	n=$(awk -v s="$2" 'BEGIN { printf "%d", s * 20 }')
+	shift 2
 	for ((i = 0; i < n; i++)); do
-		grep -q -- "$2" "$1" 2>/dev/null && return 0
-		kill -0 "$3" 2>/dev/null || break
+		"$@" && return 0
+		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.05
 	done
-	grep -q -- "$2" "$1" 2>/dev/null
+	"$@"
 }
 
-# memif_lab IFACE: sets MEMIF_SOCKET (/run/nicached-IFACE.memif) and the array MEMIF_PEER_EAL,
-# the EAL arguments of the load generator on the other end (no hugepages; the rings of the
-# profiles: rsize=10, bsize=2048): the memif client, or with MEMIF_ZC=1 the server.
+# log_wait FILE PATTERN PID SECONDS: waits until a line of FILE matches the grep PATTERN, while
+# PID lives, for at most SECONDS. 0 once it matches; 1 when PID exited or the time ran out.
+log_wait() {
+	poll_while "$3" "$4" grep -q -- "$2" "$1" 2>/dev/null
+}
+
+# memif_lab IFACE: sets MEMIF_SOCKET (/run/nicached-IFACE.memif) and two arrays of EAL
+# arguments (no hugepages; the rings of the profiles: rsize=10, bsize=2048): MEMIF_PEER_EAL,
+# the load generator's on the other end (the memif client, or with MEMIF_ZC=1 the server), and
+# MEMIF_OWN_EAL, a DPDK application's standing in nicached's place (testpmd for the floor: the
+# server, or with MEMIF_ZC=1 the zero-copy client, which needs EAL's multi-process channel).
 memif_lab() {
-	local role=client
-	[[ ${MEMIF_ZC:-0} != 1 ]] || role=server
 	MEMIF_SOCKET=/run/nicached-$1.memif
+	local rings="id=0,socket=$MEMIF_SOCKET,rsize=10,bsize=2048"
 	# shellcheck disable=SC2034  # the caller's
-	MEMIF_PEER_EAL=(--no-huge --no-shconf --no-pci
-		"--vdev=net_memif0,role=$role,id=0,socket=$MEMIF_SOCKET,rsize=10,bsize=2048")
+	if [[ ${MEMIF_ZC:-0} == 1 ]]; then
+		MEMIF_PEER_EAL=(--no-huge --no-shconf --no-pci "--vdev=net_memif0,role=server,$rings")
+		MEMIF_OWN_EAL=(--no-huge --single-file-segments --no-pci
+			"--vdev=net_memif0,role=client,$rings,zero-copy=yes")
+	else
+		MEMIF_PEER_EAL=(--no-huge --no-shconf --no-pci "--vdev=net_memif0,role=client,$rings")
+		MEMIF_OWN_EAL=(--no-huge --no-shconf --no-pci "--vdev=net_memif0,role=server,$rings")
+	fi
 }
 
-# memif_wait_socket PID: waits up to 10 s for the generator PID (the memif server in zero-copy
-# mode) to listen on MEMIF_SOCKET: DPDK's memif binds it in the abstract namespace (no file; in
-# /proc/net/unix as @PATH); 1 when it did not or PID exited.
-memif_wait_socket() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		awk -v s="@$MEMIF_SOCKET" '$NF == s { f = 1 } END { exit !f }' /proc/net/unix &&
-			return 0
-		kill -0 "$1" 2>/dev/null || return 1
-		sleep 0.1
-	done
+# memif_peer_first LOG CMD...: in zero-copy mode (MEMIF_ZC=1) the generator, the memif server,
+# must listen before nicached starts: runs CMD (its command line) in the background with its
+# output in LOG, sets MEMIF_PEER_PID and waits up to 10 s for it to listen on MEMIF_SOCKET
+# (DPDK's memif binds it in the abstract namespace: no file, @PATH in /proc/net/unix). Else
+# does nothing (MEMIF_PEER_PID empty: run CMD after the server starts). 1, with the end of LOG
+# on stderr, when it did not listen.
+memif_peer_first() {
+	local log=$1
+	shift
+	MEMIF_PEER_PID=""
+	[[ ${MEMIF_ZC:-0} == 1 ]] || return 0
+	"$@" >"$log" 2>&1 &
+	MEMIF_PEER_PID=$!
+	# shellcheck disable=SC2016  # awk's program, not the shell's
+	poll_while "$MEMIF_PEER_PID" 10 awk -v s="@$MEMIF_SOCKET" '$NF == s { f = 1 } END { exit !f }' \
+		/proc/net/unix && return 0
+	grep -v '^EAL' "$log" | tail -n 20 >&2
+	echo "the load generator is not listening on $MEMIF_SOCKET" >&2
 	return 1
 }
 
@@ -299,8 +320,8 @@ MEMIF_PID=""
 MEMIF_SOCKET=""
 MEMIF_STOP=""
 MEMIF_PREFIX=""
-# shellcheck disable=SC2034  # the callers read it (memif_lab)
-MEMIF_PEER_EAL=()
+# shellcheck disable=SC2034  # the callers read them (memif_lab, memif_peer_first)
+MEMIF_PEER_EAL=() MEMIF_OWN_EAL=() MEMIF_PEER_PID=""
 memif_server_start() {
 	local iface=$1 log=$2 nicached=$3 profile=memif eal="--file-prefix $1"
 	shift 3
