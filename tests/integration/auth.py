@@ -591,8 +591,8 @@ def check_startup(ctx):
         for w in wants:
             assert w in r.stderr, (args, w, r.stderr)
     srv = ctx.start(["-S", "--sasl-pwdb", good])
-    assert "authentication on (-S): 1 users from %s" % good in srv.output(), srv.output()
-    assert "UDP off while it is on" in srv.output()
+    out = srv.wait_output("authentication on (-S): 1 users from %s" % good)
+    assert "UDP off while it is on" in out, out
 
 
 def check_cluster(ctx):

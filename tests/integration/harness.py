@@ -152,6 +152,19 @@ class Proc:
         with open(self.logpath) as f:
             return f.read()
 
+    def wait_output(self, text, timeout=10.0):
+        """The output once it holds `text` (a server may accept connections before its start-up
+        lines reach its log: they are written as buffered output). Raises AssertionError with
+        the output when `text` did not come within timeout."""
+        deadline = time.monotonic() + timeout
+        while text not in self.output():
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                out = self.output()
+                assert text in out, "%s: no %r in its output: %s" % (self.name, text, out)
+                break
+            time.sleep(0.05)
+        return self.output()
+
     def stop(self, timeout=30.0):
         """SIGTERM, then SIGKILL after timeout; a status other than 0 goes to UNCLEAN.
         Idempotent."""
