@@ -271,7 +271,7 @@ worker_key_route(struct worker *w, const struct proto_request *req, const struct
 	const struct item *found;
 
 	if (hk == NULL) {
-		store_key_init(key, &srv->seed, req->key, req->key_len);
+		store_key_init(key, &srv->digest_key, req->key, req->key_len);
 		cluster_route(srv, key, route);
 		return NULL;
 	}

@@ -36,7 +36,6 @@
 /** What every execution needs: the executing worker's view. */
 struct exec_ctx {
 	struct worker_stats *stats;	  /* the executing worker's counters */
-	const struct nc_digest_seed *seed; /* the process's key digest seed */
 	uint32_t item_size_max;		  /* -I, bytes */
 	struct nc_scratch *scratch;	  /* the executing worker's: decompressed values */
 };

@@ -545,7 +545,7 @@ resync_item(const struct store_walk_item *item, void *arg)
 	/* Leave room for the writes going on meanwhile: resume at this item later. */
 	if (x->l->len - x->l->sent > x->w->srv->set.replication_queue / 2)
 		return false;
-	store_key_init(&k, &x->w->srv->seed, item->key, item->nkey);
+	store_key_init(&k, &x->w->srv->digest_key, item->key, item->nkey);
 	cluster_route_view(x->w->srv, x->v, &k, &r);
 	for (uint32_t i = 0; i < r.ncopies; i++) {
 		if (r.copy[i] == member)

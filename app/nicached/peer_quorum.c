@@ -216,7 +216,7 @@ wait_end(struct worker *w, struct peer_set *ps, uint32_t slot, bool ok)
 	wait_free(ps, slot);
 	if (!ok) {
 		STAT_INC(&w->stats, repl_quorum_failures);
-		store_key_init(&k, &w->srv->seed, key, nkey);
+		store_key_init(&k, &w->srv->digest_key, key, nkey);
 		if (cas != 0)
 			store_delete(w->shard, &k, cas); /* only the write's own item */
 		/* Every replica that was sent the write may hold it (an ack, or one still on
@@ -267,7 +267,7 @@ undo_ship(struct worker *w, struct peer_set *ps, struct peer_link *l, uint32_t s
 	uint32_t member = l->member;
 	struct store_key k;
 
-	store_key_init(&k, &w->srv->seed, wt->key, wt->nkey);
+	store_key_init(&k, &w->srv->digest_key, wt->key, wt->nkey);
 	STAT_INC(&w->stats, repl_undos);
 	if (wt->cas != 0)
 		ship_state(w, ps, &k, SHIP_UNDO, &member, 1, wt->cas, slot);

@@ -32,6 +32,7 @@ server_setup(struct nc_server *srv, char *err, size_t errcap)
 		snprintf(err, errcap, "cannot draw the digest seed: %s", strerror(-rc));
 		return rc;
 	}
+	nc_digest_key_init(&srv->digest_key, &srv->seed);
 	/* The reclaimer serves the control lcore: its memory on that lcore's socket. */
 	srv->reclaimer = retire_reclaimer_create(placement_mem_socket(rte_get_main_lcore()), -1, &rc);
 	if (srv->reclaimer == NULL) {

@@ -57,6 +57,7 @@ struct nc_server {
 	struct nc_clock clock;		    /* updated by the control lcore only */
 	struct nc_cas_source cas;
 	struct nc_digest_seed seed;
+	struct nc_digest_key digest_key; /* seed expanded: what every key is digested with */
 	struct retire_reclaimer *reclaimer;
 	time_t started;			    /* unix time at start (uptime) */
 	pid_t pid;

@@ -60,7 +60,7 @@ restore_item(struct nc_server *srv, const struct snap_item *si)
 	struct item *it = NULL;
 	bool replaces = false;
 
-	store_key_init(&k, &srv->seed, si->key, si->nkey);
+	store_key_init(&k, &srv->digest_key, si->key, si->nkey);
 	s = srv->workers[cluster_key_shard(srv, &k)]->shard;
 	{
 		struct store_hit hit;

@@ -290,6 +290,7 @@ stats_general(struct worker *w, struct stats_out *o)
 	stat_add(o, "malloc_fails", "%llu", (unsigned long long)ws.store_no_memory);
 	stat_add(o, "crawler_reclaimed", "%llu", (unsigned long long)ss.ttl_expired);
 	stat_add(o, "hash_power_level", "%u", log2_floor(max_shard_entries(srv)));
+	stat_add(o, "hash_algorithm", "%s", nc_digest_kind_name(srv->digest_key.kind));
 	stat_add(o, "limit_maxbytes", "%llu",
 		 (unsigned long long)srv->set.memory_limit * 1024 * 1024);
 	stat_add(o, "accepting_conns", "1");

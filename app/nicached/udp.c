@@ -99,7 +99,7 @@ udp_prefetch(struct worker *w, const struct stack_dgram *d, unsigned n)
 		for (unsigned j = 0; j < k; j++) {
 			struct udp_hint_key *hk = &h->k[j];
 
-			store_key_init(&hk->key, &w->srv->seed, keys[j].key, keys[j].len);
+			store_key_init(&hk->key, &w->srv->digest_key, keys[j].key, keys[j].len);
 			hk->off = (uint32_t)(keys[j].key - payload);
 			hk->shard = cluster_key_shard(w->srv, &hk->key);
 			hk->found = NULL;

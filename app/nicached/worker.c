@@ -73,7 +73,7 @@ worker_shard(struct worker *w, char *msg, size_t msgcap)
 		.growth_factor = srv->set.growth_factor,
 		.first_page_shares = srv->nworkers,
 		.no_evict = srv->set.disable_evictions != 0,
-		.seed = &srv->seed,
+		.digest_key = &srv->digest_key,
 		.clock = &srv->clock,
 		.cas_source = &srv->cas,
 		.reclaimer = srv->reclaimer,
@@ -171,7 +171,6 @@ worker_create(struct nc_server *srv, unsigned id, unsigned lcore, int *err, char
 	w->socket = socket;
 	w->srv = srv;
 	w->exec.stats = &w->stats;
-	w->exec.seed = &srv->seed;
 	w->exec.item_size_max = (uint32_t)srv->set.max_item_size;
 	w->exec.scratch = &w->scratch;
 	/*

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "core/digest.h"
+#include "core/digest_cmac.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -107,10 +108,10 @@ sip_compress(struct sip_state *s, uint64_t m, unsigned int c_rounds)
  * constants (the function is always inlined into its callers).
  */
 static DIGEST_ALWAYS_INLINE void
-siphash128(const struct nc_digest_seed *seed, const void *key, size_t len, struct nc_digest *out,
+siphash128(const struct nc_digest_seed *seed, const void *msg, size_t len, struct nc_digest *out,
 	   unsigned int c_rounds, unsigned int d_rounds)
 {
-	const uint8_t *p = key;
+	const uint8_t *p = msg;
 	struct sip_state s;
 	uint64_t b = (uint64_t)len << 56;
 
@@ -160,17 +161,81 @@ siphash128(const struct nc_digest_seed *seed, const void *key, size_t len, struc
 }
 
 void
-nc_digest_compute(const struct nc_digest_seed *seed, const void *key, size_t len,
-		  struct nc_digest *out)
+nc_digest_siphash13(const struct nc_digest_seed *seed, const void *msg, size_t len,
+		    struct nc_digest *out)
 {
-	siphash128(seed, key, len, out, 1, 3);
+	siphash128(seed, msg, len, out, 1, 3);
 }
 
 void
-nc_digest_siphash24(const struct nc_digest_seed *seed, const void *key, size_t len,
+nc_digest_siphash24(const struct nc_digest_seed *seed, const void *msg, size_t len,
 		    struct nc_digest *out)
 {
-	siphash128(seed, key, len, out, 2, 4);
+	siphash128(seed, msg, len, out, 2, 4);
+}
+
+const char *
+nc_digest_kind_name(enum nc_digest_kind kind)
+{
+	switch (kind) {
+	case NC_DIGEST_AES_CMAC:
+		return "aes-cmac";
+	case NC_DIGEST_SIPHASH13:
+		return "siphash-1-3";
+	}
+	return "?";
+}
+
+bool
+nc_digest_aes_available(void)
+{
+	return digest_cmac_available();
+}
+
+int
+nc_digest_key_init_kind(struct nc_digest_key *key, const struct nc_digest_seed *seed,
+			enum nc_digest_kind kind)
+{
+	uint8_t k[16];
+
+	memset(key, 0, sizeof(*key));
+	key->seed = *seed;
+	key->kind = kind;
+	switch (kind) {
+	case NC_DIGEST_SIPHASH13:
+		return 0;
+	case NC_DIGEST_AES_CMAC:
+		if (!digest_cmac_available())
+			return -ENOTSUP;
+		/* The seed's 16 bytes in the order SipHash reads them. */
+		for (int i = 0; i < 8; i++) {
+			k[i] = (uint8_t)(seed->k0 >> (8 * i));
+			k[8 + i] = (uint8_t)(seed->k1 >> (8 * i));
+		}
+		digest_cmac_expand(key, k);
+		memset(k, 0, sizeof(k));
+		__asm__ __volatile__("" : : "r"(k) : "memory");
+		return 0;
+	}
+	return -EINVAL;
+}
+
+void
+nc_digest_key_init(struct nc_digest_key *key, const struct nc_digest_seed *seed)
+{
+	(void)nc_digest_key_init_kind(key, seed,
+				      digest_cmac_available() ? NC_DIGEST_AES_CMAC :
+								NC_DIGEST_SIPHASH13);
+}
+
+void
+nc_digest_compute(const struct nc_digest_key *key, const void *msg, size_t len,
+		  struct nc_digest *out)
+{
+	if (__builtin_expect(key->kind == NC_DIGEST_AES_CMAC, 1))
+		digest_cmac(key, msg, len, out);
+	else
+		siphash128(&key->seed, msg, len, out, 1, 3);
 }
 
 /* Read exactly @p len bytes from /dev/urandom; 0 or negative errno. */

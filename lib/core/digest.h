@@ -5,29 +5,56 @@
 /*
  * Keyed 128-bit digest of a memcached key: picks the key's shard, its index buckets and tag.
  *
- * The digest is SipHash-1-3 with 128-bit output (Aumasson & Bernstein), keyed with a secret
- * seed drawn at process start, so clients cannot choose keys that collide in the index or pile
- * onto one shard. SipHash-2-4-128 is exposed as well so tests can check the construction
- * against the published reference vectors.
+ * The digest is a keyed pseudo-random function of the key under a secret seed drawn at process
+ * start, so clients cannot choose keys that collide in the index or pile onto one shard:
+ * AES-CMAC with AES-128 (RFC 4493) on CPUs with AES-NI (one AES block per 16 key bytes, about
+ * 40 instructions for a 16-byte key), SipHash-1-3 with 128-bit output (Aumasson & Bernstein)
+ * elsewhere. The seed is expanded once into a struct nc_digest_key (round keys and CMAC
+ * subkeys), which every digest then reads. One process uses one kind throughout; digests are
+ * never stored or sent, so processes may differ. SipHash-2-4-128 is exposed as well so tests
+ * can check the construction against the published reference vectors.
  *
  * Threads: every function here is pure and reentrant except nc_digest_seed_random(), which
- * only reads the kernel's random source; any thread may call any of them at any time.
+ * only reads the kernel's random source; any thread may call any of them at any time, and a
+ * key, once initialised, may be read by any number of threads.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /** 16-byte digest. lo/hi are the two output words. */
 struct nc_digest {
-	uint64_t lo; /* first SipHash-128 output word (output bytes 0..7, little-endian) */
-	uint64_t hi; /* second SipHash-128 output word (output bytes 8..15, little-endian) */
+	uint64_t lo; /* output bytes 0..7, read little-endian */
+	uint64_t hi; /* output bytes 8..15, read little-endian */
 };
 
 /** 128-bit secret seed. */
 struct nc_digest_seed {
-	uint64_t k0; /* SipHash key bytes 0..7 read little-endian */
-	uint64_t k1; /* SipHash key bytes 8..15 read little-endian */
+	uint64_t k0; /* key bytes 0..7 read little-endian */
+	uint64_t k1; /* key bytes 8..15 read little-endian */
 };
+
+/** The keyed functions a digest key can stand for. */
+enum nc_digest_kind {
+	NC_DIGEST_AES_CMAC,   /* AES-CMAC (RFC 4493), AES-128; needs AES-NI */
+	NC_DIGEST_SIPHASH13, /* SipHash-1-3 with 128-bit output; any CPU */
+};
+
+/**
+ * A seed made ready to digest with (nc_digest_key_init()): read-only afterwards, so one key
+ * serves every thread of a process.
+ */
+struct nc_digest_key {
+	uint8_t aes_round[11][16] __attribute__((aligned(16))); /* AES-128 key schedule */
+	uint8_t cmac_k1[16] __attribute__((aligned(16))); /* CMAC subkey for a whole last block */
+	uint8_t cmac_k2[16] __attribute__((aligned(16))); /* CMAC subkey for a padded last block */
+	struct nc_digest_seed seed;			   /* the seed itself (SipHash's key) */
+	enum nc_digest_kind kind;			   /* what nc_digest_compute() computes */
+};
+
+/** The name of @p kind ("aes-cmac", "siphash-1-3"; "?" for none). Any thread. */
+const char *nc_digest_kind_name(enum nc_digest_kind kind);
 
 /**
  * Fill seed from getrandom(2) (fall back to /dev/urandom); returns 0 or negative errno.
@@ -35,18 +62,42 @@ struct nc_digest_seed {
  */
 int nc_digest_seed_random(struct nc_digest_seed *seed);
 
+/** True when this CPU runs NC_DIGEST_AES_CMAC (has AES-NI). Any thread. */
+bool nc_digest_aes_available(void);
+
 /**
- * Keyed SipHash-1-3 with 128-bit output of key[0..len). @p key may be unaligned and may be
- * NULL when @p len is 0. Pure and reentrant.
+ * Expand @p seed into @p key for the fastest kind this CPU runs: AES-CMAC where
+ * nc_digest_aes_available(), else SipHash-1-3. Pure apart from the CPU check; any thread.
  */
-void nc_digest_compute(const struct nc_digest_seed *seed, const void *key, size_t len,
+void nc_digest_key_init(struct nc_digest_key *key, const struct nc_digest_seed *seed);
+
+/**
+ * Expand @p seed into @p key for @p kind. Returns 0, -ENOTSUP when @p kind is AES-CMAC and the
+ * CPU has no AES-NI, or -EINVAL for an unknown kind (@p key is then left unusable).
+ * Any thread.
+ */
+int nc_digest_key_init_kind(struct nc_digest_key *key, const struct nc_digest_seed *seed,
+			    enum nc_digest_kind kind);
+
+/**
+ * The digest of key[0..len) under @p key (its kind's function). @p msg may be unaligned and
+ * may be NULL when @p len is 0. Pure and reentrant.
+ */
+void nc_digest_compute(const struct nc_digest_key *key, const void *msg, size_t len,
 		       struct nc_digest *out);
+
+/**
+ * SipHash-1-3 with 128-bit output of msg[0..len) under @p seed (what nc_digest_compute()
+ * computes for a SipHash key). Same conventions as nc_digest_compute(). Pure and reentrant.
+ */
+void nc_digest_siphash13(const struct nc_digest_seed *seed, const void *msg, size_t len,
+			 struct nc_digest *out);
 
 /**
  * SipHash-2-4-128 (reference variant; used by tests to check the construction). Same
  * conventions as nc_digest_compute(). Pure and reentrant.
  */
-void nc_digest_siphash24(const struct nc_digest_seed *seed, const void *key, size_t len,
+void nc_digest_siphash24(const struct nc_digest_seed *seed, const void *msg, size_t len,
 			 struct nc_digest *out);
 
 /**

@@ -19,13 +19,13 @@ index_table_bytes(uint32_t entries)
 }
 
 int
-index_init(struct store_index *ix, const struct nc_digest_seed *seed, uint32_t max_entries,
+index_init(struct store_index *ix, const struct nc_digest_key *digest_key, uint32_t max_entries,
 	   bool fixed, int socket_id)
 {
 	memset(ix, 0, sizeof(*ix));
-	if (max_entries == 0 || max_entries > INDEX_ENTRIES_MAX || seed == NULL)
+	if (max_entries == 0 || max_entries > INDEX_ENTRIES_MAX || digest_key == NULL)
 		return -EINVAL;
-	ix->seed = seed;
+	ix->digest_key = digest_key;
 	ix->socket_id = socket_id;
 	ix->max_entries = max_entries;
 	ix->entries = fixed || max_entries < INDEX_ENTRIES_MIN ? max_entries : INDEX_ENTRIES_MIN;
@@ -188,7 +188,7 @@ index_maintain(struct store_index *ix, unsigned budget)
 			drained_put(ix, emptied);
 			break;
 		}
-		store_key_init(&k, ix->seed, item_key(it), it->nkey);
+		store_key_init(&k, ix->digest_key, item_key(it), it->nkey);
 		/*
 		 * In the new table first, then out of the old: a reader finds it in one. A key is
 		 * never in both (index_put() takes it out of the old one), so no need to look.

@@ -51,7 +51,7 @@ struct store_index {
 	uint32_t seq;	  /* odd while cur/old change (seqlock) */
 
 	/* Owner only. */
-	const struct nc_digest_seed *seed; /* digests keys again when they move */
+	const struct nc_digest_key *digest_key; /* digests keys again when they move */
 	uint32_t entries;		   /* keys cur takes at most */
 	uint32_t max_entries;		   /* the most it may grow to */
 	uint32_t cursor;		   /* itab_next() position in old */
@@ -73,7 +73,7 @@ struct store_index {
  * @p seed, which must outlive the index.
  * @return 0; -ENOMEM or -EINVAL.
  */
-int index_init(struct store_index *ix, const struct nc_digest_seed *seed, uint32_t max_entries,
+int index_init(struct store_index *ix, const struct nc_digest_key *digest_key, uint32_t max_entries,
 	       bool fixed, int socket_id);
 
 /** [teardown] Free every table. No reader may still use the index. Safe on a zeroed index. */

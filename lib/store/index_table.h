@@ -55,14 +55,14 @@ struct store_key {
 	struct nc_digest digest; /* keyed digest: picks the buckets and the tag */
 };
 
-/** Fill @p k for key[0..len) under @p seed. The key bytes must outlive @p k. */
+/** Fill @p k for key[0..len) under @p digest_key. The key bytes must outlive @p k. */
 static inline void
-store_key_init(struct store_key *k, const struct nc_digest_seed *seed, const void *key,
+store_key_init(struct store_key *k, const struct nc_digest_key *digest_key, const void *key,
 	       uint32_t len)
 {
 	k->key = key;
 	k->len = len;
-	nc_digest_compute(seed, key, len, &k->digest);
+	nc_digest_compute(digest_key, key, len, &k->digest);
 }
 
 struct itab_bucket {

@@ -52,7 +52,7 @@ store_shard_create(const struct store_shard_params *p, int *err)
 	uint32_t entries;
 	int rc;
 
-	if (p->seed == NULL || p->clock == NULL || p->cas_source == NULL || p->reclaimer == NULL) {
+	if (p->digest_key == NULL || p->clock == NULL || p->cas_source == NULL || p->reclaimer == NULL) {
 		*err = -EINVAL;
 		return NULL;
 	}
@@ -63,7 +63,7 @@ store_shard_create(const struct store_shard_params *p, int *err)
 	}
 	s->id = p->shard_id;
 	s->clock = p->clock;
-	s->seed = p->seed;
+	s->digest_key = p->digest_key;
 	s->no_evict = p->no_evict;
 	s->found_clsid = -1;
 	s->zip.p = p->compress;
@@ -91,7 +91,7 @@ store_shard_create(const struct store_shard_params *p, int *err)
 	entries = p->index_entries ? p->index_entries
 				   : store_shard_index_max_entries(slab_arena_bytes(&s->slab),
 								    sp.chunk_min);
-	rc = index_init(&s->index, p->seed, entries, p->index_entries != 0, p->socket_id);
+	rc = index_init(&s->index, p->digest_key, entries, p->index_entries != 0, p->socket_id);
 	if (rc < 0) {
 		*err = rc;
 		slab_deinit(&s->slab);
@@ -131,10 +131,10 @@ store_shard_now(const struct store_shard *s)
 	return nc_clock_now(s->clock);
 }
 
-const struct nc_digest_seed *
-store_shard_seed(const struct store_shard *s)
+const struct nc_digest_key *
+store_shard_digest_key(const struct store_shard *s)
 {
-	return s->seed;
+	return s->digest_key;
 }
 
 /* ---- upkeep ---- */

@@ -113,7 +113,7 @@ struct store_shard_params {
 	unsigned first_page_shares;	    /* slab_params: shards sharing memcached's first pages */
 	bool no_evict;			    /* memcached -M: a store that needs room fails instead of
 					     * evicting (expired items still go; free pages still move) */
-	const struct nc_digest_seed *seed;  /* the process's digest seed (store_key_init) */
+	const struct nc_digest_key *digest_key; /* the process's digest key (store_key_init) */
 	struct nc_clock *clock;		    /* coarse clock the owner keeps updated */
 	struct nc_cas_source *cas_source;   /* process-wide CAS source */
 	struct retire_reclaimer *reclaimer; /* process-wide grace-period thread */
@@ -193,8 +193,8 @@ size_t store_shard_first_page_bytes(const struct store_shard_params *p);
 /** [reader] Current relative time of the shard's clock. */
 nc_reltime_t store_shard_now(const struct store_shard *s);
 
-/** [any] The seed keys for this shard must be digested with. */
-const struct nc_digest_seed *store_shard_seed(const struct store_shard *s);
+/** [any] The digest key keys for this shard must be digested with. */
+const struct nc_digest_key *store_shard_digest_key(const struct store_shard *s);
 
 /* ---- reads ---- */
 

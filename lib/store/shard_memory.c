@@ -64,7 +64,7 @@ item_retire(struct store_shard *s, struct item *it)
 static void
 item_store_key(const struct store_shard *s, const struct item *it, struct store_key *k)
 {
-	store_key_init(k, s->seed, item_key(it), it->nkey);
+	store_key_init(k, s->digest_key, item_key(it), it->nkey);
 }
 
 /* Take a linked item out of the index and the wheel and retire it. */

@@ -72,7 +72,7 @@ struct store_shard {
 	/* Read by every reader: written rarely. */
 	struct store_index index;
 	struct nc_clock *clock;
-	const struct nc_digest_seed *seed;
+	const struct nc_digest_key *digest_key;
 	bool no_evict; /* -M: never evict a live item for room (store_shard_params) */
 	nc_reltime_t oldest_live; /* flush_all time; 0 = none; relaxed atomic */
 	nc_reltime_t flush_sec;	  /* second of the last flush in force at once; relaxed */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Initial sequence numbers per RFC 6528: ISN = M + F(local ip, local port, remote ip, remote
- * port, secret), M a 4 µs clock and F a keyed hash (SipHash-1-3 of lib/core with the
- * context's secret). SYN cookies: the ISS of a SYN-ACK sent without keeping state encodes
+ * port, secret), M a 4 µs clock and F a keyed hash (lib/core's digest under the context's
+ * secret, expanded once into isn_key). SYN cookies: the ISS of a SYN-ACK sent without keeping state encodes
  * the MSS (one of eight values) in its low 3 bits; the other 29 bits are a keyed hash of the
  * 4-tuple, the SYN's sequence and a 64-second time counter, accepted for that period and the
  * one before (so a cookie lives 64 to 128 s).
@@ -21,7 +21,6 @@ static uint64_t
 keyed(const struct tcp_ctx *t, rte_be32_t rip, rte_be16_t rport, rte_be16_t lport, uint32_t a,
       uint32_t b)
 {
-	struct nc_digest_seed seed = {.k0 = t->p.secret[0], .k1 = t->p.secret[1]};
 	uint8_t buf[20];
 	struct nc_digest d;
 
@@ -31,7 +30,7 @@ keyed(const struct tcp_ctx *t, rte_be32_t rip, rte_be16_t rport, rte_be16_t lpor
 	memcpy(buf + 10, &rport, 2);
 	memcpy(buf + 12, &a, 4);
 	memcpy(buf + 16, &b, 4);
-	nc_digest_compute(&seed, buf, sizeof(buf), &d);
+	nc_digest_compute(&t->isn_key, buf, sizeof(buf), &d);
 	return d.lo;
 }
 

@@ -85,6 +85,8 @@ tcp_create(const struct tcp_params *p, int socket, int *err)
 		t->p.secret[0] = s.k0;
 		t->p.secret[1] = s.k1;
 	}
+	nc_digest_key_init(&t->isn_key,
+			   &(struct nc_digest_seed){.k0 = t->p.secret[0], .k1 = t->p.secret[1]});
 	t->mss_local = (uint16_t)(t->p.mtu - 40);
 	while (t->rcv_wscale < TCP_WSCALE_MAX && (65535u << t->rcv_wscale) < t->p.rcvbuf)
 		t->rcv_wscale++;

@@ -22,6 +22,7 @@
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
 
+#include "core/digest.h"
 #include "tcp/tcp.h"
 
 /* ---- sequence numbers (RFC 9293 section 3.4: modulo 2^32) ---- */
@@ -182,6 +183,7 @@ struct tcp_conn {
 struct tcp_ctx {
 	struct tcp_counters cnt; /* first: its own cache lines */
 	struct tcp_params p;
+	struct nc_digest_key isn_key; /* p.secret expanded: the ISN and SYN-cookie hash key */
 	uint16_t mss_local;    /* mtu - 40 */
 	uint8_t rcv_wscale;    /* the shift we offer */
 	uint32_t hash_mask;

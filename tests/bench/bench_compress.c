@@ -76,6 +76,7 @@ struct env {
 	struct nc_clock clock;
 	struct nc_cas_source cas;
 	struct nc_digest_seed seed;
+	struct nc_digest_key digest_key; /* seed expanded */
 	struct retire_reclaimer *reclaimer;
 	char (*keys)[32];
 	uint32_t *order; /* GET order: a permutation of the documents */
@@ -171,7 +172,7 @@ shard_new(struct env *e, const struct cfg *c, const struct dataset *d, bool on)
 		.socket_id = SOCKET_ID_ANY,
 		/* Room for every document as it is, with the slab's rounding. */
 		.mem_limit = (size_t)(d->raw_bytes * 3 / 2) + (64u << 20),
-		.seed = &e->seed,
+		.digest_key = &e->digest_key,
 		.clock = &e->clock,
 		.cas_source = &e->cas,
 		.reclaimer = e->reclaimer,
@@ -215,7 +216,7 @@ get_one(struct env *e, struct store_shard *s, uint32_t i)
 	const char *v;
 	uint32_t len;
 
-	store_key_init(&k, &e->seed, e->keys[i], (uint32_t)strlen(e->keys[i]));
+	store_key_init(&k, &e->digest_key, e->keys[i], (uint32_t)strlen(e->keys[i]));
 	if (store_get(s, &k, &hit) != STORE_HIT)
 		return 0;
 	if (store_hit_compressed(&hit)) {
@@ -261,7 +262,7 @@ run_once(struct env *e, const struct cfg *c, const struct dataset *d, bool on,
 		struct store_key k;
 		enum store_status rc;
 
-		store_key_init(&k, &e->seed, e->keys[i], (uint32_t)strlen(e->keys[i]));
+		store_key_init(&k, &e->digest_key, e->keys[i], (uint32_t)strlen(e->keys[i]));
 		rc = store_put(s, &k, STORE_MODE_SET, d->val[i], d->len[i], i, 0, 0, NULL);
 		if (rc != STORE_STORED)
 			fatal("a SET was not stored: %s", store_status_name(rc));
@@ -398,6 +399,7 @@ main(int argc, char **argv)
 	nc_cas_source_init(&e.cas);
 	e.seed.k0 = UINT64_C(0x0706050403020100) ^ c.seed;
 	e.seed.k1 = UINT64_C(0x0f0e0d0c0b0a0908);
+	nc_digest_key_init(&e.digest_key, &e.seed);
 	e.reclaimer = retire_reclaimer_create(SOCKET_ID_ANY, -1, &err);
 	if (e.reclaimer == NULL)
 		fatal("retire_reclaimer_create: %s", strerror(-err));

@@ -282,6 +282,7 @@ struct bench_cfg {
 	double zipf_s;
 	double set_ratio;
 	uint64_t seed;
+	enum nc_digest_kind digest; /* --digest */
 	unsigned phases;    /* bit per enum phase */
 	bool huge;
 	bool quick;
@@ -365,6 +366,7 @@ usage(FILE *f)
 		"  --rcu-cpu C       CPU of the store's reclaimer (grace-period) thread (default:\n"
 		"                    another CPU than --cpu if there is one; -1 = not pinned)\n"
 		"  --seed X          random seed for key orders (default 1)\n"
+		"  --digest KIND     aes-cmac or siphash-1-3 (default: what nicached picks here)\n"
 		"  --phases LIST     comma-separated subset of load,get,single,miss,digest,set,\n"
 		"                    mixed,zipf\n"
 		"                    (default all; the keys are loaded in any case)\n"
@@ -379,7 +381,7 @@ parse_args(int argc, char **argv, struct bench_cfg *cfg)
 {
 	enum {
 		OPT_KEYS = 256, OPT_RUNS, OPT_OPS, OPT_MEM, OPT_BURST, OPT_ZIPF, OPT_QUICK,
-		OPT_HUGE, OPT_CPU, OPT_RCU_CPU, OPT_SEED, OPT_PHASES, OPT_CALLGRIND, OPT_HELP,
+		OPT_HUGE, OPT_CPU, OPT_RCU_CPU, OPT_SEED, OPT_DIGEST, OPT_PHASES, OPT_CALLGRIND, OPT_HELP,
 	};
 	static const struct option opts[] = {
 		{"keys", required_argument, NULL, OPT_KEYS},
@@ -393,6 +395,7 @@ parse_args(int argc, char **argv, struct bench_cfg *cfg)
 		{"cpu", required_argument, NULL, OPT_CPU},
 		{"rcu-cpu", required_argument, NULL, OPT_RCU_CPU},
 		{"seed", required_argument, NULL, OPT_SEED},
+		{"digest", required_argument, NULL, OPT_DIGEST},
 		{"phases", required_argument, NULL, OPT_PHASES},
 		{"callgrind-get", no_argument, NULL, OPT_CALLGRIND},
 		{"help", no_argument, NULL, OPT_HELP},
@@ -407,6 +410,7 @@ parse_args(int argc, char **argv, struct bench_cfg *cfg)
 	cfg->zipf_s = 0.99;
 	cfg->set_ratio = 0.10;
 	cfg->seed = 1;
+	cfg->digest = nc_digest_aes_available() ? NC_DIGEST_AES_CMAC : NC_DIGEST_SIPHASH13;
 	cfg->rcu_cpu = -1;
 	cfg->phases = PH_ALL;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -456,6 +460,14 @@ parse_args(int argc, char **argv, struct bench_cfg *cfg)
 			break;
 		case OPT_SEED:
 			cfg->seed = parse_count("--seed", optarg);
+			break;
+		case OPT_DIGEST:
+			if (strcmp(optarg, nc_digest_kind_name(NC_DIGEST_AES_CMAC)) == 0)
+				cfg->digest = NC_DIGEST_AES_CMAC;
+			else if (strcmp(optarg, nc_digest_kind_name(NC_DIGEST_SIPHASH13)) == 0)
+				cfg->digest = NC_DIGEST_SIPHASH13;
+			else
+				fatal("--digest: aes-cmac or siphash-1-3");
 			break;
 		case OPT_PHASES:
 			cfg->phases = parse_phases(optarg);
@@ -613,6 +625,7 @@ struct bench {
 	struct nc_clock clock;
 	struct nc_cas_source cas;
 	struct nc_digest_seed seed;
+	struct nc_digest_key digest_key; /* seed expanded */
 	struct store_shard *shard;
 	struct retire_reclaimer *reclaimer;
 	char (*keys)[KEY_LEN];       /* loaded keys, index order */
@@ -681,7 +694,7 @@ bench_set_one(struct bench *b, const char *key)
 {
 	struct store_key k;
 
-	store_key_init(&k, &b->seed, key, KEY_LEN);
+	store_key_init(&k, &b->digest_key, key, KEY_LEN);
 	bench_set_key(b, &k);
 }
 
@@ -718,7 +731,7 @@ bench_get_bulk_loop(struct bench *b, const struct stream *s, uint64_t ops)
 		size_t off = 0;
 
 		for (unsigned i = 0; i < n; i++) {
-			store_key_init(&ks[i], &b->seed, s->key[pos], KEY_LEN);
+			store_key_init(&ks[i], &b->digest_key, s->key[pos], KEY_LEN);
 			if (++pos == s->len)
 				pos = 0;
 		}
@@ -749,7 +762,7 @@ bench_get_single_loop(struct bench *b, const struct stream *s, uint64_t ops)
 			struct store_key k;
 			struct store_hit hit;
 
-			store_key_init(&k, &b->seed, s->key[pos], KEY_LEN);
+			store_key_init(&k, &b->digest_key, s->key[pos], KEY_LEN);
 			if (++pos == s->len)
 				pos = 0;
 			if (store_get(b->shard, &k, &hit) == STORE_HIT) {
@@ -776,7 +789,7 @@ bench_digest_loop(struct bench *b, const struct stream *s, uint64_t ops)
 		unsigned n = ops - done < burst ? (unsigned)(ops - done) : burst;
 
 		for (unsigned i = 0; i < n; i++) {
-			store_key_init(&ks[i], &b->seed, s->key[pos], KEY_LEN);
+			store_key_init(&ks[i], &b->digest_key, s->key[pos], KEY_LEN);
 			if (++pos == s->len)
 				pos = 0;
 		}
@@ -803,7 +816,7 @@ bench_set_loop(struct bench *b, const struct stream *s, uint64_t ops)
 
 		/* As a worker with an RX burst: digest all, warm the caches, then write. */
 		for (unsigned i = 0; i < n; i++) {
-			store_key_init(&ks[i], &b->seed, s->key[pos], KEY_LEN);
+			store_key_init(&ks[i], &b->digest_key, s->key[pos], KEY_LEN);
 			if (++pos == s->len)
 				pos = 0;
 		}
@@ -841,9 +854,9 @@ bench_mixed_loop(struct bench *b, const struct stream *s, uint64_t ops, uint64_t
 
 		for (unsigned i = 0; i < n; i++) {
 			if (s->is_set[pos])
-				store_key_init(&sets[ns++], &b->seed, s->key[pos], KEY_LEN);
+				store_key_init(&sets[ns++], &b->digest_key, s->key[pos], KEY_LEN);
 			else
-				store_key_init(&ks[ng++], &b->seed, s->key[pos], KEY_LEN);
+				store_key_init(&ks[ng++], &b->digest_key, s->key[pos], KEY_LEN);
 			if (++pos == s->len)
 				pos = 0;
 		}
@@ -1050,7 +1063,7 @@ shard_new(struct bench *b)
 		.shard_id = 0,
 		.socket_id = SOCKET_ID_ANY,
 		.mem_limit = (size_t)(b->cfg.mem_mb << 20),
-		.seed = &b->seed,
+		.digest_key = &b->digest_key,
 		.clock = &b->clock,
 		.cas_source = &b->cas,
 		.reclaimer = b->reclaimer,
@@ -1072,7 +1085,7 @@ verify_all(struct bench *b, const char *when)
 		struct store_hit hit;
 		enum store_status st;
 
-		store_key_init(&k, &b->seed, b->keys[i], KEY_LEN);
+		store_key_init(&k, &b->digest_key, b->keys[i], KEY_LEN);
 		st = store_get(b->shard, &k, &hit);
 		if (st != STORE_HIT)
 			fatal("%s: key %u: %s", when, i, store_status_name(st));
@@ -1228,6 +1241,8 @@ bench_setup(struct bench *b)
 	/* A fixed seed keeps runs comparable; the digest cost does not depend on it. */
 	b->seed.k0 = UINT64_C(0x0706050403020100) ^ b->cfg.seed;
 	b->seed.k1 = UINT64_C(0x0f0e0d0c0b0a0908);
+	if (nc_digest_key_init_kind(&b->digest_key, &b->seed, b->cfg.digest) != 0)
+		fatal("--digest %s: not on this CPU (no AES-NI)", nc_digest_kind_name(b->cfg.digest));
 	b->tsc_hz = (double)rte_get_tsc_hz();
 	b->keys = xcalloc(b->cfg.keys, KEY_LEN);
 	for (uint32_t i = 0; i < b->cfg.keys; i++)
@@ -1277,8 +1292,9 @@ print_header(const struct bench *b, unsigned eal_mb)
 		       ", mixed %" PRIu64 " ops; burst %u; mixed = %.0f%% GET / %.0f%% SET\n",
 		       b->cfg.runs, b->cfg.get_ops, b->cfg.set_ops, b->cfg.mixed_ops, b->cfg.burst,
 		       100.0 * (1.0 - b->cfg.set_ratio), 100.0 * b->cfg.set_ratio);
-	printf("per op   : store_key_init (SipHash-1-3 digest) + lookup/store + value memcpy; per "
-	       "burst: rcu_quiescent_state + nc_clock_update + store_shard_maintain\n");
+	printf("per op   : store_key_init (%s digest) + lookup/store + value memcpy; per "
+	       "burst: rcu_quiescent_state + nc_clock_update + store_shard_maintain\n",
+	       nc_digest_kind_name(b->cfg.digest));
 	fflush(stdout);
 }
 

@@ -29,6 +29,7 @@ struct test_env {
 	struct nc_clock clock;
 	struct nc_cas_source cas;
 	struct nc_digest_seed seed;
+	struct nc_digest_key digest_key; /* seed expanded (nc_digest_key_init) */
 	struct retire_reclaimer *reclaimer;
 };
 
@@ -68,6 +69,7 @@ test_env_init(struct test_env *env)
 	nc_cas_source_init(&env->cas);
 	env->seed.k0 = 0x0706050403020100ULL;
 	env->seed.k1 = 0x0f0e0d0c0b0a0908ULL;
+	nc_digest_key_init(&env->digest_key, &env->seed);
 }
 
 /* Stop what test_env_init started (after every shard is destroyed). */
@@ -84,7 +86,7 @@ test_shard_create(struct test_env *env, size_t mem_bytes)
 	struct store_shard_params p = {
 		.socket_id = SOCKET_ID_ANY,
 		.mem_limit = mem_bytes,
-		.seed = &env->seed,
+		.digest_key = &env->digest_key,
 		.clock = &env->clock,
 		.cas_source = &env->cas,
 		.reclaimer = env->reclaimer,

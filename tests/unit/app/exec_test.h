@@ -29,7 +29,7 @@ exec_test_setup(struct test_env *env, struct store_shard **shard, struct worker_
 	test_env_init(env);
 	*shard = test_shard_create(env, mem);
 	memset(stats, 0, sizeof(*stats));
-	*ctx = (struct exec_ctx){.stats = stats, .seed = &env->seed, .item_size_max = item_max};
+	*ctx = (struct exec_ctx){.stats = stats, .item_size_max = item_max};
 }
 
 /** Let the readers' grace periods pass, then free *@p shard and stop @p env. */

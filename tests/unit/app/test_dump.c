@@ -123,7 +123,7 @@ test_slice(void **state)
 		struct store_key k;
 
 		snprintf(name, sizeof(name), "key:%08u:%s", i, "pad-pad-pad");
-		store_key_init(&k, &env.seed, name, (uint32_t)strlen(name));
+		store_key_init(&k, &env.digest_key, name, (uint32_t)strlen(name));
 		assert_int_equal(test_put(s, &k, STORE_MODE_SET, "v", 1, 0, 0, 0, NULL),
 				 STORE_STORED);
 	}

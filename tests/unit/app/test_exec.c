@@ -33,7 +33,7 @@ key_s(const char *key)
 {
 	struct store_key k;
 
-	store_key_init(&k, &env.seed, key, (uint32_t)strlen(key));
+	store_key_init(&k, &env.digest_key, key, (uint32_t)strlen(key));
 	return k;
 }
 
@@ -78,7 +78,7 @@ run(const void *buf, size_t len)
 	assert_true(rc == PROTO_PARSE_OK ||
 		    (rc == PROTO_PARSE_ERROR && (req.flags & PROTO_F_REFUSED) != 0));
 	assert_int_equal(req.op, PROTO_OP_STORE);
-	store_key_init(&k, &env.seed, req.key, req.key_len);
+	store_key_init(&k, &env.digest_key, req.key, req.key_len);
 	exec_test_write(exec_write, &ctx, shard, &k, &req, &in, &res, NULL);
 	return res.status;
 }

@@ -36,7 +36,7 @@ key_s(const char *key)
 {
 	struct store_key k;
 
-	store_key_init(&k, &env.seed, key, (uint32_t)strlen(key));
+	store_key_init(&k, &env.digest_key, key, (uint32_t)strlen(key));
 	return k;
 }
 
@@ -74,7 +74,7 @@ run_text(const char *key, const char *v, size_t len)
 	proto_input_init(&in);
 	assert_int_equal(proto_input_add(&in, buf, (uint32_t)(n + len + 2)), 0);
 	assert_int_equal(proto_parse(&p, &in, &req, &err), PROTO_PARSE_OK);
-	store_key_init(&k, &env.seed, req.key, req.key_len);
+	store_key_init(&k, &env.digest_key, req.key, req.key_len);
 	exec_test_write(exec_write, &ctx, shard, &k, &req, &in, &res, NULL);
 	free(buf);
 	return res.status;
@@ -95,7 +95,7 @@ read_key(const char *key, const char *verb, struct proto_result *res)
 	proto_input_init(&in);
 	assert_int_equal(proto_input_add(&in, line, (uint32_t)n), 0);
 	assert_int_equal(proto_parse(&p, &in, &req, &err), PROTO_PARSE_OK);
-	store_key_init(&k, &env.seed, req.key, req.key_len);
+	store_key_init(&k, &env.digest_key, req.key, req.key_len);
 	exec_read(&ctx, shard, &k, NULL, &req, res);
 }
 
@@ -106,7 +106,7 @@ setup(void **state)
 		.socket_id = SOCKET_ID_ANY,
 		.mem_limit = SHARD_MEM,
 		.item_size_max = ITEM_MAX,
-		.seed = &env.seed,
+		.digest_key = &env.digest_key,
 		.clock = &env.clock,
 		.cas_source = &env.cas,
 		.compress = {.enabled = true, .min = 100, .min_saving = 10},
@@ -120,8 +120,7 @@ setup(void **state)
 	assert_non_null(shard);
 	memset(&stats, 0, sizeof(stats));
 	memset(&scratch, 0, sizeof(scratch));
-	ctx = (struct exec_ctx){.stats = &stats, .seed = &env.seed, .item_size_max = ITEM_MAX,
-				.scratch = &scratch};
+	ctx = (struct exec_ctx){.stats = &stats, .item_size_max = ITEM_MAX, .scratch = &scratch};
 	return 0;
 }
 

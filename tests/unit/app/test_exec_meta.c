@@ -69,7 +69,7 @@ run(const char *cmds)
 		} else {
 			struct store_key k;
 
-			store_key_init(&k, &env.seed, req.key, req.key_len);
+			store_key_init(&k, &env.digest_key, req.key, req.key_len);
 			if (!exec_meta_is_write(&req)) {
 				exec_meta_read(&ctx, shard, &k, &req, &res);
 			} else {

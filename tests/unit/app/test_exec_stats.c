@@ -43,7 +43,7 @@ run(const char *cmds)
 		struct store_key k;
 
 		assert_int_equal(text_parse(&parser, &in, &req, &err), PROTO_PARSE_OK);
-		store_key_init(&k, &env.seed, req.key, req.key_len);
+		store_key_init(&k, &env.digest_key, req.key, req.key_len);
 		if (!exec_is_write(&req)) {
 			exec_read(&ctx, shard, &k, NULL, &req, &res);
 		} else {

@@ -58,7 +58,7 @@ test_alone(void **state)
 		struct nc_digest d;
 		struct nc_route r;
 
-		nc_digest_compute(&seed, key, (size_t)len, &d);
+		nc_digest_siphash13(&seed, key, (size_t)len, &d);
 		nc_route(&t, &d, key, (size_t)len, &r);
 		assert_int_equal(r.role, NC_ROUTE_ALONE);
 		assert_int_equal(r.shard, nc_digest_shard(&d, 4));
@@ -91,7 +91,7 @@ test_roles_follow_the_ring(void **state)
 		struct nc_digest d;
 		struct nc_route r;
 
-		nc_digest_compute(&seed, key, (size_t)len, &d);
+		nc_digest_siphash13(&seed, key, (size_t)len, &d);
 		nc_route(&t, &d, key, (size_t)len, &r);
 		assert_int_equal(r.shard, nc_digest_shard(&d, 3));
 		assert_int_equal(r.point, nc_ring_hash(ring, key, (size_t)len));
@@ -135,7 +135,7 @@ test_not_member_and_r_capped(void **state)
 		struct nc_digest d;
 		struct nc_route r;
 
-		nc_digest_compute(&seed, key, (size_t)len, &d);
+		nc_digest_siphash13(&seed, key, (size_t)len, &d);
 		nc_route(&out, &d, key, (size_t)len, &r);
 		assert_int_equal(r.role, NC_ROUTE_REMOTE);
 		assert_int_equal(r.ncopies, 1);
@@ -168,7 +168,7 @@ test_ejected_member_lands_on_the_copy(void **state)
 		struct nc_digest d;
 		struct nc_route r;
 
-		nc_digest_compute(&seed, key, (size_t)len, &d);
+		nc_digest_siphash13(&seed, key, (size_t)len, &d);
 		nc_route(&t, &d, key, (size_t)len, &r);
 		if (r.role == NC_ROUTE_PRIMARY) {
 			assert_int_equal(after, r.copy[1]);

@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Unit tests for core/digest.h: SipHash-128 construction, keyed digest, shard selection. */
+/*
+ * Unit tests for core/digest.h: SipHash-128 construction, AES-CMAC (RFC 4493 vectors and
+ * OpenSSL-computed answers), key set-up, keyed digest of either kind, shard selection.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/digest.h"
@@ -142,8 +147,6 @@ splitmix64(uint64_t *x)
 	return z ^ (z >> 31);
 }
 
-/* ------------------------------------------------------------------------------------------ */
-
 /*
  * Official SipHash-2-4 128-bit-output vectors (vectors_sip128 of the reference
  * implementation): key 00..0f, message 00 01 .. (len-1), output bytes in order.
@@ -160,6 +163,193 @@ static const struct {
 	{31, "2939b0183223fafc1723de4f52c43d35"}, {32, "7c3956ca5eeafc3e363e9d556546eb68"},
 	{62, "5853542321f567a005d547a4f04759bd"}, {63, "5150d1772f50834a503e069a973fbd7c"},
 };
+
+/* ------------------------------------------------------------------------------------------ */
+
+/* The kinds a kind-parameterised test runs under (its prestate). */
+static enum nc_digest_kind kind_aes = NC_DIGEST_AES_CMAC;
+static enum nc_digest_kind kind_sip = NC_DIGEST_SIPHASH13;
+
+/* Skip the test when its kind does not run on this CPU (AES-CMAC without AES-NI). */
+static void
+kind_or_skip(void **state)
+{
+	if (*(enum nc_digest_kind *)*state == NC_DIGEST_AES_CMAC && !nc_digest_aes_available()) {
+		print_message("no AES-NI on this CPU: AES-CMAC not tested\n");
+		skip();
+	}
+}
+
+/* nc_digest_compute() of msg[0..len) with @p seed expanded for the test's kind. */
+static void
+digest_of(void **state, const struct nc_digest_seed *seed, const void *msg, size_t len,
+	  struct nc_digest *out)
+{
+	struct nc_digest_key key;
+
+	assert_int_equal(nc_digest_key_init_kind(&key, seed, *(enum nc_digest_kind *)*state), 0);
+	nc_digest_compute(&key, msg, len, out);
+}
+
+/*
+ * RFC 4493 section 4: AES-128 key 2b7e1516 28aed2a6 abf71588 09cf4f3c, the subkeys and the
+ * tags of the first 0, 16, 40 and 64 bytes of the message below.
+ */
+static const char rfc4493_msg[] = "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51"
+				   "30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710";
+static const struct {
+	size_t len;
+	const char *hex;
+} rfc4493_tags[] = {
+	{0, "bb1d6929e95937287fa37d129b756746"},
+	{16, "070a16b46b4d4144f79bdd9dd04a287c"},
+	{40, "dfa66747de9ae63030ca32611497c827"},
+	{64, "51f0bebf7e3b9d92fc49741779363cfe"},
+};
+
+static void
+test_cmac_rfc4493_vectors(void **state)
+{
+	/* The key's 16 bytes in order: k0 and k1 read little-endian. */
+	const struct nc_digest_seed seed = {UINT64_C(0xa6d2ae2816157e2b),
+					    UINT64_C(0x3c4fcf098815f7ab)};
+	uint8_t msg[64], want[16];
+	struct nc_digest_key key;
+	struct nc_digest d;
+
+	kind_or_skip(state);
+	for (int i = 0; i < 4; i++) {
+		char block[33];
+
+		memcpy(block, rfc4493_msg + 32 * i, 32);
+		block[32] = '\0';
+		unhex16(block, msg + 16 * i);
+	}
+	assert_int_equal(nc_digest_key_init_kind(&key, &seed, NC_DIGEST_AES_CMAC), 0);
+	unhex16("fbeed618357133667c85e08f7236a8de", want);
+	assert_memory_equal(key.cmac_k1, want, 16);
+	unhex16("f7ddac306ae266ccf90bc11ee46d513b", want);
+	assert_memory_equal(key.cmac_k2, want, 16);
+	for (size_t i = 0; i < sizeof(rfc4493_tags) / sizeof(rfc4493_tags[0]); i++) {
+		/* On the heap at its exact size: ASan sees any read past the message. */
+		uint8_t *m = malloc(rfc4493_tags[i].len ? rfc4493_tags[i].len : 1);
+
+		assert_non_null(m);
+		memcpy(m, msg, rfc4493_tags[i].len);
+		unhex16(rfc4493_tags[i].hex, want);
+		nc_digest_compute(&key, m, rfc4493_tags[i].len, &d);
+		if (d.lo != le64(want) || d.hi != le64(want + 8))
+			fail_msg("RFC 4493 len %zu: got %016llx %016llx", rfc4493_tags[i].len,
+				 (unsigned long long)d.lo, (unsigned long long)d.hi);
+		free(m);
+	}
+}
+
+/*
+ * AES-CMAC under key 00 01 .. 0f of the message byte i = i * 37 + 11 (mod 256), every length
+ * of the padded-block paths and some past them, computed by OpenSSL 3.0 (`openssl dgst -mac
+ * cmac -macopt cipher:aes-128-cbc -macopt hexkey:000102030405060708090a0b0c0d0e0f`).
+ */
+static const struct {
+	size_t len;
+	const char *hex;
+} cmac_kat[] = {
+		{0, "97dd6e5a882cbd564c39ae7d1c5a31aa"},
+		{1, "de00e0b1dd9ae6eb9f9db57e0a1db211"},
+		{2, "804962fdc18eed18ddfe252e73a47246"},
+		{3, "8d83d6cba996d79722c55fda1f162aa8"},
+		{4, "95eace2f373e551b27d3a8bb2e41948f"},
+		{5, "63436f95f0f0dee4844dc1d95678e350"},
+		{6, "0cfb8355a23e5a9701c12757d3239c2d"},
+		{7, "0e19d635803417c08691f448d2c13eca"},
+		{8, "edfab2db55e77d7c85df2757901b9152"},
+		{9, "c99a2c80ed606fa3f3459f9510e47e9c"},
+		{10, "653860d5c663d37bbd32b931330300a0"},
+		{11, "e29547b518dbddb29dc3f7d852ce6c9b"},
+		{12, "16e57f670ee1d8e49cc48bdcb2469b8b"},
+		{13, "1977ecfbc5ae00bbbc8458be57b553ca"},
+		{14, "72311412bbd6d1740aa30e7eb1989e90"},
+		{15, "8063a76db8752003a4d53bae72b2788d"},
+		{16, "1cca520d58a866c982acd0296558c31e"},
+		{17, "8a2699a32e23cc2a162cac1435506f43"},
+		{18, "30c95490b99018e8bc1443a2f6e5a8a7"},
+		{19, "fe76b5906f334cc7b893c9f92f9d239f"},
+		{20, "678cab7fcc56c6b4b33da1d792a75873"},
+		{21, "baaa02f331cacc8f1496c00e50b37e72"},
+		{22, "f056c01c0a8c29a03f6cbdd0b8845acb"},
+		{23, "d01e14b48b53ea9f6114bb288c8d359e"},
+		{24, "f568015684f176c1d5b5d600a9b78aac"},
+		{25, "cca600f248fa9bfeb7ef46f4fd2e7ade"},
+		{26, "ec32b8c9051c34487587a7bdac618438"},
+		{27, "abba07691244b5f4f5fa60218b025e7e"},
+		{28, "a886c265ceafad1a3aaa5eec8103a95a"},
+		{29, "8558ba68de1f07dd1d30c1e2c0bffe10"},
+		{30, "f8a9f280ffc97a4fac6254f356153dc7"},
+		{31, "35683113f2a915868e5e3aa05dd47e07"},
+		{32, "7b20e1c93b0059dc08a7bc398303a570"},
+		{33, "9520ff4d25cf70d3a9f7bee2b773e66b"},
+		{34, "b04d6e1db37e96fcb94803fbacb0880b"},
+		{47, "4b4c46d0c71a83f777dc754452b72aea"},
+		{48, "c89a6acc7bffec5436f9fb5fb910a1d9"},
+		{49, "89ee99e5fb64bfc1756beefb043ce7e4"},
+		{63, "525906309e3157cd3a069cab886df978"},
+		{64, "b9acba93b1085f5c4437ac8940e2cbe0"},
+		{65, "5e1c920447fd3532ec2d5c70e3cdcd98"},
+		{250, "f77b8d333c896648c653235b1307a023"},
+};
+
+static void
+test_cmac_known_answers(void **state)
+{
+	struct nc_digest_key key;
+
+	kind_or_skip(state);
+	assert_int_equal(nc_digest_key_init_kind(&key, &ref_seed, NC_DIGEST_AES_CMAC), 0);
+	for (size_t i = 0; i < sizeof(cmac_kat) / sizeof(cmac_kat[0]); i++) {
+		size_t len = cmac_kat[i].len;
+		uint8_t want[16];
+
+		unhex16(cmac_kat[i].hex, want);
+		/* At 16 alignments, each on the heap at its exact size. */
+		for (size_t off = 0; off < 16; off++) {
+			uint8_t *buf = malloc(off + len + 1);
+			struct nc_digest d;
+
+			assert_non_null(buf);
+			for (size_t j = 0; j < len; j++)
+				buf[off + j] = (uint8_t)(j * 37 + 11);
+			nc_digest_compute(&key, len ? buf + off : NULL, len, &d);
+			if (d.lo != le64(want) || d.hi != le64(want + 8))
+				fail_msg("AES-CMAC len %zu off %zu: got %016llx %016llx", len, off,
+					 (unsigned long long)d.lo, (unsigned long long)d.hi);
+			free(buf);
+		}
+	}
+}
+
+/* nc_digest_key_init() picks AES-CMAC exactly where the CPU has AES-NI; kinds and names. */
+static void
+test_key_init(void **state)
+{
+	struct nc_digest_key key;
+	struct nc_digest a, b;
+
+	(void)state;
+	nc_digest_key_init(&key, &ref_seed);
+	assert_int_equal(key.kind, nc_digest_aes_available() ? NC_DIGEST_AES_CMAC :
+								NC_DIGEST_SIPHASH13);
+	assert_int_equal(nc_digest_key_init_kind(&key, &ref_seed, NC_DIGEST_AES_CMAC),
+			 nc_digest_aes_available() ? 0 : -ENOTSUP);
+	assert_int_equal(nc_digest_key_init_kind(&key, &ref_seed, (enum nc_digest_kind)7), -EINVAL);
+	assert_string_equal(nc_digest_kind_name(NC_DIGEST_AES_CMAC), "aes-cmac");
+	assert_string_equal(nc_digest_kind_name(NC_DIGEST_SIPHASH13), "siphash-1-3");
+	assert_string_equal(nc_digest_kind_name((enum nc_digest_kind)7), "?");
+	/* A SipHash key computes SipHash-1-3 of the seed. */
+	assert_int_equal(nc_digest_key_init_kind(&key, &ref_seed, NC_DIGEST_SIPHASH13), 0);
+	nc_digest_compute(&key, "user:42", 7, &a);
+	nc_digest_siphash13(&ref_seed, "user:42", 7, &b);
+	assert_memory_equal(&a, &b, sizeof(a));
+}
 
 static void
 test_siphash24_vectors(void **state)
@@ -213,7 +403,7 @@ test_siphash13_known_answers(void **state)
 		msg[i] = (uint8_t)i;
 	for (size_t i = 0; i < sizeof(kat) / sizeof(kat[0]); i++) {
 		unhex16(kat[i].hex, want);
-		nc_digest_compute(&ref_seed, msg, kat[i].len, &d);
+		nc_digest_siphash13(&ref_seed, msg, kat[i].len, &d);
 		assert_true(d.lo == le64(want));
 		assert_true(d.hi == le64(want + 8));
 	}
@@ -249,7 +439,7 @@ test_all_lengths_match_reference(void **state)
 				struct nc_digest d;
 
 				ref_siphash128(k, msg, len, 1, 3, want);
-				nc_digest_compute(&seeds[s], msg, len, &d);
+				nc_digest_siphash13(&seeds[s], msg, len, &d);
 				if (d.lo != le64(want) || d.hi != le64(want + 8))
 					fail_msg("1-3 mismatch seed %d off %zu len %zu", s, off,
 						 len);
@@ -278,7 +468,7 @@ test_long_keys(void **state)
 	seed_bytes(&ref_seed, k);
 	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
 		ref_siphash128(k, buf, lens[i], 1, 3, want);
-		nc_digest_compute(&ref_seed, buf, lens[i], &d);
+		nc_digest_siphash13(&ref_seed, buf, lens[i], &d);
 		assert_true(d.lo == le64(want) && d.hi == le64(want + 8));
 	}
 
@@ -286,8 +476,8 @@ test_long_keys(void **state)
 	{
 		struct nc_digest a, b;
 
-		nc_digest_compute(&ref_seed, buf, 256, &a);
-		nc_digest_compute(&ref_seed, buf, 512, &b);
+		nc_digest_siphash13(&ref_seed, buf, 256, &a);
+		nc_digest_siphash13(&ref_seed, buf, 512, &b);
 		assert_true(a.lo != b.lo && a.hi != b.hi);
 	}
 }
@@ -300,27 +490,27 @@ test_deterministic(void **state)
 	struct nc_digest a, b, c;
 	struct nc_digest_seed seed = {UINT64_C(0x1111), UINT64_C(0x2222)};
 
-	(void)state;
-	nc_digest_compute(&seed, key, sizeof(key) - 1, &a);
-	nc_digest_compute(&seed, key, sizeof(key) - 1, &b);
+	kind_or_skip(state);
+	digest_of(state, &seed, key, sizeof(key) - 1, &a);
+	digest_of(state, &seed, key, sizeof(key) - 1, &b);
 	assert_memory_equal(&a, &b, sizeof(a));
 
 	/* Same bytes at another (odd) address. */
 	memcpy(copy + 1, key, sizeof(key) - 1);
-	nc_digest_compute(&seed, copy + 1, sizeof(key) - 1, &c);
+	digest_of(state, &seed, copy + 1, sizeof(key) - 1, &c);
 	assert_memory_equal(&a, &c, sizeof(a));
 
 	/* Empty key with a NULL pointer is allowed and deterministic. */
-	nc_digest_compute(&seed, NULL, 0, &a);
-	nc_digest_compute(&seed, "", 0, &b);
+	digest_of(state, &seed, NULL, 0, &a);
+	digest_of(state, &seed, "", 0, &b);
 	assert_memory_equal(&a, &b, sizeof(a));
 
 	/* A one-byte change, or a length change, changes both words. */
-	nc_digest_compute(&seed, key, sizeof(key) - 1, &a);
+	digest_of(state, &seed, key, sizeof(key) - 1, &a);
 	copy[1] ^= 1;
-	nc_digest_compute(&seed, copy + 1, sizeof(key) - 1, &c);
+	digest_of(state, &seed, copy + 1, sizeof(key) - 1, &c);
 	assert_true(a.lo != c.lo && a.hi != c.hi);
-	nc_digest_compute(&seed, key, sizeof(key) - 2, &c);
+	digest_of(state, &seed, key, sizeof(key) - 2, &c);
 	assert_true(a.lo != c.lo && a.hi != c.hi);
 }
 
@@ -331,7 +521,7 @@ test_seeds_differ(void **state)
 	struct nc_digest_seed base = {UINT64_C(0x5eed5eed5eed5eed), UINT64_C(0x0badc0ffee0ddf00)};
 	struct nc_digest_seed other[4] = {base, base, base, base};
 
-	(void)state;
+	kind_or_skip(state);
 	other[0].k0 ^= 1;		  /* one bit of k0 */
 	other[1].k1 ^= UINT64_C(1) << 63; /* one bit of k1 */
 	other[2].k0 = base.k1;		  /* swapped halves */
@@ -342,9 +532,9 @@ test_seeds_differ(void **state)
 		struct nc_digest a, b;
 		size_t len = strlen(keys[i]);
 
-		nc_digest_compute(&base, keys[i], len, &a);
+		digest_of(state, &base, keys[i], len, &a);
 		for (int s = 0; s < 4; s++) {
-			nc_digest_compute(&other[s], keys[i], len, &b);
+			digest_of(state, &other[s], keys[i], len, &b);
 			assert_true(a.lo != b.lo);
 			assert_true(a.hi != b.hi);
 		}
@@ -387,7 +577,7 @@ test_shard_distribution(void **state)
 	static const unsigned shards[] = {2, 3, 4, 7};
 	struct nc_digest_seed seed = {UINT64_C(0x243f6a8885a308d3), UINT64_C(0x13198a2e03707344)};
 
-	(void)state;
+	kind_or_skip(state);
 	for (size_t s = 0; s < sizeof(shards) / sizeof(shards[0]); s++) {
 		unsigned n = shards[s];
 		unsigned count[8] = {0};
@@ -400,7 +590,7 @@ test_shard_distribution(void **state)
 			unsigned sh;
 
 			fill_key(key, sizeof(key), i, &len);
-			nc_digest_compute(&seed, key, len, &d);
+			digest_of(state, &seed, key, len, &d);
 			sh = nc_digest_shard(&d, n);
 			assert_true(sh < n);
 			assert_int_equal(nc_digest_shard(&d, 1), 0);
@@ -431,14 +621,14 @@ test_index_bits_independent_of_shard(void **state)
 	struct nc_digest_seed seed = {UINT64_C(0xa4093822299f31d0), UINT64_C(0x082efa98ec4e6c89)};
 	double mean = (double)NKEYS / (NSHARD * NSIG);
 
-	(void)state;
+	kind_or_skip(state);
 	for (unsigned i = 0; i < NKEYS; i++) {
 		char key[32];
 		size_t len;
 		struct nc_digest d;
 
 		fill_key(key, sizeof(key), i, &len);
-		nc_digest_compute(&seed, key, len, &d);
+		digest_of(state, &seed, key, len, &d);
 		count[nc_digest_shard(&d, NSHARD)][nc_digest_bucket_hash(&d) % NSIG]++;
 		tags[nc_digest_shard(&d, NSHARD)][nc_digest_tag(&d) % NSIG]++;
 	}
@@ -478,11 +668,18 @@ main(void)
 		cmocka_unit_test(test_siphash13_known_answers),
 		cmocka_unit_test(test_all_lengths_match_reference),
 		cmocka_unit_test(test_long_keys),
-		cmocka_unit_test(test_deterministic),
-		cmocka_unit_test(test_seeds_differ),
+		cmocka_unit_test_prestate(test_cmac_rfc4493_vectors, &kind_aes),
+		cmocka_unit_test_prestate(test_cmac_known_answers, &kind_aes),
+		cmocka_unit_test(test_key_init),
+		cmocka_unit_test_prestate(test_deterministic, &kind_aes),
+		cmocka_unit_test_prestate(test_deterministic, &kind_sip),
+		cmocka_unit_test_prestate(test_seeds_differ, &kind_aes),
+		cmocka_unit_test_prestate(test_seeds_differ, &kind_sip),
 		cmocka_unit_test(test_seed_random),
-		cmocka_unit_test(test_shard_distribution),
-		cmocka_unit_test(test_index_bits_independent_of_shard),
+		cmocka_unit_test_prestate(test_shard_distribution, &kind_aes),
+		cmocka_unit_test_prestate(test_shard_distribution, &kind_sip),
+		cmocka_unit_test_prestate(test_index_bits_independent_of_shard, &kind_aes),
+		cmocka_unit_test_prestate(test_index_bits_independent_of_shard, &kind_sip),
 		cmocka_unit_test(test_index_and_shard_formulas),
 	};
 

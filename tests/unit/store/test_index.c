@@ -59,7 +59,7 @@ keys_make(void)
 		int n = snprintf(items[i].key, sizeof(items[i].key), "key:%u", i);
 
 		items[i].it.nkey = (uint8_t)n;
-		store_key_init(&keys[i], &env.seed, items[i].key, (uint32_t)n);
+		store_key_init(&keys[i], &env.digest_key, items[i].key, (uint32_t)n);
 		if (i < NSTABLE)
 			twins[i] = items[i];
 	}
@@ -96,7 +96,7 @@ test_table_bytes(void **state)
 	for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		struct store_index ix;
 
-		assert_int_equal(index_init(&ix, &env.seed, sizes[i], true, SOCKET_ID_ANY), 0);
+		assert_int_equal(index_init(&ix, &env.digest_key, sizes[i], true, SOCKET_ID_ANY), 0);
 		assert_int_equal(index_bytes(&ix), index_table_bytes(sizes[i]));
 		print_message("  %u keys: %zu bytes (%.2f per key)\n", sizes[i], index_bytes(&ix),
 			      (double)index_bytes(&ix) / sizes[i]);
@@ -284,7 +284,7 @@ test_grows_without_service(void **state)
 	uint32_t grows = 0;
 
 	(void)state;
-	assert_int_equal(index_init(&ix, &env.seed, 1u << 20, false, SOCKET_ID_ANY), 0);
+	assert_int_equal(index_init(&ix, &env.digest_key, 1u << 20, false, SOCKET_ID_ANY), 0);
 	assert_int_equal(ix.entries, INDEX_ENTRIES_MIN);
 	for (uint32_t i = 0; i < NKEYS; i++) {
 		assert_int_equal(index_put(&ix, &keys[i], data_of(i)), 0);
@@ -372,7 +372,7 @@ test_readers_never_miss_while_growing(void **state)
 	uint64_t serviced = 0;
 
 	(void)state;
-	assert_int_equal(index_init(&g_ix, &env.seed, 1u << 20, false, SOCKET_ID_ANY), 0);
+	assert_int_equal(index_init(&g_ix, &env.digest_key, 1u << 20, false, SOCKET_ID_ANY), 0);
 	for (uint32_t i = 0; i < NSTABLE; i++)
 		assert_int_equal(index_put(&g_ix, &keys[i], data_of(i)), 0);
 	g_stop = 0;

@@ -20,7 +20,7 @@ key_s(const char *key)
 {
 	struct store_key k;
 
-	store_key_init(&k, &env.seed, key, (uint32_t)strlen(key));
+	store_key_init(&k, &env.digest_key, key, (uint32_t)strlen(key));
 	return k;
 }
 

@@ -37,7 +37,7 @@ key_n(const void *key, size_t len)
 {
 	struct store_key k;
 
-	store_key_init(&k, &env.seed, key, (uint32_t)len);
+	store_key_init(&k, &env.digest_key, key, (uint32_t)len);
 	return k;
 }
 
@@ -1259,7 +1259,7 @@ test_reader_older_clock_keeps_item_after_flush(void **state)
 	advance(1);
 	store_flush(s, 0);
 	assert_status(set(s, "new", "1"), STORE_STORED);
-	store_key_init(&k, &env.seed, "new", 3);
+	store_key_init(&k, &env.digest_key, "new", 3);
 	assert_status(store_meta_get(s, &k, false, &hit), STORE_HIT);
 	item_mark_used((struct item *)hit.it, reader_ticks);
 	assert_value(s, "new", "1");

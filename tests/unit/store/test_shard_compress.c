@@ -38,7 +38,7 @@ shard_with(size_t mem, bool on, uint32_t min, uint32_t saving)
 		.socket_id = SOCKET_ID_ANY,
 		.mem_limit = mem,
 		.item_size_max = ITEM_MAX,
-		.seed = &env.seed,
+		.digest_key = &env.digest_key,
 		.clock = &env.clock,
 		.cas_source = &env.cas,
 		.reclaimer = env.reclaimer,
@@ -75,7 +75,7 @@ key_s(const char *key)
 {
 	struct store_key k;
 
-	store_key_init(&k, &env.seed, key, (uint32_t)strlen(key));
+	store_key_init(&k, &env.digest_key, key, (uint32_t)strlen(key));
 	return k;
 }
 
@@ -573,7 +573,7 @@ test_largest_compressed_and_buffers_trimmed(void **state)
 			.socket_id = SOCKET_ID_ANY,
 			.mem_limit = 64u << 20,
 			.item_size_max = 16u << 20,
-			.seed = &env.seed,
+			.digest_key = &env.digest_key,
 			.clock = &env.clock,
 			.cas_source = &env.cas,
 			.reclaimer = env.reclaimer,

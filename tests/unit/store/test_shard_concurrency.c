@@ -157,7 +157,7 @@ keys_init(void)
 				b[i] = (char)('a' + (h >> (i % 58)) % 26);
 		}
 		key_hash[kid] = h;
-		store_key_init(&keys[kid], &env.seed, b, len);
+		store_key_init(&keys[kid], &env.digest_key, b, len);
 	}
 }
 

@@ -77,7 +77,7 @@ shard_new(void)
 	struct store_shard_params p = {
 		.socket_id = SOCKET_ID_ANY,
 		.mem_limit = 16u << 20,
-		.seed = &env.seed,
+		.digest_key = &env.digest_key,
 		.clock = &env.clock,
 		.cas_source = &env.cas,
 		.reclaimer = env.reclaimer,
@@ -116,7 +116,7 @@ key_of(uint32_t id, char *buf, struct store_key *k)
 {
 	int n = snprintf(buf, 16, "x%06" PRIu32, id);
 
-	store_key_init(k, &env.seed, buf, (uint32_t)n);
+	store_key_init(k, &env.digest_key, buf, (uint32_t)n);
 }
 
 static void

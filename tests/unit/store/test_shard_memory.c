@@ -90,7 +90,7 @@ shard_new_shared(size_t mem, uint32_t index_entries, unsigned first_page_shares)
 		.mem_limit = mem,
 		.index_entries = index_entries,
 		.first_page_shares = first_page_shares,
-		.seed = &env.seed,
+		.digest_key = &env.digest_key,
 		.clock = &env.clock,
 		.cas_source = &env.cas,
 		.reclaimer = env.reclaimer,
@@ -218,7 +218,7 @@ model_key(const struct model *m, uint32_t id, char *buf, struct store_key *k)
 	int n = snprintf(buf, 16, "%c%09" PRIu32, m->tag, id);
 
 	assert_int_equal(n, KEY_LEN);
-	store_key_init(k, &env.seed, buf, (uint32_t)n);
+	store_key_init(k, &env.digest_key, buf, (uint32_t)n);
 }
 
 /* Store a new version of key id with a value of len bytes; test_put must store it. */

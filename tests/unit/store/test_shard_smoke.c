@@ -20,7 +20,7 @@ test_set_get_delete(void **state)
 	uint64_t cas = 0;
 
 	(void)state;
-	store_key_init(&k, &env.seed, "foo", 3);
+	store_key_init(&k, &env.digest_key, "foo", 3);
 	assert_int_equal(store_get(s, &k, &hit), STORE_MISS);
 	assert_int_equal(test_put(s, &k, STORE_MODE_SET, "bar", 3, 7, 0, 0, &cas), STORE_STORED);
 	assert_true(cas != 0);
@@ -51,7 +51,7 @@ test_prefetch_bulk_changes_nothing(void **state)
 	(void)state;
 	for (unsigned i = 0; i < INDEX_BULK_MAX; i++) {
 		snprintf(names[i], sizeof(names[i]), "k%u", i);
-		store_key_init(&ks[i], &env.seed, names[i], (uint32_t)strlen(names[i]));
+		store_key_init(&ks[i], &env.digest_key, names[i], (uint32_t)strlen(names[i]));
 		kp[i] = &ks[i];
 		if (i % 2 == 0)
 			assert_int_equal(test_put(s, &ks[i], STORE_MODE_SET, "v", 1, 0, 0, 0, NULL),
@@ -75,7 +75,7 @@ test_mem_socket(void **state)
 	struct store_shard_params p = {
 		.socket_id = (int)rte_socket_id(),
 		.mem_limit = 4u << 20,
-		.seed = &env.seed,
+		.digest_key = &env.digest_key,
 		.clock = &env.clock,
 		.cas_source = &env.cas,
 		.reclaimer = env.reclaimer,
@@ -109,8 +109,8 @@ test_get_found(void **state)
 	uint64_t changes;
 
 	(void)state;
-	store_key_init(&a, &env.seed, "alpha", 5);
-	store_key_init(&b, &env.seed, "beta", 4);
+	store_key_init(&a, &env.digest_key, "alpha", 5);
+	store_key_init(&b, &env.digest_key, "beta", 4);
 	changes = store_shard_changes(s);
 	assert_int_equal(test_put(s, &a, STORE_MODE_SET, "1", 1, 0, 0, 0, NULL), STORE_STORED);
 	assert_int_not_equal(store_shard_changes(s), changes);

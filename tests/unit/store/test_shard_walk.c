@@ -60,7 +60,7 @@ put_key(struct store_shard *s, const char *prefix, unsigned i, int64_t exptime, 
 	struct store_key k;
 
 	snprintf(name, sizeof(name), "%s%u", prefix, i);
-	store_key_init(&k, &env.seed, name, (uint32_t)strlen(name));
+	store_key_init(&k, &env.digest_key, name, (uint32_t)strlen(name));
 	assert_int_equal(test_put(s, &k, STORE_MODE_SET, val, vlen, 0, exptime, 0, NULL),
 			 STORE_STORED);
 }
@@ -72,7 +72,7 @@ del_key(struct store_shard *s, const char *prefix, unsigned i)
 	struct store_key k;
 
 	snprintf(name, sizeof(name), "%s%u", prefix, i);
-	store_key_init(&k, &env.seed, name, (uint32_t)strlen(name));
+	store_key_init(&k, &env.digest_key, name, (uint32_t)strlen(name));
 	assert_int_equal(store_delete(s, &k, 0), STORE_DELETED);
 }
 
