@@ -935,17 +935,29 @@ test_vlan_iface(void **state)
 	assert_int_equal(eh->ether_type, RTE_BE16(RTE_ETHER_TYPE_VLAN));
 	rte_pktmbuf_free(m);
 
-	/* UDP replies are tagged too. */
+	/* UDP replies are tagged too, addressed and summed, the payload untouched. */
 	uint8_t *payload;
 	uint16_t room;
 	m = net_udp_alloc(T.q, &payload, &room);
 	assert_non_null(m);
-	assert_int_equal(net_udp_send(T.q, m, 0, PEER_IP, RTE_BE16(PEER_PORT), RTE_BE16(UDP_PORT)),
+	for (int i = 0; i < 10; i++)
+		payload[i] = (uint8_t)(0xa0 + i);
+	assert_int_equal(net_udp_send(T.q, m, 10, PEER_IP, RTE_BE16(PEER_PORT), RTE_BE16(UDP_PORT)),
 			 0);
 	m = sent_one();
 	eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	assert_memory_equal(&eh->dst_addr, &peer_mac, 6);
+	assert_memory_equal(&eh->src_addr, &our_mac, 6);
 	assert_int_equal(eh->ether_type, RTE_BE16(RTE_ETHER_TYPE_VLAN));
-	assert_int_equal(m->pkt_len, 18 + 20 + 8);
+	vh = (struct rte_vlan_hdr *)(eh + 1);
+	assert_int_equal(rte_be_to_cpu_16(vh->vlan_tci) & 0xfff, 5);
+	assert_int_equal(vh->eth_proto, RTE_BE16(RTE_ETHER_TYPE_IPV4));
+	assert_int_equal(m->pkt_len, 18 + 20 + 8 + 10);
+	assert_int_equal(m->l2_len, 18);
+	assert_ip_ok((const struct rte_ipv4_hdr *)(vh + 1));
+	assert_int_equal(((const struct rte_ipv4_hdr *)(vh + 1))->dst_addr, PEER_IP);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(rte_pktmbuf_mtod_offset(m, uint8_t *, 18 + 28)[i], 0xa0 + i);
 	rte_pktmbuf_free(m);
 }
 
