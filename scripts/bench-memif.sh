@@ -49,8 +49,13 @@
 # the busy cycles include the time the worker thread was preempted: on-CPU% is the share of the
 # time it could run that it did run (its /proc schedstat over mcgen's run), and adj. cycles is
 # cycles/request x on-CPU%, an estimate of the cost without preemption (it assumes preemption
-# hits busy and idle loop iterations alike). Prints every run, the medians, and the mcgen
-# command of a run.
+# hits busy and idle loop iterations alike). Under each run, the busy cycles per request by
+# stage of the worker loop (its `stats` busy_*_cycles, from the Prometheus page, warm-up
+# included): poll (receive: the driver's rx call and the frames' checks; the previous burst's
+# TX drain; timers), prefetch (datagrams taken, keys scanned, digested, looked up in bulk),
+# requests (read and reply written and queued; a full TX batch of 32 is sent from here, its
+# driver call too), flush (the burst's other replies sent) and the rest of the loop (RCU,
+# TTL wheel, counters). Prints every run, the medians, and the mcgen command of a run.
 # Defaults: build/app/nicached/nicached and build/app/mcgen/mcgen. NC_MEMIF_TAG (default nc)
 # starts the names of the memif interface and the EAL file prefixes.
 # Exit 1 when a run fails: server not up, a server that crashed or hung on SIGTERM, mcgen's
@@ -227,8 +232,8 @@ run_once() {
 		'BEGIN { print (r > 0 ? sprintf("%.3f", r / (r + w)) : "-") }' >"$log.extra"
 }
 
-# summary N SERVER PROTO: "tps cycles app busy timeouts bad oncpu adj req/seg rx/burst nic" of
-# a run,
+# summary N SERVER PROTO: "tps cycles app busy timeouts bad oncpu adj req/seg rx/burst stages
+# nic" of a run (stages: poll/prefetch/requests/flush/rest cycles per request, or -),
 # or exit status 1 (and why on stderr) when its replies fail the bar.
 summary() {
 	local log=$TMP/run.$1.$2.$3
@@ -256,12 +261,20 @@ nic = " ".join("%s=%d" % (k[len("nicached_nic_"):], v) for k, v in m1.items()
 if not m1:
     nic = "(no metrics)"
 adj = srv["cycles_per_request"] * float(oncpu) if oncpu != "-" else srv["cycles_per_request"]
-print("%.0f %.0f %.0f %.1f %d %d %s %.0f %s %s %s" % (
+def delta(name):
+    return m1.get("nicached_%s_total" % name, 0) - m0.get("nicached_%s_total" % name, 0)
+stages = "-"
+if reqs > 0 and "nicached_busy_poll_cycles_total" in m1:
+    parts = [delta(n) for n in ("busy_poll_cycles", "busy_udp_prefetch_cycles",
+                                "busy_udp_request_cycles", "busy_udp_flush_cycles")]
+    parts.append(delta("busy_cycles") - sum(parts))
+    stages = "/".join("%.0f" % (p / reqs) for p in parts)
+print("%.0f %.0f %.0f %.1f %d %d %s %.0f %s %s %s %s" % (
     s["achieved_rate"], srv["cycles_per_request"], srv["app_cycles_per_request"],
     srv["busy_percent"], c["timeouts"], s["errors"],
     "-" if oncpu == "-" else "%.1f" % (float(oncpu) * 100), adj,
     "%.2f" % (reqs / segs) if proto == "tcp" and segs > 0 else "-",
-    "%.1f" % (frames / bursts) if bursts > 0 else "-", nic or "none"))
+    "%.1f" % (frames / bursts) if bursts > 0 else "-", stages, nic or "none"))
 if proto == "tcp" and c["timeouts"]:
     sys.exit("%d timeouts over TCP" % c["timeouts"])
 if c["timeouts"] * 1000 > max(c["sent"], 1):
@@ -297,7 +310,14 @@ ROW='%-4s %-5s %-5s %9s %11s %17s %6s %7s %11s %8s %4s %7s %8s  %s\n'
 # shellcheck disable=SC2059  # the format is ROW
 printf "$ROW" run srv proto TPS cycles/req "(app, no driver)" busy% on-CPU% "adj. cycles" \
 	timeouts bad req/seg rx/burst "nic drops/errors"
-declare -A TPS CYC APP ADJ MED_TPS MED_CYC MED_APP MED_ADJ LAST_CYC LAST_APP LAST_ADJ PAIRS
+declare -A TPS CYC APP ADJ MED_TPS MED_CYC MED_APP MED_ADJ LAST_CYC LAST_APP LAST_ADJ PAIRS STG
+STAGE_NAMES=(poll prefetch requests flush rest)
+# stage_line P/F/R/T/O: the stages' words.
+stage_line() {
+	local -a v
+	IFS=/ read -ra v <<<"$1"
+	for i in "${!STAGE_NAMES[@]}"; do printf '%s %s%s' "${STAGE_NAMES[$i]}" "${v[$i]}" "$([[ $i -lt 4 ]] && echo ", ")"; done
+}
 for run in $(seq 1 "$RUNS"); do
 	order=("${VARIANTS[@]}")
 	# The order swaps every run, so a drift of the machine favours no variant.
@@ -323,12 +343,16 @@ for run in $(seq 1 "$RUNS"); do
 			echo "bench-memif: run $run ($srv $proto): the replies fail the bar (above)" >&2
 			exit 1
 		}
-		read -r tps cyc app busy tmo bad oncpu adj rps fpb nic <<<"$line"
+		read -r tps cyc app busy tmo bad oncpu adj rps fpb stages nic <<<"$line"
 		TPS[$v]+=" $tps" CYC[$v]+=" $cyc" APP[$v]+=" $app" ADJ[$v]+=" $adj"
 		LAST_CYC[$v]=$cyc LAST_APP[$v]=$app LAST_ADJ[$v]=$adj
 		# shellcheck disable=SC2059  # the format is ROW
 		printf "$ROW" "$run" "$([[ -n $BASELINE ]] && echo "$srv" || echo -)" "$proto" "$tps" "$cyc" "$app" "$busy" "$oncpu" "$adj" \
 			"$tmo" "$bad" "$rps" "$fpb" "$nic"
+		if [[ $stages != - ]]; then
+			echo "       busy cycles per request by stage: $(stage_line "$stages")"
+			STG[$v]+=" $stages"
+		fi
 	done
 	# Per-run ratios: TCP/UDP (--compare) and new/baseline (--baseline).
 	for srv in $SERVERS; do
@@ -362,6 +386,14 @@ for v in "${VARIANTS[@]}"; do
 	fi
 	echo "median $label  TPS ${MED_TPS[$v]}  cycles/request ${MED_CYC[$v]}" \
 		" (without driver calls: ${MED_APP[$v]}; adjusted: ${MED_ADJ[$v]})"
+	if [[ -n ${STG[$v]:-} ]]; then
+		meds=()
+		for i in "${!STAGE_NAMES[@]}"; do
+			# shellcheck disable=SC2046,SC2086  # the lists are words
+			meds+=("$(median $(printf '%s\n' ${STG[$v]} | cut -d/ -f$((i + 1))))")
+		done
+		echo "median $label  busy cycles per request by stage: $(stage_line "$(IFS=/; echo "${meds[*]}")")"
+	fi
 done
 for srv in $SERVERS; do
 	((FLOOR)) || break

@@ -289,17 +289,24 @@ worker_run_deferred(struct worker *w)
 static void
 worker_udp(struct worker *w)
 {
+	uint64_t t0 = rte_rdtsc(), t1;
+
 	for (int batches = 0; batches < 4; batches++) {
 		int n = stack_recv_dgrams(w->stack, w->udp_rx, WORKER_UDP_BATCH);
 
 		if (n > 0)
 			udp_prefetch(w, w->udp_rx, (unsigned)n);
+		t1 = rte_rdtsc();
+		w->stage.udp_prefetch += t1 - t0;
 		for (int i = 0; i < n; i++)
 			conn_udp_datagram(w, &w->udp_rx[i], &w->udp_hint[i]);
+		t0 = rte_rdtsc();
+		w->stage.udp_requests += t0 - t1;
 		if (n < WORKER_UDP_BATCH)
 			break;
 	}
 	stack_flush(w->stack); /* the burst's replies go out as one TX burst now */
+	w->stage.udp_flush += rte_rdtsc() - t0;
 }
 
 /** Handle @p n events of one poll. @return n (0 when the poll failed or found nothing). */
@@ -336,8 +343,11 @@ static unsigned
 worker_events(struct worker *w)
 {
 	struct stack_event ev[WORKER_EVENTS];
+	uint64_t t0 = rte_rdtsc();
+	int n = stack_poll(w->stack, ev, WORKER_EVENTS, 0);
 
-	return worker_handle(w, ev, stack_poll(w->stack, ev, WORKER_EVENTS, 0));
+	w->stage.poll += rte_rdtsc() - t0;
+	return worker_handle(w, ev, n);
 }
 
 /**
@@ -367,8 +377,9 @@ struct loop_mark {
 };
 
 static inline void
-loop_mark(struct loop_mark *m, const struct net_counters *nic, uint64_t tsc)
+loop_mark(struct worker *w, struct loop_mark *m, const struct net_counters *nic, uint64_t tsc)
 {
+	memset(&w->stage, 0, sizeof(w->stage));
 	m->tsc = tsc;
 	m->driver_cycles = nic_event(nic, NET_EV_driver_cycles);
 	m->tx_frames = nic_event(nic, NET_EV_tx_frames);
@@ -397,7 +408,7 @@ worker_sleep(struct worker *w, const struct net_counters *nic, struct loop_mark 
 	__atomic_store_n(&w->sleeping, false, __ATOMIC_RELAXED);
 	now = rte_rdtsc();
 	STAT_ADD(&w->stats, idle_cycles, now - m->tsc);
-	loop_mark(m, nic, now);
+	loop_mark(w, m, nic, now);
 	w->loop_tsc = now;
 	return worker_handle(w, ev, n);
 }
@@ -414,6 +425,10 @@ worker_account(struct worker *w, const struct net_counters *nic, const struct lo
 		STAT_ADD(&w->stats, busy_cycles, now - m->tsc);
 		STAT_ADD(&w->stats, busy_driver_cycles,
 			 nic_event(nic, NET_EV_driver_cycles) - m->driver_cycles);
+		STAT_ADD(&w->stats, busy_poll_cycles, w->stage.poll);
+		STAT_ADD(&w->stats, busy_udp_prefetch_cycles, w->stage.udp_prefetch);
+		STAT_ADD(&w->stats, busy_udp_request_cycles, w->stage.udp_requests);
+		STAT_ADD(&w->stats, busy_udp_flush_cycles, w->stage.udp_flush);
 	} else
 		STAT_ADD(&w->stats, idle_cycles, now - m->tsc);
 }
@@ -435,7 +450,7 @@ worker_main(void *arg)
 		NC_LOG(w->srv, 1, "worker %u: cannot set its timer slack: %s", w->id, strerror(errno));
 	/* Replication links before the first write (another worker may have forwarded one). */
 	peer_service(w);
-	loop_mark(&mark, nic, rte_rdtsc());
+	loop_mark(w, &mark, nic, rte_rdtsc());
 	last_work = mark.tsc;
 	w->loop_tsc = mark.tsc;
 	while (!server_stopping(w->srv)) {
@@ -462,7 +477,7 @@ worker_main(void *arg)
 		/* Busy vs idle time, for the cost per request (`stats`: cycles_per_request). */
 		now = rte_rdtsc();
 		worker_account(w, nic, &mark, now, work);
-		loop_mark(&mark, nic, now);
+		loop_mark(w, &mark, nic, now);
 		w->loop_tsc = now;
 	}
 	/* Answer what other workers still wait for, then leave. */

@@ -63,6 +63,13 @@ struct worker {
 	struct worker_stats stats;
 	struct worker_latency latency; /* request latency histograms (latency.h) */
 	uint64_t loop_tsc;	       /* TSC at the start of this loop iteration */
+	/* This loop iteration's cycles by stage, added to stats' busy_*_cycles if it is busy. */
+	struct {
+		uint64_t poll;	       /* stack_poll: receive, earlier replies flushed, timers */
+		uint64_t udp_prefetch; /* datagrams taken, their keys scanned and prefetched */
+		uint64_t udp_requests; /* their requests run and replies queued */
+		uint64_t udp_flush;    /* the burst's replies sent */
+	} stage;
 	bool sleeping; /* in a blocking poll: posters call stack_wake (atomic) */
 
 	/* connections */
