@@ -182,6 +182,8 @@ nc_digest_kind_name(enum nc_digest_kind kind)
 		return "aes-cmac";
 	case NC_DIGEST_SIPHASH13:
 		return "siphash-1-3";
+	case NC_DIGEST_UNSET:
+		break;
 	}
 	return "?";
 }
@@ -200,13 +202,14 @@ nc_digest_key_init_kind(struct nc_digest_key *key, const struct nc_digest_seed *
 
 	memset(key, 0, sizeof(*key));
 	key->seed = *seed;
-	key->kind = kind;
+	key->kind = NC_DIGEST_SIPHASH13; /* (what an error leaves) */
 	switch (kind) {
 	case NC_DIGEST_SIPHASH13:
 		return 0;
 	case NC_DIGEST_AES_CMAC:
 		if (!digest_cmac_available())
 			return -ENOTSUP;
+		key->kind = NC_DIGEST_AES_CMAC;
 		/* The seed's 16 bytes in the order SipHash reads them. */
 		for (int i = 0; i < 8; i++) {
 			k[i] = (uint8_t)(seed->k0 >> (8 * i));
@@ -216,6 +219,8 @@ nc_digest_key_init_kind(struct nc_digest_key *key, const struct nc_digest_seed *
 		memset(k, 0, sizeof(k));
 		__asm__ __volatile__("" : : "r"(k) : "memory");
 		return 0;
+	case NC_DIGEST_UNSET:
+		break;
 	}
 	return -EINVAL;
 }

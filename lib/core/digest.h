@@ -37,7 +37,8 @@ struct nc_digest_seed {
 
 /** The keyed functions a digest key can stand for. */
 enum nc_digest_kind {
-	NC_DIGEST_AES_CMAC,   /* AES-CMAC (RFC 4493), AES-128; needs AES-NI */
+	NC_DIGEST_UNSET,     /* a zeroed key: not initialised (index_init() refuses it) */
+	NC_DIGEST_AES_CMAC,  /* AES-CMAC (RFC 4493), AES-128; needs AES-NI */
 	NC_DIGEST_SIPHASH13, /* SipHash-1-3 with 128-bit output; any CPU */
 };
 
@@ -53,7 +54,7 @@ struct nc_digest_key {
 	enum nc_digest_kind kind;			   /* what nc_digest_compute() computes */
 };
 
-/** The name of @p kind ("aes-cmac", "siphash-1-3"; "?" for none). Any thread. */
+/** The name of @p kind ("aes-cmac", "siphash-1-3"; "?" for any other). Any thread. */
 const char *nc_digest_kind_name(enum nc_digest_kind kind);
 
 /**
@@ -73,15 +74,16 @@ void nc_digest_key_init(struct nc_digest_key *key, const struct nc_digest_seed *
 
 /**
  * Expand @p seed into @p key for @p kind. Returns 0, -ENOTSUP when @p kind is AES-CMAC and the
- * CPU has no AES-NI, or -EINVAL for an unknown kind (@p key is then left unusable).
- * Any thread.
+ * CPU has no AES-NI, or -EINVAL for NC_DIGEST_UNSET or an unknown kind; on an error @p key is
+ * set up for SipHash-1-3 under @p seed (usable, not what was asked for). Any thread.
  */
 int nc_digest_key_init_kind(struct nc_digest_key *key, const struct nc_digest_seed *seed,
 			    enum nc_digest_kind kind);
 
 /**
- * The digest of key[0..len) under @p key (its kind's function). @p msg may be unaligned and
- * may be NULL when @p len is 0. Pure and reentrant.
+ * The digest of msg[0..len) under @p key (its kind's function; @p key initialised by
+ * nc_digest_key_init*()). @p msg may be unaligned and may be NULL when @p len is 0. Pure and
+ * reentrant.
  */
 void nc_digest_compute(const struct nc_digest_key *key, const void *msg, size_t len,
 		       struct nc_digest *out);

@@ -42,6 +42,11 @@ static CMAC_INLINE __m128i
 aes128(const __m128i *rk, __m128i x)
 {
 	x = _mm_xor_si128(x, _mm_load_si128(&rk[0]));
+#if defined(__clang__)
+#pragma unroll
+#elif defined(__GNUC__)
+#pragma GCC unroll 9
+#endif
 	for (int i = 1; i < 10; i++)
 		x = _mm_aesenc_si128(x, _mm_load_si128(&rk[i]));
 	return _mm_aesenclast_si128(x, _mm_load_si128(&rk[10]));

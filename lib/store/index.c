@@ -19,11 +19,12 @@ index_table_bytes(uint32_t entries)
 }
 
 int
-index_init(struct store_index *ix, const struct nc_digest_key *digest_key, uint32_t max_entries,
-	   bool fixed, int socket_id)
+index_init(struct store_index *ix, const struct nc_digest_key *digest_key,
+	   uint32_t max_entries, bool fixed, int socket_id)
 {
 	memset(ix, 0, sizeof(*ix));
-	if (max_entries == 0 || max_entries > INDEX_ENTRIES_MAX || digest_key == NULL)
+	if (max_entries == 0 || max_entries > INDEX_ENTRIES_MAX || digest_key == NULL ||
+	    digest_key->kind == NC_DIGEST_UNSET)
 		return -EINVAL;
 	ix->digest_key = digest_key;
 	ix->socket_id = socket_id;

@@ -70,11 +70,11 @@ struct store_index {
 /**
  * [setup] Create the first table: for @p max_entries keys when @p fixed, else for
  * min(INDEX_ENTRIES_MIN, max_entries), growing to @p max_entries. Keys are digested under
- * @p seed, which must outlive the index.
+ * @p digest_key (initialised: nc_digest_key_init()), which must outlive the index.
  * @return 0; -ENOMEM or -EINVAL.
  */
-int index_init(struct store_index *ix, const struct nc_digest_key *digest_key, uint32_t max_entries,
-	       bool fixed, int socket_id);
+int index_init(struct store_index *ix, const struct nc_digest_key *digest_key,
+	       uint32_t max_entries, bool fixed, int socket_id);
 
 /** [teardown] Free every table. No reader may still use the index. Safe on a zeroed index. */
 void index_fini(struct store_index *ix);

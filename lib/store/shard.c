@@ -52,7 +52,8 @@ store_shard_create(const struct store_shard_params *p, int *err)
 	uint32_t entries;
 	int rc;
 
-	if (p->digest_key == NULL || p->clock == NULL || p->cas_source == NULL || p->reclaimer == NULL) {
+	if (p->digest_key == NULL || p->clock == NULL || p->cas_source == NULL ||
+	    p->reclaimer == NULL) {
 		*err = -EINVAL;
 		return NULL;
 	}

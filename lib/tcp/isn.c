@@ -2,10 +2,10 @@
 /*
  * Initial sequence numbers per RFC 6528: ISN = M + F(local ip, local port, remote ip, remote
  * port, secret), M a 4 µs clock and F a keyed hash (lib/core's digest under the context's
- * secret, expanded once into isn_key). SYN cookies: the ISS of a SYN-ACK sent without keeping state encodes
- * the MSS (one of eight values) in its low 3 bits; the other 29 bits are a keyed hash of the
- * 4-tuple, the SYN's sequence and a 64-second time counter, accepted for that period and the
- * one before (so a cookie lives 64 to 128 s).
+ * secret, expanded once into isn_key). SYN cookies: the ISS of a SYN-ACK sent without keeping
+ * state encodes the MSS (one of eight values) in its low 3 bits; the other 29 bits are a keyed
+ * hash of the 4-tuple, the SYN's sequence and a 64-second time counter, accepted for that
+ * period and the one before (so a cookie lives 64 to 128 s).
  */
 #include <string.h>
 

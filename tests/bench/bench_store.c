@@ -381,7 +381,8 @@ parse_args(int argc, char **argv, struct bench_cfg *cfg)
 {
 	enum {
 		OPT_KEYS = 256, OPT_RUNS, OPT_OPS, OPT_MEM, OPT_BURST, OPT_ZIPF, OPT_QUICK,
-		OPT_HUGE, OPT_CPU, OPT_RCU_CPU, OPT_SEED, OPT_DIGEST, OPT_PHASES, OPT_CALLGRIND, OPT_HELP,
+		OPT_HUGE, OPT_CPU, OPT_RCU_CPU, OPT_SEED, OPT_DIGEST, OPT_PHASES, OPT_CALLGRIND,
+		OPT_HELP,
 	};
 	static const struct option opts[] = {
 		{"keys", required_argument, NULL, OPT_KEYS},
@@ -1242,7 +1243,8 @@ bench_setup(struct bench *b)
 	b->seed.k0 = UINT64_C(0x0706050403020100) ^ b->cfg.seed;
 	b->seed.k1 = UINT64_C(0x0f0e0d0c0b0a0908);
 	if (nc_digest_key_init_kind(&b->digest_key, &b->seed, b->cfg.digest) != 0)
-		fatal("--digest %s: not on this CPU (no AES-NI)", nc_digest_kind_name(b->cfg.digest));
+		fatal("--digest %s: not on this CPU (no AES-NI)",
+		      nc_digest_kind_name(b->cfg.digest));
 	b->tsc_hz = (double)rte_get_tsc_hz();
 	b->keys = xcalloc(b->cfg.keys, KEY_LEN);
 	for (uint32_t i = 0; i < b->cfg.keys; i++)

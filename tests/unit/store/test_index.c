@@ -7,6 +7,7 @@
  * buckets, tables switch and keys move to a larger table, with the larger tables made by a
  * service thread (as the control core does) or, when nobody makes them, by the owner when full.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -96,13 +97,26 @@ test_table_bytes(void **state)
 	for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		struct store_index ix;
 
-		assert_int_equal(index_init(&ix, &env.digest_key, sizes[i], true, SOCKET_ID_ANY), 0);
+		assert_int_equal(index_init(&ix, &env.digest_key, sizes[i], true, SOCKET_ID_ANY),
+				 0);
 		assert_int_equal(index_bytes(&ix), index_table_bytes(sizes[i]));
 		print_message("  %u keys: %zu bytes (%.2f per key)\n", sizes[i], index_bytes(&ix),
 			      (double)index_bytes(&ix) / sizes[i]);
 		assert_true(index_bytes(&ix) <= (size_t)sizes[i] * 8 * 8 / 7 + 128);
 		index_fini(&ix);
 	}
+}
+
+/* A digest key that was never initialised (zeroed: NC_DIGEST_UNSET) is refused. */
+static void
+test_unset_digest_key(void **state)
+{
+	const struct nc_digest_key unset = {.kind = NC_DIGEST_UNSET};
+	struct store_index ix;
+
+	(void)state;
+	assert_int_equal(index_init(&ix, &unset, 1000, true, SOCKET_ID_ANY), -EINVAL);
+	assert_int_equal(index_init(&ix, NULL, 1000, true, SOCKET_ID_ANY), -EINVAL);
 }
 
 /*
@@ -543,6 +557,7 @@ main(void)
 	int failed;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table_bytes),
+		cmocka_unit_test(test_unset_digest_key),
 		cmocka_unit_test(test_table_takes_its_capacity),
 		cmocka_unit_test(test_same_digest_two_keys),
 		cmocka_unit_test(test_forged_digests_fill_both_buckets),
