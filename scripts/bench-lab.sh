@@ -218,7 +218,7 @@ for run in $(seq 1 "$RUNS"); do
 		fi
 	done
 done
-median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { printf "%.10g\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 nt=$(median "${N_TPS[@]}") nc=$(median "${N_CYC[@]}") na=$(median "${N_APP[@]}")
 mt=$(median "${M_TPS[@]}") mc=$(median "${M_CYC[@]}")
 echo "median     nicached  TPS $nt  cycles/request $nc  (without driver calls: $na)"
