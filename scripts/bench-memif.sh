@@ -49,13 +49,14 @@
 # the busy cycles include the time the worker thread was preempted: on-CPU% is the share of the
 # time it could run that it did run (its /proc schedstat over mcgen's run), and adj. cycles is
 # cycles/request x on-CPU%, an estimate of the cost without preemption (it assumes preemption
-# hits busy and idle loop iterations alike). Under each run, the busy cycles per request by
+# hits busy and idle loop iterations alike). Under each UDP run, the busy cycles per request by
 # stage of the worker loop (its `stats` busy_*_cycles, from the Prometheus page, warm-up
-# included): poll (receive: the driver's rx call and the frames' checks; the previous burst's
-# TX drain; timers), prefetch (datagrams taken, keys scanned, digested, looked up in bulk),
-# requests (read and reply written and queued; a full TX batch of 32 is sent from here, its
-# driver call too), flush (the burst's other replies sent) and the rest of the loop (RCU,
-# TTL wheel, counters). Prints every run, the medians, and the mcgen command of a run.
+# included, so they need not add up to the cycles column): poll (receive: the driver's rx call
+# and the frames' checks; the previous burst's TX drain; timers), prefetch (datagrams taken,
+# keys scanned, digested, looked up in bulk), requests (read and reply written and queued; a
+# full TX batch of 32 is sent from here, its driver call too), flush (the burst's other
+# replies sent) and the rest of the busy loop (RCU, TTL wheel, counters). Prints every run, the
+# medians, and the mcgen command of a run.
 # Defaults: build/app/nicached/nicached and build/app/mcgen/mcgen. NC_MEMIF_TAG (default nc)
 # starts the names of the memif interface and the EAL file prefixes.
 # Exit 1 when a run fails: server not up, a server that crashed or hung on SIGTERM, mcgen's
@@ -264,7 +265,7 @@ adj = srv["cycles_per_request"] * float(oncpu) if oncpu != "-" else srv["cycles_
 def delta(name):
     return m1.get("nicached_%s_total" % name, 0) - m0.get("nicached_%s_total" % name, 0)
 stages = "-"
-if reqs > 0 and "nicached_busy_poll_cycles_total" in m1:
+if proto == "udp" and reqs > 0 and "nicached_busy_poll_cycles_total" in m1:
     parts = [delta(n) for n in ("busy_poll_cycles", "busy_udp_prefetch_cycles",
                                 "busy_udp_request_cycles", "busy_udp_flush_cycles")]
     parts.append(delta("busy_cycles") - sum(parts))

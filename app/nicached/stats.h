@@ -56,10 +56,10 @@
 	X(busy_cycles, "TSC cycles of worker loop iterations that did work")        \
 	X(idle_cycles, "TSC cycles of worker loop iterations that found nothing")   \
 	X(busy_driver_cycles, "of busy_cycles, those inside the NIC driver's rx/tx calls") \
-	X(busy_poll_cycles, "of busy_cycles, those polling the stack (receive and its driver calls, earlier replies flushed, timers)") \
-	X(busy_udp_prefetch_cycles, "of busy_cycles, those taking UDP datagrams and prefetching their keys (scan, digest, bulk lookup)") \
-	X(busy_udp_request_cycles, "of busy_cycles, those running UDP requests and queueing their replies (a full TX batch sent too)") \
-	X(busy_udp_flush_cycles, "of busy_cycles, those sending a UDP burst's remaining replies") \
+	X(busy_poll_cycles, "of busy_cycles, those polling the stack (dpdk: receive and its driver calls, earlier replies flushed, timers; socket: about 0, its wait is idle)") \
+	X(busy_udp_prefetch_cycles, "of busy_cycles, those taking UDP datagrams (dpdk: the last batch's mbufs recycled; socket: recvmmsg) and prefetching their keys (scan, digest, bulk lookup)") \
+	X(busy_udp_request_cycles, "of busy_cycles, those running UDP requests and queueing their replies (dpdk: a full TX batch sent too; socket: each reply's sendmsg)") \
+	X(busy_udp_flush_cycles, "of busy_cycles, those sending a UDP burst's remaining replies (socket: 0)") \
 	X(forwarded_writes, "writes this worker sent to another shard's owner")     \
 	X(cluster_remote_keys, "requests served here though this node is not the key's primary (reads: holds no copy)") \
 	X(cluster_proxied, "requests proxied to the key's primary (or the first live copy)") \
