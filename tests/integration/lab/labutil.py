@@ -7,7 +7,11 @@ from mc import Udp
 def reply(u, payload, rid):
     """Send one request; return its reply reassembled by sequence number, checking
     that every datagram echoes rid, says the same total and none is missing."""
-    parts = u.request(payload, rid)
+    return reply_from(u.request(payload, rid), rid, payload)
+
+
+def reply_from(parts, rid, payload):
+    """reply()'s checks on the datagrams one request collected."""
     assert parts, "no reply to request id %d (%r)" % (rid, payload[:40])
     total = parts[0][1]
     seqs = {}
@@ -19,20 +23,44 @@ def reply(u, payload, rid):
     return b"".join(seqs[i] for i in range(total)), parts
 
 
-def stats(lab, arg=b""):
-    """`stats [arg]` over UDP as {name: value string}."""
+STATS_ATTEMPTS = 3
+
+
+def stats_body(lab, arg=b""):
+    """The body of `stats [arg]` over UDP. UDP may lose the request or a reply
+    datagram (a veth's AF_XDP ring that is full when a burst arrives drops the
+    frame), so this asks again with a new request id, as a memcached UDP client
+    would, up to STATS_ATTEMPTS times; it fails when none is answered whole."""
+    payload = b"stats" + (b" " + arg if arg else b"") + b"\r\n"
     u = Udp(lab.server, lab.udp_port)
     try:
-        body, _ = reply(u, b"stats" + (b" " + arg if arg else b"") + b"\r\n",
-                        int.from_bytes(os.urandom(2), "big"))
+        for attempt in range(1, STATS_ATTEMPTS + 1):
+            rid = int.from_bytes(os.urandom(2), "big")
+            parts = u.request(payload, rid)
+            if parts and len(parts) == parts[0][1]:
+                break
+            print("%r over UDP: attempt %d of %d not answered whole (%d datagrams)" % (
+                payload, attempt, STATS_ATTEMPTS, len(parts)))
+        body, _ = reply_from(parts, rid, payload)
     finally:
         u.close()
+    return body
+
+
+def stats(lab, arg=b""):
+    """`stats [arg]` over UDP as {name: value string} (see stats_body)."""
+    body = stats_body(lab, arg)
+    assert body.endswith(b"END\r\n"), body[-80:]
+    return parse_stats(body)
+
+
+def parse_stats(body):
+    """The STAT lines of a stats reply as {name: value string}."""
     out = {}
     for line in body.split(b"\r\n"):
         if line.startswith(b"STAT "):
             parts = line.decode().split(" ", 2)
             out[parts[1]] = parts[2] if len(parts) > 2 else ""
-    assert body.endswith(b"END\r\n"), body[-80:]
     return out
 
 

@@ -1,13 +1,12 @@
 """Helpers of the lab's TCP tests (memcached over nicached's own TCP on the DPDK
 path, Linux's TCP in the namespace on the other end)."""
-import os
 import resource
 import socket
 import subprocess
 import time
 
 import mc
-from labutil import reply, stat_int, stats, tcp_stats
+from labutil import parse_stats, stat_int, stats, stats_body, tcp_stats
 
 
 def raise_nofile(want):
@@ -91,19 +90,10 @@ def tcp_group(lab, over="tcp"):
     of its own, for counting connections), or None when the server has no such group."""
     if over == "tcp":
         return tcp_stats(lab, b"tcp")
-    u = mc.Udp(lab.server, lab.udp_port)
-    try:
-        body, _ = reply(u, b"stats tcp\r\n", int.from_bytes(os.urandom(2), "big"))
-    finally:
-        u.close()
+    body = stats_body(lab, b"tcp")
     if not body.endswith(b"END\r\n"):
         return None
-    out = {}
-    for line in body.split(b"\r\n"):
-        if line.startswith(b"STAT "):
-            parts = line.decode().split(" ", 2)
-            out[parts[1]] = parts[2] if len(parts) > 2 else ""
-    return out
+    return parse_stats(body)
 
 
 def conn(lab, timeout=mc.TIMEOUT):
