@@ -28,6 +28,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=tests/integration/common.sh
+. "$ROOT/tests/integration/common.sh"
 RUNS=3
 DURATION=10
 CONC=16
@@ -82,9 +84,9 @@ trap cleanup EXIT
 
 in_ns() { ip netns exec "$NC_LAB_NS" "$@"; }
 
-# `stats [group]` over UDP from the namespace, as "name value" lines.
+# `stats` over UDP from the namespace, as "name value" lines.
 udp_stats() {
-	in_ns timeout 10 python3 - "$SERVER" "$PORT" "${1:-}" <<'PY'
+	in_ns timeout 10 python3 - "$SERVER" "$PORT" "" <<'PY'
 import socket, struct, sys
 host, port, group = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -218,7 +220,6 @@ for run in $(seq 1 "$RUNS"); do
 		fi
 	done
 done
-median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { printf "%.10g\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 nt=$(median "${N_TPS[@]}") nc=$(median "${N_CYC[@]}") na=$(median "${N_APP[@]}")
 mt=$(median "${M_TPS[@]}") mc=$(median "${M_CYC[@]}")
 echo "median     nicached  TPS $nt  cycles/request $nc  (without driver calls: $na)"

@@ -112,7 +112,6 @@ for ((run = 1; run <= RUNS; run++)); do
 	P50S+=("$(field "$LOGDIR/sweep-$run.json" 'r["steps"][2]["latency_us"]["p50"]')")
 	P99S+=("$(field "$LOGDIR/sweep-$run.json" 'r["steps"][2]["latency_us"]["p99"]')")
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 printf 'median of %d runs: peak %s requests/s, server %s cycles/request; at 50%% of the peak: p50 %s us, p99 %s us\n' \
 	"$RUNS" "$(median "${PEAKS[@]}")" "$(median "${CYCLES[@]}")" "$(median "${P50S[@]}")" \
 	"$(median "${P99S[@]}")"

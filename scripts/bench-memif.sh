@@ -283,7 +283,6 @@ if c["timeouts"] * 1000 > max(c["sent"], 1):
 PY
 }
 
-median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { printf "%.10g\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 diff_of() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", a - b }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 

@@ -15,6 +15,13 @@ else
 fi
 export PYTHONDONTWRITEBYTECODE=1
 
+# median NUMBER...: the median of the numbers (the mean of the middle two for an even
+# count), printed as a plain number (up to 10 significant digits, never awk's 1.98031e+06).
+median() {
+	printf '%s\n' "$@" | sort -g |
+		awk '{ v[NR] = $1 } END { printf "%.10g\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
 # show_log FILE TITLE LINES: the end of a log, framed.
 show_log() {
 	printf -- '---- %s (last %d lines) ----\n' "$2" "$3"
