@@ -86,12 +86,12 @@ in_ns() { ip netns exec "$NC_LAB_NS" "$@"; }
 
 # `stats` over UDP from the namespace, as "name value" lines.
 udp_stats() {
-	in_ns timeout 10 python3 - "$SERVER" "$PORT" "" <<'PY'
+	in_ns timeout 10 python3 - "$SERVER" "$PORT" <<'PY'
 import socket, struct, sys
-host, port, group = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+host, port = sys.argv[1], int(sys.argv[2])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(2)
-cmd = ("stats %s\r\n" % group if group else "stats\r\n").encode()
+cmd = b"stats\r\n"
 for attempt in range(5):
     s.sendto(struct.pack(">HHHH", 4242 + attempt, 0, 1, 0) + cmd, (host, port))
     parts, total = {}, None
