@@ -12,38 +12,6 @@
 
 #define IP_FRAG_BITS (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)
 
-/** Whether @p src is a source we accept (not broadcast, multicast, zero, loopback, ours). */
-static inline bool
-ipv4_source_ok(const struct net_iface *ifc, rte_be32_t src)
-{
-	uint32_t h = rte_be_to_cpu_32(src);
-
-	if (h == 0 || h == 0xffffffffu || (h >> 28) == 0xe || (h >> 24) == 127 || src == ifc->ip)
-		return false;
-	/* The subnet's broadcast address (prefixes up to /30 have one). */
-	if (rte_be_to_cpu_32(ifc->netmask) < 0xfffffffeu && net_iface_on_link(ifc, src) &&
-	    (src | ifc->netmask) == RTE_BE32(0xffffffff))
-		return false;
-	return true;
-}
-
-/** Whether the header checksum of @p ip (@p hlen bytes) is right, or the NIC said so. */
-static inline bool
-ipv4_cksum_ok(const struct net_queue *q, const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip,
-	      uint16_t hlen)
-{
-	if (q->ifc->offloads.rx_ip_cksum) {
-		uint64_t v = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
-
-		/* NONE: the header was checked, only the field is not filled in. */
-		if (v == RTE_MBUF_F_RX_IP_CKSUM_GOOD || v == RTE_MBUF_F_RX_IP_CKSUM_NONE)
-			return true;
-		if (v == RTE_MBUF_F_RX_IP_CKSUM_BAD)
-			return false;
-	}
-	return net_cksum(ip, hlen) == 0xffff;
-}
-
 void
 net_ipv4_input(struct net_queue *q, struct rte_mbuf *m, struct net_rx *rx)
 {
@@ -78,7 +46,7 @@ net_ipv4_input(struct net_queue *q, struct rte_mbuf *m, struct net_rx *rx)
 		net_drop(q, m, NET_DROP_truncated);
 		return;
 	}
-	if (unlikely(!ipv4_cksum_ok(q, m, ip, hlen))) {
+	if (unlikely(!net_ipv4_cksum_ok(q, m, ip, hlen))) {
 		net_drop(q, m, NET_DROP_ip_checksum);
 		return;
 	}
@@ -86,7 +54,7 @@ net_ipv4_input(struct net_queue *q, struct rte_mbuf *m, struct net_rx *rx)
 		net_drop(q, m, NET_DROP_ip_ttl);
 		return;
 	}
-	if (unlikely(!ipv4_source_ok(ifc, ip->src_addr))) {
+	if (unlikely(!net_ipv4_source_ok(ifc, ip->src_addr))) {
 		net_drop(q, m, NET_DROP_ip_source);
 		return;
 	}

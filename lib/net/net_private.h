@@ -6,9 +6,11 @@
  * Inside the packet path (lib/net only): the queue structure and the functions the layers
  * call on each other. Every function here runs on the queue's own worker thread.
  *
- * Receive side: net_queue_input() counts a frame and hands it to net_eth_input(), which checks
- * Ethernet/802.1Q, strips the L2 header (rte_pktmbuf_adj) and calls net_arp_input() or
- * net_ipv4_input(); IPv4 reassembles fragments (frag.c) and calls the ICMP, UDP or TCP input.
+ * Receive side: net_queue_input() counts a frame and hands it to net_rx_fast_udp() (rx_fast.h:
+ * the common UDP datagram to our port, every check below in one pass) or else to
+ * net_eth_input(), which checks Ethernet/802.1Q, strips the L2 header (rte_pktmbuf_adj) and
+ * calls net_arp_input() or net_ipv4_input(); IPv4 reassembles fragments (frag.c) and calls the
+ * ICMP, UDP or TCP input.
  * From the L3 layer on, packet data starts at the network header. Each input function consumes
  * the mbuf: it is freed (a drop, counted), turned into a reply (net_tx_reply) or handed up.
  *
@@ -19,10 +21,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <netinet/in.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
+#include <rte_udp.h>
 
+#include "net/cksum.h"
 #include "net/neigh.h"
 #include "net/queue.h"
 
@@ -143,6 +148,107 @@ net_learn_sender(struct net_queue *q, const struct rte_ipv4_hdr *ip, const struc
 	/* Steady traffic finds its entry fresh and writes nothing shared. */
 	if (net_iface_on_link(q->ifc, ip->src_addr) && rte_is_unicast_ether_addr(&rx->src_mac))
 		net_peer_learn(q, ip->src_addr, &rx->src_mac);
+}
+
+/** Whether @p src is a source we accept (not broadcast, multicast, zero, loopback, ours). */
+static inline bool
+net_ipv4_source_ok(const struct net_iface *ifc, rte_be32_t src)
+{
+	uint32_t h = rte_be_to_cpu_32(src);
+
+	if (h == 0 || h == 0xffffffffu || (h >> 28) == 0xe || (h >> 24) == 127 || src == ifc->ip)
+		return false;
+	/* The subnet's broadcast address (prefixes up to /30 have one). */
+	if (rte_be_to_cpu_32(ifc->netmask) < 0xfffffffeu && net_iface_on_link(ifc, src) &&
+	    (src | ifc->netmask) == RTE_BE32(0xffffffff))
+		return false;
+	return true;
+}
+
+/**
+ * What the NIC said of a checksum of a received frame with flags @p ol_flags, read through
+ * @p mask (its RTE_MBUF_F_RX_*_CKSUM_MASK; @p good, @p none and @p bad its values).
+ * @return 1 right (NONE: checked, only the field is not filled in), 0 wrong, -1 no verdict.
+ */
+static inline int
+net_rx_cksum_verdict(uint64_t ol_flags, uint64_t mask, uint64_t good, uint64_t none, uint64_t bad)
+{
+	uint64_t v = ol_flags & mask;
+
+	if (v == good || v == none)
+		return 1;
+	return v == bad ? 0 : -1;
+}
+
+/** Whether the header checksum of @p ip (@p hlen bytes) is right, or the NIC said so. */
+static inline bool
+net_ipv4_cksum_ok(const struct net_queue *q, const struct rte_mbuf *m,
+		  const struct rte_ipv4_hdr *ip, uint16_t hlen)
+{
+	if (q->ifc->offloads.rx_ip_cksum) {
+		int v = net_rx_cksum_verdict(m->ol_flags, RTE_MBUF_F_RX_IP_CKSUM_MASK,
+					     RTE_MBUF_F_RX_IP_CKSUM_GOOD,
+					     RTE_MBUF_F_RX_IP_CKSUM_NONE, RTE_MBUF_F_RX_IP_CKSUM_BAD);
+
+		if (v >= 0)
+			return v == 1;
+	}
+	return net_cksum(ip, hlen) == 0xffff;
+}
+
+/**
+ * Whether the L4 checksum of single-segment frame @p m is right: @p len bytes at @p l4 (all in
+ * @p m, after IPv4 header @p ip), the NIC's verdict when it gave one, else software.
+ */
+static inline bool
+net_l4_cksum_flat_ok(const struct net_queue *q, const struct rte_mbuf *m,
+		     const struct rte_ipv4_hdr *ip, const void *l4, uint16_t len)
+{
+	if (q->ifc->offloads.rx_l4_cksum) {
+		int v = net_rx_cksum_verdict(m->ol_flags, RTE_MBUF_F_RX_L4_CKSUM_MASK,
+					     RTE_MBUF_F_RX_L4_CKSUM_GOOD,
+					     RTE_MBUF_F_RX_L4_CKSUM_NONE, RTE_MBUF_F_RX_L4_CKSUM_BAD);
+
+		if (v >= 0)
+			return v == 1;
+	}
+	return net_cksum_fold(net_cksum_add(l4, len, net_cksum_phdr(ip, len))) == 0xffff;
+}
+
+/**
+ * Hand up the L4 data of checked frame @p m (data at its IPv4 header @p ip): @p len bytes at
+ * @p off, from port @p src_port to @p dst_port of @p proto, as the next of @p rx, which must
+ * have room. The caller counts it.
+ */
+static inline void
+net_rx_deliver(struct net_rx *rx, struct rte_mbuf *m, const struct rte_ipv4_hdr *ip, uint32_t off,
+	       uint16_t len, rte_be16_t src_port, rte_be16_t dst_port, uint8_t proto)
+{
+	struct net_dgram *d = &rx->out[rx->n++];
+
+	d->m = m;
+	d->off = off;
+	d->len = len;
+	d->payload = off + len <= m->data_len ? rte_pktmbuf_mtod_offset(m, uint8_t *, off) : NULL;
+	d->src_ip = ip->src_addr;
+	d->dst_ip = ip->dst_addr;
+	d->src_port = src_port;
+	d->dst_port = dst_port;
+	d->proto = proto;
+}
+
+/**
+ * Hand up checked UDP datagram @p m (data at its IPv4 header @p ip, @p hlen bytes; UDP header
+ * @p uh, @p len bytes with it) as the next of @p rx, which must have room; counted
+ * udp_delivered.
+ */
+static inline void
+net_udp_deliver(struct net_queue *q, struct rte_mbuf *m, const struct rte_ipv4_hdr *ip,
+		uint16_t hlen, const struct rte_udp_hdr *uh, uint16_t len, struct net_rx *rx)
+{
+	net_rx_deliver(rx, m, ip, (uint32_t)hlen + sizeof(*uh), (uint16_t)(len - sizeof(*uh)),
+		       uh->src_port, uh->dst_port, IPPROTO_UDP);
+	NET_EVENT(&q->cnt, udp_delivered, 1);
 }
 
 /** The MAC of next hop @p hop: the queue's peer, else the neighbour table. @return found. */

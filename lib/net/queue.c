@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * One queue pair's packet path: creation, the receive loop over a burst (prefetching frames
- * ahead of the one being classified; RX faults first when they are on), and the periodic
- * upkeep (TX drain, reassembly timeouts, frames held by fault injection, our ARP announcement
- * and the gateway's refresh on queue 0).
+ * ahead of the one being classified, the common UDP datagram taken by rx_fast.h's shortcut;
+ * RX faults first when they are on), and the periodic upkeep (TX drain, reassembly timeouts,
+ * frames held by fault injection, our ARP announcement and the gateway's refresh on queue 0).
  */
 #include <errno.h>
 
@@ -13,6 +13,7 @@
 #include <rte_prefetch.h>
 
 #include "net_private.h"
+#include "rx_fast.h"
 
 /** Frames ahead of the current one whose first cache line is prefetched. */
 #define RX_PREFETCH 3
@@ -116,7 +117,8 @@ queue_input(struct net_queue *q, struct rte_mbuf **pkts, unsigned n, struct net_
 		if (i + RX_PREFETCH < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + RX_PREFETCH], void *));
 		bytes += pkts[i]->pkt_len;
-		net_eth_input(q, pkts[i], &rx);
+		if (!net_rx_fast_udp(q, pkts[i], &rx))
+			net_eth_input(q, pkts[i], &rx);
 	}
 	NET_EVENT(&q->cnt, rx_frames, n);
 	NET_EVENT(&q->cnt, rx_bytes, bytes);

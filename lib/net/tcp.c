@@ -28,7 +28,6 @@ net_tcp_input(struct net_queue *q, struct rte_mbuf *m, struct rte_ipv4_hdr *ip, 
 	uint16_t hlen = rte_ipv4_hdr_len(ip);
 	uint16_t len = (uint16_t)(rte_be_to_cpu_16(ip->total_length) - hlen);
 	const struct rte_tcp_hdr *th;
-	struct net_dgram *d;
 	uint16_t doff;
 
 	if (unlikely(len < sizeof(*th) || m->data_len < hlen + sizeof(*th))) {
@@ -54,18 +53,7 @@ net_tcp_input(struct net_queue *q, struct rte_mbuf *m, struct rte_ipv4_hdr *ip, 
 		net_drop(q, m, NET_DROP_tcp_rx_full);
 		return;
 	}
-	d = &rx->out[rx->n++];
-	d->m = m;
-	d->off = hlen;
-	d->len = len;
-	d->payload = (uint32_t)hlen + len <= m->data_len ?
-			     rte_pktmbuf_mtod_offset(m, uint8_t *, hlen) :
-			     NULL;
-	d->src_ip = ip->src_addr;
-	d->dst_ip = ip->dst_addr;
-	d->src_port = th->src_port;
-	d->dst_port = th->dst_port;
-	d->proto = IPPROTO_TCP;
+	net_rx_deliver(rx, m, ip, hlen, len, th->src_port, th->dst_port, IPPROTO_TCP);
 	NET_EVENT(&q->cnt, tcp_delivered, 1);
 }
 

@@ -21,20 +21,10 @@ net_l4_cksum_ok(const struct net_queue *q, const struct rte_mbuf *m, const struc
 	uint16_t raw;
 	uint32_t sum;
 
-	/* A reassembled chain's flags describe its first fragment only. */
-	if (q->ifc->offloads.rx_l4_cksum && m->nb_segs == 1) {
-		uint64_t v = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
-
-		/* NONE: the data was checked, only the field is not filled in. */
-		if (v == RTE_MBUF_F_RX_L4_CKSUM_GOOD || v == RTE_MBUF_F_RX_L4_CKSUM_NONE)
-			return true;
-		if (v == RTE_MBUF_F_RX_L4_CKSUM_BAD)
-			return false;
-	}
+	/* A reassembled chain's flags describe its first fragment only: software for it. */
 	if (m->nb_segs == 1 && (uint32_t)l4_off + len <= m->data_len)
-		return net_cksum_fold(
-			       net_cksum_add(rte_pktmbuf_mtod_offset(m, const void *, l4_off), len,
-					     net_cksum_phdr(ip, (uint16_t)len))) == 0xffff;
+		return net_l4_cksum_flat_ok(q, m, ip, rte_pktmbuf_mtod_offset(m, const void *, l4_off),
+					    (uint16_t)len);
 	if (rte_raw_cksum_mbuf(m, l4_off, len, &raw) != 0)
 		return false;
 	sum = (uint32_t)raw + rte_ipv4_phdr_cksum(ip, 0);
@@ -50,7 +40,6 @@ net_udp_input(struct net_queue *q, struct rte_mbuf *m, struct rte_ipv4_hdr *ip, 
 	uint16_t hlen = rte_ipv4_hdr_len(ip);
 	uint16_t len = (uint16_t)(rte_be_to_cpu_16(ip->total_length) - hlen);
 	const struct rte_udp_hdr *uh;
-	struct net_dgram *d;
 
 	if (unlikely(len < sizeof(*uh) || m->data_len < hlen + sizeof(*uh))) {
 		net_drop(q, m, NET_DROP_truncated);
@@ -71,19 +60,7 @@ net_udp_input(struct net_queue *q, struct rte_mbuf *m, struct rte_ipv4_hdr *ip, 
 		net_drop(q, m, NET_DROP_udp_port);
 		return;
 	}
-	d = &rx->out[rx->n++];
-	d->m = m;
-	d->off = (uint32_t)hlen + sizeof(*uh);
-	d->len = (uint16_t)(len - sizeof(*uh));
-	d->payload = d->off + d->len <= m->data_len ?
-			     rte_pktmbuf_mtod_offset(m, uint8_t *, d->off) :
-			     NULL;
-	d->src_ip = ip->src_addr;
-	d->dst_ip = ip->dst_addr;
-	d->src_port = uh->src_port;
-	d->dst_port = uh->dst_port;
-	d->proto = IPPROTO_UDP;
-	NET_EVENT(&q->cnt, udp_delivered, 1);
+	net_udp_deliver(q, m, ip, hlen, uh, len, rx);
 }
 
 uint32_t

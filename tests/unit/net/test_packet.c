@@ -666,6 +666,56 @@ test_udp_delivered(void **state)
 	assert_true(net_neigh_lookup(T.ifc.neigh, PEER_IP, &mac, now_s(), NULL));
 }
 
+/*
+ * A datagram the receive shortcut leaves to the full path (an IPv4 header with options) is
+ * delivered just as one it takes: the same fields, the payload after the longer header.
+ */
+static void
+test_udp_delivered_with_options(void **state)
+{
+	static const uint8_t opts[4] = {1, 1, 1, 0}; /* NOP, NOP, NOP, end of options */
+	size_t off = put_eth(T.buf, &our_mac, RTE_ETHER_TYPE_IPV4), plen = 30;
+	struct rte_ipv4_hdr *ip = ip_of(T.buf);
+	struct rte_udp_hdr *uh;
+	struct net_dgram *d = &T.out[0];
+
+	(void)state;
+	off += put_ip(T.buf + off, IPPROTO_UDP, sizeof(opts) + sizeof(*uh) + plen);
+	ip->version_ihl = 0x46;
+	memcpy(T.buf + off, opts, sizeof(opts));
+	off += sizeof(opts);
+	ip_fix_cksum(ip);
+	uh = (struct rte_udp_hdr *)(T.buf + off);
+	uh->src_port = RTE_BE16(PEER_PORT);
+	uh->dst_port = RTE_BE16(UDP_PORT);
+	uh->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*uh) + plen));
+	uh->dgram_cksum = 0;
+	off += sizeof(*uh);
+	for (size_t i = 0; i < plen; i++)
+		T.buf[off + i] = (uint8_t)(i * 7);
+	{
+		uint16_t c = (uint16_t)~l4_sum(ip, uh, sizeof(*uh) + plen);
+
+		uh->dgram_cksum = c == 0 ? 0xffff : c;
+	}
+	assert_int_equal(feed(T.buf, off + plen), 1);
+	assert_int_equal(d->off, 24 + 8);
+	assert_int_equal(d->len, plen);
+	assert_non_null(d->payload);
+	assert_memory_equal(d->payload, T.buf + off, plen);
+	assert_int_equal(d->src_ip, PEER_IP);
+	assert_int_equal(d->dst_ip, OUR_IP);
+	assert_int_equal(d->src_port, RTE_BE16(PEER_PORT));
+	assert_int_equal(d->dst_port, RTE_BE16(UDP_PORT));
+	assert_int_equal(d->proto, IPPROTO_UDP);
+	net_dgram_free(d);
+	assert_int_equal(event_count(NET_EV_udp_delivered), 1);
+
+	/* One byte of the options changed under the same header checksum: dropped, counted. */
+	T.buf[sizeof(struct rte_ether_hdr) + 20] = 2;
+	expect_drop(off + plen, ip_checksum);
+}
+
 static void
 test_recycle(void **state)
 {
@@ -2233,6 +2283,7 @@ main(void)
 		T_(test_arp_bad),
 		T_(test_icmp_echo),
 		T_(test_udp_delivered),
+		T_(test_udp_delivered_with_options),
 		T_(test_dropped_frame_teaches_nothing),
 		T_(test_recycle),
 		T_(test_udp_alloc_pool_empty),
