@@ -262,7 +262,9 @@ dpdk_tcp_segments(struct dpdk_stack *ds, uint64_t now_us)
 		struct net_dgram *d = &ds->rx[i];
 
 		if (d->proto != IPPROTO_TCP) {
-			ds->rx[keep++] = *d;
+			if (keep != i) /* (a datagram after a segment moves up) */
+				ds->rx[keep] = *d;
+			keep++;
 			continue;
 		}
 		rte_pktmbuf_adj(d->m, (uint16_t)d->off);
