@@ -10,8 +10,6 @@
 #include "net/cksum.h"
 #include "net_private.h"
 
-#define IP_FRAG_BITS (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)
-
 void
 net_ipv4_input(struct net_queue *q, struct rte_mbuf *m, struct net_rx *rx)
 {
@@ -67,7 +65,7 @@ net_ipv4_input(struct net_queue *q, struct rte_mbuf *m, struct net_rx *rx)
 		net_drop(q, m, NET_DROP_ip_header);
 		return;
 	}
-	if (unlikely(ip->fragment_offset & RTE_BE16(IP_FRAG_BITS))) {
+	if (unlikely(ip->fragment_offset & RTE_BE16(NET_IP_FRAG_BITS))) {
 		m->l2_len = 0;
 		m->l3_len = hlen;
 		m = net_frag_input(q, m, ip);

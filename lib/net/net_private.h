@@ -35,6 +35,8 @@
 #define NET_ARP_RECENT 16
 /** At most one ARP request per destination in this many milliseconds. */
 #define NET_ARP_GAP_MS 100
+/** The fragment bits of an IPv4 header (host order): more fragments, fragment offset. */
+#define NET_IP_FRAG_BITS (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)
 /** TTL of everything we send. */
 #define NET_TTL 64
 

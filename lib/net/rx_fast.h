@@ -15,16 +15,12 @@
 
 /** The ether_type of an untagged IPv4 frame, as it lies in the frame. */
 #define NET_RX_FAST_IPV4 RTE_BE16(RTE_ETHER_TYPE_IPV4)
-/** IPv4 version 4, a 20-byte header (no options). */
-#define NET_RX_FAST_VHL 0x45
-/** The fragment bits of an IPv4 header: more fragments, offset. */
-#define NET_RX_FAST_FRAG RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)
 
 /**
  * Take frame @p m (data at its Ethernet header) as a UDP datagram to our port when it is the
  * common case above and passes every check of the full path: then its L2 header is stripped,
  * its sender learned and the datagram added to @p rx. A frame with Ethernet padding is trimmed
- * as net_ipv4_input() trims it.
+ * as net_ipv4_input() trims it (one segment: its data_len is its pkt_len, which that reads).
  * @return true when taken (the mbuf is @p rx's); false when @p m is untouched, for
  *         net_eth_input().
  */
@@ -34,7 +30,7 @@ net_rx_fast_udp(struct net_queue *q, struct rte_mbuf *m, struct net_rx *rx)
 	const uint16_t l2 = sizeof(struct rte_ether_hdr), hlen = sizeof(struct rte_ipv4_hdr);
 	const struct net_iface *ifc = q->ifc;
 	const struct rte_ether_hdr *eh;
-	struct rte_ipv4_hdr *ip;
+	const struct rte_ipv4_hdr *ip;
 	const struct rte_udp_hdr *uh;
 	uint16_t tlen, len;
 
@@ -42,13 +38,14 @@ net_rx_fast_udp(struct net_queue *q, struct rte_mbuf *m, struct net_rx *rx)
 	    (m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED) != 0 || rx->n >= rx->max)
 		return false;
 	eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-	ip = (struct rte_ipv4_hdr *)(uintptr_t)(eh + 1);
+	ip = (const struct rte_ipv4_hdr *)(eh + 1);
 	uh = (const struct rte_udp_hdr *)(ip + 1);
 	tlen = rte_be_to_cpu_16(ip->total_length);
 	len = (uint16_t)(tlen - hlen);
-	if (eh->ether_type != NET_RX_FAST_IPV4 || !rte_is_same_ether_addr(&eh->dst_addr, &ifc->mac) ||
-	    ip->version_ihl != NET_RX_FAST_VHL || ip->next_proto_id != IPPROTO_UDP ||
-	    (ip->fragment_offset & NET_RX_FAST_FRAG) != 0 || ip->time_to_live == 0 ||
+	if (eh->ether_type != NET_RX_FAST_IPV4 ||
+	    !rte_is_same_ether_addr(&eh->dst_addr, &ifc->mac) ||
+	    ip->version_ihl != RTE_IPV4_VHL_DEF || ip->next_proto_id != IPPROTO_UDP ||
+	    (ip->fragment_offset & RTE_BE16(NET_IP_FRAG_BITS)) != 0 || ip->time_to_live == 0 ||
 	    ip->dst_addr != ifc->ip || tlen < hlen + sizeof(*uh) || tlen > m->data_len - l2 ||
 	    rte_be_to_cpu_16(uh->dgram_len) != len || ifc->udp_port == 0 ||
 	    uh->dst_port != rte_cpu_to_be_16(ifc->udp_port) ||

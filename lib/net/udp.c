@@ -21,7 +21,7 @@ net_l4_cksum_ok(const struct net_queue *q, const struct rte_mbuf *m, const struc
 	uint16_t raw;
 	uint32_t sum;
 
-	/* A reassembled chain's flags describe its first fragment only: software for it. */
+	/* A chain (reassembled, or scattered by the NIC): software over every segment. */
 	if (m->nb_segs == 1 && (uint32_t)l4_off + len <= m->data_len)
 		return net_l4_cksum_flat_ok(q, m, ip, rte_pktmbuf_mtod_offset(m, const void *, l4_off),
 					    (uint16_t)len);

@@ -667,8 +667,8 @@ test_udp_delivered(void **state)
 }
 
 /*
- * A datagram the receive shortcut leaves to the full path (an IPv4 header with options) is
- * delivered just as one it takes: the same fields, the payload after the longer header.
+ * A datagram with IPv4 options, which the receive shortcut leaves to the full path, is
+ * delivered with its payload after the longer header (test_rx_fast compares the two paths).
  */
 static void
 test_udp_delivered_with_options(void **state)
