@@ -35,6 +35,14 @@
 #define NET_ARP_RECENT 16
 /** At most one ARP request per destination in this many milliseconds. */
 #define NET_ARP_GAP_MS 100
+/**
+ * ARP announcements of our address once the link is up, this many seconds apart (RFC 5227,
+ * ANNOUNCE_NUM and ANNOUNCE_INTERVAL): a second one for a first lost to a link that reports up
+ * before it carries frames (a memif peer still setting up its rings, a switch port not yet
+ * forwarding).
+ */
+#define NET_ARP_ANNOUNCE_NUM	     2
+#define NET_ARP_ANNOUNCE_INTERVAL_S 2
 /** The fragment bits of an IPv4 header (host order): more fragments, fragment offset. */
 #define NET_IP_FRAG_BITS (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)
 /** TTL of everything we send. */
@@ -72,7 +80,7 @@ struct net_queue {
 	uint16_t l2_len;       /* Ethernet header we send: 14, or 18 with a VLAN tag */
 	uint16_t rx_burst;     /* most frames per rte_eth_rx_burst (fewer with faults on) */
 	int socket;	       /* NUMA node of the queue's memory */
-	bool announced;	       /* queue 0: gratuitous ARP sent */
+	uint8_t announce_left; /* queue 0: ARP announcements still to send (NET_ARP_ANNOUNCE_NUM) */
 	bool tcp_deliver;      /* TCP segments handed up (else answered with RST) */
 	uint64_t hz;	       /* TSC cycles per second */
 	uint64_t now_tsc;      /* time of the burst being processed */
@@ -81,6 +89,7 @@ struct net_queue {
 	uint64_t drain_cycles; /* NET_TX_DRAIN_US in cycles */
 	uint64_t arp_gap_cycles;
 	uint64_t gw_next_tsc;	   /* queue 0: next gateway check */
+	uint64_t announce_next_tsc; /* queue 0: no announcement before this */
 	struct net_frag_tbl *frag; /* IPv4 reassembly (frag.c) */
 	struct net_fault_run *fault; /* fault injection (fault.c); NULL: off */
 	struct net_peer_cache peer;

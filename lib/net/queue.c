@@ -3,7 +3,7 @@
  * One queue pair's packet path: creation, the receive loop over a burst (prefetching frames
  * ahead of the one being classified, the common UDP datagram taken by rx_fast.h's shortcut;
  * RX faults first when they are on), and the periodic upkeep (TX drain, reassembly timeouts,
- * frames held by fault injection, our ARP announcement and the gateway's refresh on queue 0).
+ * frames held by fault injection, our ARP announcements and the gateway's refresh on queue 0).
  */
 #include <errno.h>
 
@@ -48,6 +48,8 @@ net_queue_create(const struct net_iface *ifc, uint16_t queue_id, int socket, int
 	q->now_tsc = rte_rdtsc();
 	q->now_s = net_seconds(q, q->now_tsc);
 	q->gw_next_tsc = q->now_tsc;
+	q->announce_left = NET_ARP_ANNOUNCE_NUM;
+	q->announce_next_tsc = q->now_tsc;
 	if (net_frag_setup(q, socket) != 0) {
 		rte_free(q);
 		*err = -ENOMEM;
@@ -173,8 +175,11 @@ net_queue_timers(struct net_queue *q, uint64_t now_tsc)
 		done += net_fault_timers(q, now_tsc);
 	if (q->queue_id != 0)
 		return done;
-	if (!q->announced && link_up(q))
-		q->announced = net_arp_announce(q) == 0;
+	if (q->announce_left > 0 && (int64_t)(now_tsc - q->announce_next_tsc) >= 0 && link_up(q) &&
+	    net_arp_announce(q) == 0) {
+		q->announce_left--;
+		q->announce_next_tsc = now_tsc + q->hz * NET_ARP_ANNOUNCE_INTERVAL_S;
+	}
 	if (ifc->gateway != 0 && (int64_t)(now_tsc - q->gw_next_tsc) >= 0) {
 		struct rte_ether_addr mac;
 		uint64_t age;

@@ -232,8 +232,9 @@ void net_queue_flush(struct net_queue *q);
 /**
  * Upkeep, called every loop iteration with the current TSC: sends a TX batch older than
  * NET_TX_DRAIN_US, frees fragments of expired reassemblies, sends a frame fault injection held
- * back longer than NET_FAULT_HOLD_US, and (queue 0, about once a second) sends ARP requests
- * for the neighbours we need that are missing or stale (the gateway).
+ * back longer than NET_FAULT_HOLD_US, and on queue 0 announces our address by ARP once the
+ * link is up (twice, 2 s apart: RFC 5227) and, about once a second, sends ARP requests for the
+ * neighbours we need that are missing or stale (the gateway).
  * @return frames sent or freed (0 when there was nothing to do).
  */
 unsigned net_queue_timers(struct net_queue *q, uint64_t now_tsc);

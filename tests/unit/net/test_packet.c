@@ -462,6 +462,7 @@ test_announce(void **state)
 	struct net_queue *q;
 	struct rte_mbuf *m = NULL;
 	struct rte_arp_hdr *ah;
+	uint64_t now;
 	int err;
 
 	(void)state;
@@ -478,8 +479,21 @@ test_announce(void **state)
 	assert_int_equal(ah->arp_data.arp_tip, OUR_IP);
 	assert_memory_equal(&ah->arp_data.arp_sha, &our_mac, 6);
 	rte_pktmbuf_free(m);
-	/* Only once. */
-	net_queue_timers(q, rte_rdtsc());
+	/* Not again at once; a second time 2 s later (RFC 5227: two, ANNOUNCE_INTERVAL apart). */
+	now = rte_rdtsc();
+	net_queue_timers(q, now);
+	net_queue_flush(q);
+	assert_int_equal(rte_ring_count(T.txr), 0);
+	net_queue_timers(q, now + 2 * rte_get_tsc_hz() + 1);
+	net_queue_flush(q);
+	assert_int_equal(rte_ring_dequeue(T.txr, (void **)&m), 0);
+	ah = l3_of(m);
+	assert_int_equal(ah->arp_opcode, RTE_BE16(RTE_ARP_OP_REQUEST));
+	assert_int_equal(ah->arp_data.arp_sip, OUR_IP);
+	assert_int_equal(ah->arp_data.arp_tip, OUR_IP);
+	rte_pktmbuf_free(m);
+	/* Then never again. */
+	net_queue_timers(q, now + 10 * rte_get_tsc_hz());
 	net_queue_flush(q);
 	assert_int_equal(rte_ring_count(T.txr), 0);
 	net_queue_destroy(&q);
