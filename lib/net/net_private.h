@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include <netinet/in.h>
+#include <rte_cycles.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
@@ -412,18 +413,61 @@ bool net_l4_cksum_ok(const struct net_queue *q, const struct rte_mbuf *m,
  */
 struct rte_mbuf *net_tx_alloc(struct net_queue *q, uint16_t headroom);
 
-/** tx.c: net_tx_alloc() that counts nothing when it finds no mbuf. @return it; NULL. */
-struct rte_mbuf *net_tx_take(struct net_queue *q, uint16_t headroom);
+/** tx.c: send the batch (through the TX faults when they are on). @return frames the NIC took. */
+unsigned net_tx_flush(struct net_queue *q);
 
 /**
- * tx.c: the MAC of the next hop towards @p dst_ip (itself when on-link, else the gateway),
- * from the queue's peer or the neighbour table. When unknown an ARP request goes out (at most
- * one per NET_ARP_GAP_MS per hop). @return 0; -EHOSTUNREACH (nothing counted here).
+ * net_tx_alloc() that counts nothing when it finds no mbuf (inline: every reply takes one).
+ * @return it; NULL.
  */
-int net_tx_next_hop(struct net_queue *q, rte_be32_t dst_ip, struct rte_ether_addr *mac);
+static inline struct rte_mbuf *
+net_tx_take(struct net_queue *q, uint16_t headroom)
+{
+	struct rte_mbuf *m;
 
-/** tx.c: add a finished frame to the TX batch (the batch is sent when it becomes full). */
-void net_tx_enqueue(struct net_queue *q, struct rte_mbuf *m);
+	if (q->nspare > 0) {
+		m = q->spare[--q->nspare];
+		rte_pktmbuf_reset(m);
+	} else {
+		m = rte_pktmbuf_alloc(q->ifc->pool);
+	}
+	if (unlikely(m == NULL))
+		return NULL;
+	if (unlikely(rte_pktmbuf_headroom(m) < headroom)) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+/**
+ * The MAC of the next hop towards @p dst_ip (itself when on-link, else the gateway), from the
+ * queue's peer or the neighbour table. When unknown an ARP request goes out (at most one per
+ * NET_ARP_GAP_MS per hop). @return 0; -EHOSTUNREACH (nothing counted here).
+ */
+static inline int
+net_tx_next_hop(struct net_queue *q, rte_be32_t dst_ip, struct rte_ether_addr *mac)
+{
+	const struct net_iface *ifc = q->ifc;
+	rte_be32_t hop = net_iface_on_link(ifc, dst_ip) ? dst_ip : ifc->gateway;
+
+	if (likely(net_peer_mac(q, hop, mac)))
+		return 0;
+	if (hop != 0)
+		net_arp_solicit(q, hop, false);
+	return -EHOSTUNREACH;
+}
+
+/** Add a finished frame to the TX batch (the batch is sent when it becomes full). */
+static inline void
+net_tx_enqueue(struct net_queue *q, struct rte_mbuf *m)
+{
+	if (q->tx_n == 0)
+		q->tx_first_tsc = rte_rdtsc();
+	q->tx[q->tx_n++] = m;
+	if (q->tx_n == NET_BURST)
+		net_tx_flush(q);
+}
 
 /**
  * tx.c: send @p m (data at the L3 header) back to @p dst with @p ethertype: Ethernet header
@@ -431,9 +475,6 @@ void net_tx_enqueue(struct net_queue *q, struct rte_mbuf *m);
  */
 void net_tx_reply(struct net_queue *q, struct rte_mbuf *m, const struct rte_ether_addr *dst,
 		  uint16_t ethertype);
-
-/** tx.c: send the batch (through the TX faults when they are on). @return frames the NIC took. */
-unsigned net_tx_flush(struct net_queue *q);
 
 /**
  * tx.c: hand @p n frames to the NIC (one rte_eth_tx_burst and one retry; what it refuses is

@@ -16,26 +16,6 @@
 #include "net_private.h"
 
 struct rte_mbuf *
-net_tx_take(struct net_queue *q, uint16_t headroom)
-{
-	struct rte_mbuf *m;
-
-	if (q->nspare > 0) {
-		m = q->spare[--q->nspare];
-		rte_pktmbuf_reset(m);
-	} else {
-		m = rte_pktmbuf_alloc(q->ifc->pool);
-	}
-	if (unlikely(m == NULL))
-		return NULL;
-	if (unlikely(rte_pktmbuf_headroom(m) < headroom)) {
-		rte_pktmbuf_free(m);
-		return NULL;
-	}
-	return m;
-}
-
-struct rte_mbuf *
 net_tx_alloc(struct net_queue *q, uint16_t headroom)
 {
 	struct rte_mbuf *m = net_tx_take(q, headroom);
@@ -43,19 +23,6 @@ net_tx_alloc(struct net_queue *q, uint16_t headroom)
 	if (unlikely(m == NULL))
 		NET_DROP(&q->cnt, no_mbuf);
 	return m;
-}
-
-int
-net_tx_next_hop(struct net_queue *q, rte_be32_t dst_ip, struct rte_ether_addr *mac)
-{
-	const struct net_iface *ifc = q->ifc;
-	rte_be32_t hop = net_iface_on_link(ifc, dst_ip) ? dst_ip : ifc->gateway;
-
-	if (likely(net_peer_mac(q, hop, mac)))
-		return 0;
-	if (hop != 0)
-		net_arp_solicit(q, hop, false);
-	return -EHOSTUNREACH;
 }
 
 /**
@@ -125,16 +92,6 @@ net_tx_flush(struct net_queue *q)
 	if (unlikely(q->fault != NULL))
 		return net_fault_tx(q, q->tx, n);
 	return net_tx_burst(q, q->tx, n);
-}
-
-void
-net_tx_enqueue(struct net_queue *q, struct rte_mbuf *m)
-{
-	if (q->tx_n == 0)
-		q->tx_first_tsc = rte_rdtsc();
-	q->tx[q->tx_n++] = m;
-	if (q->tx_n == NET_BURST)
-		net_tx_flush(q);
 }
 
 void
