@@ -5,7 +5,8 @@
  * to NET_BURST finished frames, sent with one rte_eth_tx_burst when full, on
  * net_queue_flush(), or by net_queue_timers() once the oldest waited NET_TX_DRAIN_US (through
  * the TX faults when they are on; with TSO on, through the driver's tx_prepare). What the NIC
- * refuses after one retry is freed (tx_full).
+ * refuses after one retry is freed (tx_full). The per-frame steps (net_tx_take,
+ * net_tx_next_hop, net_tx_enqueue) are inline in net_private.h.
  */
 #include <errno.h>
 #include <string.h>
