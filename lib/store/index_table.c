@@ -78,7 +78,7 @@ bucket_first_tag(const struct itab_bucket *b, uint64_t tag)
 static inline bool
 item_has_key(const struct item *it, const struct store_key *k)
 {
-	return it->nkey == k->len && memcmp(item_key(it), k->key, k->len) == 0;
+	return item_key_equals(it, k->key, k->len);
 }
 
 uint64_t
@@ -169,8 +169,7 @@ bucket_slot_of(const struct itab_bucket *b, uint64_t tag, const struct store_key
 		uint64_t s = b->slot[i];
 		const struct item *it = itab_slot_item(s);
 
-		if ((s >> ITAB_PTR_BITS) == tag && it != NULL && it->nkey == k->len &&
-		    memcmp(item_key(it), k->key, k->len) == 0)
+		if ((s >> ITAB_PTR_BITS) == tag && it != NULL && item_key_equals(it, k->key, k->len))
 			return (int)i;
 	}
 	return -1;

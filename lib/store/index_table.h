@@ -122,7 +122,7 @@ itab_bucket_find(const struct itab_bucket *b, uint64_t tag, const struct store_k
 		if ((s >> ITAB_PTR_BITS) != tag || (s & ITAB_PTR_MASK) == 0)
 			continue;
 		it = itab_slot_item(s);
-		if (it->nkey == k->len && memcmp(item_key(it), k->key, k->len) == 0)
+		if (item_key_equals(it, k->key, k->len))
 			return (struct item *)(uintptr_t)it;
 	}
 	return NULL;
