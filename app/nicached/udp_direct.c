@@ -59,9 +59,13 @@ direct_frame(struct worker *w, struct proto_out *out, struct iovec *iov)
 	return buf;
 }
 
-bool
-udp_get_direct(struct worker *w, const struct stack_dgram *d, uint16_t request_id,
-	       const struct proto_key_ref *keys, unsigned n, const struct udp_key_hint *hint)
+/*
+ * udp_get_direct() for @p n keys; always inlined, so that the usual get of one key is compiled
+ * with n a constant 1 (its loops and arrays folded away).
+ */
+static inline __attribute__((always_inline)) bool
+get_direct(struct worker *w, const struct stack_dgram *d, uint16_t request_id,
+	   const struct proto_key_ref *keys, unsigned n, const struct udp_key_hint *hint)
 {
 	const uint8_t *payload = d->bytes + PROTO_UDP_HEADER_LEN;
 	struct nc_server *srv = w->srv;
@@ -136,4 +140,12 @@ udp_get_direct(struct worker *w, const struct stack_dgram *d, uint16_t request_i
 	}
 	udp_reply_send(w, (struct iovec){NULL, 0}, request_id, d->via, &d->peer, false);
 	return true;
+}
+
+bool
+udp_get_direct(struct worker *w, const struct stack_dgram *d, uint16_t request_id,
+	       const struct proto_key_ref *keys, unsigned n, const struct udp_key_hint *hint)
+{
+	return n == 1 ? get_direct(w, d, request_id, keys, 1, hint)
+		      : get_direct(w, d, request_id, keys, n, hint);
 }
