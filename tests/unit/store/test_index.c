@@ -551,11 +551,44 @@ test_readers_never_miss_while_entries_move(void **state)
 	g_tab = NULL;
 }
 
+/*
+ * item_key_equals() (the index's and the reads' key compare) against memcmp for every key
+ * length up to 250, a difference at each position, keys at odd addresses; a key of another
+ * length never equals.
+ */
+static void
+test_item_key_equals(void **state)
+{
+	struct item *it = malloc(sizeof(*it) + 256 + 8);
+	char key[256 + 8];
+
+	(void)state;
+	assert_non_null(it);
+	for (size_t len = 0; len <= 250; len++) {
+		char *k = key + 1 + len % 7;
+
+		memset(it, 0, sizeof(*it));
+		it->nkey = (uint8_t)len;
+		for (size_t i = 0; i < len; i++)
+			it->data[i] = k[i] = (char)('!' + (i * 7 + len) % 90);
+		assert_true(item_key_equals(it, k, len));
+		if (len > 0)
+			assert_false(item_key_equals(it, k, len - 1));
+		for (size_t i = 0; i < len; i++) {
+			k[i] ^= 0x20;
+			assert_false(item_key_equals(it, k, len));
+			k[i] ^= 0x20;
+		}
+	}
+	free(it);
+}
+
 int
 main(void)
 {
 	int failed;
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_item_key_equals),
 		cmocka_unit_test(test_table_bytes),
 		cmocka_unit_test(test_unset_digest_key),
 		cmocka_unit_test(test_table_takes_its_capacity),
