@@ -27,6 +27,10 @@ nc_decimal_u64(char *dst, uint64_t v)
 		dst[0] = (char)('0' + v);
 		return 1;
 	}
+	if (v < 100) { /* (a value's length in most replies) */
+		memcpy(dst, pairs + 2 * v, 2);
+		return 2;
+	}
 	for (uint64_t t = 10; n < NC_DECIMAL_U64_MAX && v >= t; t *= 10)
 		n++;
 	/* Two digits per division, from the last. */

@@ -84,12 +84,14 @@ text_write_get(struct proto_out *out, const struct proto_request *req,
 		return last ? proto_out_copy(out, "END\r\n", 5) : 0;
 	if (req->key_len > PROTO_KEY_MAX)
 		return -EINVAL;
-	proto_out_mark(out, &m);
-	/* The reply is formatted in the output itself. */
+	/*
+	 * The reply is formatted in the output itself. Nothing is appended until the commit:
+	 * a reservation that fails leaves the output as it was (overflow set).
+	 */
 	start = d =
 		(char *)proto_out_reserve(out, GET_HDR_MAX(req->key_len) + (whole ? vlen + 7 : 0));
 	if (d == NULL)
-		return proto_out_rewind(out, &m);
+		return -ENOBUFS;
 	memcpy(d, "VALUE ", 6);
 	d += 6;
 	copy_short(d, req->key, req->key_len);
@@ -112,6 +114,7 @@ text_write_get(struct proto_out *out, const struct proto_request *req,
 		proto_out_commit(out, (uint32_t)(d - start));
 		return 0;
 	}
+	proto_out_mark(out, &m); /* (the header line is taken back should the value not fit) */
 	proto_out_commit(out, (uint32_t)(d - start));
 	if (proto_out_result_value(out, res) < 0)
 		return proto_out_rewind(out, &m);
