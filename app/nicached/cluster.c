@@ -574,12 +574,6 @@ cluster_teardown(struct nc_server *srv)
 	}
 }
 
-const struct cluster_view *
-cluster_view_get(const struct nc_server *srv)
-{
-	return __atomic_load_n(&srv->cluster, __ATOMIC_ACQUIRE);
-}
-
 /* The routing table of view @p v (NULL: no cluster) for @p srv's shards. */
 static struct nc_route_table
 route_table(const struct nc_server *srv, const struct cluster_view *v)
@@ -602,39 +596,12 @@ cluster_route_view(const struct nc_server *srv, const struct cluster_view *v,
 }
 
 void
-cluster_route(const struct nc_server *srv, const struct store_key *k, struct nc_route *out)
+cluster_route_shard_view(const struct nc_server *srv, const struct cluster_view *v,
+			 const struct store_key *k, unsigned shard, struct nc_route *out)
 {
-	const struct cluster_view *v = cluster_view_get(srv);
+	struct nc_route_table t = route_table(srv, v);
 
-	if (v == NULL) {
-		/* not in a cluster: the common case, kept short */
-		nc_route_alone(nc_digest_shard(&k->digest, srv->nworkers), out);
-		return;
-	}
-	cluster_route_view(srv, v, k, out);
-}
-
-void
-cluster_route_shard(const struct nc_server *srv, const struct store_key *k, unsigned shard,
-		    struct nc_route *out)
-{
-	const struct cluster_view *v = cluster_view_get(srv);
-	struct nc_route_table t;
-
-	if (v == NULL) {
-		nc_route_alone(shard, out); /* not in a cluster: the common case, kept short */
-		return;
-	}
-	t = route_table(srv, v);
 	nc_route_at(&t, shard, k->key, k->len, out);
-}
-
-unsigned
-cluster_key_shard(const struct nc_server *srv, const struct store_key *k)
-{
-	struct nc_route_table t = route_table(srv, NULL);
-
-	return nc_route_shard(&t, &k->digest);
 }
 
 /* Bytes waiting on every worker's replication links (relaxed gauges). */

@@ -26,6 +26,7 @@
 
 #include "cluster/ring.h"
 #include "cluster/route.h"
+#include "server.h"
 
 struct nc_server;
 struct store_key;
@@ -105,29 +106,60 @@ bool cluster_handover_done(const struct nc_server *srv);
  */
 void cluster_leave(struct nc_server *srv, uint32_t max_ms);
 
-/** [any] The current view, or NULL when this node is not in a cluster. */
-const struct cluster_view *cluster_view_get(const struct nc_server *srv);
-
-/**
- * [worker, in its RCU read section] Route key @p k (its keyed digest computed) under the
- * current view into @p out: the shard always; in a cluster also the key's ring point, the
- * members holding it (one copy: its primary) and this node's role (nc_route()).
- */
-void cluster_route(const struct nc_server *srv, const struct store_key *k, struct nc_route *out);
+/** [any] The current view, or NULL when this node is not in a cluster. Inline: every read asks. */
+static inline const struct cluster_view *
+cluster_view_get(const struct nc_server *srv)
+{
+	return __atomic_load_n(&srv->cluster, __ATOMIC_ACQUIRE);
+}
 
 /** [worker] cluster_route() under view @p v (NULL: no cluster), one the caller already holds. */
 void cluster_route_view(const struct nc_server *srv, const struct cluster_view *v,
 			const struct store_key *k, struct nc_route *out);
 
+/** [worker] cluster_route_shard() under view @p v, not NULL, one the caller already holds. */
+void cluster_route_shard_view(const struct nc_server *srv, const struct cluster_view *v,
+			      const struct store_key *k, unsigned shard, struct nc_route *out);
+
 /** [any] This node's shard for key @p k: cluster_route()'s shard, without the ring. */
-unsigned cluster_key_shard(const struct nc_server *srv, const struct store_key *k);
+static inline unsigned
+cluster_key_shard(const struct nc_server *srv, const struct store_key *k)
+{
+	return nc_digest_shard(&k->digest, srv->nworkers);
+}
+
+/**
+ * [worker, in its RCU read section] Route key @p k (its keyed digest computed) under the
+ * current view into @p out: the shard always; in a cluster also the key's ring point, the
+ * members holding it (one copy: its primary) and this node's role (nc_route()). Inline: out of
+ * a cluster, the common case, it is the shard and nothing else.
+ */
+static inline void
+cluster_route(const struct nc_server *srv, const struct store_key *k, struct nc_route *out)
+{
+	const struct cluster_view *v = cluster_view_get(srv);
+
+	if (v == NULL)
+		nc_route_alone(cluster_key_shard(srv, k), out);
+	else
+		cluster_route_view(srv, v, k, out);
+}
 
 /**
  * [worker, in its RCU read section] cluster_route() for key @p k whose shard
  * (cluster_key_shard()) the caller computed already: the shard is not computed again.
  */
-void cluster_route_shard(const struct nc_server *srv, const struct store_key *k, unsigned shard,
-			 struct nc_route *out);
+static inline void
+cluster_route_shard(const struct nc_server *srv, const struct store_key *k, unsigned shard,
+		    struct nc_route *out)
+{
+	const struct cluster_view *v = cluster_view_get(srv);
+
+	if (v == NULL)
+		nc_route_alone(shard, out);
+	else
+		cluster_route_shard_view(srv, v, k, shard, out);
+}
 
 /**
  * [any] Report `stats cluster`: @p number for counters and sizes, @p text for names and

@@ -340,14 +340,13 @@ detail_own(struct worker *w, bool create)
 }
 
 void
-conn_detail_note(struct worker *w, const struct proto_request *req, const struct proto_result *res)
+conn_detail_record(struct worker *w, const struct proto_request *req, const struct proto_result *res)
 {
 	enum detail_op op;
 	bool hit = false;
 	struct detail_table *t;
 
-	if (!__atomic_load_n(&w->srv->detail_on, __ATOMIC_RELAXED) || req->key == NULL ||
-	    req->kind == PROTO_META)
+	if (req->key == NULL || req->kind == PROTO_META)
 		return;
 	switch (req->op) {
 	case PROTO_OP_GET:

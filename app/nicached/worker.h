@@ -251,9 +251,20 @@ void detail_gathered(struct conn *c, struct fwd_msg *m);
 /** The last FWD_DETAIL answer is back: reply with the merged counters. */
 void conn_detail_reply(struct worker *w, struct conn *c);
 
-/** Count c->req (answered with @p res) in this worker's per-prefix table when detail is on. */
-void conn_detail_note(struct worker *w, const struct proto_request *req,
-		      const struct proto_result *res);
+/** conn_detail_note() with detail on: count @p req in this worker's per-prefix table. */
+void conn_detail_record(struct worker *w, const struct proto_request *req,
+			const struct proto_result *res);
+
+/**
+ * Count c->req (answered with @p res) in this worker's per-prefix table when detail is on.
+ * Inline: with detail off, the usual case, it is one relaxed load.
+ */
+static inline void
+conn_detail_note(struct worker *w, const struct proto_request *req, const struct proto_result *res)
+{
+	if (__atomic_load_n(&w->srv->detail_on, __ATOMIC_RELAXED))
+		conn_detail_record(w, req, res);
+}
 
 /* ---- stats_report.c ---- */
 
