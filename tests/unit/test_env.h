@@ -21,6 +21,7 @@
 #include "core/clock.h"
 #include "core/digest.h"
 #include "store/shard.h"
+#include "test_eal.h"
 
 /* A fixed unix time for fake clocks: 2026-01-01T00:00:00Z. */
 #define TEST_UNIX_START 1767225600
@@ -40,14 +41,9 @@ struct test_env {
 static inline void
 test_eal_init(const char *lcores, unsigned mem_mb)
 {
-	char mem[16];
-	char lc[64];
-	char *argv[] = {"nc_test", "--no-huge", "--no-shconf", "--no-pci", "--no-telemetry",
-			"--log-level=lib.eal:error", "-m", mem, "--lcores", lc, NULL};
+	const struct test_eal eal = {.lcores = lcores, .mem_mb = mem_mb};
 
-	snprintf(mem, sizeof(mem), "%u", mem_mb);
-	snprintf(lc, sizeof(lc), "%s", lcores);
-	if (rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) < 0) {
+	if (test_eal_start(&eal) < 0) {
 		fprintf(stderr, "rte_eal_init failed\n");
 		exit(1);
 	}

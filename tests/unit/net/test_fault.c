@@ -34,6 +34,7 @@
 #include "net/fault.h"
 #include "net/neigh.h"
 #include "net/queue.h"
+#include "test_eal.h"
 
 #define IP4(a, b, c, d) RTE_BE32(((uint32_t)(a) << 24) | ((b) << 16) | ((c) << 8) | (d))
 #define OUR_IP		IP4(10, 9, 0, 1)
@@ -64,24 +65,12 @@ static struct {
 static int
 group_setup(void **state)
 {
-	char *argv[] = {"test_net_fault",
-			"--no-huge",
-			"--no-shconf",
-			"--no-pci",
-			"--no-telemetry",
-			"--log-level=lib.eal:error",
-			"-m",
-			"256",
-			"--lcores",
-			"0",
-			"--file-prefix",
-			"nc_test_net_fault",
-			NULL};
+	const struct test_eal eal = {.name = "test_net_fault", .prefix = "nc_test_net_fault"};
 	struct rte_eth_conf conf;
 	int port;
 
 	(void)state;
-	if (rte_eal_init((int)RTE_DIM(argv) - 1, argv) < 0) {
+	if (test_eal_start(&eal) < 0) {
 		fprintf(stderr, "rte_eal_init failed\n");
 		exit(1);
 	}

@@ -18,6 +18,7 @@
 #include <rte_eal.h>
 
 #include "net/neigh.h"
+#include "test_eal.h"
 
 #define IP4(a, b, c, d) RTE_BE32(((uint32_t)(a) << 24) | ((b) << 16) | ((c) << 8) | (d))
 
@@ -27,22 +28,11 @@ static const struct rte_ether_addr mac_b = {{0x0a, 0x99, 0x88, 0x77, 0x66, 0xee}
 static int
 group_setup(void **state)
 {
-	char *argv[] = {"test_net_neigh",
-			"--no-huge",
-			"--no-shconf",
-			"--no-pci",
-			"--no-telemetry",
-			"--log-level=lib.eal:error",
-			"-m",
-			"64",
-			"--lcores",
-			"0",
-			"--file-prefix",
-			"nc_test_net_neigh",
-			NULL};
+	const struct test_eal eal = {
+		.name = "test_net_neigh", .mem_mb = 64, .prefix = "nc_test_net_neigh"};
 
 	(void)state;
-	return rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) < 0 ? -1 : 0;
+	return test_eal_start(&eal) < 0 ? -1 : 0;
 }
 
 static void

@@ -33,6 +33,7 @@
 
 #include "net/neigh.h"
 #include "net/queue.h"
+#include "test_eal.h"
 
 #define IP4(a, b, c, d) RTE_BE32(((uint32_t)(a) << 24) | ((b) << 16) | ((c) << 8) | (d))
 #define OUR_IP		IP4(10, 9, 0, 1)
@@ -63,22 +64,11 @@ static struct {
 static void
 eal_init_once(void)
 {
-	char *argv[] = {"test_net_packet",
-			"--no-huge",
-			"--no-shconf",
-			"--no-pci",
-			"--no-telemetry",
-			"--log-level=lib.eal:error",
-			"--log-level=user1:warning",
-			"-m",
-			"256",
-			"--lcores",
-			"0",
-			"--file-prefix",
-			"nc_test_net_packet",
-			NULL};
+	const struct test_eal eal = {.name = "test_net_packet",
+				     .prefix = "nc_test_net_packet",
+				     .log = "--log-level=user1:warning"};
 
-	if (rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) < 0) {
+	if (test_eal_start(&eal) < 0) {
 		fprintf(stderr, "rte_eal_init failed\n");
 		exit(1);
 	}

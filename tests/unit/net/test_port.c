@@ -19,6 +19,7 @@
 
 #include "net/neigh.h"
 #include "net/port.h"
+#include "test_eal.h"
 
 /* The profile a test starts from: net_null0, one queue, every offload wanted (TSO too). */
 static void
@@ -218,21 +219,6 @@ int
 main(void)
 {
 	char prefix[64];
-	char *argv[] = {"nc_test_port",
-			"--no-huge",
-			"--no-shconf",
-			"--no-pci",
-			"--no-telemetry",
-			"--log-level=lib.eal:error",
-			"-m",
-			"256",
-			"--lcores",
-			"0",
-			"--vdev",
-			"net_null0",
-			"--file-prefix",
-			prefix,
-			NULL};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_start_one_queue),
 		cmocka_unit_test(test_two_queues_rss),
@@ -242,7 +228,8 @@ main(void)
 	int rc;
 
 	snprintf(prefix, sizeof(prefix), "nc_test_port_%d", (int)getpid());
-	if (rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) < 0) {
+	if (test_eal_start(&(const struct test_eal){
+		    .name = "nc_test_port", .prefix = prefix, .vdev = "net_null0"}) < 0) {
 		fprintf(stderr, "rte_eal_init failed\n");
 		return 1;
 	}

@@ -25,6 +25,7 @@
 #include <rte_udp.h>
 
 #include "net/rx_fast.h"
+#include "test_eal.h"
 
 #define IP4(a, b, c, d) RTE_BE32(((uint32_t)(a) << 24) | ((b) << 16) | ((c) << 8) | (d))
 #define OUR_IP		IP4(10, 9, 0, 1)
@@ -52,22 +53,11 @@ static struct side A, B;
 static int
 group_setup(void **state)
 {
-	char *argv[] = {"test_net_rx_fast",
-			"--no-huge",
-			"--no-shconf",
-			"--no-pci",
-			"--no-telemetry",
-			"--log-level=lib.eal:error",
-			"-m",
-			"128",
-			"--lcores",
-			"0",
-			"--file-prefix",
-			"nc_test_net_rx_fast",
-			NULL};
+	const struct test_eal eal = {
+		.name = "test_net_rx_fast", .mem_mb = 128, .prefix = "nc_test_net_rx_fast"};
 
 	(void)state;
-	if (rte_eal_init((int)RTE_DIM(argv) - 1, argv) < 0)
+	if (test_eal_start(&eal) < 0)
 		return -1;
 	pool = rte_pktmbuf_pool_create("trf_pool", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 				       SOCKET_ID_ANY);

@@ -31,6 +31,7 @@
 #include <rte_tcp.h>
 
 #include "tcp/tcp.h"
+#include "test_eal.h"
 
 #define IP4(a, b, c, d) RTE_BE32(((uint32_t)(a) << 24) | ((b) << 16) | ((c) << 8) | (d))
 #define OUR_IP		IP4(10, 7, 0, 1)
@@ -93,23 +94,9 @@ io_output(void *arg, struct rte_mbuf *m, rte_be32_t src, rte_be32_t dst)
 static inline void
 tt_eal_init(const char *prefix)
 {
-	char pfx[64];
-	char *argv[] = {"nc_test_tcp",
-			"--no-huge",
-			"--no-shconf",
-			"--no-pci",
-			"--no-telemetry",
-			"--log-level=lib.eal:error",
-			"-m",
-			"256",
-			"--lcores",
-			"0",
-			"--file-prefix",
-			pfx,
-			NULL};
+	const struct test_eal eal = {.name = "nc_test_tcp", .prefix = prefix};
 
-	snprintf(pfx, sizeof(pfx), "%s", prefix);
-	if (rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) < 0) {
+	if (test_eal_start(&eal) < 0) {
 		fprintf(stderr, "rte_eal_init failed\n");
 		exit(1);
 	}
