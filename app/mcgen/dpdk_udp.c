@@ -97,7 +97,7 @@ loop(struct dudp *x)
 		flush(x);
 		if (!mcgen_engine_issuing(t, now) && t->inflight == 0)
 			return 0;
-		if (!mcgen_engine_issuing(t, now) && now >= t->run->drain_ns) {
+		if (!mcgen_engine_issuing(t, now) && mcgen_engine_drain_over(t, now)) {
 			mcgen_udp_book_scan(x->book, now, true);
 			return 0;
 		}

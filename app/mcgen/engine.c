@@ -3,6 +3,7 @@
 #include "engine.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "rng.h"
@@ -90,7 +91,16 @@ mcgen_engine_passed(struct mcgen_thread *t)
 		return false;
 	if (t->run->rate > 0 && t->next_ns == 0)
 		t->next_ns = (double)t->run->start_ns + t->gap_ns * t->id / t->run->nthreads;
+	if (t->warm_answer_ns == 0)
+		t->warm_answer_ns = t->run->start_ns;
 	return true;
+}
+
+/* Whether the reporting thread stopped the run (a thread failed). */
+static inline bool
+stopped(const struct mcgen_thread *t)
+{
+	return __atomic_load_n(&t->run->stop, __ATOMIC_RELAXED);
 }
 
 void
@@ -116,11 +126,17 @@ mcgen_engine_tick(struct mcgen_thread *t, uint64_t now)
 bool
 mcgen_engine_issuing(const struct mcgen_thread *t, uint64_t now)
 {
-	if (now >= t->run->end_ns)
+	if (now >= t->run->end_ns || stopped(t))
 		return false;
 	if (t->run->warm)
-		return t->warm_next < t->warm_end;
-	return now < t->run->end_ns;
+		return !t->warm_silent && (t->warm_next < t->warm_end || t->warm_retry_n > 0);
+	return true;
+}
+
+bool
+mcgen_engine_drain_over(const struct mcgen_thread *t, uint64_t now)
+{
+	return now >= t->run->drain_ns || stopped(t) || t->warm_silent;
 }
 
 uint64_t
@@ -141,10 +157,19 @@ mcgen_engine_next(struct mcgen_thread *t, uint64_t now, struct mcgen_req *q)
 	if (run->warm) {
 		q->op = MCGEN_OP_SET;
 		q->nkeys = 1;
-		q->keys[0] = t->warm_next++;
+		if (t->warm_retry_n > 0) {
+			const struct mcgen_warm_retry *r = &t->warm_retry[--t->warm_retry_n];
+
+			q->keys[0] = r->key;
+			q->tries = r->tries;
+		} else {
+			q->keys[0] = t->warm_next++;
+			q->tries = 0;
+		}
 		q->version = 0;
 		q->sched_ns = now;
 	} else {
+		q->tries = 0;
 		if (run->rate > 0) {
 			if (t->next_ns > (double)now)
 				return false;
@@ -182,6 +207,7 @@ mcgen_engine_reply(struct mcgen_thread *t, const struct mcgen_req *q,
 	int rc;
 
 	t->inflight--;
+	t->warm_answer_ns = now;
 	mcgen_tstats_count(&t->st, MCGEN_C_replies, 1);
 	rc = mcgen_reply_check(t->run->w, q, r, &out, err, sizeof(err));
 	if (rc < 0)
@@ -198,13 +224,49 @@ mcgen_engine_reply(struct mcgen_thread *t, const struct mcgen_req *q,
 	mcgen_tstats_latency(&t->st, now > q->sched_ns ? now - q->sched_ns : 0);
 }
 
+/*
+ * Warm-up set @p q was lost: send it again (later) while it has tries left and the server still
+ * answers; else count its key given up.
+ */
+static void
+warm_lost(struct mcgen_thread *t, const struct mcgen_req *q)
+{
+	uint64_t silence = 3 * t->run->timeout_ns;
+
+	if (silence < MCGEN_WARM_SILENCE)
+		silence = MCGEN_WARM_SILENCE;
+
+	if (!t->warm_silent && mcgen_now_ns() - t->warm_answer_ns >= silence)
+		t->warm_silent = true;
+	if (t->warm_silent || stopped(t) || q->tries + 1 >= MCGEN_WARM_TRIES) {
+		mcgen_tstats_count(&t->st, MCGEN_C_gave_up, 1);
+		return;
+	}
+	if (t->warm_retry_n == t->warm_retry_cap) {
+		uint32_t cap = t->warm_retry_cap ? 2 * t->warm_retry_cap : 64;
+		struct mcgen_warm_retry *r = realloc(t->warm_retry, cap * sizeof(*r));
+
+		if (r == NULL) {
+			mcgen_tstats_count(&t->st, MCGEN_C_gave_up, 1);
+			return;
+		}
+		t->warm_retry = r;
+		t->warm_retry_cap = cap;
+	}
+	t->warm_retry[t->warm_retry_n++] =
+		(struct mcgen_warm_retry){.key = q->keys[0], .tries = (uint8_t)(q->tries + 1)};
+	mcgen_tstats_count(&t->st, MCGEN_C_retried, 1);
+}
+
 void
 mcgen_engine_lost(struct mcgen_thread *t, const struct mcgen_req *q, enum mcgen_counter why,
 		  const char *msg)
 {
-	(void)q;
 	t->inflight--;
 	mcgen_tstats_count(&t->st, why, 1);
+	if (t->run->warm && q->op == MCGEN_OP_SET &&
+	    (why == MCGEN_C_timeouts || why == MCGEN_C_aborted))
+		warm_lost(t, q);
 	if (msg != NULL)
 		mcgen_engine_say(t, msg);
 }
@@ -218,5 +280,11 @@ mcgen_engine_count(struct mcgen_thread *t, enum mcgen_counter c, uint64_t n)
 void
 mcgen_engine_finish(struct mcgen_thread *t)
 {
+	/* What the warm-up never got to send again is given up too. */
+	if (t->warm_retry_n > 0)
+		mcgen_tstats_count(&t->st, MCGEN_C_gave_up, t->warm_retry_n);
+	t->warm_retry_n = 0;
+	free(t->warm_retry);
+	t->warm_retry = NULL;
 	mcgen_tstats_finish(&t->st);
 }

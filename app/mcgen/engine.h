@@ -18,7 +18,10 @@
  * send. Open loop: arrivals are scheduled at the offered rate (uniform or Poisson gaps), each
  * request carries its arrival time, and its latency counts from that time; when every
  * connection is full the schedule falls behind and the wait is counted (no coordinated
- * omission). Warm-up: the thread's share of the keys, each set once, closed loop.
+ * omission). Warm-up: the thread's share of the keys, each set once, closed loop; a set lost
+ * (timed out, or with its connection) is sent again, up to MCGEN_WARM_TRIES times in all, and
+ * the thread gives up when nothing has answered for MCGEN_WARM_SILENCE (or 3 timeouts, if
+ * longer): the transport then returns -ETIMEDOUT (mcgen_transport_run()).
  *
  * Threads: a struct mcgen_thread belongs to its thread; struct mcgen_run is shared read-only.
  */
@@ -59,6 +62,11 @@ void mcgen_gate_open(struct mcgen_gate *g);
 
 struct mcgen_dpdk;
 
+/** Warm-up: how many times in all a key's set is sent when it keeps being lost. */
+#define MCGEN_WARM_TRIES 5
+/** Warm-up: no reply for this long (ns; or three --timeout, if longer): the server is gone. */
+#define MCGEN_WARM_SILENCE 3000000000ull
+
 /** What every thread of one run (warm-up, or one measured step) shares, read-only. */
 struct mcgen_run {
 	const struct mcgen_options *o;
@@ -74,6 +82,13 @@ struct mcgen_run {
 	uint64_t end_ns;    /* no new request after this */
 	uint64_t drain_ns;  /* requests in flight after this are timeouts */
 	uint64_t timeout_ns;
+	bool stop; /* [atomic] set by the reporting thread when a thread failed: the rest stop */
+};
+
+/** A warm-up set to send again: its key and the times it was sent. */
+struct mcgen_warm_retry {
+	uint32_t key;
+	uint8_t tries;
 };
 
 /** One load thread. */
@@ -85,6 +100,10 @@ struct mcgen_thread {
 	uint32_t version_seq;
 	double next_ns, gap_ns; /* open loop: the next arrival, the mean gap */
 	uint32_t warm_next, warm_end;
+	struct mcgen_warm_retry *warm_retry; /* warm-up: lost sets to send again (a stack) */
+	uint32_t warm_retry_n, warm_retry_cap;
+	uint64_t warm_answer_ns; /* warm-up: the last reply (the start before any) */
+	bool warm_silent;	 /* warm-up: nothing answered for too long; given up */
 	uint64_t inflight;
 	unsigned errors_shown;
 	int status; /* 0, or the negative errno that stopped the thread */
@@ -123,8 +142,17 @@ bool mcgen_engine_passed(struct mcgen_thread *t);
 /** Account the time: roll the per-second statistics. */
 void mcgen_engine_tick(struct mcgen_thread *t, uint64_t now);
 
-/** Is the thread still to issue requests (before the end, or keys left to warm)? */
+/**
+ * Is the thread still to issue requests (before the end, or keys left to warm, or lost sets to
+ * send again)? False once the run was stopped (struct mcgen_run stop).
+ */
 bool mcgen_engine_issuing(const struct mcgen_thread *t, uint64_t now);
+
+/**
+ * Whether requests still in flight are no longer waited for: past the drain limit, or the run
+ * was stopped. The transport then counts them lost (mcgen_engine_lost()) and returns.
+ */
+bool mcgen_engine_drain_over(const struct mcgen_thread *t, uint64_t now);
 
 /**
  * The next request, when one is due at @p now: filled in @p q with sched_ns and sent_ns set
@@ -154,7 +182,7 @@ void mcgen_engine_count(struct mcgen_thread *t, enum mcgen_counter c, uint64_t n
 /** Show an error message (the first few per thread are printed on stderr). */
 void mcgen_engine_say(struct mcgen_thread *t, const char *msg);
 
-/** The thread's last act: every second published. */
+/** The thread's last act: every second published, what it held freed. */
 void mcgen_engine_finish(struct mcgen_thread *t);
 
 #endif /* NC_MCGEN_ENGINE_H */

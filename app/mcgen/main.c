@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "dpdk.h"
+#include "engine.h"
 #include "options.h"
 #include "report.h"
 #include "run.h"
@@ -30,7 +31,7 @@ warm_up(struct mcgen_main *m)
 {
 	struct mcgen_step s;
 	char err[256];
-	uint64_t t0 = 0;
+	uint64_t t0 = 0, errors, set;
 	int rc;
 
 	t0 = (uint64_t)time(NULL);
@@ -40,12 +41,23 @@ warm_up(struct mcgen_main *m)
 		mcgen_step_release(&s);
 		return rc;
 	}
-	printf("mcgen: warm-up: %llu keys set in about %llu s (errors %llu, timeouts %llu)\n",
-	       (unsigned long long)s.total.c[MCGEN_C_sets],
-	       (unsigned long long)((uint64_t)time(NULL) - t0),
-	       (unsigned long long)mcgen_sample_errors(&s.total),
-	       (unsigned long long)s.total.c[MCGEN_C_timeouts]);
-	rc = mcgen_sample_errors(&s.total) > 0 ? -EBADMSG : 0;
+	/* Every warm-up request is a set: the errors are sets refused or answered wrong. */
+	errors = mcgen_sample_errors(&s.total);
+	set = s.total.c[MCGEN_C_sets] > errors ? s.total.c[MCGEN_C_sets] - errors : 0;
+	printf("mcgen: warm-up: %llu of %llu keys set in about %llu s (errors %llu, timeouts %llu, "
+	       "sent again %llu)\n",
+	       (unsigned long long)set, (unsigned long long)m->w.keys,
+	       (unsigned long long)((uint64_t)time(NULL) - t0), (unsigned long long)errors,
+	       (unsigned long long)s.total.c[MCGEN_C_timeouts],
+	       (unsigned long long)s.total.c[MCGEN_C_retried]);
+	rc = errors > 0 ? -EBADMSG : 0;
+	if (rc == 0 && s.total.c[MCGEN_C_gave_up] > 0) {
+		fprintf(stderr,
+			"mcgen: warm-up: %llu keys not set, each sent %d times without an answer: "
+			"their gets would miss; not measuring\n",
+			(unsigned long long)s.total.c[MCGEN_C_gave_up], MCGEN_WARM_TRIES);
+		rc = -ETIMEDOUT;
+	}
 	mcgen_step_release(&s);
 	return rc;
 }
@@ -91,6 +103,9 @@ measure(struct mcgen_main *m)
 				    sizeof(err));
 		m->nsteps++;
 		if (rc < 0) {
+			/* What it counted before it stopped, when it sent anything. */
+			if (s->total.c[MCGEN_C_sent] > 0)
+				mcgen_report_summary(stdout, &m->o, s);
 			fprintf(stderr, "mcgen: %s\n", err);
 			return rc;
 		}
@@ -101,6 +116,28 @@ measure(struct mcgen_main *m)
 	if (m->o.sweep.n)
 		mcgen_report_table(stdout, m->steps, m->nsteps);
 	return 0;
+}
+
+/*
+ * The result files, checked before any load (a long sweep is not lost to a typo in a path):
+ * -j and --plot writable, and the plot script able to draw.
+ * @return 0; a negative errno, said on stderr.
+ */
+static int
+check_outputs(const struct mcgen_options *o)
+{
+	char err[256];
+	int rc = 0;
+
+	if (o->json[0] != '\0')
+		rc = mcgen_report_path_check("json", o->json, err, sizeof(err));
+	if (rc == 0 && o->plot[0] != '\0')
+		rc = mcgen_report_path_check("plot", o->plot, err, sizeof(err));
+	if (rc == 0 && o->plot[0] != '\0')
+		rc = mcgen_report_plot_check(err, sizeof(err));
+	if (rc < 0)
+		fprintf(stderr, "mcgen: %s\n", err);
+	return rc;
 }
 
 static int
@@ -159,6 +196,10 @@ main(int argc, char **argv)
 	rc = mcgen_resolve(m->o.server, &m->target.addr, &m->target.addrlen, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "mcgen: %s\n", err);
+		free(m);
+		return 2;
+	}
+	if (check_outputs(&m->o) < 0) {
 		free(m);
 		return 2;
 	}

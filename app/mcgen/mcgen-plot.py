@@ -3,6 +3,7 @@
 """Draw mcgen's --sweep result: achieved throughput against p99 (and p50, p999) latency.
 
     mcgen-plot.py RESULT.json OUT.png
+    mcgen-plot.py --check       (exit status 0 when matplotlib is there to draw with)
 
 RESULT.json is what `mcgen --sweep ... --json FILE` wrote; mcgen --plot runs this script
 itself. Needs matplotlib (Debian: python3-matplotlib). Exit status 0, or 1 with a message.
@@ -11,7 +12,22 @@ import json
 import sys
 
 
+def have_matplotlib():
+    """matplotlib.pyplot on the Agg backend, or None (said on stderr)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("mcgen-plot: matplotlib is missing (apt-get install python3-matplotlib)",
+              file=sys.stderr)
+        return None
+    return plt
+
+
 def main(argv):
+    if len(argv) == 2 and argv[1] == "--check":
+        return 0 if have_matplotlib() else 1
     if len(argv) != 3:
         print(__doc__.strip(), file=sys.stderr)
         return 2
@@ -21,13 +37,8 @@ def main(argv):
     if not steps:
         print("mcgen-plot: no steps in " + argv[1], file=sys.stderr)
         return 1
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("mcgen-plot: matplotlib is missing (apt-get install python3-matplotlib)",
-              file=sys.stderr)
+    plt = have_matplotlib()
+    if plt is None:
         return 1
     opts = result["options"]
     x = [s["achieved_rate"] / 1000.0 for s in steps]
@@ -45,7 +56,11 @@ def main(argv):
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(argv[2], dpi=110)
+    try:
+        fig.savefig(argv[2], dpi=110)
+    except OSError as e:
+        print("mcgen-plot: cannot write %s: %s" % (argv[2], e.strerror or e), file=sys.stderr)
+        return 1
     return 0
 
 

@@ -83,6 +83,20 @@ static const struct desc descs[] = {
 };
 #define NDESCS (sizeof(descs) / sizeof(descs[0]))
 
+/*
+ * Bound @p v of a whole-number option in decimal into @p buf: the doubles of the table hold
+ * UINT64_MAX as 2^64, which "%.0f" would print one too high.
+ */
+static const char *
+bound_str(double v, char *buf, size_t len)
+{
+	if (v >= 18446744073709551615.0)
+		snprintf(buf, len, "%llu", (unsigned long long)UINT64_MAX);
+	else
+		snprintf(buf, len, "%.0f", v);
+	return buf;
+}
+
 static int
 fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -273,14 +287,16 @@ parse_value(const struct desc *d, const char *s, struct mcgen_options *o, char *
 	    size_t errlen)
 {
 	void *field = (char *)o + d->offset;
+	char lo[24], hi[24];
 	double v;
 	uint64_t u;
 
 	switch (d->kind) {
 	case KIND_uint:
 		if (parse_u64(s, &u) < 0 || (double)u < d->min || (double)u > d->max)
-			return fail(err, errlen, "--%s: '%s' is not a whole number in %.0f..%.0f",
-				    d->name, s, d->min, d->max);
+			return fail(err, errlen, "--%s: '%s' is not a whole number in %s..%s",
+				    d->name, s, bound_str(d->min, lo, sizeof(lo)),
+				    bound_str(d->max, hi, sizeof(hi)));
 		*(uint64_t *)field = u;
 		return 0;
 	case KIND_real:
@@ -439,7 +455,7 @@ mcgen_options_usage(FILE *f)
 	      f);
 	for (size_t i = 0; i < NDESCS; i++) {
 		const struct desc *d = &descs[i];
-		char flag[64];
+		char flag[64], lo[24], hi[24];
 
 		if (d->short_flag != 0)
 			snprintf(flag, sizeof(flag), "-%c, --%s%s%s", d->short_flag, d->name,
@@ -448,11 +464,19 @@ mcgen_options_usage(FILE *f)
 			snprintf(flag, sizeof(flag), "    --%s%s%s", d->name, d->arg ? " " : "",
 				 d->arg ? d->arg : "");
 		fprintf(f, "  %-30s %s", flag, d->help);
+		if (d->kind == KIND_uint || d->kind == KIND_range)
+			fprintf(f, " (%s..%s)", bound_str(d->min, lo, sizeof(lo)),
+				bound_str(d->max, hi, sizeof(hi)));
+		else if (d->kind == KIND_real)
+			fprintf(f, " (%g..%g)", d->min, d->max);
 		if (d->def[0] != '\0' && d->kind != KIND_switch)
 			fprintf(f, " [%s]", d->def);
 		fputc('\n', f);
 	}
-	fputs("\nExit status: 0 when every reply was right; 1 on errors (a wrong byte, a bad\n"
-	      "reply, a server error) or when nothing was answered; 2 on bad usage.\n",
+	fputs("\nExit status: 0 when every reply was right (timeouts alone are not errors: over\n"
+	      "udp a server that went away only times out); 1 on errors (a wrong byte, a bad\n"
+	      "reply, a server error, a connection refused, a warm-up that could not set every\n"
+	      "key) or when nothing was answered; 2 on bad usage (a -j or --plot file that\n"
+	      "cannot be written included).\n",
 	      f);
 }

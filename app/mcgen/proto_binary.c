@@ -170,6 +170,19 @@ value(const struct mcgen_req *q, const uint8_t *b, const struct pkt *k, struct m
 	return 0;
 }
 
+/* An error response at @p b: MCGEN_ST_ERROR, its message (the body after extras and key). */
+static void
+error_said(const uint8_t *b, const struct pkt *k, struct mcgen_reply *r)
+{
+	uint32_t skip = (uint32_t)k->ext + k->klen;
+
+	r->status = MCGEN_ST_ERROR;
+	if (k->body > skip) {
+		r->said = (const char *)b + HDR + skip;
+		r->said_len = k->body - skip;
+	}
+}
+
 long
 mcgen_binary_parse(const struct mcgen_req *q, const char *buf, size_t len,
 		   struct mcgen_reply *r, size_t *need, char *err, size_t errlen)
@@ -181,6 +194,8 @@ mcgen_binary_parse(const struct mcgen_req *q, const char *buf, size_t len,
 
 	r->nvals = 0;
 	r->status = MCGEN_ST_OK;
+	r->said = NULL;
+	r->said_len = 0;
 	for (;;) {
 		rc = packet(q, b, len, off, &k, need, err, errlen);
 		if (rc <= 0)
@@ -211,7 +226,7 @@ mcgen_binary_parse(const struct mcgen_req *q, const char *buf, size_t len,
 		else if (k.status == ST_NOT_STORED && q->op == MCGEN_OP_SET)
 			r->status = MCGEN_ST_NOT_STORED;
 		else if (k.status != ST_OK)
-			r->status = MCGEN_ST_ERROR;
+			error_said(p, &k, r);
 		else if (q->op == MCGEN_OP_GET && (rc = value(q, p, &k, r, err, errlen)) < 0)
 			return rc;
 		return (long)off;

@@ -79,6 +79,15 @@ line_is_error(const char *p, size_t n)
 	       line_starts(p, n, "SERVER_ERROR");
 }
 
+/* Reply @p r is error line [p, p + n) (line_is_error()): MCGEN_ST_ERROR, the line its words. */
+static inline void
+line_error(struct mcgen_reply *r, const char *p, size_t n)
+{
+	r->status = MCGEN_ST_ERROR;
+	r->said = p;
+	r->said_len = (uint32_t)n;
+}
+
 /* Parse decimal digits at *@p p (before @p end) into *@p v; advance past them. */
 static inline bool
 line_uint(const char **p, const char *end, uint64_t *v)

@@ -119,7 +119,7 @@ parse_get(const struct mcgen_req *q, const char *buf, size_t len, struct mcgen_r
 			continue;
 		}
 		if (line_is_error(p, n)) {
-			r->status = MCGEN_ST_ERROR;
+			line_error(r, p, n);
 			return (long)(eol + 2);
 		}
 		if (!line_starts(p, n, "VA "))
@@ -159,13 +159,15 @@ mcgen_meta_parse(const struct mcgen_req *q, const char *buf, size_t len, struct 
 
 	r->nvals = 0;
 	r->status = MCGEN_ST_OK;
+	r->said = NULL;
+	r->said_len = 0;
 	if (q->op == MCGEN_OP_GET || q->op == MCGEN_OP_MGET)
 		return parse_get(q, buf, len, r, need, err, errlen);
 	rc = line_find(buf, len, 0, &eol, need, err, errlen);
 	if (rc <= 0)
 		return rc;
 	if (line_is_error(buf, eol))
-		r->status = MCGEN_ST_ERROR;
+		line_error(r, buf, eol);
 	else if (status_is(buf, eol, "HD"))
 		r->status = MCGEN_ST_OK;
 	else if (q->op == MCGEN_OP_SET && status_is(buf, eol, "NS"))

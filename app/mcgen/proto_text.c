@@ -88,7 +88,7 @@ parse_get(const struct mcgen_req *q, const char *buf, size_t len, struct mcgen_r
 			return (long)(eol + 2);
 		}
 		if (line_is_error(p, eol - off)) {
-			r->status = MCGEN_ST_ERROR;
+			line_error(r, p, eol - off);
 			return (long)(eol + 2);
 		}
 		if (!line_starts(p, eol - off, "VALUE "))
@@ -123,6 +123,8 @@ mcgen_text_parse(const struct mcgen_req *q, const char *buf, size_t len, struct 
 
 	r->nvals = 0;
 	r->status = MCGEN_ST_OK;
+	r->said = NULL;
+	r->said_len = 0;
 	if (q->op == MCGEN_OP_GET || q->op == MCGEN_OP_MGET)
 		return parse_get(q, buf, len, r, need, err, errlen);
 	rc = line_find(buf, len, 0, &eol, need, err, errlen);
@@ -130,7 +132,7 @@ mcgen_text_parse(const struct mcgen_req *q, const char *buf, size_t len, struct 
 		return rc;
 	n = eol;
 	if (line_is_error(buf, n))
-		r->status = MCGEN_ST_ERROR;
+		line_error(r, buf, n);
 	else if (q->op == MCGEN_OP_SET && line_is(buf, n, "STORED"))
 		r->status = MCGEN_ST_OK;
 	else if (q->op == MCGEN_OP_SET && line_is(buf, n, "NOT_STORED"))

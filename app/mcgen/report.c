@@ -130,6 +130,11 @@ json_step(FILE *f, const struct mcgen_step *s)
 
 	fprintf(f, "    {\"offered_rate\": %.3f, \"achieved_rate\": %.3f, \"seconds\": %g,\n",
 		s->rate, achieved(s), s->seconds);
+	if (s->status < 0) {
+		fprintf(f, "     \"failed\": ");
+		json_str(f, s->error);
+		fprintf(f, ",\n");
+	}
 	fprintf(f, "     \"errors\": %llu, \"counters\": {",
 		(unsigned long long)mcgen_sample_errors(&s->total));
 	for (unsigned i = 0; i < MCGEN_C_COUNT; i++)
@@ -167,6 +172,7 @@ mcgen_report_json(const char *path, const struct mcgen_options *o,
 		  const struct mcgen_step *steps, unsigned n, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "w");
+	const char *failed = NULL;
 	uint64_t errors = 0;
 
 	if (f == NULL) {
@@ -182,8 +188,15 @@ mcgen_report_json(const char *path, const struct mcgen_options *o,
 		json_step(f, &steps[i]);
 		fputs(i + 1 < n ? ",\n" : "\n", f);
 		errors += mcgen_sample_errors(&steps[i].total);
+		if (steps[i].status < 0 && failed == NULL)
+			failed = steps[i].error;
 	}
-	fprintf(f, "  ],\n  \"errors\": %llu\n}\n", (unsigned long long)errors);
+	fprintf(f, "  ],\n  \"errors\": %llu,\n  \"failed\": ", (unsigned long long)errors);
+	if (failed != NULL)
+		json_str(f, failed);
+	else
+		fputs("null", f);
+	fputs("\n}\n", f);
 	if (fclose(f) != 0) {
 		snprintf(err, errlen, "--json %s: write failed", path);
 		return -EIO;
@@ -191,12 +204,11 @@ mcgen_report_json(const char *path, const struct mcgen_options *o,
 	return 0;
 }
 
-int
-mcgen_report_plot(const char *json, const char *png, char *err, size_t errlen)
+/* The plot script: MCGEN_PLOT_SCRIPT, else the installed one, else the source tree's. */
+static const char *
+plot_script(void)
 {
 	const char *script = getenv("MCGEN_PLOT_SCRIPT");
-	int status;
-	pid_t pid;
 
 	if (script == NULL || script[0] == '\0') {
 		script = NC_MCGEN_PLOT_SCRIPT;
@@ -205,19 +217,70 @@ mcgen_report_plot(const char *json, const char *png, char *err, size_t errlen)
 			script = NC_SOURCE_MCGEN_PLOT_SCRIPT;
 #endif
 	}
+	return script;
+}
+
+/* Run the plot script with arguments @p a1 and @p a2 (NULL: none). @return 0, or -EIO said. */
+static int
+plot_run(const char *a1, const char *a2, char *err, size_t errlen)
+{
+	const char *script = plot_script();
+	int status;
+	pid_t pid;
+
 	pid = fork();
 	if (pid < 0) {
 		snprintf(err, errlen, "--plot: fork: %s", strerror(errno));
 		return -EAGAIN;
 	}
 	if (pid == 0) {
-		execl("/usr/bin/python3", "python3", script, json, png, (char *)NULL);
-		fprintf(stderr, "mcgen: --plot: cannot run /usr/bin/python3: %s\n", strerror(errno));
+		execl("/usr/bin/python3", "python3", script, a1, a2, (char *)NULL);
+		fprintf(stderr, "mcgen: --plot: cannot run /usr/bin/python3: %s\n",
+			strerror(errno));
 		_exit(127);
 	}
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		snprintf(err, errlen, "--plot: %s failed (python3-matplotlib installed?)", script);
+		snprintf(err, errlen, "--plot: %s failed (exit status %d; its message above)",
+			 script, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 		return -EIO;
 	}
 	return 0;
+}
+
+int
+mcgen_report_plot(const char *json, const char *png, char *err, size_t errlen)
+{
+	return plot_run(json, png, err, errlen);
+}
+
+int
+mcgen_report_plot_check(char *err, size_t errlen)
+{
+	return plot_run("--check", NULL, err, errlen);
+}
+
+int
+mcgen_report_path_check(const char *opt, const char *path, char *err, size_t errlen)
+{
+	char dir[MCGEN_STR_LEN];
+	char *slash;
+
+	if (access(path, F_OK) == 0) {
+		if (access(path, W_OK) == 0)
+			return 0;
+		snprintf(err, errlen, "--%s %s: %s", opt, path, strerror(errno));
+		return -errno;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (access(dir, W_OK | X_OK) == 0)
+		return 0;
+	snprintf(err, errlen, "--%s %s: its folder %s: %s", opt, path, dir, strerror(errno));
+	return -errno;
 }

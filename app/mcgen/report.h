@@ -32,8 +32,21 @@ int mcgen_report_json(const char *path, const struct mcgen_options *o,
  * Draw the throughput-vs-p99 plot of the JSON result at @p json into @p png with the plot
  * script (the installed one, else the source tree's while not installed; MCGEN_PLOT_SCRIPT in
  * the environment overrides both) run by /usr/bin/python3.
- * @return 0; a negative errno with a message in @p err (e.g. matplotlib missing).
+ * @return 0; a negative errno with a message in @p err (the script says why on stderr).
  */
 int mcgen_report_plot(const char *json, const char *png, char *err, size_t errlen);
+
+/**
+ * Before the load: whether the plot script can run here (python3 and matplotlib present).
+ * @return 0; a negative errno with a message in @p err.
+ */
+int mcgen_report_plot_check(char *err, size_t errlen);
+
+/**
+ * Before the load: whether a result file can be written at @p path (given as option @p opt):
+ * the file writable if it exists, else its folder.
+ * @return 0; a negative errno with a message in @p err.
+ */
+int mcgen_report_path_check(const char *opt, const char *path, char *err, size_t errlen);
 
 #endif /* NC_MCGEN_REPORT_H */

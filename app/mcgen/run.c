@@ -103,6 +103,16 @@ print_second(FILE *out, const char *label, double rate, unsigned s, const struct
 	fflush(out);
 }
 
+/* The first thread that stopped on an error, or -1. */
+static int
+failed_thread(const struct worker *k, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (__atomic_load_n(&k[i].t.status, __ATOMIC_ACQUIRE) < 0)
+			return (int)i;
+	return -1;
+}
+
 /* Wait for second @p s of every thread, merge it into @p l. */
 static void
 collect_second(struct worker *k, unsigned n, const struct mcgen_run *run, unsigned s,
@@ -184,6 +194,19 @@ mcgen_run_step(const struct mcgen_options *o, const struct mcgen_workload *w,
 		mcgen_gate_open(&gate);
 		for (unsigned s = 0; s < res->nsec; s++) {
 			collect_second(k, n, &run, s, &res->sec[s]);
+			if (failed_thread(k, n) >= 0) {
+				/*
+				 * A thread stopped on an error: so does the run, and this second
+				 * and the rest are not reported (that thread counted nothing in
+				 * them); the step's totals keep all that was counted, over the
+				 * time it ran.
+				 */
+				__atomic_store_n(&run.stop, true, __ATOMIC_RELAXED);
+				res->nsec = s;
+				res->seconds = fmin(o->duration,
+						    (double)(mcgen_now_ns() - run.start_ns) / 1e9);
+				break;
+			}
 			if (!o->quiet)
 				print_second(out, label, run.rate, s, &res->sec[s]);
 		}
@@ -201,6 +224,8 @@ mcgen_run_step(const struct mcgen_options *o, const struct mcgen_workload *w,
 	mcgen_gate_destroy(&gate);
 	free(k);
 	res->status = rc;
+	if (rc < 0)
+		snprintf(res->error, sizeof(res->error), "%s", err);
 	return rc;
 }
 

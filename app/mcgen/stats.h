@@ -33,6 +33,8 @@
 	X(aborted, "requests lost with a connection the server closed or that broke") \
 	X(late, "udp: replies after their timeout, or to no request")           \
 	X(reconnects, "tcp: connections opened again")                         \
+	X(retried, "warm-up: sets lost (timed out or aborted) and sent again")    \
+	X(gave_up, "warm-up: keys still not set after every try")                 \
 	X(handoffs, "dpdk: frames (replies, TCP segments) received on another thread's queue and handed to it")
 
 enum mcgen_counter {

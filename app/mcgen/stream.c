@@ -232,7 +232,7 @@ mcgen_stream_drained(struct mcgen_stream_book *b, uint64_t now)
 		return false;
 	if (t->inflight == 0)
 		return true;
-	if (now < t->run->drain_ns)
+	if (!mcgen_engine_drain_over(t, now))
 		return false;
 	for (unsigned i = 0; i < b->n; i++)
 		mcgen_stream_lose(b, &b->s[i], MCGEN_C_timeouts, NULL);

@@ -23,7 +23,20 @@ mcgen_transport_run(unsigned which, struct mcgen_thread *t)
 	} else {
 		rc = runs[which](t);
 	}
-	t->status = rc;
+	if (rc == 0 && t->warm_silent) {
+		snprintf(t->err, sizeof(t->err),
+			 "no reply for %.1f s while setting the keys: is the server up, on that "
+			 "port and transport?",
+			 (double)(mcgen_now_ns() - t->warm_answer_ns) / 1e9);
+		rc = -ETIMEDOUT;
+	}
+	/* Requests a failed transport left in flight: lost with it. */
+	if (rc < 0 && t->inflight > 0) {
+		mcgen_engine_count(t, MCGEN_C_aborted, t->inflight);
+		t->inflight = 0;
+	}
+	/* Release: the message is written before the status says there is one. */
+	__atomic_store_n(&t->status, rc, __ATOMIC_RELEASE);
 	mcgen_engine_finish(t);
 	return rc;
 }

@@ -179,14 +179,39 @@ check_get(const struct mcgen_workload *w, const struct mcgen_req *q, const struc
 	return 0;
 }
 
+/* The server's words @p s (@p n bytes) quoted into @p buf: at most 120 bytes, unprintable as '?'. */
+static const char *
+said_quote(const char *s, uint32_t n, char *buf, size_t cap)
+{
+	size_t j = 0;
+
+	buf[j++] = '\'';
+	for (uint32_t i = 0; i < n && i < 120 && j + 5 < cap; i++)
+		buf[j++] = (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f ? s[i] : '?';
+	if (n > 120 && j + 5 < cap) {
+		memcpy(buf + j, "...", 3);
+		j += 3;
+	}
+	buf[j++] = '\'';
+	buf[j] = '\0';
+	return buf;
+}
+
 int
 mcgen_reply_check(const struct mcgen_workload *w, const struct mcgen_req *q,
 		  const struct mcgen_reply *r, struct mcgen_outcome *out, char *err, size_t errlen)
 {
+	char quoted[136];
+
 	if (r->status == MCGEN_ST_ERROR || r->status == MCGEN_ST_NOT_STORED) {
 		out->server_errors = 1;
-		snprintf(err, errlen, "%s: the server answered %s", mcgen_op_name(q->op),
-			 r->status == MCGEN_ST_ERROR ? "an error" : "not stored");
+		if (r->status == MCGEN_ST_ERROR && r->said != NULL)
+			snprintf(err, errlen, "%s: the server answered an error: %s",
+				 mcgen_op_name(q->op),
+				 said_quote(r->said, r->said_len, quoted, sizeof(quoted)));
+		else
+			snprintf(err, errlen, "%s: the server answered %s", mcgen_op_name(q->op),
+				 r->status == MCGEN_ST_ERROR ? "an error" : "not stored");
 		return -EREMOTEIO;
 	}
 	switch (q->op) {

@@ -40,6 +40,7 @@ struct mcgen_req {
 	uint32_t opaque;   /* binary: the request's opaque */
 	uint8_t op;	   /* enum mcgen_op */
 	uint8_t nkeys;
+	uint8_t tries; /* warm-up: the times this set was sent before, lost */
 	uint32_t keys[MCGEN_MGET_MAX];
 };
 
@@ -62,6 +63,9 @@ struct mcgen_reply {
 	enum mcgen_status status;
 	unsigned nvals;
 	struct mcgen_val v[MCGEN_MGET_MAX];
+	const char *said; /* MCGEN_ST_ERROR: the server's words (its error line, or a binary
+			     error's message), into the received bytes; NULL when none */
+	uint32_t said_len;
 };
 
 /**

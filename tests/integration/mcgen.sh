@@ -9,7 +9,10 @@
 # arrivals) per transport; every run must exit 0 with no error, answer requests, and write JSON
 # that parses with errors 0. Then a --sweep with --plot (a PNG must come out), and the negative
 # check: a fake server (mcgen_fake.py) that changes one byte of every 50th value must make mcgen
-# fail, with the wrong values counted in its JSON. About 40 s. Prints PASS/FAIL per check and
+# fail, with the wrong values counted in its JSON; a set refused (quoted), result paths that
+# cannot be written (refused before the load), nothing listening on TCP (the run stops at once)
+# and on UDP (the warm-up gives up after 3 s), and a UDP server that drops every 7th set (the
+# warm-up sends them again, every get hits). About 50 s. Prints PASS/FAIL per check and
 # "N passed, M failed" for scripts/test.sh.
 set -euo pipefail
 
@@ -98,6 +101,25 @@ check() {
 	report_check "$name" "$ok" "$t0" "$out" "$LOGDIR/$SERVER_NAME.server.log" 30
 }
 
+# expect NAME WANT_RC PATTERN MAX_S MCGEN-ARGS...: one mcgen run against 127.0.0.1:PORT that
+# must exit WANT_RC within MAX_S seconds and say PATTERN (grep -E) on stdout or stderr.
+expect() {
+	local name=$1 want_rc=$2 pattern=$3 max=$4 t0=$SECONDS rc=0 ok=1
+	shift 4
+	local out=$LOGDIR/$name.out
+	timeout 60 "$MCGEN" -s "127.0.0.1:$PORT" "$@" >"$out" 2>&1 || rc=$?
+	if ((rc != want_rc)); then
+		printf 'exit status %d, want %d\n' "$rc" "$want_rc" >>"$out"
+		ok=0
+	fi
+	grep -Eq -- "$pattern" "$out" || { echo "no '$pattern' in the output" >>"$out"; ok=0; }
+	if ((SECONDS - t0 > max)); then
+		echo "took $((SECONDS - t0)) s, more than $max" >>"$out"
+		ok=0
+	fi
+	report_check "$name" "$ok" "$t0" "$out" "$LOGDIR/$SERVER_NAME.server.log" 30
+}
+
 MIX=(-w -k 5000 -m get=60,set=20,delete=5,multiget=15 --mget-keys 5 --key-size 12-60
 	--value-size 1-3000 -T 1.5 -q -t 2 -c 4 -d 8)
 
@@ -132,6 +154,47 @@ grep -q "offered/s *achieved/s" "$out" || ok=0
 	{ echo "no PNG written" >>"$out"; ok=0; }
 json_ok "$LOGDIR/sweep.json" 0 >>"$out" 2>&1 || ok=0
 report_check nicached-sweep-plot "$ok" "$t0" "$out" "$LOGDIR/nicached.server.log" 30
+# A set the server refuses: counted as an error, its words quoted, exit status 1.
+expect nicached-refused-set 1 "answered an error: 'SERVER_ERROR object too large" 20 \
+	-k 5 --value-size 1048576 -w -c 1 -d 1 -T 1 -q
+# A result file that cannot be written: said before any load (-T 30 would run 30 s), status 2.
+expect nicached-bad-json-path 2 "--json /nonexistent/.*No such file" 5 -T 30 -q \
+	-j /nonexistent/mcgen.json
+expect nicached-bad-plot-path 2 "--plot /nonexistent/.*No such file" 5 -T 30 -q \
+	--sweep 1k,2k --plot /nonexistent/mcgen.png
+stop
+
+# Nothing listening: a TCP connection refused stops the run at once (no line per second, the
+# JSON says why); UDP gives up its warm-up after 3 s without an answer, not a timeout a key.
+SERVER_NAME=nothing
+PORT=$(pick_port tcp udp)
+expect nothing-tcp-refused 1 "connect to 127.0.0.1:[0-9]+: Connection refused" 5 -T 5 \
+	-j "$LOGDIR/refused.json"
+if grep -q "offered closed" "$LOGDIR/nothing-tcp-refused.out" ||
+	! "$PYTHON" -c 'import json, sys; r = json.load(open(sys.argv[1]))
+assert r["failed"] and "refused" in r["failed"] and r["steps"][0]["per_second"] == [], r' \
+		"$LOGDIR/refused.json" >>"$LOGDIR/nothing-tcp-refused.out" 2>&1; then
+	echo "FAIL nothing-tcp-refused-json (a line per second, or the JSON does not say why)"
+	FAILED=$((FAILED + 1)) PASSED=$((PASSED - 1))
+fi
+expect nothing-udp-warm-up 1 "no reply for [0-9.]+ s while setting the keys" 10 -x udp -w \
+	-T 1 -q
+
+# UDP loses datagrams: a fake server that drops every 7th set must not cost a hit after the
+# warm-up (the lost sets are sent again), and the JSON counts them.
+SERVER_NAME=fake-udp
+PORT=$(pick_port udp)
+"$PYTHON" "$ROOT/tests/integration/mcgen_fake.py" "$PORT" --udp-drop 7 </dev/null \
+	>"$LOGDIR/fake-udp.server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 50); do grep -q ready "$LOGDIR/fake-udp.server.log" && break; sleep 0.1; done
+expect fake-udp-warm-retry 0 "warm-up: 500 of 500 keys set .*sent again [1-9]" 20 -x udp -w \
+	-k 500 -m get=100 -T 1 -q -c 2 -d 4 --timeout 200 -j "$LOGDIR/fake-udp.json"
+"$PYTHON" -c 'import json, sys; s = json.load(open(sys.argv[1]))["steps"][0]["counters"]
+assert s["misses"] == 0 and s["hits"] > 0, s' "$LOGDIR/fake-udp.json" \
+	>>"$LOGDIR/fake-udp-warm-retry.out" 2>&1 ||
+	{ echo "FAIL fake-udp-warm-retry-hits (a get missed after the warm-up)";
+	  FAILED=$((FAILED + 1)) PASSED=$((PASSED - 1)); }
 stop
 
 # The negative check: a server that changes one byte of every 50th value.

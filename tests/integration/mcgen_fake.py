@@ -1,12 +1,19 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: BSD-3-Clause
-"""A tiny memcached (text protocol over TCP) that lies: every Nth value it returns has one
-byte changed. For tests/integration/mcgen.sh, which checks that mcgen catches it.
+"""A tiny memcached (text protocol) that lies, for tests/integration/mcgen.sh, which checks that
+mcgen catches it:
 
-    mcgen_fake.py PORT [EVERY]     (default EVERY 50; prints "ready" once listening)
+    mcgen_fake.py PORT [EVERY]            TCP: every EVERYth value returned (default 50) has one
+                                          byte changed
+    mcgen_fake.py PORT --udp-drop EVERY   UDP (memcached's frame header, one datagram a reply):
+                                          the first set of every EVERYth key (in the order keys
+                                          are first set) is dropped, neither stored nor answered
+
+Prints "ready" once listening.
 """
 import socket
 import socketserver
+import struct
 import sys
 import threading
 
@@ -60,8 +67,43 @@ class Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
 
 
+def serve_udp(port, drop_every):
+    """memcached over UDP, a set or a get a datagram; the first set of every drop_every-th new
+    key vanishes (a lost datagram that a retry makes good, whatever the retries' order)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", port))
+    print("ready", flush=True)
+    seen = set()
+    while True:
+        dgram, peer = sock.recvfrom(65536)
+        if len(dgram) < 8:
+            continue
+        rid = struct.unpack(">H", dgram[:2])[0]
+        line, _, rest = dgram[8:].partition(b"\r\n")
+        words = line.split()
+        if not words:
+            continue
+        if words[0] == b"set":
+            if words[1] not in seen:
+                seen.add(words[1])
+                if len(seen) % drop_every == 0:
+                    continue
+            STORE[words[1]] = (words[2], rest[:int(words[4])])
+            reply = b"STORED\r\n"
+        elif words[0] == b"get":
+            reply = b"".join(b"VALUE %s %s %d\r\n%s\r\n" % (k, STORE[k][0], len(STORE[k][1]),
+                                                            STORE[k][1])
+                             for k in words[1:] if k in STORE) + b"END\r\n"
+        else:
+            reply = b"ERROR\r\n"
+        sock.sendto(struct.pack(">HHHH", rid, 0, 1, 0) + reply, peer)
+
+
 def main():
     port = int(sys.argv[1])
+    if len(sys.argv) > 3 and sys.argv[2] == "--udp-drop":
+        serve_udp(port, int(sys.argv[3]))
+        return
     server = Server(("127.0.0.1", port), Handler)
     server.every = int(sys.argv[2]) if len(sys.argv) > 2 else 50
     server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
