@@ -221,6 +221,7 @@ loop(struct dtcp *x)
 	struct mcgen_thread *t = x->t;
 	uint64_t now = mcgen_now_ns(), next_scan = now + MCGEN_SCAN_NS;
 
+	x->refused = 0; /* (what the first connects met: they are all up) */
 	for (;;) {
 		mcgen_engine_tick(t, now);
 		mcgen_stream_issue(x->book, now);
@@ -229,6 +230,12 @@ loop(struct dtcp *x)
 		if (mcgen_stream_drained(x->book, now))
 			return 0;
 		receive(x);
+		/* A connection opened again and refused: the server is gone, as on kernel TCP. */
+		if (x->refused != 0) {
+			snprintf(t->err, sizeof(t->err), "connect to the server's port again: %s",
+				 strerror(-x->refused));
+			return x->refused;
+		}
 		now = mcgen_now_ns();
 		if (now >= next_scan) {
 			next_scan = now + MCGEN_SCAN_NS;

@@ -116,11 +116,24 @@ mcgen_engine_ready(struct mcgen_thread *t)
 	mcgen_engine_passed(t);
 }
 
+/* Warm-up: the longest wait for any reply before the server counts as gone (ns). */
+static uint64_t
+warm_silence(const struct mcgen_thread *t)
+{
+	uint64_t silence = 3 * t->run->timeout_ns;
+
+	return silence < MCGEN_WARM_SILENCE ? MCGEN_WARM_SILENCE : silence;
+}
+
 void
 mcgen_engine_tick(struct mcgen_thread *t, uint64_t now)
 {
 	if (now > t->run->start_ns)
 		mcgen_tstats_roll(&t->st, (now - t->run->start_ns) / 1000000000ull);
+	/* Checked by the clock, not only when a request is lost: nothing may be in flight. */
+	if (t->run->warm && !t->warm_silent && t->warm_answer_ns != 0 &&
+	    now > t->warm_answer_ns + warm_silence(t))
+		t->warm_silent = true;
 }
 
 bool
@@ -231,12 +244,7 @@ mcgen_engine_reply(struct mcgen_thread *t, const struct mcgen_req *q,
 static void
 warm_lost(struct mcgen_thread *t, const struct mcgen_req *q)
 {
-	uint64_t silence = 3 * t->run->timeout_ns;
-
-	if (silence < MCGEN_WARM_SILENCE)
-		silence = MCGEN_WARM_SILENCE;
-
-	if (!t->warm_silent && mcgen_now_ns() - t->warm_answer_ns >= silence)
+	if (!t->warm_silent && mcgen_now_ns() - t->warm_answer_ns >= warm_silence(t))
 		t->warm_silent = true;
 	if (t->warm_silent || stopped(t) || q->tries + 1 >= MCGEN_WARM_TRIES) {
 		mcgen_tstats_count(&t->st, MCGEN_C_gave_up, 1);
@@ -275,6 +283,14 @@ void
 mcgen_engine_count(struct mcgen_thread *t, enum mcgen_counter c, uint64_t n)
 {
 	mcgen_tstats_count(&t->st, c, n);
+	if (c == MCGEN_C_late) /* a server that answers late still answers */
+		t->warm_answer_ns = mcgen_now_ns();
+}
+
+enum mcgen_counter
+mcgen_engine_drop_reason(const struct mcgen_thread *t)
+{
+	return stopped(t) || t->warm_silent ? MCGEN_C_aborted : MCGEN_C_timeouts;
 }
 
 void

@@ -11,7 +11,8 @@
  *     while a connection has room and mcgen_engine_next(t, now, &q): encode q, send it
  *     receive; for each reply: parse it, mcgen_engine_reply(t, &q, &r, now)
  *     requests older than the timeout: mcgen_engine_lost(t, &q, MCGEN_C_timeouts)
- *     stop when !mcgen_engine_issuing(t) and nothing is in flight (or past the drain limit)
+ *     stop when !mcgen_engine_issuing(t) and nothing is in flight, or when
+ *       mcgen_engine_drain_over(t): the rest lost as mcgen_engine_drop_reason(t) says
  *     sleep at most until mcgen_engine_wake(t, now)
  *
  * Closed loop: a request is due whenever a connection has room; its latency counts from its
@@ -23,7 +24,9 @@
  * the thread gives up when nothing has answered for MCGEN_WARM_SILENCE (or 3 timeouts, if
  * longer): the transport then returns -ETIMEDOUT (mcgen_transport_run()).
  *
- * Threads: a struct mcgen_thread belongs to its thread; struct mcgen_run is shared read-only.
+ * Threads: a struct mcgen_thread belongs to its thread (its status, published with release
+ * before its last second, is read by the reporting thread); struct mcgen_run is shared
+ * read-only but for stop, which the reporting thread sets (atomically) when a thread failed.
  */
 
 #include <netinet/in.h>
@@ -67,7 +70,7 @@ struct mcgen_dpdk;
 /** Warm-up: no reply for this long (ns; or three --timeout, if longer): the server is gone. */
 #define MCGEN_WARM_SILENCE 3000000000ull
 
-/** What every thread of one run (warm-up, or one measured step) shares, read-only. */
+/** What every thread of one run (warm-up, or one measured step) shares: read-only but stop. */
 struct mcgen_run {
 	const struct mcgen_options *o;
 	const struct mcgen_workload *w;
@@ -176,8 +179,14 @@ void mcgen_engine_reply(struct mcgen_thread *t, const struct mcgen_req *q,
 void mcgen_engine_lost(struct mcgen_thread *t, const struct mcgen_req *q, enum mcgen_counter why,
 		       const char *msg);
 
-/** Count @p n under @p c (late replies, reconnects). */
+/** Count @p n under @p c (late replies, reconnects); a late reply shows the server alive. */
 void mcgen_engine_count(struct mcgen_thread *t, enum mcgen_counter c, uint64_t n);
+
+/**
+ * What requests dropped once mcgen_engine_drain_over() are counted as: timeouts past the drain
+ * limit, aborted when the run was stopped or the warm-up gave up on a silent server.
+ */
+enum mcgen_counter mcgen_engine_drop_reason(const struct mcgen_thread *t);
 
 /** Show an error message (the first few per thread are printed on stderr). */
 void mcgen_engine_say(struct mcgen_thread *t, const char *msg);

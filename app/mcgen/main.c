@@ -53,9 +53,11 @@ warm_up(struct mcgen_main *m)
 	rc = errors > 0 ? -EBADMSG : 0;
 	if (rc == 0 && s.total.c[MCGEN_C_gave_up] > 0) {
 		fprintf(stderr,
-			"mcgen: warm-up: %llu keys not set, each sent %d times without an answer: "
-			"their gets would miss; not measuring\n",
-			(unsigned long long)s.total.c[MCGEN_C_gave_up], MCGEN_WARM_TRIES);
+			"mcgen: warm-up: %llu keys not set (sent %d times without an answer, or no "
+			"memory to send one again): their gets would miss; not measuring%s\n",
+			(unsigned long long)s.total.c[MCGEN_C_gave_up], MCGEN_WARM_TRIES,
+			s.total.c[MCGEN_C_late] > 0 ? " (replies came after --timeout: raise it)"
+						     : "");
 		rc = -ETIMEDOUT;
 	}
 	mcgen_step_release(&s);

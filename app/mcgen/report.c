@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -225,7 +226,7 @@ static int
 plot_run(const char *a1, const char *a2, char *err, size_t errlen)
 {
 	const char *script = plot_script();
-	int status;
+	int status = 0;
 	pid_t pid;
 
 	pid = fork();
@@ -239,9 +240,14 @@ plot_run(const char *a1, const char *a2, char *err, size_t errlen)
 			strerror(errno));
 		_exit(127);
 	}
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		snprintf(err, errlen, "--plot: %s failed (exit status %d; its message above)",
-			 script, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	if (waitpid(pid, &status, 0) < 0) {
+		snprintf(err, errlen, "--plot: waiting for %s: %s", script, strerror(errno));
+		return -EIO;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		snprintf(err, errlen, "--plot: %s failed (%s %d; its message above)", script,
+			 WIFEXITED(status) ? "exit status" : "signal",
+			 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 		return -EIO;
 	}
 	return 0;
@@ -263,13 +269,18 @@ int
 mcgen_report_path_check(const char *opt, const char *path, char *err, size_t errlen)
 {
 	char dir[MCGEN_STR_LEN];
+	struct stat st;
 	char *slash;
+	int rc;
 
-	if (access(path, F_OK) == 0) {
-		if (access(path, W_OK) == 0)
-			return 0;
-		snprintf(err, errlen, "--%s %s: %s", opt, path, strerror(errno));
-		return -errno;
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			rc = -EISDIR;
+		else
+			rc = access(path, W_OK) == 0 ? 0 : -errno;
+		if (rc < 0)
+			snprintf(err, errlen, "--%s %s: %s", opt, path, strerror(-rc));
+		return rc;
 	}
 	snprintf(dir, sizeof(dir), "%s", path);
 	slash = strrchr(dir, '/');
@@ -281,6 +292,7 @@ mcgen_report_path_check(const char *opt, const char *path, char *err, size_t err
 		*slash = '\0';
 	if (access(dir, W_OK | X_OK) == 0)
 		return 0;
-	snprintf(err, errlen, "--%s %s: its folder %s: %s", opt, path, dir, strerror(errno));
-	return -errno;
+	rc = -errno;
+	snprintf(err, errlen, "--%s %s: its folder %s: %s", opt, path, dir, strerror(-rc));
+	return rc;
 }

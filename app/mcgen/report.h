@@ -37,14 +37,15 @@ int mcgen_report_json(const char *path, const struct mcgen_options *o,
 int mcgen_report_plot(const char *json, const char *png, char *err, size_t errlen);
 
 /**
- * Before the load: whether the plot script can run here (python3 and matplotlib present).
+ * Before the load: whether the plot script can run here (python3 and matplotlib present), by
+ * running it with --check (a script given in MCGEN_PLOT_SCRIPT must answer that too).
  * @return 0; a negative errno with a message in @p err.
  */
 int mcgen_report_plot_check(char *err, size_t errlen);
 
 /**
  * Before the load: whether a result file can be written at @p path (given as option @p opt):
- * the file writable if it exists, else its folder.
+ * the file writable (not a folder) if it exists, else its folder.
  * @return 0; a negative errno with a message in @p err.
  */
 int mcgen_report_path_check(const char *opt, const char *path, char *err, size_t errlen);

@@ -113,16 +113,34 @@ failed_thread(const struct worker *k, unsigned n)
 	return -1;
 }
 
-/* Wait for second @p s of every thread, merge it into @p l. */
-static void
+/*
+ * Wait until every thread is past second @p s (@p s UINT64_MAX - 1: until every one is done).
+ * @return true; false as soon as a thread has failed (the wait is cut short).
+ */
+static bool
+wait_threads(const struct worker *k, unsigned n, uint64_t s)
+{
+	for (unsigned i = 0; i < n; i++)
+		while (mcgen_tstats_done(&k[i].t.st) <= s) {
+			if (failed_thread(k, n) >= 0)
+				return false;
+			usleep(2000);
+		}
+	return failed_thread(k, n) < 0;
+}
+
+/*
+ * Wait for second @p s of every thread, merge it into @p l.
+ * @return true; false when a thread failed first (nothing merged).
+ */
+static bool
 collect_second(struct worker *k, unsigned n, const struct mcgen_run *run, unsigned s,
 	       struct mcgen_second *l)
 {
 	struct mcgen_sample m;
 
-	for (unsigned i = 0; i < n; i++)
-		while (mcgen_tstats_done(&k[i].t.st) <= s)
-			usleep(2000);
+	if (!wait_threads(k, n, s))
+		return false;
 	mcgen_sample_reset(&m);
 	for (unsigned i = 0; i < n; i++)
 		mcgen_tstats_merge_second(&m, &k[i].t.st, s);
@@ -132,6 +150,7 @@ collect_second(struct worker *k, unsigned n, const struct mcgen_run *run, unsign
 	l->p99 = mcgen_hist_quantile(&m.lat, 0.99);
 	l->p999 = mcgen_hist_quantile(&m.lat, 0.999);
 	l->max = m.lat.max;
+	return true;
 }
 
 int
@@ -193,23 +212,28 @@ mcgen_run_step(const struct mcgen_options *o, const struct mcgen_workload *w,
 		run.drain_ns = warm ? UINT64_MAX : run.end_ns + run.timeout_ns;
 		mcgen_gate_open(&gate);
 		for (unsigned s = 0; s < res->nsec; s++) {
-			collect_second(k, n, &run, s, &res->sec[s]);
-			if (failed_thread(k, n) >= 0) {
+			if (!collect_second(k, n, &run, s, &res->sec[s])) {
 				/*
 				 * A thread stopped on an error: so does the run, and this second
 				 * and the rest are not reported (that thread counted nothing in
 				 * them); the step's totals keep all that was counted, over the
-				 * time it ran.
+				 * time the load ran.
 				 */
+				uint64_t t = mcgen_now_ns();
+
 				__atomic_store_n(&run.stop, true, __ATOMIC_RELAXED);
 				res->nsec = s;
-				res->seconds = fmin(o->duration,
-						    (double)(mcgen_now_ns() - run.start_ns) / 1e9);
+				res->seconds = t > run.start_ns ?
+						       fmin(o->duration, (double)(t - run.start_ns) / 1e9) :
+						       0;
 				break;
 			}
 			if (!o->quiet)
 				print_second(out, label, run.rate, s, &res->sec[s]);
 		}
+		/* The warm-up reports no second: a thread's failure stops the others all the same. */
+		if (warm && !wait_threads(k, n, UINT64_MAX - 1))
+			__atomic_store_n(&run.stop, true, __ATOMIC_RELAXED);
 	}
 	for (unsigned i = 0; i < started; i++) {
 		pthread_join(k[i].tid, NULL);

@@ -64,8 +64,8 @@ int mcgen_resolve(const char *server, struct sockaddr_storage *addr, socklen_t *
  * Run one step: @p warm sets every key once (no lines printed); otherwise --duration seconds
  * at offered @p rate (0: closed loop), a line per second on @p out unless --quiet, with
  * @p label in front. A thread that stops on an error (a connection refused, a server that went
- * away) stops the step: no line for the second it failed in nor after it, and res->seconds
- * only the seconds reported.
+ * away) stops the step, the warm-up too: no line for the second it failed in nor after it;
+ * res->seconds is then the time the load ran (0 when it failed before the start).
  * @return 0 with @p res filled (free res->sec with mcgen_step_release); a negative errno when
  * the threads could not run (res->status too), with a message in @p err.
  */

@@ -235,7 +235,7 @@ mcgen_stream_drained(struct mcgen_stream_book *b, uint64_t now)
 	if (!mcgen_engine_drain_over(t, now))
 		return false;
 	for (unsigned i = 0; i < b->n; i++)
-		mcgen_stream_lose(b, &b->s[i], MCGEN_C_timeouts, NULL);
+		mcgen_stream_lose(b, &b->s[i], mcgen_engine_drop_reason(t), NULL);
 	return true;
 }
 

@@ -13,7 +13,8 @@
  *   mcgen_stream_pending()  bytes to send; mcgen_stream_sent() when some went
  *   mcgen_stream_room()     where received bytes go; mcgen_stream_received() parses them
  *   mcgen_stream_lose()     the connection broke: every request in flight lost, stream empty
- *   mcgen_stream_drained()  the run is over: nothing in flight, or the rest lost as timeouts
+ *   mcgen_stream_drained()  the run is over: nothing in flight, or the rest lost (as timeouts,
+ *                           or aborted when the run was stopped)
  *   mcgen_stream_overdue()  the oldest request waited past --timeout: the transport resets it
  *
  * Threads: a book belongs to its load thread. Errors: negative errno.
@@ -91,9 +92,9 @@ void mcgen_stream_lose(struct mcgen_stream_book *b, struct mcgen_stream *s,
 
 /**
  * The end of the run for the book's thread at @p now: true when it issues no more requests
- * and either none is in flight or the drain deadline (--timeout after the end) passed; in
- * that case every stream's requests still in flight count as timeouts. The transport's
- * loop returns on true.
+ * and either none is in flight or the drain is over (mcgen_engine_drain_over(): --timeout
+ * after the end, the run stopped, the warm-up given up); in that case every stream's requests
+ * still in flight are lost (mcgen_engine_drop_reason()). The transport's loop returns on true.
  */
 bool mcgen_stream_drained(struct mcgen_stream_book *b, uint64_t now);
 

@@ -35,10 +35,11 @@ MCGEN_TRANSPORTS(MCGEN_TRANSPORT_DECLARE)
 
 /**
  * Run thread @p t over transport @p which (enum mcgen_transport) until its phase ends and the
- * requests in flight are answered or timed out. Publishes every second of its statistics
- * before it returns.
- * @return 0; a negative errno when the thread could not run (e.g. -ECONNREFUSED), with the
- * reason in t->err.
+ * requests in flight are answered or timed out. Sets t->status (with release) and publishes
+ * every second of its statistics before it returns.
+ * @return 0; a negative errno when the thread could not run or stopped on an error (e.g.
+ * -ECONNREFUSED; -ETIMEDOUT: the warm-up heard nothing for too long), with the reason in
+ * t->err; the requests it left in flight are then counted aborted.
  */
 int mcgen_transport_run(unsigned which, struct mcgen_thread *t);
 

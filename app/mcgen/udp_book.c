@@ -275,7 +275,10 @@ mcgen_udp_book_scan(struct mcgen_udp_book *x, uint64_t now, bool all)
 			struct slot *s = &c->slots[j];
 
 			if (s->busy && (all || now - s->q.sent_ns >= x->t->run->timeout_ns)) {
-				mcgen_engine_lost(x->t, &s->q, MCGEN_C_timeouts, NULL);
+				mcgen_engine_lost(x->t, &s->q,
+						  all ? mcgen_engine_drop_reason(x->t)
+						      : MCGEN_C_timeouts,
+						  NULL);
 				slot_release(c, s);
 			}
 		}

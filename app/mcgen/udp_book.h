@@ -68,8 +68,8 @@ void mcgen_udp_book_input(struct mcgen_udp_book *b, unsigned conn, uint16_t id, 
 			  uint16_t total, const char *text, size_t len, uint64_t now);
 
 /**
- * Give up the requests in flight longer than the run's timeout (@p all: every one), counted
- * as timeouts.
+ * Give up the requests in flight longer than the run's timeout, counted as timeouts; @p all:
+ * every one, counted as mcgen_engine_drop_reason() says (the drain is over).
  */
 void mcgen_udp_book_scan(struct mcgen_udp_book *b, uint64_t now, bool all);
 

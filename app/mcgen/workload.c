@@ -179,7 +179,7 @@ check_get(const struct mcgen_workload *w, const struct mcgen_req *q, const struc
 	return 0;
 }
 
-/* The server's words @p s (@p n bytes) quoted into @p buf: at most 120 bytes, unprintable as '?'. */
+/* The server's words @p s (@p n bytes) quoted into @p buf: 120 bytes at most, unprintable '?'. */
 static const char *
 said_quote(const char *s, uint32_t n, char *buf, size_t cap)
 {

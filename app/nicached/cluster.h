@@ -28,10 +28,6 @@
 #include "cluster/route.h"
 #include "server.h"
 
-struct nc_server;
-struct store_key;
-struct nc_settings;
-
 /** A member as auto-discovery reports it. */
 struct cluster_member {
 	char host[NC_RING_NAME_MAX + 1]; /* as written in --peers, without IPv6 brackets */

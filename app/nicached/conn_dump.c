@@ -340,7 +340,8 @@ detail_own(struct worker *w, bool create)
 }
 
 void
-conn_detail_record(struct worker *w, const struct proto_request *req, const struct proto_result *res)
+conn_detail_record(struct worker *w, const struct proto_request *req,
+		   const struct proto_result *res)
 {
 	enum detail_op op;
 	bool hit = false;

@@ -101,11 +101,13 @@ check() {
 	report_check "$name" "$ok" "$t0" "$out" "$LOGDIR/$SERVER_NAME.server.log" 30
 }
 
-# expect NAME WANT_RC PATTERN MAX_S MCGEN-ARGS...: one mcgen run against 127.0.0.1:PORT that
-# must exit WANT_RC within MAX_S seconds and say PATTERN (grep -E) on stdout or stderr.
+# expect NAME WANT_RC PATTERN MAX_S POST MCGEN-ARGS...: one mcgen run against 127.0.0.1:PORT
+# that must exit WANT_RC within MAX_S seconds and say PATTERN (grep -E) on stdout or stderr;
+# POST, unless -, is a function run after it with the run's output file (what it prints goes
+# there), which must return 0. One check, counted once.
 expect() {
-	local name=$1 want_rc=$2 pattern=$3 max=$4 t0=$SECONDS rc=0 ok=1
-	shift 4
+	local name=$1 want_rc=$2 pattern=$3 max=$4 post=$5 t0=$SECONDS rc=0 ok=1
+	shift 5
 	local out=$LOGDIR/$name.out
 	timeout 60 "$MCGEN" -s "127.0.0.1:$PORT" "$@" >"$out" 2>&1 || rc=$?
 	if ((rc != want_rc)); then
@@ -117,7 +119,26 @@ expect() {
 		echo "took $((SECONDS - t0)) s, more than $max" >>"$out"
 		ok=0
 	fi
+	if [[ $post != - ]] && ! "$post" "$out" >>"$out" 2>&1; then
+		echo "$post failed" >>"$out"
+		ok=0
+	fi
 	report_check "$name" "$ok" "$t0" "$out" "$LOGDIR/$SERVER_NAME.server.log" 30
+}
+
+# refused_json_ok OUT: no line per second in OUT; the JSON says why the run failed.
+refused_json_ok() {
+	! grep -q "offered closed" "$1" &&
+		"$PYTHON" -c 'import json, sys; r = json.load(open(sys.argv[1]))
+s = r["steps"][0]
+assert r["failed"] and "refused" in r["failed"], r["failed"]
+assert s["per_second"] == [] and s["seconds"] == 0, s' "$LOGDIR/refused.json"
+}
+
+# fake_udp_hits_ok OUT: after the warm-up every get hit, and the lost sets were counted.
+fake_udp_hits_ok() {
+	"$PYTHON" -c 'import json, sys; s = json.load(open(sys.argv[1]))["steps"][0]["counters"]
+assert s["misses"] == 0 and s["hits"] > 0, s' "$LOGDIR/fake-udp.json"
 }
 
 MIX=(-w -k 5000 -m get=60,set=20,delete=5,multiget=15 --mget-keys 5 --key-size 12-60
@@ -155,12 +176,13 @@ grep -q "offered/s *achieved/s" "$out" || ok=0
 json_ok "$LOGDIR/sweep.json" 0 >>"$out" 2>&1 || ok=0
 report_check nicached-sweep-plot "$ok" "$t0" "$out" "$LOGDIR/nicached.server.log" 30
 # A set the server refuses: counted as an error, its words quoted, exit status 1.
-expect nicached-refused-set 1 "answered an error: 'SERVER_ERROR object too large" 20 \
+expect nicached-refused-set 1 "answered an error: 'SERVER_ERROR object too large" 20 - \
 	-k 5 --value-size 1048576 -w -c 1 -d 1 -T 1 -q
 # A result file that cannot be written: said before any load (-T 30 would run 30 s), status 2.
-expect nicached-bad-json-path 2 "--json /nonexistent/.*No such file" 5 -T 30 -q \
+expect nicached-bad-json-path 2 "--json /nonexistent/.*No such file" 5 - -T 30 -q \
 	-j /nonexistent/mcgen.json
-expect nicached-bad-plot-path 2 "--plot /nonexistent/.*No such file" 5 -T 30 -q \
+expect nicached-json-path-folder 2 "--json $LOGDIR: Is a directory" 5 - -T 30 -q -j "$LOGDIR"
+expect nicached-bad-plot-path 2 "--plot /nonexistent/.*No such file" 5 - -T 30 -q \
 	--sweep 1k,2k --plot /nonexistent/mcgen.png
 stop
 
@@ -168,16 +190,9 @@ stop
 # JSON says why); UDP gives up its warm-up after 3 s without an answer, not a timeout a key.
 SERVER_NAME=nothing
 PORT=$(pick_port tcp udp)
-expect nothing-tcp-refused 1 "connect to 127.0.0.1:[0-9]+: Connection refused" 5 -T 5 \
-	-j "$LOGDIR/refused.json"
-if grep -q "offered closed" "$LOGDIR/nothing-tcp-refused.out" ||
-	! "$PYTHON" -c 'import json, sys; r = json.load(open(sys.argv[1]))
-assert r["failed"] and "refused" in r["failed"] and r["steps"][0]["per_second"] == [], r' \
-		"$LOGDIR/refused.json" >>"$LOGDIR/nothing-tcp-refused.out" 2>&1; then
-	echo "FAIL nothing-tcp-refused-json (a line per second, or the JSON does not say why)"
-	FAILED=$((FAILED + 1)) PASSED=$((PASSED - 1))
-fi
-expect nothing-udp-warm-up 1 "no reply for [0-9.]+ s while setting the keys" 10 -x udp -w \
+expect nothing-tcp-refused 1 "connect to 127.0.0.1:[0-9]+: Connection refused" 5 \
+	refused_json_ok -T 5 -t 2 -c 2 -j "$LOGDIR/refused.json"
+expect nothing-udp-warm-up 1 "no reply for [0-9.]+ s while setting the keys" 10 - -x udp -w \
 	-T 1 -q
 
 # UDP loses datagrams: a fake server that drops every 7th set must not cost a hit after the
@@ -188,13 +203,10 @@ PORT=$(pick_port udp)
 	>"$LOGDIR/fake-udp.server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 50); do grep -q ready "$LOGDIR/fake-udp.server.log" && break; sleep 0.1; done
-expect fake-udp-warm-retry 0 "warm-up: 500 of 500 keys set .*sent again [1-9]" 20 -x udp -w \
-	-k 500 -m get=100 -T 1 -q -c 2 -d 4 --timeout 200 -j "$LOGDIR/fake-udp.json"
-"$PYTHON" -c 'import json, sys; s = json.load(open(sys.argv[1]))["steps"][0]["counters"]
-assert s["misses"] == 0 and s["hits"] > 0, s' "$LOGDIR/fake-udp.json" \
-	>>"$LOGDIR/fake-udp-warm-retry.out" 2>&1 ||
-	{ echo "FAIL fake-udp-warm-retry-hits (a get missed after the warm-up)";
-	  FAILED=$((FAILED + 1)) PASSED=$((PASSED - 1)); }
+grep -q ready "$LOGDIR/fake-udp.server.log" || echo "the UDP fake server did not start"
+expect fake-udp-warm-retry 0 "warm-up: 500 of 500 keys set .*sent again [1-9]" 20 \
+	fake_udp_hits_ok -x udp -w -k 500 -m get=100 -T 1 -q -c 2 -d 4 --timeout 200 \
+	-j "$LOGDIR/fake-udp.json"
 stop
 
 # The negative check: a server that changes one byte of every 50th value.
