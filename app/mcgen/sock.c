@@ -14,6 +14,11 @@
 int
 mcgen_sock_open(const struct mcgen_run *run, int type, char *err, size_t errlen)
 {
+	/* A TCP connect waits this long at most (a host that drops SYNs would hold it minutes). */
+	uint64_t wait_ns = 3 * run->timeout_ns > MCGEN_CONNECT_WAIT_NS ? 3 * run->timeout_ns
+									 : MCGEN_CONNECT_WAIT_NS;
+	struct timeval tv = {.tv_sec = (time_t)(wait_ns / 1000000000ull),
+			     .tv_usec = (suseconds_t)(wait_ns % 1000000000ull / 1000)};
 	int fd, one = 1, rc;
 
 	fd = socket(run->addr.ss_family, type | SOCK_CLOEXEC, 0);
@@ -22,12 +27,21 @@ mcgen_sock_open(const struct mcgen_run *run, int type, char *err, size_t errlen)
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return rc;
 	}
-	if (type == SOCK_STREAM)
+	if (type == SOCK_STREAM) {
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, (const struct sockaddr *)&run->addr, run->addrlen) < 0 ||
-	    fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
+	if (connect(fd, (const struct sockaddr *)&run->addr, run->addrlen) < 0) {
+		/* SO_SNDTIMEO ran out: EINPROGRESS (Linux). */
+		rc = errno == EINPROGRESS ? -ETIMEDOUT : -errno;
+		snprintf(err, errlen, "connect to %s: %s", run->o->server,
+			 rc == -ETIMEDOUT ? "no answer to the connection request" : strerror(-rc));
+		close(fd);
+		return rc;
+	}
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
 		rc = -errno;
-		snprintf(err, errlen, "connect to %s: %s", run->o->server, strerror(errno));
+		snprintf(err, errlen, "fcntl: %s", strerror(errno));
 		close(fd);
 		return rc;
 	}
