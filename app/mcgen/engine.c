@@ -11,6 +11,13 @@
 /* Errors printed per thread; the rest are only counted. */
 #define ERRORS_SHOWN 10
 
+/* Warm-up: the most requests a thread may keep in flight (all its connections full). */
+static double
+warm_window_max(const struct mcgen_thread *t)
+{
+	return (double)t->nconns * (double)t->run->o->depth;
+}
+
 void
 mcgen_engine_init(struct mcgen_thread *t, const struct mcgen_run *run, unsigned id)
 {
@@ -28,6 +35,7 @@ mcgen_engine_init(struct mcgen_thread *t, const struct mcgen_run *run, unsigned 
 		/* Threads' arrivals interleave rather than coincide (mcgen_engine_ready). */
 		t->gap_ns = 1e9 * run->nthreads / run->rate;
 	}
+	t->warm_window = warm_window_max(t);
 	mcgen_tstats_reset(&t->st);
 }
 
@@ -131,9 +139,9 @@ mcgen_engine_tick(struct mcgen_thread *t, uint64_t now)
 	if (now > t->run->start_ns)
 		mcgen_tstats_roll(&t->st, (now - t->run->start_ns) / 1000000000ull);
 	/* Checked by the clock, not only when a request is lost: nothing may be in flight. */
-	if (t->run->warm && !t->warm_silent && t->warm_answer_ns != 0 &&
+	if (t->run->warm && !t->warm_quit && t->warm_answer_ns != 0 &&
 	    now > t->warm_answer_ns + warm_silence(t))
-		t->warm_silent = true;
+		t->warm_quit = MCGEN_WARM_SILENT;
 }
 
 bool
@@ -142,19 +150,28 @@ mcgen_engine_issuing(const struct mcgen_thread *t, uint64_t now)
 	if (now >= t->run->end_ns || stopped(t))
 		return false;
 	if (t->run->warm)
-		return !t->warm_silent && (t->warm_next < t->warm_end || t->warm_retry_n > 0);
+		return !t->warm_quit && (t->warm_next < t->warm_end || t->warm_retry_n > 0);
 	return true;
 }
 
 bool
 mcgen_engine_drain_over(const struct mcgen_thread *t, uint64_t now)
 {
-	return now >= t->run->drain_ns || stopped(t) || t->warm_silent;
+	return now >= t->run->drain_ns || stopped(t) || t->warm_quit;
+}
+
+/* Warm-up: are as many requests in flight as the window allows? */
+static inline bool
+warm_window_full(const struct mcgen_thread *t)
+{
+	return (double)t->inflight >= t->warm_window;
 }
 
 uint64_t
 mcgen_engine_wake(const struct mcgen_thread *t, uint64_t now)
 {
+	if (t->run->warm && warm_window_full(t))
+		return UINT64_MAX; /* (a reply or a loss frees room) */
 	if (t->run->warm || t->run->rate <= 0)
 		return now < t->run->start_ns ? t->run->start_ns : now;
 	return t->next_ns > (double)now ? (uint64_t)t->next_ns : now;
@@ -168,6 +185,8 @@ mcgen_engine_next(struct mcgen_thread *t, uint64_t now, struct mcgen_req *q)
 	if (!mcgen_engine_issuing(t, now) || now < run->start_ns)
 		return false;
 	if (run->warm) {
+		if (warm_window_full(t))
+			return false;
 		q->op = MCGEN_OP_SET;
 		q->nkeys = 1;
 		if (t->warm_retry_n > 0) {
@@ -221,6 +240,8 @@ mcgen_engine_reply(struct mcgen_thread *t, const struct mcgen_req *q,
 
 	t->inflight--;
 	t->warm_answer_ns = now;
+	if (t->run->warm && t->warm_window < warm_window_max(t))
+		t->warm_window += t->warm_cut_ns == 0 ? 1.0 : 1.0 / t->warm_window;
 	mcgen_tstats_count(&t->st, MCGEN_C_replies, 1);
 	rc = mcgen_reply_check(t->run->w, q, r, &out, err, sizeof(err));
 	if (rc < 0)
@@ -244,11 +265,23 @@ mcgen_engine_reply(struct mcgen_thread *t, const struct mcgen_req *q,
 static void
 warm_lost(struct mcgen_thread *t, const struct mcgen_req *q)
 {
-	if (!t->warm_silent && mcgen_now_ns() - t->warm_answer_ns >= warm_silence(t))
-		t->warm_silent = true;
-	if (t->warm_silent || stopped(t) || q->tries + 1 >= MCGEN_WARM_TRIES) {
+	uint64_t now = mcgen_now_ns();
+
+	if (!t->warm_quit && now - t->warm_answer_ns >= warm_silence(t))
+		t->warm_quit = MCGEN_WARM_SILENT;
+	if (!t->warm_quit && q->tries + 1 >= MCGEN_WARM_TRIES) {
+		/* Its gets would miss: no point setting the rest. */
+		t->warm_quit = MCGEN_WARM_KEY;
+		t->warm_lost_key = q->keys[0];
+	}
+	if (t->warm_quit || stopped(t)) {
 		mcgen_tstats_count(&t->st, MCGEN_C_gave_up, 1);
 		return;
+	}
+	/* Fewer in flight: at most one cut a --timeout (one burst's losses are one event). */
+	if (t->warm_cut_ns == 0 || now - t->warm_cut_ns >= t->run->timeout_ns) {
+		t->warm_window = t->warm_window / 2 < 1 ? 1 : t->warm_window / 2;
+		t->warm_cut_ns = now;
 	}
 	if (t->warm_retry_n == t->warm_retry_cap) {
 		uint32_t cap = t->warm_retry_cap ? 2 * t->warm_retry_cap : 64;
@@ -290,7 +323,7 @@ mcgen_engine_count(struct mcgen_thread *t, enum mcgen_counter c, uint64_t n)
 enum mcgen_counter
 mcgen_engine_drop_reason(const struct mcgen_thread *t)
 {
-	return stopped(t) || t->warm_silent ? MCGEN_C_aborted : MCGEN_C_timeouts;
+	return stopped(t) || t->warm_quit ? MCGEN_C_aborted : MCGEN_C_timeouts;
 }
 
 void

@@ -21,8 +21,11 @@
  * connection is full the schedule falls behind and the wait is counted (no coordinated
  * omission). Warm-up: the thread's share of the keys, each set once, closed loop; a set lost
  * (timed out, or with its connection) is sent again, up to MCGEN_WARM_TRIES times in all, and
- * the thread gives up when nothing has answered for MCGEN_WARM_SILENCE (or 3 timeouts, if
- * longer): the transport then returns -ETIMEDOUT (mcgen_transport_run()).
+ * losses halve the requests it keeps in flight (at most once a --timeout; a reply adds one
+ * back, one per window once it was cut: a server whose receive buffer overflows is given
+ * less, not the same burst again). It gives up when a key used all its tries, or when nothing
+ * has answered for MCGEN_WARM_SILENCE (or 3 timeouts, if longer): the transport then returns
+ * -ETIMEDOUT (mcgen_transport_run()).
  *
  * Threads: a struct mcgen_thread belongs to its thread (its status, published with release
  * before its last second, is read by the reporting thread); struct mcgen_run is shared
@@ -88,6 +91,13 @@ struct mcgen_run {
 	bool stop; /* [atomic] set by the reporting thread when a thread failed: the rest stop */
 };
 
+/** Why a thread's warm-up gave up. */
+enum mcgen_warm_quit {
+	MCGEN_WARM_GOING,  /* it did not */
+	MCGEN_WARM_SILENT, /* nothing answered for too long */
+	MCGEN_WARM_KEY,	   /* a key's set was lost MCGEN_WARM_TRIES times */
+};
+
 /** A warm-up set to send again: its key and the times it was sent. */
 struct mcgen_warm_retry {
 	uint32_t key;
@@ -106,7 +116,10 @@ struct mcgen_thread {
 	struct mcgen_warm_retry *warm_retry; /* warm-up: lost sets to send again (a stack) */
 	uint32_t warm_retry_n, warm_retry_cap;
 	uint64_t warm_answer_ns; /* warm-up: the last reply (the start before any) */
-	bool warm_silent;	 /* warm-up: nothing answered for too long; given up */
+	double warm_window;	 /* warm-up: most requests in flight now (losses cut it) */
+	uint64_t warm_cut_ns;	 /* warm-up: when it was last cut (0: never) */
+	uint8_t warm_quit;	 /* warm-up: enum mcgen_warm_quit, why it gave up */
+	uint32_t warm_lost_key;	 /* warm-up: MCGEN_WARM_KEY: the key that used its tries */
 	uint64_t inflight;
 	unsigned errors_shown;
 	int status; /* 0, or the negative errno that stopped the thread */

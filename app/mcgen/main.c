@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,44 +25,51 @@ struct mcgen_main {
 	struct mcgen_target target;
 	struct mcgen_step steps[MCGEN_SWEEP_MAX];
 	unsigned nsteps;
+	struct mcgen_step warm; /* with --warm: the warm-up, for the summary line and the JSON */
+	bool warmed;
 };
+
+/* The warm-up failed: why, on stderr and (for the JSON) in s->error. @return @p rc. */
+static int
+warm_failed(struct mcgen_step *s, int rc, const char *why)
+{
+	s->status = rc;
+	snprintf(s->error, sizeof(s->error), "warm-up: %s", why);
+	fprintf(stderr, "mcgen: %s\n", s->error);
+	return rc;
+}
 
 static int
 warm_up(struct mcgen_main *m)
 {
-	struct mcgen_step s;
+	struct mcgen_step *s = &m->warm;
 	char err[256];
-	uint64_t t0 = 0, errors, set;
+	uint64_t t0 = mcgen_now_ns(), errors, set;
 	int rc;
 
-	t0 = (uint64_t)time(NULL);
-	rc = mcgen_run_step(&m->o, &m->w, &m->target, true, 0, "", stdout, &s, err, sizeof(err));
-	if (rc < 0) {
-		fprintf(stderr, "mcgen: warm-up: %s\n", err);
-		mcgen_step_release(&s);
-		return rc;
-	}
+	rc = mcgen_run_step(&m->o, &m->w, &m->target, true, 0, "", stdout, s, err, sizeof(err));
+	m->warmed = true;
+	s->seconds = (double)(mcgen_now_ns() - t0) / 1e9;
 	/* Every warm-up request is a set: the errors are sets refused or answered wrong. */
-	errors = mcgen_sample_errors(&s.total);
-	set = s.total.c[MCGEN_C_sets] > errors ? s.total.c[MCGEN_C_sets] - errors : 0;
-	printf("mcgen: warm-up: %llu of %llu keys set in about %llu s (errors %llu, timeouts %llu, "
+	errors = mcgen_sample_errors(&s->total);
+	set = s->total.c[MCGEN_C_sets] > errors ? s->total.c[MCGEN_C_sets] - errors : 0;
+	printf("mcgen: warm-up: %llu of %llu keys set in %.1f s (errors %llu, timeouts %llu, "
 	       "sent again %llu)\n",
-	       (unsigned long long)set, (unsigned long long)m->w.keys,
-	       (unsigned long long)((uint64_t)time(NULL) - t0), (unsigned long long)errors,
-	       (unsigned long long)s.total.c[MCGEN_C_timeouts],
-	       (unsigned long long)s.total.c[MCGEN_C_retried]);
-	rc = errors > 0 ? -EBADMSG : 0;
-	if (rc == 0 && s.total.c[MCGEN_C_gave_up] > 0) {
-		fprintf(stderr,
-			"mcgen: warm-up: %llu keys not set (sent %d times without an answer, or no "
-			"memory to send one again): their gets would miss; not measuring%s\n",
-			(unsigned long long)s.total.c[MCGEN_C_gave_up], MCGEN_WARM_TRIES,
-			s.total.c[MCGEN_C_late] > 0 ? " (replies came after --timeout: raise it)"
-						     : "");
-		rc = -ETIMEDOUT;
+	       (unsigned long long)set, (unsigned long long)m->w.keys, s->seconds,
+	       (unsigned long long)errors, (unsigned long long)s->total.c[MCGEN_C_timeouts],
+	       (unsigned long long)s->total.c[MCGEN_C_retried]);
+	if (rc < 0)
+		return warm_failed(s, rc, err);
+	if (errors > 0)
+		return warm_failed(s, -EBADMSG, "sets refused or answered wrong (above)");
+	if (s->total.c[MCGEN_C_gave_up] > 0) {
+		snprintf(err, sizeof(err),
+			 "%llu keys not set (no memory to send them again): their gets would "
+			 "miss; not measuring",
+			 (unsigned long long)s->total.c[MCGEN_C_gave_up]);
+		return warm_failed(s, -ETIMEDOUT, err);
 	}
-	mcgen_step_release(&s);
-	return rc;
+	return 0;
 }
 
 /*
@@ -108,6 +116,8 @@ measure(struct mcgen_main *m)
 			/* What it counted before it stopped, when it sent anything. */
 			if (s->total.c[MCGEN_C_sent] > 0)
 				mcgen_report_summary(stdout, &m->o, s);
+			if (m->o.sweep.n)
+				mcgen_report_table(stdout, m->steps, m->nsteps);
 			fprintf(stderr, "mcgen: %s\n", err);
 			return rc;
 		}
@@ -131,7 +141,16 @@ check_outputs(const struct mcgen_options *o)
 	char err[256];
 	int rc = 0;
 
-	if (o->json[0] != '\0')
+	size_t plot_len = strlen(o->plot);
+
+	if (plot_len > 0 && (plot_len < 5 || strcasecmp(o->plot + plot_len - 4, ".png") != 0)) {
+		snprintf(err, sizeof(err), "--plot %s: the plot is a PNG: name it FILE.png", o->plot);
+		rc = -EINVAL;
+	} else if (plot_len > 0 && strcmp(o->plot, o->json) == 0) {
+		snprintf(err, sizeof(err), "--plot and -j name the same file, %s", o->plot);
+		rc = -EINVAL;
+	}
+	if (rc == 0 && o->json[0] != '\0')
 		rc = mcgen_report_path_check("json", o->json, err, sizeof(err));
 	if (rc == 0 && o->plot[0] != '\0')
 		rc = mcgen_report_path_check("plot", o->plot, err, sizeof(err));
@@ -159,8 +178,9 @@ write_results(struct mcgen_main *m)
 		json = tmp;
 	}
 	if (json[0] != '\0')
-		rc = mcgen_report_json(json, &m->o, m->steps, m->nsteps, err, sizeof(err));
-	if (rc == 0 && m->o.plot[0] != '\0') {
+		rc = mcgen_report_json(json, &m->o, m->warmed ? &m->warm : NULL, m->steps, m->nsteps,
+				       err, sizeof(err));
+	if (rc == 0 && m->o.plot[0] != '\0' && m->nsteps > 0) {
 		rc = mcgen_report_plot(json, m->o.plot, err, sizeof(err));
 		if (rc == 0)
 			printf("mcgen: plot written to %s\n", m->o.plot);
@@ -217,8 +237,11 @@ main(int argc, char **argv)
 		rc = warm_up(m);
 	if (rc == 0)
 		rc = measure(m);
-	if (m->nsteps > 0 && write_results(m) < 0 && rc == 0)
+	/* (A JSON says why even when the warm-up failed: no stale file from an earlier run.) */
+	if ((m->nsteps > 0 || m->warmed) && write_results(m) < 0 && rc == 0)
 		rc = -EIO;
+	if (m->warmed)
+		mcgen_step_release(&m->warm);
 	for (unsigned i = 0; i < m->nsteps; i++) {
 		errors += mcgen_sample_errors(&m->steps[i].total);
 		replies += m->steps[i].total.c[MCGEN_C_replies];

@@ -35,7 +35,7 @@ mcgen_report_summary(FILE *out, const struct mcgen_options *o, const struct mcge
 		(unsigned long long)o->threads, (unsigned long long)o->conns,
 		(unsigned long long)o->depth);
 	if (s->rate > 0)
-		fprintf(out, "open loop %.0f/s %s arrivals, %.1f s\n", s->rate,
+		fprintf(out, "open loop %g/s %s arrivals, %.1f s\n", s->rate,
 			o->arrivals == MCGEN_ARRIVALS_POISSON ? "poisson" : "uniform", s->seconds);
 	else
 		fprintf(out, "closed loop, %.1f s\n", s->seconds);
@@ -124,6 +124,17 @@ json_options(FILE *f, const struct mcgen_options *o)
 	fprintf(f, "}},\n");
 }
 
+/* A step's counters as a JSON object. */
+static void
+json_counters(FILE *f, const struct mcgen_sample *s)
+{
+	fputc('{', f);
+	for (unsigned i = 0; i < MCGEN_C_COUNT; i++)
+		fprintf(f, "%s\"%s\": %llu", i ? ", " : "", mcgen_counter_names[i],
+			(unsigned long long)s->c[i]);
+	fputc('}', f);
+}
+
 static void
 json_step(FILE *f, const struct mcgen_step *s)
 {
@@ -136,12 +147,10 @@ json_step(FILE *f, const struct mcgen_step *s)
 		json_str(f, s->error);
 		fprintf(f, ",\n");
 	}
-	fprintf(f, "     \"errors\": %llu, \"counters\": {",
+	fprintf(f, "     \"errors\": %llu, \"counters\": ",
 		(unsigned long long)mcgen_sample_errors(&s->total));
-	for (unsigned i = 0; i < MCGEN_C_COUNT; i++)
-		fprintf(f, "%s\"%s\": %llu", i ? ", " : "", mcgen_counter_names[i],
-			(unsigned long long)s->total.c[i]);
-	fprintf(f, "},\n     \"latency_us\": {\"count\": %llu, \"min\": %.3f, \"mean\": %.3f",
+	json_counters(f, &s->total);
+	fprintf(f, ",\n     \"latency_us\": {\"count\": %llu, \"min\": %.3f, \"mean\": %.3f",
 		(unsigned long long)h->count, h->count ? (double)h->min / 1e3 : 0.0,
 		h->count ? (double)h->sum / (double)h->count / 1e3 : 0.0);
 #define JSON_Q(name, q) fprintf(f, ", \"" #name "\": %.3f", (double)mcgen_hist_quantile(h, q) / 1e3);
@@ -168,12 +177,27 @@ json_step(FILE *f, const struct mcgen_step *s)
 	fprintf(f, "}");
 }
 
+/* The warm-up: seconds, counters, why it failed (or null). */
+static void
+json_warm(FILE *f, const struct mcgen_step *w)
+{
+	fprintf(f, "  \"warm_up\": {\"seconds\": %.3f, \"counters\": ", w->seconds);
+	json_counters(f, &w->total);
+	fprintf(f, ", \"failed\": ");
+	if (w->status < 0)
+		json_str(f, w->error);
+	else
+		fputs("null", f);
+	fprintf(f, "},\n");
+}
+
 int
 mcgen_report_json(const char *path, const struct mcgen_options *o,
-		  const struct mcgen_step *steps, unsigned n, char *err, size_t errlen)
+		  const struct mcgen_step *warm, const struct mcgen_step *steps, unsigned n,
+		  char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "w");
-	const char *failed = NULL;
+	const char *failed = warm != NULL && warm->status < 0 ? warm->error : NULL;
 	uint64_t errors = 0;
 
 	if (f == NULL) {
@@ -184,6 +208,10 @@ mcgen_report_json(const char *path, const struct mcgen_options *o,
 	}
 	fprintf(f, "{\n  \"mcgen\": \"%s\",\n", NC_VERSION);
 	json_options(f, o);
+	if (warm != NULL)
+		json_warm(f, warm);
+	else
+		fprintf(f, "  \"warm_up\": null,\n");
 	fprintf(f, "  \"sweep\": %s,\n  \"steps\": [\n", o->sweep.n ? "true" : "false");
 	for (unsigned i = 0; i < n; i++) {
 		json_step(f, &steps[i]);

@@ -21,12 +21,14 @@ void mcgen_report_summary(FILE *out, const struct mcgen_options *o, const struct
 void mcgen_report_table(FILE *out, const struct mcgen_step *steps, unsigned n);
 
 /**
- * Write the JSON result of @p n steps (the options, each step's totals, latency and seconds)
- * to @p path.
+ * Write the JSON result of the warm-up @p warm (NULL: none) and @p n steps (the options, each
+ * step's totals, latency and seconds; the warm-up's counters and seconds; why the run failed,
+ * if it did) to @p path.
  * @return 0; a negative errno with a message in @p err.
  */
 int mcgen_report_json(const char *path, const struct mcgen_options *o,
-		      const struct mcgen_step *steps, unsigned n, char *err, size_t errlen);
+		      const struct mcgen_step *warm, const struct mcgen_step *steps, unsigned n,
+		      char *err, size_t errlen);
 
 /**
  * Draw the throughput-vs-p99 plot of the JSON result at @p json into @p png with the plot

@@ -34,6 +34,11 @@ mcgen_resolve(const char *server, struct sockaddr_storage *addr, socklen_t *len,
 	}
 	*colon = '\0';
 	port = colon + 1;
+	if (port[strspn(port, "0123456789")] == '\0' &&
+	    (strlen(port) > 5 || atoi(port) < 1 || atoi(port) > 65535)) {
+		snprintf(err, errlen, "--server '%s': port %s is not in 1..65535", server, port);
+		return -EINVAL;
+	}
 	if (host[0] == '[' && colon[-1] == ']') {
 		colon[-1] = '\0';
 		memmove(host, host + 1, strlen(host));
@@ -88,7 +93,7 @@ print_second(FILE *out, const char *label, double rate, unsigned s, const struct
 	uint64_t keys = l->c[MCGEN_C_hits] + l->c[MCGEN_C_misses];
 
 	if (rate > 0)
-		snprintf(offered, sizeof(offered), "%.0f/s", rate);
+		snprintf(offered, sizeof(offered), "%g/s", rate);
 	else
 		snprintf(offered, sizeof(offered), "closed");
 	fprintf(out,

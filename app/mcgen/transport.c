@@ -23,11 +23,19 @@ mcgen_transport_run(unsigned which, struct mcgen_thread *t)
 	} else {
 		rc = runs[which](t);
 	}
-	if (rc == 0 && t->warm_silent) {
+	if (rc == 0 && t->warm_quit == MCGEN_WARM_SILENT) {
 		snprintf(t->err, sizeof(t->err),
 			 "no reply for %.1f s while setting the keys: is the server up, on that "
 			 "port and transport?",
 			 (double)(mcgen_now_ns() - t->warm_answer_ns) / 1e9);
+		rc = -ETIMEDOUT;
+	} else if (rc == 0 && t->warm_quit == MCGEN_WARM_KEY) {
+		snprintf(t->err, sizeof(t->err),
+			 "key %u set %d times without an answer within --timeout%s: its gets "
+			 "would miss",
+			 t->warm_lost_key, MCGEN_WARM_TRIES,
+			 t->st.total.c[MCGEN_C_late] > 0 ? " (replies came late: raise --timeout)"
+							 : "");
 		rc = -ETIMEDOUT;
 	}
 	/* Requests a failed transport left in flight: lost with it. */

@@ -136,8 +136,12 @@ mcgen_udp_book_issue(struct mcgen_udp_book *x, uint64_t now, const struct mcgen_
 		if (len <= 0) {
 			io->finish(io->arg, ci, 0);
 			mcgen_engine_lost(x->t, &s->q, MCGEN_C_wrong,
-					  "a request does not fit one datagram (dpdk: one frame)");
+					  x->t->run->dpdk != NULL
+						  ? "a request does not fit one frame"
+						  : "a request does not fit one datagram");
 			slot_release(c, s);
+			/* The clock moves on: when none fits, the phase must still end. */
+			now = mcgen_now_ns();
 			continue;
 		}
 		io->finish(io->arg, ci, (size_t)len);

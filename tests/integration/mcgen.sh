@@ -135,6 +135,13 @@ assert r["failed"] and "refused" in r["failed"], r["failed"]
 assert s["per_second"] == [] and s["seconds"] == 0, s' "$LOGDIR/refused.json"
 }
 
+# silent_json_ok OUT: the JSON of a warm-up that heard nothing says so (no stale file left).
+silent_json_ok() {
+	"$PYTHON" -c 'import json, sys; r = json.load(open(sys.argv[1]))
+assert "no reply" in r["failed"] and r["warm_up"]["failed"] and r["steps"] == [], r' \
+		"$LOGDIR/silent.json"
+}
+
 # fake_udp_hits_ok OUT: after the warm-up every get hit, and the lost sets were counted.
 fake_udp_hits_ok() {
 	"$PYTHON" -c 'import json, sys; s = json.load(open(sys.argv[1]))["steps"][0]["counters"]
@@ -192,8 +199,9 @@ SERVER_NAME=nothing
 PORT=$(pick_port tcp udp)
 expect nothing-tcp-refused 1 "connect to 127.0.0.1:[0-9]+: Connection refused" 5 \
 	refused_json_ok -T 5 -t 2 -c 2 -j "$LOGDIR/refused.json"
-expect nothing-udp-warm-up 1 "no reply for [0-9.]+ s while setting the keys" 10 - -x udp -w \
-	-T 1 -q
+echo '{"stale": true}' >"$LOGDIR/silent.json"
+expect nothing-udp-warm-up 1 "no reply for [0-9.]+ s while setting the keys" 10 \
+	silent_json_ok -x udp -w -T 1 -q -j "$LOGDIR/silent.json"
 
 # UDP loses datagrams: a fake server that drops every 7th set must not cost a hit after the
 # warm-up (the lost sets are sent again), and the JSON counts them.
