@@ -138,7 +138,7 @@ measure(struct mcgen_main *m)
 static int
 check_outputs(const struct mcgen_options *o)
 {
-	char err[256];
+	char err[MCGEN_STR_LEN + 128]; /* (a path and what is wrong with it) */
 	int rc = 0;
 
 	size_t plot_len = strlen(o->plot);
