@@ -124,23 +124,14 @@ mcgen_engine_ready(struct mcgen_thread *t)
 	mcgen_engine_passed(t);
 }
 
-/* Warm-up: the longest wait for any reply before the server counts as gone (ns). */
-static uint64_t
-warm_silence(const struct mcgen_thread *t)
-{
-	uint64_t silence = 3 * t->run->timeout_ns;
-
-	return silence < MCGEN_WARM_SILENCE ? MCGEN_WARM_SILENCE : silence;
-}
-
 void
 mcgen_engine_tick(struct mcgen_thread *t, uint64_t now)
 {
 	if (now > t->run->start_ns)
 		mcgen_tstats_roll(&t->st, (now - t->run->start_ns) / 1000000000ull);
-	/* Checked by the clock, not only when a request is lost: nothing may be in flight. */
+	/* Checked by the clock, not when a request is lost: nothing may be in flight. */
 	if (t->run->warm && !t->warm_quit && t->warm_answer_ns != 0 &&
-	    now > t->warm_answer_ns + warm_silence(t))
+	    now > t->warm_answer_ns + mcgen_run_patience_ns(t->run))
 		t->warm_quit = MCGEN_WARM_SILENT;
 }
 
@@ -154,10 +145,17 @@ mcgen_engine_issuing(const struct mcgen_thread *t, uint64_t now)
 	return true;
 }
 
+/* Whether the thread ends before its time: the run stopped, or its warm-up gave up. */
+static inline bool
+cut_short(const struct mcgen_thread *t)
+{
+	return stopped(t) || t->warm_quit != MCGEN_WARM_GOING;
+}
+
 bool
 mcgen_engine_drain_over(const struct mcgen_thread *t, uint64_t now)
 {
-	return now >= t->run->drain_ns || stopped(t) || t->warm_quit;
+	return now >= t->run->drain_ns || cut_short(t);
 }
 
 /* Warm-up: are as many requests in flight as the window allows? */
@@ -267,14 +265,12 @@ warm_lost(struct mcgen_thread *t, const struct mcgen_req *q)
 {
 	uint64_t now = mcgen_now_ns();
 
-	if (!t->warm_quit && now - t->warm_answer_ns >= warm_silence(t))
-		t->warm_quit = MCGEN_WARM_SILENT;
 	if (!t->warm_quit && q->tries + 1 >= MCGEN_WARM_TRIES) {
 		/* Its gets would miss: no point setting the rest. */
 		t->warm_quit = MCGEN_WARM_KEY;
 		t->warm_lost_key = q->keys[0];
 	}
-	if (t->warm_quit || stopped(t)) {
+	if (cut_short(t)) {
 		mcgen_tstats_count(&t->st, MCGEN_C_gave_up, 1);
 		return;
 	}
@@ -323,7 +319,7 @@ mcgen_engine_count(struct mcgen_thread *t, enum mcgen_counter c, uint64_t n)
 enum mcgen_counter
 mcgen_engine_drop_reason(const struct mcgen_thread *t)
 {
-	return stopped(t) || t->warm_quit ? MCGEN_C_aborted : MCGEN_C_timeouts;
+	return cut_short(t) ? MCGEN_C_aborted : MCGEN_C_timeouts;
 }
 
 void

@@ -24,7 +24,7 @@
  * losses halve the requests it keeps in flight (at most once a --timeout; a reply adds one
  * back, one per window once it was cut: a server whose receive buffer overflows is given
  * less, not the same burst again). It gives up when a key used all its tries, or when nothing
- * has answered for MCGEN_WARM_SILENCE (or 3 timeouts, if longer): the transport then returns
+ * has answered for mcgen_run_patience_ns(): the transport then returns
  * -ETIMEDOUT (mcgen_transport_run()).
  *
  * Threads: a struct mcgen_thread belongs to its thread (its status, published with release
@@ -70,8 +70,8 @@ struct mcgen_dpdk;
 
 /** Warm-up: how many times in all a key's set is sent when it keeps being lost. */
 #define MCGEN_WARM_TRIES 5
-/** Warm-up: no reply for this long (ns; or three --timeout, if longer): the server is gone. */
-#define MCGEN_WARM_SILENCE 3000000000ull
+/** The least patience_ns() allows a server (ns). */
+#define MCGEN_PATIENCE_MIN_NS 3000000000ull
 
 /** What every thread of one run (warm-up, or one measured step) shares: read-only but stop. */
 struct mcgen_run {
@@ -90,6 +90,18 @@ struct mcgen_run {
 	uint64_t timeout_ns;
 	bool stop; /* [atomic] set by the reporting thread when a thread failed: the rest stop */
 };
+
+/**
+ * How long @p run waits for any sign of life before it takes the server for gone: a TCP
+ * connect, a warm-up that hears nothing. Three --timeout, and at least MCGEN_PATIENCE_MIN_NS.
+ */
+static inline uint64_t
+mcgen_run_patience_ns(const struct mcgen_run *run)
+{
+	uint64_t ns = 3 * run->timeout_ns;
+
+	return ns < MCGEN_PATIENCE_MIN_NS ? MCGEN_PATIENCE_MIN_NS : ns;
+}
 
 /** Why a thread's warm-up gave up. */
 enum mcgen_warm_quit {

@@ -139,9 +139,8 @@ static int
 check_outputs(const struct mcgen_options *o)
 {
 	char err[MCGEN_STR_LEN + 128]; /* (a path and what is wrong with it) */
-	int rc = 0;
-
 	size_t plot_len = strlen(o->plot);
+	int rc = 0;
 
 	if (plot_len > 0 && (plot_len < 5 || strcasecmp(o->plot + plot_len - 4, ".png") != 0)) {
 		snprintf(err, sizeof(err), "--plot %s: the plot is a PNG: name it FILE.png", o->plot);

@@ -15,8 +15,7 @@ int
 mcgen_sock_open(const struct mcgen_run *run, int type, char *err, size_t errlen)
 {
 	/* A TCP connect waits this long at most (a host that drops SYNs would hold it minutes). */
-	uint64_t wait_ns = 3 * run->timeout_ns > MCGEN_CONNECT_WAIT_NS ? 3 * run->timeout_ns
-									 : MCGEN_CONNECT_WAIT_NS;
+	uint64_t wait_ns = mcgen_run_patience_ns(run);
 	struct timeval tv = {.tv_sec = (time_t)(wait_ns / 1000000000ull),
 			     .tv_usec = (suseconds_t)(wait_ns % 1000000000ull / 1000)};
 	int fd, one = 1, rc;

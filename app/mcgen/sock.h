@@ -18,8 +18,6 @@
 
 /** How often requests are scanned for timeouts. */
 #define MCGEN_SCAN_NS 10000000ull
-/** The longest a TCP connect may take (ns; or three --timeout, if longer). */
-#define MCGEN_CONNECT_WAIT_NS 3000000000ull
 
 /**
  * Open a socket of @p type (SOCK_STREAM, SOCK_DGRAM) connected to the run's server,
