@@ -5,6 +5,7 @@
  * (report.h). See `mcgen --help` and the README's "Load generator (mcgen)".
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,43 @@ struct mcgen_main {
 	struct mcgen_step warm; /* with --warm: the warm-up, for the summary line and the JSON */
 	bool warmed;
 };
+
+/*
+ * SIGINT or SIGTERM: the run stops as if a thread had failed, and mcgen still prints what it
+ * measured and writes its JSON and plot; the handler is reset, so a second signal ends mcgen
+ * at once.
+ */
+static void
+on_stop_signal(int signo)
+{
+	static const char said[] = "\nmcgen: stopping: results so far follow (again to quit now)\n";
+
+	mcgen_run_interrupt(signo);
+	if (write(STDERR_FILENO, said, sizeof(said) - 1) < 0)
+		return; /* (nothing to do about it in a handler) */
+}
+
+static void
+catch_stop_signals(void)
+{
+	struct sigaction sa = {.sa_handler = on_stop_signal, .sa_flags = SA_RESETHAND | SA_RESTART};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Interrupted before a step: say so. @return -EINTR, or 0 when not interrupted. */
+static int
+interrupted(void)
+{
+	int signo = mcgen_run_interrupted();
+
+	if (signo == 0)
+		return 0;
+	fprintf(stderr, "mcgen: interrupted by %s\n", signo == SIGINT ? "SIGINT" : "SIGTERM");
+	return -EINTR;
+}
 
 /* The warm-up failed: why, on stderr and (for the JSON) in s->error. @return @p rc. */
 static int
@@ -101,8 +139,13 @@ measure(struct mcgen_main *m)
 		struct mcgen_server_stats s0, s1;
 		double rate = m->o.sweep.n ? m->o.sweep.r[i] : m->o.rate;
 		struct mcgen_step *s = &m->steps[i];
-		int rc;
+		int rc = interrupted();
 
+		if (rc < 0) {
+			if (m->o.sweep.n && m->nsteps > 0)
+				mcgen_report_table(stdout, m->steps, m->nsteps);
+			return rc;
+		}
 		if (m->o.sweep.n)
 			snprintf(label, sizeof(label), "[%.0f/s] ", rate);
 		else
@@ -224,6 +267,7 @@ main(int argc, char **argv)
 		free(m);
 		return 2;
 	}
+	catch_stop_signals();
 	if (mcgen_transport_is_dpdk(m->o.transport)) {
 		rc = mcgen_dpdk_setup(&m->o, &m->target.addr, &m->target.dpdk, err, sizeof(err));
 		if (rc < 0) {
@@ -232,7 +276,8 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (m->o.warm)
+	rc = interrupted();
+	if (rc == 0 && m->o.warm)
 		rc = warm_up(m);
 	if (rc == 0)
 		rc = measure(m);
@@ -254,5 +299,8 @@ main(int argc, char **argv)
 	}
 	if (errors > 0)
 		fprintf(stderr, "mcgen: %llu errors\n", (unsigned long long)errors);
+	/* Interrupted: the shell's status for the signal, as if it had killed mcgen. */
+	if (mcgen_run_interrupted() != 0 && rc == -EINTR)
+		return 128 + mcgen_run_interrupted();
 	return rc < 0 || errors > 0 ? 1 : 0;
 }

@@ -270,6 +270,8 @@ parse_rates(const struct desc *d, const char *s, struct mcgen_rates *r, char *er
 		}
 		return 0;
 	}
+	if (buf[0] == ',' || buf[strlen(buf) - 1] == ',' || strstr(buf, ",,") != NULL)
+		return fail(err, errlen, "--%s: '%s' has an empty rate", d->name, s);
 	for (char *item = strtok_r(buf, ",", &save); item != NULL;
 	     item = strtok_r(NULL, ",", &save)) {
 		if (r->n == MCGEN_SWEEP_MAX)
@@ -425,6 +427,9 @@ mcgen_options_parse(struct mcgen_options *o, int argc, char **argv, char *err, s
 				    argv[optind - 1]);
 		if (d->kind == KIND_help)
 			return 1;
+		/* (An empty value is only ever a default: given, it is a slip, e.g. -j "$UNSET".) */
+		if (optarg != NULL && optarg[0] == '\0' && d->kind != KIND_switch)
+			return fail(err, errlen, "--%s: empty value", d->name);
 		rc = parse_value(d, d->kind == KIND_switch ? "1" : optarg, o, err, errlen);
 		if (rc < 0)
 			return rc;

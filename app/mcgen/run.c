@@ -6,6 +6,7 @@
 #include <math.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -44,6 +45,16 @@ mcgen_resolve(const char *server, struct sockaddr_storage *addr, socklen_t *len,
 		memmove(host, host + 1, strlen(host));
 	}
 	rc = getaddrinfo(host, port, &hints, &res);
+	/* A service name (host:memcache) resolves only for a socket type. */
+	for (int i = 0; rc == EAI_SERVICE && i < 2; i++) {
+		hints.ai_socktype = i == 0 ? SOCK_STREAM : SOCK_DGRAM;
+		rc = getaddrinfo(host, port, &hints, &res);
+	}
+	if (rc == EAI_SERVICE) {
+		snprintf(err, errlen, "--server '%s': port '%s' is neither a number nor a service",
+			 server, port);
+		return -EINVAL;
+	}
 	if (rc != 0) {
 		snprintf(err, errlen, "--server '%s': %s", server, gai_strerror(rc));
 		return -EHOSTUNREACH;
@@ -68,6 +79,24 @@ uint64_t
 mcgen_sample_errors(const struct mcgen_sample *s)
 {
 	return s->c[MCGEN_C_wrong] + s->c[MCGEN_C_server_errors];
+}
+
+/*
+ * The one process-wide state in mcgen: a signal handler has nowhere else to write. The signal
+ * that asked the run to stop, or 0.
+ */
+static volatile sig_atomic_t interrupted_by;
+
+void
+mcgen_run_interrupt(int signo)
+{
+	interrupted_by = signo;
+}
+
+int
+mcgen_run_interrupted(void)
+{
+	return interrupted_by;
 }
 
 struct worker {
@@ -118,25 +147,33 @@ failed_thread(const struct worker *k, unsigned n)
 	return -1;
 }
 
+/* Whether the run must stop: a thread failed, or mcgen was interrupted. */
+static bool
+must_stop(const struct worker *k, unsigned n)
+{
+	return failed_thread(k, n) >= 0 || mcgen_run_interrupted() != 0;
+}
+
 /*
  * Wait until every thread is past second @p s (@p s UINT64_MAX - 1: until every one is done).
- * @return true; false as soon as a thread has failed (the wait is cut short).
+ * @return true; false as soon as a thread has failed or mcgen was interrupted (the wait is cut
+ * short).
  */
 static bool
 wait_threads(const struct worker *k, unsigned n, uint64_t s)
 {
 	for (unsigned i = 0; i < n; i++)
 		while (mcgen_tstats_done(&k[i].t.st) <= s) {
-			if (failed_thread(k, n) >= 0)
+			if (must_stop(k, n))
 				return false;
 			usleep(2000);
 		}
-	return failed_thread(k, n) < 0;
+	return !must_stop(k, n);
 }
 
 /*
  * Wait for second @p s of every thread, merge it into @p l.
- * @return true; false when a thread failed first (nothing merged).
+ * @return true; false when a thread failed or mcgen was interrupted first (nothing merged).
  */
 static bool
 collect_second(struct worker *k, unsigned n, const struct mcgen_run *run, unsigned s,
@@ -169,8 +206,10 @@ mcgen_run_step(const struct mcgen_options *o, const struct mcgen_workload *w,
 				.rate = warm ? 0 : rate,
 				.timeout_ns = o->timeout_ms * 1000000ull};
 	struct mcgen_gate gate;
+	sigset_t stop_signals, old_mask;
 	struct worker *k;
 	unsigned started = 0;
+	bool cut = false; /* the threads were told to stop before their time */
 	uint64_t now;
 	int rc = 0;
 
@@ -195,6 +234,11 @@ mcgen_run_step(const struct mcgen_options *o, const struct mcgen_workload *w,
 	run.gate = &gate;
 	/* Until the start is set, nothing is due. */
 	run.start_ns = run.end_ns = run.drain_ns = UINT64_MAX;
+	/* The load threads block SIGINT and SIGTERM: this thread takes them (no EINTR there). */
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
 	for (unsigned i = 0; i < n; i++) {
 		k[i].transport = o->transport;
 		mcgen_engine_init(&k[i].t, &run, i);
@@ -205,6 +249,7 @@ mcgen_run_step(const struct mcgen_options *o, const struct mcgen_workload *w,
 		}
 		started++;
 	}
+	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 	mcgen_gate_wait(&gate, started);
 	if (started < n) {
 		/* Let the threads started go through the gate and stop at once. */
@@ -219,13 +264,14 @@ mcgen_run_step(const struct mcgen_options *o, const struct mcgen_workload *w,
 		for (unsigned s = 0; s < res->nsec; s++) {
 			if (!collect_second(k, n, &run, s, &res->sec[s])) {
 				/*
-				 * A thread stopped on an error: so does the run, and this second
-				 * and the rest are not reported (that thread counted nothing in
-				 * them); the step's totals keep all that was counted, over the
-				 * time the load ran.
+				 * A thread stopped on an error, or mcgen was interrupted: the run
+				 * stops, and this second and the rest are not reported (not
+				 * whole, or a thread counted nothing in them); the step's totals
+				 * keep all that was counted, over the time the load ran.
 				 */
 				uint64_t t = mcgen_now_ns();
 
+				cut = true;
 				__atomic_store_n(&run.stop, true, __ATOMIC_RELAXED);
 				res->nsec = s;
 				res->seconds = t > run.start_ns ?
@@ -237,8 +283,10 @@ mcgen_run_step(const struct mcgen_options *o, const struct mcgen_workload *w,
 				print_second(out, label, run.rate, s, &res->sec[s]);
 		}
 		/* The warm-up reports no second: a thread's failure stops the others all the same. */
-		if (warm && !wait_threads(k, n, UINT64_MAX - 1))
+		if (warm && !wait_threads(k, n, UINT64_MAX - 1)) {
+			cut = true;
 			__atomic_store_n(&run.stop, true, __ATOMIC_RELAXED);
+		}
 	}
 	for (unsigned i = 0; i < started; i++) {
 		pthread_join(k[i].tid, NULL);
@@ -252,6 +300,11 @@ mcgen_run_step(const struct mcgen_options *o, const struct mcgen_workload *w,
 	}
 	mcgen_gate_destroy(&gate);
 	free(k);
+	if (rc == 0 && cut && mcgen_run_interrupted() != 0) {
+		snprintf(err, errlen, "interrupted by %s",
+			 mcgen_run_interrupted() == SIGINT ? "SIGINT" : "SIGTERM");
+		rc = -EINTR;
+	}
 	res->status = rc;
 	if (rc < 0)
 		snprintf(res->error, sizeof(res->error), "%s", err);

@@ -73,6 +73,17 @@ int mcgen_run_step(const struct mcgen_options *o, const struct mcgen_workload *w
 		   const struct mcgen_target *target, bool warm, double rate, const char *label,
 		   FILE *out, struct mcgen_step *res, char *err, size_t errlen);
 
+/**
+ * Ask the run under way, and mcgen_run_step() calls after it, to stop: the step ends within a
+ * few ms as if a thread had failed (the seconds so far are kept, requests in flight count as
+ * aborted), with status -EINTR. Async-signal-safe: mcgen's SIGINT and SIGTERM handler calls it
+ * with the signal's number. The request is process-wide (one flag, set once, never cleared).
+ */
+void mcgen_run_interrupt(int signo);
+
+/** The signal that interrupted mcgen (mcgen_run_interrupt()), or 0. Any thread. */
+int mcgen_run_interrupted(void);
+
 /** Free what a step holds. */
 void mcgen_step_release(struct mcgen_step *res);
 

@@ -12,7 +12,8 @@
 # fail, with the wrong values counted in its JSON; a set refused (quoted), result paths that
 # cannot be written (refused before the load), nothing listening on TCP (the run stops at once)
 # and on UDP (the warm-up gives up after 3 s), and a UDP server that drops every 7th set (the
-# warm-up sends them again, every get hits). About 50 s. Prints PASS/FAIL per check and
+# warm-up sends them again, every get hits); Ctrl-C in a long run (the results so far, status
+# 130). About 50 s. Prints PASS/FAIL per check and
 # "N passed, M failed" for scripts/test.sh.
 set -euo pipefail
 
@@ -182,6 +183,31 @@ grep -q "offered/s *achieved/s" "$out" || ok=0
 	{ echo "no PNG written" >>"$out"; ok=0; }
 json_ok "$LOGDIR/sweep.json" 0 >>"$out" 2>&1 || ok=0
 report_check nicached-sweep-plot "$ok" "$t0" "$out" "$LOGDIR/nicached.server.log" 30
+# Ctrl-C in a 30 s run: mcgen stops within a second, prints the summary of what it measured,
+# writes its JSON (the step's seconds so far, why it failed) and exits 130.
+t0=$SECONDS
+out=$LOGDIR/interrupted.out
+ok=1 rc=0
+"$MCGEN" -s "127.0.0.1:$PORT" -w -k 2000 -T 30 -j "$LOGDIR/interrupted.json" >"$out" 2>&1 &
+gen=$!
+sleep 2.5
+kill -INT "$gen"
+for _ in $(seq 50); do kill -0 "$gen" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$gen" 2>/dev/null; then
+	echo "still running 5 s after SIGINT" >>"$out"
+	kill -KILL "$gen"
+	ok=0
+fi
+wait "$gen" || rc=$?
+((rc == 130)) || { echo "exit status $rc, want 130" >>"$out"; ok=0; }
+grep -q "requests .* sent, .* answered" "$out" || { echo "no summary" >>"$out"; ok=0; }
+"$PYTHON" -c 'import json, sys; r = json.load(open(sys.argv[1]))
+s = r["steps"][0]
+assert r["failed"] == "interrupted by SIGINT", r["failed"]
+assert 1 < s["seconds"] < 5 and len(s["per_second"]) >= 1, (s["seconds"], s["per_second"])
+assert s["counters"]["replies"] > 0 and r["errors"] == 0, s["counters"]' \
+	"$LOGDIR/interrupted.json" >>"$out" 2>&1 || ok=0
+report_check nicached-interrupted "$ok" "$t0" "$out" "$LOGDIR/nicached.server.log" 30
 # A set the server refuses: counted as an error, its words quoted, exit status 1.
 expect nicached-refused-set 1 "answered an error: 'SERVER_ERROR object too large" 20 - \
 	-k 5 --value-size 1048576 -w -c 1 -d 1 -T 1 -q

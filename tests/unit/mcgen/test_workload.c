@@ -100,8 +100,8 @@ test_options(void **state)
 	char err[160];
 
 	(void)state;
-	char *a1[] = {"mcgen", "-x", "udp", "-P", "binary", "-r", "50k", "--sweep", "", "-w", NULL};
-	assert_int_equal(parse(&o, err, sizeof(err), 10, a1), 0);
+	char *a1[] = {"mcgen", "-x", "udp", "-P", "binary", "-r", "50k", "-w", NULL};
+	assert_int_equal(parse(&o, err, sizeof(err), 8, a1), 0);
 	assert_int_equal(o.transport, MCGEN_TRANSPORT_UDP);
 	assert_int_equal(o.protocol, MCGEN_PROTO_BINARY);
 	assert_true(o.rate == 50000.0 && o.warm);
@@ -116,7 +116,9 @@ test_options(void **state)
 		{"mcgen", "--transport", "sctp"}, {"mcgen", "--mix", "get=1,put=2"},
 		{"mcgen", "--key-size", "30-20"}, {"mcgen", "--conns", "0"},
 		{"mcgen", "--plot", "x.png"},	  {"mcgen", "--value-size", "abc"},
-		{"mcgen", "--keys", "1000000000000"},
+		{"mcgen", "--keys", "1000000000000"}, {"mcgen", "-j", ""},
+		{"mcgen", "--sweep", ""},		  {"mcgen", "--sweep", "1k,,2k"},
+		{"mcgen", "--sweep", "1k,"},
 	};
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char *argv[] = {bad[i][0], bad[i][1], bad[i][2], NULL};
