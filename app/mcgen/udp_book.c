@@ -17,6 +17,8 @@
 struct slot {
 	struct mcgen_req q;
 	bool busy;
+	bool cooling;	 /* its request timed out: not reused before cool_ns */
+	uint64_t cool_ns;
 	uint16_t gen;
 	uint16_t parts_total, parts_got;
 	char **parts; /* a message of several datagrams: each one's payload, by sequence */
@@ -60,6 +62,7 @@ slot_acc_free(struct slot *s)
 	s->acc_len = 0;
 }
 
+/* Slot @p s is done: its id's generation moves on, and it is free again. */
 static void
 slot_release(struct conn *c, struct slot *s)
 {
@@ -68,6 +71,22 @@ slot_release(struct conn *c, struct slot *s)
 	s->busy = false;
 	s->gen++;
 	c->free[c->nfree++] = (unsigned)(s - c->slots);
+}
+
+/*
+ * Slot @p s timed out at @p now: done, but not reused for another timeout. Its reply may
+ * still come; with few generation bits (16 less the slot's, 4 at --depth 4096) a slot reused
+ * at once could take that late reply for its next request's, one time in 16 at worst.
+ */
+static void
+slot_cool(struct slot *s, uint64_t now, uint64_t timeout_ns)
+{
+	slot_parts_free(s);
+	slot_acc_free(s);
+	s->busy = false;
+	s->gen++;
+	s->cooling = true;
+	s->cool_ns = now + timeout_ns;
 }
 
 static uint16_t
@@ -278,12 +297,18 @@ mcgen_udp_book_scan(struct mcgen_udp_book *x, uint64_t now, bool all)
 		for (unsigned j = 0; j < x->o->depth; j++) {
 			struct slot *s = &c->slots[j];
 
-			if (s->busy && (all || now - s->q.sent_ns >= x->t->run->timeout_ns)) {
-				mcgen_engine_lost(x->t, &s->q,
-						  all ? mcgen_engine_drop_reason(x->t)
-						      : MCGEN_C_timeouts,
-						  NULL);
+			if (s->cooling && now >= s->cool_ns) {
+				s->cooling = false;
+				c->free[c->nfree++] = j;
+			}
+			if (!s->busy || (!all && now - s->q.sent_ns < x->t->run->timeout_ns))
+				continue;
+			if (all) {
+				mcgen_engine_lost(x->t, &s->q, mcgen_engine_drop_reason(x->t), NULL);
 				slot_release(c, s);
+			} else {
+				mcgen_engine_lost(x->t, &s->q, MCGEN_C_timeouts, NULL);
+				slot_cool(s, now, x->t->run->timeout_ns);
 			}
 		}
 	}

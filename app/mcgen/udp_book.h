@@ -7,7 +7,10 @@
  * thread's book of requests in flight. Each connection (a socket, or a source port) has
  * --depth slots; a request goes out in one datagram behind memcached's 8-byte frame header
  * (request id, sequence 0, total 1, reserved), and its id names the slot and a generation, so
- * a reply to a request already given up is told apart ("late"). A reply of several datagrams
+ * a reply to a request already given up is told apart ("late"); a slot whose request timed
+ * out rests for another --timeout before it is used again, so that reply, if it comes, cannot
+ * pass for the next request's (the generation has few bits at a large --depth: 4 at 4096; a
+ * closed loop has fewer requests in flight meanwhile). A reply of several datagrams
  * is put back together in sequence order, and a request of several commands (a multiget)
  * answered by several messages has them joined, before it is parsed; it must be exactly one
  * reply.
