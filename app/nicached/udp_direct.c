@@ -111,7 +111,7 @@ get_direct(struct worker *w, const struct stack_dgram *d, uint16_t request_id,
 		if (frame != NULL && (text_write_get(&out, &req, &res[i]) != 0 || out.niov > 1))
 			frame = NULL; /* (it stays the stack's, unsent) */
 	}
-	latency_note_n(&w->latency, &srv->latency, PROTO_OP_GET, rte_rdtsc() - w->loop_tsc, n);
+	w->udp_gets_untimed += n; /* (timed with the batch's others: worker_udp) */
 	if (frame != NULL && out.bytes > srv->set.udp_reply_max) {
 		/* The whole reply is over --udp-reply-max: not sent, counted (udp_reply_send). */
 		udp_reply_send(w, (struct iovec){NULL, 0}, request_id, d->via, &d->peer, true);

@@ -302,6 +302,12 @@ worker_udp(struct worker *w)
 			conn_udp_datagram(w, &w->udp_rx[i], &w->udp_hint[i]);
 		t0 = rte_rdtsc();
 		w->stage.udp_requests += t0 - t1;
+		/* The fast path's gets, their replies all queued now: one clock read for them. */
+		if (w->udp_gets_untimed > 0) {
+			latency_note_n(&w->latency, &w->srv->latency, PROTO_OP_GET, t0 - w->loop_tsc,
+				       w->udp_gets_untimed);
+			w->udp_gets_untimed = 0;
+		}
 		if (n < WORKER_UDP_BATCH)
 			break;
 	}

@@ -63,6 +63,7 @@ struct worker {
 	struct worker_stats stats;
 	struct worker_latency latency; /* request latency histograms (latency.h) */
 	uint64_t loop_tsc;	       /* TSC at the start of this loop iteration */
+	unsigned udp_gets_untimed;     /* UDP fast-path gets answered, timed at the batch's end */
 	/* This loop iteration's cycles by stage, added to stats' busy_*_cycles if it is busy. */
 	struct {
 		uint64_t poll;	       /* stack_poll: receive, earlier replies flushed, timers */

@@ -7,10 +7,11 @@ Python prometheus_client parser (Debian's python3-prometheus-client).
 Checks (each prints PASS/FAIL, then "N passed, M failed"; exit status 1 on any failure):
   format       every family has HELP and TYPE; counters end in _total; histogram buckets
                ascend, never decrease, and +Inf equals _count
-  vs-stats     after a known load (text and binary clients), the per-worker series summed
+  vs-stats     after a known load (text, binary and UDP clients), the per-worker series summed
                equal `stats` (commands, hits, misses, items), `stats slabs` / `stats items`
                per class, `stats settings`
-  latency      the request histograms count what ran: gets, sets, deletes, incr/decr, touches
+  latency      the request histograms count what ran: gets (over UDP too), sets, deletes,
+               incr/decr, touches
   http         another path answers 404, a POST 405; 200 scrapes while a client keeps getting
                (the client sees no error, every scrape parses)
   bad-listen   --metrics on a port already taken, or not an address: the server refuses to
@@ -33,13 +34,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from pymemcache.client.base import Client
 
 from harness import HOST, RESULTS, UNCLEAN, Proc, check, free_port, free_ports
+from mc import Udp
 
 class Server(Proc):
     """nicached on loopback with --metrics on a port of its own; up once it accepts."""
 
     def __init__(self, path, extra, log):
         port, self.mport = free_ports(2)
-        super().__init__([path, "-p", str(port), "-l", HOST, "-t", "2", "-m", "64",
+        super().__init__([path, "-p", str(port), "-U", str(port), "-l", HOST, "-t", "2", "-m", "64",
                           "--metrics", "%s:%d" % (HOST, self.mport)] + extra, log, port,
                          probe="connect")
         self.up()
@@ -102,6 +104,18 @@ def load(ctx):
     c.delete("m0")
     c.touch("m1", 100)
     c.close()
+    # UDP gets, whose latency the fast path notes a batch of datagrams at a time: one key and
+    # three, hits and misses, 40 sent before any reply is read (several to a batch).
+    u = Udp("127.0.0.1", ctx.srv.port)
+    for rid in range(40):
+        keys = ["m%d" % (rid + 1)] if rid % 2 else ["m%d" % (rid + 1), "udpmiss%d" % rid, "m2"]
+        u.send(("get %s\r\n" % " ".join(keys)).encode(), rid)
+    replies = set()
+    while len(replies) < 40:
+        r = u.recv()
+        assert r is not None, "UDP gets answered: %d of 40" % len(replies)
+        replies.add(r[0])
+    u.close()
     try:
         import pylibmc
         b = pylibmc.Client(["127.0.0.1:%d" % ctx.srv.port], binary=True)
