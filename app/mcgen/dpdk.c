@@ -20,6 +20,8 @@
 #include "genlink/steer.h"
 #include "tcp/tcp.h"
 
+#include "run.h"
+
 #define EAL_ARGS_MAX   64
 #define ARP_TRIES      50 /* 100 ms each */
 #define STRAGGLER_MS   200 /* quiet time before a stats request: late replies die out */
@@ -127,10 +129,18 @@ tcp_ports_check(const struct mcgen_options *o, char *err, size_t errlen)
 }
 
 /* The MAC of the server: --dst-mac, else ARP on queue 0; then on every link. */
+/* The port's setup waits (link, ARP) give up when mcgen is interrupted. */
+static bool
+setup_cancelled(void)
+{
+	return mcgen_run_interrupted() != 0;
+}
+
 static int
 peer_find(struct mcgen_dpdk *d, const struct mcgen_options *o, char *err, size_t errlen)
 {
 	struct genlink *l0 = &d->links[0];
+	int rc;
 
 	if (o->dst_mac[0] != '\0') {
 		if (rte_ether_unformat_addr(o->dst_mac, &l0->peer_mac) != 0) {
@@ -138,8 +148,14 @@ peer_find(struct mcgen_dpdk *d, const struct mcgen_options *o, char *err, size_t
 			return -EINVAL;
 		}
 		l0->peer_known = true;
-	} else if (genlink_resolve(l0, ARP_TRIES) != 0) {
+	} else if ((rc = genlink_resolve(l0, ARP_TRIES)) != 0) {
 		char ip[INET_ADDRSTRLEN];
+
+		if (rc == -EINTR) {
+			snprintf(err, errlen, "%s (while asking the server's MAC by ARP)",
+				 mcgen_run_interrupted_why());
+			return rc;
+		}
 
 		inet_ntop(AF_INET, &l0->peer_ip, ip, sizeof(ip));
 		snprintf(err, errlen, "no ARP reply from %s in %u s (give --dst-mac?)", ip,
@@ -212,8 +228,11 @@ mcgen_dpdk_setup(const struct mcgen_options *o, const struct sockaddr_storage *s
 		mcgen_dpdk_teardown(&d);
 		return -EINVAL;
 	}
+	d->links[0].cancelled = setup_cancelled;
 	rc = genlink_port_start(&d->links[0], (uint16_t)d->nlinks, (unsigned)(o->link_wait * 1000),
 				err, errlen);
+	if (rc == -EINTR)
+		snprintf(err, errlen, "%s (while waiting for the link)", mcgen_run_interrupted_why());
 	if (rc == 0) {
 		links_fill(d, o, src.s_addr, sin);
 		rc = peer_find(d, o, err, errlen);

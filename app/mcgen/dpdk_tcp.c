@@ -24,6 +24,7 @@
 #include "dpdk.h"
 #include "genlink/link.h"
 #include "genlink/tcplink.h"
+#include "run.h"
 #include "sock.h"
 #include "stream.h"
 #include "tcp/tcp.h"
@@ -181,6 +182,13 @@ scan(struct dtcp *x, uint64_t now)
 	}
 }
 
+/* Whether the connects' wait is given up: the run stopped, or mcgen was interrupted. */
+static bool
+given_up(const struct mcgen_thread *t)
+{
+	return mcgen_run_interrupted() != 0 || __atomic_load_n(&t->run->stop, __ATOMIC_RELAXED);
+}
+
 /* Open every connection and wait until all are up. @return 0; a negative errno (t->err). */
 static int
 conns_open(struct dtcp *x)
@@ -196,7 +204,7 @@ conns_open(struct dtcp *x)
 			return rc;
 		}
 	}
-	while (up < x->n && x->refused == 0 && mcgen_now_ns() < end) {
+	while (up < x->n && x->refused == 0 && mcgen_now_ns() < end && !given_up(x->t)) {
 		genlink_tcp_turn(x->g);
 		receive(x);
 		up = 0;
@@ -209,6 +217,12 @@ conns_open(struct dtcp *x)
 		snprintf(x->t->err, sizeof(x->t->err), "connect to the server's port: %s",
 			 strerror(-x->refused));
 		return x->refused;
+	}
+	if (given_up(x->t)) {
+		snprintf(x->t->err, sizeof(x->t->err), "connect: %s",
+			 mcgen_run_interrupted() != 0 ? mcgen_run_interrupted_why()
+						      : "the run stopped");
+		return -EINTR;
 	}
 	snprintf(x->t->err, sizeof(x->t->err), "%u of %u connections up in %d s", up, x->n,
 		 CONNECT_S);

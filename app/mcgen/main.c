@@ -28,6 +28,7 @@ struct mcgen_main {
 	unsigned nsteps;
 	struct mcgen_step warm; /* with --warm: the warm-up, for the summary line and the JSON */
 	bool warmed;
+	char setup_failed[256]; /* why the DPDK port could not be set up; "" */
 };
 
 /*
@@ -39,19 +40,31 @@ static void
 on_stop_signal(int signo)
 {
 	static const char said[] = "\nmcgen: stopping: results so far follow (again to quit now)\n";
+	int saved = errno;
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
 
+	/* The next SIGINT or SIGTERM, whichever, ends mcgen. */
+	sigemptyset(&dfl.sa_mask);
+	sigaction(SIGINT, &dfl, NULL);
+	sigaction(SIGTERM, &dfl, NULL);
 	mcgen_run_interrupt(signo);
-	if (write(STDERR_FILENO, said, sizeof(said) - 1) < 0)
-		return; /* (nothing to do about it in a handler) */
+	if (write(STDERR_FILENO, said, sizeof(said) - 1) < 0) {
+		/* (nothing to do about it in a handler) */
+	}
+	errno = saved;
 }
 
+/* SIGINT and SIGTERM stop the run (on_stop_signal); not a SIGINT ignored by who started us. */
 static void
 catch_stop_signals(void)
 {
-	struct sigaction sa = {.sa_handler = on_stop_signal, .sa_flags = SA_RESETHAND | SA_RESTART};
+	struct sigaction sa = {.sa_handler = on_stop_signal, .sa_flags = SA_RESTART}, old;
 
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
+	sigaddset(&sa.sa_mask, SIGINT);
+	sigaddset(&sa.sa_mask, SIGTERM);
+	if (sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+		sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 }
 
@@ -59,11 +72,9 @@ catch_stop_signals(void)
 static int
 interrupted(void)
 {
-	int signo = mcgen_run_interrupted();
-
-	if (signo == 0)
+	if (mcgen_run_interrupted() == 0)
 		return 0;
-	fprintf(stderr, "mcgen: interrupted by %s\n", signo == SIGINT ? "SIGINT" : "SIGTERM");
+	fprintf(stderr, "mcgen: %s\n", mcgen_run_interrupted_why());
 	return -EINTR;
 }
 
@@ -203,6 +214,13 @@ check_outputs(const struct mcgen_options *o)
 	return rc;
 }
 
+/* Why the run failed outside its steps (the setup, an interrupt between them), or NULL. */
+static const char *
+run_failed(const struct mcgen_main *m)
+{
+	return m->setup_failed[0] != '\0' ? m->setup_failed : mcgen_run_interrupted_why();
+}
+
 static int
 write_results(struct mcgen_main *m)
 {
@@ -221,7 +239,7 @@ write_results(struct mcgen_main *m)
 	}
 	if (json[0] != '\0')
 		rc = mcgen_report_json(json, &m->o, m->warmed ? &m->warm : NULL, m->steps, m->nsteps,
-				       err, sizeof(err));
+				       run_failed(m), err, sizeof(err));
 	if (rc == 0 && m->o.plot[0] != '\0' && m->nsteps > 0) {
 		rc = mcgen_report_plot(json, m->o.plot, err, sizeof(err));
 		if (rc == 0)
@@ -257,7 +275,12 @@ main(int argc, char **argv)
 		free(m);
 		return 2;
 	}
-	rc = mcgen_resolve(m->o.server, &m->target.addr, &m->target.addrlen, err, sizeof(err));
+	rc = mcgen_resolve(m->o.server,
+			   m->o.transport == MCGEN_TRANSPORT_UDP ||
+					   m->o.transport == MCGEN_TRANSPORT_DPDK_UDP
+				   ? SOCK_DGRAM
+				   : SOCK_STREAM,
+			   &m->target.addr, &m->target.addrlen, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "mcgen: %s\n", err);
 		free(m);
@@ -272,17 +295,17 @@ main(int argc, char **argv)
 		rc = mcgen_dpdk_setup(&m->o, &m->target.addr, &m->target.dpdk, err, sizeof(err));
 		if (rc < 0) {
 			fprintf(stderr, "mcgen: %s\n", err);
-			free(m);
-			return 1;
+			snprintf(m->setup_failed, sizeof(m->setup_failed), "%s", err);
 		}
 	}
-	rc = interrupted();
+	if (rc == 0)
+		rc = interrupted();
 	if (rc == 0 && m->o.warm)
 		rc = warm_up(m);
 	if (rc == 0)
 		rc = measure(m);
-	/* (A JSON says why even when the warm-up failed: no stale file from an earlier run.) */
-	if ((m->nsteps > 0 || m->warmed) && write_results(m) < 0 && rc == 0)
+	/* A JSON says why, whatever stopped the run: no stale file from an earlier run is left. */
+	if (write_results(m) < 0 && rc == 0)
 		rc = -EIO;
 	if (m->warmed)
 		mcgen_step_release(&m->warm);

@@ -482,6 +482,7 @@ mcgen_options_usage(FILE *f)
 	      "udp a server that went away only times out); 1 on errors (a wrong byte, a bad\n"
 	      "reply, a server error, a connection refused, a warm-up that could not set every\n"
 	      "key) or when nothing was answered; 2 on bad usage (a -j or --plot file that\n"
-	      "cannot be written, or --plot without matplotlib, included).\n",
+	      "cannot be written, or --plot without matplotlib, included); 130 (143) when\n"
+	      "stopped by Ctrl-C (SIGTERM), after the results so far; a second one quits at once.\n",
 	      f);
 }

@@ -76,13 +76,18 @@ mcgen_report_table(FILE *out, const struct mcgen_step *steps, unsigned n)
 		const struct mcgen_step *s = &steps[i];
 		const struct mcgen_hist *h = &s->total.lat;
 
-		fprintf(out, "%12.0f %12.0f %10.1f %10.1f %10.1f %8llu %8llu\n", s->rate, achieved(s),
-			(double)mcgen_hist_quantile(h, 0.5) / 1e3,
+		fprintf(out, "%12.0f %12.0f %10.1f %10.1f %10.1f %8llu %8llu%s\n", s->rate,
+			achieved(s), (double)mcgen_hist_quantile(h, 0.5) / 1e3,
 			(double)mcgen_hist_quantile(h, 0.99) / 1e3,
 			(double)mcgen_hist_quantile(h, 0.999) / 1e3,
 			(unsigned long long)mcgen_sample_errors(&s->total),
-			(unsigned long long)s->total.c[MCGEN_C_timeouts]);
+			(unsigned long long)s->total.c[MCGEN_C_timeouts], s->status < 0 ? "  *" : "");
 	}
+	/* A step cut short is a point all the same, of fewer seconds: marked, and why. */
+	for (unsigned i = 0; i < n; i++)
+		if (steps[i].status < 0)
+			fprintf(out, "  * %.0f/s: stopped after %.1f of %g s: %s\n", steps[i].rate,
+				steps[i].seconds, steps[i].planned, steps[i].error);
 }
 
 /* A JSON string (options are user text). */
@@ -194,7 +199,7 @@ json_warm(FILE *f, const struct mcgen_step *w)
 int
 mcgen_report_json(const char *path, const struct mcgen_options *o,
 		  const struct mcgen_step *warm, const struct mcgen_step *steps, unsigned n,
-		  char *err, size_t errlen)
+		  const char *why, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "w");
 	const char *failed = warm != NULL && warm->status < 0 ? warm->error : NULL;
@@ -220,6 +225,8 @@ mcgen_report_json(const char *path, const struct mcgen_options *o,
 		if (steps[i].status < 0 && failed == NULL)
 			failed = steps[i].error;
 	}
+	if (failed == NULL)
+		failed = why;
 	fprintf(f, "  ],\n  \"errors\": %llu,\n  \"failed\": ", (unsigned long long)errors);
 	if (failed != NULL)
 		json_str(f, failed);

@@ -17,18 +17,22 @@
 /** Print the summary of step @p s to @p out. */
 void mcgen_report_summary(FILE *out, const struct mcgen_options *o, const struct mcgen_step *s);
 
-/** Print the sweep table (offered, achieved, p50, p99, p999, errors, timeouts) to @p out. */
+/**
+ * Print the sweep table (offered, achieved, p50, p99, p999, errors, timeouts) to @p out; a step
+ * that failed (an error, an interrupt) is marked, with a line saying why under the table.
+ */
 void mcgen_report_table(FILE *out, const struct mcgen_step *steps, unsigned n);
 
 /**
  * Write the JSON result of the warm-up @p warm (NULL: none) and @p n steps (the options, each
  * step's totals, latency and seconds; the warm-up's counters and seconds; why the run failed,
- * if it did) to @p path.
+ * if it did: the warm-up's or the first failed step's error, else @p why, NULL when it did
+ * not fail) to @p path.
  * @return 0; a negative errno with a message in @p err.
  */
 int mcgen_report_json(const char *path, const struct mcgen_options *o,
 		      const struct mcgen_step *warm, const struct mcgen_step *steps, unsigned n,
-		      char *err, size_t errlen);
+		      const char *why, char *err, size_t errlen);
 
 /**
  * Draw the throughput-vs-p99 plot of the JSON result at @p json into @p png with the plot

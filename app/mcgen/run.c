@@ -18,8 +18,8 @@
 #define START_DELAY_NS 20000000ull
 
 int
-mcgen_resolve(const char *server, struct sockaddr_storage *addr, socklen_t *len, char *err,
-	      size_t errlen)
+mcgen_resolve(const char *server, int socktype, struct sockaddr_storage *addr, socklen_t *len,
+	      char *err, size_t errlen)
 {
 	char host[MCGEN_STR_LEN];
 	const char *port;
@@ -45,9 +45,9 @@ mcgen_resolve(const char *server, struct sockaddr_storage *addr, socklen_t *len,
 		memmove(host, host + 1, strlen(host));
 	}
 	rc = getaddrinfo(host, port, &hints, &res);
-	/* A service name (host:memcache) resolves only for a socket type. */
-	for (int i = 0; rc == EAI_SERVICE && i < 2; i++) {
-		hints.ai_socktype = i == 0 ? SOCK_STREAM : SOCK_DGRAM;
+	/* A service name (host:memcache) resolves only for a socket type: the transport's. */
+	if (rc == EAI_SERVICE) {
+		hints.ai_socktype = socktype;
 		rc = getaddrinfo(host, port, &hints, &res);
 	}
 	if (rc == EAI_SERVICE) {
@@ -83,20 +83,39 @@ mcgen_sample_errors(const struct mcgen_sample *s)
 
 /*
  * The one process-wide state in mcgen: a signal handler has nowhere else to write. The signal
- * that asked the run to stop, or 0.
+ * that asked the run to stop, or 0; the first one stays. [atomic: the handler may run on any
+ * thread that does not block the signals, e.g. one of DPDK's]
  */
-static volatile sig_atomic_t interrupted_by;
+static int interrupted_by;
 
 void
 mcgen_run_interrupt(int signo)
 {
-	interrupted_by = signo;
+	int none = 0;
+
+	__atomic_compare_exchange_n(&interrupted_by, &none, signo, false, __ATOMIC_SEQ_CST,
+				    __ATOMIC_SEQ_CST);
 }
 
 int
 mcgen_run_interrupted(void)
 {
-	return interrupted_by;
+	return __atomic_load_n(&interrupted_by, __ATOMIC_RELAXED);
+}
+
+const char *
+mcgen_run_interrupted_why(void)
+{
+	switch (mcgen_run_interrupted()) {
+	case 0:
+		return NULL;
+	case SIGINT:
+		return "interrupted by SIGINT";
+	case SIGTERM:
+		return "interrupted by SIGTERM";
+	default:
+		return "interrupted by a signal";
+	}
 }
 
 struct worker {
@@ -195,6 +214,35 @@ collect_second(struct worker *k, unsigned n, const struct mcgen_run *run, unsign
 	return true;
 }
 
+/*
+ * After an interrupt, the threads joined: the seconds of step @p res begun before it stopped,
+ * from res->nsec (the first not reported), each as long as it ran, printed as the others.
+ */
+static void
+collect_rest(const struct worker *k, unsigned n, const struct mcgen_run *run,
+	     struct mcgen_step *res, FILE *out, const char *label)
+{
+	unsigned total = run->warm ? 0 : (unsigned)ceil(run->o->duration);
+
+	for (unsigned s = res->nsec; s < total && s < res->seconds; s++) {
+		struct mcgen_second *l = &res->sec[s];
+		struct mcgen_sample m;
+
+		mcgen_sample_reset(&m);
+		for (unsigned i = 0; i < n; i++)
+			mcgen_tstats_merge_second(&m, &k[i].t.st, s);
+		memcpy(l->c, m.c, sizeof(l->c));
+		l->seconds = fmin(1.0, res->seconds - s);
+		l->p50 = mcgen_hist_quantile(&m.lat, 0.5);
+		l->p99 = mcgen_hist_quantile(&m.lat, 0.99);
+		l->p999 = mcgen_hist_quantile(&m.lat, 0.999);
+		l->max = m.lat.max;
+		res->nsec = s + 1;
+		if (!run->o->quiet)
+			print_second(out, label, run->rate, s, l);
+	}
+}
+
 int
 mcgen_run_step(const struct mcgen_options *o, const struct mcgen_workload *w,
 	       const struct mcgen_target *target, bool warm, double rate, const char *label,
@@ -215,7 +263,7 @@ mcgen_run_step(const struct mcgen_options *o, const struct mcgen_workload *w,
 
 	memset(res, 0, sizeof(*res));
 	res->rate = run.rate;
-	res->seconds = warm ? 0 : o->duration;
+	res->seconds = res->planned = warm ? 0 : o->duration;
 	res->nsec = warm ? 0 : (unsigned)ceil(o->duration);
 	mcgen_sample_reset(&res->total);
 	memcpy(&run.addr, &target->addr, target->addrlen);
@@ -282,8 +330,11 @@ mcgen_run_step(const struct mcgen_options *o, const struct mcgen_workload *w,
 			if (!o->quiet)
 				print_second(out, label, run.rate, s, &res->sec[s]);
 		}
-		/* The warm-up reports no second: a thread's failure stops the others all the same. */
-		if (warm && !wait_threads(k, n, UINT64_MAX - 1)) {
+		/*
+		 * The drain after the last second, or the warm-up (which reports no second): a
+		 * thread's failure, or an interrupt, stops the others all the same.
+		 */
+		if (!cut && !wait_threads(k, n, UINT64_MAX - 1)) {
 			cut = true;
 			__atomic_store_n(&run.stop, true, __ATOMIC_RELAXED);
 		}
@@ -292,19 +343,28 @@ mcgen_run_step(const struct mcgen_options *o, const struct mcgen_workload *w,
 		pthread_join(k[i].tid, NULL);
 		if (started == n) {
 			mcgen_sample_merge(&res->total, &k[i].t.st.total);
-			if (k[i].t.status < 0 && rc == 0) {
+			/* (A thread that gave up a wait because the run stopped: -EINTR, last.) */
+			if (k[i].t.status < 0 &&
+			    (rc == 0 || (rc == -EINTR && k[i].t.status != -EINTR))) {
 				rc = k[i].t.status;
 				snprintf(err, errlen, "thread %u: %s", i, k[i].t.err);
 			}
 		}
 	}
+	/*
+	 * Interrupted (a signal before every thread was done, the drain included): the step
+	 * failed so, unless a thread failed first or on its own (a connect given up for the
+	 * signal says -EINTR). Every thread counted until it stopped: the seconds begun are shown,
+	 * the last one as long as it ran.
+	 */
+	if (mcgen_run_interrupted() != 0 && (rc == -EINTR || (rc == 0 && cut))) {
+		snprintf(err, errlen, "%s", mcgen_run_interrupted_why());
+		rc = -EINTR;
+		if (started == n)
+			collect_rest(k, n, &run, res, out, label);
+	}
 	mcgen_gate_destroy(&gate);
 	free(k);
-	if (rc == 0 && cut && mcgen_run_interrupted() != 0) {
-		snprintf(err, errlen, "interrupted by %s",
-			 mcgen_run_interrupted() == SIGINT ? "SIGINT" : "SIGTERM");
-		rc = -EINTR;
-	}
 	res->status = rc;
 	if (rc < 0)
 		snprintf(res->error, sizeof(res->error), "%s", err);

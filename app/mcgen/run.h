@@ -21,7 +21,7 @@
 /** One second of a step, as reported. */
 struct mcgen_second {
 	uint64_t c[MCGEN_C_COUNT];
-	double seconds; /* its length: 1, less for the last of a fractional --duration */
+	double seconds; /* its length: 1, less for the last of a fractional --duration or a cut step */
 	uint64_t p50, p99, p999, max; /* ns */
 };
 
@@ -44,7 +44,8 @@ struct mcgen_server_cost {
 /** What one step measured. */
 struct mcgen_step {
 	double rate; /* offered requests/s; 0: closed loop */
-	double seconds;
+	double seconds; /* measured: --duration, less when the step failed */
+	double planned; /* --duration (0: the warm-up) */
 	struct mcgen_sample total;
 	unsigned nsec;
 	struct mcgen_second *sec; /* nsec of them */
@@ -54,11 +55,12 @@ struct mcgen_step {
 };
 
 /**
- * Resolve --server into @p addr.
+ * Resolve --server (host:port, the port a number or a service name looked up for @p socktype,
+ * SOCK_STREAM or SOCK_DGRAM) into @p addr.
  * @return 0; -EINVAL (malformed) or -EHOSTUNREACH (no address) with a message in @p err.
  */
-int mcgen_resolve(const char *server, struct sockaddr_storage *addr, socklen_t *len, char *err,
-		  size_t errlen);
+int mcgen_resolve(const char *server, int socktype, struct sockaddr_storage *addr,
+		  socklen_t *len, char *err, size_t errlen);
 
 /**
  * Run one step: @p warm sets every key once (no lines printed); otherwise --duration seconds
@@ -74,15 +76,20 @@ int mcgen_run_step(const struct mcgen_options *o, const struct mcgen_workload *w
 		   FILE *out, struct mcgen_step *res, char *err, size_t errlen);
 
 /**
- * Ask the run under way, and mcgen_run_step() calls after it, to stop: the step ends within a
- * few ms as if a thread had failed (the seconds so far are kept, requests in flight count as
- * aborted), with status -EINTR. Async-signal-safe: mcgen's SIGINT and SIGTERM handler calls it
- * with the signal's number. The request is process-wide (one flag, set once, never cleared).
+ * Ask the run under way, and mcgen_run_step() calls after it, to stop: a step not yet done
+ * (its drain included) ends within a few ms with status -EINTR, the seconds begun kept (the
+ * last as long as it ran), requests in flight counted aborted; a blocking wait of a thread (a
+ * TCP connect, the DPDK link and ARP) gives up too. Async-signal-safe: mcgen's SIGINT and
+ * SIGTERM handler calls it with the signal's number. Process-wide: one flag, the first signal
+ * kept, never cleared.
  */
 void mcgen_run_interrupt(int signo);
 
 /** The signal that interrupted mcgen (mcgen_run_interrupt()), or 0. Any thread. */
 int mcgen_run_interrupted(void);
+
+/** "interrupted by SIGINT" (or SIGTERM) when mcgen was interrupted; else NULL. Any thread. */
+const char *mcgen_run_interrupted_why(void);
 
 /** Free what a step holds. */
 void mcgen_step_release(struct mcgen_step *res);

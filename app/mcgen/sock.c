@@ -6,18 +6,50 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "run.h"
+
+/* Most a connect's wait sleeps before it looks at the run again. */
+#define CONNECT_SLICE_MS 20
+
+/*
+ * Wait for the TCP connect of non-blocking @p fd: at most the run's patience (a host that drops
+ * SYNs would hold it minutes), given up when the run stops or mcgen is interrupted.
+ * @return 0; -ETIMEDOUT, -EINTR (stopped, interrupted) or the connect's negative errno.
+ */
+static int
+connect_wait(const struct mcgen_run *run, int fd)
+{
+	uint64_t end = mcgen_now_ns() + mcgen_run_patience_ns(run);
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
+	socklen_t len = sizeof(int);
+	int so_err = 0;
+
+	for (;;) {
+		if (mcgen_run_interrupted() != 0 || __atomic_load_n(&run->stop, __ATOMIC_RELAXED))
+			return -EINTR;
+		if (mcgen_now_ns() >= end)
+			return -ETIMEDOUT;
+		int n = poll(&p, 1, CONNECT_SLICE_MS);
+
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n > 0)
+			break;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_err, &len) < 0)
+		return -errno;
+	return -so_err;
+}
+
 int
 mcgen_sock_open(const struct mcgen_run *run, int type, char *err, size_t errlen)
 {
-	/* A TCP connect waits this long at most (a host that drops SYNs would hold it minutes). */
-	uint64_t wait_ns = mcgen_run_patience_ns(run);
-	struct timeval tv = {.tv_sec = (time_t)(wait_ns / 1000000000ull),
-			     .tv_usec = (suseconds_t)(wait_ns % 1000000000ull / 1000)};
 	int fd, one = 1, rc;
 
 	fd = socket(run->addr.ss_family, type | SOCK_CLOEXEC, 0);
@@ -26,21 +58,23 @@ mcgen_sock_open(const struct mcgen_run *run, int type, char *err, size_t errlen)
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return rc;
 	}
-	if (type == SOCK_STREAM) {
+	if (type == SOCK_STREAM)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	}
-	if (connect(fd, (const struct sockaddr *)&run->addr, run->addrlen) < 0) {
-		/* SO_SNDTIMEO ran out: EINPROGRESS (Linux). */
-		rc = errno == EINPROGRESS ? -ETIMEDOUT : -errno;
-		snprintf(err, errlen, "connect to %s: %s", run->o->server,
-			 rc == -ETIMEDOUT ? "no answer to the connection request" : strerror(-rc));
-		close(fd);
-		return rc;
-	}
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "fcntl: %s", strerror(errno));
+		close(fd);
+		return rc;
+	}
+	rc = connect(fd, (const struct sockaddr *)&run->addr, run->addrlen) < 0 ? -errno : 0;
+	if (rc == -EINPROGRESS)
+		rc = connect_wait(run, fd);
+	if (rc < 0) {
+		snprintf(err, errlen, "connect to %s: %s", run->o->server,
+			 rc == -ETIMEDOUT ? "no answer to the connection request"
+			 : rc != -EINTR	  ? strerror(-rc)
+			 : mcgen_run_interrupted() != 0 ? mcgen_run_interrupted_why()
+							: "the run stopped");
 		close(fd);
 		return rc;
 	}

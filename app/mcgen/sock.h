@@ -21,8 +21,9 @@
 
 /**
  * Open a socket of @p type (SOCK_STREAM, SOCK_DGRAM) connected to the run's server,
- * non-blocking (TCP: TCP_NODELAY, connected before it returns).
- * @return the descriptor; a negative errno with a message in @p err.
+ * non-blocking (TCP: TCP_NODELAY, connected before it returns, after the run's patience at most).
+ * @return the descriptor; a negative errno with a message in @p err: -ETIMEDOUT (no answer),
+ * -EINTR (the run stopped, or mcgen was interrupted, while it waited).
  */
 int mcgen_sock_open(const struct mcgen_run *run, int type, char *err, size_t errlen);
 

@@ -71,6 +71,9 @@ struct genlink {
 	uint16_t thread;	     /* with steer: which thread this link is */
 	uint64_t handoffs;	     /* frames received here and handed to their port's thread */
 	uint64_t handoff_drops;	     /* ... that did not fit that thread's ring (freed) */
+	/* [setup] NULL, or asked during the waits of genlink_port_start() and genlink_resolve():
+	 * true gives them up (a user's Ctrl-C). Async-signal-safe to call. */
+	bool (*cancelled)(void);
 };
 
 /* What genlink_classify() found in a received frame. */
@@ -175,8 +178,8 @@ int genlink_stats_value(const char *text, const char *name, uint64_t *v);
  * sized for them, start it and wait up to @p wait_ms for its link, starting it again while
  * it is down (a memif client connects only when started, and only to a server that is up).
  * Fills @p l for queue 0: port_id, pool, mac, hz; the rest is the caller's.
- * @return 0; -ENODEV (no port), -ENOMEM (pool), -ETIMEDOUT (no link), or the driver's
- * negative errno, with a message in @p msg.
+ * @return 0; -ENODEV (no port), -ENOMEM (pool), -ETIMEDOUT (no link), -EINTR (l->cancelled
+ * said so: the port closed), or the driver's negative errno, with a message in @p msg.
  */
 int genlink_port_start(struct genlink *l, uint16_t nb_queues, unsigned wait_ms, char *msg,
 		       size_t msgcap);
@@ -184,7 +187,8 @@ int genlink_port_start(struct genlink *l, uint16_t nb_queues, unsigned wait_ms, 
 /**
  * [setup] Learn the server's MAC by ARP on @p l's queue: a request every 100 ms, for up to
  * @p tries of them.
- * @return 0 with l->peer_mac set; -EHOSTUNREACH when no reply came.
+ * @return 0 with l->peer_mac set; -EHOSTUNREACH when no reply came; -EINTR when
+ * l->cancelled said so first.
  */
 int genlink_resolve(struct genlink *l, unsigned tries);
 

@@ -69,6 +69,13 @@ port_configure(struct genlink *l, uint16_t nq, char *msg, size_t msgcap)
 	return rc;
 }
 
+/* Whether the user gave up @p l's setup waits (struct genlink cancelled). */
+static bool
+cancelled(const struct genlink *l)
+{
+	return l->cancelled != NULL && l->cancelled();
+}
+
 int
 genlink_port_start(struct genlink *l, uint16_t nb_queues, unsigned wait_ms, char *msg,
 		   size_t msgcap)
@@ -101,7 +108,8 @@ genlink_port_start(struct genlink *l, uint16_t nb_queues, unsigned wait_ms, char
 	 */
 	for (unsigned ms = 0;;) {
 		rc = rte_eth_dev_start(port);
-		for (unsigned w = 0; rc == 0 && w < LINK_TRY_MS; w += 10, ms += 10) {
+		for (unsigned w = 0; rc == 0 && w < LINK_TRY_MS && !cancelled(l);
+		     w += 10, ms += 10) {
 			if (rte_eth_link_get_nowait(port, &link) == 0 &&
 			    link.link_status == RTE_ETH_LINK_UP)
 				return 0;
@@ -109,23 +117,31 @@ genlink_port_start(struct genlink *l, uint16_t nb_queues, unsigned wait_ms, char
 		}
 		if (rc == 0)
 			rte_eth_dev_stop(port);
-		if (ms >= wait_ms)
+		if (ms >= wait_ms || cancelled(l))
 			break;
 		rte_delay_ms(100);
 		ms += 100;
 	}
-	snprintf(msg, msgcap, "port %u: link not up after %u s (%s; is the server running?)", port,
-		 wait_ms / 1000, rc == 0 ? "started" : rte_strerror(-rc));
+	if (cancelled(l)) {
+		snprintf(msg, msgcap, "port %u: the wait for its link was given up", port);
+		rc = -EINTR;
+	} else {
+		snprintf(msg, msgcap, "port %u: link not up after %u s (%s; is the server running?)",
+			 port, wait_ms / 1000, rc == 0 ? "started" : rte_strerror(-rc));
+		rc = -ETIMEDOUT;
+	}
 	rte_eth_dev_close(port);
 	rte_mempool_free(l->pool);
 	l->pool = NULL;
-	return -ETIMEDOUT;
+	return rc;
 }
 
 int
 genlink_resolve(struct genlink *l, unsigned tries)
 {
 	for (unsigned t = 0; t < tries && !l->peer_known; t++) {
+		if (cancelled(l))
+			return -EINTR;
 		genlink_arp_request(l);
 		genlink_idle(l, ARP_TRY_MS);
 	}

@@ -13,7 +13,7 @@
 # cannot be written (refused before the load), nothing listening on TCP (the run stops at once)
 # and on UDP (the warm-up gives up after 3 s), and a UDP server that drops every 7th set (the
 # warm-up sends them again, every get hits); Ctrl-C in a long run (the results so far, status
-# 130). About 50 s. Prints PASS/FAIL per check and
+# 130) and SIGTERM in a connect that gets no answer (143 at once). About 50 s. Prints PASS/FAIL per check and
 # "N passed, M failed" for scripts/test.sh.
 set -euo pipefail
 
@@ -127,6 +127,52 @@ expect() {
 	report_check "$name" "$ok" "$t0" "$out" "$LOGDIR/$SERVER_NAME.server.log" 30
 }
 
+# interrupt NAME SIGNAL AFTER_S WANT_RC POST MCGEN-ARGS...: one mcgen run against
+# 127.0.0.1:PORT, with -j LOGDIR/NAME.json, sent SIGNAL after AFTER_S seconds; it must end
+# within a second with WANT_RC and say why in its JSON ("interrupted by SIG..."); POST as
+# expect's. mcgen runs as its own job (set -m): a script's background job ignores SIGINT, and
+# mcgen leaves a SIGINT it was started ignoring ignored.
+interrupt() {
+	local name=$1 sig=$2 after=$3 want_rc=$4 post=$5 t0=$SECONDS rc=0 ok=1 gen t1
+	shift 5
+	local out=$LOGDIR/$name.out json=$LOGDIR/$name.json
+	set -m
+	"$MCGEN" -s "127.0.0.1:$PORT" -j "$json" "$@" >"$out" 2>&1 &
+	gen=$!
+	set +m
+	sleep "$after"
+	kill "-$sig" "$gen"
+	t1=$(date +%s%N)
+	for _ in $(seq 100); do kill -0 "$gen" 2>/dev/null || break; sleep 0.01; done
+	if kill -0 "$gen" 2>/dev/null; then
+		echo "still running 1 s after SIG$sig" >>"$out"
+		kill -KILL "$gen"
+		ok=0
+	fi
+	wait "$gen" || rc=$?
+	echo "ended $((($(date +%s%N) - t1) / 1000000)) ms after SIG$sig" >>"$out"
+	((rc == want_rc)) || { echo "exit status $rc, want $want_rc" >>"$out"; ok=0; }
+	"$PYTHON" -c 'import json, sys; r = json.load(open(sys.argv[1]))
+assert r["failed"].startswith("interrupted by SIG" + sys.argv[2]), r["failed"]' \
+		"$json" "$sig" >>"$out" 2>&1 || ok=0
+	if [[ $post != - ]] && ! "$post" "$out" "$json" >>"$out" 2>&1; then
+		echo "$post failed" >>"$out"
+		ok=0
+	fi
+	report_check "$name" "$ok" "$t0" "$out" "$LOGDIR/$SERVER_NAME.server.log" 30
+}
+
+# interrupted_json_ok OUT JSON: the summary printed; 2.5 s measured, 2 whole seconds and a half.
+interrupted_json_ok() {
+	grep -q "requests .* sent, .* answered" "$1" || { echo "no summary"; return 1; }
+	"$PYTHON" -c 'import json, sys; r = json.load(open(sys.argv[1]))
+s = r["steps"][0]
+lens = [p["seconds"] for p in s["per_second"]]
+assert 2 < s["seconds"] < 4 and len(lens) == 3 and lens[:2] == [1, 1] and lens[2] < 1, \
+    (s["seconds"], lens)
+assert s["counters"]["replies"] > 0 and r["errors"] == 0, s["counters"]' "$2"
+}
+
 # refused_json_ok OUT: no line per second in OUT; the JSON says why the run failed.
 refused_json_ok() {
 	! grep -q "offered closed" "$1" &&
@@ -183,31 +229,9 @@ grep -q "offered/s *achieved/s" "$out" || ok=0
 	{ echo "no PNG written" >>"$out"; ok=0; }
 json_ok "$LOGDIR/sweep.json" 0 >>"$out" 2>&1 || ok=0
 report_check nicached-sweep-plot "$ok" "$t0" "$out" "$LOGDIR/nicached.server.log" 30
-# Ctrl-C in a 30 s run: mcgen stops within a second, prints the summary of what it measured,
-# writes its JSON (the step's seconds so far, why it failed) and exits 130.
-t0=$SECONDS
-out=$LOGDIR/interrupted.out
-ok=1 rc=0
-"$MCGEN" -s "127.0.0.1:$PORT" -w -k 2000 -T 30 -j "$LOGDIR/interrupted.json" >"$out" 2>&1 &
-gen=$!
-sleep 2.5
-kill -INT "$gen"
-for _ in $(seq 50); do kill -0 "$gen" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$gen" 2>/dev/null; then
-	echo "still running 5 s after SIGINT" >>"$out"
-	kill -KILL "$gen"
-	ok=0
-fi
-wait "$gen" || rc=$?
-((rc == 130)) || { echo "exit status $rc, want 130" >>"$out"; ok=0; }
-grep -q "requests .* sent, .* answered" "$out" || { echo "no summary" >>"$out"; ok=0; }
-"$PYTHON" -c 'import json, sys; r = json.load(open(sys.argv[1]))
-s = r["steps"][0]
-assert r["failed"] == "interrupted by SIGINT", r["failed"]
-assert 1 < s["seconds"] < 5 and len(s["per_second"]) >= 1, (s["seconds"], s["per_second"])
-assert s["counters"]["replies"] > 0 and r["errors"] == 0, s["counters"]' \
-	"$LOGDIR/interrupted.json" >>"$out" 2>&1 || ok=0
-report_check nicached-interrupted "$ok" "$t0" "$out" "$LOGDIR/nicached.server.log" 30
+# Ctrl-C in a 30 s run: mcgen stops at once, prints the seconds so far (the last one as long as
+# it ran) and the summary, writes its JSON (why it stopped) and exits 130.
+interrupt nicached-interrupted INT 2.5 130 interrupted_json_ok -w -k 2000 -T 30
 # A set the server refuses: counted as an error, its words quoted, exit status 1.
 expect nicached-refused-set 1 "answered an error: 'SERVER_ERROR object too large" 20 - \
 	-k 5 --value-size 1048576 -w -c 1 -d 1 -T 1 -q
@@ -228,6 +252,17 @@ expect nothing-tcp-refused 1 "connect to 127.0.0.1:[0-9]+: Connection refused" 5
 echo '{"stale": true}' >"$LOGDIR/silent.json"
 expect nothing-udp-warm-up 1 "no reply for [0-9.]+ s while setting the keys" 10 \
 	silent_json_ok -x udp -w -T 1 -q -j "$LOGDIR/silent.json"
+
+# A connect that gets no answer (a listener whose backlog is full) waits 3 timeouts, 15 s
+# here; SIGTERM ends that wait at once.
+SERVER_NAME=full-backlog
+PORT=$(pick_port tcp)
+"$PYTHON" "$ROOT/tests/integration/mcgen_fake.py" "$PORT" --full-backlog </dev/null \
+	>"$LOGDIR/full-backlog.server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 50); do grep -q ready "$LOGDIR/full-backlog.server.log" && break; sleep 0.1; done
+interrupt full-backlog-connect-interrupted TERM 1 143 - -T 3 --timeout 5000
+stop
 
 # UDP loses datagrams: a fake server that drops every 7th set must not cost a hit after the
 # warm-up (the lost sets are sent again), and the JSON counts them.

@@ -8,6 +8,8 @@ mcgen catches it:
     mcgen_fake.py PORT --udp-drop EVERY   UDP (memcached's frame header, one datagram a reply):
                                           the first set of every EVERYth key (in the order keys
                                           are first set) is dropped, neither stored nor answered
+    mcgen_fake.py PORT --full-backlog     TCP: listens and never accepts, its backlog full (a
+                                          connect to it waits for an answer that never comes)
 
 Prints "ready" once listening.
 """
@@ -99,8 +101,31 @@ def serve_udp(port, drop_every):
         sock.sendto(struct.pack(">HHHH", rid, 0, 1, 0) + reply, peer)
 
 
+def full_backlog(port):
+    """A listener whose backlog (0) is filled by connects of its own: the kernel drops any
+    further SYN, so a client's connect hangs. Serves until killed."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port))
+    listener.listen(0)
+    fillers = []
+    for _ in range(4):
+        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        c.setblocking(False)
+        try:
+            c.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        fillers.append(c)
+    print("ready", flush=True)
+    threading.Event().wait()
+
+
 def main():
     port = int(sys.argv[1])
+    if len(sys.argv) > 2 and sys.argv[2] == "--full-backlog":
+        full_backlog(port)
+        return
     if len(sys.argv) > 3 and sys.argv[2] == "--udp-drop":
         serve_udp(port, int(sys.argv[3]))
         return
