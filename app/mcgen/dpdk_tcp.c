@@ -48,6 +48,7 @@ struct dtcp {
 	struct dconn *conns;
 	unsigned n;
 	int refused; /* a connect failed: its negative errno (before the gate) */
+	bool turned_away; /* the server said it turned a connection away (t->err quotes it) */
 };
 
 /* Open @p k: the SYN goes out at the next turn; up at TCP_EV_CONNECTED. */
@@ -96,7 +97,12 @@ conn_read(struct dtcp *x, struct dconn *k, uint64_t now)
 			conn_reset(x, k, MCGEN_C_aborted, msg);
 			return;
 		}
-		if (mcgen_stream_received(x->book, k->s, (size_t)n, now) < 0) {
+		n = mcgen_stream_received(x->book, k->s, (size_t)n, now);
+		if (n == -ECONNREFUSED) {
+			x->turned_away = true;
+			return;
+		}
+		if (n < 0) {
 			conn_reset(x, k, MCGEN_C_aborted, NULL);
 			return;
 		}
@@ -204,15 +210,18 @@ conns_open(struct dtcp *x)
 			return rc;
 		}
 	}
-	while (up < x->n && x->refused == 0 && mcgen_now_ns() < end && !given_up(x->t)) {
+	while (up < x->n && x->refused == 0 && !x->turned_away && mcgen_now_ns() < end &&
+	       !given_up(x->t)) {
 		genlink_tcp_turn(x->g);
 		receive(x);
 		up = 0;
 		for (unsigned i = 0; i < x->n; i++)
 			up += x->conns[i].s->up;
 	}
-	if (up == x->n)
+	if (up == x->n && !x->turned_away)
 		return 0;
+	if (x->turned_away)
+		return -ECONNREFUSED;
 	if (x->refused != 0) {
 		snprintf(x->t->err, sizeof(x->t->err), "connect to the server's port: %s",
 			 strerror(-x->refused));
@@ -244,6 +253,8 @@ loop(struct dtcp *x)
 		if (mcgen_stream_drained(x->book, now))
 			return 0;
 		receive(x);
+		if (x->turned_away)
+			return -ECONNREFUSED;
 		/* A connection opened again and refused: the server is gone, as on kernel TCP. */
 		if (x->refused != 0) {
 			snprintf(t->err, sizeof(t->err), "connect to the server's port again: %s",

@@ -28,7 +28,8 @@ struct mcgen_main {
 	unsigned nsteps;
 	struct mcgen_step warm; /* with --warm: the warm-up, for the summary line and the JSON */
 	bool warmed;
-	char setup_failed[256]; /* why the DPDK port could not be set up; "" */
+	char setup_failed[256]; /* why the setup failed (the server's address, the DPDK port); "" */
+	bool server_silent;	/* DPDK: the server did not answer `stats` (server_read) */
 };
 
 /*
@@ -123,18 +124,25 @@ warm_up(struct mcgen_main *m)
 
 /*
  * DPDK transports: the server's own figures, read around each measured step. A server that
- * does not answer `stats` over UDP (not nicached, or no UDP port) only loses the server line.
+ * does not answer `stats` over UDP (not nicached, or no UDP port) only loses the server line,
+ * and is not asked again (each try waits seconds).
  * @return 0 with @p s filled; -ENOENT (kernel transports, or no figures: said on stderr).
  */
 static int
 server_read(struct mcgen_main *m, struct mcgen_server_stats *s)
 {
 	char err[256];
+	int rc;
 
-	if (m->target.dpdk == NULL)
+	if (m->target.dpdk == NULL || m->server_silent)
 		return -ENOENT;
-	if (mcgen_dpdk_server_read(m->target.dpdk, s, err, sizeof(err)) < 0) {
-		fprintf(stderr, "mcgen: %s (no server cost for this step)\n", err);
+	rc = mcgen_dpdk_server_read(m->target.dpdk, s, err, sizeof(err));
+	if (rc == -EINTR)
+		return -ENOENT; /* (the step that follows says why) */
+	if (rc < 0) {
+		fprintf(stderr, "mcgen: %s (no server cost for %s)\n", err,
+			m->o.sweep.n > 1 ? "the steps" : "this step");
+		m->server_silent = true;
 		return -ENOENT;
 	}
 	return 0;
@@ -262,6 +270,7 @@ main(int argc, char **argv)
 
 	if (m == NULL)
 		return 1;
+	catch_stop_signals();
 	rc = mcgen_options_parse(&m->o, argc, argv, err, sizeof(err));
 	if (rc == 1) {
 		mcgen_options_usage(stdout);
@@ -275,6 +284,19 @@ main(int argc, char **argv)
 		free(m);
 		return 2;
 	}
+	if (check_outputs(&m->o) < 0) {
+		free(m);
+		return 2;
+	}
+	/* From here a JSON always says how the run ended: first, that it has not (yet). */
+	if (m->o.json[0] != '\0' &&
+	    mcgen_report_json(m->o.json, &m->o, NULL, NULL, 0,
+			      "did not finish (mcgen is running, or was killed)", err,
+			      sizeof(err)) < 0) {
+		fprintf(stderr, "mcgen: %s\n", err);
+		free(m);
+		return 2;
+	}
 	rc = mcgen_resolve(m->o.server,
 			   m->o.transport == MCGEN_TRANSPORT_UDP ||
 					   m->o.transport == MCGEN_TRANSPORT_DPDK_UDP
@@ -283,14 +305,11 @@ main(int argc, char **argv)
 			   &m->target.addr, &m->target.addrlen, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "mcgen: %s\n", err);
+		snprintf(m->setup_failed, sizeof(m->setup_failed), "%s", err);
+		write_results(m);
 		free(m);
 		return 2;
 	}
-	if (check_outputs(&m->o) < 0) {
-		free(m);
-		return 2;
-	}
-	catch_stop_signals();
 	if (mcgen_transport_is_dpdk(m->o.transport)) {
 		rc = mcgen_dpdk_setup(&m->o, &m->target.addr, &m->target.dpdk, err, sizeof(err));
 		if (rc < 0) {

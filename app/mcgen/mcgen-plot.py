@@ -33,9 +33,11 @@ def main(argv):
         return 2
     with open(argv[1], encoding="utf-8") as f:
         result = json.load(f)
-    steps = result["steps"]
+    # A step with no reply has no latency to draw.
+    steps = [s for s in result["steps"] if s["latency_us"]["count"] > 0]
     if not steps:
-        print("mcgen-plot: no steps in " + argv[1], file=sys.stderr)
+        print("mcgen-plot: no step with a reply in " + argv[1] + ": nothing to draw",
+              file=sys.stderr)
         return 1
     plt = have_matplotlib()
     if plt is None:
@@ -46,10 +48,14 @@ def main(argv):
     for q, style in (("p50", "o-"), ("p99", "s-"), ("p999", "^--")):
         ax.plot(x, [s["latency_us"][q] for s in steps], style, label=q)
     for s, xi in zip(steps, x):
-        ax.annotate("%.0fk" % (s["offered_rate"] / 1000.0), (xi, s["latency_us"]["p99"]),
+        # A step cut short (an error, Ctrl-C) is a point of fewer seconds: marked "*".
+        ax.annotate("%.0fk%s" % (s["offered_rate"] / 1000.0, "*" if s.get("failed") else ""),
+                    (xi, s["latency_us"]["p99"]),
                     textcoords="offset points", xytext=(4, 4), fontsize=7)
     ax.set_yscale("log")
-    ax.set_xlabel("achieved throughput (k requests/s); labels: offered")
+    cut = any(s.get("failed") for s in steps)
+    ax.set_xlabel("achieved throughput (k requests/s); labels: offered"
+                  + ("; *: step cut short" if cut else ""))
     ax.set_ylabel("latency (us, from the scheduled send)")
     ax.set_title("mcgen %s/%s %s, %s conns x %s" % (
         opts["transport"], opts["protocol"], opts["server"], opts["conns"], opts["depth"]))

@@ -211,6 +211,8 @@ parse_mix(const struct desc *d, const char *s, struct mcgen_mix *m, char *err, s
 	if (strlen(s) >= sizeof(buf))
 		return fail(err, errlen, "--%s: '%s' is too long", d->name, s);
 	strcpy(buf, s);
+	bool seen[MCGEN_OP_COUNT] = {false};
+
 	memset(m, 0, sizeof(*m));
 	for (char *item = strtok_r(buf, ",", &save); item != NULL;
 	     item = strtok_r(NULL, ",", &save)) {
@@ -229,6 +231,9 @@ parse_mix(const struct desc *d, const char *s, struct mcgen_mix *m, char *err, s
 		if (parse_u64(eq + 1, &w) < 0 || w > 1000000)
 			return fail(err, errlen, "--%s: weight '%s' of %s is not 0..1000000",
 				    d->name, eq + 1, item);
+		if (seen[op])
+			return fail(err, errlen, "--%s: %s given twice", d->name, item);
+		seen[op] = true;
 		m->w[op] = (uint32_t)w;
 		total += w;
 	}
@@ -354,11 +359,28 @@ mcgen_options_defaults(struct mcgen_options *o, char *err, size_t errlen)
 	return 0;
 }
 
-/* The checks that involve several options. */
+/* The desc of option @p name (it exists: names are the X-macro's). */
+static size_t
+desc_index(const char *name)
+{
+	size_t i = 0;
+
+	while (i < NDESCS && strcmp(descs[i].name, name) != 0)
+		i++;
+	return i;
+}
+
+/* The checks that involve several options; @p given: which ones the command line set. */
 static int
-check_together(const struct mcgen_options *o, char *err, size_t errlen)
+check_together(const struct mcgen_options *o, const bool *given, char *err, size_t errlen)
 {
 	char digits[24];
+
+	/* An option that would do nothing is a slip: said, not ignored. */
+	if (given[desc_index("zipf-s")] && o->key_dist != MCGEN_DIST_ZIPF)
+		return fail(err, errlen, "--zipf-s needs --key-dist zipf");
+	if (given[desc_index("arrivals")] && o->rate <= 0 && o->sweep.n == 0)
+		return fail(err, errlen, "--arrivals is for the open loop: give --rate or --sweep");
 
 	/* A key is its index in decimal, a ':' and filler: the shortest must hold the largest. */
 	if ((size_t)snprintf(digits, sizeof(digits), "%llu", (unsigned long long)(o->keys - 1)) + 1 >
@@ -392,6 +414,7 @@ check_together(const struct mcgen_options *o, char *err, size_t errlen)
 int
 mcgen_options_parse(struct mcgen_options *o, int argc, char **argv, char *err, size_t errlen)
 {
+	bool given[NDESCS];
 	struct option longs[NDESCS + 1];
 	char shorts[3 * NDESCS + 1], *sp = shorts;
 	int rc, c, idx;
@@ -414,6 +437,7 @@ mcgen_options_parse(struct mcgen_options *o, int argc, char **argv, char *err, s
 	*sp = '\0';
 	optind = 1;
 	opterr = 0;
+	memset(given, 0, sizeof(given));
 	while ((c = getopt_long(argc, argv, shorts, longs, &idx)) != -1) {
 		const struct desc *d = NULL;
 
@@ -433,6 +457,7 @@ mcgen_options_parse(struct mcgen_options *o, int argc, char **argv, char *err, s
 		rc = parse_value(d, d->kind == KIND_switch ? "1" : optarg, o, err, errlen);
 		if (rc < 0)
 			return rc;
+		given[d - descs] = true;
 	}
 	if (optind < argc && strcmp(argv[optind - 1], "--") != 0)
 		return fail(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
@@ -448,7 +473,7 @@ mcgen_options_parse(struct mcgen_options *o, int argc, char **argv, char *err, s
 			*w++ = ' ';
 		memcpy(w, argv[i], len + 1);
 	}
-	return check_together(o, err, errlen);
+	return check_together(o, given, err, errlen);
 }
 
 void

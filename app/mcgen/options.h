@@ -137,8 +137,8 @@ struct mcgen_rates {
 
 /* X(kind, field, short flag (0: none), long flag, default text, min, max, argument, help) */
 #define MCGEN_OPTIONS(X)                                                                     \
-	X(str, server, 's', "server", "127.0.0.1:11211", 0, 0, "host:port",                  \
-	  "the memcached server (a numeric address or a host name)")                         \
+	X(str, server, 's', "server", "127.0.0.1:11211", 0, 0, "host[:port]",                \
+	  "the memcached server: an address or a host name, a port or a service (11211)")    \
 	X(transport, transport, 'x', "transport", "tcp", 0, 0, "name",                       \
 	  "tcp or udp (kernel sockets), dpdk-udp or dpdk-tcp (a DPDK port: see --eal; "   \
 	  "dpdk-tcp is the project's own TCP, lib/tcp, in active open)")                   \
@@ -178,7 +178,7 @@ struct mcgen_rates {
 	  "open-loop runs at each offered rate; prints a rate vs p99 table")                 \
 	X(str, json, 'j', "json", "", 0, 0, "file", "write the result as JSON to this file") \
 	X(str, plot, 0, "plot", "", 0, 0, "file.png",                                        \
-	  "with --sweep: draw throughput vs p99 (python3-matplotlib)")                       \
+	  "with --sweep: draw p50/p99/p999 vs throughput (python3-matplotlib)")              \
 	X(uint, seed, 0, "seed", "1", 0, UINT64_MAX, "num", "seed of the random streams")    \
 	X(switch, quiet, 'q', "quiet", "0", 0, 0, NULL, "no line per second")               \
 	X(str, eal, 0, "eal", "", 0, 0, "\"args\"",                                           \

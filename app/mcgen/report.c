@@ -3,8 +3,10 @@
 #include "report.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -51,12 +53,16 @@ mcgen_report_summary(FILE *out, const struct mcgen_options *o, const struct mcge
 		(unsigned long long)c[MCGEN_C_server_errors], (unsigned long long)c[MCGEN_C_timeouts],
 		(unsigned long long)c[MCGEN_C_aborted], (unsigned long long)c[MCGEN_C_late],
 		(unsigned long long)c[MCGEN_C_reconnects]);
-	fprintf(out, "  latency: min %s p50 %s p90 %s p99 %s p999 %s max %s\n",
-		mcgen_fmt_ns(h->count ? h->min : 0, b[0], 16),
-		mcgen_fmt_ns(mcgen_hist_quantile(h, 0.5), b[1], 16),
-		mcgen_fmt_ns(mcgen_hist_quantile(h, 0.9), b[2], 16),
-		mcgen_fmt_ns(mcgen_hist_quantile(h, 0.99), b[3], 16),
-		mcgen_fmt_ns(mcgen_hist_quantile(h, 0.999), b[4], 16), mcgen_fmt_ns(h->max, b[5], 16));
+	if (h->count == 0)
+		fprintf(out, "  latency: - (no reply)\n");
+	else
+		fprintf(out, "  latency: min %s p50 %s p90 %s p99 %s p999 %s max %s\n",
+			mcgen_fmt_ns(h->min, b[0], 16),
+			mcgen_fmt_ns(mcgen_hist_quantile(h, 0.5), b[1], 16),
+			mcgen_fmt_ns(mcgen_hist_quantile(h, 0.9), b[2], 16),
+			mcgen_fmt_ns(mcgen_hist_quantile(h, 0.99), b[3], 16),
+			mcgen_fmt_ns(mcgen_hist_quantile(h, 0.999), b[4], 16),
+			mcgen_fmt_ns(h->max, b[5], 16));
 	if (mcgen_transport_is_dpdk(o->transport))
 		fprintf(out, "  dpdk: %llu frames handed over from another thread's queue\n",
 			(unsigned long long)c[MCGEN_C_handoffs]);
@@ -76,11 +82,17 @@ mcgen_report_table(FILE *out, const struct mcgen_step *steps, unsigned n)
 		const struct mcgen_step *s = &steps[i];
 		const struct mcgen_hist *h = &s->total.lat;
 
-		fprintf(out, "%12.0f %12.0f %10.1f %10.1f %10.1f %8llu %8llu%s\n", s->rate,
-			achieved(s), (double)mcgen_hist_quantile(h, 0.5) / 1e3,
-			(double)mcgen_hist_quantile(h, 0.99) / 1e3,
-			(double)mcgen_hist_quantile(h, 0.999) / 1e3,
-			(unsigned long long)mcgen_sample_errors(&s->total),
+		char q[3][16];
+		static const double qs[3] = {0.5, 0.99, 0.999};
+
+		for (unsigned j = 0; j < 3; j++)
+			if (h->count > 0)
+				snprintf(q[j], sizeof(q[j]), "%.1f",
+					 (double)mcgen_hist_quantile(h, qs[j]) / 1e3);
+			else
+				snprintf(q[j], sizeof(q[j]), "-"); /* (nothing answered) */
+		fprintf(out, "%12.0f %12.0f %10s %10s %10s %8llu %8llu%s\n", s->rate, achieved(s),
+			q[0], q[1], q[2], (unsigned long long)mcgen_sample_errors(&s->total),
 			(unsigned long long)s->total.c[MCGEN_C_timeouts], s->status < 0 ? "  *" : "");
 	}
 	/* A step cut short is a point all the same, of fewer seconds: marked, and why. */
@@ -126,7 +138,10 @@ json_options(FILE *f, const struct mcgen_options *o)
 		(unsigned long long)o->timeout_ms, (unsigned long long)o->seed);
 	for (unsigned i = 0; i < MCGEN_OP_COUNT; i++)
 		fprintf(f, "%s\"%s\": %u", i ? ", " : "", mcgen_op_name(i), o->mix.w[i]);
-	fprintf(f, "}},\n");
+	fprintf(f, "}, \"sweep\": [");
+	for (unsigned i = 0; i < o->sweep.n; i++)
+		fprintf(f, "%s%g", i ? ", " : "", o->sweep.r[i]);
+	fprintf(f, "]},\n");
 }
 
 /* A step's counters as a JSON object. */
@@ -147,11 +162,12 @@ json_step(FILE *f, const struct mcgen_step *s)
 
 	fprintf(f, "    {\"offered_rate\": %.3f, \"achieved_rate\": %.3f, \"seconds\": %g,\n",
 		s->rate, achieved(s), s->seconds);
-	if (s->status < 0) {
-		fprintf(f, "     \"failed\": ");
+	fprintf(f, "     \"failed\": ");
+	if (s->status < 0)
 		json_str(f, s->error);
-		fprintf(f, ",\n");
-	}
+	else
+		fputs("null", f);
+	fprintf(f, ",\n");
 	fprintf(f, "     \"errors\": %llu, \"counters\": ",
 		(unsigned long long)mcgen_sample_errors(&s->total));
 	json_counters(f, &s->total);
@@ -201,11 +217,20 @@ mcgen_report_json(const char *path, const struct mcgen_options *o,
 		  const struct mcgen_step *warm, const struct mcgen_step *steps, unsigned n,
 		  const char *why, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "w");
 	const char *failed = warm != NULL && warm->status < 0 ? warm->error : NULL;
+	char tmp[MCGEN_STR_LEN + 32];
 	uint64_t errors = 0;
+	FILE *f;
 
-	if (f == NULL) {
+	/*
+	 * Written beside it and renamed over it: a reader (or mcgen killed meanwhile) never sees
+	 * half a file. Where no file can be made beside it, written in place.
+	 */
+	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
+	f = fopen(tmp, "w");
+	if (f == NULL)
+		tmp[0] = '\0';
+	if (f == NULL && (f = fopen(path, "w")) == NULL) {
 		int rc = -errno;
 
 		snprintf(err, errlen, "--json %s: %s", path, strerror(errno));
@@ -233,8 +258,10 @@ mcgen_report_json(const char *path, const struct mcgen_options *o,
 	else
 		fputs("null", f);
 	fputs("\n}\n", f);
-	if (fclose(f) != 0) {
+	if (fclose(f) != 0 || (tmp[0] != '\0' && rename(tmp, path) != 0)) {
 		snprintf(err, errlen, "--json %s: write failed", path);
+		if (tmp[0] != '\0')
+			unlink(tmp);
 		return -EIO;
 	}
 	return 0;
@@ -264,12 +291,18 @@ plot_run(const char *a1, const char *a2, char *err, size_t errlen)
 	int status = 0;
 	pid_t pid;
 
+	pid_t parent = getpid();
+
+	fflush(NULL); /* (what was printed goes out now, whatever becomes of us) */
 	pid = fork();
 	if (pid < 0) {
 		snprintf(err, errlen, "--plot: fork: %s", strerror(errno));
 		return -EAGAIN;
 	}
 	if (pid == 0) {
+		/* A second Ctrl-C ends mcgen at once: the plot goes with it. */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+			_exit(128 + SIGTERM);
 		execl("/usr/bin/python3", "python3", script, a1, a2, (char *)NULL);
 		fprintf(stderr, "mcgen: --plot: cannot run /usr/bin/python3: %s\n",
 			strerror(errno));

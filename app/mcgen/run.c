@@ -14,6 +14,9 @@
 #include "engine.h"
 #include "transport.h"
 
+/* The port when --server names none: memcached's. */
+#define MCGEN_DEFAULT_PORT "11211"
+
 /* Threads connect first; the measured phase starts this long after they all did. */
 #define START_DELAY_NS 20000000ull
 
@@ -29,19 +32,24 @@ mcgen_resolve(const char *server, int socktype, struct sockaddr_storage *addr, s
 
 	snprintf(host, sizeof(host), "%s", server);
 	colon = strrchr(host, ':');
-	if (colon == NULL || colon == host || colon[1] == '\0') {
-		snprintf(err, errlen, "--server '%s': want host:port", server);
+	/* No port (a name, an IPv4 address, a bare or bracketed IPv6 one): memcached's. */
+	if (colon == NULL || (host[0] != '[' && strchr(host, ':') != colon) ||
+	    (host[0] == '[' && colon < strrchr(host, ']'))) {
+		port = MCGEN_DEFAULT_PORT;
+	} else if (colon == host || colon[1] == '\0') {
+		snprintf(err, errlen, "--server '%s': want host[:port]", server);
 		return -EINVAL;
+	} else {
+		*colon = '\0';
+		port = colon + 1;
 	}
-	*colon = '\0';
-	port = colon + 1;
 	if (port[strspn(port, "0123456789")] == '\0' &&
 	    (strlen(port) > 5 || atoi(port) < 1 || atoi(port) > 65535)) {
 		snprintf(err, errlen, "--server '%s': port %s is not in 1..65535", server, port);
 		return -EINVAL;
 	}
-	if (host[0] == '[' && colon[-1] == ']') {
-		colon[-1] = '\0';
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		host[strlen(host) - 1] = '\0';
 		memmove(host, host + 1, strlen(host));
 	}
 	rc = getaddrinfo(host, port, &hints, &res);
@@ -133,6 +141,15 @@ worker_main(void *arg)
 	return NULL;
 }
 
+/* A latency of second @p l for its line: "-" when nothing was answered in it. */
+static const char *
+lat_str(const struct mcgen_second *l, uint64_t ns, char *buf, size_t len)
+{
+	if (l->c[MCGEN_C_replies] == 0)
+		return "-";
+	return mcgen_fmt_ns(ns, buf, len);
+}
+
 /* Print second @p s: @p m merged from every thread. */
 static void
 print_second(FILE *out, const char *label, double rate, unsigned s, const struct mcgen_second *l)
@@ -151,8 +168,8 @@ print_second(FILE *out, const char *label, double rate, unsigned s, const struct
 		(double)l->c[MCGEN_C_replies] / l->seconds,
 		keys ? 100.0 * (double)l->c[MCGEN_C_hits] / (double)keys : 0.0,
 		(unsigned long long)(l->c[MCGEN_C_wrong] + l->c[MCGEN_C_server_errors]),
-		(unsigned long long)l->c[MCGEN_C_timeouts], mcgen_fmt_ns(l->p50, p50, sizeof(p50)),
-		mcgen_fmt_ns(l->p99, p99, sizeof(p99)), mcgen_fmt_ns(l->p999, p999, sizeof(p999)));
+		(unsigned long long)l->c[MCGEN_C_timeouts], lat_str(l, l->p50, p50, sizeof(p50)),
+		lat_str(l, l->p99, p99, sizeof(p99)), lat_str(l, l->p999, p999, sizeof(p999)));
 	fflush(out);
 }
 

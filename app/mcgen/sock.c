@@ -14,6 +14,9 @@
 
 #include "run.h"
 
+/* The receive buffer a UDP socket asks for (the kernel caps it at net.core.rmem_max). */
+#define UDP_RCVBUF (8 * 1024 * 1024)
+
 /* Most a connect's wait sleeps before it looks at the run again. */
 #define CONNECT_SLICE_MS 20
 
@@ -60,6 +63,13 @@ mcgen_sock_open(const struct mcgen_run *run, int type, char *err, size_t errlen)
 	}
 	if (type == SOCK_STREAM)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/*
+	 * UDP: a reply of many datagrams (a multiget of large values) lands at once; the default
+	 * buffer (about 208 KiB) drops the rest of one larger than it. The kernel caps this at
+	 * net.core.rmem_max.
+	 */
+	if (type == SOCK_DGRAM)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &(int){UDP_RCVBUF}, sizeof(int));
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "fcntl: %s", strerror(errno));

@@ -103,6 +103,7 @@ conn_read(struct tcp *x, struct conn *c, uint64_t now)
 {
 	char err[256];
 	ssize_t n;
+	int rc;
 
 	for (;;) {
 		size_t cap;
@@ -116,7 +117,10 @@ conn_read(struct tcp *x, struct conn *c, uint64_t now)
 				 n == 0 ? "end of stream" : strerror(errno));
 			return conn_reset(x, c, MCGEN_C_aborted, err);
 		}
-		if (mcgen_stream_received(x->book, c->s, (size_t)n, now) < 0)
+		rc = mcgen_stream_received(x->book, c->s, (size_t)n, now);
+		if (rc == -ECONNREFUSED)
+			return rc; /* (turned away: t->err says how) */
+		if (rc < 0)
 			return conn_reset(x, c, MCGEN_C_aborted, NULL);
 	}
 }

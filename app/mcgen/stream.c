@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "proto.h"
+#include "proto_line.h"
 
 #define READ_ROOM 65536 /* receive buffer beyond the longest reply */
 
@@ -143,6 +144,28 @@ pop(struct mcgen_stream_book *b, struct mcgen_stream *s)
 	s->count--;
 }
 
+/*
+ * Bytes [p, p + n) came with no request in flight. A server's error line is the server
+ * turning the connection away (memcached's "ERROR Too many open connections", before it
+ * closes it): -ECONNREFUSED, quoted. Anything else breaks the protocol: -EPROTO.
+ */
+static int
+unsolicited(const char *p, size_t n, char *err, size_t errlen)
+{
+	const char *eol = memchr(p, '\n', n);
+	size_t len = eol != NULL ? (size_t)(eol - p) : n;
+
+	if (len > 0 && p[len - 1] == '\r')
+		len--;
+	if (line_is_error(p, len) || line_starts(p, len, "ERROR ")) {
+		snprintf(err, errlen, "the server turned a connection away: '%.*s'",
+			 (int)(len < 120 ? len : 120), p);
+		return -ECONNREFUSED;
+	}
+	snprintf(err, errlen, "%zu bytes from the server with no request in flight", n);
+	return -EPROTO;
+}
+
 /* Parse the replies received on @p s. @return 0; -EPROTO when the bytes broke the protocol. */
 static int
 parse(struct mcgen_stream_book *b, struct mcgen_stream *s, uint64_t now, char *err,
@@ -157,9 +180,7 @@ parse(struct mcgen_stream_book *b, struct mcgen_stream *s, uint64_t now, char *e
 		long n;
 
 		if (s->count == 0) {
-			snprintf(err, errlen, "%zu bytes from the server with no request in flight",
-				 s->in_len - off);
-			rc = -EPROTO;
+			rc = unsolicited(s->in + off, s->in_len - off, err, errlen);
 			break;
 		}
 		q = &s->q[s->head];
@@ -198,6 +219,12 @@ mcgen_stream_received(struct mcgen_stream_book *b, struct mcgen_stream *s, size_
 	rc = parse(b, s, now, err, sizeof(err));
 	if (rc == 0)
 		return 0;
+	if (rc == -ECONNREFUSED) {
+		/* (What a server says of itself: its error, and the thread's.) */
+		mcgen_engine_count(b->t, MCGEN_C_server_errors, 1);
+		snprintf(b->t->err, sizeof(b->t->err), "%s", err);
+		return rc;
+	}
 	/* The first request is the one the bytes broke; the caller loses the rest. */
 	if (s->count > 0) {
 		mcgen_engine_lost(b->t, &s->q[s->head], MCGEN_C_wrong, err);

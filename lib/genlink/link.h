@@ -71,10 +71,17 @@ struct genlink {
 	uint16_t thread;	     /* with steer: which thread this link is */
 	uint64_t handoffs;	     /* frames received here and handed to their port's thread */
 	uint64_t handoff_drops;	     /* ... that did not fit that thread's ring (freed) */
-	/* [setup] NULL, or asked during the waits of genlink_port_start() and genlink_resolve():
-	 * true gives them up (a user's Ctrl-C). Async-signal-safe to call. */
+	/* NULL, or asked during the waits of genlink_port_start(), genlink_resolve() and
+	 * genlink_stats_fetch(): true gives them up (a user's Ctrl-C). Any thread. */
 	bool (*cancelled)(void);
 };
+
+/** Whether the user gave up @p l's waits (struct genlink cancelled). */
+static inline bool
+genlink_cancelled(const struct genlink *l)
+{
+	return l->cancelled != NULL && l->cancelled();
+}
 
 /* What genlink_classify() found in a received frame. */
 enum genlink_rx {
@@ -161,7 +168,7 @@ void genlink_idle(struct genlink *l, unsigned ms);
  * @p id from our first source port and reassemble the numbered reply datagrams into @p buf
  * (NUL-terminated). Retries a few times, one second each.
  * @return the text's length; -ETIMEDOUT when no complete reply came; -E2BIG when it does
- * not fit @p cap; -ENOMEM when no mbuf was free.
+ * not fit @p cap; -ENOMEM when no mbuf was free; -EINTR when l->cancelled said so first.
  */
 long genlink_stats_fetch(struct genlink *l, const char *group, uint16_t id, char *buf,
 			 size_t cap);

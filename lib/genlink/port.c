@@ -69,13 +69,6 @@ port_configure(struct genlink *l, uint16_t nq, char *msg, size_t msgcap)
 	return rc;
 }
 
-/* Whether the user gave up @p l's setup waits (struct genlink cancelled). */
-static bool
-cancelled(const struct genlink *l)
-{
-	return l->cancelled != NULL && l->cancelled();
-}
-
 int
 genlink_port_start(struct genlink *l, uint16_t nb_queues, unsigned wait_ms, char *msg,
 		   size_t msgcap)
@@ -108,7 +101,7 @@ genlink_port_start(struct genlink *l, uint16_t nb_queues, unsigned wait_ms, char
 	 */
 	for (unsigned ms = 0;;) {
 		rc = rte_eth_dev_start(port);
-		for (unsigned w = 0; rc == 0 && w < LINK_TRY_MS && !cancelled(l);
+		for (unsigned w = 0; rc == 0 && w < LINK_TRY_MS && !genlink_cancelled(l);
 		     w += 10, ms += 10) {
 			if (rte_eth_link_get_nowait(port, &link) == 0 &&
 			    link.link_status == RTE_ETH_LINK_UP)
@@ -117,12 +110,12 @@ genlink_port_start(struct genlink *l, uint16_t nb_queues, unsigned wait_ms, char
 		}
 		if (rc == 0)
 			rte_eth_dev_stop(port);
-		if (ms >= wait_ms || cancelled(l))
+		if (ms >= wait_ms || genlink_cancelled(l))
 			break;
 		rte_delay_ms(100);
 		ms += 100;
 	}
-	if (cancelled(l)) {
+	if (genlink_cancelled(l)) {
 		snprintf(msg, msgcap, "port %u: the wait for its link was given up", port);
 		rc = -EINTR;
 	} else {
@@ -140,7 +133,7 @@ int
 genlink_resolve(struct genlink *l, unsigned tries)
 {
 	for (unsigned t = 0; t < tries && !l->peer_known; t++) {
-		if (cancelled(l))
+		if (genlink_cancelled(l))
 			return -EINTR;
 		genlink_arp_request(l);
 		genlink_idle(l, ARP_TRY_MS);

@@ -74,7 +74,7 @@ stats_wait(struct genlink *l, uint16_t id, struct reassembly *r)
 	struct genlink_dgram d;
 	bool done = false;
 
-	while (!done && rte_get_tsc_cycles() < end) {
+	while (!done && rte_get_tsc_cycles() < end && !genlink_cancelled(l)) {
 		uint16_t n = rte_eth_rx_burst(l->port_id, l->queue_id, pkts, GENLINK_BURST);
 
 		for (uint16_t i = 0; i < n; i++) {
@@ -100,7 +100,13 @@ genlink_stats_fetch(struct genlink *l, const char *group, uint16_t id, char *buf
 		return -ENOMEM;
 	for (unsigned t = 0; t < STATS_TRIES && rc == -ETIMEDOUT; t++) {
 		uint16_t tid = (uint16_t)(id + t);
-		int s = stats_send(l, group, tid);
+		int s;
+
+		if (genlink_cancelled(l)) {
+			rc = -EINTR;
+			break;
+		}
+		s = stats_send(l, group, tid);
 
 		r->total = 0;
 		if (s == -ENOMEM) {

@@ -13,7 +13,8 @@
 # cannot be written (refused before the load), nothing listening on TCP (the run stops at once)
 # and on UDP (the warm-up gives up after 3 s), and a UDP server that drops every 7th set (the
 # warm-up sends them again, every get hits); Ctrl-C in a long run (the results so far, status
-# 130) and SIGTERM in a connect that gets no answer (143 at once). About 50 s. Prints PASS/FAIL per check and
+# 130) and SIGTERM in a connect that gets no answer (143 at once); memcached turning
+# connections away over its -c (quoted, the run stops). About 50 s. Prints PASS/FAIL per check and
 # "N passed, M failed" for scripts/test.sh.
 set -euo pipefail
 
@@ -213,6 +214,14 @@ MC_USER=()
 SERVER_NAME=memcached
 start memcached "$MEMCACHED" "${MC_USER[@]}" -p @PORT@ -U @PORT@ -l 127.0.0.1 -t 1 -m 64
 run_matrix
+stop
+
+# A server that turns connections away (memcached over its -c): its words quoted, the run
+# stopped as for a connection refused (it used to count each as wrong and reconnect forever).
+SERVER_NAME=memcached-c40
+start memcached-c40 "$MEMCACHED" "${MC_USER[@]}" -p @PORT@ -U 0 -l 127.0.0.1 -t 1 -c 40
+expect memcached-turned-away 1 "turned a connection away: 'ERROR Too many open connections'" 10 \
+	- -c 80 -d 1 -T 5 -q
 stop
 
 SERVER_NAME=nicached

@@ -1,17 +1,23 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Unit tests for app/mcgen/workload.h and options.h: keys, values, mix, the options table. */
+/*
+ * Unit tests for app/mcgen/workload.h, options.h and mcgen_resolve(): keys, values, mix, the
+ * options table, --server.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "options.h"
 #include "rng.h"
+#include "run.h"
 #include "workload.h"
 
 static int
@@ -118,7 +124,8 @@ test_options(void **state)
 		{"mcgen", "--plot", "x.png"},	  {"mcgen", "--value-size", "abc"},
 		{"mcgen", "--keys", "1000000000000"}, {"mcgen", "-j", ""},
 		{"mcgen", "--sweep", ""},		  {"mcgen", "--sweep", "1k,,2k"},
-		{"mcgen", "--sweep", "1k,"},
+		{"mcgen", "--sweep", "1k,"},		  {"mcgen", "--zipf-s", "1.2"},
+		{"mcgen", "--arrivals", "poisson"},	  {"mcgen", "-m", "get=1,get=2"},
 	};
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char *argv[] = {bad[i][0], bad[i][1], bad[i][2], NULL};
@@ -132,6 +139,45 @@ test_options(void **state)
 	assert_int_equal(parse(&o, err, sizeof(err), 5, a4), 0);
 	char *help[] = {"mcgen", "--help", NULL};
 	assert_int_equal(parse(&o, err, sizeof(err), 2, help), 1);
+	char *zipf[] = {"mcgen", "--key-dist", "zipf", "--zipf-s", "1.2", "-r", "1k",
+			"--arrivals", "poisson", NULL};
+	assert_int_equal(parse(&o, err, sizeof(err), 9, zipf), 0);
+}
+
+/* --server: a port, a service, or none (memcached's); IPv6 bare or in brackets. */
+static void
+test_resolve(void **state)
+{
+	static const struct {
+		const char *server;
+		int family;
+		unsigned port; /* 0: refused */
+	} cases[] = {
+		{"127.0.0.1", AF_INET, 11211},	 {"127.0.0.1:5", AF_INET, 5},
+		{"[::1]", AF_INET6, 11211},	 {"::1", AF_INET6, 11211},
+		{"[::1]:7", AF_INET6, 7},	 {":5", 0, 0},
+		{"127.0.0.1:", 0, 0},		 {"127.0.0.1:70000", 0, 0},
+		{"127.0.0.1:nosuchservice", 0, 0},
+	};
+	struct sockaddr_storage addr;
+	socklen_t len;
+	char err[160];
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = mcgen_resolve(cases[i].server, SOCK_STREAM, &addr, &len, err, sizeof(err));
+
+		if (cases[i].port == 0) {
+			assert_int_equal(rc, -EINVAL);
+			continue;
+		}
+		assert_int_equal(rc, 0);
+		assert_int_equal(addr.ss_family, cases[i].family);
+		assert_int_equal(ntohs(cases[i].family == AF_INET
+					       ? ((struct sockaddr_in *)&addr)->sin_port
+					       : ((struct sockaddr_in6 *)&addr)->sin6_port),
+				 cases[i].port);
+	}
 }
 
 int
@@ -142,6 +188,7 @@ main(void)
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_mix),
 		cmocka_unit_test(test_options),
+		cmocka_unit_test(test_resolve),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
