@@ -175,6 +175,15 @@ mcgen_engine_wake(const struct mcgen_thread *t, uint64_t now)
 	return t->next_ns > (double)now ? (uint64_t)t->next_ns : now;
 }
 
+/* Open loop: the next scheduled arrival after this one. */
+static double
+next_arrival(struct mcgen_thread *t)
+{
+	return t->next_ns + (t->run->o->arrivals == MCGEN_ARRIVALS_POISSON
+				     ? mcgen_rng_exp(&t->rng, t->gap_ns)
+				     : t->gap_ns);
+}
+
 bool
 mcgen_engine_next(struct mcgen_thread *t, uint64_t now, struct mcgen_req *q)
 {
@@ -204,9 +213,7 @@ mcgen_engine_next(struct mcgen_thread *t, uint64_t now, struct mcgen_req *q)
 			if (t->next_ns > (double)now)
 				return false;
 			q->sched_ns = (uint64_t)t->next_ns;
-			t->next_ns += run->o->arrivals == MCGEN_ARRIVALS_POISSON
-					      ? mcgen_rng_exp(&t->rng, t->gap_ns)
-					      : t->gap_ns;
+			t->next_ns = next_arrival(t);
 		} else {
 			q->sched_ns = now;
 		}
@@ -325,6 +332,24 @@ mcgen_engine_drop_reason(const struct mcgen_thread *t)
 void
 mcgen_engine_finish(struct mcgen_thread *t)
 {
+	const struct mcgen_run *run = t->run;
+
+	/*
+	 * Open loop: the arrivals due before the load stopped (its end, or when the run was
+	 * stopped) that found no free slot were never sent. Their wait is the queueing the
+	 * latencies cannot show: counted, so the summary can say so.
+	 */
+	if (!run->warm && run->rate > 0 && t->next_ns != 0) {
+		uint64_t now = mcgen_now_ns();
+		double limit = (double)(now < run->end_ns ? now : run->end_ns);
+		uint64_t unsent = 0;
+
+		while (t->next_ns < limit) {
+			unsent++;
+			t->next_ns = next_arrival(t);
+		}
+		mcgen_tstats_count(&t->st, MCGEN_C_unsent, unsent);
+	}
 	/* What the warm-up never got to send again is given up too. */
 	if (t->warm_retry_n > 0)
 		mcgen_tstats_count(&t->st, MCGEN_C_gave_up, t->warm_retry_n);

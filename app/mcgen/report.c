@@ -47,6 +47,11 @@ mcgen_report_summary(FILE *out, const struct mcgen_options *o, const struct mcge
 		achieved(s), (unsigned long long)c[MCGEN_C_keys],
 		keys ? 100.0 * (double)c[MCGEN_C_hits] / (double)keys : 0.0,
 		(unsigned long long)c[MCGEN_C_sets], (unsigned long long)c[MCGEN_C_deletes]);
+	if (c[MCGEN_C_unsent] > 0)
+		fprintf(out, "  unsent %llu: due before the end, they found every slot busy (the "
+			"server, or --conns x --depth, could not keep up with the offered rate); "
+			"the latencies are of the requests sent\n",
+			(unsigned long long)c[MCGEN_C_unsent]);
 	fprintf(out, "  errors %llu (wrong %llu, server %llu); timeouts %llu, aborted %llu, late %llu, "
 		"reconnects %llu\n",
 		(unsigned long long)mcgen_sample_errors(&s->total), (unsigned long long)c[MCGEN_C_wrong],

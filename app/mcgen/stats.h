@@ -35,6 +35,7 @@
 	X(reconnects, "tcp: connections opened again")                         \
 	X(retried, "warm-up: sets lost (timed out or aborted) and sent again")    \
 	X(gave_up, "warm-up: keys still not set after every try")                 \
+	X(unsent, "open loop: requests due before the end that found no free slot, never sent") \
 	X(handoffs, "dpdk: frames (replies, TCP segments) received on another thread's queue and handed to it")
 
 enum mcgen_counter {

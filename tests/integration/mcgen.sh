@@ -14,7 +14,8 @@
 # and on UDP (the warm-up gives up after 3 s), and a UDP server that drops every 7th set (the
 # warm-up sends them again, every get hits); Ctrl-C in a long run (the results so far, status
 # 130) and SIGTERM in a connect that gets no answer (143 at once); memcached turning
-# connections away over its -c (quoted, the run stops). About 50 s. Prints PASS/FAIL per check and
+# connections away over its -c (quoted, the run stops); an open loop over what the window
+# carries (the arrivals never sent counted). About 55 s. Prints PASS/FAIL per check and
 # "N passed, M failed" for scripts/test.sh.
 set -euo pipefail
 
@@ -174,6 +175,14 @@ assert 2 < s["seconds"] < 4 and len(lens) == 3 and lens[:2] == [1, 1] and lens[2
 assert s["counters"]["replies"] > 0 and r["errors"] == 0, s["counters"]' "$2"
 }
 
+# unsent_json_ok OUT: an open loop far over what one request in flight can carry: every
+# arrival due is either sent or counted unsent (400k in 1 s), and the summary says so.
+unsent_json_ok() {
+	grep -q "unsent [1-9]" "$1" &&
+		"$PYTHON" -c 'import json, sys; c = json.load(open(sys.argv[1]))["steps"][0]["counters"]
+assert c["unsent"] > 0 and abs(c["sent"] + c["unsent"] - 400000) <= 1, c' "$LOGDIR/unsent.json"
+}
+
 # refused_json_ok OUT: no line per second in OUT; the JSON says why the run failed.
 refused_json_ok() {
 	! grep -q "offered closed" "$1" &&
@@ -241,6 +250,9 @@ report_check nicached-sweep-plot "$ok" "$t0" "$out" "$LOGDIR/nicached.server.log
 # Ctrl-C in a 30 s run: mcgen stops at once, prints the seconds so far (the last one as long as
 # it ran) and the summary, writes its JSON (why it stopped) and exits 130.
 interrupt nicached-interrupted INT 2.5 130 interrupted_json_ok -w -k 2000 -T 30
+# An offered rate the window cannot carry: the arrivals never sent are counted, not dropped.
+expect nicached-open-loop-unsent 0 "unsent [1-9]" 10 unsent_json_ok -w -k 1000 -r 400k -T 1 -c 1 -d 1 \
+	-q -j "$LOGDIR/unsent.json"
 # A set the server refuses: counted as an error, its words quoted, exit status 1.
 expect nicached-refused-set 1 "answered an error: 'SERVER_ERROR object too large" 20 - \
 	-k 5 --value-size 1048576 -w -c 1 -d 1 -T 1 -q
