@@ -251,8 +251,8 @@ report_check nicached-sweep-plot "$ok" "$t0" "$out" "$LOGDIR/nicached.server.log
 # it ran) and the summary, writes its JSON (why it stopped) and exits 130.
 interrupt nicached-interrupted INT 2.5 130 interrupted_json_ok -w -k 2000 -T 30
 # An offered rate the window cannot carry: the arrivals never sent are counted, not dropped.
-expect nicached-open-loop-unsent 0 "unsent [1-9]" 10 unsent_json_ok -w -k 1000 -r 400k -T 1 -c 1 -d 1 \
-	-q -j "$LOGDIR/unsent.json"
+expect nicached-open-loop-unsent 0 "unsent [1-9]" 10 unsent_json_ok -w -k 1000 -r 400k -T 1 \
+	-c 1 -d 1 -q -j "$LOGDIR/unsent.json"
 # A set the server refuses: counted as an error, its words quoted, exit status 1.
 expect nicached-refused-set 1 "answered an error: 'SERVER_ERROR object too large" 20 - \
 	-k 5 --value-size 1048576 -w -c 1 -d 1 -T 1 -q
