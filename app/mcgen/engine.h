@@ -216,7 +216,11 @@ enum mcgen_counter mcgen_engine_drop_reason(const struct mcgen_thread *t);
 /** Show an error message (the first few per thread are printed on stderr). */
 void mcgen_engine_say(struct mcgen_thread *t, const char *msg);
 
-/** The thread's last act: every second published, what it held freed. */
+/**
+ * The thread's last act: the open loop's arrivals due but never sent counted (MCGEN_C_unsent,
+ * in the total only; one division), the warm-up's unsent retries given up, every second
+ * published, what it held freed.
+ */
 void mcgen_engine_finish(struct mcgen_thread *t);
 
 #endif /* NC_MCGEN_ENGINE_H */

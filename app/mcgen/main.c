@@ -30,6 +30,7 @@ struct mcgen_main {
 	bool warmed;
 	char setup_failed[256]; /* why the setup failed (the server's address, the DPDK port); "" */
 	bool server_silent;	/* DPDK: the server did not answer `stats` (server_read) */
+	bool interrupted;	/* the run ended for a signal (its status -EINTR) */
 };
 
 /*
@@ -189,7 +190,8 @@ measure(struct mcgen_main *m)
 	}
 	if (m->o.sweep.n)
 		mcgen_report_table(stdout, m->steps, m->nsteps);
-	return 0;
+	/* (A signal during the last step's closing `stats` read: no step follows to say it.) */
+	return interrupted();
 }
 
 /*
@@ -226,7 +228,9 @@ check_outputs(const struct mcgen_options *o)
 static const char *
 run_failed(const struct mcgen_main *m)
 {
-	return m->setup_failed[0] != '\0' ? m->setup_failed : mcgen_run_interrupted_why();
+	if (m->setup_failed[0] != '\0')
+		return m->setup_failed;
+	return m->interrupted ? mcgen_run_interrupted_why() : NULL;
 }
 
 static int
@@ -286,10 +290,14 @@ main(int argc, char **argv)
 	}
 	if (check_outputs(&m->o) < 0) {
 		free(m);
-		return 2;
+		/* (Ctrl-C during the plot script's check: interrupted, not bad usage.) */
+		return mcgen_run_interrupted() != 0 ? 128 + mcgen_run_interrupted() : 2;
 	}
-	/* From here a JSON always says how the run ended: first, that it has not (yet). */
-	if (m->o.json[0] != '\0' &&
+	/*
+	 * From here a JSON always says how the run ended: first, that it has not (yet), where the
+	 * result will replace it whole (not into a pipe, which would get two documents).
+	 */
+	if (m->o.json[0] != '\0' && mcgen_report_json_replaceable(m->o.json) &&
 	    mcgen_report_json(m->o.json, &m->o, NULL, NULL, 0,
 			      "did not finish (mcgen is running, or was killed)", err,
 			      sizeof(err)) < 0) {
@@ -323,6 +331,10 @@ main(int argc, char **argv)
 		rc = warm_up(m);
 	if (rc == 0)
 		rc = measure(m);
+	/* A signal now, the steps done: the run ends for it all the same, and says so. */
+	if (rc == 0)
+		rc = interrupted();
+	m->interrupted = rc == -EINTR;
 	/* A JSON says why, whatever stopped the run: no stale file from an earlier run is left. */
 	if (write_results(m) < 0 && rc == 0)
 		rc = -EIO;

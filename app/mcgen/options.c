@@ -83,6 +83,13 @@ static const struct desc descs[] = {
 };
 #define NDESCS (sizeof(descs) / sizeof(descs[0]))
 
+/* Each option's index in descs[], by its field's name: OPT_zipf_s, ... */
+enum {
+#define OPT_INDEX(kind, f, sf, lname, def, lo, hi, arg, help) OPT_##f,
+	MCGEN_OPTIONS(OPT_INDEX)
+#undef OPT_INDEX
+};
+
 /*
  * Bound @p v of a whole-number option in decimal into @p buf: the doubles of the table hold
  * UINT64_MAX as 2^64, which "%.0f" would print one too high.
@@ -206,13 +213,12 @@ static int
 parse_mix(const struct desc *d, const char *s, struct mcgen_mix *m, char *err, size_t errlen)
 {
 	char buf[256], *save = NULL;
+	bool seen[MCGEN_OP_COUNT] = {false};
 	uint64_t total = 0;
 
 	if (strlen(s) >= sizeof(buf))
 		return fail(err, errlen, "--%s: '%s' is too long", d->name, s);
 	strcpy(buf, s);
-	bool seen[MCGEN_OP_COUNT] = {false};
-
 	memset(m, 0, sizeof(*m));
 	for (char *item = strtok_r(buf, ",", &save); item != NULL;
 	     item = strtok_r(NULL, ",", &save)) {
@@ -359,17 +365,6 @@ mcgen_options_defaults(struct mcgen_options *o, char *err, size_t errlen)
 	return 0;
 }
 
-/* The desc of option @p name (it exists: names are the X-macro's). */
-static size_t
-desc_index(const char *name)
-{
-	size_t i = 0;
-
-	while (i < NDESCS && strcmp(descs[i].name, name) != 0)
-		i++;
-	return i;
-}
-
 /* The checks that involve several options; @p given: which ones the command line set. */
 static int
 check_together(const struct mcgen_options *o, const bool *given, char *err, size_t errlen)
@@ -377,9 +372,9 @@ check_together(const struct mcgen_options *o, const bool *given, char *err, size
 	char digits[24];
 
 	/* An option that would do nothing is a slip: said, not ignored. */
-	if (given[desc_index("zipf-s")] && o->key_dist != MCGEN_DIST_ZIPF)
+	if (given[OPT_zipf_s] && o->key_dist != MCGEN_DIST_ZIPF)
 		return fail(err, errlen, "--zipf-s needs --key-dist zipf");
-	if (given[desc_index("arrivals")] && o->rate <= 0 && o->sweep.n == 0)
+	if (given[OPT_arrivals] && o->rate <= 0 && o->sweep.n == 0)
 		return fail(err, errlen, "--arrivals is for the open loop: give --rate or --sweep");
 
 	/* A key is its index in decimal, a ':' and filler: the shortest must hold the largest. */

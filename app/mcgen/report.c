@@ -3,6 +3,7 @@
 #include "report.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,12 +91,13 @@ mcgen_report_table(FILE *out, const struct mcgen_step *steps, unsigned n)
 		char q[3][16];
 		static const double qs[3] = {0.5, 0.99, 0.999};
 
-		for (unsigned j = 0; j < 3; j++)
+		for (unsigned j = 0; j < 3; j++) {
 			if (h->count > 0)
 				snprintf(q[j], sizeof(q[j]), "%.1f",
 					 (double)mcgen_hist_quantile(h, qs[j]) / 1e3);
 			else
 				snprintf(q[j], sizeof(q[j]), "-"); /* (nothing answered) */
+		}
 		fprintf(out, "%12.0f %12.0f %10s %10s %10s %8llu %8llu%s\n", s->rate, achieved(s),
 			q[0], q[1], q[2], (unsigned long long)mcgen_sample_errors(&s->total),
 			(unsigned long long)s->total.c[MCGEN_C_timeouts], s->status < 0 ? "  *" : "");
@@ -188,8 +190,9 @@ json_step(FILE *f, const struct mcgen_step *s)
 
 		fprintf(f, "%s\n       {\"t\": %u, \"seconds\": %g", i ? "," : "", i + 1, l->seconds);
 		for (unsigned c = 0; c < MCGEN_C_COUNT; c++)
-			fprintf(f, ", \"%s\": %llu", mcgen_counter_names[c],
-				(unsigned long long)l->c[c]);
+			if (c != MCGEN_C_unsent) /* (the step's alone: no second has them) */
+				fprintf(f, ", \"%s\": %llu", mcgen_counter_names[c],
+					(unsigned long long)l->c[c]);
 		fprintf(f, ", \"p50_us\": %.3f, \"p99_us\": %.3f, \"p999_us\": %.3f, \"max_us\": %.3f}",
 			(double)l->p50 / 1e3, (double)l->p99 / 1e3, (double)l->p999 / 1e3,
 			(double)l->max / 1e3);
@@ -217,30 +220,14 @@ json_warm(FILE *f, const struct mcgen_step *w)
 	fprintf(f, "},\n");
 }
 
-int
-mcgen_report_json(const char *path, const struct mcgen_options *o,
-		  const struct mcgen_step *warm, const struct mcgen_step *steps, unsigned n,
-		  const char *why, char *err, size_t errlen)
+/* The whole JSON document into @p f, which it closes. @return 0; -EIO when a write failed. */
+static int
+json_write(FILE *f, const struct mcgen_options *o, const struct mcgen_step *warm,
+	   const struct mcgen_step *steps, unsigned n, const char *why)
 {
 	const char *failed = warm != NULL && warm->status < 0 ? warm->error : NULL;
-	char tmp[MCGEN_STR_LEN + 32];
 	uint64_t errors = 0;
-	FILE *f;
 
-	/*
-	 * Written beside it and renamed over it: a reader (or mcgen killed meanwhile) never sees
-	 * half a file. Where no file can be made beside it, written in place.
-	 */
-	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
-	f = fopen(tmp, "w");
-	if (f == NULL)
-		tmp[0] = '\0';
-	if (f == NULL && (f = fopen(path, "w")) == NULL) {
-		int rc = -errno;
-
-		snprintf(err, errlen, "--json %s: %s", path, strerror(errno));
-		return rc;
-	}
 	fprintf(f, "{\n  \"mcgen\": \"%s\",\n", NC_VERSION);
 	json_options(f, o);
 	if (warm != NULL)
@@ -263,10 +250,76 @@ mcgen_report_json(const char *path, const struct mcgen_options *o,
 	else
 		fputs("null", f);
 	fputs("\n}\n", f);
-	if (fclose(f) != 0 || (tmp[0] != '\0' && rename(tmp, path) != 0)) {
+	return ferror(f) | fclose(f) ? -EIO : 0;
+}
+
+bool
+mcgen_report_json_replaceable(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT;
+	return S_ISREG(st.st_mode);
+}
+
+/*
+ * Write the document beside @p path (an exclusive new file, the user's umask) and rename it
+ * over @p path. @return 0; a negative errno (nothing left behind), for the caller to write in
+ * place instead.
+ */
+static int
+json_replace(const char *path, const struct mcgen_options *o, const struct mcgen_step *warm,
+	     const struct mcgen_step *steps, unsigned n, const char *why)
+{
+	char tmp[MCGEN_STR_LEN + 16];
+	mode_t mask = umask(0);
+	FILE *f;
+	int fd, rc;
+
+	umask(mask);
+	snprintf(tmp, sizeof(tmp), "%s.XXXXXX.tmp", path);
+	fd = mkostemps(tmp, 4, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fchmod(fd, 0666 & ~mask) != 0 || (f = fdopen(fd, "w")) == NULL) {
+		rc = -errno;
+		close(fd);
+		unlink(tmp);
+		return rc;
+	}
+	rc = json_write(f, o, warm, steps, n, why);
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = -errno;
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
+}
+
+int
+mcgen_report_json(const char *path, const struct mcgen_options *o,
+		  const struct mcgen_step *warm, const struct mcgen_step *steps, unsigned n,
+		  const char *why, char *err, size_t errlen)
+{
+	FILE *f;
+
+	/*
+	 * A regular file (or none yet) is replaced whole: a reader, or mcgen killed meanwhile,
+	 * never sees half a document. Anything else (a symlink, a pipe, a device, a file the
+	 * rename cannot replace, such as a bind mount) is written in place.
+	 */
+	if (mcgen_report_json_replaceable(path) &&
+	    json_replace(path, o, warm, steps, n, why) == 0)
+		return 0;
+	f = fopen(path, "w");
+	if (f == NULL) {
+		int rc = -errno;
+
+		snprintf(err, errlen, "--json %s: %s", path, strerror(errno));
+		return rc;
+	}
+	if (json_write(f, o, warm, steps, n, why) < 0) {
 		snprintf(err, errlen, "--json %s: write failed", path);
-		if (tmp[0] != '\0')
-			unlink(tmp);
 		return -EIO;
 	}
 	return 0;

@@ -4,11 +4,13 @@
 
 /*
  * What mcgen says when steps are done: the final summary, the --sweep table, the JSON result
- * (--json), and the throughput-vs-p99 plot (--plot, drawn by mcgen-plot.py with matplotlib).
+ * (--json), and the latency-vs-throughput plot (--plot, drawn by mcgen-plot.py with
+ * matplotlib).
  *
  * Threads: call from the main thread.
  */
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "options.h"
@@ -27,7 +29,8 @@ void mcgen_report_table(FILE *out, const struct mcgen_step *steps, unsigned n);
  * Write the JSON result of the warm-up @p warm (NULL: none) and @p n steps (the options, each
  * step's totals, latency and seconds; the warm-up's counters and seconds; why the run failed,
  * if it did: the warm-up's or the first failed step's error, else @p why, NULL when it did
- * not fail) to @p path.
+ * not fail) to @p path: a regular file (or none yet) is replaced whole (written beside it,
+ * renamed over it; see mcgen_report_json_replaceable()), anything else written in place.
  * @return 0; a negative errno with a message in @p err.
  */
 int mcgen_report_json(const char *path, const struct mcgen_options *o,
@@ -35,7 +38,14 @@ int mcgen_report_json(const char *path, const struct mcgen_options *o,
 		      const char *why, char *err, size_t errlen);
 
 /**
- * Draw the throughput-vs-p99 plot of the JSON result at @p json into @p png with the plot
+ * Whether the JSON at @p path is replaced whole (a regular file, not a symlink, or nothing
+ * yet), so a placeholder written there first cannot mix with the result (a pipe or a device
+ * would get both: mcgen writes none there).
+ */
+bool mcgen_report_json_replaceable(const char *path);
+
+/**
+ * Draw the latency-vs-throughput plot of the JSON result at @p json into @p png with the plot
  * script (the installed one, else the source tree's while not installed; MCGEN_PLOT_SCRIPT in
  * the environment overrides both) run by /usr/bin/python3.
  * @return 0; a negative errno with a message in @p err (the script says why on stderr).

@@ -2,6 +2,7 @@
 /* One run of the load threads and its per-second lines (run.h). */
 #include "run.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <netdb.h>
@@ -20,6 +21,50 @@
 /* Threads connect first; the measured phase starts this long after they all did. */
 #define START_DELAY_NS 20000000ull
 
+/*
+ * Split --server's copy @p host in place into the host and *@p port (memcached's when none):
+ * "name", "name:port", "a.b.c.d[:port]", "[v6]", "[v6]:port", or a bare IPv6 address, which
+ * takes no port. @return 0; -EINVAL malformed; -EDOM a bare IPv6 address whose last group
+ * could be a port ("::1:5"); -ERANGE one that must be a port ("::1:11211").
+ */
+static int
+split_host_port(char *host, const char **port)
+{
+	char *colon = strrchr(host, ':'), *close;
+	struct in6_addr a6;
+	bool whole, head;
+
+	*port = MCGEN_DEFAULT_PORT;
+	if (host[0] == '[') {
+		close = strchr(host, ']');
+		if (close == NULL || close == host + 1 ||
+		    (close[1] != '\0' && (close[1] != ':' || close[2] == '\0')))
+			return -EINVAL;
+		if (close[1] == ':')
+			*port = close + 2;
+		*close = '\0';
+		memmove(host, host + 1, strlen(host + 1) + 1);
+		return 0;
+	}
+	if (colon == NULL)
+		return host[0] != '\0' ? 0 : -EINVAL;
+	if (strchr(host, ':') != colon) {
+		/* Two colons or more: an IPv6 address, bare. */
+		whole = inet_pton(AF_INET6, host, &a6) == 1;
+		*colon = '\0';
+		head = inet_pton(AF_INET6, host, &a6) == 1;
+		*colon = ':';
+		if (whole && head)
+			return -EDOM;
+		return head ? -ERANGE : 0;
+	}
+	if (colon == host || colon[1] == '\0')
+		return -EINVAL;
+	*colon = '\0';
+	*port = colon + 1;
+	return 0;
+}
+
 int
 mcgen_resolve(const char *server, int socktype, struct sockaddr_storage *addr, socklen_t *len,
 	      char *err, size_t errlen)
@@ -27,30 +72,22 @@ mcgen_resolve(const char *server, int socktype, struct sockaddr_storage *addr, s
 	char host[MCGEN_STR_LEN];
 	const char *port;
 	struct addrinfo hints = {.ai_family = AF_UNSPEC}, *res;
-	char *colon;
 	int rc;
 
 	snprintf(host, sizeof(host), "%s", server);
-	colon = strrchr(host, ':');
-	/* No port (a name, an IPv4 address, a bare or bracketed IPv6 one): memcached's. */
-	if (colon == NULL || (host[0] != '[' && strchr(host, ':') != colon) ||
-	    (host[0] == '[' && colon < strrchr(host, ']'))) {
-		port = MCGEN_DEFAULT_PORT;
-	} else if (colon == host || colon[1] == '\0') {
-		snprintf(err, errlen, "--server '%s': want host[:port]", server);
+	rc = split_host_port(host, &port);
+	if (rc < 0) {
+		snprintf(err, errlen, "--server '%s': %s", server,
+			 rc == -EDOM ? "ambiguous: write [address]:port, or [address] for 11211"
+			 : rc == -ERANGE ? "an IPv6 address with a port needs brackets: "
+					   "[address]:port"
+					 : "want host[:port] or [IPv6 address][:port]");
 		return -EINVAL;
-	} else {
-		*colon = '\0';
-		port = colon + 1;
 	}
 	if (port[strspn(port, "0123456789")] == '\0' &&
 	    (strlen(port) > 5 || atoi(port) < 1 || atoi(port) > 65535)) {
 		snprintf(err, errlen, "--server '%s': port %s is not in 1..65535", server, port);
 		return -EINVAL;
-	}
-	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-		host[strlen(host) - 1] = '\0';
-		memmove(host, host + 1, strlen(host));
 	}
 	rc = getaddrinfo(host, port, &hints, &res);
 	/* A service name (host:memcache) resolves only for a socket type: the transport's. */

@@ -55,8 +55,10 @@ struct mcgen_step {
 };
 
 /**
- * Resolve --server (host:port, the port a number or a service name looked up for @p socktype,
- * SOCK_STREAM or SOCK_DGRAM) into @p addr.
+ * Resolve --server into @p addr: host[:port] (a name or an address; IPv6 in brackets when a
+ * port follows, "[::1]:11211", or bare without one, "::1"; an IPv6 address whose last group
+ * could be a port, "::1:5", is refused as ambiguous), the port a number or a service name
+ * looked up for @p socktype (SOCK_STREAM or SOCK_DGRAM), 11211 when none is given.
  * @return 0; -EINVAL (malformed) or -EHOSTUNREACH (no address) with a message in @p err.
  */
 int mcgen_resolve(const char *server, int socktype, struct sockaddr_storage *addr,

@@ -14,7 +14,7 @@
 
 #include "run.h"
 
-/* The receive buffer a UDP socket asks for (the kernel caps it at net.core.rmem_max). */
+/* The receive buffer a UDP socket asks for (forced as root, else capped at rmem_max). */
 #define UDP_RCVBUF (8 * 1024 * 1024)
 
 /* Most a connect's wait sleeps before it looks at the run again. */
@@ -65,10 +65,11 @@ mcgen_sock_open(const struct mcgen_run *run, int type, char *err, size_t errlen)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/*
 	 * UDP: a reply of many datagrams (a multiget of large values) lands at once; the default
-	 * buffer (about 208 KiB) drops the rest of one larger than it. The kernel caps this at
-	 * net.core.rmem_max.
+	 * buffer (about 208 KiB) drops the rest of one larger than it. Root gets the size asked
+	 * (SO_RCVBUFFORCE); anyone else what net.core.rmem_max allows.
 	 */
-	if (type == SOCK_DGRAM)
+	if (type == SOCK_DGRAM &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &(int){UDP_RCVBUF}, sizeof(int)) != 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &(int){UDP_RCVBUF}, sizeof(int));
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
 		rc = -errno;

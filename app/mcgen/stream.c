@@ -145,25 +145,31 @@ pop(struct mcgen_stream_book *b, struct mcgen_stream *s)
 }
 
 /*
- * Bytes [p, p + n) came with no request in flight. A server's error line is the server
- * turning the connection away (memcached's "ERROR Too many open connections", before it
- * closes it): -ECONNREFUSED, quoted. Anything else breaks the protocol: -EPROTO.
+ * The bytes [p, p + n) that start a reply: memcached turning the connection away, "ERROR "
+ * and why (memcached's "ERROR Too many open connections" before it closes it; a reply to a
+ * command mcgen sends is never an ERROR with words)? @return 1, quoted into @p err; 0 not;
+ * -EAGAIN: it may be, the rest of the line has not come.
  */
 static int
-unsolicited(const char *p, size_t n, char *err, size_t errlen)
+turned_away(const char *p, size_t n, char *err, size_t errlen)
 {
-	const char *eol = memchr(p, '\n', n);
-	size_t len = eol != NULL ? (size_t)(eol - p) : n;
+	static const char word[] = "ERROR ";
+	const char *eol;
+	size_t len;
 
+	if (n < sizeof(word) - 1)
+		return memcmp(p, word, n) == 0 ? -EAGAIN : 0;
+	if (memcmp(p, word, sizeof(word) - 1) != 0)
+		return 0;
+	eol = memchr(p, '\n', n);
+	if (eol == NULL)
+		return -EAGAIN;
+	len = (size_t)(eol - p);
 	if (len > 0 && p[len - 1] == '\r')
 		len--;
-	if (line_is_error(p, len) || line_starts(p, len, "ERROR ")) {
-		snprintf(err, errlen, "the server turned a connection away: '%.*s'",
-			 (int)(len < 120 ? len : 120), p);
-		return -ECONNREFUSED;
-	}
-	snprintf(err, errlen, "%zu bytes from the server with no request in flight", n);
-	return -EPROTO;
+	snprintf(err, errlen, "the server turned a connection away: '%.*s'",
+		 (int)(len < 120 ? len : 120), p);
+	return 1;
 }
 
 /* Parse the replies received on @p s. @return 0; -EPROTO when the bytes broke the protocol. */
@@ -175,12 +181,21 @@ parse(struct mcgen_stream_book *b, struct mcgen_stream *s, uint64_t now, char *e
 	int rc = 0;
 
 	while (s->in_len - off >= s->need && s->in_len > off) {
+		int away = turned_away(s->in + off, s->in_len - off, err, errlen);
 		struct mcgen_reply r;
 		struct mcgen_req *q;
 		long n;
 
+		if (away == 1) {
+			rc = -ECONNREFUSED;
+			break;
+		}
+		if (away == -EAGAIN)
+			break; /* (the rest of the line first) */
 		if (s->count == 0) {
-			rc = unsolicited(s->in + off, s->in_len - off, err, errlen);
+			snprintf(err, errlen, "%zu bytes from the server with no request in flight",
+				 s->in_len - off);
+			rc = -EPROTO;
 			break;
 		}
 		q = &s->q[s->head];

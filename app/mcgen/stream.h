@@ -78,9 +78,9 @@ char *mcgen_stream_room(const struct mcgen_stream_book *b, struct mcgen_stream *
  * @return 0; -EPROTO when the bytes broke the protocol (a reply to no request, a malformed
  * or too long reply): the request they broke is counted wrong with the reason shown, and
  * the caller resets the connection (mcgen_stream_lose, MCGEN_C_aborted); -ECONNREFUSED when
- * they are an error line with no request in flight (a server turning connections away, e.g.
- * memcached's "ERROR Too many open connections"): a server error, quoted in the thread's err,
- * and the caller stops as for a connection refused.
+ * a reply is "ERROR " and words (a server turning connections away, e.g. memcached's "ERROR
+ * Too many open connections", whether or not a request is in flight): a server error, quoted
+ * in the thread's err, and the caller stops as for a connection refused.
  */
 int mcgen_stream_received(struct mcgen_stream_book *b, struct mcgen_stream *s, size_t n,
 			  uint64_t now);

@@ -76,7 +76,10 @@ struct genlink {
 	bool (*cancelled)(void);
 };
 
-/** Whether the user gave up @p l's waits (struct genlink cancelled). */
+/**
+ * Whether the user gave up @p l's waits (struct genlink cancelled).
+ * @return true to stop waiting. Any thread (the hook must be safe to call from it).
+ */
 static inline bool
 genlink_cancelled(const struct genlink *l)
 {

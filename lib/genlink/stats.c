@@ -116,6 +116,8 @@ genlink_stats_fetch(struct genlink *l, const char *group, uint16_t id, char *buf
 		if (s == 0 && stats_wait(l, tid, r))
 			rc = 0;
 	}
+	if (rc == -ETIMEDOUT && genlink_cancelled(l))
+		rc = -EINTR; /* (given up inside the last try's wait) */
 	for (uint16_t i = 0; rc == 0 && i < r->total; i++) {
 		if (off + r->len[i] + 1 > cap) {
 			rc = -E2BIG;

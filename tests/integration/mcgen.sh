@@ -15,8 +15,8 @@
 # warm-up sends them again, every get hits); Ctrl-C in a long run (the results so far, status
 # 130) and SIGTERM in a connect that gets no answer (143 at once); memcached turning
 # connections away over its -c (quoted, the run stops); an open loop over what the window
-# carries (the arrivals never sent counted). About 55 s. Prints PASS/FAIL per check and
-# "N passed, M failed" for scripts/test.sh.
+# carries (the arrivals never sent counted); -j into a pipe and through a symlink. About 55 s.
+# Prints PASS/FAIL per check and "N passed, M failed" for scripts/test.sh.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -243,13 +243,29 @@ ok=1
 timeout 60 "$MCGEN" -s "127.0.0.1:$PORT" -q -T 1 -k 2000 -w --sweep 5k,10k,20k \
 	--plot "$LOGDIR/sweep.png" -j "$LOGDIR/sweep.json" >"$out" 2>&1 || ok=0
 grep -q "offered/s *achieved/s" "$out" || ok=0
-[[ $(head -c 8 "$LOGDIR/sweep.png" 2>/dev/null | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]] ||
+png_magic=$(head -c 8 "$LOGDIR/sweep.png" 2>/dev/null | od -An -tx1 | tr -d ' \n')
+[[ $png_magic == 89504e470d0a1a0a ]] ||
 	{ echo "no PNG written" >>"$out"; ok=0; }
 json_ok "$LOGDIR/sweep.json" 0 >>"$out" 2>&1 || ok=0
 report_check nicached-sweep-plot "$ok" "$t0" "$out" "$LOGDIR/nicached.server.log" 30
 # Ctrl-C in a 30 s run: mcgen stops at once, prints the seconds so far (the last one as long as
 # it ran) and the summary, writes its JSON (why it stopped) and exits 130.
 interrupt nicached-interrupted INT 2.5 130 interrupted_json_ok -w -k 2000 -T 30
+# -j into a pipe gets one JSON document (no placeholder before it); -j through a symlink
+# updates the file it names and leaves the link a link.
+t0=$SECONDS
+out=$LOGDIR/json-targets.out
+ok=1
+"$MCGEN" -s "127.0.0.1:$PORT" -w -k 500 -T 0.5 -q -j >(cat >"$LOGDIR/piped.json") \
+	>"$out" 2>&1 || ok=0
+echo '{"stale": true}' >"$LOGDIR/real.json"
+ln -sf real.json "$LOGDIR/link.json"
+"$MCGEN" -s "127.0.0.1:$PORT" -w -k 500 -T 0.5 -q -j "$LOGDIR/link.json" >>"$out" 2>&1 || ok=0
+sleep 0.2 # (the pipe's cat)
+json_ok "$LOGDIR/piped.json" 0 >>"$out" 2>&1 || ok=0
+json_ok "$LOGDIR/real.json" 0 >>"$out" 2>&1 || ok=0
+[[ -L $LOGDIR/link.json ]] || { echo "link.json is no longer a symlink" >>"$out"; ok=0; }
+report_check nicached-json-targets "$ok" "$t0" "$out" "$LOGDIR/nicached.server.log" 30
 # An offered rate the window cannot carry: the arrivals never sent are counted, not dropped.
 expect nicached-open-loop-unsent 0 "unsent [1-9]" 10 unsent_json_ok -w -k 1000 -r 400k -T 1 \
 	-c 1 -d 1 -q -j "$LOGDIR/unsent.json"
