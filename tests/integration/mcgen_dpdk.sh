@@ -15,8 +15,9 @@
 # summary's "dpdk:" line. Every such run must exit 0 and write JSON with replies, errors 0,
 # timeouts 0 and the server's cycles per request; the summary must print its "server:" line.
 # Negative checks: dpdk-tcp to a port where nothing listens must exit 1 saying "Connection
-# refused"; --threads 2 on one lcore must be refused (exit 1, "needs 2 lcores"). Prints PASS/FAIL
-# per check and "N passed, M failed" for scripts/test.sh. NC_MEMIF_TAG (default nc) starts the
+# refused"; --threads 2 on one lcore must be refused (exit 1, "needs 2 lcores"); a server over
+# its -c (8) must have its "ERROR Too many open connections" quoted and stop the run (exit 1).
+# Prints PASS/FAIL per check and "N passed, M failed" for scripts/test.sh. NC_MEMIF_TAG (default nc) starts the
 # names of the memif interface and the EAL file prefixes.
 set -euo pipefail
 
@@ -52,10 +53,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start NAME WORKERS: nicached on the memif profile, waited for until it serves.
+# start NAME WORKERS: nicached on the memif profile (and SERVER_ARGS), waited for until it
+# serves.
+SERVER_ARGS=()
 start() {
 	memif_server_start "$IFACE" "$LOGDIR/$1.server.log" "$NICACHED" -U "$PORT" -p "$PORT" \
-		-t "$2" -m 128
+		-t "$2" -m 128 "${SERVER_ARGS[@]}"
 }
 
 stop() {
@@ -159,6 +162,11 @@ check dpdk-tcp-open 1 -x dpdk-tcp "${MIX[@]}" -T 1 -c 4 -d 8 -r 20k --arrivals p
 MCGEN_PORT=$((PORT + 1)) check_fails dpdk-tcp-refused 1 'connect to the server.s port: Connection refused' \
 	-x dpdk-tcp -T 1 -c 2 -d 2 -q
 check_fails dpdk-2-threads-1-lcore 1 'needs 2 lcores' -x dpdk-udp -T 1 -t 2 -c 2 -q
+# A server over its -c turns connections away (nicached's own TCP): quoted, the run stops.
+SERVER_ARGS=(-c 8)
+check_fails dpdk-tcp-turned-away 1 "turned a connection away: 'ERROR Too many open connections'" \
+	-x dpdk-tcp -T 1 -c 16 -d 1 -q
+SERVER_ARGS=()
 LCORES=0-1
 check dpdk-udp-meta-2-queues 2 -x dpdk-udp -w -k 20000 -m get=70,set=25,delete=5 \
 	--value-size 1-700 -q -P meta -T 1 -t 2 -c 4 -d 8
