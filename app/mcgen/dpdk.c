@@ -128,7 +128,6 @@ tcp_ports_check(const struct mcgen_options *o, char *err, size_t errlen)
 	return -EINVAL;
 }
 
-/* The MAC of the server: --dst-mac, else ARP on queue 0; then on every link. */
 /* The port's setup waits (link, ARP) give up when mcgen is interrupted. */
 static bool
 setup_cancelled(void)
@@ -136,6 +135,7 @@ setup_cancelled(void)
 	return mcgen_run_interrupted() != 0;
 }
 
+/* The MAC of the server: --dst-mac, else ARP on queue 0; then on every link. */
 static int
 peer_find(struct mcgen_dpdk *d, const struct mcgen_options *o, char *err, size_t errlen)
 {

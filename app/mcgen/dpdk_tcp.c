@@ -188,13 +188,6 @@ scan(struct dtcp *x, uint64_t now)
 	}
 }
 
-/* Whether the connects' wait is given up: the run stopped, or mcgen was interrupted. */
-static bool
-given_up(const struct mcgen_thread *t)
-{
-	return mcgen_run_interrupted() != 0 || __atomic_load_n(&t->run->stop, __ATOMIC_RELAXED);
-}
-
 /* Open every connection and wait until all are up. @return 0; a negative errno (t->err). */
 static int
 conns_open(struct dtcp *x)
@@ -211,7 +204,7 @@ conns_open(struct dtcp *x)
 		}
 	}
 	while (up < x->n && x->refused == 0 && !x->turned_away && mcgen_now_ns() < end &&
-	       !given_up(x->t)) {
+	       !mcgen_run_given_up(x->t->run)) {
 		genlink_tcp_turn(x->g);
 		receive(x);
 		up = 0;
@@ -227,10 +220,8 @@ conns_open(struct dtcp *x)
 			 strerror(-x->refused));
 		return x->refused;
 	}
-	if (given_up(x->t)) {
-		snprintf(x->t->err, sizeof(x->t->err), "connect: %s",
-			 mcgen_run_interrupted() != 0 ? mcgen_run_interrupted_why()
-						      : "the run stopped");
+	if (mcgen_run_given_up(x->t->run)) {
+		snprintf(x->t->err, sizeof(x->t->err), "connect: %s", mcgen_run_given_up_why());
 		return -EINTR;
 	}
 	snprintf(x->t->err, sizeof(x->t->err), "%u of %u connections up in %d s", up, x->n,

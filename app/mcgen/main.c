@@ -190,8 +190,7 @@ measure(struct mcgen_main *m)
 	}
 	if (m->o.sweep.n)
 		mcgen_report_table(stdout, m->steps, m->nsteps);
-	/* (A signal during the last step's closing `stats` read: no step follows to say it.) */
-	return interrupted();
+	return 0;
 }
 
 /*
@@ -331,7 +330,10 @@ main(int argc, char **argv)
 		rc = warm_up(m);
 	if (rc == 0)
 		rc = measure(m);
-	/* A signal now, the steps done: the run ends for it all the same, and says so. */
+	/*
+	 * A signal after the steps (the last one's closing `stats` read included): the run ends
+	 * for it all the same, and says so.
+	 */
 	if (rc == 0)
 		rc = interrupted();
 	m->interrupted = rc == -EINTR;
@@ -354,7 +356,7 @@ main(int argc, char **argv)
 	if (errors > 0)
 		fprintf(stderr, "mcgen: %llu errors\n", (unsigned long long)errors);
 	/* Interrupted: the shell's status for the signal, as if it had killed mcgen. */
-	if (mcgen_run_interrupted() != 0 && rc == -EINTR)
+	if (rc == -EINTR && mcgen_run_interrupted() != 0)
 		return 128 + mcgen_run_interrupted();
 	return rc < 0 || errors > 0 ? 1 : 0;
 }

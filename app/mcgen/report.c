@@ -125,6 +125,16 @@ json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* A JSON string, or null for @p s NULL (why something failed, or that it did not). */
+static void
+json_str_or_null(FILE *f, const char *s)
+{
+	if (s != NULL)
+		json_str(f, s);
+	else
+		fputs("null", f);
+}
+
 static void
 json_options(FILE *f, const struct mcgen_options *o)
 {
@@ -170,10 +180,7 @@ json_step(FILE *f, const struct mcgen_step *s)
 	fprintf(f, "    {\"offered_rate\": %.3f, \"achieved_rate\": %.3f, \"seconds\": %g,\n",
 		s->rate, achieved(s), s->seconds);
 	fprintf(f, "     \"failed\": ");
-	if (s->status < 0)
-		json_str(f, s->error);
-	else
-		fputs("null", f);
+	json_str_or_null(f, s->status < 0 ? s->error : NULL);
 	fprintf(f, ",\n");
 	fprintf(f, "     \"errors\": %llu, \"counters\": ",
 		(unsigned long long)mcgen_sample_errors(&s->total));
@@ -213,10 +220,7 @@ json_warm(FILE *f, const struct mcgen_step *w)
 	fprintf(f, "  \"warm_up\": {\"seconds\": %.3f, \"counters\": ", w->seconds);
 	json_counters(f, &w->total);
 	fprintf(f, ", \"failed\": ");
-	if (w->status < 0)
-		json_str(f, w->error);
-	else
-		fputs("null", f);
+	json_str_or_null(f, w->status < 0 ? w->error : NULL);
 	fprintf(f, "},\n");
 }
 
@@ -245,10 +249,7 @@ json_write(FILE *f, const struct mcgen_options *o, const struct mcgen_step *warm
 	if (failed == NULL)
 		failed = why;
 	fprintf(f, "  ],\n  \"errors\": %llu,\n  \"failed\": ", (unsigned long long)errors);
-	if (failed != NULL)
-		json_str(f, failed);
-	else
-		fputs("null", f);
+	json_str_or_null(f, failed);
 	fputs("\n}\n", f);
 	return ferror(f) | fclose(f) ? -EIO : 0;
 }

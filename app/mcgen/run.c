@@ -148,6 +148,18 @@ mcgen_run_interrupted(void)
 	return __atomic_load_n(&interrupted_by, __ATOMIC_RELAXED);
 }
 
+bool
+mcgen_run_given_up(const struct mcgen_run *run)
+{
+	return mcgen_run_interrupted() != 0 || __atomic_load_n(&run->stop, __ATOMIC_RELAXED);
+}
+
+const char *
+mcgen_run_given_up_why(void)
+{
+	return mcgen_run_interrupted() != 0 ? mcgen_run_interrupted_why() : "the run stopped";
+}
+
 const char *
 mcgen_run_interrupted_why(void)
 {
@@ -244,6 +256,24 @@ wait_threads(const struct worker *k, unsigned n, uint64_t s)
 	return !must_stop(k, n);
 }
 
+/* Second @p s of every thread (each past it), @p seconds long, merged into @p l. */
+static void
+merge_second(const struct worker *k, unsigned n, unsigned s, double seconds,
+	     struct mcgen_second *l)
+{
+	struct mcgen_sample m;
+
+	mcgen_sample_reset(&m);
+	for (unsigned i = 0; i < n; i++)
+		mcgen_tstats_merge_second(&m, &k[i].t.st, s);
+	memcpy(l->c, m.c, sizeof(l->c));
+	l->seconds = seconds;
+	l->p50 = mcgen_hist_quantile(&m.lat, 0.5);
+	l->p99 = mcgen_hist_quantile(&m.lat, 0.99);
+	l->p999 = mcgen_hist_quantile(&m.lat, 0.999);
+	l->max = m.lat.max;
+}
+
 /*
  * Wait for second @p s of every thread, merge it into @p l.
  * @return true; false when a thread failed or mcgen was interrupted first (nothing merged).
@@ -252,19 +282,9 @@ static bool
 collect_second(struct worker *k, unsigned n, const struct mcgen_run *run, unsigned s,
 	       struct mcgen_second *l)
 {
-	struct mcgen_sample m;
-
 	if (!wait_threads(k, n, s))
 		return false;
-	mcgen_sample_reset(&m);
-	for (unsigned i = 0; i < n; i++)
-		mcgen_tstats_merge_second(&m, &k[i].t.st, s);
-	memcpy(l->c, m.c, sizeof(l->c));
-	l->seconds = fmin(1.0, run->o->duration - s);
-	l->p50 = mcgen_hist_quantile(&m.lat, 0.5);
-	l->p99 = mcgen_hist_quantile(&m.lat, 0.99);
-	l->p999 = mcgen_hist_quantile(&m.lat, 0.999);
-	l->max = m.lat.max;
+	merge_second(k, n, s, fmin(1.0, run->o->duration - s), l);
 	return true;
 }
 
@@ -279,21 +299,10 @@ collect_rest(const struct worker *k, unsigned n, const struct mcgen_run *run,
 	unsigned total = run->warm ? 0 : (unsigned)ceil(run->o->duration);
 
 	for (unsigned s = res->nsec; s < total && s < res->seconds; s++) {
-		struct mcgen_second *l = &res->sec[s];
-		struct mcgen_sample m;
-
-		mcgen_sample_reset(&m);
-		for (unsigned i = 0; i < n; i++)
-			mcgen_tstats_merge_second(&m, &k[i].t.st, s);
-		memcpy(l->c, m.c, sizeof(l->c));
-		l->seconds = fmin(1.0, res->seconds - s);
-		l->p50 = mcgen_hist_quantile(&m.lat, 0.5);
-		l->p99 = mcgen_hist_quantile(&m.lat, 0.99);
-		l->p999 = mcgen_hist_quantile(&m.lat, 0.999);
-		l->max = m.lat.max;
+		merge_second(k, n, s, fmin(1.0, res->seconds - s), &res->sec[s]);
 		res->nsec = s + 1;
 		if (!run->o->quiet)
-			print_second(out, label, run->rate, s, l);
+			print_second(out, label, run->rate, s, &res->sec[s]);
 	}
 }
 

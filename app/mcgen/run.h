@@ -93,6 +93,17 @@ int mcgen_run_interrupted(void);
 /** "interrupted by SIGINT" (or SIGTERM) when mcgen was interrupted; else NULL. Any thread. */
 const char *mcgen_run_interrupted_why(void);
 
+struct mcgen_run;
+
+/**
+ * Whether a load thread's blocking wait (a connect) must give up: @p run was stopped (a thread
+ * failed) or mcgen was interrupted. Any thread.
+ */
+bool mcgen_run_given_up(const struct mcgen_run *run);
+
+/** Why mcgen_run_given_up() said so: the interrupt, else "the run stopped". Any thread. */
+const char *mcgen_run_given_up_why(void);
+
 /** Free what a step holds. */
 void mcgen_step_release(struct mcgen_step *res);
 

@@ -34,7 +34,7 @@ connect_wait(const struct mcgen_run *run, int fd)
 	int so_err = 0;
 
 	for (;;) {
-		if (mcgen_run_interrupted() != 0 || __atomic_load_n(&run->stop, __ATOMIC_RELAXED))
+		if (mcgen_run_given_up(run))
 			return -EINTR;
 		if (mcgen_now_ns() >= end)
 			return -ETIMEDOUT;
@@ -83,9 +83,8 @@ mcgen_sock_open(const struct mcgen_run *run, int type, char *err, size_t errlen)
 	if (rc < 0) {
 		snprintf(err, errlen, "connect to %s: %s", run->o->server,
 			 rc == -ETIMEDOUT ? "no answer to the connection request"
-			 : rc != -EINTR	  ? strerror(-rc)
-			 : mcgen_run_interrupted() != 0 ? mcgen_run_interrupted_why()
-							: "the run stopped");
+			 : rc == -EINTR	  ? mcgen_run_given_up_why()
+					  : strerror(-rc));
 		close(fd);
 		return rc;
 	}

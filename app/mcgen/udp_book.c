@@ -62,14 +62,21 @@ slot_acc_free(struct slot *s)
 	s->acc_len = 0;
 }
 
-/* Slot @p s is done: its id's generation moves on, and it is free again. */
+/* Slot @p s is done with its request: what it held freed, its id's generation moved on. */
 static void
-slot_release(struct conn *c, struct slot *s)
+slot_done(struct slot *s)
 {
 	slot_parts_free(s);
 	slot_acc_free(s);
 	s->busy = false;
 	s->gen++;
+}
+
+/* Slot @p s is done, and free again. */
+static void
+slot_release(struct conn *c, struct slot *s)
+{
+	slot_done(s);
 	c->free[c->nfree++] = (unsigned)(s - c->slots);
 }
 
@@ -81,10 +88,7 @@ slot_release(struct conn *c, struct slot *s)
 static void
 slot_cool(struct slot *s, uint64_t now, uint64_t timeout_ns)
 {
-	slot_parts_free(s);
-	slot_acc_free(s);
-	s->busy = false;
-	s->gen++;
+	slot_done(s);
 	s->cooling = true;
 	s->cool_ns = now + timeout_ns;
 }

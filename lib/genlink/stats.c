@@ -98,15 +98,9 @@ genlink_stats_fetch(struct genlink *l, const char *group, uint16_t id, char *buf
 
 	if (r == NULL)
 		return -ENOMEM;
-	for (unsigned t = 0; t < STATS_TRIES && rc == -ETIMEDOUT; t++) {
+	for (unsigned t = 0; t < STATS_TRIES && rc == -ETIMEDOUT && !genlink_cancelled(l); t++) {
 		uint16_t tid = (uint16_t)(id + t);
-		int s;
-
-		if (genlink_cancelled(l)) {
-			rc = -EINTR;
-			break;
-		}
-		s = stats_send(l, group, tid);
+		int s = stats_send(l, group, tid);
 
 		r->total = 0;
 		if (s == -ENOMEM) {
@@ -117,7 +111,7 @@ genlink_stats_fetch(struct genlink *l, const char *group, uint16_t id, char *buf
 			rc = 0;
 	}
 	if (rc == -ETIMEDOUT && genlink_cancelled(l))
-		rc = -EINTR; /* (given up inside the last try's wait) */
+		rc = -EINTR; /* (given up before a try, or inside one's wait) */
 	for (uint16_t i = 0; rc == 0 && i < r->total; i++) {
 		if (off + r->len[i] + 1 > cap) {
 			rc = -E2BIG;
