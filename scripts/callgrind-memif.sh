@@ -26,6 +26,8 @@
 # goes on when it says its warm-up is done.
 # mcgen's replies are not judged (under callgrind the server is slow and some time out).
 # NC_MEMIF_TAG (default nc) starts the names of the memif interface and the EAL file prefixes.
+# NC_CALLGRIND_OPTS: more valgrind options (e.g. --dump-instr=yes: costs by instruction too, in
+# the file --keep keeps).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -50,7 +52,7 @@ while (($#)); do
 	--multiget) MULTIGET=${2:?}; shift 2 ;;
 	--keep) KEEP=${2:?}; shift 2 ;;
 	--zero-copy) MEMIF_ZC=1; shift ;;
-	*) sed -n '2,28s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	*) sed -n '2,30s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 [[ $(id -u) -eq 0 ]] || { echo "callgrind-memif: needs root (memif socket in /run)" >&2; exit 1; }
@@ -90,7 +92,9 @@ GETS=(-m get=100)
 # (zero-copy mode: mcgen listens first and waits for nicached's link, its start under valgrind)
 gen_cmd --link-wait 120 -w -T "$DURATION" "${GETS[@]}"
 memif_peer_first "$TMP/gen.log" "${GEN[@]}" || { echo "callgrind-memif: no mcgen" >&2; exit 1; }
-MEMIF_WRAP=(valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$TMP/cg.out")
+# shellcheck disable=SC2206  # NC_CALLGRIND_OPTS: options split at spaces
+MEMIF_WRAP=(valgrind --tool=callgrind --instr-atstart=no ${NC_CALLGRIND_OPTS:-}
+	--callgrind-out-file="$TMP/cg.out")
 MEMIF_EAL=--no-huge MEMIF_START_WAIT=120
 ((MEMIF_ZC == 0)) || MEMIF_EAL="" # (memif_server_start's zero-copy EAL words have it)
 memif_server_start "$IFACE" "$TMP/server.log" "$NICACHED" -U 11211 -p 11211 -t 1 -m 64 || {
@@ -139,7 +143,7 @@ for path in glob.glob(sys.argv[1] + "/cg.out*"):
             continue
         if line[:1].isdigit() or line[:1] in "+-*":
             parts = line.split()
-            cost = int(parts[1]) if len(parts) > 1 else 0
+            cost = int(parts[-1]) if len(parts) > 1 else 0  # (after the positions)
             if pending is not None:
                 calls_to[cfn] += pending
                 call_incl[(fn, cfn)] += cost

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Unit tests for net/cksum.h: the 8-bytes-per-step sums agree with DPDK's rte_raw_cksum(),
+ * Unit tests for net/cksum.h: the add-with-carry sums agree with DPDK's rte_raw_cksum(),
  * rte_ipv4_cksum() and rte_ipv4_udptcp_cksum() for every length 0..300 at every alignment
  * 0..7 over random and all-0xff data (the carry-heavy case), and a datagram with its checksum
  * filled in sums to 0xffff (how the receive side checks it).
