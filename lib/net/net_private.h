@@ -79,6 +79,7 @@ struct net_queue {
 	uint16_t ip_id;	       /* IPv4 identification of the next datagram we build */
 	uint16_t tx_n;	       /* frames in tx[] */
 	uint16_t l2_len;       /* Ethernet header we send: 14, or 18 with a VLAN tag */
+	uint16_t udp_data_off; /* a UDP reply's payload in its mbuf (net_udp_try_alloc()) */
 	uint16_t rx_burst;     /* most frames per rte_eth_rx_burst (fewer with faults on) */
 	int socket;	       /* NUMA node of the queue's memory */
 	uint8_t announce_left; /* queue 0: ARP announcements still to send (NET_ARP_ANNOUNCE_NUM) */
@@ -415,6 +416,25 @@ struct rte_mbuf *net_tx_alloc(struct net_queue *q, uint16_t headroom);
 
 /** tx.c: send the batch (through the TX faults when they are on). @return frames the NIC took. */
 unsigned net_tx_flush(struct net_queue *q);
+
+/**
+ * Where a UDP reply's payload starts in a fresh mbuf (its data_off) under an Ethernet header of
+ * @p l2_len bytes: the frame (l2_len + 28 bytes of headers before the payload) at the cache line
+ * at or below where the default headroom would put it, so that a reply of up to 128 bytes (a
+ * GET's with a 16-byte key and a 32-byte value is 118) lies in two lines, not three, for the
+ * NIC's DMA or the memif peer to read (a buffer starts at a cache line when its mbuf has no
+ * private area, or whole lines of it).
+ */
+static inline uint16_t
+net_udp_data_off(uint16_t l2_len)
+{
+	uint16_t hlen =
+		(uint16_t)(l2_len + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr));
+
+	if (RTE_PKTMBUF_HEADROOM < hlen)
+		return RTE_PKTMBUF_HEADROOM;
+	return (uint16_t)(RTE_ALIGN_FLOOR(RTE_PKTMBUF_HEADROOM - hlen, RTE_CACHE_LINE_SIZE) + hlen);
+}
 
 /**
  * net_tx_alloc() that counts nothing when it finds no mbuf (inline: every reply takes one).

@@ -41,6 +41,7 @@ net_queue_create(const struct net_iface *ifc, uint16_t queue_id, int socket, int
 	q->rx_burst = NET_BURST;
 	q->l2_len = sizeof(struct rte_ether_hdr) +
 		    (ifc->vlan_id != 0 ? sizeof(struct rte_vlan_hdr) : 0);
+	q->udp_data_off = net_udp_data_off(q->l2_len);
 	q->hz = rte_get_tsc_hz();
 	q->drain_cycles = q->hz / 1000000 * NET_TX_DRAIN_US;
 	q->arp_gap_cycles = q->hz / 1000 * NET_ARP_GAP_MS;

@@ -94,20 +94,13 @@ udp_room(const struct net_queue *q, const struct rte_mbuf *m)
 struct rte_mbuf *
 net_udp_try_alloc(struct net_queue *q, uint8_t **payload, uint16_t *room)
 {
-	uint16_t hlen =
-		(uint16_t)(q->l2_len + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr));
-	struct rte_mbuf *m = net_tx_take(q, hlen);
-	uintptr_t frame;
+	struct rte_mbuf *m = net_tx_take(q, (uint16_t)(q->l2_len + sizeof(struct rte_ipv4_hdr) +
+						       sizeof(struct rte_udp_hdr)));
 
 	if (unlikely(m == NULL))
 		return NULL;
-	/*
-	 * The frame to start at a cache line, where there is room: a GET's reply of up to 128
-	 * bytes then lies in two lines, not three, for the NIC's DMA (or the memif peer) to read.
-	 */
-	frame = RTE_ALIGN_FLOOR((uintptr_t)m->buf_addr + m->data_off - hlen, RTE_CACHE_LINE_SIZE);
-	if (frame >= (uintptr_t)m->buf_addr)
-		m->data_off = (uint16_t)(frame - (uintptr_t)m->buf_addr + hlen);
+	if (m->data_off >= q->udp_data_off) /* (the frame moves up to a cache line) */
+		m->data_off = q->udp_data_off;
 	*payload = rte_pktmbuf_mtod(m, uint8_t *);
 	*room = udp_room(q, m);
 	return m;

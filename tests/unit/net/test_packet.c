@@ -740,6 +740,12 @@ test_recycle(void **state)
 	assert_int_equal(m->nb_segs, 1);
 	assert_ptr_equal(payload, rte_pktmbuf_mtod(m, uint8_t *));
 	assert_true(rte_pktmbuf_headroom(m) >= 14 + 20 + 8);
+	/* Its frame (the headers before the payload) starts at a cache line, the room kept. */
+	assert_int_equal(((uintptr_t)payload - (14 + 20 + 8)) % RTE_CACHE_LINE_SIZE, 0);
+	assert_int_equal(room, 1500 - 28);
+	rte_pktmbuf_free(m);
+	m = net_udp_alloc(T.q, &payload, &room); /* (a fresh one, from the pool) */
+	assert_int_equal(((uintptr_t)payload - (14 + 20 + 8)) % RTE_CACHE_LINE_SIZE, 0);
 	rte_pktmbuf_free(m);
 
 	/* One still held elsewhere is only released: the other holder keeps it intact. */
