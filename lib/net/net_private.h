@@ -84,6 +84,7 @@ struct net_queue {
 	int socket;	       /* NUMA node of the queue's memory */
 	uint8_t announce_left; /* queue 0: ARP announcements still to send (NET_ARP_ANNOUNCE_NUM) */
 	bool tcp_deliver;      /* TCP segments handed up (else answered with RST) */
+	bool prefetchw;	       /* the CPU has PREFETCHW (net_queue_prefetch_replies()) */
 	uint64_t hz;	       /* TSC cycles per second */
 	uint64_t now_tsc;      /* time of the burst being processed */
 	uint64_t now_s;	       /* now_tsc in seconds (the neighbour table's clock) */

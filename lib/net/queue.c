@@ -6,6 +6,9 @@
  * frames held by fault injection, our ARP announcements and the gateway's refresh on queue 0).
  */
 #include <errno.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -17,6 +20,20 @@
 
 /** Frames ahead of the current one whose first cache line is prefetched. */
 #define RX_PREFETCH 3
+
+/* Whether this CPU has PREFETCHW (CPUID 0x80000001, ECX bit 8; AMD's since K8, Intel's since
+ * Broadwell). */
+static bool
+cpu_has_prefetchw(void)
+{
+#if defined(__x86_64__)
+	unsigned a, b, c, d;
+
+	return __get_cpuid(0x80000001, &a, &b, &c, &d) != 0 && (c & (1u << 8)) != 0;
+#else
+	return false;
+#endif
+}
 
 struct net_queue *
 net_queue_create(const struct net_iface *ifc, uint16_t queue_id, int socket, int *err)
@@ -42,6 +59,7 @@ net_queue_create(const struct net_iface *ifc, uint16_t queue_id, int socket, int
 	q->l2_len = sizeof(struct rte_ether_hdr) +
 		    (ifc->vlan_id != 0 ? sizeof(struct rte_vlan_hdr) : 0);
 	q->udp_data_off = net_udp_data_off(q->l2_len);
+	q->prefetchw = cpu_has_prefetchw();
 	q->hz = rte_get_tsc_hz();
 	q->drain_cycles = q->hz / 1000000 * NET_TX_DRAIN_US;
 	q->arp_gap_cycles = q->hz / 1000 * NET_ARP_GAP_MS;
@@ -80,6 +98,37 @@ net_queue_recycle(struct net_queue *q, struct rte_mbuf **m, unsigned n)
 			q->spare[q->nspare++] = s;
 		else if (s != NULL)
 			rte_pktmbuf_free(s);
+	}
+}
+
+/* A prefetch of the cache line at @p p for writing: the line taken exclusive, as a store would. */
+static inline void
+prefetch_for_write(const struct net_queue *q, const void *p)
+{
+#if defined(__x86_64__)
+	if (q->prefetchw)
+		__asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
+	else
+		rte_prefetch0(p); /* (the line at least comes shared) */
+#else
+	(void)q;
+	rte_prefetch0_write(p);
+#endif
+}
+
+void
+net_queue_prefetch_replies(struct net_queue *q, unsigned n)
+{
+	uint16_t hlen =
+		(uint16_t)(q->l2_len + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr));
+
+	/* net_tx_take() hands out the spares last in, first out. */
+	for (unsigned i = 0; i < n && i < q->nspare; i++) {
+		const struct rte_mbuf *m = q->spare[q->nspare - 1 - i];
+		const char *frame = (const char *)m->buf_addr + q->udp_data_off - hlen;
+
+		prefetch_for_write(q, frame);
+		prefetch_for_write(q, frame + RTE_CACHE_LINE_SIZE);
 	}
 }
 

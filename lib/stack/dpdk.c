@@ -358,6 +358,8 @@ dpdk_recv_dgrams(struct stack *s, struct stack_dgram *d, unsigned max)
 	unsigned n = 0;
 
 	dpdk_take_back(ds);
+	/* The frames most of these datagrams' replies will take, made ready while they are read. */
+	net_queue_prefetch_replies(ds->q, RTE_MIN(max, ds->rx_n - ds->rx_next));
 	for (; n < max && ds->rx_next < ds->rx_n; n++) {
 		struct net_dgram *in = &ds->rx[ds->rx_next++];
 		struct sockaddr_in *sin = (struct sockaddr_in *)&d[n].peer.ss;
