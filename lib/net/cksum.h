@@ -65,7 +65,8 @@ net_cksum_tail(const uint8_t *p, size_t len)
 	return w;
 }
 
-#if defined(__x86_64__)
+/* NC_CKSUM_PORTABLE: the portable C path on x86-64 too (its unit test, net_cksum_portable). */
+#if defined(__x86_64__) && !defined(NC_CKSUM_PORTABLE)
 /* The add-with-carry chains of net_cksum_words() over 1, 2, 4 and 8 words. */
 #define NET_CKSUM_ASM_1 "addq 0(%[p]), %[s]\n\t"
 #define NET_CKSUM_ASM_2 NET_CKSUM_ASM_1 "adcq 8(%[p]), %[s]\n\t"

@@ -112,7 +112,7 @@ prefetch_for_write(const struct net_queue *q, const void *p)
 		rte_prefetch0(p); /* (the line at least comes shared) */
 #else
 	(void)q;
-	rte_prefetch0_write(p);
+	__builtin_prefetch(p, 1, 3); /* (rte_prefetch0_write() is experimental in 22.11) */
 #endif
 }
 
@@ -122,6 +122,8 @@ net_queue_prefetch_replies(struct net_queue *q, unsigned n)
 	uint16_t hlen =
 		(uint16_t)(q->l2_len + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr));
 
+	if (q->udp_data_off < hlen)
+		return; /* (a DPDK built with less headroom than the headers: no frame there) */
 	/* net_tx_take() hands out the spares last in, first out. */
 	for (unsigned i = 0; i < n && i < q->nspare; i++) {
 		const struct rte_mbuf *m = q->spare[q->nspare - 1 - i];

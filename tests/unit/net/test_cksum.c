@@ -2,7 +2,8 @@
 /*
  * Unit tests for net/cksum.h: the add-with-carry sums agree with DPDK's rte_raw_cksum(),
  * rte_ipv4_cksum() and rte_ipv4_udptcp_cksum() for every length 0..300 at every alignment
- * 0..7 over random and all-0xff data (the carry-heavy case), and a datagram with its checksum
+ * 0..7 over random and all-0xff data (the carry-heavy case), also after a start sum up to
+ * all ones; the fold agrees with one done a carry at a time; and a datagram with its checksum
  * filled in sums to 0xffff (how the receive side checks it).
  */
 #include <stdarg.h>
@@ -43,6 +44,68 @@ test_raw_sum_matches_dpdk(void **state)
 					assert_int_equal(net_cksum(buf + align, len),
 							 rte_raw_cksum(buf + align, len));
 		}
+	}
+}
+
+/* The 16-bit one's-complement sum of @p s, folded a carry at a time (0 only when s is 0). */
+static uint16_t
+ref_fold(uint64_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+
+static void
+test_fold_edges(void **state)
+{
+	static const uint64_t sums[] = {
+		0,
+		1,
+		0xffff,
+		0x10000,
+		0x1fffe,
+		0xffff0000,
+		0xffffffff,
+		0x100000000,
+		0xfffeffff0001,
+		UINT64_MAX / 2,
+		UINT64_MAX,
+		0x8000000000000000,
+	};
+	unsigned seed = 3;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(sums) / sizeof(sums[0]); i++)
+		assert_int_equal(net_cksum_fold(sums[i]), ref_fold(sums[i]));
+	for (int i = 0; i < 100000; i++) {
+		uint64_t v = (uint64_t)rand_r(&seed) << 33 ^ (uint64_t)rand_r(&seed) << 11 ^
+			     (uint64_t)rand_r(&seed);
+
+		assert_int_equal(net_cksum_fold(v), ref_fold(v));
+	}
+}
+
+static void
+test_start_sums(void **state)
+{
+	/* A sum carried in (a pseudo-header, an earlier piece), up to all ones: the end-around
+	 * carries out of it are kept. */
+	static const uint64_t starts[] = {
+		0, 0xffff, 0x100000000, UINT64_MAX, 0x8000000000000000, UINT64_MAX - 0xffff};
+	uint8_t buf[MAXLEN + 8];
+	unsigned seed = 5;
+
+	(void)state;
+	for (int pattern = -1; pattern <= 0xff; pattern += 0x100) {
+		fill(buf, sizeof(buf), pattern, &seed);
+		for (size_t k = 0; k < sizeof(starts) / sizeof(starts[0]); k++)
+			for (size_t align = 0; align < 8; align++)
+				for (size_t len = 0; len <= MAXLEN; len++)
+					assert_int_equal(net_cksum_fold(net_cksum_add(
+								 buf + align, len, starts[k])),
+							 ref_fold((uint64_t)ref_fold(starts[k]) +
+								  rte_raw_cksum(buf + align, len)));
 	}
 }
 
@@ -115,6 +178,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_raw_sum_matches_dpdk),
+		cmocka_unit_test(test_fold_edges),
+		cmocka_unit_test(test_start_sums),
 		cmocka_unit_test(test_headers_match_dpdk),
 		cmocka_unit_test(test_zero_sum_sent_as_ffff),
 	};
