@@ -418,6 +418,13 @@ struct rte_mbuf *net_tx_alloc(struct net_queue *q, uint16_t headroom);
 /** tx.c: send the batch (through the TX faults when they are on). @return frames the NIC took. */
 unsigned net_tx_flush(struct net_queue *q);
 
+/** The headers before a UDP datagram we send: Ethernet (@p l2_len), IPv4 without options, UDP. */
+static inline uint16_t
+net_udp_hlen(uint16_t l2_len)
+{
+	return (uint16_t)(l2_len + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr));
+}
+
 /**
  * Where a UDP reply's payload starts in a fresh mbuf (its data_off) under an Ethernet header of
  * @p l2_len bytes: the frame (l2_len + 28 bytes of headers before the payload) at the cache line
@@ -429,8 +436,7 @@ unsigned net_tx_flush(struct net_queue *q);
 static inline uint16_t
 net_udp_data_off(uint16_t l2_len)
 {
-	uint16_t hlen =
-		(uint16_t)(l2_len + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr));
+	uint16_t hlen = net_udp_hlen(l2_len);
 
 	if (RTE_PKTMBUF_HEADROOM < hlen)
 		return RTE_PKTMBUF_HEADROOM;

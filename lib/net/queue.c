@@ -119,8 +119,7 @@ prefetch_for_write(const struct net_queue *q, const void *p)
 void
 net_queue_prefetch_replies(struct net_queue *q, unsigned n)
 {
-	uint16_t hlen =
-		(uint16_t)(q->l2_len + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr));
+	uint16_t hlen = net_udp_hlen(q->l2_len);
 
 	if (q->udp_data_off < hlen)
 		return; /* (a DPDK built with less headroom than the headers: no frame there) */

@@ -94,8 +94,7 @@ udp_room(const struct net_queue *q, const struct rte_mbuf *m)
 struct rte_mbuf *
 net_udp_try_alloc(struct net_queue *q, uint8_t **payload, uint16_t *room)
 {
-	struct rte_mbuf *m = net_tx_take(q, (uint16_t)(q->l2_len + sizeof(struct rte_ipv4_hdr) +
-						       sizeof(struct rte_udp_hdr)));
+	struct rte_mbuf *m = net_tx_take(q, net_udp_hlen(q->l2_len));
 
 	if (unlikely(m == NULL))
 		return NULL;
@@ -121,8 +120,7 @@ net_udp_send(struct net_queue *q, struct rte_mbuf *m, uint16_t len, rte_be32_t d
 	     rte_be16_t dst_port, rte_be16_t src_port)
 {
 	const struct net_iface *ifc = q->ifc;
-	uint16_t hlen =
-		(uint16_t)(q->l2_len + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr));
+	uint16_t hlen = net_udp_hlen(q->l2_len);
 	struct rte_ether_addr mac;
 	struct rte_ipv4_hdr *ip;
 	struct rte_udp_hdr *uh;
