@@ -182,31 +182,43 @@ net_cksum(const void *buf, size_t len)
 }
 
 /**
- * The IPv4 pseudo-header of a UDP or TCP segment (addresses, protocol, L4 length), unfolded,
- * for @p l4_len bytes of L4 header and data after @p ip.
+ * The IPv4 pseudo-header of a UDP or TCP segment from @p src to @p dst (network order),
+ * protocol @p proto, @p l4_len bytes of L4 header and data, unfolded.
+ */
+static inline uint64_t
+net_cksum_phdr_of(rte_be32_t src, rte_be32_t dst, uint8_t proto, uint16_t l4_len)
+{
+	return (uint64_t)src + dst + rte_cpu_to_be_16((uint16_t)proto) + rte_cpu_to_be_16(l4_len);
+}
+
+/**
+ * net_cksum_phdr_of() for the segment after IPv4 header @p ip (its addresses and protocol),
+ * @p l4_len bytes long.
  */
 static inline uint64_t
 net_cksum_phdr(const struct rte_ipv4_hdr *ip, uint16_t l4_len)
 {
-	uint64_t sum = (uint64_t)ip->src_addr + ip->dst_addr;
-
-	sum += rte_cpu_to_be_16((uint16_t)ip->next_proto_id);
-	sum += rte_cpu_to_be_16(l4_len);
-	return sum;
+	return net_cksum_phdr_of(ip->src_addr, ip->dst_addr, ip->next_proto_id, l4_len);
 }
 
 /**
  * The checksum field of a UDP datagram or TCP segment: @p l4_len contiguous bytes at @p l4
- * (their own checksum field 0) after IPv4 header @p ip, pseudo-header included, inverted;
- * 0xffff instead of 0 (RFC 768: 0 means "no checksum" for UDP; TCP accepts either).
+ * (their own checksum field 0) under pseudo-header sum @p phdr (net_cksum_phdr_of()),
+ * inverted; 0xffff instead of 0 (RFC 768: 0 means "no checksum" for UDP; TCP accepts either).
  */
+static inline uint16_t
+net_cksum_l4_phdr(const void *l4, uint16_t l4_len, uint64_t phdr)
+{
+	uint16_t c = (uint16_t)~net_cksum_fold(net_cksum_add(l4, l4_len, phdr));
+
+	return c == 0 ? 0xffff : c;
+}
+
+/** net_cksum_l4_phdr() for the segment after IPv4 header @p ip. */
 static inline uint16_t
 net_cksum_l4(const struct rte_ipv4_hdr *ip, const void *l4, uint16_t l4_len)
 {
-	uint16_t c =
-		(uint16_t)~net_cksum_fold(net_cksum_add(l4, l4_len, net_cksum_phdr(ip, l4_len)));
-
-	return c == 0 ? 0xffff : c;
+	return net_cksum_l4_phdr(l4, l4_len, net_cksum_phdr(ip, l4_len));
 }
 
 /** The header checksum field of IPv4 header @p ip (its field 0, IHL words long). */

@@ -59,6 +59,7 @@ net_queue_create(const struct net_iface *ifc, uint16_t queue_id, int socket, int
 	q->l2_len = sizeof(struct rte_ether_hdr) +
 		    (ifc->vlan_id != 0 ? sizeof(struct rte_vlan_hdr) : 0);
 	q->udp_data_off = net_udp_data_off(q->l2_len);
+	net_udp_tmpl_init(q);
 	q->prefetchw = cpu_has_prefetchw();
 	q->hz = rte_get_tsc_hz();
 	q->drain_cycles = q->hz / 1000000 * NET_TX_DRAIN_US;
@@ -101,36 +102,12 @@ net_queue_recycle(struct net_queue *q, struct rte_mbuf **m, unsigned n)
 	}
 }
 
-/* A prefetch of the cache line at @p p for writing: the line taken exclusive, as a store would. */
-static inline void
-prefetch_for_write(const struct net_queue *q, const void *p)
-{
-#if defined(__x86_64__)
-	if (q->prefetchw)
-		__asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
-	else
-		rte_prefetch0(p); /* (the line at least comes shared) */
-#else
-	(void)q;
-	__builtin_prefetch(p, 1, 3); /* (rte_prefetch0_write() is experimental in 22.11) */
-#endif
-}
-
 void
 net_queue_prefetch_replies(struct net_queue *q, unsigned n)
 {
-	uint16_t hlen = net_udp_hlen(q->l2_len);
-
-	if (q->udp_data_off < hlen)
-		return; /* (a DPDK built with less headroom than the headers: no frame there) */
-	/* net_tx_take() hands out the spares last in, first out. */
-	for (unsigned i = 0; i < n && i < q->nspare; i++) {
-		const struct rte_mbuf *m = q->spare[q->nspare - 1 - i];
-		const char *frame = (const char *)m->buf_addr + q->udp_data_off - hlen;
-
-		prefetch_for_write(q, frame);
-		prefetch_for_write(q, frame + RTE_CACHE_LINE_SIZE);
-	}
+	/* net_tx_take() hands out the spares last in, first out; net_udp_try_alloc() the rest. */
+	for (unsigned i = 0; i < n && i < q->nspare && i < NET_REPLY_AHEAD; i++)
+		net_prefetch_reply_frame(q, q->spare[q->nspare - 1 - i]);
 }
 
 void
@@ -169,6 +146,10 @@ queue_input(struct net_queue *q, struct rte_mbuf **pkts, unsigned n, struct net_
 	for (i = 0; i < n; i++) {
 		if (i + RX_PREFETCH < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + RX_PREFETCH], void *));
+		/* Its second line (a request's key, mostly) is read once the burst is handed up. */
+		if (pkts[i]->data_len > RTE_CACHE_LINE_SIZE)
+			rte_prefetch0(
+				rte_pktmbuf_mtod_offset(pkts[i], char *, RTE_CACHE_LINE_SIZE));
 		bytes += pkts[i]->pkt_len;
 		if (!net_rx_fast_udp(q, pkts[i], &rx))
 			net_eth_input(q, pkts[i], &rx);

@@ -160,8 +160,9 @@ net_dgram_free(struct net_dgram *d)
 void net_queue_recycle(struct net_queue *q, struct rte_mbuf **m, unsigned n);
 
 /**
- * Start taking, for writing, the cache lines where the next @p n UDP replies' frames go (the
- * spare mbufs net_udp_alloc() hands out next: the last bursts' received ones), as the requests
+ * Start taking, for writing, the cache lines where the next UDP replies' frames go, the first
+ * NET_REPLY_AHEAD of @p n (the spare mbufs net_udp_alloc() hands out next: the last bursts'
+ * received ones; each one it hands out then takes the frame that many later), as the requests
  * they answer are handed up: the replies' stores then do not wait one by one for a line the NIC,
  * or the memif peer on another core, last held (PREFETCHW where the CPU has it, else a read
  * prefetch). Only a hint: nothing changes but the caches. Queue worker thread only.

@@ -98,6 +98,8 @@ net_udp_try_alloc(struct net_queue *q, uint8_t **payload, uint16_t *room)
 
 	if (unlikely(m == NULL))
 		return NULL;
+	if (q->nspare >= NET_REPLY_AHEAD) /* (net_queue_prefetch_replies() took the first ones) */
+		net_prefetch_reply_frame(q, q->spare[q->nspare - NET_REPLY_AHEAD]);
 	if (m->data_off >= q->udp_data_off) /* (the frame moves up to a cache line) */
 		m->data_off = q->udp_data_off;
 	*payload = rte_pktmbuf_mtod(m, uint8_t *);
@@ -115,15 +117,37 @@ net_udp_alloc(struct net_queue *q, uint8_t **payload, uint16_t *room)
 	return m;
 }
 
+void
+net_udp_tmpl_init(struct net_queue *q)
+{
+	const struct rte_ether_addr none = {{0}};
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(q->udp_tmpl + q->l2_len);
+
+	RTE_BUILD_BUG_ON(sizeof(q->udp_tmpl) <
+			 sizeof(struct rte_ether_hdr) + sizeof(struct rte_vlan_hdr) + sizeof(*ip));
+	memset(q->udp_tmpl, 0, sizeof(q->udp_tmpl));
+	net_eth_write(q, q->udp_tmpl, &none, RTE_ETHER_TYPE_IPV4);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+	ip->time_to_live = NET_TTL;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->src_addr = q->ifc->ip;
+	q->udp_tmpl_sum = net_cksum_add(ip, sizeof(*ip), 0);
+}
+
 int
 net_udp_send(struct net_queue *q, struct rte_mbuf *m, uint16_t len, rte_be32_t dst_ip,
 	     rte_be16_t dst_port, rte_be16_t src_port)
 {
 	const struct net_iface *ifc = q->ifc;
-	uint16_t hlen = net_udp_hlen(q->l2_len);
+	uint16_t l2_len = q->l2_len, hlen = net_udp_hlen(l2_len);
+	uint16_t l4_len = (uint16_t)(len + sizeof(struct rte_udp_hdr));
+	rte_be16_t ip_len = rte_cpu_to_be_16((uint16_t)(l4_len + sizeof(struct rte_ipv4_hdr)));
+	rte_be16_t ip_id = rte_cpu_to_be_16(q->ip_id++);
 	struct rte_ether_addr mac;
 	struct rte_ipv4_hdr *ip;
 	struct rte_udp_hdr *uh;
+	uint8_t *frame;
 
 	if (unlikely(len > udp_room(q, m))) {
 		rte_pktmbuf_free(m);
@@ -141,37 +165,41 @@ net_udp_send(struct net_queue *q, struct rte_mbuf *m, uint16_t len, rte_be32_t d
 	m->data_off = (uint16_t)(m->data_off - hlen);
 	m->data_len = (uint16_t)(hlen + len);
 	m->pkt_len = m->data_len;
-	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, q->l2_len);
+	m->l2_len = l2_len;
+	m->l3_len = sizeof(*ip);
+	/*
+	 * The Ethernet and IPv4 headers from the queue's template (l2_len + 20 bytes: 34, or 38
+	 * with a VLAN tag; as its first 32 bytes and its last 8), then what differs; the IPv4
+	 * checksum from the template's sum and those fields, none of them read back.
+	 */
+	frame = rte_pktmbuf_mtod(m, uint8_t *);
+	memcpy(frame, q->udp_tmpl, 32);
+	memcpy(frame + l2_len + sizeof(*ip) - 8, q->udp_tmpl + l2_len + sizeof(*ip) - 8, 8);
+	((struct rte_ether_hdr *)frame)->dst_addr = mac;
+	ip = (struct rte_ipv4_hdr *)(frame + l2_len);
 	uh = (struct rte_udp_hdr *)(ip + 1);
+	ip->total_length = ip_len;
+	ip->packet_id = ip_id;
+	ip->dst_addr = dst_ip;
 	uh->src_port = src_port;
 	uh->dst_port = dst_port;
-	uh->dgram_len = rte_cpu_to_be_16((uint16_t)(len + sizeof(*uh)));
+	uh->dgram_len = rte_cpu_to_be_16(l4_len);
 	uh->dgram_cksum = 0;
-	ip->version_ihl = RTE_IPV4_VHL_DEF;
-	ip->type_of_service = 0;
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(len + sizeof(*uh) + sizeof(*ip)));
-	ip->packet_id = rte_cpu_to_be_16(q->ip_id++);
-	ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
-	ip->time_to_live = NET_TTL;
-	ip->next_proto_id = IPPROTO_UDP;
-	ip->hdr_checksum = 0;
-	ip->src_addr = ifc->ip;
-	ip->dst_addr = dst_ip;
 
 	m->ol_flags &= NET_MBUF_KEEP_FLAGS;
-	m->l3_len = sizeof(*ip);
 	if (ifc->offloads.tx_ip_cksum)
 		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
 	else
-		ip->hdr_checksum = net_cksum_ipv4(ip);
+		ip->hdr_checksum =
+			(uint16_t)~net_cksum_fold(q->udp_tmpl_sum + ip_len + ip_id + dst_ip);
 	if (ifc->offloads.tx_udp_cksum) {
 		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
 		uh->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
 	} else {
 		/* Sent as 0xffff when it sums to 0 (0 means "no checksum"). */
-		uh->dgram_cksum = net_cksum_l4(ip, uh, (uint16_t)(len + sizeof(*uh)));
+		uh->dgram_cksum = net_cksum_l4_phdr(
+			uh, l4_len, net_cksum_phdr_of(ifc->ip, dst_ip, IPPROTO_UDP, l4_len));
 	}
-	net_eth_fill(q, m, &mac, RTE_ETHER_TYPE_IPV4);
 	net_tx_enqueue(q, m);
 	return 0;
 }

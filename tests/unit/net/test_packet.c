@@ -953,6 +953,7 @@ static void
 test_vlan_iface(void **state)
 {
 	struct net_iface ifc = T.ifc;
+	struct rte_ipv4_hdr *ip;
 	struct rte_vlan_hdr *vh;
 	struct rte_ether_hdr *eh;
 	struct rte_arp_hdr *ah;
@@ -1015,8 +1016,18 @@ test_vlan_iface(void **state)
 	assert_int_equal(vh->eth_proto, RTE_BE16(RTE_ETHER_TYPE_IPV4));
 	assert_int_equal(m->pkt_len, 18 + 20 + 8 + 10);
 	assert_int_equal(m->l2_len, 18);
-	assert_ip_ok((const struct rte_ipv4_hdr *)(vh + 1));
-	assert_int_equal(((const struct rte_ipv4_hdr *)(vh + 1))->dst_addr, PEER_IP);
+	/* The queue's header template with the tag in front: every field where it belongs. */
+	ip = (struct rte_ipv4_hdr *)(vh + 1);
+	assert_ip_ok(ip);
+	assert_int_equal(ip->dst_addr, PEER_IP);
+	assert_int_equal(ip->src_addr, OUR_IP);
+	assert_int_equal(rte_be_to_cpu_16(ip->total_length), 20 + 8 + 10);
+	assert_int_equal(ip->fragment_offset, RTE_BE16(RTE_IPV4_HDR_DF_FLAG));
+	assert_int_equal(ip->time_to_live, 64);
+	assert_int_equal(ip->next_proto_id, IPPROTO_UDP);
+	assert_int_equal(((struct rte_udp_hdr *)(ip + 1))->src_port, RTE_BE16(UDP_PORT));
+	assert_int_equal(((struct rte_udp_hdr *)(ip + 1))->dst_port, RTE_BE16(PEER_PORT));
+	assert_int_equal(l4_sum(ip, ip + 1, 8 + 10), 0xffff);
 	for (int i = 0; i < 10; i++)
 		assert_int_equal(rte_pktmbuf_mtod_offset(m, uint8_t *, 18 + 28)[i], 0xa0 + i);
 	rte_pktmbuf_free(m);
