@@ -58,6 +58,10 @@ struct net_tso {
  */
 #define NET_TCP_MBUFS_PER_QUEUE 4096
 
+/*
+ * An interface: its addresses and VLAN are fixed once it has queues (net_queue_create() copies
+ * them into each queue's header template).
+ */
 struct net_iface {
 	uint16_t port_id;
 	uint16_t nb_queues;	     /* rx/tx queue pairs, one per worker */

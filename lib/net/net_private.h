@@ -87,7 +87,7 @@ struct net_queue {
 	int socket;	       /* NUMA node of the queue's memory */
 	uint8_t announce_left; /* queue 0: ARP announcements still to send (NET_ARP_ANNOUNCE_NUM) */
 	bool tcp_deliver;      /* TCP segments handed up (else answered with RST) */
-	bool prefetchw;	       /* the CPU has PREFETCHW (net_queue_prefetch_replies()) */
+	bool prefetchw;	       /* the CPU has PREFETCHW (net_prefetch_for_write()) */
 	uint64_t hz;	       /* TSC cycles per second */
 	uint64_t now_tsc;      /* time of the burst being processed */
 	uint64_t now_s;	       /* now_tsc in seconds (the neighbour table's clock) */
@@ -107,7 +107,7 @@ struct net_queue {
 	 * total length, identification, checksum, destination address): net_udp_tmpl_init().
 	 */
 	uint8_t udp_tmpl[NET_UDP_TMPL_LEN] __rte_aligned(8);
-	uint64_t udp_tmpl_sum; /* its IPv4 header's unfolded sum (net_cksum_add()) */
+	uint64_t udp_tmpl_sum; /* its IPv4 header's sum, folded (net_cksum_fold()) */
 	uint16_t nspare;			 /* mbufs in spare[] */
 	struct rte_mbuf *spare[NET_SPARE_MBUFS]; /* recycled, ready for net_tx_alloc() */
 };
@@ -499,10 +499,11 @@ static inline void
 net_prefetch_reply_frame(const struct net_queue *q, const struct rte_mbuf *m)
 {
 	uint16_t hlen = net_udp_hlen(q->l2_len);
-	const char *frame = (const char *)m->buf_addr + q->udp_data_off - hlen;
+	const char *frame;
 
 	if (q->udp_data_off < hlen)
 		return; /* (a DPDK built with less headroom than the headers: no frame there) */
+	frame = (const char *)m->buf_addr + q->udp_data_off - hlen;
 	net_prefetch_for_write(q, frame);
 	net_prefetch_for_write(q, frame + RTE_CACHE_LINE_SIZE);
 }

@@ -123,8 +123,10 @@ net_udp_tmpl_init(struct net_queue *q)
 	const struct rte_ether_addr none = {{0}};
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(q->udp_tmpl + q->l2_len);
 
+	/* (net_udp_send() copies it as 32 bytes and 8 ending at the IPv4 header's end.) */
 	RTE_BUILD_BUG_ON(sizeof(q->udp_tmpl) <
 			 sizeof(struct rte_ether_hdr) + sizeof(struct rte_vlan_hdr) + sizeof(*ip));
+	RTE_BUILD_BUG_ON(sizeof(struct rte_ether_hdr) + sizeof(*ip) < 32);
 	memset(q->udp_tmpl, 0, sizeof(q->udp_tmpl));
 	net_eth_write(q, q->udp_tmpl, &none, RTE_ETHER_TYPE_IPV4);
 	ip->version_ihl = RTE_IPV4_VHL_DEF;
@@ -132,7 +134,11 @@ net_udp_tmpl_init(struct net_queue *q)
 	ip->time_to_live = NET_TTL;
 	ip->next_proto_id = IPPROTO_UDP;
 	ip->src_addr = q->ifc->ip;
-	q->udp_tmpl_sum = net_cksum_add(ip, sizeof(*ip), 0);
+	/*
+	 * Folded: the fields net_udp_send() adds to it must not carry out of 64 bits (unfolded,
+	 * the header from 255.255.191.255 sums to within 2^32 of 2^64 on a little-endian CPU).
+	 */
+	q->udp_tmpl_sum = net_cksum_fold(net_cksum_add(ip, sizeof(*ip), 0));
 }
 
 int

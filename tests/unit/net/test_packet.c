@@ -1025,12 +1025,59 @@ test_vlan_iface(void **state)
 	assert_int_equal(ip->fragment_offset, RTE_BE16(RTE_IPV4_HDR_DF_FLAG));
 	assert_int_equal(ip->time_to_live, 64);
 	assert_int_equal(ip->next_proto_id, IPPROTO_UDP);
+	assert_int_equal(ip->type_of_service, 0);
+	assert_int_equal(rte_be_to_cpu_16(vh->vlan_tci), 5);
 	assert_int_equal(((struct rte_udp_hdr *)(ip + 1))->src_port, RTE_BE16(UDP_PORT));
 	assert_int_equal(((struct rte_udp_hdr *)(ip + 1))->dst_port, RTE_BE16(PEER_PORT));
 	assert_int_equal(l4_sum(ip, ip + 1, 8 + 10), 0xffff);
 	for (int i = 0; i < 10; i++)
 		assert_int_equal(rte_pktmbuf_mtod_offset(m, uint8_t *, 18 + 28)[i], 0xa0 + i);
 	rte_pktmbuf_free(m);
+}
+
+/*
+ * The IPv4 checksum of the datagrams we send, made from the queue's header template: from the
+ * one source address whose header sums closest to 2^64 unfolded (255.255.191.255: adding the
+ * varying fields to that would carry out of 64 bits), to the broadcast address, with every
+ * identification once, and from an everyday address to random ones.
+ */
+static void
+test_udp_send_ip_sums(void **state)
+{
+	const rte_be32_t srcs[] = {IP4(255, 255, 191, 255), OUR_IP};
+	struct net_iface ifc = T.ifc;
+
+	(void)state;
+	srand(17);
+	for (unsigned s = 0; s < RTE_DIM(srcs); s++) {
+		net_queue_destroy(&T.q);
+		ifc.ip = srcs[s];
+		ifc.netmask = 0; /* every destination on-link */
+		queue_start(&ifc);
+		for (unsigned i = 0; i < 65536; i++) {
+			rte_be32_t dst = s == 0 ? IP4(255, 255, 255, 255) : (rte_be32_t)rand() | 1;
+			uint16_t plen = s == 0 ? 1472 : (uint16_t)(rand() % 1473);
+			const struct rte_ipv4_hdr *ip;
+			uint8_t *payload;
+			struct rte_mbuf *m;
+			uint16_t room;
+
+			net_neigh_learn(T.ifc.neigh, dst, &peer_mac, now_s());
+			m = net_udp_alloc(T.q, &payload, &room);
+			assert_non_null(m);
+			memset(payload, (int)i, plen);
+			assert_int_equal(net_udp_send(T.q, m, plen, dst, RTE_BE16(PEER_PORT),
+						      RTE_BE16(UDP_PORT)),
+					 0);
+			m = sent_one();
+			ip = l3_of(m);
+			assert_ip_ok(ip);
+			assert_int_equal(ip->src_addr, srcs[s]);
+			assert_int_equal(ip->dst_addr, dst);
+			assert_int_equal(l4_sum(ip, ip + 1, 8 + plen), 0xffff);
+			rte_pktmbuf_free(m);
+		}
+	}
 }
 
 static void
@@ -2314,6 +2361,7 @@ main(void)
 		T_(test_drops_ip),
 		T_(test_drops_l2),
 		T_(test_vlan_iface),
+		T_(test_udp_send_ip_sums),
 		T_(test_tcp_rst),
 		T_(test_tcp_deliver),
 		T_(test_tcp_deliver_drops),
