@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -190,6 +191,8 @@ nic_stats_visit(const struct nc_server *srv, nic_number_fn num, nic_text_fn text
 void
 nic_tcp_visit(const struct nc_server *srv, nic_number_fn num, void *arg)
 {
+	/* Each queue's counters read once: the sums are of the figures the q<i>_ lines give. */
+	struct tcp_counters *per = calloc(srv->nworkers, sizeof(*per));
 	struct tcp_counters sum;
 	struct tcp_gauges all = {0}, g;
 	char name[64];
@@ -202,7 +205,12 @@ nic_tcp_visit(const struct nc_server *srv, nic_number_fn num, void *arg)
 		if (t == NULL)
 			continue;
 		any = true;
-		tcp_counters_add(&sum, tcp_counters(t));
+		if (per != NULL) {
+			tcp_counters_add(&per[i], tcp_counters(t)); /* (relaxed loads) */
+			tcp_counters_add(&sum, &per[i]);
+		} else {
+			tcp_counters_add(&sum, tcp_counters(t));
+		}
 		tcp_gauges(t, &g);
 		all.conns += g.conns;
 		all.syn_rcvd += g.syn_rcvd;
@@ -212,25 +220,24 @@ nic_tcp_visit(const struct nc_server *srv, nic_number_fn num, void *arg)
 		snprintf(name, sizeof(name), "q%u_tcp_conns", i);
 		num(arg, name, g.conns);
 	}
-	if (!any)
-		return;
-	num(arg, "tcp_conns", all.conns);
-	num(arg, "tcp_syn_rcvd", all.syn_rcvd);
-	num(arg, "tcp_time_wait", all.time_wait);
-	num(arg, "tcp_mbufs", all.mbufs);
-	num(arg, "tcp_queues", all.queues);
-	for (unsigned c = 0; c < TCP_C_MAX; c++)
-		num(arg, tcp_counter_name((enum tcp_counter)c), sum.c[c]);
-	if (srv->nworkers < 2)
-		return; /* one queue: its counters are the sums above */
-	for (unsigned i = 0; i < srv->nworkers; i++) {
-		const struct tcp_ctx *t = stack_dpdk_tcp(srv->workers[i]->stack);
-		const struct tcp_counters *q = t != NULL ? tcp_counters(t) : NULL;
-
-		for (unsigned c = 0; q != NULL && c < TCP_C_MAX; c++) {
+	if (any) {
+		num(arg, "tcp_conns", all.conns);
+		num(arg, "tcp_syn_rcvd", all.syn_rcvd);
+		num(arg, "tcp_time_wait", all.time_wait);
+		num(arg, "tcp_mbufs", all.mbufs);
+		num(arg, "tcp_queues", all.queues);
+		for (unsigned c = 0; c < TCP_C_MAX; c++)
+			num(arg, tcp_counter_name((enum tcp_counter)c), sum.c[c]);
+	}
+	/* One queue: its counters are the sums above. (Without memory for the copies: none.) */
+	for (unsigned i = 0; any && per != NULL && srv->nworkers > 1 && i < srv->nworkers; i++) {
+		if (stack_dpdk_tcp(srv->workers[i]->stack) == NULL)
+			continue;
+		for (unsigned c = 0; c < TCP_C_MAX; c++) {
 			snprintf(name, sizeof(name), "q%u_%s", i,
 				 tcp_counter_name((enum tcp_counter)c));
-			num(arg, name, q->c[c]);
+			num(arg, name, per[i].c[c]);
 		}
 	}
+	free(per);
 }

@@ -61,8 +61,9 @@ void nic_stats_visit(const struct nc_server *srv, nic_number_fn num, nic_text_fn
  * Visit the figures of `stats tcp` (and telemetry /nicached/tcp): every TCP counter summed
  * over the workers' queues (lib/tcp/counters.h), the gauges (tcp_conns, tcp_syn_rcvd,
  * tcp_time_wait, tcp_mbufs) summed, per queue q<i>_tcp_conns, and with more than one queue
- * every counter per queue (q<i>_<counter>). Nothing when the port serves no TCP. Any thread
- * (relaxed loads).
+ * every counter per queue (q<i>_<counter>; each queue's counters read once, so the sums add
+ * up to them; left out when there is no memory for that copy). Nothing when the port serves
+ * no TCP. Any thread (relaxed loads).
  */
 void nic_tcp_visit(const struct nc_server *srv, nic_number_fn num, void *arg);
 
