@@ -149,7 +149,7 @@ net_udp_send(struct net_queue *q, struct rte_mbuf *m, uint16_t len, rte_be32_t d
 	uint16_t l2_len = q->l2_len, hlen = net_udp_hlen(l2_len);
 	uint16_t l4_len = (uint16_t)(len + sizeof(struct rte_udp_hdr));
 	rte_be16_t ip_len = rte_cpu_to_be_16((uint16_t)(l4_len + sizeof(struct rte_ipv4_hdr)));
-	rte_be16_t ip_id = rte_cpu_to_be_16(q->ip_id++);
+	rte_be16_t ip_id;
 	struct rte_ether_addr mac;
 	struct rte_ipv4_hdr *ip;
 	struct rte_udp_hdr *uh;
@@ -168,6 +168,7 @@ net_udp_send(struct net_queue *q, struct rte_mbuf *m, uint16_t len, rte_be32_t d
 		net_drop(q, m, NET_DROP_no_mbuf);
 		return -ENOSPC;
 	}
+	ip_id = rte_cpu_to_be_16(q->ip_id++); /* (a datagram dropped above takes none) */
 	m->data_off = (uint16_t)(m->data_off - hlen);
 	m->data_len = (uint16_t)(hlen + len);
 	m->pkt_len = m->data_len;
