@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "bench_opts.h"
+#include "bench_util.h"
 #include "net/cksum.h"
 
 #define RUNS_MAX 99
@@ -42,34 +42,17 @@ bench_rte_raw_cksum(const void *p, size_t len)
 	return rte_raw_cksum(p, len);
 }
 
-static double
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* Nanoseconds a sum of @p len bytes takes with @p fn, over @p sums sums. */
 static double
 time_sums(uint16_t (*fn)(const void *, size_t), const uint8_t *buf, size_t len, uint64_t sums)
 {
 	uint16_t acc = 0;
-	double t0 = now_ns();
+	double t0 = bench_now_ns();
 
 	for (uint64_t i = 0; i < sums; i++)
 		acc = (uint16_t)(acc + fn(buf + (i & 7), len));
 	sink = acc;
-	return (now_ns() - t0) / (double)sums;
+	return (bench_now_ns() - t0) / (double)sums;
 }
 
 int
@@ -114,10 +97,8 @@ main(int argc, char **argv)
 			t[0][r] = time_sums(bench_net_cksum, buf, lengths[k], sums);
 			t[1][r] = time_sums(bench_rte_raw_cksum, buf, lengths[k], sums);
 		}
-		qsort(t[0], runs, sizeof(double), cmp_double);
-		qsort(t[1], runs, sizeof(double), cmp_double);
-		ours = t[0][runs / 2];
-		theirs = t[1][runs / 2];
+		ours = bench_median_sort(t[0], runs);
+		theirs = bench_median_sort(t[1], runs);
 		printf("%6zu %12.2f %16.2f %8.2f %14.2f\n", lengths[k], ours, theirs, ours / theirs,
 		       (double)lengths[k] / ours);
 	}

@@ -44,7 +44,7 @@
 #include <rte_memory.h>
 #include <urcu-qsbr.h>
 
-#include "bench_opts.h"
+#include "bench_util.h"
 #include "core/cas.h"
 #include "core/clock.h"
 #include "core/digest.h"
@@ -232,21 +232,6 @@ get_one(struct env *e, struct store_shard *s, uint32_t i)
 	return len;
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-median(double *v, uint32_t n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static void
 run_once(struct env *e, const struct cfg *c, const struct dataset *d, bool on,
 	 struct result *r)
@@ -323,11 +308,14 @@ report(struct env *e, const struct cfg *c, const struct dataset *d)
 			v[on][5][i] = r.stored_share;
 		}
 	}
-	for (int on = 0; on < 2; on++)
+	for (int on = 0; on < 2; on++) {
+		double m[6];
+
+		for (int k = 0; k < 6; k++)
+			m[k] = bench_median_sort(v[on][k], c->runs);
 		printf("%-7s %-5s %9.1f %12.0f %9.1f %10.0f %10.0f %8.3f\n", d->name,
-		       on ? "lzf" : "off", median(v[on][0], c->runs), median(v[on][1], c->runs),
-		       median(v[on][2], c->runs), median(v[on][3], c->runs),
-		       median(v[on][4], c->runs), median(v[on][5], c->runs));
+		       on ? "lzf" : "off", m[0], m[1], m[2], m[3], m[4], m[5]);
+	}
 }
 
 static void

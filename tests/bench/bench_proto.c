@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "proto/binary.h"
 #include "proto/input.h"
 #include "proto/parse.h"
@@ -35,15 +36,6 @@ struct bench_case {
 	bool binary;
 	unsigned reqs_per;    /* parsed requests per pipeline element (10 for a 10-key get) */
 };
-
-static double
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
 
 static void
 fatal(const char *msg)
@@ -112,14 +104,6 @@ parse_all(const struct bench_case *c)
 	return n;
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -164,25 +148,25 @@ main(int argc, char **argv)
 	       "median of %u runs\n\n", BATCH, runs);
 	printf("%-30s %14s %10s %14s\n", "case", "Mreq/s", "ns/req", "min..max ns");
 	for (unsigned c = 0; c < 4; c++) {
-		double ns[RUNS_MAX];
+		double ns[RUNS_MAX], med;
 		uint64_t pipelines = requests / BATCH / cases[c].reqs_per;
 
 		if (pipelines == 0)
 			pipelines = 1;
 		for (unsigned r = 0; r < runs; r++) {
 			uint64_t produced = 0;
-			double t0 = now_ns();
+			double t0 = bench_now_ns();
 
 			for (uint64_t p = 0; p < pipelines; p++)
 				produced += parse_all(&cases[c]);
 			if (produced != pipelines * BATCH * cases[c].reqs_per)
 				fatal("wrong number of requests parsed");
 			/* Per request line (a 10-key get is one line). */
-			ns[r] = (now_ns() - t0) / (double)(pipelines * BATCH);
+			ns[r] = (bench_now_ns() - t0) / (double)(pipelines * BATCH);
 		}
-		qsort(ns, runs, sizeof(ns[0]), cmp_double);
-		printf("%-30s %14.2f %10.1f %6.1f..%-6.1f\n", cases[c].name, 1e3 / ns[runs / 2],
-		       ns[runs / 2], ns[0], ns[runs - 1]);
+		med = bench_median_sort(ns, runs);
+		printf("%-30s %14.2f %10.1f %6.1f..%-6.1f\n", cases[c].name, 1e3 / med, med, ns[0],
+		       ns[runs - 1]);
 		free(cases[c].buf);
 	}
 	return 0;

@@ -76,6 +76,7 @@
 #include <rte_version.h>
 #include <urcu-qsbr.h>
 
+#include "bench_util.h"
 #include "core/cas.h"
 #include "core/clock.h"
 #include "core/digest.h"
@@ -992,24 +993,18 @@ timer_stop(struct timer *t)
 		     (double)(cpu1.tv_nsec - t->cpu0.tv_nsec) * 1e-9;
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static double
 median(const double *v, unsigned n, double *min, double *max)
 {
 	double s[RUNS_MAX];
 
+	double med;
+
 	memcpy(s, v, n * sizeof(*v));
-	qsort(s, n, sizeof(*s), cmp_double);
+	med = bench_median_sort(s, n);
 	*min = s[0];
 	*max = s[n - 1];
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2.0;
+	return med;
 }
 
 static void
