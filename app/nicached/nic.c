@@ -191,8 +191,11 @@ nic_stats_visit(const struct nc_server *srv, nic_number_fn num, nic_text_fn text
 void
 nic_tcp_visit(const struct nc_server *srv, nic_number_fn num, void *arg)
 {
-	/* Each queue's counters read once: the sums are of the figures the q<i>_ lines give. */
-	struct tcp_counters *per = calloc(srv->nworkers, sizeof(*per));
+	/*
+	 * Each queue's counters read once: the sums are of the figures the q<i>_ lines give.
+	 * (At most SETTINGS_WORKERS_MAX copies of a few hundred bytes: on the caller's stack.)
+	 */
+	struct tcp_counters per[SETTINGS_WORKERS_MAX];
 	struct tcp_counters sum;
 	struct tcp_gauges all = {0}, g;
 	char name[64];
@@ -205,12 +208,9 @@ nic_tcp_visit(const struct nc_server *srv, nic_number_fn num, void *arg)
 		if (t == NULL)
 			continue;
 		any = true;
-		if (per != NULL) {
-			tcp_counters_add(&per[i], tcp_counters(t)); /* (relaxed loads) */
-			tcp_counters_add(&sum, &per[i]);
-		} else {
-			tcp_counters_add(&sum, tcp_counters(t));
-		}
+		memset(&per[i], 0, sizeof(per[i]));
+		tcp_counters_add(&per[i], tcp_counters(t)); /* (relaxed loads) */
+		tcp_counters_add(&sum, &per[i]);
 		tcp_gauges(t, &g);
 		all.conns += g.conns;
 		all.syn_rcvd += g.syn_rcvd;
@@ -229,8 +229,8 @@ nic_tcp_visit(const struct nc_server *srv, nic_number_fn num, void *arg)
 		for (unsigned c = 0; c < TCP_C_MAX; c++)
 			num(arg, tcp_counter_name((enum tcp_counter)c), sum.c[c]);
 	}
-	/* One queue: its counters are the sums above. (Without memory for the copies: none.) */
-	for (unsigned i = 0; any && per != NULL && srv->nworkers > 1 && i < srv->nworkers; i++) {
+	/* One queue: its counters are the sums above. */
+	for (unsigned i = 0; any && srv->nworkers > 1 && i < srv->nworkers; i++) {
 		if (stack_dpdk_tcp(srv->workers[i]->stack) == NULL)
 			continue;
 		for (unsigned c = 0; c < TCP_C_MAX; c++) {
@@ -239,5 +239,4 @@ nic_tcp_visit(const struct nc_server *srv, nic_number_fn num, void *arg)
 			num(arg, name, per[i].c[c]);
 		}
 	}
-	free(per);
 }
