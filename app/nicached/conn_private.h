@@ -110,6 +110,16 @@ bool udp_get_direct(struct worker *w, const struct stack_dgram *d, uint16_t requ
 		    const struct proto_key_ref *keys, unsigned n, const struct udp_key_hint *hint);
 
 /**
+ * [worker, read-side] Route the key of @p hk, the burst prefetch's entry for it in @p hint
+ * (digested, routed to its shard and looked up already), into *@p route: hk->key is the store
+ * key as it is (it points at the key in the received datagram).
+ * @return the item the prefetch found for it when that may still be trusted (store_get_found),
+ * else NULL (look it up).
+ */
+const struct item *worker_hint_route(struct worker *w, const struct udp_hint_key *hk,
+				     const struct udp_key_hint *hint, struct nc_route *route);
+
+/**
  * [worker, read-side] The store key of @p req (its key digested, or taken from @p hk, the
  * burst prefetch's entry for it in @p hint) into *@p key, and where it lives into *@p route.
  * @return the item the prefetch found for it when that may still be trusted (store_get_found),

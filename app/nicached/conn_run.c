@@ -264,11 +264,24 @@ conn_hint_key(struct conn *c, const struct proto_request *req)
 }
 
 const struct item *
+worker_hint_route(struct worker *w, const struct udp_hint_key *hk, const struct udp_key_hint *hint,
+		  struct nc_route *route)
+{
+	const struct item *found = hk->found;
+
+	cluster_route_shard(w->srv, &hk->key, hk->shard, route);
+	/* This worker's own writes since the prefetch come before this read: look again. */
+	if (found != NULL && route->shard == w->id &&
+	    store_shard_changes(w->shard) != hint->own_changes)
+		found = NULL;
+	return found;
+}
+
+const struct item *
 worker_key_route(struct worker *w, const struct proto_request *req, const struct udp_hint_key *hk,
 		 const struct udp_key_hint *hint, struct store_key *key, struct nc_route *route)
 {
 	struct nc_server *srv = w->srv;
-	const struct item *found;
 
 	if (hk == NULL) {
 		store_key_init(key, &srv->digest_key, req->key, req->key_len);
@@ -278,13 +291,7 @@ worker_key_route(struct worker *w, const struct proto_request *req, const struct
 	/* digested, routed to its shard and looked up already by the burst's prefetch */
 	*key = hk->key;
 	key->key = req->key;
-	found = hk->found;
-	cluster_route_shard(srv, key, hk->shard, route);
-	/* This worker's own writes since the prefetch come before this read: look again. */
-	if (found != NULL && route->shard == w->id &&
-	    store_shard_changes(w->shard) != hint->own_changes)
-		found = NULL;
-	return found;
+	return worker_hint_route(w, hk, hint, route);
 }
 
 /**

@@ -18,9 +18,11 @@
 
 /** One key of the get as it is routed and looked up. */
 struct direct_key {
-	struct store_key key;	  /* digested; key.key points into the datagram */
-	const struct item *found; /* the index's item for it now (store_get_found()), or NULL */
-	uint32_t shard;		  /* the shard it reads from */
+	const struct store_key *key; /* digested (the hint's, or own); key->key points into the
+					datagram */
+	struct store_key own;	     /* the key digested here when the prefetch did not */
+	const struct item *found;    /* the index's item for it now (store_get_found()), or NULL */
+	uint32_t shard;		     /* the shard it reads from */
 };
 
 /**
@@ -72,7 +74,7 @@ get_direct(struct worker *w, const struct stack_dgram *d, uint16_t request_id,
 	struct direct_key dk[UDP_DIRECT_KEYS];
 	struct proto_result res[UDP_DIRECT_KEYS];
 	struct udp_lookup look[UDP_DIRECT_KEYS]; /* the keys the prefetch did not look up */
-	struct proto_request req;
+	struct proto_request *req = &w->udp_get_req; /* (a plain get: only key and flags vary) */
 	struct iovec iov[2];
 	struct proto_out out;
 	unsigned nlook = 0;
@@ -82,33 +84,39 @@ get_direct(struct worker *w, const struct stack_dgram *d, uint16_t request_id,
 	    __atomic_load_n(&srv->verbosity, __ATOMIC_RELAXED) >= 2)
 		return false;
 	/* Every key routed first: one that would make a connection wait leaves it all to one. */
-	text_get_key_req(&req, keys, 0, n);
+	text_get_key_req_move(req, keys, 0, n);
 	for (unsigned i = 0; i < n; i++) {
 		const struct udp_hint_key *hk = direct_hint_key(hint, i, &keys[i], payload);
 		struct nc_route route;
 
-		req.key = keys[i].key; /* all worker_key_route() reads */
-		req.key_len = keys[i].len;
-		dk[i].found = worker_key_route(w, &req, hk, hint, &dk[i].key, &route);
+		if (hk != NULL) { /* (its key is this one: direct_hint_key()) */
+			dk[i].key = &hk->key;
+			dk[i].found = worker_hint_route(w, hk, hint, &route);
+		} else {
+			req->key = keys[i].key; /* all worker_key_route() reads */
+			req->key_len = keys[i].len;
+			dk[i].key = &dk[i].own;
+			dk[i].found = worker_key_route(w, req, NULL, NULL, &dk[i].own, &route);
+		}
 		if (route.role == NC_ROUTE_REMOTE ||
 		    (route.role != NC_ROUTE_ALONE && cluster_warming(srv)))
 			return false;
 		dk[i].shard = route.shard;
 		if (hk == NULL)
-			look[nlook++] = (struct udp_lookup){&dk[i].key, dk[i].shard, &dk[i].found};
+			look[nlook++] = (struct udp_lookup){dk[i].key, dk[i].shard, &dk[i].found};
 	}
 	if (nlook > 1) /* (one alone: exec_read looks it up as it reads) */
 		udp_lookup_bulk(w, look, nlook);
 	/* Each key read and its reply written at once into the frame that goes out, where it can. */
 	frame = direct_frame(w, &out, iov);
 	for (unsigned i = 0; i < n; i++) {
-		text_get_key_req_move(&req, keys, i, n);
+		text_get_key_req_move(req, keys, i, n);
 		STAT_INC(&w->stats, requests);
-		exec_read(&w->exec, srv->workers[dk[i].shard]->shard, &dk[i].key, dk[i].found, &req,
+		exec_read(&w->exec, srv->workers[dk[i].shard]->shard, dk[i].key, dk[i].found, req,
 			  &res[i]);
-		conn_detail_note(w, &req, &res[i]);
+		conn_detail_note(w, req, &res[i]);
 		/* (A miss before the last key writes nothing; a value not copied is a second iovec.) */
-		if (frame != NULL && (text_write_get(&out, &req, &res[i]) != 0 || out.niov > 1))
+		if (frame != NULL && (text_write_get(&out, req, &res[i]) != 0 || out.niov > 1))
 			frame = NULL; /* (it stays the stack's, unsent) */
 	}
 	w->udp_gets_untimed += n; /* (timed with the batch's others: worker_udp) */
@@ -126,8 +134,8 @@ get_direct(struct worker *w, const struct stack_dgram *d, uint16_t request_id,
 	}
 	/* Larger than one datagram (or no frame lent): out of the worker's output, as a connection. */
 	for (unsigned i = 0; i < n; i++) {
-		text_get_key_req_move(&req, keys, i, n);
-		if (text_write_get(&w->out, &req, &res[i]) != 0) {
+		text_get_key_req_move(req, keys, i, n);
+		if (text_write_get(&w->out, req, &res[i]) != 0) {
 			/*
 			 * Larger than the worker's whole output (256 KiB of lines, 512 iovecs: out
 			 * of reach of 32 keys unless --udp-reply-max is raised and the values come

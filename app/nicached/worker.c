@@ -16,6 +16,7 @@
 #include "net/counters.h"
 #include "peer.h"
 #include "placement_eal.h"
+#include "proto/text.h"
 #include "snapshot.h"
 #include "worker.h"
 
@@ -187,6 +188,7 @@ worker_create(struct nc_server *srv, unsigned id, unsigned lcore, int *err, char
 	w->out_buf = malloc(WORKER_OUT_BUF);
 	bool short_of_memory = w->out_buf == NULL || w->out_iov == NULL;
 
+	text_get_req_init(&w->udp_get_req);
 	for (unsigned i = 0; i < WORKER_UDP_BATCH; i++) {
 		w->udp_rx[i].data = malloc(WORKER_UDP_MAX);
 		w->udp_rx[i].cap = WORKER_UDP_MAX;

@@ -121,6 +121,9 @@ struct worker {
 	/* UDP */
 	struct stack_dgram udp_rx[WORKER_UDP_BATCH];
 	struct udp_key_hint udp_hint[WORKER_UDP_BATCH]; /* udp_prefetch's keys, by datagram */
+	/* udp_get_direct()'s request: a plain text get (text_get_req_init() once), each key's
+	 * own fields set as it runs (nothing else writes it) */
+	struct proto_request udp_get_req;
 };
 
 /**

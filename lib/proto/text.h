@@ -229,6 +229,18 @@ text_get_key_req_move(struct proto_request *req, const struct proto_key_ref *key
 }
 
 /**
+ * Fill *req as text_parse() fills the request of a plain get, all but its key and its
+ * PROTO_F_MULTI_* flags (text_get_key_req_move() gives those). Any thread.
+ */
+static inline void
+text_get_req_init(struct proto_request *req)
+{
+	memset(req, 0, offsetof(struct proto_request, meta)); /* what the parser clears */
+	req->op = PROTO_OP_GET;
+	req->kind = PROTO_TEXT;
+}
+
+/**
  * Fill *req as text_parse() fills the request for key @p i of the @p n keys text_get_keys()
  * found (PROTO_F_MULTI_FIRST on the first, PROTO_F_MULTI_LAST on the last). Any thread.
  */
@@ -236,9 +248,7 @@ static inline void
 text_get_key_req(struct proto_request *req, const struct proto_key_ref *keys, unsigned i,
 		 unsigned n)
 {
-	memset(req, 0, offsetof(struct proto_request, meta)); /* what the parser clears */
-	req->op = PROTO_OP_GET;
-	req->kind = PROTO_TEXT;
+	text_get_req_init(req);
 	text_get_key_req_move(req, keys, i, n);
 }
 
