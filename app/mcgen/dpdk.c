@@ -16,6 +16,7 @@
 #include <rte_lcore.h>
 #include <rte_thread.h>
 
+#include "core/exit_rmdir.h"
 #include "genlink/link.h"
 #include "genlink/steer.h"
 #include "tcp/tcp.h"
@@ -177,6 +178,7 @@ mcgen_dpdk_setup(const struct mcgen_options *o, const struct sockaddr_storage *s
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)server;
 	struct mcgen_dpdk *d;
 	struct in_addr src;
+	char *eal_folder;
 	unsigned lc;
 	int argc, rc;
 
@@ -209,12 +211,16 @@ mcgen_dpdk_setup(const struct mcgen_options *o, const struct sockaddr_storage *s
 		mcgen_dpdk_teardown(&d);
 		return -ENOMEM;
 	}
+	/* EAL's runtime folder goes at exit (before its own handlers, so it runs after them). */
+	eal_folder = nc_exit_rmdir();
 	if (rte_eal_init(argc, argv) < 0) {
 		snprintf(err, errlen, "EAL (--eal '%s'): %s", o->eal, rte_strerror(rte_errno));
 		mcgen_dpdk_teardown(&d);
 		return -EINVAL;
 	}
 	d->eal_up = true;
+	if (eal_folder != NULL)
+		snprintf(eal_folder, NC_EXIT_RMDIR_PATH_MAX, "%s", rte_eal_get_runtime_dir());
 	RTE_LCORE_FOREACH (lc)
 		d->lcores[d->nlcores++] = lc;
 	/*

@@ -27,6 +27,7 @@
 #include "auth_server.h"
 #include "cluster.h"
 #include "control.h"
+#include "core/exit_rmdir.h"
 #include "log_eal.h"
 #include "metrics.h"
 #include "nic.h"
@@ -198,6 +199,7 @@ start_eal(struct nc_server *srv, char **argv)
 	unsigned cpus[CPU_SETSIZE];
 	unsigned ncpus = usable_cpus(cpus);
 	char err[512], words[sizeof(eal.text) + SETTINGS_EAL_ARGV_MAX];
+	char *eal_folder;
 	int lock;
 
 	srv->set.threads = settings_workers(&srv->set, ncpus);
@@ -235,6 +237,8 @@ start_eal(struct nc_server *srv, char **argv)
 	eal.argv[0] = argv[0];
 	settings_eal_format(&eal, words, sizeof(words)); /* EAL reorders argv while parsing */
 	snprintf(srv->eal_line, sizeof(srv->eal_line), "%s", words);
+	/* EAL's runtime folder goes at exit (before its own handlers, so it runs after them). */
+	eal_folder = nc_exit_rmdir();
 	if (rte_eal_init(eal.argc, eal.argv) < 0) {
 		int e = rte_errno;
 
@@ -249,6 +253,8 @@ start_eal(struct nc_server *srv, char **argv)
 		}
 		exit(EXIT_OSERR);
 	}
+	if (eal_folder != NULL)
+		snprintf(eal_folder, NC_EXIT_RMDIR_PATH_MAX, "%s", rte_eal_get_runtime_dir());
 	if (lock >= 0)
 		close(lock); /* EAL has its pages: the next server sees what is left */
 }

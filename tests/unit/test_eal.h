@@ -8,7 +8,11 @@
  * arguments; header-only, no dependency beyond DPDK.
  */
 
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <rte_common.h>
 #include <rte_eal.h>
@@ -57,6 +61,25 @@ test_eal_start(const struct test_eal *t)
 		argv[argc++] = (char *)t->log;
 	argv[argc] = NULL;
 	return rte_eal_init(argc, argv);
+}
+
+/**
+ * Stop EAL (rte_eal_cleanup()) and remove the runtime folder it made for the test's file
+ * prefix, empty by then (no shared files, no telemetry): a test under a prefix of its own (a
+ * pid) leaves no /var/run/dpdk folder behind. @return 0; -1 when the folder is still there.
+ */
+static inline int
+test_eal_stop(void)
+{
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
+	rte_eal_cleanup();
+	if (dir[0] != '\0' && rmdir(dir) != 0 && errno != ENOENT) {
+		fprintf(stderr, "test_eal_stop: %s stays: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 #endif /* NC_TEST_EAL_H */

@@ -234,6 +234,7 @@ main(void)
 		return 1;
 	}
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	rte_eal_cleanup();
+	if (test_eal_stop() != 0) /* (the prefix is this run's own: its folder goes with it) */
+		rc = 1;
 	return rc;
 }
