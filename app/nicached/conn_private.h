@@ -94,16 +94,17 @@ struct udp_lookup {
 void udp_lookup_bulk(struct worker *w, const struct udp_lookup *l, unsigned n);
 
 /**
- * [worker, read-side] A datagram @p d that is one plain text get of @p keys[0..n)
- * (text_get_keys() found them), answered without a connection: each key routed
- * (worker_key_route(), from @p hint, the burst prefetch's entry for the datagram, where it has
- * the key; two or more others are looked up in bulk), read (exec_read()), counted (requests,
- * stats detail, latency) and written by the text writer as a connection's request would be;
- * the reply goes straight into the stack's next datagram when it fits one (stack_dgram_buf),
- * else out of the worker's output (udp_reply_send()). Does nothing and leaves the datagram to
- * a connection when request logging is on (-vv), @p n is 0 or above UDP_DIRECT_KEYS, or a
- * key's request would wait: another member's key (proxied) or a cluster warming up (a miss
- * asks another copy). Values are read under the caller's read-side critical section.
+ * [worker, read-side] A datagram @p d that is one plain text get of @p keys[0..n) (text_get_keys()
+ * found them), answered without a connection: each key routed (worker_hint_route() from @p hint,
+ * the burst prefetch's entry for the datagram, where it has the key, else worker_key_route(); two
+ * or more of those are looked up in bulk), read (exec_read()) as the worker's one plain-get
+ * request (w->udp_get_req: not re-entrant), counted (requests, stats detail, latency) and written
+ * by the text writer as a connection's request would be; the reply goes straight into the stack's
+ * next datagram when it fits one (stack_dgram_buf), else out of the worker's output
+ * (udp_reply_send()). Does nothing and leaves the datagram to a connection when request logging is
+ * on (-vv), @p n is 0 or above UDP_DIRECT_KEYS, or a key's request would wait: another member's
+ * key (proxied) or a cluster warming up (a miss asks another copy). Values are read under the
+ * caller's read-side critical section.
  * @return true when answered (or dropped as a connection would drop it).
  */
 bool udp_get_direct(struct worker *w, const struct stack_dgram *d, uint16_t request_id,
@@ -112,7 +113,8 @@ bool udp_get_direct(struct worker *w, const struct stack_dgram *d, uint16_t requ
 /**
  * [worker, read-side] Route the key of @p hk, the burst prefetch's entry for it in @p hint
  * (digested, routed to its shard and looked up already), into *@p route: hk->key is the store
- * key as it is (it points at the key in the received datagram).
+ * key as it is (it points at the key in the received datagram). @p hk and @p hint are valid
+ * until the worker's next receive or quiescent state (struct udp_key_hint).
  * @return the item the prefetch found for it when that may still be trusted (store_get_found),
  * else NULL (look it up).
  */

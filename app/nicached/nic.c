@@ -193,9 +193,9 @@ nic_tcp_visit(const struct nc_server *srv, nic_number_fn num, void *arg)
 {
 	/*
 	 * Each queue's counters read once: the sums are of the figures the q<i>_ lines give.
-	 * (At most SETTINGS_WORKERS_MAX copies of a few hundred bytes: on the caller's stack.)
+	 * (One copy per lcore at most, as srv->workers[]: about 40 KiB of the caller's stack.)
 	 */
-	struct tcp_counters per[SETTINGS_WORKERS_MAX];
+	struct tcp_counters per[RTE_MAX_LCORE];
 	struct tcp_counters sum;
 	struct tcp_gauges all = {0}, g;
 	char name[64];

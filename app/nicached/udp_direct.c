@@ -84,7 +84,6 @@ get_direct(struct worker *w, const struct stack_dgram *d, uint16_t request_id,
 	    __atomic_load_n(&srv->verbosity, __ATOMIC_RELAXED) >= 2)
 		return false;
 	/* Every key routed first: one that would make a connection wait leaves it all to one. */
-	text_get_key_req_move(req, keys, 0, n);
 	for (unsigned i = 0; i < n; i++) {
 		const struct udp_hint_key *hk = direct_hint_key(hint, i, &keys[i], payload);
 		struct nc_route route;

@@ -215,8 +215,9 @@ bool text_single_get_key(const char *s, uint32_t len, const char **key, uint32_t
 unsigned text_get_keys(const char *s, uint32_t len, struct proto_key_ref *keys, unsigned max);
 
 /**
- * Turn *req, filled by text_get_key_req() for another key of the same line, into key @p i's
- * request (its key and its PROTO_F_MULTI_* flags are all that differ). Any thread.
+ * Turn *req, a plain get's request (text_get_req_init(), or text_get_key_req() for another
+ * key), into the request for key @p i of the @p n keys: its key and its PROTO_F_MULTI_* flags
+ * are all that differ, and all this sets. Any thread.
  */
 static inline void
 text_get_key_req_move(struct proto_request *req, const struct proto_key_ref *keys, unsigned i,

@@ -996,9 +996,7 @@ timer_stop(struct timer *t)
 static double
 median(const double *v, unsigned n, double *min, double *max)
 {
-	double s[RUNS_MAX];
-
-	double med;
+	double s[RUNS_MAX], med;
 
 	memcpy(s, v, n * sizeof(*v));
 	med = bench_median_sort(s, n);

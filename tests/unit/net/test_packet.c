@@ -2255,7 +2255,8 @@ test_udp_send(void **state)
 	assert_int_equal(drop_count(NET_DROP_no_neighbour), 2);
 	assert_int_equal(event_count(NET_EV_arp_requests_sent), arps0 + 1);
 
-	/* The datagrams dropped (too long, no neighbour) took no identification. */
+	/* The datagrams dropped (too long, no neighbour) took no identification (id2 + 1 went
+	 * through the gateway). */
 	assert_int_equal(send_to(PEER_IP, 5), 0);
 	m = sent_one();
 	assert_int_equal(rte_be_to_cpu_16(((struct rte_ipv4_hdr *)l3_of(m))->packet_id),
