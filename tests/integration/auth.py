@@ -628,7 +628,13 @@ def check_cluster(ctx):
         if not missing:
             break
         time.sleep(0.2)
-    assert not missing, "%d keys not on the other member: %s" % (len(missing), missing[:5])
+    if missing:  # what the links did, for the failure's report
+        repl = {}
+        for name, s in (("a", a), ("b", b)):
+            st = text_stats(s.port, "alice", "secret")
+            repl[name] = {k: v for k, v in st.items() if k.startswith(("repl_", "cluster"))}
+        raise AssertionError("%d keys not on the other member: %s; links: %s"
+                             % (len(missing), missing[:5], repl))
     for s in (a, b):
         st = text_stats(s.port, "alice", "secret")
         assert st["repl_errors"] == "0", st
