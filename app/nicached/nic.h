@@ -62,8 +62,8 @@ void nic_stats_visit(const struct nc_server *srv, nic_number_fn num, nic_text_fn
  * over the workers' queues (lib/tcp/counters.h), the gauges (tcp_conns, tcp_syn_rcvd,
  * tcp_time_wait, tcp_mbufs) summed, per queue q<i>_tcp_conns, and with more than one queue
  * every counter per queue (q<i>_<counter>; each queue's counters read once, so the sums add
- * up to them; left out when there is no memory for that copy). Nothing when the port serves
- * no TCP. Any thread (relaxed loads).
+ * up to them). Nothing when the port serves no TCP. Any thread (relaxed loads; about 40 KiB
+ * of the caller's stack).
  */
 void nic_tcp_visit(const struct nc_server *srv, nic_number_fn num, void *arg);
 
