@@ -152,7 +152,8 @@ for path in glob.glob(sys.argv[1] + "/cg.out*"):
                 self_cost[fn] += cost
 by_name = {}
 for k, v in names.items():
-    by_name.setdefault(v, []).append(k)
+    # (A function GCC specialised, e.g. under LTO, is "name.constprop.0", "name.lto_priv.0".)
+    by_name.setdefault(v.split(".")[0], []).append(k)
 def ids(n):
     return by_name.get(n, [])
 tcp = sys.argv[2] == "tcp"

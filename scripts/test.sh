@@ -206,7 +206,7 @@ run_meson_test "build" meson test -C build --print-errorlogs --num-processes 2
 # ---------------------------------------------------------------- (d)
 banner "d. ASan/UBSan build in build-asan/, unit suite"
 configure build-asan -Db_sanitize=address,undefined -Db_lundef=false \
-	-Dbench=false -Dbuildtype=debug -Dtests=true
+	-Dbench=false -Dbuildtype=debug -Doptimization=0 -Dtests=true
 ninja -C build-asan
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

@@ -1314,6 +1314,8 @@ tcp_seg_chain(struct rte_mbuf *head, size_t at, size_t n, uint8_t seed)
 
 	assert_non_null(s);
 	p = (uint8_t *)rte_pktmbuf_append(s, (uint16_t)n);
+	if (p == NULL) /* (not assert_non_null: GCC -O3 then reads p as 0 bytes long) */
+		abort();
 	for (size_t i = 0; i < n; i++)
 		p[i] = (uint8_t)(seed + i * 13);
 	memcpy(seg_bytes + at, p, n);
