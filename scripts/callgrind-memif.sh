@@ -152,8 +152,9 @@ for path in glob.glob(sys.argv[1] + "/cg.out*"):
                 self_cost[fn] += cost
 by_name = {}
 for k, v in names.items():
-    # (A function GCC specialised, e.g. under LTO, is "name.constprop.0", "name.lto_priv.0".)
-    by_name.setdefault(v.split(".")[0], []).append(k)
+    # (A function GCC specialised, e.g. under LTO, is "name.constprop.0", "name.lto_priv.0";
+    # not a piece it split off, "name.part.0" or "name.cold", which name calls.)
+    by_name.setdefault(re.sub(r"(\.(constprop|lto_priv|isra)\.\d+)+$", "", v), []).append(k)
 def ids(n):
     return by_name.get(n, [])
 tcp = sys.argv[2] == "tcp"
