@@ -5,6 +5,7 @@
 #
 #   scripts/bench-mcgen-memif.sh [--runs 3] [--seconds 5] [--plot FILE.png]
 #                                [--nicached PATH] [--mcgen PATH] [--logs DIR]
+#                                [--pages auto|huge|4k]
 #
 # Per run, a fresh server:
 #   1. the peak: a closed loop of 4 sockets x 16 requests in flight for --seconds (the
@@ -14,6 +15,8 @@
 #      coordinated omission does not hide it).
 # Prints each run's table and then the medians over the runs of the peak and of p50/p99 at
 # 50 % of the peak; --plot draws the last run's sweep (mcgen --plot, python3-matplotlib).
+# --pages: nicached's memory, as bench-memif.sh --pages (auto, the default: 2 MiB hugepages when
+# 512 are free, else 4 KiB pages); mcgen runs on 4 KiB pages.
 # NC_MEMIF_TAG (default nc) starts the names of the memif interface and the EAL file prefixes.
 # Root only (the memif socket lives in /run). Exit 1 when a run fails (a server that did not
 # start, mcgen's exit status: any wrong reply or timeout).
@@ -27,6 +30,7 @@ RUNS=3
 SECS=5
 PLOT=""
 LOGS=""
+PAGES=auto
 MCGEN=$ROOT/build/app/mcgen/mcgen
 NICACHED=$ROOT/build/app/nicached/nicached
 while (($# > 0)); do
@@ -37,9 +41,12 @@ while (($# > 0)); do
 	--logs) LOGS=${2:?}; shift 2 ;;
 	--mcgen) MCGEN=${2:?}; shift 2 ;;
 	--nicached) NICACHED=${2:?}; shift 2 ;;
-	*) sed -n '2,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2 ;;
+	--pages) PAGES=${2:?}; shift 2 ;;
+	*) sed -n '2,22s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2 ;;
 	esac
 done
+MEMIF_PAGES=$(memif_pages "$PAGES") ||
+	{ echo "bench-mcgen-memif: --pages auto, huge or 4k" >&2; exit 2; }
 [[ $(id -u) -eq 0 ]] || { echo "bench-mcgen-memif: needs root (memif socket in /run)" >&2; exit 2; }
 for exe in "$MCGEN" "$NICACHED"; do
 	[[ -x $exe ]] || { echo "bench-mcgen-memif: $exe is not an executable" >&2; exit 2; }
@@ -82,6 +89,7 @@ field() {
 		"$1" "$2"
 }
 
+echo "bench-mcgen-memif: nicached on $(memif_pages_name "$MEMIF_PAGES"), mcgen on 4 KiB pages"
 PEAKS=() P50S=() P99S=() CYCLES=()
 for ((run = 1; run <= RUNS; run++)); do
 	start_server "$LOGDIR/server-$run-peak.log"

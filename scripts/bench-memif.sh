@@ -6,7 +6,8 @@
 #                          [--value-size 32] [--multiget 1]
 #                          [--proto udp|tcp | --compare] [--conns 1]
 #                          [--nicached PATH] [--baseline PATH] [--mcgen PATH] [--logs DIR]
-#                          [--floor] [--zero-copy]
+#                          [--floor] [--zero-copy] [--pages auto|huge|4k]
+#                          [--baseline-pages auto|huge|4k]
 #
 # Root only. Two DPDK processes on this machine joined by net_memif (shared-memory rings):
 #   nicached   --backend dpdk -t 1 on the memif profile (the memif server, 10.88.0.1, UDP and
@@ -39,6 +40,12 @@
 # cycles are read by mcgen around its measured phase as in the default mode; the "before"
 # readings of the server's Prometheus page and of the worker's schedstat (rx/burst, drops,
 # on-CPU%) are taken once nicached serves, with mcgen's warm-up already running.
+# --pages: the memory nicached (and testpmd for --floor) runs on: huge, 2 MiB hugepages, as a
+# deployment does (reserve them first: echo 512 > /proc/sys/vm/nr_hugepages; nicached is given
+# --require-hugepages), or 4k, 4 KiB pages (EAL --no-huge, as the quick start); auto, the
+# default: huge when 512 2 MiB pages are free, else 4k. mcgen always runs on 4 KiB pages.
+# --baseline-pages: the same for --baseline (default: as --pages), so that a run with
+# --baseline set to the same binary compares the pages side by side.
 # A fresh server per run. Per run: mcgen's achieved rate, and the server's CPU cost per
 # request in TSC cycles from its own `stats`, read by mcgen before and after the measured
 # phase (busy_cycles / requests, and without busy_driver_cycles: the cycles inside the memif
@@ -80,11 +87,13 @@ MCGEN=$ROOT/build/app/mcgen/mcgen
 LOGS=
 FLOOR=0
 MEMIF_ZC=0
+PAGES=auto
+BASE_PAGES=
 PORT=11211
 TAG=${NC_MEMIF_TAG:-nc}
 
 usage() {
-	sed -n '2,57s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	sed -n '2,70s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
 	exit 2
 }
 
@@ -107,6 +116,8 @@ while (($#)); do
 	--logs) LOGS=${2:?}; shift 2 ;;
 	--floor) FLOOR=1; shift ;;
 	--zero-copy) MEMIF_ZC=1; shift ;;
+	--pages) PAGES=${2:?}; shift 2 ;;
+	--baseline-pages) BASE_PAGES=${2:?}; shift 2 ;;
 	-h | --help) usage ;;
 	*) echo "bench-memif: unknown argument $1" >&2; usage ;;
 	esac
@@ -125,6 +136,10 @@ done
 awk -v r="$GET_RATIO" 'BEGIN { exit !(r ~ /^[0-9.]+$/ && r >= 0 && r <= 1) }' ||
 	{ echo "bench-memif: --get-ratio wants a number in [0, 1]" >&2; usage; }
 [[ $(id -u) -eq 0 ]] || { echo "bench-memif: needs root (memif socket in /run)" >&2; exit 1; }
+if ! PAGES=$(memif_pages "$PAGES") || ! BASE_PAGES=$(memif_pages "${BASE_PAGES:-$PAGES}"); then
+	echo "bench-memif: --pages and --baseline-pages want auto, huge or 4k" >&2
+	usage
+fi
 for exe in "$NICACHED" "$MCGEN" ${BASELINE:+"$BASELINE"}; do
 	[[ -x $exe ]] || { echo "bench-memif: $exe not built (ninja -C build)" >&2; exit 1; }
 done
@@ -191,10 +206,11 @@ PY
 # run_once N SERVER PROTO: one run against BIN[SERVER] (new: --nicached, base: --baseline);
 # leaves in $TMP/run.N.SERVER.PROTO: .json mcgen's result, .extra the worker's on-CPU share,
 # .m0 and .m1 the server's metrics before and after.
-declare -A BIN=([new]=$NICACHED [base]=$BASELINE)
+declare -A BIN=([new]=$NICACHED [base]=$BASELINE) PAGES_OF=([new]=$PAGES [base]=$BASE_PAGES)
 run_once() {
 	local log=$TMP/run.$1.$2.$3 rc=0 mport run0 wait0 run1 wait1 args gen
 	read -ra args < <(mcgen_args "$3")
+	MEMIF_PAGES=${PAGES_OF[$2]}
 	mport=$(pick_port tcp)
 	memif_lab "$IFACE" # MEMIF_SOCKET, MEMIF_PEER_EAL
 	gen=(timeout $((DURATION + 200)) taskset -c 0 "$MCGEN" "${args[@]}" -s "$MEMIF_SERVER_IP:$PORT"
@@ -299,6 +315,7 @@ shape=
 echo "bench-memif: $RUNS runs x ${DURATION} s, mcgen over net_memif ($PROTOS)," \
 	"$WINDOW in flight$shape, get ratio $GET_RATIO ($MULTIGET keys a get), 16 B keys, $VALUE_SIZE B values, warmed"
 echo "nicached: $NICACHED${BASELINE:+ (new), baseline: $BASELINE}"
+echo "memory: nicached on $(memif_pages_name "$PAGES")${BASELINE:+, the baseline on $(memif_pages_name "$BASE_PAGES")}$( ((FLOOR == 0)) || echo ", testpmd on $(memif_pages_name "$PAGES")"); mcgen on 4 KiB pages"
 memif_lab IFACE
 ((MEMIF_ZC == 0)) ||
 	echo "zero-copy: nicached the memif client (drivers-config/memif-zc.ini), mcgen the server"
@@ -329,7 +346,7 @@ for run in $(seq 1 "$RUNS"); do
 			zc=()
 			((MEMIF_ZC == 0)) || zc=(--zero-copy)
 			line=$(NC_MEMIF_TAG=$TAG "$ROOT/scripts/memif-floor.sh" --duration "$DURATION" \
-				--window "$WINDOW" --mcgen "$MCGEN" "${zc[@]}") ||
+				--window "$WINDOW" --mcgen "$MCGEN" --pages "$PAGES" "${zc[@]}") ||
 				{ echo "bench-memif: run $run (floor): memif-floor.sh failed (above)" >&2; exit 1; }
 			read -r _ cyc _ tps _ <<<"$line"
 			TPS[$v]+=" $tps" CYC[$v]+=" $cyc" APP[$v]+=" $cyc" ADJ[$v]+=" $cyc"

@@ -2,6 +2,7 @@
 # The floor under nicached's cycles per request on the memif lab: what the driver alone costs.
 #
 #   scripts/memif-floor.sh [--duration 5] [--window 64] [--mcgen PATH] [--zero-copy]
+#                          [--pages huge|4k]
 #
 # Root only. One run of bench-memif.sh's load (mcgen -x dpdk-udp, one source port, --window
 # GETs of 16-byte keys in flight, on CPU 0) against DPDK's own dpdk-testpmd instead of nicached:
@@ -17,6 +18,8 @@
 # --zero-copy: the lab's zero-copy mode (common.sh MEMIF_ZC): testpmd is the memif client with
 # zero-copy=yes (mcgen, the server, copies frames into testpmd's mbufs and out of them), as
 # nicached is in bench-memif.sh --zero-copy.
+# --pages: testpmd's memory, 4 KiB pages (the default) or 2 MiB hugepages (reserved already;
+# common.sh MEMIF_PAGES), as nicached's in bench-memif.sh --pages.
 # Prints one line: "floor: C cycles/packet, P packets/s (testpmd 5tswap over memif[, zero-copy])".
 # Exit 1 when testpmd does not start or forwards nothing.
 # NC_MEMIF_TAG (default nc) starts the names of the memif socket and the EAL file prefixes.
@@ -28,6 +31,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DURATION=5
 WINDOW=64
 MEMIF_ZC=0
+MEMIF_PAGES=4k
 MCGEN=$ROOT/build/app/mcgen/mcgen
 TAG=${NC_MEMIF_TAG:-nc}
 while (($#)); do
@@ -36,11 +40,14 @@ while (($#)); do
 	--window) WINDOW=${2:?}; shift 2 ;;
 	--mcgen) MCGEN=$(realpath "${2:?}"); shift 2 ;;
 	--zero-copy) MEMIF_ZC=1; shift ;;
-	*) sed -n '2,24s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	--pages) MEMIF_PAGES=${2:?}; shift 2 ;;
+	*) sed -n '2,25s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 [[ $DURATION =~ ^[1-9][0-9]*$ && $WINDOW =~ ^[1-9][0-9]*$ ]] ||
 	{ echo "memif-floor: --duration and --window want positive integers" >&2; exit 2; }
+[[ ${MEMIF_PAGES:-4k} == 4k || $MEMIF_PAGES == huge ]] ||
+	{ echo "memif-floor: --pages huge or 4k" >&2; exit 2; }
 [[ $(id -u) -eq 0 ]] || { echo "memif-floor: needs root (memif socket in /run)" >&2; exit 1; }
 TESTPMD=$(command -v dpdk-testpmd) ||
 	{ echo "memif-floor: dpdk-testpmd missing (Debian package dpdk)" >&2; exit 1; }

@@ -248,6 +248,29 @@ stop_pid() {
 # generator the memif server copying frames into and out of them, as a NIC's DMA would; the
 # generator must listen before nicached starts. Default: nicached the memif server
 # (drivers-config/memif.ini), the generator the client copying nothing.
+# MEMIF_PAGES (set by the caller): "huge" runs nicached (--require-hugepages: it refuses to start
+# on 4 KiB pages) and testpmd on 2 MiB hugepages, which the caller has reserved; "4k" runs both
+# on 4 KiB pages (EAL --no-huge); unset, testpmd runs on 4 KiB pages and nicached on what it
+# finds (hugepages when enough are free and it runs as root; in zero-copy mode 4 KiB pages).
+# The load generator runs on 4 KiB pages in every case.
+
+# memif_pages WORD: prints the MEMIF_PAGES a bench's --pages WORD means: huge or 4k as given;
+# auto: huge when 512 2 MiB pages (1 GiB) are free, else 4k. 1 for any other word.
+memif_pages() {
+	local free
+	case $1 in
+	huge | 4k) echo "$1" ;;
+	auto)
+		free=$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages 2>/dev/null || echo 0)
+		if ((free >= 512)); then echo huge; else echo 4k; fi ;;
+	*) return 1 ;;
+	esac
+}
+
+# memif_pages_name PAGES: "2 MiB hugepages" or "4 KiB pages", for a bench's output.
+memif_pages_name() {
+	if [[ $1 == huge ]]; then echo "2 MiB hugepages"; else echo "4 KiB pages"; fi
+}
 
 # poll_while PID SECONDS CMD...: runs CMD every 50 ms until it succeeds, while PID lives, for
 # at most SECONDS (tenths are fine). 0 once CMD succeeded; 1 when PID exited or the time ran
@@ -279,13 +302,17 @@ memif_lab() {
 	MEMIF_SOCKET=/run/nicached-$1.memif
 	local rings="id=0,socket=$MEMIF_SOCKET,rsize=10,bsize=2048"
 	# shellcheck disable=SC2034  # the caller's
+	# (on hugepages without shared files: --in-memory implies --no-shconf)
+	local pages=(--no-huge --no-shconf)
+	[[ ${MEMIF_PAGES:-} != huge ]] || pages=(--in-memory)
 	if [[ ${MEMIF_ZC:-0} == 1 ]]; then
 		MEMIF_PEER_EAL=(--no-huge --no-shconf --no-pci "--vdev=net_memif0,role=server,$rings")
-		MEMIF_OWN_EAL=(--no-huge --single-file-segments --no-pci
+		[[ ${MEMIF_PAGES:-} == huge ]] || pages=(--no-huge)
+		MEMIF_OWN_EAL=("${pages[@]}" --single-file-segments --no-pci
 			"--vdev=net_memif0,role=client,$rings,zero-copy=yes")
 	else
 		MEMIF_PEER_EAL=(--no-huge --no-shconf --no-pci "--vdev=net_memif0,role=client,$rings")
-		MEMIF_OWN_EAL=(--no-huge --no-shconf --no-pci "--vdev=net_memif0,role=server,$rings")
+		MEMIF_OWN_EAL=("${pages[@]}" --no-pci "--vdev=net_memif0,role=server,$rings")
 	fi
 }
 
@@ -332,20 +359,26 @@ MEMIF_PEER_EAL=() MEMIF_OWN_EAL=() MEMIF_PEER_PID=""
 memif_server_start() {
 	local iface=$1 log=$2 nicached=$3 profile=memif eal="--file-prefix $1"
 	shift 3
-	local wrap=()
+	local wrap=() pages=()
 	[[ -z ${MEMIF_WRAP+x} ]] || wrap=("${MEMIF_WRAP[@]}")
 	memif_lab "$iface"
+	case ${MEMIF_PAGES:-} in
+	huge) pages=(--require-hugepages) ;;
+	4k) [[ ${MEMIF_ZC:-0} == 1 ]] || eal+=" --no-huge" ;;
+	esac
 	if [[ ${MEMIF_ZC:-0} == 1 ]]; then
-		# The generator listens on the socket; EAL's multi-process channel stays (memif's
-		# zero-copy client registers with it), so no --no-shconf (nor --in-memory, which
-		# implies it): 4 KiB pages, one file per memory segment list.
+		# The generator listens on the socket; the memory nicached lends it is shared as
+		# files, one per memory segment list. On 4 KiB pages EAL's multi-process channel
+		# stays (memif's zero-copy client registers with it: no --no-shconf); on hugepages
+		# nicached's own choice (--in-memory) serves.
 		profile=memif-zc
-		eal+=" --no-huge --single-file-segments"
+		[[ ${MEMIF_PAGES:-} == huge ]] || eal+=" --no-huge"
+		eal+=" --single-file-segments"
 		MEMIF_PREFIX=$iface
 	fi
 	printf '[port]\nprofile = %s\niface = %s\n[ipv4]\naddress = %s/24\n' "$profile" "$iface" \
 		"$MEMIF_SERVER_IP" >"$log.site.ini"
-	"${wrap[@]}" "$nicached" --backend dpdk --site "$log.site.ini" "$@" \
+	"${wrap[@]}" "$nicached" --backend dpdk --site "$log.site.ini" "${pages[@]}" "$@" \
 		--eal "$eal${MEMIF_EAL:+ $MEMIF_EAL}" </dev/null >"$log" 2>&1 &
 	MEMIF_PID=$!
 	log_wait "$log" '^nicached: serving' "$MEMIF_PID" "${MEMIF_START_WAIT:-30}" && return 0
