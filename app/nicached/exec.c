@@ -183,7 +183,7 @@ exec_read(const struct exec_ctx *ctx, const struct store_shard *s, const struct 
 		return;
 	}
 	memset(res, 0, sizeof(*res));
-	st = store_get_found(s, k, found, &hit);
+	st = store_read_found(s, k, found, &hit); /* (fill_hit() and count_get() read no more) */
 	count_get(ctx->stats, st, &hit);
 	if (st == STORE_HIT)
 		fill_hit(ctx, res, &hit);

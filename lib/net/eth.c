@@ -29,7 +29,7 @@ net_eth_input(struct net_queue *q, struct rte_mbuf *m, struct net_rx *rx)
 	}
 	eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	bcast = false;
-	if (!rte_is_same_ether_addr(&eh->dst_addr, &ifc->mac)) {
+	if (!net_mac_equal(&eh->dst_addr, &ifc->mac)) {
 		if (!rte_is_broadcast_ether_addr(&eh->dst_addr)) {
 			net_drop(q, m, NET_DROP_not_for_us);
 			return;

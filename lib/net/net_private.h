@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <netinet/in.h>
 #include <rte_cycles.h>
@@ -138,6 +139,23 @@ net_seconds(const struct net_queue *q, uint64_t tsc)
 	return tsc / q->hz;
 }
 
+/**
+ * Whether MAC addresses @p a and @p b are equal: a 4-byte and a 2-byte compare, where DPDK's
+ * rte_is_same_ether_addr() makes three 2-byte ones (every received frame makes two of these).
+ */
+static inline bool
+net_mac_equal(const struct rte_ether_addr *a, const struct rte_ether_addr *b)
+{
+	uint32_t a4, b4;
+	uint16_t a2, b2;
+
+	memcpy(&a4, a->addr_bytes, sizeof(a4));
+	memcpy(&b4, b->addr_bytes, sizeof(b4));
+	memcpy(&a2, a->addr_bytes + 4, sizeof(a2));
+	memcpy(&b2, b->addr_bytes + 4, sizeof(b2));
+	return ((a4 ^ b4) | (uint32_t)(a2 ^ b2)) == 0;
+}
+
 /** Remember @p ip at @p mac as the queue's peer for this second. */
 static inline void
 net_peer_set(struct net_queue *q, rte_be32_t ip, const struct rte_ether_addr *mac)
@@ -154,7 +172,7 @@ net_peer_set(struct net_queue *q, rte_be32_t ip, const struct rte_ether_addr *ma
 static inline void
 net_peer_learn(struct net_queue *q, rte_be32_t ip, const struct rte_ether_addr *mac)
 {
-	if (q->peer.ip == ip && q->peer.s == q->now_s && rte_is_same_ether_addr(&q->peer.mac, mac))
+	if (q->peer.ip == ip && q->peer.s == q->now_s && net_mac_equal(&q->peer.mac, mac))
 		return;
 	if (net_neigh_learn(q->ifc->neigh, ip, mac, q->now_s))
 		NET_EVENT(&q->cnt, arp_learned, 1);

@@ -43,7 +43,7 @@ net_rx_fast_udp(struct net_queue *q, struct rte_mbuf *m, struct net_rx *rx)
 	tlen = rte_be_to_cpu_16(ip->total_length);
 	len = (uint16_t)(tlen - hlen);
 	if (eh->ether_type != NET_RX_FAST_IPV4 ||
-	    !rte_is_same_ether_addr(&eh->dst_addr, &ifc->mac) ||
+	    !net_mac_equal(&eh->dst_addr, &ifc->mac) ||
 	    ip->version_ihl != RTE_IPV4_VHL_DEF || ip->next_proto_id != IPPROTO_UDP ||
 	    (ip->fragment_offset & RTE_BE16(NET_IP_FRAG_BITS)) != 0 || ip->time_to_live == 0 ||
 	    ip->dst_addr != ifc->ip || tlen < hlen + sizeof(*uh) || tlen > m->data_len - l2 ||

@@ -240,6 +240,15 @@ enum store_status store_get_found(const struct store_shard *s, const struct stor
 				  const struct item *found, struct store_hit *hit);
 
 /**
+ * [reader] store_get_found() for a plain read (a text or binary get): of @p hit it fills only
+ * status, it, value, seg_len, seg_next, nbytes, client_flags and cas; atime, fetched, stale,
+ * win_sent and exptime (what the meta commands report) are left as they were. Marks a hit used
+ * as store_get_found() does. @return as store_get().
+ */
+enum store_status store_read_found(const struct store_shard *s, const struct store_key *k,
+				   const struct item *found, struct store_hit *hit);
+
+/**
  * [owner] How many times the owner changed the shard's index so far (a key added, removed or
  * pointed at another item): store_get_found()'s hints into the owner's own shard are valid
  * while this stays the same. Wraps around.

@@ -191,31 +191,42 @@ hit_fill_meta(struct store_hit *hit, const struct item *it)
 	hit->win_sent = (m & ITEM_META_WIN_SENT) != 0;
 }
 
-/* Fill *hit from what the index gave (st from item_classify()), without marking it used. */
+/*
+ * Fill what a plain read of *hit uses (status, it, value, seg_len, seg_next, nbytes,
+ * client_flags, cas) from what the index gave (st from item_classify()); not the meta
+ * commands' fields (atime, fetched, stale, win_sent) nor exptime. Does not mark it used.
+ */
 static inline void
-hit_fill_peek(struct store_hit *hit, struct item *it, enum store_status st)
+hit_fill_value(struct store_hit *hit, struct item *it, enum store_status st)
 {
+	struct item_seg sg;
+
 	hit->status = st;
 	if (st != STORE_HIT) {
 		hit->it = NULL;
 		return;
 	}
+	hit->it = it;
+	item_seg_first(it, &sg);
+	hit->value = sg.data;
+	hit->seg_len = sg.len;
+	hit->seg_next = sg.next;
+	hit->nbytes = it->nbytes;
+	hit->client_flags = it->client_flags;
+	hit->cas = it->cas;
+}
+
+/* Fill all of *hit from what the index gave (st from item_classify()), without marking it used. */
+static inline void
+hit_fill_peek(struct store_hit *hit, struct item *it, enum store_status st)
+{
+	hit_fill_value(hit, it, st);
+	if (st != STORE_HIT)
+		return;
 	/* What the meta flags h and l report: the state before this access. */
 	hit->fetched = __atomic_load_n(&it->fetched, __ATOMIC_RELAXED) != 0;
 	hit->atime = item_atime(it);
 	hit_fill_meta(hit, it);
-	hit->it = it;
-	{
-		struct item_seg sg;
-
-		item_seg_first(it, &sg);
-		hit->value = sg.data;
-		hit->seg_len = sg.len;
-		hit->seg_next = sg.next;
-	}
-	hit->nbytes = it->nbytes;
-	hit->client_flags = it->client_flags;
-	hit->cas = it->cas;
 	hit->exptime = item_exptime(it);
 }
 

@@ -10,9 +10,13 @@ store_get(const struct store_shard *s, const struct store_key *k, struct store_h
 	return store_get_found(s, k, NULL, hit);
 }
 
-enum store_status
-store_get_found(const struct store_shard *s, const struct store_key *k, const struct item *found,
-		struct store_hit *hit)
+/*
+ * store_get_found() and store_read_found(): @p plain fills only what a plain read uses
+ * (hit_fill_value()); always inlined, so each is compiled with it a constant.
+ */
+static inline __attribute__((always_inline)) enum store_status
+get_found(const struct store_shard *s, const struct store_key *k, const struct item *found,
+	  struct store_hit *hit, bool plain)
 {
 	uint32_t ticks = nc_clock_ticks(s->clock);
 	nc_reltime_t now = nc_clock_tick_second(ticks);
@@ -23,9 +27,29 @@ store_get_found(const struct store_shard *s, const struct store_key *k, const st
 	struct item *it = found != NULL && item_key_equals(found, k->key, k->len) ?
 				  (struct item *)(uintptr_t)found :
 				  index_lookup(&s->index, k);
+	enum store_status st = item_classify_keyed(s, it, now, true);
 
-	hit_fill(hit, it, item_classify_keyed(s, it, now, true), ticks);
-	return hit->status;
+	if (plain)
+		hit_fill_value(hit, it, st);
+	else
+		hit_fill_peek(hit, it, st);
+	if (st == STORE_HIT)
+		item_mark_used(it, ticks);
+	return st;
+}
+
+enum store_status
+store_get_found(const struct store_shard *s, const struct store_key *k, const struct item *found,
+		struct store_hit *hit)
+{
+	return get_found(s, k, found, hit, false);
+}
+
+enum store_status
+store_read_found(const struct store_shard *s, const struct store_key *k, const struct item *found,
+		 struct store_hit *hit)
+{
+	return get_found(s, k, found, hit, true);
 }
 
 uint64_t
