@@ -140,6 +140,53 @@ test_get_found(void **state)
 	store_shard_destroy(&s);
 }
 
+/*
+ * store_read_found (a plain get's read) gives what store_get_found gives of the fields a get
+ * uses, with a hint or without, hit or miss, and marks a hit used as it does (the next read's
+ * `fetched`, which only store_get_found reports).
+ */
+static void
+test_read_found(void **state)
+{
+	struct store_shard *s = test_shard_create(&env, 8u << 20);
+	struct store_key a, b;
+	const struct store_key *kp[1] = {&a};
+	const struct item *found[1];
+	struct store_hit full, plain;
+	uint64_t cas = 0;
+
+	(void)state;
+	store_key_init(&a, &env.digest_key, "alpha", 5);
+	store_key_init(&b, &env.digest_key, "beta", 4);
+	assert_int_equal(test_put(s, &a, STORE_MODE_SET, "value", 5, 42, 0, 0, &cas), STORE_STORED);
+	store_prefetch_bulk(s, kp, 1, found);
+	assert_non_null(found[0]);
+	for (int hint = 0; hint < 2; hint++) {
+		const struct item *f = hint ? found[0] : NULL;
+
+		assert_int_equal(store_read_found(s, &a, f, &plain), STORE_HIT);
+		assert_int_equal(store_get_found(s, &a, f, &full), STORE_HIT);
+		assert_int_equal(plain.status, STORE_HIT);
+		assert_ptr_equal(plain.it, full.it);
+		assert_ptr_equal(plain.value, full.value);
+		assert_memory_equal(plain.value, "value", 5);
+		assert_int_equal(plain.nbytes, 5);
+		assert_int_equal(plain.seg_len, full.seg_len);
+		assert_ptr_equal(plain.seg_next, full.seg_next);
+		assert_int_equal(plain.client_flags, 42);
+		assert_int_equal(plain.cas, cas);
+		assert_int_equal(full.cas, cas);
+		/* the plain read before it marked the item used */
+		assert_true(full.fetched);
+	}
+	assert_int_equal(store_read_found(s, &b, found[0], &plain), STORE_MISS);
+	assert_int_equal(plain.status, STORE_MISS);
+	assert_null(plain.it);
+	assert_int_equal(store_read_found(s, &b, NULL, &plain), STORE_MISS);
+	test_shard_settle(s);
+	store_shard_destroy(&s);
+}
+
 int
 main(void)
 {
@@ -148,6 +195,7 @@ main(void)
 		cmocka_unit_test(test_prefetch_bulk_changes_nothing),
 		cmocka_unit_test(test_mem_socket),
 		cmocka_unit_test(test_get_found),
+		cmocka_unit_test(test_read_found),
 	};
 
 	test_eal_init("0", 256);
