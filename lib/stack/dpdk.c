@@ -54,7 +54,6 @@ struct dpdk_stack {
 	uint16_t reta[512];
 };
 
-static const struct stack_ops dpdk_ops;
 
 /** Most segments one dpdk_recv_lend() call lends. */
 #define STACK_DPDK_LEND_MAX 16
@@ -192,7 +191,7 @@ stack_dpdk_create(const struct stack_params *p, const struct net_iface *ifc, uin
 		*err = -ENOMEM;
 		return NULL;
 	}
-	ds->base.ops = &dpdk_ops;
+	ds->base.ops = &stack_dpdk_ops;
 	ds->ifc = ifc;
 	ds->queue_id = queue;
 	ds->cycles_per_us = rte_get_tsc_hz() / 1000000 ? rte_get_tsc_hz() / 1000000 : 1;
@@ -215,7 +214,7 @@ stack_dpdk_create(const struct stack_params *p, const struct net_iface *ifc, uin
 const struct net_counters *
 stack_dpdk_counters(const struct stack *s)
 {
-	if (s == NULL || s->ops != &dpdk_ops)
+	if (s == NULL || s->ops != &stack_dpdk_ops)
 		return NULL;
 	return net_queue_counters(to_cdpdk(s)->q);
 }
@@ -223,7 +222,7 @@ stack_dpdk_counters(const struct stack *s)
 struct tcp_ctx *
 stack_dpdk_tcp(const struct stack *s)
 {
-	if (s == NULL || s->ops != &dpdk_ops)
+	if (s == NULL || s->ops != &stack_dpdk_ops)
 		return NULL;
 	return to_cdpdk(s)->tcp;
 }
@@ -413,8 +412,8 @@ dpdk_send_one(struct dpdk_stack *ds, const struct stack_dgram_out *d)
 			    rte_cpu_to_be_16(ds->ifc->udp_port));
 }
 
-static void *
-dpdk_dgram_buf(struct stack *s, uint32_t *room)
+void *
+stack_dpdk_dgram_buf(struct stack *s, uint32_t *room)
 {
 	struct dpdk_stack *ds = to_dpdk(s);
 
@@ -428,8 +427,8 @@ dpdk_dgram_buf(struct stack *s, uint32_t *room)
 	return ds->dgram_payload;
 }
 
-static int
-dpdk_dgram_buf_send(struct stack *s, uint32_t len, uint16_t via, const struct stack_addr *to)
+int
+stack_dpdk_dgram_buf_send(struct stack *s, uint32_t len, uint16_t via, const struct stack_addr *to)
 {
 	struct dpdk_stack *ds = to_dpdk(s);
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)&to->ss;
@@ -609,7 +608,7 @@ dpdk_conn_id(const struct stack_conn *c)
 	return tcp_conn_id(to_ctcp(c));
 }
 
-static const struct stack_ops dpdk_ops = {
+const struct stack_ops stack_dpdk_ops = {
 	.name = "dpdk",
 	.destroy = dpdk_destroy,
 	.poll = dpdk_poll,
@@ -622,8 +621,8 @@ static const struct stack_ops dpdk_ops = {
 	.close = dpdk_close,
 	.recv_dgrams = dpdk_recv_dgrams,
 	.send_dgrams = dpdk_send_dgrams,
-	.dgram_buf = dpdk_dgram_buf,
-	.dgram_buf_send = dpdk_dgram_buf_send,
+	.dgram_buf = stack_dpdk_dgram_buf,
+	.dgram_buf_send = stack_dpdk_dgram_buf_send,
 	.flush = dpdk_flush,
 	.wake = dpdk_wake,
 	.conn_set_user = dpdk_conn_set_user,

@@ -146,6 +146,20 @@ struct stack {
 	const struct stack_ops *ops;
 };
 
+/*
+ * The dpdk backend's ops, and its two calls of a UDP reply written in place: the inline
+ * wrappers below call those directly on that backend instead of through the table, so that
+ * LTO can inline them into the reply path (every datagram of the fast path makes both).
+ */
+extern const struct stack_ops stack_dpdk_ops;
+
+/** stack_dgram_buf() on the dpdk backend @p s (its ops are stack_dpdk_ops). */
+void *stack_dpdk_dgram_buf(struct stack *s, uint32_t *room);
+
+/** stack_dgram_buf_send() on the dpdk backend @p s (its ops are stack_dpdk_ops). */
+int stack_dpdk_dgram_buf_send(struct stack *s, uint32_t len, uint16_t via,
+			      const struct stack_addr *to);
+
 /**
  * [setup] Create the socket backend for one worker: for every listen entry a TCP listener
  * (SO_REUSEPORT, non-blocking, TCP_NODELAY on accepted connections) if tcp_port != 0 and a
@@ -324,6 +338,8 @@ stack_send_dgrams(struct stack *s, const struct stack_dgram_out *d, unsigned n)
 static inline void *
 stack_dgram_buf(struct stack *s, uint32_t *room)
 {
+	if (s->ops == &stack_dpdk_ops) /* (a direct call: inlined where LTO can) */
+		return stack_dpdk_dgram_buf(s, room);
 	return s->ops->dgram_buf != NULL ? s->ops->dgram_buf(s, room) : NULL;
 }
 
@@ -337,6 +353,8 @@ stack_dgram_buf(struct stack *s, uint32_t *room)
 static inline int
 stack_dgram_buf_send(struct stack *s, uint32_t len, uint16_t via, const struct stack_addr *to)
 {
+	if (s->ops == &stack_dpdk_ops)
+		return stack_dpdk_dgram_buf_send(s, len, via, to);
 	return s->ops->dgram_buf_send != NULL ? s->ops->dgram_buf_send(s, len, via, to) :
 						-EOPNOTSUPP;
 }
