@@ -100,6 +100,11 @@ struct net_queue {
 	struct net_frag_tbl *frag; /* IPv4 reassembly (frag.c) */
 	struct net_fault_run *fault; /* fault injection (fault.c); NULL: off */
 	struct net_peer_cache peer;
+	/*
+	 * The last IPv4 source the receive shortcut accepted (net_rx_source_ok()), with bit 32
+	 * set; 0: none yet.
+	 */
+	uint64_t rx_src_ok;
 	struct net_arp_recent arp_recent[NET_ARP_RECENT];
 	struct rte_mbuf *tx[NET_BURST];
 	/*
@@ -204,6 +209,24 @@ net_ipv4_source_ok(const struct net_iface *ifc, rte_be32_t src)
 	if (rte_be_to_cpu_32(ifc->netmask) < 0xfffffffeu && net_iface_on_link(ifc, src) &&
 	    (src | ifc->netmask) == RTE_BE32(0xffffffff))
 		return false;
+	return true;
+}
+
+/**
+ * net_ipv4_source_ok() for the receive shortcut, remembering the last source it accepted (the
+ * interface's addresses do not change while the queue runs): steady traffic from one client
+ * pays one compare. Queue worker thread only.
+ */
+static inline bool
+net_rx_source_ok(struct net_queue *q, rte_be32_t src)
+{
+	uint64_t tagged = (uint64_t)src | (1ull << 32); /* (never 0: no source matches "none") */
+
+	if (likely(q->rx_src_ok == tagged))
+		return true;
+	if (!net_ipv4_source_ok(q->ifc, src))
+		return false;
+	q->rx_src_ok = tagged;
 	return true;
 }
 

@@ -49,7 +49,7 @@ net_rx_fast_udp(struct net_queue *q, struct rte_mbuf *m, struct net_rx *rx)
 	    ip->dst_addr != ifc->ip || tlen < hlen + sizeof(*uh) || tlen > m->data_len - l2 ||
 	    rte_be_to_cpu_16(uh->dgram_len) != len || ifc->udp_port == 0 ||
 	    uh->dst_port != rte_cpu_to_be_16(ifc->udp_port) ||
-	    !net_ipv4_source_ok(ifc, ip->src_addr) || !net_ipv4_cksum_ok(q, m, ip, hlen) ||
+	    !net_rx_source_ok(q, ip->src_addr) || !net_ipv4_cksum_ok(q, m, ip, hlen) ||
 	    (uh->dgram_cksum != 0 && !net_l4_cksum_flat_ok(q, m, ip, uh, len)))
 		return false;
 	rx->src_mac = eh->src_addr;

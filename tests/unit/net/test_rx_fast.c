@@ -339,6 +339,48 @@ test_declines_each_other_frame(void **state)
 	A.rx.max = RTE_DIM(A.out);
 }
 
+/*
+ * The source the shortcut last accepted is remembered (net_rx_source_ok): a source of 0 on a
+ * queue that has accepted none yet, and refused sources between accepted ones, are declined.
+ */
+/* Frame @p f (@p len bytes) must be taken by the shortcut of side @p s; its output emptied. */
+static void
+expect_taken(struct side *s, const uint8_t *f, size_t len)
+{
+	assert_true(net_rx_fast_udp(s->q, mbuf_of(f, len, 0, 0), &s->rx));
+	for (unsigned i = 0; i < s->rx.n; i++)
+		rte_pktmbuf_free(s->out[i].m);
+	s->rx.n = 0;
+}
+
+static void
+test_source_remembered(void **state)
+{
+	static const rte_be32_t refused[] = {0, IP4(10, 9, 0, 255), OUR_IP, IP4(127, 0, 0, 1)};
+	uint8_t f[128];
+	size_t len;
+
+	(void)state;
+	len = udp_frame(f, 20);
+	ip_of(f)->src_addr = 0;
+	fix_sums(f);
+	expect_declined(&A, f, len, 0, 0);
+	for (unsigned i = 0; i < RTE_DIM(refused); i++) {
+		len = udp_frame(f, 20);
+		expect_taken(&A, f, len);
+		ip_of(f)->src_addr = refused[i];
+		fix_sums(f);
+		expect_declined(&A, f, len, 0, 0);
+	}
+	/* another valid source is taken, and then the first again */
+	len = udp_frame(f, 20);
+	ip_of(f)->src_addr = IP4(10, 9, 0, 77);
+	fix_sums(f);
+	expect_taken(&A, f, len);
+	len = udp_frame(f, 20);
+	expect_taken(&A, f, len);
+}
+
 /* A queue on a VLAN interface takes no untagged frame (the full path drops it: vlan). */
 static void
 test_declines_on_vlan_iface(void **state)
@@ -572,6 +614,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_takes_common_frame, test_setup, test_teardown),
 		cmocka_unit_test_setup_teardown(test_declines_each_other_frame, test_setup,
 						test_teardown),
+		cmocka_unit_test_setup_teardown(test_source_remembered, test_setup, test_teardown),
 		cmocka_unit_test_setup_teardown(test_declines_on_vlan_iface, test_setup,
 						test_teardown),
 		cmocka_unit_test_setup_teardown(test_nic_verdicts, test_setup, test_teardown),
