@@ -288,10 +288,11 @@ worker_run_deferred(struct worker *w)
 	return n;
 }
 
+/** Take and answer the stack's datagrams; @p t0 is the TSC now (the caller's last reading). */
 static void
-worker_udp(struct worker *w)
+worker_udp(struct worker *w, uint64_t t0)
 {
-	uint64_t t0 = rte_rdtsc(), t1;
+	uint64_t t1;
 
 	for (int batches = 0; batches < 4; batches++) {
 		int n = stack_recv_dgrams(w->stack, w->udp_rx, WORKER_UDP_BATCH);
@@ -317,9 +318,12 @@ worker_udp(struct worker *w)
 	w->stage.udp_flush += rte_rdtsc() - t0;
 }
 
-/** Handle @p n events of one poll. @return n (0 when the poll failed or found nothing). */
+/**
+ * Handle @p n events of one poll, which ended at TSC @p now. @return n (0 when the poll failed
+ * or found nothing).
+ */
 static unsigned
-worker_handle(struct worker *w, const struct stack_event *ev, int n)
+worker_handle(struct worker *w, const struct stack_event *ev, int n, uint64_t now)
 {
 	for (int i = 0; i < n; i++) {
 		struct conn *c = ev[i].user;
@@ -337,7 +341,8 @@ worker_handle(struct worker *w, const struct stack_event *ev, int n)
 				conn_on_writable(w, c);
 			break;
 		case STACK_EV_DGRAMS:
-			worker_udp(w);
+			/* (the poll's end is the time unless other events ran first) */
+			worker_udp(w, i == 0 ? now : rte_rdtsc());
 			break;
 		case STACK_EV_WAKE:
 			break;
@@ -346,16 +351,19 @@ worker_handle(struct worker *w, const struct stack_event *ev, int n)
 	return n > 0 ? (unsigned)n : 0;
 }
 
-/** Poll the stack without waiting and handle what it reports. */
+/**
+ * Poll the stack without waiting and handle what it reports; @p t0 is the TSC the loop read
+ * last (where its iteration began).
+ */
 static unsigned
-worker_events(struct worker *w)
+worker_events(struct worker *w, uint64_t t0)
 {
 	struct stack_event ev[WORKER_EVENTS];
-	uint64_t t0 = rte_rdtsc();
 	int n = stack_poll(w->stack, ev, WORKER_EVENTS, 0);
+	uint64_t t1 = rte_rdtsc();
 
-	w->stage.poll += rte_rdtsc() - t0;
-	return worker_handle(w, ev, n);
+	w->stage.poll += t1 - t0;
+	return worker_handle(w, ev, n, t1);
 }
 
 /**
@@ -418,7 +426,7 @@ worker_sleep(struct worker *w, const struct net_counters *nic, struct loop_mark 
 	STAT_ADD(&w->stats, idle_cycles, now - m->tsc);
 	loop_mark(w, m, nic, now);
 	w->loop_tsc = now;
-	return worker_handle(w, ev, n);
+	return worker_handle(w, ev, n, now);
 }
 
 /**
@@ -468,7 +476,7 @@ worker_main(void *arg)
 		if (mark.tsc - last_work >= spin_cycles && !worker_has_work(w))
 			work += worker_sleep(w, nic, &mark);
 		else
-			work += worker_events(w);
+			work += worker_events(w, mark.tsc);
 		work += forward_serve(w);
 		work += forward_collect(w);
 		/* Decompressed values live as long as item memory: until this quiescent state. */

@@ -92,7 +92,8 @@ struct net_queue {
 	uint64_t hz;	       /* TSC cycles per second */
 	uint64_t now_tsc;      /* time of the burst being processed */
 	uint64_t now_s;	       /* now_tsc in seconds (the neighbour table's clock) */
-	uint64_t tx_first_tsc; /* when the oldest frame in tx[] was added */
+	uint64_t tx_first_tsc; /* now_tsc when the oldest frame in tx[] was added: the drain
+				  (net_queue_timers) sends it within drain_cycles of that, or sooner */
 	uint64_t drain_cycles; /* NET_TX_DRAIN_US in cycles */
 	uint64_t arp_gap_cycles;
 	uint64_t gw_next_tsc;	   /* queue 0: next gateway check */
@@ -596,7 +597,7 @@ static inline void
 net_tx_enqueue(struct net_queue *q, struct rte_mbuf *m)
 {
 	if (q->tx_n == 0)
-		q->tx_first_tsc = rte_rdtsc();
+		q->tx_first_tsc = q->now_tsc; /* (no clock read: at or before now) */
 	q->tx[q->tx_n++] = m;
 	if (q->tx_n == NET_BURST)
 		net_tx_flush(q);
