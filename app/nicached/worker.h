@@ -41,7 +41,7 @@
  */
 #define WORKER_OUT_COPY_MAX 256
 /** UDP datagrams received per batch, and the largest datagram accepted. */
-#define WORKER_UDP_BATCH 32
+#define WORKER_UDP_BATCH 16
 /** Spare receive chunks a worker keeps (32 KB each). */
 #define WORKER_SPARE_CHUNKS 16
 #define WORKER_UDP_MAX 65536
