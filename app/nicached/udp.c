@@ -60,7 +60,8 @@ udp_lookup_bulk(struct worker *w, const struct udp_lookup *l, unsigned n)
 	}
 }
 
-void
+/* (flatten: the key scan, digest, shard and bulk lookup inlined into it; see udp_direct.c) */
+__attribute__((flatten)) void
 udp_prefetch(struct worker *w, const struct stack_dgram *d, unsigned n)
 {
 	struct udp_lookup look[WORKER_UDP_BATCH * UDP_HINT_KEYS];
