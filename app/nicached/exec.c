@@ -98,6 +98,8 @@ exec_result_inflate(const struct exec_ctx *ctx, struct proto_result *res,
 	if (rc < 0) {
 		res->value = NULL;
 		res->value_len = 0;
+		res->value_seg_len = 0;
+		res->value_more = NULL;
 		return rc;
 	}
 	res->value = plain.value;
@@ -182,13 +184,21 @@ exec_read(const struct exec_ctx *ctx, const struct store_shard *s, const struct 
 		exec_meta_read(ctx, s, k, req, res);
 		return;
 	}
-	memset(res, 0, sizeof(*res));
+	/* (Not cleared whole: the writers of a get's HIT, MISS or NO_MEMORY read no more.) */
 	st = store_read_found(s, k, found, &hit); /* (fill_hit() and count_get() read no more) */
 	count_get(ctx->stats, st, &hit);
-	if (st == STORE_HIT)
+	if (st == STORE_HIT) {
 		fill_hit(ctx, res, &hit);
-	else
-		res->status = PROTO_ST_MISS;
+		return;
+	}
+	res->status = PROTO_ST_MISS;
+	res->value = NULL;
+	res->value_len = 0;
+	res->value_seg_len = 0;
+	res->value_more = NULL;
+	res->value_next = NULL;
+	res->client_flags = 0;
+	res->cas = 0;
 }
 
 static const enum store_mode store_mode_of[PROTO_MODE_COUNT] = {

@@ -70,7 +70,9 @@ bool exec_is_write(const struct proto_request *req);
  * @p found: what store_prefetch_bulk() found for @p k in the caller's current read-side
  * critical section, or NULL (see store_get_found() for when the caller may pass one; meta
  * reads look the key up again). Values in *res point into the item: write the reply before
- * the next quiescent state.
+ * the next quiescent state. A get (not meta) writes only the fields its writers read (status:
+ * HIT, MISS or NO_MEMORY; the value's fields, client_flags, cas); the others keep what they
+ * held. A meta read fills all of *res.
  */
 void exec_read(const struct exec_ctx *ctx, const struct store_shard *s, const struct store_key *k,
 	       const struct item *found, const struct proto_request *req, struct proto_result *res);
