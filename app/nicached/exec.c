@@ -100,6 +100,7 @@ exec_result_inflate(const struct exec_ctx *ctx, struct proto_result *res,
 		res->value_len = 0;
 		res->value_seg_len = 0;
 		res->value_more = NULL;
+		res->value_next = NULL;
 		return rc;
 	}
 	res->value = plain.value;
