@@ -2,7 +2,7 @@
 # The floor under nicached's cycles per request on the memif lab: what the driver alone costs.
 #
 #   scripts/memif-floor.sh [--duration 5] [--window 64] [--mcgen PATH] [--zero-copy]
-#                          [--pages huge|4k]
+#                          [--pages auto|huge|4k]
 #
 # Root only. One run of bench-memif.sh's load (mcgen -x dpdk-udp, one source port, --window
 # GETs of 16-byte keys in flight, on CPU 0) against DPDK's own dpdk-testpmd instead of nicached:
@@ -18,8 +18,8 @@
 # --zero-copy: the lab's zero-copy mode (common.sh MEMIF_ZC): testpmd is the memif client with
 # zero-copy=yes (mcgen, the server, copies frames into testpmd's mbufs and out of them), as
 # nicached is in bench-memif.sh --zero-copy.
-# --pages: testpmd's memory, 4 KiB pages (the default) or 2 MiB hugepages (reserved already;
-# common.sh MEMIF_PAGES), as nicached's in bench-memif.sh --pages.
+# --pages: testpmd's memory, 4 KiB pages (the default), 2 MiB hugepages (reserved already), or
+# auto (common.sh memif_pages: hugepages when 512 are free), as bench-memif.sh --pages.
 # Prints one line: "floor: C cycles/packet, P packets/s (testpmd 5tswap over memif[, zero-copy])".
 # Exit 1 when testpmd does not start or forwards nothing.
 # NC_MEMIF_TAG (default nc) starts the names of the memif socket and the EAL file prefixes.
@@ -46,8 +46,8 @@ while (($#)); do
 done
 [[ $DURATION =~ ^[1-9][0-9]*$ && $WINDOW =~ ^[1-9][0-9]*$ ]] ||
 	{ echo "memif-floor: --duration and --window want positive integers" >&2; exit 2; }
-[[ ${MEMIF_PAGES:-4k} == 4k || $MEMIF_PAGES == huge ]] ||
-	{ echo "memif-floor: --pages huge or 4k" >&2; exit 2; }
+MEMIF_PAGES=$(memif_pages "$MEMIF_PAGES") ||
+	{ echo "memif-floor: --pages auto, huge or 4k" >&2; exit 2; }
 [[ $(id -u) -eq 0 ]] || { echo "memif-floor: needs root (memif socket in /run)" >&2; exit 1; }
 TESTPMD=$(command -v dpdk-testpmd) ||
 	{ echo "memif-floor: dpdk-testpmd missing (Debian package dpdk)" >&2; exit 1; }

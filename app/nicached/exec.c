@@ -88,6 +88,17 @@ exec_hit_plain(const struct exec_ctx *ctx, const struct store_hit *hit, struct s
 	return 0;
 }
 
+/** Mark @p res as holding no value: every value field of it empty. */
+static inline void
+result_no_value(struct proto_result *res)
+{
+	res->value = NULL;
+	res->value_len = 0;
+	res->value_seg_len = 0;
+	res->value_more = NULL;
+	res->value_next = NULL;
+}
+
 int
 exec_result_inflate(const struct exec_ctx *ctx, struct proto_result *res,
 		    const struct store_hit *hit)
@@ -96,11 +107,7 @@ exec_result_inflate(const struct exec_ctx *ctx, struct proto_result *res,
 	int rc = exec_hit_plain(ctx, hit, &plain);
 
 	if (rc < 0) {
-		res->value = NULL;
-		res->value_len = 0;
-		res->value_seg_len = 0;
-		res->value_more = NULL;
-		res->value_next = NULL;
+		result_no_value(res);
 		return rc;
 	}
 	res->value = plain.value;
@@ -193,11 +200,7 @@ exec_read(const struct exec_ctx *ctx, const struct store_shard *s, const struct 
 		return;
 	}
 	res->status = PROTO_ST_MISS;
-	res->value = NULL;
-	res->value_len = 0;
-	res->value_seg_len = 0;
-	res->value_more = NULL;
-	res->value_next = NULL;
+	result_no_value(res);
 	res->client_flags = 0;
 	res->cas = 0;
 }

@@ -54,7 +54,6 @@ struct dpdk_stack {
 	uint16_t reta[512];
 };
 
-
 /** Most segments one dpdk_recv_lend() call lends. */
 #define STACK_DPDK_LEND_MAX 16
 

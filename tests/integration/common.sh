@@ -302,12 +302,16 @@ memif_lab() {
 	MEMIF_SOCKET=/run/nicached-$1.memif
 	local rings="id=0,socket=$MEMIF_SOCKET,rsize=10,bsize=2048"
 	# shellcheck disable=SC2034  # the caller's
-	# (on hugepages without shared files: --in-memory implies --no-shconf)
+	# The stand-in's pages: hugepages without shared files (--in-memory implies --no-shconf);
+	# on 4 KiB pages the zero-copy client keeps EAL's multi-process channel.
 	local pages=(--no-huge --no-shconf)
-	[[ ${MEMIF_PAGES:-} != huge ]] || pages=(--in-memory)
+	if [[ ${MEMIF_PAGES:-} == huge ]]; then
+		pages=(--in-memory)
+	elif [[ ${MEMIF_ZC:-0} == 1 ]]; then
+		pages=(--no-huge)
+	fi
 	if [[ ${MEMIF_ZC:-0} == 1 ]]; then
 		MEMIF_PEER_EAL=(--no-huge --no-shconf --no-pci "--vdev=net_memif0,role=server,$rings")
-		[[ ${MEMIF_PAGES:-} == huge ]] || pages=(--no-huge)
 		MEMIF_OWN_EAL=("${pages[@]}" --single-file-segments --no-pci
 			"--vdev=net_memif0,role=client,$rings,zero-copy=yes")
 	else

@@ -339,10 +339,6 @@ test_declines_each_other_frame(void **state)
 	A.rx.max = RTE_DIM(A.out);
 }
 
-/*
- * The source the shortcut last accepted is remembered (net_rx_source_ok): a source of 0 on a
- * queue that has accepted none yet, and refused sources between accepted ones, are declined.
- */
 /* Frame @p f (@p len bytes) must be taken by the shortcut of side @p s; its output emptied. */
 static void
 expect_taken(struct side *s, const uint8_t *f, size_t len)
@@ -353,6 +349,10 @@ expect_taken(struct side *s, const uint8_t *f, size_t len)
 	s->rx.n = 0;
 }
 
+/*
+ * The source the shortcut last accepted is remembered (net_rx_source_ok): a source of 0 on a
+ * queue that has accepted none yet, and refused sources between accepted ones, are declined.
+ */
 static void
 test_source_remembered(void **state)
 {
