@@ -21,6 +21,7 @@
 #include "genlink/steer.h"
 #include "tcp/tcp.h"
 
+#include "dpdk_site.h"
 #include "run.h"
 
 #define EAL_ARGS_MAX   64
@@ -176,6 +177,7 @@ mcgen_dpdk_setup(const struct mcgen_options *o, const struct sockaddr_storage *s
 {
 	char words[MCGEN_STR_LEN], *argv[EAL_ARGS_MAX];
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)server;
+	struct mcgen_site site = {0};
 	struct mcgen_dpdk *d;
 	struct in_addr src;
 	char *eal_folder;
@@ -188,7 +190,14 @@ mcgen_dpdk_setup(const struct mcgen_options *o, const struct sockaddr_storage *s
 			 mcgen_transport_name(o->transport));
 		return -EINVAL;
 	}
-	if (inet_pton(AF_INET, o->src_ip, &src) != 1) {
+	if (o->site[0] != '\0') {
+		rc = mcgen_site_load(o->site, o->drivers_dir, (unsigned)o->threads, &site, err,
+				     errlen);
+		if (rc < 0)
+			return rc;
+		src.s_addr = site.ip;
+	}
+	if (o->src_ip[0] != '\0' && inet_pton(AF_INET, o->src_ip, &src) != 1) {
 		snprintf(err, errlen, "--src-ip '%s': want an IPv4 address", o->src_ip);
 		return -EINVAL;
 	}
@@ -196,10 +205,14 @@ mcgen_dpdk_setup(const struct mcgen_options *o, const struct sockaddr_storage *s
 	if (rc < 0)
 		return rc;
 	argc = eal_split(o->eal, words, sizeof(words), argv);
-	if (argc < 0) {
-		snprintf(err, errlen, "--eal: more than %d words", EAL_ARGS_MAX - 2);
+	if (argc < 0 || argc + site.argc > EAL_ARGS_MAX - 1) {
+		snprintf(err, errlen, "--eal: more than %d words", EAL_ARGS_MAX - 2 - site.argc);
 		return -EINVAL;
 	}
+	/* The site's device after the user's words (the first port EAL gives is the load's). */
+	for (int i = 0; i < site.argc; i++)
+		argv[argc++] = site.argv[i];
+	argv[argc] = NULL;
 	d = calloc(1, sizeof(*d));
 	if (d != NULL) {
 		d->nlinks = (unsigned)o->threads;
@@ -214,7 +227,8 @@ mcgen_dpdk_setup(const struct mcgen_options *o, const struct sockaddr_storage *s
 	/* EAL's runtime folder goes at exit (before its own handlers, so it runs after them). */
 	eal_folder = nc_exit_rmdir();
 	if (rte_eal_init(argc, argv) < 0) {
-		snprintf(err, errlen, "EAL (--eal '%s'): %s", o->eal, rte_strerror(rte_errno));
+		snprintf(err, errlen, "EAL (--eal '%s'%s%s): %s", o->eal,
+			 site.argc > 0 ? " and the device of " : "", o->site, rte_strerror(rte_errno));
 		mcgen_dpdk_teardown(&d);
 		return -EINVAL;
 	}
@@ -235,8 +249,9 @@ mcgen_dpdk_setup(const struct mcgen_options *o, const struct sockaddr_storage *s
 		return -EINVAL;
 	}
 	d->links[0].cancelled = setup_cancelled;
-	rc = genlink_port_start(&d->links[0], (uint16_t)d->nlinks, (unsigned)(o->link_wait * 1000),
-				err, errlen);
+	rc = genlink_port_start(&d->links[0], (uint16_t)d->nlinks,
+				o->site[0] != '\0' ? &site.port : NULL,
+				(unsigned)(o->link_wait * 1000), err, errlen);
 	if (rc == -EINTR)
 		snprintf(err, errlen, "%s (while waiting for the link)", mcgen_run_interrupted_why());
 	if (rc == 0) {

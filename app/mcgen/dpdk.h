@@ -46,11 +46,12 @@ struct mcgen_server_stats {
 };
 
 /**
- * Start EAL with --eal, the port with --threads queue pairs, and learn the MAC of @p server
- * (an IPv4 address). Once per process: EAL cannot start twice.
- * @return 0 with *@p out; -EINVAL (bad --eal, --src-ip, --dst-mac, not IPv4), -ENODEV (no
- * port), -ETIMEDOUT (no link), -EHOSTUNREACH (no ARP reply), or another negative errno,
- * with a message in @p err.
+ * Start EAL with --eal (and --site's device: dpdk_site.h), the port with --threads queue
+ * pairs (as --site's profile says, else genlink's built-in setup), and learn the MAC of
+ * @p server (an IPv4 address). Once per process: EAL cannot start twice.
+ * @return 0 with *@p out; -EINVAL (bad --eal, --site, --src-ip, --dst-mac, not IPv4),
+ * -ENOENT (--site or its profile missing), -ENODEV (no port), -ETIMEDOUT (no link),
+ * -EHOSTUNREACH (no ARP reply), or another negative errno, with a message in @p err.
  */
 int mcgen_dpdk_setup(const struct mcgen_options *o, const struct sockaddr_storage *server,
 		     struct mcgen_dpdk **out, char *err, size_t errlen);

@@ -391,14 +391,16 @@ check_together(const struct mcgen_options *o, const bool *given, char *err, size
 			    (unsigned long long)o->conns, (unsigned long long)o->threads);
 	if (!mcgen_transport_is_dpdk(o->transport)) {
 		if (o->eal[0] != '\0' || o->src_ip[0] != '\0' || o->dst_mac[0] != '\0' ||
-		    o->cross_queues)
-			return fail(err, errlen, "--eal, --src-ip, --dst-mac and --cross-queues are for "
-				    "dpdk transports");
+		    o->cross_queues || o->site[0] != '\0' || o->drivers_dir[0] != '\0')
+			return fail(err, errlen, "--eal, --site, --drivers-dir, --src-ip, --dst-mac and "
+				    "--cross-queues are for dpdk transports");
 		return 0;
 	}
-	if (o->eal[0] == '\0' || o->src_ip[0] == '\0')
-		return fail(err, errlen, "-x %s needs --eal (or EAL arguments after --) and --src-ip",
-			    mcgen_transport_name(o->transport));
+	if (o->site[0] == '\0' && (o->eal[0] == '\0' || o->src_ip[0] == '\0'))
+		return fail(err, errlen, "-x %s needs --site, or --eal (or EAL arguments after --) "
+			    "and --src-ip", mcgen_transport_name(o->transport));
+	if (o->drivers_dir[0] != '\0' && o->site[0] == '\0')
+		return fail(err, errlen, "--drivers-dir is for --site's profile");
 	/* Thread i's connections: a block of ceil(conns / threads) ports from --src-port. */
 	if (o->src_port + (o->conns + o->threads - 1) / o->threads * o->threads > 65536)
 		return fail(err, errlen, "--src-port %llu leaves too few ports for --conns %llu",

@@ -185,6 +185,14 @@ struct mcgen_rates {
 	  "dpdk: EAL arguments (the words after -- are added), e.g. \"-l 0 --no-huge "     \
 	  "--no-pci --vdev=net_memif0,role=client,socket=/run/nicached-IF.memif\"; one "  \
 	  "queue pair per --threads on the first port")                                     \
+	X(str, site, 0, "site", "", 0, 0, "file",                                            \
+	  "dpdk: the port from a site file as nicached reads one (its [port] profile in "   \
+	  "--drivers-dir gives the device's EAL arguments, added to --eal, and the rings, "   \
+	  "RSS and pool; its [ipv4] address is --src-ip unless given); frames stay "          \
+	  "untagged with software checksums")                                               \
+	X(str, drivers_dir, 0, "drivers-dir", "", 0, 0, "dir",                               \
+	  "dpdk: the folder of the NIC profiles --site names (default: nicached's, "        \
+	  NC_DRIVERS_DIR ", or the source tree's when run from a build tree)")             \
 	X(str, src_ip, 0, "src-ip", "", 0, 0, "a.b.c.d", "dpdk: our IPv4 address on the port") \
 	X(uint, src_port, 0, "src-port", "40000", 1, 65535, "port",                          \
 	  "dpdk: first source port; thread i owns the i-th block of ceil(conns/threads) "  \

@@ -22,13 +22,27 @@
 /* The RSS types asked for when there are several queues, as far as the device offers them. */
 #define RSS_WANTED (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP | RTE_ETH_RSS_TCP)
 
-/* Configures @p port with @p nq queue pairs on @p pool. */
+void
+genlink_port_conf_default(struct genlink_port_conf *c)
+{
+	*c = (struct genlink_port_conf){
+		.rx_desc = RING_DESC,
+		.tx_desc = RING_DESC,
+		.rss_hf = RSS_WANTED,
+		.mbuf_data_room = RTE_MBUF_DEFAULT_BUF_SIZE,
+		.mbuf_cache = POOL_CACHE,
+		.mbuf_extra = POOL_EXTRA,
+	};
+}
+
+/* Configures @p l's port with @p nq queue pairs as @p c says, on a pool of its own. */
 static int
-port_configure(struct genlink *l, uint16_t nq, char *msg, size_t msgcap)
+port_configure(struct genlink *l, uint16_t nq, const struct genlink_port_conf *c, char *msg,
+	       size_t msgcap)
 {
 	struct rte_eth_conf conf = {0};
 	struct rte_eth_dev_info info;
-	uint16_t rxd = RING_DESC, txd = RING_DESC;
+	uint16_t rxd = c->rx_desc, txd = c->tx_desc;
 	int socket = (int)rte_socket_id(), rc;
 	unsigned mbufs;
 
@@ -42,13 +56,18 @@ port_configure(struct genlink *l, uint16_t nq, char *msg, size_t msgcap)
 			 l->port_id, info.driver_name, info.max_rx_queues, info.max_tx_queues, nq);
 		return -EINVAL;
 	}
-	if (nq > 1 && (info.flow_type_rss_offloads & RSS_WANTED) != 0) {
+	if (nq > 1 && (info.flow_type_rss_offloads & c->rss_hf) != 0) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-		conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads & RSS_WANTED;
+		conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads & c->rss_hf;
+		if (c->rss_key_len > 0 && c->rss_key_len == info.hash_key_size) {
+			conf.rx_adv_conf.rss_conf.rss_key = (uint8_t *)(uintptr_t)c->rss_key;
+			conf.rx_adv_conf.rss_conf.rss_key_len = c->rss_key_len;
+		}
 	}
-	mbufs = nq * (2u * RING_DESC + 2u * GENLINK_BURST + POOL_CACHE) + POOL_EXTRA;
-	l->pool = rte_pktmbuf_pool_create("genlink", mbufs, POOL_CACHE, 0,
-					  RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+	mbufs = nq * (unsigned)(c->rx_desc + c->tx_desc + 2u * GENLINK_BURST + c->mbuf_cache) +
+		c->mbuf_extra;
+	l->pool = rte_pktmbuf_pool_create("genlink", mbufs, c->mbuf_cache, 0, c->mbuf_data_room,
+					  socket);
 	if (l->pool == NULL) {
 		snprintf(msg, msgcap, "mbuf pool of %u: %s", mbufs, rte_strerror(rte_errno));
 		return -ENOMEM;
@@ -70,9 +89,10 @@ port_configure(struct genlink *l, uint16_t nq, char *msg, size_t msgcap)
 }
 
 int
-genlink_port_start(struct genlink *l, uint16_t nb_queues, unsigned wait_ms, char *msg,
-		   size_t msgcap)
+genlink_port_start(struct genlink *l, uint16_t nb_queues, const struct genlink_port_conf *conf,
+		   unsigned wait_ms, char *msg, size_t msgcap)
 {
+	struct genlink_port_conf built_in;
 	uint16_t port = RTE_MAX_ETHPORTS;
 	struct rte_eth_link link;
 	int rc;
@@ -88,7 +108,11 @@ genlink_port_start(struct genlink *l, uint16_t nb_queues, unsigned wait_ms, char
 	l->queue_id = 0;
 	l->tx_queue_id = 0;
 	l->hz = rte_get_tsc_hz();
-	rc = port_configure(l, nb_queues, msg, msgcap);
+	if (conf == NULL) {
+		genlink_port_conf_default(&built_in);
+		conf = &built_in;
+	}
+	rc = port_configure(l, nb_queues, conf, msg, msgcap);
 	if (rc != 0) {
 		rte_mempool_free(l->pool);
 		l->pool = NULL;
@@ -101,6 +125,8 @@ genlink_port_start(struct genlink *l, uint16_t nb_queues, unsigned wait_ms, char
 	 */
 	for (unsigned ms = 0;;) {
 		rc = rte_eth_dev_start(port);
+		if (rc == 0 && conf->promiscuous)
+			(void)rte_eth_promiscuous_enable(port); /* (a device may not offer it) */
 		for (unsigned w = 0; rc == 0 && w < LINK_TRY_MS && !genlink_cancelled(l);
 		     w += 10, ms += 10) {
 			if (rte_eth_link_get_nowait(port, &link) == 0 &&

@@ -14,11 +14,13 @@
 # wrong thread's queue) over UDP and TCP, which must show handoffs > 0 in the JSON and the
 # summary's "dpdk:" line. Every such run must exit 0 and write JSON with replies, errors 0,
 # timeouts 0 and the server's cycles per request; the summary must print its "server:" line.
-# Negative checks: dpdk-tcp to a port where nothing listens must exit 1 saying "Connection
-# refused"; --threads 2 on one lcore must be refused (exit 1, "needs 2 lcores"); a server over
-# its -c (8) must have its "ERROR Too many open connections" quoted and stop the run (exit 1).
-# Prints PASS/FAIL per check and "N passed, M failed" for scripts/test.sh. NC_MEMIF_TAG (default nc) starts the
-# names of the memif interface and the EAL file prefixes.
+# A closed loop with the port from a site file (--site: the profile memif-client.ini gives the
+# device, our address from the site). Negative checks: a site with a VLAN must be refused;
+# dpdk-tcp to a port where nothing listens must exit 1 saying "Connection refused";
+# --threads 2 on one lcore must be refused (exit 1, "needs 2 lcores"); a server over its -c (8)
+# must have its "ERROR Too many open connections" quoted and stop the run (exit 1).
+# Prints PASS/FAIL per check and "N passed, M failed" for scripts/test.sh. NC_MEMIF_TAG
+# (default nc) starts the names of the memif interface and the EAL file prefixes.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -85,14 +87,30 @@ PY
 }
 
 # mcgen_run OUT JSON MCGEN-ARGS...: one mcgen run on lcores $LCORES against the server started,
-# its output in OUT. Returns mcgen's exit status.
+# its output in OUT. Its port and address are the lab's EAL arguments and --src-ip, or with
+# MCGEN_SITE set that site file (and the source tree's profiles). Returns mcgen's exit status.
 LCORES=0
 mcgen_run() {
-	local out=$1 json=$2
+	local out=$1 json=$2 port=(--src-ip "$MEMIF_CLIENT_IP") eal=("${MEMIF_PEER_EAL[@]}")
 	shift 2
-	timeout 90 "$MCGEN" -s "$MEMIF_SERVER_IP:${MCGEN_PORT:-$PORT}" --src-ip "$MEMIF_CLIENT_IP" \
+	if [[ -n ${MCGEN_SITE:-} ]]; then
+		port=(--site "$MCGEN_SITE" --drivers-dir "$ROOT/drivers-config")
+		eal=(--no-huge --no-shconf)
+	fi
+	timeout 90 "$MCGEN" -s "$MEMIF_SERVER_IP:${MCGEN_PORT:-$PORT}" "${port[@]}" \
 		-j "$json" "$@" -- -l "$LCORES" --file-prefix "${TAG}mcgc$$" --log-level=4 \
-		"${MEMIF_PEER_EAL[@]}" >"$out" 2>&1
+		"${eal[@]}" >"$out" 2>&1
+}
+
+# site_file NAME [LINE...]: a site file in LOGDIR for mcgen's end of the lab (the profile
+# memif-client.ini, the lab's interface, the client's address), LINE... added under [port].
+site_file() {
+	local f=$LOGDIR/$1.site.ini
+	shift
+	printf '[port]\nprofile = memif-client\niface = %s\n' "$IFACE" >"$f"
+	(($# == 0)) || printf '%s\n' "$@" >>"$f"
+	printf '[ipv4]\naddress = %s/24\n' "$MEMIF_CLIENT_IP" >>"$f"
+	echo "$f"
 }
 
 # run_one NAME WORKERS T0 MCGEN-ARGS...: a fresh server with WORKERS workers, one mcgen run
@@ -159,6 +177,12 @@ for proto in text meta binary; do
 done
 # TCP costs the server more than UDP: a rate this busy machine keeps up with.
 check dpdk-tcp-open 1 -x dpdk-tcp "${MIX[@]}" -T 1 -c 4 -d 8 -r 20k --arrivals poisson
+# The port from a site file and the NIC profile it names (memif-client.ini), as nicached takes
+# its own: the device's EAL arguments, our address and the rings come from them.
+MCGEN_SITE=$(site_file udp) check dpdk-udp-site 1 -x dpdk-udp "${MIX[@]}" -T 1 -c 4 -d 8
+# mcgen sends untagged frames: a site with a VLAN is refused before EAL starts.
+MCGEN_SITE=$(site_file vlan 'vlan = 7') check_fails dpdk-site-vlan-refused 1 \
+	'site .*untagged frames.*VLAN' -x dpdk-udp -T 1 -c 2 -q
 MCGEN_PORT=$((PORT + 1)) check_fails dpdk-tcp-refused 1 'connect to the server.s port: Connection refused' \
 	-x dpdk-tcp -T 1 -c 2 -d 2 -q
 check_fails dpdk-2-threads-1-lcore 1 'needs 2 lcores' -x dpdk-udp -T 1 -t 2 -c 2 -q

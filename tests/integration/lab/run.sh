@@ -601,19 +601,29 @@ check_pdump() {
 # mcgen over DPDK from the namespace: its own net_af_xdp port on the namespace's end of the veth
 # (the kernel there sees none of those frames while it runs), memcached over UDP (gets,
 # multi-gets, sets, deletes) and over the project's TCP (4 connections), every reply checked:
-# each run must exit 0 with no error, timeout or abort. Last in the table: the namespace's
-# kernel gets its interface back when mcgen's port closes.
+# each run must exit 0 with no error, timeout or abort. The UDP run's port is EAL arguments
+# and --src-ip; the TCP run's a site file naming the shipped af_xdp profile (mcgen --site), as
+# nicached takes its own. Last in the table: the namespace's kernel gets its interface back
+# when mcgen's port closes.
 check_mcgen-af-xdp() {
-	local out=$1 limit=$2 mcgen=${NC_MCGEN:-$ROOT/build/app/mcgen/mcgen} proto rc=0
+	local out=$1 limit=$2 mcgen=${NC_MCGEN:-$ROOT/build/app/mcgen/mcgen} proto rc=0 port
+	local site=$LOGDIR/mcgen-af-xdp.site.ini
 	[[ -x $mcgen ]] || { echo "no mcgen at $mcgen (NC_MCGEN)" >>"$out"; return 1; }
+	printf '[port]\nprofile = af_xdp\niface = %s\n[ipv4]\naddress = 10.77.0.2/24\n' \
+		"$PEER_IF" >"$site"
 	for proto in udp tcp; do
-		step "$out" "mcgen -x dpdk-$proto over net_af_xdp on $PEER_IF"
+		if [[ $proto == udp ]]; then
+			port=(--src-ip 10.77.0.2 --
+			      --no-pci "--vdev=net_af_xdp1,iface=$PEER_IF,start_queue=0,queue_count=1,force_copy=1")
+		else
+			port=(--site "$site" --drivers-dir "$ROOT/drivers-config" --)
+		fi
+		step "$out" "mcgen -x dpdk-$proto over net_af_xdp on $PEER_IF (${port[0]})"
 		timeout -k 5 "$(left "$limit")" ip netns exec "$NS" "$mcgen" -x "dpdk-$proto" \
-			-s "$SERVER_IP:$UDP_PORT" --src-ip 10.77.0.2 -k 10000 --key-size 16 \
+			-s "$SERVER_IP:$UDP_PORT" -k 10000 --key-size 16 \
 			--value-size 1-700 -m get=60,set=20,delete=5,multiget=15 --mget-keys 5 -c 4 \
-			-d 8 -w -T 2 -q -- -l 0 --file-prefix "nclabgen-$RUN_ID" --no-huge --no-shconf \
-			--no-pci --log-level=4 \
-			"--vdev=net_af_xdp1,iface=$PEER_IF,start_queue=0,queue_count=1,force_copy=1" \
+			-d 8 -w -T 2 -q "${port[@]}" -l 0 --file-prefix "nclabgen-$RUN_ID" --no-huge \
+			--no-shconf --log-level=4 \
 			>>"$out" 2>&1 || { echo "mcgen dpdk-$proto: exit status $?" >>"$out"; rc=1; }
 	done
 	((rc == 0)) || return 1

@@ -142,6 +142,20 @@ test_options(void **state)
 	char *zipf[] = {"mcgen", "--key-dist", "zipf", "--zipf-s", "1.2", "-r", "1k",
 			"--arrivals", "poisson", NULL};
 	assert_int_equal(parse(&o, err, sizeof(err), 9, zipf), 0);
+	/* A DPDK port from a site file needs neither --eal nor --src-ip; the kernel's none. */
+	char *site[] = {"mcgen", "-x", "dpdk-udp", "--site", "gen.ini", NULL};
+	assert_int_equal(parse(&o, err, sizeof(err), 5, site), 0);
+	assert_string_equal(o.site, "gen.ini");
+	char *nosite[] = {"mcgen", "-x", "dpdk-udp", "--src-ip", "10.0.0.2", NULL};
+	assert_int_equal(parse(&o, err, sizeof(err), 5, nosite), -EINVAL);
+	assert_non_null(strstr(err, "--site"));
+	char *kernel[] = {"mcgen", "-x", "tcp", "--site", "gen.ini", NULL};
+	assert_int_equal(parse(&o, err, sizeof(err), 5, kernel), -EINVAL);
+	assert_non_null(strstr(err, "dpdk transports"));
+	char *dir[] = {"mcgen", "-x", "dpdk-udp", "--eal", "-l 0", "--src-ip", "10.0.0.2",
+		       "--drivers-dir", "/tmp", NULL};
+	assert_int_equal(parse(&o, err, sizeof(err), 9, dir), -EINVAL);
+	assert_non_null(strstr(err, "--drivers-dir"));
 }
 
 /* --server: a port, a service, or none (memcached's); IPv6 bare or in brackets. */

@@ -140,6 +140,12 @@ test_every_profile_loads(void **state)
 			assert_non_null(strstr(p.devargs, "zero-copy=yes"));
 			variants++;
 		}
+		if (strcmp(de->d_name, "memif-client.ini") == 0) { /* (mcgen --site, memif.ini's peer) */
+			assert_string_equal(p.name, "memif");
+			assert_non_null(strstr(p.devargs, "role=client"));
+			assert_null(strstr(p.devargs, "zero-copy"));
+			variants++;
+		}
 		assert_int_equal(p.vdev, is_vdev_family(p.name));
 		assert_true(p.rx_desc >= 64 && p.tx_desc >= 64);
 		assert_true(p.rss_hf != 0);
@@ -157,9 +163,9 @@ test_every_profile_loads(void **state)
 	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
 		if (found[i] != 1)
 			fail_msg("profile %s.ini missing from %s", families[i], drivers_dir);
-	if (variants != 1)
-		fail_msg("profile memif-zc.ini missing from %s", drivers_dir);
-	assert_true(loaded >= 11);
+	if (variants != 2)
+		fail_msg("profile memif-zc.ini or memif-client.ini missing from %s", drivers_dir);
+	assert_true(loaded >= 12);
 }
 
 static void

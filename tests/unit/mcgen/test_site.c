@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Unit tests for app/mcgen/dpdk_site.h (mcgen --site): a site file and the shipped profile it
+ * names give the device's EAL words, our address and the port setup; what mcgen cannot send
+ * (a VLAN, an MTU below 1,500) and a missing profile are refused with the file named.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dpdk_site.h"
+
+static char drivers_dir[512];
+static char tmp_dir[64];
+
+/* The source tree's drivers-config: tests/unit/mcgen/test_site.c -> ../../../drivers-config. */
+static void
+find_drivers_dir(void)
+{
+	const char *slash = strrchr(__FILE__, '/');
+
+	snprintf(drivers_dir, sizeof(drivers_dir), "%.*s/../../../drivers-config",
+		 slash != NULL ? (int)(slash - __FILE__) : 1, slash != NULL ? __FILE__ : ".");
+}
+
+/* A site file in tmp_dir: [port] lines @p port, address 10.88.0.2/24. Its path in @p path. */
+static const char *
+site_file(const char *port, char *path, size_t cap)
+{
+	FILE *f;
+
+	snprintf(path, cap, "%s/site.ini", tmp_dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "[port]\n%s[ipv4]\naddress = 10.88.0.2/24\n", port);
+	assert_int_equal(fclose(f), 0);
+	return path;
+}
+
+/* memif-client.ini: --no-pci, --vdev and the expanded device string; the profile's rings. */
+static void
+test_memif_client(void **state)
+{
+	struct mcgen_site s;
+	char path[128], err[512];
+
+	(void)state;
+	site_file("profile = memif-client\niface = lab0\n", path, sizeof(path));
+	assert_int_equal(mcgen_site_load(path, drivers_dir, 2, &s, err, sizeof(err)), 0);
+	assert_int_equal(s.argc, 3);
+	assert_string_equal(s.argv[0], "--no-pci");
+	assert_string_equal(s.argv[1], "--vdev");
+	assert_non_null(strstr(s.argv[2], "role=client"));
+	assert_non_null(strstr(s.argv[2], "/run/nicached-lab0.memif"));
+	assert_int_equal(s.ip, inet_addr("10.88.0.2"));
+	assert_int_equal(s.port.rx_desc, 1024);
+	assert_int_equal(s.port.mbuf_data_room, 2176);
+	assert_int_equal(s.port.rss_key_len, 0);
+	assert_string_equal(s.profile, "memif");
+}
+
+/* A PCI profile: -a with the site's address, no --no-pci; its RSS types asked for. */
+static void
+test_pci(void **state)
+{
+	struct mcgen_site s;
+	char path[128], err[512];
+
+	(void)state;
+	site_file("profile = i40e\npci = 0000:03:00.1\n", path, sizeof(path));
+	assert_int_equal(mcgen_site_load(path, drivers_dir, 4, &s, err, sizeof(err)), 0);
+	assert_int_equal(s.argc, 2);
+	assert_string_equal(s.argv[0], "-a");
+	assert_non_null(strstr(s.argv[1], "0000:03:00.1"));
+	assert_true(s.port.rss_hf != 0);
+}
+
+/* What mcgen cannot send, and a profile that is not there: refused, the site named. */
+static void
+test_refused(void **state)
+{
+	static const struct {
+		const char *port, *want;
+		int rc;
+	} bad[] = {
+		{"profile = memif-client\niface = lab0\nvlan = 7\n", "VLAN", -EINVAL},
+		{"profile = memif-client\niface = lab0\nmtu = 1400\n", "MTU", -EINVAL},
+		{"profile = no-such-nic\niface = lab0\n", "no-such-nic", -ENOENT},
+	};
+	struct mcgen_site s;
+	char path[128], err[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		site_file(bad[i].port, path, sizeof(path));
+		err[0] = '\0';
+		assert_int_equal(mcgen_site_load(path, drivers_dir, 1, &s, err, sizeof(err)),
+				 bad[i].rc);
+		if (strstr(err, bad[i].want) == NULL || strstr(err, path) == NULL)
+			fail_msg("message '%s' should name '%s' and %s", err, bad[i].want, path);
+	}
+	assert_int_equal(mcgen_site_load("/nonexistent/site.ini", drivers_dir, 1, &s, err,
+					 sizeof(err)),
+			 -ENOENT);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	find_drivers_dir();
+	snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/nc-mcgen-site.XXXXXX");
+	return mkdtemp(tmp_dir) == NULL ? -1 : 0;
+}
+
+static int
+teardown(void **state)
+{
+	char path[128];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/site.ini", tmp_dir);
+	unlink(path);
+	return rmdir(tmp_dir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_memif_client),
+		cmocka_unit_test(test_pci),
+		cmocka_unit_test(test_refused),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
