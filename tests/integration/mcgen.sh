@@ -15,7 +15,10 @@
 # warm-up sends them again, every get hits); Ctrl-C in a long run (the results so far, status
 # 130) and SIGTERM in a connect that gets no answer (143 at once); memcached turning
 # connections away over its -c (quoted, the run stops); an open loop over what the window
-# carries (the arrivals never sent counted); -j into a pipe and through a symlink. About 55 s.
+# carries (the arrivals never sent counted); -j into a pipe and through a symlink; keys drawn
+# Zipf (s 0.99, warmed: errors 0, gets hit); the plot script installed elsewhere (a copy named
+# by MCGEN_PLOT_SCRIPT draws the PNG); a fake server that stalls 300 ms once under an open loop
+# (p90 shows the queued arrivals' wait: latency counts from the scheduled send). About 60 s.
 # Prints PASS/FAIL per check and "N passed, M failed" for scripts/test.sh.
 set -euo pipefail
 
@@ -199,6 +202,29 @@ assert "no reply" in r["failed"] and r["warm_up"]["failed"] and r["steps"] == []
 		"$LOGDIR/silent.json"
 }
 
+# zipf_json_ok OUT: a Zipf run's JSON: errors 0, the draw recorded, and its gets hit (> 90%; the
+# warm-up set every key and nothing deletes).
+zipf_json_ok() {
+	json_ok "$LOGDIR/zipf.json" 0 && "$PYTHON" -c 'import json, sys; r = json.load(open(sys.argv[1]))
+o, c = r["options"], r["steps"][0]["counters"]
+assert o["key_dist"] == "zipf" and o["zipf_s"] == 0.99, o
+assert c["hits"] > 0.9 * (c["hits"] + c["misses"]) and c["timeouts"] == 0, c' "$LOGDIR/zipf.json"
+}
+
+# stall_json_ok OUT: 2,000 arrivals in 1 s, one 300 ms stall: the ~600 due meanwhile count
+# their wait from their scheduled send, so p90 is ~200 ms (>= 100 ms asserted), not the
+# ~0.2 ms a count from the actual send would give (one slow request of 2,000 moves no p90 or
+# p99); p50 stays normal (< 50 ms: one stall, not a slow server); no timeout, error or unsent.
+stall_json_ok() {
+	json_ok "$LOGDIR/stall.json" 0 && "$PYTHON" -c 'import json, sys; r = json.load(open(sys.argv[1]))
+s = r["steps"][0]
+c, l = s["counters"], s["latency_us"]
+assert c["sent"] == c["replies"] == 2000 and c["unsent"] == 0, c
+assert c["timeouts"] == 0 and c["wrong"] == 0 and c["late"] == 0, c
+assert l["p90"] >= 100000 and l["p50"] < 50000 and l["max"] >= 290000, l
+print("latency ok: p50 %(p50).0f us, p90 %(p90).0f us, p99 %(p99).0f us" % l)' "$LOGDIR/stall.json"
+}
+
 # fake_udp_hits_ok OUT: after the warm-up every get hit, and the lost sets were counted.
 fake_udp_hits_ok() {
 	"$PYTHON" -c 'import json, sys; s = json.load(open(sys.argv[1]))["steps"][0]["counters"]
@@ -236,6 +262,10 @@ stop
 SERVER_NAME=nicached
 start nicached "$NICACHED" -p @PORT@ -U @PORT@ -l 127.0.0.1 -t 1
 run_matrix
+# Keys drawn Zipf (s 0.99: a few hot keys take most requests) end to end, a mix over them.
+expect nicached-zipf 0 "errors 0 \(wrong 0, server 0\)" 10 zipf_json_ok -w -k 5000 \
+	--key-dist zipf --zipf-s 0.99 -m get=70,set=20,multiget=10 --value-size 1-1000 -T 1 -q \
+	-t 2 -c 4 -d 8 -j "$LOGDIR/zipf.json"
 # A sweep with its table and plot.
 t0=$SECONDS
 out=$LOGDIR/sweep.out
@@ -248,6 +278,32 @@ png_magic=$(head -c 8 "$LOGDIR/sweep.png" 2>/dev/null | od -An -tx1 | tr -d ' \n
 	{ echo "no PNG written" >>"$out"; ok=0; }
 json_ok "$LOGDIR/sweep.json" 0 >>"$out" 2>&1 || ok=0
 report_check nicached-sweep-plot "$ok" "$t0" "$out" "$LOGDIR/nicached.server.log" 30
+# The plot script as a package installs it (away from the source tree, e.g.
+# /usr/share/nicached): a copy named by MCGEN_PLOT_SCRIPT draws the sweep's PNG; a missing one
+# fails the run before any load (status 2), so the variable, not the source tree, chose it.
+t0=$SECONDS
+out=$LOGDIR/plot-installed.out
+ok=1
+note=""
+script=$LOGDIR/share/nicached/mcgen-plot.py
+mkdir -p "${script%/*}"
+install -m 755 "$ROOT/app/mcgen/mcgen-plot.py" "$script"
+# (mcgen runs /usr/bin/python3, whatever NC_PYTHON says)
+if ! /usr/bin/python3 "$script" --check >"$out" 2>&1; then
+	note="skipped: python3-matplotlib is missing"
+else
+	MCGEN_PLOT_SCRIPT=$script timeout 30 "$MCGEN" -s "127.0.0.1:$PORT" -q -T 0.3 -k 500 -w \
+		--sweep 5k,10k --plot "$LOGDIR/installed.png" >>"$out" 2>&1 || ok=0
+	png_magic=$(head -c 8 "$LOGDIR/installed.png" 2>/dev/null | od -An -tx1 | tr -d ' \n')
+	[[ $png_magic == 89504e470d0a1a0a ]] || { echo "no PNG written" >>"$out"; ok=0; }
+	rc=0
+	MCGEN_PLOT_SCRIPT=$LOGDIR/none/mcgen-plot.py timeout 30 "$MCGEN" -s "127.0.0.1:$PORT" -q \
+		-T 0.3 --sweep 5k --plot "$LOGDIR/none.png" >>"$out" 2>&1 || rc=$?
+	((rc == 2)) || { echo "MCGEN_PLOT_SCRIPT missing: exit status $rc, want 2" >>"$out"; ok=0; }
+	grep -qF -- "--plot: $LOGDIR/none/mcgen-plot.py failed" "$out" ||
+		{ echo "MCGEN_PLOT_SCRIPT not used" >>"$out"; ok=0; }
+fi
+report_check nicached-plot-installed "$ok" "$t0" "$out" "$LOGDIR/nicached.server.log" 30 "$note"
 # Ctrl-C in a 30 s run: mcgen stops at once, prints the seconds so far (the last one as long as
 # it ran) and the summary, writes its JSON (why it stopped) and exits 130.
 interrupt nicached-interrupted INT 2.5 130 interrupted_json_ok -w -k 2000 -T 30
@@ -326,6 +382,19 @@ check fake-wrong-byte 1 1 -P text -w -k 500 -m get=80,set=10,multiget=10 -T 1 -q
 grep -q "wrong byte at offset 0" "$LOGDIR/fake-wrong-byte.out" ||
 	{ echo "FAIL fake-wrong-byte-message (no 'wrong byte at offset 0' shown)";
 	  FAILED=$((FAILED + 1)); PASSED=$((PASSED - 1)); }
+stop
+
+# Coordinated omission is not hidden: a server that stalls 300 ms once (its 200th get, early in
+# the run) under an open loop of 2,000/s on one connection of depth 1 (the stall blocks every
+# send after it); the timeout (5 s) is far above the stall.
+SERVER_NAME=fake-stall
+PORT=$(pick_port tcp)
+"$PYTHON" "$ROOT/tests/integration/mcgen_fake.py" "$PORT" --stall 200 300 </dev/null \
+	>"$LOGDIR/fake-stall.server.log" 2>&1 &
+SERVER_PID=$!
+wait_for_version "$SERVER_PID" "$PORT" 100 >/dev/null || echo "fake server did not start"
+expect fake-stall-open-loop 0 "errors 0 \(wrong 0, server 0\)" 10 stall_json_ok -w -k 200 \
+	-r 2000 --arrivals uniform -T 1 -t 1 -c 1 -d 1 --timeout 5000 -q -j "$LOGDIR/stall.json"
 stop
 
 finish_checks 1 "" "$T0"

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: BSD-3-Clause
-"""A tiny memcached (text protocol) that lies, for tests/integration/mcgen.sh, which checks that
-mcgen catches it:
+"""A tiny memcached (text protocol) that lies or stalls, for tests/integration/mcgen.sh, which
+checks that mcgen catches it:
 
     mcgen_fake.py PORT [EVERY]            TCP: every EVERYth value returned (default 50) has one
                                           byte changed
@@ -10,6 +10,9 @@ mcgen catches it:
                                           are first set) is dropped, neither stored nor answered
     mcgen_fake.py PORT --full-backlog     TCP: listens and never accepts, its backlog full (a
                                           connect to it waits for an answer that never comes)
+    mcgen_fake.py PORT --stall N MS       TCP: every value right, but the Nth get (counted from
+                                          the server's start) waits MS ms before its answer,
+                                          once, closing nothing (MS 0: no stall)
 
 Prints "ready" once listening.
 """
@@ -18,15 +21,18 @@ import socketserver
 import struct
 import sys
 import threading
+import time
 
 STORE = {}
 LOCK = threading.Lock()
 COUNT = [0]
+GETS = [0]
 
 
 class Handler(socketserver.StreamRequestHandler):
     def handle(self):
         every = self.server.every
+        stall_at, stall_ms = self.server.stall
         while True:
             line = self.rfile.readline()
             if not line:
@@ -41,11 +47,16 @@ class Handler(socketserver.StreamRequestHandler):
                     STORE[words[1]] = (words[2], data)
                 out.append(b"STORED\r\n")
             elif words[0] == b"get":
+                with LOCK:
+                    GETS[0] += 1
+                    stall = GETS[0] == stall_at
+                if stall:
+                    time.sleep(stall_ms / 1000.0)
                 for key in words[1:]:
                     with LOCK:
                         item = STORE.get(key)
                         COUNT[0] += 1
-                        lie = COUNT[0] % every == 0
+                        lie = every > 0 and COUNT[0] % every == 0
                     if item is None:
                         continue
                     flags, data = item
@@ -130,7 +141,12 @@ def main():
         serve_udp(port, int(sys.argv[3]))
         return
     server = Server(("127.0.0.1", port), Handler)
-    server.every = int(sys.argv[2]) if len(sys.argv) > 2 else 50
+    if len(sys.argv) > 4 and sys.argv[2] == "--stall":
+        server.every = 0  # (no value changed)
+        server.stall = (int(sys.argv[3]), int(sys.argv[4]))
+    else:
+        server.every = int(sys.argv[2]) if len(sys.argv) > 2 else 50
+        server.stall = (0, 0)
     server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     print("ready", flush=True)
     server.serve_forever()
