@@ -3,7 +3,8 @@
 # counted by callgrind: the reproducible twin of bench-memif.sh's cycles per request.
 #
 #   scripts/callgrind-memif.sh [--nicached PATH] [--mcgen PATH] [--duration 5] [--window 64]
-#                              [--proto udp|tcp] [--multiget N] [--keep DIR] [--zero-copy]
+#                              [--proto udp|tcp] [--multiget N | --mix SPEC] [--workers N]
+#                              [--keep DIR] [--zero-copy]
 #
 # Root only. Starts PATH (default build/app/nicached/nicached) under valgrind --tool=callgrind
 # on the memif profile (-t 1, no hugepages; common.sh memif_server_start), instrumentation off;
@@ -20,6 +21,12 @@
 # something there (TCP input runs in the stack's poll). --multiget N: every get asks for N
 # keys; figures are per key (the datagrams counted as above times N: every get of the load
 # asks for N keys; the two stats requests are noise). --keep DIR keeps callgrind's output there.
+# --mix SPEC: mcgen's -m instead of pure GETs (e.g. set=100: every request a set); figures per
+# datagram as above. --workers N: nicached -t N (default 1); mcgen still uses one queue, so
+# worker 0 receives everything and a write for another worker's shard travels to its owner and
+# back (forward.c): the summary then also gives the share of datagrams forwarded and, per
+# forwarded write, the owner's work (serve_one), the receiver's answer (conn_answered) and the
+# post; the other workers' idle polls land in the "with the idle polls" count only.
 # --zero-copy: the lab's zero-copy mode (bench-memif.sh --zero-copy): mcgen is the memif server
 # and starts first (--link-wait 120: nicached starts slowly under valgrind), so one mcgen run
 # does both phases (a memif client does not reconnect to a second server): instrumentation
@@ -39,6 +46,8 @@ DURATION=5
 WINDOW=64
 PROTO=udp
 MULTIGET=1
+MIX=
+WORKERS=1
 MEMIF_ZC=0
 KEEP=
 TAG=${NC_MEMIF_TAG:-nc}
@@ -50,13 +59,17 @@ while (($#)); do
 	--window) WINDOW=${2:?}; shift 2 ;;
 	--proto) PROTO=${2:?}; shift 2 ;;
 	--multiget) MULTIGET=${2:?}; shift 2 ;;
+	--mix) MIX=${2:?}; shift 2 ;;
+	--workers) WORKERS=${2:?}; shift 2 ;;
 	--keep) KEEP=${2:?}; shift 2 ;;
 	--zero-copy) MEMIF_ZC=1; shift ;;
-	*) sed -n '2,30s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	*) sed -n '2,37s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 [[ $(id -u) -eq 0 ]] || { echo "callgrind-memif: needs root (memif socket in /run)" >&2; exit 1; }
 [[ $PROTO == udp || $PROTO == tcp ]] || { echo "callgrind-memif: --proto udp or tcp" >&2; exit 2; }
+[[ -z $MIX || $MULTIGET == 1 ]] || { echo "callgrind-memif: --multiget or --mix" >&2; exit 2; }
+[[ $WORKERS =~ ^[1-9][0-9]*$ ]] || { echo "callgrind-memif: --workers N (1 or more)" >&2; exit 2; }
 [[ -x $NICACHED && -x $MCGEN ]] || { echo "callgrind-memif: $NICACHED or $MCGEN missing" >&2; exit 1; }
 
 TMP=$(mktemp -d /tmp/nc-cg-memif.XXXXXX)
@@ -89,6 +102,7 @@ gen() {
 }
 GETS=(-m get=100)
 ((MULTIGET == 1)) || GETS=(-m multiget=100 --mget-keys "$MULTIGET")
+[[ -z $MIX ]] || GETS=(-m "$MIX")
 # (zero-copy mode: mcgen listens first and waits for nicached's link, its start under valgrind)
 gen_cmd --link-wait 120 -w -T "$DURATION" "${GETS[@]}"
 memif_peer_first "$TMP/gen.log" "${GEN[@]}" || { echo "callgrind-memif: no mcgen" >&2; exit 1; }
@@ -97,7 +111,7 @@ MEMIF_WRAP=(valgrind --tool=callgrind --instr-atstart=no ${NC_CALLGRIND_OPTS:-}
 	--callgrind-out-file="$TMP/cg.out")
 MEMIF_EAL=--no-huge MEMIF_START_WAIT=120
 ((MEMIF_ZC == 0)) || MEMIF_EAL="" # (memif_server_start's zero-copy EAL words have it)
-memif_server_start "$IFACE" "$TMP/server.log" "$NICACHED" -U 11211 -p 11211 -t 1 -m 64 || {
+memif_server_start "$IFACE" "$TMP/server.log" "$NICACHED" -U 11211 -p 11211 -t "$WORKERS" -m 64 || {
 	cat "$TMP/server.log" >&2
 	echo "callgrind-memif: no server" >&2
 	exit 1
@@ -194,6 +208,13 @@ print(f"datagrams {dgrams}: {per:.1f} instructions per datagram "
       f"(worker_handle {inclusive('worker_handle') / dgrams:.1f}, "
       f"net_queue_rx {inclusive('net_queue_rx') / dgrams:.1f}); "
       f"with the idle polls: {total / dgrams:.1f}")
+fwd = sum(calls_to[i] for i in ids("serve_one"))
+if fwd:
+    print(f"forwarded writes: {fwd} ({100 * fwd / dgrams:.1f}% of the datagrams); per forwarded "
+          f"write: the owner's serve_one {inclusive('serve_one') / fwd:.1f}, the receiver's "
+          f"conn_answered {inclusive('conn_answered') / fwd:.1f}, forward_post "
+          f"{inclusive('forward_post') / fwd:.1f}; conn_udp_datagram "
+          f"{inclusive('conn_udp_datagram') / dgrams:.1f} a datagram (all of them)")
 print("top self costs per datagram:")
 for k, v in self_cost.most_common(25):
     print(f"  {v / dgrams:8.1f}  {names.get(k, k)}")
