@@ -131,7 +131,7 @@ callgrind_control -i off "$MEMIF_PID" >/dev/null
 grep -E '^(mcgen: dpdk|  (requests|errors|server))' "$TMP/gen.log" | tail -n 4 >&2
 memif_server_stop 60 || echo "callgrind-memif: nicached $MEMIF_STOP" >&2
 
-/usr/bin/python3 - "$TMP" "$PROTO" "$MULTIGET" <<'PY'
+/usr/bin/python3 - "$TMP" "$PROTO" "$MULTIGET" "$WORKERS" <<'PY'
 import collections, glob, re, sys
 
 # Callgrind's format: fn=/cfn= name lines (compressed "(id) name" / "(id)"), cost lines
@@ -209,6 +209,8 @@ print(f"datagrams {dgrams}: {per:.1f} instructions per datagram "
       f"net_queue_rx {inclusive('net_queue_rx') / dgrams:.1f}); "
       f"with the idle polls: {total / dgrams:.1f}")
 fwd = sum(calls_to[i] for i in ids("serve_one"))
+if not fwd and int(sys.argv[4]) > 1:
+    print("forwarded writes: none counted (no write for another shard, or serve_one inlined)")
 if fwd:
     print(f"forwarded writes: {fwd} ({100 * fwd / dgrams:.1f}% of the datagrams); per forwarded "
           f"write: the owner's serve_one {inclusive('serve_one') / fwd:.1f}, the receiver's "

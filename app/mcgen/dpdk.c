@@ -228,7 +228,8 @@ mcgen_dpdk_setup(const struct mcgen_options *o, const struct sockaddr_storage *s
 	eal_folder = nc_exit_rmdir();
 	if (rte_eal_init(argc, argv) < 0) {
 		snprintf(err, errlen, "EAL (--eal '%s'%s%s): %s", o->eal,
-			 site.argc > 0 ? " and the device of " : "", o->site, rte_strerror(rte_errno));
+			 site.argc > 0 ? " and the device of " : "", o->site,
+			 rte_strerror(rte_errno));
 		mcgen_dpdk_teardown(&d);
 		return -EINVAL;
 	}
@@ -254,6 +255,9 @@ mcgen_dpdk_setup(const struct mcgen_options *o, const struct sockaddr_storage *s
 				(unsigned)(o->link_wait * 1000), err, errlen);
 	if (rc == -EINTR)
 		snprintf(err, errlen, "%s (while waiting for the link)", mcgen_run_interrupted_why());
+	if (rc == 0 && site.argc > 0)
+		fprintf(stderr, "mcgen: port %s from --site %s (profile %s)\n", site.device,
+			o->site, site.profile);
 	if (rc == 0) {
 		links_fill(d, o, src.s_addr, sin);
 		rc = peer_find(d, o, err, errlen);

@@ -3,10 +3,11 @@
 #include "dpdk_site.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "core/install_path.h"
 #include "net/port.h"
 
 /* The folder of the NIC profiles: @p given, else the installed one, else the source tree's. */
@@ -15,12 +16,7 @@ drivers_folder(const char *given)
 {
 	if (given != NULL && given[0] != '\0')
 		return given;
-#ifdef NC_SOURCE_DRIVERS_DIR
-	/* Run from the build tree, never installed: the source tree's profiles. */
-	if (access(NC_DRIVERS_DIR, R_OK) != 0 && access(NC_SOURCE_DRIVERS_DIR, R_OK) == 0)
-		return NC_SOURCE_DRIVERS_DIR;
-#endif
-	return NC_DRIVERS_DIR;
+	return nc_installed_or_source(NC_DRIVERS_DIR, NC_SOURCE_DRIVERS_DIR_OR_NULL);
 }
 
 /* The port setup @p p asks for, over the built-in one. */
@@ -38,7 +34,45 @@ port_conf_of(const struct net_profile *p, struct genlink_port_conf *c)
 	c->mbuf_data_room = p->mbuf_data_room;
 	c->mbuf_cache = p->mbuf_cache;
 	c->mbuf_extra = p->mbuf_extra;
-	c->promiscuous = p->promiscuous;
+	c->promiscuous = p->promiscuous ? 1 : 0;
+}
+
+/*
+ * What mcgen cannot do with profile @p p and site @p s for @p nb_queues queue pairs, said in
+ * @p why. @return true when it can.
+ */
+static bool
+site_usable(const struct net_profile *p, const struct net_site *s, unsigned nb_queues,
+	    char *why, size_t whycap)
+{
+	uint16_t mtu = s->mtu != 0 ? s->mtu : p->mtu;
+
+	if (s->vlan_id != 0)
+		snprintf(why, whycap, "the site has a VLAN (mcgen sends untagged frames)");
+	else if (mtu < GENLINK_MTU)
+		snprintf(why, whycap, "MTU %u (mcgen sends frames of up to %u bytes)", mtu,
+			 GENLINK_MTU);
+	else if (p->mbuf_data_room < RTE_PKTMBUF_HEADROOM + RTE_ETHER_HDR_LEN + GENLINK_MTU)
+		snprintf(why, whycap, "[mempool] data_room %u: a %u-byte frame needs %u",
+			 p->mbuf_data_room, GENLINK_MTU,
+			 RTE_PKTMBUF_HEADROOM + RTE_ETHER_HDR_LEN + GENLINK_MTU);
+	else if (p->queues == NET_QUEUES_ONE && nb_queues > 1)
+		snprintf(why, whycap, "one queue pair (policy one): run one thread");
+	else if (p->max_queues != 0 && nb_queues > p->max_queues)
+		snprintf(why, whycap, "at most %u queue pairs ([queues] max), %u threads",
+			 p->max_queues, nb_queues);
+	else
+		return true;
+	return false;
+}
+
+/* EAL's name of the device in @p args (the words net_port_eal_args() gave): up to a ','. */
+static void
+device_name(const char *args, char *out, size_t cap)
+{
+	size_t n = strcspn(args, ",");
+
+	snprintf(out, cap, "%.*s", (int)n, args);
 }
 
 int
@@ -48,7 +82,6 @@ mcgen_site_load(const char *path, const char *drivers_dir, unsigned nb_queues,
 	struct net_site site;
 	struct net_profile prof;
 	char ppath[1024], msg[512];
-	uint16_t mtu;
 	int rc, n;
 
 	memset(out, 0, sizeof(*out));
@@ -57,7 +90,8 @@ mcgen_site_load(const char *path, const char *drivers_dir, unsigned nb_queues,
 		snprintf(err, errlen, "--site %s: %s", path, msg);
 		return rc;
 	}
-	if (net_site_profile_path(&site, drivers_folder(drivers_dir), ppath, sizeof(ppath)) == NULL) {
+	if (net_site_profile_path(&site, drivers_folder(drivers_dir), ppath, sizeof(ppath)) ==
+	    NULL) {
 		snprintf(err, errlen, "--site %s: the profile's path is too long", path);
 		return -EINVAL;
 	}
@@ -66,10 +100,8 @@ mcgen_site_load(const char *path, const char *drivers_dir, unsigned nb_queues,
 		snprintf(err, errlen, "--site %s: NIC profile %s: %s", path, ppath, msg);
 		return rc;
 	}
-	mtu = site.mtu != 0 ? site.mtu : prof.mtu;
-	if (site.vlan_id != 0 || mtu < GENLINK_MTU) {
-		snprintf(err, errlen, "--site %s: mcgen sends untagged frames of up to %u bytes (%s)",
-			 path, GENLINK_MTU, site.vlan_id != 0 ? "the site has a VLAN" : "MTU too low");
+	if (!site_usable(&prof, &site, nb_queues, msg, sizeof(msg))) {
+		snprintf(err, errlen, "--site %s: profile %s: %s", path, ppath, msg);
 		return -EINVAL;
 	}
 	snprintf(out->profile, sizeof(out->profile), "%s", prof.name);
@@ -78,11 +110,14 @@ mcgen_site_load(const char *path, const char *drivers_dir, unsigned nb_queues,
 	if (prof.vdev)
 		out->argv[out->argc++] = "--no-pci";
 	n = net_port_eal_args(&prof, &site, nb_queues, out->buf, sizeof(out->buf),
-			      out->argv + out->argc, MCGEN_SITE_ARGS_MAX - out->argc, msg, sizeof(msg));
+			      out->argv + out->argc, MCGEN_SITE_ARGS_MAX - out->argc, msg,
+			      sizeof(msg));
 	if (n < 0) {
 		snprintf(err, errlen, "--site %s: NIC profile %s: %s", path, ppath, msg);
 		return n;
 	}
 	out->argc += n;
+	device_name(out->argv[out->argc - 1], out->device, sizeof(out->device));
+	out->port.device = out->device;
 	return 0;
 }

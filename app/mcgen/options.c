@@ -392,8 +392,8 @@ check_together(const struct mcgen_options *o, const bool *given, char *err, size
 	if (!mcgen_transport_is_dpdk(o->transport)) {
 		if (o->eal[0] != '\0' || o->src_ip[0] != '\0' || o->dst_mac[0] != '\0' ||
 		    o->cross_queues || o->site[0] != '\0' || o->drivers_dir[0] != '\0')
-			return fail(err, errlen, "--eal, --site, --drivers-dir, --src-ip, --dst-mac and "
-				    "--cross-queues are for dpdk transports");
+			return fail(err, errlen, "--eal, --site, --drivers-dir, --src-ip, --dst-mac "
+				    "and --cross-queues are for dpdk transports");
 		return 0;
 	}
 	if (o->site[0] == '\0' && (o->eal[0] == '\0' || o->src_ip[0] == '\0'))

@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/install_path.h"
+
 /* The quantiles reported: X(JSON name, quantile). */
 #define MCGEN_QUANTILES(X) \
 	X(p50, 0.5)        \
@@ -326,19 +328,21 @@ mcgen_report_json(const char *path, const struct mcgen_options *o,
 	return 0;
 }
 
+/* The source tree's plot script when the build defines it (a build tree's mcgen), else NULL. */
+#ifdef NC_SOURCE_MCGEN_PLOT_SCRIPT
+#define SOURCE_PLOT_SCRIPT NC_SOURCE_MCGEN_PLOT_SCRIPT
+#else
+#define SOURCE_PLOT_SCRIPT NULL
+#endif
+
 /* The plot script: MCGEN_PLOT_SCRIPT, else the installed one, else the source tree's. */
 static const char *
 plot_script(void)
 {
 	const char *script = getenv("MCGEN_PLOT_SCRIPT");
 
-	if (script == NULL || script[0] == '\0') {
-		script = NC_MCGEN_PLOT_SCRIPT;
-#ifdef NC_SOURCE_MCGEN_PLOT_SCRIPT
-		if (access(script, R_OK) != 0)
-			script = NC_SOURCE_MCGEN_PLOT_SCRIPT;
-#endif
-	}
+	if (script == NULL || script[0] == '\0')
+		script = nc_installed_or_source(NC_MCGEN_PLOT_SCRIPT, SOURCE_PLOT_SCRIPT);
 	return script;
 }
 

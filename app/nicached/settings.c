@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/install_path.h"
 #include "settings_private.h"
 
 /* Where a kind's field lives (help and version have none). */
@@ -149,11 +150,9 @@ settings_defaults(struct nc_settings *s)
 #define DEFAULTS(kind, f, sc, name, def, min, max, stat, arg, help) DEFAULT_##kind(s, f, def)
 	SETTINGS_TABLE(DEFAULTS)
 #undef DEFAULTS
-#ifdef NC_SOURCE_DRIVERS_DIR
 	/* Run from the build tree, never installed: the source tree's profiles. */
-	if (access(s->drivers_dir, R_OK) != 0 && access(NC_SOURCE_DRIVERS_DIR, R_OK) == 0)
-		snprintf(s->drivers_dir, sizeof(s->drivers_dir), "%s", NC_SOURCE_DRIVERS_DIR);
-#endif
+	snprintf(s->drivers_dir, sizeof(s->drivers_dir), "%s",
+		 nc_installed_or_source(NC_DRIVERS_DIR, NC_SOURCE_DRIVERS_DIR_OR_NULL));
 }
 
 void

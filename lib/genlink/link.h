@@ -190,28 +190,36 @@ int genlink_stats_value(const char *text, const char *name, uint64_t *v);
  * choice; a NIC profile (drivers-config, what mcgen --site names) may change any of it.
  */
 struct genlink_port_conf {
+	const char *device;	   /* EAL's name of the port's device; NULL: the first port */
 	uint16_t rx_desc, tx_desc; /* descriptors per queue (the device may adjust them) */
 	uint64_t rss_hf;	   /* RSS hash types wanted with several queues (those offered) */
 	uint8_t rss_key[GENLINK_RSS_KEY_MAX];
-	uint8_t rss_key_len;	  /* 0: the driver's key */
+	uint8_t rss_key_len;	  /* 0: the driver's key; else the device's key size */
 	uint16_t mbuf_data_room;  /* bytes per mbuf, headroom included */
 	uint16_t mbuf_cache;	  /* per-lcore cache of the pool */
 	uint32_t mbuf_extra;	  /* mbufs beyond the rings: requests built, replies held */
-	bool promiscuous;	  /* turned on after each start (where the device allows it) */
+	int8_t promiscuous;	  /* 1 on, 0 off after each start (where the device allows
+				     it); -1 as the device has it */
 };
 
-/** The built-in port setup: 1024 descriptors, RSS over IPv4/UDP/TCP, 2 KiB mbufs. */
+/**
+ * The built-in port setup: the first port, 1024 descriptors, RSS over IPv4/UDP/TCP, 2 KiB
+ * mbufs, promiscuous mode as the device has it.
+ */
 void genlink_port_conf_default(struct genlink_port_conf *c);
 
 /**
- * [setup, after rte_eal_init] Set up the first port EAL gives with @p nb_queues rx/tx queue
- * pairs as @p conf says (NULL: genlink_port_conf_default(); RSS when there are several queues
- * and the device offers any of its types), an mbuf pool sized for them, start it and wait up
- * to @p wait_ms for its link, starting it again while it is down (a memif client connects
- * only when started, and only to a server that is up).
+ * [setup, after rte_eal_init] Set up the port @p conf names (the first port EAL gives when
+ * it names none) with @p nb_queues rx/tx queue pairs as @p conf says (NULL:
+ * genlink_port_conf_default(); RSS when there are several queues and the device offers any of
+ * its types), an mbuf pool sized for them, start it and wait up to @p wait_ms for its link,
+ * starting it again while it is down (a memif client connects only when started, and only to
+ * a server that is up).
  * Fills @p l for queue 0: port_id, pool, mac, hz; the rest is the caller's.
- * @return 0; -ENODEV (no port), -ENOMEM (pool), -ETIMEDOUT (no link), -EINTR (l->cancelled
- * said so: the port closed), or the driver's negative errno, with a message in @p msg.
+ * @return 0; -ENODEV (no port, or not the one named), -EINVAL (more queues than the device
+ * has, an RSS key of another size than the device's), -ENOMEM (pool), -ETIMEDOUT (no link),
+ * -EINTR (l->cancelled said so: the port closed), or the driver's negative errno, with a
+ * message in @p msg.
  */
 int genlink_port_start(struct genlink *l, uint16_t nb_queues, const struct genlink_port_conf *conf,
 		       unsigned wait_ms, char *msg, size_t msgcap);

@@ -32,6 +32,7 @@ genlink_port_conf_default(struct genlink_port_conf *c)
 		.mbuf_data_room = RTE_MBUF_DEFAULT_BUF_SIZE,
 		.mbuf_cache = POOL_CACHE,
 		.mbuf_extra = POOL_EXTRA,
+		.promiscuous = -1,
 	};
 }
 
@@ -59,7 +60,12 @@ port_configure(struct genlink *l, uint16_t nq, const struct genlink_port_conf *c
 	if (nq > 1 && (info.flow_type_rss_offloads & c->rss_hf) != 0) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads & c->rss_hf;
-		if (c->rss_key_len > 0 && c->rss_key_len == info.hash_key_size) {
+		if (c->rss_key_len > 0 && c->rss_key_len != info.hash_key_size) {
+			snprintf(msg, msgcap, "port %u (%s) takes an RSS key of %u bytes, not %u",
+				 l->port_id, info.driver_name, info.hash_key_size, c->rss_key_len);
+			return -EINVAL;
+		}
+		if (c->rss_key_len > 0) {
 			conf.rx_adv_conf.rss_conf.rss_key = (uint8_t *)(uintptr_t)c->rss_key;
 			conf.rx_adv_conf.rss_conf.rss_key_len = c->rss_key_len;
 		}
@@ -97,8 +103,17 @@ genlink_port_start(struct genlink *l, uint16_t nb_queues, const struct genlink_p
 	struct rte_eth_link link;
 	int rc;
 
-	RTE_ETH_FOREACH_DEV (port) {
-		break;
+	if (conf != NULL && conf->device != NULL) {
+		if (rte_eth_dev_get_port_by_name(conf->device, &port) != 0) {
+			snprintf(msg, msgcap, "no port %s: EAL did not make it (its driver, or a "
+				 "--no-pci, -b or other device flag in the EAL arguments?)",
+				 conf->device);
+			return -ENODEV;
+		}
+	} else {
+		RTE_ETH_FOREACH_DEV (port) {
+			break;
+		}
 	}
 	if (port >= RTE_MAX_ETHPORTS) {
 		snprintf(msg, msgcap, "no port: give EAL one, e.g. --vdev=net_memif0,role=client,...");
@@ -125,8 +140,11 @@ genlink_port_start(struct genlink *l, uint16_t nb_queues, const struct genlink_p
 	 */
 	for (unsigned ms = 0;;) {
 		rc = rte_eth_dev_start(port);
-		if (rc == 0 && conf->promiscuous)
-			(void)rte_eth_promiscuous_enable(port); /* (a device may not offer it) */
+		/* (A device may not offer the change: it keeps its mode.) */
+		if (rc == 0 && conf->promiscuous > 0)
+			(void)rte_eth_promiscuous_enable(port);
+		else if (rc == 0 && conf->promiscuous == 0)
+			(void)rte_eth_promiscuous_disable(port);
 		for (unsigned w = 0; rc == 0 && w < LINK_TRY_MS && !genlink_cancelled(l);
 		     w += 10, ms += 10) {
 			if (rte_eth_link_get_nowait(port, &link) == 0 &&

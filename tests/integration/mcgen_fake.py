@@ -141,7 +141,9 @@ def main():
         serve_udp(port, int(sys.argv[3]))
         return
     server = Server(("127.0.0.1", port), Handler)
-    if len(sys.argv) > 4 and sys.argv[2] == "--stall":
+    if len(sys.argv) > 2 and sys.argv[2] == "--stall":
+        if len(sys.argv) != 5:
+            sys.exit("usage: mcgen_fake.py PORT --stall N MS")
         server.every = 0  # (no value changed)
         server.stall = (int(sys.argv[3]), int(sys.argv[4]))
     else:

@@ -611,10 +611,10 @@ check_mcgen-af-xdp() {
 	[[ -x $mcgen ]] || { echo "no mcgen at $mcgen (NC_MCGEN)" >>"$out"; return 1; }
 	printf '[port]\nprofile = af_xdp\niface = %s\n[ipv4]\naddress = 10.77.0.2/24\n' \
 		"$PEER_IF" >"$site"
+	local vdev="net_af_xdp1,iface=$PEER_IF,start_queue=0,queue_count=1,force_copy=1"
 	for proto in udp tcp; do
 		if [[ $proto == udp ]]; then
-			port=(--src-ip 10.77.0.2 --
-			      --no-pci "--vdev=net_af_xdp1,iface=$PEER_IF,start_queue=0,queue_count=1,force_copy=1")
+			port=(--src-ip 10.77.0.2 -- --no-pci "--vdev=$vdev")
 		else
 			port=(--site "$site" --drivers-dir "$ROOT/drivers-config" --)
 		fi
@@ -622,8 +622,8 @@ check_mcgen-af-xdp() {
 		timeout -k 5 "$(left "$limit")" ip netns exec "$NS" "$mcgen" -x "dpdk-$proto" \
 			-s "$SERVER_IP:$UDP_PORT" -k 10000 --key-size 16 \
 			--value-size 1-700 -m get=60,set=20,delete=5,multiget=15 --mget-keys 5 -c 4 \
-			-d 8 -w -T 2 -q "${port[@]}" -l 0 --file-prefix "nclabgen-$RUN_ID" --no-huge \
-			--no-shconf --log-level=4 \
+			-d 8 -w -T 2 -q "${port[@]}" -l 0 --file-prefix "nclabgen-$RUN_ID" \
+			--no-huge --no-shconf --log-level=4 \
 			>>"$out" 2>&1 || { echo "mcgen dpdk-$proto: exit status $?" >>"$out"; rc=1; }
 	done
 	((rc == 0)) || return 1

@@ -22,14 +22,21 @@
 static char drivers_dir[512];
 static char tmp_dir[64];
 
-/* The source tree's drivers-config: tests/unit/mcgen/test_site.c -> ../../../drivers-config. */
+/*
+ * The source tree's drivers-config: NC_SOURCE_DRIVERS_DIR when the build defines it, else
+ * tests/unit/mcgen/test_site.c -> ../../../drivers-config (from meson test's folder).
+ */
 static void
 find_drivers_dir(void)
 {
+#ifdef NC_SOURCE_DRIVERS_DIR
+	snprintf(drivers_dir, sizeof(drivers_dir), "%s", NC_SOURCE_DRIVERS_DIR);
+#else
 	const char *slash = strrchr(__FILE__, '/');
 
 	snprintf(drivers_dir, sizeof(drivers_dir), "%.*s/../../../drivers-config",
 		 slash != NULL ? (int)(slash - __FILE__) : 1, slash != NULL ? __FILE__ : ".");
+#endif
 }
 
 /* A site file in tmp_dir: [port] lines @p port, address 10.88.0.2/24. Its path in @p path. */
@@ -66,6 +73,9 @@ test_memif_client(void **state)
 	assert_int_equal(s.port.mbuf_data_room, 2176);
 	assert_int_equal(s.port.rss_key_len, 0);
 	assert_string_equal(s.profile, "memif");
+	assert_string_equal(s.device, "net_memif0"); /* the port the load runs on */
+	assert_ptr_equal(s.port.device, s.device);
+	assert_int_equal(s.port.promiscuous, 0);
 }
 
 /* A PCI profile: -a with the site's address, no --no-pci; its RSS types asked for. */
@@ -82,6 +92,7 @@ test_pci(void **state)
 	assert_string_equal(s.argv[0], "-a");
 	assert_non_null(strstr(s.argv[1], "0000:03:00.1"));
 	assert_true(s.port.rss_hf != 0);
+	assert_string_equal(s.device, "0000:03:00.1");
 }
 
 /* What mcgen cannot send, and a profile that is not there: refused, the site named. */
@@ -113,6 +124,50 @@ test_refused(void **state)
 			 -ENOENT);
 }
 
+/*
+ * A profile of the site's own (a path): mbufs too small for a frame are refused; a queue
+ * policy or limit only for more threads than it allows (one thread loads).
+ */
+static void
+test_profile_limits(void **state)
+{
+	static const struct {
+		const char *extra, *want;
+		unsigned threads;
+	} bad[] = {
+		{"[mempool]\ndata_room = 1024\n", "data_room 1024", 1},
+		{"[queues]\npolicy = one\n", "policy one", 2},
+		{"[queues]\nmax = 2\n", "at most 2 queue pairs", 3},
+	};
+	struct mcgen_site s;
+	char path[128], prof[128], line[200], err[512];
+
+	(void)state;
+	snprintf(prof, sizeof(prof), "%s/gen.ini", tmp_dir);
+	snprintf(line, sizeof(line), "profile = %s\niface = lab0\n", prof);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		FILE *f = fopen(prof, "w");
+
+		assert_non_null(f);
+		fprintf(f, "[driver]\nname = memif\n[device]\nkind = vdev\n"
+			   "args = net_memif0,role=client,socket=/run/{iface}\n%s",
+			bad[i].extra);
+		assert_int_equal(fclose(f), 0);
+		site_file(line, path, sizeof(path));
+		err[0] = '\0';
+		assert_int_equal(mcgen_site_load(path, drivers_dir, bad[i].threads, &s, err,
+						 sizeof(err)),
+				 -EINVAL);
+		if (strstr(err, bad[i].want) == NULL)
+			fail_msg("message '%s' should say '%s'", err, bad[i].want);
+		if (bad[i].threads > 1)
+			assert_int_equal(mcgen_site_load(path, drivers_dir, 1, &s, err,
+							 sizeof(err)),
+					 0);
+	}
+	unlink(prof);
+}
+
 static int
 setup(void **state)
 {
@@ -140,6 +195,7 @@ main(void)
 		cmocka_unit_test(test_memif_client),
 		cmocka_unit_test(test_pci),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_profile_limits),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -140,7 +140,8 @@ test_every_profile_loads(void **state)
 			assert_non_null(strstr(p.devargs, "zero-copy=yes"));
 			variants++;
 		}
-		if (strcmp(de->d_name, "memif-client.ini") == 0) { /* (mcgen --site, memif.ini's peer) */
+		/* mcgen --site's end of memif.ini */
+		if (strcmp(de->d_name, "memif-client.ini") == 0) {
 			assert_string_equal(p.name, "memif");
 			assert_non_null(strstr(p.devargs, "role=client"));
 			assert_null(strstr(p.devargs, "zero-copy"));
