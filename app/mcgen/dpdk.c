@@ -209,7 +209,7 @@ mcgen_dpdk_setup(const struct mcgen_options *o, const struct sockaddr_storage *s
 		snprintf(err, errlen, "--eal: more than %d words", EAL_ARGS_MAX - 2 - site.argc);
 		return -EINVAL;
 	}
-	/* The site's device after the user's words (the first port EAL gives is the load's). */
+	/* The site's device after the user's words (the load finds it by name: site.device). */
 	for (int i = 0; i < site.argc; i++)
 		argv[argc++] = site.argv[i];
 	argv[argc] = NULL;

@@ -81,7 +81,7 @@ mcgen_site_load(const char *path, const char *drivers_dir, unsigned nb_queues,
 {
 	struct net_site site;
 	struct net_profile prof;
-	char ppath[1024], msg[512];
+	char msg[1024 + 512];
 	int rc, n;
 
 	memset(out, 0, sizeof(*out));
@@ -90,18 +90,13 @@ mcgen_site_load(const char *path, const char *drivers_dir, unsigned nb_queues,
 		snprintf(err, errlen, "--site %s: %s", path, msg);
 		return rc;
 	}
-	if (net_site_profile_path(&site, drivers_folder(drivers_dir), ppath, sizeof(ppath)) ==
-	    NULL) {
-		snprintf(err, errlen, "--site %s: the profile's path is too long", path);
-		return -EINVAL;
-	}
-	rc = net_profile_load(ppath, &prof, msg, sizeof(msg));
+	rc = net_site_profile_load(&site, drivers_folder(drivers_dir), &prof, msg, sizeof(msg));
 	if (rc != 0) {
-		snprintf(err, errlen, "--site %s: NIC profile %s: %s", path, ppath, msg);
+		snprintf(err, errlen, "--site %s: %s", path, msg);
 		return rc;
 	}
 	if (!site_usable(&prof, &site, nb_queues, msg, sizeof(msg))) {
-		snprintf(err, errlen, "--site %s: profile %s: %s", path, ppath, msg);
+		snprintf(err, errlen, "--site %s: profile %s: %s", path, site.profile, msg);
 		return -EINVAL;
 	}
 	snprintf(out->profile, sizeof(out->profile), "%s", prof.name);
@@ -113,7 +108,7 @@ mcgen_site_load(const char *path, const char *drivers_dir, unsigned nb_queues,
 			      out->argv + out->argc, MCGEN_SITE_ARGS_MAX - out->argc, msg,
 			      sizeof(msg));
 	if (n < 0) {
-		snprintf(err, errlen, "--site %s: NIC profile %s: %s", path, ppath, msg);
+		snprintf(err, errlen, "--site %s: profile %s: %s", path, site.profile, msg);
 		return n;
 	}
 	out->argc += n;

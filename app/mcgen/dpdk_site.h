@@ -39,7 +39,8 @@ struct mcgen_site {
  * Load site file @p path and the profile it names (a path, or a name in @p drivers_dir; empty
  * @p drivers_dir: the installed folder, else the source tree's when run from the build tree)
  * for a port of @p nb_queues queue pairs.
- * @return 0 with @p out filled; -ENOENT (a file missing), -EINVAL (a bad key, a VLAN, an MTU
+ * @return 0 with @p out filled; -ENOENT (a file missing), -ENAMETOOLONG (the profile's path
+ * does not fit), -EINVAL (a bad key, a VLAN, an MTU
  * below 1,500, mbufs too small for a 1,500-byte frame, more queue pairs than the profile
  * allows, device arguments that do not expand), with a message in @p err.
  */

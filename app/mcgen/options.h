@@ -184,7 +184,7 @@ struct mcgen_rates {
 	X(str, eal, 0, "eal", "", 0, 0, "\"args\"",                                           \
 	  "dpdk: EAL arguments (the words after -- are added), e.g. \"-l 0 --no-huge "     \
 	  "--no-pci --vdev=net_memif0,role=client,socket=/run/nicached-IF.memif\"; one "  \
-	  "queue pair per --threads on the first port")                                     \
+	  "queue pair per --threads on the first port (--site: the site's device)")        \
 	X(str, site, 0, "site", "", 0, 0, "file",                                            \
 	  "dpdk: the port from a site file as nicached reads one (its [port] profile in "   \
 	  "--drivers-dir gives the device's EAL arguments, added to --eal, and the rings, "   \

@@ -23,7 +23,7 @@ int
 nic_prepare(struct nc_server *srv, char *err, size_t errcap)
 {
 	const struct nc_settings *s = &srv->set;
-	char path[SETTINGS_PATH_LEN + 64], msg[512];
+	char msg[1024 + 512];
 	int rc;
 
 	if (s->site[0] == '\0') {
@@ -38,13 +38,9 @@ nic_prepare(struct nc_server *srv, char *err, size_t errcap)
 		snprintf(err, errcap, "--site %s: %s", s->site, msg);
 		return rc;
 	}
-	if (net_site_profile_path(&srv->site, s->drivers_dir, path, sizeof(path)) == NULL) {
-		snprintf(err, errcap, "--site %s: profile path too long", s->site);
-		return -ENAMETOOLONG;
-	}
-	rc = net_profile_load(path, &srv->profile, msg, sizeof(msg));
+	rc = net_site_profile_load(&srv->site, s->drivers_dir, &srv->profile, msg, sizeof(msg));
 	if (rc != 0) {
-		snprintf(err, errcap, "NIC profile %s: %s", path, msg);
+		snprintf(err, errcap, "--site %s: %s", s->site, msg);
 		return rc;
 	}
 	srv->nic_node = placement_nic_node("/sys", srv->profile.vdev ? NULL : srv->site.pci,

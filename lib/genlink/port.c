@@ -103,7 +103,11 @@ genlink_port_start(struct genlink *l, uint16_t nb_queues, const struct genlink_p
 	struct rte_eth_link link;
 	int rc;
 
-	if (conf != NULL && conf->device != NULL) {
+	if (conf == NULL) {
+		genlink_port_conf_default(&built_in);
+		conf = &built_in;
+	}
+	if (conf->device != NULL) {
 		if (rte_eth_dev_get_port_by_name(conf->device, &port) != 0) {
 			snprintf(msg, msgcap, "no port %s: EAL did not make it (its driver, or a "
 				 "--no-pci, -b or other device flag in the EAL arguments?)",
@@ -123,10 +127,6 @@ genlink_port_start(struct genlink *l, uint16_t nb_queues, const struct genlink_p
 	l->queue_id = 0;
 	l->tx_queue_id = 0;
 	l->hz = rte_get_tsc_hz();
-	if (conf == NULL) {
-		genlink_port_conf_default(&built_in);
-		conf = &built_in;
-	}
 	rc = port_configure(l, nb_queues, conf, msg, msgcap);
 	if (rc != 0) {
 		rte_mempool_free(l->pool);

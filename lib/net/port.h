@@ -91,6 +91,14 @@ const char *net_site_profile_path(const struct net_site *s, const char *drivers_
 				  size_t cap);
 
 /**
+ * Load the profile site @p s names (net_site_profile_path() in @p drivers_dir) into @p p.
+ * @return 0; -ENAMETOOLONG (the path does not fit), or net_profile_load()'s error, with
+ *         @p msg naming the profile's path.
+ */
+int net_site_profile_load(const struct net_site *s, const char *drivers_dir,
+			  struct net_profile *p, char *msg, size_t msgcap);
+
+/**
  * EAL arguments that make the device appear: {"--vdev", "<devargs expanded>"} for vdev
  * profiles, {"-a", "<pci>"} for PCI ones (placeholders {iface}, {pci}, {queues} filled from
  * the site and @p nb_queues). Strings live in @p buf.

@@ -189,3 +189,20 @@ net_site_profile_path(const struct net_site *s, const char *drivers_dir, char *b
 		n = snprintf(buf, cap, "%s/%s.ini", drivers_dir, s->profile);
 	return n < 0 || (size_t)n >= cap ? NULL : buf;
 }
+
+int
+net_site_profile_load(const struct net_site *s, const char *drivers_dir, struct net_profile *p,
+		      char *msg, size_t msgcap)
+{
+	char path[1024], why[512];
+	int rc;
+
+	if (net_site_profile_path(s, drivers_dir, path, sizeof(path)) == NULL) {
+		net_msg(msg, msgcap, "the path of profile %s is too long", s->profile);
+		return -ENAMETOOLONG;
+	}
+	rc = net_profile_load(path, p, why, sizeof(why));
+	if (rc != 0)
+		net_msg(msg, msgcap, "NIC profile %s: %s", path, why);
+	return rc;
+}

@@ -239,6 +239,15 @@ hit_fill(struct store_hit *hit, struct item *it, enum store_status st, uint32_t 
 		item_mark_used(it, ticks);
 }
 
+/* hit_fill() for a plain read: only what hit_fill_value() fills. */
+static inline void
+hit_fill_read(struct store_hit *hit, struct item *it, enum store_status st, uint32_t ticks)
+{
+	hit_fill_value(hit, it, st);
+	if (st == STORE_HIT)
+		item_mark_used(it, ticks);
+}
+
 /* ---- owner-side helpers (shard_memory.c) ---- */
 
 /** Take a linked item out of the index and the wheel and retire it. */

@@ -12,7 +12,7 @@ store_get(const struct store_shard *s, const struct store_key *k, struct store_h
 
 /*
  * store_get_found() and store_read_found(): @p plain fills only what a plain read uses
- * (hit_fill_value()); always inlined, so each is compiled with it a constant.
+ * (hit_fill_read()); always inlined, so each is compiled with it a constant.
  */
 static inline __attribute__((always_inline)) enum store_status
 get_found(const struct store_shard *s, const struct store_key *k, const struct item *found,
@@ -30,11 +30,9 @@ get_found(const struct store_shard *s, const struct store_key *k, const struct i
 	enum store_status st = item_classify_keyed(s, it, now, true);
 
 	if (plain)
-		hit_fill_value(hit, it, st);
+		hit_fill_read(hit, it, st, ticks);
 	else
-		hit_fill_peek(hit, it, st);
-	if (st == STORE_HIT)
-		item_mark_used(it, ticks);
+		hit_fill(hit, it, st, ticks);
 	return st;
 }
 

@@ -21,6 +21,7 @@
 
 static char drivers_dir[512];
 static char tmp_dir[64];
+static char site_path[128]; /* tmp_dir/site.ini */
 
 /*
  * The source tree's drivers-config: NC_SOURCE_DRIVERS_DIR when the build defines it, else
@@ -39,18 +40,20 @@ find_drivers_dir(void)
 #endif
 }
 
-/* A site file in tmp_dir: [port] lines @p port, address 10.88.0.2/24. Its path in @p path. */
-static const char *
-site_file(const char *port, char *path, size_t cap)
+/*
+ * Write site_path ([port] lines @p port, address 10.88.0.2/24) and load it for @p threads
+ * threads into @p s. @return mcgen_site_load()'s, its message in @p err (emptied first).
+ */
+static int
+site_load(const char *port, unsigned threads, struct mcgen_site *s, char *err, size_t errcap)
 {
-	FILE *f;
+	FILE *f = fopen(site_path, "w");
 
-	snprintf(path, cap, "%s/site.ini", tmp_dir);
-	f = fopen(path, "w");
 	assert_non_null(f);
 	fprintf(f, "[port]\n%s[ipv4]\naddress = 10.88.0.2/24\n", port);
 	assert_int_equal(fclose(f), 0);
-	return path;
+	err[0] = '\0';
+	return mcgen_site_load(site_path, drivers_dir, threads, s, err, errcap);
 }
 
 /* memif-client.ini: --no-pci, --vdev and the expanded device string; the profile's rings. */
@@ -58,11 +61,12 @@ static void
 test_memif_client(void **state)
 {
 	struct mcgen_site s;
-	char path[128], err[512];
+	char err[512];
 
 	(void)state;
-	site_file("profile = memif-client\niface = lab0\n", path, sizeof(path));
-	assert_int_equal(mcgen_site_load(path, drivers_dir, 2, &s, err, sizeof(err)), 0);
+	assert_int_equal(site_load("profile = memif-client\niface = lab0\n", 2, &s, err,
+				   sizeof(err)),
+			 0);
 	assert_int_equal(s.argc, 3);
 	assert_string_equal(s.argv[0], "--no-pci");
 	assert_string_equal(s.argv[1], "--vdev");
@@ -83,11 +87,11 @@ static void
 test_pci(void **state)
 {
 	struct mcgen_site s;
-	char path[128], err[512];
+	char err[512];
 
 	(void)state;
-	site_file("profile = i40e\npci = 0000:03:00.1\n", path, sizeof(path));
-	assert_int_equal(mcgen_site_load(path, drivers_dir, 4, &s, err, sizeof(err)), 0);
+	assert_int_equal(site_load("profile = i40e\npci = 0000:03:00.1\n", 4, &s, err, sizeof(err)),
+			 0);
 	assert_int_equal(s.argc, 2);
 	assert_string_equal(s.argv[0], "-a");
 	assert_non_null(strstr(s.argv[1], "0000:03:00.1"));
@@ -108,16 +112,14 @@ test_refused(void **state)
 		{"profile = no-such-nic\niface = lab0\n", "no-such-nic", -ENOENT},
 	};
 	struct mcgen_site s;
-	char path[128], err[512];
+	char err[512];
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		site_file(bad[i].port, path, sizeof(path));
-		err[0] = '\0';
-		assert_int_equal(mcgen_site_load(path, drivers_dir, 1, &s, err, sizeof(err)),
-				 bad[i].rc);
-		if (strstr(err, bad[i].want) == NULL || strstr(err, path) == NULL)
-			fail_msg("message '%s' should name '%s' and %s", err, bad[i].want, path);
+		assert_int_equal(site_load(bad[i].port, 1, &s, err, sizeof(err)), bad[i].rc);
+		if (strstr(err, bad[i].want) == NULL || strstr(err, site_path) == NULL)
+			fail_msg("message '%s' should name '%s' and %s", err, bad[i].want,
+				 site_path);
 	}
 	assert_int_equal(mcgen_site_load("/nonexistent/site.ini", drivers_dir, 1, &s, err,
 					 sizeof(err)),
@@ -140,7 +142,7 @@ test_profile_limits(void **state)
 		{"[queues]\nmax = 2\n", "at most 2 queue pairs", 3},
 	};
 	struct mcgen_site s;
-	char path[128], prof[128], line[200], err[512];
+	char prof[128], line[200], err[512];
 
 	(void)state;
 	snprintf(prof, sizeof(prof), "%s/gen.ini", tmp_dir);
@@ -153,17 +155,11 @@ test_profile_limits(void **state)
 			   "args = net_memif0,role=client,socket=/run/{iface}\n%s",
 			bad[i].extra);
 		assert_int_equal(fclose(f), 0);
-		site_file(line, path, sizeof(path));
-		err[0] = '\0';
-		assert_int_equal(mcgen_site_load(path, drivers_dir, bad[i].threads, &s, err,
-						 sizeof(err)),
-				 -EINVAL);
+		assert_int_equal(site_load(line, bad[i].threads, &s, err, sizeof(err)), -EINVAL);
 		if (strstr(err, bad[i].want) == NULL)
 			fail_msg("message '%s' should say '%s'", err, bad[i].want);
 		if (bad[i].threads > 1)
-			assert_int_equal(mcgen_site_load(path, drivers_dir, 1, &s, err,
-							 sizeof(err)),
-					 0);
+			assert_int_equal(site_load(line, 1, &s, err, sizeof(err)), 0);
 	}
 	unlink(prof);
 }
@@ -174,17 +170,17 @@ setup(void **state)
 	(void)state;
 	find_drivers_dir();
 	snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/nc-mcgen-site.XXXXXX");
-	return mkdtemp(tmp_dir) == NULL ? -1 : 0;
+	if (mkdtemp(tmp_dir) == NULL)
+		return -1;
+	snprintf(site_path, sizeof(site_path), "%s/site.ini", tmp_dir);
+	return 0;
 }
 
 static int
 teardown(void **state)
 {
-	char path[128];
-
 	(void)state;
-	snprintf(path, sizeof(path), "%s/site.ini", tmp_dir);
-	unlink(path);
+	unlink(site_path);
 	return rmdir(tmp_dir);
 }
 
